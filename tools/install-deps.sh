@@ -1,0 +1,40 @@
+#!/bin/sh
+# Installs every Debian package w2wesher needs to build, run its demo and run
+# its whole test suite on a fresh Debian 12. Idempotent: safe to run again.
+set -eu
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: must run as root (apt-get)" >&2
+    exit 1
+fi
+
+PKGS="
+  meson ninja-build pkg-config gcc clang
+  libsodium-dev libmnl-dev libuv1-dev libmsgpack-dev libcmocka-dev
+  libclang-rt-14-dev
+  wireguard-tools wireguard-go iproute2 iputils-ping util-linux libcap2-bin procps
+  python3 python3-cffi python3-pytest
+  qemu-system-x86 busybox-static kmod cpio xz-utils
+"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -n "$missing" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    # shellcheck disable=SC2086
+    apt-get install -y -q --no-install-recommends $missing
+fi
+
+# Node.js (>= 20) runs the js-libp2p interop peers. The machines this project
+# targets ship Node 20; fall back to Debian's package only if none is present.
+if ! command -v node >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends nodejs npm
+fi
+echo "install-deps: all packages present"
