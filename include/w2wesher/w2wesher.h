@@ -15,14 +15,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <w2wesher/loop.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+#ifndef W2W_EXPORT
 #if defined(__GNUC__)
 #define W2W_EXPORT __attribute__((visibility("default")))
 #else
 #define W2W_EXPORT
+#endif
 #endif
 
 /* Library error codes (negative band below any errno). */

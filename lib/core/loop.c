@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/* The public event-loop contract (include/w2wesher/loop.h) over util/reactor. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "loop_internal.h"
+#include "osclock.h"
+#include "w2wesher/loop.h"
+
+struct w2w_loop {
+	struct reactor *r;
+	struct w2w_loop_ops ops;
+	int has_ops;
+	int in_cb;      /* depth of library callbacks running */
+	int processing; /* inside w2w_loop_process */
+	int broken;
+};
+
+static void hook_watch(void *ud, int fd, int events)
+{
+	struct w2w_loop *l = ud;
+
+	if (l->has_ops && l->ops.watch)
+		l->ops.watch(l->ops.ud, fd, events);
+}
+
+static void hook_deadline(void *ud, int64_t when)
+{
+	struct w2w_loop *l = ud;
+
+	if (l->has_ops && l->ops.set_deadline)
+		l->ops.set_deadline(l->ops.ud, when);
+}
+
+struct w2w_loop *w2w_loop_new(const struct w2w_loop_ops *ops)
+{
+	struct w2w_loop *l;
+	struct reactor_hooks h;
+
+	if (ops && ops->version != W2W_LOOP_OPS_VERSION)
+		return NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->r = reactor_new();
+	if (!l->r) {
+		free(l);
+		return NULL;
+	}
+	if (ops) {
+		l->ops = *ops;
+		l->has_ops = 1;
+	}
+	h.watch = hook_watch;
+	h.deadline = hook_deadline;
+	h.ud = l;
+	reactor_set_hooks(l->r, &h);
+	return l;
+}
+
+struct w2w_loop *w2w_loop_free(struct w2w_loop *loop)
+{
+	if (!loop)
+		return NULL;
+	reactor_free(loop->r);
+	free(loop);
+	return NULL;
+}
+
+struct reactor *loop_reactor(struct w2w_loop *loop)
+{
+	return loop->r;
+}
+
+void loop_enter_cb(struct w2w_loop *loop)
+{
+	loop->in_cb++;
+}
+
+void loop_leave_cb(struct w2w_loop *loop)
+{
+	loop->in_cb--;
+}
+
+int w2w_loop_process(struct w2w_loop *loop, const struct w2w_watch *ready, size_t n)
+{
+	uint64_t now;
+
+	if (loop->in_cb || loop->processing)
+		return -EBUSY;
+	loop->processing = 1;
+	now = os_now_us();
+	for (size_t i = 0; i < n; i++)
+		reactor_dispatch_io(loop->r, ready[i].fd, ready[i].events, now);
+	reactor_run_timers(loop->r, os_now_us());
+	loop->processing = 0;
+	return 0;
+}
+
+size_t w2w_loop_get_watches(struct w2w_loop *loop, struct w2w_watch *out, size_t cap)
+{
+	return reactor_watches(loop->r, out, cap);
+}
+
+int64_t w2w_loop_next_deadline(struct w2w_loop *loop)
+{
+	return reactor_next_deadline(loop->r);
+}
+
+int w2w_loop_timeout(struct w2w_loop *loop)
+{
+	int64_t d = reactor_next_deadline(loop->r);
+	uint64_t now;
+
+	if (d < 0)
+		return -1;
+	now = os_now_us();
+	if ((uint64_t)d <= now)
+		return 0;
+	if ((uint64_t)d - now > (uint64_t)1000 * 0x7fffffff)
+		return 0x7fffffff;
+	return (int)(((uint64_t)d - now + 999) / 1000);
+}
+
+void w2w_loop_break(struct w2w_loop *loop)
+{
+	loop->broken = 1;
+}
+
+int w2w_loop_run(struct w2w_loop *loop, int timeout_ms)
+{
+	uint64_t end = timeout_ms >= 0 ? os_now_us() + (uint64_t)timeout_ms * 1000 : 0;
+	struct w2w_watch *w = NULL, *ready = NULL;
+	int *rev = NULL;
+	size_t cap = 0;
+	int ret = 0;
+
+	loop->broken = 0;
+	for (;;) {
+		size_t n = reactor_watches(loop->r, w, cap), nready = 0;
+		int t = w2w_loop_timeout(loop), r;
+
+		if (n > cap) {
+			size_t ncap = n * 2;
+			void *a = realloc(w, ncap * sizeof(*w)), *b, *c;
+
+			if (!a) { ret = -ENOMEM; break; }
+			w = a;
+			b = realloc(ready, ncap * sizeof(*ready));
+			if (!b) { ret = -ENOMEM; break; }
+			ready = b;
+			c = realloc(rev, ncap * sizeof(*rev));
+			if (!c) { ret = -ENOMEM; break; }
+			rev = c;
+			cap = ncap;
+			continue;
+		}
+		if (timeout_ms >= 0) {
+			uint64_t now = os_now_us();
+			int left = now >= end ? 0 : (int)((end - now + 999) / 1000);
+
+			if (t < 0 || t > left)
+				t = left;
+		}
+		r = os_poll(w, n, rev, t);
+		if (r < 0) {
+			ret = r;
+			break;
+		}
+		for (size_t i = 0; i < n && r > 0; i++) {
+			if (rev[i]) {
+				ready[nready].fd = w[i].fd;
+				ready[nready].events = rev[i];
+				nready++;
+			}
+		}
+		w2w_loop_process(loop, ready, nready);
+		if (loop->broken) {
+			ret = 1;
+			break;
+		}
+		if (timeout_ms >= 0 && os_now_us() >= end) {
+			ret = 0;
+			break;
+		}
+	}
+	free(w);
+	free(ready);
+	free(rev);
+	return ret;
+}
+
+uint64_t w2w_now_us(void)
+{
+	return os_now_us();
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* Clock and poll(): the only places the library reads time or waits. */
+#ifndef W2W_OS_CLOCK_H
+#define W2W_OS_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "w2wesher/loop.h"
+
+uint64_t os_now_us(void);
+/* poll() over watches; fills revents (W2W_IO_*) per entry in out_revents.
+ * Returns number ready, 0 on timeout, -errno (EINTR is reported as 0). */
+int os_poll(const struct w2w_watch *w, size_t n, int *out_revents, int timeout_ms);
+
+#endif

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/* The reactor and the public loop contract: push hooks, pull watches, timers, run. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "loop_internal.h"
+#include "reactor.h"
+#include "w2wesher/loop.h"
+
+static int fired[8];
+static void tfn(void *ud, uint64_t now)
+{
+	(void)now;
+	fired[(intptr_t)ud]++;
+}
+
+static void test_timer_heap_order(void **state)
+{
+	struct reactor *r = reactor_new();
+	struct rtimer t[5];
+	uint64_t when[5] = {50, 10, 40, 20, 30};
+
+	(void)state;
+	memset(fired, 0, sizeof(fired));
+	for (int i = 0; i < 5; i++) {
+		rtimer_init(&t[i], tfn, (void *)(intptr_t)i);
+		assert_int_equal(reactor_timer_arm(r, &t[i], when[i]), 0);
+	}
+	assert_int_equal(reactor_next_deadline(r), 10);
+	reactor_timer_disarm(r, &t[3]);
+	assert_int_equal(reactor_next_deadline(r), 10);
+	reactor_run_timers(r, 35);
+	assert_int_equal(fired[1], 1);
+	assert_int_equal(fired[4], 1);
+	assert_int_equal(fired[3], 0);
+	assert_int_equal(fired[0] + fired[2], 0);
+	assert_int_equal(reactor_next_deadline(r), 40);
+	reactor_timer_arm(r, &t[0], 5); /* re-arm earlier */
+	assert_int_equal(reactor_next_deadline(r), 5);
+	reactor_run_timers(r, 100);
+	assert_int_equal(fired[0], 1);
+	assert_int_equal(fired[2], 1);
+	assert_int_equal(reactor_next_deadline(r), -1);
+	assert_int_equal(reactor_free(r), 0);
+}
+
+struct hookrec {
+	int fd, events, calls;
+	int64_t deadline;
+};
+static void hw(void *ud, int fd, int ev)
+{
+	struct hookrec *h = ud;
+	h->fd = fd;
+	h->events = ev;
+	h->calls++;
+}
+static void hd(void *ud, int64_t when)
+{
+	((struct hookrec *)ud)->deadline = when;
+}
+
+static int reads;
+static void on_io(void *ud, int fd, int rev, uint64_t now)
+{
+	char b[16];
+	(void)ud;
+	(void)now;
+	if (rev & W2W_IO_READ) {
+		assert_true(read(fd, b, sizeof(b)) > 0);
+		reads++;
+		w2w_loop_break(ud);
+	}
+}
+
+static void test_loop_push_and_run(void **state)
+{
+	struct hookrec h = {0, 0, 0, -2};
+	struct w2w_loop_ops ops = {W2W_LOOP_OPS_VERSION, &h, hw, hd};
+	struct w2w_loop_ops bad = {99, NULL, NULL, NULL};
+	struct w2w_loop *l;
+	struct w2w_watch w[4];
+	struct rtimer t;
+	int p[2];
+
+	(void)state;
+	assert_null(w2w_loop_new(&bad));
+	l = w2w_loop_new(&ops);
+	assert_non_null(l);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(reactor_io_set(loop_reactor(l), p[0], W2W_IO_READ, on_io, l), 0);
+	assert_int_equal(h.fd, p[0]);
+	assert_int_equal(h.events, W2W_IO_READ);
+	assert_int_equal(w2w_loop_get_watches(l, w, 4), 1);
+	assert_int_equal(w[0].fd, p[0]);
+	/* same interest again: no hook call */
+	reactor_io_set(loop_reactor(l), p[0], W2W_IO_READ, on_io, l);
+	assert_int_equal(h.calls, 1);
+
+	rtimer_init(&t, tfn, (void *)(intptr_t)7);
+	reactor_timer_arm(loop_reactor(l), &t, w2w_now_us() + 20000);
+	assert_true(h.deadline > 0);
+	assert_true(w2w_loop_timeout(l) > 0 && w2w_loop_timeout(l) <= 20);
+
+	/* timeout path: the timer fires inside run, nothing readable */
+	fired[7] = 0;
+	assert_int_equal(w2w_loop_run(l, 60), 0);
+	assert_int_equal(fired[7], 1);
+	assert_int_equal(h.deadline, -1);
+
+	/* readable path: the callback breaks the loop */
+	reads = 0;
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(w2w_loop_run(l, 5000), 1);
+	assert_int_equal(reads, 1);
+
+	reactor_io_del(loop_reactor(l), p[0]);
+	assert_int_equal(h.events, 0);
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(w2w_loop_get_watches(l, w, 4), 0);
+	w2w_loop_free(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_timer_heap_order),
+		cmocka_unit_test(test_loop_push_and_run),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
