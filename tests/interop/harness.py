@@ -1,0 +1,190 @@
+"""Process harness for the interop tier: js-libp2p peers (peer.mjs) and our
+`w2wesher p2p` CLI, both speaking JSON lines on stdout.
+
+Every process is started here, tracked by PID and killed by PID at exit.
+Every wait is bounded. Traffic stays on 127.0.0.1.
+"""
+import atexit
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SKIP = 77
+
+_procs = []
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def _kill_all():
+    for p in _procs:
+        if p.poll() is None:
+            try:
+                os.kill(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.time() + 3
+    for p in _procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            try:
+                os.kill(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(timeout=5)
+
+
+atexit.register(_kill_all)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+
+def need_node():
+    """Exits 77 (SKIP) unless node and the installed js packages are present."""
+    if not shutil.which("node"):
+        log("SKIP: node not found")
+        sys.exit(SKIP)
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "libp2p")):
+        log("SKIP: tests/interop/node_modules missing (run tools/interop-deps.sh)")
+        sys.exit(SKIP)
+
+
+def write_swarm_key(path, key_hex=None):
+    key_hex = key_hex or os.urandom(32).hex()
+    with open(path, "w") as f:
+        f.write("/key/swarm/psk/1.0.0/\n/base16/\n%s\n" % key_hex.lower())
+    return path
+
+
+class Proc:
+    """A child printing JSON lines; lines are queued by a reader thread."""
+
+    def __init__(self, name, argv, env=None):
+        self.name = name
+        self.lines = queue.Queue()
+        self.events = []  # everything seen, in order
+        self.stderr_lines = []
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, bufsize=1,
+                                  env=env, cwd=HERE)
+        _procs.append(self.p)
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_err, daemon=True).start()
+        self._next_id = 1
+
+    def _read(self):
+        for line in self.p.stdout:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                ev = {"event": "raw", "line": line}
+            self.lines.put(ev)
+        self.lines.put({"event": "exit"})
+
+    def _read_err(self):
+        for line in self.p.stderr:
+            self.stderr_lines.append(line.rstrip())
+            if os.environ.get("W2W_INTEROP_VERBOSE"):
+                log("[%s] %s" % (self.name, line.rstrip()))
+
+    def wait_event(self, pred, timeout=15.0, what="event"):
+        """Returns the first event (seen before or arriving later) with pred(ev)."""
+        for ev in self.events:
+            if pred(ev) and not ev.get("_used"):
+                ev["_used"] = True
+                return ev
+        end = time.time() + timeout
+        while True:
+            left = end - time.time()
+            if left <= 0:
+                raise TimeoutError("%s: no %s within %.1fs; stderr tail: %s" %
+                                   (self.name, what, timeout, self.stderr_lines[-15:]))
+            try:
+                ev = self.lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            self.events.append(ev)
+            if ev.get("event") == "exit" and not pred(ev):
+                raise RuntimeError("%s exited (rc=%s) while waiting for %s; stderr tail: %s" %
+                                   (self.name, self.p.wait(), what, self.stderr_lines[-15:]))
+            if pred(ev):
+                ev["_used"] = True
+                return ev
+
+    def drain(self, secs=0.0):
+        end = time.time() + secs
+        while True:
+            try:
+                ev = self.lines.get(timeout=max(0.0, end - time.time()))
+                self.events.append(ev)
+            except queue.Empty:
+                return
+
+    def send_line(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+
+    def cmd(self, cmd, timeout=30.0, **kw):
+        """js peer command; returns its result event (raises on ok=false unless check=False)."""
+        check = kw.pop("check", True)
+        cid = self._next_id
+        self._next_id += 1
+        kw.update({"id": cid, "cmd": cmd})
+        self.send_line(json.dumps(kw))
+        r = self.wait_event(lambda e: e.get("event") == "result" and e.get("id") == cid,
+                            timeout, "result of %s" % cmd)
+        if check and not r.get("ok"):
+            raise RuntimeError("%s: %s failed: %s" % (self.name, cmd, r.get("error")))
+        return r
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stop(self, timeout=5.0):
+        if self.p.poll() is None:
+            try:
+                self.p.stdin.close()
+            except OSError:
+                pass
+            try:
+                os.kill(self.p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.p.pid, signal.SIGKILL)
+                self.p.wait(timeout=5)
+        return self.p.returncode
+
+
+class JsPeer(Proc):
+    def __init__(self, name, swarm_key, listen=True, extra=()):
+        argv = ["node", os.path.join(HERE, "peer.mjs"), "--swarm-key", swarm_key]
+        if listen:
+            argv += ["--listen", "/ip4/127.0.0.1/tcp/0"]
+        argv += list(extra)
+        super().__init__(name, argv)
+        ev = self.wait_event(lambda e: e.get("event") in ("listening", "fatal"), 30, "listening")
+        if ev["event"] == "fatal":
+            raise RuntimeError("%s: %s" % (name, ev["error"]))
+        self.peer_id = ev["peerId"]
+        self.addrs = ev["addrs"]
+        self.addr = self.addrs[0] if self.addrs else None
+
+
+def tcp_port(ma):
+    parts = ma.split("/")
+    return int(parts[parts.index("tcp") + 1])
