@@ -96,7 +96,7 @@ enum yamux_ev_type {
 	YAMUX_EV_READABLE, /* `stream` has new bytes (or EOF) to read */
 	YAMUX_EV_EOF,      /* peer half-closed `stream` (FIN): reads end once drained */
 	YAMUX_EV_WRITABLE, /* a write that returned -EAGAIN can make progress now */
-	YAMUX_EV_RESET,    /* `stream` was reset (by the peer, or code != 0 locally) */
+	YAMUX_EV_RESET,    /* the peer reset `stream` (RST): reads and writes now fail */
 	YAMUX_EV_CLOSED,   /* FIN sent and FIN received: `stream` is finished, free it */
 	YAMUX_EV_PING,     /* a ping we sent was answered: rtt_us */
 	YAMUX_EV_GOAWAY,   /* peer sent GoAway(code): no new outbound streams */
