@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <msgpack.h>
+#include <string.h>
+
+#include "announce.h"
+#include "err.h"
+
+bool ann_ip_eq(const struct ann_ip *a, const struct ann_ip *b)
+{
+	if (a->family != b->family)
+		return false;
+	return memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
+}
+
+void ann_ip_str(const struct ann_ip *a, char *out, size_t cap)
+{
+	if (!inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->ip, out, (socklen_t)cap) && cap)
+		out[0] = '\0';
+}
+
+static int buf_write_cb(void *data, const char *p, size_t n)
+{
+	return buf_append(data, p, n) < 0 ? -1 : 0;
+}
+
+static void pack_key(msgpack_packer *pk, const char *k)
+{
+	size_t n = strlen(k);
+
+	msgpack_pack_str(pk, n);
+	msgpack_pack_str_body(pk, k, n);
+}
+
+static void pack_ip(msgpack_packer *pk, const struct ann_ip *ip, const uint16_t *port)
+{
+	uint8_t b[18];
+	size_t n = ip->family == 4 ? 4 : 16;
+
+	memcpy(b, ip->ip, n);
+	if (port) {
+		b[n] = (uint8_t)(*port >> 8);
+		b[n + 1] = (uint8_t)*port;
+		n += 2;
+	}
+	msgpack_pack_bin(pk, n);
+	msgpack_pack_bin_body(pk, b, n);
+}
+
+static bool valid_family(uint8_t f)
+{
+	return f == 4 || f == 6;
+}
+
+int ann_encode(const struct announce *a, struct buf *out)
+{
+	msgpack_packer pk;
+	size_t start = out->len, namelen = strnlen(a->name, sizeof(a->name));
+	int r = 0;
+
+	if (a->n_claims > ANN_MAX_ADDRS || a->n_eps > ANN_MAX_ENDPOINTS || namelen > ANN_NAME_MAX)
+		return W2W_EPARSE;
+	for (unsigned i = 0; i < a->n_claims; i++)
+		if (!valid_family(a->claims[i].addr.family))
+			return W2W_EPARSE;
+	for (unsigned i = 0; i < a->n_eps; i++)
+		if (!valid_family(a->eps[i].addr.family))
+			return W2W_EPARSE;
+
+	msgpack_packer_init(&pk, out, buf_write_cb);
+	msgpack_pack_map(&pk, 8);
+	pack_key(&pk, "v");
+	msgpack_pack_uint32(&pk, ANN_VERSION);
+	pack_key(&pk, "seq");
+	msgpack_pack_uint64(&pk, a->seq);
+	pack_key(&pk, "flags");
+	msgpack_pack_uint32(&pk, a->flags);
+	pack_key(&pk, "name");
+	msgpack_pack_str(&pk, namelen);
+	msgpack_pack_str_body(&pk, a->name, namelen);
+	pack_key(&pk, "wg");
+	msgpack_pack_bin(&pk, 32);
+	msgpack_pack_bin_body(&pk, a->wg_pub, 32);
+	pack_key(&pk, "port");
+	msgpack_pack_uint16(&pk, a->wg_port);
+	pack_key(&pk, "addrs");
+	msgpack_pack_array(&pk, a->n_claims);
+	for (unsigned i = 0; i < a->n_claims; i++) {
+		msgpack_pack_map(&pk, 2);
+		pack_key(&pk, "ip");
+		pack_ip(&pk, &a->claims[i].addr, NULL);
+		pack_key(&pk, "t");
+		msgpack_pack_uint64(&pk, a->claims[i].claimed_ms);
+	}
+	pack_key(&pk, "eps");
+	msgpack_pack_array(&pk, a->n_eps);
+	for (unsigned i = 0; i < a->n_eps; i++)
+		pack_ip(&pk, &a->eps[i].addr, &a->eps[i].port);
+	/* The packer swallows write errors; a short buffer shows as a bad size. */
+	if (out->len - start > ANN_MAX_SIZE) {
+		out->len = start;
+		r = W2W_ELIMIT;
+	}
+	return r;
+}
+
+static bool key_is(const msgpack_object *k, const char *s)
+{
+	size_t n = strlen(s);
+
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && memcmp(k->via.str.ptr, s, n) == 0;
+}
+
+static bool get_uint(const msgpack_object *o, uint64_t max, uint64_t *v)
+{
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max)
+		return false;
+	*v = o->via.u64;
+	return true;
+}
+
+/* bin of 4 or 16 bytes (+2 for a port when with_port). */
+static bool get_ip(const msgpack_object *o, bool with_port, struct ann_ip *ip, uint16_t *port)
+{
+	size_t extra = with_port ? 2 : 0, n;
+	const uint8_t *b;
+
+	if (o->type != MSGPACK_OBJECT_BIN)
+		return false;
+	n = o->via.bin.size;
+	b = (const uint8_t *)o->via.bin.ptr;
+	memset(ip, 0, sizeof(*ip));
+	if (n == 4 + extra)
+		ip->family = 4;
+	else if (n == 16 + extra)
+		ip->family = 6;
+	else
+		return false;
+	memcpy(ip->ip, b, ip->family == 4 ? 4 : 16);
+	if (with_port) {
+		*port = (uint16_t)((b[n - 2] << 8) | b[n - 1]);
+		if (*port == 0)
+			return false;
+	}
+	return true;
+}
+
+static bool get_claim(const msgpack_object *o, struct ann_claim *c)
+{
+	bool have_ip = false, have_t = false;
+
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return false;
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object_kv *kv = &o->via.map.ptr[i];
+
+		if (key_is(&kv->key, "ip")) {
+			if (have_ip || !get_ip(&kv->val, false, &c->addr, NULL))
+				return false;
+			have_ip = true;
+		} else if (key_is(&kv->key, "t")) {
+			if (have_t || !get_uint(&kv->val, UINT64_MAX, &c->claimed_ms))
+				return false;
+			have_t = true;
+		}
+	}
+	return have_ip && have_t;
+}
+
+static bool name_ok(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int ann_decode(const uint8_t *p, size_t n, struct announce *out)
+{
+	enum { H_V = 1, H_SEQ = 2, H_WG = 4, H_PORT = 8 };
+	msgpack_unpacked up;
+	struct announce a;
+	size_t off = 0;
+	unsigned have = 0;
+	int r = W2W_EPARSE;
+	uint64_t v;
+
+	if (n > ANN_MAX_SIZE)
+		return W2W_ELIMIT;
+	memset(&a, 0, sizeof(a));
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, (const char *)p, n, &off) != MSGPACK_UNPACK_SUCCESS || off != n)
+		goto out;
+	if (up.data.type != MSGPACK_OBJECT_MAP)
+		goto out;
+	for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+		const msgpack_object *k = &up.data.via.map.ptr[i].key, *val = &up.data.via.map.ptr[i].val;
+
+		if (key_is(k, "v")) {
+			if (!get_uint(val, UINT32_MAX, &v) || v != ANN_VERSION)
+				goto out;
+			have |= H_V;
+		} else if (key_is(k, "seq")) {
+			if (!get_uint(val, UINT64_MAX, &a.seq))
+				goto out;
+			have |= H_SEQ;
+		} else if (key_is(k, "flags")) {
+			if (!get_uint(val, UINT32_MAX, &v))
+				goto out;
+			a.flags = (uint32_t)v;
+		} else if (key_is(k, "name")) {
+			if (val->type != MSGPACK_OBJECT_STR || val->via.str.size > ANN_NAME_MAX ||
+			    !name_ok(val->via.str.ptr, val->via.str.size))
+				goto out;
+			memcpy(a.name, val->via.str.ptr, val->via.str.size);
+			a.name[val->via.str.size] = '\0';
+		} else if (key_is(k, "wg")) {
+			if (val->type != MSGPACK_OBJECT_BIN || val->via.bin.size != 32)
+				goto out;
+			memcpy(a.wg_pub, val->via.bin.ptr, 32);
+			have |= H_WG;
+		} else if (key_is(k, "port")) {
+			if (!get_uint(val, 65535, &v) || v == 0)
+				goto out;
+			a.wg_port = (uint16_t)v;
+			have |= H_PORT;
+		} else if (key_is(k, "addrs")) {
+			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_ADDRS)
+				goto out;
+			for (uint32_t j = 0; j < val->via.array.size; j++)
+				if (!get_claim(&val->via.array.ptr[j], &a.claims[j]))
+					goto out;
+			a.n_claims = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "eps")) {
+			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_ENDPOINTS)
+				goto out;
+			for (uint32_t j = 0; j < val->via.array.size; j++)
+				if (!get_ip(&val->via.array.ptr[j], true, &a.eps[j].addr, &a.eps[j].port))
+					goto out;
+			a.n_eps = (uint8_t)val->via.array.size;
+		}
+		/* Unknown keys: ignored (forward compatibility within version 1). */
+	}
+	if (have != (H_V | H_SEQ | H_WG | H_PORT))
+		goto out;
+	*out = a;
+	r = 0;
+out:
+	msgpack_unpacked_destroy(&up);
+	return r;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The announcement a node publishes on the `w2w:announces` topic (schema in
+ * docs/protocol.md "Announcements"). It travels as the data of a signed
+ * gossipsub message, so its author is the message's `from`: nothing in here
+ * claims an identity, and the peer table keys entries by that author.
+ *
+ * Encoding: one msgpack map with short string keys. Version 1; unknown keys
+ * are ignored so later versions can add fields; a different "v" is rejected.
+ */
+#ifndef W2W_MESH_ANNOUNCE_H
+#define W2W_MESH_ANNOUNCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define ANN_VERSION 1
+#define ANN_MAX_SIZE 4096      /* decoder refuses anything larger */
+#define ANN_NAME_MAX 64        /* bytes, without NUL */
+#define ANN_MAX_ADDRS 4        /* overlay addresses (claims) */
+#define ANN_MAX_ENDPOINTS 8    /* advertised underlay endpoints */
+
+enum { ANN_F_LEAVING = 1u << 0 };
+
+struct ann_ip {
+	uint8_t family;   /* 4 or 6 */
+	uint8_t ip[16];   /* IPv4 uses the first 4 bytes */
+};
+
+struct ann_claim {
+	struct ann_ip addr;
+	uint64_t claimed_ms; /* wall-clock (Unix ms) time the author first claimed it */
+};
+
+struct ann_endpoint {
+	struct ann_ip addr;
+	uint16_t port;
+};
+
+struct announce {
+	uint64_t seq;      /* strictly increasing per author; replays are ignored */
+	uint32_t flags;    /* ANN_F_* */
+	char name[ANN_NAME_MAX + 1];
+	uint8_t wg_pub[32];
+	uint16_t wg_port;
+	uint8_t n_claims;
+	struct ann_claim claims[ANN_MAX_ADDRS];
+	uint8_t n_eps;
+	struct ann_endpoint eps[ANN_MAX_ENDPOINTS];
+};
+
+/* Appends the msgpack encoding. W2W_EPARSE for an announcement that would not decode. */
+int ann_encode(const struct announce *a, struct buf *out);
+/* Strict decode of untrusted bytes; writes *out only on success. W2W_EPARSE/W2W_ELIMIT. */
+int ann_decode(const uint8_t *p, size_t n, struct announce *out);
+
+bool ann_ip_eq(const struct ann_ip *a, const struct ann_ip *b);
+/* "fd00::1" / "10.0.0.1" into out (>= 46 bytes). */
+void ann_ip_str(const struct ann_ip *a, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The peer table: what this node believes about every other node, keyed by
+ * the gossipsub AUTHOR of the announcement (the signed `from`), never by the
+ * peer that forwarded it. Sequence numbers only move forward per author, so
+ * replayed or reordered announcements are ignored; silence longer than the
+ * expiry removes an entry; an explicit leave removes it at once.
+ */
+#ifndef W2W_MESH_PEERTABLE_H
+#define W2W_MESH_PEERTABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "announce.h"
+#include "peerid.h"
+
+#define PT_MAX_DEFAULT 4096
+
+struct pt_entry {
+	struct peerid id;
+	struct announce ann;
+	uint64_t first_seen_us;
+	uint64_t last_seen_us;
+};
+
+enum pt_result {
+	PT_NEW = 1,       /* first announcement from this author */
+	PT_UPDATED,       /* newer announcement with different content */
+	PT_REFRESHED,     /* newer sequence, same content: only liveness changed */
+	PT_STALE,         /* sequence not newer than what we have: ignored */
+	PT_LEFT,          /* author announced it is leaving: entry removed */
+	PT_SELF,          /* our own announcement echoed back: ignored */
+	PT_REJECTED,      /* conflicts with another author's WireGuard key, or table full */
+};
+
+struct peertable;
+
+struct peertable *pt_new(size_t max_entries);
+void pt_free(struct peertable *pt);
+
+/* Applies a verified announcement by `author`. Returns an enum pt_result. */
+int pt_apply(struct peertable *pt, const struct peerid *self, const struct peerid *author,
+	     const struct announce *a, uint64_t now_us);
+
+/* Removes entries silent for longer than expiry_us; calls fn (may be NULL)
+ * for each before removal. Returns how many were removed. */
+size_t pt_expire(struct peertable *pt, uint64_t now_us, uint64_t expiry_us,
+		 void (*fn)(void *ud, const struct pt_entry *e), void *ud);
+
+bool pt_remove(struct peertable *pt, const struct peerid *id);
+size_t pt_count(const struct peertable *pt);
+/* Entries in a stable order (by peer ID bytes). */
+const struct pt_entry *pt_at(const struct peertable *pt, size_t i);
+const struct pt_entry *pt_find(const struct peertable *pt, const struct peerid *id);
+/* Earliest last_seen_us among entries (for expiry deadlines), or UINT64_MAX. */
+uint64_t pt_oldest_seen(const struct peertable *pt);
+
+#endif

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+/* Mesh logic: announcement codec, IPAM rule, peer table. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "announce.h"
+#include "err.h"
+#include "ipam.h"
+#include "peertable.h"
+
+static void mk_id(struct peerid *id, uint8_t seed)
+{
+	/* identity multihash of a fake Ed25519 PublicKey protobuf */
+	uint8_t pb[36] = {0x08, 0x01, 0x12, 0x20};
+
+	memset(pb + 4, seed, 32);
+	assert_int_equal(peerid_from_pubkey_pb(id, pb, sizeof(pb)), 0);
+}
+
+static void mk_ip(struct ann_ip *ip, const char *s)
+{
+	memset(ip, 0, sizeof(*ip));
+	if (inet_pton(AF_INET, s, ip->ip) == 1)
+		ip->family = 4;
+	else {
+		assert_int_equal(inet_pton(AF_INET6, s, ip->ip), 1);
+		ip->family = 6;
+	}
+}
+
+static void sample(struct announce *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->seq = 1732000000000001ull;
+	strcpy(a->name, "node-a");
+	memset(a->wg_pub, 0x42, 32);
+	a->wg_port = 10042;
+	a->n_claims = 2;
+	mk_ip(&a->claims[0].addr, "fd6d:142e:65e7:4cc1::1234");
+	a->claims[0].claimed_ms = 1732000000000ull;
+	mk_ip(&a->claims[1].addr, "10.42.0.7");
+	a->claims[1].claimed_ms = 0;
+	a->n_eps = 2;
+	mk_ip(&a->eps[0].addr, "192.0.2.1");
+	a->eps[0].port = 10042;
+	mk_ip(&a->eps[1].addr, "2001:db8::1");
+	a->eps[1].port = 51820;
+}
+
+static void test_announce_roundtrip(void **state)
+{
+	struct announce a, b;
+	struct buf out;
+
+	(void)state;
+	sample(&a);
+	buf_init(&out, 0);
+	assert_int_equal(ann_encode(&a, &out), 0);
+	assert_true(out.len < 200);
+	memset(&b, 0xff, sizeof(b));
+	assert_int_equal(ann_decode(out.data, out.len, &b), 0);
+	assert_int_equal(b.seq, a.seq);
+	assert_string_equal(b.name, "node-a");
+	assert_memory_equal(b.wg_pub, a.wg_pub, 32);
+	assert_int_equal(b.wg_port, 10042);
+	assert_int_equal(b.n_claims, 2);
+	assert_true(ann_ip_eq(&b.claims[0].addr, &a.claims[0].addr));
+	assert_int_equal(b.claims[0].claimed_ms, a.claims[0].claimed_ms);
+	assert_true(ann_ip_eq(&b.claims[1].addr, &a.claims[1].addr));
+	assert_int_equal(b.n_eps, 2);
+	assert_int_equal(b.eps[1].port, 51820);
+	assert_true(ann_ip_eq(&b.eps[1].addr, &a.eps[1].addr));
+
+	/* every truncation is rejected, none crashes */
+	for (size_t n = 0; n < out.len; n++)
+		assert_int_not_equal(ann_decode(out.data, n, &b), 0);
+	/* trailing garbage is rejected */
+	buf_append_u8(&out, 0xc0);
+	assert_int_equal(ann_decode(out.data, out.len, &b), W2W_EPARSE);
+	buf_free(&out);
+}
+
+static void test_announce_rejects(void **state)
+{
+	/* {"v":2,...} wrong version; {"v":1} missing fields; not a map */
+	const uint8_t v2[] = {0x84, 0xa1, 'v', 0x02, 0xa3, 's', 'e', 'q', 0x01, 0xa2, 'w', 'g', 0xc4, 0x00,
+			      0xa4, 'p', 'o', 'r', 't', 0x01};
+	const uint8_t only_v[] = {0x81, 0xa1, 'v', 0x01};
+	const uint8_t arr[] = {0x91, 0x01};
+	struct announce a, b;
+	struct buf out;
+
+	(void)state;
+	assert_int_equal(ann_decode(v2, sizeof(v2), &b), W2W_EPARSE);
+	assert_int_equal(ann_decode(only_v, sizeof(only_v), &b), W2W_EPARSE);
+	assert_int_equal(ann_decode(arr, sizeof(arr), &b), W2W_EPARSE);
+
+	/* a name with a control character is refused on decode */
+	sample(&a);
+	strcpy(a.name, "bad\nname");
+	buf_init(&out, 0);
+	assert_int_equal(ann_encode(&a, &out), 0);
+	assert_int_equal(ann_decode(out.data, out.len, &b), W2W_EPARSE);
+	buf_free(&out);
+
+	/* port 0 is refused */
+	sample(&a);
+	a.wg_port = 0;
+	buf_init(&out, 0);
+	assert_int_equal(ann_encode(&a, &out), 0);
+	assert_int_equal(ann_decode(out.data, out.len, &b), W2W_EPARSE);
+	buf_free(&out);
+}
+
+static void test_ipam_range(void **state)
+{
+	struct ipam_range r;
+	char s[64];
+	struct ann_ip ip;
+
+	(void)state;
+	assert_int_equal(ipam_range_parse(&r, "fd6d:142e:65e7:4cc1::/64"), 0);
+	assert_int_equal(r.family, 6);
+	assert_int_equal(r.plen, 64);
+	assert_int_equal(ipam_capacity(&r), UINT64_MAX);
+	ipam_range_str(&r, s, sizeof(s));
+	assert_string_equal(s, "fd6d:142e:65e7:4cc1::/64");
+	assert_int_equal(ipam_range_parse(&r, "10.42.0.0/16"), 0);
+	assert_int_equal(ipam_capacity(&r), 65534);
+	assert_int_equal(ipam_range_parse(&r, "10.42.0.1/16"), W2W_EPARSE); /* host bits set */
+	assert_int_equal(ipam_range_parse(&r, "10.42.0.0/31"), W2W_EPARSE);
+	assert_int_equal(ipam_range_parse(&r, "10.42.0.0"), W2W_EPARSE);
+	assert_int_equal(ipam_range_parse(&r, "10.42.0.0/x"), W2W_EPARSE);
+	assert_int_equal(ipam_range_parse(&r, "nonsense/8"), W2W_EPARSE);
+
+	assert_int_equal(ipam_range_parse(&r, "10.9.9.0/30"), 0);
+	assert_int_equal(ipam_capacity(&r), 2);
+	mk_ip(&ip, "10.9.9.0");
+	assert_false(ipam_usable(&r, &ip)); /* network */
+	mk_ip(&ip, "10.9.9.3");
+	assert_false(ipam_usable(&r, &ip)); /* broadcast */
+	mk_ip(&ip, "10.9.9.1");
+	assert_true(ipam_usable(&r, &ip));
+	mk_ip(&ip, "10.9.10.1");
+	assert_false(ipam_usable(&r, &ip));
+}
+
+static void test_ipam_candidates(void **state)
+{
+	struct ipam_range r4, r6;
+	struct peerid a, b;
+	struct ann_ip c1, c2;
+	int differ = 0;
+
+	(void)state;
+	ipam_range_parse(&r4, "10.42.0.0/24");
+	ipam_range_parse(&r6, "fd6d:142e:65e7:4cc1::/64");
+	mk_id(&a, 1);
+	mk_id(&b, 2);
+	for (uint32_t i = 0; i < 200; i++) {
+		ipam_candidate(&r4, &a, i, &c1);
+		assert_true(ipam_usable(&r4, &c1));
+		ipam_candidate(&r4, &a, i, &c2);
+		assert_true(ann_ip_eq(&c1, &c2)); /* deterministic */
+		ipam_candidate(&r6, &a, i, &c1);
+		assert_true(ipam_usable(&r6, &c1));
+		ipam_candidate(&r6, &b, i, &c2);
+		differ += !ann_ip_eq(&c1, &c2);
+	}
+	assert_int_equal(differ, 200); /* /64 candidates of two IDs never meet */
+}
+
+static void test_ipam_rule(void **state)
+{
+	struct ipam_range r;
+	struct peerid a, b, c;
+	struct ipam_other o[3];
+	struct ann_claim cur, out;
+	bool changed;
+
+	(void)state;
+	mk_id(&a, 1);
+	mk_id(&b, 2);
+	mk_id(&c, 3);
+	/* older claim wins; same time: lower peer ID */
+	assert_true(ipam_claim_cmp(10, &b, 20, &a) < 0);
+	assert_true(ipam_claim_cmp(20, &a, 20, &b) < 0);
+	assert_true(ipam_claim_cmp(20, &b, 20, &a) > 0);
+
+	/* two usable addresses: a holds one, b (newer) collides on it and must move */
+	ipam_range_parse(&r, "10.9.9.0/30");
+	mk_ip(&cur.addr, "10.9.9.1");
+	cur.claimed_ms = 500;
+	o[0].ip = cur.addr;
+	o[0].claimed_ms = 100;
+	o[0].owner = &a;
+	assert_int_equal(ipam_pick(&r, &b, &cur, o, 1, 1000, &out, &changed), 0);
+	assert_true(changed);
+	mk_ip(&cur.addr, "10.9.9.2");
+	assert_true(ann_ip_eq(&out.addr, &cur.addr));
+	assert_int_equal(out.claimed_ms, 1000);
+
+	/* the older holder keeps its address against the newer claim */
+	mk_ip(&cur.addr, "10.9.9.1");
+	cur.claimed_ms = 100;
+	o[0].claimed_ms = 500;
+	o[0].owner = &b;
+	assert_int_equal(ipam_pick(&r, &a, &cur, o, 1, 1000, &out, &changed), 0);
+	assert_false(changed);
+	assert_true(ann_ip_eq(&out.addr, &cur.addr));
+
+	/* full range: the third node gets W2W_ELIMIT */
+	mk_ip(&o[0].ip, "10.9.9.1");
+	mk_ip(&o[1].ip, "10.9.9.2");
+	o[0].owner = &a;
+	o[1].owner = &b;
+	o[1].claimed_ms = 1;
+	assert_int_equal(ipam_pick(&r, &c, NULL, o, 2, 1000, &out, &changed), W2W_ELIMIT);
+
+	/* the winner among several claims on one address */
+	o[0].claimed_ms = 7;
+	o[1].claimed_ms = 7;
+	o[2].claimed_ms = 9;
+	o[2].owner = &c;
+	o[0].owner = &b;
+	o[1].owner = &a;
+	assert_int_equal(ipam_winner(o, 3), 1);
+}
+
+static void test_ipam_many_nodes_no_duplicates(void **state)
+{
+	/* 50 nodes join a /26 (62 usable) one after another: all distinct */
+	struct ipam_range r;
+	struct peerid ids[50];
+	struct ipam_other o[50];
+	struct ann_claim out;
+	bool changed;
+
+	(void)state;
+	ipam_range_parse(&r, "10.7.0.0/26");
+	for (int i = 0; i < 50; i++) {
+		mk_id(&ids[i], (uint8_t)(i + 1));
+		assert_int_equal(ipam_pick(&r, &ids[i], NULL, o, (size_t)i, 1000 + (uint64_t)i, &out, &changed), 0);
+		for (int j = 0; j < i; j++)
+			assert_false(ann_ip_eq(&out.addr, &o[j].ip));
+		o[i].ip = out.addr;
+		o[i].claimed_ms = out.claimed_ms;
+		o[i].owner = &ids[i];
+	}
+}
+
+static void test_peertable(void **state)
+{
+	struct peertable *pt = pt_new(3);
+	struct peerid self, a, b, c, d;
+	struct announce ann;
+
+	(void)state;
+	mk_id(&self, 9);
+	mk_id(&a, 1);
+	mk_id(&b, 2);
+	mk_id(&c, 3);
+	mk_id(&d, 4);
+	sample(&ann);
+	ann.seq = 10;
+	assert_int_equal(pt_apply(pt, &self, &self, &ann, 1), PT_SELF);
+	assert_int_equal(pt_apply(pt, &self, &a, &ann, 1), PT_NEW);
+	assert_int_equal(pt_apply(pt, &self, &a, &ann, 2), PT_STALE); /* replay */
+	ann.seq = 9;
+	assert_int_equal(pt_apply(pt, &self, &a, &ann, 2), PT_STALE); /* older */
+	ann.seq = 11;
+	assert_int_equal(pt_apply(pt, &self, &a, &ann, 3), PT_REFRESHED);
+	ann.seq = 12;
+	ann.wg_port = 999;
+	assert_int_equal(pt_apply(pt, &self, &a, &ann, 4), PT_UPDATED);
+	assert_int_equal(pt_find(pt, &a)->ann.wg_port, 999);
+	assert_int_equal(pt_find(pt, &a)->last_seen_us, 4);
+
+	/* another author with a's WireGuard key is rejected */
+	assert_int_equal(pt_apply(pt, &self, &b, &ann, 5), PT_REJECTED);
+	ann.wg_pub[0] ^= 1;
+	assert_int_equal(pt_apply(pt, &self, &b, &ann, 5), PT_NEW);
+	ann.wg_pub[0] ^= 2;
+	assert_int_equal(pt_apply(pt, &self, &c, &ann, 100), PT_NEW);
+	ann.wg_pub[0] ^= 4;
+	assert_int_equal(pt_apply(pt, &self, &d, &ann, 100), PT_REJECTED); /* table full (max 3) */
+	assert_int_equal(pt_count(pt), 3);
+
+	/* expiry: a (seen at 4) and b (5) expire, c (100) stays */
+	assert_int_equal(pt_expire(pt, 60, 50, NULL, NULL), 2);
+	assert_int_equal(pt_count(pt), 1);
+	assert_non_null(pt_find(pt, &c));
+	assert_int_equal(pt_oldest_seen(pt), 100);
+
+	/* explicit leave removes at once; a stale leave does nothing */
+	ann.seq = 13;
+	ann.flags = ANN_F_LEAVING;
+	assert_int_equal(pt_apply(pt, &self, &c, &ann, 101), PT_LEFT);
+	assert_int_equal(pt_count(pt), 0);
+	assert_int_equal(pt_apply(pt, &self, &c, &ann, 101), PT_STALE);
+	pt_free(pt);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_announce_roundtrip),
+		cmocka_unit_test(test_announce_rejects),
+		cmocka_unit_test(test_ipam_range),
+		cmocka_unit_test(test_ipam_candidates),
+		cmocka_unit_test(test_ipam_rule),
+		cmocka_unit_test(test_ipam_many_nodes_no_duplicates),
+		cmocka_unit_test(test_peertable),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
