@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+/* Non-blocking TCP and getaddrinfo_a() resolution (see sock.h for the why). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sock.h"
+
+int sock_ip_to_sockaddr(const struct sock_ip *a, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(a->port);
+		memcpy(&s4->sin_addr, a->ip, 4);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (a->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(a->port);
+		memcpy(&s6->sin6_addr, a->ip, 16);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+int sock_ip_from_sockaddr(struct sock_ip *a, const struct sockaddr *sa, socklen_t len)
+{
+	struct sock_ip t;
+
+	memset(&t, 0, sizeof(t));
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		t.family = AF_INET;
+		memcpy(t.ip, &s4->sin_addr, 4);
+		t.port = ntohs(s4->sin_port);
+	} else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		/* A v4-mapped peer on a dual-stack socket is reported as IPv4. */
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			t.family = AF_INET;
+			memcpy(t.ip, &s6->sin6_addr.s6_addr[12], 4);
+		} else {
+			t.family = AF_INET6;
+			memcpy(t.ip, &s6->sin6_addr, 16);
+		}
+		t.port = ntohs(s6->sin6_port);
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	*a = t;
+	return 0;
+}
+
+void sock_ip_format(const struct sock_ip *a, char *out, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(a->family == AF_INET6 ? AF_INET6 : AF_INET, a->ip, ip, sizeof(ip));
+	if (a->family == AF_INET6)
+		snprintf(out, cap, "[%s]:%u", ip, a->port);
+	else
+		snprintf(out, cap, "%s:%u", ip, a->port);
+}
+
+int sock_ip_unspecified(const struct sock_ip *a)
+{
+	static const uint8_t zero[16];
+
+	return !memcmp(a->ip, zero, a->family == AF_INET6 ? 16 : 4);
+}
+
+static void set_nodelay(int fd)
+{
+	int one = 1;
+
+	/* Small protocol messages (mss lines, pings) must not wait for Nagle. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+int sock_listen(const struct sock_ip *a, int backlog)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1, r;
+
+	r = sock_ip_to_sockaddr(a, &ss, &len);
+	if (r < 0)
+		return r;
+	fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		goto fail;
+	if (a->family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		goto fail;
+	if (listen(fd, backlog > 0 ? backlog : 128) < 0)
+		goto fail;
+	return fd;
+fail:
+	r = -errno;
+	close(fd);
+	return r;
+}
+
+int sock_accept(int lfd, struct sock_ip *peer)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd;
+
+	fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		/* Errors of the pending connection itself: the listener is fine. */
+		if (e == EWOULDBLOCK || e == ECONNABORTED || e == EPROTO || e == EINTR)
+			return -EAGAIN;
+		return -e;
+	}
+	set_nodelay(fd);
+	if (peer && sock_ip_from_sockaddr(peer, (struct sockaddr *)&ss, len) < 0)
+		memset(peer, 0, sizeof(*peer));
+	return fd;
+}
+
+int sock_connect(const struct sock_ip *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, r;
+
+	r = sock_ip_to_sockaddr(a, &ss, &len);
+	if (r < 0)
+		return r;
+	fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		return -errno;
+	set_nodelay(fd);
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int sock_connect_result(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return -errno;
+	return -err;
+}
+
+int sock_local(int fd, struct sock_ip *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	return sock_ip_from_sockaddr(a, (struct sockaddr *)&ss, len);
+}
+
+int sock_peer(int fd, struct sock_ip *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	return sock_ip_from_sockaddr(a, (struct sockaddr *)&ss, len);
+}
+
+ssize_t sock_read(int fd, void *p, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = read(fd, p, n);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return r;
+}
+
+ssize_t sock_write(int fd, const void *p, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = send(fd, p, n, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return r;
+}
+
+void sock_abort(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (fd < 0)
+		return;
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+void sock_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* ---- resolution ---- */
+
+struct sock_resolve {
+	struct gaicb cb;
+	struct addrinfo hints;
+	struct sigevent sev;
+	char host[256];
+	uint16_t port;
+	struct sock_resolve *next; /* parked list */
+};
+
+/* Requests freed while glibc still worked on them. Touched only by the
+ * caller's thread (the loop thread); glibc only writes into cb. */
+static struct sock_resolve *parked;
+
+static void reap_parked(void)
+{
+	struct sock_resolve **pp = &parked;
+
+	while (*pp) {
+		struct sock_resolve *r = *pp;
+
+		if (gai_error(&r->cb) != EAI_INPROGRESS) {
+			*pp = r->next;
+			if (r->cb.ar_result)
+				freeaddrinfo(r->cb.ar_result);
+			free(r);
+		} else {
+			pp = &r->next;
+		}
+	}
+}
+
+size_t sock_resolve_parked(void)
+{
+	size_t n = 0;
+
+	reap_parked();
+	for (struct sock_resolve *r = parked; r; r = r->next)
+		n++;
+	return n;
+}
+
+int sock_resolve_start(struct sock_resolve **ret, const char *host, int family, uint16_t port)
+{
+	struct gaicb *list[1];
+	struct sock_resolve *r;
+	size_t hl = strlen(host);
+	int e;
+
+	reap_parked();
+	if ((family != AF_INET && family != AF_INET6) || hl == 0 || hl >= sizeof(r->host))
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	memcpy(r->host, host, hl + 1);
+	r->port = port;
+	r->hints.ai_family = family;
+	r->hints.ai_socktype = SOCK_STREAM;
+	r->hints.ai_protocol = IPPROTO_TCP;
+	r->cb.ar_name = r->host;
+	r->cb.ar_request = &r->hints;
+	/* No notification at all: completion is polled with gai_error(). */
+	r->sev.sigev_notify = SIGEV_NONE;
+	list[0] = &r->cb;
+	e = getaddrinfo_a(GAI_NOWAIT, list, 1, &r->sev);
+	if (e != 0) {
+		free(r);
+		return e == EAI_MEMORY ? -ENOMEM : -EAGAIN;
+	}
+	*ret = r;
+	return 0;
+}
+
+int sock_resolve_poll(struct sock_resolve *r, struct sock_ip *out, size_t cap)
+{
+	int e = gai_error(&r->cb);
+	size_t n = 0;
+
+	if (e == EAI_INPROGRESS)
+		return -EAGAIN;
+	if (e == EAI_NONAME || e == EAI_NODATA || e == EAI_ADDRFAMILY || e == EAI_FAIL)
+		return -ENOENT;
+	if (e != 0)
+		return -EIO;
+	for (struct addrinfo *ai = r->cb.ar_result; ai && n < cap; ai = ai->ai_next) {
+		struct sock_ip a;
+
+		if (sock_ip_from_sockaddr(&a, ai->ai_addr, ai->ai_addrlen) < 0)
+			continue;
+		if (a.family != r->hints.ai_family)
+			continue;
+		a.port = r->port;
+		out[n++] = a;
+	}
+	return n ? (int)n : -ENOENT;
+}
+
+void sock_resolve_free(struct sock_resolve *r)
+{
+	if (!r)
+		return;
+	if (gai_error(&r->cb) == EAI_INPROGRESS && gai_cancel(&r->cb) != EAI_CANCELED) {
+		r->next = parked;
+		parked = r;
+		return;
+	}
+	if (r->cb.ar_result)
+		freeaddrinfo(r->cb.ar_result);
+	free(r);
+	reap_parked();
+}
