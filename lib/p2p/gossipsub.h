@@ -13,8 +13,8 @@
  *
  * Peers are named by their peer ID bytes (the multihash, as in a Message's
  * `from`). Time is `now_us` (monotonic microseconds); randomness comes from the
- * struct rng given to gs_new. Every public call may invoke callbacks; callbacks
- * must not call back into the router (it returns W2W_ESTATE then).
+ * struct rng given to gs_new. Every public call may invoke callbacks; a call
+ * made from inside a callback returns -EBUSY (nothing is done).
  */
 #ifndef W2W_P2P_GOSSIPSUB_H
 #define W2W_P2P_GOSSIPSUB_H
