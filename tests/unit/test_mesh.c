@@ -12,6 +12,7 @@
 #include "announce.h"
 #include "err.h"
 #include "ipam.h"
+#include "nodestate.h"
 #include "peertable.h"
 
 static void mk_id(struct peerid *id, uint8_t seed)
@@ -307,6 +308,41 @@ static void test_peertable(void **state)
 	pt_free(pt);
 }
 
+static void test_nodestate(void **state)
+{
+	struct nodestate a, b;
+	struct buf out;
+	char ma[64];
+
+	(void)state;
+	nodestate_init(&a);
+	nodestate_init(&b);
+	a.has_claim = true;
+	mk_ip(&a.claim.addr, "fd6d:142e:65e7:4cc1::77");
+	a.claim.claimed_ms = 1234567;
+	assert_int_equal(nodestate_add_peer(&a, "/ip4/10.0.0.1/tcp/10042"), 1);
+	assert_int_equal(nodestate_add_peer(&a, "/ip4/10.0.0.1/tcp/10042"), 0);
+	for (int i = 0; i < NODESTATE_MAX_PEERS + 5; i++) {
+		snprintf(ma, sizeof(ma), "/ip4/10.0.%d.%d/tcp/1", i / 256, i % 256);
+		nodestate_add_peer(&a, ma);
+	}
+	assert_int_equal(a.n_peers, NODESTATE_MAX_PEERS); /* bounded, oldest dropped */
+	buf_init(&out, 0);
+	assert_int_equal(nodestate_encode(&a, &out), 0);
+	assert_int_equal(nodestate_decode(out.data, out.len, &b), 0);
+	assert_true(b.has_claim);
+	assert_true(ann_ip_eq(&a.claim.addr, &b.claim.addr));
+	assert_int_equal(b.claim.claimed_ms, 1234567);
+	assert_int_equal(b.n_peers, a.n_peers);
+	assert_string_equal(b.peers[3], a.peers[3]);
+	/* a damaged file is refused and leaves the state untouched */
+	assert_int_equal(nodestate_decode(out.data, out.len / 2, &b), W2W_EPARSE);
+	assert_int_equal(b.n_peers, a.n_peers);
+	buf_free(&out);
+	nodestate_free(&a);
+	nodestate_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_ipam_rule),
 		cmocka_unit_test(test_ipam_many_nodes_no_duplicates),
 		cmocka_unit_test(test_peertable),
+		cmocka_unit_test(test_nodestate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
