@@ -133,96 +133,6 @@ static bool parse_u64(uint64_t *out, const char *v, size_t n, uint64_t max)
 	return true;
 }
 
-/* "a.b.c.d:port" or "[v6(%zone)]:port", numeric only. */
-static bool parse_endpoint(union wgendpoint *ep, const char *v, size_t n)
-{
-	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
-	const char *port;
-	size_t hl;
-	uint64_t p;
-
-	memset(ep, 0, sizeof(*ep));
-	if (n > 0 && v[0] == '[') {
-		const char *rb = memchr(v, ']', n);
-
-		if (!rb || rb + 1 >= v + n || rb[1] != ':')
-			return false;
-		hl = (size_t)(rb - v - 1);
-		if (hl == 0 || hl >= sizeof(host))
-			return false;
-		memcpy(host, v + 1, hl);
-		host[hl] = '\0';
-		port = rb + 2;
-		if (!parse_u64(&p, port, (size_t)(v + n - port), 65535))
-			return false;
-		char *zone = strchr(host, '%');
-		if (zone) {
-			uint64_t z;
-
-			*zone++ = '\0';
-			if (parse_u64(&z, zone, strlen(zone), UINT32_MAX))
-				ep->addr6.sin6_scope_id = (uint32_t)z;
-			else if (!(ep->addr6.sin6_scope_id = if_nametoindex(zone)))
-				return false;
-		}
-		if (inet_pton(AF_INET6, host, &ep->addr6.sin6_addr) != 1)
-			return false;
-		ep->addr6.sin6_family = AF_INET6;
-		ep->addr6.sin6_port = htons((uint16_t)p);
-		return true;
-	}
-	port = NULL;
-	for (size_t i = n; i > 0; i--) {
-		if (v[i - 1] == ':') {
-			port = v + i;
-			break;
-		}
-	}
-	if (!port)
-		return false;
-	hl = (size_t)(port - 1 - v);
-	if (hl == 0 || hl >= sizeof(host))
-		return false;
-	memcpy(host, v, hl);
-	host[hl] = '\0';
-	if (!parse_u64(&p, port, (size_t)(v + n - port), 65535))
-		return false;
-	if (inet_pton(AF_INET, host, &ep->addr4.sin_addr) != 1)
-		return false;
-	ep->addr4.sin_family = AF_INET;
-	ep->addr4.sin_port = htons((uint16_t)p);
-	return true;
-}
-
-static bool parse_allowedip(struct wgallowedip *a, const char *v, size_t n)
-{
-	char host[INET6_ADDRSTRLEN];
-	const char *slash = memchr(v, '/', n);
-	uint64_t cidr;
-	size_t hl;
-
-	if (!slash)
-		return false;
-	hl = (size_t)(slash - v);
-	if (hl == 0 || hl >= sizeof(host))
-		return false;
-	memcpy(host, v, hl);
-	host[hl] = '\0';
-	if (!parse_u64(&cidr, slash + 1, (size_t)(v + n - slash - 1), 128))
-		return false;
-	if (memchr(host, ':', hl)) {
-		if (inet_pton(AF_INET6, host, &a->ip6) != 1)
-			return false;
-		a->family = AF_INET6;
-	} else {
-		if (inet_pton(AF_INET, host, &a->ip4) != 1 || cidr > 32)
-			return false;
-		a->family = AF_INET;
-	}
-	a->cidr = (uint8_t)cidr;
-	return true;
-}
-
 static bool key_is(const char *k, size_t kn, const char *name)
 {
 	return strlen(name) == kn && memcmp(k, name, kn) == 0;
@@ -311,7 +221,7 @@ int wg_uapi_parse_get(const char *data, size_t len, const char *ifname, struct w
 			if (!wgdev_key_is_zero(peer->preshared_key))
 				peer->flags |= WGPEER_HAS_PRESHARED_KEY;
 		} else if (key_is(l, kn, "endpoint")) {
-			if (!parse_endpoint(&peer->endpoint, val, vn))
+			if (!wgendpoint_parse(&peer->endpoint, val, vn))
 				goto out;
 		} else if (key_is(l, kn, "persistent_keepalive_interval")) {
 			if (!parse_u64(&v, val, vn, 0xffff))
@@ -330,7 +240,7 @@ int wg_uapi_parse_get(const char *data, size_t len, const char *ifname, struct w
 				ret = -ENOMEM;
 				goto out;
 			}
-			if (!parse_allowedip(a, val, vn))
+			if (!wgallowedip_parse(a, val, vn))
 				goto out;
 		} else if (key_is(l, kn, "last_handshake_time_sec")) {
 			if (!parse_u64(&v, val, vn, INT64_MAX))
@@ -405,26 +315,17 @@ static int put_key(struct buf *b, const char *name, const uint8_t k[WGDEV_KEY_LE
 
 static int put_endpoint(struct buf *b, const union wgendpoint *ep)
 {
-	char ip[INET6_ADDRSTRLEN];
+	char t[WGENDPOINT_STRLEN];
+	int ret = wgendpoint_format(t, sizeof(t), ep);
 
-	if (ep->addr.sa_family == AF_INET) {
-		if (!inet_ntop(AF_INET, &ep->addr4.sin_addr, ip, sizeof(ip)))
-			return -EINVAL;
-		return buf_printf(b, "endpoint=%s:%u\n", ip, ntohs(ep->addr4.sin_port));
-	}
-	if (!inet_ntop(AF_INET6, &ep->addr6.sin6_addr, ip, sizeof(ip)))
-		return -EINVAL;
-	if (ep->addr6.sin6_scope_id)
-		return buf_printf(b, "endpoint=[%s%%%u]:%u\n", ip, ep->addr6.sin6_scope_id,
-				  ntohs(ep->addr6.sin6_port));
-	return buf_printf(b, "endpoint=[%s]:%u\n", ip, ntohs(ep->addr6.sin6_port));
+	return ret < 0 ? ret : buf_printf(b, "endpoint=%s\n", t);
 }
 
 int wg_uapi_build_set(const struct wgdevice *dev, struct buf *b)
 {
 	const struct wgpeer *p;
 	const struct wgallowedip *a;
-	char ip[INET6_ADDRSTRLEN];
+	char ip[WGALLOWEDIP_STRLEN];
 	int ret;
 
 	ret = buf_append(b, "set=1\n", 6);
@@ -453,13 +354,9 @@ int wg_uapi_build_set(const struct wgdevice *dev, struct buf *b)
 		if (ret >= 0 && (p->flags & WGPEER_REPLACE_ALLOWEDIPS))
 			ret = buf_append(b, "replace_allowed_ips=true\n", 25);
 		for (a = p->first_allowedip; a && ret >= 0; a = a->next_allowedip) {
-			if (!wgallowedip_valid(a)) {
-				ret = -EINVAL;
-				break;
-			}
-			inet_ntop(a->family, a->family == AF_INET ? (const void *)&a->ip4 : (const void *)&a->ip6, ip,
-				  sizeof(ip));
-			ret = buf_printf(b, "allowed_ip=%s/%u\n", ip, a->cidr);
+			ret = wgallowedip_format(ip, sizeof(ip), a);
+			if (ret >= 0)
+				ret = buf_printf(b, "allowed_ip=%s\n", ip);
 		}
 	}
 	if (ret >= 0)

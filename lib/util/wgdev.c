@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The WireGuard device data model: lists, copies, ordering, comparisons. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -444,4 +446,151 @@ int wgdev_config_equal(const struct wgdevice *a, const struct wgdevice *b)
 			return err ? err : 0;
 	}
 	return 1;
+}
+
+static bool dec_u64(uint64_t *out, const char *v, size_t n, uint64_t max)
+{
+	uint64_t x = 0;
+
+	if (n == 0 || n > 20)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d;
+
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+		d = (unsigned)(v[i] - '0');
+		if (x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+	}
+	if (x > max)
+		return false;
+	*out = x;
+	return true;
+}
+
+bool wgendpoint_parse(union wgendpoint *ep, const char *v, size_t n)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *port = NULL, *zone = NULL;
+	size_t hl;
+	uint64_t p, z = 0;
+
+	memset(ep, 0, sizeof(*ep));
+	if (n > 0 && v[0] == '[') {
+		const char *rb = memchr(v, ']', n);
+
+		if (!rb || rb + 1 >= v + n || rb[1] != ':')
+			return false;
+		hl = (size_t)(rb - v - 1);
+		zone = memchr(v + 1, '%', hl);
+		if (zone) {
+			if (!dec_u64(&z, zone + 1, (size_t)(rb - zone - 1), UINT32_MAX))
+				return false;
+			hl = (size_t)(zone - v - 1);
+		}
+		if (hl == 0 || hl >= sizeof(host))
+			return false;
+		memcpy(host, v + 1, hl);
+		host[hl] = '\0';
+		port = rb + 2;
+		if (!dec_u64(&p, port, (size_t)(v + n - port), 65535))
+			return false;
+		if (inet_pton(AF_INET6, host, &ep->addr6.sin6_addr) != 1)
+			return false;
+		ep->addr6.sin6_family = AF_INET6;
+		ep->addr6.sin6_port = htons((uint16_t)p);
+		ep->addr6.sin6_scope_id = (uint32_t)z;
+		return true;
+	}
+	for (size_t i = n; i > 0; i--) {
+		if (v[i - 1] == ':') {
+			port = v + i;
+			break;
+		}
+	}
+	if (!port)
+		return false;
+	hl = (size_t)(port - 1 - v);
+	if (hl == 0 || hl >= sizeof(host))
+		return false;
+	memcpy(host, v, hl);
+	host[hl] = '\0';
+	if (!dec_u64(&p, port, (size_t)(v + n - port), 65535))
+		return false;
+	if (inet_pton(AF_INET, host, &ep->addr4.sin_addr) != 1) {
+		memset(ep, 0, sizeof(*ep));
+		return false;
+	}
+	ep->addr4.sin_family = AF_INET;
+	ep->addr4.sin_port = htons((uint16_t)p);
+	return true;
+}
+
+int wgendpoint_format(char *out, size_t cap, const union wgendpoint *ep)
+{
+	char ip[INET6_ADDRSTRLEN];
+	int n;
+
+	if (ep->addr.sa_family == AF_INET) {
+		if (!inet_ntop(AF_INET, &ep->addr4.sin_addr, ip, sizeof(ip)))
+			return -EINVAL;
+		n = snprintf(out, cap, "%s:%u", ip, ntohs(ep->addr4.sin_port));
+	} else if (ep->addr.sa_family == AF_INET6) {
+		if (!inet_ntop(AF_INET6, &ep->addr6.sin6_addr, ip, sizeof(ip)))
+			return -EINVAL;
+		if (ep->addr6.sin6_scope_id)
+			n = snprintf(out, cap, "[%s%%%u]:%u", ip, ep->addr6.sin6_scope_id, ntohs(ep->addr6.sin6_port));
+		else
+			n = snprintf(out, cap, "[%s]:%u", ip, ntohs(ep->addr6.sin6_port));
+	} else {
+		return -EINVAL;
+	}
+	if (n < 0 || (size_t)n >= cap)
+		return -ENOSPC;
+	return n;
+}
+
+bool wgallowedip_parse(struct wgallowedip *a, const char *v, size_t n)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash = memchr(v, '/', n);
+	uint64_t cidr;
+	size_t hl;
+
+	if (!slash)
+		return false;
+	hl = (size_t)(slash - v);
+	if (hl == 0 || hl >= sizeof(host))
+		return false;
+	memcpy(host, v, hl);
+	host[hl] = '\0';
+	if (!dec_u64(&cidr, slash + 1, (size_t)(v + n - slash - 1), 128))
+		return false;
+	if (memchr(host, ':', hl)) {
+		if (inet_pton(AF_INET6, host, &a->ip6) != 1)
+			return false;
+		a->family = AF_INET6;
+	} else {
+		if (cidr > 32 || inet_pton(AF_INET, host, &a->ip4) != 1)
+			return false;
+		a->family = AF_INET;
+	}
+	a->cidr = (uint8_t)cidr;
+	return true;
+}
+
+int wgallowedip_format(char *out, size_t cap, const struct wgallowedip *a)
+{
+	char ip[INET6_ADDRSTRLEN];
+	int n;
+
+	if (!wgallowedip_valid(a) ||
+	    !inet_ntop(a->family, a->family == AF_INET ? (const void *)&a->ip4 : (const void *)&a->ip6, ip, sizeof(ip)))
+		return -EINVAL;
+	n = snprintf(out, cap, "%s/%u", ip, a->cidr);
+	if (n < 0 || (size_t)n >= cap)
+		return -ENOSPC;
+	return n;
 }

@@ -153,6 +153,18 @@ int wgpeer_sort_allowedips(struct wgpeer *peer);
 bool wgpeer_allowedips_equal(const struct wgpeer *a, const struct wgpeer *b);
 /* Same endpoint (family, address, port; v6 scope id included); two "none" are equal. */
 bool wgendpoint_equal(const union wgendpoint *a, const union wgendpoint *b);
+/* Text forms used by UAPI, setconf and showconf: "a.b.c.d:port", "[v6]:port",
+ * "[v6%N]:port" (numeric scope id only: no name lookups in this layer). The
+ * parsers take a length (no NUL needed) and are strict (numeric only). */
+#define WGENDPOINT_STRLEN 72
+#define WGALLOWEDIP_STRLEN 52
+bool wgendpoint_parse(union wgendpoint *ep, const char *s, size_t n);
+/* Writes text and NUL; returns its length, -EINVAL (no endpoint) or -ENOSPC. */
+int wgendpoint_format(char *out, size_t cap, const union wgendpoint *ep);
+/* "addr/cidr" with cidr <= 32 (v4) / <= 128 (v6); host bits are kept. */
+bool wgallowedip_parse(struct wgallowedip *a, const char *s, size_t n);
+int wgallowedip_format(char *out, size_t cap, const struct wgallowedip *a);
+
 /* Constant-time "all zero" for a key. */
 bool wgdev_key_is_zero(const uint8_t key[WGDEV_KEY_LEN]);
 /* Constant-time key equality. */
