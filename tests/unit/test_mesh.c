@@ -14,6 +14,7 @@
 #include "ipam.h"
 #include "nodestate.h"
 #include "peertable.h"
+#include "reconcile.h"
 
 static void mk_id(struct peerid *id, uint8_t seed)
 {
@@ -343,6 +344,86 @@ static void test_nodestate(void **state)
 	nodestate_free(&b);
 }
 
+static void ep_cb(void *ud, const struct pt_entry *e, union wgendpoint *ep)
+{
+	(void)ud;
+	ep->addr4.sin_family = AF_INET;
+	ep->addr4.sin_port = htons(e->ann.wg_port);
+	inet_pton(AF_INET, "192.0.2.9", &ep->addr4.sin_addr);
+}
+
+static void add_peer(struct peertable *pt, const struct peerid *self, const struct peerid *id, uint8_t key,
+		     const char *ip, uint64_t t)
+{
+	struct announce a;
+
+	memset(&a, 0, sizeof(a));
+	a.seq = 1;
+	memset(a.wg_pub, key, 32);
+	a.wg_port = (uint16_t)(1000 + key);
+	a.n_claims = 1;
+	mk_ip(&a.claims[0].addr, ip);
+	a.claims[0].claimed_ms = t;
+	assert_int_equal(pt_apply(pt, self, id, &a, 1), PT_NEW);
+}
+
+static void test_reconcile(void **state)
+{
+	struct peertable *pt = pt_new(0);
+	struct peerid self, a, b, c, d;
+	struct ipam_range r6;
+	struct ann_claim mine;
+	struct reconcile_in in;
+	struct wgdevice *dev;
+	struct wgpeer *p;
+	uint8_t sk[32], key[32];
+
+	(void)state;
+	mk_id(&self, 9);
+	mk_id(&a, 1);
+	mk_id(&b, 2);
+	mk_id(&c, 3);
+	mk_id(&d, 4);
+	ipam_range_parse(&r6, "fd00::/64");
+	mk_ip(&mine.addr, "fd00::9");
+	mine.claimed_ms = 50;
+	add_peer(pt, &self, &a, 0xa1, "fd00::1", 100);
+	add_peer(pt, &self, &b, 0xb2, "fd00::1", 200);  /* loses fd00::1 to a */
+	add_peer(pt, &self, &c, 0xc3, "2001:db8::1", 1); /* outside the overlay */
+	add_peer(pt, &self, &d, 0xd4, "fd00::9", 60);    /* loses to our older claim */
+	memset(sk, 7, sizeof(sk));
+	memset(&in, 0, sizeof(in));
+	in.ifname = "wtest0";
+	in.private_key = sk;
+	in.listen_port = 10042;
+	in.keepalive_s = 25;
+	in.range6 = &r6;
+	in.self = &self;
+	in.self_claims = &mine;
+	in.n_self_claims = 1;
+	in.pt = pt;
+	in.endpoint = ep_cb;
+	dev = reconcile_desired(&in);
+	assert_non_null(dev);
+	assert_int_equal(wgdev_peer_count(dev), 4);
+	assert_int_equal(dev->listen_port, 10042);
+	memset(key, 0xa1, 32);
+	p = wgdev_find_peer(dev, key);
+	assert_non_null(p);
+	assert_int_equal(wgpeer_allowedip_count(p), 1);
+	assert_int_equal(p->first_allowedip->cidr, 128);
+	assert_int_equal(p->persistent_keepalive_interval, 25);
+	assert_int_equal(ntohs(p->endpoint.addr4.sin_port), 1000 + 0xa1);
+	memset(key, 0xb2, 32);
+	assert_int_equal(wgpeer_allowedip_count(wgdev_find_peer(dev, key)), 0);
+	memset(key, 0xc3, 32);
+	assert_int_equal(wgpeer_allowedip_count(wgdev_find_peer(dev, key)), 0);
+	memset(key, 0xd4, 32);
+	assert_int_equal(wgpeer_allowedip_count(wgdev_find_peer(dev, key)), 0);
+	wgdev_free(dev);
+	pt_free(pt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_ipam_many_nodes_no_duplicates),
 		cmocka_unit_test(test_peertable),
 		cmocka_unit_test(test_nodestate),
+		cmocka_unit_test(test_reconcile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reconcile, first half: from the peer table (and our own claim) compute the
+ * WireGuard device this node should have. The second half — diffing it
+ * against the device the kernel or wireguard-go reports and applying only the
+ * difference — is mesh/wgdiff.h.
+ *
+ * Rules (docs/design.md "Reconcile"):
+ *  - one WireGuard peer per live node, keyed by its announced public key;
+ *  - allowed IPs = the node's claimed overlay addresses as /32 or /128, and
+ *    only those inside our network range (a node announcing 0.0.0.0/0 or an
+ *    address outside the overlay cannot pull other traffic into the tunnel);
+ *  - an address claimed by several nodes goes only to the winner of the IPAM
+ *    rule (older claim, then lower peer ID), so a newcomer that collides cannot
+ *    take traffic from the holder while it moves; if we win it, nobody gets it;
+ *  - the endpoint comes from a callback (the node knows the live libp2p
+ *    connection's remote IP, announced ports, observed addresses).
+ */
+#ifndef W2W_MESH_RECONCILE_H
+#define W2W_MESH_RECONCILE_H
+
+#include <stdint.h>
+
+#include "ipam.h"
+#include "peertable.h"
+#include "wgdev.h"
+
+struct reconcile_in {
+	const char *ifname;
+	const uint8_t *private_key;   /* 32 bytes */
+	uint16_t listen_port;
+	uint16_t keepalive_s;         /* 0 = off */
+	const struct ipam_range *range4, *range6; /* either may be NULL */
+	const struct peerid *self;
+	const struct ann_claim *self_claims;
+	size_t n_self_claims;
+	const struct peertable *pt;
+	/* Fills ep for entry e; leave it AF_UNSPEC when no endpoint is known. */
+	void (*endpoint)(void *ud, const struct pt_entry *e, union wgendpoint *ep);
+	void *ud;
+};
+
+/* The desired device (sorted), or NULL on allocation failure. */
+struct wgdevice *reconcile_desired(const struct reconcile_in *in);
+
+#endif
