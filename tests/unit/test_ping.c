@@ -133,12 +133,15 @@ static void test_over_yamux(void **state)
 			if (ev.type == YAMUX_EV_OPENED)
 				ss = ev.stream;
 		if (ss) {
-			buf_init(&tmp, yamux_stream_writable(ss));
+			struct buf echo;
+
+			/* The echo is bounded by what the stream accepts now. */
+			buf_init(&echo, yamux_stream_writable(ss));
 			yamux_stream_peek(ss, &p, &n);
-			yamux_stream_consume(ss, (size_t)ping_feed(&pr, p, n, now, &tmp));
-			if (tmp.len)
-				assert_int_equal(yamux_stream_write(ss, tmp.data, tmp.len), (int)tmp.len);
-			buf_free(&tmp);
+			yamux_stream_consume(ss, (size_t)ping_feed(&pr, p, n, now, &echo));
+			if (echo.len)
+				assert_int_equal(yamux_stream_write(ss, echo.data, echo.len), (int)echo.len);
+			buf_free(&echo);
 		}
 		(void)yamux_pull(s, &wire, SIZE_MAX);
 		now += 100;
