@@ -627,12 +627,15 @@ out:
 }
 
 /*
- * Next complete frame body from the partial-frame buffer plus *in. Complete
- * frames are used straight from the input; only a split frame is copied.
+ * Next complete frame body from the partial-frame buffer plus *in: 1 with
+ * f/flen set, 0 when more input is needed (the tail is buffered), < 0 on
+ * allocation failure. Complete frames are used straight from the input; only
+ * a frame split across reads is copied.
  */
-static bool take_frame(struct noise *n, const uint8_t **in, size_t *len, const uint8_t **f, size_t *flen)
+static int take_frame(struct noise *n, const uint8_t **in, size_t *len, const uint8_t **f, size_t *flen)
 {
 	size_t fl, k;
+	int r;
 
 	if (n->frame.len == 0 && *len >= 2) {
 		fl = ((size_t)(*in)[0] << 8) | (*in)[1];
@@ -641,27 +644,31 @@ static bool take_frame(struct noise *n, const uint8_t **in, size_t *len, const u
 			*flen = fl;
 			*in += 2 + fl;
 			*len -= 2 + fl;
-			return true;
+			return 1;
 		}
 	}
 	if (n->frame.len < 2) {
 		k = 2 - n->frame.len < *len ? 2 - n->frame.len : *len;
-		buf_append(&n->frame, *in, k);
+		r = buf_append(&n->frame, *in, k);
+		if (r < 0)
+			return r;
 		*in += k;
 		*len -= k;
 		if (n->frame.len < 2)
-			return false;
+			return 0;
 	}
 	fl = ((size_t)n->frame.data[0] << 8) | n->frame.data[1];
 	k = 2 + fl - n->frame.len < *len ? 2 + fl - n->frame.len : *len;
-	buf_append(&n->frame, *in, k);
+	r = buf_append(&n->frame, *in, k);
+	if (r < 0)
+		return r;
 	*in += k;
 	*len -= k;
 	if (n->frame.len < 2 + fl)
-		return false;
+		return 0;
 	*f = n->frame.data + 2;
 	*flen = fl;
-	return true;
+	return 1;
 }
 
 int noise_tick(struct noise *n, uint64_t now_us)
@@ -685,11 +692,9 @@ int noise_feed(struct noise *n, const void *in, size_t len, uint64_t now_us, str
 	r = noise_tick(n, now_us);
 	if (r < 0)
 		return r;
-	/* The frame buffer holds at most one frame: reserve it once. */
-	r = buf_reserve(&n->frame, 2 + NOISE_MAX_FRAME);
-	if (r < 0)
-		return fail(n, r, "out of memory");
-	while (take_frame(n, &p, &len, &f, &flen)) {
+	while ((r = take_frame(n, &p, &len, &f, &flen)) != 0) {
+		if (r < 0)
+			return fail(n, r, "out of memory");
 		if (n->st == NS_HANDSHAKE) {
 			r = on_hs_frame(n, f, flen, wire);
 		} else {
@@ -699,6 +704,9 @@ int noise_feed(struct noise *n, const void *in, size_t len, uint64_t now_us, str
 			else if (r < 0)
 				r = fail(n, r, "no room for decrypted data");
 		}
+		/* An idle connection should not keep a 64 KiB frame buffer. */
+		if (n->frame.cap > 4096)
+			buf_free_wipe(&n->frame);
 		buf_reset(&n->frame);
 		if (r < 0)
 			return r;

@@ -1,0 +1,749 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Noise: the bare XX core against the cacophony vector, the libp2p handshake
+ * against a byte-exact vector cross-checked with js-libp2p-noise, engine pairs
+ * over randomly chunked delivery, and the failure paths (wrong peer ID, bad
+ * frames, truncated handshake, deadline).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "err.h"
+#include "hex.h"
+#include "ident.h"
+#include "noise.h"
+#include "pb.h"
+#include "peerid.h"
+#include "prim.h"
+#include "rng.h"
+
+static size_t unhex_buf(uint8_t *out, size_t cap, const char *s)
+{
+	int n = hex_decode(out, cap, s, strlen(s));
+
+	assert_true(n >= 0);
+	return (size_t)n;
+}
+
+static void unhex(uint8_t *out, size_t n, const char *s)
+{
+	assert_int_equal(unhex_buf(out, n, s), n);
+}
+
+static void assert_buf_hex(const struct buf *b, const char *want)
+{
+	size_t n = strlen(want) / 2;
+	uint8_t *w = malloc(n ? n : 1);
+
+	assert_non_null(w);
+	unhex(w, n, want);
+	assert_int_equal(b->len, n);
+	assert_memory_equal(b->data, w, n);
+	free(w);
+}
+
+/* An rng that hands out fixed bytes, to inject the vector's ephemeral keys. */
+struct fixed_rng {
+	uint8_t bytes[64];
+	size_t len, off;
+};
+
+static void fixed_fill(void *ud, void *buf, size_t n)
+{
+	struct fixed_rng *f = ud;
+
+	assert_true(f->off + n <= f->len);
+	memcpy(buf, f->bytes + f->off, n);
+	f->off += n;
+}
+
+/* ---- cacophony Noise_XX_25519_ChaChaPoly_SHA256 (haskell-cryptography/cacophony vectors) ---- */
+
+#define CACO_INIT_STATIC "e61ef9919cde45dd5f82166404bd08e38bceb5dfdfded0a34c8df7ed542214d1"
+#define CACO_INIT_EPH "893e28b9dc6ca8d611ab664754b8ceb7bac5117349a4439a6b0569da977c464a"
+#define CACO_RESP_STATIC "4a3acbfdb163dec651dfa3194dece676d437029c62a408b4c5ea9114246e4893"
+#define CACO_RESP_EPH "bbdb4cdbd309f1a1f2e1456967fe288cadd6f712d65dc7b7793d5e63da6b375b"
+
+static const struct {
+	const char *payload, *ciphertext;
+} caco_msgs[] = {
+	{"4c756477696720766f6e204d69736573",
+	 "ca35def5ae56cec33dc2036731ab14896bc4c75dbb07a61f879f8e3afa4c79444c756477696720766f6e204d69736573"},
+	{"4d757272617920526f746862617264",
+	 "95ebc60d2b1fa672c1f46a8aa265ef51bfe38e7ccb39ec5be34069f14480884381cbad1f276e038c48378ffce2b65285e08d6b68"
+	 "aaa3629a5a8639392490e5b9bd5269c2f1e4f488ed8831161f19b7815528f8982ffe09be9b5c412f8a0db50f8814c7194e83f23d"
+	 "bd8d162c9326ad"},
+	{"462e20412e20486179656b",
+	 "c7195ffacac1307ff99046f219750fc47693e23c3cb08b89c2af808b444850a80ae475b9df0f169ae80a89be0865b57f58c9fea0"
+	 "d4ec82a286427402f113e4b6ae769a1d95941d49b25030"},
+	{"4361726c204d656e676572", "96763ed773f8e47bb3712f0e29b3060ffc956ffc146cee53d5e1df"},
+	{"4a65616e2d426170746973746520536179", "3e40f15f6f3a46ae446b253bf8b1d9ffb6ed9b174d272328ff91a7e2e5c79c07f5"},
+	{"457567656e2042f6686d20766f6e2042617765726b",
+	 "eb3f3515110702e047a6c9da4478b6ead94873c11c0f2d710ddb3f09fce024b3a58502ae3f"},
+};
+
+static void test_cacophony_xx(void **state)
+{
+	struct fixed_rng fi = {.len = 32}, fr = {.len = 32};
+	struct rng ri = {fixed_fill, &fi}, rr = {fixed_fill, &fr};
+	uint8_t is[32], rs[32], prologue[9], pl[64], h1[32], h2[32];
+	struct noise_hs *hi, *hr;
+	struct noise_cs *is_tx, *is_rx, *rs_tx, *rs_rx;
+	struct buf msg, got;
+
+	(void)state;
+	unhex(is, 32, CACO_INIT_STATIC);
+	unhex(rs, 32, CACO_RESP_STATIC);
+	unhex(fi.bytes, 32, CACO_INIT_EPH);
+	unhex(fr.bytes, 32, CACO_RESP_EPH);
+	unhex(prologue, 9, "4a6f686e2047616c74"); /* "John Galt" */
+	assert_int_equal(noise_hs_new(&hi, true, prologue, 9, is, &ri), 0);
+	assert_int_equal(noise_hs_new(&hr, false, prologue, 9, rs, &rr), 0);
+	buf_init(&msg, 65535);
+	buf_init(&got, 65535);
+
+	for (size_t i = 0; i < 3; i++) {
+		struct noise_hs *w = i % 2 == 0 ? hi : hr, *r = i % 2 == 0 ? hr : hi;
+		size_t plen = unhex_buf(pl, sizeof(pl), caco_msgs[i].payload);
+
+		/* Reading or writing out of turn is refused. */
+		assert_int_equal(noise_hs_read(w, pl, plen, &got), W2W_ESTATE);
+		assert_int_equal(noise_hs_write(r, pl, plen, &msg), W2W_ESTATE);
+		assert_int_equal(noise_hs_write(w, pl, plen, &msg), 0);
+		assert_buf_hex(&msg, caco_msgs[i].ciphertext);
+		assert_int_equal(noise_hs_read(r, msg.data, msg.len, &got), 0);
+		assert_int_equal(got.len, plen);
+		assert_memory_equal(got.data, pl, plen);
+		buf_reset(&msg);
+		buf_reset(&got);
+	}
+	assert_true(noise_hs_done(hi));
+	assert_true(noise_hs_done(hr));
+	assert_memory_equal(noise_hs_remote_static(hr), noise_hs_static_pub(hi), 32);
+	assert_memory_equal(noise_hs_remote_static(hi), noise_hs_static_pub(hr), 32);
+	noise_hs_hash(hi, h1);
+	noise_hs_hash(hr, h2);
+	unhex(pl, 32, "c8e5f64e846193be2a834104c2a009868d6c9f3bd3c186299888b488b2f1f58e");
+	assert_memory_equal(h1, pl, 32);
+	assert_memory_equal(h2, pl, 32);
+
+	assert_int_equal(noise_hs_split(hi, &is_tx, &is_rx), 0);
+	assert_int_equal(noise_hs_split(hr, &rs_tx, &rs_rx), 0);
+	/* After the handshake the vector keeps alternating: responder, initiator, responder. */
+	for (size_t i = 3; i < 6; i++) {
+		struct noise_cs *tx = i % 2 ? rs_tx : is_tx, *rx = i % 2 ? is_rx : rs_rx;
+		size_t plen = unhex_buf(pl, sizeof(pl), caco_msgs[i].payload);
+
+		assert_int_equal(noise_cs_encrypt(tx, pl, plen, &msg), 0);
+		assert_buf_hex(&msg, caco_msgs[i].ciphertext);
+		assert_int_equal(noise_cs_decrypt(rx, msg.data, msg.len, &got), 0);
+		assert_int_equal(got.len, plen);
+		assert_memory_equal(got.data, pl, plen);
+		/* A replay (the receive nonce moved on) fails. */
+		assert_int_equal(noise_cs_decrypt(rx, msg.data, msg.len, &got), W2W_EAUTH);
+		buf_reset(&msg);
+		buf_reset(&got);
+	}
+	noise_cs_free(is_tx);
+	noise_cs_free(is_rx);
+	noise_cs_free(rs_tx);
+	noise_cs_free(rs_rx);
+	noise_hs_free(hi);
+	noise_hs_free(hr);
+	buf_free(&msg);
+	buf_free(&got);
+}
+
+static struct noise_hs *hs_fixed(bool initiator, struct fixed_rng *f, struct rng *r)
+{
+	struct noise_hs *hs;
+	uint8_t st[32];
+
+	f->off = 0;
+	f->len = 32;
+	unhex(f->bytes, 32, initiator ? CACO_INIT_EPH : CACO_RESP_EPH);
+	unhex(st, 32, initiator ? CACO_INIT_STATIC : CACO_RESP_STATIC);
+	r->fill = fixed_fill;
+	r->ud = f;
+	assert_int_equal(noise_hs_new(&hs, initiator, NULL, 0, st, r), 0);
+	return hs;
+}
+
+static void test_hs_tampered(void **state)
+{
+	struct fixed_rng fi, fr;
+	struct rng ri, rr;
+	struct noise_hs *hi, *hr;
+	struct buf m1, m2, got;
+	uint8_t zero[32] = {0};
+
+	(void)state;
+	buf_init(&m1, 65535);
+	buf_init(&m2, 65535);
+	buf_init(&got, 65535);
+
+	/* A low-order initiator ephemeral is refused at the responder's first DH,
+	 * nothing is half-written and the failure is final. */
+	hr = hs_fixed(false, &fr, &rr);
+	assert_int_equal(noise_hs_read(hr, zero, 32, &got), 0);
+	assert_int_equal(noise_hs_write(hr, NULL, 0, &m2), W2W_EAUTH);
+	assert_int_equal(m2.len, 0);
+	assert_int_equal(noise_hs_write(hr, NULL, 0, &m2), W2W_ESTATE);
+	noise_hs_free(hr);
+
+	/* A first message shorter than an ephemeral key. */
+	hr = hs_fixed(false, &fr, &rr);
+	assert_int_equal(noise_hs_read(hr, zero, 31, &got), W2W_EPROTO);
+	noise_hs_free(hr);
+
+	/* A valid message 2, then truncated and bit-flipped variants of it. */
+	hi = hs_fixed(true, &fi, &ri);
+	hr = hs_fixed(false, &fr, &rr);
+	assert_int_equal(noise_hs_write(hi, NULL, 0, &m1), 0);
+	assert_int_equal(noise_hs_read(hr, m1.data, m1.len, &got), 0);
+	assert_int_equal(noise_hs_write(hr, (const uint8_t *)"x", 1, &m2), 0);
+	assert_int_equal(m2.len, 32 + 48 + 17);
+	noise_hs_free(hr);
+	assert_int_equal(noise_hs_read(hi, m2.data, 32 + 48 + 15, &got), W2W_EPROTO);
+	noise_hs_free(hi);
+
+	for (size_t pos = 0; pos < m2.len; pos += 7) {
+		hi = hs_fixed(true, &fi, &ri);
+		buf_reset(&m1);
+		assert_int_equal(noise_hs_write(hi, NULL, 0, &m1), 0);
+		m2.data[pos] ^= 0x20;
+		/* A changed ephemeral changes every key; a changed ciphertext fails its tag. */
+		assert_int_equal(noise_hs_read(hi, m2.data, m2.len, &got), W2W_EAUTH);
+		assert_false(noise_hs_done(hi));
+		m2.data[pos] ^= 0x20;
+		noise_hs_free(hi);
+	}
+	/* Unmodified, it is accepted. */
+	hi = hs_fixed(true, &fi, &ri);
+	buf_reset(&m1);
+	assert_int_equal(noise_hs_write(hi, NULL, 0, &m1), 0);
+	assert_int_equal(noise_hs_read(hi, m2.data, m2.len, &got), 0);
+	assert_int_equal(got.len, 1);
+	assert_int_equal(got.data[0], 'x');
+	noise_hs_free(hi);
+	buf_free(&m1);
+	buf_free(&m2);
+	buf_free(&got);
+}
+
+/* ---- libp2p handshake vector (X25519 keys from cacophony, Ed25519 identities below) ---- */
+
+/* libp2p specs peer-ids test key; peer 12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq. */
+#define INIT_ID_SEED "7e0830617c4a7de83925dfb2694556b12936c477a0e1feb2e148ec9da60fee7d"
+#define INIT_PEER "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"
+/* js-libp2p-noise test fixture peer 0. */
+#define RESP_ID_SEED "1b4a5eb3306b00004662d27329d052e4b08bf8064a4c2a0cfc62d7937776a0c7"
+#define RESP_PEER "12D3KooWH45PiqBjfnEfDfCD6TqJrpqTBJvQDwGHvjGpaWwms46D"
+
+#define LP_FRAME1 "0020ca35def5ae56cec33dc2036731ab14896bc4c75dbb07a61f879f8e3afa4c7944"
+#define LP_FRAME2                                                                                                  \
+	"00c895ebc60d2b1fa672c1f46a8aa265ef51bfe38e7ccb39ec5be34069f14480884381cbad1f276e038c48378ffce2b65285e08d6b" \
+	"68aaa3629a5a8639392490e5b90b20f024c6abdc05d618c61c13a3fe07127982eb5ca742680ca142e47bb868026c30848e7173be8d5f" \
+	"26fa7cf13b4ae339a863eee1c5c92b95e37d69e5a052723acf9c547858a8ffb0a8b31eb3f0355b30077a2e07f258976c55cf86465e4a" \
+	"0d67a08449d341433dc2711b794ee63c009009d4af01e3b2b20dd297f4e5a40d1afafcfaa8c513d338"
+#define LP_FRAME3                                                                                                  \
+	"00a8c7195ffacac1307ff99046f219750fc47693e23c3cb08b89c2af808b444850a8747003d9705848787cec6066d0abe98414c3d6" \
+	"e0e8ecd41217ddfdf0afb41507a1be308a2142c5bd7aa4533305677b3e694b63076f9d2df0fe4d73b419771080a6cf96b37385017659" \
+	"6856cd9886b5ccf7b92fd0b13c9d40153da17beeda35f1631e57da5fabbc42aaeea8ff1a68839842fe9190823c6eb028c9884fd44c75" \
+	"67903e49627553dfcf"
+#define LP_T_I2R "00235b48e55d361154aa42673722b2a0a4aee1d684a9e7cdc510ea6c6d2721355c8d46e58f"
+#define LP_T_R2I "0015bd7220d73c0f7ff50fd460c229eb00798842dfa23d"
+
+static struct ident *ident_hex(const char *seed_hex)
+{
+	uint8_t seed[32];
+	struct ident *id;
+
+	unhex(seed, 32, seed_hex);
+	assert_int_equal(ident_from_seed(&id, seed), 0);
+	return id;
+}
+
+static void assert_peer(const struct peerid *p, const char *want)
+{
+	struct peerid w;
+
+	assert_non_null(p);
+	assert_int_equal(peerid_parse(&w, want, strlen(want)), 0);
+	assert_true(peerid_eq(p, &w));
+}
+
+static void test_libp2p_vector_initiator(void **state)
+{
+	struct fixed_rng f = {.len = 32};
+	struct rng r = {fixed_fill, &f};
+	struct ident *id = ident_hex(INIT_ID_SEED);
+	uint8_t st[32], frame2[256];
+	struct noise_config cfg = {.initiator = true, .identity = id, .rng = &r, .static_priv = st};
+	struct peerid expect;
+	struct noise *n;
+	struct buf wire, app;
+	size_t f2len, klen;
+	const uint8_t *key;
+
+	(void)state;
+	unhex(st, 32, CACO_INIT_STATIC);
+	unhex(f.bytes, 32, CACO_INIT_EPH);
+	assert_int_equal(peerid_parse(&expect, RESP_PEER, strlen(RESP_PEER)), 0);
+	cfg.expected_peer = &expect;
+	buf_init(&wire, 1 << 20);
+	buf_init(&app, 1 << 20);
+	assert_int_equal(noise_new(&n, &cfg), 0);
+	assert_int_equal(noise_write(n, "x", 1, &wire), W2W_ESTATE);
+	assert_int_equal(noise_feed(n, "x", 1, 0, &wire, &app), W2W_ESTATE); /* before start */
+	assert_int_equal(noise_start(n, 0, &wire), 0);
+	assert_int_equal(noise_start(n, 0, &wire), W2W_ESTATE);
+	assert_buf_hex(&wire, LP_FRAME1);
+	buf_reset(&wire);
+	assert_null(noise_remote_peer(n));
+
+	f2len = unhex_buf(frame2, sizeof(frame2), LP_FRAME2);
+	assert_int_equal(noise_feed(n, frame2, f2len, 1000, &wire, &app), 1);
+	assert_true(noise_established(n));
+	assert_int_equal(noise_next_deadline(n), UINT64_MAX);
+	assert_buf_hex(&wire, LP_FRAME3);
+	assert_int_equal(app.len, 0);
+	assert_peer(noise_remote_peer(n), RESP_PEER);
+	key = noise_remote_identity_key(n, &klen);
+	assert_int_equal(klen, 36);
+	assert_memory_equal(key, "\x08\x01\x12\x20\x6b\x84\xf8\x89", 8);
+
+	buf_reset(&wire);
+	assert_int_equal(noise_write(n, "/multistream/1.0.0\n", 19, &wire), 0);
+	assert_buf_hex(&wire, LP_T_I2R);
+	/* The responder's first transport frame decrypts to "hello". */
+	f2len = unhex_buf(frame2, sizeof(frame2), LP_T_R2I);
+	assert_int_equal(noise_feed(n, frame2, f2len, 2000, &wire, &app), 1);
+	assert_int_equal(app.len, 5);
+	assert_memory_equal(app.data, "hello", 5);
+	noise_free(n);
+	ident_free(id);
+	buf_free(&wire);
+	buf_free(&app);
+}
+
+static void test_libp2p_vector_responder(void **state)
+{
+	struct fixed_rng f = {.len = 32};
+	struct rng r = {fixed_fill, &f};
+	struct ident *id = ident_hex(RESP_ID_SEED);
+	uint8_t st[32], in[512];
+	struct noise_config cfg = {.initiator = false, .identity = id, .rng = &r, .static_priv = st};
+	struct noise *n;
+	struct buf wire, app;
+	size_t len, l2;
+
+	(void)state;
+	unhex(st, 32, CACO_RESP_STATIC);
+	unhex(f.bytes, 32, CACO_RESP_EPH);
+	buf_init(&wire, 1 << 20);
+	buf_init(&app, 1 << 20);
+	assert_int_equal(noise_new(&n, &cfg), 0);
+	assert_int_equal(noise_start(n, 0, &wire), 0);
+	assert_int_equal(wire.len, 0); /* the responder speaks second */
+	len = unhex_buf(in, sizeof(in), LP_FRAME1);
+	assert_int_equal(noise_feed(n, in, len, 10, &wire, &app), 0);
+	assert_buf_hex(&wire, LP_FRAME2);
+	buf_reset(&wire);
+	/* Message 3 and the first transport frame in one read. */
+	len = unhex_buf(in, sizeof(in), LP_FRAME3);
+	l2 = unhex_buf(in + len, sizeof(in) - len, LP_T_I2R);
+	assert_int_equal(noise_feed(n, in, len + l2, 20, &wire, &app), 1);
+	assert_int_equal(wire.len, 0);
+	assert_peer(noise_remote_peer(n), INIT_PEER);
+	assert_int_equal(app.len, 19);
+	assert_memory_equal(app.data, "/multistream/1.0.0\n", 19);
+	assert_int_equal(noise_write(n, "hello", 5, &wire), 0);
+	assert_buf_hex(&wire, LP_T_R2I);
+	noise_free(n);
+	ident_free(id);
+	buf_free(&wire);
+	buf_free(&app);
+}
+
+/* ---- engine pairs over random chunking ---- */
+
+struct side {
+	struct noise *n;
+	struct ident *id;
+	struct buf wire; /* bytes this side has written, not yet delivered */
+	struct buf app;  /* plaintext received */
+	int rc;          /* last noise_feed result */
+};
+
+static void side_ident(struct side *s, const struct rng *rng, size_t app_cap)
+{
+	memset(s, 0, sizeof(*s));
+	buf_init(&s->wire, 4u << 20);
+	buf_init(&s->app, app_cap);
+	assert_int_equal(ident_new(&s->id, rng), 0);
+}
+
+static void side_engine(struct side *s, bool initiator, const struct peerid *expected, const struct rng *rng)
+{
+	struct noise_config cfg = {.initiator = initiator, .identity = s->id, .rng = rng, .expected_peer = expected};
+
+	assert_int_equal(noise_new(&s->n, &cfg), 0);
+}
+
+static void side_free(struct side *s)
+{
+	noise_free(s->n);
+	ident_free(s->id);
+	buf_free(&s->wire);
+	buf_free(&s->app);
+}
+
+/* Delivers up to about `max` bytes from a->wire to b in random chunks. */
+static void deliver(struct side *a, struct side *b, const struct rng *r, size_t max, uint64_t now)
+{
+	size_t moved = 0;
+
+	while (a->wire.len && moved < max && b->rc >= 0) {
+		size_t k = (size_t)rng_below(r, 3000) + 1;
+
+		if (rng_below(r, 4) == 0)
+			k = (size_t)rng_below(r, 3) + 1; /* tiny reads split the length prefix */
+		if (k > a->wire.len)
+			k = a->wire.len;
+		b->rc = noise_feed(b->n, a->wire.data, k, now, &b->wire, &b->app);
+		buf_consume(&a->wire, k);
+		moved += k;
+	}
+}
+
+static void pump(struct side *a, struct side *b, const struct rng *r)
+{
+	for (int i = 0; i < 100000 && (a->wire.len || b->wire.len) && a->rc >= 0 && b->rc >= 0; i++) {
+		deliver(a, b, r, (size_t)rng_below(r, 5000) + 1, 1);
+		deliver(b, a, r, (size_t)rng_below(r, 5000) + 1, 1);
+	}
+}
+
+static void make_pair(struct side *i, struct side *r, const struct rng *rng, bool expect_right)
+{
+	side_ident(i, rng, 4u << 20);
+	side_ident(r, rng, 4u << 20);
+	side_engine(i, true, expect_right ? ident_peerid(r->id) : NULL, rng);
+	side_engine(r, false, NULL, rng);
+	assert_int_equal(noise_start(i->n, 0, &i->wire), 0);
+	assert_int_equal(noise_start(r->n, 0, &r->wire), 0);
+}
+
+/* Every frame on the wire is <= 65535 bytes; returns the plaintext they carry. */
+static size_t check_frames(const struct buf *w)
+{
+	size_t off = 0, plain = 0;
+
+	while (off < w->len) {
+		size_t fl;
+
+		assert_true(off + 2 <= w->len);
+		fl = ((size_t)w->data[off] << 8) | w->data[off + 1];
+		assert_true(fl >= NOISE_TAG_LEN && fl <= NOISE_MAX_FRAME);
+		assert_true(off + 2 + fl <= w->len);
+		plain += fl - NOISE_TAG_LEN;
+		off += 2 + fl;
+	}
+	return plain;
+}
+
+static void test_pair_random_chunks(void **state)
+{
+	const size_t big = 300000, small = 70000;
+	uint8_t *d1 = malloc(big), *d2 = malloc(small);
+
+	(void)state;
+	assert_non_null(d1);
+	assert_non_null(d2);
+	for (uint64_t seed = 1; seed <= 6; seed++) {
+		struct rng_seeded rs;
+		struct rng rng;
+		struct side a, b;
+
+		rng_seeded_init(&rs, &rng, seed);
+		make_pair(&a, &b, &rng, seed % 2 == 0);
+		pump(&a, &b, &rng);
+		assert_int_equal(a.rc, 1);
+		assert_int_equal(b.rc, 1);
+		assert_true(noise_established(a.n) && noise_established(b.n));
+		assert_true(peerid_eq(noise_remote_peer(a.n), ident_peerid(b.id)));
+		assert_true(peerid_eq(noise_remote_peer(b.n), ident_peerid(a.id)));
+		assert_string_equal(noise_reason(a.n), "");
+
+		rng_fill(&rng, d1, big);
+		rng_fill(&rng, d2, small);
+		assert_int_equal(noise_write(a.n, d1, big, &a.wire), 0);
+		assert_int_equal(noise_write(a.n, "", 0, &a.wire), 0); /* no empty frames */
+		assert_int_equal(check_frames(&a.wire), big);
+		assert_int_equal(a.wire.len, big + 5 * (2 + NOISE_TAG_LEN)); /* ceil(300000 / 65519) = 5 */
+		assert_int_equal(noise_write(b.n, d2, small, &b.wire), 0);
+		assert_int_equal(noise_write(b.n, d2, 1, &b.wire), 0);
+		pump(&a, &b, &rng);
+		assert_int_equal(a.rc, 1);
+		assert_int_equal(b.rc, 1);
+		assert_int_equal(b.app.len, big);
+		assert_memory_equal(b.app.data, d1, big);
+		assert_int_equal(a.app.len, small + 1);
+		assert_memory_equal(a.app.data, d2, small);
+		assert_int_equal(a.app.data[small], d2[0]);
+		side_free(&a);
+		side_free(&b);
+	}
+	free(d1);
+	free(d2);
+}
+
+static void test_wrong_peer_id(void **state)
+{
+	struct rng_seeded rs;
+	struct rng rng;
+	struct side a, b;
+	struct ident *other;
+
+	(void)state;
+	rng_seeded_init(&rs, &rng, 77);
+	side_ident(&a, &rng, 1 << 20);
+	side_ident(&b, &rng, 1 << 20);
+	assert_int_equal(ident_new(&other, &rng), 0);
+	/* We dialled /p2p/<other> but b answered. */
+	side_engine(&a, true, ident_peerid(other), &rng);
+	side_engine(&b, false, NULL, &rng);
+	assert_int_equal(noise_start(a.n, 0, &a.wire), 0);
+	assert_int_equal(noise_start(b.n, 0, &b.wire), 0);
+	pump(&a, &b, &rng);
+	assert_int_equal(a.rc, W2W_EAUTH);
+	assert_false(noise_established(a.n));
+	assert_null(noise_remote_peer(a.n));
+	assert_int_equal(a.wire.len, 0); /* message 3 was never sent */
+	assert_int_equal(b.rc, 0);       /* b is left waiting; its deadline ends it */
+	assert_true(strstr(noise_reason(a.n), "peer ID") != NULL);
+	assert_int_equal(noise_write(a.n, "x", 1, &a.wire), W2W_EAUTH);
+	assert_int_equal(noise_feed(a.n, "x", 1, 2, &a.wire, &a.app), W2W_EAUTH);
+	assert_int_equal(noise_tick(b.n, NOISE_DEFAULT_TIMEOUT_US), W2W_ETIMEDOUT);
+	ident_free(other);
+	side_free(&a);
+	side_free(&b);
+}
+
+/* A 65535-byte frame of random bytes at each stage. */
+static void random_frame(struct buf *b, const struct rng *r)
+{
+	uint8_t *p;
+
+	buf_reset(b);
+	assert_int_equal(buf_append_be16(b, 0xffff), 0);
+	p = buf_extend(b, 0xffff);
+	assert_non_null(p);
+	rng_fill(r, p, 0xffff);
+}
+
+static void test_garbage_frames(void **state)
+{
+	struct rng_seeded rs;
+	struct rng rng;
+	struct side a, b;
+	struct buf junk;
+
+	(void)state;
+	rng_seeded_init(&rs, &rng, 99);
+	buf_init(&junk, 2 + 65535);
+
+	/* As message 2: fails authentication. */
+	make_pair(&a, &b, &rng, false);
+	random_frame(&junk, &rng);
+	assert_int_equal(noise_feed(a.n, junk.data, junk.len, 1, &a.wire, &a.app), W2W_EAUTH);
+	assert_int_equal(a.app.len, 0);
+	side_free(&a);
+	side_free(&b);
+
+	/* As message 1 it is indistinguishable from a key plus an ignored
+	 * payload (so the responder answers), and as message 3 it fails. */
+	make_pair(&a, &b, &rng, false);
+	random_frame(&junk, &rng);
+	assert_int_equal(noise_feed(b.n, junk.data, junk.len, 1, &b.wire, &b.app), 0);
+	assert_true(b.wire.len > 0);
+	random_frame(&junk, &rng);
+	assert_int_equal(noise_feed(b.n, junk.data, junk.len, 1, &b.wire, &b.app), W2W_EAUTH);
+	side_free(&a);
+	side_free(&b);
+
+	/* Too short for message 2. */
+	make_pair(&a, &b, &rng, false);
+	assert_int_equal(noise_feed(a.n, "\x00\x0a" "0123456789", 12, 1, &a.wire, &a.app), W2W_EPROTO);
+	side_free(&a);
+	side_free(&b);
+
+	/* After the handshake: random, empty and replayed transport frames. */
+	for (int kind = 0; kind < 3; kind++) {
+		make_pair(&a, &b, &rng, false);
+		pump(&a, &b, &rng);
+		assert_int_equal(b.rc, 1);
+		if (kind == 0) {
+			random_frame(&junk, &rng);
+		} else if (kind == 1) {
+			buf_reset(&junk);
+			assert_int_equal(buf_append_be16(&junk, 0), 0);
+		} else {
+			buf_reset(&junk);
+			assert_int_equal(noise_write(a.n, "abc", 3, &junk), 0);
+			assert_int_equal(noise_feed(b.n, junk.data, junk.len, 1, &b.wire, &b.app), 1);
+		}
+		assert_int_equal(noise_feed(b.n, junk.data, junk.len, 1, &b.wire, &b.app), W2W_EAUTH);
+		assert_int_equal(b.app.len, kind == 2 ? 3 : 0);
+		assert_false(noise_established(b.n));
+		assert_int_equal(noise_write(b.n, "x", 1, &b.wire), W2W_EAUTH);
+		side_free(&a);
+		side_free(&b);
+	}
+	buf_free(&junk);
+}
+
+static void test_truncated_and_deadline(void **state)
+{
+	struct rng_seeded rs;
+	struct rng rng;
+	struct side a, b;
+	struct buf tmp;
+
+	(void)state;
+	rng_seeded_init(&rs, &rng, 5);
+	buf_init(&tmp, 1 << 20);
+	make_pair(&a, &b, &rng, false);
+	assert_int_equal(noise_next_deadline(a.n), NOISE_DEFAULT_TIMEOUT_US);
+	/* Message 1 in full, then only half of message 2 reaches the initiator. */
+	assert_int_equal(noise_feed(b.n, a.wire.data, a.wire.len, 1, &b.wire, &b.app), 0);
+	assert_int_equal(noise_feed(a.n, b.wire.data, b.wire.len / 2, 2, &a.wire, &a.app), 0);
+	assert_int_equal(noise_tick(a.n, NOISE_DEFAULT_TIMEOUT_US - 1), 0);
+	assert_int_equal(noise_tick(a.n, NOISE_DEFAULT_TIMEOUT_US), W2W_ETIMEDOUT);
+	assert_int_equal(noise_next_deadline(a.n), UINT64_MAX);
+	assert_true(strstr(noise_reason(a.n), "timed out") != NULL);
+	/* The rest arriving late changes nothing. */
+	assert_int_equal(noise_feed(a.n, b.wire.data + b.wire.len / 2, b.wire.len - b.wire.len / 2,
+				    NOISE_DEFAULT_TIMEOUT_US + 1, &tmp, &a.app),
+			 W2W_ETIMEDOUT);
+	assert_int_equal(tmp.len, 0);
+	/* A feed past the deadline fails without the tick. */
+	assert_int_equal(noise_feed(b.n, "\x00", 1, NOISE_DEFAULT_TIMEOUT_US, &b.wire, &b.app), W2W_ETIMEDOUT);
+	side_free(&a);
+	side_free(&b);
+
+	/* The application buffer's cap is an error, not an overflow. */
+	make_pair(&a, &b, &rng, false);
+	pump(&a, &b, &rng);
+	b.app.max = 100;
+	assert_int_equal(buf_append(&tmp, "0123456789", 10), 0);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(noise_write(a.n, tmp.data, 10, &a.wire), 0);
+	assert_int_equal(noise_feed(b.n, a.wire.data, a.wire.len, 1, &b.wire, &b.app), W2W_ELIMIT);
+	assert_int_equal(b.app.len, 100);
+	side_free(&a);
+	side_free(&b);
+	buf_free(&tmp);
+}
+
+/* ---- the handshake payload ---- */
+
+static void build_payload(struct buf *out, const struct ident *id, const uint8_t st[32], bool ext, int sig_len)
+{
+	uint8_t msg[24 + 32], sig[64];
+
+	memcpy(msg, NOISE_SIG_PREFIX, 24);
+	memcpy(msg + 24, st, 32);
+	assert_int_equal(ident_sign(id, msg, sizeof(msg), sig), 0);
+	buf_reset(out);
+	assert_int_equal(pb_put_bytes(out, 1, ident_pubkey_pb(id), IDENT_PUBPB_LEN), 0);
+	if (sig_len >= 0)
+		assert_int_equal(pb_put_bytes(out, 2, sig, (size_t)sig_len), 0);
+	if (ext) {
+		struct buf e;
+
+		buf_init(&e, 256);
+		assert_int_equal(pb_put_string(&e, 2, "/yamux/1.0.0"), 0);
+		assert_int_equal(pb_put_bytes(out, 4, e.data, e.len), 0);
+		assert_int_equal(pb_put_varint(out, 9, 12345), 0); /* unknown field */
+		buf_free(&e);
+	}
+}
+
+static void test_payload_verify(void **state)
+{
+	struct rng_seeded rs;
+	struct rng rng;
+	struct ident *id;
+	struct peerid p;
+	uint8_t st[32], other[32], key[64];
+	size_t klen = 0;
+	struct buf pl;
+
+	(void)state;
+	rng_seeded_init(&rs, &rng, 3);
+	assert_int_equal(ident_new(&id, &rng), 0);
+	rng_fill(&rng, st, 32);
+	rng_fill(&rng, other, 32);
+	buf_init(&pl, 4096);
+
+	build_payload(&pl, id, st, true, 64);
+	assert_int_equal(noise_payload_verify(pl.data, pl.len, st, &p, key, sizeof(key), &klen), 0);
+	assert_true(peerid_eq(&p, ident_peerid(id)));
+	assert_int_equal(klen, 36);
+	assert_memory_equal(key, ident_pubkey_pb(id), 36);
+	/* Signed for another static key. */
+	assert_int_equal(noise_payload_verify(pl.data, pl.len, other, NULL, NULL, 0, NULL), W2W_EAUTH);
+	/* The key buffer too small. */
+	assert_int_equal(noise_payload_verify(pl.data, pl.len, st, NULL, key, 8, &klen), W2W_ELIMIT);
+	/* A flipped signature bit (signature starts after 2 + 36 + 2 bytes). */
+	pl.data[2 + 36 + 2 + 5] ^= 1;
+	assert_int_equal(noise_payload_verify(pl.data, pl.len, st, NULL, NULL, 0, NULL), W2W_EAUTH);
+	/* Missing or short signature. */
+	build_payload(&pl, id, st, false, -1);
+	assert_int_equal(noise_payload_verify(pl.data, pl.len, st, NULL, NULL, 0, NULL), W2W_EPROTO);
+	build_payload(&pl, id, st, false, 63);
+	assert_int_equal(noise_payload_verify(pl.data, pl.len, st, NULL, NULL, 0, NULL), W2W_EAUTH);
+	/* Not protobuf; identity_key with the wrong wire type; unsupported key type. */
+	assert_int_equal(noise_payload_verify((const uint8_t *)"\x0b\x01", 2, st, NULL, NULL, 0, NULL), W2W_EPROTO);
+	assert_int_equal(noise_payload_verify((const uint8_t *)"\x08\x01", 2, st, NULL, NULL, 0, NULL), W2W_EPROTO);
+	assert_int_equal(noise_payload_verify(NULL, 0, st, NULL, NULL, 0, NULL), W2W_EPROTO);
+	{
+		static const uint8_t rsa[] = {0x0a, 0x07, 0x08, 0x00, 0x12, 0x03, 1, 2, 3, 0x12, 0x02, 0xaa, 0xbb};
+		uint8_t msg[sizeof(rsa) + 62];
+
+		memcpy(msg, rsa, 9);
+		msg[9] = 0x12;
+		msg[10] = 64;
+		memset(msg + 11, 0x55, 64);
+		assert_int_equal(noise_payload_verify(msg, 75, st, NULL, NULL, 0, NULL), W2W_EAUTH);
+	}
+	buf_free(&pl);
+	ident_free(id);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cacophony_xx),
+		cmocka_unit_test(test_hs_tampered),
+		cmocka_unit_test(test_libp2p_vector_initiator),
+		cmocka_unit_test(test_libp2p_vector_responder),
+		cmocka_unit_test(test_pair_random_chunks),
+		cmocka_unit_test(test_wrong_peer_id),
+		cmocka_unit_test(test_garbage_frames),
+		cmocka_unit_test(test_truncated_and_deadline),
+		cmocka_unit_test(test_payload_verify),
+	};
+
+	if (prim_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
