@@ -16,6 +16,8 @@
 #include <stdint.h>
 
 #include <w2wesher/loop.h>
+#include <w2wesher/config.h>
+#include <w2wesher/keys.h>
 
 #ifdef __cplusplus
 extern "C" {

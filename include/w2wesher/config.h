@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Node configuration (docs/configuration.md): one INI file compatible with the
+ * Go w2wesher ([P2P] and [Wireguard] sections), our additions ([P2P]
+ * PSKFile, [Wireguard] MTU/Backend/Address, [Node]), environment overrides
+ * and typed setters.
+ *
+ * Precedence, lowest first: built-in defaults < the file < the environment
+ * (W2WESHER_<SECTION>_<KEY>, with W2W_CONFIG_ENV) < setters called after
+ * w2w_config_load(). Section and key names are case-sensitive, as in the Go
+ * original's INI library; an unknown section or key is an error.
+ *
+ * Secrets (PSK, both private keys) are kept in locked, guarded memory, wiped
+ * by w2w_config_free() and never printed: w2w_config_dump() redacts them.
+ *
+ * Errors: every failing call returns a negative code and leaves a message
+ * readable with w2w_config_error(): "FILE:LINE: [Section] Key: what is
+ * wrong" for the file, "environment W2WESHER_X_Y: ..." for the environment.
+ */
+#ifndef W2WESHER_CONFIG_H
+#define W2WESHER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef W2W_EXPORT
+#if defined(__GNUC__)
+#define W2W_EXPORT __attribute__((visibility("default")))
+#else
+#define W2W_EXPORT
+#endif
+#endif
+
+struct w2w_config;
+
+/* Flags of w2w_config_load(). */
+enum {
+	/*
+	 * Create missing secrets (PSK unless PSKFile is set, both private keys)
+	 * and write them back into the file, keeping every other line, mode
+	 * 0600, atomically; a missing file is created. Nothing is written when
+	 * the file is invalid or already holds every secret.
+	 */
+	W2W_CONFIG_GENERATE = 1 << 0,
+	/* Apply W2WESHER_<SECTION>_<KEY> environment variables over the file. */
+	W2W_CONFIG_ENV = 1 << 1,
+};
+
+enum w2w_backend {
+	W2W_BACKEND_AUTO = 0,   /* kernel WireGuard if available, else userspace */
+	W2W_BACKEND_KERNEL = 1,
+	W2W_BACKEND_USERSPACE = 2,
+};
+
+/* Size of the text buffers for w2w_config_peer_id() and w2w_config_wg_public_key(). */
+#ifndef W2W_PEER_ID_TEXT_MAX
+#define W2W_PEER_ID_TEXT_MAX 96
+#endif
+#ifndef W2W_WG_KEY_TEXT_MAX
+#define W2W_WG_KEY_TEXT_MAX 45
+#endif
+
+/* A configuration holding the defaults and no secrets; NULL when out of memory. */
+W2W_EXPORT struct w2w_config *w2w_config_new(void);
+/* Wipes the secrets and frees; NULL is fine. Returns NULL. */
+W2W_EXPORT struct w2w_config *w2w_config_free(struct w2w_config *cfg);
+
+/*
+ * Loads the INI file at path (W2W_CONFIG_* flags), replacing every value
+ * set before, then validates the result (w2w_config_check). On failure cfg
+ * is unchanged and the file untouched. Returns 0, W2W_EPARSE (invalid
+ * content), or a negative errno (e.g. -ENOENT without W2W_CONFIG_GENERATE).
+ */
+W2W_EXPORT int w2w_config_load(struct w2w_config *cfg, const char *path, unsigned flags);
+
+/*
+ * Checks the values together (Address inside NetworkRange, PeerExpiry
+ * against AnnounceInterval, PSKFile readable, NodeName usable) and fills the
+ * defaults derived from other values (StateDir, ControlSocket, PeerExpiry,
+ * NodeName). Missing secrets are not an error here. 0 or W2W_EPARSE.
+ */
+W2W_EXPORT int w2w_config_check(struct w2w_config *cfg);
+
+/* Generates the missing secrets in memory only (for configurations without a file). */
+W2W_EXPORT int w2w_config_generate_secrets(struct w2w_config *cfg);
+
+/* The message of the last failure ("" if none). Valid until the next call on cfg. */
+W2W_EXPORT const char *w2w_config_error(const struct w2w_config *cfg);
+
+/*
+ * Sets one key from its text form, exactly as the file would
+ * (w2w_config_set(cfg, "Wireguard", "ListenPort", "51820")).
+ */
+W2W_EXPORT int w2w_config_set(struct w2w_config *cfg, const char *section, const char *key, const char *value);
+
+/* Typed setters. Each validates like the file does; 0 or W2W_EPARSE. */
+W2W_EXPORT int w2w_config_set_psk(struct w2w_config *cfg, const uint8_t *psk, size_t len); /* 32 bytes */
+/* The libp2p PrivateKey protobuf (Ed25519, 68 bytes; the legacy 100-byte form is accepted). */
+W2W_EXPORT int w2w_config_set_p2p_private_key(struct w2w_config *cfg, const uint8_t *pb, size_t len);
+W2W_EXPORT int w2w_config_set_wg_private_key(struct w2w_config *cfg, const uint8_t *key, size_t len); /* 32 */
+W2W_EXPORT int w2w_config_set_listen_addr(struct w2w_config *cfg, const char *multiaddr);
+/* Appends one /…/tcp/<port>/p2p/<id> multiaddr to the bootstrap list. */
+W2W_EXPORT int w2w_config_add_bootstrap(struct w2w_config *cfg, const char *multiaddr);
+W2W_EXPORT int w2w_config_set_announce_interval_ms(struct w2w_config *cfg, uint64_t ms);
+W2W_EXPORT int w2w_config_set_interface(struct w2w_config *cfg, const char *ifname);
+W2W_EXPORT int w2w_config_set_listen_port(struct w2w_config *cfg, unsigned port);
+W2W_EXPORT int w2w_config_set_network_range(struct w2w_config *cfg, const char *cidr);
+W2W_EXPORT int w2w_config_set_node_name(struct w2w_config *cfg, const char *name);
+/* Seconds; a negative value disables keepalives. */
+W2W_EXPORT int w2w_config_set_keepalive_s(struct w2w_config *cfg, int seconds);
+W2W_EXPORT int w2w_config_set_mtu(struct w2w_config *cfg, unsigned mtu);
+W2W_EXPORT int w2w_config_set_backend(struct w2w_config *cfg, enum w2w_backend backend);
+/* Pins the node's overlay address (NULL or "" lets the node pick one). */
+W2W_EXPORT int w2w_config_set_address(struct w2w_config *cfg, const char *ip);
+W2W_EXPORT int w2w_config_set_state_dir(struct w2w_config *cfg, const char *path);
+/* "error", "warn", "info" or "debug". */
+W2W_EXPORT int w2w_config_set_log_level(struct w2w_config *cfg, const char *level);
+W2W_EXPORT int w2w_config_set_peer_expiry_ms(struct w2w_config *cfg, uint64_t ms);
+W2W_EXPORT int w2w_config_set_control_socket(struct w2w_config *cfg, const char *path);
+
+/* Getters (strings owned by cfg, valid until it changes). */
+W2W_EXPORT const char *w2w_config_path(const struct w2w_config *cfg); /* "" without a file */
+W2W_EXPORT const char *w2w_config_interface(const struct w2w_config *cfg);
+W2W_EXPORT unsigned w2w_config_listen_port(const struct w2w_config *cfg);
+W2W_EXPORT const char *w2w_config_listen_addr(const struct w2w_config *cfg);
+W2W_EXPORT size_t w2w_config_bootstrap_count(const struct w2w_config *cfg);
+W2W_EXPORT const char *w2w_config_bootstrap(const struct w2w_config *cfg, size_t i); /* NULL past the end */
+W2W_EXPORT const char *w2w_config_node_name(const struct w2w_config *cfg);
+W2W_EXPORT unsigned w2w_config_mtu(const struct w2w_config *cfg);
+W2W_EXPORT enum w2w_backend w2w_config_backend(const struct w2w_config *cfg);
+W2W_EXPORT const char *w2w_config_state_dir(const struct w2w_config *cfg);
+W2W_EXPORT const char *w2w_config_control_socket(const struct w2w_config *cfg);
+/* syslog numbering: 3 error, 4 warn, 6 info, 7 debug. */
+W2W_EXPORT int w2w_config_log_level(const struct w2w_config *cfg);
+
+/*
+ * The node's libp2p peer ID ("12D3KooW...") and WireGuard public key (base64),
+ * NUL-terminated. Return the length, W2W_ESTATE when the private key is not
+ * set, or W2W_ELIMIT when cap is too small.
+ */
+W2W_EXPORT int w2w_config_peer_id(const struct w2w_config *cfg, char *out, size_t cap);
+W2W_EXPORT int w2w_config_wg_public_key(const struct w2w_config *cfg, char *out, size_t cap);
+
+/*
+ * The effective configuration as INI text with secrets replaced by
+ * "<redacted>" and each value's origin in a comment. snprintf-like: writes at
+ * most cap bytes (NUL included) and returns the full length, or a negative code.
+ */
+W2W_EXPORT int w2w_config_dump(const struct w2w_config *cfg, char *out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

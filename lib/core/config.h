@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The layout of struct w2w_config, for the rest of core/ (the public API is
+ * include/w2wesher/config.h). Read fields directly; change them only through
+ * the w2w_config_set_* functions so validation and origins stay right.
+ */
+#ifndef W2W_CORE_CONFIG_H
+#define W2W_CORE_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "w2wesher/config.h"
+
+#include "ident.h"
+#include "multiaddr.h"
+
+#define CFG_MAX_BOOTSTRAP 64
+#define CFG_MAX_FILE (256u * 1024u) /* bytes of config file read at most */
+#define CFG_PATH_MAX 1024
+#define CFG_SOCK_MAX 108 /* sizeof(sun_path) */
+
+/* Every key the file, the environment and w2w_config_set() know. */
+enum cfg_key {
+	CK_P2P_PSK,
+	CK_P2P_PSKFILE,
+	CK_P2P_PRIVATEKEY,
+	CK_P2P_BOOTSTRAP,
+	CK_P2P_LISTENADDR,
+	CK_P2P_ANNOUNCE,
+	CK_WG_INTERFACE,
+	CK_WG_PRIVATEKEY,
+	CK_WG_LISTENPORT,
+	CK_WG_RANGE,
+	CK_WG_NODENAME,
+	CK_WG_KEEPALIVE,
+	CK_WG_MTU,
+	CK_WG_BACKEND,
+	CK_WG_ADDRESS,
+	CK_NODE_STATEDIR,
+	CK_NODE_LOGLEVEL,
+	CK_NODE_PEEREXPIRY,
+	CK_NODE_CONTROLSOCKET,
+	CK__COUNT
+};
+
+/* Where a value came from; a higher origin overrides a lower one. */
+enum cfg_origin { CO_DEFAULT = 0, CO_FILE, CO_ENV, CO_SET, CO_GENERATED };
+
+/* Secrets, in one guarded allocation (crypto/secmem.h). */
+struct cfg_secrets {
+	uint8_t psk[32];
+	uint8_t wg_priv[32];
+	uint8_t scratch[160]; /* decoding area, wiped after each use */
+};
+
+struct cfg_prefix {
+	int family; /* 4 or 6 */
+	uint8_t addr[16];
+	unsigned len;
+};
+
+struct w2w_config {
+	struct cfg_secrets *sec;
+	bool has_psk, has_wg_priv;
+	struct ident *id; /* NULL until set or generated */
+
+	uint8_t origin[CK__COUNT];
+	unsigned line[CK__COUNT]; /* file line of each CO_FILE value */
+
+	char path[CFG_PATH_MAX];
+	char psk_file[CFG_PATH_MAX];
+	char listen_addr[MA_MAX_TEXT]; /* canonical /ip4|ip6/<ip>/tcp/<port> */
+	char *bootstrap[CFG_MAX_BOOTSTRAP];
+	size_t n_bootstrap;
+	uint64_t announce_ms;
+
+	char ifname[16];
+	unsigned listen_port;
+	struct cfg_prefix range;
+	char node_name[254];
+	int keepalive_s; /* < 0: disabled */
+	unsigned mtu;
+	enum w2w_backend backend;
+	int address_family; /* 0: no pinned address, else 4 or 6 */
+	uint8_t address[16];
+
+	char state_dir[CFG_PATH_MAX];
+	int log_level;
+	uint64_t peer_expiry_ms; /* 0 until w2w_config_check() derives it */
+	char control_socket[CFG_SOCK_MAX];
+
+	char note[256]; /* a remark for the dump (e.g. a rewritten ListenAddr) */
+	char err[512];
+};
+
+#endif
