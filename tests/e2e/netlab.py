@@ -1,0 +1,312 @@
+# SPDX-License-Identifier: MIT
+"""A lab of w2wesher nodes in network namespaces on this machine.
+
+Each node is a network namespace joined to a hub namespace's bridge by a veth
+pair (the "underlay", 10.231.<lab>.0/24). Its daemon runs the way a user would
+run it: the real `w2wesherd` binary and an INI config file, as an unprivileged
+user (nobody) holding only CAP_NET_ADMIN (setpriv ambient capabilities), in a
+private mount namespace that gives it
+
+  * its own /run/wireguard (wireguard-go's UAPI sockets are not separated by
+    network namespaces), owned by the daemon user;
+  * a /dev/net/tun it may open (the host's is mode 0600 root; most
+    distributions ship 0666, and this does the same for the node only).
+
+Traffic never leaves the namespaces the lab created. Every process is tracked
+by PID and killed on teardown; every namespace is deleted.
+"""
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+NOBODY = 65534
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def sh(*args, check=True, capture=True, timeout=30, **kw):
+    r = subprocess.run(list(args), capture_output=capture, text=True, timeout=timeout, **kw)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({r.returncode}): {r.stderr.strip()}")
+    return r
+
+
+def requirements():
+    """None when the lab can run here, else the reason to skip."""
+    if os.geteuid() != 0:
+        return "needs root (network namespaces)"
+    if not os.path.exists("/dev/net/tun"):
+        return "no /dev/net/tun"
+    for tool in ("ip", "setpriv", "unshare", "wireguard-go", "ping"):
+        if not shutil.which(tool):
+            return f"{tool} not installed"
+    return None
+
+
+def find_build():
+    d = os.environ.get("W2W_BUILD_DIR")
+    if d:
+        return d
+    root = os.path.dirname(os.path.dirname(HERE))
+    for cand in ("build", "build-test"):
+        p = os.path.join(root, cand, "tools", "w2wesherd")
+        if os.path.exists(p):
+            return os.path.join(root, cand)
+    raise RuntimeError("no build directory with tools/w2wesherd (set W2W_BUILD_DIR)")
+
+
+class Node:
+    def __init__(self, lab, idx, name):
+        self.lab = lab
+        self.idx = idx
+        self.name = name
+        self.ns = f"{lab.prefix}n{idx}"
+        self.ip = f"10.231.{lab.subnet}.{idx + 1}"
+        self.dir = os.path.join(lab.tmp, name)
+        os.makedirs(self.dir, exist_ok=True)
+        os.chown(self.dir, NOBODY, NOBODY)
+        self.config = os.path.join(self.dir, "w2wesher.conf")
+        self.sock = os.path.join(self.dir, "control.sock")
+        self.log = os.path.join(self.dir, "daemon.log")
+        self.proc = None
+        self.peer_id = None
+
+    # -- configuration -------------------------------------------------
+    def write_config(self, bootstrap=(), extra=None, p2p_key=None, wg_key=None, port=10042, iface="wesh0"):
+        lab = self.lab
+        lines = [
+            "# written by tests/e2e/netlab.py",
+            "[P2P]",
+            f"PSK = {lab.psk}",
+            f"ListenAddr = /ip4/{self.ip}/tcp/{port}",
+            f"AnnounceInterval = {lab.announce}",
+        ]
+        if p2p_key:
+            lines.append(f"PrivateKey = {p2p_key}")
+        if bootstrap:
+            lines.append("Bootstrap = " + ",".join(bootstrap))
+        lines += [
+            "[Wireguard]",
+            f"Interface = {iface}",
+            f"ListenPort = {port}",
+            f"NetworkRange = {lab.range}",
+            f"NodeName = {self.name}",
+            f"PersistentKeepalive = {lab.keepalive}",
+            "Backend = userspace",
+        ]
+        if wg_key:
+            lines.append(f"PrivateKey = {wg_key}")
+        lines += [
+            "[Node]",
+            f"StateDir = {self.dir}/state",
+            f"ControlSocket = {self.sock}",
+            f"PeerExpiry = {lab.expiry}",
+            "LogLevel = debug",
+        ]
+        for sect, kv in (extra or {}).items():
+            lines.append(f"[{sect}]")
+            lines += [f"{k} = {v}" for k, v in kv.items()]
+        # Sections may repeat above; the parser merges them only if it allows
+        # that, so callers put extras in sections not used here.
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.chown(self.config, NOBODY, NOBODY)
+        os.chmod(self.config, 0o600)
+
+    def identity(self):
+        """Peer ID from the config (the CLI derives it like the daemon does)."""
+        r = sh(self.lab.cli, "config", "check", self.config)
+        for line in r.stdout.splitlines():
+            for key in ("PeerID", "peer ID", "peer id", "PeerId"):
+                if key in line:
+                    tok = [t for t in line.replace("=", " ").replace(":", " ").split() if t.startswith("12D3")]
+                    if tok:
+                        self.peer_id = tok[0]
+                        return self.peer_id
+        raise RuntimeError(f"no peer ID in `config check` output:\n{r.stdout}")
+
+    def multiaddr(self, port=10042):
+        return f"/ip4/{self.ip}/tcp/{port}/p2p/{self.peer_id or self.identity()}"
+
+    # -- processes -----------------------------------------------------
+    def netns_exec(self, *args, **kw):
+        return sh("ip", "netns", "exec", self.ns, *args, **kw)
+
+    def start(self):
+        assert self.proc is None
+        script = (
+            "set -e\n"
+            f"mkdir -p {self.dir}/dev\n"
+            f"mount -t tmpfs -o mode=0755 tmpfs {self.dir}/dev\n"
+            f"mknod -m 0666 {self.dir}/dev/tun c 10 200\n"
+            f"mount --bind {self.dir}/dev/tun /dev/net/tun\n"
+            "mkdir -p /run/wireguard\n"
+            f"mount -t tmpfs -o mode=0755,uid={NOBODY},gid={NOBODY} tmpfs /run/wireguard\n"
+            f"exec setpriv --reuid {NOBODY} --regid {NOBODY} --clear-groups "
+            "--inh-caps +net_admin --ambient-caps +net_admin "
+            f"{self.lab.daemon} --config {self.config}\n"
+        )
+        logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns, "unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+            stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+        logf.close()
+        self.lab.procs.add(self)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """SIGTERM: stop without leaving. Returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        rc = self.proc.returncode
+        self.proc = None
+        self.lab.procs.discard(self)
+        return rc
+
+    def kill(self):
+        """SIGKILL the whole process group (daemon and its wireguard-go)."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=5)
+        self.proc = None
+        self.lab.procs.discard(self)
+
+    # -- control socket ------------------------------------------------
+    def request(self, line, timeout=3.0):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(self.sock)
+            s.sendall(line.encode() + b"\n")
+            out = b""
+            while len(out) < 1 << 20:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+            return out.decode()
+        finally:
+            s.close()
+
+    def status(self):
+        return json.loads(self.request("status json"))
+
+    def overlay_ip(self):
+        try:
+            return self.status()["self"]["address"] or None
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def ping(self, ip, count=1, wait=1):
+        r = self.netns_exec("ping", "-c", str(count), "-W", str(wait), "-n", "-q", ip, check=False,
+                            timeout=count * wait + 10)
+        return r.returncode == 0
+
+    def wg_peers(self):
+        """Peer public keys of the node's WireGuard device, via Debian's wg."""
+        r = sh("ip", "netns", "exec", self.ns, "unshare", "--mount", "sh", "-c",
+               f"nsenter --target {self.daemon_pid()} --mount wg show wesh0 peers", check=False)
+        return set(r.stdout.split())
+
+    def daemon_pid(self):
+        # The daemon is the exec'ed child of `ip netns exec ... sh -c` (same PID as sh after exec).
+        r = sh("pgrep", "-s", str(self.proc.pid), "-x", "w2wesherd", check=False)
+        pids = r.stdout.split()
+        return int(pids[0]) if pids else self.proc.pid
+
+
+class Lab:
+    def __init__(self, n=0, range_="fd6d:142e:65e7:4cc1::/64", announce="2s", expiry="8s", keepalive="5s"):
+        err = requirements()
+        if err:
+            raise RuntimeError(err)
+        build = find_build()
+        self.daemon = os.path.join(build, "tools", "w2wesherd")
+        self.cli = os.path.join(build, "tools", "w2wesher")
+        self.subnet = os.getpid() % 200 + 20
+        self.prefix = f"w2w{os.getpid() % 100000}"
+        self.tmp = tempfile.mkdtemp(prefix="w2w-lab-")
+        os.chmod(self.tmp, 0o755)
+        self.range = range_
+        self.announce = announce
+        self.expiry = expiry
+        self.keepalive = keepalive
+        self.psk = base64.b64encode(os.urandom(32)).decode()
+        self.nodes = []
+        self.procs = set()
+        self.hub = f"{self.prefix}hub"
+        sh("ip", "netns", "add", self.hub)
+        sh("ip", "netns", "exec", self.hub, "ip", "link", "add", "br0", "type", "bridge")
+        sh("ip", "netns", "exec", self.hub, "ip", "link", "set", "br0", "up")
+        for _ in range(n):
+            self.add_node()
+
+    def add_node(self, name=None):
+        i = len(self.nodes)
+        node = Node(self, i, name or f"node{i + 1}")
+        sh("ip", "netns", "add", node.ns)
+        sh("ip", "link", "add", f"{self.prefix}a{i}", "type", "veth", "peer", "name", f"{self.prefix}b{i}")
+        sh("ip", "link", "set", f"{self.prefix}a{i}", "netns", node.ns)
+        sh("ip", "link", "set", f"{self.prefix}b{i}", "netns", self.hub)
+        node.netns_exec("ip", "link", "set", f"{self.prefix}a{i}", "name", "eth0")
+        node.netns_exec("ip", "addr", "add", f"{node.ip}/24", "dev", "eth0")
+        node.netns_exec("ip", "link", "set", "eth0", "up")
+        node.netns_exec("ip", "link", "set", "lo", "up")
+        sh("ip", "netns", "exec", self.hub, "ip", "link", "set", f"{self.prefix}b{i}", "master", "br0")
+        sh("ip", "netns", "exec", self.hub, "ip", "link", "set", f"{self.prefix}b{i}", "up")
+        self.nodes.append(node)
+        return node
+
+    def cut(self, group_a, group_b):
+        """Partitions the underlay: drop traffic between the two groups at the bridge."""
+        for a in group_a:
+            for b in group_b:
+                for src, dst in ((a, b), (b, a)):
+                    sh("ip", "netns", "exec", src.ns, "ip", "route", "add", "blackhole", f"{dst.ip}/32")
+
+    def heal(self, group_a, group_b):
+        for a in group_a:
+            for b in group_b:
+                for src, dst in ((a, b), (b, a)):
+                    sh("ip", "netns", "exec", src.ns, "ip", "route", "del", "blackhole", f"{dst.ip}/32",
+                       check=False)
+
+    def wait(self, cond, timeout, step=0.1, what="condition"):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if cond():
+                return time.monotonic()
+            time.sleep(step)
+        raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+    def close(self):
+        for node in list(self.procs):
+            node.kill()
+        for node in self.nodes:
+            sh("ip", "netns", "del", node.ns, check=False)
+        sh("ip", "netns", "del", self.hub, check=False)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
