@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -80,6 +81,13 @@ static void req_unlink(struct nl_sock *nl, struct nl_req *q)
 	reactor_timer_disarm(nl->r, &q->timer);
 }
 
+/* Requests may carry keys (WG_CMD_SET_DEVICE): wipe before freeing. */
+static void req_free(struct nl_req *q)
+{
+	explicit_bzero(q->msg, q->len);
+	free(q);
+}
+
 /* Unlinks, frees and reports q. The callback may close the engine. */
 static void req_finish(struct nl_sock *nl, struct nl_req *q, int err)
 {
@@ -87,7 +95,7 @@ static void req_finish(struct nl_sock *nl, struct nl_req *q, int err)
 	void *ud = q->ud;
 
 	req_unlink(nl, q);
-	free(q);
+	req_free(q);
 	if (ops && ops->done) {
 		nl->depth++;
 		ops->done(ud, err);
@@ -116,7 +124,7 @@ static void free_engine(struct nl_sock *nl)
 		struct nl_req *q = nl->head;
 
 		req_unlink(nl, q);
-		free(q);
+		req_free(q);
 	}
 	if (nl->fd >= 0)
 		reactor_io_del(nl->r, nl->fd);
@@ -527,7 +535,7 @@ void nl_close(struct nl_sock *nl)
 			struct nl_req *q = nl->head;
 
 			req_unlink(nl, q);
-			free(q);
+			req_free(q);
 		}
 		nl->closing = true;
 		return;
@@ -626,10 +634,40 @@ void nl_cancel(struct nl_sock *nl, void *ud)
 			continue;
 		}
 		req_unlink(nl, q);
-		free(q);
+		req_free(q);
 	}
 	if (nl->depth == 0)
 		pump(nl);
+}
+
+int nl_run_until_idle(struct nl_sock *nl, int timeout_ms)
+{
+	uint64_t end = os_now_us() + (uint64_t)timeout_ms * 1000;
+
+	if (nl->fd < 0 || nl->depth > 0)
+		return -EINVAL;
+	pump(nl);
+	while (nl->npending > 0) {
+		struct pollfd p = { .fd = nl->fd, .events = POLLIN | (nl->want_write ? POLLOUT : 0) };
+		uint64_t now = os_now_us();
+		int r, rev = 0;
+
+		if (now >= end)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, (int)((end - now + 999) / 1000));
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r <= 0)
+			continue;
+		if (p.revents & POLLIN)
+			rev |= W2W_IO_READ;
+		if (p.revents & POLLOUT)
+			rev |= W2W_IO_WRITE;
+		if (p.revents & (POLLERR | POLLHUP))
+			rev |= W2W_IO_ERROR;
+		on_io(nl, nl->fd, rev, os_now_us());
+	}
+	return 0;
 }
 
 size_t nl_pending(const struct nl_sock *nl)

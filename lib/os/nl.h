@@ -94,6 +94,12 @@ int nl_submit(struct nl_sock *nl, const struct nlmsghdr *nlh, const struct nl_re
 	      uint64_t timeout_us, uint32_t *seq);
 /* Drops every pending request whose ud matches, without callbacks. */
 void nl_cancel(struct nl_sock *nl, void *ud);
+/* Synchronous drive for one-time setup steps (a backend constructor that
+ * must answer "is the genetlink family there?" before returning): polls the
+ * socket until no request is pending, at most timeout_ms. Never used on the
+ * normal path. 0, -ETIMEDOUT (requests stay pending), -EINVAL for a fake
+ * engine or from inside a callback. */
+int nl_run_until_idle(struct nl_sock *nl, int timeout_ms);
 /* Number of pending (queued or in-flight) requests. */
 size_t nl_pending(const struct nl_sock *nl);
 
