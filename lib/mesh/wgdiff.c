@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: MIT */
+/* Desired vs actual WireGuard device -> minimal set request (see wgdiff.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wgdiff.h"
+
+static int cmp_peer_ptr(const void *a, const void *b)
+{
+	return wgpeer_cmp(*(const struct wgpeer *const *)a, *(const struct wgpeer *const *)b);
+}
+
+/* Peers of d sorted by key; -EINVAL on a keyless peer or (when unique) a duplicate key. */
+static int sorted_peers(const struct wgdevice *d, const struct wgpeer ***out, size_t *outn, bool unique)
+{
+	size_t n = d ? wgdev_peer_count(d) : 0, k = 0;
+	const struct wgpeer **v, *p;
+
+	v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (d) {
+		wgdev_for_each_peer(d, p)
+		{
+			if (!(p->flags & WGPEER_HAS_PUBLIC_KEY) && wgdev_key_is_zero(p->public_key)) {
+				free(v);
+				return -EINVAL;
+			}
+			v[k++] = p;
+		}
+	}
+	qsort(v, n, sizeof(*v), cmp_peer_ptr);
+	for (k = 1; unique && k < n; k++) {
+		if (wgpeer_cmp(v[k - 1], v[k]) == 0) {
+			free(v);
+			return -EINVAL;
+		}
+	}
+	*out = v;
+	*outn = n;
+	return 0;
+}
+
+static int copy_allowedips(struct wgpeer *dst, const struct wgpeer *src)
+{
+	const struct wgallowedip *a;
+
+	wgpeer_for_each_allowedip(src, a)
+	{
+		struct wgallowedip *c;
+
+		if (!wgallowedip_valid(a))
+			return -EINVAL;
+		c = wgpeer_add_allowedip(dst);
+		if (!c)
+			return -ENOMEM;
+		*c = *a;
+		c->next_allowedip = NULL;
+	}
+	return 0;
+}
+
+static bool psk_differs(const struct wgpeer *d, const struct wgpeer *a)
+{
+	static const uint8_t zero[WGDEV_KEY_LEN];
+	const uint8_t *kd = (d->flags & WGPEER_HAS_PRESHARED_KEY) ? d->preshared_key : zero;
+	const uint8_t *ka = (a->flags & WGPEER_HAS_PRESHARED_KEY) ? a->preshared_key : zero;
+
+	return !wgdev_key_equal(kd, ka);
+}
+
+static bool keep_endpoint(const struct wgdiff_opts *o, const struct wgpeer *d, const struct wgpeer *a)
+{
+	if (a->endpoint.addr.sa_family == AF_UNSPEC)
+		return false; /* nothing to keep */
+	if (o->keep_endpoint)
+		return o->keep_endpoint(o->ud, d, a, o->now_sec);
+	if (!o->keep_roamed_secs || a->last_handshake_time.tv_sec <= 0)
+		return false;
+	return o->now_sec >= a->last_handshake_time.tv_sec &&
+	       o->now_sec - a->last_handshake_time.tv_sec <= (int64_t)o->keep_roamed_secs;
+}
+
+static int add_new_peer(struct wgdevice *upd, const struct wgpeer *d)
+{
+	struct wgpeer *p = wgdev_add_peer(upd);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p->public_key, d->public_key, WGDEV_KEY_LEN);
+	p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REPLACE_ALLOWEDIPS;
+	if ((d->flags & WGPEER_HAS_PRESHARED_KEY) && !wgdev_key_is_zero(d->preshared_key)) {
+		memcpy(p->preshared_key, d->preshared_key, WGDEV_KEY_LEN);
+		p->flags |= WGPEER_HAS_PRESHARED_KEY;
+	}
+	if (d->endpoint.addr.sa_family == AF_INET || d->endpoint.addr.sa_family == AF_INET6)
+		p->endpoint = d->endpoint;
+	if (d->persistent_keepalive_interval) {
+		p->persistent_keepalive_interval = d->persistent_keepalive_interval;
+		p->flags |= WGPEER_HAS_PERSISTENT_KEEPALIVE;
+	}
+	return copy_allowedips(p, d);
+}
+
+/* Adds an update entry for a peer present on both sides, if anything differs. 1 added, 0 none. */
+static int update_peer(struct wgdevice *upd, const struct wgpeer *d, const struct wgpeer *a,
+		       const struct wgdiff_opts *o, struct wgdiff_stats *st)
+{
+	struct wgpeer tmp;
+	bool changed = false;
+	uint16_t ka = (d->flags & WGPEER_HAS_PERSISTENT_KEEPALIVE) ? d->persistent_keepalive_interval : 0;
+	uint16_t kb = (a->flags & WGPEER_HAS_PERSISTENT_KEEPALIVE) ? a->persistent_keepalive_interval : 0;
+	struct wgpeer *p;
+	int ret = 0;
+
+	memset(&tmp, 0, sizeof(tmp));
+	memcpy(tmp.public_key, d->public_key, WGDEV_KEY_LEN);
+	tmp.flags = WGPEER_HAS_PUBLIC_KEY;
+	if (psk_differs(d, a)) {
+		/* All zero with the flag set removes the PSK. */
+		if (d->flags & WGPEER_HAS_PRESHARED_KEY)
+			memcpy(tmp.preshared_key, d->preshared_key, WGDEV_KEY_LEN);
+		tmp.flags |= WGPEER_HAS_PRESHARED_KEY;
+		changed = true;
+	}
+	if ((d->endpoint.addr.sa_family == AF_INET || d->endpoint.addr.sa_family == AF_INET6) &&
+	    !wgendpoint_equal(&d->endpoint, &a->endpoint)) {
+		if (keep_endpoint(o, d, a)) {
+			st->endpoints_kept++;
+		} else {
+			tmp.endpoint = d->endpoint;
+			changed = true;
+		}
+	}
+	if (ka != kb) {
+		tmp.persistent_keepalive_interval = ka;
+		tmp.flags |= WGPEER_HAS_PERSISTENT_KEEPALIVE;
+		changed = true;
+	}
+	if (!wgpeer_allowedips_equal(d, a)) {
+		tmp.flags |= WGPEER_REPLACE_ALLOWEDIPS;
+		changed = true;
+		st->allowedips_replaced++;
+	}
+	if (!changed)
+		goto out;
+	p = wgdev_add_peer(upd);
+	if (!p) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	*p = tmp;
+	p->next_peer = NULL;
+	if (tmp.flags & WGPEER_REPLACE_ALLOWEDIPS)
+		ret = copy_allowedips(p, d);
+	if (ret == 0)
+		ret = 1;
+out:
+	explicit_bzero(&tmp, sizeof(tmp));
+	return ret;
+}
+
+int wgdiff(const struct wgdevice *desired, const struct wgdevice *actual, const struct wgdiff_opts *opts,
+	   struct wgdevice **out, struct wgdiff_stats *stp)
+{
+	static const struct wgdiff_opts defaults;
+	const struct wgdiff_opts *o = opts ? opts : &defaults;
+	const struct wgpeer **dv = NULL, **av = NULL;
+	struct wgdiff_stats st = {0};
+	struct wgdevice *upd = wgdev_new();
+	size_t dn = 0, an = 0, i, j;
+	int ret;
+
+	if (!upd)
+		return -ENOMEM;
+	ret = sorted_peers(desired, &dv, &dn, true);
+	if (ret < 0)
+		goto out;
+	ret = sorted_peers(actual, &av, &an, false);
+	if (ret < 0)
+		goto out;
+	memcpy(upd->name, desired->name[0] ? desired->name : actual->name, sizeof(upd->name));
+	upd->ifindex = actual->ifindex;
+
+	if (desired->flags & WGDEVICE_HAS_PRIVATE_KEY) {
+		static const uint8_t zero[WGDEV_KEY_LEN];
+		const uint8_t *cur = (actual->flags & WGDEVICE_HAS_PRIVATE_KEY) ? actual->private_key : zero;
+
+		if (!wgdev_key_equal(desired->private_key, cur)) {
+			memcpy(upd->private_key, desired->private_key, WGDEV_KEY_LEN);
+			upd->flags |= WGDEVICE_HAS_PRIVATE_KEY;
+		}
+	}
+	if ((desired->flags & WGDEVICE_HAS_LISTEN_PORT) && desired->listen_port &&
+	    desired->listen_port != ((actual->flags & WGDEVICE_HAS_LISTEN_PORT) ? actual->listen_port : 0)) {
+		upd->listen_port = desired->listen_port;
+		upd->flags |= WGDEVICE_HAS_LISTEN_PORT;
+	}
+	if ((desired->flags & WGDEVICE_HAS_FWMARK) &&
+	    desired->fwmark != ((actual->flags & WGDEVICE_HAS_FWMARK) ? actual->fwmark : 0)) {
+		upd->fwmark = desired->fwmark;
+		upd->flags |= WGDEVICE_HAS_FWMARK;
+	}
+	st.device_changed = upd->flags != 0;
+
+	/* Pass 1: removals (they free allowed IPs first). */
+	for (i = 0, j = 0; j < an && !o->keep_unlisted;) {
+		int c = i < dn ? wgpeer_cmp(dv[i], av[j]) : 1;
+
+		if (c < 0) {
+			i++;
+		} else if (c == 0) {
+			i++;
+			j++;
+		} else {
+			struct wgpeer *p;
+
+			/* Several actual entries with one key cannot exist; skip duplicates anyway. */
+			if (j == 0 || wgpeer_cmp(av[j - 1], av[j]) != 0) {
+				p = wgdev_add_peer(upd);
+				if (!p) {
+					ret = -ENOMEM;
+					goto out;
+				}
+				memcpy(p->public_key, av[j]->public_key, WGDEV_KEY_LEN);
+				p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REMOVE_ME;
+				st.removed++;
+			}
+			j++;
+		}
+	}
+	/* Pass 2: additions and updates in key order. */
+	for (i = 0, j = 0; i < dn;) {
+		int c = j < an ? wgpeer_cmp(dv[i], av[j]) : -1;
+
+		if (c > 0) {
+			j++;
+		} else if (c < 0) {
+			ret = add_new_peer(upd, dv[i]);
+			if (ret < 0)
+				goto out;
+			st.added++;
+			i++;
+		} else {
+			ret = update_peer(upd, dv[i], av[j], o, &st);
+			if (ret < 0)
+				goto out;
+			if (ret)
+				st.updated++;
+			else
+				st.unchanged++;
+			i++;
+			j++;
+		}
+	}
+	*out = upd;
+	upd = NULL;
+	if (stp)
+		*stp = st;
+	ret = 0;
+out:
+	free(dv);
+	free(av);
+	wgdev_free(upd);
+	return ret;
+}
+
+bool wgdiff_is_empty(const struct wgdevice *u)
+{
+	return !(u->flags & ~(uint32_t)WGDEVICE_HAS_PUBLIC_KEY) && !u->first_peer;
+}
+
+/* --- The set semantics model --- */
+
+static void unlink_peer(struct wgdevice *dev, struct wgpeer *victim)
+{
+	struct wgpeer *p, *prev = NULL;
+
+	for (p = dev->first_peer; p; prev = p, p = p->next_peer) {
+		if (p != victim)
+			continue;
+		if (prev)
+			prev->next_peer = p->next_peer;
+		else
+			dev->first_peer = p->next_peer;
+		if (dev->last_peer == p)
+			dev->last_peer = prev;
+		p->next_peer = NULL;
+		return;
+	}
+}
+
+static void remove_aip(struct wgpeer *peer, const struct wgallowedip *x)
+{
+	struct wgallowedip *a, *prev = NULL, *n;
+
+	for (a = peer->first_allowedip; a; a = n) {
+		n = a->next_allowedip;
+		if (wgallowedip_cmp(a, x) == 0) {
+			if (prev)
+				prev->next_allowedip = n;
+			else
+				peer->first_allowedip = n;
+			if (peer->last_allowedip == a)
+				peer->last_allowedip = prev;
+			free(a);
+			continue;
+		}
+		prev = a;
+	}
+}
+
+int wgdiff_apply(struct wgdevice *dev, const struct wgdevice *u)
+{
+	const struct wgpeer *up;
+
+	if (u->flags & WGDEVICE_HAS_PRIVATE_KEY) {
+		memcpy(dev->private_key, u->private_key, WGDEV_KEY_LEN);
+		if (wgdev_key_is_zero(u->private_key))
+			dev->flags &= ~(uint32_t)WGDEVICE_HAS_PRIVATE_KEY;
+		else
+			dev->flags |= WGDEVICE_HAS_PRIVATE_KEY;
+	}
+	if (u->flags & WGDEVICE_HAS_LISTEN_PORT) {
+		dev->listen_port = u->listen_port;
+		dev->flags |= WGDEVICE_HAS_LISTEN_PORT;
+	}
+	if (u->flags & WGDEVICE_HAS_FWMARK) {
+		dev->fwmark = u->fwmark;
+		dev->flags |= WGDEVICE_HAS_FWMARK;
+	}
+	if (u->flags & WGDEVICE_REPLACE_PEERS) {
+		struct wgpeer *p, *n;
+
+		for (p = dev->first_peer; p; p = n) {
+			n = p->next_peer;
+			wgpeer_free(p);
+		}
+		dev->first_peer = dev->last_peer = NULL;
+	}
+	wgdev_for_each_peer(u, up)
+	{
+		struct wgpeer *p = wgdev_find_peer(dev, up->public_key);
+		const struct wgallowedip *a;
+
+		if (up->flags & WGPEER_REMOVE_ME) {
+			if (p) {
+				unlink_peer(dev, p);
+				wgpeer_free(p);
+			}
+			continue;
+		}
+		if (!p) {
+			if (up->flags & WGPEER_UPDATE_ONLY)
+				continue;
+			p = wgdev_add_peer(dev);
+			if (!p)
+				return -ENOMEM;
+			memcpy(p->public_key, up->public_key, WGDEV_KEY_LEN);
+			p->flags = WGPEER_HAS_PUBLIC_KEY;
+		}
+		if (up->flags & WGPEER_HAS_PRESHARED_KEY) {
+			memcpy(p->preshared_key, up->preshared_key, WGDEV_KEY_LEN);
+			if (wgdev_key_is_zero(up->preshared_key))
+				p->flags &= ~(uint32_t)WGPEER_HAS_PRESHARED_KEY;
+			else
+				p->flags |= WGPEER_HAS_PRESHARED_KEY;
+		}
+		if (up->endpoint.addr.sa_family == AF_INET || up->endpoint.addr.sa_family == AF_INET6)
+			p->endpoint = up->endpoint;
+		if (up->flags & WGPEER_HAS_PERSISTENT_KEEPALIVE) {
+			p->persistent_keepalive_interval = up->persistent_keepalive_interval;
+			p->flags |= WGPEER_HAS_PERSISTENT_KEEPALIVE;
+		}
+		if (up->flags & WGPEER_REPLACE_ALLOWEDIPS) {
+			struct wgallowedip *x, *n;
+
+			for (x = p->first_allowedip; x; x = n) {
+				n = x->next_allowedip;
+				free(x);
+			}
+			p->first_allowedip = p->last_allowedip = NULL;
+		}
+		wgpeer_for_each_allowedip(up, a)
+		{
+			struct wgallowedip c = *a, *na;
+			struct wgpeer *q;
+
+			wgallowedip_canon(&c);
+			/* A prefix belongs to one peer: the last one to claim it. */
+			wgdev_for_each_peer(dev, q) remove_aip(q, &c);
+			na = wgpeer_add_allowedip(p);
+			if (!na)
+				return -ENOMEM;
+			c.next_allowedip = NULL;
+			*na = c;
+		}
+	}
+	return 0;
+}
