@@ -72,6 +72,22 @@ static void why_set(char *why, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Adds a remark shown by w2w_config_dump() (one per line). */
+static void add_note(struct w2w_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_note(struct w2w_config *c, const char *fmt, ...)
+{
+	size_t used = strlen(c->note);
+	va_list ap;
+
+	if (used && used + 1 < sizeof(c->note))
+		c->note[used++] = '\n';
+	if (used + 1 >= sizeof(c->note))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->note + used, sizeof(c->note) - used, fmt, ap);
+	va_end(ap);
+}
+
 /* Copies a value for messages: at most 64 characters, non-printables as '?'. */
 static const char *shown(char out[72], const char *v, size_t n)
 {
@@ -469,8 +485,7 @@ static int p_bootstrap(struct w2w_config *c, const char *v, size_t n, char *why)
 	c->n_bootstrap = count;
 	count = 0;
 	if (skipped)
-		snprintf(c->note, sizeof(c->note), "%zu Bootstrap address(es) skipped: only /tcp/ is dialled",
-			 skipped);
+		add_note(c, "%zu Bootstrap address(es) skipped: only /tcp/ is dialled", skipped);
 	rc = 0;
 out:
 	free_list(list, count);
@@ -500,8 +515,7 @@ static int p_listen_addr(struct w2w_config *c, const char *v, size_t n, char *wh
 		 * The Go default /ip4/0.0.0.0/udp/10042 names no transport
 		 * go-libp2p can listen on with a PSK; the control plane is TCP.
 		 */
-		snprintf(c->note, sizeof(c->note), "ListenAddr '%s' uses /udp/: listening on TCP port %u instead",
-			 shown(s, v, n), a.port);
+		add_note(c, "ListenAddr '%s' uses /udp/: listening on TCP port %u instead", shown(s, v, n), a.port);
 		a.tcp = true;
 	}
 	blen = ma_from_ip(bin, sizeof(bin), a.kind == MA_KIND_IP4 ? 4 : 6, a.ip, a.port, true, NULL);
@@ -1705,8 +1719,10 @@ int w2w_config_dump(const struct w2w_config *c, char *out, size_t cap)
 	int rc = 0;
 
 	buf_init(&b, 1u << 20);
-	if (c->note[0])
-		buf_printf(&b, "; note: %s\n", c->note);
+	for (const char *p = c->note, *e; *p; p = *e ? e + 1 : e) {
+		e = strchrnul(p, '\n');
+		buf_printf(&b, "; note: %.*s\n", (int)(e - p), p);
+	}
 	for (int s = 0; s < SEC__COUNT; s++) {
 		buf_printf(&b, "%s[%s]\n", s ? "\n" : "", sections[s]);
 		for (int k = 0; k < CK__COUNT; k++) {

@@ -91,7 +91,7 @@ struct w2w_config {
 	uint64_t peer_expiry_ms; /* 0 until w2w_config_check() derives it */
 	char control_socket[CFG_SOCK_MAX];
 
-	char note[256]; /* a remark for the dump (e.g. a rewritten ListenAddr) */
+	char note[512]; /* a remark for the dump (e.g. a rewritten ListenAddr) */
 	char err[512];
 };
 
