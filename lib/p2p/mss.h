@@ -42,7 +42,7 @@ enum mss_role {
 struct mss_config {
 	enum mss_role role;
 	/* Initiator: proposals in order of preference. Responder: supported set.
-	 * Strings are copied; each 1..1022 bytes without '\n'. At most MSS_MAX_PROTOCOLS. */
+	 * Strings are copied; each 1..1023 bytes without '\n'. At most MSS_MAX_PROTOCOLS. */
 	const char *const *protocols;
 	size_t n_protocols;
 	const struct wlog *log; /* may be NULL */
