@@ -22,7 +22,8 @@
 #include "peerid.h"
 
 #define MA_MAX_BIN 400  /* bytes; longer binary addresses are refused */
-#define MA_MAX_TEXT 1024 /* characters, with NUL */
+/* Characters with NUL; enough for any binary of MA_MAX_BIN bytes (at most 6.5 characters a byte). */
+#define MA_MAX_TEXT 4096
 
 enum {
 	MA_IP4 = 4,

@@ -22,7 +22,8 @@ int peerid_from_bytes(struct peerid *id, const uint8_t *p, size_t n)
 		return W2W_EPARSE;
 	/* peer-ids.md: identity for keys of <= 42 bytes, sha2-256 otherwise. */
 	if (code == MH_IDENTITY) {
-		if (len > PEERID_INLINE_MAX)
+		/* An empty identity multihash carries no key: not a peer ID. */
+		if (len == 0 || len > PEERID_INLINE_MAX)
 			return W2W_EPARSE;
 	} else if (code == MH_SHA2_256) {
 		if (len != 32)
@@ -38,6 +39,8 @@ int peerid_from_bytes(struct peerid *id, const uint8_t *p, size_t n)
 
 int peerid_from_pubkey_pb(struct peerid *id, const uint8_t *pb, size_t n)
 {
+	if (n == 0)
+		return W2W_EPARSE;
 	if (n > PEERID_INLINE_MAX)
 		return W2W_ELIMIT;
 	memset(id, 0, sizeof(*id));

@@ -33,7 +33,7 @@ struct peerid {
 };
 
 /*
- * Validates a binary peer ID: identity multihash (length <= 42) or sha2-256
+ * Validates a binary peer ID: identity multihash (length 1..42) or sha2-256
  * (32-byte digest), nothing else, no trailing bytes. 0 or W2W_EPARSE.
  */
 int peerid_from_bytes(struct peerid *id, const uint8_t *p, size_t n);

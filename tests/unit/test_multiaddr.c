@@ -208,6 +208,13 @@ static void test_limits(void **state)
 	for (int i = 0; i < 90; i++)
 		strcat(big, "/ip4/1.2.3.4");
 	assert_int_equal(ma_parse(bin, sizeof(bin), big, strlen(big)), W2W_ELIMIT);
+	/* The densest binary (2-byte codes with 12-character names) still fits MA_MAX_TEXT. */
+	for (size_t i = 0; i + 2 <= MA_MAX_BIN; i += 2) {
+		bin[i] = 0xd1; /* 465 webtransport */
+		bin[i + 1] = 0x03;
+	}
+	n = ma_format(txt, sizeof(txt), bin, MA_MAX_BIN);
+	assert_int_equal(n, MA_MAX_BIN / 2 * strlen("/webtransport"));
 }
 
 static int parse_str(uint8_t bin[MA_MAX_BIN], const char *s)

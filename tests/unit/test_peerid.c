@@ -223,6 +223,9 @@ static void test_from_bytes(void **state)
 	b[1] = 0x24;
 	assert_int_equal(peerid_from_bytes(&id, b, n), W2W_EPARSE);
 	assert_int_equal(peerid_from_bytes(&id, b, 0), W2W_EPARSE);
+	/* An empty identity multihash (found by fuzzing) holds no key. */
+	assert_int_equal(peerid_from_bytes(&id, (const uint8_t *)"\x00\x00", 2), W2W_EPARSE);
+	assert_int_equal(peerid_from_pubkey_pb(&id, b, 0), W2W_EPARSE);
 	b[0] = 0x12;
 	b[1] = 0x20;
 	assert_int_equal(peerid_from_bytes(&id, b, 34), 0);
