@@ -1065,6 +1065,7 @@ static int load_psk_file(struct w2w_config *c)
 	if (rc < 0) {
 		err_key(c, CK_P2P_PSKFILE, "cannot read '%s': %s", full,
 			rc == W2W_ELIMIT ? "too large for a swarm.key" : w2w_strerror(rc));
+		rc = W2W_EPARSE; /* a configuration error: the message says why */
 		goto out;
 	}
 	if (swarmkey_parse(c->sec->scratch, (const char *)b.data, b.len) < 0) {

@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration: Go w2wesher files, defaults, errors with FILE:LINE, secret
+ * write-back (kept lines, 0600, atomic, never on invalid files), environment
+ * precedence, setters and the redacted dump.
+ *
+ * Independent expected values: the Ed25519 key and peer ID are the libp2p
+ * specs' peer-ids.md test key (peer ID as printed by js-libp2p); the
+ * WireGuard public key was computed by `wg pubkey` from wireguard-tools.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "w2wesher/w2wesher.h"
+
+#define SPEC_KEY_B64                                                                                           \
+	"CAESQH4IMGF8Sn3oOSXfsmlFVrEpNsR3oOH+suFI7J2mD+59HtHo+uLEoUS4vo/UtHvz07NLhxw8rPYBDw5C1HT84n4="
+#define SPEC_PEER_ID "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"
+#define WG_PRIV "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsbbn+qLlOyo="
+#define WG_PUB "sre8SXZ9m51arBhHMxCxMCz+ZUbs3aElheX1F01S8iY="
+#define PSK_B64 "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI="
+
+/* As the Go w2wesher writes it (go-ini ReflectFrom + WriteTo, pretty format). */
+static const char go_ini[] = "[P2P]\n"
+			     "PSK              = " PSK_B64 "\n"
+			     "PrivateKey       = " SPEC_KEY_B64 "\n"
+			     "Bootstrap        = /ip4/192.0.2.1/tcp/10042/p2p/" SPEC_PEER_ID "\n"
+			     "ListenAddr       = /ip4/0.0.0.0/udp/10042\n"
+			     "AnnounceInterval = 1m0s\n"
+			     "\n"
+			     "[Wireguard]\n"
+			     "Interface           = wesh0\n"
+			     "PrivateKey          = " WG_PRIV "\n"
+			     "ListenPort          = 10043\n"
+			     "NetworkRange        = fd6d:142e:65e7:4cc1::/64\n"
+			     "NodeName            = node1\n"
+			     "PersistentKeepalive = 1m0s\n"
+			     "\n";
+
+static char dir[256];
+static char path[300];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/w2w-config-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/w2wesher.ini", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[600];
+
+	(void)state;
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+			unlink(p);
+		}
+	if (d)
+		closedir(d);
+	return rmdir(dir);
+}
+
+static void write_file(const char *p, const char *text, mode_t mode)
+{
+	FILE *f = fopen(p, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(p, mode), 0);
+}
+
+static char *read_all(const char *p)
+{
+	static char buf[65536];
+	FILE *f = fopen(p, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return buf;
+}
+
+static size_t count_files(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void test_go_file(void **state)
+{
+	struct w2w_config *c = w2w_config_new();
+	char id[W2W_PEER_ID_TEXT_MAX], pub[W2W_WG_KEY_TEXT_MAX], dump[8192];
+	struct stat before, after;
+
+	(void)state;
+	write_file(path, go_ini, 0600);
+	assert_int_equal(stat(path, &before), 0);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_GENERATE), 0);
+	assert_int_equal(w2w_config_peer_id(c, id, sizeof(id)), strlen(SPEC_PEER_ID));
+	assert_string_equal(id, SPEC_PEER_ID);
+	assert_int_equal(w2w_config_wg_public_key(c, pub, sizeof(pub)), 44);
+	assert_string_equal(pub, WG_PUB);
+	assert_string_equal(w2w_config_interface(c), "wesh0");
+	assert_int_equal(w2w_config_listen_port(c), 10043);
+	assert_string_equal(w2w_config_node_name(c), "node1");
+	/* The Go default /udp/ listen address never worked; it becomes TCP. */
+	assert_string_equal(w2w_config_listen_addr(c), "/ip4/0.0.0.0/tcp/10042");
+	assert_int_equal(w2w_config_bootstrap_count(c), 1);
+	assert_string_equal(w2w_config_bootstrap(c, 0), "/ip4/192.0.2.1/tcp/10042/p2p/" SPEC_PEER_ID);
+	assert_null(w2w_config_bootstrap(c, 1));
+	/* Every secret present: never rewritten (same inode, same bytes). */
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
+	assert_string_equal(read_all(path), go_ini);
+
+	assert_true(w2w_config_dump(c, dump, sizeof(dump)) > 0);
+	assert_null(strstr(dump, PSK_B64));
+	assert_null(strstr(dump, SPEC_KEY_B64));
+	assert_null(strstr(dump, WG_PRIV));
+	assert_null(strstr(dump, "CAESQ"));
+	assert_non_null(strstr(dump, "PSK = <redacted>"));
+	assert_non_null(strstr(dump, "PersistentKeepalive = 1m0s"));
+	assert_non_null(strstr(dump, "ListenPort = 10043"));
+	w2w_config_free(c);
+}
+
+static void test_defaults(void **state)
+{
+	struct w2w_config *c = w2w_config_new();
+	char dump[8192], host[256];
+
+	(void)state;
+	write_file(path, "# nothing\n", 0644);
+	assert_int_equal(w2w_config_load(c, path, 0), 0);
+	assert_string_equal(w2w_config_interface(c), "wesh0");
+	assert_int_equal(w2w_config_listen_port(c), 10042);
+	assert_string_equal(w2w_config_listen_addr(c), "/ip4/0.0.0.0/tcp/10042");
+	assert_int_equal(w2w_config_mtu(c), 1420);
+	assert_int_equal(w2w_config_backend(c), W2W_BACKEND_AUTO);
+	assert_int_equal(w2w_config_log_level(c), 6);
+	assert_string_equal(w2w_config_state_dir(c), "/var/lib/w2wesher/wesh0");
+	assert_string_equal(w2w_config_control_socket(c), "/run/w2wesher/wesh0.sock");
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	assert_string_equal(w2w_config_node_name(c), host);
+	assert_true(w2w_config_dump(c, dump, sizeof(dump)) > 0);
+	assert_non_null(strstr(dump, "NetworkRange = fd6d:142e:65e7:4cc1::/64"));
+	assert_non_null(strstr(dump, "AnnounceInterval = 1m0s"));
+	assert_non_null(strstr(dump, "PeerExpiry = 3m30s"));
+	assert_non_null(strstr(dump, "PersistentKeepalive = 1m0s"));
+	/* No secrets, and load without GENERATE does not invent them. */
+	assert_int_equal(w2w_config_peer_id(c, host, sizeof(host)), W2W_ESTATE);
+	assert_int_equal(w2w_config_wg_public_key(c, host, sizeof(host)), W2W_ESTATE);
+	assert_string_equal(read_all(path), "# nothing\n");
+	w2w_config_free(c);
+}
+
+static void test_values(void **state)
+{
+	struct w2w_config *c = w2w_config_new();
+	char dump[8192];
+
+	(void)state;
+	write_file(path,
+		   "[P2P]\n"
+		   "AnnounceInterval = 1h30m\n"
+		   "Bootstrap = /ip6/2001:db8::1/tcp/4001/p2p/" SPEC_PEER_ID " , /dns4/example.com/tcp/1/p2p/" SPEC_PEER_ID
+		   ",\n"
+		   "[Wireguard]\n"
+		   "PersistentKeepalive = -1\n"
+		   "NetworkRange = 10.42.0.0/16\n"
+		   "Address = 10.42.7.9\n"
+		   "MTU = 1380\n"
+		   "Backend = Userspace\n"
+		   "Interface = wg-mesh\n"
+		   "[Node]\n"
+		   "LogLevel = DEBUG\n"
+		   "PeerExpiry = 4h\n"
+		   "StateDir = /srv/w2w\n",
+		   0600);
+	assert_int_equal(w2w_config_load(c, path, 0), 0);
+	assert_int_equal(w2w_config_bootstrap_count(c), 2);
+	assert_string_equal(w2w_config_bootstrap(c, 1), "/dns4/example.com/tcp/1/p2p/" SPEC_PEER_ID);
+	assert_int_equal(w2w_config_mtu(c), 1380);
+	assert_int_equal(w2w_config_backend(c), W2W_BACKEND_USERSPACE);
+	assert_int_equal(w2w_config_log_level(c), 7);
+	assert_string_equal(w2w_config_state_dir(c), "/srv/w2w");
+	assert_string_equal(w2w_config_control_socket(c), "/run/w2wesher/wg-mesh.sock");
+	assert_true(w2w_config_dump(c, dump, sizeof(dump)) > 0);
+	assert_non_null(strstr(dump, "AnnounceInterval = 1h30m0s"));
+	assert_non_null(strstr(dump, "PersistentKeepalive = -1"));
+	assert_non_null(strstr(dump, "Address = 10.42.7.9"));
+	assert_non_null(strstr(dump, "PeerExpiry = 4h0m0s"));
+	assert_non_null(strstr(dump, "; file line 8"));
+	w2w_config_free(c);
+}
+
+struct bad {
+	const char *text;
+	unsigned line;
+	const char *frag;
+};
+
+static void test_errors(void **state)
+{
+	static const struct bad cases[] = {
+		{"[P2P]\nPsk = x\n", 2, "did you mean 'PSK'"},
+		{"[P2P]\nFoo = 1\n", 2, "unknown key 'Foo' in [P2P]"},
+		{"[p2p]\n", 1, "unknown section [p2p]"},
+		{"PSK = 1\n", 1, "outside any section"},
+		{"[P2P]\nPSK = not*base64\n", 2, "not valid base64"},
+		{"[P2P]\nPSK = c2hvcnQ=\n", 2, "a PSK is 32 bytes; this is 5"},
+		{"[P2P]\nPrivateKey = " PSK_B64 "\n", 2, "not a libp2p Ed25519 PrivateKey"},
+		{"[P2P]\nBootstrap = /ip4/1.2.3.4/tcp/1\n", 2, "no /p2p/"},
+		{"[P2P]\nBootstrap = hello\n", 2, "not a multiaddr"},
+		{"[P2P]\nListenAddr = /dns4/x/tcp/1\n", 2, "ListenAddr"},
+		{"[P2P]\nAnnounceInterval = 60\n", 2, "no unit"},
+		{"[P2P]\nAnnounceInterval = 1y\n", 2, "unknown unit"},
+		{"[P2P]\nAnnounceInterval = 500ms\n", 2, "out of range"},
+		{"\n[Wireguard]\nListenPort = 65536\n", 3, "out of range"},
+		{"[Wireguard]\nListenPort = 12ab\n", 2, "not a port"},
+		{"[Wireguard]\nNetworkRange = fd6d:142e:65e7:4cc1::1/64\n", 2,
+		 "host bits are set (the network is fd6d:142e:65e7:4cc1::/64)"},
+		{"[Wireguard]\nNetworkRange = 10.0.0.0/31\n", 2, "out of range"},
+		{"[Wireguard]\nNetworkRange = banana\n", 2, "not a network prefix"},
+		{"[Wireguard]\nPrivateKey = abc\n", 2, "not a WireGuard key"},
+		{"[Wireguard]\nInterface = averyveryverylongname\n", 2, "interface name"},
+		{"[Wireguard]\nNodeName = bad_name\n", 2, "not a host name"},
+		{"[Wireguard]\nPersistentKeepalive = 2.5s\n", 2, "whole seconds"},
+		{"[Wireguard]\nMTU = 100\n", 2, "MTU"},
+		{"[Wireguard]\nBackend = dpdk\n", 2, "auto, kernel or userspace"},
+		{"[Wireguard]\nAddress = 10.0.0.1\n", 2, "outside NetworkRange"},
+		{"[Wireguard]\nNetworkRange = 10.9.0.0/16\nAddress = 10.9.255.255\n", 3, "broadcast"},
+		{"[Node]\nStateDir = relative\n", 2, "absolute"},
+		{"[Node]\nLogLevel = loud\n", 2, "error, warn, info or debug"},
+		{"[P2P]\nAnnounceInterval = 1m\n[Node]\nPeerExpiry = 90s\n", 4, "twice AnnounceInterval"},
+		{"[P2P]\nPSK = " PSK_B64 "\nPSKFile = /x\n", 3, "both set"},
+		{"[P2P]\nPSKFile = missing.key\n", 2, "cannot read"},
+		{"[Wireguard]\nMTU = 1400\nMTU = 1500\n", 3, "set twice (first on line 2)"},
+		{"[Node]\nLogLevel = info\n[Node\n", 3, "']'"},
+	};
+	char want[400];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct w2w_config *c = w2w_config_new();
+		const char *err;
+
+		write_file(path, cases[i].text, 0644);
+		assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_GENERATE), W2W_EPARSE);
+		err = w2w_config_error(c);
+		snprintf(want, sizeof(want), "%s:%u: ", path, cases[i].line);
+		if (strncmp(err, want, strlen(want)) || !strstr(err, cases[i].frag))
+			fail_msg("case %zu: got '%s', want '%s...%s'", i, err, want, cases[i].frag);
+		/* Nothing written: same bytes, same mode, no temp file left. */
+		assert_string_equal(read_all(path), cases[i].text);
+		w2w_config_free(c);
+	}
+	assert_int_equal(count_files(), 1);
+}
+
+static void test_generate_keeps_lines(void **state)
+{
+	static const char text[] = "# my node\n"
+				   "[P2P]\n"
+				   "; keep me\n"
+				   "PSK =\n"
+				   "Bootstrap =\n"
+				   "# comment after the section\n"
+				   "\n"
+				   "[Node]\n"
+				   "LogLevel = debug   ; inline\n";
+	struct w2w_config *c = w2w_config_new(), *again = w2w_config_new();
+	char id1[W2W_PEER_ID_TEXT_MAX], id2[W2W_PEER_ID_TEXT_MAX], pub1[64], pub2[64];
+	struct stat st, st2;
+	const char *out, *p;
+
+	(void)state;
+	write_file(path, text, 0644);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_GENERATE), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(count_files(), 1); /* no temp file left */
+	out = read_all(path);
+	/* Every original line is still there, in order. */
+	p = out;
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		char one[128];
+
+		snprintf(one, sizeof(one), "%.*s", (int)(nl - line + 1), line);
+		if (!strcmp(one, "PSK =\n")) { /* the empty PSK line is replaced in place */
+			assert_memory_equal(p, "PSK = ", 6);
+			p = strchr(p, '\n') + 1;
+		} else {
+			p = strstr(p, one);
+			assert_non_null(p);
+			p += strlen(one);
+		}
+		line = nl + 1;
+	}
+	/* The missing P2P key goes into [P2P], before the trailing comment; [Wireguard] is appended. */
+	assert_true(strstr(out, "\nPrivateKey = CAESQ") < strstr(out, "# comment after the section"));
+	assert_non_null(strstr(out, "\n[Wireguard]\nPrivateKey = "));
+
+	/* Reloading gives the same identity and rewrites nothing. */
+	assert_int_equal(w2w_config_load(again, path, W2W_CONFIG_GENERATE), 0);
+	assert_int_equal(stat(path, &st2), 0);
+	assert_int_equal(st.st_ino, st2.st_ino);
+	assert_true(w2w_config_peer_id(c, id1, sizeof(id1)) > 0);
+	assert_true(w2w_config_peer_id(again, id2, sizeof(id2)) > 0);
+	assert_string_equal(id1, id2);
+	assert_true(w2w_config_wg_public_key(c, pub1, sizeof(pub1)) > 0);
+	assert_true(w2w_config_wg_public_key(again, pub2, sizeof(pub2)) > 0);
+	assert_string_equal(pub1, pub2);
+	assert_int_equal(strncmp(id1, "12D3KooW", 8), 0);
+	w2w_config_free(c);
+	w2w_config_free(again);
+}
+
+static void test_generate_new_file(void **state)
+{
+	struct w2w_config *c = w2w_config_new();
+	struct stat st;
+	const char *out;
+
+	(void)state;
+	assert_int_equal(w2w_config_load(c, path, 0), -ENOENT);
+	assert_non_null(strstr(w2w_config_error(c), "cannot read"));
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_GENERATE), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	out = read_all(path);
+	assert_non_null(strstr(out, "[P2P]\nPSK = "));
+	assert_non_null(strstr(out, "\nPrivateKey = CAESQ"));
+	assert_non_null(strstr(out, "[Wireguard]\nPrivateKey = "));
+	w2w_config_free(c);
+}
+
+static void test_psk_file_and_env(void **state)
+{
+	struct w2w_config *c = w2w_config_new();
+	char key[600], dump[8192];
+	const char *out;
+
+	(void)state;
+	snprintf(key, sizeof(key), "%s/swarm.key", dir);
+	write_file(key,
+		   "/key/swarm/psk/1.0.0/\n/base16/\n"
+		   "0102030405060708091011121314151617181920212223242526272829303132\n",
+		   0600);
+	/* Relative PSKFile: next to the config file. No PSK is generated into the file. */
+	write_file(path, "[P2P]\nPSKFile = swarm.key\n", 0600);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_GENERATE), 0);
+	out = read_all(path);
+	assert_null(strstr(out, "PSK ="));
+	assert_non_null(strstr(out, "PSKFile = swarm.key\n"));
+
+	/* Environment beats the file; a PSK from the environment replaces the file's PSKFile. */
+	setenv("W2WESHER_WIREGUARD_LISTENPORT", "51820", 1);
+	setenv("W2WESHER_P2P_PSK", PSK_B64, 1);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_ENV), 0);
+	assert_int_equal(w2w_config_listen_port(c), 51820);
+	assert_true(w2w_config_dump(c, dump, sizeof(dump)) > 0);
+	assert_non_null(strstr(dump, "; environment"));
+	assert_non_null(strstr(dump, "PSKFile =  "));
+	/* Without the flag the environment is ignored. */
+	assert_int_equal(w2w_config_load(c, path, 0), 0);
+	assert_int_equal(w2w_config_listen_port(c), 10042);
+
+	setenv("W2WESHER_WIREGUARD_LISTENPORT", "0x10", 1);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_ENV), W2W_EPARSE);
+	assert_non_null(strstr(w2w_config_error(c),
+			       "environment W2WESHER_WIREGUARD_LISTENPORT: [Wireguard] ListenPort: "));
+	/* On failure the previous values stay. */
+	assert_int_equal(w2w_config_listen_port(c), 10042);
+	unsetenv("W2WESHER_WIREGUARD_LISTENPORT");
+	setenv("W2WESHER_NODE_LOGLEVL", "debug", 1);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_ENV), W2W_EPARSE);
+	assert_non_null(strstr(w2w_config_error(c), "W2WESHER_NODE_LOGLEVL"));
+	unsetenv("W2WESHER_NODE_LOGLEVL");
+	unsetenv("W2WESHER_P2P_PSK");
+
+	/* A bad swarm.key is reported on the PSKFile line. */
+	write_file(key, "/key/swarm/psk/1.0.0/\n/base16/\nzz\n", 0600);
+	assert_int_equal(w2w_config_load(c, path, 0), W2W_EPARSE);
+	assert_non_null(strstr(w2w_config_error(c), ":2: [P2P] PSKFile: "));
+	w2w_config_free(c);
+}
+
+static void unhex(uint8_t *out, const char *hex)
+{
+	for (size_t i = 0; hex[2 * i]; i++) {
+		char two[3] = {hex[2 * i], hex[2 * i + 1], 0};
+
+		out[i] = (uint8_t)strtoul(two, NULL, 16);
+	}
+}
+
+static void test_setters(void **state)
+{
+	struct w2w_config *c = w2w_config_new();
+	uint8_t psk[32] = {1}, wg[32];
+	char pub[64], id[W2W_PEER_ID_TEXT_MAX], dump[8192];
+
+	(void)state;
+	assert_int_equal(w2w_config_set_listen_port(c, 70000), W2W_EPARSE);
+	assert_non_null(strstr(w2w_config_error(c), "[Wireguard] ListenPort: port 70000 out of range"));
+	assert_int_equal(w2w_config_set_listen_port(c, 51820), 0);
+	assert_int_equal(w2w_config_listen_port(c), 51820);
+	assert_int_equal(w2w_config_set(c, "Wireguard", "MTU", "1300"), 0);
+	assert_int_equal(w2w_config_mtu(c), 1300);
+	assert_int_equal(w2w_config_set(c, "Wireguard", "Nope", "1"), W2W_EPARSE);
+	assert_int_equal(w2w_config_set_psk(c, psk, 31), W2W_EPARSE);
+	assert_int_equal(w2w_config_set_psk(c, psk, 32), 0);
+	/* WG_PRIV as bytes: the public key must match what `wg pubkey` printed. */
+	unhex(wg, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab1b6e7faa2e53b2a");
+	assert_int_equal(w2w_config_set_wg_private_key(c, wg, 32), 0);
+	assert_int_equal(w2w_config_wg_public_key(c, pub, sizeof(pub)), 44);
+	assert_string_equal(pub, WG_PUB);
+	assert_int_equal(w2w_config_set_keepalive_s(c, -1), 0);
+	assert_int_equal(w2w_config_set_announce_interval_ms(c, 30000), 0);
+	assert_int_equal(w2w_config_set_peer_expiry_ms(c, 45000), 0);
+	assert_int_equal(w2w_config_check(c), W2W_EPARSE); /* 45s < 2 x 30s */
+	assert_int_equal(w2w_config_set_peer_expiry_ms(c, 120000), 0);
+	assert_int_equal(w2w_config_set_network_range(c, "10.1.0.0/24"), 0);
+	assert_int_equal(w2w_config_set_address(c, "10.1.0.5"), 0);
+	assert_int_equal(w2w_config_set_backend(c, W2W_BACKEND_KERNEL), 0);
+	assert_int_equal(w2w_config_add_bootstrap(c, "/ip4/192.0.2.7/tcp/10042/p2p/" SPEC_PEER_ID), 0);
+	assert_int_equal(w2w_config_add_bootstrap(c, "/ip4/192.0.2.7/tcp/10042"), W2W_EPARSE);
+	assert_int_equal(w2w_config_check(c), 0);
+	assert_int_equal(w2w_config_generate_secrets(c), 0);
+	assert_true(w2w_config_peer_id(c, id, sizeof(id)) > 0);
+	assert_int_equal(w2w_config_peer_id(c, id, 10), W2W_ELIMIT);
+	/* Generation keeps the keys that were set. */
+	assert_int_equal(w2w_config_wg_public_key(c, pub, sizeof(pub)), 44);
+	assert_string_equal(pub, WG_PUB);
+	assert_true(w2w_config_dump(c, dump, sizeof(dump)) > 0);
+	assert_non_null(strstr(dump, "Backend = kernel"));
+	assert_non_null(strstr(dump, "PersistentKeepalive = -1"));
+	assert_non_null(strstr(dump, "; set by the program"));
+	assert_non_null(strstr(dump, "; generated"));
+	/* snprintf-like truncation. */
+	assert_int_equal(w2w_config_dump(c, dump, 8), (int)strlen(dump));
+	assert_int_equal(strlen(dump), 7);
+	w2w_config_free(c);
+	assert_null(w2w_config_free(NULL));
+}
+
+static void test_keys_api(void **state)
+{
+	char k[W2W_WG_KEY_TEXT_MAX], pub[W2W_WG_KEY_TEXT_MAX], text[W2W_SWARM_KEY_TEXT_MAX];
+	char id[W2W_PEER_ID_TEXT_MAX];
+	uint8_t pb[W2W_IDENTITY_MAX];
+	int n;
+
+	(void)state;
+	assert_int_equal(w2w_wg_pubkey(pub, sizeof(pub), WG_PRIV, strlen(WG_PRIV)), 44);
+	assert_string_equal(pub, WG_PUB);
+	assert_int_equal(w2w_wg_pubkey(pub, sizeof(pub), WG_PRIV, 43), W2W_EPARSE);
+	assert_int_equal(w2w_wg_genkey(k, sizeof(k)), 44);
+	assert_int_equal(w2w_wg_genkey(k, 44), W2W_ELIMIT);
+	n = w2w_swarm_key_generate(text, sizeof(text));
+	assert_true(n > 0);
+	assert_int_equal(strncmp(text, "/key/swarm/psk/1.0.0/\n/base16/\n", 31), 0);
+	n = w2w_identity_generate(pb, sizeof(pb));
+	assert_int_equal(n, W2W_IDENTITY_LEN);
+	assert_true(w2w_identity_peer_id(pb, (size_t)n, id, sizeof(id)) > 0);
+	pb[40] ^= 1; /* public half no longer matches the seed */
+	assert_int_equal(w2w_identity_peer_id(pb, (size_t)n, id, sizeof(id)), W2W_EPARSE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_go_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generate_keeps_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generate_new_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_psk_file_and_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_setters, setup, teardown),
+		cmocka_unit_test(test_keys_api),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
