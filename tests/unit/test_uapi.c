@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * os/wg_uapi: the UAPI parser on crafted responses (errno=, truncation, bad
+ * values, limits), the set request text, and the reactor-driven engine
+ * against an in-process fake wireguard-go socket.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "loop_internal.h"
+#include "w2wesher/w2wesher.h"
+#include "wg_uapi.h"
+
+#define K1 "e84b5a6d2717c1003a13b431570353dbaca9146cf150c5f8575680feba52027a"
+#define K2 "b85996fecc9c7f1fc6d2572a76eda11d59bcd20be8e543b15ce4bd85a8e75a33"
+#define K3 "58402e695ba1772b1cc9309755f043251ea77fdcf10fbe63989ceb7e19321376"
+#define PSK "188515093e952f5f22e865cef3012e72f8b5f0b598ac0309d5dacce3b70fcf52"
+
+static const char get_ok[] = "private_key=" K1 "\n"
+			     "listen_port=12912\n"
+			     "fwmark=3\n"
+			     "public_key=" K2 "\n"
+			     "preshared_key=" PSK "\n"
+			     "protocol_version=1\n"
+			     "endpoint=[abcd:23::33%2]:51820\n"
+			     "last_handshake_time_sec=1700000000\n"
+			     "last_handshake_time_nsec=5\n"
+			     "tx_bytes=38333\n"
+			     "rx_bytes=2224\n"
+			     "persistent_keepalive_interval=25\n"
+			     "allowed_ip=192.168.4.4/32\n"
+			     "allowed_ip=fd00::/64\n"
+			     "future_key=whatever\n"
+			     "public_key=" K3 "\n"
+			     "preshared_key=0000000000000000000000000000000000000000000000000000000000000000\n"
+			     "endpoint=182.122.22.19:3233\n"
+			     "persistent_keepalive_interval=0\n"
+			     "allowed_ip=192.168.4.6/32\n"
+			     "errno=0\n"
+			     "\n";
+
+static void test_parse_get(void **state)
+{
+	struct wgdevice *d = NULL;
+	struct wgpeer *p;
+	char t[WGENDPOINT_STRLEN];
+
+	(void)state;
+	assert_int_equal(wg_uapi_response_len(get_ok, sizeof(get_ok) - 1), (long)sizeof(get_ok) - 1);
+	assert_int_equal(wg_uapi_parse_get(get_ok, sizeof(get_ok) - 1, "wgt0", &d, NULL), 0);
+	assert_string_equal(d->name, "wgt0");
+	assert_true(d->flags & WGDEVICE_HAS_PRIVATE_KEY);
+	assert_int_equal(d->private_key[0], 0xe8);
+	assert_int_equal(d->listen_port, 12912);
+	assert_int_equal(d->fwmark, 3);
+	assert_int_equal(wgdev_peer_count(d), 2);
+	p = d->first_peer;
+	assert_int_equal(p->public_key[31], 0x33);
+	assert_true(p->flags & WGPEER_HAS_PRESHARED_KEY);
+	assert_int_equal(p->last_handshake_time.tv_sec, 1700000000);
+	assert_int_equal(p->last_handshake_time.tv_nsec, 5);
+	assert_int_equal(p->tx_bytes, 38333);
+	assert_int_equal(p->rx_bytes, 2224);
+	assert_int_equal(p->persistent_keepalive_interval, 25);
+	assert_int_equal(wgpeer_allowedip_count(p), 2);
+	wgendpoint_format(t, sizeof(t), &p->endpoint);
+	assert_string_equal(t, "[abcd:23::33%2]:51820");
+	p = p->next_peer;
+	assert_false(p->flags & WGPEER_HAS_PRESHARED_KEY); /* all-zero PSK = none */
+	wgendpoint_format(t, sizeof(t), &p->endpoint);
+	assert_string_equal(t, "182.122.22.19:3233");
+	wgdev_free(d);
+}
+
+static void test_parse_errno_and_truncation(void **state)
+{
+	struct wgdevice *d = (struct wgdevice *)0x1;
+	unsigned line = 0;
+	size_t n = sizeof(get_ok) - 1;
+
+	(void)state;
+	/* wireguard-go answers failures with only an errno line */
+	assert_int_equal(wg_uapi_parse_get("errno=19\n\n", 10, "wgt0", &d, NULL), -19);
+	assert_int_equal(wg_uapi_parse_get("errno=0\n\n", 9, "wgt0", &d, NULL), 0);
+	assert_int_equal(wgdev_peer_count(d), 0);
+	wgdev_free(d);
+	d = (struct wgdevice *)0x1;
+	/* every proper prefix of a valid response is rejected, never half-accepted */
+	for (size_t cut = 0; cut < n; cut++) {
+		int r = wg_uapi_parse_get(get_ok, cut, "wgt0", &d, NULL);
+
+		if (r != W2W_EPROTO)
+			fail_msg("prefix %zu: %d", cut, r);
+		assert_ptr_equal(d, (struct wgdevice *)0x1);
+		if (cut < n - 1)
+			assert_int_equal(wg_uapi_response_len(get_ok, cut), 0);
+	}
+	/* no errno line */
+	assert_int_equal(wg_uapi_parse_get("listen_port=1\n\n", 15, "wgt0", &d, &line), W2W_EPROTO);
+	/* bytes after the end */
+	assert_int_equal(wg_uapi_parse_get("errno=0\n\nx", 10, "wgt0", &d, NULL), W2W_EPROTO);
+	/* key after errno */
+	assert_int_equal(wg_uapi_parse_get("errno=0\nfwmark=1\n\n", 18, "wgt0", &d, &line), W2W_EPROTO);
+	assert_int_equal(line, 2);
+	/* a line longer than the limit cannot be a response */
+	{
+		char big[WG_UAPI_MAX_LINE + 8];
+
+		memset(big, 'a', sizeof(big));
+		assert_int_equal(wg_uapi_response_len(big, sizeof(big)), W2W_EPROTO);
+	}
+	assert_int_equal(wg_uapi_parse_set("errno=0\n\n", 9), 0);
+	assert_int_equal(wg_uapi_parse_set("errno=22\n\n", 10), -22);
+	assert_int_equal(wg_uapi_parse_set("errno=22\n", 9), W2W_EPROTO);
+	assert_int_equal(wg_uapi_parse_set("errno=\n\n", 8), W2W_EPROTO);
+	assert_int_equal(wg_uapi_parse_set("errno=-1\n\n", 10), W2W_EPROTO);
+	assert_int_equal(wg_uapi_parse_set("errno=99999999999\n\n", 19), W2W_EPROTO);
+	assert_int_equal(wg_uapi_parse_set("", 0), W2W_EPROTO);
+}
+
+struct badline {
+	const char *text;
+	unsigned line;
+};
+
+static void test_parse_bad_values(void **state)
+{
+	static const struct badline cases[] = {
+		{"private_key=" K1 "0\nerrno=0\n\n", 1},
+		{"private_key=zz" K1 "\nerrno=0\n\n", 1},
+		{"listen_port=65536\nerrno=0\n\n", 1},
+		{"listen_port=\nerrno=0\n\n", 1},
+		{"listen_port=+1\nerrno=0\n\n", 1},
+		{"fwmark=4294967296\nerrno=0\n\n", 1},
+		{"allowed_ip=1.2.3.4/32\nerrno=0\n\n", 1}, /* peer key before public_key */
+		{"public_key=" K2 "\nallowed_ip=1.2.3.4/33\nerrno=0\n\n", 2},
+		{"public_key=" K2 "\nallowed_ip=1.2.3.4\nerrno=0\n\n", 2},
+		{"public_key=" K2 "\nendpoint=host:1\nerrno=0\n\n", 2},
+		{"public_key=" K2 "\nendpoint=1.2.3.4:99999\nerrno=0\n\n", 2},
+		{"public_key=" K2 "\nlast_handshake_time_nsec=1000000000\nerrno=0\n\n", 2},
+		{"public_key=" K2 "\nrx_bytes=18446744073709551616\nerrno=0\n\n", 2},
+		{"public_key=" K2 "\npersistent_keepalive_interval=65536\nerrno=0\n\n", 2},
+		{"public_key=\nerrno=0\n\n", 1},
+		{"noequals\nerrno=0\n\n", 1},
+		{"errno=x\n\n", 1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct wgdevice *d = NULL;
+		unsigned line = 0;
+		int r = wg_uapi_parse_get(cases[i].text, strlen(cases[i].text), "wgt0", &d, &line);
+
+		if (r != W2W_EPROTO || line != cases[i].line)
+			fail_msg("case %zu: %d at line %u", i, r, line);
+		assert_null(d);
+	}
+}
+
+static void test_build_set(void **state)
+{
+	struct wgdevice *d = wgdev_new();
+	struct wgpeer *p;
+	struct wgallowedip *a;
+	struct buf b;
+	static const char expect[] = "set=1\n"
+				     "private_key=0101010101010101010101010101010101010101010101010101010101010101\n"
+				     "listen_port=51820\n"
+				     "fwmark=0\n"
+				     "public_key=0202020202020202020202020202020202020202020202020202020202020202\n"
+				     "remove=true\n"
+				     "public_key=0303030303030303030303030303030303030303030303030303030303030303\n"
+				     "update_only=true\n"
+				     "preshared_key=0000000000000000000000000000000000000000000000000000000000000000\n"
+				     "endpoint=[fd00::1]:9\n"
+				     "persistent_keepalive_interval=0\n"
+				     "replace_allowed_ips=true\n"
+				     "allowed_ip=10.0.0.0/8\n"
+				     "\n";
+
+	(void)state;
+	assert_int_equal(wgdev_set_name(d, "wgt0"), 0);
+	memset(d->private_key, 1, WGDEV_KEY_LEN);
+	d->listen_port = 51820;
+	d->flags = WGDEVICE_HAS_PRIVATE_KEY | WGDEVICE_HAS_LISTEN_PORT | WGDEVICE_HAS_FWMARK;
+	p = wgdev_add_peer(d);
+	memset(p->public_key, 2, WGDEV_KEY_LEN);
+	p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REMOVE_ME | WGPEER_REPLACE_ALLOWEDIPS; /* remove wins */
+	p = wgdev_add_peer(d);
+	memset(p->public_key, 3, WGDEV_KEY_LEN);
+	p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_UPDATE_ONLY | WGPEER_HAS_PRESHARED_KEY |
+		   WGPEER_HAS_PERSISTENT_KEEPALIVE | WGPEER_REPLACE_ALLOWEDIPS;
+	assert_true(wgendpoint_parse(&p->endpoint, "[fd00::1]:9", 11));
+	a = wgpeer_add_allowedip(p);
+	assert_true(wgallowedip_parse(a, "10.0.0.0/8", 10));
+	buf_init(&b, 0);
+	assert_int_equal(wg_uapi_build_set(d, &b), 0);
+	assert_int_equal(b.len, strlen(expect));
+	assert_memory_equal(b.data, expect, b.len);
+	/* an invalid allowed IP is refused rather than sent */
+	a->cidr = 40;
+	buf_reset(&b);
+	assert_int_equal(wg_uapi_build_set(d, &b), -EINVAL);
+	buf_free_wipe(&b);
+	wgdev_free(d);
+}
+
+/* ---------------- engine against a fake UAPI server ---------------- */
+
+struct fake {
+	struct w2w_loop *loop;
+	int lfd, cfd;
+	char dir[64];
+	struct buf in, out;
+	size_t out_off;
+	const char *reply; /* NULL: never answer */
+	size_t reply_len;
+	bool close_after;
+	int requests;
+	char last_req[4096];
+};
+
+static void fake_conn(void *ud, int fd, int revents, uint64_t now)
+{
+	struct fake *f = ud;
+	struct reactor *r = loop_reactor(f->loop);
+
+	if (revents & W2W_IO_READ) {
+		char tmp[4096];
+		ssize_t n = read(fd, tmp, sizeof(tmp));
+
+		if (n <= 0) {
+			reactor_io_del(r, fd);
+			close(fd);
+			f->cfd = -1;
+			return;
+		}
+		assert_int_equal(buf_append(&f->in, tmp, (size_t)n), 0);
+		if (f->in.len >= 2 && memcmp(f->in.data + f->in.len - 2, "\n\n", 2) == 0) {
+			size_t c = f->in.len < sizeof(f->last_req) - 1 ? f->in.len : sizeof(f->last_req) - 1;
+
+			memcpy(f->last_req, f->in.data, c);
+			f->last_req[c] = '\0';
+			buf_reset(&f->in);
+			f->requests++;
+			if (f->reply) {
+				buf_reset(&f->out);
+				assert_int_equal(buf_append(&f->out, f->reply, f->reply_len), 0);
+				f->out_off = 0;
+				reactor_io_events(r, fd, W2W_IO_WRITE);
+			}
+		}
+	}
+	if (revents & W2W_IO_WRITE) {
+		ssize_t n = write(fd, f->out.data + f->out_off, f->out.len - f->out_off);
+
+		if (n > 0)
+			f->out_off += (size_t)n;
+		if (f->out_off == f->out.len) {
+			if (f->close_after) {
+				reactor_io_del(r, fd);
+				close(fd);
+				f->cfd = -1;
+			} else {
+				reactor_io_events(r, fd, W2W_IO_READ);
+			}
+		}
+	}
+}
+
+static void fake_accept(void *ud, int fd, int revents, uint64_t now)
+{
+	struct fake *f = ud;
+	int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (c < 0)
+		return;
+	if (f->cfd >= 0) {
+		reactor_io_del(loop_reactor(f->loop), f->cfd);
+		close(f->cfd);
+	}
+	f->cfd = c;
+	buf_reset(&f->in);
+	reactor_io_set(loop_reactor(f->loop), c, W2W_IO_READ, fake_conn, f);
+}
+
+static void fake_start(struct fake *f)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	memset(f, 0, sizeof(*f));
+	f->cfd = -1;
+	f->loop = w2w_loop_new(NULL);
+	assert_non_null(f->loop);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/w2w-uapi-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/wgt0.sock", f->dir);
+	f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(f->lfd >= 0);
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->lfd, 8), 0);
+	assert_int_equal(reactor_io_set(loop_reactor(f->loop), f->lfd, W2W_IO_READ, fake_accept, f), 0);
+	buf_init(&f->in, 1 << 20);
+	buf_init(&f->out, 0);
+}
+
+static void fake_stop(struct fake *f)
+{
+	char p[128];
+
+	if (f->cfd >= 0) {
+		reactor_io_del(loop_reactor(f->loop), f->cfd);
+		close(f->cfd);
+	}
+	reactor_io_del(loop_reactor(f->loop), f->lfd);
+	close(f->lfd);
+	snprintf(p, sizeof(p), "%s/wgt0.sock", f->dir);
+	unlink(p);
+	rmdir(f->dir);
+	buf_free(&f->in);
+	buf_free(&f->out);
+	/* the backend left nothing registered */
+	assert_int_equal(w2w_loop_get_watches(f->loop, NULL, 0), 0);
+	assert_int_equal(w2w_loop_next_deadline(f->loop), -1);
+	w2w_loop_free(f->loop);
+}
+
+struct result {
+	int calls;
+	int err;
+	struct wgdevice *dev;
+	struct w2w_loop *loop;
+	int order[8];
+	int norder;
+};
+
+static void on_get(void *ud, int err, struct wgdevice *dev)
+{
+	struct result *r = ud;
+
+	r->calls++;
+	r->err = err;
+	wgdev_free(r->dev);
+	r->dev = dev;
+	r->order[r->norder++ % 8] = 'g';
+	w2w_loop_break(r->loop);
+}
+
+static void on_set(void *ud, int err)
+{
+	struct result *r = ud;
+
+	r->calls++;
+	r->err = err;
+	r->order[r->norder++ % 8] = 's';
+	w2w_loop_break(r->loop);
+}
+
+static void run_until(struct fake *f, struct result *r, int calls)
+{
+	for (int i = 0; i < 200 && r->calls < calls; i++)
+		w2w_loop_run(f->loop, 50);
+	assert_int_equal(r->calls, calls);
+}
+
+static void test_engine_get_set(void **state)
+{
+	struct fake f;
+	struct wgbackend *be = NULL;
+	struct result r = {0};
+	struct buf expect;
+	struct wgdevice *d;
+
+	(void)state;
+	fake_start(&f);
+	r.loop = f.loop;
+	assert_int_equal(wg_uapi_new(loop_reactor(f.loop), NULL, f.dir, &be), 0);
+	assert_string_equal(wgbackend_name(be), "userspace");
+	f.reply = get_ok;
+	f.reply_len = sizeof(get_ok) - 1;
+	assert_int_equal(wgbackend_get_device(be, "wgt0", on_get, &r), 0);
+	assert_int_equal(r.calls, 0); /* never called back from inside the submit */
+	run_until(&f, &r, 1);
+	assert_int_equal(r.err, 0);
+	assert_non_null(r.dev);
+	assert_int_equal(wgdev_peer_count(r.dev), 2);
+	assert_string_equal(f.last_req, "get=1\n\n");
+	assert_int_equal(wgbackend_stats(be)->bytes_recv, sizeof(get_ok) - 1);
+	assert_int_equal(wgbackend_stats(be)->bytes_sent, 7);
+	assert_int_equal(wgbackend_stats(be)->msgs_sent, 1);
+
+	/* set: the request on the wire is exactly the built text */
+	d = r.dev;
+	r.dev = NULL;
+	f.reply = "errno=0\n\n";
+	f.reply_len = 9;
+	assert_int_equal(wgbackend_set_device(be, d, on_set, &r), 0);
+	run_until(&f, &r, 2);
+	assert_int_equal(r.err, 0);
+	buf_init(&expect, 0);
+	assert_int_equal(wg_uapi_build_set(d, &expect), 0);
+	assert_int_equal(strlen(f.last_req), expect.len);
+	assert_memory_equal(f.last_req, expect.data, expect.len);
+	buf_free_wipe(&expect);
+
+	/* errno=N from the implementation */
+	f.reply = "errno=22\n\n";
+	f.reply_len = 10;
+	assert_int_equal(wgbackend_set_device(be, d, on_set, &r), 0);
+	run_until(&f, &r, 3);
+	assert_int_equal(r.err, -22);
+	wgdev_free(d);
+
+	/* queued operations run in order, one at a time */
+	f.reply = get_ok;
+	f.reply_len = sizeof(get_ok) - 1;
+	r.norder = 0;
+	d = wgdev_new();
+	wgdev_set_name(d, "wgt0");
+	assert_int_equal(wgbackend_get_device(be, "wgt0", on_get, &r), 0);
+	assert_int_equal(wgbackend_get_device(be, "wgt0", on_get, &r), 0);
+	run_until(&f, &r, 5);
+	assert_int_equal(r.order[0], 'g');
+	assert_int_equal(r.order[1], 'g');
+	assert_int_equal(f.requests, 5);
+	wgdev_free(d);
+	wgdev_free(r.dev);
+	r.dev = NULL;
+	wgbackend_free(be);
+	fake_stop(&f);
+}
+
+static void test_engine_truncated_and_missing(void **state)
+{
+	static const char partial[] = "private_key=" K1 "\npublic_key=" K2 "\n";
+	struct fake f;
+	struct wgbackend *be = NULL;
+	struct result r = {0};
+
+	(void)state;
+	fake_start(&f);
+	r.loop = f.loop;
+	assert_int_equal(wg_uapi_new(loop_reactor(f.loop), NULL, f.dir, &be), 0);
+	/* the implementation dies mid-response */
+	f.reply = partial;
+	f.reply_len = sizeof(partial) - 1;
+	f.close_after = true;
+	assert_int_equal(wgbackend_get_device(be, "wgt0", on_get, &r), 0);
+	run_until(&f, &r, 1);
+	assert_int_equal(r.err, W2W_EPROTO);
+	assert_null(r.dev);
+	/* no such interface */
+	assert_int_equal(wgbackend_get_device(be, "wgnone", on_get, &r), 0);
+	run_until(&f, &r, 2);
+	assert_int_equal(r.err, -ENODEV);
+	/* invalid names are refused up front */
+	assert_int_equal(wgbackend_get_device(be, "../x", on_get, &r), -EINVAL);
+	assert_int_equal(wgbackend_get_device(be, "", on_get, &r), -EINVAL);
+	/* freeing with a queued op: no callback, nothing left in the reactor */
+	f.reply = NULL;
+	assert_int_equal(wgbackend_get_device(be, "wgt0", on_get, &r), 0);
+	w2w_loop_run(f.loop, 30);
+	wgbackend_free(be);
+	assert_int_equal(r.calls, 2);
+	fake_stop(&f);
+}
+
+static void on_list(void *ud, int err, char *names)
+{
+	struct result *r = ud;
+
+	r->calls++;
+	r->err = err;
+	if (names) {
+		assert_string_equal(names, "wgt0");
+		assert_int_equal(names[5], '\0');
+	}
+	free(names);
+	w2w_loop_break(r->loop);
+}
+
+static void test_engine_list(void **state)
+{
+	struct fake f;
+	struct wgbackend *be = NULL;
+	struct result r = {0};
+
+	(void)state;
+	fake_start(&f);
+	r.loop = f.loop;
+	assert_int_equal(wg_uapi_new(loop_reactor(f.loop), NULL, f.dir, &be), 0);
+	assert_int_equal(wgbackend_list_devices(be, on_list, &r), 0);
+	run_until(&f, &r, 1);
+	assert_int_equal(r.err, 0);
+	wgbackend_free(be);
+	fake_stop(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_get),
+		cmocka_unit_test(test_parse_errno_and_truncation),
+		cmocka_unit_test(test_parse_bad_values),
+		cmocka_unit_test(test_build_set),
+		cmocka_unit_test(test_engine_get_set),
+		cmocka_unit_test(test_engine_truncated_and_missing),
+		cmocka_unit_test(test_engine_list),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
