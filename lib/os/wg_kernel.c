@@ -519,7 +519,7 @@ static void op_finish(struct wgk *k, int err)
 		log_debug(k->base.log, "wg-kernel: no WireGuard interface %s", op->ifname);
 	else if (err < 0)
 		log_warn(k->base.log, "wg-kernel: %s on %s failed: %s", op->kind == OP_GET ? "get" : "set",
-			 op->ifname, w2w_strerror(err));
+			 op->ifname, nl_strerror(err));
 	if (op->kind == OP_GET) {
 		wgbackend_get_cb cb = op->get_cb;
 		void *ud = op->ud;
@@ -792,7 +792,7 @@ int wg_kernel_new(struct reactor *r, const struct wlog *log, struct wgbackend **
 
 	ret = nl_open(r, log, NETLINK_GENERIC, &nl);
 	if (ret < 0) {
-		log_err(log, "wg-kernel: cannot open a generic netlink socket: %s", w2w_strerror(ret));
+		log_err(log, "wg-kernel: cannot open a generic netlink socket: %s", nl_strerror(ret));
 		return ret;
 	}
 	ret = nl_submit(nl, nl_genl_family_msg(buf, WG_GENL_NAME), &family_ops, &f, 2000 * 1000, NULL);
@@ -810,7 +810,7 @@ int wg_kernel_new(struct reactor *r, const struct wlog *log, struct wgbackend **
 		ret = wg_kernel_new_on(nl, f.id, &be);
 	if (ret < 0) {
 		if (ret != -EPROTONOSUPPORT)
-			log_err(log, "wg-kernel: resolving the WireGuard family failed: %s", w2w_strerror(ret));
+			log_err(log, "wg-kernel: resolving the WireGuard family failed: %s", nl_strerror(ret));
 		nl_close(nl);
 		return ret;
 	}

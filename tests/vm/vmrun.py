@@ -87,7 +87,7 @@ def log(msg):
     print("vmrun: " + msg, flush=True)
 
 
-def pick_cache(arg):
+def pick_cache(arg, fallback):
     if arg:
         return arg
     if os.environ.get("W2W_VM_CACHE"):
@@ -99,7 +99,7 @@ def pick_cache(arg):
             return d
     except OSError:
         pass
-    return os.path.abspath("vm-cache")
+    return os.path.abspath(fallback or "vm-cache")
 
 
 def kernel_package():
@@ -239,6 +239,7 @@ def use_kvm():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cache")
+    ap.add_argument("--fallback-cache", help="cache used when /var/cache/w2wesher-vm is not writable")
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--cwd", default=os.getcwd())
     ap.add_argument("--env", action="append", default=[], help="host variable to pass through")
@@ -253,7 +254,7 @@ def main():
     if not qemu or not shutil.which("busybox"):
         log("qemu-system-x86_64 or busybox missing: skip")
         return SKIP
-    cache = pick_cache(a.cache)
+    cache = pick_cache(a.cache, a.fallback_cache)
     os.makedirs(cache, exist_ok=True)
     k = ensure_kernel(cache)
     if not k:
