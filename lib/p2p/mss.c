@@ -14,6 +14,9 @@
  * expected to move them on right after completion; this only bounds memory.
  */
 #define MSS_MAX_BUFFER (1u << 20)
+/* Proposals a responder answers with "na"/"ls" before giving up: a peer
+ * cycling through names it knows we refuse only costs us output. */
+#define MSS_MAX_REJECTS 64
 
 enum mss_state {
 	ST_INIT,
@@ -30,6 +33,7 @@ struct mss {
 	char **protos;
 	size_t n_protos;
 	size_t cur;   /* initiator: index of the outstanding proposal */
+	unsigned rejects; /* responder: proposals answered without a match */
 	int selected; /* index into protos, -1 before */
 	struct buf in; /* unparsed input, then the leftover */
 	uint64_t timeout_us;
@@ -220,6 +224,8 @@ static int on_line(struct mss *m, const uint8_t *t, size_t n, struct buf *out)
 				return 0;
 			}
 		}
+		if (++m->rejects > MSS_MAX_REJECTS)
+			return fail(m, W2W_ELIMIT, "too many rejected multistream proposals");
 		r = line_is(t, n, "ls") ? put_ls(m, out) : mss_put_line(out, "na", 2);
 		return r < 0 ? fail(m, r, "no room for output") : 0;
 	default:

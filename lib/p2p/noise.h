@@ -41,7 +41,7 @@ struct noise;
 
 struct noise_config {
 	bool initiator;
-	const struct ident *identity;       /* our Ed25519 libp2p identity (signs the static key) */
+	const struct ident *identity;       /* our Ed25519 identity (signs the static key); must outlive n */
 	const struct peerid *expected_peer; /* dialled /p2p/<id>: W2W_EAUTH unless it matches; NULL = any */
 	const struct rng *rng;              /* ephemeral/static keys; NULL = system RNG */
 	const struct wlog *log;             /* may be NULL */

@@ -301,6 +301,19 @@ static void test_errors(void **state)
 	memset(big + HDR_LEN + 2, 'p', 1023);
 	big[HDR_LEN + 2 + 1023] = '\n';
 	assert_int_equal(feed_responder(big, HDR_LEN + 2 + 1024), 0);
+	/* A peer cycling through refused names is cut off. */
+	{
+		struct buf many;
+
+		buf_init(&many, 1 << 16);
+		assert_int_equal(buf_append(&many, HDR, HDR_LEN), 0);
+		for (int i = 0; i < 64; i++)
+			assert_int_equal(mss_put_line(&many, "/tls/1.0.0", 10), 0);
+		assert_int_equal(feed_responder(many.data, many.len), 0);
+		assert_int_equal(mss_put_line(&many, "/tls/1.0.0", 10), 0);
+		assert_int_equal(feed_responder(many.data, many.len), W2W_ELIMIT);
+		buf_free(&many);
+	}
 	/* Split inputs that are still incomplete are not errors. */
 	assert_int_equal(feed_responder("\x13/multi", 7), 0);
 	assert_int_equal(feed_responder("\x81", 1), 0);
