@@ -1,0 +1,869 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The public libp2p host (include/w2wesher/p2p.h): sockets from os/sock on the
+ * loop's reactor, everything else in the sans-IO swarm (p2p/swarm.h).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "gossipsub.h"
+#include "ident.h"
+#include "identify.h"
+#include "log.h"
+#include "loop_internal.h"
+#include "multiaddr.h"
+#include "peerid.h"
+#include "sock.h"
+#include "swarm.h"
+#include "swarmkey.h"
+#include "w2wesher/p2p.h"
+#include "w2wesher/w2wesher.h"
+
+#define READ_CHUNK (64u * 1024)
+#define READS_PER_WAKE 8
+#define ACCEPTS_PER_WAKE 32
+#define MAX_LISTENERS 8
+#define RESOLVE_POLL_US (5ull * 1000)
+#define RESOLVE_TIMEOUT_US (10ull * 1000 * 1000)
+#define CONNECT_TIMEOUT_US (10ull * 1000 * 1000)
+
+struct listener {
+	int fd;
+	struct sock_ip ip;
+	uint8_t ma[MA_MAX_BIN];
+	size_t ma_len;
+};
+
+struct hconn;
+
+/* A dial in progress before the swarm sees it: resolving, then connecting. */
+struct hdial {
+	struct w2w_p2p *h;
+	char text[MA_MAX_TEXT];
+	struct ma_addr ma;
+	struct sock_resolve *res;
+	struct rtimer timer;
+	uint64_t started;
+	struct hdial *next;
+};
+
+struct hconn {
+	struct w2w_p2p *h;
+	int fd;
+	bool connecting; /* TCP connect pending */
+	bool ready;      /* CONNECTED was reported */
+	bool watched_write;
+	uint64_t connect_deadline;
+	struct ma_addr ma; /* dialled address (outbound) */
+	char text[MA_MAX_TEXT];
+	struct swarm_conn *sc;
+	struct hconn *next;
+};
+
+struct w2w_p2p {
+	struct w2w_loop *loop;
+	struct reactor *r;
+	struct ident *id;
+	char peer_id[PEERID_STR_MAX];
+	uint8_t psk[32];
+	bool has_psk;
+	struct swarm *sw;
+	struct swarm_config scfg;
+	struct gs_config gcfg;
+	struct wlog log;
+	w2w_p2p_log_fn log_fn;
+	void *log_ud;
+	w2w_p2p_event_fn ev_fn;
+	void *ev_ud;
+	struct listener listeners[MAX_LISTENERS];
+	size_t n_listeners;
+	struct hconn *conns;
+	struct hdial *dials;
+	struct rtimer timer;
+	int busy; /* inside sync: no nested sync */
+	bool resync;
+};
+
+static void sync_all(struct w2w_p2p *h, uint64_t now);
+
+static void log_cb(void *ud, int level, const char *msg)
+{
+	struct w2w_p2p *h = ud;
+
+	if (h->log_fn)
+		h->log_fn(h->log_ud, level, msg);
+}
+
+static void emit(struct w2w_p2p *h, const struct w2w_p2p_event *ev)
+{
+	if (!h->ev_fn)
+		return;
+	loop_enter_cb(h->loop);
+	h->ev_fn(h->ev_ud, ev);
+	loop_leave_cb(h->loop);
+}
+
+static void addr_text(const uint8_t *ma, size_t n, char *out, size_t cap)
+{
+	if (ma_format(out, cap, ma, n) < 0)
+		snprintf(out, cap, "?");
+}
+
+/* ---- swarm events -> public events ---- */
+
+static void on_swarm_event(void *ud, const struct swarm_event *se)
+{
+	struct w2w_p2p *h = ud;
+	struct w2w_p2p_event ev = { 0 };
+	char pid[PEERID_STR_MAX] = "", addr[MA_MAX_TEXT] = "", from[PEERID_STR_MAX] = "";
+	struct hconn *hc = se->conn ? swarm_conn_user(se->conn) : NULL;
+
+	if (se->peer)
+		peerid_to_b58(pid, sizeof(pid), se->peer);
+	ev.peer_id = se->peer ? pid : NULL;
+	if (se->conn) {
+		size_t n;
+		const uint8_t *ma = swarm_conn_remote(se->conn, &n);
+
+		addr_text(ma, n, addr, sizeof(addr));
+		ev.addr = addr;
+		ev.inbound = swarm_conn_inbound(se->conn);
+	}
+	switch (se->type) {
+	case SWARM_EV_CONNECTED:
+		if (hc)
+			hc->ready = true;
+		ev.type = W2W_P2P_EV_CONNECTED;
+		emit(h, &ev);
+		return;
+	case SWARM_EV_DISCONNECTED:
+		ev.err = se->err;
+		ev.reason = se->reason;
+		if (hc && !hc->ready && !swarm_conn_inbound(se->conn)) {
+			/* Never got through the upgrade: the dial failed. */
+			ev.type = W2W_P2P_EV_DIAL_FAILED;
+			ev.addr = hc->text;
+		} else if (hc && !hc->ready) {
+			log_info(&h->log, "inbound connection from %s failed: %s", addr, se->reason);
+			return;
+		} else {
+			ev.type = W2W_P2P_EV_DISCONNECTED;
+		}
+		emit(h, &ev);
+		return;
+	case SWARM_EV_IDENTIFY: {
+		const struct identify_info *in = se->info;
+		const char *protos[IDENTIFY_MAX_PROTOCOLS];
+		const char *las[IDENTIFY_MAX_ADDRS];
+		char labuf[IDENTIFY_MAX_ADDRS][MA_MAX_TEXT / 4];
+		char obs[MA_MAX_TEXT / 4] = "";
+		size_t nl = 0;
+
+		for (size_t i = 0; i < in->n_protocols; i++)
+			protos[i] = in->protocols[i];
+		for (size_t i = 0; i < in->n_listen_addrs; i++) {
+			if (ma_format(labuf[nl], sizeof(labuf[nl]), in->listen_addrs[i].b, in->listen_addrs[i].len) >= 0) {
+				las[nl] = labuf[nl];
+				nl++;
+			}
+		}
+		if (in->observed_addr.len)
+			addr_text(in->observed_addr.b, in->observed_addr.len, obs, sizeof(obs));
+		ev.type = W2W_P2P_EV_IDENTIFY;
+		ev.agent_version = in->agent_version;
+		ev.protocol_version = in->protocol_version;
+		ev.protocols = protos;
+		ev.n_protocols = in->n_protocols;
+		ev.listen_addrs = las;
+		ev.n_listen_addrs = nl;
+		ev.observed_addr = in->observed_addr.len ? obs : NULL;
+		emit(h, &ev);
+		return;
+	}
+	case SWARM_EV_PING:
+		ev.type = W2W_P2P_EV_PING;
+		ev.rtt_us = se->rtt_us;
+		emit(h, &ev);
+		return;
+	case SWARM_EV_PING_FAILED:
+		ev.type = W2W_P2P_EV_PING_FAILED;
+		ev.err = se->err;
+		ev.reason = w2w_strerror(se->err);
+		emit(h, &ev);
+		return;
+	case SWARM_EV_MESSAGE: {
+		struct peerid f;
+
+		ev.type = W2W_P2P_EV_MESSAGE;
+		if (peerid_from_bytes(&f, se->msg->from, se->msg->from_len) == 0)
+			peerid_to_b58(from, sizeof(from), &f);
+		ev.from = from;
+		ev.peer_id = NULL;
+		ev.addr = NULL;
+		ev.topic = se->msg->topic;
+		ev.data = se->msg->data;
+		ev.len = se->msg->len;
+		ev.seqno = se->msg->seqno;
+		emit(h, &ev);
+		return;
+	}
+	}
+}
+
+/* ---- sockets ---- */
+
+static void hconn_io(void *ud, int fd, int revents, uint64_t now);
+
+static void hconn_drop(struct w2w_p2p *h, struct hconn *hc, bool abortive)
+{
+	for (struct hconn **pp = &h->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == hc) {
+			*pp = hc->next;
+			break;
+		}
+	}
+	reactor_io_del(h->r, hc->fd);
+	if (abortive)
+		sock_abort(hc->fd);
+	else
+		sock_close(hc->fd);
+	free(hc);
+}
+
+static void dial_failed(struct w2w_p2p *h, const char *text, const struct ma_addr *ma, int err,
+			const char *reason, uint64_t now)
+{
+	struct w2w_p2p_event ev = { 0 };
+	char pid[PEERID_STR_MAX] = "";
+
+	if (ma->has_peer) {
+		swarm_dial_failed(h->sw, &ma->peer, now);
+		peerid_to_b58(pid, sizeof(pid), &ma->peer);
+		ev.peer_id = pid;
+	}
+	log_info(&h->log, "dial %s failed: %s", text, reason);
+	ev.type = W2W_P2P_EV_DIAL_FAILED;
+	ev.addr = text;
+	ev.err = err;
+	ev.reason = reason;
+	emit(h, &ev);
+}
+
+/* Hands a connected socket to the swarm. */
+static int hconn_attach(struct w2w_p2p *h, struct hconn *hc, bool initiator, uint64_t now)
+{
+	struct sock_ip peer;
+	struct ma_addr ra = { 0 };
+	uint8_t rma[MA_MAX_BIN];
+	char name[64];
+	int n, r;
+
+	r = sock_peer(hc->fd, &peer);
+	if (r < 0)
+		return r;
+	n = ma_from_ip(rma, sizeof(rma), peer.family == AF_INET6 ? 6 : 4, peer.ip, peer.port, true, NULL);
+	if (n < 0)
+		return n;
+	sock_ip_format(&peer, name, sizeof(name));
+	(void)ra;
+	r = swarm_conn_add(h->sw, initiator, rma, (size_t)n, initiator && hc->ma.has_peer ? &hc->ma.peer : NULL,
+			   name, now, &hc->sc);
+	if (r < 0)
+		return r;
+	swarm_conn_set_user(hc->sc, hc);
+	return reactor_io_set(h->r, hc->fd, W2W_IO_READ | W2W_IO_WRITE, hconn_io, hc);
+}
+
+static void hconn_io(void *ud, int fd, int revents, uint64_t now)
+{
+	struct hconn *hc = ud;
+	struct w2w_p2p *h = hc->h;
+	uint8_t buf[READ_CHUNK];
+
+	if (hc->connecting) {
+		int r;
+
+		if (!(revents & (W2W_IO_WRITE | W2W_IO_ERROR)))
+			return;
+		r = sock_connect_result(fd);
+		hc->connecting = false;
+		if (r == 0)
+			r = hconn_attach(h, hc, true, now);
+		if (r < 0) {
+			char reason[128];
+
+			snprintf(reason, sizeof(reason), "%s", r == -ECONNREFUSED ? "connection refused" : w2w_strerror(r));
+			dial_failed(h, hc->text, &hc->ma, r, reason, now);
+			hconn_drop(h, hc, false);
+		}
+		sync_all(h, now);
+		return;
+	}
+	if (!hc->sc)
+		return;
+	if (revents & (W2W_IO_READ | W2W_IO_ERROR)) {
+		for (int i = 0; i < READS_PER_WAKE; i++) {
+			ssize_t n = sock_read(fd, buf, sizeof(buf));
+
+			if (n == -EAGAIN)
+				break;
+			if (n <= 0) {
+				swarm_conn_eof(h->sw, hc->sc, (int)n, now);
+				break;
+			}
+			swarm_conn_feed(h->sw, hc->sc, buf, (size_t)n, now);
+			if (swarm_conn_done(hc->sc))
+				break;
+		}
+	}
+	sync_all(h, now);
+}
+
+static void listener_io(void *ud, int fd, int revents, uint64_t now)
+{
+	struct w2w_p2p *h = ud;
+
+	(void)revents;
+	for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
+		struct sock_ip peer;
+		struct hconn *hc;
+		int cfd = sock_accept(fd, &peer), r;
+
+		if (cfd == -EAGAIN)
+			break;
+		if (cfd < 0) {
+			log_warn(&h->log, "accept failed: %s", w2w_strerror(cfd));
+			break;
+		}
+		hc = calloc(1, sizeof(*hc));
+		if (!hc) {
+			sock_close(cfd);
+			continue;
+		}
+		hc->h = h;
+		hc->fd = cfd;
+		sock_ip_format(&peer, hc->text, sizeof(hc->text));
+		r = hconn_attach(h, hc, false, now);
+		if (r < 0) {
+			log_info(&h->log, "refused connection from %s: %s", hc->text, w2w_strerror(r));
+			if (hc->sc)
+				swarm_conn_remove(h->sw, hc->sc, now);
+			reactor_io_del(h->r, cfd);
+			sock_abort(cfd);
+			free(hc);
+			continue;
+		}
+		hc->next = h->conns;
+		h->conns = hc;
+	}
+	sync_all(h, now);
+}
+
+/* Writes pending output, updates interest, closes finished connections, arms the timer. */
+static void sync_all(struct w2w_p2p *h, uint64_t now)
+{
+	uint64_t d;
+
+	if (h->busy) {
+		h->resync = true;
+		return;
+	}
+	h->busy = 1;
+	do {
+		h->resync = false;
+		for (struct hconn *hc = h->conns, *next; hc; hc = next) {
+			const uint8_t *p;
+			size_t n;
+			int events = W2W_IO_READ;
+
+			next = hc->next;
+			if (hc->connecting) {
+				if (now >= hc->connect_deadline) {
+					dial_failed(h, hc->text, &hc->ma, W2W_ETIMEDOUT, "connect timed out", now);
+					hconn_drop(h, hc, true);
+					h->resync = true;
+					break;
+				}
+				continue;
+			}
+			if (!hc->sc)
+				continue;
+			for (int i = 0; i < 16; i++) {
+				ssize_t w;
+
+				swarm_conn_output(hc->sc, &p, &n);
+				if (!n)
+					break;
+				w = sock_write(hc->fd, p, n);
+				if (w <= 0) {
+					if (w != -EAGAIN)
+						swarm_conn_eof(h->sw, hc->sc, (int)w, now);
+					break;
+				}
+				swarm_conn_consume(h->sw, hc->sc, (size_t)w, now);
+			}
+			if (swarm_conn_done(hc->sc)) {
+				struct swarm_conn *sc = hc->sc;
+				bool failed = true;
+
+				swarm_conn_output(sc, &p, &n);
+				failed = n != 0;
+				hc->sc = NULL;
+				swarm_conn_set_user(sc, hc);
+				swarm_conn_remove(h->sw, sc, now);
+				hconn_drop(h, hc, failed);
+				h->resync = true;
+				break; /* the list may have changed under the callbacks */
+			}
+			swarm_conn_output(hc->sc, &p, &n);
+			if (n)
+				events |= W2W_IO_WRITE;
+			reactor_io_events(h->r, hc->fd, events);
+		}
+	} while (h->resync);
+	d = h->sw ? swarm_next_deadline(h->sw) : UINT64_MAX;
+	for (struct hconn *hc = h->conns; hc; hc = hc->next)
+		if (hc->connecting && hc->connect_deadline < d)
+			d = hc->connect_deadline;
+	if (d != UINT64_MAX)
+		reactor_timer_arm(h->r, &h->timer, d > now ? d : now);
+	else
+		reactor_timer_disarm(h->r, &h->timer);
+	h->busy = 0;
+}
+
+static void host_timer(void *ud, uint64_t now)
+{
+	struct w2w_p2p *h = ud;
+
+	if (h->sw)
+		swarm_tick(h->sw, now);
+	sync_all(h, now);
+}
+
+/* ---- setup ---- */
+
+static int ensure_swarm(struct w2w_p2p *h)
+{
+	if (h->sw)
+		return 0;
+	h->scfg.identity = h->id;
+	h->scfg.psk = h->has_psk ? h->psk : NULL;
+	h->scfg.log = &h->log;
+	h->scfg.gs = &h->gcfg;
+	h->scfg.agent_version = "w2wesher/" W2W_VERSION_STRING;
+	h->scfg.on_event = on_swarm_event;
+	h->scfg.ud = h;
+	return swarm_new(&h->sw, &h->scfg);
+}
+
+int w2w_p2p_new(struct w2w_p2p **ret, struct w2w_loop *loop, const uint8_t *key, size_t key_len,
+		const void *swarm_key, size_t swarm_key_len)
+{
+	struct w2w_p2p *h;
+	int r;
+
+	if (!loop)
+		return -EINVAL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->loop = loop;
+	h->r = loop_reactor(loop);
+	rtimer_init(&h->timer, host_timer, h);
+	h->log.fn = log_cb;
+	h->log.ud = h;
+	h->log.max_level = LOG_INFO;
+	r = key ? ident_from_privkey_pb(&h->id, key, key_len) : ident_new(&h->id, NULL);
+	if (r < 0)
+		goto fail;
+	if (swarm_key) {
+		if (swarm_key_len == 32) {
+			memcpy(h->psk, swarm_key, 32);
+		} else {
+			r = swarmkey_parse(h->psk, swarm_key, swarm_key_len);
+			if (r < 0)
+				goto fail;
+		}
+		h->has_psk = true;
+	}
+	peerid_to_b58(h->peer_id, sizeof(h->peer_id), ident_peerid(h->id));
+	gs_config_default(&h->gcfg);
+	h->scfg.gossipsub = true;
+	h->scfg.keepalive_us = 30ull * 1000 * 1000;
+	*ret = h;
+	return 0;
+fail:
+	w2w_p2p_free(h);
+	return r;
+}
+
+struct w2w_p2p *w2w_p2p_free(struct w2w_p2p *h)
+{
+	if (!h)
+		return NULL;
+	while (h->dials) {
+		struct hdial *d = h->dials;
+
+		h->dials = d->next;
+		reactor_timer_disarm(h->r, &d->timer);
+		sock_resolve_free(d->res);
+		free(d);
+	}
+	while (h->conns) {
+		struct hconn *hc = h->conns;
+
+		h->conns = hc->next;
+		reactor_io_del(h->r, hc->fd);
+		sock_close(hc->fd);
+		free(hc);
+	}
+	for (size_t i = 0; i < h->n_listeners; i++) {
+		reactor_io_del(h->r, h->listeners[i].fd);
+		sock_close(h->listeners[i].fd);
+	}
+	reactor_timer_disarm(h->r, &h->timer);
+	h->ev_fn = NULL;
+	swarm_free(h->sw);
+	ident_free(h->id);
+	explicit_bzero(h->psk, sizeof(h->psk));
+	free(h);
+	return NULL;
+}
+
+void w2w_p2p_set_event_cb(struct w2w_p2p *h, w2w_p2p_event_fn fn, void *ud)
+{
+	h->ev_fn = fn;
+	h->ev_ud = ud;
+}
+
+void w2w_p2p_set_log_cb(struct w2w_p2p *h, w2w_p2p_log_fn fn, void *ud, int max_level)
+{
+	h->log_fn = fn;
+	h->log_ud = ud;
+	h->log.max_level = max_level;
+}
+
+int w2w_p2p_set_option(struct w2w_p2p *h, int option, int64_t v)
+{
+	if (h->sw)
+		return W2W_ESTATE;
+	if (v < 0)
+		return -EINVAL;
+	switch (option) {
+	case W2W_P2P_OPT_GOSSIPSUB:
+		h->scfg.gossipsub = v != 0;
+		return 0;
+	case W2W_P2P_OPT_ECHO:
+		h->scfg.echo = v != 0;
+		return 0;
+	case W2W_P2P_OPT_MSGID_JS:
+		h->gcfg.msgid_fn = v ? GS_MSGID_KEY_SEQNO : GS_MSGID_FROM_SEQNO;
+		return 0;
+	case W2W_P2P_OPT_MAX_CONNS:
+		h->scfg.max_conns = (uint32_t)v;
+		return 0;
+	case W2W_P2P_OPT_MAX_STREAMS:
+		h->scfg.max_streams = (uint32_t)v;
+		return 0;
+	case W2W_P2P_OPT_HANDSHAKE_TIMEOUT_MS:
+		h->scfg.handshake_timeout_us = (uint64_t)v * 1000;
+		return 0;
+	case W2W_P2P_OPT_KEEPALIVE_MS:
+		h->scfg.keepalive_us = (uint64_t)v * 1000;
+		return 0;
+	case W2W_P2P_OPT_DIAL_BACKOFF_MS:
+		h->scfg.backoff_us = (uint64_t)v * 1000;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *w2w_p2p_peer_id(const struct w2w_p2p *h)
+{
+	return h->peer_id;
+}
+
+static int parse_ma(const char *text, struct ma_addr *out)
+{
+	uint8_t bin[MA_MAX_BIN];
+	int n = ma_parse(bin, sizeof(bin), text, strlen(text));
+
+	if (n < 0)
+		return n;
+	n = ma_decompose(bin, (size_t)n, out);
+	if (n < 0)
+		return n;
+	return out->tcp ? 0 : W2W_EPARSE;
+}
+
+int w2w_p2p_listen(struct w2w_p2p *h, const char *multiaddr)
+{
+	struct ma_addr ma;
+	struct sock_ip ip = { 0 };
+	struct listener *l;
+	struct w2w_p2p_event ev = { 0 };
+	char text[MA_MAX_TEXT + PEERID_STR_MAX];
+	int fd, r;
+
+	r = parse_ma(multiaddr, &ma);
+	if (r < 0)
+		return r;
+	if (ma.kind != MA_KIND_IP4 && ma.kind != MA_KIND_IP6)
+		return W2W_EPARSE;
+	if (h->n_listeners >= MAX_LISTENERS)
+		return W2W_ELIMIT;
+	r = ensure_swarm(h);
+	if (r < 0)
+		return r;
+	ip.family = ma.kind == MA_KIND_IP4 ? AF_INET : AF_INET6;
+	memcpy(ip.ip, ma.ip, 16);
+	ip.port = ma.port;
+	fd = sock_listen(&ip, 128);
+	if (fd < 0)
+		return fd;
+	l = &h->listeners[h->n_listeners];
+	l->fd = fd;
+	r = sock_local(fd, &l->ip);
+	if (r < 0)
+		goto fail;
+	r = ma_from_ip(l->ma, sizeof(l->ma), l->ip.family == AF_INET6 ? 6 : 4, l->ip.ip, l->ip.port, true, NULL);
+	if (r < 0)
+		goto fail;
+	l->ma_len = (size_t)r;
+	/* libp2p P17: never advertise 0.0.0.0/::; the wildcard still accepts. */
+	if (!sock_ip_unspecified(&l->ip))
+		swarm_add_listen_addr(h->sw, l->ma, l->ma_len);
+	r = reactor_io_set(h->r, fd, W2W_IO_READ, listener_io, h);
+	if (r < 0)
+		goto fail;
+	h->n_listeners++;
+	if (w2w_p2p_listen_addr(h, h->n_listeners - 1, text, sizeof(text)) >= 0) {
+		ev.type = W2W_P2P_EV_LISTENING;
+		ev.addr = text;
+		ev.peer_id = h->peer_id;
+		emit(h, &ev);
+	}
+	return 0;
+fail:
+	sock_close(fd);
+	return r;
+}
+
+int w2w_p2p_listen_addr(const struct w2w_p2p *h, size_t i, char *out, size_t cap)
+{
+	int n;
+
+	if (i >= h->n_listeners)
+		return -ENOENT;
+	n = ma_format(out, cap, h->listeners[i].ma, h->listeners[i].ma_len);
+	if (n < 0)
+		return n;
+	if ((size_t)n + 6 + strlen(h->peer_id) >= cap)
+		return W2W_ELIMIT;
+	return n + snprintf(out + n, cap - (size_t)n, "/p2p/%s", h->peer_id);
+}
+
+static int start_connect(struct w2w_p2p *h, const char *text, const struct ma_addr *ma, const struct sock_ip *ip,
+			 uint64_t now)
+{
+	struct hconn *hc = calloc(1, sizeof(*hc));
+	int fd, r;
+
+	if (!hc)
+		return -ENOMEM;
+	fd = sock_connect(ip);
+	if (fd < 0) {
+		free(hc);
+		return fd;
+	}
+	hc->h = h;
+	hc->fd = fd;
+	hc->connecting = true;
+	hc->ma = *ma;
+	hc->connect_deadline = now + CONNECT_TIMEOUT_US;
+	snprintf(hc->text, sizeof(hc->text), "%s", text);
+	r = reactor_io_set(h->r, fd, W2W_IO_WRITE, hconn_io, hc);
+	if (r < 0) {
+		sock_close(fd);
+		free(hc);
+		return r;
+	}
+	hc->next = h->conns;
+	h->conns = hc;
+	return 0;
+}
+
+static void dial_free(struct w2w_p2p *h, struct hdial *d)
+{
+	for (struct hdial **pp = &h->dials; *pp; pp = &(*pp)->next) {
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	}
+	reactor_timer_disarm(h->r, &d->timer);
+	sock_resolve_free(d->res);
+	free(d);
+}
+
+static void dial_timer(void *ud, uint64_t now)
+{
+	struct hdial *d = ud;
+	struct w2w_p2p *h = d->h;
+	struct sock_ip ips[SOCK_RESOLVE_MAX];
+	int n = sock_resolve_poll(d->res, ips, SOCK_RESOLVE_MAX), r;
+
+	if (n == -EAGAIN) {
+		if (now - d->started > RESOLVE_TIMEOUT_US) {
+			dial_failed(h, d->text, &d->ma, W2W_ETIMEDOUT, "name resolution timed out", now);
+			dial_free(h, d);
+		} else {
+			reactor_timer_arm(h->r, &d->timer, now + RESOLVE_POLL_US);
+		}
+		sync_all(h, now);
+		return;
+	}
+	if (n < 0) {
+		dial_failed(h, d->text, &d->ma, n, n == -ENOENT ? "name not found" : "name resolution failed", now);
+		dial_free(h, d);
+		sync_all(h, now);
+		return;
+	}
+	/* The first address of the family asked for (dns4 -> A, dns6 -> AAAA). */
+	r = start_connect(h, d->text, &d->ma, &ips[0], now);
+	if (r < 0)
+		dial_failed(h, d->text, &d->ma, r, r == -ECONNREFUSED ? "connection refused" : w2w_strerror(r), now);
+	dial_free(h, d);
+	sync_all(h, now);
+}
+
+int w2w_p2p_dial(struct w2w_p2p *h, const char *multiaddr)
+{
+	struct ma_addr ma;
+	uint64_t now = w2w_now_us(), retry = 0;
+	int r;
+
+	r = parse_ma(multiaddr, &ma);
+	if (r < 0)
+		return r;
+	r = ensure_swarm(h);
+	if (r < 0)
+		return r;
+	r = swarm_dial_begin(h->sw, ma.has_peer ? &ma.peer : NULL, now, &retry);
+	if (r < 0)
+		return r;
+	if (ma.kind == MA_KIND_IP4 || ma.kind == MA_KIND_IP6) {
+		struct sock_ip ip = { .family = ma.kind == MA_KIND_IP4 ? AF_INET : AF_INET6, .port = ma.port };
+
+		memcpy(ip.ip, ma.ip, 16);
+		r = start_connect(h, multiaddr, &ma, &ip, now);
+		if (r < 0) {
+			if (ma.has_peer)
+				swarm_dial_failed(h->sw, &ma.peer, now);
+			return r;
+		}
+	} else {
+		struct hdial *d = calloc(1, sizeof(*d));
+
+		if (!d)
+			return -ENOMEM;
+		d->h = h;
+		d->ma = ma;
+		d->started = now;
+		snprintf(d->text, sizeof(d->text), "%s", multiaddr);
+		rtimer_init(&d->timer, dial_timer, d);
+		r = sock_resolve_start(&d->res, ma.host, ma.kind == MA_KIND_DNS4 ? AF_INET : AF_INET6, ma.port);
+		if (r < 0) {
+			free(d);
+			if (ma.has_peer)
+				swarm_dial_failed(h->sw, &ma.peer, now);
+			return r;
+		}
+		d->next = h->dials;
+		h->dials = d;
+		reactor_timer_arm(h->r, &d->timer, now + RESOLVE_POLL_US / 5);
+	}
+	sync_all(h, now);
+	return 0;
+}
+
+static int parse_peer(const char *text, struct peerid *id)
+{
+	return peerid_parse(id, text, strlen(text));
+}
+
+int w2w_p2p_ping(struct w2w_p2p *h, const char *peer_id)
+{
+	struct peerid id;
+	uint64_t now = w2w_now_us();
+	int r = parse_peer(peer_id, &id);
+
+	if (r < 0)
+		return r;
+	if (!h->sw)
+		return W2W_ESTATE;
+	r = swarm_ping(h->sw, &id, now);
+	sync_all(h, now);
+	return r;
+}
+
+int w2w_p2p_hangup(struct w2w_p2p *h, const char *peer_id)
+{
+	struct peerid id;
+	uint64_t now = w2w_now_us();
+	int r = parse_peer(peer_id, &id);
+
+	if (r < 0)
+		return r;
+	if (!h->sw)
+		return -ENOENT;
+	r = swarm_hangup(h->sw, &id, now);
+	sync_all(h, now);
+	return r;
+}
+
+size_t w2w_p2p_connection_count(const struct w2w_p2p *h)
+{
+	return h->sw ? swarm_conn_count(h->sw) : 0;
+}
+
+int w2w_p2p_subscribe(struct w2w_p2p *h, const char *topic)
+{
+	uint64_t now = w2w_now_us();
+	int r = ensure_swarm(h);
+
+	if (r < 0)
+		return r;
+	r = swarm_subscribe(h->sw, topic, now);
+	sync_all(h, now);
+	return r;
+}
+
+int w2w_p2p_unsubscribe(struct w2w_p2p *h, const char *topic)
+{
+	uint64_t now = w2w_now_us();
+	int r = ensure_swarm(h);
+
+	if (r < 0)
+		return r;
+	r = swarm_unsubscribe(h->sw, topic, now);
+	sync_all(h, now);
+	return r;
+}
+
+int w2w_p2p_publish(struct w2w_p2p *h, const char *topic, const void *data, size_t len)
+{
+	uint64_t now = w2w_now_us();
+	int r = ensure_swarm(h);
+
+	if (r < 0)
+		return r;
+	r = swarm_publish(h->sw, topic, data, len, now);
+	sync_all(h, now);
+	return r;
+}

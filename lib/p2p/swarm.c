@@ -1,0 +1,791 @@
+/* SPDX-License-Identifier: MIT */
+/* Connections, peers, dial backoff and the gossipsub router (see swarm.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "conn.h"
+#include "err.h"
+#include "gossipsub.h"
+#include "ident.h"
+#include "identify.h"
+#include "log.h"
+#include "multiaddr.h"
+#include "ping.h"
+#include "swarm.h"
+
+struct swpeer {
+	struct peerid id;
+	struct swarm_conn *primary;
+	unsigned fails;
+	uint64_t next_dial;
+	int dialing;
+	bool gs_added;
+	bool gs_kick;
+	struct swpeer *next;
+};
+
+struct swarm_conn {
+	struct swarm *sw;
+	struct conn *c;
+	void *user;
+	uint8_t remote[MA_MAX_BIN];
+	size_t remote_len;
+	bool inbound;
+	bool ready;
+	bool close_req;
+	struct swpeer *dial_peer; /* counted in dial_peer->dialing until ready or gone */
+	struct swpeer *peer;      /* once authenticated */
+	struct swarm_conn *next;
+};
+
+struct qmsg {
+	char *topic;
+	uint8_t *data;
+	size_t len;
+	struct peerid from;
+	uint64_t seqno;
+};
+
+struct swarm {
+	struct swarm_config cfg;
+	uint8_t psk[32];
+	bool has_psk;
+	struct identify_info *self;
+	struct swarm_conn *conns;
+	size_t n_conns;
+	struct swpeer *peers;
+	struct gs *gs;
+	bool kick;
+	struct qmsg msgq[64];
+	size_t n_msgq;
+	uint64_t dropped_msgs;
+	int in_settle;
+	uint64_t now; /* time of the current entry point, for callbacks */
+};
+
+static void settle(struct swarm *sw, uint64_t now);
+
+static struct swpeer *peer_find(const struct swarm *sw, const struct peerid *id)
+{
+	for (struct swpeer *p = sw->peers; p; p = p->next)
+		if (peerid_eq(&p->id, id))
+			return p;
+	return NULL;
+}
+
+static struct swpeer *peer_get(struct swarm *sw, const struct peerid *id)
+{
+	struct swpeer *p = peer_find(sw, id);
+
+	if (p)
+		return p;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->id = *id;
+	p->next = sw->peers;
+	sw->peers = p;
+	return p;
+}
+
+/* Peers with no connection, no dial and no backoff left are forgotten. */
+static void peer_gc(struct swarm *sw, uint64_t now)
+{
+	for (struct swpeer **pp = &sw->peers; *pp;) {
+		struct swpeer *p = *pp;
+
+		if (!p->primary && !p->dialing && p->next_dial <= now) {
+			bool used = false;
+
+			for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next)
+				if (sc->peer == p || sc->dial_peer == p)
+					used = true;
+			if (!used) {
+				*pp = p->next;
+				free(p);
+				continue;
+			}
+		}
+		pp = &p->next;
+	}
+}
+
+static void emit(struct swarm *sw, struct swarm_event *ev)
+{
+	if (sw->cfg.on_event)
+		sw->cfg.on_event(sw->cfg.ud, ev);
+}
+
+/* ---- gossipsub glue ---- */
+
+static void gs_on_message(void *ud, const struct gs_message *m)
+{
+	struct swarm *sw = ud;
+	struct qmsg *q;
+
+	/* The router must not be re-entered from its callbacks: queue, deliver after. */
+	if (sw->n_msgq >= sizeof(sw->msgq) / sizeof(sw->msgq[0])) {
+		sw->dropped_msgs++;
+		return;
+	}
+	q = &sw->msgq[sw->n_msgq];
+	memset(q, 0, sizeof(*q));
+	q->topic = strndup(m->topic, m->topic_len);
+	q->data = malloc(m->len ? m->len : 1);
+	if (!q->topic || !q->data || peerid_from_bytes(&q->from, m->from, m->from_len) < 0) {
+		free(q->topic);
+		free(q->data);
+		sw->dropped_msgs++;
+		return;
+	}
+	memcpy(q->data, m->data, m->len);
+	q->len = m->len;
+	q->seqno = m->seqno;
+	sw->n_msgq++;
+}
+
+static void gs_on_output(void *ud, const uint8_t *peer, size_t len)
+{
+	struct swarm *sw = ud;
+	struct peerid id;
+	struct swpeer *p;
+
+	if (peerid_from_bytes(&id, peer, len) < 0)
+		return;
+	p = peer_find(sw, &id);
+	if (p) {
+		p->gs_kick = true;
+		sw->kick = true;
+	}
+}
+
+static void gs_on_drop(void *ud, const uint8_t *peer, size_t len, enum gs_drop_reason why)
+{
+	struct swarm *sw = ud;
+	struct peerid id;
+	struct swpeer *p;
+
+	if (peerid_from_bytes(&id, peer, len) < 0)
+		return;
+	p = peer_find(sw, &id);
+	if (!p)
+		return;
+	p->gs_added = false;
+	log_info(sw->cfg.log, "gossipsub dropped a peer (%s): closing its connection",
+		 why == GS_DROP_PROTOCOL ? "protocol violation" : "abuse");
+	if (p->primary)
+		p->primary->close_req = true;
+}
+
+static void gs_ensure(struct swarm *sw, struct swpeer *p, int proto, uint64_t now)
+{
+	if (!sw->gs || p->gs_added)
+		return;
+	if (gs_add_peer(sw->gs, p->id.b, p->id.len, proto == GS_MESHSUB_10 ? GS_MESHSUB_10 : GS_MESHSUB_11,
+			now) == 0)
+		p->gs_added = true;
+}
+
+static void conn_gs_pull(void *ud, struct conn *c, struct buf *out)
+{
+	struct swarm_conn *sc = ud;
+	struct swpeer *p = sc->peer;
+
+	(void)c;
+	if (sc->sw->gs && p && p->gs_added && p->primary == sc)
+		gs_take_output(sc->sw->gs, p->id.b, p->id.len, out);
+}
+
+/* ---- connection events ---- */
+
+/* The connection dialled by the lower peer ID survives (both ends agree). */
+static bool keep_first(const struct swarm *sw, const struct swarm_conn *a, const struct swarm_conn *b)
+{
+	const struct peerid *us = ident_peerid(sw->cfg.identity);
+	const struct peerid *da = a->inbound ? a->peer ? &a->peer->id : us : us;
+	const struct peerid *db = b->inbound ? b->peer ? &b->peer->id : us : us;
+	int cmp;
+
+	if (da == db || peerid_eq(da, db))
+		return true; /* same dialer twice: keep the older */
+	cmp = memcmp(da->b, db->b, da->len < db->len ? da->len : db->len);
+	if (!cmp)
+		cmp = (int)da->len - (int)db->len;
+	return cmp < 0;
+}
+
+static void on_ready(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
+{
+	const struct peerid *id = conn_peer(sc->c);
+	struct swarm_event ev = { .type = SWARM_EV_CONNECTED, .conn = sc };
+	struct swpeer *p = peer_get(sw, id);
+
+	if (!p) {
+		conn_close(sc->c, now);
+		return;
+	}
+	sc->peer = p;
+	sc->ready = true;
+	if (sc->dial_peer) {
+		sc->dial_peer->dialing--;
+		sc->dial_peer = NULL;
+	}
+	p->fails = 0;
+	p->next_dial = 0;
+	ev.peer = &p->id;
+	emit(sw, &ev);
+	if (p->primary && p->primary != sc) {
+		struct swarm_conn *old = p->primary;
+
+		if (keep_first(sw, old, sc)) {
+			log_debug(sw->cfg.log, "second connection to the same peer: closing the new one");
+			conn_close(sc->c, now);
+			return;
+		}
+		log_debug(sw->cfg.log, "second connection to the same peer: closing the old one");
+		if (p->gs_added) {
+			gs_remove_peer(sw->gs, p->id.b, p->id.len);
+			p->gs_added = false;
+		}
+		p->primary = NULL;
+		conn_close(old->c, now);
+	}
+	p->primary = sc;
+}
+
+static void on_conn_event(void *ud, struct conn *c, const struct conn_event *ce)
+{
+	struct swarm_conn *sc = ud;
+	struct swarm *sw = sc->sw;
+	struct swarm_event ev = { .conn = sc };
+	uint64_t now = sw->now;
+
+	(void)c;
+	switch (ce->type) {
+	case CONN_EV_READY:
+		on_ready(sw, sc, now);
+		return;
+	case CONN_EV_IDENTIFY:
+		ev.type = SWARM_EV_IDENTIFY;
+		ev.peer = sc->peer ? &sc->peer->id : NULL;
+		ev.info = ce->info;
+		emit(sw, &ev);
+		if (sw->gs && sc->peer && sc->peer->primary == sc &&
+		    (identify_has_protocol(ce->info, GS_PROTOCOL_V11) ||
+		     identify_has_protocol(ce->info, GS_PROTOCOL_V10)))
+			conn_gs_open(sc->c, now);
+		return;
+	case CONN_EV_PING:
+		ev.type = SWARM_EV_PING;
+		ev.peer = sc->peer ? &sc->peer->id : NULL;
+		ev.rtt_us = ce->rtt_us;
+		emit(sw, &ev);
+		return;
+	case CONN_EV_PING_FAILED:
+		ev.type = SWARM_EV_PING_FAILED;
+		ev.peer = sc->peer ? &sc->peer->id : NULL;
+		ev.err = ce->err;
+		emit(sw, &ev);
+		return;
+	case CONN_EV_GS_OUT:
+	case CONN_EV_GS_IN_OPEN:
+		if (sw->gs && sc->peer && sc->peer->primary == sc) {
+			gs_ensure(sw, sc->peer, ce->gs_proto, now);
+			if (ce->type == CONN_EV_GS_IN_OPEN)
+				conn_gs_open(sc->c, now);
+			else
+				sc->peer->gs_kick = sw->kick = true;
+		}
+		return;
+	case CONN_EV_GS_IN:
+		if (sw->gs && sc->peer && sc->peer->primary == sc && sc->peer->gs_added)
+			gs_on_bytes(sw->gs, sc->peer->id.b, sc->peer->id.len, ce->data, ce->len, now);
+		return;
+	case CONN_EV_GS_CLOSED:
+		return;
+	}
+}
+
+/* ---- public ---- */
+
+int swarm_new(struct swarm **ret, const struct swarm_config *cfg)
+{
+	struct swarm *sw;
+	static const char *const protos[] = { IDENTIFY_PROTO_ID, PING_PROTO_ID };
+	char agent[IDENTIFY_MAX_STR];
+	int r = -ENOMEM;
+
+	if (!cfg->identity)
+		return W2W_EPARSE;
+	sw = calloc(1, sizeof(*sw));
+	if (!sw)
+		return -ENOMEM;
+	sw->cfg = *cfg;
+	if (cfg->psk) {
+		memcpy(sw->psk, cfg->psk, 32);
+		sw->has_psk = true;
+	}
+	sw->cfg.psk = NULL;
+	if (!sw->cfg.max_conns)
+		sw->cfg.max_conns = SWARM_DEFAULT_MAX_CONNS;
+	if (!sw->cfg.backoff_us)
+		sw->cfg.backoff_us = SWARM_DEFAULT_BACKOFF_US;
+	if (!sw->cfg.backoff_max_us)
+		sw->cfg.backoff_max_us = SWARM_DEFAULT_BACKOFF_MAX_US;
+	sw->self = malloc(sizeof(*sw->self));
+	if (!sw->self)
+		goto fail;
+	identify_info_init(sw->self);
+	identify_set_public_key(sw->self, ident_pubkey_pb(cfg->identity), IDENT_PUBPB_LEN);
+	for (size_t i = 0; i < 2; i++)
+		identify_add_protocol(sw->self, protos[i]);
+	if (cfg->gossipsub) {
+		struct gs_config gc;
+
+		/* identify lists /meshsub/1.x: js and go open pubsub streams only then. */
+		identify_add_protocol(sw->self, GS_PROTOCOL_V11);
+		identify_add_protocol(sw->self, GS_PROTOCOL_V10);
+		if (cfg->gs)
+			gc = *cfg->gs;
+		else
+			gs_config_default(&gc);
+		gc.cb.ud = sw;
+		gc.cb.on_message = gs_on_message;
+		gc.cb.on_output = gs_on_output;
+		gc.cb.on_drop = gs_on_drop;
+		gc.cb.on_px = NULL;
+		sw->gs = gs_new(&gc, cfg->identity, cfg->rng, cfg->log);
+		if (!sw->gs)
+			goto fail;
+	}
+	if (cfg->echo)
+		identify_add_protocol(sw->self, CONN_ECHO_PROTO_ID);
+	snprintf(agent, sizeof(agent), "%s", cfg->agent_version ? cfg->agent_version : "w2wesher");
+	/* identify/README.md: js sends "ipfs/0.1.0"; nobody checks it. */
+	identify_set_versions(sw->self, "ipfs/0.1.0", agent);
+	sw->cfg.agent_version = NULL;
+	*ret = sw;
+	return 0;
+fail:
+	swarm_free(sw);
+	return r;
+}
+
+void swarm_free(struct swarm *sw)
+{
+	if (!sw)
+		return;
+	while (sw->conns) {
+		struct swarm_conn *sc = sw->conns;
+
+		sw->conns = sc->next;
+		conn_free(sc->c);
+		free(sc);
+	}
+	while (sw->peers) {
+		struct swpeer *p = sw->peers;
+
+		sw->peers = p->next;
+		free(p);
+	}
+	for (size_t i = 0; i < sw->n_msgq; i++) {
+		free(sw->msgq[i].topic);
+		free(sw->msgq[i].data);
+	}
+	gs_free(sw->gs);
+	free(sw->self);
+	explicit_bzero(sw->psk, sizeof(sw->psk));
+	free(sw);
+}
+
+int swarm_add_listen_addr(struct swarm *sw, const uint8_t *ma, size_t n)
+{
+	for (size_t i = 0; i < sw->self->n_listen_addrs; i++)
+		if (sw->self->listen_addrs[i].len == n && !memcmp(sw->self->listen_addrs[i].b, ma, n))
+			return 0;
+	return identify_add_listen_addr(sw->self, ma, n);
+}
+
+int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, size_t remote_len,
+		   const struct peerid *expected, const char *name, uint64_t now, struct swarm_conn **ret)
+{
+	struct swarm_conn *sc;
+	struct conn_config cc = { 0 };
+	int r;
+
+	sw->now = now;
+	if (sw->n_conns >= sw->cfg.max_conns) {
+		log_warn(sw->cfg.log, "connection limit (%u) reached: refusing %s", sw->cfg.max_conns,
+			 name ? name : "?");
+		return W2W_ELIMIT;
+	}
+	if (remote_len > MA_MAX_BIN)
+		return W2W_EPARSE;
+	sc = calloc(1, sizeof(*sc));
+	if (!sc)
+		return -ENOMEM;
+	sc->sw = sw;
+	memcpy(sc->remote, remote_ma, remote_len);
+	sc->remote_len = remote_len;
+	sc->inbound = !initiator;
+	cc.initiator = initiator;
+	cc.psk = sw->has_psk ? sw->psk : NULL;
+	cc.identity = sw->cfg.identity;
+	cc.expected_peer = expected;
+	cc.rng = sw->cfg.rng;
+	cc.log = sw->cfg.log;
+	cc.handshake_timeout_us = sw->cfg.handshake_timeout_us;
+	cc.self_info = sw->self;
+	cc.remote_ma = sc->remote;
+	cc.remote_ma_len = sc->remote_len;
+	cc.gossipsub = sw->gs != NULL;
+	cc.echo = sw->cfg.echo;
+	cc.max_streams = sw->cfg.max_streams;
+	cc.keepalive_us = sw->cfg.keepalive_us;
+	cc.name = name;
+	cc.cb.ud = sc;
+	cc.cb.on_event = on_conn_event;
+	cc.cb.gs_pull = conn_gs_pull;
+	r = conn_new(&sc->c, &cc, now);
+	if (r < 0) {
+		free(sc);
+		return r;
+	}
+	if (initiator && expected && expected->len) {
+		sc->dial_peer = peer_get(sw, expected);
+		if (sc->dial_peer && !sc->dial_peer->dialing)
+			sc->dial_peer->dialing++; /* a dial not announced by swarm_dial_begin */
+		else if (!sc->dial_peer)
+			sc->dial_peer = NULL;
+	}
+	sc->next = sw->conns;
+	sw->conns = sc;
+	sw->n_conns++;
+	*ret = sc;
+	return 0;
+}
+
+void swarm_conn_feed(struct swarm *sw, struct swarm_conn *sc, const void *in, size_t n, uint64_t now)
+{
+	sw->now = now;
+	conn_feed(sc->c, in, n, now);
+	settle(sw, now);
+}
+
+void swarm_conn_eof(struct swarm *sw, struct swarm_conn *sc, int err, uint64_t now)
+{
+	sw->now = now;
+	conn_eof(sc->c, err);
+	settle(sw, now);
+}
+
+void swarm_conn_output(const struct swarm_conn *sc, const uint8_t **p, size_t *n)
+{
+	conn_output(sc->c, p, n);
+}
+
+void swarm_conn_consume(struct swarm *sw, struct swarm_conn *sc, size_t n, uint64_t now)
+{
+	sw->now = now;
+	conn_consume(sc->c, n, now);
+	settle(sw, now);
+}
+
+bool swarm_conn_done(const struct swarm_conn *sc)
+{
+	return conn_done(sc->c);
+}
+
+void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
+{
+	struct swarm_event ev = { .type = SWARM_EV_DISCONNECTED, .conn = sc };
+	struct swpeer *p = sc->peer;
+
+	for (struct swarm_conn **pp = &sw->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == sc) {
+			*pp = sc->next;
+			sw->n_conns--;
+			break;
+		}
+	}
+	if (sc->dial_peer) {
+		struct swpeer *dp = sc->dial_peer;
+		uint64_t wait = sw->cfg.backoff_us;
+
+		/* A dial that never got through the upgrade: back off. */
+		dp->dialing--;
+		dp->fails++;
+		for (unsigned i = 1; i < dp->fails && wait < sw->cfg.backoff_max_us; i++)
+			wait *= 2;
+		if (wait > sw->cfg.backoff_max_us)
+			wait = sw->cfg.backoff_max_us;
+		dp->next_dial = now + wait;
+	}
+	if (p && p->primary == sc) {
+		if (p->gs_added && sw->gs)
+			gs_remove_peer(sw->gs, p->id.b, p->id.len);
+		p->gs_added = false;
+		p->primary = NULL;
+		/* Another live connection to the peer takes over. */
+		for (struct swarm_conn *o = sw->conns; o; o = o->next) {
+			if (o->peer == p && o->ready && conn_state(o->c) == CONN_S_READY) {
+				p->primary = o;
+				break;
+			}
+		}
+	}
+	ev.peer = p ? &p->id : NULL;
+	ev.err = conn_error(sc->c);
+	ev.reason = conn_reason(sc->c);
+	emit(sw, &ev);
+	conn_free(sc->c);
+	free(sc);
+	peer_gc(sw, now);
+	settle(sw, now);
+}
+
+void swarm_conn_set_user(struct swarm_conn *sc, void *user)
+{
+	sc->user = user;
+}
+
+void *swarm_conn_user(const struct swarm_conn *sc)
+{
+	return sc->user;
+}
+
+const uint8_t *swarm_conn_remote(const struct swarm_conn *sc, size_t *len)
+{
+	*len = sc->remote_len;
+	return sc->remote;
+}
+
+bool swarm_conn_inbound(const struct swarm_conn *sc)
+{
+	return sc->inbound;
+}
+
+const struct peerid *swarm_conn_peer(const struct swarm_conn *sc)
+{
+	return sc->peer ? &sc->peer->id : NULL;
+}
+
+size_t swarm_conn_count(const struct swarm *sw)
+{
+	return sw->n_conns;
+}
+
+struct swarm_conn *swarm_conn_at(const struct swarm *sw, size_t i)
+{
+	struct swarm_conn *sc = sw->conns;
+
+	while (sc && i--)
+		sc = sc->next;
+	return sc;
+}
+
+int swarm_dial_begin(struct swarm *sw, const struct peerid *peer, uint64_t now, uint64_t *retry_at)
+{
+	struct swpeer *p;
+
+	if (!peer || !peer->len)
+		return 0;
+	if (peerid_eq(peer, ident_peerid(sw->cfg.identity)))
+		return -EINVAL;
+	p = peer_get(sw, peer);
+	if (!p)
+		return -ENOMEM;
+	if (p->primary || p->dialing)
+		return -EALREADY;
+	if (p->next_dial > now) {
+		if (retry_at)
+			*retry_at = p->next_dial;
+		return -EAGAIN;
+	}
+	p->dialing++;
+	return 0;
+}
+
+void swarm_dial_failed(struct swarm *sw, const struct peerid *peer, uint64_t now)
+{
+	struct swpeer *p;
+	uint64_t wait = sw->cfg.backoff_us;
+
+	if (!peer || !peer->len)
+		return;
+	p = peer_find(sw, peer);
+	if (!p)
+		return;
+	if (p->dialing > 0)
+		p->dialing--;
+	p->fails++;
+	for (unsigned i = 1; i < p->fails && wait < sw->cfg.backoff_max_us; i++)
+		wait *= 2;
+	p->next_dial = now + (wait > sw->cfg.backoff_max_us ? sw->cfg.backoff_max_us : wait);
+}
+
+bool swarm_connected(const struct swarm *sw, const struct peerid *peer)
+{
+	struct swpeer *p = peer_find(sw, peer);
+
+	return p && p->primary;
+}
+
+int swarm_ping(struct swarm *sw, const struct peerid *peer, uint64_t now)
+{
+	struct swpeer *p = peer_find(sw, peer);
+	int r;
+
+	sw->now = now;
+	if (!p || !p->primary)
+		return W2W_ESTATE;
+	r = conn_ping(p->primary->c, now);
+	settle(sw, now);
+	return r;
+}
+
+int swarm_hangup(struct swarm *sw, const struct peerid *peer, uint64_t now)
+{
+	int n = 0;
+
+	sw->now = now;
+	for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next) {
+		if (sc->peer && peerid_eq(&sc->peer->id, peer)) {
+			conn_close(sc->c, now);
+			n++;
+		}
+	}
+	settle(sw, now);
+	return n ? 0 : -ENOENT;
+}
+
+void swarm_close_all(struct swarm *sw, uint64_t now)
+{
+	for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next)
+		conn_close(sc->c, now);
+}
+
+int swarm_subscribe(struct swarm *sw, const char *topic, uint64_t now)
+{
+	int r;
+
+	sw->now = now;
+	if (!sw->gs)
+		return W2W_ESTATE;
+	r = gs_subscribe(sw->gs, topic, now);
+	settle(sw, now);
+	return r;
+}
+
+int swarm_unsubscribe(struct swarm *sw, const char *topic, uint64_t now)
+{
+	int r;
+
+	sw->now = now;
+	if (!sw->gs)
+		return W2W_ESTATE;
+	r = gs_unsubscribe(sw->gs, topic, now);
+	settle(sw, now);
+	return r;
+}
+
+int swarm_publish(struct swarm *sw, const char *topic, const void *data, size_t len, uint64_t now)
+{
+	int r;
+
+	sw->now = now;
+	if (!sw->gs)
+		return W2W_ESTATE;
+	r = gs_publish(sw->gs, topic, data, len, now);
+	settle(sw, now);
+	return r;
+}
+
+struct gs *swarm_gs(const struct swarm *sw)
+{
+	return sw->gs;
+}
+
+void swarm_tick(struct swarm *sw, uint64_t now)
+{
+	sw->now = now;
+	for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next)
+		conn_tick(sc->c, now);
+	if (sw->gs && gs_next_deadline(sw->gs) <= now)
+		gs_heartbeat(sw->gs, now);
+	peer_gc(sw, now);
+	settle(sw, now);
+}
+
+uint64_t swarm_next_deadline(const struct swarm *sw)
+{
+	uint64_t d = UINT64_MAX;
+
+	for (const struct swarm_conn *sc = sw->conns; sc; sc = sc->next) {
+		uint64_t t = conn_next_deadline(sc->c);
+
+		if (t < d)
+			d = t;
+	}
+	if (sw->gs) {
+		uint64_t t = gs_next_deadline(sw->gs);
+
+		if (t < d)
+			d = t;
+	}
+	return d;
+}
+
+/* Deferred work: router output to streams, queued messages, requested closes. */
+static void settle(struct swarm *sw, uint64_t now)
+{
+	if (sw->in_settle)
+		return;
+	sw->in_settle = 1;
+	for (int round = 0; round < 4; round++) {
+		bool again = false;
+
+		if (sw->kick) {
+			sw->kick = false;
+			for (struct swpeer *p = sw->peers; p; p = p->next) {
+				if (p->gs_kick && p->primary) {
+					p->gs_kick = false;
+					conn_gs_kick(p->primary->c, now);
+				}
+			}
+			again = sw->kick;
+		}
+		for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next) {
+			if (sc->close_req) {
+				sc->close_req = false;
+				conn_close(sc->c, now);
+			}
+		}
+		while (sw->n_msgq) {
+			struct qmsg q = sw->msgq[0];
+			struct gs_message m = { 0 };
+			struct swarm_event ev = { .type = SWARM_EV_MESSAGE, .msg = &m };
+
+			memmove(&sw->msgq[0], &sw->msgq[1], (sw->n_msgq - 1) * sizeof(sw->msgq[0]));
+			sw->n_msgq--;
+			m.topic = q.topic;
+			m.topic_len = strlen(q.topic);
+			m.data = q.data;
+			m.len = q.len;
+			m.from = q.from.b;
+			m.from_len = q.from.len;
+			m.seqno = q.seqno;
+			ev.peer = &q.from;
+			emit(sw, &ev);
+			free(q.topic);
+			free(q.data);
+			again = true;
+		}
+		if (!again)
+			break;
+	}
+	sw->in_settle = 0;
+}

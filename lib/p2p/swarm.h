@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The swarm, sans-IO: every connection of one libp2p host, the peers behind
+ * them and the gossipsub router on top. The host (core/p2phost.c) owns the
+ * sockets: it adds a connection per TCP socket, feeds bytes, writes
+ * swarm_conn_output(), and closes the socket once swarm_conn_done().
+ *
+ *  - One connection per peer (libp2p specs connections/README.md leaves this
+ *    to implementations): when two connections to one peer are up (both dialled
+ *    at once), the one dialled by the lower peer ID (bytewise) is kept on both
+ *    sides; the other is closed with GoAway.
+ *  - Dial backoff per peer: after a failed dial, no new dial before
+ *    base * 2^(fails-1) (capped); a success resets it.
+ *  - Limits: connections (inbound ones beyond the limit are refused at once),
+ *    streams per connection, bytes buffered per connection (conn.h).
+ */
+#ifndef W2W_P2P_SWARM_H
+#define W2W_P2P_SWARM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gossipsub.h"
+#include "peerid.h"
+
+struct ident;
+struct identify_info;
+struct rng;
+struct wlog;
+struct swarm;
+struct swarm_conn;
+
+#define SWARM_DEFAULT_MAX_CONNS 256
+#define SWARM_DEFAULT_BACKOFF_US (1000ull * 1000)
+#define SWARM_DEFAULT_BACKOFF_MAX_US (5ull * 60 * 1000 * 1000)
+#define SWARM_MAX_LISTEN_ADDRS 8
+#define SWARM_MSGQ_MAX 1024 /* messages held between router and host callback */
+
+enum swarm_ev_type {
+	SWARM_EV_CONNECTED = 1, /* conn upgraded; peer set */
+	SWARM_EV_DISCONNECTED,  /* conn gone (reason); peer set when known */
+	SWARM_EV_IDENTIFY,      /* info */
+	SWARM_EV_PING,          /* rtt_us */
+	SWARM_EV_PING_FAILED,   /* err */
+	SWARM_EV_MESSAGE,       /* msg */
+};
+
+struct swarm_event {
+	enum swarm_ev_type type;
+	const struct peerid *peer;
+	struct swarm_conn *conn;
+	int err;
+	const char *reason;
+	uint64_t rtt_us;
+	const struct identify_info *info;
+	const struct gs_message *msg;
+};
+
+struct swarm_config {
+	const struct ident *identity;
+	const uint8_t *psk; /* 32 bytes or NULL; copied */
+	const struct rng *rng;
+	const struct wlog *log;
+	uint32_t max_conns;            /* 0 = default */
+	uint32_t max_streams;          /* per conn and direction; 0 = yamux default */
+	uint64_t handshake_timeout_us; /* 0 = conn default */
+	uint64_t keepalive_us;         /* yamux pings; 0 = none */
+	uint64_t backoff_us, backoff_max_us;
+	bool echo;                     /* serve /w2w/echo/1.0.0 */
+	bool gossipsub;
+	const struct gs_config *gs;    /* NULL = gs_config_default */
+	const char *agent_version;
+	void (*on_event)(void *ud, const struct swarm_event *ev);
+	void *ud;
+};
+
+int swarm_new(struct swarm **ret, const struct swarm_config *cfg);
+void swarm_free(struct swarm *sw);
+
+/* Our identify listenAddrs (binary multiaddrs without /p2p). */
+int swarm_add_listen_addr(struct swarm *sw, const uint8_t *ma, size_t n);
+
+/*
+ * A new TCP connection. remote_ma: the peer's address (binary), expected: the
+ * /p2p/ of the dialled address or NULL. W2W_ELIMIT when over max_conns.
+ */
+int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, size_t remote_len,
+		   const struct peerid *expected, const char *name, uint64_t now_us, struct swarm_conn **ret);
+/* Socket bytes; socket EOF/error. */
+void swarm_conn_feed(struct swarm *sw, struct swarm_conn *sc, const void *in, size_t n, uint64_t now_us);
+void swarm_conn_eof(struct swarm *sw, struct swarm_conn *sc, int err, uint64_t now_us);
+void swarm_conn_output(const struct swarm_conn *sc, const uint8_t **p, size_t *n);
+void swarm_conn_consume(struct swarm *sw, struct swarm_conn *sc, size_t n, uint64_t now_us);
+/* The host should close the socket, then call swarm_conn_remove. */
+bool swarm_conn_done(const struct swarm_conn *sc);
+/* Forgets the connection (emits DISCONNECTED); sc is invalid afterwards. */
+void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now_us);
+void swarm_conn_set_user(struct swarm_conn *sc, void *user);
+void *swarm_conn_user(const struct swarm_conn *sc);
+const uint8_t *swarm_conn_remote(const struct swarm_conn *sc, size_t *len);
+bool swarm_conn_inbound(const struct swarm_conn *sc);
+const struct peerid *swarm_conn_peer(const struct swarm_conn *sc);
+/* Number of connections, and the i-th (host iteration after any call). */
+size_t swarm_conn_count(const struct swarm *sw);
+struct swarm_conn *swarm_conn_at(const struct swarm *sw, size_t i);
+
+/*
+ * Should the host dial `peer` now? 0: yes (dial started is recorded),
+ * -EALREADY: connected or being dialled, -EAGAIN: in backoff (*retry_at set).
+ * peer may be NULL (address without /p2p/): always 0.
+ */
+int swarm_dial_begin(struct swarm *sw, const struct peerid *peer, uint64_t now_us, uint64_t *retry_at);
+/* A dial that never produced a connection (resolve/connect failed). */
+void swarm_dial_failed(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
+bool swarm_connected(const struct swarm *sw, const struct peerid *peer);
+
+int swarm_ping(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
+/* Graceful close of every connection to peer. */
+int swarm_hangup(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
+void swarm_close_all(struct swarm *sw, uint64_t now_us);
+
+int swarm_subscribe(struct swarm *sw, const char *topic, uint64_t now_us);
+int swarm_unsubscribe(struct swarm *sw, const char *topic, uint64_t now_us);
+int swarm_publish(struct swarm *sw, const char *topic, const void *data, size_t len, uint64_t now_us);
+struct gs *swarm_gs(const struct swarm *sw);
+
+void swarm_tick(struct swarm *sw, uint64_t now_us);
+uint64_t swarm_next_deadline(const struct swarm *sw);
+
+#endif
