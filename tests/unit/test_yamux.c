@@ -602,6 +602,66 @@ static void test_free_after_close_flushes(void **state)
 	yamux_free(sv);
 }
 
+static void test_credit_on_flagged_updates(void **state)
+{
+	struct yamux *c = mk(true, 0);
+	struct yamux_stream *st = NULL;
+	static uint8_t data[400000];
+	uint8_t h[12 + 5], want[12];
+	struct buf b;
+
+	(void)state;
+	assert_int_equal(yamux_stream_open(c, NULL, &st), 0);
+	assert_int_equal(yamux_stream_write(st, data, YAMUX_DEFAULT_SENDQ), (int)YAMUX_DEFAULT_SENDQ);
+	b = pull_all(c);
+	assert_int_equal(b.len, YAMUX_INITIAL_WINDOW + 5 * 12);
+	buf_free(&b);
+	assert_int_equal(yamux_stream_write(st, data, 100000), 100000);
+	assert_false(yamux_want_write(c)); /* window used up */
+	/* Credit on a frame that also carries ACK counts (libp2p.md P11). */
+	feed_frame(c, YAMUX_WINDOW_UPDATE, YAMUX_ACK, 1, 70000, 0);
+	b = pull_all(c);
+	assert_int_equal(b.len, 70000 + 2 * 12);
+	buf_free(&b);
+	feed_frame(c, YAMUX_WINDOW_UPDATE, YAMUX_FIN, 1, 30000, 0);
+	assert_true(yamux_stream_eof(st));
+	b = pull_all(c);
+	assert_int_equal(b.len, 30000 + 12);
+	buf_free(&b);
+
+	/* A Data frame with RST still has its payload: the ping behind it is parsed. */
+	frame(h, YAMUX_DATA, YAMUX_RST, 1, 5);
+	memcpy(h + 12, "abcde", 5);
+	assert_int_equal(yamux_feed(c, h, sizeof(h), 0), 0);
+	feed_frame(c, YAMUX_PING, YAMUX_SYN, 0, 77, 0);
+	assert_true(yamux_stream_is_reset(st));
+	assert_int_equal(next_ev(c, NULL), YAMUX_EV_RESET);
+	b = pull_all(c);
+	frame(want, YAMUX_PING, YAMUX_ACK, 0, 77);
+	assert_int_equal(b.len, 12);
+	assert_memory_equal(b.data, want, 12);
+	buf_free(&b);
+	yamux_free(c);
+}
+
+static void test_js_open_before_ack(void **state)
+{
+	struct yamux *s = mk(false, 0);
+	struct yamux_stream *st = NULL;
+	uint8_t in[12 * 2 + 3], rbuf[8];
+
+	(void)state;
+	/* js: WindowUpdate(SYN) then Data at once, without waiting for our ACK. */
+	frame(in, YAMUX_WINDOW_UPDATE, YAMUX_SYN, 1, 0);
+	frame(in + 12, YAMUX_DATA, 0, 1, 3);
+	memcpy(in + 24, "xyz", 3);
+	assert_int_equal(yamux_feed(s, in, sizeof(in), 0), 0);
+	assert_int_equal(next_ev(s, &st), YAMUX_EV_OPENED);
+	assert_int_equal(yamux_stream_read(st, rbuf, sizeof(rbuf)), 3);
+	assert_memory_equal(rbuf, "xyz", 3);
+	yamux_free(s);
+}
+
 /* ---- two sessions end to end ---- */
 
 #define E2E_STREAMS 20
@@ -781,6 +841,8 @@ int main(void)
 		cmocka_unit_test(test_peer_stops_reading),
 		cmocka_unit_test(test_half_close_and_reset),
 		cmocka_unit_test(test_free_after_close_flushes),
+		cmocka_unit_test(test_credit_on_flagged_updates),
+		cmocka_unit_test(test_js_open_before_ack),
 		cmocka_unit_test(test_e2e_20_streams),
 	};
 
