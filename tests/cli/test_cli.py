@@ -1,0 +1,335 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Tests of the w2wesher command-line tool.
+
+Usage: test_cli.py W2WESHER_BINARY GROUP   (GROUP: keys, config, usage)
+
+Expected values come from outside our code: `wg pubkey` (wireguard-tools) for
+WireGuard keys, the libp2p specs' Ed25519 test key (peer-ids/peer-ids.md) with
+the peer ID js-libp2p prints for it, and a base58btc encoder written here.
+"""
+import base64
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BIN = None
+WG = shutil.which("wg") or "/usr/bin/wg"
+
+SPEC_PRIV_HEX = ("080112407e0830617c4a7de83925dfb2694556b12936c477a0e1feb2e148ec9da60fee7d"
+                 "1ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e")
+SPEC_PEER_ID = "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"
+B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def b58encode(data):
+    n = int.from_bytes(data, "big")
+    out = ""
+    while n:
+        n, r = divmod(n, 58)
+        out = B58[r] + out
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
+
+
+def peer_id_of_privkey_pb(pb):
+    """Ed25519 PrivateKey protobuf -> peer ID text (identity multihash of the PublicKey protobuf)."""
+    assert pb[:4] == b"\x08\x01\x12\x40" and len(pb) == 68
+    pub_pb = b"\x08\x01\x12\x20" + pb[36:68]
+    return b58encode(b"\x00" + bytes([len(pub_pb)]) + pub_pb)
+
+
+def run(args, stdin=None, env=None):
+    e = dict(os.environ)
+    for k in list(e):
+        if k.startswith("W2WESHER_"):
+            del e[k]
+    e.update(env or {})
+    return subprocess.run([BIN] + args, input=stdin, capture_output=True, env=e, timeout=60)
+
+
+def wg_pubkey(priv):
+    return subprocess.run([WG, "pubkey"], input=priv, capture_output=True, check=True).stdout
+
+
+class Keys(unittest.TestCase):
+    def setUp(self):
+        if not os.access(WG, os.X_OK):
+            self.skipTest("wg (wireguard-tools) not installed")
+        self.tmp = tempfile.mkdtemp()
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_genkey_pubkey_like_wg(self):
+        for _ in range(5):
+            g = run(["genkey"])
+            self.assertEqual(g.returncode, 0, g.stderr)
+            self.assertRegex(g.stdout, rb"^[A-Za-z0-9+/]{43}=\n$")
+            p = run(["pubkey"], stdin=g.stdout)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stdout, wg_pubkey(g.stdout))
+            # wg genkey clamps; so must we.
+            k = base64.b64decode(g.stdout)
+            self.assertEqual(k[0] & 7, 0)
+            self.assertEqual(k[31] & 0xC0, 0x40)
+
+    def test_pipeline_with_tee(self):
+        k = os.path.join(self.tmp, "k")
+        sh = f"'{BIN}' genkey | tee '{k}' | '{BIN}' pubkey"
+        out = subprocess.run(["/bin/sh", "-c", sh], capture_output=True, check=True).stdout
+        with open(k, "rb") as f:
+            self.assertEqual(out, wg_pubkey(f.read()))
+
+    def test_pubkey_unclamped_and_whitespace(self):
+        raw = bytes(range(1, 33))  # not clamped: wg clamps when deriving
+        priv = base64.b64encode(raw) + b"  \n\n"
+        p = run(["pubkey"], stdin=priv)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, wg_pubkey(priv))
+
+    def test_pubkey_rejects_bad_input(self):
+        for bad in [b"", b"short\n", b"A" * 44 + b"\n", base64.b64encode(bytes(32)) + b"x\n",
+                    base64.b64encode(bytes(31)) + b"\n"]:
+            p = run(["pubkey"], stdin=bad)
+            self.assertEqual(p.returncode, 1, bad)
+            self.assertEqual(p.stdout, b"")
+            self.assertIn(b"not the correct length or format", p.stderr)
+
+    def test_genpsk(self):
+        a, b = run(["genpsk"]), run(["genpsk"])
+        self.assertEqual(a.returncode, 0)
+        m = re.fullmatch(rb"/key/swarm/psk/1\.0\.0/\n/base16/\n([0-9a-f]{64})\n", a.stdout)
+        self.assertTrue(m, a.stdout)
+        self.assertNotEqual(a.stdout, b.stdout)
+
+    def test_identity_file(self):
+        path = os.path.join(self.tmp, "id.key")
+        r = run(["identity", "--key", path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = os.stat(path)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
+        with open(path, "rb") as f:
+            pb = f.read()
+        self.assertEqual(len(pb), 68)
+        self.assertEqual(r.stdout.decode().strip(), peer_id_of_privkey_pb(pb))
+        # Reading it again: same ID, file untouched.
+        r2 = run(["identity", "--key", path])
+        self.assertEqual((r2.returncode, r2.stdout), (0, r.stdout))
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), pb)
+
+    def test_identity_spec_key(self):
+        path = os.path.join(self.tmp, "spec.key")
+        with open(path, "wb") as f:
+            f.write(bytes.fromhex(SPEC_PRIV_HEX))
+        r = run(["identity", "--key=" + path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode().strip(), SPEC_PEER_ID)
+        self.assertEqual(peer_id_of_privkey_pb(bytes.fromhex(SPEC_PRIV_HEX)), SPEC_PEER_ID)
+
+    def test_identity_bad_file(self):
+        path = os.path.join(self.tmp, "bad.key")
+        bad = bytearray.fromhex(SPEC_PRIV_HEX)
+        bad[50] ^= 1  # public key no longer matches the seed
+        with open(path, "wb") as f:
+            f.write(bad)
+        r = run(["identity", "--key", path])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(path.encode(), r.stderr)
+        self.assertEqual(r.stdout, b"")
+
+    def test_identity_stdout(self):
+        r = run(["identity"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        b64, pid = r.stdout.decode().split("\n")[:2]
+        pb = base64.b64decode(b64, validate=True)
+        self.assertEqual(pid, peer_id_of_privkey_pb(pb))
+
+
+GO_INI = """\
+[P2P]
+PSK              = {psk}
+PrivateKey       = {p2p}
+Bootstrap        = /ip4/198.51.100.7/tcp/10042/p2p/{peer}
+ListenAddr       = /ip4/0.0.0.0/tcp/10042
+AnnounceInterval = 1m0s
+
+[Wireguard]
+Interface           = wesh0
+PrivateKey          = {wg}
+ListenPort          = 10043
+NetworkRange        = fd6d:142e:65e7:4cc1::/64
+NodeName            = node1
+PersistentKeepalive = 1m0s
+"""
+
+
+class Config(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.path = os.path.join(self.tmp, "w2wesher.ini")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def write(self, text, mode=0o644):
+        with open(self.path, "w") as f:
+            f.write(text)
+        os.chmod(self.path, mode)
+
+    def read(self):
+        with open(self.path, "rb") as f:
+            return f.read()
+
+    def test_go_ini_known_keys(self):
+        if not os.access(WG, os.X_OK):
+            self.skipTest("wg (wireguard-tools) not installed")
+        wgpriv = subprocess.run([WG, "genkey"], capture_output=True, check=True).stdout.strip()
+        psk = base64.b64encode(os.urandom(32)).decode()
+        p2p = base64.b64encode(bytes.fromhex(SPEC_PRIV_HEX)).decode()
+        self.write(GO_INI.format(psk=psk, p2p=p2p, wg=wgpriv.decode(), peer=SPEC_PEER_ID), 0o600)
+        before = self.read()
+        r = run(["config", "check", self.path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout.decode()
+        self.assertIn(f"peer-id: {SPEC_PEER_ID}\n", out)
+        self.assertIn("wireguard-public-key: " + wg_pubkey(wgpriv).decode(), out)
+        for secret in (psk, p2p, wgpriv.decode()):
+            self.assertNotIn(secret, out)
+        self.assertIn("PSK = <redacted>", out)
+        self.assertIn("ListenPort = 10043", out)
+        self.assertEqual(self.read(), before)
+        # Holding every secret, init must not rewrite it either.
+        ino = os.stat(self.path).st_ino
+        r = run(["config", "init", self.path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"file unchanged", r.stdout)
+        self.assertEqual((self.read(), os.stat(self.path).st_ino), (before, ino))
+
+    def test_init_keeps_comments_0600_atomic(self):
+        text = ("# cluster east\n[P2P]\n; bootstrap peers below\nBootstrap =\nAnnounceInterval = 30s\n"
+                "\n# the WireGuard side\n[Wireguard]\nPrivateKey =\nListenPort = 51820 ; fixed\n")
+        self.write(text, 0o644)
+        ino = os.stat(self.path).st_ino
+        r = run(["config", "init", self.path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        new = self.read().decode()
+        self.assertEqual(stat.S_IMODE(os.stat(self.path).st_mode), 0o600)
+        self.assertNotEqual(os.stat(self.path).st_ino, ino)  # replaced by rename, not rewritten in place
+        self.assertEqual(os.listdir(self.tmp), ["w2wesher.ini"])  # no temp file left
+        # Removing the generated lines gives back the original text.
+        gen = re.findall(r"^(PSK|PrivateKey) = ([A-Za-z0-9+/=]+)\n", new, re.M)
+        self.assertEqual([g[0] for g in gen], ["PSK", "PrivateKey", "PrivateKey"])
+        stripped = re.sub(r"^(PSK|PrivateKey) = [A-Za-z0-9+/=]+\n", "", new, flags=re.M)
+        self.assertEqual(stripped, text.replace("PrivateKey =\n", ""))
+        self.assertTrue(new.index("\nPSK = ") < new.index("# the WireGuard side"))
+        # The written keys are the ones reported.
+        wgpriv = [g[1] for g in gen][2]
+        pid = peer_id_of_privkey_pb(base64.b64decode([g[1] for g in gen][1]))
+        out = r.stdout.decode()
+        self.assertIn(f"peer-id: {pid}\n", out)
+        if os.access(WG, os.X_OK):
+            self.assertIn("wireguard-public-key: " + wg_pubkey(wgpriv.encode()).decode(), out)
+        # Second run: nothing to do, nothing written.
+        again = self.read()
+        ino = os.stat(self.path).st_ino
+        r = run(["config", "init", self.path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual((self.read(), os.stat(self.path).st_ino), (again, ino))
+        self.assertIn(f"peer-id: {pid}\n", r.stdout.decode())
+
+    def test_init_creates_file(self):
+        r = run(["config", "init", self.path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(stat.S_IMODE(os.stat(self.path).st_mode), 0o600)
+        self.assertIn(b"[P2P]\nPSK = ", self.read())
+        r = run(["config", "check", self.path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_check_missing_file(self):
+        r = run(["config", "check", self.path])
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.startswith(self.path.encode() + b": cannot read"), r.stderr)
+        self.assertFalse(os.path.exists(self.path))
+
+    BAD = [
+        ("[P2P]\nPSK = c2hvcnQ=\n", 2, "PSK is 32 bytes"),
+        ("[P2P]\nPSK = %%%%\n", 2, "not valid base64"),
+        ("\n\n[Wireguard]\nListenPort = 70000\n", 4, "out of range"),
+        ("[Wireguard]\nNetworkRange = 10.1.2.3/16\n", 2, "not a network"),
+        ("[Wireguard]\nListenport = 1\n", 2, "unknown key 'Listenport'"),
+        ("[Wireguard]\nPersistentKeepalive = 10\n", 2, "no unit"),
+        ("[Mesh]\n", 1, "unknown section"),
+        ("[P2P]\nBootstrap = /ip4/1.2.3.4/tcp/1\n", 2, "/p2p/"),
+        ("[P2P]\nthis line is junk\n", 2, "expected"),
+    ]
+
+    def test_bad_files(self):
+        for text, line, frag in self.BAD:
+            for sub in ("check", "init"):
+                self.write(text, 0o640)
+                r = run(["config", sub, self.path])
+                self.assertEqual(r.returncode, 1, (text, r.stderr))
+                err = r.stderr.decode()
+                self.assertTrue(err.startswith(f"{self.path}:{line}: "), (text, err))
+                self.assertIn(frag, err)
+                self.assertEqual(r.stdout, b"")
+                self.assertEqual(self.read(), text.encode())
+                self.assertEqual(stat.S_IMODE(os.stat(self.path).st_mode), 0o640)
+                self.assertEqual(os.listdir(self.tmp), ["w2wesher.ini"])
+
+    def test_env_override(self):
+        self.write("[Wireguard]\nListenPort = 10043\n")
+        r = run(["config", "check", self.path], env={"W2WESHER_WIREGUARD_LISTENPORT": "51820"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout.decode(), r"ListenPort = 51820 +; environment")
+        r = run(["config", "check", "--no-env", self.path], env={"W2WESHER_WIREGUARD_LISTENPORT": "51820"})
+        self.assertRegex(r.stdout.decode(), r"ListenPort = 10043 +; file line 2")
+        r = run(["config", "check", self.path], env={"W2WESHER_WIREGUARD_LISTENPORT": "x"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"environment W2WESHER_WIREGUARD_LISTENPORT: ", r.stderr)
+
+
+class Usage(unittest.TestCase):
+    COMMANDS = ["genkey", "pubkey", "genpsk", "identity", "config"]
+
+    def test_version(self):
+        r = run(["--version"])
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout.decode(), r"^w2wesher \d+\.\d+\.\d+\n$")
+
+    def test_help(self):
+        r = run(["--help"])
+        self.assertEqual(r.returncode, 0)
+        for c in self.COMMANDS:
+            self.assertIn(f"\n  {c} ", r.stdout.decode())
+        for c in self.COMMANDS:
+            for form in ([c, "--help"], [c, "-h"], ["help", c]):
+                h = run(form)
+                self.assertEqual(h.returncode, 0, form)
+                self.assertTrue(h.stdout.decode().startswith(f"usage: w2wesher {c}"), form)
+
+    def test_usage_errors(self):
+        for args in ([], ["frobnicate"], ["genkey", "extra"], ["identity", "--nope"], ["config"],
+                     ["config", "check"], ["config", "lint", "x"], ["config", "check", "--bogus", "x"],
+                     ["config", "check", "a", "b"]):
+            r = run(args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertEqual(r.stdout, b"")
+            self.assertIn(b"usage", r.stderr)
+
+
+if __name__ == "__main__":
+    BIN = os.path.abspath(sys.argv[1])
+    group = {"keys": Keys, "config": Config, "usage": Usage}[sys.argv[2]]
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(group)
+    res = unittest.TextTestRunner(verbosity=2).run(suite)
+    if not res.wasSuccessful():
+        sys.exit(1)
+    if res.testsRun and len(res.skipped) == res.testsRun:
+        sys.exit(77)
