@@ -17,9 +17,11 @@
 #include "err.h"
 #include "hex.h"
 #include "ident.h"
+#include "mss.h"
 #include "noise.h"
 #include "pb.h"
 #include "peerid.h"
+#include "pnet.h"
 #include "prim.h"
 #include "rng.h"
 
@@ -729,6 +731,229 @@ static void test_payload_verify(void **state)
 	ident_free(id);
 }
 
+/* ---- the whole secure stack: pnet, mss(/noise), Noise, mss(/yamux/1.0.0) ---- */
+
+struct stack {
+	bool initiator;
+	int stage; /* 0 security mss, 1 noise, 2 muxer mss, 3 ready */
+	struct ident *id;
+	struct pnet *pn;
+	struct mss *sec, *mux;
+	struct noise *nz;
+	struct buf wire, plain, app, tmp, got;
+	const uint8_t *early; /* initiator: sent right after proposing the muxer (lazy) */
+	size_t early_len;
+	int err;
+};
+
+static void st_send_plain(struct stack *s, const struct buf *b)
+{
+	assert_int_equal(pnet_write(s->pn, b->data, b->len, &s->wire), 0);
+}
+
+static void st_send_secure(struct stack *s, const void *p, size_t n)
+{
+	struct buf f;
+
+	buf_init(&f, 1 << 20);
+	assert_int_equal(noise_write(s->nz, p, n, &f), 0);
+	st_send_plain(s, &f);
+	buf_free(&f);
+}
+
+static const char *const sec_offer[] = {"/tls/1.0.0", NOISE_PROTO_ID};
+static const char *const mux_list[] = {"/yamux/1.0.0"};
+
+static void st_app(struct stack *s, const uint8_t *p, size_t n)
+{
+	const uint8_t *lo;
+	size_t lolen;
+	int r;
+
+	if (s->stage == 3) {
+		assert_int_equal(buf_append(&s->got, p, n), 0);
+		return;
+	}
+	buf_reset(&s->tmp);
+	r = mss_feed(s->mux, p, n, 1, &s->tmp);
+	assert_true(r >= 0);
+	if (s->tmp.len)
+		st_send_secure(s, s->tmp.data, s->tmp.len);
+	if (r == 1) {
+		assert_string_equal(mss_protocol(s->mux), "/yamux/1.0.0");
+		mss_leftover(s->mux, &lo, &lolen);
+		assert_int_equal(buf_append(&s->got, lo, lolen), 0);
+		s->stage = 3;
+	}
+}
+
+static void st_noise(struct stack *s, const uint8_t *p, size_t n)
+{
+	struct mss_config mc = {.role = s->initiator ? MSS_INITIATOR : MSS_RESPONDER,
+				.protocols = mux_list,
+				.n_protocols = 1};
+	int r;
+
+	buf_reset(&s->tmp);
+	buf_reset(&s->app);
+	r = noise_feed(s->nz, p, n, 1, &s->tmp, &s->app);
+	if (r < 0) {
+		s->err = r;
+		return;
+	}
+	if (s->tmp.len)
+		st_send_plain(s, &s->tmp);
+	if (r == 1 && s->stage == 1) {
+		s->stage = 2;
+		assert_int_equal(mss_new(&s->mux, &mc), 0);
+		buf_reset(&s->tmp);
+		assert_int_equal(mss_start(s->mux, 1, &s->tmp), 0);
+		st_send_secure(s, s->tmp.data, s->tmp.len);
+		if (s->initiator && s->early_len)
+			st_send_secure(s, s->early, s->early_len);
+	}
+	if (s->app.len) {
+		struct buf a = s->app;
+
+		/* st_app may write through s->tmp; hand it a stable copy. */
+		buf_init(&s->app, 4u << 20);
+		st_app(s, a.data, a.len);
+		buf_free(&a);
+	}
+}
+
+static void st_recv(struct stack *s, const uint8_t *p, size_t n)
+{
+	const uint8_t *lo;
+	size_t lolen;
+	int r;
+
+	if (s->err)
+		return;
+	buf_reset(&s->plain);
+	assert_true(pnet_feed(s->pn, p, n, 1, &s->plain) >= 0);
+	if (!s->plain.len)
+		return;
+	if (s->stage == 0) {
+		buf_reset(&s->tmp);
+		r = mss_feed(s->sec, s->plain.data, s->plain.len, 1, &s->tmp);
+		assert_true(r >= 0);
+		if (s->tmp.len)
+			st_send_plain(s, &s->tmp);
+		if (r == 0)
+			return;
+		assert_string_equal(mss_protocol(s->sec), NOISE_PROTO_ID);
+		s->stage = 1;
+		buf_reset(&s->tmp);
+		assert_int_equal(noise_start(s->nz, 1, &s->tmp), 0);
+		if (s->tmp.len)
+			st_send_plain(s, &s->tmp);
+		mss_leftover(s->sec, &lo, &lolen);
+		if (lolen)
+			st_noise(s, lo, lolen);
+		return;
+	}
+	st_noise(s, s->plain.data, s->plain.len);
+}
+
+static void st_init(struct stack *s, bool initiator, const uint8_t psk[32], const struct rng *rng)
+{
+	struct pnet_config pc = {.psk = psk, .rng = rng};
+	struct mss_config mc = {.role = initiator ? MSS_INITIATOR : MSS_RESPONDER,
+				.protocols = initiator ? sec_offer : sec_offer + 1,
+				.n_protocols = initiator ? 2 : 1};
+	struct noise_config nc = {.initiator = initiator, .rng = rng};
+
+	memset(s, 0, sizeof(*s));
+	s->initiator = initiator;
+	buf_init(&s->wire, 4u << 20);
+	buf_init(&s->plain, 4u << 20);
+	buf_init(&s->app, 4u << 20);
+	buf_init(&s->tmp, 4u << 20);
+	buf_init(&s->got, 4u << 20);
+	assert_int_equal(ident_new(&s->id, rng), 0);
+	nc.identity = s->id;
+	assert_int_equal(pnet_new(&s->pn, &pc), 0);
+	assert_int_equal(mss_new(&s->sec, &mc), 0);
+	assert_int_equal(noise_new(&s->nz, &nc), 0);
+	assert_int_equal(pnet_start(s->pn, 0, &s->wire), 0);
+	assert_int_equal(mss_start(s->sec, 0, &s->tmp), 0);
+	st_send_plain(s, &s->tmp);
+}
+
+static void st_free(struct stack *s)
+{
+	pnet_free(s->pn);
+	mss_free(s->sec);
+	mss_free(s->mux);
+	noise_free(s->nz);
+	ident_free(s->id);
+	buf_free(&s->wire);
+	buf_free(&s->plain);
+	buf_free(&s->app);
+	buf_free(&s->tmp);
+	buf_free(&s->got);
+}
+
+static void st_pump(struct stack *a, struct stack *b, const struct rng *r)
+{
+	for (int i = 0; i < 200000 && (a->wire.len || b->wire.len) && !a->err && !b->err; i++) {
+		struct stack *src = rng_below(r, 2) ? a : b, *dst = src == a ? b : a;
+		size_t n = (size_t)rng_below(r, 1500) + 1;
+		struct buf chunk;
+
+		if (rng_below(r, 3) == 0)
+			n = (size_t)rng_below(r, 4) + 1;
+		if (n > src->wire.len)
+			n = src->wire.len;
+		if (n == 0)
+			continue;
+		/* Copy out first: the receiver may append to its own wire only. */
+		buf_init(&chunk, n);
+		assert_int_equal(buf_append(&chunk, src->wire.data, n), 0);
+		buf_consume(&src->wire, n);
+		st_recv(dst, chunk.data, n);
+		buf_free(&chunk);
+	}
+}
+
+static void test_full_stack(void **state)
+{
+	uint8_t psk[32], early[3000], reply[100000];
+
+	(void)state;
+	for (uint64_t seed = 1; seed <= 6; seed++) {
+		struct rng_seeded rs;
+		struct rng r;
+		struct stack a, b;
+
+		rng_seeded_init(&rs, &r, 1000 + seed);
+		rng_fill(&r, psk, sizeof(psk));
+		rng_fill(&r, early, sizeof(early));
+		rng_fill(&r, reply, sizeof(reply));
+		st_init(&a, true, psk, &r);
+		st_init(&b, false, psk, &r);
+		a.early = early;
+		a.early_len = sizeof(early);
+		st_pump(&a, &b, &r);
+		assert_int_equal(a.err, 0);
+		assert_int_equal(b.err, 0);
+		assert_int_equal(a.stage, 3);
+		assert_int_equal(b.stage, 3);
+		assert_true(peerid_eq(noise_remote_peer(a.nz), ident_peerid(b.id)));
+		assert_true(peerid_eq(noise_remote_peer(b.nz), ident_peerid(a.id)));
+		/* The data pipelined behind the muxer proposal came out as leftover. */
+		assert_int_equal(b.got.len, sizeof(early));
+		assert_memory_equal(b.got.data, early, sizeof(early));
+		st_send_secure(&b, reply, sizeof(reply));
+		st_pump(&a, &b, &r);
+		assert_int_equal(a.got.len, sizeof(reply));
+		assert_memory_equal(a.got.data, reply, sizeof(reply));
+		st_free(&a);
+		st_free(&b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -741,6 +966,7 @@ int main(void)
 		cmocka_unit_test(test_garbage_frames),
 		cmocka_unit_test(test_truncated_and_deadline),
 		cmocka_unit_test(test_payload_verify),
+		cmocka_unit_test(test_full_stack),
 	};
 
 	if (prim_init() < 0)
