@@ -1152,7 +1152,7 @@ int gs_on_bytes(struct gs *gs, const uint8_t *peer, size_t peer_len, const void 
 {
 	const uint8_t *src = bytes;
 	struct gs_peer *p;
-	size_t guard = 0;
+	size_t guard = 0, limit;
 	int e = 0;
 
 	ENTER(gs);
@@ -1162,8 +1162,9 @@ int gs_on_bytes(struct gs *gs, const uint8_t *peer, size_t peer_len, const void 
 		goto out;
 	}
 	gs->st.bytes_in += n;
-	/* Each round either appends >= 1 byte or consumes one frame: bounded by n + frames. */
-	while (!p->dead && guard++ <= n + 1) {
+	/* Each round appends >= 1 byte or consumes >= 1 buffered byte, so it ends within this many rounds. */
+	limit = n + p->in.len + 2;
+	while (!p->dead && guard++ < limit) {
 		size_t room = buf_room(&p->in), take = n < room ? n : room;
 		uint64_t len;
 		int h;

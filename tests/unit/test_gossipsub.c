@@ -836,6 +836,39 @@ static void test_chunking_fanout(void **state)
 		node_fini(&ns[i]);
 }
 
+/* Many frames in one read are all processed in that call (zero-length frames are skipped, as go does). */
+static void test_many_frames(void **state)
+{
+	struct gsrpc_sub sub = { true, { (const uint8_t *)TOPIC, strlen(TOPIC) } };
+	struct gsb g = { (const uint8_t *)TOPIC, strlen(TOPIC) };
+	struct gsrpc rs = { .subs = &sub, .n_subs = 1 }, rg = { .graft = &g, .n_graft = 1 };
+	struct node a, f;
+	struct buf b;
+	struct gs_stats st;
+
+	(void)state;
+	node_init(&a, 0, NULL);
+	node_init(&f, 1, NULL);
+	gs_subscribe(a.gs, TOPIC, 0);
+	gs_add_peer(a.gs, pid(&f)->b, pid(&f)->len, GS_MESHSUB_11, 0);
+	buf_init(&b, 0);
+	for (int i = 0; i < 300; i++)
+		buf_append_u8(&b, 0);
+	assert_int_equal(gsrpc_encode_lp(&rs, 0, &b), 0);
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(gsrpc_encode_lp(&rs, 0, &b), 0); /* repeated subscriptions: idempotent */
+	assert_int_equal(gsrpc_encode_lp(&rg, 0, &b), 0);
+	assert_int_equal(gs_on_bytes(a.gs, pid(&f)->b, pid(&f)->len, b.data, b.len, 0), 0);
+	gs_get_stats(a.gs, &st);
+	assert_int_equal(st.rpc_in, 202);
+	assert_int_equal(st.graft_in, 1);
+	assert_true(gs_in_mesh(a.gs, TOPIC, pid(&f)->b, pid(&f)->len));
+	assert_int_equal(gs_topic_count(a.gs), 1);
+	buf_free(&b);
+	node_fini(&a);
+	node_fini(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -843,7 +876,7 @@ int main(void)
 		cmocka_unit_test(test_mesh_bounds),  cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_px),           cmocka_unit_test(test_gossip_repair),
 		cmocka_unit_test(test_bad_messages), cmocka_unit_test(test_abuse),
-		cmocka_unit_test(test_chunking_fanout),
+		cmocka_unit_test(test_chunking_fanout), cmocka_unit_test(test_many_frames),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
