@@ -750,6 +750,15 @@ size_t yamux_stream_count(const struct yamux *s)
 	return s->n_streams;
 }
 
+size_t yamux_buffered(const struct yamux *s)
+{
+	size_t n = s->ctrl.len;
+
+	for (size_t i = 0; i < s->n_streams; i++)
+		n += s->streams[i]->rx.len + s->streams[i]->tx.len;
+	return n;
+}
+
 /* ---- streams ---- */
 
 int yamux_stream_open(struct yamux *s, void *user, struct yamux_stream **ret)

@@ -145,6 +145,8 @@ int yamux_close(struct yamux *s, uint32_t code);
 int yamux_error(const struct yamux *s);
 bool yamux_goaway_received(const struct yamux *s);
 size_t yamux_stream_count(const struct yamux *s);
+/* Bytes held by the session: stream receive buffers and send queues plus queued session frames. */
+size_t yamux_buffered(const struct yamux *s);
 
 /*
  * Opens an outbound stream; the SYN goes out with the next pull and data may

@@ -477,6 +477,8 @@ static void test_peer_stops_reading(void **state)
 	assert_int_equal(yamux_stream_queued(st), YAMUX_DEFAULT_SENDQ);
 	assert_true(framed < YAMUX_INITIAL_WINDOW + 12 * 10);
 	assert_int_equal(yamux_stream_write(st, chunk, 1), -EAGAIN);
+	assert_int_equal(yamux_buffered(c), YAMUX_DEFAULT_SENDQ);
+	assert_int_equal(yamux_buffered(sv), YAMUX_INITIAL_WINDOW);
 	while (yamux_next_event(c, &ev))
 		assert_int_not_equal(ev.type, YAMUX_EV_WRITABLE);
 
@@ -642,6 +644,27 @@ static void test_credit_on_flagged_updates(void **state)
 	assert_memory_equal(b.data, want, 12);
 	buf_free(&b);
 	yamux_free(c);
+}
+
+static void test_outbound_limit(void **state)
+{
+	struct yamux_config cfg = {.client = false, .max_outbound = 3};
+	struct yamux_stream *st[4] = {0};
+	struct yamux *s;
+
+	(void)state;
+	assert_int_equal(yamux_new(&s, &cfg), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(yamux_stream_open(s, NULL, &st[i]), 0);
+		assert_int_equal(yamux_stream_id(st[i]), 2 + 2 * i); /* server: even IDs */
+	}
+	assert_int_equal(yamux_stream_open(s, NULL, &st[3]), W2W_ELIMIT);
+	/* Freed before anything went out: no RST needed, the slot is free again. */
+	yamux_stream_free(st[1]);
+	assert_int_equal(yamux_stream_count(s), 2);
+	assert_int_equal(yamux_stream_open(s, NULL, &st[3]), 0);
+	assert_int_equal(yamux_stream_id(st[3]), 8);
+	yamux_free(s);
 }
 
 static void test_js_open_before_ack(void **state)
@@ -843,6 +866,7 @@ int main(void)
 		cmocka_unit_test(test_free_after_close_flushes),
 		cmocka_unit_test(test_credit_on_flagged_updates),
 		cmocka_unit_test(test_js_open_before_ack),
+		cmocka_unit_test(test_outbound_limit),
 		cmocka_unit_test(test_e2e_20_streams),
 	};
 
