@@ -19,6 +19,7 @@
 #include <w2wesher/config.h>
 #include <w2wesher/keys.h>
 #include <w2wesher/p2p.h>
+#include <w2wesher/wg.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "log.h"
 #include "reactor.h"
@@ -109,6 +110,16 @@ static inline const struct wgbackend_stats *wgbackend_stats(const struct wgbacke
 static inline const char *wgbackend_name(const struct wgbackend *be)
 {
 	return be->ops->name;
+}
+
+/* Wall-clock seconds, the clock of last-handshake times (for the endpoint
+ * policy of the diff, which reads no clock itself). */
+static inline int64_t wgbackend_realtime_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
 }
 
 /* NULL is fine. */
