@@ -79,9 +79,9 @@ int b64_decode(uint8_t *out, size_t cap, const char *in, size_t len)
 		uint32_t v = 0;
 		for (size_t j = 0; j < 4; j++)
 			v = v << 6 | (uint32_t)(in[i + j] == '=' ? 0 : b64_val(in[i + j]));
-		uint8_t t[3] = {(uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-		for (size_t j = 0; j < 3 && o < olen; j++)
-			out[o++] = t[j];
+		/* Straight into out: decoded bytes may be key material, leave no stack copy. */
+		for (int j = 2; j >= 0 && o < olen; j--)
+			out[o++] = (uint8_t)(v >> (8 * j));
 	}
 	return (int)olen;
 }

@@ -160,7 +160,9 @@ static void tw_str(struct tw *w, const char *s)
 
 int ma_format(char *out, size_t cap, const uint8_t *p, size_t n)
 {
-	struct tw w = {out, cap, 0, cap == 0};
+	/* Format into scratch space so out is written only on success. */
+	char buf[MA_MAX_TEXT];
+	struct tw w = {buf, cap < sizeof(buf) ? cap : sizeof(buf), 0, cap == 0};
 	char tmp[PEERID_STR_MAX > INET6_ADDRSTRLEN ? PEERID_STR_MAX : INET6_ADDRSTRLEN];
 	struct ma_comp c;
 	struct peerid id;
@@ -212,6 +214,7 @@ int ma_format(char *out, size_t cap, const uint8_t *p, size_t n)
 	}
 	if (w.over)
 		return W2W_ELIMIT;
+	memcpy(out, buf, w.len);
 	out[w.len] = '\0';
 	return (int)w.len;
 }

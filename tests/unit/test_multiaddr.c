@@ -200,7 +200,9 @@ static void test_limits(void **state)
 	assert_int_equal(ma_parse(bin, 7, s, strlen(s)), W2W_ELIMIT);
 	n = ma_parse(bin, 8, s, strlen(s));
 	assert_int_equal(n, 8);
+	memset(txt, 'Z', sizeof(txt));
 	assert_int_equal(ma_format(txt, strlen(s), bin, 8), W2W_ELIMIT); /* no room for NUL */
+	assert_int_equal(txt[0], 'Z'); /* nothing written on failure */
 	assert_int_equal(ma_format(txt, strlen(s) + 1, bin, 8), strlen(s));
 	assert_int_equal(ma_format(txt, 0, bin, 8), W2W_ELIMIT);
 	/* A text address whose binary exceeds MA_MAX_BIN. */
