@@ -52,6 +52,7 @@ struct cstream {
 	struct identify_info *idinfo;
 	struct buf pend; /* bytes yamux did not take yet */
 	bool fin_after_pend;
+	bool free_after_fin; /* nothing more to do after our FIN: forget the stream */
 	int gs_proto;
 	struct cstream *next;
 };
@@ -80,6 +81,7 @@ struct conn {
 	int pings_waiting; /* conn_ping calls not yet started (no muxer yet) */
 	bool gs_want;
 	bool in_cb;
+	bool pumping, repump;
 	void *user;
 };
 
@@ -193,9 +195,15 @@ static void cs_flush(struct cstream *cs)
 			break;
 		buf_consume(&cs->pend, (size_t)w);
 	}
-	if (!cs->pend.len && cs->fin_after_pend) {
+	/* Interop: js-yamux 7 handles the flags of a Data frame before its
+	 * payload, so data sent in a Data|FIN frame is dropped by js. Close
+	 * only once yamux framed everything: the FIN then travels alone. */
+	if (!cs->pend.len && cs->fin_after_pend && !yamux_stream_queued(cs->st)) {
 		cs->fin_after_pend = false;
 		yamux_stream_close(cs->st);
+		cs->c->repump = true;
+		if (cs->free_after_fin)
+			cs_free(cs);
 	}
 }
 
@@ -281,9 +289,8 @@ static void identify_answer(struct cstream *cs)
 	free(info);
 	/* identify/README.md: the responder half-closes after its message. */
 	cs->kind = SK_DONE;
+	cs->free_after_fin = true; /* yamux sends the FIN, then forgets the stream */
 	cs_close_after(cs);
-	if (!cs->pend.len)
-		cs_free(cs); /* yamux sends the rest and the FIN, then forgets it */
 }
 
 static void start_protocol(struct cstream *cs, const char *proto, uint64_t now)
@@ -682,12 +689,15 @@ static void accept_stream(struct conn *c, struct yamux_stream *st, uint64_t now)
 /* ---- session ---- */
 
 static void pump(struct conn *c, uint64_t now);
+static size_t handle_events(struct conn *c, uint64_t now);
 
-static void handle_events(struct conn *c, uint64_t now)
+static size_t handle_events(struct conn *c, uint64_t now)
 {
 	struct yamux_event ev;
+	size_t count = 0;
 
 	while (c->mux && yamux_next_event(c->mux, &ev)) {
+		count++;
 		struct cstream *cs = ev.stream ? yamux_stream_user(ev.stream) : NULL;
 
 		switch (ev.type) {
@@ -746,6 +756,7 @@ static void handle_events(struct conn *c, uint64_t now)
 			break;
 		}
 	}
+	return count;
 }
 
 static void pull_mux(struct conn *c)
@@ -767,15 +778,29 @@ static void pull_mux(struct conn *c)
 
 static void pump(struct conn *c, uint64_t now)
 {
-	/* Events can make output, output space can make events (WRITABLE). */
-	for (int i = 0; i < 8 && c->mux && c->st != CONN_S_FAILED; i++) {
-		handle_events(c, now);
-		pull_mux(c);
-		if (!yamux_want_write(c->mux) || c->out.len >= CONN_OUT_HIGH) {
-			handle_events(c, now);
-			break;
-		}
+	/* Called from inside a callback (e.g. conn_gs_open from an identify
+	 * event): the outer pump runs another round instead of nesting. */
+	if (c->pumping) {
+		c->repump = true;
+		return;
 	}
+	c->pumping = true;
+	/* Events can make output, pulled output can make events (WRITABLE). */
+	for (int i = 0; i < 64 && c->mux && c->st != CONN_S_FAILED; i++) {
+		size_t n;
+
+		c->repump = false;
+		n = handle_events(c, now);
+		pull_mux(c);
+		for (struct cstream *cs = c->streams, *next; cs; cs = next) {
+			next = cs->next;
+			if (cs->fin_after_pend)
+				cs_flush(cs);
+		}
+		if (!n && !c->repump)
+			break;
+	}
+	c->pumping = false;
 	if (c->mux && c->st != CONN_S_FAILED && yamux_error(c->mux) < 0) {
 		pull_mux(c); /* flush the GoAway */
 		fail(c, yamux_error(c->mux), "yamux session failed");

@@ -188,3 +188,66 @@ class JsPeer(Proc):
 def tcp_port(ma):
     parts = ma.split("/")
     return int(parts[parts.index("tcp") + 1])
+
+
+def cli():
+    path = os.environ.get("W2W_CLI")
+    if not path or not os.access(path, os.X_OK):
+        log("SKIP: W2W_CLI (the w2wesher binary) not set")
+        sys.exit(SKIP)
+    return path
+
+
+class CNode(Proc):
+    """`w2wesher p2p listen` on 127.0.0.1."""
+
+    def __init__(self, name, swarm_key, port=0, extra=()):
+        argv = [cli(), "p2p", "listen", "--swarm-key", swarm_key,
+                "--listen", "/ip4/127.0.0.1/tcp/%d" % port] + list(extra)
+        super().__init__(name, argv)
+        ev = self.wait_event(lambda e: e.get("event") == "listening", 10, "listening")
+        self.peer_id = ev["peerId"]
+        self.addrs = ev["addrs"]
+        self.addr = self.addrs[0]
+
+    def stderr_has(self, text, timeout=5.0):
+        end = time.time() + timeout
+        while time.time() < end:
+            if any(text in l for l in self.stderr_lines):
+                return True
+            time.sleep(0.05)
+        return False
+
+
+def run_cli(args, timeout=30):
+    """Runs the w2wesher CLI to completion; returns (rc, stdout, stderr)."""
+    p = subprocess.Popen([cli()] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    _procs.append(p)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(p.pid, signal.SIGKILL)
+        out, err = p.communicate(timeout=5)
+        return -9, out, err
+    return p.returncode, out, err
+
+
+def run_node(script, args, timeout=30):
+    p = subprocess.Popen(["node", os.path.join(HERE, script)] + list(args), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, cwd=HERE)
+    _procs.append(p)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(p.pid, signal.SIGKILL)
+        out, err = p.communicate(timeout=5)
+    return p.returncode, out, err
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0

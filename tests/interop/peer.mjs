@@ -209,6 +209,19 @@ async function main () {
       const res = await Promise.all(Array.from({ length: c.streams ?? 1 }, (_, i) => echoOne(node, peer, c.size ?? 1024, i)))
       return { streams: res.length, allOk: res.every(r => r.ok), bytes: res.reduce((s, r) => s + r.bytes, 0), ms: Date.now() - t0, results: res }
     },
+    // Opens an echo stream and writes `size` bytes without ever reading the
+    // echo: a peer that stops reading. Resolves when everything was written
+    // or after timeoutMs (the remote must apply backpressure, not buffer it all).
+    async flood (c) {
+      const stream = await node.dialProtocol(peerIdFromString(c.peer), ECHO_PROTOCOL)
+      let sent = 0
+      const chunk = Buffer.alloc(65536, 7)
+      const gen = async function * () { while (sent < (c.size ?? 64 << 20)) { sent += chunk.length; yield chunk } }
+      const r = await Promise.race([stream.sink(gen()).then(() => 'all-written'),
+        new Promise((resolve) => setTimeout(() => resolve('blocked'), c.timeoutMs ?? 5000))])
+      stream.abort(new Error('flood done'))
+      return { sent, outcome: r }
+    },
     async peers () {
       return { peers: node.getConnections().map(c => ({ peer: c.remotePeer.toString(), addr: c.remoteAddr.toString(), status: c.status })) }
     },
