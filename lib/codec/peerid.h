@@ -48,7 +48,8 @@ int peerid_to_b58(char *out, size_t cap, const struct peerid *id);
 int peerid_to_cid(char *out, size_t cap, const struct peerid *id);
 /*
  * Parses either text form: a base58btc multihash (starts with '1' or 'Q') or a
- * base32 CIDv1 with codec libp2p-key. 0 or W2W_EPARSE.
+ * base32 CIDv1 with codec libp2p-key. Other multibases (base36 "k...",
+ * base58 "z...") are not accepted. 0 or W2W_EPARSE.
  */
 int peerid_parse(struct peerid *id, const char *s, size_t len);
 
