@@ -491,7 +491,7 @@ static int run_listen(const struct cli_cmd *self, int argc, char **argv)
 	struct w2w_p2p *h = NULL;
 	const char *listens[MAX_DIALS], *dials[MAX_DIALS], *topics[MAX_TOPICS];
 	size_t nl = 0, nd = 0, nt = 0;
-	char line[65536];
+	static char line[256 * 1024];
 	size_t llen = 0;
 	int stdin_open = 1, rc, r;
 
@@ -592,7 +592,7 @@ static int run_listen(const struct cli_cmd *self, int argc, char **argv)
 				llen -= (size_t)(nlp - line) + 1;
 			}
 			if (llen >= sizeof(line) - 1)
-				llen = 0; /* a line longer than 64 KiB is dropped */
+				llen = 0; /* a line longer than 256 KiB is dropped */
 		}
 	}
 	rc = CLI_OK;

@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""gossipsub between our node and js-libp2p: C -> js and js -> C with the right author
+and bytes, a line C - js - C where js must relay, and a mixed mesh of 3 C + 3 js nodes
+where every message reaches all six."""
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+TOPIC = "w2w:test"
+
+
+def check(cond, what, ctx=None):
+    if not cond:
+        raise AssertionError("%s: %s" % (what, ctx))
+    h.log("ok:", what)
+
+
+def is_msg(data_hex, frm=None):
+    return lambda e: (e.get("event") == "message" and e.get("dataHex") == data_hex
+                      and (frm is None or e.get("from") == frm))
+
+
+def wait_sub(js, peer, timeout=15):
+    js.wait_event(lambda e: e.get("event") == "subscription" and e["peer"] == peer and
+                  any(s["topic"] == TOPIC and s["subscribe"] for s in e["subscriptions"]), timeout,
+                  "subscription of %s" % peer)
+
+
+def c_publish(c, payload):
+    c.send_line("hex:" + payload.hex())
+    return payload.hex()
+
+
+def main():
+    h.need_node()
+    h.cli()
+    tmp = tempfile.mkdtemp(prefix="w2w-interop-")
+    key = h.write_swarm_key(os.path.join(tmp, "swarm.key"))
+
+    # --- one C, one js ---
+    c = h.CNode("C", key, extra=["--topic", TOPIC])
+    js = h.JsPeer("js", key, extra=["--topic", TOPIC])
+    js.cmd("dial", addr=c.addr)
+    wait_sub(js, c.peer_id)
+    time.sleep(1.5)  # a heartbeat: both meshes formed
+    d = c_publish(c, b"hello from C \x00\xff")
+    m = js.wait_event(is_msg(d), 10, "C's message at js")
+    check(m["from"] == c.peer_id and m["topic"] == TOPIC, "C publishes -> js receives, author = C", m)
+    js.cmd("publish", topic=TOPIC, dataHex=b"hello from js".hex())
+    m = c.wait_event(is_msg(b"hello from js".hex()), 10, "js's message at C")
+    check(m["from"] == js.peer_id and m["topic"] == TOPIC, "js publishes -> C receives, author = js", m)
+    big = os.urandom(60000)
+    d = c_publish(c, big)
+    m = js.wait_event(is_msg(d), 10, "60 kB message at js")
+    check(m["from"] == c.peer_id, "60 kB message C -> js intact")
+
+    # --- a line C1 - js - C2: js must relay ---
+    c1 = h.CNode("C1", key, extra=["--topic", TOPIC])
+    mid = h.JsPeer("js-mid", key, extra=["--topic", TOPIC])
+    c2 = h.CNode("C2", key, extra=["--topic", TOPIC, "--dial", mid.addr])
+    c1.send_line("/dial " + mid.addr)
+    wait_sub(mid, c1.peer_id)
+    wait_sub(mid, c2.peer_id)
+    time.sleep(1.5)
+    d = c_publish(c1, b"C1 to C2 through js")
+    m = c2.wait_event(is_msg(d), 10, "C1's message at C2")
+    check(m["from"] == c1.peer_id, "line C1-js-C2: js relays C1's message, author kept", m)
+    d = c_publish(c2, b"C2 to C1 through js")
+    m = c1.wait_event(is_msg(d), 10, "C2's message at C1")
+    check(m["from"] == c2.peer_id, "line C2-js-C1 the other way", m)
+
+    # --- 3 C + 3 js mixed mesh (a ring plus chords, no full mesh) ---
+    cs = [h.CNode("M-C%d" % i, key, extra=["--topic", TOPIC]) for i in range(3)]
+    jss = [h.JsPeer("M-js%d" % i, key, extra=["--topic", TOPIC]) for i in range(3)]
+    nodes = [cs[0], jss[0], cs[1], jss[1], cs[2], jss[2]]
+    for i, n in enumerate(nodes):
+        nxt = nodes[(i + 1) % len(nodes)]
+        if isinstance(n, h.JsPeer):
+            n.cmd("dial", addr=nxt.addr)
+        else:
+            n.send_line("/dial " + nxt.addr)
+    jss[0].cmd("dial", addr=cs[2].addr)
+    for j in jss:
+        j.wait_event(lambda e: e.get("event") == "subscription", 15, "a subscription")
+    time.sleep(3)
+    sent = []
+    for i, n in enumerate(nodes):
+        payload = ("mesh message %d from %s" % (i, n.peer_id)).encode()
+        if isinstance(n, h.JsPeer):
+            n.cmd("publish", topic=TOPIC, dataHex=payload.hex())
+        else:
+            c_publish(n, payload)
+        sent.append((n, payload.hex()))
+    for src, d in sent:
+        for n in nodes:
+            if n is src:
+                continue
+            m = n.wait_event(is_msg(d, src.peer_id), 15, "message of %s at %s" % (src.name, n.name))
+    check(True, "mixed mesh 3 C + 3 js: all 6 messages reached all 6 nodes, authors intact")
+    for n in [c, c1, c2] + cs:
+        check(n.alive(), "%s still running" % n.name)
+    h.log("gossipsub interop: all ok")
+
+
+if __name__ == "__main__":
+    main()
