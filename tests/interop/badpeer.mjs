@@ -1,7 +1,7 @@
 // A misbehaving peer for the interop tests: speaks just enough pnet and
 // multistream-select to reach a given layer, then sends bad input.
 //   node badpeer.mjs MODE SWARM_KEY_FILE PORT
-// MODE: garbage-after-nonce | noise-65535 | close-mid-handshake
+// MODE: garbage-after-nonce | noise-65535 | close-mid-handshake | stall
 // Prints one JSON line {"event":"closed","mode":..,"ms":..,"gotBytes":..} when
 // the server closed the connection (or {"event":"open"} after 15 s).
 import { randomBytes } from 'node:crypto'
@@ -30,6 +30,8 @@ sock.on('connect', () => {
     // the first passes as Noise msg1 (ephemeral key + plaintext payload),
     // the second must fail to decrypt as msg3.
     sock.write(enc(Buffer.concat([line('/multistream/1.0.0'), line('/noise'), frame, frame])))
+  } else if (mode === 'stall') {
+    // nonce only, then silence: the server's handshake deadline must fire
   } else if (mode === 'close-mid-handshake') {
     sock.write(enc(Buffer.concat([line('/multistream/1.0.0'), line('/noise').subarray(0, 3)])))
     setTimeout(() => { sock.destroy(); console.log(JSON.stringify({ event: 'closed-by-us', mode })); process.exit(0) }, 300)

@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+"""Bad input against our node: garbage after the pnet nonce, 65535 bytes of noise as
+Noise frames, a connection closed mid-handshake, a silent peer (handshake deadline), a
+peer that stops reading (bounded memory, backpressure). Each ends that connection only,
+with a log line saying why; the node keeps serving a well-behaved js peer throughout."""
+import os
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+
+def check(cond, what, ctx=None):
+    if not cond:
+        raise AssertionError("%s: %s" % (what, ctx))
+    h.log("ok:", what)
+
+
+def main():
+    h.need_node()
+    h.cli()
+    tmp = tempfile.mkdtemp(prefix="w2w-interop-")
+    key = h.write_swarm_key(os.path.join(tmp, "swarm.key"))
+    c = h.CNode("C", key, extra=["--echo"])
+    port = h.tcp_port(c.addr)
+    good = h.JsPeer("good", key)
+    good.cmd("dial", addr=c.addr)
+    good.cmd("ping", peer=c.peer_id, count=1)
+
+    cases = [
+        ("garbage-after-nonce", "security negotiation failed"),
+        ("noise-65535", "noise handshake failed"),
+        ("close-mid-handshake", "closed the connection during the handshake"),
+    ]
+    for mode, logline in cases:
+        rc, out, err = h.run_node("badpeer.mjs", [mode, key, str(port)], timeout=30)
+        check(c.stderr_has(logline, 10), "%s: connection ended, log says '%s'" % (mode, logline),
+              (out, c.stderr_lines[-5:]))
+        if mode != "close-mid-handshake":
+            check('"event":"closed"' in out, "%s: our node closed the connection" % mode, out)
+        r = good.cmd("ping", peer=c.peer_id, count=1)
+        check(len(r["rtts"]) == 1, "%s: node keeps serving the good peer" % mode)
+
+    t0 = time.time()
+    rc, out, err = h.run_node("badpeer.mjs", ["stall", key, str(port)], timeout=30)
+    check('"event":"closed"' in out and c.stderr_has("handshake timed out", 5),
+          "silent peer dropped at the handshake deadline (%.1f s)" % (time.time() - t0), (out, c.stderr_lines[-3:]))
+
+    # A peer that stops reading: it writes 256 MiB into an echo stream and never reads the
+    # echo. Backpressure must stop it; our memory must stay bounded.
+    rss0 = h.rss_kb(c.p.pid)
+    flooder = h.JsPeer("flooder", key)
+    flooder.cmd("dial", addr=c.addr)
+    res = {}
+
+    def flood():
+        res["r"] = flooder.cmd("flood", peer=c.peer_id, size=256 << 20, timeoutMs=8000, timeout=30)
+
+    t = threading.Thread(target=flood)
+    t.start()
+    time.sleep(2)
+    r = good.cmd("ping", peer=c.peer_id, count=2)
+    check(len(r["rtts"]) == 2, "node answers pings while a peer stops reading", r)
+    t.join(40)
+    rss1 = h.rss_kb(c.p.pid)
+    fr = res.get("r", {})
+    check(fr.get("outcome") == "blocked" and fr.get("sent", 0) < 64 << 20,
+          "a peer that stops reading is blocked by flow control (sent %.1f MiB)" % (fr.get("sent", 0) / 1048576.0), fr)
+    check(rss1 - rss0 < 32 * 1024, "our RSS stays bounded (+%d KiB)" % (rss1 - rss0), (rss0, rss1))
+    check(c.alive(), "node still running")
+    r = good.cmd("ping", peer=c.peer_id, count=1)
+    check(len(r["rtts"]) == 1, "good peer still served at the end")
+    h.log("bad input: all ok")
+
+
+if __name__ == "__main__":
+    main()
