@@ -78,7 +78,7 @@ void prim_hkdf2(uint8_t o1[32], uint8_t o2[32], const uint8_t ck[32], const void
 }
 
 void prim_hkdf3(uint8_t o1[32], uint8_t o2[32], uint8_t o3[32], const uint8_t ck[32], const void *ikm,
-		size_t n)
+                size_t n)
 {
 	hkdf(o1, o2, o3, ck, ikm, n);
 }
@@ -92,7 +92,7 @@ static void noise_nonce(uint8_t out[12], uint64_t n)
 }
 
 void prim_aead_encrypt(uint8_t *out, const uint8_t key[32], uint64_t nonce, const void *ad, size_t adlen,
-		       const uint8_t *in, size_t n)
+                       const uint8_t *in, size_t n)
 {
 	uint8_t npub[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
 
@@ -101,7 +101,7 @@ void prim_aead_encrypt(uint8_t *out, const uint8_t key[32], uint64_t nonce, cons
 }
 
 int prim_aead_decrypt(uint8_t *out, const uint8_t key[32], uint64_t nonce, const void *ad, size_t adlen,
-		      const uint8_t *in, size_t n)
+                      const uint8_t *in, size_t n)
 {
 	uint8_t npub[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
 
@@ -143,7 +143,7 @@ out:
 }
 
 void prim_xsalsa20_xor(uint8_t *out, const uint8_t *in, size_t n, const uint8_t nonce[24], uint64_t off,
-		       const uint8_t key[32])
+                       const uint8_t key[32])
 {
 	size_t skip = (size_t)(off % 64);
 

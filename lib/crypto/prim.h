@@ -37,7 +37,7 @@ void prim_hmac_sha256(uint8_t out[PRIM_SHA256_LEN], const void *key, size_t keyl
  */
 void prim_hkdf2(uint8_t o1[32], uint8_t o2[32], const uint8_t ck[32], const void *ikm, size_t n);
 void prim_hkdf3(uint8_t o1[32], uint8_t o2[32], uint8_t o3[32], const uint8_t ck[32], const void *ikm,
-		size_t n);
+                size_t n);
 
 /*
  * ChaCha20-Poly1305 IETF with the Noise nonce layout (Noise spec §12.3):
@@ -47,9 +47,9 @@ void prim_hkdf3(uint8_t o1[32], uint8_t o2[32], uint8_t o3[32], const uint8_t ck
  * (out is then zeroed), W2W_EPARSE when n < 16.
  */
 void prim_aead_encrypt(uint8_t *out, const uint8_t key[32], uint64_t nonce, const void *ad, size_t adlen,
-		       const uint8_t *in, size_t n);
+                       const uint8_t *in, size_t n);
 int prim_aead_decrypt(uint8_t *out, const uint8_t key[32], uint64_t nonce, const void *ad, size_t adlen,
-		      const uint8_t *in, size_t n);
+                      const uint8_t *in, size_t n);
 
 /* X25519 key pair: priv = 32 bytes from rng (NULL = system RNG), clamped by X25519 itself. */
 void prim_x25519_keypair(uint8_t pub[32], uint8_t priv[32], const struct rng *rng);
@@ -64,6 +64,6 @@ int prim_x25519(uint8_t out[32], const uint8_t priv[32], const uint8_t pub[32]);
  * pnet keeps one running offset per direction.
  */
 void prim_xsalsa20_xor(uint8_t *out, const uint8_t *in, size_t n, const uint8_t nonce[24], uint64_t off,
-		       const uint8_t key[32]);
+                       const uint8_t key[32]);
 
 #endif

@@ -32,10 +32,10 @@ struct mss {
 	enum mss_state st;
 	char **protos;
 	size_t n_protos;
-	size_t cur;   /* initiator: index of the outstanding proposal */
+	size_t cur;       /* initiator: index of the outstanding proposal */
 	unsigned rejects; /* responder: proposals answered without a match */
-	int selected; /* index into protos, -1 before */
-	struct buf in; /* unparsed input, then the leftover */
+	int selected;     /* index into protos, -1 before */
+	struct buf in;    /* unparsed input, then the leftover */
 	uint64_t timeout_us;
 	uint64_t deadline;
 	int err;

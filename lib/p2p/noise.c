@@ -113,7 +113,7 @@ static int decrypt_and_hash(struct hs_secret *s, const uint8_t *c, size_t n, uin
 }
 
 int noise_hs_new(struct noise_hs **ret, bool initiator, const uint8_t *prologue, size_t prologue_len,
-		 const uint8_t *s_priv, const struct rng *rng)
+                 const uint8_t *s_priv, const struct rng *rng)
 {
 	static const char name[] = NOISE_PROTOCOL_NAME;
 	struct noise_hs *hs;
@@ -368,7 +368,7 @@ static int payload_build(struct buf *out, const struct ident *id, const uint8_t 
 }
 
 int noise_payload_verify(const uint8_t *payload, size_t len, const uint8_t remote_static[32],
-			 struct peerid *peer_out, uint8_t *key_out, size_t key_cap, size_t *key_len)
+                         struct peerid *peer_out, uint8_t *key_out, size_t key_cap, size_t *key_len)
 {
 	uint8_t msg[sizeof(NOISE_SIG_PREFIX) - 1 + DHLEN];
 	const uint8_t *key = NULL, *sig = NULL;
@@ -469,7 +469,8 @@ int noise_new(struct noise **ret, const struct noise_config *cfg)
 	n->reason = "";
 	buf_init(&n->frame, 2 + NOISE_MAX_FRAME);
 	/* libp2p uses an empty prologue on TCP; the hook exists for the Noise vectors. */
-	r = noise_hs_new(&n->hs, cfg->initiator, cfg->prologue, cfg->prologue_len, cfg->static_priv, cfg->rng);
+	r = noise_hs_new(&n->hs, cfg->initiator, cfg->prologue, cfg->prologue_len, cfg->static_priv,
+	                 cfg->rng);
 	if (r < 0) {
 		free(n);
 		return r;
@@ -573,8 +574,8 @@ static int establish(struct noise *n)
 
 static int check_remote_payload(struct noise *n, const struct buf *pl)
 {
-	int r = noise_payload_verify(pl->data, pl->len, noise_hs_remote_static(n->hs), &n->remote, n->remote_key,
-				     sizeof(n->remote_key), &n->remote_key_len);
+	int r = noise_payload_verify(pl->data, pl->len, noise_hs_remote_static(n->hs), &n->remote,
+	                             n->remote_key, sizeof(n->remote_key), &n->remote_key_len);
 
 	if (r == W2W_EAUTH)
 		return fail(n, r, "remote identity signature or key rejected");
@@ -595,7 +596,8 @@ static int on_hs_frame(struct noise *n, const uint8_t *m, size_t mlen, struct bu
 	r = noise_hs_read(n->hs, m, mlen, &pl);
 	if (r < 0) {
 		r = fail(n, r == W2W_EAUTH ? W2W_EAUTH : W2W_EPROTO,
-			 r == W2W_EAUTH ? "handshake message failed to decrypt" : "malformed handshake message");
+		         r == W2W_EAUTH ? "handshake message failed to decrypt"
+		                        : "malformed handshake message");
 		goto out;
 	}
 	if (n->initiator) {
@@ -680,7 +682,8 @@ int noise_tick(struct noise *n, uint64_t now_us)
 	return 0;
 }
 
-int noise_feed(struct noise *n, const void *in, size_t len, uint64_t now_us, struct buf *wire, struct buf *app)
+int noise_feed(struct noise *n, const void *in, size_t len, uint64_t now_us, struct buf *wire,
+               struct buf *app)
 {
 	const uint8_t *p = in;
 	const uint8_t *f;

@@ -68,7 +68,7 @@ int noise_start(struct noise *n, uint64_t now_us, struct buf *wire);
  * buffer full), W2W_ETIMEDOUT. Any failure is final.
  */
 int noise_feed(struct noise *n, const void *in, size_t len, uint64_t now_us, struct buf *wire,
-	       struct buf *app);
+               struct buf *app);
 bool noise_established(const struct noise *n);
 /* Encrypts len bytes into one or more frames (<= NOISE_MAX_PLAINTEXT each) on `wire`.
  * W2W_ESTATE before the handshake is complete. */
@@ -89,7 +89,7 @@ struct noise_hs;
 struct noise_cs;
 /* s_priv: fixed static key or NULL (generated from rng). Ephemerals come from rng. */
 int noise_hs_new(struct noise_hs **ret, bool initiator, const uint8_t *prologue, size_t prologue_len,
-		 const uint8_t *s_priv, const struct rng *rng);
+                 const uint8_t *s_priv, const struct rng *rng);
 void noise_hs_free(struct noise_hs *hs);
 /* Next handshake message (unframed) with `payload` appended to `msg`. */
 int noise_hs_write(struct noise_hs *hs, const uint8_t *payload, size_t plen, struct buf *msg);
@@ -111,6 +111,6 @@ int noise_cs_decrypt(struct noise_cs *cs, const uint8_t *in, size_t n, struct bu
 /* Payload codec (exposed for tests/fuzzing): parse identity_key/identity_sig,
  * skip extensions and unknown fields; verify the signature over the static key. */
 int noise_payload_verify(const uint8_t *payload, size_t len, const uint8_t remote_static[32],
-			 struct peerid *peer_out, uint8_t *key_out, size_t key_cap, size_t *key_len);
+                         struct peerid *peer_out, uint8_t *key_out, size_t key_cap, size_t *key_len);
 
 #endif

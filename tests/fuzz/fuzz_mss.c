@@ -74,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *p = mss_protocol(m);
 		int idx = mss_protocol_index(m);
 
-		if (!mss_done(m) || !p || idx < 0 || (size_t)idx >= cfg.n_protocols || strcmp(p, cfg.protocols[idx]))
+		if (!mss_done(m) || !p || idx < 0 || (size_t)idx >= cfg.n_protocols ||
+		    strcmp(p, cfg.protocols[idx]))
 			abort();
 		mss_leftover(m, &lo, &lolen);
 		if (lolen > fed || (lolen && memcmp(lo, data + fed - lolen, lolen) != 0))

@@ -127,8 +127,8 @@ static void run_engine(struct party *p, const uint8_t *data, size_t size, size_t
 	if (rc == 1) {
 		size_t klen = 0;
 
-		if (!noise_established(p->n) || !noise_remote_peer(p->n) || !noise_remote_identity_key(p->n, &klen) ||
-		    klen == 0)
+		if (!noise_established(p->n) || !noise_remote_peer(p->n) ||
+		    !noise_remote_identity_key(p->n, &klen) || klen == 0)
 			abort();
 		if (noise_write(p->n, "ping", 4, &p->wire) < 0)
 			abort();
@@ -164,7 +164,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int rc;
 
 		/* The responder's static public key from the vector. */
-		if (hex_decode(st, 32, "31e0303fd6418d2f8c0e78b91f22e8caed0fbe48656dcf4767e4834f701b8f62", 64) != 32)
+		if (hex_decode(st, 32, "31e0303fd6418d2f8c0e78b91f22e8caed0fbe48656dcf4767e4834f701b8f62",
+		               64) != 32)
 			abort();
 		rc = noise_payload_verify(data, size, st, &pid, key, sizeof(key), &klen);
 		if (rc == 0 && (pid.len == 0 || klen == 0 || klen > sizeof(key)))

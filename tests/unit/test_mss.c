@@ -52,7 +52,7 @@ static void test_byte_forms(void **state)
 	m = mk(MSS_INITIATOR, noise, 1);
 	assert_int_equal(mss_start(m, 0, &out), 0);
 	assert_buf_hex(&out, "132f6d756c746973747265616d2f312e302e300a"
-			     "072f6e6f6973650a");
+	                     "072f6e6f6973650a");
 	assert_int_equal(mss_start(m, 0, &out), W2W_ESTATE);
 	mss_free(m);
 	/* Responder: the header once, then "na" and an echo. */
@@ -236,9 +236,9 @@ static void test_ls(void **state)
 	assert_int_equal(mss_feed(m, HDR "\x03ls\n", HDR_LEN + 4, 1, &out), 0);
 	/* One message: LP("/a\n") LP("/bc\n") "\n". */
 	assert_buf_hex(&out, "0a"
-			     "032f610a"
-			     "042f62630a"
-			     "0a");
+	                     "032f610a"
+	                     "042f62630a"
+	                     "0a");
 	assert_false(mss_done(m));
 	mss_free(m);
 	buf_free(&out);
@@ -289,7 +289,7 @@ static void test_errors(void **state)
 	(void)state;
 	assert_int_equal(feed_responder("\x13/multistream/2.0.0\n", 20), W2W_EPROTO); /* wrong header */
 	assert_int_equal(feed_responder("\x07/noise\n", 8), W2W_EPROTO);              /* no header */
-	assert_int_equal(feed_responder("\x13/multistream/1.0.0x", 20), W2W_EPROTO); /* no newline */
+	assert_int_equal(feed_responder("\x13/multistream/1.0.0x", 20), W2W_EPROTO);  /* no newline */
 	assert_int_equal(feed_responder("\x00", 1), W2W_EPROTO);                      /* empty message */
 	assert_int_equal(feed_responder("\x80\x00", 2), W2W_EPROTO);                  /* non-minimal varint */
 	assert_int_equal(feed_responder("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 10), W2W_EPROTO);
@@ -392,12 +392,12 @@ static void test_config_and_deadline(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_byte_forms),
-		cmocka_unit_test(test_pair_random_chunks),
-		cmocka_unit_test(test_pipelined_leftovers),
-		cmocka_unit_test(test_ls),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_config_and_deadline),
+	    cmocka_unit_test(test_byte_forms),
+	    cmocka_unit_test(test_pair_random_chunks),
+	    cmocka_unit_test(test_pipelined_leftovers),
+	    cmocka_unit_test(test_ls),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_config_and_deadline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

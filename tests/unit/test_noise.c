@@ -72,53 +72,93 @@ static void fixed_fill(void *ud, void *buf, size_t n)
 #define CACO_RESP_STATIC "4a3acbfdb163dec651dfa3194dece676d437029c62a408b4c5ea9114246e4893"
 #define CACO_RESP_EPH "bbdb4cdbd309f1a1f2e1456967fe288cadd6f712d65dc7b7793d5e63da6b375b"
 
-static const struct {
+struct vec_msg {
 	const char *payload, *ciphertext;
-} caco_msgs[] = {
-	{"4c756477696720766f6e204d69736573",
-	 "ca35def5ae56cec33dc2036731ab14896bc4c75dbb07a61f879f8e3afa4c79444c756477696720766f6e204d69736573"},
-	{"4d757272617920526f746862617264",
-	 "95ebc60d2b1fa672c1f46a8aa265ef51bfe38e7ccb39ec5be34069f14480884381cbad1f276e038c48378ffce2b65285e08d6b68"
-	 "aaa3629a5a8639392490e5b9bd5269c2f1e4f488ed8831161f19b7815528f8982ffe09be9b5c412f8a0db50f8814c7194e83f23d"
-	 "bd8d162c9326ad"},
-	{"462e20412e20486179656b",
-	 "c7195ffacac1307ff99046f219750fc47693e23c3cb08b89c2af808b444850a80ae475b9df0f169ae80a89be0865b57f58c9fea0"
-	 "d4ec82a286427402f113e4b6ae769a1d95941d49b25030"},
-	{"4361726c204d656e676572", "96763ed773f8e47bb3712f0e29b3060ffc956ffc146cee53d5e1df"},
-	{"4a65616e2d426170746973746520536179", "3e40f15f6f3a46ae446b253bf8b1d9ffb6ed9b174d272328ff91a7e2e5c79c07f5"},
-	{"457567656e2042f6686d20766f6e2042617765726b",
-	 "eb3f3515110702e047a6c9da4478b6ead94873c11c0f2d710ddb3f09fce024b3a58502ae3f"},
 };
 
-static void test_cacophony_xx(void **state)
+struct vec {
+	const char *prologue, *init_static, *init_eph, *resp_static, *resp_eph, *hash;
+	const struct vec_msg *msgs;
+	size_t n_msgs;
+};
+
+static const struct vec_msg caco_msgs[] = {
+    {"4c756477696720766f6e204d69736573",
+     "ca35def5ae56cec33dc2036731ab14896bc4c75dbb07a61f879f8e3afa4c79444c756477696720766f6e204d69736573"},
+    {"4d757272617920526f746862617264", "95ebc60d2b1fa672c1f46a8aa265ef51bfe38e7ccb39ec5be34069f14480884381cba"
+                                       "d1f276e038c48378ffce2b65285e08d6b68"
+                                       "aaa3629a5a8639392490e5b9bd5269c2f1e4f488ed8831161f19b7815528f8982ffe0"
+                                       "9be9b5c412f8a0db50f8814c7194e83f23d"
+                                       "bd8d162c9326ad"},
+    {"462e20412e20486179656b", "c7195ffacac1307ff99046f219750fc47693e23c3cb08b89c2af808b444850a80ae475b9df0f1"
+                               "69ae80a89be0865b57f58c9fea0"
+                               "d4ec82a286427402f113e4b6ae769a1d95941d49b25030"},
+    {"4361726c204d656e676572", "96763ed773f8e47bb3712f0e29b3060ffc956ffc146cee53d5e1df"},
+    {"4a65616e2d426170746973746520536179",
+     "3e40f15f6f3a46ae446b253bf8b1d9ffb6ed9b174d272328ff91a7e2e5c79c07f5"},
+    {"457567656e2042f6686d20766f6e2042617765726b",
+     "eb3f3515110702e047a6c9da4478b6ead94873c11c0f2d710ddb3f09fce024b3a58502ae3f"},
+};
+
+/* mcginty/snow tests/vectors/snow.txt, same protocol, other keys and a long prologue (no hash given). */
+static const struct vec_msg snow_msgs[] = {
+    {"d03c489139e645d0711a3c9e810d776b46a84912463fafa87b884eebf242dc34",
+     "f9fa868ba97ab8a2686deccfaad5a484ee10a5bb85e3d1dce015a84797f92818d03c489139e645d0711a3c9e810d776b46a8"
+     "4912463fafa87b884eebf242dc34"},
+    {"d8190a92f7dc0c93dbea9118ba8055751fb7c6590c416ffbd419964132b99a85",
+     "8c4e6fdb7d09d501a86f7eca5c234522751706ed409182c05cdf5f827d4dae47b81c6c5f43b025692c24391eefee725c17d8"
+     "cb0fbe3e4abb8aedf42c4fd2592d4ea48ac08989d6ae8b4adae08b2c34087c808c7aa55a63c02b0fab9e930612336bd43eae"
+     "a04d3c670a0a146691aa9cc9d357872320dc735dbc48580cffb553db"},
+    {"77891b19dcb92ef7c055b672c4a5aa7fdf1c84146b8b303459022729473ce254",
+     "933ca6b5ed60df3df66121f0ab49a09e49efa45c613a86a3cecbf4c535cef2f83f72b42837b18e3572f2fdc2b74c331e2368"
+     "a545cef54bdca081678ab0e9dd5348122459e0c034c851984d88ce610963d43cde6cfe73a67fbd5a63e8bfca96d0"},
+    {"d7efdf988072881941db045a42882433817555128fbf5663e56081712ec7d212",
+     "54ef0ff0629e1aaa7685a2806ab111cba76b52331f2642276736f415868eacb69ab2577f3bda0cbf72f879685f6ed25f"},
+    {"dd7bf01a588bafb52c6cfba952e5d8fe35cc2b3f92b4730ae2474615157345ce",
+     "356be70f110306d5c699bb834bb9d58d909e325924dfbec972e406e6f294dc63e1daebefe8a62a334facc8048ab4ad66"},
+};
+
+static const struct vec vectors[] = {
+    {"4a6f686e2047616c74" /* "John Galt" */, CACO_INIT_STATIC, CACO_INIT_EPH, CACO_RESP_STATIC, CACO_RESP_EPH,
+     "c8e5f64e846193be2a834104c2a009868d6c9f3bd3c186299888b488b2f1f58e", caco_msgs,
+     sizeof(caco_msgs) / sizeof(caco_msgs[0])},
+    {"5468657265206973206e6f20726967687420616e642077726f6e672e2054686572652773206f6e6c792066756e20616e6420"
+     "626f72696e672e",
+     "7dec208517a3b81a2861d7a71266d5d6dc944c5a8816634a86fe63198a0148ee",
+     "a32daf21e93c0131495ce1d903181fde81cc46937daaeb990bae7c992709421e",
+     "4d0aed5098e3b4ef20357e9f686ce66204c792b358da2e475017d6c485304881",
+     "4eece0f195d026db035ff987597c429d3ad3bcc2944df37d649528951b2a27c5", NULL, snow_msgs,
+     sizeof(snow_msgs) / sizeof(snow_msgs[0])},
+};
+
+static void run_vector(const struct vec *v)
 {
 	struct fixed_rng fi = {.len = 32}, fr = {.len = 32};
 	struct rng ri = {fixed_fill, &fi}, rr = {fixed_fill, &fr};
-	uint8_t is[32], rs[32], prologue[9], pl[64], h1[32], h2[32];
+	uint8_t is[32], rs[32], prologue[128], pl[64], h1[32], h2[32];
+	size_t plen_pro = unhex_buf(prologue, sizeof(prologue), v->prologue);
 	struct noise_hs *hi, *hr;
 	struct noise_cs *is_tx, *is_rx, *rs_tx, *rs_rx;
 	struct buf msg, got;
 
-	(void)state;
-	unhex(is, 32, CACO_INIT_STATIC);
-	unhex(rs, 32, CACO_RESP_STATIC);
-	unhex(fi.bytes, 32, CACO_INIT_EPH);
-	unhex(fr.bytes, 32, CACO_RESP_EPH);
-	unhex(prologue, 9, "4a6f686e2047616c74"); /* "John Galt" */
-	assert_int_equal(noise_hs_new(&hi, true, prologue, 9, is, &ri), 0);
-	assert_int_equal(noise_hs_new(&hr, false, prologue, 9, rs, &rr), 0);
+	unhex(is, 32, v->init_static);
+	unhex(rs, 32, v->resp_static);
+	unhex(fi.bytes, 32, v->init_eph);
+	unhex(fr.bytes, 32, v->resp_eph);
+	assert_int_equal(noise_hs_new(&hi, true, prologue, plen_pro, is, &ri), 0);
+	assert_int_equal(noise_hs_new(&hr, false, prologue, plen_pro, rs, &rr), 0);
 	buf_init(&msg, 65535);
 	buf_init(&got, 65535);
 
 	for (size_t i = 0; i < 3; i++) {
 		struct noise_hs *w = i % 2 == 0 ? hi : hr, *r = i % 2 == 0 ? hr : hi;
-		size_t plen = unhex_buf(pl, sizeof(pl), caco_msgs[i].payload);
+		size_t plen = unhex_buf(pl, sizeof(pl), v->msgs[i].payload);
 
 		/* Reading or writing out of turn is refused. */
 		assert_int_equal(noise_hs_read(w, pl, plen, &got), W2W_ESTATE);
 		assert_int_equal(noise_hs_write(r, pl, plen, &msg), W2W_ESTATE);
 		assert_int_equal(noise_hs_write(w, pl, plen, &msg), 0);
-		assert_buf_hex(&msg, caco_msgs[i].ciphertext);
+		assert_buf_hex(&msg, v->msgs[i].ciphertext);
 		assert_int_equal(noise_hs_read(r, msg.data, msg.len, &got), 0);
 		assert_int_equal(got.len, plen);
 		assert_memory_equal(got.data, pl, plen);
@@ -131,19 +171,21 @@ static void test_cacophony_xx(void **state)
 	assert_memory_equal(noise_hs_remote_static(hi), noise_hs_static_pub(hr), 32);
 	noise_hs_hash(hi, h1);
 	noise_hs_hash(hr, h2);
-	unhex(pl, 32, "c8e5f64e846193be2a834104c2a009868d6c9f3bd3c186299888b488b2f1f58e");
-	assert_memory_equal(h1, pl, 32);
-	assert_memory_equal(h2, pl, 32);
+	assert_memory_equal(h1, h2, 32);
+	if (v->hash) {
+		unhex(pl, 32, v->hash);
+		assert_memory_equal(h1, pl, 32);
+	}
 
 	assert_int_equal(noise_hs_split(hi, &is_tx, &is_rx), 0);
 	assert_int_equal(noise_hs_split(hr, &rs_tx, &rs_rx), 0);
-	/* After the handshake the vector keeps alternating: responder, initiator, responder. */
-	for (size_t i = 3; i < 6; i++) {
+	/* After the handshake the vectors keep alternating: responder, initiator, responder. */
+	for (size_t i = 3; i < v->n_msgs; i++) {
 		struct noise_cs *tx = i % 2 ? rs_tx : is_tx, *rx = i % 2 ? is_rx : rs_rx;
-		size_t plen = unhex_buf(pl, sizeof(pl), caco_msgs[i].payload);
+		size_t plen = unhex_buf(pl, sizeof(pl), v->msgs[i].payload);
 
 		assert_int_equal(noise_cs_encrypt(tx, pl, plen, &msg), 0);
-		assert_buf_hex(&msg, caco_msgs[i].ciphertext);
+		assert_buf_hex(&msg, v->msgs[i].ciphertext);
 		assert_int_equal(noise_cs_decrypt(rx, msg.data, msg.len, &got), 0);
 		assert_int_equal(got.len, plen);
 		assert_memory_equal(got.data, pl, plen);
@@ -160,6 +202,13 @@ static void test_cacophony_xx(void **state)
 	noise_hs_free(hr);
 	buf_free(&msg);
 	buf_free(&got);
+}
+
+static void test_xx_vectors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++)
+		run_vector(&vectors[i]);
 }
 
 static struct noise_hs *hs_fixed(bool initiator, struct fixed_rng *f, struct rng *r)
@@ -249,15 +298,21 @@ static void test_hs_tampered(void **state)
 #define RESP_PEER "12D3KooWH45PiqBjfnEfDfCD6TqJrpqTBJvQDwGHvjGpaWwms46D"
 
 #define LP_FRAME1 "0020ca35def5ae56cec33dc2036731ab14896bc4c75dbb07a61f879f8e3afa4c7944"
-#define LP_FRAME2                                                                                                  \
-	"00c895ebc60d2b1fa672c1f46a8aa265ef51bfe38e7ccb39ec5be34069f14480884381cbad1f276e038c48378ffce2b65285e08d6b" \
-	"68aaa3629a5a8639392490e5b90b20f024c6abdc05d618c61c13a3fe07127982eb5ca742680ca142e47bb868026c30848e7173be8d5f" \
-	"26fa7cf13b4ae339a863eee1c5c92b95e37d69e5a052723acf9c547858a8ffb0a8b31eb3f0355b30077a2e07f258976c55cf86465e4a" \
+#define LP_FRAME2                                                                                            \
+	"00c895ebc60d2b1fa672c1f46a8aa265ef51bfe38e7ccb39ec5be34069f14480884381cbad1f276e038c48378ffce2b652" \
+	"85e08d6b"                                                                                           \
+	"68aaa3629a5a8639392490e5b90b20f024c6abdc05d618c61c13a3fe07127982eb5ca742680ca142e47bb868026c30848e" \
+	"7173be8d5f"                                                                                         \
+	"26fa7cf13b4ae339a863eee1c5c92b95e37d69e5a052723acf9c547858a8ffb0a8b31eb3f0355b30077a2e07f258976c55" \
+	"cf86465e4a"                                                                                         \
 	"0d67a08449d341433dc2711b794ee63c009009d4af01e3b2b20dd297f4e5a40d1afafcfaa8c513d338"
-#define LP_FRAME3                                                                                                  \
-	"00a8c7195ffacac1307ff99046f219750fc47693e23c3cb08b89c2af808b444850a8747003d9705848787cec6066d0abe98414c3d6" \
-	"e0e8ecd41217ddfdf0afb41507a1be308a2142c5bd7aa4533305677b3e694b63076f9d2df0fe4d73b419771080a6cf96b37385017659" \
-	"6856cd9886b5ccf7b92fd0b13c9d40153da17beeda35f1631e57da5fabbc42aaeea8ff1a68839842fe9190823c6eb028c9884fd44c75" \
+#define LP_FRAME3                                                                                            \
+	"00a8c7195ffacac1307ff99046f219750fc47693e23c3cb08b89c2af808b444850a8747003d9705848787cec6066d0abe9" \
+	"8414c3d6"                                                                                           \
+	"e0e8ecd41217ddfdf0afb41507a1be308a2142c5bd7aa4533305677b3e694b63076f9d2df0fe4d73b419771080a6cf96b3" \
+	"7385017659"                                                                                         \
+	"6856cd9886b5ccf7b92fd0b13c9d40153da17beeda35f1631e57da5fabbc42aaeea8ff1a68839842fe9190823c6eb028c9" \
+	"884fd44c75"                                                                                         \
 	"67903e49627553dfcf"
 #define LP_T_I2R "00235b48e55d361154aa42673722b2a0a4aee1d684a9e7cdc510ea6c6d2721355c8d46e58f"
 #define LP_T_R2I "0015bd7220d73c0f7ff50fd460c229eb00798842dfa23d"
@@ -394,7 +449,8 @@ static void side_ident(struct side *s, const struct rng *rng, size_t app_cap)
 
 static void side_engine(struct side *s, bool initiator, const struct peerid *expected, const struct rng *rng)
 {
-	struct noise_config cfg = {.initiator = initiator, .identity = s->id, .rng = rng, .expected_peer = expected};
+	struct noise_config cfg = {
+	    .initiator = initiator, .identity = s->id, .rng = rng, .expected_peer = expected};
 
 	assert_int_equal(noise_new(&s->n, &cfg), 0);
 }
@@ -583,7 +639,11 @@ static void test_garbage_frames(void **state)
 
 	/* Too short for message 2. */
 	make_pair(&a, &b, &rng, false);
-	assert_int_equal(noise_feed(a.n, "\x00\x0a" "0123456789", 12, 1, &a.wire, &a.app), W2W_EPROTO);
+	assert_int_equal(noise_feed(a.n,
+	                            "\x00\x0a"
+	                            "0123456789",
+	                            12, 1, &a.wire, &a.app),
+	                 W2W_EPROTO);
 	side_free(&a);
 	side_free(&b);
 
@@ -633,11 +693,12 @@ static void test_truncated_and_deadline(void **state)
 	assert_true(strstr(noise_reason(a.n), "timed out") != NULL);
 	/* The rest arriving late changes nothing. */
 	assert_int_equal(noise_feed(a.n, b.wire.data + b.wire.len / 2, b.wire.len - b.wire.len / 2,
-				    NOISE_DEFAULT_TIMEOUT_US + 1, &tmp, &a.app),
-			 W2W_ETIMEDOUT);
+	                            NOISE_DEFAULT_TIMEOUT_US + 1, &tmp, &a.app),
+	                 W2W_ETIMEDOUT);
 	assert_int_equal(tmp.len, 0);
 	/* A feed past the deadline fails without the tick. */
-	assert_int_equal(noise_feed(b.n, "\x00", 1, NOISE_DEFAULT_TIMEOUT_US, &b.wire, &b.app), W2W_ETIMEDOUT);
+	assert_int_equal(noise_feed(b.n, "\x00", 1, NOISE_DEFAULT_TIMEOUT_US, &b.wire, &b.app),
+	                 W2W_ETIMEDOUT);
 	side_free(&a);
 	side_free(&b);
 
@@ -657,7 +718,8 @@ static void test_truncated_and_deadline(void **state)
 
 /* ---- the handshake payload ---- */
 
-static void build_payload(struct buf *out, const struct ident *id, const uint8_t st[32], bool ext, int sig_len)
+static void build_payload(struct buf *out, const struct ident *id, const uint8_t st[32], bool ext,
+                          int sig_len)
 {
 	uint8_t msg[24 + 32], sig[64];
 
@@ -714,11 +776,14 @@ static void test_payload_verify(void **state)
 	build_payload(&pl, id, st, false, 63);
 	assert_int_equal(noise_payload_verify(pl.data, pl.len, st, NULL, NULL, 0, NULL), W2W_EAUTH);
 	/* Not protobuf; identity_key with the wrong wire type; unsupported key type. */
-	assert_int_equal(noise_payload_verify((const uint8_t *)"\x0b\x01", 2, st, NULL, NULL, 0, NULL), W2W_EPROTO);
-	assert_int_equal(noise_payload_verify((const uint8_t *)"\x08\x01", 2, st, NULL, NULL, 0, NULL), W2W_EPROTO);
+	assert_int_equal(noise_payload_verify((const uint8_t *)"\x0b\x01", 2, st, NULL, NULL, 0, NULL),
+	                 W2W_EPROTO);
+	assert_int_equal(noise_payload_verify((const uint8_t *)"\x08\x01", 2, st, NULL, NULL, 0, NULL),
+	                 W2W_EPROTO);
 	assert_int_equal(noise_payload_verify(NULL, 0, st, NULL, NULL, 0, NULL), W2W_EPROTO);
 	{
-		static const uint8_t rsa[] = {0x0a, 0x07, 0x08, 0x00, 0x12, 0x03, 1, 2, 3, 0x12, 0x02, 0xaa, 0xbb};
+		static const uint8_t rsa[] = {0x0a, 0x07, 0x08, 0x00, 0x12, 0x03, 1,
+		                              2,    3,    0x12, 0x02, 0xaa, 0xbb};
 		uint8_t msg[sizeof(rsa) + 62];
 
 		memcpy(msg, rsa, 9);
@@ -789,9 +854,8 @@ static void st_app(struct stack *s, const uint8_t *p, size_t n)
 
 static void st_noise(struct stack *s, const uint8_t *p, size_t n)
 {
-	struct mss_config mc = {.role = s->initiator ? MSS_INITIATOR : MSS_RESPONDER,
-				.protocols = mux_list,
-				.n_protocols = 1};
+	struct mss_config mc = {
+	    .role = s->initiator ? MSS_INITIATOR : MSS_RESPONDER, .protocols = mux_list, .n_protocols = 1};
 	int r;
 
 	buf_reset(&s->tmp);
@@ -860,8 +924,8 @@ static void st_init(struct stack *s, bool initiator, const uint8_t psk[32], cons
 {
 	struct pnet_config pc = {.psk = psk, .rng = rng};
 	struct mss_config mc = {.role = initiator ? MSS_INITIATOR : MSS_RESPONDER,
-				.protocols = initiator ? sec_offer : sec_offer + 1,
-				.n_protocols = initiator ? 2 : 1};
+	                        .protocols = initiator ? sec_offer : sec_offer + 1,
+	                        .n_protocols = initiator ? 2 : 1};
 	struct noise_config nc = {.initiator = initiator, .rng = rng};
 
 	memset(s, 0, sizeof(*s));
@@ -957,16 +1021,16 @@ static void test_full_stack(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cacophony_xx),
-		cmocka_unit_test(test_hs_tampered),
-		cmocka_unit_test(test_libp2p_vector_initiator),
-		cmocka_unit_test(test_libp2p_vector_responder),
-		cmocka_unit_test(test_pair_random_chunks),
-		cmocka_unit_test(test_wrong_peer_id),
-		cmocka_unit_test(test_garbage_frames),
-		cmocka_unit_test(test_truncated_and_deadline),
-		cmocka_unit_test(test_payload_verify),
-		cmocka_unit_test(test_full_stack),
+	    cmocka_unit_test(test_xx_vectors),
+	    cmocka_unit_test(test_hs_tampered),
+	    cmocka_unit_test(test_libp2p_vector_initiator),
+	    cmocka_unit_test(test_libp2p_vector_responder),
+	    cmocka_unit_test(test_pair_random_chunks),
+	    cmocka_unit_test(test_wrong_peer_id),
+	    cmocka_unit_test(test_garbage_frames),
+	    cmocka_unit_test(test_truncated_and_deadline),
+	    cmocka_unit_test(test_payload_verify),
+	    cmocka_unit_test(test_full_stack),
 	};
 
 	if (prim_init() < 0)

@@ -332,10 +332,10 @@ static void test_states_and_deadline(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keystream_vector),
-		cmocka_unit_test(test_pair_random_chunks),
-		cmocka_unit_test(test_wrong_key_and_garbage),
-		cmocka_unit_test(test_states_and_deadline),
+	    cmocka_unit_test(test_keystream_vector),
+	    cmocka_unit_test(test_pair_random_chunks),
+	    cmocka_unit_test(test_wrong_key_and_garbage),
+	    cmocka_unit_test(test_states_and_deadline),
 	};
 
 	if (prim_init() < 0)

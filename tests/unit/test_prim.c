@@ -84,18 +84,21 @@ static void test_aead_nonce_layout(void **state)
 		pt[i] = (uint8_t)i;
 	/* Noise §12.3: 4 zero bytes then the counter little-endian. */
 	prim_aead_encrypt(ct, key, 0x0102030405060708ull, "ad", 2, pt, sizeof(pt));
-	crypto_aead_chacha20poly1305_ietf_encrypt(ref, &clen, pt, sizeof(pt), (const uint8_t *)"ad", 2, NULL, npub,
-						  key);
+	crypto_aead_chacha20poly1305_ietf_encrypt(ref, &clen, pt, sizeof(pt), (const uint8_t *)"ad", 2, NULL,
+	                                          npub, key);
 	assert_int_equal(clen, sizeof(ref));
 	assert_memory_equal(ct, ref, sizeof(ref));
 
 	assert_int_equal(prim_aead_decrypt(back, key, 0x0102030405060708ull, "ad", 2, ct, sizeof(ct)), 0);
 	assert_memory_equal(back, pt, sizeof(pt));
 	/* Wrong nonce, wrong ad, flipped bit, too short. */
-	assert_int_equal(prim_aead_decrypt(back, key, 0x0102030405060709ull, "ad", 2, ct, sizeof(ct)), W2W_EAUTH);
-	assert_int_equal(prim_aead_decrypt(back, key, 0x0102030405060708ull, "aD", 2, ct, sizeof(ct)), W2W_EAUTH);
+	assert_int_equal(prim_aead_decrypt(back, key, 0x0102030405060709ull, "ad", 2, ct, sizeof(ct)),
+	                 W2W_EAUTH);
+	assert_int_equal(prim_aead_decrypt(back, key, 0x0102030405060708ull, "aD", 2, ct, sizeof(ct)),
+	                 W2W_EAUTH);
 	ct[10] ^= 1;
-	assert_int_equal(prim_aead_decrypt(back, key, 0x0102030405060708ull, "ad", 2, ct, sizeof(ct)), W2W_EAUTH);
+	assert_int_equal(prim_aead_decrypt(back, key, 0x0102030405060708ull, "ad", 2, ct, sizeof(ct)),
+	                 W2W_EAUTH);
 	assert_int_equal(prim_aead_decrypt(back, key, 0, NULL, 0, ct, 15), W2W_EPARSE);
 	/* In place, and an empty plaintext (tag only). */
 	memcpy(ct, pt, sizeof(pt));
@@ -204,13 +207,10 @@ static void test_xsalsa20_offsets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sha256_hmac),
-		cmocka_unit_test(test_hkdf),
-		cmocka_unit_test(test_aead_nonce_layout),
-		cmocka_unit_test(test_x25519),
-		cmocka_unit_test(test_x25519_keypair_rng),
-		cmocka_unit_test(test_xsalsa20_vector),
-		cmocka_unit_test(test_xsalsa20_offsets),
+	    cmocka_unit_test(test_sha256_hmac),        cmocka_unit_test(test_hkdf),
+	    cmocka_unit_test(test_aead_nonce_layout),  cmocka_unit_test(test_x25519),
+	    cmocka_unit_test(test_x25519_keypair_rng), cmocka_unit_test(test_xsalsa20_vector),
+	    cmocka_unit_test(test_xsalsa20_offsets),
 	};
 
 	if (prim_init() < 0)
