@@ -594,9 +594,12 @@ static size_t emit_stream(struct yamux_stream *st, struct buf *out, size_t room)
 		if (data > room - YAMUX_HDR_LEN)
 			data = room - YAMUX_HDR_LEN;
 	}
-	fin = st->fin_wanted && !st->fin_sent && data == st->tx.len;
+	/* FIN travels alone on a WindowUpdate once every byte is framed:
+	 * js-yamux 7 applies a Data frame's flags before its payload, so data
+	 * on a Data|FIN frame would be dropped there. */
+	fin = st->fin_wanted && !st->fin_sent && st->tx.len == 0;
 	if (data > 0) {
-		if (put_frame(out, YAMUX_DATA, flags | (fin ? YAMUX_FIN : 0), st->id, (uint32_t)data) < 0)
+		if (put_frame(out, YAMUX_DATA, flags, st->id, (uint32_t)data) < 0)
 			return 0;
 		if (buf_append(out, st->tx.data, data) < 0) {
 			out->len -= YAMUX_HDR_LEN;
