@@ -230,6 +230,7 @@ void gs_config_default(struct gs_config *c)
 	c->max_peers = 1024;
 	c->max_graft_flaps = 10;
 	c->max_seen = 1 << 16;
+	c->max_mcache_bytes = 64u << 20;
 }
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -580,6 +581,10 @@ static void mcache_put(struct gs *gs, const uint8_t *id, size_t len, const struc
 
 	if (ht_find(&gs->mc_ht, id, len))
 		return;
+	if (gs->cfg.max_mcache_bytes && gs->mc_bytes + raw_len > gs->cfg.max_mcache_bytes) {
+		gs->st.mcache_full++; /* still delivered and forwarded, just not offered by gossip */
+		return;
+	}
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 16;
 		struct mentry **e = realloc(w->e, cap * sizeof(*e));

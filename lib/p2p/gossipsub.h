@@ -115,6 +115,7 @@ struct gs_config {
 	unsigned max_peers;
 	unsigned max_graft_flaps;  /* GRAFTs during backoff per peer per heartbeat before drop */
 	size_t max_seen;           /* seen-cache entries */
+	size_t max_mcache_bytes;   /* message-cache payload; past it new messages are not cached */
 	struct gs_callbacks cb;
 };
 
@@ -136,6 +137,7 @@ struct gs_stats {
 	uint64_t px_received;
 	uint64_t peers_dropped;
 	uint64_t rpc_truncated; /* elements ignored because of per-RPC caps */
+	uint64_t mcache_full;   /* messages not cached: max_mcache_bytes reached */
 };
 
 /*

@@ -869,6 +869,45 @@ static void test_many_frames(void **state)
 	node_fini(&f);
 }
 
+/* The message cache has a byte cap: beyond it messages still flow but are not kept for gossip. */
+static void test_mcache_cap(void **state)
+{
+	struct gs_config c;
+	struct node ns[2];
+	struct gs_stats st;
+	uint8_t big[600];
+	uint64_t now = 0;
+	size_t mem_small;
+
+	(void)state;
+	gs_config_default(&c);
+	c.max_mcache_bytes = 4000;
+	node_init(&ns[0], 0, &c);
+	node_init(&ns[1], 1, &c);
+	gs_subscribe(ns[0].gs, TOPIC, now);
+	gs_subscribe(ns[1].gs, TOPIC, now);
+	link2(&ns[0], &ns[1], now);
+	run(ns, 2, &now, 2 * SEC);
+	memset(big, 0x42, sizeof(big));
+	for (int i = 0; i < 5; i++) {
+		gs_publish(ns[0].gs, TOPIC, big, sizeof(big), now);
+		pump(ns, 2, now);
+	}
+	mem_small = gs_memory(ns[0].gs);
+	for (int i = 0; i < 50; i++) {
+		gs_publish(ns[0].gs, TOPIC, big, sizeof(big), now);
+		pump(ns, 2, now);
+	}
+	assert_int_equal(ns[1].delivered, 55);
+	gs_get_stats(ns[0].gs, &st);
+	assert_true(st.mcache_full >= 45);
+	gs_get_stats(ns[1].gs, &st);
+	assert_true(st.mcache_full >= 45);
+	assert_true(gs_memory(ns[0].gs) < mem_small + 8192); /* seen IDs grow a little, payloads do not */
+	node_fini(&ns[0]);
+	node_fini(&ns[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -877,6 +916,7 @@ int main(void)
 		cmocka_unit_test(test_px),           cmocka_unit_test(test_gossip_repair),
 		cmocka_unit_test(test_bad_messages), cmocka_unit_test(test_abuse),
 		cmocka_unit_test(test_chunking_fanout), cmocka_unit_test(test_many_frames),
+		cmocka_unit_test(test_mcache_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
