@@ -5,6 +5,7 @@
 
 #include "announce.h"
 #include "err.h"
+#include "multiaddr.h"
 
 bool ann_ip_eq(const struct ann_ip *a, const struct ann_ip *b)
 {
@@ -58,8 +59,12 @@ int ann_encode(const struct announce *a, struct buf *out)
 	size_t start = out->len, namelen = strnlen(a->name, sizeof(a->name));
 	int r = 0;
 
-	if (a->n_claims > ANN_MAX_ADDRS || a->n_eps > ANN_MAX_ENDPOINTS || namelen > ANN_NAME_MAX)
+	if (a->n_claims > ANN_MAX_ADDRS || a->n_eps > ANN_MAX_ENDPOINTS || a->n_la > ANN_MAX_LISTEN ||
+	    namelen > ANN_NAME_MAX)
 		return W2W_EPARSE;
+	for (unsigned i = 0; i < a->n_la; i++)
+		if (a->la[i].len > ANN_MA_MAX || ma_validate(a->la[i].b, a->la[i].len) < 0)
+			return W2W_EPARSE;
 	for (unsigned i = 0; i < a->n_claims; i++)
 		if (!valid_family(a->claims[i].addr.family))
 			return W2W_EPARSE;
@@ -68,7 +73,7 @@ int ann_encode(const struct announce *a, struct buf *out)
 			return W2W_EPARSE;
 
 	msgpack_packer_init(&pk, out, buf_write_cb);
-	msgpack_pack_map(&pk, 8);
+	msgpack_pack_map(&pk, 9);
 	pack_key(&pk, "v");
 	msgpack_pack_uint32(&pk, ANN_VERSION);
 	pack_key(&pk, "seq");
@@ -96,6 +101,12 @@ int ann_encode(const struct announce *a, struct buf *out)
 	msgpack_pack_array(&pk, a->n_eps);
 	for (unsigned i = 0; i < a->n_eps; i++)
 		pack_ip(&pk, &a->eps[i].addr, &a->eps[i].port);
+	pack_key(&pk, "la");
+	msgpack_pack_array(&pk, a->n_la);
+	for (unsigned i = 0; i < a->n_la; i++) {
+		msgpack_pack_bin(&pk, a->la[i].len);
+		msgpack_pack_bin_body(&pk, a->la[i].b, a->la[i].len);
+	}
 	/* The packer swallows write errors; a short buffer shows as a bad size. */
 	if (out->len - start > ANN_MAX_SIZE) {
 		out->len = start;
@@ -238,6 +249,19 @@ int ann_decode(const uint8_t *p, size_t n, struct announce *out)
 				if (!get_ip(&val->via.array.ptr[j], true, &a.eps[j].addr, &a.eps[j].port))
 					goto out;
 			a.n_eps = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "la")) {
+			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_LISTEN)
+				goto out;
+			for (uint32_t j = 0; j < val->via.array.size; j++) {
+				const msgpack_object *m = &val->via.array.ptr[j];
+
+				if (m->type != MSGPACK_OBJECT_BIN || m->via.bin.size > ANN_MA_MAX ||
+				    ma_validate((const uint8_t *)m->via.bin.ptr, m->via.bin.size) < 0)
+					goto out;
+				memcpy(a.la[j].b, m->via.bin.ptr, m->via.bin.size);
+				a.la[j].len = (uint8_t)m->via.bin.size;
+			}
+			a.n_la = (uint8_t)val->via.array.size;
 		}
 		/* Unknown keys: ignored (forward compatibility within version 1). */
 	}

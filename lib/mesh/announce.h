@@ -22,6 +22,8 @@
 #define ANN_NAME_MAX 64        /* bytes, without NUL */
 #define ANN_MAX_ADDRS 4        /* overlay addresses (claims) */
 #define ANN_MAX_ENDPOINTS 8    /* advertised underlay endpoints */
+#define ANN_MAX_LISTEN 4       /* libp2p addresses to dial the author at */
+#define ANN_MA_MAX 48          /* bytes of one binary multiaddr (without /p2p/) */
 
 enum { ANN_F_LEAVING = 1u << 0 };
 
@@ -50,6 +52,11 @@ struct announce {
 	struct ann_claim claims[ANN_MAX_ADDRS];
 	uint8_t n_eps;
 	struct ann_endpoint eps[ANN_MAX_ENDPOINTS];
+	uint8_t n_la;
+	struct {
+		uint8_t len;
+		uint8_t b[ANN_MA_MAX];
+	} la[ANN_MAX_LISTEN]; /* binary multiaddrs, /ip4|ip6/…/tcp/… */
 };
 
 /* Appends the msgpack encoding. W2W_EPARSE for an announcement that would not decode. */

@@ -66,8 +66,11 @@ static void remove_at(struct peertable *pt, size_t i)
 static bool same_content(const struct announce *a, const struct announce *b)
 {
 	if (a->flags != b->flags || strcmp(a->name, b->name) != 0 || memcmp(a->wg_pub, b->wg_pub, 32) != 0 ||
-	    a->wg_port != b->wg_port || a->n_claims != b->n_claims || a->n_eps != b->n_eps)
+	    a->wg_port != b->wg_port || a->n_claims != b->n_claims || a->n_eps != b->n_eps || a->n_la != b->n_la)
 		return false;
+	for (unsigned i = 0; i < a->n_la; i++)
+		if (a->la[i].len != b->la[i].len || memcmp(a->la[i].b, b->la[i].b, a->la[i].len) != 0)
+			return false;
 	for (unsigned i = 0; i < a->n_claims; i++)
 		if (!ann_ip_eq(&a->claims[i].addr, &b->claims[i].addr) ||
 		    a->claims[i].claimed_ms != b->claims[i].claimed_ms)

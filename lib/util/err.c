@@ -1,5 +1,14 @@
 /* SPDX-License-Identifier: MIT */
+#include <string.h>
+
 #include "err.h"
+
+const char *w2w_err_str(int err)
+{
+	if (err <= W2W_EBASE && err >= W2W_ELAST)
+		return w2w_err_name(err);
+	return strerror(err < 0 ? -err : err);
+}
 
 const char *w2w_err_name(int err)
 {

@@ -9,5 +9,7 @@
 
 /* Static description of a W2W_E* code ("unknown error" otherwise). */
 const char *w2w_err_name(int err);
+/* Either band: W2W_E* names, strerror() for negative errno. */
+const char *w2w_err_str(int err);
 
 #endif

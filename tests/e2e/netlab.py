@@ -74,6 +74,7 @@ class Node:
         self.sock = os.path.join(self.dir, "control.sock")
         self.log = os.path.join(self.dir, "daemon.log")
         self.proc = None
+        self.holder = None
         self.peer_id = None
 
     # -- configuration -------------------------------------------------
@@ -122,12 +123,9 @@ class Node:
         """Peer ID from the config (the CLI derives it like the daemon does)."""
         r = sh(self.lab.cli, "config", "check", self.config)
         for line in r.stdout.splitlines():
-            for key in ("PeerID", "peer ID", "peer id", "PeerId"):
-                if key in line:
-                    tok = [t for t in line.replace("=", " ").replace(":", " ").split() if t.startswith("12D3")]
-                    if tok:
-                        self.peer_id = tok[0]
-                        return self.peer_id
+            if line.startswith("peer-id:"):
+                self.peer_id = line.split()[1]
+                return self.peer_id
         raise RuntimeError(f"no peer ID in `config check` output:\n{r.stdout}")
 
     def multiaddr(self, port=10042):
@@ -137,8 +135,13 @@ class Node:
     def netns_exec(self, *args, **kw):
         return sh("ip", "netns", "exec", self.ns, *args, **kw)
 
-    def start(self):
-        assert self.proc is None
+    def _holder(self):
+        """A long-lived process owning the node's private mount namespace, so a
+        restarted daemon finds the wireguard-go (and its UAPI socket) that the
+        previous one started: the userspace analogue of an interface that
+        outlives the daemon."""
+        if self.holder and self.holder.poll() is None:
+            return self.holder.pid
         script = (
             "set -e\n"
             f"mkdir -p {self.dir}/dev\n"
@@ -147,16 +150,54 @@ class Node:
             f"mount --bind {self.dir}/dev/tun /dev/net/tun\n"
             "mkdir -p /run/wireguard\n"
             f"mount -t tmpfs -o mode=0755,uid={NOBODY},gid={NOBODY} tmpfs /run/wireguard\n"
-            f"exec setpriv --reuid {NOBODY} --regid {NOBODY} --clear-groups "
-            "--inh-caps +net_admin --ambient-caps +net_admin "
-            f"{self.lab.daemon} --config {self.config}\n"
+            "echo ready\n"
+            "exec sleep 100000\n"
         )
+        self.holder = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns, "unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+            stdout=subprocess.PIPE, text=True, start_new_session=True)
+        if self.holder.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"{self.name}: cannot set up the private mount namespace")
+        return self.holder.pid
+
+    def nsenter(self):
+        return ["nsenter", "--target", str(self._holder()), "--mount", "--net"]
+
+    def start(self, extra_args=()):
+        assert self.proc is None
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns, "unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+            self.nsenter() + ["setpriv", "--reuid", str(NOBODY), "--regid", str(NOBODY), "--clear-groups",
+                              "--inh-caps", "+net_admin", "--ambient-caps", "+net_admin",
+                              self.lab.daemon, "--config", self.config, *extra_args],
             stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         logf.close()
         self.lab.procs.add(self)
+
+    def teardown(self):
+        """Kills every process in the node's mount namespace (all ours: the
+        holder, daemons, wireguard-go)."""
+        self.kill()
+        if not self.holder:
+            return
+        try:
+            mnt = os.readlink(f"/proc/{self.holder.pid}/ns/mnt")
+        except OSError:
+            mnt = None
+        if mnt:
+            for pid in os.listdir("/proc"):
+                if pid.isdigit() and int(pid) != os.getpid():
+                    try:
+                        if os.readlink(f"/proc/{pid}/ns/mnt") == mnt:
+                            os.kill(int(pid), signal.SIGKILL)
+                    except OSError:
+                        pass
+        try:
+            self.holder.kill()
+            self.holder.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.holder = None
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -178,11 +219,12 @@ class Node:
         return rc
 
     def kill(self):
-        """SIGKILL the whole process group (daemon and its wireguard-go)."""
+        """SIGKILL the daemon (its wireguard-go, in its own session, survives
+        like a kernel interface would)."""
         if self.proc is None:
             return
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.kill()
         except ProcessLookupError:
             pass
         self.proc.wait(timeout=5)
@@ -220,17 +262,12 @@ class Node:
                             timeout=count * wait + 10)
         return r.returncode == 0
 
-    def wg_peers(self):
-        """Peer public keys of the node's WireGuard device, via Debian's wg."""
-        r = sh("ip", "netns", "exec", self.ns, "unshare", "--mount", "sh", "-c",
-               f"nsenter --target {self.daemon_pid()} --mount wg show wesh0 peers", check=False)
-        return set(r.stdout.split())
+    def wg(self, *args):
+        """Debian's wg inside the node (its netns and mount namespace)."""
+        return sh(*self.nsenter(), "wg", *args, check=False, env=dict(os.environ, WG_COLOR_MODE="never"))
 
-    def daemon_pid(self):
-        # The daemon is the exec'ed child of `ip netns exec ... sh -c` (same PID as sh after exec).
-        r = sh("pgrep", "-s", str(self.proc.pid), "-x", "w2wesherd", check=False)
-        pids = r.stdout.split()
-        return int(pids[0]) if pids else self.proc.pid
+    def wg_peers(self, iface="wesh0"):
+        return set(self.wg("show", iface, "peers").stdout.split())
 
 
 class Lab:
@@ -298,8 +335,8 @@ class Lab:
         raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
     def close(self):
-        for node in list(self.procs):
-            node.kill()
+        for node in self.nodes:
+            node.teardown()
         for node in self.nodes:
             sh("ip", "netns", "del", node.ns, check=False)
         sh("ip", "netns", "del", self.hub, check=False)

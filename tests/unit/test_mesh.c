@@ -12,6 +12,7 @@
 #include "announce.h"
 #include "err.h"
 #include "ipam.h"
+#include "multiaddr.h"
 #include "nodestate.h"
 #include "peertable.h"
 #include "reconcile.h"
@@ -53,6 +54,8 @@ static void sample(struct announce *a)
 	a->eps[0].port = 10042;
 	mk_ip(&a->eps[1].addr, "2001:db8::1");
 	a->eps[1].port = 51820;
+	a->n_la = 1;
+	a->la[0].len = (uint8_t)ma_parse(a->la[0].b, sizeof(a->la[0].b), "/ip4/192.0.2.1/tcp/10042", 24);
 }
 
 static void test_announce_roundtrip(void **state)
@@ -78,6 +81,9 @@ static void test_announce_roundtrip(void **state)
 	assert_int_equal(b.n_eps, 2);
 	assert_int_equal(b.eps[1].port, 51820);
 	assert_true(ann_ip_eq(&b.eps[1].addr, &a.eps[1].addr));
+	assert_int_equal(b.n_la, 1);
+	assert_int_equal(b.la[0].len, 8);
+	assert_memory_equal(b.la[0].b, a.la[0].b, 8);
 
 	/* every truncation is rejected, none crashes */
 	for (size_t n = 0; n < out.len; n++)

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctlproto.h"
+
+struct sb {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void sb_add(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(struct sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = 1;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		{
+			size_t ncap = (b->cap ? b->cap * 2 : 1024) + (size_t)n;
+			char *np = realloc(b->p, ncap);
+
+			if (!np) {
+				b->oom = 1;
+				return;
+			}
+			b->p = np;
+			b->cap = ncap;
+		}
+	}
+}
+
+/* JSON string with escaping of quotes, backslashes and control characters. */
+static void sb_json_str(struct sb *b, const char *s)
+{
+	sb_add(b, "\"");
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			sb_add(b, "\\%c", ch);
+		else if (ch < 0x20)
+			sb_add(b, "\\u%04x", ch);
+		else
+			sb_add(b, "%c", ch);
+	}
+	sb_add(b, "\"");
+}
+
+static char *sb_done(struct sb *b)
+{
+	if (b->oom) {
+		free(b->p);
+		return NULL;
+	}
+	return b->p;
+}
+
+static void json_node(struct sb *b, const struct w2w_snapshot *s, size_t i)
+{
+	sb_add(b, "{\"name\":");
+	sb_json_str(b, w2w_snapshot_name(s, i));
+	sb_add(b, ",\"peerId\":");
+	sb_json_str(b, w2w_snapshot_peer_id(s, i));
+	sb_add(b, ",\"address\":");
+	sb_json_str(b, w2w_snapshot_address(s, i));
+	sb_add(b, ",\"wgPublicKey\":");
+	sb_json_str(b, w2w_snapshot_wg_public_key(s, i));
+	if (i != W2W_SNAPSHOT_SELF) {
+		sb_add(b, ",\"endpoint\":");
+		sb_json_str(b, w2w_snapshot_endpoint(s, i));
+		sb_add(b, ",\"lastHandshake\":%lld,\"rxBytes\":%llu,\"txBytes\":%llu,\"connected\":%s",
+		       (long long)w2w_snapshot_last_handshake(s, i), (unsigned long long)w2w_snapshot_rx_bytes(s, i),
+		       (unsigned long long)w2w_snapshot_tx_bytes(s, i),
+		       w2w_snapshot_connected(s, i) ? "true" : "false");
+	}
+	sb_add(b, "}");
+}
+
+char *ctl_snapshot_json(const struct w2w_snapshot *s, int join_info_only)
+{
+	struct sb b = {0};
+	size_t n;
+
+	sb_add(&b, "{");
+	if (!join_info_only) {
+		sb_add(&b, "\"self\":");
+		json_node(&b, s, W2W_SNAPSHOT_SELF);
+		sb_add(&b, ",\"peers\":[");
+		n = w2w_snapshot_peer_count(s);
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				sb_add(&b, ",");
+			json_node(&b, s, i);
+		}
+		sb_add(&b, "],");
+	}
+	sb_add(&b, "\"joinAddrs\":[");
+	n = w2w_snapshot_join_addr_count(s);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			sb_add(&b, ",");
+		sb_json_str(&b, w2w_snapshot_join_addr(s, i));
+	}
+	sb_add(&b, "]}\n");
+	return sb_done(&b);
+}
+
+static void ago(char *out, size_t cap, int64_t t)
+{
+	time_t now = time(NULL);
+
+	if (t <= 0)
+		snprintf(out, cap, "never");
+	else if (now - t < 0)
+		snprintf(out, cap, "now");
+	else
+		snprintf(out, cap, "%llds ago", (long long)(now - t));
+}
+
+char *ctl_snapshot_text(const struct w2w_snapshot *s, int join_info_only)
+{
+	struct sb b = {0};
+	size_t n = w2w_snapshot_peer_count(s), nj = w2w_snapshot_join_addr_count(s);
+
+	if (join_info_only) {
+		for (size_t i = 0; i < nj; i++)
+			sb_add(&b, "%s\n", w2w_snapshot_join_addr(s, i));
+		if (!nj)
+			sb_add(&b, "%s", "");
+		return sb_done(&b);
+	}
+	sb_add(&b, "node %s  peer %s\n  address %s  wireguard %s\n", w2w_snapshot_name(s, W2W_SNAPSHOT_SELF),
+	       w2w_snapshot_peer_id(s, W2W_SNAPSHOT_SELF), w2w_snapshot_address(s, W2W_SNAPSHOT_SELF),
+	       w2w_snapshot_wg_public_key(s, W2W_SNAPSHOT_SELF));
+	sb_add(&b, "\n%-16s %-28s %-40s %-24s %-12s %10s %10s %s\n", "NAME", "PEER", "OVERLAY", "ENDPOINT",
+	       "HANDSHAKE", "RX", "TX", "P2P");
+	for (size_t i = 0; i < n; i++) {
+		char hs[32], pid[29];
+
+		ago(hs, sizeof(hs), w2w_snapshot_last_handshake(s, i));
+		snprintf(pid, sizeof(pid), "%s", w2w_snapshot_peer_id(s, i));
+		sb_add(&b, "%-16s %-28s %-40s %-24s %-12s %10llu %10llu %s\n", w2w_snapshot_name(s, i), pid,
+		       w2w_snapshot_address(s, i), w2w_snapshot_endpoint(s, i)[0] ? w2w_snapshot_endpoint(s, i) : "-",
+		       hs, (unsigned long long)w2w_snapshot_rx_bytes(s, i),
+		       (unsigned long long)w2w_snapshot_tx_bytes(s, i), w2w_snapshot_connected(s, i) ? "yes" : "no");
+	}
+	return sb_done(&b);
+}
+
+char *ctl_error_json(const char *msg)
+{
+	struct sb b = {0};
+
+	sb_add(&b, "{\"error\":");
+	sb_json_str(&b, msg);
+	sb_add(&b, "}\n");
+	return sb_done(&b);
+}
+
+int ctl_request(const char *path, const char *request)
+{
+	struct sockaddr_un sa;
+	char buf[4096];
+	ssize_t n;
+	int fd, rc = 0;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "w2wesher: control socket path too long: %s\n", path);
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr, "w2wesher: cannot reach the daemon at %s: %s (is w2wesherd running?)\n", path,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	{
+		size_t len = strlen(request);
+		char *line = malloc(len + 2);
+
+		if (!line) {
+			close(fd);
+			return 1;
+		}
+		memcpy(line, request, len);
+		line[len] = '\n';
+		if (write(fd, line, len + 1) != (ssize_t)(len + 1))
+			rc = 1;
+		free(line);
+	}
+	while (rc == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
+		fwrite(buf, 1, (size_t)n, stdout);
+		if (n >= 9 && !strncmp(buf, "{\"error\":", 9))
+			rc = 1;
+	}
+	close(fd);
+	return rc;
+}

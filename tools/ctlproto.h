@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's control socket protocol (docs/operations.md): a client sends
+ * one line ("status", "status json", "join-info", "join-info json", "leave",
+ * "join MULTIADDR") and reads the reply until the daemon closes the
+ * connection. Replies are UTF-8 text or one JSON object.
+ */
+#ifndef W2W_TOOLS_CTLPROTO_H
+#define W2W_TOOLS_CTLPROTO_H
+
+#include <w2wesher/w2wesher.h>
+
+/* malloc'ed replies (NULL on allocation failure). */
+char *ctl_snapshot_json(const struct w2w_snapshot *s, int join_info_only);
+char *ctl_snapshot_text(const struct w2w_snapshot *s, int join_info_only);
+char *ctl_error_json(const char *msg);
+
+/* Client side: sends request to the socket at path, writes the reply to
+ * stdout. Returns 0, or 1 with a message on stderr. */
+int ctl_request(const char *path, const char *request);
+
+#endif

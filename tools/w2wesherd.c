@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * w2wesherd — the w2wesher mesh daemon. Built only on the public API; maps the
+ * library's event-loop contract onto libuv (one uv_poll_t per fd, one
+ * uv_timer_t for the deadline: the curl multi-uv pattern).
+ *
+ *   w2wesherd --config FILE [--log-level LEVEL] [--allow-root]
+ *
+ * SIGTERM/SIGINT: stop WITHOUT leaving (interface, address and WireGuard peers
+ * stay, so a restart is seamless). `w2wesher leave` (control socket): announce
+ * the leave and remove the interface. SIGHUP: reload what can change safely
+ * (log level, bootstrap list). Exit codes: 0 clean stop, 1 failure, 2 usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <w2wesher/w2wesher.h>
+
+#include "ctlproto.h"
+
+#define MAX_CTL_CLIENTS 16
+#define CTL_REQ_MAX 1024
+
+struct watch {
+	uv_poll_t poll;
+	int fd;
+	int events;
+	struct daemon *d;
+	int closing;
+};
+
+struct ctl_client {
+	uv_pipe_t pipe;
+	struct daemon *d;
+	char req[CTL_REQ_MAX];
+	size_t len;
+	int used;
+};
+
+struct daemon {
+	uv_loop_t *uv;
+	uv_timer_t timer;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_pipe_t ctl;
+	int ctl_up;
+	struct watch **watches; /* indexed by fd */
+	size_t nwatches;
+	struct w2w_loop *loop;
+	struct w2w_node *node;
+	struct w2w_config *cfg;
+	const char *config_path;
+	int log_level;
+	int stopping;
+	int exit_code;
+	struct ctl_client clients[MAX_CTL_CLIENTS];
+};
+
+static void logf_(struct daemon *d, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void logf_(struct daemon *d, int level, const char *fmt, ...)
+{
+	static const char *names[] = {"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"};
+	va_list ap;
+
+	if (d && level > d->log_level)
+		return;
+	/* "<N>" prefixes let journald assign levels (sd-daemon(3)). */
+	fprintf(stderr, "<%d>%s: ", level, names[level & 7]);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- libuv adapter for the loop contract ---- */
+
+static void process_ready(struct daemon *d, int fd, int events)
+{
+	struct w2w_watch w = {fd, events};
+
+	w2w_loop_process(d->loop, &w, 1);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+	struct watch *w = p->data;
+	int ev = 0;
+
+	if (status < 0)
+		ev |= W2W_IO_ERROR;
+	if (events & UV_READABLE)
+		ev |= W2W_IO_READ;
+	if (events & UV_WRITABLE)
+		ev |= W2W_IO_WRITE;
+	if (events & UV_DISCONNECT)
+		ev |= W2W_IO_ERROR | W2W_IO_READ;
+	process_ready(w->d, w->fd, ev);
+}
+
+static void on_poll_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void op_watch(void *ud, int fd, int events)
+{
+	struct daemon *d = ud;
+	struct watch *w;
+	int uvev = 0;
+
+	if (fd < 0)
+		return;
+	if ((size_t)fd >= d->nwatches) {
+		size_t n = d->nwatches ? d->nwatches : 64;
+		struct watch **nw;
+
+		while (n <= (size_t)fd)
+			n *= 2;
+		nw = realloc(d->watches, n * sizeof(*nw));
+		if (!nw) {
+			logf_(d, 3, "out of memory watching fd %d", fd);
+			return;
+		}
+		memset(nw + d->nwatches, 0, (n - d->nwatches) * sizeof(*nw));
+		d->watches = nw;
+		d->nwatches = n;
+	}
+	w = d->watches[fd];
+	if (events == 0) {
+		if (w) {
+			/* The library may close fd right after this: stop now, free later. */
+			uv_poll_stop(&w->poll);
+			uv_close((uv_handle_t *)&w->poll, on_poll_closed);
+			d->watches[fd] = NULL;
+		}
+		return;
+	}
+	if (!w) {
+		w = calloc(1, sizeof(*w));
+		if (!w || uv_poll_init(d->uv, &w->poll, fd) != 0) {
+			free(w);
+			logf_(d, 3, "cannot watch fd %d", fd);
+			return;
+		}
+		w->poll.data = w;
+		w->fd = fd;
+		w->d = d;
+		d->watches[fd] = w;
+	}
+	w->events = events;
+	if (events & W2W_IO_READ)
+		uvev |= UV_READABLE | UV_DISCONNECT;
+	if (events & W2W_IO_WRITE)
+		uvev |= UV_WRITABLE;
+	uv_poll_start(&w->poll, uvev, on_poll);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	w2w_loop_process(d->loop, NULL, 0);
+}
+
+static void op_deadline(void *ud, int64_t when_us)
+{
+	struct daemon *d = ud;
+	uint64_t now = w2w_now_us(), ms;
+
+	if (when_us < 0) {
+		uv_timer_stop(&d->timer);
+		return;
+	}
+	ms = (uint64_t)when_us <= now ? 0 : ((uint64_t)when_us - now + 999) / 1000;
+	uv_timer_start(&d->timer, on_timer, ms, 0);
+}
+
+/* ---- node events ---- */
+
+static void on_event(void *ud, const struct w2w_event *ev)
+{
+	struct daemon *d = ud;
+	enum w2w_event_type t = w2w_event_type(ev);
+
+	switch (t) {
+	case W2W_EVENT_LOG:
+		logf_(d, w2w_event_log_level(ev), "%s", w2w_event_message(ev));
+		break;
+	case W2W_EVENT_ERROR:
+		logf_(d, 3, "%s: %s", w2w_event_message(ev), w2w_strerror(w2w_event_error(ev)));
+		break;
+	case W2W_EVENT_STOPPED:
+		logf_(d, 6, "stopped");
+		d->stopping = 2;
+		uv_stop(d->uv);
+		break;
+	case W2W_EVENT_PEER_UP:
+	case W2W_EVENT_PEER_DOWN:
+		logf_(d, 6, "%s %s %s %s", w2w_event_type_name(t), w2w_event_name(ev), w2w_event_peer_id(ev),
+		      w2w_event_address(ev));
+		break;
+	default:
+		logf_(d, 6, "%s %s%s%s", w2w_event_type_name(t), w2w_event_address(ev),
+		      w2w_event_message(ev)[0] ? " " : "", w2w_event_message(ev));
+		break;
+	}
+}
+
+/* ---- control socket (docs/operations.md "Control socket") ---- */
+
+static void on_client_closed(uv_handle_t *h)
+{
+	struct ctl_client *c = h->data;
+
+	c->used = 0;
+}
+
+static void client_close(struct ctl_client *c)
+{
+	if (!uv_is_closing((uv_handle_t *)&c->pipe))
+		uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+}
+
+static void on_written(uv_write_t *w, int status)
+{
+	struct ctl_client *c = w->data;
+
+	(void)status;
+	free(w);
+	client_close(c);
+}
+
+static void reply(struct ctl_client *c, char *text)
+{
+	uv_write_t *w = text ? malloc(sizeof(*w) + strlen(text) + 1) : NULL;
+	uv_buf_t b;
+
+	if (!w) {
+		free(text);
+		client_close(c);
+		return;
+	}
+	strcpy((char *)(w + 1), text);
+	free(text);
+	b = uv_buf_init((char *)(w + 1), (unsigned)strlen((char *)(w + 1)));
+	w->data = c;
+	if (uv_write(w, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
+		free(w);
+		client_close(c);
+	}
+}
+
+static void handle_request(struct ctl_client *c, char *line)
+{
+	struct daemon *d = c->d;
+	char *out = NULL;
+
+	if (!strncmp(line, "status", 6) || !strncmp(line, "join-info", 9)) {
+		int join = line[0] == 'j';
+		const char *rest = line + (join ? 9 : 6);
+		struct w2w_snapshot *s;
+
+		if (*rest && strcmp(rest, " json") != 0) {
+			reply(c, ctl_error_json("unknown request"));
+			return;
+		}
+		s = w2w_node_snapshot(d->node);
+		if (s)
+			out = *rest ? ctl_snapshot_json(s, join) : ctl_snapshot_text(s, join);
+		w2w_snapshot_free(s);
+		if (!out)
+			out = ctl_error_json("snapshot failed");
+	} else if (!strcmp(line, "leave")) {
+		int r = w2w_node_leave(d->node);
+
+		out = r < 0 ? ctl_error_json(w2w_strerror(r)) : strdup("{\"ok\":true}\n");
+		d->stopping = 1;
+	} else if (!strncmp(line, "join ", 5)) {
+		int r = w2w_node_join(d->node, line + 5);
+
+		out = r < 0 ? ctl_error_json(w2w_strerror(r)) : strdup("{\"ok\":true}\n");
+	} else {
+		out = ctl_error_json("unknown request");
+	}
+	if (!out) {
+		client_close(c);
+		return;
+	}
+	reply(c, out);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+	struct ctl_client *c = h->data;
+
+	(void)hint;
+	*b = uv_buf_init(c->req + c->len, (unsigned)(sizeof(c->req) - 1 - c->len));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	struct ctl_client *c = s->data;
+	char *nl;
+
+	(void)b;
+	if (n < 0) {
+		client_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	c->req[c->len] = '\0';
+	nl = strchr(c->req, '\n');
+	if (nl) {
+		*nl = '\0';
+		uv_read_stop(s);
+		handle_request(c, c->req);
+	} else if (c->len >= sizeof(c->req) - 1) {
+		uv_read_stop(s);
+		reply(c, ctl_error_json("request too long"));
+	}
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct daemon *d = server->data;
+	struct ctl_client *c = NULL;
+
+	if (status < 0)
+		return;
+	for (int i = 0; i < MAX_CTL_CLIENTS; i++)
+		if (!d->clients[i].used) {
+			c = &d->clients[i];
+			break;
+		}
+	if (!c) {
+		/* Accept and drop so the listen queue does not fill up. */
+		uv_pipe_t tmp;
+
+		uv_pipe_init(d->uv, &tmp, 0);
+		if (uv_accept(server, (uv_stream_t *)&tmp) == 0)
+			uv_close((uv_handle_t *)&tmp, NULL);
+		return;
+	}
+	memset(c, 0, sizeof(*c));
+	c->used = 1;
+	c->d = d;
+	uv_pipe_init(d->uv, &c->pipe, 0);
+	c->pipe.data = c;
+	if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
+		client_close(c);
+		return;
+	}
+	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+}
+
+static int ctl_listen(struct daemon *d, const char *path)
+{
+	mode_t old;
+	int r;
+
+	if (!path || !*path)
+		return 0;
+	/* A stale socket from a killed daemon would make bind fail: only remove a socket. */
+	{
+		struct stat st;
+
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(path);
+	}
+	uv_pipe_init(d->uv, &d->ctl, 0);
+	d->ctl.data = d;
+	old = umask(0117); /* socket mode 0660: owner and group may control the daemon */
+	r = uv_pipe_bind(&d->ctl, path);
+	umask(old);
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&d->ctl, 8, on_connection);
+	if (r != 0) {
+		logf_(d, 3, "control socket %s: %s", path, uv_strerror(r));
+		uv_close((uv_handle_t *)&d->ctl, NULL);
+		return -1;
+	}
+	d->ctl_up = 1;
+	return 0;
+}
+
+/* ---- signals ---- */
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+
+	if (signum == SIGHUP) {
+		struct w2w_config *n = w2w_config_new();
+
+		if (n && w2w_config_load(n, d->config_path, W2W_CONFIG_ENV) == 0) {
+			d->log_level = w2w_config_log_level(n);
+			for (size_t i = 0; i < w2w_config_bootstrap_count(n); i++)
+				w2w_node_join(d->node, w2w_config_bootstrap(n, i));
+			logf_(d, 6, "reloaded %s (log level, bootstrap list)", d->config_path);
+		} else {
+			logf_(d, 3, "reload failed, keeping the running configuration: %s",
+			      n ? w2w_config_error(n) : "out of memory");
+		}
+		w2w_config_free(n);
+		return;
+	}
+	if (d->stopping) {
+		logf_(d, 4, "second signal: exiting now");
+		uv_stop(d->uv);
+		return;
+	}
+	logf_(d, 6, "signal %d: stopping (interface and peers stay up)", signum);
+	d->stopping = 1;
+	if (w2w_node_stop(d->node) < 0)
+		uv_stop(d->uv);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: w2wesherd --config FILE [--log-level error|warn|info|debug] [--allow-root]\n"
+		   "       w2wesherd --version | --help\n"
+		   "\n"
+		   "Runs a w2wesher mesh node. Needs CAP_NET_ADMIN, refuses to run as root\n"
+		   "(--allow-root overrides, loudly). See w2wesherd(8) / docs/operations.md.\n");
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'}, {"log-level", required_argument, NULL, 'l'},
+		{"allow-root", no_argument, NULL, 'R'},  {"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	};
+	struct daemon d;
+	struct w2w_loop_ops ops;
+	const char *level = NULL;
+	int allow_root = 0, c, r;
+
+	memset(&d, 0, sizeof(d));
+	d.log_level = 6;
+	while ((c = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': d.config_path = optarg; break;
+		case 'l': level = optarg; break;
+		case 'R': allow_root = 1; break;
+		case 'V': printf("w2wesherd %s\n", w2w_version()); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!d.config_path || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (geteuid() == 0) {
+		if (!allow_root) {
+			logf_(NULL, 3, "refusing to run as root: run as an unprivileged user with CAP_NET_ADMIN "
+				       "(systemd AmbientCapabilities= or setpriv --ambient-caps +net_admin); "
+				       "--allow-root overrides");
+			return 1;
+		}
+		logf_(NULL, 4, "RUNNING AS ROOT (--allow-root): a bug in this daemon would own the machine");
+	}
+	/* Keep CAP_NET_ADMIN only; never gain privileges through exec. */
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	signal(SIGPIPE, SIG_IGN);
+
+	d.cfg = w2w_config_new();
+	if (!d.cfg)
+		return 1;
+	r = w2w_config_load(d.cfg, d.config_path, W2W_CONFIG_GENERATE | W2W_CONFIG_ENV);
+	if (r < 0) {
+		logf_(NULL, 3, "%s", w2w_config_error(d.cfg)[0] ? w2w_config_error(d.cfg) : w2w_strerror(r));
+		w2w_config_free(d.cfg);
+		return 1;
+	}
+	if (level && w2w_config_set_log_level(d.cfg, level) < 0) {
+		logf_(NULL, 3, "--log-level: %s", w2w_config_error(d.cfg));
+		w2w_config_free(d.cfg);
+		return 2;
+	}
+	d.log_level = w2w_config_log_level(d.cfg);
+
+	d.uv = uv_default_loop();
+	uv_timer_init(d.uv, &d.timer);
+	d.timer.data = &d;
+	ops.version = W2W_LOOP_OPS_VERSION;
+	ops.ud = &d;
+	ops.watch = op_watch;
+	ops.set_deadline = op_deadline;
+	d.loop = w2w_loop_new(&ops);
+	if (!d.loop)
+		goto fail;
+	r = w2w_node_new(d.loop, d.cfg, on_event, &d, &d.node);
+	if (r < 0) {
+		logf_(&d, 3, "cannot create node: %s", w2w_strerror(r));
+		goto fail;
+	}
+	uv_signal_init(d.uv, &d.sig_term);
+	uv_signal_init(d.uv, &d.sig_int);
+	uv_signal_init(d.uv, &d.sig_hup);
+	d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
+	uv_signal_start(&d.sig_term, on_signal, SIGTERM);
+	uv_signal_start(&d.sig_int, on_signal, SIGINT);
+	uv_signal_start(&d.sig_hup, on_signal, SIGHUP);
+
+	r = w2w_node_start(d.node);
+	if (r < 0) {
+		logf_(&d, 3, "cannot start: %s", w2w_strerror(r));
+		goto fail;
+	}
+	ctl_listen(&d, w2w_config_control_socket(d.cfg));
+	uv_run(d.uv, UV_RUN_DEFAULT);
+	d.exit_code = d.stopping == 2 ? 0 : 1;
+	goto out;
+fail:
+	d.exit_code = 1;
+out:
+	if (d.ctl_up)
+		unlink(w2w_config_control_socket(d.cfg));
+	w2w_node_free(d.node);
+	/* Close every remaining handle, then let libuv run their close callbacks. */
+	uv_walk(d.uv, close_walk, NULL);
+	uv_run(d.uv, UV_RUN_DEFAULT);
+	for (size_t i = 0; i < d.nwatches; i++)
+		free(d.watches[i]);
+	free(d.watches);
+	w2w_loop_free(d.loop);
+	w2w_config_free(d.cfg);
+	uv_loop_close(d.uv);
+	return d.exit_code;
+}
