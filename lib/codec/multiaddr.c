@@ -281,8 +281,8 @@ static int ma_parse_ip(int af, const char *s, size_t n, uint8_t *out)
 {
 	char tmp[INET6_ADDRSTRLEN + 1];
 
-	if (n == 0 || n >= sizeof(tmp))
-		return W2W_EPARSE;
+	if (n == 0 || n >= sizeof(tmp) || memchr(s, '\0', n))
+		return W2W_EPARSE; /* an embedded NUL would hide trailing garbage from inet_pton */
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
 	return inet_pton(af, tmp, out) == 1 ? 0 : W2W_EPARSE;

@@ -152,6 +152,10 @@ static void test_parse_fails(void **state)
 			fail_msg("accepted: %s", bad[i]);
 		assert_int_equal(rc, W2W_EPARSE);
 	}
+	/* Embedded NUL bytes. */
+	assert_int_equal(ma_parse(bin, sizeof(bin), "/ip4/1.2.3.4\0x/tcp/1", 20), W2W_EPARSE);
+	assert_int_equal(ma_parse(bin, sizeof(bin), "/ip6/::1\0/tcp/1", 15), W2W_EPARSE);
+	assert_int_equal(ma_parse(bin, sizeof(bin), "/dns4/a\0b/tcp/1", 15), W2W_EPARSE);
 	/* A DNS name over 253 bytes. */
 	char longname[300] = "/dns4/";
 	memset(longname + 6, 'a', 254);
