@@ -198,10 +198,28 @@ def cli():
     return path
 
 
+_c_nodes = []
+
+
+def stop_c_nodes():
+    """Stops every C node with SIGTERM; each must exit 0 without sanitizer reports."""
+    bad = []
+    for n in _c_nodes:
+        rc = n.stop(timeout=10)
+        time.sleep(0.05)
+        san = [l for l in n.stderr_lines if "Sanitizer" in l or "runtime error" in l]
+        if rc != 0 or san:
+            bad.append((n.name, rc, san[:5] or n.stderr_lines[-5:]))
+    if bad:
+        raise AssertionError("C nodes did not exit cleanly: %s" % bad)
+    log("ok: %d C nodes exited cleanly" % len(_c_nodes))
+
+
 class CNode(Proc):
     """`w2wesher p2p listen` on 127.0.0.1."""
 
     def __init__(self, name, swarm_key, port=0, extra=()):
+        _c_nodes.append(self)
         argv = [cli(), "p2p", "listen", "--swarm-key", swarm_key,
                 "--listen", "/ip4/127.0.0.1/tcp/%d" % port] + list(extra)
         super().__init__(name, argv)

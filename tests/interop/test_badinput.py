@@ -73,6 +73,7 @@ def main():
     check(c.alive(), "node still running")
     r = good.cmd("ping", peer=c.peer_id, count=1)
     check(len(r["rtts"]) == 1, "good peer still served at the end")
+    h.stop_c_nodes()
     h.log("bad input: all ok")
 
 

@@ -105,6 +105,7 @@ def main():
 
     for p in (c, c2):
         check(p.alive(), "%s still running" % p.name)
+    h.stop_c_nodes()
     h.log("c<->js: all ok")
 
 

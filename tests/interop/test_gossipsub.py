@@ -103,6 +103,7 @@ def main():
     check(True, "mixed mesh 3 C + 3 js: all 6 messages reached all 6 nodes, authors intact")
     for n in [c, c1, c2] + cs:
         check(n.alive(), "%s still running" % n.name)
+    h.stop_c_nodes()
     h.log("gossipsub interop: all ok")
 
 
