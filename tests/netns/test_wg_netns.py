@@ -243,7 +243,15 @@ def main():
 
         # 4. B now talks to A from its IPv4 address, so A roamed B's endpoint back to
         #    IPv4; with a keep-roamed policy the sync keeps it, without one it rewrites.
-        ns(nsb, "ping", "-c", "1", "-W", "2", "10.77.0.1", check=False)
+        #    Step 3's pings made B roam its endpoint for A to [fd77::1]:51820; B's
+        #    desired config says 192.168.77.1:51820, so a sync without the policy
+        #    writes it back, and B's next packets reach A over IPv4.
+        bend = ns(nsb, "wg", "show", ifb, "endpoints").stdout
+        r = apply(nsb, ifb, cb, addr_b)
+        if "[fd77::1]:51820" in bend and r["updated"] != 1:
+            raise Fail("B's roamed endpoint was not rewritten without a policy: %r" % r)
+        check_conf(nsb, ifb, cb, "B endpoint restored")
+        ping(nsb, "10.77.0.1")
         cur = ns(nsa, "wg", "show", ifa, "endpoints").stdout
         if "192.168.77.2:51821" in cur:
             r = apply(nsa, ifa, ca6, addr_a, extra=["--keep-roamed", "120"])
