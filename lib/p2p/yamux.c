@@ -4,7 +4,7 @@
  * yamux/README.md (which points at hashicorp/yamux spec.md).
  *
  * Flow control, per stream and per direction: the peer may send us at most
- * recv_window bytes; the invariant rx.len + recv_window + unacked == window
+ * recv_window bytes; the invariant rx_avail + recv_window + unacked == window
  * holds at all times, so a stream never buffers more than its window.
  * Consumed bytes are granted back once they reach half the window (the go
  * strategy), which keeps the number of WindowUpdate frames low.
@@ -44,7 +44,8 @@ struct yamux_stream {
 	uint32_t recv_window; /* credit the peer holds */
 	uint32_t unacked;     /* consumed by the host, not yet granted back */
 	uint32_t wu_owed;     /* credit granted but not yet sent */
-	struct buf rx;
+	struct buf rx;        /* received bytes; the unread ones start at rx_off */
+	size_t rx_off;
 	struct buf tx;
 };
 
@@ -304,6 +305,7 @@ static int stream_add(struct yamux *s, uint32_t id, bool inbound, struct yamux_s
 	st->recv_window = s->window;
 	st->wu_owed = s->window - YAMUX_INITIAL_WINDOW;
 	buf_init(&st->rx, s->window);
+	st->rx_off = 0;
 	buf_init(&st->tx, s->sendq_max);
 	s->streams[s->n_streams++] = st;
 	if (inbound)
@@ -368,8 +370,22 @@ static void check_finished(struct yamux_stream *st)
 		ev_set(st, YAMUX_EV_CLOSED);
 }
 
+static size_t rx_avail(const struct yamux_stream *st)
+{
+	return st->rx.len - st->rx_off;
+}
+
+/* Moves unread bytes to the front. Reads advance rx_off instead of moving
+ * the rest each time, so small reads of a full window stay linear. */
+static void rx_compact(struct yamux_stream *st)
+{
+	buf_consume(&st->rx, st->rx_off);
+	st->rx_off = 0;
+}
+
 static void drop_buffers(struct yamux_stream *st)
 {
+	st->rx_off = 0;
 	buf_free(&st->rx);
 	buf_free(&st->tx);
 }
@@ -517,7 +533,9 @@ int yamux_feed(struct yamux *s, const void *in, size_t n, uint64_t now_us)
 			size_t take = n < s->body_left ? n : s->body_left;
 
 			if (s->body_st) {
-				/* Cannot fail: rx.len + recv_window <= window == rx.max. */
+				/* Cannot fail: rx_avail + recv_window <= window == rx.max. */
+				if (s->body_st->rx.len + take > s->body_st->rx.max)
+					rx_compact(s->body_st);
 				r = buf_append(&s->body_st->rx, p, take);
 				if (r < 0) {
 					r = fail(s, r, "receive buffer");
@@ -606,6 +624,8 @@ static size_t emit_stream(struct yamux_stream *st, struct buf *out, size_t room)
 			return 0;
 		}
 		buf_consume(&st->tx, data);
+		if (st->tx.len == 0 && st->tx.cap > 16 * 1024)
+			buf_free(&st->tx); /* idle streams stay small */
 		st->send_window -= data;
 		if (st->want_writable) {
 			st->want_writable = false;
@@ -758,7 +778,7 @@ size_t yamux_buffered(const struct yamux *s)
 	size_t n = s->ctrl.len;
 
 	for (size_t i = 0; i < s->n_streams; i++)
-		n += s->streams[i]->rx.len + s->streams[i]->tx.len;
+		n += rx_avail(s->streams[i]) + s->streams[i]->tx.len;
 	return n;
 }
 
@@ -813,19 +833,29 @@ int yamux_stream_write(struct yamux_stream *st, const void *p, size_t n)
 
 void yamux_stream_peek(const struct yamux_stream *st, const uint8_t **p, size_t *n)
 {
-	*p = st->rx.data;
-	*n = st->rx.len;
+	*p = st->rx.data ? st->rx.data + st->rx_off : NULL;
+	*n = rx_avail(st);
 }
 
 void yamux_stream_consume(struct yamux_stream *st, size_t n)
 {
 	struct yamux *s = st->s;
 
-	if (n > st->rx.len)
-		n = st->rx.len;
+	if (n > rx_avail(st))
+		n = rx_avail(st);
 	if (n == 0)
 		return;
-	buf_consume(&st->rx, n);
+	st->rx_off += n;
+	if (st->rx_off == st->rx.len) {
+		/* Drained: give back a grown buffer, idle streams stay small. */
+		st->rx_off = 0;
+		if (st->rx.cap > 16 * 1024)
+			buf_free(&st->rx);
+		else
+			buf_reset(&st->rx);
+	} else if (st->rx_off >= 64 * 1024) {
+		rx_compact(st);
+	}
 	st->unacked += (uint32_t)n;
 	/* Grant the credit back once half the window is consumed; no point
 	 * once the peer has finished sending. */
@@ -840,13 +870,13 @@ int yamux_stream_read(struct yamux_stream *st, void *p, size_t n)
 {
 	if (st->reset)
 		return W2W_ECLOSED;
-	if (st->rx.len == 0)
+	if (rx_avail(st) == 0)
 		return st->fin_recv ? 0 : -EAGAIN;
-	if (n > st->rx.len)
-		n = st->rx.len;
+	if (n > rx_avail(st))
+		n = rx_avail(st);
 	if (n > INT_MAX)
 		n = INT_MAX;
-	memcpy(p, st->rx.data, n);
+	memcpy(p, st->rx.data + st->rx_off, n);
 	yamux_stream_consume(st, n);
 	return (int)n;
 }
@@ -911,7 +941,7 @@ void yamux_stream_set_user(struct yamux_stream *st, void *user)
 
 size_t yamux_stream_readable(const struct yamux_stream *st)
 {
-	return st->rx.len;
+	return rx_avail(st);
 }
 
 size_t yamux_stream_writable(const struct yamux_stream *st)

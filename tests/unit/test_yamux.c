@@ -671,6 +671,60 @@ static void test_outbound_limit(void **state)
 	yamux_free(s);
 }
 
+static void test_small_reads(void **state)
+{
+	const size_t total = 1u << 20;
+	struct yamux *s = mk(false, 0);
+	struct yamux_stream *st = NULL;
+	static uint8_t chunk[YAMUX_INITIAL_WINDOW];
+	size_t sent = 0, got = 0, credit = YAMUX_INITIAL_WINDOW;
+	uint8_t h[12], rbuf[7];
+	int guard = 0;
+
+	(void)state;
+	feed_frame(s, YAMUX_WINDOW_UPDATE, YAMUX_SYN, 1, 0, 0);
+	assert_int_equal(next_ev(s, &st), YAMUX_EV_OPENED);
+	/* The peer sends whatever credit it has; we read 7 bytes at a time. */
+	while (got < total && guard++ < 1000000) {
+		struct buf b;
+
+		if (credit > 0 && sent < total) {
+			size_t n = credit < total - sent ? credit : total - sent;
+
+			for (size_t i = 0; i < n; i++)
+				chunk[i] = (uint8_t)((sent + i) * 131 >> 3);
+			frame(h, YAMUX_DATA, 0, 1, (uint32_t)n);
+			assert_int_equal(yamux_feed(s, h, 12, 0), 0);
+			assert_int_equal(yamux_feed(s, chunk, n, 0), 0);
+			sent += n;
+			credit -= n;
+		}
+		for (int k = 0; k < 1000; k++) {
+			int r = yamux_stream_read(st, rbuf, sizeof(rbuf));
+
+			if (r == -EAGAIN)
+				break;
+			assert_true(r > 0);
+			for (int i = 0; i < r; i++)
+				assert_int_equal(rbuf[i], (uint8_t)((got + (size_t)i) * 131 >> 3));
+			got += (size_t)r;
+		}
+		assert_true(yamux_buffered(s) <= YAMUX_INITIAL_WINDOW);
+		b = pull_all(s);
+		for (size_t off = 0; off < b.len; off += 12) {
+			struct yamux_hdr wu;
+
+			assert_int_equal(yamux_hdr_decode(b.data + off, &wu), 0);
+			if (wu.type == YAMUX_WINDOW_UPDATE)
+				credit += wu.length;
+		}
+		buf_free(&b);
+	}
+	assert_int_equal(got, total);
+	assert_int_equal(yamux_error(s), 0);
+	yamux_free(s);
+}
+
 static void test_js_open_before_ack(void **state)
 {
 	struct yamux *s = mk(false, 0);
@@ -871,6 +925,7 @@ int main(void)
 		cmocka_unit_test(test_credit_on_flagged_updates),
 		cmocka_unit_test(test_js_open_before_ack),
 		cmocka_unit_test(test_outbound_limit),
+		cmocka_unit_test(test_small_reads),
 		cmocka_unit_test(test_e2e_20_streams),
 	};
 
