@@ -276,25 +276,33 @@ void noise_hs_hash(const struct noise_hs *hs, uint8_t out[32])
 	memcpy(out, hs->sec->h, HASHLEN);
 }
 
+/* Split (§5.2): temp_k1, temp_k2 = HKDF(ck, zerolen); the initiator sends with k1. */
+static void split_into(const struct noise_hs *hs, struct noise_cs *send, struct noise_cs *recv)
+{
+	struct noise_cs *c1 = hs->initiator ? send : recv, *c2 = hs->initiator ? recv : send;
+	uint8_t zero = 0;
+
+	prim_hkdf2(c1->k, c2->k, hs->sec->ck, &zero, 0);
+	c1->n = c2->n = 0;
+	c1->has_k = c2->has_k = true;
+}
+
 int noise_hs_split(struct noise_hs *hs, struct noise_cs **send, struct noise_cs **recv)
 {
-	struct noise_cs *c1, *c2;
-	uint8_t zero = 0;
+	struct noise_cs *tx, *rx;
 
 	if (!noise_hs_done(hs))
 		return W2W_ESTATE;
-	c1 = secure_alloc(sizeof(*c1));
-	c2 = secure_alloc(sizeof(*c2));
-	if (!c1 || !c2) {
-		secure_free(c1);
-		secure_free(c2);
+	tx = secure_alloc(sizeof(*tx));
+	rx = secure_alloc(sizeof(*rx));
+	if (!tx || !rx) {
+		secure_free(tx);
+		secure_free(rx);
 		return -ENOMEM;
 	}
-	/* Split (§5.2): temp_k1, temp_k2 = HKDF(ck, zerolen); the initiator sends with k1. */
-	prim_hkdf2(c1->k, c2->k, hs->sec->ck, &zero, 0);
-	c1->has_k = c2->has_k = true;
-	*send = hs->initiator ? c1 : c2;
-	*recv = hs->initiator ? c2 : c1;
+	split_into(hs, tx, rx);
+	*send = tx;
+	*recv = rx;
 	return 0;
 }
 
@@ -431,7 +439,12 @@ struct noise {
 	enum noise_state st;
 	bool initiator;
 	struct noise_hs *hs;
-	struct noise_cs *tx, *rx;
+	/* Both transport CipherStates share one guarded allocation (each
+	 * sodium_malloc costs pages and mappings, per connection). */
+	struct noise_keys {
+		struct noise_cs tx, rx;
+	} *keys;
+	struct noise_cs *tx, *rx; /* point into keys */
 	const struct ident *id;
 	struct peerid expected;
 	bool has_expected;
@@ -484,8 +497,7 @@ void noise_free(struct noise *n)
 	if (!n)
 		return;
 	noise_hs_free(n->hs);
-	noise_cs_free(n->tx);
-	noise_cs_free(n->rx);
+	secure_free(n->keys);
 	buf_free_wipe(&n->frame);
 	free(n);
 }
@@ -500,9 +512,9 @@ static int fail(struct noise *n, int err, const char *reason)
 		log_debug(n->log, "noise: %s", reason);
 		/* Nothing secret is needed any more. */
 		noise_hs_free(n->hs);
-		noise_cs_free(n->tx);
-		noise_cs_free(n->rx);
+		secure_free(n->keys);
 		n->hs = NULL;
+		n->keys = NULL;
 		n->tx = n->rx = NULL;
 	}
 	return n->err;
@@ -561,10 +573,14 @@ int noise_start(struct noise *n, uint64_t now_us, struct buf *wire)
 
 static int establish(struct noise *n)
 {
-	int r = noise_hs_split(n->hs, &n->tx, &n->rx);
-
-	if (r < 0)
-		return fail(n, r, "split failed");
+	if (!noise_hs_done(n->hs))
+		return fail(n, W2W_ESTATE, "split before the handshake completed");
+	n->keys = secure_alloc(sizeof(*n->keys));
+	if (!n->keys)
+		return fail(n, -ENOMEM, "out of memory");
+	n->tx = &n->keys->tx;
+	n->rx = &n->keys->rx;
+	split_into(n->hs, n->tx, n->rx);
 	noise_hs_free(n->hs);
 	n->hs = NULL;
 	n->st = NS_ESTABLISHED;
