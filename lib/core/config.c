@@ -205,7 +205,7 @@ static int parse_go_duration(const char *v, size_t n, long long *ns)
 			return -2; /* unknown unit */
 		i += ulen;
 		total += (whole + frac / scale) * (long double)mult;
-		if (total > (long double)LLONG_MAX)
+		if (total >= (long double)LLONG_MAX)
 			return -3;
 	}
 	*ns = neg ? -(long long)total : (long long)total;
@@ -1348,6 +1348,18 @@ out:
 	buf_free_wipe(&text);
 	w2w_config_free(t);
 	return rc;
+}
+
+int config_parse_text(struct w2w_config *c, const char *name, const char *text, size_t len)
+{
+	struct layout lay;
+	int rc;
+
+	memset(&lay, 0, sizeof(lay));
+	snprintf(c->path, sizeof(c->path), "%s", name);
+	c->err[0] = 0;
+	rc = parse_file(c, text, len, &lay);
+	return rc < 0 ? rc : w2w_config_check(c);
 }
 
 /* ---- setters ---- */

@@ -95,4 +95,11 @@ struct w2w_config {
 	char err[512];
 };
 
+/*
+ * Parses INI text as if read from the file `name` (no environment, no
+ * generation, nothing written) into c, then runs w2w_config_check(). For
+ * the fuzz target; c may be left half-updated on error.
+ */
+int config_parse_text(struct w2w_config *c, const char *name, const char *text, size_t len);
+
 #endif
