@@ -31,6 +31,7 @@ struct ma_addr;
 struct peerid;
 
 #define IDENTIFY_PROTO_ID "/ipfs/id/1.0.0"
+#define IDENTIFY_PUSH_PROTO_ID "/ipfs/id/push/1.0.0" /* same message, unsolicited; same reader */
 #define IDENTIFY_MAX_MSG 8192 /* js MAX_IDENTIFY_MESSAGE_SIZE, go signedIDSize */
 #define IDENTIFY_MAX_MSGS 10  /* go maxMessages, js MAX_IDENTIFY_MESSAGES */
 #define IDENTIFY_MAX_KEY 600  /* PublicKey protobuf (RSA-4096 fits) */

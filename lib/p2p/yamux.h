@@ -83,8 +83,8 @@ struct yamux_config {
 	bool client;                 /* dialer: odd IDs */
 	uint32_t max_inbound;        /* 0 = YAMUX_DEFAULT_MAX_INBOUND */
 	uint32_t max_outbound;       /* 0 = YAMUX_DEFAULT_MAX_OUTBOUND */
-	uint32_t window;             /* receive window per stream; 0 = YAMUX_INITIAL_WINDOW (minimum too) */
-	uint32_t sendq_max;          /* per-stream send queue; 0 = YAMUX_DEFAULT_SENDQ */
+	uint32_t window;             /* receive window per stream: 256 KiB (also for 0) .. 16 MiB */
+	uint32_t sendq_max;          /* per-stream send queue; 0 = YAMUX_DEFAULT_SENDQ; <= 16 MiB */
 	uint64_t keepalive_us;       /* send a ping this often (first one at once); 0 = never */
 	uint64_t ping_timeout_us;    /* no pong within this => W2W_ETIMEDOUT; 0 = default */
 	const struct wlog *log;      /* may be NULL */
@@ -157,7 +157,8 @@ int yamux_stream_open(struct yamux *s, void *user, struct yamux_stream **ret);
 /*
  * Queues up to n bytes (the bytes that fit the stream's send queue). Returns
  * the count accepted (> 0), -EAGAIN when none fit (YAMUX_EV_WRITABLE follows),
- * W2W_ESTATE after yamux_stream_close, W2W_ECLOSED after a reset. 0 for n == 0.
+ * W2W_ESTATE after yamux_stream_close, W2W_ECLOSED after a reset or once the
+ * session failed. 0 for n == 0.
  */
 int yamux_stream_write(struct yamux_stream *st, const void *p, size_t n);
 /*
@@ -170,7 +171,11 @@ int yamux_stream_read(struct yamux_stream *st, void *p, size_t n);
 void yamux_stream_peek(const struct yamux_stream *st, const uint8_t **p, size_t *n);
 /* Marks n peeked bytes read (window credit flows back to the peer). */
 void yamux_stream_consume(struct yamux_stream *st, size_t n);
-/* Half-close: FIN after the queued data. Reading stays possible. Idempotent. */
+/*
+ * Half-close: FIN after the queued data, on a WindowUpdate of its own (never
+ * on a Data frame: js-yamux 7 would drop that frame's data). Reading stays
+ * possible. Idempotent.
+ */
 int yamux_stream_close(struct yamux_stream *st);
 /* Abort both directions (WindowUpdate RST); queued and buffered bytes are dropped. */
 int yamux_stream_reset(struct yamux_stream *st);
