@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "log.h"
 #include "yamux.h"
 
 /* ---- helpers ---- */
@@ -384,15 +385,28 @@ static void test_window_accounting(void **state)
 	yamux_free(s);
 }
 
+static char last_log[256];
+static void capture_log(void *ud, int level, const char *msg)
+{
+	(void)ud;
+	(void)level;
+	snprintf(last_log, sizeof(last_log), "%s", msg);
+}
+
 static void test_huge_frame(void **state)
 {
-	struct yamux *s = mk(false, 0);
+	struct wlog log = {capture_log, NULL, LOG_DEBUG};
+	struct yamux_config cfg = {.client = false, .log = &log};
+	struct yamux *s;
 	uint8_t h[12];
 
 	(void)state;
-	/* 4 GiB announced: fails on the header, before any body byte. */
+	assert_int_equal(yamux_new(&s, &cfg), 0);
+	/* 4 GiB announced: fails on the header, before any body byte, and says why. */
 	unhex("00 00 0001 00000001 ffffffff", h);
 	assert_int_equal(yamux_feed(s, h, 12, 0), W2W_EPROTO);
+	assert_non_null(strstr(last_log, "exceeds the receive window"));
+	assert_int_equal(yamux_buffered(s), 12); /* just the GoAway */
 	yamux_free(s);
 	/* Same for a stream we do not know. */
 	s = mk(false, 0);
