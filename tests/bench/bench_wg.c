@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * WireGuard apply benchmark on wireguard-go (UAPI), ours vs wg(8), same run:
+ *   - full apply of N peers to an empty device: w2w_wg_sync vs `wg setconf`;
+ *   - one endpoint changed on an N-peer device: w2w_wg_sync vs `wg syncconf`.
+ * Prints wall time, UAPI bytes and the ratios. Our bytes are counted by the
+ * backend; wg's are what its ipc-uapi.h writes for the same request, rebuilt
+ * with our serializer (same text), plus the get it does first for syncconf.
+ *
+ *   bench_wg N [N...]      (run as root inside a scratch network namespace)
+ */
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "wg_uapi.h"
+#include "wgconf.h"
+#include "w2wesher/w2wesher.h"
+
+extern char **environ;
+
+static double now_s(void)
+{
+	return (double)w2w_now_us() / 1e6;
+}
+
+static int run_wg(const char *sub, const char *ifname, const char *path)
+{
+	char *argv[] = {"wg", (char *)sub, (char *)ifname, (char *)path, NULL};
+	pid_t pid;
+	int st;
+
+	if (posix_spawnp(&pid, "wg", NULL, NULL, argv, environ) != 0)
+		return -1;
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static void make_conf(struct buf *b, unsigned n, unsigned changed, uint32_t seed)
+{
+	uint8_t priv[32], pub[32];
+	char t[64];
+
+	for (int i = 0; i < 32; i++)
+		priv[i] = (uint8_t)(seed * 7 + (uint32_t)i);
+	priv[0] &= 248;
+	priv[31] = (priv[31] & 127) | 64;
+	w2w_base64_encode(t, sizeof(t), priv, 32);
+	buf_printf(b, "[Interface]\nPrivateKey = %s\n\n", t);
+	for (unsigned k = 0; k < n; k++) {
+		for (int i = 0; i < 32; i++)
+			pub[i] = (uint8_t)((k * 2654435761u) >> (i % 4 * 8)) ^ (uint8_t)(i * 13 + seed);
+		w2w_base64_encode(t, sizeof(t), pub, 32);
+		buf_printf(b, "[Peer]\nPublicKey = %s\nAllowedIPs = 10.%u.%u.%u/32\nEndpoint = 198.18.%u.%u:%u\n\n", t,
+			   (k >> 16) & 255, (k >> 8) & 255, k & 255, (k >> 8) & 255, k & 255,
+			   k == changed ? 40000 : 51820);
+	}
+	w2w_wipe(priv, sizeof(priv));
+}
+
+static int write_file(const char *path, const struct buf *b)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fwrite(b->data, 1, b->len, f) != b->len) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	return fclose(f);
+}
+
+/* Bytes wg(8) writes for `setconf` (set with replace_peers) / `syncconf` (get, then set of every peer). */
+static size_t wg_set_bytes(const struct buf *conf, int replace_peers)
+{
+	struct wgdevice *d = NULL;
+	struct buf b;
+	size_t n;
+
+	if (wgconf_parse((const char *)conf->data, conf->len, &d, NULL) < 0)
+		return 0;
+	if (replace_peers)
+		d->flags |= WGDEVICE_REPLACE_PEERS;
+	buf_init(&b, 0);
+	wg_uapi_build_set(d, &b);
+	n = b.len;
+	buf_free_wipe(&b);
+	wgdev_free(d);
+	return n;
+}
+
+struct dev {
+	struct w2w_wg *wg;
+	char name[16];
+};
+
+static int open_dev(struct w2w_loop *loop, struct dev *d, const char *name)
+{
+	struct w2w_wg_opts o = {.version = W2W_WG_OPTS_VERSION, .backend = W2W_WG_BACKEND_USERSPACE, .create = 1};
+	struct w2w_wg_config *empty = w2w_wg_config_new();
+	int r;
+
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	r = w2w_wg_open(&d->wg, loop, name, &o);
+	if (r >= 0)
+		r = w2w_wg_sync_run(d->wg, empty, 20000); /* starts wireguard-go */
+	w2w_wg_config_free(empty);
+	return r;
+}
+
+static void stop_dev(struct dev *d)
+{
+	int pid = d->wg ? w2w_wg_userspace_pid(d->wg) : -1;
+
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	w2w_wg_close(d->wg);
+	d->wg = NULL;
+}
+
+static int sync_conf(struct dev *d, const struct buf *conf, double *secs, uint64_t *sent, uint64_t *recv)
+{
+	struct w2w_wg_config *cfg = NULL;
+	struct w2w_wg_sync_stats a, b;
+	double t0;
+	int r;
+
+	w2w_wg_last_sync_stats(d->wg, &a);
+	t0 = now_s();
+	/* Parsing the file is part of the work, as for wg(8). */
+	r = w2w_wg_config_parse(&cfg, (const char *)conf->data, conf->len, NULL, 0);
+	if (r >= 0)
+		r = w2w_wg_sync_run(d->wg, cfg, 600000);
+	*secs = now_s() - t0;
+	w2w_wg_config_free(cfg);
+	w2w_wg_last_sync_stats(d->wg, &b);
+	*sent = b.bytes_sent - a.bytes_sent;
+	*recv = b.bytes_recv - a.bytes_recv;
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct w2w_loop *loop;
+	int rc = 0;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: bench_wg N [N...]\n");
+		return 2;
+	}
+	if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0) {
+		printf("SKIP: needs root and /dev/net/tun\n");
+		return 77;
+	}
+	loop = w2w_loop_new(NULL);
+	printf("UAPI bytes: sent/received on the socket (wg's rebuilt with the same serializer)\n");
+	printf("%-27s %6s %8s %9s %9s %8s %9s %9s %7s %7s\n", "case (wireguard-go)", "peers", "w2w s", "w2w sent",
+	       "w2w recv", "wg s", "wg sent", "wg recv", "t ratio", "tx ratio");
+	for (int i = 1; i < argc && rc == 0; i++) {
+		unsigned n = (unsigned)atoi(argv[i]);
+		struct dev ours = {0}, theirs = {0};
+		struct buf c1, c2;
+		double tw = 0, tg = 0, t0;
+		uint64_t bw, br;
+		size_t bg, bgr;
+		char p1[64], p2[64];
+
+		buf_init(&c1, 0);
+		buf_init(&c2, 0);
+		make_conf(&c1, n, (unsigned)-1, 1);
+		make_conf(&c2, n, n / 2, 1);
+		snprintf(p1, sizeof(p1), "/tmp/w2w-bench-%d-a.conf", (int)getpid());
+		snprintf(p2, sizeof(p2), "/tmp/w2w-bench-%d-b.conf", (int)getpid());
+		if (write_file(p1, &c1) || write_file(p2, &c2) || open_dev(loop, &ours, "w2wbo") < 0 ||
+		    open_dev(loop, &theirs, "w2wbt") < 0) {
+			fprintf(stderr, "bench: setup failed\n");
+			rc = 1;
+			goto next;
+		}
+		/* full apply to an empty device; which side goes first alternates per size so
+		 * neither always gets the colder machine */
+		for (int side = 0; side < 2; side++) {
+			if ((side == 0) == (i % 2 == 1)) {
+				if (sync_conf(&ours, &c1, &tw, &bw, &br) < 0) {
+					rc = 1;
+					goto next;
+				}
+			} else {
+				t0 = now_s();
+				if (run_wg("setconf", theirs.name, p1) < 0) {
+					rc = 1;
+					goto next;
+				}
+				tg = now_s() - t0;
+			}
+		}
+		bg = wg_set_bytes(&c1, 1);
+		bgr = 9;
+		printf("%-27s %6u %8.3f %9llu %9llu %8.3f %9zu %9zu %7.2f %7.2f\n", "full apply (wg setconf)", n, tw,
+		       (unsigned long long)bw, (unsigned long long)br, tg, bg, bgr, tw / tg, (double)bw / (double)bg);
+		/* one endpoint changed */
+		if (sync_conf(&ours, &c2, &tw, &bw, &br) < 0) {
+			rc = 1;
+			goto next;
+		}
+		t0 = now_s();
+		if (run_wg("syncconf", theirs.name, p2) < 0) {
+			rc = 1;
+			goto next;
+		}
+		tg = now_s() - t0;
+		/* syncconf = a get (measured: a no-op sync of ours is exactly one get) + a set of
+		 * every peer + its errno reply */
+		{
+			double tn;
+			uint64_t get_sent, get_recv;
+
+			if (sync_conf(&ours, &c2, &tn, &get_sent, &get_recv) < 0) {
+				rc = 1;
+				goto next;
+			}
+			bg = (size_t)get_sent + wg_set_bytes(&c2, 0);
+			bgr = (size_t)get_recv + 9;
+		}
+		printf("%-27s %6u %8.3f %9llu %9llu %8.3f %9zu %9zu %7.2f %7.2f\n", "one endpoint (wg syncconf)", n, tw,
+		       (unsigned long long)bw, (unsigned long long)br, tg, bg, bgr, tw / tg, (double)bw / (double)bg);
+	next:
+		stop_dev(&ours);
+		stop_dev(&theirs);
+		unlink(p1);
+		unlink(p2);
+		buf_free_wipe(&c1);
+		buf_free_wipe(&c2);
+	}
+	w2w_loop_free(loop);
+	return rc;
+}
