@@ -60,7 +60,8 @@ int mss_start(struct mss *m, uint64_t now_us, struct buf *out);
  * Returns 1 when negotiation is complete (also on later calls: further input
  * is then appended to the leftover), 0 while negotiating, < 0 on failure:
  * W2W_EPROTO (bad header, malformed line, unexpected answer, every proposal
- * rejected), W2W_ELIMIT (line too long), W2W_ETIMEDOUT.
+ * rejected), W2W_ELIMIT (line over 1024 bytes, more than 64 refused proposals,
+ * over 1 MiB buffered), W2W_ETIMEDOUT.
  */
 int mss_feed(struct mss *m, const void *in, size_t n, uint64_t now_us, struct buf *out);
 bool mss_done(const struct mss *m);
