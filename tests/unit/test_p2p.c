@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The public libp2p host (w2w_p2p_*) end to end over real loopback sockets:
+ * several hosts on one w2w_loop in this process. Covers dial/listen, the
+ * private network, identify, ping, wrong peer ID, wrong swarm key, refused,
+ * /dns4, simultaneous dials (one connection per peer), dial backoff and
+ * gossipsub publish/subscribe with the author.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <w2wesher/w2wesher.h>
+
+#define MAXEV 64
+
+struct node {
+	struct w2w_p2p *h;
+	char addr[256];
+	int connected, disconnected, dial_failed, identified, pings, ping_failed, messages;
+	int last_err;
+	char last_reason[256];
+	char observed[256];
+	char msg_from[128];
+	char msg_data[256];
+	int saw_meshsub;
+};
+
+static void on_event(void *ud, const struct w2w_p2p_event *ev)
+{
+	struct node *n = ud;
+
+	switch (ev->type) {
+	case W2W_P2P_EV_CONNECTED:
+		n->connected++;
+		break;
+	case W2W_P2P_EV_DISCONNECTED:
+		n->disconnected++;
+		break;
+	case W2W_P2P_EV_DIAL_FAILED:
+		n->dial_failed++;
+		n->last_err = ev->err;
+		snprintf(n->last_reason, sizeof(n->last_reason), "%s", ev->reason ? ev->reason : "");
+		break;
+	case W2W_P2P_EV_IDENTIFY:
+		n->identified++;
+		snprintf(n->observed, sizeof(n->observed), "%s", ev->observed_addr ? ev->observed_addr : "");
+		for (size_t i = 0; i < ev->n_protocols; i++)
+			if (!strcmp(ev->protocols[i], "/meshsub/1.1.0"))
+				n->saw_meshsub = 1;
+		break;
+	case W2W_P2P_EV_PING:
+		n->pings++;
+		break;
+	case W2W_P2P_EV_PING_FAILED:
+		n->ping_failed++;
+		break;
+	case W2W_P2P_EV_MESSAGE:
+		n->messages++;
+		snprintf(n->msg_from, sizeof(n->msg_from), "%s", ev->from);
+		snprintf(n->msg_data, sizeof(n->msg_data), "%.*s", (int)ev->len, (const char *)ev->data);
+		break;
+	}
+}
+
+static const uint8_t psk_a[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+static const uint8_t psk_b[32] = { 9, 9, 9 };
+
+static void node_init(struct node *n, struct w2w_loop *loop, const uint8_t *psk, int listen)
+{
+	memset(n, 0, sizeof(*n));
+	assert_int_equal(w2w_p2p_new(&n->h, loop, NULL, 0, psk, 32), 0);
+	w2w_p2p_set_event_cb(n->h, on_event, n);
+	assert_int_equal(w2w_p2p_set_option(n->h, W2W_P2P_OPT_HANDSHAKE_TIMEOUT_MS, 2000), 0);
+	assert_int_equal(w2w_p2p_set_option(n->h, W2W_P2P_OPT_DIAL_BACKOFF_MS, 300), 0);
+	assert_int_equal(w2w_p2p_set_option(n->h, 9999, 1), -EINVAL);
+	if (listen) {
+		assert_int_equal(w2w_p2p_listen(n->h, "/ip4/127.0.0.1/tcp/0"), 0);
+		assert_true(w2w_p2p_listen_addr(n->h, 0, n->addr, sizeof(n->addr)) > 0);
+		assert_int_equal(w2w_p2p_listen_addr(n->h, 1, n->addr, 4), -ENOENT);
+		assert_int_equal(w2w_p2p_set_option(n->h, W2W_P2P_OPT_ECHO, 1), W2W_ESTATE);
+	}
+}
+
+/* Runs the loop until *flag >= want or ms pass. */
+static int run_until(struct w2w_loop *loop, const int *flag, int want, int ms)
+{
+	uint64_t end = w2w_now_us() + (uint64_t)ms * 1000;
+
+	while (*flag < want && w2w_now_us() < end)
+		assert_true(w2w_loop_run(loop, 20) >= 0);
+	return *flag >= want;
+}
+
+static void test_dial_ping_identify(void **state)
+{
+	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct node a, b;
+	char port[16];
+
+	(void)state;
+	node_init(&a, loop, psk_a, 1);
+	node_init(&b, loop, psk_a, 0);
+	assert_int_equal(w2w_p2p_dial(b.h, a.addr), 0);
+	assert_int_equal(w2w_p2p_dial(b.h, a.addr), -EALREADY);
+	assert_true(run_until(loop, &b.connected, 1, 5000));
+	assert_true(run_until(loop, &a.identified, 1, 5000));
+	assert_true(run_until(loop, &b.identified, 1, 5000));
+	assert_true(b.saw_meshsub);
+	/* b dialled a's listen address: a's view of b's connection is b's port,
+	 * b's observed address (what a saw of b) is 127.0.0.1. */
+	assert_non_null(strstr(b.observed, "/ip4/127.0.0.1/tcp/"));
+	snprintf(port, sizeof(port), "/tcp/%s", strstr(a.addr, "/tcp/") + 5);
+	*strchr(port + 5, '/') = 0;
+	assert_non_null(strstr(a.observed, port));
+	assert_int_equal(w2w_p2p_ping(b.h, w2w_p2p_peer_id(a.h)), 0);
+	assert_true(run_until(loop, &b.pings, 1, 5000));
+	assert_int_equal(w2w_p2p_ping(a.h, w2w_p2p_peer_id(b.h)), 0);
+	assert_true(run_until(loop, &a.pings, 1, 5000));
+	assert_int_equal(w2w_p2p_connection_count(a.h), 1);
+	assert_int_equal(w2w_p2p_hangup(b.h, w2w_p2p_peer_id(a.h)), 0);
+	assert_true(run_until(loop, &a.disconnected, 1, 5000));
+	assert_true(run_until(loop, &b.disconnected, 1, 5000));
+	assert_int_equal(w2w_p2p_ping(b.h, w2w_p2p_peer_id(a.h)), W2W_ESTATE);
+	w2w_p2p_free(a.h);
+	w2w_p2p_free(b.h);
+	assert_null(w2w_loop_free(loop));
+}
+
+static void test_refusals(void **state)
+{
+	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct node a, b, other;
+	char wrong[400], dns[400];
+	int port;
+
+	(void)state;
+	node_init(&a, loop, psk_a, 1);
+	node_init(&b, loop, psk_a, 0);
+	node_init(&other, loop, psk_b, 1);
+	/* /p2p/ of somebody else: the handshake must fail with W2W_EAUTH. */
+	snprintf(wrong, sizeof(wrong), "%.*s/p2p/%s", (int)(strstr(a.addr, "/p2p/") - a.addr), a.addr,
+		 w2w_p2p_peer_id(other.h));
+	assert_int_equal(w2w_p2p_dial(b.h, wrong), 0);
+	assert_true(run_until(loop, &b.dial_failed, 1, 5000));
+	assert_int_equal(b.last_err, W2W_EAUTH);
+	assert_non_null(strstr(b.last_reason, "wrong peer ID"));
+	/* Backoff for that peer ID. */
+	assert_int_equal(w2w_p2p_dial(b.h, wrong), -EAGAIN);
+	/* Other swarm key (same peer ID, once its backoff passed): fails in the handshake. */
+	w2w_loop_run(loop, 400);
+	assert_int_equal(w2w_p2p_dial(b.h, other.addr), 0);
+	assert_true(run_until(loop, &b.dial_failed, 2, 5000));
+	assert_int_equal(b.connected, 0);
+	/* Refused. */
+	sscanf(strstr(other.addr, "/tcp/") + 5, "%d", &port);
+	w2w_p2p_free(other.h);
+	snprintf(dns, sizeof(dns), "/ip4/127.0.0.1/tcp/%d", port);
+	assert_int_equal(w2w_p2p_dial(b.h, dns), 0);
+	assert_true(run_until(loop, &b.dial_failed, 3, 5000));
+	assert_int_equal(b.last_err, -ECONNREFUSED);
+	/* /dns4/localhost reaches a. */
+	sscanf(strstr(a.addr, "/tcp/") + 5, "%d", &port);
+	snprintf(dns, sizeof(dns), "/dns4/localhost/tcp/%d/p2p/%s", port, w2w_p2p_peer_id(a.h));
+	assert_int_equal(w2w_p2p_dial(b.h, dns), 0);
+	assert_true(run_until(loop, &b.connected, 1, 5000));
+	assert_int_equal(w2w_p2p_dial(b.h, "/ip4/1.2.3.4/udp/1"), W2W_EPARSE);
+	assert_int_equal(w2w_p2p_dial(b.h, "not an address"), W2W_EPARSE);
+	w2w_p2p_free(a.h);
+	w2w_p2p_free(b.h);
+	assert_null(w2w_loop_free(loop));
+}
+
+static void test_simultaneous_dial(void **state)
+{
+	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct node a, b;
+
+	(void)state;
+	node_init(&a, loop, psk_a, 1);
+	node_init(&b, loop, psk_a, 1);
+	assert_int_equal(w2w_p2p_dial(a.h, b.addr), 0);
+	assert_int_equal(w2w_p2p_dial(b.h, a.addr), 0);
+	assert_true(run_until(loop, &a.connected, 2, 5000));
+	assert_true(run_until(loop, &b.connected, 2, 5000));
+	/* Both ends keep the same one of the two connections. */
+	assert_true(run_until(loop, &a.disconnected, 1, 5000));
+	assert_true(run_until(loop, &b.disconnected, 1, 5000));
+	w2w_loop_run(loop, 200);
+	assert_int_equal(w2w_p2p_connection_count(a.h), 1);
+	assert_int_equal(w2w_p2p_connection_count(b.h), 1);
+	assert_int_equal(w2w_p2p_ping(a.h, w2w_p2p_peer_id(b.h)), 0);
+	assert_true(run_until(loop, &a.pings, 1, 5000));
+	w2w_p2p_free(a.h);
+	w2w_p2p_free(b.h);
+	assert_null(w2w_loop_free(loop));
+}
+
+static void test_gossipsub(void **state)
+{
+	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct node n[3];
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		node_init(&n[i], loop, psk_a, 1);
+		assert_int_equal(w2w_p2p_subscribe(n[i].h, "t"), 0);
+	}
+	/* A line: 0 - 1 - 2; 1 relays. */
+	assert_int_equal(w2w_p2p_dial(n[1].h, n[0].addr), 0);
+	assert_int_equal(w2w_p2p_dial(n[2].h, n[1].addr), 0);
+	assert_true(run_until(loop, &n[1].identified, 2, 5000));
+	w2w_loop_run(loop, 1500); /* a heartbeat: meshes formed */
+	assert_int_equal(w2w_p2p_publish(n[0].h, "t", "hello", 5), 0);
+	assert_true(run_until(loop, &n[2].messages, 1, 5000));
+	assert_string_equal(n[2].msg_from, w2w_p2p_peer_id(n[0].h));
+	assert_string_equal(n[2].msg_data, "hello");
+	assert_int_equal(n[1].messages, 1);
+	assert_int_equal(n[0].messages, 0); /* never delivered back to its author */
+	for (int i = 0; i < 3; i++)
+		w2w_p2p_free(n[i].h);
+	assert_null(w2w_loop_free(loop));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dial_ping_identify),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_simultaneous_dial),
+		cmocka_unit_test(test_gossipsub),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
