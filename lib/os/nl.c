@@ -364,7 +364,7 @@ static bool feed(struct nl_sock *nl, const void *buf, size_t len)
 
 	nl->st.rx_bytes += len;
 	nl->depth++;
-	while (mnl_nlmsg_ok(nlh, left)) {
+	while (nl_msg_ok(nlh, left)) {
 		handle_msg(nl, nlh);
 		if (nl->closing)
 			break;

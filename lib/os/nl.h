@@ -103,6 +103,14 @@ int nl_run_until_idle(struct nl_sock *nl, int timeout_ms);
 /* Number of pending (queued or in-flight) requests. */
 size_t nl_pending(const struct nl_sock *nl);
 
+/* Bounds check of the next message in a datagram of `left` bytes. Use this,
+ * not mnl_nlmsg_ok(): that one casts nlmsg_len to int, so a length above
+ * INT_MAX passes and the walk jumps out of the buffer (found by fuzzing). */
+static inline bool nl_msg_ok(const struct nlmsghdr *nlh, int left)
+{
+	return left >= (int)sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) && nlh->nlmsg_len <= (unsigned)left;
+}
+
 /* Processes one received datagram (the socket path and tests use it). */
 void nl_feed(struct nl_sock *nl, const void *buf, size_t len, uint64_t now_us);
 

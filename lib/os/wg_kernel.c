@@ -462,6 +462,33 @@ int wgk_parse_get(const struct nlmsghdr *nlh, uint16_t family, struct wgk_get_ct
 	return 0;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, WG_KEY_LEN);
+}
+
+int wgk_get_finish(struct wgk_get_ctx *ctx)
+{
+	size_t n = wgdev_peer_count(ctx->dev), i = 0;
+	const struct wgpeer *p;
+	const uint8_t **keys;
+	int ret = 0;
+
+	if (n < 2)
+		return 0;
+	keys = malloc(n * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	wgdev_for_each_peer(ctx->dev, p)
+		keys[i++] = p->public_key;
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 1; i < n && ret == 0; i++)
+		if (memcmp(keys[i - 1], keys[i], WG_KEY_LEN) == 0)
+			ret = W2W_EPARSE;
+	free(keys);
+	return ret;
+}
+
 /* ---- the backend ---- */
 
 static void refresh_stats(struct wgk *k)
@@ -627,6 +654,8 @@ static void get_done(void *ud, int err)
 
 	if (err == 0 && k->head->ctx.dev->name[0] == '\0')
 		err = W2W_EPROTO; /* a dump without the device */
+	if (err == 0)
+		err = wgk_get_finish(&k->head->ctx);
 	op_finish(k, err);
 }
 

@@ -73,5 +73,9 @@ struct wgk_get_ctx {
  * malformed message or attribute, W2W_ELIMIT past WGK_MAX_*, -ENOMEM. On error
  * the device holds what was merged so far (the caller drops it). */
 int wgk_parse_get(const struct nlmsghdr *nlh, uint16_t family, struct wgk_get_ctx *ctx);
+/* Checks the whole reassembled device once the dump ended: a public key may
+ * appear only once (a part continues the previous part's last peer, never an
+ * earlier one). 0, W2W_EPARSE, -ENOMEM. */
+int wgk_get_finish(struct wgk_get_ctx *ctx);
 
 #endif

@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(buf, data, size);
 	nlh = (const struct nlmsghdr *)buf;
-	while (mnl_nlmsg_ok(nlh, left)) {
+	while (nl_msg_ok(nlh, left)) {
 		struct rtnl_link l;
 		struct rtnl_addr a;
 		uint16_t id;
@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		nmsg++;
 		nlh = mnl_nlmsg_next(nlh, &left);
 	}
-	if (ok && nmsg)
+	if (ok && nmsg && wgk_get_finish(&ctx) == 0)
 		roundtrip(ctx.dev);
 	wgdev_free(ctx.dev);
 
@@ -108,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		reactor_run_timers(r, os_now_us()); /* starts the op */
 		memcpy(buf, data, size);
 		left = size > 1 << 20 ? 1 << 20 : (int)size;
-		for (struct nlmsghdr *m = (struct nlmsghdr *)buf; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left))
+		for (struct nlmsghdr *m = (struct nlmsghdr *)buf; nl_msg_ok(m, left); m = mnl_nlmsg_next(m, &left))
 			m->nlmsg_seq = sent_seq;
 		nl_feed(nl, buf, size, 0);
 		if (!done) {

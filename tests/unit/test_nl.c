@@ -631,6 +631,11 @@ static void test_get_reassembly(void **state)
 		assert_int_equal(p->last_handshake_time.tv_sec, 1700000000);
 	}
 	assert_int_equal(ctx.dev->first_peer->rx_bytes, 100);
+	assert_int_equal(wgk_get_finish(&ctx), 0);
+	/* a part repeating an earlier (not the previous) peer: refused at the end */
+	assert_int_equal(wgk_parse_get(get_part(buf, false, 0, 1, 0, -1), FAM, &ctx), 0);
+	assert_int_equal(wgdev_peer_count(ctx.dev), 6);
+	assert_int_equal(wgk_get_finish(&ctx), W2W_EPARSE);
 	wgdev_free(ctx.dev);
 }
 
