@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * p2p/conn: two connection engines wired back to back in memory, bytes moved
+ * in random short pieces (seeded), virtual clock. Upgrade, identify both
+ * ways, ping, wrong PSK (deadline), wrong expected peer, truncated input.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "conn.h"
+#include "err.h"
+#include "ident.h"
+#include "identify.h"
+#include "multiaddr.h"
+#include "rng.h"
+
+struct side {
+	struct conn *c;
+	int ready, identified, pings, ping_failed;
+	struct identify_info self;
+	uint8_t observed[64];
+	size_t observed_len;
+	char protos[8][64];
+	size_t n_protos;
+};
+
+static void on_event(void *ud, struct conn *c, const struct conn_event *ev)
+{
+	struct side *s = ud;
+
+	(void)c;
+	switch (ev->type) {
+	case CONN_EV_READY:
+		s->ready++;
+		break;
+	case CONN_EV_IDENTIFY:
+		s->identified++;
+		s->observed_len = ev->info->observed_addr.len;
+		memcpy(s->observed, ev->info->observed_addr.b, s->observed_len);
+		s->n_protos = ev->info->n_protocols < 8 ? ev->info->n_protocols : 8;
+		for (size_t i = 0; i < s->n_protos; i++)
+			snprintf(s->protos[i], sizeof(s->protos[i]), "%s", ev->info->protocols[i]);
+		break;
+	case CONN_EV_PING:
+		s->pings++;
+		break;
+	case CONN_EV_PING_FAILED:
+		s->ping_failed++;
+		break;
+	default:
+		break;
+	}
+}
+
+static struct rng_seeded seeded;
+static struct rng rng;
+static uint64_t now;
+
+static const uint8_t psk1[32] = { 7, 7, 7 };
+static const uint8_t psk2[32] = { 8, 8, 8 };
+
+static void side_new(struct side *s, struct ident *id, bool initiator, const uint8_t *psk,
+		     const struct peerid *expect, const uint8_t *remote, size_t rlen)
+{
+	struct conn_config cc = { 0 };
+
+	memset(s, 0, sizeof(*s));
+	identify_info_init(&s->self);
+	identify_set_public_key(&s->self, ident_pubkey_pb(id), IDENT_PUBPB_LEN);
+	identify_add_protocol(&s->self, "/ipfs/id/1.0.0");
+	identify_add_protocol(&s->self, "/ipfs/ping/1.0.0");
+	cc.initiator = initiator;
+	cc.psk = psk;
+	cc.identity = id;
+	cc.expected_peer = expect;
+	cc.rng = &rng;
+	cc.self_info = &s->self;
+	cc.remote_ma = remote;
+	cc.remote_ma_len = rlen;
+	cc.name = initiator ? "I" : "R";
+	cc.handshake_timeout_us = 5 * 1000 * 1000;
+	cc.cb.ud = s;
+	cc.cb.on_event = on_event;
+	assert_int_equal(conn_new(&s->c, &cc, now), 0);
+}
+
+/* Moves up to `max` bytes (a random piece) from a's output into b. */
+static bool move(struct side *a, struct side *b, size_t max)
+{
+	const uint8_t *p;
+	size_t n, k;
+
+	conn_output(a->c, &p, &n);
+	if (!n)
+		return false;
+	k = 1 + (size_t)rng_below(&rng, max < n ? max : n);
+	conn_feed(b->c, p, k, now);
+	conn_consume(a->c, k, now);
+	return true;
+}
+
+/* Moves bytes both ways until nothing moved for a few rounds (or `rounds` ran out). */
+static void shuttle(struct side *a, struct side *b, int rounds, size_t piece)
+{
+	int idle = 0;
+
+	for (int i = 0; i < rounds && idle < 3; i++) {
+		bool m1 = move(a, b, piece), m2 = move(b, a, piece);
+
+		idle = m1 || m2 ? 0 : idle + 1;
+		now += 100;
+		conn_tick(a->c, now);
+		conn_tick(b->c, now);
+	}
+}
+
+static void test_upgrade_random_pieces(void **state)
+{
+	struct ident *ia, *ib;
+	uint8_t ra[64], rb[64];
+	int la, lb;
+	const uint8_t lo[4] = { 127, 0, 0, 1 };
+
+	(void)state;
+	for (size_t piece = 1; piece <= 4096; piece *= 8) {
+		struct side a, b;
+
+		rng_seeded_init(&seeded, &rng, piece);
+		assert_int_equal(ident_new(&ia, &rng), 0);
+		assert_int_equal(ident_new(&ib, &rng), 0);
+		la = ma_from_ip(ra, sizeof(ra), 4, lo, 4001, true, NULL);
+		lb = ma_from_ip(rb, sizeof(rb), 4, lo, 50000, true, NULL);
+		side_new(&a, ia, true, psk1, ident_peerid(ib), ra, (size_t)la);
+		side_new(&b, ib, false, psk1, NULL, rb, (size_t)lb);
+		shuttle(&a, &b, 200000, piece);
+		assert_int_equal(conn_error(a.c), 0);
+		assert_int_equal(conn_error(b.c), 0);
+		assert_int_equal(a.ready, 1);
+		assert_int_equal(b.ready, 1);
+		assert_true(peerid_eq(conn_peer(a.c), ident_peerid(ib)));
+		assert_true(peerid_eq(conn_peer(b.c), ident_peerid(ia)));
+		assert_int_equal(a.identified, 1);
+		assert_int_equal(b.identified, 1);
+		/* Each side reports how the other saw it. */
+		assert_int_equal(a.observed_len, (size_t)lb);
+		assert_memory_equal(a.observed, rb, (size_t)lb);
+		assert_memory_equal(b.observed, ra, (size_t)la);
+		assert_string_equal(a.protos[1], "/ipfs/ping/1.0.0");
+		assert_int_equal(conn_ping(a.c, now), 0);
+		assert_int_equal(conn_ping(b.c, now), 0);
+		shuttle(&a, &b, 200000, piece);
+		assert_int_equal(a.pings, 1);
+		assert_int_equal(b.pings, 1);
+		/* Graceful close: GoAway, then done once flushed. */
+		conn_close(a.c, now);
+		shuttle(&a, &b, 1000, piece);
+		assert_true(conn_done(a.c));
+		assert_true(conn_memory(b.c) < 8u << 20);
+		conn_free(a.c);
+		conn_free(b.c);
+		ident_free(ia);
+		ident_free(ib);
+	}
+}
+
+static void test_wrong_psk_and_peer(void **state)
+{
+	struct ident *ia, *ib, *ic;
+	struct side a, b;
+
+	(void)state;
+	rng_seeded_init(&seeded, &rng, 99);
+	assert_int_equal(ident_new(&ia, &rng), 0);
+	assert_int_equal(ident_new(&ib, &rng), 0);
+	assert_int_equal(ident_new(&ic, &rng), 0);
+
+	/* Another swarm key: garbage for mss, or the deadline. */
+	side_new(&a, ia, true, psk1, NULL, NULL, 0);
+	side_new(&b, ib, false, psk2, NULL, NULL, 0);
+	for (int i = 0; i < 100 && !(conn_done(a.c) && conn_done(b.c)); i++) {
+		move(&a, &b, 512);
+		move(&b, &a, 512);
+		now += 200 * 1000;
+		conn_tick(a.c, now);
+		conn_tick(b.c, now);
+	}
+	assert_true(conn_done(a.c) && conn_done(b.c));
+	assert_int_equal(a.ready + b.ready, 0);
+	assert_non_null(strstr(conn_reason(b.c), "wrong swarm key?"));
+	conn_free(a.c);
+	conn_free(b.c);
+
+	/* Expected peer C, reached B: the dialer refuses. */
+	side_new(&a, ia, true, psk1, ident_peerid(ic), NULL, 0);
+	side_new(&b, ib, false, psk1, NULL, NULL, 0);
+	shuttle(&a, &b, 10000, 64);
+	assert_int_equal(conn_error(a.c), W2W_EAUTH);
+	assert_non_null(strstr(conn_reason(a.c), "wrong peer ID"));
+	assert_int_equal(a.ready, 0);
+	conn_free(a.c);
+	conn_free(b.c);
+
+	/* The peer goes away mid-handshake. */
+	side_new(&a, ia, true, psk1, NULL, NULL, 0);
+	side_new(&b, ib, false, psk1, NULL, NULL, 0);
+	move(&a, &b, 30);
+	conn_eof(b.c, 0);
+	assert_true(conn_done(b.c));
+	assert_non_null(strstr(conn_reason(b.c), "during the handshake"));
+	conn_free(a.c);
+	conn_free(b.c);
+	ident_free(ia);
+	ident_free(ib);
+	ident_free(ic);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_upgrade_random_pieces),
+		cmocka_unit_test(test_wrong_psk_and_peer),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
