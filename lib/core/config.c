@@ -1199,7 +1199,8 @@ static int write_back(struct w2w_config *c, const char *text, size_t len, bool e
 	struct edit ed[8];
 	size_t ne = 0, total = len, at;
 	char *out = NULL, b64[128];
-	char tail[2 * SEC__COUNT][512];
+	char tail[SEC__COUNT][512];
+	bool ends_nl;
 	int rc;
 
 	if (!g)
@@ -1232,22 +1233,25 @@ static int write_back(struct w2w_config *c, const char *text, size_t len, bool e
 	for (int s = 0; s < SEC__COUNT; s++)
 		if (g->add[s][0] && lay->seen[s])
 			ed[ne++] = (struct edit){lay->sect_end[s], lay->sect_end[s], g->add[s]};
+	/* Does the text before the end of the file end with a line break? Edits reaching the end add one. */
+	ends_nl = !len || text[len - 1] == '\n';
+	for (size_t i = 0; i < ne; i++)
+		ends_nl = ends_nl || ed[i].end == len;
 	for (int s = 0; s < SEC__COUNT; s++) {
 		if (!g->add[s][0] || lay->seen[s])
 			continue;
-		{
-			/* New section at the end of the file. */
-			snprintf(tail[s], sizeof(tail[s]), "%s\n[%s]\n", len && text[len - 1] != '\n' ? "\n" : "",
+		/* A new section at the end of the file, after a blank line. */
+		if (!existed && !ne)
+			snprintf(tail[s], sizeof(tail[s]),
+				 "# w2wesher configuration (see docs/configuration.md).\n"
+				 "# The secrets below were generated on first start: keep this file private.\n\n"
+				 "[%s]\n",
 				 sections[s]);
-			if (!existed && !ne)
-				snprintf(tail[s], sizeof(tail[s]),
-					 "# w2wesher configuration (see docs/configuration.md).\n"
-					 "# The secrets below were generated on first start: keep this file private.\n\n"
-					 "[%s]\n",
-					 sections[s]);
-			ed[ne++] = (struct edit){len, len, tail[s]};
-			ed[ne++] = (struct edit){len, len, g->add[s]};
-		}
+		else
+			snprintf(tail[s], sizeof(tail[s]), "%s\n[%s]\n", ends_nl ? "" : "\n", sections[s]);
+		ends_nl = true;
+		ed[ne++] = (struct edit){len, len, tail[s]};
+		ed[ne++] = (struct edit){len, len, g->add[s]};
 	}
 	/* Stable insertion sort by offset (at most 8 edits, none overlapping). */
 	for (size_t i = 1; i < ne; i++)

@@ -363,6 +363,38 @@ static void test_generate_new_file(void **state)
 	w2w_config_free(c);
 }
 
+static void test_generate_edge_cases(void **state)
+{
+	struct w2w_config *c = w2w_config_new();
+	char bad[600], *big;
+	const char *out;
+
+	(void)state;
+	/* Last line without a line break: the key is added on a line of its own. */
+	write_file(path, "[Wireguard]\nMTU=1400", 0600);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_GENERATE), 0);
+	out = read_all(path);
+	assert_memory_equal(out, "[Wireguard]\nMTU=1400\nPrivateKey = ", 34);
+	assert_non_null(strstr(out, "=\n\n[P2P]\nPSK = "));
+
+	/* The directory does not exist: nothing can be written, the error says so. */
+	snprintf(bad, sizeof(bad), "%s/missing-dir/w2wesher.ini", dir);
+	assert_int_equal(w2w_config_load(c, bad, W2W_CONFIG_GENERATE), -ENOENT);
+	assert_non_null(strstr(w2w_config_error(c), "cannot write"));
+
+	/* Larger than the 256 KiB cap: refused before parsing. */
+	big = malloc(300000);
+	assert_non_null(big);
+	memset(big, '#', 299999);
+	big[299999] = 0;
+	write_file(path, big, 0600);
+	free(big);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_GENERATE), W2W_ELIMIT);
+	assert_non_null(strstr(w2w_config_error(c), "larger than 256 KiB"));
+	assert_int_equal(count_files(), 1);
+	w2w_config_free(c);
+}
+
 static void test_psk_file_and_env(void **state)
 {
 	struct w2w_config *c = w2w_config_new();
@@ -505,6 +537,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generate_keeps_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generate_new_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generate_edge_cases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_psk_file_and_env, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setters, setup, teardown),
 		cmocka_unit_test(test_keys_api),
