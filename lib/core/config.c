@@ -1408,6 +1408,7 @@ int w2w_config_set_psk(struct w2w_config *c, const uint8_t *psk, size_t len)
 		return W2W_EPARSE;
 	}
 	c->psk_file[0] = 0;
+	c->origin[CK_P2P_PSKFILE] = CO_DEFAULT;
 	memcpy(c->sec->psk, psk, 32);
 	c->has_psk = true;
 	c->origin[CK_P2P_PSK] = CO_SET;

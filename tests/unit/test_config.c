@@ -23,6 +23,9 @@
 
 #include "w2wesher/w2wesher.h"
 
+#include "atomicfile.h"
+#include "buf.h"
+
 #define SPEC_KEY_B64                                                                                           \
 	"CAESQH4IMGF8Sn3oOSXfsmlFVrEpNsR3oOH+suFI7J2mD+59HtHo+uLEoUS4vo/UtHvz07NLhxw8rPYBDw5C1HT84n4="
 #define SPEC_PEER_ID "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"
@@ -395,6 +398,39 @@ static void test_generate_edge_cases(void **state)
 	w2w_config_free(c);
 }
 
+static void test_atomicfile(void **state)
+{
+	struct buf b;
+	struct stat st;
+	mode_t old = umask(0);
+
+	(void)state;
+	/* The mode is exactly what was asked, whatever the umask. */
+	assert_int_equal(atomicfile_write(path, "abc", 3, 0640), 0);
+	umask(old);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(atomicfile_write(path, "hello\n", 6, 0600), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(count_files(), 1);
+
+	buf_init(&b, 0);
+	assert_int_equal(atomicfile_read(path, 6, &b), 0);
+	assert_int_equal(b.len, 6);
+	assert_memory_equal(b.data, "hello\n", 7); /* NUL kept after the data */
+	buf_free_wipe(&b);
+	assert_int_equal(atomicfile_read(path, 5, &b), W2W_ELIMIT);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(atomicfile_read(dir, 100, &b), -EISDIR);
+	assert_int_equal(atomicfile_read("/dev/null", 100, &b), -EINVAL);
+	buf_free(&b);
+	/* A directory that does not exist: nothing is left behind. */
+	snprintf(path, sizeof(path), "%s/nodir/x", dir);
+	assert_int_equal(atomicfile_write(path, "x", 1, 0600), -ENOENT);
+	assert_int_equal(count_files(), 1);
+}
+
 static void test_psk_file_and_env(void **state)
 {
 	struct w2w_config *c = w2w_config_new();
@@ -538,6 +574,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_generate_keeps_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generate_new_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generate_edge_cases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_atomicfile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_psk_file_and_env, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setters, setup, teardown),
 		cmocka_unit_test(test_keys_api),
