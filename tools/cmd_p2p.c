@@ -221,6 +221,7 @@ struct ping_state {
 	long want, got, sent;
 	uint64_t sum_us;
 	uint64_t next_at;
+	uint64_t dial_at, first_us; /* dial -> first pong (TCP, pnet, noise, yamux, ping) */
 };
 
 static void ping_event(void *ud, const struct w2w_p2p_event *ev)
@@ -248,6 +249,8 @@ static void ping_event(void *ud, const struct w2w_p2p_event *ev)
 		}
 		break;
 	case W2W_P2P_EV_PING:
+		if (!s->got)
+			s->first_us = w2w_now_us() - s->dial_at;
 		s->got++;
 		s->sum_us += ev->rtt_us;
 		printf("Pong received: time=%.2f ms\n", (double)ev->rtt_us / 1000.0);
@@ -310,6 +313,7 @@ static int run_ping(const struct cli_cmd *self, int argc, char **argv)
 		goto out;
 	w2w_p2p_set_option(s.h, W2W_P2P_OPT_GOSSIPSUB, 0);
 	w2w_p2p_set_event_cb(s.h, ping_event, &s);
+	s.dial_at = w2w_now_us();
 	r = w2w_p2p_dial(s.h, target);
 	if (r < 0) {
 		cli_err(self, "%s: %s", target, r == W2W_EPARSE ? "not a dialable multiaddr" : w2w_strerror(r));
@@ -340,8 +344,10 @@ static int run_ping(const struct cli_cmd *self, int argc, char **argv)
 		if (loop_once(loop, -1, 100) < 0)
 			break;
 	}
-	if (s.got)
+	if (s.got) {
 		printf("Average latency: %.2f ms\n", (double)s.sum_us / (double)s.got / 1000.0);
+		printf("Dial to first pong: %.2f ms\n", (double)s.first_us / 1000.0);
+	}
 	if (s.failed || s.got < s.want) {
 		cli_err(self, "%s: %s", target, s.reason[0] ? s.reason : "interrupted");
 		rc = CLI_FAIL;

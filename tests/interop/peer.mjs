@@ -200,6 +200,15 @@ async function main () {
       const r = await node.services.pubsub.publish(c.topic, Buffer.from(c.dataHex ?? '', 'hex'))
       return { recipients: r.recipients.map(String) }
     },
+    // Dial a fresh connection and time it until the first ping reply (benchmark).
+    async dialPing (c) {
+      const t0 = process.hrtime.bigint()
+      const conn = await node.dial(multiaddr(c.addr), { signal: AbortSignal.timeout(10000) })
+      await node.services.ping.ping(conn.remotePeer, { signal: AbortSignal.timeout(10000) })
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6
+      await node.hangUp(conn.remotePeer)
+      return { ms }
+    },
     async topicPeers (c) {
       return { peers: node.services.pubsub.getSubscribers(c.topic).map(String), mesh: node.services.pubsub.getMeshPeers(c.topic) }
     },
