@@ -1271,6 +1271,13 @@ bool conn_done(const struct conn *c)
 	return c->st == CONN_S_CLOSING && c->out.len == 0;
 }
 
+int conn_write_raw(struct conn *c, const void *p, size_t n)
+{
+	if (c->st != CONN_S_READY)
+		return W2W_ESTATE;
+	return emit_secure(c, p, n);
+}
+
 enum conn_state conn_state(const struct conn *c)
 {
 	return c->st;

@@ -127,6 +127,9 @@ void conn_close(struct conn *c, uint64_t now_us);
 /* True when the host should close the socket (failed, or closed and flushed). */
 bool conn_done(const struct conn *c);
 
+/* Test hook: bytes straight into the secure channel, bypassing yamux (bad-input tests). */
+int conn_write_raw(struct conn *c, const void *p, size_t n);
+
 enum conn_state conn_state(const struct conn *c);
 bool conn_initiator(const struct conn *c);
 const struct peerid *conn_peer(const struct conn *c); /* NULL before Noise completes */

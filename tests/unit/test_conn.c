@@ -19,6 +19,7 @@
 #include "identify.h"
 #include "multiaddr.h"
 #include "rng.h"
+#include "yamux.h"
 
 struct side {
 	struct conn *c;
@@ -220,11 +221,72 @@ static void test_wrong_psk_and_peer(void **state)
 	ident_free(ic);
 }
 
+static void ready_pair(struct side *a, struct side *b, struct ident *ia, struct ident *ib)
+{
+	side_new(a, ia, true, psk1, NULL, NULL, 0);
+	side_new(b, ib, false, psk1, NULL, NULL, 0);
+	shuttle(a, b, 100000, 4096);
+	assert_int_equal(a->ready + b->ready, 2);
+}
+
+static void test_yamux_abuse(void **state)
+{
+	struct ident *ia, *ib;
+	struct side a, b;
+	uint8_t hdr[YAMUX_HDR_LEN];
+	struct yamux_hdr yh = { 0 };
+
+	(void)state;
+	rng_seeded_init(&seeded, &rng, 7);
+	assert_int_equal(ident_new(&ia, &rng), 0);
+	assert_int_equal(ident_new(&ib, &rng), 0);
+
+	/* 10,000 streams opened at once: at most 256 accepted, the rest get RST,
+	 * the session survives and memory stays bounded. */
+	ready_pair(&a, &b, ia, ib);
+	for (uint32_t i = 0; i < 10000; i++) {
+		yh.type = YAMUX_WINDOW_UPDATE;
+		yh.flags = YAMUX_SYN;
+		yh.stream_id = 1001 + 2 * i; /* client IDs are odd */
+		yamux_hdr_encode(hdr, &yh);
+		assert_int_equal(conn_write_raw(a.c, hdr, sizeof(hdr)), 0);
+		if (i % 500 == 499)
+			shuttle(&a, &b, 100000, 65536);
+	}
+	shuttle(&a, &b, 100000, 65536);
+	assert_int_equal(conn_error(b.c), 0);
+	assert_true(conn_stream_count(b.c) <= 256 + 2);
+	assert_true(conn_memory(b.c) < 16u << 20);
+	assert_int_equal(conn_ping(b.c, now), 0);
+	shuttle(&a, &b, 100000, 65536);
+	assert_int_equal(b.pings, 1);
+	conn_free(a.c);
+	conn_free(b.c);
+
+	/* A Data frame announcing 4 GiB: a protocol error, nothing allocated. */
+	ready_pair(&a, &b, ia, ib);
+	yh.type = YAMUX_DATA;
+	yh.flags = YAMUX_SYN;
+	yh.stream_id = 99;
+	yh.length = 0xffffffffu;
+	yamux_hdr_encode(hdr, &yh);
+	assert_int_equal(conn_write_raw(a.c, hdr, sizeof(hdr)), 0);
+	shuttle(&a, &b, 1000, 65536);
+	assert_true(conn_done(b.c));
+	assert_non_null(strstr(conn_reason(b.c), "yamux"));
+	assert_true(conn_memory(b.c) < 8u << 20);
+	conn_free(a.c);
+	conn_free(b.c);
+	ident_free(ia);
+	ident_free(ib);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_upgrade_random_pieces),
 		cmocka_unit_test(test_wrong_psk_and_peer),
+		cmocka_unit_test(test_yamux_abuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
