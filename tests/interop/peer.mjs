@@ -19,7 +19,7 @@
 // inbound connection rate limit is raised and the gossipsub IP-colocation
 // penalty is off (js defaults: 5 inbound/s per IP, -5 x surplus^2 above 10).
 import './polyfill.mjs'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { gossipsub } from '@chainsafe/libp2p-gossipsub'
@@ -208,6 +208,21 @@ async function main () {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6
       await node.hangUp(conn.remotePeer)
       return { ms }
+    },
+    // Sends a message with a bad signature (or none) straight on our gossipsub
+    // stream to `peer`, bypassing js's own signing: receivers must drop it.
+    async forge (c) {
+      const seq = Buffer.alloc(8)
+      seq.writeBigUInt64BE(BigInt(Date.now()))
+      const msg = {
+        from: node.peerId.toMultihash().bytes,
+        data: Buffer.from(c.dataHex ?? '', 'hex'),
+        seqno: seq,
+        topic: c.topic,
+        signature: c.unsigned ? undefined : randomBytes(64),
+        key: c.unsigned ? undefined : publicKeyToProtobuf(privateKey.publicKey)
+      }
+      return { sent: node.services.pubsub.sendRpc(c.peer, { subscriptions: [], messages: [msg] }) }
     },
     async topicPeers (c) {
       return { peers: node.services.pubsub.getSubscribers(c.topic).map(String), mesh: node.services.pubsub.getMeshPeers(c.topic) }

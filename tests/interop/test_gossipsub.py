@@ -53,6 +53,16 @@ def main():
     js.cmd("publish", topic=TOPIC, dataHex=b"hello from js".hex())
     m = c.wait_event(is_msg(b"hello from js".hex()), 10, "js's message at C")
     check(m["from"] == js.peer_id and m["topic"] == TOPIC, "js publishes -> C receives, author = js", m)
+    # Forged messages injected by the js peer (bad signature, no signature): C drops them.
+    r = js.cmd("forge", peer=c.peer_id, topic=TOPIC, dataHex=b"forged".hex())
+    check(r["sent"], "js injected a message with a bad signature", r)
+    js.cmd("forge", peer=c.peer_id, topic=TOPIC, dataHex=b"unsigned".hex(), unsigned=True)
+    js.cmd("publish", topic=TOPIC, dataHex=b"genuine after forgery".hex())
+    c.wait_event(is_msg(b"genuine after forgery".hex(), js.peer_id), 10, "genuine message after forged ones")
+    c.drain(0.5)
+    check(not [e for e in c.events if e.get("event") == "message" and
+               e.get("dataHex") in (b"forged".hex(), b"unsigned".hex())],
+          "C dropped the forged and the unsigned message, still delivers genuine ones")
     big = os.urandom(60000)
     d = c_publish(c, big)
     m = js.wait_event(is_msg(d), 10, "60 kB message at js")
