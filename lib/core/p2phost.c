@@ -257,7 +257,6 @@ static void dial_failed(struct w2w_p2p *h, const char *text, const struct ma_add
 static int hconn_attach(struct w2w_p2p *h, struct hconn *hc, bool initiator, uint64_t now)
 {
 	struct sock_ip peer;
-	struct ma_addr ra = { 0 };
 	uint8_t rma[MA_MAX_BIN];
 	char name[64];
 	int n, r;
@@ -269,7 +268,6 @@ static int hconn_attach(struct w2w_p2p *h, struct hconn *hc, bool initiator, uin
 	if (n < 0)
 		return n;
 	sock_ip_format(&peer, name, sizeof(name));
-	(void)ra;
 	r = swarm_conn_add(h->sw, initiator, rma, (size_t)n, initiator && hc->ma.has_peer ? &hc->ma.peer : NULL,
 			   name, now, &hc->sc);
 	if (r < 0)

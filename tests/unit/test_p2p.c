@@ -177,6 +177,34 @@ static void test_refusals(void **state)
 	assert_null(w2w_loop_free(loop));
 }
 
+static void test_ipv6(void **state)
+{
+	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct node a, b;
+	int r;
+
+	(void)state;
+	node_init(&a, loop, psk_a, 0);
+	node_init(&b, loop, psk_a, 0);
+	r = w2w_p2p_listen(a.h, "/ip6/::1/tcp/0");
+	if (r == -EADDRNOTAVAIL || r == -EAFNOSUPPORT) {
+		w2w_p2p_free(a.h);
+		w2w_p2p_free(b.h);
+		w2w_loop_free(loop);
+		skip();
+	}
+	assert_int_equal(r, 0);
+	assert_true(w2w_p2p_listen_addr(a.h, 0, a.addr, sizeof(a.addr)) > 0);
+	assert_non_null(strstr(a.addr, "/ip6/::1/tcp/"));
+	assert_int_equal(w2w_p2p_dial(b.h, a.addr), 0);
+	assert_true(run_until(loop, &b.connected, 1, 5000));
+	assert_int_equal(w2w_p2p_ping(b.h, w2w_p2p_peer_id(a.h)), 0);
+	assert_true(run_until(loop, &b.pings, 1, 5000));
+	w2w_p2p_free(a.h);
+	w2w_p2p_free(b.h);
+	assert_null(w2w_loop_free(loop));
+}
+
 static void test_simultaneous_dial(void **state)
 {
 	struct w2w_loop *loop = w2w_loop_new(NULL);
@@ -233,6 +261,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dial_ping_identify),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_simultaneous_dial),
 		cmocka_unit_test(test_gossipsub),
 	};
