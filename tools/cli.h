@@ -28,9 +28,9 @@ struct cli_cmd {
 
 #define CLI_SECTION "w2w_cli_cmds"
 /* Registers the command `var` (a static const struct cli_cmd defined right after). */
-#define CLI_COMMAND(var)                                                                                   \
-	static const struct cli_cmd var;                                                                   \
-	__attribute__((used, section(CLI_SECTION))) static const struct cli_cmd *const var##_entry = &var; \
+#define CLI_COMMAND(var)                                                                                     \
+	static const struct cli_cmd var;                                                                     \
+	__attribute__((used, section(CLI_SECTION))) static const struct cli_cmd *const var##_entry = &var;   \
 	static const struct cli_cmd var
 
 /* Prints "w2wesher: <cmd>: <message>" to stderr (printf-style). */

@@ -75,12 +75,12 @@ static int run_config(const struct cli_cmd *self, int argc, char **argv)
 	}
 	if (!strcmp(sub, "init")) {
 		bool wrote = stat(path, &after) == 0 &&
-			     (!existed || after.st_ino != before.st_ino || after.st_dev != before.st_dev);
+		             (!existed || after.st_ino != before.st_ino || after.st_dev != before.st_dev);
 
 		printf("%s: %s\n", path,
 		       !existed ? "created with new secrets"
 		       : wrote  ? "missing secrets generated and written"
-				: "all secrets present, file unchanged");
+		                : "all secrets present, file unchanged");
 		rc = show(cfg);
 	} else {
 		printf("%s: OK\n", path);
@@ -92,20 +92,20 @@ out:
 }
 
 CLI_COMMAND(cmd_config) = {
-	.name = "config",
-	.args = "check|init [--no-env] FILE",
-	.summary = "validate a configuration file, or add its missing secrets",
-	.help = "config check FILE\n"
-		"    Validates FILE and prints the node's peer ID, its WireGuard public key and the\n"
-		"    effective configuration (defaults and W2WESHER_* environment overrides applied,\n"
-		"    secrets shown as <redacted>). On error prints 'FILE:LINE: message' and exits 1.\n"
-		"    Missing secrets are not an error: the daemon generates them on first start.\n"
-		"config init FILE\n"
-		"    Does what the daemon does on first start: generates the missing secrets (PSK\n"
-		"    unless PSKFile is set, both private keys) and writes them into FILE, keeping\n"
-		"    every other line; creates FILE if needed. Mode 0600, atomic replace. A file\n"
-		"    that already holds every secret, or that is invalid, is left untouched.\n"
-		"--no-env\n"
-		"    Ignore W2WESHER_<SECTION>_<KEY> environment variables.\n",
-	.run = run_config,
+    .name = "config",
+    .args = "check|init [--no-env] FILE",
+    .summary = "validate a configuration file, or add its missing secrets",
+    .help = "config check FILE\n"
+            "    Validates FILE and prints the node's peer ID, its WireGuard public key and the\n"
+            "    effective configuration (defaults and W2WESHER_* environment overrides applied,\n"
+            "    secrets shown as <redacted>). On error prints 'FILE:LINE: message' and exits 1.\n"
+            "    Missing secrets are not an error: the daemon generates them on first start.\n"
+            "config init FILE\n"
+            "    Does what the daemon does on first start: generates the missing secrets (PSK\n"
+            "    unless PSKFile is set, both private keys) and writes them into FILE, keeping\n"
+            "    every other line; creates FILE if needed. Mode 0600, atomic replace. A file\n"
+            "    that already holds every secret, or that is invalid, is left untouched.\n"
+            "--no-env\n"
+            "    Ignore W2WESHER_<SECTION>_<KEY> environment variables.\n",
+    .run = run_config,
 };

@@ -39,12 +39,12 @@ static int run_genkey(const struct cli_cmd *self, int argc, char **argv)
 }
 
 CLI_COMMAND(cmd_genkey) = {
-	.name = "genkey",
-	.args = "",
-	.summary = "print a new WireGuard private key (base64), like `wg genkey`",
-	.help = "Writes a random Curve25519 private key, clamped as wireguard-tools does, as one line of\n"
-		"base64 on standard output. Keep it secret: `umask 077` before redirecting it to a file.\n",
-	.run = run_genkey,
+    .name = "genkey",
+    .args = "",
+    .summary = "print a new WireGuard private key (base64), like `wg genkey`",
+    .help = "Writes a random Curve25519 private key, clamped as wireguard-tools does, as one line of\n"
+            "base64 on standard output. Keep it secret: `umask 077` before redirecting it to a file.\n",
+    .run = run_genkey,
 };
 
 static bool is_space(char c)
@@ -85,13 +85,13 @@ out:
 }
 
 CLI_COMMAND(cmd_pubkey) = {
-	.name = "pubkey",
-	.args = "< private-key",
-	.summary = "read a WireGuard private key on stdin, print its public key, like `wg pubkey`",
-	.help = "Reads a base64 private key (44 characters, trailing whitespace allowed) on standard input\n"
-		"and writes the matching public key in base64 on standard output:\n"
-		"    w2wesher genkey | tee privatekey | w2wesher pubkey > publickey\n",
-	.run = run_pubkey,
+    .name = "pubkey",
+    .args = "< private-key",
+    .summary = "read a WireGuard private key on stdin, print its public key, like `wg pubkey`",
+    .help = "Reads a base64 private key (44 characters, trailing whitespace allowed) on standard input\n"
+            "and writes the matching public key in base64 on standard output:\n"
+            "    w2wesher genkey | tee privatekey | w2wesher pubkey > publickey\n",
+    .run = run_pubkey,
 };
 
 static int run_genpsk(const struct cli_cmd *self, int argc, char **argv)
@@ -114,13 +114,13 @@ static int run_genpsk(const struct cli_cmd *self, int argc, char **argv)
 }
 
 CLI_COMMAND(cmd_genpsk) = {
-	.name = "genpsk",
-	.args = "",
-	.summary = "print a new private-network key as a swarm.key file",
-	.help = "Writes a random 32-byte PSK in the libp2p swarm.key format (/key/swarm/psk/1.0.0/,\n"
-		"/base16/, 64 hex digits), readable by go-libp2p, js-libp2p and [P2P] PSKFile:\n"
-		"    (umask 077; w2wesher genpsk > /etc/w2wesher/swarm.key)\n",
-	.run = run_genpsk,
+    .name = "genpsk",
+    .args = "",
+    .summary = "print a new private-network key as a swarm.key file",
+    .help = "Writes a random 32-byte PSK in the libp2p swarm.key format (/key/swarm/psk/1.0.0/,\n"
+            "/base16/, 64 hex digits), readable by go-libp2p, js-libp2p and [P2P] PSKFile:\n"
+            "    (umask 077; w2wesher genpsk > /etc/w2wesher/swarm.key)\n",
+    .run = run_genpsk,
 };
 
 /* Reads a key file of at most cap bytes; -errno or the length. */
@@ -207,10 +207,12 @@ static int run_identity(const struct cli_cmd *self, int argc, char **argv)
 		}
 		fprintf(stderr, "w2wesher: identity: created %s\n", path);
 	} else if (n < 0) {
-		cli_err(self, "%s: %s", path, n == -EFBIG ? "too large for a key file" : w2w_strerror((int)n));
+		cli_err(self, "%s: %s", path,
+		        n == -EFBIG ? "too large for a key file" : w2w_strerror((int)n));
 		goto out;
 	} else if (w2w_identity_peer_id(pb, (size_t)n, id, sizeof(id)) < 0) {
-		cli_err(self, "%s: not a libp2p Ed25519 private key (the PrivateKey protobuf, 68 bytes)", path);
+		cli_err(self, "%s: not a libp2p Ed25519 private key (the PrivateKey protobuf, 68 bytes)",
+		        path);
 		goto out;
 	}
 	printf("%s\n", id);
@@ -224,13 +226,13 @@ out:
 }
 
 CLI_COMMAND(cmd_identity) = {
-	.name = "identity",
-	.args = "[--key FILE]",
-	.summary = "create or read a libp2p Ed25519 identity and print its peer ID",
-	.help = "With --key FILE: if FILE exists it must hold a libp2p PrivateKey protobuf (the raw\n"
-		"68 bytes go-libp2p and js-libp2p write); its peer ID is printed. If FILE does not\n"
-		"exist, a new identity is written to it (mode 0600) and its peer ID printed.\n"
-		"Without --key: a new identity is printed as two lines, the base64 protobuf (the\n"
-		"value of [P2P] PrivateKey in a config file) and then the peer ID.\n",
-	.run = run_identity,
+    .name = "identity",
+    .args = "[--key FILE]",
+    .summary = "create or read a libp2p Ed25519 identity and print its peer ID",
+    .help = "With --key FILE: if FILE exists it must hold a libp2p PrivateKey protobuf (the raw\n"
+            "68 bytes go-libp2p and js-libp2p write); its peer ID is printed. If FILE does not\n"
+            "exist, a new identity is written to it (mode 0600) and its peer ID printed.\n"
+            "Without --key: a new identity is printed as two lines, the base64 protobuf (the\n"
+            "value of [P2P] PrivateKey in a config file) and then the peer ID.\n",
+    .run = run_identity,
 };

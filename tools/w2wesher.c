@@ -24,7 +24,8 @@ static size_t commands(const struct cli_cmd **out)
 {
 	size_t n = 0;
 
-	for (const struct cli_cmd *const *p = __start_w2w_cli_cmds; p < __stop_w2w_cli_cmds && n < MAX_CMDS; p++)
+	for (const struct cli_cmd *const *p = __start_w2w_cli_cmds; p < __stop_w2w_cli_cmds && n < MAX_CMDS;
+	     p++)
 		out[n++] = *p;
 	/* Insertion sort by name: the section order is the link order. */
 	for (size_t i = 1; i < n; i++)
@@ -55,15 +56,15 @@ int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: w2wesher %s%s%s\n(see w2wesher %s --help)\n", cmd->name, *cmd->args ? " " : "",
-		cmd->args, cmd->name);
+	fprintf(stderr, "\nusage: w2wesher %s%s%s\n(see w2wesher %s --help)\n", cmd->name,
+	        *cmd->args ? " " : "", cmd->args, cmd->name);
 	return CLI_USAGE;
 }
 
 void cli_help(const struct cli_cmd *cmd, FILE *f)
 {
-	fprintf(f, "usage: w2wesher %s%s%s\n\n%s\n\n%s", cmd->name, *cmd->args ? " " : "", cmd->args, cmd->summary,
-		cmd->help);
+	fprintf(f, "usage: w2wesher %s%s%s\n\n%s\n\n%s", cmd->name, *cmd->args ? " " : "", cmd->args,
+	        cmd->summary, cmd->help);
 }
 
 bool cli_help_requested(const struct cli_cmd *cmd, int argc, char **argv)
@@ -105,12 +106,12 @@ static void usage(FILE *f)
 	size_t n = commands(cmds);
 
 	fprintf(f, "usage: w2wesher [--version] [--help] <command> [args]\n"
-		   "\n"
-		   "commands:\n");
+	           "\n"
+	           "commands:\n");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "  %-10s %s\n", cmds[i]->name, cmds[i]->summary);
 	fprintf(f, "\n'w2wesher <command> --help' describes a command (docs/cli.md).\n"
-		   "Exit status: 0 success, 1 failure, 2 usage error.\n");
+	           "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
 int main(int argc, char **argv)

@@ -51,7 +51,7 @@ enum {
 };
 
 enum w2w_backend {
-	W2W_BACKEND_AUTO = 0,   /* kernel WireGuard if available, else userspace */
+	W2W_BACKEND_AUTO = 0, /* kernel WireGuard if available, else userspace */
 	W2W_BACKEND_KERNEL = 1,
 	W2W_BACKEND_USERSPACE = 2,
 };
@@ -95,7 +95,8 @@ W2W_EXPORT const char *w2w_config_error(const struct w2w_config *cfg);
  * Sets one key from its text form, exactly as the file would
  * (w2w_config_set(cfg, "Wireguard", "ListenPort", "51820")).
  */
-W2W_EXPORT int w2w_config_set(struct w2w_config *cfg, const char *section, const char *key, const char *value);
+W2W_EXPORT int w2w_config_set(struct w2w_config *cfg, const char *section, const char *key,
+                              const char *value);
 
 /* Typed setters. Each validates like the file does; 0 or W2W_EPARSE. */
 W2W_EXPORT int w2w_config_set_psk(struct w2w_config *cfg, const uint8_t *psk, size_t len); /* 32 bytes */

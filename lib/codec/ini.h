@@ -38,10 +38,10 @@ enum ini_kind {
 
 struct ini_tok {
 	enum ini_kind kind;
-	unsigned line;     /* 1-based line number */
-	size_t off, len;   /* the raw line in the input, without its line end */
-	size_t end;        /* offset just past the line end ("\n" or "\r\n") */
-	const char *name;  /* section or key name (not NUL-terminated) */
+	unsigned line;    /* 1-based line number */
+	size_t off, len;  /* the raw line in the input, without its line end */
+	size_t end;       /* offset just past the line end ("\n" or "\r\n") */
+	const char *name; /* section or key name (not NUL-terminated) */
 	size_t name_len;
 	const char *value; /* INI_KEY only (not NUL-terminated; may be empty) */
 	size_t value_len;

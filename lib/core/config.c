@@ -145,6 +145,7 @@ static int parse_int(const char *v, size_t n, long long *out)
  */
 static int parse_go_duration(const char *v, size_t n, long long *ns)
 {
+	/* clang-format off */
 	static const struct {
 		const char *u;
 		long long mult;
@@ -158,6 +159,7 @@ static int parse_go_duration(const char *v, size_t n, long long *ns)
 		{"m", 60 * NS_PER_S},
 		{"h", 3600 * NS_PER_S},
 	};
+	/* clang-format on */
 	long double total = 0;
 	size_t i = 0;
 	bool neg = false;
@@ -243,7 +245,8 @@ static void fmt_duration_ms(char *out, size_t cap, uint64_t ms)
 }
 
 /* A positive duration in [min_ms, max_ms] as milliseconds; 0 ("0") gives *ms = 0. */
-static int parse_duration_ms(const char *v, size_t n, uint64_t min_ms, uint64_t max_ms, uint64_t *ms, char *why)
+static int parse_duration_ms(const char *v, size_t n, uint64_t min_ms, uint64_t max_ms, uint64_t *ms,
+                             char *why)
 {
 	char s[72], lo[64], hi[64];
 	long long ns, dummy;
@@ -396,7 +399,8 @@ static int p_p2p_key(struct w2w_config *c, const char *v, size_t n, char *why)
 		goto out;
 	}
 	if (ident_from_privkey_pb(&id, c->sec->scratch, (size_t)len) < 0) {
-		why_set(why, "not a libp2p Ed25519 PrivateKey protobuf (only Ed25519 identities are supported)");
+		why_set(why,
+		        "not a libp2p Ed25519 PrivateKey protobuf (only Ed25519 identities are supported)");
 		goto out;
 	}
 	ident_free(c->id);
@@ -507,7 +511,7 @@ static int p_listen_addr(struct w2w_config *c, const char *v, size_t n, char *wh
 	if (blen < 0 || ma_decompose(bin, (size_t)blen, &a) < 0 ||
 	    (a.kind != MA_KIND_IP4 && a.kind != MA_KIND_IP6) || a.has_peer) {
 		why_set(why, "'%s' is not an /ip4/<addr>/tcp/<port> or /ip6/<addr>/tcp/<port> multiaddr",
-			shown(s, v, n));
+		        shown(s, v, n));
 		return -1;
 	}
 	if (!a.tcp) {
@@ -515,7 +519,8 @@ static int p_listen_addr(struct w2w_config *c, const char *v, size_t n, char *wh
 		 * The Go default /ip4/0.0.0.0/udp/10042 names no transport
 		 * go-libp2p can listen on with a PSK; the control plane is TCP.
 		 */
-		add_note(c, "ListenAddr '%s' uses /udp/: listening on TCP port %u instead", shown(s, v, n), a.port);
+		add_note(c, "ListenAddr '%s' uses /udp/: listening on TCP port %u instead", shown(s, v, n),
+		         a.port);
 		a.tcp = true;
 	}
 	blen = ma_from_ip(bin, sizeof(bin), a.kind == MA_KIND_IP4 ? 4 : 6, a.ip, a.port, true, NULL);
@@ -552,7 +557,7 @@ static int p_interface(struct w2w_config *c, const char *v, size_t n, char *why)
 			bad = true;
 	if (bad) {
 		why_set(why, "'%s' is not an interface name (1 to 15 characters, no '/', ':' or spaces)",
-			shown(s, v, n));
+		        shown(s, v, n));
 		return -1;
 	}
 	copy_str(c->ifname, sizeof(c->ifname), v, n);
@@ -594,9 +599,11 @@ static int p_range(struct w2w_config *c, const char *v, size_t n, char *why)
 	}
 	slash = memchr(v, '/', n);
 	if (!slash || parse_ip(v, (size_t)(slash - v), &p.family, p.addr) < 0 ||
-	    parse_int(slash + 1, n - (size_t)(slash + 1 - v), &len) < 0 || slash[1] == '+' || slash[1] == '-') {
-		why_set(why, "'%s' is not a network prefix (write e.g. fd6d:142e:65e7:4cc1::/64 or 10.42.0.0/16)",
-			shown(s, v, n));
+	    parse_int(slash + 1, n - (size_t)(slash + 1 - v), &len) < 0 || slash[1] == '+' ||
+	    slash[1] == '-') {
+		why_set(why,
+		        "'%s' is not a network prefix (write e.g. fd6d:142e:65e7:4cc1::/64 or 10.42.0.0/16)",
+		        shown(s, v, n));
 		return -1;
 	}
 	bits = p.family == 4 ? 32 : 128;
@@ -610,10 +617,10 @@ static int p_range(struct w2w_config *c, const char *v, size_t n, char *why)
 		struct cfg_prefix m = p;
 
 		for (unsigned i = p.len; i < bits; i++)
-			m.addr[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+			m.addr[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
 		ip_text(net, sizeof(net), p.family, m.addr);
-		why_set(why, "'%s' is not a network: host bits are set (the network is %s/%u)", shown(s, v, n), net,
-			p.len);
+		why_set(why, "'%s' is not a network: host bits are set (the network is %s/%u)",
+		        shown(s, v, n), net, p.len);
 		return -1;
 	}
 	c->range = p;
@@ -776,25 +783,25 @@ static int p_peer_expiry(struct w2w_config *c, const char *v, size_t n, char *wh
 }
 
 static const struct keydef keydefs[CK__COUNT] = {
-	[CK_P2P_PSK] = {SEC_P2P, "PSK", p_psk, true},
-	[CK_P2P_PSKFILE] = {SEC_P2P, "PSKFile", p_pskfile, false},
-	[CK_P2P_PRIVATEKEY] = {SEC_P2P, "PrivateKey", p_p2p_key, true},
-	[CK_P2P_BOOTSTRAP] = {SEC_P2P, "Bootstrap", p_bootstrap, false},
-	[CK_P2P_LISTENADDR] = {SEC_P2P, "ListenAddr", p_listen_addr, false},
-	[CK_P2P_ANNOUNCE] = {SEC_P2P, "AnnounceInterval", p_announce, false},
-	[CK_WG_INTERFACE] = {SEC_WG, "Interface", p_interface, false},
-	[CK_WG_PRIVATEKEY] = {SEC_WG, "PrivateKey", p_wg_key, true},
-	[CK_WG_LISTENPORT] = {SEC_WG, "ListenPort", p_listen_port, false},
-	[CK_WG_RANGE] = {SEC_WG, "NetworkRange", p_range, false},
-	[CK_WG_NODENAME] = {SEC_WG, "NodeName", p_node_name, false},
-	[CK_WG_KEEPALIVE] = {SEC_WG, "PersistentKeepalive", p_keepalive, false},
-	[CK_WG_MTU] = {SEC_WG, "MTU", p_mtu, false},
-	[CK_WG_BACKEND] = {SEC_WG, "Backend", p_backend, false},
-	[CK_WG_ADDRESS] = {SEC_WG, "Address", p_address, false},
-	[CK_NODE_STATEDIR] = {SEC_NODE, "StateDir", p_state_dir, false},
-	[CK_NODE_LOGLEVEL] = {SEC_NODE, "LogLevel", p_log_level, false},
-	[CK_NODE_PEEREXPIRY] = {SEC_NODE, "PeerExpiry", p_peer_expiry, false},
-	[CK_NODE_CONTROLSOCKET] = {SEC_NODE, "ControlSocket", p_control_socket, false},
+    [CK_P2P_PSK] = {SEC_P2P, "PSK", p_psk, true},
+    [CK_P2P_PSKFILE] = {SEC_P2P, "PSKFile", p_pskfile, false},
+    [CK_P2P_PRIVATEKEY] = {SEC_P2P, "PrivateKey", p_p2p_key, true},
+    [CK_P2P_BOOTSTRAP] = {SEC_P2P, "Bootstrap", p_bootstrap, false},
+    [CK_P2P_LISTENADDR] = {SEC_P2P, "ListenAddr", p_listen_addr, false},
+    [CK_P2P_ANNOUNCE] = {SEC_P2P, "AnnounceInterval", p_announce, false},
+    [CK_WG_INTERFACE] = {SEC_WG, "Interface", p_interface, false},
+    [CK_WG_PRIVATEKEY] = {SEC_WG, "PrivateKey", p_wg_key, true},
+    [CK_WG_LISTENPORT] = {SEC_WG, "ListenPort", p_listen_port, false},
+    [CK_WG_RANGE] = {SEC_WG, "NetworkRange", p_range, false},
+    [CK_WG_NODENAME] = {SEC_WG, "NodeName", p_node_name, false},
+    [CK_WG_KEEPALIVE] = {SEC_WG, "PersistentKeepalive", p_keepalive, false},
+    [CK_WG_MTU] = {SEC_WG, "MTU", p_mtu, false},
+    [CK_WG_BACKEND] = {SEC_WG, "Backend", p_backend, false},
+    [CK_WG_ADDRESS] = {SEC_WG, "Address", p_address, false},
+    [CK_NODE_STATEDIR] = {SEC_NODE, "StateDir", p_state_dir, false},
+    [CK_NODE_LOGLEVEL] = {SEC_NODE, "LogLevel", p_log_level, false},
+    [CK_NODE_PEEREXPIRY] = {SEC_NODE, "PeerExpiry", p_peer_expiry, false},
+    [CK_NODE_CONTROLSOCKET] = {SEC_NODE, "ControlSocket", p_control_socket, false},
 };
 
 /* ---- errors ---- */
@@ -810,7 +817,7 @@ static void upper(char *out, size_t cap, const char *s)
 
 /* Formats "<where>[Section] Key: msg" for key k (k < 0: no key) at origin o. */
 static void err_at(struct w2w_config *c, int k, int o, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 static void err_at(struct w2w_config *c, int k, int o, unsigned line, const char *fmt, ...)
 {
 	char sec[32], key[32];
@@ -826,8 +833,8 @@ static void err_at(struct w2w_config *c, int k, int o, unsigned line, const char
 		len = (size_t)snprintf(c->err, sizeof(c->err), "environment W2WESHER_%s_%s: ", sec, key);
 	}
 	if (k >= 0 && len < sizeof(c->err))
-		len += (size_t)snprintf(c->err + len, sizeof(c->err) - len, "[%s] %s: ",
-					sections[keydefs[k].section], keydefs[k].name);
+		len += (size_t)snprintf(c->err + len, sizeof(c->err) - len,
+		                        "[%s] %s: ", sections[keydefs[k].section], keydefs[k].name);
 	if (len < sizeof(c->err)) {
 		va_start(ap, fmt);
 		vsnprintf(c->err + len, sizeof(c->err) - len, fmt, ap);
@@ -919,7 +926,8 @@ static int parse_file(struct w2w_config *c, const char *text, size_t len, struct
 			section = find_section(t.name, t.name_len);
 			if (section < 0) {
 				err_at(c, -1, CO_FILE, t.line,
-				       "unknown section [%s] (known, case-sensitive: [P2P], [Wireguard], [Node])",
+				       "unknown section [%s] (known, case-sensitive: [P2P], [Wireguard], "
+				       "[Node])",
 				       shown(s, t.name, t.name_len));
 				return W2W_EPARSE;
 			}
@@ -934,12 +942,13 @@ static int parse_file(struct w2w_config *c, const char *text, size_t len, struct
 				const char *hint = NULL;
 
 				for (int i = 0; i < CK__COUNT; i++)
-					if (keydefs[i].section == section && eq_ci(t.name, t.name_len, keydefs[i].name))
+					if (keydefs[i].section == section &&
+					    eq_ci(t.name, t.name_len, keydefs[i].name))
 						hint = keydefs[i].name;
 				err_at(c, -1, CO_FILE, t.line, "unknown key '%s' in [%s]%s%s%s",
 				       shown(s, t.name, t.name_len), sections[section],
-				       hint ? " (names are case-sensitive: did you mean '" : "", hint ? hint : "",
-				       hint ? "'?)" : "");
+				       hint ? " (names are case-sensitive: did you mean '" : "",
+				       hint ? hint : "", hint ? "'?)" : "");
 				return W2W_EPARSE;
 			}
 			if (c->origin[k] == CO_FILE) {
@@ -980,7 +989,8 @@ static int apply_env(struct w2w_config *c)
 		nlen = (size_t)(eq - name);
 		for (int s = 0; s < SEC__COUNT; s++) {
 			upper(sec, sizeof(sec), sections[s]);
-			if (nlen > strlen(sec) && !strncmp(name, sec, strlen(sec)) && name[strlen(sec)] == '_')
+			if (nlen > strlen(sec) && !strncmp(name, sec, strlen(sec)) &&
+			    name[strlen(sec)] == '_')
 				sect = s;
 		}
 		if (sect < 0)
@@ -993,7 +1003,8 @@ static int apply_env(struct w2w_config *c)
 				hit = k;
 		}
 		if (hit < 0) {
-			err_at(c, -1, CO_ENV, 0, "environment %.*s: no such configuration key", (int)(nlen + 9), e);
+			err_at(c, -1, CO_ENV, 0, "environment %.*s: no such configuration key",
+			       (int)(nlen + 9), e);
 			return W2W_EPARSE;
 		}
 		if (apply(c, hit, eq + 1, strlen(eq + 1), CO_ENV, 0) < 0)
@@ -1064,13 +1075,13 @@ static int load_psk_file(struct w2w_config *c)
 	rc = atomicfile_read(full, 4096, &b);
 	if (rc < 0) {
 		err_key(c, CK_P2P_PSKFILE, "cannot read '%s': %s", full,
-			rc == W2W_ELIMIT ? "too large for a swarm.key" : w2w_strerror(rc));
+		        rc == W2W_ELIMIT ? "too large for a swarm.key" : w2w_strerror(rc));
 		rc = W2W_EPARSE; /* a configuration error: the message says why */
 		goto out;
 	}
 	if (swarmkey_parse(c->sec->scratch, (const char *)b.data, b.len) < 0) {
-		err_key(c, CK_P2P_PSKFILE, "'%s' is not a swarm.key (/key/swarm/psk/1.0.0/, /base16/, 64 hex digits)",
-			full);
+		err_key(c, CK_P2P_PSKFILE,
+		        "'%s' is not a swarm.key (/key/swarm/psk/1.0.0/, /base16/, 64 hex digits)", full);
 		rc = W2W_EPARSE;
 		goto out;
 	}
@@ -1123,7 +1134,7 @@ int w2w_config_check(struct w2w_config *c)
 		if (host_bits(c->address, bits, c->range.len, false) ||
 		    (c->range.family == 4 && host_bits(c->address, bits, c->range.len, true))) {
 			err_key(c, CK_WG_ADDRESS, "%s is the network or broadcast address of %s/%u", ip, net,
-				c->range.len);
+			        c->range.len);
 			return W2W_EPARSE;
 		}
 	}
@@ -1191,8 +1202,8 @@ struct edit {
  * replaced, a missing key goes after the last line of its section, a missing
  * section is appended. Every other byte stays as it was.
  */
-static int write_back(struct w2w_config *c, const char *text, size_t len, bool existed, const struct layout *lay,
-		      const bool need[CK__COUNT])
+static int write_back(struct w2w_config *c, const char *text, size_t len, bool existed,
+                      const struct layout *lay, const bool need[CK__COUNT])
 {
 	static const int order[] = {CK_P2P_PSK, CK_P2P_PRIVATEKEY, CK_WG_PRIVATEKEY};
 	struct gen_text *g = secure_alloc(sizeof(*g));
@@ -1242,11 +1253,12 @@ static int write_back(struct w2w_config *c, const char *text, size_t len, bool e
 			continue;
 		/* A new section at the end of the file, after a blank line. */
 		if (!existed && !ne)
-			snprintf(tail[s], sizeof(tail[s]),
-				 "# w2wesher configuration (see docs/configuration.md).\n"
-				 "# The secrets below were generated on first start: keep this file private.\n\n"
-				 "[%s]\n",
-				 sections[s]);
+			snprintf(
+			    tail[s], sizeof(tail[s]),
+			    "# w2wesher configuration (see docs/configuration.md).\n"
+			    "# The secrets below were generated on first start: keep this file private.\n\n"
+			    "[%s]\n",
+			    sections[s]);
 		else
 			snprintf(tail[s], sizeof(tail[s]), "%s\n[%s]\n", ends_nl ? "" : "\n", sections[s]);
 		ends_nl = true;
@@ -1335,7 +1347,8 @@ int w2w_config_load(struct w2w_config *cfg, const char *path, unsigned flags)
 				err_at(t, -1, CO_DEFAULT, 0, "cannot generate keys: %s", w2w_strerror(rc));
 				goto out;
 			}
-			rc = write_back(t, text.data ? (const char *)text.data : "", text.len, existed, &lay, need);
+			rc = write_back(t, text.data ? (const char *)text.data : "", text.len, existed, &lay,
+			                need);
 			if (rc < 0)
 				goto out;
 		}
@@ -1699,9 +1712,10 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 		buf_printf(b, "%u", c->mtu);
 		break;
 	case CK_WG_BACKEND:
-		buf_printf(b, "%s", c->backend == W2W_BACKEND_KERNEL      ? "kernel"
-				    : c->backend == W2W_BACKEND_USERSPACE ? "userspace"
-									  : "auto");
+		buf_printf(b, "%s",
+		           c->backend == W2W_BACKEND_KERNEL      ? "kernel"
+		           : c->backend == W2W_BACKEND_USERSPACE ? "userspace"
+		                                                 : "auto");
 		break;
 	case CK_WG_ADDRESS:
 		if (c->address_family) {
@@ -1714,10 +1728,10 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 		break;
 	case CK_NODE_LOGLEVEL:
 		buf_printf(b, "%s",
-			   c->log_level <= 3   ? "error"
-			   : c->log_level == 4 ? "warn"
-			   : c->log_level == 7 ? "debug"
-					       : "info");
+		           c->log_level <= 3   ? "error"
+		           : c->log_level == 4 ? "warn"
+		           : c->log_level == 7 ? "debug"
+		                               : "info");
 		break;
 	case CK_NODE_PEEREXPIRY:
 		fmt_duration_ms(t, sizeof(t), c->peer_expiry_ms);
@@ -1750,7 +1764,8 @@ int w2w_config_dump(const struct w2w_config *c, char *out, size_t cap)
 			buf_printf(&b, "%s = ", keydefs[k].name);
 			value_text(c, k, &b);
 			origin_text(c, k, org, sizeof(org));
-			if (keydefs[k].secret && c->origin[k] == CO_DEFAULT && !(k == CK_P2P_PSK && c->psk_file[0]))
+			if (keydefs[k].secret && c->origin[k] == CO_DEFAULT &&
+			    !(k == CK_P2P_PSK && c->psk_file[0]))
 				snprintf(org, sizeof(org), "not set");
 			if (b.len - start < 40)
 				buf_printf(&b, "%*s", (int)(40 - (b.len - start)), "");

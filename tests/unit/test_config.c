@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* cmocka needs the headers above first. */
 #include <cmocka.h>
 
 #include "w2wesher/w2wesher.h"
@@ -26,7 +28,7 @@
 #include "atomicfile.h"
 #include "buf.h"
 
-#define SPEC_KEY_B64                                                                                           \
+#define SPEC_KEY_B64                                                                                         \
 	"CAESQH4IMGF8Sn3oOSXfsmlFVrEpNsR3oOH+suFI7J2mD+59HtHo+uLEoUS4vo/UtHvz07NLhxw8rPYBDw5C1HT84n4="
 #define SPEC_PEER_ID "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"
 #define WG_PRIV "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsbbn+qLlOyo="
@@ -35,20 +37,20 @@
 
 /* As the Go w2wesher writes it (go-ini ReflectFrom + WriteTo, pretty format). */
 static const char go_ini[] = "[P2P]\n"
-			     "PSK              = " PSK_B64 "\n"
-			     "PrivateKey       = " SPEC_KEY_B64 "\n"
-			     "Bootstrap        = /ip4/192.0.2.1/tcp/10042/p2p/" SPEC_PEER_ID "\n"
-			     "ListenAddr       = /ip4/0.0.0.0/udp/10042\n"
-			     "AnnounceInterval = 1m0s\n"
-			     "\n"
-			     "[Wireguard]\n"
-			     "Interface           = wesh0\n"
-			     "PrivateKey          = " WG_PRIV "\n"
-			     "ListenPort          = 10043\n"
-			     "NetworkRange        = fd6d:142e:65e7:4cc1::/64\n"
-			     "NodeName            = node1\n"
-			     "PersistentKeepalive = 1m0s\n"
-			     "\n";
+                             "PSK              = " PSK_B64 "\n"
+                             "PrivateKey       = " SPEC_KEY_B64 "\n"
+                             "Bootstrap        = /ip4/192.0.2.1/tcp/10042/p2p/" SPEC_PEER_ID "\n"
+                             "ListenAddr       = /ip4/0.0.0.0/udp/10042\n"
+                             "AnnounceInterval = 1m0s\n"
+                             "\n"
+                             "[Wireguard]\n"
+                             "Interface           = wesh0\n"
+                             "PrivateKey          = " WG_PRIV "\n"
+                             "ListenPort          = 10043\n"
+                             "NetworkRange        = fd6d:142e:65e7:4cc1::/64\n"
+                             "NodeName            = node1\n"
+                             "PersistentKeepalive = 1m0s\n"
+                             "\n";
 
 static char dir[256];
 static char path[300];
@@ -191,22 +193,22 @@ static void test_values(void **state)
 
 	(void)state;
 	write_file(path,
-		   "[P2P]\n"
-		   "AnnounceInterval = 1h30m\n"
-		   "Bootstrap = /ip6/2001:db8::1/tcp/4001/p2p/" SPEC_PEER_ID " , /dns4/example.com/tcp/1/p2p/" SPEC_PEER_ID
-		   ",\n"
-		   "[Wireguard]\n"
-		   "PersistentKeepalive = -1\n"
-		   "NetworkRange = 10.42.0.0/16\n"
-		   "Address = 10.42.7.9\n"
-		   "MTU = 1380\n"
-		   "Backend = Userspace\n"
-		   "Interface = wg-mesh\n"
-		   "[Node]\n"
-		   "LogLevel = DEBUG\n"
-		   "PeerExpiry = 4h\n"
-		   "StateDir = /srv/w2w\n",
-		   0600);
+	           "[P2P]\n"
+	           "AnnounceInterval = 1h30m\n"
+	           "Bootstrap = /ip6/2001:db8::1/tcp/4001/p2p/" SPEC_PEER_ID
+	           " , /dns4/example.com/tcp/1/p2p/" SPEC_PEER_ID ",\n"
+	           "[Wireguard]\n"
+	           "PersistentKeepalive = -1\n"
+	           "NetworkRange = 10.42.0.0/16\n"
+	           "Address = 10.42.7.9\n"
+	           "MTU = 1380\n"
+	           "Backend = Userspace\n"
+	           "Interface = wg-mesh\n"
+	           "[Node]\n"
+	           "LogLevel = DEBUG\n"
+	           "PeerExpiry = 4h\n"
+	           "StateDir = /srv/w2w\n",
+	           0600);
 	assert_int_equal(w2w_config_load(c, path, 0), 0);
 	assert_int_equal(w2w_config_bootstrap_count(c), 2);
 	assert_string_equal(w2w_config_bootstrap(c, 1), "/dns4/example.com/tcp/1/p2p/" SPEC_PEER_ID);
@@ -233,40 +235,40 @@ struct bad {
 static void test_errors(void **state)
 {
 	static const struct bad cases[] = {
-		{"[P2P]\nPsk = x\n", 2, "did you mean 'PSK'"},
-		{"[P2P]\nFoo = 1\n", 2, "unknown key 'Foo' in [P2P]"},
-		{"[p2p]\n", 1, "unknown section [p2p]"},
-		{"PSK = 1\n", 1, "outside any section"},
-		{"[P2P]\nPSK = not*base64\n", 2, "not valid base64"},
-		{"[P2P]\nPSK = c2hvcnQ=\n", 2, "a PSK is 32 bytes; this is 5"},
-		{"[P2P]\nPrivateKey = " PSK_B64 "\n", 2, "not a libp2p Ed25519 PrivateKey"},
-		{"[P2P]\nBootstrap = /ip4/1.2.3.4/tcp/1\n", 2, "no /p2p/"},
-		{"[P2P]\nBootstrap = hello\n", 2, "not a multiaddr"},
-		{"[P2P]\nListenAddr = /dns4/x/tcp/1\n", 2, "ListenAddr"},
-		{"[P2P]\nAnnounceInterval = 60\n", 2, "no unit"},
-		{"[P2P]\nAnnounceInterval = 1y\n", 2, "unknown unit"},
-		{"[P2P]\nAnnounceInterval = 500ms\n", 2, "out of range"},
-		{"\n[Wireguard]\nListenPort = 65536\n", 3, "out of range"},
-		{"[Wireguard]\nListenPort = 12ab\n", 2, "not a port"},
-		{"[Wireguard]\nNetworkRange = fd6d:142e:65e7:4cc1::1/64\n", 2,
-		 "host bits are set (the network is fd6d:142e:65e7:4cc1::/64)"},
-		{"[Wireguard]\nNetworkRange = 10.0.0.0/31\n", 2, "out of range"},
-		{"[Wireguard]\nNetworkRange = banana\n", 2, "not a network prefix"},
-		{"[Wireguard]\nPrivateKey = abc\n", 2, "not a WireGuard key"},
-		{"[Wireguard]\nInterface = averyveryverylongname\n", 2, "interface name"},
-		{"[Wireguard]\nNodeName = bad_name\n", 2, "not a host name"},
-		{"[Wireguard]\nPersistentKeepalive = 2.5s\n", 2, "whole seconds"},
-		{"[Wireguard]\nMTU = 100\n", 2, "MTU"},
-		{"[Wireguard]\nBackend = dpdk\n", 2, "auto, kernel or userspace"},
-		{"[Wireguard]\nAddress = 10.0.0.1\n", 2, "outside NetworkRange"},
-		{"[Wireguard]\nNetworkRange = 10.9.0.0/16\nAddress = 10.9.255.255\n", 3, "broadcast"},
-		{"[Node]\nStateDir = relative\n", 2, "absolute"},
-		{"[Node]\nLogLevel = loud\n", 2, "error, warn, info or debug"},
-		{"[P2P]\nAnnounceInterval = 1m\n[Node]\nPeerExpiry = 90s\n", 4, "twice AnnounceInterval"},
-		{"[P2P]\nPSK = " PSK_B64 "\nPSKFile = /x\n", 3, "both set"},
-		{"[P2P]\nPSKFile = missing.key\n", 2, "cannot read"},
-		{"[Wireguard]\nMTU = 1400\nMTU = 1500\n", 3, "set twice (first on line 2)"},
-		{"[Node]\nLogLevel = info\n[Node\n", 3, "']'"},
+	    {"[P2P]\nPsk = x\n", 2, "did you mean 'PSK'"},
+	    {"[P2P]\nFoo = 1\n", 2, "unknown key 'Foo' in [P2P]"},
+	    {"[p2p]\n", 1, "unknown section [p2p]"},
+	    {"PSK = 1\n", 1, "outside any section"},
+	    {"[P2P]\nPSK = not*base64\n", 2, "not valid base64"},
+	    {"[P2P]\nPSK = c2hvcnQ=\n", 2, "a PSK is 32 bytes; this is 5"},
+	    {"[P2P]\nPrivateKey = " PSK_B64 "\n", 2, "not a libp2p Ed25519 PrivateKey"},
+	    {"[P2P]\nBootstrap = /ip4/1.2.3.4/tcp/1\n", 2, "no /p2p/"},
+	    {"[P2P]\nBootstrap = hello\n", 2, "not a multiaddr"},
+	    {"[P2P]\nListenAddr = /dns4/x/tcp/1\n", 2, "ListenAddr"},
+	    {"[P2P]\nAnnounceInterval = 60\n", 2, "no unit"},
+	    {"[P2P]\nAnnounceInterval = 1y\n", 2, "unknown unit"},
+	    {"[P2P]\nAnnounceInterval = 500ms\n", 2, "out of range"},
+	    {"\n[Wireguard]\nListenPort = 65536\n", 3, "out of range"},
+	    {"[Wireguard]\nListenPort = 12ab\n", 2, "not a port"},
+	    {"[Wireguard]\nNetworkRange = fd6d:142e:65e7:4cc1::1/64\n", 2,
+	     "host bits are set (the network is fd6d:142e:65e7:4cc1::/64)"},
+	    {"[Wireguard]\nNetworkRange = 10.0.0.0/31\n", 2, "out of range"},
+	    {"[Wireguard]\nNetworkRange = banana\n", 2, "not a network prefix"},
+	    {"[Wireguard]\nPrivateKey = abc\n", 2, "not a WireGuard key"},
+	    {"[Wireguard]\nInterface = averyveryverylongname\n", 2, "interface name"},
+	    {"[Wireguard]\nNodeName = bad_name\n", 2, "not a host name"},
+	    {"[Wireguard]\nPersistentKeepalive = 2.5s\n", 2, "whole seconds"},
+	    {"[Wireguard]\nMTU = 100\n", 2, "MTU"},
+	    {"[Wireguard]\nBackend = dpdk\n", 2, "auto, kernel or userspace"},
+	    {"[Wireguard]\nAddress = 10.0.0.1\n", 2, "outside NetworkRange"},
+	    {"[Wireguard]\nNetworkRange = 10.9.0.0/16\nAddress = 10.9.255.255\n", 3, "broadcast"},
+	    {"[Node]\nStateDir = relative\n", 2, "absolute"},
+	    {"[Node]\nLogLevel = loud\n", 2, "error, warn, info or debug"},
+	    {"[P2P]\nAnnounceInterval = 1m\n[Node]\nPeerExpiry = 90s\n", 4, "twice AnnounceInterval"},
+	    {"[P2P]\nPSK = " PSK_B64 "\nPSKFile = /x\n", 3, "both set"},
+	    {"[P2P]\nPSKFile = missing.key\n", 2, "cannot read"},
+	    {"[Wireguard]\nMTU = 1400\nMTU = 1500\n", 3, "set twice (first on line 2)"},
+	    {"[Node]\nLogLevel = info\n[Node\n", 3, "']'"},
 	};
 	char want[400];
 
@@ -291,14 +293,14 @@ static void test_errors(void **state)
 static void test_generate_keeps_lines(void **state)
 {
 	static const char text[] = "# my node\n"
-				   "[P2P]\n"
-				   "; keep me\n"
-				   "PSK =\n"
-				   "Bootstrap =\n"
-				   "# comment after the section\n"
-				   "\n"
-				   "[Node]\n"
-				   "LogLevel = debug   ; inline\n";
+	                           "[P2P]\n"
+	                           "; keep me\n"
+	                           "PSK =\n"
+	                           "Bootstrap =\n"
+	                           "# comment after the section\n"
+	                           "\n"
+	                           "[Node]\n"
+	                           "LogLevel = debug   ; inline\n";
 	struct w2w_config *c = w2w_config_new(), *again = w2w_config_new();
 	char id1[W2W_PEER_ID_TEXT_MAX], id2[W2W_PEER_ID_TEXT_MAX], pub1[64], pub2[64];
 	struct stat st, st2;
@@ -440,9 +442,9 @@ static void test_psk_file_and_env(void **state)
 	(void)state;
 	snprintf(key, sizeof(key), "%s/swarm.key", dir);
 	write_file(key,
-		   "/key/swarm/psk/1.0.0/\n/base16/\n"
-		   "0102030405060708091011121314151617181920212223242526272829303132\n",
-		   0600);
+	           "/key/swarm/psk/1.0.0/\n/base16/\n"
+	           "0102030405060708091011121314151617181920212223242526272829303132\n",
+	           0600);
 	/* Relative PSKFile: next to the config file. No PSK is generated into the file. */
 	write_file(path, "[P2P]\nPSKFile = swarm.key\n", 0600);
 	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_GENERATE), 0);
@@ -465,7 +467,7 @@ static void test_psk_file_and_env(void **state)
 	setenv("W2WESHER_WIREGUARD_LISTENPORT", "0x10", 1);
 	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_ENV), W2W_EPARSE);
 	assert_non_null(strstr(w2w_config_error(c),
-			       "environment W2WESHER_WIREGUARD_LISTENPORT: [Wireguard] ListenPort: "));
+	                       "environment W2WESHER_WIREGUARD_LISTENPORT: [Wireguard] ListenPort: "));
 	/* On failure the previous values stay. */
 	assert_int_equal(w2w_config_listen_port(c), 10042);
 	unsetenv("W2WESHER_WIREGUARD_LISTENPORT");
@@ -496,6 +498,7 @@ static void test_setters(void **state)
 	struct w2w_config *c = w2w_config_new();
 	uint8_t psk[32] = {1}, wg[32];
 	char pub[64], id[W2W_PEER_ID_TEXT_MAX], dump[8192];
+	size_t full;
 
 	(void)state;
 	assert_int_equal(w2w_config_set_listen_port(c, 70000), W2W_EPARSE);
@@ -535,7 +538,8 @@ static void test_setters(void **state)
 	assert_non_null(strstr(dump, "; set by the program"));
 	assert_non_null(strstr(dump, "; generated"));
 	/* snprintf-like truncation. */
-	assert_int_equal(w2w_config_dump(c, dump, 8), (int)strlen(dump));
+	full = strlen(dump);
+	assert_int_equal(w2w_config_dump(c, dump, 8), (int)full);
 	assert_int_equal(strlen(dump), 7);
 	w2w_config_free(c);
 	assert_null(w2w_config_free(NULL));
@@ -567,17 +571,17 @@ static void test_keys_api(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_go_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_generate_keeps_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_generate_new_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_generate_edge_cases, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_atomicfile, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_psk_file_and_env, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_setters, setup, teardown),
-		cmocka_unit_test(test_keys_api),
+	    cmocka_unit_test_setup_teardown(test_go_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_generate_keeps_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_generate_new_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_generate_edge_cases, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_atomicfile, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_psk_file_and_env, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_setters, setup, teardown),
+	    cmocka_unit_test(test_keys_api),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* cmocka needs the headers above first. */
 #include <cmocka.h>
 
 #include "err.h"
@@ -49,20 +51,20 @@ static void test_basic(void **state)
 {
 	/* What go-ini writes (aligned '='), plus hand-written variations. */
 	const char *text = "# w2wesher\n"
-			   "\n"
-			   "[P2P]\n"
-			   "PSK              = c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=\n"
-			   "Bootstrap        = \n"
-			   "  ; indented comment\n"
-			   "[ Wireguard ]   # trailing comment\n"
-			   "ListenPort: 51820\n"
-			   "Interface=wg0 ; inline comment\n"
-			   "NodeName = \"my host\"\n"
-			   "Quoted = 'a\"b'\n"
-			   "Odd = \"a\"b\"\n"
-			   "Back = `x # y ; z` ignored\n"
-			   "Triple = \"\"\"va`l\"\"\"\n"
-			   "Last=novalue";
+	                   "\n"
+	                   "[P2P]\n"
+	                   "PSK              = c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=\n"
+	                   "Bootstrap        = \n"
+	                   "  ; indented comment\n"
+	                   "[ Wireguard ]   # trailing comment\n"
+	                   "ListenPort: 51820\n"
+	                   "Interface=wg0 ; inline comment\n"
+	                   "NodeName = \"my host\"\n"
+	                   "Quoted = 'a\"b'\n"
+	                   "Odd = \"a\"b\"\n"
+	                   "Back = `x # y ; z` ignored\n"
+	                   "Triple = \"\"\"va`l\"\"\"\n"
+	                   "Last=novalue";
 	struct ini p;
 	struct ini_tok t;
 
@@ -181,10 +183,10 @@ static void test_line_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_basic),
-		cmocka_unit_test(test_offsets_crlf_bom),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_line_limit),
+	    cmocka_unit_test(test_basic),
+	    cmocka_unit_test(test_offsets_crlf_bom),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_line_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
