@@ -1764,8 +1764,9 @@ int w2w_config_dump(const struct w2w_config *c, char *out, size_t cap)
 			buf_printf(&b, "%s = ", keydefs[k].name);
 			value_text(c, k, &b);
 			origin_text(c, k, org, sizeof(org));
-			if (keydefs[k].secret && c->origin[k] == CO_DEFAULT &&
-			    !(k == CK_P2P_PSK && c->psk_file[0]))
+			if (k == CK_P2P_PSK && c->psk_file[0] && c->origin[k] == CO_DEFAULT)
+				snprintf(org, sizeof(org), "from PSKFile");
+			else if (keydefs[k].secret && c->origin[k] == CO_DEFAULT)
 				snprintf(org, sizeof(org), "not set");
 			if (b.len - start < 40)
 				buf_printf(&b, "%*s", (int)(40 - (b.len - start)), "");

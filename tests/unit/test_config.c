@@ -451,6 +451,9 @@ static void test_psk_file_and_env(void **state)
 	out = read_all(path);
 	assert_null(strstr(out, "PSK ="));
 	assert_non_null(strstr(out, "PSKFile = swarm.key\n"));
+	assert_true(w2w_config_dump(c, dump, sizeof(dump)) > 0);
+	assert_non_null(strstr(dump, "PSK = <redacted>"));
+	assert_non_null(strstr(dump, "; from PSKFile"));
 
 	/* Environment beats the file; a PSK from the environment replaces the file's PSKFile. */
 	setenv("W2WESHER_WIREGUARD_LISTENPORT", "51820", 1);
