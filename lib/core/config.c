@@ -1213,6 +1213,8 @@ static int write_back(struct w2w_config *c, const char *text, size_t len, bool e
 	char tail[SEC__COUNT][512];
 	bool ends_nl;
 	int rc;
+	/* Keep the file's line ends: CRLF if its first line has one. */
+	const char *nl = memchr(text, '\n', len), *eol = nl && nl > text && nl[-1] == '\r' ? "\r\n" : "\n";
 
 	if (!g)
 		return -ENOMEM;
@@ -1229,7 +1231,7 @@ static int write_back(struct w2w_config *c, const char *text, size_t len, bool e
 		} else {
 			b64_encode(b64, sizeof(b64), k == CK_P2P_PSK ? c->sec->psk : c->sec->wg_priv, 32);
 		}
-		snprintf(g->line[k], sizeof(g->line[k]), "%s = %s\n", keydefs[k].name, b64);
+		snprintf(g->line[k], sizeof(g->line[k]), "%s = %s%s", keydefs[k].name, b64, eol);
 		secure_wipe(b64, sizeof(b64));
 		if (lay->empty_line[k]) {
 			ed[ne++] = (struct edit){lay->line_off[k], lay->line_end[k], g->line[k]};
@@ -1237,7 +1239,7 @@ static int write_back(struct w2w_config *c, const char *text, size_t len, bool e
 			size_t used = strlen(g->add[s]);
 
 			if (!used && lay->seen[s] && !lay->sect_end_nl[s])
-				g->add[s][used++] = '\n';
+				used += (size_t)snprintf(g->add[s], sizeof(g->add[s]), "%s", eol);
 			snprintf(g->add[s] + used, sizeof(g->add[s]) - used, "%s", g->line[k]);
 		}
 	}
@@ -1260,7 +1262,8 @@ static int write_back(struct w2w_config *c, const char *text, size_t len, bool e
 			    "[%s]\n",
 			    sections[s]);
 		else
-			snprintf(tail[s], sizeof(tail[s]), "%s\n[%s]\n", ends_nl ? "" : "\n", sections[s]);
+			snprintf(tail[s], sizeof(tail[s]), "%s%s[%s]%s", ends_nl ? "" : eol, eol, sections[s],
+			         eol);
 		ends_nl = true;
 		ed[ne++] = (struct edit){len, len, tail[s]};
 		ed[ne++] = (struct edit){len, len, g->add[s]};

@@ -382,6 +382,15 @@ static void test_generate_edge_cases(void **state)
 	assert_memory_equal(out, "[Wireguard]\nMTU=1400\nPrivateKey = ", 34);
 	assert_non_null(strstr(out, "=\n\n[P2P]\nPSK = "));
 
+	/* CRLF files get CRLF lines. */
+	write_file(path, "; windows\r\n[P2P]\r\nPSK =\r\n", 0600);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_GENERATE), 0);
+	out = read_all(path);
+	assert_memory_equal(out, "; windows\r\n[P2P]\r\nPSK = ", 24);
+	assert_non_null(strstr(out, "=\r\nPrivateKey = CAESQ"));
+	assert_non_null(strstr(out, "=\r\n\r\n[Wireguard]\r\nPrivateKey = "));
+	assert_null(strstr(out, "=\n"));
+
 	/* The directory does not exist: nothing can be written, the error says so. */
 	snprintf(bad, sizeof(bad), "%s/missing-dir/w2wesher.ini", dir);
 	assert_int_equal(w2w_config_load(c, bad, W2W_CONFIG_GENERATE), -ENOENT);
