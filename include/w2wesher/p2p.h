@@ -125,6 +125,12 @@ W2W_EXPORT int w2w_p2p_ping(struct w2w_p2p *h, const char *peer_id);
 /* Closes the connection to peer_id (GoAway). */
 W2W_EXPORT int w2w_p2p_hangup(struct w2w_p2p *h, const char *peer_id);
 W2W_EXPORT size_t w2w_p2p_connection_count(const struct w2w_p2p *h);
+/*
+ * Addresses peers reported seeing us at (identify observedAddr), most recent
+ * first, distinct, at most 8: the i-th as text. Its length, -ENOENT past the end,
+ * W2W_ELIMIT. Hints for NAT: what our address looks like from outside.
+ */
+W2W_EXPORT int w2w_p2p_observed_addr(const struct w2w_p2p *h, size_t i, char *out, size_t cap);
 
 /* gossipsub (StrictSign). W2W_ESTATE with gossipsub off. */
 W2W_EXPORT int w2w_p2p_subscribe(struct w2w_p2p *h, const char *topic);

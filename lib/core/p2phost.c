@@ -30,6 +30,7 @@
 #define RESOLVE_POLL_US (5ull * 1000)
 #define RESOLVE_TIMEOUT_US (10ull * 1000 * 1000)
 #define CONNECT_TIMEOUT_US (10ull * 1000 * 1000)
+#define MAX_OBSERVED 8
 
 struct listener {
 	int fd;
@@ -84,6 +85,9 @@ struct w2w_p2p {
 	struct hconn *conns;
 	struct hdial *dials;
 	struct rtimer timer;
+	/* identify observedAddr values, most recent first */
+	struct identify_addr observed[MAX_OBSERVED];
+	size_t n_observed;
 	int busy; /* inside sync: no nested sync */
 	bool resync;
 };
@@ -111,6 +115,29 @@ static void addr_text(const uint8_t *ma, size_t n, char *out, size_t cap)
 {
 	if (ma_format(out, cap, ma, n) < 0)
 		snprintf(out, cap, "?");
+}
+
+/* Keeps what peers saw of us: distinct, most recent first. */
+static void note_observed(struct w2w_p2p *h, const struct identify_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_observed; i++)
+		if (h->observed[i].len == a->len && !memcmp(h->observed[i].b, a->b, a->len))
+			break;
+	if (i == h->n_observed && h->n_observed < MAX_OBSERVED)
+		h->n_observed++;
+	if (i == MAX_OBSERVED)
+		i = MAX_OBSERVED - 1;
+	memmove(&h->observed[1], &h->observed[0], i * sizeof(h->observed[0]));
+	h->observed[0] = *a;
+}
+
+int w2w_p2p_observed_addr(const struct w2w_p2p *h, size_t i, char *out, size_t cap)
+{
+	if (i >= h->n_observed)
+		return -ENOENT;
+	return ma_format(out, cap, h->observed[i].b, h->observed[i].len);
 }
 
 /* ---- swarm events -> public events ---- */
@@ -171,8 +198,10 @@ static void on_swarm_event(void *ud, const struct swarm_event *se)
 				nl++;
 			}
 		}
-		if (in->observed_addr.len)
+		if (in->observed_addr.len) {
 			addr_text(in->observed_addr.b, in->observed_addr.len, obs, sizeof(obs));
+			note_observed(h, &in->observed_addr);
+		}
 		ev.type = W2W_P2P_EV_IDENTIFY;
 		ev.agent_version = in->agent_version;
 		ev.protocol_version = in->protocol_version;

@@ -119,6 +119,13 @@ static void test_dial_ping_identify(void **state)
 	snprintf(port, sizeof(port), "/tcp/%s", strstr(a.addr, "/tcp/") + 5);
 	*strchr(port + 5, '/') = 0;
 	assert_non_null(strstr(a.observed, port));
+	{
+		char o[256];
+
+		assert_true(w2w_p2p_observed_addr(a.h, 0, o, sizeof(o)) > 0);
+		assert_string_equal(o, a.observed);
+		assert_int_equal(w2w_p2p_observed_addr(a.h, 1, o, sizeof(o)), -ENOENT);
+	}
 	assert_int_equal(w2w_p2p_ping(b.h, w2w_p2p_peer_id(a.h)), 0);
 	assert_true(run_until(loop, &b.pings, 1, 5000));
 	assert_int_equal(w2w_p2p_ping(a.h, w2w_p2p_peer_id(b.h)), 0);
