@@ -14,7 +14,7 @@
 #include "err.h"
 #include "rtnl.h"
 
-enum op_kind { OP_DONE, OP_LINK_GET, OP_LINK_ENSURE, OP_ADDR_LIST };
+enum op_kind { OP_DONE, OP_LINK_GET, OP_LINK_ENSURE, OP_ADDR_LIST, OP_LINK_LIST };
 enum ensure_step { ST_GET, ST_CREATE, ST_REGET, ST_SET };
 
 struct rtnl_op {
@@ -26,6 +26,7 @@ struct rtnl_op {
 		rtnl_done_cb done;
 		rtnl_link_cb link;
 		rtnl_addr_list_cb list;
+		rtnl_link_list_cb links;
 	} cb;
 	int ignore_err; /* a negative errno meaning "already so" */
 	/* link get / ensure */
@@ -41,7 +42,9 @@ struct rtnl_op {
 	int filter_family;
 	struct rtnl_addr *addrs;
 	size_t naddrs, capaddrs;
-	bool overflow;
+	/* link list */
+	struct rtnl_link *links;
+	size_t nlinks, caplinks;
 };
 
 struct rtnl {
@@ -63,6 +66,7 @@ static void op_unlink_free(struct rtnl_op *op)
 	if (op->next)
 		op->next->prev = op->prev;
 	free(op->addrs);
+	free(op->links);
 	free(op);
 }
 
@@ -116,6 +120,18 @@ static void op_complete(struct rtnl_op *op, int err)
 		if (cb)
 			cb(ud, err, err ? NULL : a, err ? 0 : n);
 		free(a);
+		break;
+	}
+	case OP_LINK_LIST: {
+		rtnl_link_list_cb cb = op->cb.links;
+		struct rtnl_link *l = op->links;
+		size_t n = op->nlinks;
+
+		op->links = NULL;
+		op_unlink_free(op);
+		if (cb)
+			cb(ud, err, err ? NULL : l, err ? 0 : n);
+		free(l);
 		break;
 	}
 	}
@@ -237,6 +253,30 @@ static int op_msg(void *ud, const struct nlmsghdr *nlh)
 		op->got_link = true;
 		return 0;
 	}
+	if (op->kind == OP_LINK_LIST) {
+		struct rtnl_link l;
+
+		if (nlh->nlmsg_type != RTM_NEWLINK)
+			return 0;
+		if (rtnl_parse_link(nlh, &l) < 0)
+			return W2W_EPARSE;
+		if (op->has_kind && strcmp(l.kind, op->want_kind) != 0)
+			return 0;
+		if (op->nlinks == op->caplinks) {
+			size_t ncap = op->caplinks ? op->caplinks * 2 : 8;
+			struct rtnl_link *n;
+
+			if (ncap > RTNL_MAX_ADDRS)
+				return W2W_ELIMIT;
+			n = realloc(op->links, ncap * sizeof(*n));
+			if (!n)
+				return -ENOMEM;
+			op->links = n;
+			op->caplinks = ncap;
+		}
+		op->links[op->nlinks++] = l;
+		return 0;
+	}
 	if (op->kind == OP_ADDR_LIST) {
 		struct rtnl_addr a;
 		int r;
@@ -274,6 +314,7 @@ static void op_restart(void *ud)
 	struct rtnl_op *op = ud;
 
 	op->naddrs = 0;
+	op->nlinks = 0;
 }
 
 static struct nlmsghdr *msg_link_get(void *buf, const char *name)
@@ -495,6 +536,31 @@ int rtnl_link_ensure(struct rtnl *rt, const char *ifname, const char *kind, uint
 		     void *ud)
 {
 	return link_get_or_ensure(rt, ifname, kind, mtu, cb, ud, OP_LINK_ENSURE);
+}
+
+int rtnl_link_list(struct rtnl *rt, const char *kind, rtnl_link_list_cb cb, void *ud)
+{
+	uint8_t buf[NL_MSG_BUF];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct rtnl_op *op;
+
+	if (kind && strlen(kind) >= RTNL_KINDSIZ)
+		return -EINVAL;
+	op = op_new(rt, OP_LINK_LIST, ud);
+	if (!op)
+		return -ENOMEM;
+	op->cb.links = cb;
+	if (kind) {
+		strcpy(op->want_kind, kind);
+		op->has_kind = true;
+	}
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	return op_start(op, nlh);
 }
 
 static struct rtnl_op *done_op(struct rtnl *rt, rtnl_done_cb cb, void *ud, int ignore)

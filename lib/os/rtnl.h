@@ -44,6 +44,7 @@ struct rtnl_addr {
 typedef void (*rtnl_done_cb)(void *ud, int err);
 typedef void (*rtnl_link_cb)(void *ud, int err, const struct rtnl_link *link);
 typedef void (*rtnl_addr_list_cb)(void *ud, int err, const struct rtnl_addr *addrs, size_t n);
+typedef void (*rtnl_link_list_cb)(void *ud, int err, const struct rtnl_link *links, size_t n);
 
 /* Opens its own NETLINK_ROUTE engine on r. */
 int rtnl_new(struct reactor *r, const struct wlog *log, struct rtnl **out);
@@ -65,6 +66,8 @@ int rtnl_link_get(struct rtnl *rt, const char *ifname, rtnl_link_cb cb, void *ud
  */
 int rtnl_link_ensure(struct rtnl *rt, const char *ifname, const char *kind, uint32_t mtu, rtnl_link_cb cb,
 		     void *ud);
+/* Lists the links (of the given kind, NULL: all), at most RTNL_MAX_ADDRS. */
+int rtnl_link_list(struct rtnl *rt, const char *kind, rtnl_link_list_cb cb, void *ud);
 /* Sets MTU (0: unchanged) and up/down. */
 int rtnl_link_set(struct rtnl *rt, uint32_t ifindex, uint32_t mtu, bool up, rtnl_done_cb cb, void *ud);
 /* Deletes a link; absent is success. Only ever on explicit request: deleting

@@ -21,12 +21,13 @@
 
 #include "err.h"
 #include "osclock.h"
+#include "rtnl.h"
 #include "wg_kernel.h"
 
 /* struct __kernel_timespec: two 64-bit fields on every architecture. */
 #define WGK_TIMESPEC_LEN 16
 
-enum op_kind { OP_GET, OP_SET };
+enum op_kind { OP_GET, OP_SET, OP_LIST };
 
 struct wgk_op {
 	struct wgk_op *next;
@@ -34,6 +35,8 @@ struct wgk_op {
 	void *ud;
 	wgbackend_get_cb get_cb;
 	wgbackend_set_cb set_cb;
+	wgbackend_list_cb list_cb;
+	char *names; /* LIST result */
 	char ifname[IFNAMSIZ];
 	uint64_t deadline;
 	int err; /* set when the op cannot start: reported from the kick timer */
@@ -49,6 +52,7 @@ struct wgk {
 	struct nl_sock *nl;
 	bool own_nl;
 	uint16_t family;
+	struct rtnl *rt; /* opened on the first list_devices: links of kind wireguard */
 	struct wgk_op *head, *tail; /* head is the running op */
 	bool running;
 	struct rtimer kick;
@@ -507,6 +511,7 @@ static void op_free(struct wgk_op *op)
 		return;
 	wgdev_free(op->ctx.dev);
 	wgdev_free(op->req); /* wipes the keys */
+	free(op->names);
 	free(op);
 }
 
@@ -545,7 +550,8 @@ static void op_finish(struct wgk *k, int err)
 	if (err == -ENODEV)
 		log_debug(k->base.log, "wg-kernel: no WireGuard interface %s", op->ifname);
 	else if (err < 0)
-		log_warn(k->base.log, "wg-kernel: %s on %s failed: %s", op->kind == OP_GET ? "get" : "set",
+		log_warn(k->base.log, "wg-kernel: %s on %s failed: %s",
+			 op->kind == OP_GET ? "get" : op->kind == OP_SET ? "set" : "list",
 			 op->ifname, nl_strerror(err));
 	if (op->kind == OP_GET) {
 		wgbackend_get_cb cb = op->get_cb;
@@ -557,6 +563,14 @@ static void op_finish(struct wgk *k, int err)
 		}
 		op_free(op);
 		cb(ud, err, dev);
+	} else if (op->kind == OP_LIST) {
+		wgbackend_list_cb cb = op->list_cb;
+		void *ud = op->ud;
+		char *names = err >= 0 ? op->names : NULL;
+
+		op->names = NULL;
+		op_free(op);
+		cb(ud, err, names);
 	} else {
 		wgbackend_set_cb cb = op->set_cb;
 		void *ud = op->ud;
@@ -588,6 +602,34 @@ static int set_send_next(struct wgk *k, struct wgk_op *op)
 	return r;
 }
 
+static void list_links_cb(void *ud, int err, const struct rtnl_link *links, size_t n)
+{
+	struct wgk *k = ud;
+	struct wgk_op *op = k->head;
+	size_t len = 1;
+	char *p;
+
+	if (err < 0) {
+		op_finish(k, err);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		len += strlen(links[i].name) + 1;
+	op->names = p = malloc(len);
+	if (!p) {
+		op_finish(k, -ENOMEM);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(links[i].name) + 1;
+
+		memcpy(p, links[i].name, l);
+		p += l;
+	}
+	*p = '\0';
+	op_finish(k, 0);
+}
+
 static void start_op(struct wgk *k)
 {
 	struct wgk_op *op = k->head;
@@ -600,7 +642,13 @@ static void start_op(struct wgk *k)
 		op_finish(k, op->err);
 		return;
 	}
-	if (op->kind == OP_GET) {
+	if (op->kind == OP_LIST) {
+		r = 0;
+		if (!k->rt)
+			r = rtnl_new(k->base.r, k->base.log, &k->rt);
+		if (r == 0)
+			r = rtnl_link_list(k->rt, "wireguard", list_links_cb, k);
+	} else if (op->kind == OP_GET) {
 		uint8_t buf[NL_MSG_BUF];
 		struct nlmsghdr *nlh = wgk_build_get(buf, k->family, op->ifname);
 
@@ -738,12 +786,30 @@ static int wgk_set_device(struct wgbackend *be, const struct wgdevice *dev, wgba
 	return enqueue(k, op);
 }
 
+static int wgk_list_devices(struct wgbackend *be, wgbackend_list_cb cb, void *ud)
+{
+	struct wgk *k = (struct wgk *)be;
+	struct wgk_op *op;
+
+	if (!cb)
+		return -EINVAL;
+	op = calloc(1, sizeof(*op));
+	if (!op)
+		return -ENOMEM;
+	op->kind = OP_LIST;
+	op->list_cb = cb;
+	op->ud = ud;
+	strcpy(op->ifname, "*");
+	return enqueue(k, op);
+}
+
 static void wgk_free(struct wgbackend *be)
 {
 	struct wgk *k = (struct wgk *)be;
 
 	if (!k)
 		return;
+	rtnl_free(k->rt);
 	nl_cancel(k->nl, k);
 	reactor_timer_disarm(k->base.r, &k->kick);
 	while (k->head) {
@@ -761,7 +827,7 @@ static const struct wgbackend_ops wgk_ops = {
 	.name = "kernel",
 	.get_device = wgk_get_device,
 	.set_device = wgk_set_device,
-	.list_devices = NULL,
+	.list_devices = wgk_list_devices,
 	.free = wgk_free,
 };
 

@@ -1037,6 +1037,117 @@ static void test_genl_family(void **state)
 	assert_int_equal(nl_genl_family_parse(nlh, &id), W2W_EPARSE); /* no id */
 }
 
+/* ---- the real socket path (host kernel, no privileges needed) ---- */
+
+static bool run_until(const int *flag, int timeout_ms)
+{
+	uint64_t end = os_now_us() + (uint64_t)timeout_ms * 1000;
+
+	while (!*flag && os_now_us() < end) {
+		struct w2w_watch w[8];
+		int rev[8];
+		size_t n = reactor_watches(R, w, 8);
+
+		if (os_poll(w, n > 8 ? 8 : n, rev, 50) > 0)
+			for (size_t i = 0; i < n && i < 8; i++)
+				if (rev[i])
+					reactor_dispatch_io(R, w[i].fd, rev[i], os_now_us());
+		reactor_run_timers(R, os_now_us());
+	}
+	return *flag != 0;
+}
+
+struct llres {
+	int done, err;
+	size_t n;
+	bool has_lo;
+};
+
+static void llcb(void *ud, int err, const struct rtnl_link *l, size_t n)
+{
+	struct llres *r = ud;
+
+	r->done++;
+	r->err = err;
+	r->n = n;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(l[i].name, "lo"))
+			r->has_lo = true;
+}
+
+struct fres {
+	int done, err;
+	uint16_t id;
+	bool got;
+};
+
+static int fmsg(void *ud, const struct nlmsghdr *nlh)
+{
+	struct fres *f = ud;
+
+	f->got = nl_genl_family_parse(nlh, &f->id) == 0;
+	return 0;
+}
+
+static void fdone(void *ud, int err)
+{
+	struct fres *f = ud;
+
+	f->done++;
+	f->err = err;
+}
+
+static const struct nl_req_ops fops = { fmsg, NULL, fdone };
+
+static void test_real_sockets(void **state)
+{
+	struct nl_sock *nl, *gnl;
+	struct rtnl *rt;
+	struct lres r = { 0 }, r2 = { 0 };
+	struct llres ll = { 0 };
+	struct fres f = { 0 }, fw = { 0 };
+	struct wgbackend *be = NULL;
+	uint8_t buf[NL_MSG_BUF];
+	int e;
+
+	(void)state;
+	if (nl_open(R, NULL, NETLINK_ROUTE, &nl) < 0 || nl_open(R, NULL, NETLINK_GENERIC, &gnl) < 0)
+		skip();
+	assert_true(nl_fd(nl) >= 0);
+	assert_int_equal(rtnl_new_on(nl, &rt), 0);
+	assert_int_equal(rtnl_link_get(rt, "lo", lcb, &r), 0);
+	assert_true(run_until(&r.done, 5000));
+	assert_int_equal(r.err, 0);
+	assert_string_equal(r.l.name, "lo");
+	assert_true(r.l.ifindex > 0);
+	assert_int_equal(rtnl_link_get(rt, "w2wnosuch0", lcb, &r2), 0);
+	assert_true(run_until(&r2.done, 5000));
+	assert_int_equal(r2.err, -ENODEV);
+	assert_int_equal(rtnl_link_list(rt, NULL, llcb, &ll), 0);
+	assert_true(run_until(&ll.done, 5000));
+	assert_int_equal(ll.err, 0);
+	assert_true(ll.has_lo);
+	assert_true(nl_get_stats(nl)->rx_msgs >= 3);
+	/* generic netlink: the controller resolves itself; "wireguard" maps to
+	 * -EPROTONOSUPPORT in wg_kernel_new exactly when the family is absent */
+	assert_int_equal(nl_submit(gnl, nl_genl_family_msg(buf, "nlctrl"), &fops, &f, 0, NULL), 0);
+	assert_true(run_until(&f.done, 5000));
+	assert_int_equal(f.err, 0);
+	assert_true(f.got);
+	assert_int_equal(f.id, GENL_ID_CTRL);
+	assert_int_equal(nl_submit(gnl, nl_genl_family_msg(buf, WG_GENL_NAME), &fops, &fw, 0, NULL), 0);
+	assert_true(run_until(&fw.done, 5000));
+	e = wg_kernel_new(R, NULL, &be);
+	if (fw.err == -ENOENT)
+		assert_int_equal(e, -EPROTONOSUPPORT);
+	else
+		assert_int_equal(e, 0);
+	wgbackend_free(be);
+	rtnl_free(rt);
+	nl_close(nl);
+	nl_close(gnl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1052,6 +1163,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rtnl_ensure_flow, setup, teardown),
 		cmocka_unit_test(test_rtnl_parsers),
 		cmocka_unit_test(test_genl_family),
+		cmocka_unit_test_setup_teardown(test_real_sockets, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

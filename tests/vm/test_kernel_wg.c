@@ -136,6 +136,21 @@ static void list_cb(void *ud, int err, const struct rtnl_addr *a, size_t n)
 	r->naddrs = n;
 }
 
+struct lres {
+	bool done;
+	int err;
+	char *names;
+};
+
+static void list_devs_cb(void *ud, int err, char *names)
+{
+	struct lres *r = ud;
+
+	r->done = true;
+	r->err = err;
+	r->names = names;
+}
+
 static int wait_res(struct res *r, int ret, int timeout_ms)
 {
 	if (ret < 0)
@@ -557,6 +572,21 @@ static void test_all(void)
 		mnl_socket_close(side);
 	} else {
 		CHECK(0, "side netlink socket");
+	}
+
+	/* Listing: the two wireguard links, nothing else. */
+	{
+		struct lres lr = { 0 };
+		int n = 0, have0 = 0, have1 = 0;
+
+		e = wgbackend_list_devices(be, list_devs_cb, &lr);
+		CHECK(e == 0 && run_until(&lr.done, 10000) && lr.err == 0, "list_devices (%d)", lr.err);
+		for (char *p = lr.names; p && *p; p += strlen(p) + 1, n++) {
+			have0 |= !strcmp(p, "wgt0");
+			have1 |= !strcmp(p, "wgt1");
+		}
+		CHECK(n == 2 && have0 && have1, "lists exactly wgt0 and wgt1 (%d names)", n);
+		free(lr.names);
 	}
 
 	/* Simulated restart: new sockets, adopt wgt1 with its 1000 peers. */
