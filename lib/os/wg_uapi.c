@@ -57,7 +57,26 @@ struct uapi_be {
 	int fd;
 	bool reading;
 	struct rtimer kick, deadline, poll;
+	/* Implementations we started: reaped when they exit, so a long-running
+	 * host never collects zombies (they are not killed on free: a later
+	 * open adopts the running interface). */
+	pid_t kids[16];
+	size_t nkids;
 };
+
+static void reap_kids(struct uapi_be *u)
+{
+	for (size_t i = 0; i < u->nkids;) {
+		pid_t r = waitpid(u->kids[i], NULL, WNOHANG);
+
+		if (r == u->kids[i] || (r < 0 && errno == ECHILD)) {
+			log_info(u->base.log, "wg-uapi: userspace implementation pid %d exited", (int)u->kids[i]);
+			u->kids[i] = u->kids[--u->nkids];
+			continue;
+		}
+		i++;
+	}
+}
 
 /* ------------------------------------------------------------------ */
 /* Pure protocol functions                                             */
@@ -595,6 +614,8 @@ static void spawn_poll(void *ud, uint64_t now_us)
 	}
 	if (uapi_connect(u, op->ifname, &fd) == 0) {
 		close(fd);
+		if (u->nkids < sizeof(u->kids) / sizeof(u->kids[0]))
+			u->kids[u->nkids++] = op->pid;
 		log_info(u->base.log, "wg-uapi: %s: %s running as pid %d", op->ifname, op->exe, (int)op->pid);
 		finish(u, 0, NULL, NULL);
 		return;
@@ -687,6 +708,7 @@ static void on_kick(void *ud, uint64_t now_us)
 	char *names = NULL;
 	int ret;
 
+	reap_kids(u);
 	if (u->cur || !u->head)
 		return;
 	op = u->cur = u->head;

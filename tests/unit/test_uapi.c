@@ -14,8 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -508,6 +511,116 @@ static void test_engine_list(void **state)
 	fake_stop(&f);
 }
 
+struct spawn_res {
+	int calls, err;
+	pid_t pid;
+	struct w2w_loop *loop;
+};
+
+static void on_spawn(void *ud, int err, pid_t pid)
+{
+	struct spawn_res *r = ud;
+
+	r->calls++;
+	r->err = err;
+	r->pid = pid;
+	w2w_loop_break(r->loop);
+}
+
+static void on_list_any(void *ud, int err, char *names)
+{
+	free(names);
+	w2w_loop_break(((struct result *)ud)->loop);
+	((struct result *)ud)->calls++;
+}
+
+/* Starting the userspace implementation, with a stand-in that only opens the socket. */
+static void test_engine_spawn(void **state)
+{
+	struct spawn_res sr = {0};
+	struct result r = {0};
+	struct w2w_loop *loop;
+	struct wgbackend *be = NULL;
+	char dir[64], exe[128], sock[160];
+	FILE *f;
+	int st;
+
+	(void)state;
+	if (access("/dev/net/tun", R_OK | W_OK) != 0 || access("/usr/bin/python3", X_OK) != 0)
+		skip();
+	loop = w2w_loop_new(NULL);
+	sr.loop = r.loop = loop;
+	snprintf(dir, sizeof(dir), "/tmp/w2w-spawn-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(exe, sizeof(exe), "%s/fake-wg", dir);
+	f = fopen(exe, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/usr/bin/python3\n"
+		   "import os, socket, sys, time\n"
+		   "assert os.environ.get('WG_PROCESS_FOREGROUND') == '1'\n"
+		   "s = socket.socket(socket.AF_UNIX)\n"
+		   "s.bind('%s/' + sys.argv[1] + '.sock')\n"
+		   "s.listen(4)\n"
+		   "time.sleep(20)\n",
+		dir);
+	fclose(f);
+	chmod(exe, 0755);
+	assert_int_equal(wg_uapi_new(loop_reactor(loop), NULL, dir, &be), 0);
+
+	/* an implementation that exits at once */
+	assert_int_equal(wg_uapi_spawn(be, "wgs0", "/bin/false", 3000000, on_spawn, &sr), 0);
+	for (int i = 0; i < 100 && !sr.calls; i++)
+		w2w_loop_run(loop, 50);
+	assert_int_equal(sr.calls, 1);
+	assert_int_equal(sr.err, -ECHILD);
+	/* one that does not exist */
+	assert_int_equal(wg_uapi_spawn(be, "wgs0", "/nonexistent/wireguard-go", 3000000, on_spawn, &sr), 0);
+	for (int i = 0; i < 100 && sr.calls < 2; i++)
+		w2w_loop_run(loop, 50);
+	assert_int_equal(sr.calls, 2);
+	assert_true(sr.err < 0);
+
+	/* the stand-in: success once its socket accepts connections */
+	assert_int_equal(wg_uapi_spawn(be, "wgs0", exe, 5000000, on_spawn, &sr), 0);
+	for (int i = 0; i < 200 && sr.calls < 3; i++)
+		w2w_loop_run(loop, 50);
+	assert_int_equal(sr.calls, 3);
+	assert_int_equal(sr.err, 0);
+	assert_true(sr.pid > 0);
+	assert_int_equal(kill(sr.pid, 0), 0);
+	/* it exits: the backend reaps it at its next operation (no zombie) */
+	kill(sr.pid, SIGKILL);
+	for (int i = 0; i < 100; i++) {
+		char path[64];
+		FILE *sf;
+		char stc = 0;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)sr.pid);
+		sf = fopen(path, "r");
+		if (!sf)
+			break;
+		if (fscanf(sf, "%*d %*s %c", &stc) == 1 && stc == 'Z') {
+			fclose(sf);
+			break;
+		}
+		fclose(sf);
+		usleep(10000);
+	}
+	assert_int_equal(wgbackend_list_devices(be, on_list_any, &r), 0);
+	for (int i = 0; i < 50 && !r.calls; i++)
+		w2w_loop_run(loop, 20);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(waitpid(sr.pid, &st, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	wgbackend_free(be);
+	snprintf(sock, sizeof(sock), "%s/wgs0.sock", dir);
+	unlink(sock);
+	unlink(exe);
+	rmdir(dir);
+	assert_int_equal(w2w_loop_get_watches(loop, NULL, 0), 0);
+	w2w_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +631,7 @@ int main(void)
 		cmocka_unit_test(test_engine_get_set),
 		cmocka_unit_test(test_engine_truncated_and_missing),
 		cmocka_unit_test(test_engine_list),
+		cmocka_unit_test(test_engine_spawn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
