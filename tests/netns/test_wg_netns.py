@@ -297,6 +297,25 @@ def main():
         ns(nsa, w2w, "wg", "syncconf", ifa, path)
         check_conf(nsa, ifa, cfull, "cli syncconf")
         print("ok 7 - w2wesher wg syncconf matches wg showconf")
+
+        # 8. the implementation dies: a sync without create reports the missing
+        #    device; with create it starts a new one and configures it again
+        apid = pids[0]
+        os.kill(apid, signal.SIGTERM)
+        for _ in range(100):
+            if not os.path.exists("/var/run/wireguard/%s.sock" % ifa):
+                break
+            time.sleep(0.05)
+        p = ns(nsa, wg_apply, ifa, os.path.join(tmp, "full.conf"), "--create", "0", check=False)
+        if p.returncode == 0 or "No such device" not in p.stderr:
+            raise Fail("sync of a vanished device: rc %d, %s" % (p.returncode, p.stderr))
+        r = apply(nsa, ifa, ca, addr_a)
+        if r["added"] != 1 or len(pids) < 3:
+            raise Fail("restart: %r" % r)
+        check_conf(nsa, ifa, ca, "after restart")
+        if not ping(nsa, "10.77.0.2"):
+            raise Fail("ping after restarting the implementation failed")
+        print("ok 8 - vanished device reported (-ENODEV); recreated and reconfigured with create")
         return 0
     except (Fail, AssertionError, subprocess.TimeoutExpired) as e:
         print("FAIL: %s" % e)
