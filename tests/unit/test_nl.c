@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <net/if.h>
 #include <linux/genetlink.h>
 #include <linux/if_link.h>
@@ -1148,6 +1149,51 @@ static void test_real_sockets(void **state)
 	nl_close(gnl);
 }
 
+/* A receive buffer too small for the replies: the kernel drops some and
+ * reports ENOBUFS; every request still completes (ok, or -ENOBUFS). */
+static void test_real_enobufs(void **state)
+{
+	struct nl_sock *nl;
+	struct rtnl *rt;
+	struct lres r[NL_MAX_INFLIGHT];
+	int small = 1, all = 0, ok = 0, nobufs = 0;
+
+	(void)state;
+	if (nl_open(R, NULL, NETLINK_ROUTE, &nl) < 0)
+		skip();
+	assert_int_equal(rtnl_new_on(nl, &rt), 0);
+	assert_int_equal(setsockopt(nl_fd(nl), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < NL_MAX_INFLIGHT; i++)
+		assert_int_equal(rtnl_link_get(rt, "lo", lcb, &r[i]), 0);
+	for (int t = 0; t < 100 && !all; t++) {
+		run_until(&all, 20);
+		all = 1;
+		for (int i = 0; i < NL_MAX_INFLIGHT; i++)
+			all &= r[i].done == 1;
+	}
+	assert_true(all);
+	for (int i = 0; i < NL_MAX_INFLIGHT; i++) {
+		ok += r[i].err == 0;
+		nobufs += r[i].err == -ENOBUFS;
+	}
+	assert_int_equal(ok + nobufs, NL_MAX_INFLIGHT);
+	assert_true(nobufs > 0);
+	assert_true(nl_get_stats(nl)->enobufs > 0);
+	/* the socket still works afterwards */
+	{
+		int big = 1 << 20;
+		struct lres again = { 0 };
+
+		setsockopt(nl_fd(nl), SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+		assert_int_equal(rtnl_link_get(rt, "lo", lcb, &again), 0);
+		assert_true(run_until(&again.done, 5000));
+		assert_int_equal(again.err, 0);
+	}
+	rtnl_free(rt);
+	nl_close(nl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1164,6 +1210,7 @@ int main(void)
 		cmocka_unit_test(test_rtnl_parsers),
 		cmocka_unit_test(test_genl_family),
 		cmocka_unit_test_setup_teardown(test_real_sockets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_real_enobufs, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
