@@ -148,6 +148,71 @@ static int sync_conf(struct dev *d, const struct buf *conf, double *secs, uint64
 	return r;
 }
 
+#define REPS 3
+
+struct sample {
+	double full_w, full_g, one_w, one_g;
+	uint64_t full_sent, full_recv, one_sent, one_recv, get_sent, get_recv;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+/* One repetition on two fresh devices. Which side goes first alternates, so
+ * neither always meets the colder (or busier) machine. */
+static int one_rep(struct w2w_loop *loop, int rep, const struct buf *c1, const struct buf *c2, const char *p1,
+		   const char *p2, struct sample *s)
+{
+	struct dev ours = {0}, theirs = {0};
+	double t0, tn;
+	int rc = -1;
+
+	if (open_dev(loop, &ours, "w2wbo") < 0 || open_dev(loop, &theirs, "w2wbt") < 0) {
+		fprintf(stderr, "bench: cannot start wireguard-go\n");
+		goto out;
+	}
+	for (int side = 0; side < 2; side++) {
+		if ((side == 0) == (rep % 2 == 0)) {
+			if (sync_conf(&ours, c1, &s->full_w, &s->full_sent, &s->full_recv) < 0)
+				goto out;
+		} else {
+			t0 = now_s();
+			if (run_wg("setconf", theirs.name, p1) < 0)
+				goto out;
+			s->full_g = now_s() - t0;
+		}
+	}
+	for (int side = 0; side < 2; side++) {
+		if ((side == 0) == (rep % 2 == 0)) {
+			if (sync_conf(&ours, c2, &s->one_w, &s->one_sent, &s->one_recv) < 0)
+				goto out;
+		} else {
+			t0 = now_s();
+			if (run_wg("syncconf", theirs.name, p2) < 0)
+				goto out;
+			s->one_g = now_s() - t0;
+		}
+	}
+	/* a no-op sync of ours is exactly one get: what wg's syncconf reads first */
+	if (sync_conf(&ours, c2, &tn, &s->get_sent, &s->get_recv) < 0)
+		goto out;
+	rc = 0;
+out:
+	stop_dev(&ours);
+	stop_dev(&theirs);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct w2w_loop *loop;
@@ -162,80 +227,53 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	loop = w2w_loop_new(NULL);
-	printf("UAPI bytes: sent/received on the socket (wg's rebuilt with the same serializer)\n");
-	printf("%-27s %6s %8s %9s %9s %8s %9s %9s %7s %7s\n", "case (wireguard-go)", "peers", "w2w s", "w2w sent",
-	       "w2w recv", "wg s", "wg sent", "wg recv", "t ratio", "tx ratio");
+	printf("# wireguard-go (UAPI): median of %d runs on fresh devices; bytes sent/received on the socket\n"
+	       "# (wg's rebuilt with the same serializer: the text of its ipc-uapi.h)\n", REPS);
+	printf("%-27s %6s %8s %9s %9s %8s %9s %9s %7s %7s\n", "case", "peers", "w2w s", "w2w sent", "w2w recv",
+	       "wg s", "wg sent", "wg recv", "t ratio", "tx ratio");
 	for (int i = 1; i < argc && rc == 0; i++) {
 		unsigned n = (unsigned)atoi(argv[i]);
-		struct dev ours = {0}, theirs = {0};
+		struct sample s[REPS];
+		double fw[REPS], fg[REPS], ow[REPS], og[REPS], mfw, mfg, mow, mog;
 		struct buf c1, c2;
-		double tw = 0, tg = 0, t0;
-		uint64_t bw, br;
 		size_t bg, bgr;
 		char p1[64], p2[64];
 
+		memset(s, 0, sizeof(s));
 		buf_init(&c1, 0);
 		buf_init(&c2, 0);
 		make_conf(&c1, n, (unsigned)-1, 1);
 		make_conf(&c2, n, n / 2, 1);
 		snprintf(p1, sizeof(p1), "/tmp/w2w-bench-%d-a.conf", (int)getpid());
 		snprintf(p2, sizeof(p2), "/tmp/w2w-bench-%d-b.conf", (int)getpid());
-		if (write_file(p1, &c1) || write_file(p2, &c2) || open_dev(loop, &ours, "w2wbo") < 0 ||
-		    open_dev(loop, &theirs, "w2wbt") < 0) {
-			fprintf(stderr, "bench: setup failed\n");
+		if (write_file(p1, &c1) || write_file(p2, &c2))
 			rc = 1;
-			goto next;
-		}
-		/* full apply to an empty device; which side goes first alternates per size so
-		 * neither always gets the colder machine */
-		for (int side = 0; side < 2; side++) {
-			if ((side == 0) == (i % 2 == 1)) {
-				if (sync_conf(&ours, &c1, &tw, &bw, &br) < 0) {
-					rc = 1;
-					goto next;
-				}
-			} else {
-				t0 = now_s();
-				if (run_wg("setconf", theirs.name, p1) < 0) {
-					rc = 1;
-					goto next;
-				}
-				tg = now_s() - t0;
-			}
-		}
-		bg = wg_set_bytes(&c1, 1);
-		bgr = 9;
-		printf("%-27s %6u %8.3f %9llu %9llu %8.3f %9zu %9zu %7.2f %7.2f\n", "full apply (wg setconf)", n, tw,
-		       (unsigned long long)bw, (unsigned long long)br, tg, bg, bgr, tw / tg, (double)bw / (double)bg);
-		/* one endpoint changed */
-		if (sync_conf(&ours, &c2, &tw, &bw, &br) < 0) {
-			rc = 1;
-			goto next;
-		}
-		t0 = now_s();
-		if (run_wg("syncconf", theirs.name, p2) < 0) {
-			rc = 1;
-			goto next;
-		}
-		tg = now_s() - t0;
-		/* syncconf = a get (measured: a no-op sync of ours is exactly one get) + a set of
-		 * every peer + its errno reply */
-		{
-			double tn;
-			uint64_t get_sent, get_recv;
-
-			if (sync_conf(&ours, &c2, &tn, &get_sent, &get_recv) < 0) {
+		for (int r = 0; r < REPS && rc == 0; r++) {
+			if (one_rep(loop, r, &c1, &c2, p1, p2, &s[r]) < 0)
 				rc = 1;
-				goto next;
-			}
-			bg = (size_t)get_sent + wg_set_bytes(&c2, 0);
-			bgr = (size_t)get_recv + 9;
+			fw[r] = s[r].full_w;
+			fg[r] = s[r].full_g;
+			ow[r] = s[r].one_w;
+			og[r] = s[r].one_g;
 		}
-		printf("%-27s %6u %8.3f %9llu %9llu %8.3f %9zu %9zu %7.2f %7.2f\n", "one endpoint (wg syncconf)", n, tw,
-		       (unsigned long long)bw, (unsigned long long)br, tg, bg, bgr, tw / tg, (double)bw / (double)bg);
-	next:
-		stop_dev(&ours);
-		stop_dev(&theirs);
+		if (rc == 0) {
+			mfw = median(fw, REPS);
+			mfg = median(fg, REPS);
+			mow = median(ow, REPS);
+			mog = median(og, REPS);
+			bg = wg_set_bytes(&c1, 1);
+			bgr = 9;
+			printf("%-27s %6u %8.3f %9llu %9llu %8.3f %9zu %9zu %7.2f %7.2f\n", "full apply (wg setconf)", n,
+			       mfw, (unsigned long long)s[0].full_sent, (unsigned long long)s[0].full_recv, mfg, bg, bgr,
+			       mfw / mfg, (double)s[0].full_sent / (double)bg);
+			bg = (size_t)s[0].get_sent + wg_set_bytes(&c2, 0);
+			bgr = (size_t)s[0].get_recv + 9;
+			printf("%-27s %6u %8.3f %9llu %9llu %8.3f %9zu %9zu %7.2f %7.4f\n", "one endpoint (wg syncconf)",
+			       n, mow, (unsigned long long)s[0].one_sent, (unsigned long long)s[0].one_recv, mog, bg,
+			       bgr, mow / mog, (double)s[0].one_sent / (double)bg);
+		} else {
+			fprintf(stderr, "bench: %u peers failed\n", n);
+		}
 		unlink(p1);
 		unlink(p2);
 		buf_free_wipe(&c1);
