@@ -152,6 +152,32 @@ static bool parse_u64(uint64_t *out, const char *v, size_t n, uint64_t max)
 	return true;
 }
 
+/* wireguard-go prints a link-local endpoint with its zone *name* ("[fe80::1%eth0]:51820",
+ * Go's netip form); the shared parser takes numeric zones only, so resolve the name here.
+ * A zone that does not exist in this namespace reads as scope 0 rather than failing the
+ * whole device. */
+static bool parse_endpoint_os(union wgendpoint *ep, const char *v, size_t n)
+{
+	char buf[WGENDPOINT_STRLEN + IF_NAMESIZE], zone[IF_NAMESIZE];
+	const char *pct, *rb;
+	size_t zl;
+	int w;
+
+	if (wgendpoint_parse(ep, v, n))
+		return true;
+	if (n == 0 || v[0] != '[' || !(pct = memchr(v, '%', n)) || !(rb = memchr(pct, ']', (size_t)(v + n - pct))))
+		return false;
+	zl = (size_t)(rb - pct - 1);
+	if (zl == 0 || zl >= sizeof(zone))
+		return false;
+	memcpy(zone, pct + 1, zl);
+	zone[zl] = '\0';
+	w = snprintf(buf, sizeof(buf), "%.*s%%%u%.*s", (int)(pct - v), v, if_nametoindex(zone), (int)(v + n - rb), rb);
+	if (w < 0 || (size_t)w >= sizeof(buf))
+		return false;
+	return wgendpoint_parse(ep, buf, (size_t)w);
+}
+
 static bool key_is(const char *k, size_t kn, const char *name)
 {
 	return strlen(name) == kn && memcmp(k, name, kn) == 0;
@@ -240,7 +266,7 @@ int wg_uapi_parse_get(const char *data, size_t len, const char *ifname, struct w
 			if (!wgdev_key_is_zero(peer->preshared_key))
 				peer->flags |= WGPEER_HAS_PRESHARED_KEY;
 		} else if (key_is(l, kn, "endpoint")) {
-			if (!wgendpoint_parse(&peer->endpoint, val, vn))
+			if (!parse_endpoint_os(&peer->endpoint, val, vn))
 				goto out;
 		} else if (key_is(l, kn, "persistent_keepalive_interval")) {
 			if (!parse_u64(&v, val, vn, 0xffff))

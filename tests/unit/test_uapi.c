@@ -4,8 +4,10 @@
  * values, limits), the set request text, and the reactor-driven engine
  * against an in-process fake wireguard-go socket.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -84,6 +86,21 @@ static void test_parse_get(void **state)
 	assert_false(p->flags & WGPEER_HAS_PRESHARED_KEY); /* all-zero PSK = none */
 	wgendpoint_format(t, sizeof(t), &p->endpoint);
 	assert_string_equal(t, "182.122.22.19:3233");
+	wgdev_free(d);
+}
+
+static void test_parse_zone_names(void **state)
+{
+	static const char t[] = "public_key=" K2 "\nendpoint=[fe80::1%lo]:51820\n"
+				"public_key=" K3 "\nendpoint=[fe80::2%no-such-if0]:1\nerrno=0\n\n";
+	struct wgdevice *d = NULL;
+
+	(void)state;
+	assert_int_equal(wg_uapi_parse_get(t, sizeof(t) - 1, "wgt0", &d, NULL), 0);
+	assert_int_equal(d->first_peer->endpoint.addr6.sin6_family, AF_INET6);
+	assert_int_equal(d->first_peer->endpoint.addr6.sin6_scope_id, if_nametoindex("lo"));
+	assert_int_equal(ntohs(d->first_peer->endpoint.addr6.sin6_port), 51820);
+	assert_int_equal(d->last_peer->endpoint.addr6.sin6_scope_id, 0);
 	wgdev_free(d);
 }
 
@@ -625,6 +642,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_get),
+		cmocka_unit_test(test_parse_zone_names),
 		cmocka_unit_test(test_parse_errno_and_truncation),
 		cmocka_unit_test(test_parse_bad_values),
 		cmocka_unit_test(test_build_set),
