@@ -24,6 +24,7 @@
 
 #define CONN_OUT_MAX (4u * 1024 * 1024) /* hard cap on unsent socket bytes */
 #define STREAM_PEND_MAX (2u * 1024 * 1024)
+#define STREAM_PEND_SOFT (64u * 1024) /* echo handlers stop consuming above this */
 #define IDENTIFY_TIMEOUT_US (10ull * 1000 * 1000)
 #define STREAM_NEGOTIATE_US (10ull * 1000 * 1000)
 
@@ -361,17 +362,16 @@ static void stream_data(struct cstream *cs, const uint8_t *p, size_t n, uint64_t
 		}
 		break;
 	case SK_PING_IN: {
-		size_t room = yamux_stream_writable(cs->st);
 		uint8_t echo[4096];
 		struct buf t;
 
-		/* Echo only what the stream can take: backpressure to the peer. */
-		if (cs->pend.len)
-			room = 0;
-		if (room > sizeof(echo))
-			room = sizeof(echo);
-		room -= room % PING_SIZE;
-		buf_init(&t, room);
+		/* Echo through pend, but only while little is pending: a peer that
+		 * pings without reading stalls here (yamux WRITABLE resumes us). */
+		if (cs->pend.len >= STREAM_PEND_SOFT) {
+			*used = 0;
+			break;
+		}
+		buf_init(&t, sizeof(echo));
 		t.data = echo;
 		t.cap = sizeof(echo);
 		r = ping_feed(&cs->ping, p, n, now, &t);
@@ -408,20 +408,17 @@ static void stream_data(struct cstream *cs, const uint8_t *p, size_t n, uint64_t
 		emit(c, &ev);
 		break;
 	}
-	case SK_ECHO: {
-		size_t room = yamux_stream_writable(cs->st);
-
-		if (cs->pend.len)
-			room = 0;
-		if (room < n)
-			*used = room;
-		if (*used) {
-			int w = yamux_stream_write(cs->st, p, *used);
-
-			*used = w > 0 ? (size_t)w : 0;
+	case SK_ECHO:
+		/* Same backpressure as ping: at most STREAM_PEND_SOFT waiting. */
+		if (cs->pend.len >= STREAM_PEND_SOFT) {
+			*used = 0;
+			break;
 		}
+		if (*used > STREAM_PEND_SOFT - cs->pend.len)
+			*used = STREAM_PEND_SOFT - cs->pend.len;
+		if (cs_send(cs, p, *used) < 0)
+			*used = 0;
 		break;
-	}
 	case SK_GS_OUT: /* pubsub/README.md: nothing is expected on our own stream */
 	case SK_DONE:
 	case SK_NEGOTIATING:
