@@ -48,6 +48,8 @@ struct nl_sock {
 	uint32_t seq;
 	nl_tx_fn tx;
 	void *tx_ud;
+	nl_sent_fn sent_hook;
+	void *sent_ud;
 	struct nl_req *head, *tail;
 	size_t npending, ninflight;
 	bool dump_running;
@@ -171,13 +173,20 @@ static int raw_send(struct nl_sock *nl, const struct nlmsghdr *nlh)
 {
 	ssize_t n;
 
-	if (nl->tx)
-		return nl->tx(nl->tx_ud, nlh);
+	if (nl->tx) {
+		int r = nl->tx(nl->tx_ud, nlh);
+
+		if (r == 0 && nl->sent_hook)
+			nl->sent_hook(nl->sent_ud, nlh);
+		return r;
+	}
 	do {
 		n = mnl_socket_sendto(nl->mnl, nlh, nlh->nlmsg_len);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
+	if (nl->sent_hook)
+		nl->sent_hook(nl->sent_ud, nlh);
 	return 0;
 }
 
@@ -523,6 +532,12 @@ int nl_open_fake(struct reactor *r, const struct wlog *log, nl_tx_fn tx, void *t
 	nl->portid = 0x7e57;
 	*out = nl;
 	return 0;
+}
+
+void nl_set_sent_hook(struct nl_sock *nl, nl_sent_fn fn, void *ud)
+{
+	nl->sent_hook = fn;
+	nl->sent_ud = ud;
 }
 
 void nl_close(struct nl_sock *nl)

@@ -82,6 +82,11 @@ int nl_open(struct reactor *r, const struct wlog *log, int bus, struct nl_sock *
 typedef int (*nl_tx_fn)(void *ud, const struct nlmsghdr *nlh);
 int nl_open_fake(struct reactor *r, const struct wlog *log, nl_tx_fn tx, void *tx_ud, struct nl_sock **out);
 
+/* Observes every message once it is sent (tracing, tests that act between
+ * two messages of one operation). Must not re-enter the engine. NULL clears. */
+typedef void (*nl_sent_fn)(void *ud, const struct nlmsghdr *nlh);
+void nl_set_sent_hook(struct nl_sock *nl, nl_sent_fn fn, void *ud);
+
 /* Unregisters and closes; pending requests are dropped without callbacks.
  * Safe from inside a callback. NULL is fine. */
 void nl_close(struct nl_sock *nl);

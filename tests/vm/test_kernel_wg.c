@@ -19,6 +19,7 @@
 #include <sys/random.h>
 
 #include <linux/genetlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/wireguard.h>
 
 #include "nl.h"
@@ -336,6 +337,50 @@ static int side_set_keepalive(const char *ifname, const uint8_t pub[32], uint16_
 	return mnl_cb_run(buf, (size_t)n, 4242, 0, NULL, NULL) < 0 ? -errno : 0;
 }
 
+static int side_del_link(const char *ifname)
+{
+	struct mnl_socket *s = mnl_socket_open(NETLINK_ROUTE);
+	char buf[8192];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+	ssize_t n;
+	int ret = -EIO;
+
+	if (!s || mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto out;
+	nlh->nlmsg_type = RTM_DELLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = 77;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
+	if (mnl_socket_sendto(s, nlh, nlh->nlmsg_len) < 0)
+		goto out;
+	n = mnl_socket_recvfrom(s, buf, sizeof(buf));
+	if (n > 0)
+		ret = mnl_cb_run(buf, (size_t)n, 77, 0, NULL, NULL) < 0 ? -errno : 0;
+out:
+	if (s)
+		mnl_socket_close(s);
+	return ret;
+}
+
+/* Deletes wgt2 right after the engine sent its `after`-th message. */
+struct vanish {
+	int after, sent, deleted, del_err;
+};
+
+static void vanish_hook(void *ud, const struct nlmsghdr *nlh)
+{
+	struct vanish *v = ud;
+
+	(void)nlh;
+	if (++v->sent == v->after) {
+		v->deleted++;
+		v->del_err = side_del_link("wgt2");
+	}
+}
+
 struct intr_dump {
 	struct wgk_get_ctx ctx;
 	uint16_t family;
@@ -572,6 +617,23 @@ static void test_all(void)
 		mnl_socket_close(side);
 	} else {
 		CHECK(0, "side netlink socket");
+	}
+
+	/* An interface that vanishes in the middle of a multi-message set: the
+	 * set reports -ENODEV (nothing hangs, no silent partial success). */
+	CHECK(link_ensure(rt, "wgt2", "wireguard", NULL) == 0, "create wgt2");
+	{
+		struct wgdevice *big = make_dev("wgt2", 51823, 600, 0);
+		struct vanish v = { .after = 3 };
+
+		nl_set_sent_hook(wg_kernel_engine(be), vanish_hook, &v);
+		e = set_dev(be, big);
+		nl_set_sent_hook(wg_kernel_engine(be), NULL, NULL);
+		CHECK(v.deleted == 1 && v.del_err == 0, "wgt2 deleted after the 3rd SET message (%d)", v.del_err);
+		CHECK(e == -ENODEV, "the set reports -ENODEV (%d) after %d messages", e, v.sent);
+		got = get_dev(be, "wgt2", &e);
+		CHECK(e == -ENODEV && !got, "and a get too (%d)", e);
+		wgdev_free(big);
 	}
 
 	/* Listing: the two wireguard links, nothing else. */
