@@ -16,6 +16,7 @@ PKGS="
   nebula
   python3 python3-cffi python3-pytest
   qemu-system-x86 busybox-static kmod cpio xz-utils
+  strace
 "
 
 missing=""
