@@ -15,6 +15,12 @@
  * the host drives the loop, and report through the event callback. The
  * callback runs inside w2w_loop_process(); it may call w2w_p2p_* functions
  * except w2w_p2p_free().
+ *
+ * CONNECTED/DISCONNECTED are per connection. One connection per peer is kept:
+ * when both ends dialled at once, each sees two CONNECTED and one
+ * DISCONNECTED for that peer (the surplus connection, closed by the rule in
+ * docs/protocol.md). An outbound connection that fails before it is upgraded
+ * is reported as DIAL_FAILED with the reason instead.
  */
 #ifndef W2WESHER_P2P_H
 #define W2WESHER_P2P_H

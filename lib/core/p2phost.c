@@ -324,6 +324,14 @@ static void hconn_io(void *ud, int fd, int revents, uint64_t now)
 			char reason[128];
 
 			snprintf(reason, sizeof(reason), "%s", r == -ECONNREFUSED ? "connection refused" : w2w_strerror(r));
+			if (hc->sc) {
+				/* Attached but not registered (no memory): the swarm forgets it too. */
+				struct swarm_conn *sc = hc->sc;
+
+				hc->sc = NULL;
+				swarm_conn_set_user(sc, NULL);
+				swarm_conn_remove(h->sw, sc, now);
+			}
 			dial_failed(h, hc->text, &hc->ma, r, reason, now);
 			hconn_drop(h, hc, false);
 		}
