@@ -148,8 +148,9 @@ W2W_EXPORT int w2w_wg_config_set_mtu(struct w2w_wg_config *cfg, unsigned mtu);
  * and brings the link up. */
 W2W_EXPORT int w2w_wg_config_add_address(struct w2w_wg_config *cfg, const char *cidr);
 
-/* Adds a peer (-EEXIST for a key already present); *out stays valid until
- * the config is freed. */
+/* Adds a peer; *out (may be NULL) stays valid until the config is freed.
+ * Not checked here (O(1) per add): the same key twice makes a sync fail
+ * with -EINVAL; use w2w_wg_config_find_peer() to update an existing one. */
 W2W_EXPORT int w2w_wg_config_add_peer(struct w2w_wg_config *cfg, const uint8_t public_key[W2W_WG_KEY_LEN],
 				      struct w2w_wg_peer **out);
 /* Looks a peer up by key (NULL when absent). */
