@@ -638,6 +638,9 @@ static void start_op(struct wgk *k)
 	if (!op || k->running)
 		return;
 	k->running = true;
+	/* The deadline runs from the start, not from the enqueue: an op queued
+	 * behind a long set must not expire while it waits. */
+	op->deadline = os_now_us() + WGBACKEND_TIMEOUT_US;
 	if (op->err) {
 		op_finish(k, op->err);
 		return;
@@ -716,6 +719,10 @@ static void set_done(void *ud, int err)
 		op_finish(k, err);
 		return;
 	}
+	/* Each acknowledged message is progress: the deadline bounds one round
+	 * trip, so a 10k-peer set (~250 messages, seconds on a slow machine)
+	 * cannot expire while the kernel keeps answering. */
+	k->head->deadline = os_now_us() + WGBACKEND_TIMEOUT_US;
 	r = set_send_next(k, k->head);
 	if (r <= 0)
 		op_finish(k, r);
@@ -733,7 +740,6 @@ static const struct nl_req_ops set_nl_ops = {
 
 static int enqueue(struct wgk *k, struct wgk_op *op)
 {
-	op->deadline = os_now_us() + WGBACKEND_TIMEOUT_US;
 	if (k->tail)
 		k->tail->next = op;
 	else

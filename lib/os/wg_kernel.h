@@ -16,6 +16,9 @@
  *    told not to create) — never REPLACE_ALLOWEDIPS again, which would drop
  *    the part already sent. Messages go one at a time, each acknowledged; the
  *    first error stops the set and is reported.
+ *  - deadlines (WGBACKEND_TIMEOUT_US) run from the start of an operation, not
+ *    from its enqueue, and a set's is renewed by every acknowledged message:
+ *    it detects a stalled kernel, it does not cap a large update.
  */
 #ifndef W2W_OS_WG_KERNEL_H
 #define W2W_OS_WG_KERNEL_H

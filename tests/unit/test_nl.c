@@ -849,6 +849,44 @@ static void test_backend_fake(void **state)
 	nl_close(nl);
 }
 
+static void test_backend_deadlines(void **state)
+{
+	struct nl_sock *nl;
+	struct wgbackend *be;
+	struct bres g = { 0 }, s = { 0 };
+	struct wgdevice *d = big_dev(300, 0);
+	uint64_t t;
+
+	(void)state;
+	assert_int_equal(nl_open_fake(R, NULL, fake_tx, NULL, &nl), 0);
+	assert_int_equal(wg_kernel_new_on(nl, FAM, &be), 0);
+	assert_int_equal(wgbackend_set_device(be, d, bset, &s), 0);
+	assert_int_equal(wgbackend_get_device(be, "wg0", bget, &g), 0);
+	spin();
+	/* the set goes on while the kernel answers (the backend reads the real
+	 * clock, so the per-message renewal itself is not observable here) */
+	for (int i = 0; i < 3; i++) {
+		t = os_now_us() + 9 * 1000 * 1000;
+		reactor_run_timers(R, t);
+		assert_int_equal(s.done, 0);
+		feed_ack(nl, last_tx()->nlmsg_seq, 0);
+	}
+	/* then the kernel stops answering: the set times out, the queued get
+	 * only starts now (its own deadline) */
+	reactor_run_timers(R, os_now_us() + WGBACKEND_TIMEOUT_US + 1000 * 1000);
+	assert_int_equal(s.done, 1);
+	assert_int_equal(s.err, W2W_ETIMEDOUT);
+	assert_int_equal(g.done, 0);
+	spin();
+	assert_true(last_tx()->nlmsg_flags & NLM_F_DUMP);
+	feed_ack(nl, last_tx()->nlmsg_seq, -ENODEV);
+	assert_int_equal(g.done, 1);
+	assert_int_equal(g.err, -ENODEV);
+	wgdev_free(d);
+	wgbackend_free(be);
+	nl_close(nl);
+}
+
 /* ---- rtnetlink ---- */
 
 static struct nlmsghdr *newlink(void *buf, uint32_t seq, int ifindex, const char *name, const char *kind,
@@ -1206,6 +1244,7 @@ int main(void)
 		cmocka_unit_test(test_get_reassembly),
 		cmocka_unit_test(test_get_malformed),
 		cmocka_unit_test_setup_teardown(test_backend_fake, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backend_deadlines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rtnl_ensure_flow, setup, teardown),
 		cmocka_unit_test(test_rtnl_parsers),
 		cmocka_unit_test(test_genl_family),
