@@ -137,8 +137,11 @@ def ensure_kernel(cache):
         if r.returncode != 0:
             shutil.rmtree(tmp, ignore_errors=True)
             return None
-        shutil.rmtree(root, ignore_errors=True)
-        os.rename(tmp, root)
+        if os.path.isdir(moddir) and os.listdir(moddir):
+            shutil.rmtree(tmp, ignore_errors=True)  # a concurrent run got there first
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+            os.rename(tmp, root)
     vers = sorted(os.listdir(moddir))
     if not vers:
         return None
