@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -263,6 +264,98 @@ static void test_gossipsub(void **state)
 	assert_null(w2w_loop_free(loop));
 }
 
+/* Push mode (what w2wesherd does with libuv): the host learns interest and
+ * deadlines only through ops callbacks, polls them itself and hands readiness
+ * back with w2w_loop_process. */
+struct push_host {
+	struct w2w_watch w[64];
+	size_t n;
+	int64_t deadline;
+};
+
+static void push_watch(void *ud, int fd, int events)
+{
+	struct push_host *p = ud;
+	size_t i;
+
+	for (i = 0; i < p->n && p->w[i].fd != fd; i++)
+		;
+	if (!events) {
+		if (i < p->n)
+			p->w[i] = p->w[--p->n];
+		return;
+	}
+	assert_true(i < 64);
+	if (i == p->n)
+		p->n++;
+	p->w[i].fd = fd;
+	p->w[i].events = events;
+}
+
+static void push_deadline(void *ud, int64_t when)
+{
+	((struct push_host *)ud)->deadline = when;
+}
+
+static void push_run(struct w2w_loop *loop, struct push_host *p, const int *flag, int want)
+{
+	uint64_t end = w2w_now_us() + 5000000;
+
+	while (*flag < want && w2w_now_us() < end) {
+		struct pollfd pf[64];
+		struct w2w_watch ready[64];
+		size_t nr = 0;
+		int t = 50;
+
+		for (size_t i = 0; i < p->n; i++) {
+			pf[i].fd = p->w[i].fd;
+			pf[i].events = (short)((p->w[i].events & W2W_IO_READ ? POLLIN : 0) |
+					       (p->w[i].events & W2W_IO_WRITE ? POLLOUT : 0));
+			pf[i].revents = 0;
+		}
+		if (p->deadline >= 0) {
+			int64_t left = (p->deadline - (int64_t)w2w_now_us() + 999) / 1000;
+
+			t = left < 0 ? 0 : left < t ? (int)left : t;
+		}
+		assert_true(poll(pf, p->n, t) >= 0);
+		for (size_t i = 0; i < p->n; i++) {
+			if (!pf[i].revents)
+				continue;
+			ready[nr].fd = pf[i].fd;
+			ready[nr].events = (pf[i].revents & POLLIN ? W2W_IO_READ : 0) |
+					   (pf[i].revents & POLLOUT ? W2W_IO_WRITE : 0) |
+					   (pf[i].revents & (POLLERR | POLLHUP) ? W2W_IO_ERROR : 0);
+			nr++;
+		}
+		assert_int_equal(w2w_loop_process(loop, ready, nr), 0);
+	}
+}
+
+static void test_push_mode(void **state)
+{
+	struct push_host ph = { .deadline = -1 };
+	struct w2w_loop_ops ops = { .version = W2W_LOOP_OPS_VERSION, .ud = &ph, .watch = push_watch,
+				    .set_deadline = push_deadline };
+	struct w2w_loop *loop = w2w_loop_new(&ops);
+	struct node a, b;
+
+	(void)state;
+	node_init(&a, loop, psk_a, 1);
+	node_init(&b, loop, psk_a, 0);
+	assert_true(ph.n >= 1); /* the listener */
+	assert_int_equal(w2w_p2p_dial(b.h, a.addr), 0);
+	push_run(loop, &ph, &b.identified, 1);
+	assert_int_equal(b.connected, 1);
+	assert_int_equal(w2w_p2p_ping(b.h, w2w_p2p_peer_id(a.h)), 0);
+	push_run(loop, &ph, &b.pings, 1);
+	assert_int_equal(b.pings, 1);
+	w2w_p2p_free(a.h);
+	w2w_p2p_free(b.h);
+	assert_int_equal(ph.n, 0); /* every fd unwatched */
+	assert_null(w2w_loop_free(loop));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_simultaneous_dial),
 		cmocka_unit_test(test_gossipsub),
+		cmocka_unit_test(test_push_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
