@@ -175,7 +175,7 @@ struct gs_peer {
 	struct gs_topic **topics;
 	size_t n_topics;
 	/* per-heartbeat budgets */
-	unsigned hb_ihave, hb_asked, hb_served;
+	unsigned hb_ihave, hb_asked, hb_served, hb_invalid;
 	unsigned flaps;
 };
 
@@ -231,6 +231,7 @@ void gs_config_default(struct gs_config *c)
 	c->max_graft_flaps = 10;
 	c->max_seen = 1 << 16;
 	c->max_mcache_bytes = 64u << 20;
+	c->max_invalid_msgs = 32;
 }
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -666,7 +667,8 @@ static void forward(struct gs *gs, struct gs_topic *t, const struct gs_peer *exc
 	}
 }
 
-static void handle_msg(struct gs *gs, struct gs_peer *from, const struct gsrpc_msg *m, uint64_t now)
+/* Returns true when the message was invalid (counted against the peer). */
+static bool handle_msg(struct gs *gs, struct gs_peer *from, const struct gsrpc_msg *m, uint64_t now)
 {
 	const unsigned need = GSRPC_HAS_FROM | GSRPC_HAS_SEQNO | GSRPC_HAS_SIG | GSRPC_HAS_TOPIC;
 	uint8_t id[GS_MSGID_MAX];
@@ -682,44 +684,44 @@ static void handle_msg(struct gs *gs, struct gs_peer *from, const struct gsrpc_m
 	/* StrictSign (pubsub/README.md "Signature Policy Options"): from, seqno, signature required. */
 	if ((m->has & need) != need || m->seqno.n != SEQNO_LEN || m->signature.n != SIG_LEN) {
 		gs->st.drop_unsigned++;
-		return;
+		return true;
 	}
 	if (m->data.n > gs->cfg.max_msg_size) {
 		gs->st.drop_too_large++;
-		return;
+		return true;
 	}
 	if (peerid_from_bytes(&author, m->from.p, m->from.n) < 0) {
 		gs->st.drop_author++;
-		return;
+		return true;
 	}
 	if (peerid_eq(&author, ident_peerid(gs->id))) {
 		gs->st.drop_self++;
-		return;
+		return false;
 	}
 	t = topic_find(gs, m->topic.p, m->topic.n);
 	if (!t || !t->subscribed)
-		return; /* go pubsub.go: messages for topics we do not subscribe to are ignored */
+		return false; /* go pubsub.go: messages for topics we do not subscribe to are ignored */
 	/* The author's key: the `key` field (must hash to `from`), else inlined in `from`. */
 	if (m->has & GSRPC_HAS_KEY) {
 		if (ident_peerid_from_pubkey_pb(&kid, m->key.p, m->key.n) < 0 || !peerid_eq(&kid, &author)) {
 			gs->st.drop_author++;
-			return;
+			return true;
 		}
 		pb = m->key.p;
 		pblen = m->key.n;
 	} else if (peerid_pubkey_pb(&author, &pb, &pblen) < 0) {
 		gs->st.drop_author++;
-		return;
+		return true;
 	}
 	key = (struct gsb){ pb, pblen };
 	idlen = msg_id(gs, &m->from, &key, m->seqno.p, id, sizeof(id));
 	if (idlen < 0) {
 		gs->st.drop_author++;
-		return;
+		return true;
 	}
 	if (seen_has(gs, id, (size_t)idlen)) {
 		gs->st.duplicates++;
-		return;
+		return false;
 	}
 	/* Verify before marking seen, so a forged copy cannot shadow the real message (go pubsub.go). */
 	buf_init(&sin, 0);
@@ -729,7 +731,7 @@ static void handle_msg(struct gs *gs, struct gs_peer *from, const struct gsrpc_m
 	buf_free(&sin);
 	if (e < 0) {
 		gs->st.drop_bad_sig++;
-		return;
+		return true;
 	}
 	seen_add(gs, id, (size_t)idlen, now);
 	mcache_put(gs, id, (size_t)idlen, t, m->raw.p, m->raw.n);
@@ -746,6 +748,7 @@ static void handle_msg(struct gs *gs, struct gs_peer *from, const struct gsrpc_m
 		gs->cfg.cb.on_message(gs->cfg.cb.ud, &d);
 	}
 	forward(gs, t, from, &m->from, m->raw.p, m->raw.n);
+	return false;
 }
 
 /* ---- control handling -------------------------------------------------- */
@@ -957,8 +960,12 @@ static void handle_rpc(struct gs *gs, struct gs_peer *p, const uint8_t *b, size_
 	gs->st.rpc_in++;
 	gs->st.rpc_truncated += r.truncated;
 	handle_subs(gs, p, &r);
-	for (size_t i = 0; i < r.n_msgs && !p->dead; i++)
-		handle_msg(gs, p, &r.msgs[i], now);
+	for (size_t i = 0; i < r.n_msgs && !p->dead; i++) {
+		/* Forwarders validate before forwarding, so invalid messages come from a faulty or hostile
+		 * peer; past a per-heartbeat budget it is dropped (bounds the verification work too). */
+		if (handle_msg(gs, p, &r.msgs[i], now) && ++p->hb_invalid > gs->cfg.max_invalid_msgs)
+			drop_peer(gs, p, GS_DROP_ABUSE, "invalid messages");
+	}
 	if (!p->dead)
 		handle_ihave(gs, p, &r);
 	if (!p->dead)
@@ -1374,7 +1381,7 @@ void gs_heartbeat(struct gs *gs, uint64_t now_us)
 	for (size_t i = 0; i < gs->n_peers; i++) {
 		struct gs_peer *p = gs->peers[i];
 
-		p->hb_ihave = p->hb_asked = p->hb_served = 0;
+		p->hb_ihave = p->hb_asked = p->hb_served = p->hb_invalid = 0;
 		if (p->flaps)
 			p->flaps--; /* forgive slowly: one violation per heartbeat is tolerated */
 	}

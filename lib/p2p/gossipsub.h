@@ -116,6 +116,8 @@ struct gs_config {
 	unsigned max_graft_flaps;  /* GRAFTs during backoff per peer per heartbeat before drop */
 	size_t max_seen;           /* seen-cache entries */
 	size_t max_mcache_bytes;   /* message-cache payload; past it new messages are not cached */
+	unsigned max_invalid_msgs; /* invalid messages (unsigned, bad signature, ...) per peer per heartbeat
+				    * before the peer is dropped */
 	struct gs_callbacks cb;
 };
 

@@ -783,6 +783,30 @@ static void test_abuse(void **state)
 	assert_int_equal(s.msgs, 1 + 3);
 	assert_int_equal(gs_peer_count(ns[0].gs), 2);
 
+	/* 6. A flood of forged messages: verification stops at the per-heartbeat budget, peer dropped. */
+	{
+		struct gs_stats st0, st1;
+		struct buf raw, stream;
+
+		gs_get_stats(ns[0].gs, &st0);
+		buf_init(&raw, 0);
+		buf_init(&stream, 0);
+		for (int i = 0; i < 100; i++) {
+			buf_reset(&raw);
+			mkmsg(&ns[1], "forged", 1000 + (uint64_t)i, &raw, false, true);
+			assert_int_equal(gsrpc_frame_raw_msg(raw.data, raw.len, 0, &stream), 0);
+		}
+		assert_int_equal(gs_on_bytes(ns[0].gs, pid(&f)->b, pid(&f)->len, stream.data, stream.len, now),
+				 W2W_EPROTO);
+		gs_get_stats(ns[0].gs, &st1);
+		assert_int_equal(st1.drop_bad_sig - st0.drop_bad_sig, 33);
+		assert_int_equal(ns[0].drops, 5);
+		assert_int_equal(ns[0].last_drop, GS_DROP_ABUSE);
+		assert_int_equal(gs_peer_count(ns[0].gs), 1);
+		buf_free(&raw);
+		buf_free(&stream);
+	}
+
 	/* The router still serves the honest peer, and memory is back near where it was. */
 	gs_heartbeat(ns[0].gs, now + SEC);
 	now += SEC;
