@@ -1140,7 +1140,7 @@ static const struct nl_req_ops fops = { fmsg, NULL, fdone };
 
 static void test_real_sockets(void **state)
 {
-	struct nl_sock *nl, *gnl;
+	struct nl_sock *nl = NULL, *gnl = NULL;
 	struct rtnl *rt;
 	struct lres r = { 0 }, r2 = { 0 };
 	struct llres ll = { 0 };
@@ -1150,8 +1150,10 @@ static void test_real_sockets(void **state)
 	int e;
 
 	(void)state;
-	if (nl_open(R, NULL, NETLINK_ROUTE, &nl) < 0 || nl_open(R, NULL, NETLINK_GENERIC, &gnl) < 0)
+	if (nl_open(R, NULL, NETLINK_ROUTE, &nl) < 0 || nl_open(R, NULL, NETLINK_GENERIC, &gnl) < 0) {
+		nl_close(nl);
 		skip();
+	}
 	assert_true(nl_fd(nl) >= 0);
 	assert_int_equal(rtnl_new_on(nl, &rt), 0);
 	assert_int_equal(rtnl_link_get(rt, "lo", lcb, &r), 0);
