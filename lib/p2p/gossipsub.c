@@ -448,23 +448,23 @@ static bool send_raw_msg(struct gs *gs, struct gs_peer *p, const uint8_t *raw, s
 
 static struct gsb topic_gsb(const struct gs_topic *t)
 {
-	return (struct gsb){ (const uint8_t *)t->name, t->len };
+	return (struct gsb){(const uint8_t *)t->name, t->len};
 }
 
 static void send_graft(struct gs *gs, struct gs_peer *p, struct gs_topic *t)
 {
 	struct gsb g = topic_gsb(t);
-	struct gsrpc r = { .graft = &g, .n_graft = 1 };
+	struct gsrpc r = {.graft = &g, .n_graft = 1};
 
 	send_rpc(gs, p, &r);
 }
 
 /* PRUNE with backoff and PX (1.1 only; a 1.0 peer gets the bare PRUNE). */
 static void send_prune(struct gs *gs, struct gs_peer *p, struct gs_topic *t, uint64_t backoff_us, bool px,
-		       uint64_t now)
+                       uint64_t now)
 {
-	struct gsrpc_prune pr = { .topic = topic_gsb(t) };
-	struct gsrpc r = { .prune = &pr, .n_prune = 1 };
+	struct gsrpc_prune pr = {.topic = topic_gsb(t)};
+	struct gsrpc r = {.prune = &pr, .n_prune = 1};
 	struct gsrpc_px *pxs = NULL;
 
 	backoff_set(gs, t, p, now + backoff_us);
@@ -487,7 +487,7 @@ static void send_prune(struct gs *gs, struct gs_peer *p, struct gs_topic *t, uin
 				if (n > gs->cfg.px_peers)
 					n = gs->cfg.px_peers;
 				for (size_t i = 0; i < n; i++)
-					pxs[i] = (struct gsrpc_px){ { c[i]->id, c[i]->id_len }, { NULL, 0 } };
+					pxs[i] = (struct gsrpc_px){{c[i]->id, c[i]->id_len}, {NULL, 0}};
 				pr.px = pxs;
 				pr.n_px = n;
 			}
@@ -501,7 +501,7 @@ static void send_prune(struct gs *gs, struct gs_peer *p, struct gs_topic *t, uin
 static void send_subs(struct gs *gs, struct gs_peer *p, struct gs_topic *only, bool subscribe)
 {
 	struct gsrpc_sub *s = malloc((gs->n_topics + 1) * sizeof(*s));
-	struct gsrpc r = { 0 };
+	struct gsrpc r = {0};
 	size_t n = 0;
 
 	if (!s)
@@ -510,7 +510,7 @@ static void send_subs(struct gs *gs, struct gs_peer *p, struct gs_topic *only, b
 		struct gs_topic *t = gs->topics[i];
 
 		if (only ? t == only : t->subscribed)
-			s[n++] = (struct gsrpc_sub){ subscribe, topic_gsb(t) };
+			s[n++] = (struct gsrpc_sub){subscribe, topic_gsb(t)};
 	}
 	r.subs = s;
 	r.n_subs = n;
@@ -575,7 +575,7 @@ static void mentry_free(struct gs *gs, struct mentry *m)
 }
 
 static void mcache_put(struct gs *gs, const uint8_t *id, size_t len, const struct gs_topic *t,
-		       const uint8_t *raw, size_t raw_len)
+                       const uint8_t *raw, size_t raw_len)
 {
 	struct mwindow *w = &gs->win[0];
 	struct mentry *m;
@@ -631,7 +631,7 @@ static void mcache_shift(struct gs *gs)
 
 /* Message ID (reference: libp2p.md-style digest of go DefaultMsgIdFn / js msgIdFnStrictSign). */
 static int msg_id(const struct gs *gs, const struct gsb *from, const struct gsb *key, const uint8_t *seqno,
-		  uint8_t *out, size_t cap)
+                  uint8_t *out, size_t cap)
 {
 	const struct gsb *a = gs->cfg.msgid_fn == GS_MSGID_KEY_SEQNO ? key : from;
 
@@ -653,7 +653,7 @@ static uint64_t be64(const uint8_t *p)
 
 /* Forwards raw to mesh peers of t (not `except`, not the author). */
 static void forward(struct gs *gs, struct gs_topic *t, const struct gs_peer *except, const struct gsb *author,
-		    const uint8_t *raw, size_t n)
+                    const uint8_t *raw, size_t n)
 {
 	for (size_t i = 0; i < t->mesh.n; i++) {
 		struct gs_peer *q = t->mesh.p[i];
@@ -713,7 +713,7 @@ static bool handle_msg(struct gs *gs, struct gs_peer *from, const struct gsrpc_m
 		gs->st.drop_author++;
 		return true;
 	}
-	key = (struct gsb){ pb, pblen };
+	key = (struct gsb){pb, pblen};
 	idlen = msg_id(gs, &m->from, &key, m->seqno.p, id, sizeof(id));
 	if (idlen < 0) {
 		gs->st.drop_author++;
@@ -738,12 +738,17 @@ static bool handle_msg(struct gs *gs, struct gs_peer *from, const struct gsrpc_m
 	gs->st.delivered++;
 	if (gs->cfg.cb.on_message) {
 		struct gs_message d = {
-			.topic = t->name, .topic_len = t->len,
-			.data = m->data.p, .len = m->data.n,
-			.from = m->from.p, .from_len = m->from.n,
-			.seqno = be64(m->seqno.p),
-			.msgid = id, .msgid_len = (size_t)idlen,
-			.via = from->id, .via_len = from->id_len,
+		    .topic = t->name,
+		    .topic_len = t->len,
+		    .data = m->data.p,
+		    .len = m->data.n,
+		    .from = m->from.p,
+		    .from_len = m->from.n,
+		    .seqno = be64(m->seqno.p),
+		    .msgid = id,
+		    .msgid_len = (size_t)idlen,
+		    .via = from->id,
+		    .via_len = from->id_len,
 		};
 		gs->cfg.cb.on_message(gs->cfg.cb.ud, &d);
 	}
@@ -849,9 +854,9 @@ static void handle_prune(struct gs *gs, struct gs_peer *p, const struct gsrpc_pr
 				continue;
 			if (peerid_eq(&pid, ident_peerid(gs->id)))
 				continue;
-			c[k++] = (struct gs_px_peer){ pr->px[i].peer_id.p, pr->px[i].peer_id.n,
-						      pr->px[i].record.n ? pr->px[i].record.p : NULL,
-						      pr->px[i].record.n };
+			c[k++] = (struct gs_px_peer){pr->px[i].peer_id.p, pr->px[i].peer_id.n,
+			                             pr->px[i].record.n ? pr->px[i].record.p : NULL,
+			                             pr->px[i].record.n};
 		}
 		gs->st.px_received += k;
 		if (k && gs->cfg.cb.on_px)
@@ -895,8 +900,8 @@ static void handle_ihave(struct gs *gs, struct gs_peer *p, const struct gsrpc *r
 		}
 	}
 	if (n) {
-		struct gsrpc_iwant iw = { want, n };
-		struct gsrpc rr = { .iwant = &iw, .n_iwant = 1 };
+		struct gsrpc_iwant iw = {want, n};
+		struct gsrpc rr = {.iwant = &iw, .n_iwant = 1};
 
 		send_rpc(gs, p, &rr);
 		gs->st.iwant_sent += n;
@@ -928,7 +933,7 @@ static void handle_iwant(struct gs *gs, struct gs_peer *p, const struct gsrpc *r
 					continue;
 				m->tx = n;
 				tx = &m->tx[m->n_tx++];
-				*tx = (struct tx){ p->serial, 0 };
+				*tx = (struct tx){p->serial, 0};
 				gs->mc_bytes += sizeof(*tx);
 			}
 			if (tx->count >= IWANT_TX_MAX)
@@ -944,12 +949,12 @@ static void handle_iwant(struct gs *gs, struct gs_peer *p, const struct gsrpc *r
 static void handle_rpc(struct gs *gs, struct gs_peer *p, const uint8_t *b, size_t n, uint64_t now)
 {
 	const struct gsrpc_limits lim = {
-		.max_subs = gs->cfg.max_topics_per_peer + 1,
-		.max_msgs = 1024,
-		.max_ctrl = 1024,
-		.max_ids = gs->cfg.max_ihave_ids > gs->cfg.max_iwant_ids ? gs->cfg.max_ihave_ids
-									 : gs->cfg.max_iwant_ids,
-		.max_px = 64,
+	    .max_subs = gs->cfg.max_topics_per_peer + 1,
+	    .max_msgs = 1024,
+	    .max_ctrl = 1024,
+	    .max_ids =
+	        gs->cfg.max_ihave_ids > gs->cfg.max_iwant_ids ? gs->cfg.max_ihave_ids : gs->cfg.max_iwant_ids,
+	    .max_px = 64,
 	};
 	struct gsrpc r;
 
@@ -1033,22 +1038,22 @@ static void leave(struct gs *gs)
 	gs->depth--;
 }
 
-#define ENTER(gs)                                                                                             \
-	do {                                                                                                  \
-		if ((gs)->depth > 0)                                                                          \
-			return -EBUSY;                                                                        \
-		(gs)->depth++;                                                                                \
+#define ENTER(gs)                                                                                            \
+	do {                                                                                                 \
+		if ((gs)->depth > 0)                                                                         \
+			return -EBUSY;                                                                       \
+		(gs)->depth++;                                                                               \
 	} while (0)
 
 /* ---- public API -------------------------------------------------------- */
 
 struct gs *gs_new(const struct gs_config *cfg, const struct ident *id, const struct rng *rng,
-		  const struct wlog *log)
+                  const struct wlog *log)
 {
 	struct gs *gs;
 
-	if (!cfg || !id || cfg->mcache_len == 0 || cfg->mcache_gossip > cfg->mcache_len || cfg->d_lo > cfg->d ||
-	    cfg->d > cfg->d_hi || cfg->max_rpc_size < 64 || cfg->max_peers == 0)
+	if (!cfg || !id || cfg->mcache_len == 0 || cfg->mcache_gossip > cfg->mcache_len ||
+	    cfg->d_lo > cfg->d || cfg->d > cfg->d_hi || cfg->max_rpc_size < 64 || cfg->max_peers == 0)
 		return NULL;
 	gs = calloc(1, sizeof(*gs));
 	if (!gs)
@@ -1160,7 +1165,7 @@ out:
 }
 
 int gs_on_bytes(struct gs *gs, const uint8_t *peer, size_t peer_len, const void *bytes, size_t n,
-		uint64_t now_us)
+                uint64_t now_us)
 {
 	const uint8_t *src = bytes;
 	struct gs_peer *p;
@@ -1206,7 +1211,8 @@ int gs_on_bytes(struct gs *gs, const uint8_t *peer, size_t peer_len, const void 
 			continue;
 		}
 		if (len)
-			handle_rpc(gs, p, p->in.data + h, (size_t)len, now_us); /* zero-length frames: skip (go) */
+			handle_rpc(gs, p, p->in.data + h, (size_t)len,
+			           now_us); /* zero-length frames: skip (go) */
 		if (p->dead) {
 			e = W2W_EPROTO;
 			break;
@@ -1253,7 +1259,7 @@ size_t gs_output_pending(const struct gs *gs, const uint8_t *peer, size_t peer_l
 
 /* Topic peers eligible for the mesh (not in it, not in backoff), shuffled. */
 static size_t candidates(struct gs *gs, struct gs_topic *t, const struct parr *exclude, uint64_t now,
-			 struct gs_peer **c)
+                         struct gs_peer **c)
 {
 	size_t n = 0;
 
@@ -1288,14 +1294,15 @@ static void emit_gossip(struct gs *gs, struct gs_topic *t, struct gs_peer **c)
 			struct mentry *m = gs->win[w].e[i];
 
 			if (strcmp(m->topic, t->name) == 0)
-				ids[nids++] = (struct gsb){ m->id, m->hn.len };
+				ids[nids++] = (struct gsb){m->id, m->hn.len};
 		}
 	}
 	if (nids) {
 		for (size_t i = 0; i < gs->n_peers; i++) {
 			struct gs_peer *q = gs->peers[i];
 
-			if (!q->dead && peer_has_topic(q, t) && !parr_has(&t->mesh, q) && !parr_has(&t->fanout, q))
+			if (!q->dead && peer_has_topic(q, t) && !parr_has(&t->mesh, q) &&
+			    !parr_has(&t->fanout, q))
 				c[np++] = q;
 		}
 		shuffle(gs, c, np);
@@ -1304,8 +1311,8 @@ static void emit_gossip(struct gs *gs, struct gs_topic *t, struct gs_peer **c)
 		if (want > np)
 			want = np;
 		for (size_t i = 0; i < want; i++) {
-			struct gsrpc_ihave h = { topic_gsb(t), ids, nids };
-			struct gsrpc r = { .ihave = &h, .n_ihave = 1 };
+			struct gsrpc_ihave h = {topic_gsb(t), ids, nids};
+			struct gsrpc r = {.ihave = &h, .n_ihave = 1};
 
 			send_rpc(gs, c[i], &r);
 		}
@@ -1341,7 +1348,7 @@ static void heartbeat_topic(struct gs *gs, struct gs_topic *t, struct gs_peer **
 			t->fanout.n = 0;
 			t->last_pub = 0;
 		} else if (t->fanout.n < k->d) {
-			struct parr none = { 0 };
+			struct parr none = {0};
 			size_t n = candidates(gs, t, &none, now, c);
 
 			for (size_t i = 0; i < n && t->fanout.n < k->d; i++)
@@ -1472,10 +1479,10 @@ int gs_publish(struct gs *gs, const char *topic, const void *data, size_t len, u
 {
 	const struct peerid *me = ident_peerid(gs->id);
 	uint8_t seq[SEQNO_LEN], sig[SIG_LEN], id[GS_MSGID_MAX];
-	struct gsrpc_msg m = { 0 };
+	struct gsrpc_msg m = {0};
 	struct gs_topic *t;
 	struct buf sin, raw;
-	struct gsb key = { ident_pubkey_pb(gs->id), IDENT_PUBPB_LEN };
+	struct gsb key = {ident_pubkey_pb(gs->id), IDENT_PUBPB_LEN};
 	int e, idlen;
 
 	ENTER(gs);
@@ -1495,16 +1502,16 @@ int gs_publish(struct gs *gs, const char *topic, const void *data, size_t len, u
 		seq[i] = (uint8_t)(gs->seqno >> (56 - 8 * i));
 	/* pubsub/README.md "Message Signing": sign from|data|seqno|topic, then add signature and key. */
 	m.has = GSRPC_HAS_FROM | GSRPC_HAS_DATA | GSRPC_HAS_SEQNO | GSRPC_HAS_TOPIC;
-	m.from = (struct gsb){ me->b, me->len };
-	m.data = (struct gsb){ data, len };
-	m.seqno = (struct gsb){ seq, SEQNO_LEN };
+	m.from = (struct gsb){me->b, me->len};
+	m.data = (struct gsb){data, len};
+	m.seqno = (struct gsb){seq, SEQNO_LEN};
 	m.topic = topic_gsb(t);
 	e = gsrpc_msg_sign_input(&m, &sin);
 	if (e < 0)
 		goto out;
 	ident_sign(gs->id, sin.data, sin.len, sig);
 	m.has |= GSRPC_HAS_SIG | GSRPC_HAS_KEY; /* key included, as js does; go accepts it */
-	m.signature = (struct gsb){ sig, SIG_LEN };
+	m.signature = (struct gsb){sig, SIG_LEN};
 	m.key = key;
 	e = gsrpc_msg_encode(&m, &raw);
 	if (e < 0)
@@ -1530,7 +1537,7 @@ int gs_publish(struct gs *gs, const char *topic, const void *data, size_t len, u
 		if (!t->subscribed) {
 			if (t->fanout.n < gs->cfg.d) {
 				struct gs_peer **c = malloc((gs->n_peers + 1) * sizeof(*c));
-				struct parr none = { 0 };
+				struct parr none = {0};
 				size_t n = c ? candidates(gs, t, &none, now_us, c) : 0;
 
 				for (size_t i = 0; i < n && t->fanout.n < gs->cfg.d; i++)
@@ -1584,7 +1591,7 @@ bool gs_in_mesh(const struct gs *gs, const char *topic, const uint8_t *peer, siz
 }
 
 size_t gs_mesh_peers(const struct gs *gs, const char *topic, uint8_t (*ids)[GS_PEERID_MAX], size_t *lens,
-		     size_t max)
+                     size_t max)
 {
 	const struct gs_topic *t = topic_find(gs, topic, strlen(topic));
 	size_t n = 0;

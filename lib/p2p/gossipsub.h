@@ -83,7 +83,7 @@ struct gs_callbacks {
 	void (*on_message)(void *ud, const struct gs_message *m);
 	/* PX candidates from a PRUNE sent by `from`; the host may dial them. */
 	void (*on_px)(void *ud, const char *topic, const uint8_t *from, size_t from_len,
-		      const struct gs_px_peer *peers, size_t n);
+	              const struct gs_px_peer *peers, size_t n);
 	/* `peer` has output queued (gs_take_output). Optional. */
 	void (*on_output)(void *ud, const uint8_t *peer, size_t peer_len);
 	/* The router gave up on `peer`: close its streams. It is already removed. */
@@ -98,26 +98,26 @@ struct gs_config {
 	unsigned mcache_len, mcache_gossip; /* history windows kept / gossiped */
 	uint64_t seen_ttl_us;
 	uint64_t prune_backoff_us, unsub_backoff_us;
-	unsigned px_peers;   /* peers offered in a PRUNE (0 = no PX) */
-	bool accept_px;      /* report PX offers through on_px */
-	bool flood_publish;  /* our own messages go to every topic peer */
+	unsigned px_peers;  /* peers offered in a PRUNE (0 = no PX) */
+	bool accept_px;     /* report PX offers through on_px */
+	bool flood_publish; /* our own messages go to every topic peer */
 	enum gs_msgid_fn msgid_fn;
 	/* limits */
-	size_t max_rpc_size;       /* whole RPC frame, both directions */
-	size_t max_msg_size;       /* Message data */
-	size_t max_queued;         /* output bytes queued per peer */
-	unsigned max_ihave_ids;    /* message IDs we ask for per peer per heartbeat */
-	unsigned max_ihave_msgs;   /* IHAVE entries we act on per peer per heartbeat */
-	unsigned max_iwant_ids;    /* IWANT IDs we serve per peer per heartbeat */
-	unsigned max_gossip_ids;   /* IDs in one IHAVE we send */
+	size_t max_rpc_size;     /* whole RPC frame, both directions */
+	size_t max_msg_size;     /* Message data */
+	size_t max_queued;       /* output bytes queued per peer */
+	unsigned max_ihave_ids;  /* message IDs we ask for per peer per heartbeat */
+	unsigned max_ihave_msgs; /* IHAVE entries we act on per peer per heartbeat */
+	unsigned max_iwant_ids;  /* IWANT IDs we serve per peer per heartbeat */
+	unsigned max_gossip_ids; /* IDs in one IHAVE we send */
 	unsigned max_topics_per_peer;
-	unsigned max_topics;       /* topics known router-wide */
+	unsigned max_topics; /* topics known router-wide */
 	unsigned max_peers;
 	unsigned max_graft_flaps;  /* GRAFTs during backoff per peer per heartbeat before drop */
 	size_t max_seen;           /* seen-cache entries */
 	size_t max_mcache_bytes;   /* message-cache payload; past it new messages are not cached */
 	unsigned max_invalid_msgs; /* invalid messages (unsigned, bad signature, ...) per peer per heartbeat
-				    * before the peer is dropped */
+	                            * before the peer is dropped */
 	struct gs_callbacks cb;
 };
 
@@ -147,7 +147,7 @@ struct gs_stats {
  * router); rng and log may be NULL (system RNG, no logs) and are kept by reference.
  */
 struct gs *gs_new(const struct gs_config *cfg, const struct ident *id, const struct rng *rng,
-		  const struct wlog *log);
+                  const struct wlog *log);
 void gs_free(struct gs *gs);
 
 /* W2W_ELIMIT (max_peers), W2W_ESTATE (already present), W2W_EPARSE (bad ID). Queues the hello
@@ -162,7 +162,7 @@ int gs_remove_peer(struct gs *gs, const uint8_t *peer, size_t peer_len);
  * -ENOENT for an unknown peer.
  */
 int gs_on_bytes(struct gs *gs, const uint8_t *peer, size_t peer_len, const void *bytes, size_t n,
-		uint64_t now_us);
+                uint64_t now_us);
 
 /* Moves the bytes queued for peer into out (appended). Returns bytes moved or < 0. */
 int gs_take_output(struct gs *gs, const uint8_t *peer, size_t peer_len, struct buf *out);
@@ -187,7 +187,7 @@ size_t gs_mesh_count(const struct gs *gs, const char *topic);
 bool gs_in_mesh(const struct gs *gs, const char *topic, const uint8_t *peer, size_t peer_len);
 /* Copies up to max mesh peer IDs of topic into ids[i] (GS_PEERID_MAX bytes each). */
 size_t gs_mesh_peers(const struct gs *gs, const char *topic, uint8_t (*ids)[GS_PEERID_MAX], size_t *lens,
-		     size_t max);
+                     size_t max);
 size_t gs_topic_count(const struct gs *gs);
 /* Approximate heap bytes held by the router (for bounded-memory tests). */
 size_t gs_memory(const struct gs *gs);

@@ -48,7 +48,7 @@ static int expect(const struct pb_field *f, uint8_t wire)
 
 static int walk_sub(struct walk *w, const uint8_t *p, size_t n)
 {
-	struct gsrpc_sub s = { 0 };
+	struct gsrpc_sub s = {0};
 	struct pb_field f;
 	struct rd r;
 	int k;
@@ -62,7 +62,7 @@ static int walk_sub(struct walk *w, const uint8_t *p, size_t n)
 		} else if (f.num == 2) {
 			if (expect(&f, PB_LEN))
 				return W2W_EPARSE;
-			s.topic = (struct gsb){ f.p, f.len };
+			s.topic = (struct gsb){f.p, f.len};
 		}
 	}
 	if (k < 0)
@@ -84,10 +84,10 @@ static int parse_msg(const uint8_t *p, size_t n, struct gsrpc_msg *m)
 	int k;
 
 	memset(m, 0, sizeof(*m));
-	m->raw = (struct gsb){ p, n };
+	m->raw = (struct gsb){p, n};
 	rd_init(&r, p, n);
 	while ((k = pb_next(&r, &f)) == 1) {
-		struct gsb v = { f.p, f.len };
+		struct gsb v = {f.p, f.len};
 		unsigned bit;
 
 		if (f.num < 1 || f.num > 6)
@@ -97,12 +97,24 @@ static int parse_msg(const uint8_t *p, size_t n, struct gsrpc_msg *m)
 		bit = 1u << (f.num - 1);
 		m->has |= bit;
 		switch (f.num) {
-		case 1: m->from = v; break;
-		case 2: m->data = v; break;
-		case 3: m->seqno = v; break;
-		case 4: m->topic = v; break;
-		case 5: m->signature = v; break;
-		default: m->key = v; break;
+		case 1:
+			m->from = v;
+			break;
+		case 2:
+			m->data = v;
+			break;
+		case 3:
+			m->seqno = v;
+			break;
+		case 4:
+			m->topic = v;
+			break;
+		case 5:
+			m->signature = v;
+			break;
+		default:
+			m->key = v;
+			break;
 		}
 	}
 	return k < 0 ? W2W_EPARSE : 0;
@@ -126,7 +138,7 @@ static int walk_msg(struct walk *w, const uint8_t *p, size_t n)
 
 /* Message IDs (field `ids_field`) of an IHAVE or IWANT; topic from field 1 when topic != NULL. */
 static int walk_ids(struct walk *w, const uint8_t *p, size_t n, uint32_t ids_field, struct gsb *topic,
-		    size_t *first, size_t *count)
+                    size_t *first, size_t *count)
 {
 	struct pb_field f;
 	struct rd r;
@@ -139,7 +151,7 @@ static int walk_ids(struct walk *w, const uint8_t *p, size_t n, uint32_t ids_fie
 		if (topic && f.num == 1) {
 			if (expect(&f, PB_LEN))
 				return W2W_EPARSE;
-			*topic = (struct gsb){ f.p, f.len };
+			*topic = (struct gsb){f.p, f.len};
 		} else if (f.num == ids_field) {
 			if (expect(&f, PB_LEN))
 				return W2W_EPARSE;
@@ -148,7 +160,7 @@ static int walk_ids(struct walk *w, const uint8_t *p, size_t n, uint32_t ids_fie
 				continue;
 			}
 			if (w->fill)
-				w->a_ids[w->ids] = (struct gsb){ f.p, f.len };
+				w->a_ids[w->ids] = (struct gsb){f.p, f.len};
 			w->ids++;
 			(*count)++;
 		}
@@ -169,9 +181,9 @@ static int walk_prune(struct walk *w, const uint8_t *p, size_t n, struct gsrpc_p
 		if (f.num == 1) {
 			if (expect(&f, PB_LEN))
 				return W2W_EPARSE;
-			pr->topic = (struct gsb){ f.p, f.len };
+			pr->topic = (struct gsb){f.p, f.len};
 		} else if (f.num == 2) {
-			struct gsrpc_px px = { { NULL, 0 }, { NULL, 0 } };
+			struct gsrpc_px px = {{NULL, 0}, {NULL, 0}};
 			struct pb_field g;
 			struct rd s;
 			int j;
@@ -185,9 +197,9 @@ static int walk_prune(struct walk *w, const uint8_t *p, size_t n, struct gsrpc_p
 				if (expect(&g, PB_LEN))
 					return W2W_EPARSE;
 				if (g.num == 1)
-					px.peer_id = (struct gsb){ g.p, g.len };
+					px.peer_id = (struct gsb){g.p, g.len};
 				else
-					px.record = (struct gsb){ g.p, g.len };
+					px.record = (struct gsb){g.p, g.len};
 			}
 			if (j < 0)
 				return W2W_EPARSE;
@@ -222,7 +234,7 @@ static int walk_control(struct walk *w, const uint8_t *p, size_t n)
 	rd_init(&r, p, n);
 	while ((k = pb_next(&r, &f)) == 1) {
 		struct walk tmp, *t = w;
-		struct gsb topic = { NULL, 0 };
+		struct gsb topic = {NULL, 0};
 		struct gsrpc_prune pr;
 		size_t first, count;
 		bool keep;
@@ -243,7 +255,7 @@ static int walk_control(struct walk *w, const uint8_t *p, size_t n)
 			if (walk_ids(t, f.p, f.len, 2, &topic, &first, &count) < 0)
 				return W2W_EPARSE;
 			if (keep && w->fill)
-				w->a_ihave[w->ihave] = (struct gsrpc_ihave){ topic, w->a_ids + first, count };
+				w->a_ihave[w->ihave] = (struct gsrpc_ihave){topic, w->a_ids + first, count};
 			if (keep)
 				w->ihave++;
 			break;
@@ -251,7 +263,7 @@ static int walk_control(struct walk *w, const uint8_t *p, size_t n)
 			if (walk_ids(t, f.p, f.len, 1, NULL, &first, &count) < 0)
 				return W2W_EPARSE;
 			if (keep && w->fill)
-				w->a_iwant[w->iwant] = (struct gsrpc_iwant){ w->a_ids + first, count };
+				w->a_iwant[w->iwant] = (struct gsrpc_iwant){w->a_ids + first, count};
 			if (keep)
 				w->iwant++;
 			break;
@@ -266,7 +278,7 @@ static int walk_control(struct walk *w, const uint8_t *p, size_t n)
 					continue;
 				if (expect(&g, PB_LEN))
 					return W2W_EPARSE;
-				topic = (struct gsb){ g.p, g.len };
+				topic = (struct gsb){g.p, g.len};
 			}
 			if (j < 0)
 				return W2W_EPARSE;
@@ -321,7 +333,7 @@ static int walk_rpc(struct walk *w, const uint8_t *p, size_t n)
 
 int gsrpc_decode(const uint8_t *p, size_t n, const struct gsrpc_limits *lim, struct gsrpc *out)
 {
-	struct walk w = { .lim = lim };
+	struct walk w = {.lim = lim};
 	size_t sz = 0, o_subs, o_msgs, o_ihave, o_iwant, o_graft, o_prune, o_ids, o_px;
 	uint8_t *mem = NULL;
 	int e;
@@ -330,12 +342,12 @@ int gsrpc_decode(const uint8_t *p, size_t n, const struct gsrpc_limits *lim, str
 	if (e < 0)
 		return e;
 
-	/* Layout: every array aligned for its element type (all hold pointers/size_t). */
-#define SLOT(off, cnt, type)                                                                                  \
-	do {                                                                                                  \
-		sz = (sz + _Alignof(type) - 1) & ~(_Alignof(type) - 1);                                       \
-		off = sz;                                                                                     \
-		sz += (cnt) * sizeof(type);                                                                   \
+		/* Layout: every array aligned for its element type (all hold pointers/size_t). */
+#define SLOT(off, cnt, type)                                                                                 \
+	do {                                                                                                 \
+		sz = (sz + _Alignof(type) - 1) & ~(_Alignof(type) - 1);                                      \
+		off = sz;                                                                                    \
+		sz += (cnt) * sizeof(type);                                                                  \
 	} while (0)
 	SLOT(o_subs, w.subs, struct gsrpc_sub);
 	SLOT(o_msgs, w.msgs, struct gsrpc_msg);
@@ -352,16 +364,16 @@ int gsrpc_decode(const uint8_t *p, size_t n, const struct gsrpc_limits *lim, str
 			return -ENOMEM;
 	}
 	struct walk f = {
-		.lim = lim,
-		.fill = true,
-		.a_subs = (struct gsrpc_sub *)(void *)(mem + o_subs),
-		.a_msgs = (struct gsrpc_msg *)(void *)(mem + o_msgs),
-		.a_ihave = (struct gsrpc_ihave *)(void *)(mem + o_ihave),
-		.a_iwant = (struct gsrpc_iwant *)(void *)(mem + o_iwant),
-		.a_graft = (struct gsb *)(void *)(mem + o_graft),
-		.a_prune = (struct gsrpc_prune *)(void *)(mem + o_prune),
-		.a_ids = (struct gsb *)(void *)(mem + o_ids),
-		.a_px = (struct gsrpc_px *)(void *)(mem + o_px),
+	    .lim = lim,
+	    .fill = true,
+	    .a_subs = (struct gsrpc_sub *)(void *)(mem + o_subs),
+	    .a_msgs = (struct gsrpc_msg *)(void *)(mem + o_msgs),
+	    .a_ihave = (struct gsrpc_ihave *)(void *)(mem + o_ihave),
+	    .a_iwant = (struct gsrpc_iwant *)(void *)(mem + o_iwant),
+	    .a_graft = (struct gsb *)(void *)(mem + o_graft),
+	    .a_prune = (struct gsrpc_prune *)(void *)(mem + o_prune),
+	    .a_ids = (struct gsb *)(void *)(mem + o_ids),
+	    .a_px = (struct gsrpc_px *)(void *)(mem + o_px),
 	};
 	if (!mem) {
 		/* Nothing to store: an empty RPC (or only unknown fields). */
@@ -375,14 +387,20 @@ int gsrpc_decode(const uint8_t *p, size_t n, const struct gsrpc_limits *lim, str
 		return e;
 	}
 	*out = (struct gsrpc){
-		.subs = f.a_subs, .n_subs = f.subs,
-		.msgs = f.a_msgs, .n_msgs = f.msgs,
-		.ihave = f.a_ihave, .n_ihave = f.ihave,
-		.iwant = f.a_iwant, .n_iwant = f.iwant,
-		.graft = f.a_graft, .n_graft = f.graft,
-		.prune = f.a_prune, .n_prune = f.prune,
-		.truncated = f.truncated,
-		.mem = mem,
+	    .subs = f.a_subs,
+	    .n_subs = f.subs,
+	    .msgs = f.a_msgs,
+	    .n_msgs = f.msgs,
+	    .ihave = f.a_ihave,
+	    .n_ihave = f.ihave,
+	    .iwant = f.a_iwant,
+	    .n_iwant = f.iwant,
+	    .graft = f.a_graft,
+	    .n_graft = f.graft,
+	    .prune = f.a_prune,
+	    .n_prune = f.prune,
+	    .truncated = f.truncated,
+	    .mem = mem,
 	};
 	return 0;
 }
@@ -423,7 +441,7 @@ static int put_len(struct buf *b, uint32_t field, size_t len)
 
 static size_t msg_fields_size(const struct gsrpc_msg *m, unsigned mask)
 {
-	const struct gsb *v[6] = { &m->from, &m->data, &m->seqno, &m->topic, &m->signature, &m->key };
+	const struct gsb *v[6] = {&m->from, &m->data, &m->seqno, &m->topic, &m->signature, &m->key};
 	size_t n = 0;
 
 	for (unsigned i = 0; i < 6; i++)
@@ -434,7 +452,7 @@ static size_t msg_fields_size(const struct gsrpc_msg *m, unsigned mask)
 
 static int msg_fields_put(const struct gsrpc_msg *m, unsigned mask, struct buf *b)
 {
-	const struct gsb *v[6] = { &m->from, &m->data, &m->seqno, &m->topic, &m->signature, &m->key };
+	const struct gsb *v[6] = {&m->from, &m->data, &m->seqno, &m->topic, &m->signature, &m->key};
 
 	for (unsigned i = 0; i < 6; i++) {
 		int e;

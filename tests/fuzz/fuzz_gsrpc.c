@@ -38,7 +38,7 @@ static void check_ids(const struct gsb *a, const struct gsb *b, size_t n)
 
 static void roundtrip(const uint8_t *data, size_t size)
 {
-	const struct gsrpc_limits lim = { 64, 64, 64, 256, 32 };
+	const struct gsrpc_limits lim = {64, 64, 64, 256, 32};
 	struct gsrpc r, d;
 	struct buf b;
 
@@ -58,8 +58,8 @@ static void roundtrip(const uint8_t *data, size_t size)
 		abort();
 	if (gsrpc_decode(b.data, b.len, NULL, &d) < 0)
 		abort();
-	if (d.n_subs != r.n_subs || d.n_msgs != r.n_msgs || d.n_ihave != r.n_ihave || d.n_iwant != r.n_iwant ||
-	    d.n_graft != r.n_graft || d.n_prune != r.n_prune || d.truncated)
+	if (d.n_subs != r.n_subs || d.n_msgs != r.n_msgs || d.n_ihave != r.n_ihave ||
+	    d.n_iwant != r.n_iwant || d.n_graft != r.n_graft || d.n_prune != r.n_prune || d.truncated)
 		abort();
 	for (size_t i = 0; i < r.n_subs; i++) {
 		if (d.subs[i].subscribe != r.subs[i].subscribe)
@@ -107,7 +107,7 @@ static void roundtrip(const uint8_t *data, size_t size)
 static void router(const uint8_t *data, size_t size)
 {
 	static struct ident *me, *peer;
-	uint8_t seed[32] = { 1 };
+	uint8_t seed[32] = {1};
 	struct gs_config c;
 	struct gs *gs;
 	struct buf out;

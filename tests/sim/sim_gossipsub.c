@@ -35,7 +35,9 @@
 #include "varint.h"
 
 #define N 50
-#define CHORDS 10 /* random extra links per node, on top of a ring: degree ~20 > D_hi, so gossip has non-mesh peers */
+#define CHORDS                                                                                               \
+	10 /* random extra links per node, on top of a ring: degree ~20 > D_hi, so gossip has non-mesh peers \
+	    */
 #define MSGS 40
 #define LOSS_PPM 100000 /* 10 % of message frames */
 #define LAT_MIN_US 2000
@@ -78,7 +80,7 @@ struct sim {
 	uint64_t frames, lost;
 	int cur; /* node whose callbacks are running */
 	bool fail;
-	bool star; /* bootstrap scenario: everyone dials node 0 only, PX does the rest */
+	bool star;         /* bootstrap scenario: everyone dials node 0 only, PX does the rest */
 	int pend[4096][2]; /* PX dials requested inside callbacks, made after the call returns */
 	size_t npend;
 	uint64_t px_dials;
@@ -86,7 +88,8 @@ struct sim {
 
 struct result {
 	uint64_t links, px_dials, low_mesh;
-	uint64_t deliveries, missing, extra, dups, iwant_served, ihave_in, lost, frames, lat_max, hops_hist[16];
+	uint64_t deliveries, missing, extra, dups, iwant_served, ihave_in, lost, frames, lat_max,
+	    hops_hist[16];
 	int max_hops;
 	double mean_hops, mean_lat_ms;
 };
@@ -116,7 +119,8 @@ static void heap_push(struct sim *s, struct ev e)
 	while (i > 0) {
 		size_t p = (i - 1) / 2;
 
-		if (s->heap[p].t < s->heap[i].t || (s->heap[p].t == s->heap[i].t && s->heap[p].seq < s->heap[i].seq))
+		if (s->heap[p].t < s->heap[i].t ||
+		    (s->heap[p].t == s->heap[i].t && s->heap[p].seq < s->heap[i].seq))
 			break;
 		struct ev tmp = s->heap[p];
 
@@ -136,10 +140,10 @@ static struct ev heap_pop(struct sim *s)
 		size_t l = 2 * i + 1, r = l + 1, m = i;
 
 		if (l < s->nheap && (s->heap[l].t < s->heap[m].t ||
-				     (s->heap[l].t == s->heap[m].t && s->heap[l].seq < s->heap[m].seq)))
+		                     (s->heap[l].t == s->heap[m].t && s->heap[l].seq < s->heap[m].seq)))
 			m = l;
 		if (r < s->nheap && (s->heap[r].t < s->heap[m].t ||
-				     (s->heap[r].t == s->heap[m].t && s->heap[r].seq < s->heap[m].seq)))
+		                     (s->heap[r].t == s->heap[m].t && s->heap[r].seq < s->heap[m].seq)))
 			m = r;
 		if (m == i)
 			break;
@@ -158,9 +162,11 @@ static void on_message(void *ud, const struct gs_message *m)
 	int k = -1, via = node_of(s, m->via, m->via_len), author = node_of(s, m->from, m->from_len);
 
 	if (m->len > 4 && memcmp(m->data, "msg-", 4) == 0)
-		k = atoi((const char *)m->data + 4); /* data is "msg-<k>" followed by padding, NUL-terminated */
+		k = atoi((const char *)m->data +
+		         4); /* data is "msg-<k>" followed by padding, NUL-terminated */
 	if (k < 0 || k >= MSGS || via < 0 || author != s->author[k]) {
-		fprintf(stderr, "node %d: unexpected delivery (k=%d via=%d author=%d)\n", s->cur, k, via, author);
+		fprintf(stderr, "node %d: unexpected delivery (k=%d via=%d author=%d)\n", s->cur, k, via,
+		        author);
 		s->fail = true;
 		return;
 	}
@@ -175,8 +181,8 @@ static void on_message(void *ud, const struct gs_message *m)
 }
 
 /* A callback may not call into the router (-EBUSY): remember the dial like a swarm would. */
-static void on_px(void *ud, const char *topic, const uint8_t *from, size_t from_len, const struct gs_px_peer *p,
-		  size_t n)
+static void on_px(void *ud, const char *topic, const uint8_t *from, size_t from_len,
+                  const struct gs_px_peer *p, size_t n)
 {
 	struct sim *s = ud;
 
@@ -237,7 +243,7 @@ static void flush(struct sim *s, int i, int j)
 		if (t < s->last_t[i][j])
 			t = s->last_t[i][j];
 		s->last_t[i][j] = t;
-		struct ev e = { t, s->seq++, i, j, malloc(fl), fl };
+		struct ev e = {t, s->seq++, i, j, malloc(fl), fl};
 
 		if (!e.data)
 			abort();
@@ -309,7 +315,7 @@ static int run(uint64_t seed, bool star, struct result *res, bool verbose)
 	c.cb.on_px = on_px;
 	s->star = star;
 	for (int i = 0; i < N; i++) {
-		uint8_t sd[32] = { 0 };
+		uint8_t sd[32] = {0};
 
 		sd[0] = (uint8_t)i;
 		sd[1] = (uint8_t)seed;
@@ -419,7 +425,10 @@ static int run(uint64_t seed, bool star, struct result *res, bool verbose)
 			if (s->got[i][k] == 0) {
 				res->missing++;
 				if (verbose)
-					fprintf(stderr, "node %d never got message %d (degree %d, mesh %zu, ihave %" PRIu64 ", iwant sent %" PRIu64 ")\n", i, k, degree(s, i), m, st.ihave_in, st.iwant_sent);
+					fprintf(stderr,
+					        "node %d never got message %d (degree %d, mesh %zu, ihave "
+					        "%" PRIu64 ", iwant sent %" PRIu64 ")\n",
+					        i, k, degree(s, i), m, st.ihave_in, st.iwant_sent);
 			} else {
 				res->deliveries++;
 				res->extra += s->got[i][k] - 1;
@@ -453,7 +462,8 @@ static int run(uint64_t seed, bool star, struct result *res, bool verbose)
 
 static void print(const char *name, const struct result *r)
 {
-	printf("gossipsub sim (%s): %d nodes, %" PRIu64 " connections (%" PRIu64 " dialled from PX), %d messages, "
+	printf("gossipsub sim (%s): %d nodes, %" PRIu64 " connections (%" PRIu64
+	       " dialled from PX), %d messages, "
 	       "%.0f%% message-frame loss\n",
 	       name, N, r->links, r->px_dials, MSGS, LOSS_PPM / 1e4);
 	printf("  nodes with a mesh below D_lo at the end: %" PRIu64 "\n", r->low_mesh);
@@ -475,7 +485,7 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		bool star;
-	} sc[] = { { "random graph, ~20 links per node", false }, { "bootstrap star + peer exchange", true } };
+	} sc[] = {{"random graph, ~20 links per node", false}, {"bootstrap star + peer exchange", true}};
 	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 7;
 	int fails = 0;
 
@@ -485,12 +495,14 @@ int main(int argc, char **argv)
 
 		print(sc[k].name, &a);
 		if (rc) {
-			printf("FAIL: not every message reached every node exactly once, or a mesh is out of bounds\n");
+			printf("FAIL: not every message reached every node exactly once, or a mesh is out of "
+			       "bounds\n");
 			fails++;
 			continue;
 		}
 		if (a.lost == 0 || (sc[k].star ? a.px_dials == 0 : a.iwant_served == 0)) {
-			printf("FAIL: the run did not exercise loss and gossip repair (random) or peer exchange (star)\n");
+			printf("FAIL: the run did not exercise loss and gossip repair (random) or peer "
+			       "exchange (star)\n");
 			fails++;
 			continue;
 		}

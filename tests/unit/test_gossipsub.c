@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include "buf.h"
 #include "err.h"
@@ -65,8 +66,8 @@ static void on_message(void *ud, const struct gs_message *m)
 	assert_string_equal(m->topic, TOPIC);
 }
 
-static void on_px(void *ud, const char *topic, const uint8_t *from, size_t from_len, const struct gs_px_peer *p,
-		  size_t n)
+static void on_px(void *ud, const char *topic, const uint8_t *from, size_t from_len,
+                  const struct gs_px_peer *p, size_t n)
 {
 	struct node *x = ud;
 
@@ -114,7 +115,7 @@ static void node_init(struct node *n, int i, const struct gs_config *base)
 		c = *base;
 	else
 		gs_config_default(&c);
-	c.cb = (struct gs_callbacks){ n, on_message, on_px, NULL, on_drop };
+	c.cb = (struct gs_callbacks){n, on_message, on_px, NULL, on_drop};
 	n->gs = gs_new(&c, n->id, &n->rng, NULL);
 	assert_non_null(n->gs);
 }
@@ -152,7 +153,8 @@ static void pump(struct node *ns, int n, uint64_t now)
 				buf_reset(&b);
 				if (gs_take_output(ns[i].gs, pid(&ns[j])->b, pid(&ns[j])->len, &b) > 0) {
 					moved = true;
-					gs_on_bytes(ns[j].gs, pid(&ns[i])->b, pid(&ns[i])->len, b.data, b.len, now);
+					gs_on_bytes(ns[j].gs, pid(&ns[i])->b, pid(&ns[i])->len, b.data, b.len,
+					            now);
 				}
 			}
 		}
@@ -228,7 +230,8 @@ static void fp_recv(struct node *from, const struct node *fp, struct seen_rpc *s
 		for (size_t i = 0; i < r.n_ihave; i++) {
 			for (size_t j = 0; j < r.ihave[i].n_ids; j++, s->ihave_ids++) {
 				if (s->ihave_ids < 8) {
-					memcpy(s->ihave[s->ihave_ids], r.ihave[i].ids[j].p, r.ihave[i].ids[j].n);
+					memcpy(s->ihave[s->ihave_ids], r.ihave[i].ids[j].p,
+					       r.ihave[i].ids[j].n);
 					s->ihave_len[s->ihave_ids] = r.ihave[i].ids[j].n;
 				}
 			}
@@ -243,44 +246,44 @@ static void fp_recv(struct node *from, const struct node *fp, struct seen_rpc *s
 
 static void fp_sub(struct node *to, const struct node *fp, const char *topic, bool on, uint64_t now)
 {
-	struct gsrpc_sub s = { on, { (const uint8_t *)topic, strlen(topic) } };
-	struct gsrpc r = { .subs = &s, .n_subs = 1 };
+	struct gsrpc_sub s = {on, {(const uint8_t *)topic, strlen(topic)}};
+	struct gsrpc r = {.subs = &s, .n_subs = 1};
 
 	fp_send(to, fp, &r, now);
 }
 
 static void fp_graft(struct node *to, const struct node *fp, uint64_t now)
 {
-	struct gsb t = { (const uint8_t *)TOPIC, strlen(TOPIC) };
-	struct gsrpc r = { .graft = &t, .n_graft = 1 };
+	struct gsb t = {(const uint8_t *)TOPIC, strlen(TOPIC)};
+	struct gsrpc r = {.graft = &t, .n_graft = 1};
 
 	fp_send(to, fp, &r, now);
 }
 
 static void fp_prune(struct node *to, const struct node *fp, uint64_t backoff_s, const struct gsrpc_px *px,
-		     size_t npx, uint64_t now)
+                     size_t npx, uint64_t now)
 {
-	struct gsrpc_prune p = { { (const uint8_t *)TOPIC, strlen(TOPIC) }, px, npx, true, backoff_s };
-	struct gsrpc r = { .prune = &p, .n_prune = 1 };
+	struct gsrpc_prune p = {{(const uint8_t *)TOPIC, strlen(TOPIC)}, px, npx, true, backoff_s};
+	struct gsrpc r = {.prune = &p, .n_prune = 1};
 
 	fp_send(to, fp, &r, now);
 }
 
 /* A StrictSign message authored by `author` (js style: key included unless nokey). */
 static void mkmsg(const struct node *author, const char *data, uint64_t seqno, struct buf *raw, bool nokey,
-		  bool tamper)
+                  bool tamper)
 {
 	uint8_t seq[8], sig[64];
-	struct gsrpc_msg m = { 0 };
+	struct gsrpc_msg m = {0};
 	struct buf in;
 
 	for (int i = 0; i < 8; i++)
 		seq[i] = (uint8_t)(seqno >> (56 - 8 * i));
 	m.has = GSRPC_HAS_FROM | GSRPC_HAS_DATA | GSRPC_HAS_SEQNO | GSRPC_HAS_TOPIC;
-	m.from = (struct gsb){ pid(author)->b, pid(author)->len };
-	m.data = (struct gsb){ (const uint8_t *)data, strlen(data) };
-	m.seqno = (struct gsb){ seq, 8 };
-	m.topic = (struct gsb){ (const uint8_t *)TOPIC, strlen(TOPIC) };
+	m.from = (struct gsb){pid(author)->b, pid(author)->len};
+	m.data = (struct gsb){(const uint8_t *)data, strlen(data)};
+	m.seqno = (struct gsb){seq, 8};
+	m.topic = (struct gsb){(const uint8_t *)TOPIC, strlen(TOPIC)};
 	buf_init(&in, 0);
 	assert_int_equal(gsrpc_msg_sign_input(&m, &in), 0);
 	ident_sign(author->id, in.data, in.len, sig);
@@ -288,8 +291,8 @@ static void mkmsg(const struct node *author, const char *data, uint64_t seqno, s
 	if (tamper)
 		sig[5] ^= 1;
 	m.has |= GSRPC_HAS_SIG | (nokey ? 0 : GSRPC_HAS_KEY);
-	m.signature = (struct gsb){ sig, 64 };
-	m.key = (struct gsb){ ident_pubkey_pb(author->id), IDENT_PUBPB_LEN };
+	m.signature = (struct gsb){sig, 64};
+	m.key = (struct gsb){ident_pubkey_pb(author->id), IDENT_PUBPB_LEN};
 	assert_int_equal(gsrpc_msg_encode(&m, raw), 0);
 }
 
@@ -343,8 +346,10 @@ static void test_two_nodes(void **state)
 	assert_int_equal(ns[1].last_seqno, s1 + 1);
 
 	/* Re-entrancy and argument checks. */
-	assert_int_equal(gs_add_peer(ns[0].gs, pid(&ns[1])->b, pid(&ns[1])->len, GS_MESHSUB_11, now), W2W_ESTATE);
-	assert_int_equal(gs_add_peer(ns[0].gs, (const uint8_t *)"\x01\x02", 2, GS_MESHSUB_11, now), W2W_EPARSE);
+	assert_int_equal(gs_add_peer(ns[0].gs, pid(&ns[1])->b, pid(&ns[1])->len, GS_MESHSUB_11, now),
+	                 W2W_ESTATE);
+	assert_int_equal(gs_add_peer(ns[0].gs, (const uint8_t *)"\x01\x02", 2, GS_MESHSUB_11, now),
+	                 W2W_EPARSE);
 	assert_int_equal(gs_on_bytes(ns[0].gs, (const uint8_t *)"zz", 2, "x", 1, now), -ENOENT);
 	gs_get_stats(ns[1].gs, &st);
 	assert_int_equal(st.delivered, 2);
@@ -497,8 +502,8 @@ static void test_px(void **state)
 	gs_add_peer(ns[0].gs, pid(&ns[1])->b, pid(&ns[1])->len, GS_MESHSUB_11, now);
 	fp_sub(&ns[0], &ns[1], TOPIC, true, now);
 	gs_heartbeat(ns[0].gs, now);
-	px[0] = (struct gsrpc_px){ { pid(&ns[2])->b, pid(&ns[2])->len }, { NULL, 0 } };
-	px[1] = (struct gsrpc_px){ { pid(&ns[0])->b, pid(&ns[0])->len }, { NULL, 0 } };
+	px[0] = (struct gsrpc_px){{pid(&ns[2])->b, pid(&ns[2])->len}, {NULL, 0}};
+	px[1] = (struct gsrpc_px){{pid(&ns[0])->b, pid(&ns[0])->len}, {NULL, 0}};
 	fp_prune(&ns[0], &ns[1], 60, px, 2, now);
 	assert_int_equal(ns[0].px_calls, 1);
 	assert_int_equal(ns[0].px_peers, 1);
@@ -506,7 +511,7 @@ static void test_px(void **state)
 	/* "Dial" the offer: ns[0] and ns[2] as real routers. */
 	gs_subscribe(ns[2].gs, TOPIC, now);
 	{
-		struct node pair[2] = { ns[0], ns[2] };
+		struct node pair[2] = {ns[0], ns[2]};
 
 		link2(&pair[0], &pair[1], now);
 		run(pair, 2, &now, 3 * SEC);
@@ -562,9 +567,9 @@ static void test_gossip_repair(void **state)
 	fp_recv(&a, &f, &s);
 	assert_int_equal(s.ihave_ids, 1);
 	{
-		struct gsb id = { s.ihave[0], s.ihave_len[0] };
-		struct gsrpc_iwant iw = { &id, 1 };
-		struct gsrpc r = { .iwant = &iw, .n_iwant = 1 };
+		struct gsb id = {s.ihave[0], s.ihave_len[0]};
+		struct gsrpc_iwant iw = {&id, 1};
+		struct gsrpc r = {.iwant = &iw, .n_iwant = 1};
 
 		/* Served at most 3 times per ID per peer (go/js retransmission limit). */
 		for (int i = 0; i < 5; i++)
@@ -590,9 +595,9 @@ static void test_gossip_repair(void **state)
 	mkmsg(&f, "from f", 77, &raw, false, false);
 	{
 		uint8_t id[GS_MSGID_MAX];
-		struct gsb gid = { id, pid(&f)->len + 8 };
-		struct gsrpc_ihave ih = { { (const uint8_t *)TOPIC, strlen(TOPIC) }, &gid, 1 };
-		struct gsrpc r = { .ihave = &ih, .n_ihave = 1 };
+		struct gsb gid = {id, pid(&f)->len + 8};
+		struct gsrpc_ihave ih = {{(const uint8_t *)TOPIC, strlen(TOPIC)}, &gid, 1};
+		struct gsrpc r = {.ihave = &ih, .n_ihave = 1};
 
 		memcpy(id, pid(&f)->b, pid(&f)->len);
 		memcpy(id + pid(&f)->len, "\0\0\0\0\0\0\0\x4d", 8);
@@ -632,16 +637,16 @@ static void test_bad_messages(void **state)
 	buf_reset(&raw);
 	{
 		/* key of f, from of g: author mismatch */
-		uint8_t seq[8] = { 0, 0, 0, 0, 0, 0, 0, 5 }, sig[64] = { 0 };
+		uint8_t seq[8] = {0, 0, 0, 0, 0, 0, 0, 5}, sig[64] = {0};
 		struct gsrpc_msg m = {
-			.has = GSRPC_HAS_FROM | GSRPC_HAS_DATA | GSRPC_HAS_SEQNO | GSRPC_HAS_TOPIC | GSRPC_HAS_SIG |
-			       GSRPC_HAS_KEY,
-			.from = { pid(&g)->b, pid(&g)->len },
-			.data = { (const uint8_t *)"x", 1 },
-			.seqno = { seq, 8 },
-			.topic = { (const uint8_t *)TOPIC, strlen(TOPIC) },
-			.signature = { sig, 64 },
-			.key = { ident_pubkey_pb(f.id), IDENT_PUBPB_LEN },
+		    .has = GSRPC_HAS_FROM | GSRPC_HAS_DATA | GSRPC_HAS_SEQNO | GSRPC_HAS_TOPIC |
+		           GSRPC_HAS_SIG | GSRPC_HAS_KEY,
+		    .from = {pid(&g)->b, pid(&g)->len},
+		    .data = {(const uint8_t *)"x", 1},
+		    .seqno = {seq, 8},
+		    .topic = {(const uint8_t *)TOPIC, strlen(TOPIC)},
+		    .signature = {sig, 64},
+		    .key = {ident_pubkey_pb(f.id), IDENT_PUBPB_LEN},
 		};
 		gsrpc_msg_encode(&m, &raw);
 		fp_msg(&a, &f, &raw, now);
@@ -665,7 +670,7 @@ static void test_bad_messages(void **state)
 	assert_int_equal(a.delivered, 1);
 	assert_memory_equal(a.last_data, "genuine", 7);
 	assert_memory_equal(a.last_from, pid(&g)->b, pid(&g)->len); /* author, not forwarder */
-	fp_msg(&a, &f, &raw, now);                                    /* duplicate */
+	fp_msg(&a, &f, &raw, now);                                  /* duplicate */
 	/* Our own message coming back is dropped. */
 	buf_reset(&raw);
 	mkmsg(&a, "mine", 9, &raw, false, false);
@@ -730,10 +735,10 @@ static void test_abuse(void **state)
 
 		for (int i = 0; i < 10000; i++) {
 			snprintf(names[i], sizeof(names[i]), "t%d", i);
-			subs[i] = (struct gsrpc_sub){ true, { (const uint8_t *)names[i], strlen(names[i]) } };
+			subs[i] = (struct gsrpc_sub){true, {(const uint8_t *)names[i], strlen(names[i])}};
 		}
 		for (int i = 0; i < 10000 && gs_peer_count(ns[0].gs) == 2; i += 100) {
-			struct gsrpc r = { .subs = subs + i, .n_subs = 100 };
+			struct gsrpc r = {.subs = subs + i, .n_subs = 100};
 
 			fp_send(&ns[0], &f, &r, now);
 		}
@@ -769,11 +774,12 @@ static void test_abuse(void **state)
 		assert_memory_equal(ns[1].last_data, "cached", 6);
 		for (int i = 0; i < 10000; i++) {
 			memcpy(junk[i], &i, sizeof(i));
-			ids[i] = (i % 2) ? (struct gsb){ junk[i], 8 } : (struct gsb){ ns[1].last_id, ns[1].last_id_len };
+			ids[i] = (i % 2) ? (struct gsb){junk[i], 8}
+			                 : (struct gsb){ns[1].last_id, ns[1].last_id_len};
 		}
 		for (int k = 0; k < 10000; k += 2500) {
-			struct gsrpc_iwant iw = { ids + k, 2500 };
-			struct gsrpc r = { .iwant = &iw, .n_iwant = 1 };
+			struct gsrpc_iwant iw = {ids + k, 2500};
+			struct gsrpc r = {.iwant = &iw, .n_iwant = 1};
 
 			fp_send(&ns[0], &f, &r, now);
 		}
@@ -796,8 +802,9 @@ static void test_abuse(void **state)
 			mkmsg(&ns[1], "forged", 1000 + (uint64_t)i, &raw, false, true);
 			assert_int_equal(gsrpc_frame_raw_msg(raw.data, raw.len, 0, &stream), 0);
 		}
-		assert_int_equal(gs_on_bytes(ns[0].gs, pid(&f)->b, pid(&f)->len, stream.data, stream.len, now),
-				 W2W_EPROTO);
+		assert_int_equal(
+		    gs_on_bytes(ns[0].gs, pid(&f)->b, pid(&f)->len, stream.data, stream.len, now),
+		    W2W_EPROTO);
 		gs_get_stats(ns[0].gs, &st1);
 		assert_int_equal(st1.drop_bad_sig - st0.drop_bad_sig, 33);
 		assert_int_equal(ns[0].drops, 5);
@@ -847,7 +854,8 @@ static void test_chunking_fanout(void **state)
 	gs_take_output(ns[0].gs, pid(&ns[1])->b, pid(&ns[1])->len, &b);
 	assert_true(b.len > 0);
 	for (size_t i = 0; i < b.len; i++)
-		assert_int_equal(gs_on_bytes(ns[1].gs, pid(&ns[0])->b, pid(&ns[0])->len, b.data + i, 1, now), 0);
+		assert_int_equal(gs_on_bytes(ns[1].gs, pid(&ns[0])->b, pid(&ns[0])->len, b.data + i, 1, now),
+		                 0);
 	assert_int_equal(ns[1].delivered, 1);
 	pump(ns, 3, now);
 	assert_int_equal(ns[2].delivered, 1);
@@ -863,9 +871,9 @@ static void test_chunking_fanout(void **state)
 /* Many frames in one read are all processed in that call (zero-length frames are skipped, as go does). */
 static void test_many_frames(void **state)
 {
-	struct gsrpc_sub sub = { true, { (const uint8_t *)TOPIC, strlen(TOPIC) } };
-	struct gsb g = { (const uint8_t *)TOPIC, strlen(TOPIC) };
-	struct gsrpc rs = { .subs = &sub, .n_subs = 1 }, rg = { .graft = &g, .n_graft = 1 };
+	struct gsrpc_sub sub = {true, {(const uint8_t *)TOPIC, strlen(TOPIC)}};
+	struct gsb g = {(const uint8_t *)TOPIC, strlen(TOPIC)};
+	struct gsrpc rs = {.subs = &sub, .n_subs = 1}, rg = {.graft = &g, .n_graft = 1};
 	struct node a, f;
 	struct buf b;
 	struct gs_stats st;
@@ -935,12 +943,17 @@ static void test_mcache_cap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_two_nodes),    cmocka_unit_test(test_msgid_js),
-		cmocka_unit_test(test_mesh_bounds),  cmocka_unit_test(test_backoff),
-		cmocka_unit_test(test_px),           cmocka_unit_test(test_gossip_repair),
-		cmocka_unit_test(test_bad_messages), cmocka_unit_test(test_abuse),
-		cmocka_unit_test(test_chunking_fanout), cmocka_unit_test(test_many_frames),
-		cmocka_unit_test(test_mcache_cap),
+	    cmocka_unit_test(test_two_nodes),
+	    cmocka_unit_test(test_msgid_js),
+	    cmocka_unit_test(test_mesh_bounds),
+	    cmocka_unit_test(test_backoff),
+	    cmocka_unit_test(test_px),
+	    cmocka_unit_test(test_gossip_repair),
+	    cmocka_unit_test(test_bad_messages),
+	    cmocka_unit_test(test_abuse),
+	    cmocka_unit_test(test_chunking_fanout),
+	    cmocka_unit_test(test_many_frames),
+	    cmocka_unit_test(test_mcache_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include "buf.h"
 #include "err.h"
@@ -31,12 +32,12 @@ static size_t unhex(uint8_t *out, size_t cap, const char *s)
 	return n;
 }
 
-static struct gsb S(const char *s)
-{
-	return (struct gsb){ (const uint8_t *)s, strlen(s) };
+static struct gsb S(const char *s) {
+	return (struct gsb){(const uint8_t *)s, strlen(s)};
 }
 
-static bool eq(struct gsb a, const void *p, size_t n)
+static bool
+eq(struct gsb a, const void *p, size_t n)
 {
 	return a.n == n && memcmp(a.p, p, n) == 0;
 }
@@ -46,23 +47,23 @@ static void test_sign_vector(void **state)
 {
 	uint8_t seed[32], unsigned_msg[128], sig_exp[64], sig[64];
 	struct ident *id = NULL;
-	struct gsrpc_msg m = { 0 };
+	struct gsrpc_msg m = {0};
 	struct buf b;
 	size_t ul;
 
 	(void)state;
 	unhex(seed, sizeof(seed), "7e0830617c4a7de83925dfb2694556b12936c477a0e1feb2e148ec9da60fee7d");
 	ul = unhex(unsigned_msg, sizeof(unsigned_msg),
-		   "0a260024080112201ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e"
-		   "120568656c6c6f1a080000000000000001220474657374");
+	           "0a260024080112201ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e"
+	           "120568656c6c6f1a080000000000000001220474657374");
 	unhex(sig_exp, sizeof(sig_exp),
 	      "f05e62a21b5f1f89b4ab356feb34c493746a2af8ef2fa03b9fd4956fb40d3c27"
 	      "9b1eae5153c6b28dce3b2f9bed546dc1cfd5a71513af0aa38ee38d31675ac30f");
 	assert_int_equal(ident_from_seed(&id, seed), 0);
 	m.has = GSRPC_HAS_FROM | GSRPC_HAS_DATA | GSRPC_HAS_SEQNO | GSRPC_HAS_TOPIC;
-	m.from = (struct gsb){ ident_peerid(id)->b, ident_peerid(id)->len };
+	m.from = (struct gsb){ident_peerid(id)->b, ident_peerid(id)->len};
 	m.data = S("hello");
-	m.seqno = (struct gsb){ (const uint8_t *)"\0\0\0\0\0\0\0\1", 8 };
+	m.seqno = (struct gsb){(const uint8_t *)"\0\0\0\0\0\0\0\1", 8};
 	m.topic = S("test");
 
 	buf_init(&b, 0);
@@ -75,7 +76,7 @@ static void test_sign_vector(void **state)
 
 	/* Wire Message, go style (no key): unsigned || 2a 40 || signature. */
 	m.has |= GSRPC_HAS_SIG;
-	m.signature = (struct gsb){ sig, 64 };
+	m.signature = (struct gsb){sig, 64};
 	buf_reset(&b);
 	assert_int_equal(gsrpc_msg_encode(&m, &b), 0);
 	assert_int_equal(b.len, ul + 2 + 64);
@@ -87,20 +88,23 @@ static void test_sign_vector(void **state)
 	ident_free(id);
 }
 
-static const char KNOWN_RPC[] = "0a050801120161"               /* SubOpts{subscribe, "a"} */
-				"1a12"                         /* control */
-				"1a030a0174"                   /* GRAFT "t" */
-				"220b0a0174" "12040a020102" "183c"; /* PRUNE "t", PX {01 02}, backoff 60 */
+static const char KNOWN_RPC[] = "0a050801120161" /* SubOpts{subscribe, "a"} */
+                                "1a12"           /* control */
+                                "1a030a0174"     /* GRAFT "t" */
+                                "220b0a0174"
+                                "12040a020102"
+                                "183c"; /* PRUNE "t", PX {01 02}, backoff 60 */
 
 static void test_encode_known(void **state)
 {
 	uint8_t exp[64];
 	size_t n = unhex(exp, sizeof(exp), KNOWN_RPC);
-	struct gsrpc_sub sub = { true, S("a") };
+	struct gsrpc_sub sub = {true, S("a")};
 	struct gsb graft = S("t");
-	struct gsrpc_px px = { { (const uint8_t *)"\x01\x02", 2 }, { NULL, 0 } };
-	struct gsrpc_prune pr = { S("t"), &px, 1, true, 60 };
-	struct gsrpc r = { .subs = &sub, .n_subs = 1, .graft = &graft, .n_graft = 1, .prune = &pr, .n_prune = 1 };
+	struct gsrpc_px px = {{(const uint8_t *)"\x01\x02", 2}, {NULL, 0}};
+	struct gsrpc_prune pr = {S("t"), &px, 1, true, 60};
+	struct gsrpc r = {
+	    .subs = &sub, .n_subs = 1, .graft = &graft, .n_graft = 1, .prune = &pr, .n_prune = 1};
 	struct buf b;
 
 	(void)state;
@@ -149,11 +153,11 @@ static void test_decode_known(void **state)
 /* Round trip of everything we encode, including IHAVE/IWANT and messages. */
 static void test_roundtrip(void **state)
 {
-	struct gsb ids[3] = { S("id-one"), S("id-two"), S("") };
-	struct gsrpc_ihave ih = { S("topic"), ids, 2 };
-	struct gsrpc_iwant iw = { ids, 3 };
-	struct gsrpc_msg m = { .has = GSRPC_HAS_DATA | GSRPC_HAS_TOPIC, .data = { NULL, 0 }, .topic = S("x") };
-	struct gsrpc r = { .msgs = &m, .n_msgs = 1, .ihave = &ih, .n_ihave = 1, .iwant = &iw, .n_iwant = 1 };
+	struct gsb ids[3] = {S("id-one"), S("id-two"), S("")};
+	struct gsrpc_ihave ih = {S("topic"), ids, 2};
+	struct gsrpc_iwant iw = {ids, 3};
+	struct gsrpc_msg m = {.has = GSRPC_HAS_DATA | GSRPC_HAS_TOPIC, .data = {NULL, 0}, .topic = S("x")};
+	struct gsrpc r = {.msgs = &m, .n_msgs = 1, .ihave = &ih, .n_ihave = 1, .iwant = &iw, .n_iwant = 1};
 	struct gsrpc d;
 	struct buf b;
 
@@ -178,7 +182,7 @@ static void test_roundtrip(void **state)
 	gsrpc_free(&d);
 
 	/* The forwarding fast path frames a cached Message as an RPC. */
-	uint8_t raw[] = { 0x12, 0x02, 'h', 'i', 0x22, 0x01, 'x' };
+	uint8_t raw[] = {0x12, 0x02, 'h', 'i', 0x22, 0x01, 'x'};
 	buf_reset(&b);
 	assert_int_equal(gsrpc_frame_raw_msg(raw, sizeof(raw), 0, &b), 0);
 	assert_int_equal(b.data[0], b.len - 1);
@@ -195,11 +199,20 @@ static void test_unknown_fields(void **state)
 {
 	uint8_t in[128];
 	size_t n = unhex(in, sizeof(in),
-			 "0a0e" "0801" "120161" "1800" "2000" "2d01020304" /* SubOpts + 3,4 + fixed32 field 5 */
-			 "5200"                                            /* RPC field 10 (partial) */
-			 "1a0f" "2a040a020102" "31" "0102030405060708"     /* control: IDONTWANT, fixed64 6 */
-			 "1a05" "1a030a0162"                               /* second control merges */
-			 "f8ff0301"); /* field 65535 varint */
+	                 "0a0e"
+	                 "0801"
+	                 "120161"
+	                 "1800"
+	                 "2000"
+	                 "2d01020304" /* SubOpts + 3,4 + fixed32 field 5 */
+	                 "5200"       /* RPC field 10 (partial) */
+	                 "1a0f"
+	                 "2a040a020102"
+	                 "31"
+	                 "0102030405060708" /* control: IDONTWANT, fixed64 6 */
+	                 "1a05"
+	                 "1a030a0162" /* second control merges */
+	                 "f8ff0301"); /* field 65535 varint */
 	struct gsrpc r;
 
 	(void)state;
@@ -216,13 +229,18 @@ static void test_unknown_fields(void **state)
 static void test_malformed(void **state)
 {
 	static const char *bad[] = {
-		"0a05080112",       /* length past the end */
-		"0801",             /* subscriptions as a varint */
-		"0b",               /* group start */
-		"1a03" "1a0108",    /* GRAFT whose topic is a varint... inside a truncated sub-message */
-		"1a04" "22021801",  /* PRUNE backoff fine, but ... */
-		"1202" "0a",        /* Message with a truncated field */
-		"1a02" "0a00" "ff", /* trailing garbage key */
+	    "0a05080112", /* length past the end */
+	    "0801",       /* subscriptions as a varint */
+	    "0b",         /* group start */
+	    "1a03"
+	    "1a0108", /* GRAFT whose topic is a varint... inside a truncated sub-message */
+	    "1a04"
+	    "22021801", /* PRUNE backoff fine, but ... */
+	    "1202"
+	    "0a", /* Message with a truncated field */
+	    "1a02"
+	    "0a00"
+	    "ff", /* trailing garbage key */
 	};
 	struct gsrpc r;
 
@@ -249,10 +267,10 @@ static void test_malformed(void **state)
 static void test_caps(void **state)
 {
 	struct gsb ids[10];
-	struct gsrpc_iwant iw[2] = { { ids, 10 }, { ids, 2 } };
-	struct gsb grafts[3] = { S("g1"), S("g2"), S("g3") };
-	struct gsrpc r = { .iwant = iw, .n_iwant = 2, .graft = grafts, .n_graft = 3 };
-	struct gsrpc_limits lim = { .max_ids = 3, .max_ctrl = 2 };
+	struct gsrpc_iwant iw[2] = {{ids, 10}, {ids, 2}};
+	struct gsb grafts[3] = {S("g1"), S("g2"), S("g3")};
+	struct gsrpc r = {.iwant = iw, .n_iwant = 2, .graft = grafts, .n_graft = 3};
+	struct gsrpc_limits lim = {.max_ids = 3, .max_ctrl = 2};
 	char names[10][4];
 	struct gsrpc d;
 	struct buf b;
@@ -279,10 +297,10 @@ static void test_caps(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sign_vector),   cmocka_unit_test(test_encode_known),
-		cmocka_unit_test(test_decode_known),  cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_unknown_fields), cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_sign_vector),    cmocka_unit_test(test_encode_known),
+	    cmocka_unit_test(test_decode_known),   cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_unknown_fields), cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
