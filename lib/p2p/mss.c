@@ -255,7 +255,7 @@ int mss_feed(struct mss *m, const void *in, size_t n, uint64_t now_us, struct bu
 	r = buf_append(&m->in, in, n);
 	if (r < 0)
 		return fail(m, r, "too much input buffered");
-	while (m->st != ST_DONE) {
+	while (m->st != ST_DONE && off < m->in.len) {
 		const uint8_t *p = m->in.data + off;
 		size_t avail = m->in.len - off;
 		uint64_t len;

@@ -50,6 +50,12 @@ struct noise_hs {
 	const struct rng *rng;
 };
 
+/* Where the next bytes of b go; NULL (not NULL + 0) while nothing is allocated. */
+static uint8_t *buf_tail(struct buf *b)
+{
+	return b->data ? b->data + b->len : NULL;
+}
+
 static void mix_hash(struct hs_secret *s, const uint8_t *d, size_t n)
 {
 	prim_sha256_2(s->h, s->h, HASHLEN, d, n);
@@ -244,7 +250,7 @@ int noise_hs_read(struct noise_hs *hs, const uint8_t *m, size_t mlen, struct buf
 	r = buf_reserve(payload, plen);
 	if (r < 0)
 		goto out;
-	p = payload->data + payload->len;
+	p = buf_tail(payload);
 	r = decrypt_and_hash(s, m, mlen, p);
 	if (r < 0)
 		goto out;
@@ -338,7 +344,7 @@ int noise_cs_decrypt(struct noise_cs *cs, const uint8_t *in, size_t n, struct bu
 	r = buf_reserve(out, n - NOISE_TAG_LEN);
 	if (r < 0)
 		return r;
-	r = prim_aead_decrypt(out->data + out->len, cs->k, cs->n, NULL, 0, in, n);
+	r = prim_aead_decrypt(buf_tail(out), cs->k, cs->n, NULL, 0, in, n);
 	if (r < 0)
 		return r;
 	out->len += n - NOISE_TAG_LEN;
