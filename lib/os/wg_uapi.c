@@ -178,6 +178,19 @@ static bool parse_endpoint_os(union wgendpoint *ep, const char *v, size_t n)
 	return wgendpoint_parse(ep, buf, (size_t)w);
 }
 
+/* "errno=N": the xplatform text says N; wireguard-go writes its IPC error codes as
+ * negative numbers (IpcErrorIO = -EIO, IpcErrorPortInUse = -EADDRINUSE, ...), and
+ * wg(8) passes either through. Both signs mean errno |N|. Values past 999 are not
+ * errno numbers (and would collide with the W2W_E* band): malformed. */
+static bool parse_errno(uint64_t *out, const char *v, size_t n)
+{
+	if (n > 1 && v[0] == '-') {
+		v++;
+		n--;
+	}
+	return parse_u64(out, v, n, 999);
+}
+
 static bool key_is(const char *k, size_t kn, const char *name)
 {
 	return strlen(name) == kn && memcmp(k, name, kn) == 0;
@@ -224,7 +237,7 @@ int wg_uapi_parse_get(const char *data, size_t len, const char *ifname, struct w
 		val = eq + 1;
 		vn = ln - kn - 1;
 		if (key_is(l, kn, "errno")) {
-			if (!parse_u64(&errnum, val, vn, 0x7fffffff))
+			if (!parse_errno(&errnum, val, vn))
 				goto out;
 			have_errno = true;
 		} else if (key_is(l, kn, "public_key")) {
@@ -333,7 +346,7 @@ int wg_uapi_parse_set(const char *data, size_t len)
 	if (data[len - 1] != '\n' || data[len - 2] != '\n')
 		return W2W_EPROTO;
 	n = len - (sizeof(pfx) - 1) - 2;
-	if (!parse_u64(&e, data + sizeof(pfx) - 1, n, 0x7fffffff))
+	if (!parse_errno(&e, data + sizeof(pfx) - 1, n))
 		return W2W_EPROTO;
 	return e ? -(int)e : 0;
 }
@@ -507,8 +520,23 @@ static void response_done(struct uapi_be *u, size_t len)
 			log_warn(u->base.log, "wg-uapi: %s: malformed get response (line %u)", op->ifname, line);
 	} else {
 		ret = wg_uapi_parse_set((const char *)op->resp.data, len);
-		if (ret == W2W_EPROTO)
-			log_warn(u->base.log, "wg-uapi: %s: malformed set response", op->ifname);
+		if (ret == W2W_EPROTO) {
+			/* A set response holds no secret: show its start, escaped. */
+			char shown[64];
+			size_t k = 0;
+
+			for (size_t i = 0; i < len && k + 5 < sizeof(shown); i++) {
+				unsigned char c = op->resp.data[i];
+
+				if (c >= 0x20 && c < 0x7f && c != '\\')
+					shown[k++] = (char)c;
+				else
+					k += (size_t)snprintf(shown + k, sizeof(shown) - k, "\\x%02x", c);
+			}
+			shown[k] = '\0';
+			log_warn(u->base.log, "wg-uapi: %s: malformed set response (%zu bytes): \"%s\"", op->ifname, len,
+				 shown);
+		}
 	}
 	if (ret < 0 && ret != W2W_EPROTO && ret > W2W_EBASE)
 		log_info(u->base.log, "wg-uapi: %s: userspace implementation returned errno=%d", op->ifname, -ret);

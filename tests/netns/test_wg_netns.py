@@ -12,8 +12,11 @@ a removed peer (ping stops), the peer re-added (ping works again). After
 every sync `wg showconf` must show exactly the desired configuration and
 `w2wesher wg showconf` must print the same text.
 
-Usage: test_wg_netns.py WG_APPLY W2WESHER. Exit 77 when root, /dev/net/tun,
-wireguard-go, wg or ip is missing.
+Usage: test_wg_netns.py [--backend kernel] WG_APPLY W2WESHER. Exit 77 when
+root, /dev/net/tun, wireguard-go, wg or ip is missing. With --backend kernel
+(run inside the VM, tests/vm) the same steps run on kernel WireGuard links
+created by the library; the userspace-only steps (roaming check, killing the
+implementation) are skipped there.
 """
 import os
 import shutil
@@ -26,12 +29,16 @@ import time
 SKIP = 77
 
 
-def need():
+def need(kernel):
     if os.geteuid() != 0:
         return "not root"
-    if not os.path.exists("/dev/net/tun"):
+    if kernel:
+        if subprocess.run(["modprobe", "wireguard"], capture_output=True).returncode != 0 and \
+                not os.path.exists("/sys/module/wireguard"):
+            return "no wireguard kernel module"
+    elif not os.path.exists("/dev/net/tun"):
         return "no /dev/net/tun"
-    for tool in ("wireguard-go", "wg", "ip", "ping"):
+    for tool in (("wg", "ip", "ping") if kernel else ("wireguard-go", "wg", "ip", "ping")):
         if not shutil.which(tool):
             return "no " + tool
     return None
@@ -96,11 +103,17 @@ def conf(priv, port, peers):
 
 
 def main():
-    why = need()
+    args = sys.argv[1:]
+    backend = "userspace"
+    if args[:1] == ["--backend"]:
+        backend = args[1]
+        args = args[2:]
+    kernel = backend == "kernel"
+    why = need(kernel)
     if why:
         print("SKIP: " + why)
         return SKIP
-    wg_apply, w2w = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    wg_apply, w2w = os.path.abspath(args[0]), os.path.abspath(args[1])
     tag = "%05d" % (os.getpid() % 100000)
     nsa, nsb = "w2wA" + tag, "w2wB" + tag
     ifa, ifb = "w2wa" + tag, "w2wb" + tag  # distinct: /var/run/wireguard is shared
@@ -128,6 +141,8 @@ def main():
                 except ProcessLookupError:
                     pass
         for n in created:
+            if kernel:  # kernel links die with their namespace; delete them first anyway
+                subprocess.run(["ip", "-n", n, "link", "del", ifa if n == nsa else ifb], capture_output=True)
             subprocess.run(["ip", "netns", "del", n], capture_output=True)
         for i in (ifa, ifb):
             try:
@@ -170,14 +185,14 @@ def main():
             with open(path, "w") as f:
                 os.fchmod(f.fileno(), 0o600)
                 f.write(text)
-            args = [wg_apply, ifn, path, "--mtu", "1420"]
+            args = [wg_apply, ifn, path, "--mtu", "1420", "--backend", backend]
             for a in addr:
                 args += ["--addr", a]
             out = ns(nsn, *(args + list(extra))).stdout
             res = dict(l.split("=", 1) for l in out.split())
             if "pid" in res and int(res["pid"]) not in pids:
                 pids.append(int(res["pid"]))
-            if res.get("backend") != "userspace":
+            if res.get("backend") != backend:
                 raise Fail("unexpected backend %r" % res.get("backend"))
             return {k: (int(v) if v.lstrip("-").isdigit() else v) for k, v in res.items()}
 
@@ -253,6 +268,8 @@ def main():
         check_conf(nsb, ifb, cb, "B endpoint restored")
         ping(nsb, "10.77.0.1")
         cur = ns(nsa, "wg", "show", ifa, "endpoints").stdout
+        if kernel and "192.168.77.2:51821" not in cur:
+            raise Fail("the kernel did not roam A's endpoint for B: %s" % cur)
         if "192.168.77.2:51821" in cur:
             r = apply(nsa, ifa, ca6, addr_a, extra=["--keep-roamed", "120"])
             if r["endpoints_kept"] != 1 or r["applied"] != 0:
@@ -294,16 +311,30 @@ def main():
         with open(path, "w") as f:
             os.fchmod(f.fileno(), 0o600)
             f.write(cfull)
-        ns(nsa, w2w, "wg", "syncconf", ifa, path)
+        ns(nsa, w2w, "wg", "syncconf", "--backend", backend, ifa, path)
         check_conf(nsa, ifa, cfull, "cli syncconf")
         print("ok 7 - w2wesher wg syncconf matches wg showconf")
 
+        if kernel:
+            # 8. kernel: the link is adopted after a "restart" (a new process, nothing deleted)
+            p = ns(nsa, wg_apply, ifa, path, "--create", "0", "--backend", backend)
+            check_conf(nsa, ifa, cfull, "adopted link")
+            if "applied=0" not in p.stdout:
+                raise Fail("adopting an up-to-date link changed something: %s" % p.stdout)
+            print("ok 8 - kernel link adopted by a new process with nothing to change")
+            return 0
         # 8. the implementation dies: a sync without create reports the missing
         #    device; with create it starts a new one and configures it again
         apid = pids[0]
         os.kill(apid, signal.SIGTERM)
+        # wait until it is gone (or a zombie): until then it may still hold its port
+        # (wireguard-go then answers the new one's set with errno=-98, EADDRINUSE)
         for _ in range(100):
-            if not os.path.exists("/var/run/wireguard/%s.sock" % ifa):
+            try:
+                with open("/proc/%d/stat" % apid) as f:
+                    if f.read().split(") ", 1)[1].startswith("Z"):
+                        break
+            except OSError:
                 break
             time.sleep(0.05)
         p = ns(nsa, wg_apply, ifa, os.path.join(tmp, "full.conf"), "--create", "0", check=False)

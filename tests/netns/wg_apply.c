@@ -6,7 +6,7 @@
  * the sync did as key=value lines:
  *
  *   wg_apply IFACE FILE [--addr CIDR]... [--mtu N] [--keep-roamed SECS]
- *            [--wireguard-go PATH] [--create 0|1]
+ *            [--wireguard-go PATH] [--create 0|1] [--backend auto|kernel|userspace]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -58,6 +58,11 @@ int main(int argc, char **argv)
 			r = w2w_wg_config_set_mtu(cfg, (unsigned)atoi(argv[i + 1]));
 		else if (!strcmp(argv[i], "--keep-roamed"))
 			o.keep_roamed_secs = (unsigned)atoi(argv[i + 1]), r = 0;
+		else if (!strcmp(argv[i], "--backend"))
+			o.backend = !strcmp(argv[i + 1], "kernel")	 ? W2W_WG_BACKEND_KERNEL
+				    : !strcmp(argv[i + 1], "auto") ? W2W_WG_BACKEND_AUTO
+								   : W2W_WG_BACKEND_USERSPACE,
+			r = 0;
 		else if (!strcmp(argv[i], "--create"))
 			o.create = atoi(argv[i + 1]), r = 0;
 		else if (!strcmp(argv[i], "--wireguard-go"))

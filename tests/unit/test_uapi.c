@@ -145,7 +145,12 @@ static void test_parse_errno_and_truncation(void **state)
 	assert_int_equal(wg_uapi_parse_set("errno=22\n\n", 10), -22);
 	assert_int_equal(wg_uapi_parse_set("errno=22\n", 9), W2W_EPROTO);
 	assert_int_equal(wg_uapi_parse_set("errno=\n\n", 8), W2W_EPROTO);
-	assert_int_equal(wg_uapi_parse_set("errno=-1\n\n", 10), W2W_EPROTO);
+	/* wireguard-go writes its IPC error codes negated (IpcErrorPortInUse = -EADDRINUSE) */
+	assert_int_equal(wg_uapi_parse_set("errno=-98\n\n", 11), -98);
+	assert_int_equal(wg_uapi_parse_get("errno=-5\n\n", 10, "wgt0", &d, NULL), -5);
+	assert_int_equal(wg_uapi_parse_set("errno=-\n\n", 9), W2W_EPROTO);
+	assert_int_equal(wg_uapi_parse_set("errno=--1\n\n", 11), W2W_EPROTO);
+	assert_int_equal(wg_uapi_parse_set("errno=1000\n\n", 12), W2W_EPROTO);
 	assert_int_equal(wg_uapi_parse_set("errno=99999999999\n\n", 19), W2W_EPROTO);
 	assert_int_equal(wg_uapi_parse_set("", 0), W2W_EPROTO);
 }
