@@ -45,6 +45,7 @@ struct wgk_op {
 	/* SET */
 	struct wgdevice *req;
 	struct wgk_cursor cur;
+	bool await_next; /* acknowledged; the next message goes out from the kick timer */
 };
 
 struct wgk {
@@ -672,8 +673,20 @@ static void start_op(struct wgk *k)
 
 static void on_kick(void *ud, uint64_t now_us)
 {
+	struct wgk *k = ud;
+	struct wgk_op *op = k->head;
+
 	(void)now_us;
-	start_op(ud);
+	if (k->running && op && op->kind == OP_SET && op->await_next) {
+		int r;
+
+		op->await_next = false;
+		r = set_send_next(k, op);
+		if (r <= 0)
+			op_finish(k, r);
+		return;
+	}
+	start_op(k);
 }
 
 static int get_msg(void *ud, const struct nlmsghdr *nlh)
@@ -713,7 +726,6 @@ static void get_done(void *ud, int err)
 static void set_done(void *ud, int err)
 {
 	struct wgk *k = ud;
-	int r;
 
 	if (err < 0) {
 		op_finish(k, err);
@@ -723,9 +735,12 @@ static void set_done(void *ud, int err)
 	 * trip, so a 10k-peer set (~250 messages, seconds on a slow machine)
 	 * cannot expire while the kernel keeps answering. */
 	k->head->deadline = os_now_us() + WGBACKEND_TIMEOUT_US;
-	r = set_send_next(k, k->head);
-	if (r <= 0)
-		op_finish(k, r);
+	/* The next message goes out from the loop, not from here: the kernel
+	 * answers a SET inside sendto(), so chaining here would run a whole
+	 * 250-message update inside one I/O callback and starve the host's other
+	 * fds for as long (seconds on a slow machine). */
+	k->head->await_next = true;
+	kick_soon(k);
 }
 
 static const struct nl_req_ops get_nl_ops = {

@@ -824,6 +824,8 @@ static void test_backend_fake(void **state)
 	for (n = 0; n < 100 && !s.done; n++) {
 		assert_int_equal(tx.n, n + 1);
 		feed_ack(nl, last_tx()->nlmsg_seq, 0);
+		assert_int_equal(tx.n, n + 1); /* the next one waits for the loop */
+		spin();
 	}
 	assert_int_equal(s.err, 0);
 	assert_true(n > 3);
@@ -831,6 +833,7 @@ static void test_backend_fake(void **state)
 	/* the second set fails on its second message: reported, nothing more sent */
 	spin();
 	feed_ack(nl, last_tx()->nlmsg_seq, 0);
+	spin();
 	feed_ack(nl, last_tx()->nlmsg_seq, -ENODEV);
 	assert_int_equal(s2.done, 1);
 	assert_int_equal(s2.err, -ENODEV);
@@ -870,6 +873,7 @@ static void test_backend_deadlines(void **state)
 		reactor_run_timers(R, t);
 		assert_int_equal(s.done, 0);
 		feed_ack(nl, last_tx()->nlmsg_seq, 0);
+		spin();
 	}
 	/* then the kernel stops answering: the set times out, the queued get
 	 * only starts now (its own deadline) */
