@@ -182,7 +182,8 @@ static void run(struct node *ns, int n, uint64_t *now, uint64_t until)
 /* ---- fake peer --------------------------------------------------------- */
 
 struct seen_rpc {
-	unsigned rpcs, subs, msgs, grafts, prunes, ihave_ids, iwant_ids, px;
+	unsigned rpcs, subs, unsubs, msgs, grafts, prunes, ihave_ids, iwant_ids, px;
+	bool last_has_backoff;
 	uint64_t last_backoff;
 	uint8_t ihave[8][GS_MSGID_MAX];
 	size_t ihave_len[8];
@@ -215,7 +216,12 @@ static void fp_recv(struct node *from, const struct node *fp, struct seen_rpc *s
 		assert_true(h > 0);
 		assert_int_equal(gsrpc_decode(b.data + off + h, (size_t)len, NULL, &r), 0);
 		s->rpcs++;
-		s->subs += r.n_subs;
+		for (size_t i = 0; i < r.n_subs; i++) {
+			if (r.subs[i].subscribe)
+				s->subs++;
+			else
+				s->unsubs++;
+		}
 		s->msgs += r.n_msgs;
 		if (r.n_msgs) {
 			buf_reset(&s->msgraw);
@@ -226,6 +232,7 @@ static void fp_recv(struct node *from, const struct node *fp, struct seen_rpc *s
 			s->prunes++;
 			s->px += r.prune[i].n_px;
 			s->last_backoff = r.prune[i].backoff;
+			s->last_has_backoff = r.prune[i].has_backoff;
 		}
 		for (size_t i = 0; i < r.n_ihave; i++) {
 			for (size_t j = 0; j < r.ihave[i].n_ids; j++, s->ihave_ids++) {
@@ -940,6 +947,74 @@ static void test_mcache_cap(void **state)
 	node_fini(&ns[1]);
 }
 
+/* A /meshsub/1.0.0 peer gets PRUNEs without backoff or PX; unsubscribing announces it and PRUNEs the mesh
+ * with the 10 s unsubscribe backoff. */
+static void test_v10_unsubscribe(void **state)
+{
+	struct gs_config c;
+	struct node a, f10, f11, g;
+	struct seen_rpc s10, s11, sg;
+	uint64_t now = 0;
+
+	(void)state;
+	gs_config_default(&c);
+	c.d_lo = 1;
+	c.d = 1;
+	c.d_hi = 1;
+	node_init(&a, 0, &c);
+	node_init(&f10, 1, NULL);
+	node_init(&f11, 2, NULL);
+	node_init(&g, 3, NULL);
+	memset(&s10, 0, sizeof(s10));
+	memset(&s11, 0, sizeof(s11));
+	memset(&sg, 0, sizeof(sg));
+	buf_init(&s10.msgraw, 0);
+	buf_init(&s11.msgraw, 0);
+	buf_init(&sg.msgraw, 0);
+	gs_subscribe(a.gs, TOPIC, now);
+	gs_add_peer(a.gs, pid(&f11)->b, pid(&f11)->len, GS_MESHSUB_11, now);
+	gs_add_peer(a.gs, pid(&f10)->b, pid(&f10)->len, GS_MESHSUB_10, now);
+	gs_add_peer(a.gs, pid(&g)->b, pid(&g)->len, GS_MESHSUB_11, now);
+	fp_sub(&a, &f11, TOPIC, true, now);
+	fp_sub(&a, &f10, TOPIC, true, now);
+	fp_sub(&a, &g, TOPIC, true, now);
+	fp_graft(&a, &g, now); /* the mesh (D_hi = 1) is now full */
+	fp_graft(&a, &f10, now);
+	fp_graft(&a, &f11, now);
+	fp_recv(&a, &f10, &s10);
+	fp_recv(&a, &f11, &s11);
+	assert_int_equal(s10.prunes, 1);
+	assert_false(s10.last_has_backoff);
+	assert_int_equal(s10.px, 0);
+	assert_int_equal(s11.prunes, 1);
+	assert_true(s11.last_has_backoff);
+	assert_int_equal(s11.last_backoff, 60);
+	assert_int_equal(s11.px, 2); /* g and f10 */
+
+	/* Unsubscribe: everyone hears it, the mesh peer g gets PRUNE with backoff 10. */
+	fp_recv(&a, &g, &sg);
+	assert_int_equal(gs_unsubscribe(a.gs, TOPIC, now), 0);
+	assert_int_equal(gs_mesh_count(a.gs, TOPIC), 0);
+	fp_recv(&a, &g, &sg);
+	fp_recv(&a, &f10, &s10);
+	assert_int_equal(sg.unsubs, 1);
+	assert_int_equal(s10.unsubs, 1);
+	assert_int_equal(sg.prunes, 1);
+	assert_int_equal(sg.last_backoff, 10);
+	/* Not subscribed: GRAFTs are ignored (no PRUNE spam, gossipsub-v1.1). */
+	fp_graft(&a, &g, now);
+	fp_recv(&a, &g, &sg);
+	assert_int_equal(sg.prunes, 1);
+	assert_int_equal(gs_mesh_count(a.gs, TOPIC), 0);
+	buf_free(&s10.msgraw);
+	buf_free(&s11.msgraw);
+	buf_free(&sg.msgraw);
+	node_fini(&a);
+	node_fini(&f10);
+	node_fini(&f11);
+	node_fini(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -954,6 +1029,7 @@ int main(void)
 	    cmocka_unit_test(test_chunking_fanout),
 	    cmocka_unit_test(test_many_frames),
 	    cmocka_unit_test(test_mcache_cap),
+	    cmocka_unit_test(test_v10_unsubscribe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
