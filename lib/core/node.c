@@ -44,6 +44,8 @@
 #define REFRESH_US (5 * 1000 * 1000)    /* WireGuard statistics for snapshots */
 #define LEAVE_FLUSH_US (400 * 1000)     /* time for the leave announcement to propagate */
 #define KEEP_ROAMED_S 180               /* keep an endpoint with a handshake this recent */
+#define INITIATOR_DELAY_US (300 * 1000)
+#define WAITER_HOLD_US (10 * 1000 * 1000)
 #define MAX_CONNINFO 4096
 #define MAX_OBSERVED 3
 
@@ -410,6 +412,12 @@ static int publish(struct w2w_node *n, uint32_t flags)
 	struct buf b;
 	int r;
 
+	/* Announce only once our WireGuard device is up: a peer that learns of us
+	 * configures us and, if it initiates the first handshake, expects an
+	 * answer; an initiation that reaches no device costs a 5 s retry. */
+	if (!n->wg_applied_once && !(flags & ANN_F_LEAVING))
+		return W2W_ESTATE;
+
 	build_announce(n, &a, flags);
 	buf_init(&b, ANN_MAX_SIZE);
 	r = ann_encode(&a, &b);
@@ -510,12 +518,44 @@ static void check_address(struct w2w_node *n)
 
 /* ---- reconcile ---- */
 
+/*
+ * First handshakes. When both ends of a new pair send their first handshake
+ * initiation at about the same moment, the handshakes cross: each side's
+ * response is rejected because its own initiation replaced the state it
+ * answers, and wireguard-go then waits for its 5 s retry — again and again if
+ * the persistent keepalives stay in phase (seen here). So of a new pair only
+ * the side with the lower WireGuard public key initiates: the other holds
+ * back our copy of the endpoint (a peer without an endpoint cannot initiate)
+ * and learns it from the initiator's first packet. The initiator itself waits
+ * INITIATOR_DELAY_US after learning the peer, so that the peer has had the
+ * time to configure us and does not drop the first initiation. A waiter that
+ * sees no handshake within WAITER_HOLD_US sets the endpoint anyway (one-way
+ * reachability, e.g. the initiator behind NAT).
+ */
+static bool hold_endpoint(struct w2w_node *n, const struct pt_entry *e, uint64_t now)
+{
+	const struct wgdevice *dev = n->wg ? wgsync_actual(n->wg) : NULL;
+	const struct wgpeer *wp = dev ? wgdev_find_peer(dev, e->ann.wg_pub) : NULL;
+	uint64_t hold, age = now - e->first_seen_us;
+
+	if (wp && (wp->last_handshake_time.tv_sec || wp->endpoint.addr.sa_family != AF_UNSPEC))
+		return false; /* done, or the endpoint is already there (diff keeps it) */
+	hold = memcmp(n->wg_pub, e->ann.wg_pub, 32) < 0 ? INITIATOR_DELAY_US : WAITER_HOLD_US;
+	if (age >= hold)
+		return false;
+	soon(n, &n->t_reconcile, hold - age + 1000);
+	return true;
+}
+
 static void endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 {
 	struct w2w_node *n = ud;
 	struct conninfo *c = ci_find(n, &e->id, false);
 	const struct ann_ip *ip = NULL;
 	uint16_t port = e->ann.wg_port;
+
+	if (hold_endpoint(n, e, os_now_us()))
+		return;
 
 	/* The live libp2p connection's remote IP is the best evidence of where the
 	 * node is reachable from here; its announced WireGuard port is the one it
@@ -598,7 +638,10 @@ static void on_wg_done(void *ud, const struct wgsync_result *res)
 	    !n->wg_applied_once) {
 		snprintf(msg, sizeof(msg), "%zu added, %zu removed, %zu updated, %zu unchanged (%s)", res->diff.added,
 			 res->diff.removed, res->diff.updated, res->diff.unchanged, wgsync_backend_name(n->wg));
-		n->wg_applied_once = true;
+		if (!n->wg_applied_once) {
+			n->wg_applied_once = true;
+			soon(n, &n->t_announce_soon, 0);
+		}
 		emit(n, W2W_EVENT_WG_APPLIED, NULL, NULL, NULL, msg, 0);
 	}
 }

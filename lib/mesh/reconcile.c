@@ -71,6 +71,12 @@ struct wgdevice *reconcile_desired(const struct reconcile_in *in)
 		}
 		if (in->endpoint)
 			in->endpoint(in->ud, e, &p->endpoint);
+		/* No endpoint, no keepalive: it could not be sent, and its arrival later
+		 * together with the endpoint (keepalive 0 -> N) makes WireGuard send
+		 * one at once, i.e. start the first handshake without waiting for a
+		 * retry timer (kernel set_peer, wireguard-go UAPI set). */
+		if (p->endpoint.addr.sa_family == AF_UNSPEC)
+			p->persistent_keepalive_interval = 0;
 	}
 	if (wgdev_sort(dev) < 0)
 		goto fail;

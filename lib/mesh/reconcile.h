@@ -14,7 +14,8 @@
  *    rule (older claim, then lower peer ID), so a newcomer that collides cannot
  *    take traffic from the holder while it moves; if we win it, nobody gets it;
  *  - the endpoint comes from a callback (the node knows the live libp2p
- *    connection's remote IP, announced ports, observed addresses).
+ *    connection's remote IP, announced ports, observed addresses); a peer
+ *    without an endpoint gets no persistent keepalive.
  */
 #ifndef W2W_MESH_RECONCILE_H
 #define W2W_MESH_RECONCILE_H

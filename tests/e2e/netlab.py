@@ -78,8 +78,21 @@ class Node:
         self.peer_id = None
 
     # -- configuration -------------------------------------------------
+    def gen_keys(self):
+        """Keys made by the CLI before the daemon starts, so the peer ID is known
+        without racing the daemon's own write-back of generated secrets."""
+        keyfile = os.path.join(self.dir, "p2p.key")
+        r = sh(self.lab.cli, "identity", "--key", keyfile)
+        self.peer_id = r.stdout.split()[-1]
+        with open(keyfile, "rb") as f:
+            p2p = base64.b64encode(f.read()).decode()
+        wg = sh(self.lab.cli, "genkey").stdout.strip()
+        return p2p, wg
+
     def write_config(self, bootstrap=(), extra=None, p2p_key=None, wg_key=None, port=10042, iface="wesh0"):
         lab = self.lab
+        if p2p_key is None and wg_key is None:
+            p2p_key, wg_key = self.gen_keys()
         lines = [
             "# written by tests/e2e/netlab.py",
             "[P2P]",
@@ -271,6 +284,8 @@ class Node:
 
 
 class Lab:
+    count = 0
+
     def __init__(self, n=0, range_="fd6d:142e:65e7:4cc1::/64", announce="2s", expiry="8s", keepalive="5s"):
         err = requirements()
         if err:
@@ -278,8 +293,9 @@ class Lab:
         build = find_build()
         self.daemon = os.path.join(build, "tools", "w2wesherd")
         self.cli = os.path.join(build, "tools", "w2wesher")
-        self.subnet = os.getpid() % 200 + 20
-        self.prefix = f"w2w{os.getpid() % 100000}"
+        Lab.count += 1
+        self.subnet = (os.getpid() + Lab.count) % 200 + 20
+        self.prefix = f"w2w{os.getpid() % 10000}x{Lab.count}"
         self.tmp = tempfile.mkdtemp(prefix="w2w-lab-")
         os.chmod(self.tmp, 0o755)
         self.range = range_
@@ -345,5 +361,17 @@ class Lab:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def dump_logs(self, lines=40):
+        for node in self.nodes:
+            try:
+                with open(node.log, errors="replace") as f:
+                    tail = f.read().splitlines()[-lines:]
+            except OSError:
+                continue
+            print(f"----- {node.name} ({node.ns}) daemon log, last {len(tail)} lines -----")
+            print("\n".join(tail))
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is not None:
+            self.dump_logs()
         self.close()

@@ -38,7 +38,14 @@ def full_mesh(lab, nodes, timeout=40):
                     return False
         return True
 
-    lab.wait(all_pairs, timeout, step=0.5, what="all pairs to ping over the overlay")
+    try:
+        lab.wait(all_pairs, timeout, step=0.5, what="all pairs to ping over the overlay")
+    except TimeoutError:
+        bad = [(a.name, b.name) for a in nodes for b in nodes if a is not b and not a.ping(ips[b], wait=1)]
+        print("pairs that cannot ping:", bad)
+        for n in nodes:
+            print(f"== {n.name} {ips[n]}\n{n.wg('show').stdout}")
+        raise
     return ips
 
 
