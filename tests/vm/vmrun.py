@@ -259,12 +259,16 @@ def main():
         return SKIP
     cache = pick_cache(a.cache, a.fallback_cache)
     os.makedirs(cache, exist_ok=True)
-    k = ensure_kernel(cache)
-    if not k:
-        log("no kernel available: skip")
+    try:
+        k = ensure_kernel(cache)
+        if not k:
+            log("no kernel available: skip")
+            return SKIP
+        ver, vmlinux, mods = k
+        initrd = ensure_initramfs(cache, ver, mods)
+    except OSError as e:  # dpkg-deb, depmod or cpio missing, disk full...
+        log("cannot prepare the kernel or initramfs (%s): skip" % e)
         return SKIP
-    ver, vmlinux, mods = k
-    initrd = ensure_initramfs(cache, ver, mods)
     if not initrd:
         log("cannot build the initramfs: skip")
         return SKIP
