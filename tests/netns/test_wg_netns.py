@@ -204,6 +204,8 @@ def main():
                            % (what, text, theirs))
             if canon(ours) != canon(theirs):
                 raise Fail("%s: w2wesher wg showconf differs from wg showconf\n%s\n---\n%s" % (what, ours, theirs))
+            if kernel and ours != theirs:  # the kernel dumps peers in a stable order: byte-exact
+                raise Fail("%s: showconf texts differ byte-wise:\n%s\n---\n%s" % (what, ours, theirs))
             return theirs, ours
 
         def ping(nsn, addr, v6=False, tries=12):
