@@ -1235,6 +1235,15 @@ int conn_gs_open(struct conn *c, uint64_t now)
 	return r;
 }
 
+void conn_gs_reset(struct conn *c, uint64_t now)
+{
+	c->gs_want = false;
+	if (!c->gs_out)
+		return;
+	cs_abort(c->gs_out); /* clears c->gs_out */
+	pump(c, now);
+}
+
 void conn_gs_kick(struct conn *c, uint64_t now)
 {
 	if (c->gs_out && c->gs_out->kind == SK_GS_OUT) {

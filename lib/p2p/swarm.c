@@ -537,6 +537,19 @@ void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 			}
 		}
 	}
+	if (p && p->primary && p->primary != sc && sw->gs && conn_state(p->primary->c) == CONN_S_READY) {
+		/* A surplus connection to a peer we stay connected to went away.
+		 * js-libp2p-gossipsub drops the whole peer when a pubsub stream on
+		 * any of its connections fails (yamux 7 resets every stream of a
+		 * connection on GoAway) and does not come back by itself: start
+		 * over with a fresh stream on the kept connection; js answers a new
+		 * inbound pubsub stream by re-adding us and opening its own. */
+		if (p->gs_added)
+			gs_remove_peer(sw->gs, p->id.b, p->id.len);
+		p->gs_added = false;
+		conn_gs_reset(p->primary->c, now);
+		conn_gs_open(p->primary->c, now);
+	}
 	ev.peer = p ? &p->id : NULL;
 	ev.err = conn_error(sc->c);
 	ev.reason = conn_reason(sc->c);

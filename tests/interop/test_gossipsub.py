@@ -68,6 +68,24 @@ def main():
     m = js.wait_event(is_msg(d), 10, "60 kB message at js")
     check(m["from"] == c.peer_id, "60 kB message C -> js intact")
 
+    # --- C and js dial each other at the same time: one connection survives on our
+    # side, gossip keeps working both ways (js drops a peer whose pubsub stream died
+    # with the surplus connection; we then restart ours on the kept one) ---
+    for rnd in range(3):
+        cs_ = h.CNode("S-C%d" % rnd, key, extra=["--topic", TOPIC])
+        js_ = h.JsPeer("S-js%d" % rnd, key, extra=["--topic", TOPIC])
+        cs_.send_line("/dial " + js_.addr)
+        js_.send_line('{"id":999,"cmd":"dial","addr":"%s"}' % cs_.addr)
+        cs_.wait_event(lambda e: e.get("event") == "disconnected", 10, "surplus connection closed")
+        time.sleep(2)
+        d = c_publish(cs_, b"after simultaneous dial %d" % rnd)
+        m = js_.wait_event(is_msg(d, cs_.peer_id), 10, "message after simultaneous dial")
+        js_.cmd("publish", topic=TOPIC, dataHex=b"js after simultaneous dial".hex())
+        cs_.wait_event(is_msg(b"js after simultaneous dial".hex(), js_.peer_id), 10, "js message")
+        r = js_.cmd("peers")
+        check(len(r["peers"]) == 1, "simultaneous dial %d: one connection left, gossip both ways" % rnd, r)
+        js_.stop()
+
     # --- a line C1 - js - C2: js must relay ---
     c1 = h.CNode("C1", key, extra=["--topic", TOPIC])
     mid = h.JsPeer("js-mid", key, extra=["--topic", TOPIC])
