@@ -1582,6 +1582,16 @@ size_t gs_mesh_count(const struct gs *gs, const char *topic)
 	return t ? t->mesh.n : 0;
 }
 
+size_t gs_topic_peer_count(const struct gs *gs, const char *topic)
+{
+	const struct gs_topic *t = topic_find(gs, topic, strlen(topic));
+	size_t n = 0;
+
+	for (size_t i = 0; t && i < gs->n_peers; i++)
+		n += !gs->peers[i]->dead && peer_has_topic(gs->peers[i], t);
+	return n;
+}
+
 bool gs_in_mesh(const struct gs *gs, const char *topic, const uint8_t *peer, size_t peer_len)
 {
 	const struct gs_topic *t = topic_find(gs, topic, strlen(topic));

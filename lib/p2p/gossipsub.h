@@ -184,6 +184,8 @@ void gs_get_stats(const struct gs *gs, struct gs_stats *out);
 /* Introspection (tests, snapshots). */
 size_t gs_peer_count(const struct gs *gs);
 size_t gs_mesh_count(const struct gs *gs, const char *topic);
+/* Peers that announced a subscription to topic (whether or not in our mesh). */
+size_t gs_topic_peer_count(const struct gs *gs, const char *topic);
 bool gs_in_mesh(const struct gs *gs, const char *topic, const uint8_t *peer, size_t peer_len);
 /* Copies up to max mesh peer IDs of topic into ids[i] (GS_PEERID_MAX bytes each). */
 size_t gs_mesh_peers(const struct gs *gs, const char *topic, uint8_t (*ids)[GS_PEERID_MAX], size_t *lens,

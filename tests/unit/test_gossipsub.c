@@ -331,6 +331,8 @@ static void test_two_nodes(void **state)
 	run(ns, 2, &now, 3 * SEC);
 	assert_true(gs_in_mesh(ns[0].gs, TOPIC, pid(&ns[1])->b, pid(&ns[1])->len));
 	assert_true(gs_in_mesh(ns[1].gs, TOPIC, pid(&ns[0])->b, pid(&ns[0])->len));
+	assert_int_equal(gs_topic_peer_count(ns[0].gs, TOPIC), 1);
+	assert_int_equal(gs_topic_peer_count(ns[0].gs, "other"), 0);
 
 	assert_int_equal(gs_publish(ns[0].gs, TOPIC, "hello", 5, now), 0);
 	pump(ns, 2, now);
@@ -457,6 +459,7 @@ static void test_backoff(void **state)
 	assert_true(gs_in_mesh(a.gs, TOPIC, pid(&f)->b, pid(&f)->len));
 
 	fp_prune(&a, &f, 30, NULL, 0, now);
+	assert_int_equal(gs_topic_peer_count(a.gs, TOPIC), 1); /* still subscribed, just not in the mesh */
 	assert_false(gs_in_mesh(a.gs, TOPIC, pid(&f)->b, pid(&f)->len));
 	for (uint64_t t = 1; t <= 29; t++) {
 		now = t * SEC;
