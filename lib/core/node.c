@@ -44,7 +44,8 @@
 #define REFRESH_US (5 * 1000 * 1000)    /* WireGuard statistics for snapshots */
 #define LEAVE_FLUSH_US (400 * 1000)     /* time for the leave announcement to propagate */
 #define KEEP_ROAMED_S 180               /* keep an endpoint with a handshake this recent */
-#define INITIATOR_DELAY_US (300 * 1000)
+#define INITIATOR_FALLBACK_US (1500 * 1000)
+#define ACK_WINDOW_US (10 * 1000 * 1000)
 #define WAITER_HOLD_US (10 * 1000 * 1000)
 #define MAX_CONNINFO 4096
 #define MAX_OBSERVED 3
@@ -56,6 +57,9 @@ struct conninfo {
 	struct ann_ip ip; /* remote IP of the last libp2p connection */
 	bool has_ip;
 	bool connected;
+	bool wg_configured;    /* part of a desired device since configured_at */
+	uint64_t configured_at;
+	uint8_t wg_pub[32];
 };
 
 struct w2w_event {
@@ -111,6 +115,7 @@ struct w2w_node {
 	struct ann_ip listen_ip; /* family 0 when listening on the unspecified address */
 	uint16_t listen_tcp;
 	bool wg_applied_once;
+	bool ack_dirty; /* peers were added: announce the acks once applied */
 
 	struct rtimer t_announce, t_announce_soon, t_reconcile, t_save, t_expire, t_redial, t_refresh,
 		t_leave, t_stopped;
@@ -404,6 +409,12 @@ static void build_announce(struct w2w_node *n, struct announce *a, uint32_t flag
 		add_ep(a, &n->observed[i], n->wg_port);
 		add_la(a, &n->observed[i], n->listen_tcp);
 	}
+	for (size_t i = 0; i < n->n_ci && a->n_acks < ANN_MAX_ACKS; i++) {
+		const struct conninfo *c = &n->ci[i];
+
+		if (c->wg_configured && os_now_us() - c->configured_at < ACK_WINDOW_US)
+			memcpy(a->acks[a->n_acks++], c->wg_pub, ANN_ACK_LEN);
+	}
 }
 
 static int publish(struct w2w_node *n, uint32_t flags)
@@ -527,11 +538,21 @@ static void check_address(struct w2w_node *n)
  * the side with the lower WireGuard public key initiates: the other holds
  * back our copy of the endpoint (a peer without an endpoint cannot initiate)
  * and learns it from the initiator's first packet. The initiator itself waits
- * INITIATOR_DELAY_US after learning the peer, so that the peer has had the
- * time to configure us and does not drop the first initiation. A waiter that
+ * until the peer's announcement acks our key ("ack": the peer has us in its
+ * device, so the first initiation is not dropped — a dropped one costs the 5 s
+ * RekeyTimeout before wireguard-go or the kernel tries again), or at most
+ * INITIATOR_FALLBACK_US (peers of older versions send no acks). A waiter that
  * sees no handshake within WAITER_HOLD_US sets the endpoint anyway (one-way
  * reachability, e.g. the initiator behind NAT).
  */
+static bool acks_us(const struct w2w_node *n, const struct announce *a)
+{
+	for (unsigned i = 0; i < a->n_acks; i++)
+		if (!memcmp(a->acks[i], n->wg_pub, ANN_ACK_LEN))
+			return true;
+	return false;
+}
+
 static bool hold_endpoint(struct w2w_node *n, const struct pt_entry *e, uint64_t now)
 {
 	const struct wgdevice *dev = n->wg ? wgsync_actual(n->wg) : NULL;
@@ -540,7 +561,14 @@ static bool hold_endpoint(struct w2w_node *n, const struct pt_entry *e, uint64_t
 
 	if (wp && (wp->last_handshake_time.tv_sec || wp->endpoint.addr.sa_family != AF_UNSPEC))
 		return false; /* done, or the endpoint is already there (diff keeps it) */
-	hold = memcmp(n->wg_pub, e->ann.wg_pub, 32) < 0 ? INITIATOR_DELAY_US : WAITER_HOLD_US;
+	if (memcmp(n->wg_pub, e->ann.wg_pub, 32) < 0) {
+		/* We initiate, as soon as the peer says it has us configured. */
+		if (acks_us(n, &e->ann))
+			return false;
+		hold = INITIATOR_FALLBACK_US;
+	} else {
+		hold = WAITER_HOLD_US;
+	}
 	if (age >= hold)
 		return false;
 	soon(n, &n->t_reconcile, hold - age + 1000);
@@ -608,6 +636,17 @@ static void on_reconcile(void *ud, uint64_t now)
 	in.pt = n->pt;
 	in.endpoint = endpoint_of;
 	in.ud = n;
+	for (size_t i = 0; i < pt_count(n->pt); i++) {
+		const struct pt_entry *e = pt_at(n->pt, i);
+		struct conninfo *c = ci_find(n, &e->id, true);
+
+		if (c && (!c->wg_configured || memcmp(c->wg_pub, e->ann.wg_pub, 32) != 0)) {
+			c->wg_configured = true;
+			c->configured_at = os_now_us();
+			memcpy(c->wg_pub, e->ann.wg_pub, 32);
+			n->ack_dirty = true;
+		}
+	}
 	dev = reconcile_desired(&in);
 	if (!dev) {
 		emit(n, W2W_EVENT_ERROR, NULL, NULL, NULL, "reconcile: out of memory", -ENOMEM);
@@ -642,6 +681,11 @@ static void on_wg_done(void *ud, const struct wgsync_result *res)
 			n->wg_applied_once = true;
 			soon(n, &n->t_announce_soon, 0);
 		}
+		if (n->ack_dirty && !wgsync_busy(n->wg)) {
+			/* every desired device so far is applied: tell the new peers */
+			n->ack_dirty = false;
+			soon(n, &n->t_announce_soon, 0);
+		}
 		emit(n, W2W_EVENT_WG_APPLIED, NULL, NULL, NULL, msg, 0);
 	}
 }
@@ -662,6 +706,10 @@ static void on_expired(void *ud, const struct pt_entry *e)
 	struct w2w_node *n = ud;
 	char id[PEERID_STR_MAX];
 
+	struct conninfo *c = ci_find(n, &e->id, false);
+
+	if (c)
+		c->wg_configured = false;
 	id_str(&e->id, id, sizeof(id));
 	log_info(&n->log, "peer %s (%s) silent for too long: removed", e->ann.name, id);
 	emit(n, W2W_EVENT_PEER_DOWN, id, e->ann.name, NULL, "expired", 0);
@@ -770,7 +818,17 @@ static void handle_message(struct w2w_node *n, const struct w2w_p2p_event *ev)
 	case PT_UPDATED:
 		log_debug(&n->log, "peer %s (%s) updated", a.name, ev->from);
 		break;
-	case PT_LEFT:
+	case PT_REFRESHED:
+		/* same content; an ack of our key may still release our endpoint */
+		if (acks_us(n, &a))
+			soon(n, &n->t_reconcile, 0);
+		return;
+	case PT_LEFT: {
+		struct conninfo *c = ci_find(n, &author, false);
+
+		if (c)
+			c->wg_configured = false;
+	}
 		log_info(&n->log, "peer %s (%s) left", a.name, ev->from);
 		emit(n, W2W_EVENT_PEER_DOWN, ev->from, a.name, ip, "left", 0);
 		break;
@@ -793,7 +851,7 @@ static void handle_message(struct w2w_node *n, const struct w2w_p2p_event *ev)
 			}
 		}
 		check_address(n);
-		soon(n, &n->t_reconcile, SOON_RECONCILE_US);
+		soon(n, &n->t_reconcile, acks_us(n, &a) ? 0 : SOON_RECONCILE_US);
 		if (!rtimer_armed(&n->t_expire))
 			on_expire(n, os_now_us());
 	}

@@ -59,7 +59,7 @@ int ann_encode(const struct announce *a, struct buf *out)
 	size_t start = out->len, namelen = strnlen(a->name, sizeof(a->name));
 	int r = 0;
 
-	if (a->n_claims > ANN_MAX_ADDRS || a->n_eps > ANN_MAX_ENDPOINTS || a->n_la > ANN_MAX_LISTEN ||
+	if (a->n_claims > ANN_MAX_ADDRS || a->n_eps > ANN_MAX_ENDPOINTS || a->n_la > ANN_MAX_LISTEN || a->n_acks > ANN_MAX_ACKS ||
 	    namelen > ANN_NAME_MAX)
 		return W2W_EPARSE;
 	for (unsigned i = 0; i < a->n_la; i++)
@@ -73,7 +73,7 @@ int ann_encode(const struct announce *a, struct buf *out)
 			return W2W_EPARSE;
 
 	msgpack_packer_init(&pk, out, buf_write_cb);
-	msgpack_pack_map(&pk, 9);
+	msgpack_pack_map(&pk, a->n_acks ? 10 : 9);
 	pack_key(&pk, "v");
 	msgpack_pack_uint32(&pk, ANN_VERSION);
 	pack_key(&pk, "seq");
@@ -106,6 +106,14 @@ int ann_encode(const struct announce *a, struct buf *out)
 	for (unsigned i = 0; i < a->n_la; i++) {
 		msgpack_pack_bin(&pk, a->la[i].len);
 		msgpack_pack_bin_body(&pk, a->la[i].b, a->la[i].len);
+	}
+	if (a->n_acks) {
+		pack_key(&pk, "ack");
+		msgpack_pack_array(&pk, a->n_acks);
+		for (unsigned i = 0; i < a->n_acks; i++) {
+			msgpack_pack_bin(&pk, ANN_ACK_LEN);
+			msgpack_pack_bin_body(&pk, a->acks[i], ANN_ACK_LEN);
+		}
 	}
 	/* The packer swallows write errors; a short buffer shows as a bad size. */
 	if (out->len - start > ANN_MAX_SIZE) {
@@ -249,6 +257,17 @@ int ann_decode(const uint8_t *p, size_t n, struct announce *out)
 				if (!get_ip(&val->via.array.ptr[j], true, &a.eps[j].addr, &a.eps[j].port))
 					goto out;
 			a.n_eps = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "ack")) {
+			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_ACKS)
+				goto out;
+			for (uint32_t j = 0; j < val->via.array.size; j++) {
+				const msgpack_object *m = &val->via.array.ptr[j];
+
+				if (m->type != MSGPACK_OBJECT_BIN || m->via.bin.size != ANN_ACK_LEN)
+					goto out;
+				memcpy(a.acks[j], m->via.bin.ptr, ANN_ACK_LEN);
+			}
+			a.n_acks = (uint8_t)val->via.array.size;
 		} else if (key_is(k, "la")) {
 			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_LISTEN)
 				goto out;

@@ -24,6 +24,8 @@
 #define ANN_MAX_ENDPOINTS 8    /* advertised underlay endpoints */
 #define ANN_MAX_LISTEN 4       /* libp2p addresses to dial the author at */
 #define ANN_MA_MAX 48          /* bytes of one binary multiaddr (without /p2p/) */
+#define ANN_MAX_ACKS 16        /* recently configured WireGuard peers */
+#define ANN_ACK_LEN 4          /* bytes of a WireGuard public key in an ack */
 
 enum { ANN_F_LEAVING = 1u << 0 };
 
@@ -57,6 +59,10 @@ struct announce {
 		uint8_t len;
 		uint8_t b[ANN_MA_MAX];
 	} la[ANN_MAX_LISTEN]; /* binary multiaddrs, /ip4|ip6/…/tcp/… */
+	/* First bytes of the WireGuard keys of peers the author configured in the
+	 * last seconds: tells a new peer "I can answer your handshake now". */
+	uint8_t n_acks;
+	uint8_t acks[ANN_MAX_ACKS][ANN_ACK_LEN];
 };
 
 /* Appends the msgpack encoding. W2W_EPARSE for an announcement that would not decode. */

@@ -54,6 +54,9 @@ static void sample(struct announce *a)
 	a->eps[0].port = 10042;
 	mk_ip(&a->eps[1].addr, "2001:db8::1");
 	a->eps[1].port = 51820;
+	a->n_acks = 2;
+	memcpy(a->acks[0], "\x01\x02\x03\x04", 4);
+	memcpy(a->acks[1], "\xaa\xbb\xcc\xdd", 4);
 	a->n_la = 1;
 	a->la[0].len = (uint8_t)ma_parse(a->la[0].b, sizeof(a->la[0].b), "/ip4/192.0.2.1/tcp/10042", 24);
 }
@@ -82,6 +85,8 @@ static void test_announce_roundtrip(void **state)
 	assert_int_equal(b.eps[1].port, 51820);
 	assert_true(ann_ip_eq(&b.eps[1].addr, &a.eps[1].addr));
 	assert_int_equal(b.n_la, 1);
+	assert_int_equal(b.n_acks, 2);
+	assert_memory_equal(b.acks[1], "\xaa\xbb\xcc\xdd", 4);
 	assert_int_equal(b.la[0].len, 8);
 	assert_memory_equal(b.la[0].b, a.la[0].b, 8);
 
