@@ -1,0 +1,236 @@
+# SPDX-License-Identifier: MIT
+"""The event-loop contract (include/w2wesher/loop.h) on asyncio.
+
+Loop() uses the push contract: the library calls back when its interest in an
+fd changes (-> loop.add_reader/add_writer/remove_*) and when its earliest
+timer changes (-> loop.call_at); the ready fds and due timers go back in
+through w2w_loop_process(). Loop.blocking() is the pull/batteries style for
+code without asyncio: run(timeout) drives w2w_loop_run().
+"""
+import asyncio
+import weakref
+
+from ._native import Error, ffi, lib
+
+
+@ffi.callback("void(void *, int, int)")
+def _watch_cb(ud, fd, events):
+    loop = ffi.from_handle(ud)
+    try:
+        loop._watch(fd, events)
+    except BaseException as e:  # never let an exception unwind through C
+        loop._report(e, "watch")
+
+
+@ffi.callback("void(void *, int64_t)")
+def _deadline_cb(ud, when_us):
+    loop = ffi.from_handle(ud)
+    try:
+        loop._set_deadline(when_us)
+    except BaseException as e:
+        loop._report(e, "set_deadline")
+
+
+class Loop:
+    """A struct w2w_loop. Library objects (Node, P2PHost) are created on a
+    Loop and must be closed before it; Loop.close() closes those still open.
+
+    asyncio mode (the default) needs a running asyncio loop, or one passed as
+    aio_loop. Event callbacks of objects on this Loop run from the asyncio
+    loop (call_soon) right after the library returned, so they may call any
+    method, including close().
+    """
+
+    def __init__(self, aio_loop=None, *, _blocking=False):
+        self._blocking = _blocking
+        self._aio = None if _blocking else (aio_loop or asyncio.get_running_loop())
+        self._handle = ffi.new_handle(self)
+        self._readers = set()
+        self._writers = set()
+        self._timer = None
+        self._processing = False
+        self._deferred = []
+        self._objects = weakref.WeakSet()
+        self.errors = []  # exceptions raised by callbacks in blocking mode
+        if _blocking:
+            self._ops = ffi.NULL
+        else:
+            self._ops = ffi.new("struct w2w_loop_ops *")
+            self._ops.version = lib.W2W_LOOP_OPS_VERSION
+            self._ops.ud = self._handle
+            self._ops.watch = _watch_cb
+            self._ops.set_deadline = _deadline_cb
+        self._ptr = lib.w2w_loop_new(self._ops)
+        if self._ptr == ffi.NULL:
+            raise MemoryError("w2w_loop_new")
+
+    @classmethod
+    def blocking(cls):
+        """A loop without asyncio (pull mode): drive it with run()."""
+        return cls(_blocking=True)
+
+    @property
+    def aio(self):
+        return self._aio
+
+    @property
+    def ptr(self):
+        if self._ptr is None:
+            raise Error(lib.W2W_ESTATE, "the loop is closed")
+        return self._ptr
+
+    # ---- push contract -> asyncio ----
+    def _watch(self, fd, events):
+        if events & lib.W2W_IO_READ:
+            if fd not in self._readers:
+                self._aio.add_reader(fd, self._ready, fd, lib.W2W_IO_READ)
+                self._readers.add(fd)
+        elif fd in self._readers:
+            self._aio.remove_reader(fd)
+            self._readers.discard(fd)
+        if events & lib.W2W_IO_WRITE:
+            if fd not in self._writers:
+                self._aio.add_writer(fd, self._ready, fd, lib.W2W_IO_WRITE)
+                self._writers.add(fd)
+        elif fd in self._writers:
+            self._aio.remove_writer(fd)
+            self._writers.discard(fd)
+
+    def _set_deadline(self, when_us):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if when_us < 0:
+            return
+        # Absolute w2w_now_us() time -> the asyncio clock (both monotonic, other origins).
+        delay = max(0.0, (when_us - lib.w2w_now_us()) / 1e6)
+        self._timer = self._aio.call_at(self._aio.time() + delay, self._due)
+
+    def _due(self):
+        self._timer = None
+        self.process()
+
+    def _ready(self, fd, events):
+        self.process(((fd, events),))
+
+    def process(self, ready=()):
+        """w2w_loop_process(): handles the ready (fd, W2W_IO_*) pairs and runs due timers."""
+        if self._ptr is None:
+            return
+        n = len(ready)
+        w = ffi.new("struct w2w_watch[]", max(n, 1))
+        for i, (fd, ev) in enumerate(ready):
+            w[i].fd = fd
+            w[i].events = ev
+        self._processing = True
+        try:
+            r = lib.w2w_loop_process(self._ptr, w, n)
+        finally:
+            self._processing = False
+        if r < 0:
+            raise Error(r, "w2w_loop_process")
+
+    def _report(self, exc, where):
+        if self._aio is not None:
+            self._aio.call_exception_handler({"message": f"w2wesher {where} callback failed", "exception": exc})
+        else:
+            self.errors.append(exc)
+
+    def _dispatch(self, fn, *args):
+        """Runs a user callback outside the library: call_soon with asyncio, at once otherwise."""
+        if self._aio is not None:
+            self._aio.call_soon(self._call_user, fn, args)
+        else:
+            self._call_user(fn, args)
+
+    def _call_user(self, fn, args):
+        try:
+            fn(*args)
+        except Exception as e:
+            self._report(e, "event")
+
+    def _defer(self, fn):
+        """Runs fn now, or after w2w_loop_process() returns when inside it."""
+        if not self._processing:
+            fn()
+        elif self._aio is not None:
+            self._aio.call_soon(fn)
+        else:
+            self._deferred.append(fn)
+
+    # ---- pull / batteries ----
+    def run(self, timeout=None):
+        """Blocking mode: w2w_loop_run() until break_() or timeout seconds (None: no
+        limit). True when broken, False on timeout. Event callbacks run inside
+        the library here, as in C: calls that would re-enter (Node.stop(), ...)
+        raise Error(-EBUSY); break_() and act after run() returns. close() is
+        deferred until run() returns."""
+        if not self._blocking:
+            raise Error(lib.W2W_ESTATE, "run() is for Loop.blocking(); asyncio drives this loop")
+        ms = -1 if timeout is None else max(0, int(timeout * 1000))
+        self._processing = True
+        try:
+            r = lib.w2w_loop_run(self.ptr, ms)
+        finally:
+            self._processing = False
+        while self._deferred:
+            self._deferred.pop(0)()
+        if r < 0:
+            raise Error(r, "w2w_loop_run")
+        if self.errors:
+            raise self.errors.pop(0)
+        return r == 1
+
+    def break_(self):
+        lib.w2w_loop_break(self.ptr)
+
+    def watches(self):
+        """The (fd, W2W_IO_*) pairs the library wants watched (pull mode)."""
+        n = lib.w2w_loop_get_watches(self.ptr, ffi.NULL, 0)
+        w = ffi.new("struct w2w_watch[]", max(n, 1))
+        n = min(n, lib.w2w_loop_get_watches(self.ptr, w, n))
+        return [(w[i].fd, w[i].events) for i in range(n)]
+
+    def timeout(self):
+        """Milliseconds until the next deadline (poll()'s timeout), -1 for none."""
+        return lib.w2w_loop_timeout(self.ptr)
+
+    @staticmethod
+    def now_us():
+        return lib.w2w_now_us()
+
+    # ---- life cycle ----
+    def _register(self, obj):
+        self._objects.add(obj)
+
+    def close(self):
+        """Closes the objects still on this loop, then frees the loop."""
+        if self._ptr is None:
+            return
+        if self._processing:
+            raise Error(-16, "Loop.close() from inside an event callback")  # -EBUSY
+        for obj in list(self._objects):
+            obj.close()
+        for fd in list(self._readers):
+            self._aio.remove_reader(fd)
+        for fd in list(self._writers):
+            self._aio.remove_writer(fd)
+        self._readers.clear()
+        self._writers.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        lib.w2w_loop_free(self._ptr)
+        self._ptr = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -1,0 +1,177 @@
+# SPDX-License-Identifier: MIT
+"""A mesh node (include/w2wesher/node.h) on a Loop.
+
+    async def main():
+        loop = Loop()
+        node = Node(loop, Config.load("w2wesher.conf", generate=True))
+        node.start()
+        async for ev in node.events():
+            print(ev.type, ev.name, ev.address)
+            if ev.type == "stopped":
+                break
+        node.close(); loop.close()
+"""
+import asyncio
+import dataclasses
+from typing import List, Optional
+
+from ._events import EventSource
+from ._native import Error, check, ffi, lib, text
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """A node event: type is the library's name ("peer-up", "stopped", ...; see TYPES)."""
+    type: str
+    code: int  # enum w2w_event_type
+    peer_id: str = ""
+    name: str = ""
+    address: str = ""
+    message: str = ""
+    error: int = 0  # W2W_EVENT_ERROR: the failing code (see strerror)
+    log_level: int = 0  # W2W_EVENT_LOG: 3 error .. 7 debug
+
+    @property
+    def strerror(self):
+        return text(lib.w2w_strerror(self.error)) if self.error else ""
+
+
+# enum w2w_event_type -> name, from the library itself.
+TYPES = {t: text(lib.w2w_event_type_name(t)) for t in range(lib.W2W_EVENT_LOG, lib.W2W_EVENT_STOPPED + 1)}
+
+
+@dataclasses.dataclass(frozen=True)
+class PeerInfo:
+    name: str
+    peer_id: str
+    address: str  # overlay IP ("" before one is chosen)
+    endpoint: str  # WireGuard endpoint "ip:port" or ""
+    wg_public_key: str
+    last_handshake: int  # Unix seconds, 0 = never
+    rx_bytes: int
+    tx_bytes: int
+    connected: bool  # a libp2p connection is up
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    self: PeerInfo
+    peers: List[PeerInfo]
+    join_addrs: List[str]  # multiaddrs another node can join through
+
+    def peer(self, name=None, peer_id=None) -> Optional[PeerInfo]:
+        for p in self.peers:
+            if (name is None or p.name == name) and (peer_id is None or p.peer_id == peer_id):
+                return p
+        return None
+
+
+def _peer_info(s, i):
+    return PeerInfo(
+        name=text(lib.w2w_snapshot_name(s, i)), peer_id=text(lib.w2w_snapshot_peer_id(s, i)),
+        address=text(lib.w2w_snapshot_address(s, i)), endpoint=text(lib.w2w_snapshot_endpoint(s, i)),
+        wg_public_key=text(lib.w2w_snapshot_wg_public_key(s, i)),
+        last_handshake=lib.w2w_snapshot_last_handshake(s, i), rx_bytes=lib.w2w_snapshot_rx_bytes(s, i),
+        tx_bytes=lib.w2w_snapshot_tx_bytes(s, i), connected=bool(lib.w2w_snapshot_connected(s, i)))
+
+
+@ffi.callback("void(void *, const struct w2w_event *)")
+def _event_cb(ud, ev):
+    node = ffi.from_handle(ud)
+    try:
+        t = lib.w2w_event_type(ev)
+        node._on_event(Event(
+            type=TYPES.get(t, "unknown"), code=t, peer_id=text(lib.w2w_event_peer_id(ev)),
+            name=text(lib.w2w_event_name(ev)), address=text(lib.w2w_event_address(ev)),
+            message=text(lib.w2w_event_message(ev)), error=lib.w2w_event_error(ev),
+            log_level=lib.w2w_event_log_level(ev)))
+    except BaseException as e:
+        node._loop._report(e, "node event")
+
+
+class Node(EventSource):
+    """A struct w2w_node. The configuration is copied: it may be closed after.
+
+    on_event(Event) is called for every event (LOG ones only when log=True);
+    or iterate: `async for ev in node.events()`; or `await node.wait_for(pred)`.
+    """
+
+    def __init__(self, loop, config, on_event=None, *, log=True):
+        self._events_init(loop, on_event)
+        self._log = log
+        self._handle = ffi.new_handle(self)
+        self._stopped = loop.aio.create_future() if loop.aio else None
+        self.stopped = False
+        out = ffi.new("struct w2w_node **")
+        check(lib.w2w_node_new(loop.ptr, config.ptr, _event_cb, self._handle, out))
+        self._ptr = out[0]
+        loop._register(self)
+
+    @property
+    def ptr(self):
+        if self._ptr is None:
+            raise Error(lib.W2W_ESTATE, "the node is closed")
+        return self._ptr
+
+    def _on_event(self, ev):
+        if ev.code == lib.W2W_EVENT_STOPPED:
+            self.stopped = True
+            if self._stopped is not None and not self._stopped.done():
+                self._stopped.set_result(ev)
+        if ev.code == lib.W2W_EVENT_LOG and not self._log:
+            return
+        self._deliver(ev)
+
+    def start(self):
+        """Loads the state directory, sets up WireGuard, listens, dials the bootstrap peers."""
+        check(lib.w2w_node_start(self.ptr))
+
+    def join(self, multiaddr):
+        """Adds a bootstrap multiaddr (/ip4/…/tcp/…/p2p/…) and dials it."""
+        check(lib.w2w_node_join(self.ptr, multiaddr.encode()))
+
+    def stop(self):
+        """Stops without leaving (interface, address and peers stay); "stopped" follows."""
+        check(lib.w2w_node_stop(self.ptr))
+
+    def leave(self):
+        """Announces the leave and removes the interface; "stopped" follows."""
+        check(lib.w2w_node_leave(self.ptr))
+
+    async def wait_stopped(self, timeout=None):
+        """Waits for the "stopped" event (returns it)."""
+        return await asyncio.wait_for(asyncio.shield(self._stopped), timeout)
+
+    def snapshot(self):
+        """A copy of the node's view now, as a Snapshot."""
+        s = lib.w2w_node_snapshot(self.ptr)
+        if s == ffi.NULL:
+            raise MemoryError("w2w_node_snapshot")
+        try:
+            me = _peer_info(s, ffi.cast("size_t", -1))
+            peers = [_peer_info(s, i) for i in range(lib.w2w_snapshot_peer_count(s))]
+            joins = [text(lib.w2w_snapshot_join_addr(s, i)) for i in range(lib.w2w_snapshot_join_addr_count(s))]
+        finally:
+            lib.w2w_snapshot_free(s)
+        return Snapshot(self=me, peers=peers, join_addrs=joins)
+
+    def close(self):
+        """Frees the node (stop it and wait for "stopped" first to keep the interface
+        state consistent; freeing a running node drops its sockets at once)."""
+        if self._ptr is None:
+            return
+
+        def free():
+            if self._ptr is not None:
+                lib.w2w_node_free(self._ptr)
+                self._ptr = None
+            self._events_close()
+        self._loop._defer(free)
+
+    def __del__(self):
+        try:
+            if self._ptr is not None and self._loop._ptr is not None:
+                lib.w2w_node_free(self._ptr)
+                self._ptr = None
+        except Exception:
+            pass
