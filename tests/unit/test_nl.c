@@ -803,6 +803,30 @@ static void test_backend_fake(void **state)
 	assert_int_equal(wgpeer_allowedip_count(g.dev->first_peer->next_peer->next_peer), 4);
 	wgdev_free(g.dev);
 
+	/* an interrupted dump: the backend starts over from an empty device */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(wgbackend_get_device(be, "wg0", bget, &g), 0);
+	spin();
+	n = tx.n;
+	nlh = get_part(buf, true, 0, 3, 0, -1);
+	nlh->nlmsg_seq = last_tx()->nlmsg_seq;
+	nl_feed(nl, nlh, nlh->nlmsg_len, 0);
+	nlh = get_part(buf, false, 3, 5, 0, -1);
+	nlh->nlmsg_seq = last_tx()->nlmsg_seq;
+	nlh->nlmsg_flags |= NLM_F_DUMP_INTR;
+	nl_feed(nl, nlh, nlh->nlmsg_len, 0);
+	feed_done(nl, last_tx()->nlmsg_seq, 0, NLM_F_DUMP_INTR);
+	assert_int_equal(g.done, 0);
+	assert_int_equal(tx.n, n + 1); /* sent again */
+	nlh = get_part(buf, true, 10, 12, 0, -1);
+	nlh->nlmsg_seq = last_tx()->nlmsg_seq;
+	nl_feed(nl, nlh, nlh->nlmsg_len, 0);
+	feed_done(nl, last_tx()->nlmsg_seq, 0, 0);
+	assert_int_equal(g.done, 1);
+	assert_int_equal(g.err, 0);
+	assert_int_equal(wgdev_peer_count(g.dev), 2); /* only the second round */
+	wgdev_free(g.dev);
+
 	/* a malformed part: W2W_EPROTO, after the dump drained */
 	memset(&g, 0, sizeof(g));
 	assert_int_equal(wgbackend_get_device(be, "wg0", bget, &g), 0);
