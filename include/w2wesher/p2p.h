@@ -16,11 +16,11 @@
  * callback runs inside w2w_loop_process(); it may call w2w_p2p_* functions
  * except w2w_p2p_free().
  *
- * CONNECTED/DISCONNECTED are per connection. One connection per peer is kept:
- * when both ends dialled at once, each sees two CONNECTED and one
- * DISCONNECTED for that peer (the surplus connection, closed by the rule in
- * docs/protocol.md). An outbound connection that fails before it is upgraded
- * is reported as DIAL_FAILED with the reason instead.
+ * CONNECTED/DISCONNECTED are per peer: CONNECTED when the first connection to
+ * a peer is up, DISCONNECTED when its last one is gone. One connection per
+ * peer is kept; the surplus one of a simultaneous dial is closed silently
+ * (debug log only). An outbound connection that fails before it is upgraded
+ * is reported as DIAL_FAILED with the reason.
  */
 #ifndef W2WESHER_P2P_H
 #define W2WESHER_P2P_H
@@ -46,8 +46,8 @@ struct w2w_p2p;
 
 enum w2w_p2p_event_type {
 	W2W_P2P_EV_LISTENING = 1, /* addr: a listen address we bound (with its real port) */
-	W2W_P2P_EV_CONNECTED,     /* peer_id, addr, inbound */
-	W2W_P2P_EV_DISCONNECTED,  /* peer_id, addr, err, reason */
+	W2W_P2P_EV_CONNECTED,     /* peer_id, addr, inbound: the peer's first connection is up */
+	W2W_P2P_EV_DISCONNECTED,  /* peer_id, addr, err, reason: its last connection is gone */
 	W2W_P2P_EV_DIAL_FAILED,   /* addr (as dialled), err, reason: refused, timeout, wrong peer ID, ... */
 	W2W_P2P_EV_IDENTIFY,      /* peer_id, agent/protocol versions, protocols, listen_addrs, observed_addr */
 	W2W_P2P_EV_PING,          /* peer_id, rtt_us */

@@ -164,6 +164,12 @@ static void on_swarm_event(void *ud, const struct swarm_event *se)
 	case SWARM_EV_CONNECTED:
 		if (hc)
 			hc->ready = true;
+		/* Public events are per peer: a second connection (simultaneous dial)
+		 * is not news; the swarm closes one of the two. */
+		if (se->peer && swarm_peer_conns(h->sw, se->peer) > 1) {
+			log_debug(&h->log, "second connection to %s (%s)", pid, addr);
+			return;
+		}
 		ev.type = W2W_P2P_EV_CONNECTED;
 		emit(h, &ev);
 		return;
@@ -176,6 +182,10 @@ static void on_swarm_event(void *ud, const struct swarm_event *se)
 			ev.addr = hc->text;
 		} else if (hc && !hc->ready) {
 			log_info(&h->log, "inbound connection from %s failed: %s", addr, se->reason);
+			return;
+		} else if (se->peer && swarm_peer_conns(h->sw, se->peer) > 0) {
+			/* Another connection to the peer stays up. */
+			log_debug(&h->log, "surplus connection to %s (%s) closed", pid, addr);
 			return;
 		} else {
 			ev.type = W2W_P2P_EV_DISCONNECTED;

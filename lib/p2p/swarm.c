@@ -647,6 +647,16 @@ bool swarm_connected(const struct swarm *sw, const struct peerid *peer)
 	return p && p->primary;
 }
 
+size_t swarm_peer_conns(const struct swarm *sw, const struct peerid *peer)
+{
+	size_t n = 0;
+
+	for (const struct swarm_conn *sc = sw->conns; sc; sc = sc->next)
+		if (sc->ready && sc->peer && peerid_eq(&sc->peer->id, peer) && conn_state(sc->c) == CONN_S_READY)
+			n++;
+	return n;
+}
+
 int swarm_ping(struct swarm *sw, const struct peerid *peer, uint64_t now)
 {
 	struct swpeer *p = peer_find(sw, peer);

@@ -114,6 +114,8 @@ int swarm_dial_begin(struct swarm *sw, const struct peerid *peer, uint64_t now_u
 /* A dial that never produced a connection (resolve/connect failed). */
 void swarm_dial_failed(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
 bool swarm_connected(const struct swarm *sw, const struct peerid *peer);
+/* Upgraded connections to peer that are still open (READY, not closing). */
+size_t swarm_peer_conns(const struct swarm *sw, const struct peerid *peer);
 
 int swarm_ping(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
 /* Graceful close of every connection to peer. */
