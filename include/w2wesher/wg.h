@@ -77,6 +77,13 @@ struct w2w_wg_opts {
 	void (*log)(void *ud, int level, const char *msg);
 	void *log_ud;
 	int log_level; /* 0 = 6 (info) */
+	/* 1: keep the device as last read plus the sets applied since, and diff
+	 * the next sync against it without reading the device again (a one-peer
+	 * change then costs one small set, whatever the peer count). Only for a
+	 * handle that is the device's only writer; handshake times for the
+	 * endpoint policy are those of the last read. A failed operation drops
+	 * the cache; w2w_wg_read() refreshes it. */
+	int cache_device;
 };
 
 /* opts NULL = defaults (auto backend, no create). -EPROTONOSUPPORT when the

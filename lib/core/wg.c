@@ -58,6 +58,7 @@ struct job {
 	int first_err;
 	struct wgdiff_stats st;
 	bool applied;
+	struct wgdevice *upd; /* the set in flight (for the cache) */
 };
 
 struct w2w_wg {
@@ -79,6 +80,10 @@ struct w2w_wg {
 	int in_cb;
 	bool closed;
 	struct w2w_wg_sync_stats last;
+	/* cache_device: the device as last read, plus every set applied since
+	 * (wgdiff_apply); NULL = read before the next diff. */
+	int use_cache;
+	struct wgdevice *cache;
 };
 
 static void wg_free_now(struct w2w_wg *wg);
@@ -394,6 +399,7 @@ static void job_free(struct job *j)
 	if (!j)
 		return;
 	w2w_wg_config_free(j->cfg);
+	wgdev_free(j->upd);
 	free(j);
 }
 
@@ -575,15 +581,24 @@ static void step_link(struct w2w_wg *wg)
 		job_finish(wg, ret, NULL);
 }
 
+static void drop_cache(struct w2w_wg *wg)
+{
+	wgdev_free(wg->cache);
+	wg->cache = NULL;
+}
+
 static void on_set(void *ud, int err)
 {
 	struct w2w_wg *wg = ud;
 
 	if (err < 0) {
 		log_warn(&wg->log, "wg %s: set failed: %s", wg->ifname, w2w_strerror(err));
+		drop_cache(wg); /* the device may hold part of the update: read it next time */
 		job_finish(wg, err, NULL);
 		return;
 	}
+	if (wg->cache && wgdiff_apply(wg->cache, wg->cur->upd) < 0)
+		drop_cache(wg);
 	wg->cur->applied = true;
 	step_link(wg);
 }
@@ -602,35 +617,19 @@ static void on_spawned(void *ud, int err, pid_t pid)
 	step_get(wg);
 }
 
-static void on_get(void *ud, int err, struct wgdevice *actual)
+/* desired vs actual -> set (if anything differs) -> link step. */
+static void sync_diff(struct w2w_wg *wg, const struct wgdevice *actual)
 {
-	struct w2w_wg *wg = ud;
 	struct job *j = wg->cur;
 	struct wgdevice *upd = NULL;
 	struct wgdiff_opts o = {0};
 	int ret;
 
-	if (j->kind == JOB_READ) {
-		job_finish(wg, err, actual);
-		return;
-	}
-	if (err == -ENODEV && wg->create && !j->spawned && !strcmp(wgbackend_name(wg->be), "userspace")) {
-		j->spawned = true;
-		ret = wg_uapi_spawn(wg->be, wg->ifname, wg->wireguard_go, SPAWN_TIMEOUT_US, on_spawned, wg);
-		if (ret < 0)
-			job_finish(wg, ret, NULL);
-		return;
-	}
-	if (err < 0) {
-		job_finish(wg, err, NULL);
-		return;
-	}
 	o.now_sec = wgbackend_realtime_sec();
 	o.keep_roamed_secs = wg->keep_roamed_secs;
 	o.keep_unlisted = wg->keep_unlisted;
 	memcpy(j->cfg->dev->name, wg->ifname, sizeof(wg->ifname));
 	ret = wgdiff(j->cfg->dev, actual, &o, &upd, &j->st);
-	wgdev_free(actual);
 	if (ret < 0) {
 		job_finish(wg, ret, NULL);
 		return;
@@ -642,9 +641,50 @@ static void on_get(void *ud, int err, struct wgdevice *actual)
 	}
 	log_debug(&wg->log, "wg %s: +%zu -%zu ~%zu peers", wg->ifname, j->st.added, j->st.removed, j->st.updated);
 	ret = wgbackend_set_device(wg->be, upd, on_set, wg);
-	wgdev_free(upd); /* the backend copied it (and wipes its copy) */
+	if (ret < 0 || !wg->cache) {
+		wgdev_free(upd); /* the backend copied it (and wipes its copy) */
+		upd = NULL;
+	}
+	j->upd = upd;
 	if (ret < 0)
 		job_finish(wg, ret, NULL);
+}
+
+static void on_get(void *ud, int err, struct wgdevice *actual)
+{
+	struct w2w_wg *wg = ud;
+	struct job *j = wg->cur;
+	int ret;
+
+	if (j->kind == JOB_READ) {
+		if (wg->use_cache) {
+			drop_cache(wg);
+			if (err >= 0)
+				wg->cache = wgdev_copy(actual); /* NULL on ENOMEM: read next time */
+		}
+		job_finish(wg, err, actual);
+		return;
+	}
+	if (err == -ENODEV && wg->create && !j->spawned && !strcmp(wgbackend_name(wg->be), "userspace")) {
+		j->spawned = true;
+		ret = wg_uapi_spawn(wg->be, wg->ifname, wg->wireguard_go, SPAWN_TIMEOUT_US, on_spawned, wg);
+		if (ret < 0)
+			job_finish(wg, ret, NULL);
+		return;
+	}
+	if (err < 0) {
+		drop_cache(wg);
+		job_finish(wg, err, NULL);
+		return;
+	}
+	if (wg->use_cache) {
+		drop_cache(wg);
+		wg->cache = actual; /* kept: the next sync diffs against it */
+		sync_diff(wg, actual);
+		return;
+	}
+	sync_diff(wg, actual);
+	wgdev_free(actual);
 }
 
 static void step_get(struct w2w_wg *wg)
@@ -678,6 +718,11 @@ static void on_kick(void *ud, uint64_t now_us)
 	wg->head = j->next;
 	if (!wg->head)
 		wg->tail = NULL;
+	if (j->kind == JOB_SYNC && wg->cache) {
+		/* cache_device: diff against what this handle last read and wrote */
+		sync_diff(wg, wg->cache);
+		return;
+	}
 	if (j->kind == JOB_SYNC && wg->create && !strcmp(wgbackend_name(wg->be), "kernel")) {
 		ret = ensure_rtnl(wg);
 		if (ret >= 0)
@@ -760,6 +805,7 @@ int w2w_wg_open(struct w2w_wg **out, struct w2w_loop *loop, const char *ifname, 
 	wg->create = opts->create;
 	wg->keep_roamed_secs = opts->keep_roamed_secs;
 	wg->keep_unlisted = opts->keep_unlisted_peers;
+	wg->use_cache = opts->cache_device;
 	wg->log.fn = opts->log; /* NULL drops messages */
 	wg->log.ud = opts->log_ud;
 	wg->log.max_level = opts->log_level ? opts->log_level : LOG_INFO;
@@ -817,6 +863,7 @@ static void wg_free_now(struct w2w_wg *wg)
 	reactor_timer_disarm(wg->r, &wg->kick);
 	wgbackend_free(wg->be);
 	rtnl_free(wg->rt);
+	drop_cache(wg);
 	job_free(wg->cur);
 	for (j = wg->head; j; j = n) {
 		n = j->next;

@@ -101,9 +101,12 @@ struct dev {
 	char name[16];
 };
 
-static int open_dev(struct w2w_loop *loop, struct dev *d, const char *name)
+static int open_dev(struct w2w_loop *loop, struct dev *d, const char *name, int cache)
 {
-	struct w2w_wg_opts o = {.version = W2W_WG_OPTS_VERSION, .backend = W2W_WG_BACKEND_USERSPACE, .create = 1};
+	struct w2w_wg_opts o = {.version = W2W_WG_OPTS_VERSION,
+				.backend = W2W_WG_BACKEND_USERSPACE,
+				.create = 1,
+				.cache_device = cache};
 	struct w2w_wg_config *empty = w2w_wg_config_new();
 	int r;
 
@@ -151,8 +154,8 @@ static int sync_conf(struct dev *d, const struct buf *conf, double *secs, uint64
 #define REPS 3
 
 struct sample {
-	double full_w, full_g, one_w, one_g;
-	uint64_t full_sent, full_recv, one_sent, one_recv, get_sent, get_recv;
+	double full_w, full_g, one_w, one_g, one_c;
+	uint64_t full_sent, full_recv, one_sent, one_recv, get_sent, get_recv, c_sent, c_recv;
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -173,11 +176,11 @@ static double median(double *v, int n)
 static int one_rep(struct w2w_loop *loop, int rep, const struct buf *c1, const struct buf *c2, const char *p1,
 		   const char *p2, struct sample *s)
 {
-	struct dev ours = {0}, theirs = {0};
+	struct dev ours = {0}, theirs = {0}, cached = {0};
 	double t0, tn;
 	int rc = -1;
 
-	if (open_dev(loop, &ours, "w2wbo") < 0 || open_dev(loop, &theirs, "w2wbt") < 0) {
+	if (open_dev(loop, &ours, "w2wbo", 0) < 0 || open_dev(loop, &theirs, "w2wbt", 0) < 0) {
 		fprintf(stderr, "bench: cannot start wireguard-go\n");
 		goto out;
 	}
@@ -206,8 +209,13 @@ static int one_rep(struct w2w_loop *loop, int rep, const struct buf *c1, const s
 	/* a no-op sync of ours is exactly one get: what wg's syncconf reads first */
 	if (sync_conf(&ours, c2, &tn, &s->get_sent, &s->get_recv) < 0)
 		goto out;
+	/* cache_device: a second handle reads once, then the endpoint change back costs one set */
+	if (open_dev(loop, &cached, "w2wbo", 1) < 0 || sync_conf(&cached, c2, &tn, &s->c_sent, &s->c_recv) < 0 ||
+	    sync_conf(&cached, c1, &s->one_c, &s->c_sent, &s->c_recv) < 0)
+		goto out;
 	rc = 0;
 out:
+	w2w_wg_close(cached.wg);
 	stop_dev(&ours);
 	stop_dev(&theirs);
 	return rc;
@@ -234,7 +242,7 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc && rc == 0; i++) {
 		unsigned n = (unsigned)atoi(argv[i]);
 		struct sample s[REPS];
-		double fw[REPS], fg[REPS], ow[REPS], og[REPS], mfw, mfg, mow, mog;
+		double fw[REPS], fg[REPS], ow[REPS], og[REPS], oc[REPS], mfw, mfg, mow, mog, moc;
 		struct buf c1, c2;
 		size_t bg, bgr;
 		char p1[64], p2[64];
@@ -255,12 +263,14 @@ int main(int argc, char **argv)
 			fg[r] = s[r].full_g;
 			ow[r] = s[r].one_w;
 			og[r] = s[r].one_g;
+			oc[r] = s[r].one_c;
 		}
 		if (rc == 0) {
 			mfw = median(fw, REPS);
 			mfg = median(fg, REPS);
 			mow = median(ow, REPS);
 			mog = median(og, REPS);
+			moc = median(oc, REPS);
 			bg = wg_set_bytes(&c1, 1);
 			bgr = 9;
 			printf("%-27s %6u %8.3f %9llu %9llu %8.3f %9zu %9zu %7.2f %7.2f\n", "full apply (wg setconf)", n,
@@ -271,6 +281,9 @@ int main(int argc, char **argv)
 			printf("%-27s %6u %8.3f %9llu %9llu %8.3f %9zu %9zu %7.2f %7.4f\n", "one endpoint (wg syncconf)",
 			       n, mow, (unsigned long long)s[0].one_sent, (unsigned long long)s[0].one_recv, mog, bg,
 			       bgr, mow / mog, (double)s[0].one_sent / (double)bg);
+			printf("%-27s %6u %8.4f %9llu %9llu %8.3f %9zu %9zu %7.3f %7.4f\n", "one endpoint, cache_device",
+			       n, moc, (unsigned long long)s[0].c_sent, (unsigned long long)s[0].c_recv, mog, bg, bgr,
+			       moc / mog, (double)s[0].c_sent / (double)bg);
 		} else {
 			fprintf(stderr, "bench: %u peers failed\n", n);
 		}

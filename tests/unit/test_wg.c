@@ -432,12 +432,57 @@ static void test_open_and_config_errors(void **state)
 	w2w_loop_free(loop);
 }
 
+static void test_cached_sync(void **state)
+{
+	struct fake f;
+	struct w2w_wg_opts o = {.version = W2W_WG_OPTS_VERSION, .uapi_dir = NULL, .cache_device = 1};
+	struct w2w_wg *wg = NULL;
+	struct w2w_wg_config *c;
+	struct w2w_wg_peer *p;
+	uint8_t k2[32];
+
+	(void)state;
+	fake_start(&f);
+	o.uapi_dir = f.dir;
+	reactor_io_set(loop_reactor(f.loop), f.lfd, W2W_IO_READ, fake_accept2, &f);
+	assert_int_equal(w2w_wg_open(&wg, f.loop, "wgt0", &o), 0);
+	c = parse(conf_same);
+	/* first sync: reads the device (nothing to change) */
+	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), 0);
+	assert_int_equal(f.requests, 1);
+	/* change K2's endpoint: one set, no second read */
+	for (int i = 0; i < 32; i++)
+		k2[i] = (uint8_t)strtoul((char[]){K2[2 * i], K2[2 * i + 1], 0}, NULL, 16);
+	p = w2w_wg_config_find_peer(c, k2);
+	assert_non_null(p);
+	assert_int_equal(w2w_wg_peer_set_endpoint(p, "192.0.2.9:1"), 0);
+	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), 0);
+	assert_int_equal(f.requests, 2);
+	assert_string_equal(f.last_req, "set=1\npublic_key=" K2 "\nendpoint=192.0.2.9:1\n\n");
+	/* the cache now holds the new endpoint: the same description is a no-op, no I/O */
+	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), 0);
+	assert_int_equal(f.requests, 2);
+	/* a failed set drops the cache: the next sync reads again */
+	assert_int_equal(w2w_wg_peer_set_endpoint(p, "192.0.2.10:1"), 0);
+	set_reply = "errno=5\n\n";
+	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), -5);
+	set_reply = "errno=0\n\n";
+	assert_int_equal(f.requests, 3);
+	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), 0);
+	assert_int_equal(f.requests, 5); /* get + set */
+	assert_string_equal(f.last_req, "set=1\npublic_key=" K2 "\nendpoint=192.0.2.10:1\n\n");
+	w2w_wg_config_free(c);
+	w2w_wg_close(wg);
+	fake_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_noop_sync_sends_nothing),
 		cmocka_unit_test(test_sync_sends_minimal_set),
 		cmocka_unit_test(test_read_device),
+		cmocka_unit_test(test_cached_sync),
 		cmocka_unit_test(test_timeout_and_close_in_callback),
 		cmocka_unit_test(test_open_and_config_errors),
 	};
