@@ -241,6 +241,7 @@ static void show_json(const struct w2w_wg_device *d, const char *backend)
 	printf("]}");
 }
 
+/* index: how many interfaces were shown before (separators). */
 static int show_one(const struct cli_cmd *self, const char *ifname, const struct wgopts *o, int index)
 {
 	struct w2w_loop *loop;
@@ -257,6 +258,8 @@ static int show_one(const struct cli_cmd *self, const char *ifname, const struct
 		return CLI_FAIL;
 	}
 	if (o->json) {
+		if (index)
+			printf(",");
 		show_json(d, w2w_wg_backend_name(wg));
 	} else {
 		if (index)
@@ -301,11 +304,11 @@ static int cmd_show(const struct cli_cmd *self, const struct wgopts *o)
 	if (o->json)
 		printf("[");
 	rc = CLI_OK;
-	for (const char *n = names; *n; n += strlen(n) + 1, i++) {
-		if (o->json && i)
-			printf(",");
+	for (const char *n = names; *n; n += strlen(n) + 1) {
 		if (show_one(self, n, o, i) != CLI_OK)
 			rc = CLI_FAIL;
+		else
+			i++;
 	}
 	if (o->json)
 		printf("]\n");

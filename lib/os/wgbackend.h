@@ -17,7 +17,8 @@
  *  - Operations run in submission order, one at a time per backend (a get
  *    queued after a set sees the set applied).
  *  - Every operation has a deadline (WGBACKEND_TIMEOUT_US unless the backend
- *    documents another); when it passes the callback gets W2W_ETIMEDOUT.
+ *    documents another; the UAPI backend adds 4 us per request byte); when it
+ *    passes the callback gets W2W_ETIMEDOUT.
  *  - Errors: -ENODEV no such interface (or it vanished mid-operation);
  *    -EPROTONOSUPPORT the backend is unavailable (kernel family missing);
  *    W2W_EPROTO malformed or truncated reply; other negative errno as reported
