@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Non-blocking netlink engine (see nl.h). */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -259,7 +259,7 @@ static int req_resend(struct nl_sock *nl, struct nl_req *q)
 static void log_ext_ack(struct nl_sock *nl, const struct nlmsghdr *nlh, int err)
 {
 	static const struct nl_policy pol[NLMSGERR_ATTR_MAX + 1] = {
-		[NLMSGERR_ATTR_MSG] = { .type = MNL_TYPE_NUL_STRING },
+	    [NLMSGERR_ATTR_MSG] = {.type = MNL_TYPE_NUL_STRING},
 	};
 	const struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
@@ -274,11 +274,11 @@ static void log_ext_ack(struct nl_sock *nl, const struct nlmsghdr *nlh, int err)
 	if (off >= mnl_nlmsg_get_payload_len(nlh))
 		return;
 	if (nl_attr_parse((const uint8_t *)e + off, mnl_nlmsg_get_payload_len(nlh) - off, pol,
-			  NLMSGERR_ATTR_MAX, tb) < 0 ||
+	                  NLMSGERR_ATTR_MAX, tb) < 0 ||
 	    !tb[NLMSGERR_ATTR_MSG])
 		return;
 	log_debug(nl->log, "netlink: kernel says: %s (%s)", mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]),
-		  nl_strerror(err));
+	          nl_strerror(err));
 }
 
 /* Handles one message. Returns false when the engine was freed. */
@@ -430,9 +430,12 @@ static void on_io(void *ud, int fd, int revents, uint64_t now_us)
 		return;
 	while (budget-- > 0) {
 		struct sockaddr_nl sa;
-		struct iovec iov = { nl->rbuf, NL_RECV_BUF };
+		struct iovec iov = {nl->rbuf, NL_RECV_BUF};
 		struct msghdr mh = {
-			.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1,
+		    .msg_name = &sa,
+		    .msg_namelen = sizeof(sa),
+		    .msg_iov = &iov,
+		    .msg_iovlen = 1,
 		};
 		ssize_t n = recvmsg(nl->fd, &mh, MSG_DONTWAIT);
 
@@ -559,7 +562,7 @@ void nl_close(struct nl_sock *nl)
 }
 
 int nl_submit(struct nl_sock *nl, const struct nlmsghdr *nlh, const struct nl_req_ops *ops, void *ud,
-	      uint64_t timeout_us, uint32_t *seq)
+              uint64_t timeout_us, uint32_t *seq)
 {
 	struct nl_req *q;
 	int ret;
@@ -663,7 +666,7 @@ int nl_run_until_idle(struct nl_sock *nl, int timeout_ms)
 		return -EINVAL;
 	pump(nl);
 	while (nl->npending > 0) {
-		struct pollfd p = { .fd = nl->fd, .events = POLLIN | (nl->want_write ? POLLOUT : 0) };
+		struct pollfd p = {.fd = nl->fd, .events = POLLIN | (nl->want_write ? POLLOUT : 0)};
 		uint64_t now = os_now_us();
 		int r, rev = 0;
 
@@ -748,7 +751,7 @@ static int check_policy(const struct nlattr *a, const struct nl_policy *p)
 }
 
 int nl_attr_parse(const void *buf, size_t len, const struct nl_policy *pol, uint16_t maxtype,
-		  const struct nlattr **tb)
+                  const struct nlattr **tb)
 {
 	const struct nlattr *a = buf;
 	int left;
@@ -773,13 +776,13 @@ int nl_attr_parse(const void *buf, size_t len, const struct nl_policy *pol, uint
 }
 
 int nl_attr_parse_nested(const struct nlattr *nest, const struct nl_policy *pol, uint16_t maxtype,
-			 const struct nlattr **tb)
+                         const struct nlattr **tb)
 {
 	return nl_attr_parse(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest), pol, maxtype, tb);
 }
 
-int nl_attr_parse_msg(const struct nlmsghdr *nlh, size_t hdrlen, const struct nl_policy *pol, uint16_t maxtype,
-		      const struct nlattr **tb)
+int nl_attr_parse_msg(const struct nlmsghdr *nlh, size_t hdrlen, const struct nl_policy *pol,
+                      uint16_t maxtype, const struct nlattr **tb)
 {
 	size_t plen = mnl_nlmsg_get_payload_len(nlh), off = MNL_ALIGN(hdrlen);
 
@@ -832,8 +835,8 @@ struct nlmsghdr *nl_genl_family_msg(void *buf, const char *name)
 int nl_genl_family_parse(const struct nlmsghdr *nlh, uint16_t *id)
 {
 	static const struct nl_policy pol[CTRL_ATTR_FAMILY_NAME + 1] = {
-		[CTRL_ATTR_FAMILY_ID] = { .type = MNL_TYPE_U16 },
-		[CTRL_ATTR_FAMILY_NAME] = { .type = MNL_TYPE_NUL_STRING },
+	    [CTRL_ATTR_FAMILY_ID] = {.type = MNL_TYPE_U16},
+	    [CTRL_ATTR_FAMILY_NAME] = {.type = MNL_TYPE_NUL_STRING},
 	};
 	const struct nlattr *tb[CTRL_ATTR_FAMILY_NAME + 1];
 

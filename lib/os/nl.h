@@ -96,7 +96,7 @@ void nl_close(struct nl_sock *nl);
  * outlive the request. Returns 0 (and the sequence number in *seq if non-NULL),
  * -EINVAL, -EMSGSIZE or -ENOMEM. Callbacks never run from inside nl_submit. */
 int nl_submit(struct nl_sock *nl, const struct nlmsghdr *nlh, const struct nl_req_ops *ops, void *ud,
-	      uint64_t timeout_us, uint32_t *seq);
+              uint64_t timeout_us, uint32_t *seq);
 /* Drops every pending request whose ud matches, without callbacks. */
 void nl_cancel(struct nl_sock *nl, void *ud);
 /* Synchronous drive for one-time setup steps (a backend constructor that
@@ -113,7 +113,8 @@ size_t nl_pending(const struct nl_sock *nl);
  * INT_MAX passes and the walk jumps out of the buffer (found by fuzzing). */
 static inline bool nl_msg_ok(const struct nlmsghdr *nlh, int left)
 {
-	return left >= (int)sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) && nlh->nlmsg_len <= (unsigned)left;
+	return left >= (int)sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
+	       nlh->nlmsg_len <= (unsigned)left;
 }
 
 /* Processes one received datagram (the socket path and tests use it). */
@@ -147,14 +148,14 @@ struct nl_policy {
  * Returns 0, or W2W_EPARSE on a truncated attribute, trailing garbage or an
  * attribute failing its policy. */
 int nl_attr_parse(const void *buf, size_t len, const struct nl_policy *pol, uint16_t maxtype,
-		  const struct nlattr **tb);
+                  const struct nlattr **tb);
 /* Same over a nested attribute's payload. */
 int nl_attr_parse_nested(const struct nlattr *nest, const struct nl_policy *pol, uint16_t maxtype,
-			 const struct nlattr **tb);
+                         const struct nlattr **tb);
 /* Same over a message's payload after a fixed header of hdrlen bytes; W2W_EPARSE
  * when the message is shorter than the header. */
-int nl_attr_parse_msg(const struct nlmsghdr *nlh, size_t hdrlen, const struct nl_policy *pol, uint16_t maxtype,
-		      const struct nlattr **tb);
+int nl_attr_parse_msg(const struct nlmsghdr *nlh, size_t hdrlen, const struct nl_policy *pol,
+                      uint16_t maxtype, const struct nlattr **tb);
 
 /* Iterates the nested attributes of nest (an array such as WGDEVICE_A_PEERS).
  * fn returns < 0 to stop with that code. W2W_EPARSE on a truncated element or

@@ -157,12 +157,12 @@ static int op_start(struct rtnl_op *op, const struct nlmsghdr *nlh)
 int rtnl_parse_link(const struct nlmsghdr *nlh, struct rtnl_link *out)
 {
 	static const struct nl_policy pol[IFLA_LINKINFO + 1] = {
-		[IFLA_IFNAME] = { .type = MNL_TYPE_NUL_STRING },
-		[IFLA_MTU] = { .type = MNL_TYPE_U32 },
-		[IFLA_LINKINFO] = { .type = MNL_TYPE_NESTED },
+	    [IFLA_IFNAME] = {.type = MNL_TYPE_NUL_STRING},
+	    [IFLA_MTU] = {.type = MNL_TYPE_U32},
+	    [IFLA_LINKINFO] = {.type = MNL_TYPE_NESTED},
 	};
 	static const struct nl_policy ipol[IFLA_INFO_KIND + 1] = {
-		[IFLA_INFO_KIND] = { .type = MNL_TYPE_STRING },
+	    [IFLA_INFO_KIND] = {.type = MNL_TYPE_STRING},
 	};
 	const struct nlattr *tb[IFLA_LINKINFO + 1], *itb[IFLA_INFO_KIND + 1];
 	const struct ifinfomsg *ifi;
@@ -204,8 +204,8 @@ int rtnl_parse_link(const struct nlmsghdr *nlh, struct rtnl_link *out)
 int rtnl_parse_addr(const struct nlmsghdr *nlh, struct rtnl_addr *out)
 {
 	static const struct nl_policy pol[IFA_LOCAL + 1] = {
-		[IFA_ADDRESS] = { .type = MNL_TYPE_BINARY, .minlen = 4 },
-		[IFA_LOCAL] = { .type = MNL_TYPE_BINARY, .minlen = 4 },
+	    [IFA_ADDRESS] = {.type = MNL_TYPE_BINARY, .minlen = 4},
+	    [IFA_LOCAL] = {.type = MNL_TYPE_BINARY, .minlen = 4},
 	};
 	const struct nlattr *tb[IFA_LOCAL + 1], *a;
 	const struct ifaddrmsg *ifa;
@@ -381,21 +381,24 @@ static int ensure_next(struct rtnl_op *op, int err)
 		if (op->kind == OP_LINK_GET)
 			return 1;
 		if (op->has_kind && strcmp(op->link.kind, op->want_kind) != 0) {
-			log_warn(nl_log(op->rt->nl), "rtnl: %s exists with kind '%s', not '%s'", op->want_name,
-				 op->link.kind, op->want_kind);
+			log_warn(nl_log(op->rt->nl), "rtnl: %s exists with kind '%s', not '%s'",
+			         op->want_name, op->link.kind, op->want_kind);
 			return -EEXIST;
 		}
 		if (op->link.mtu == op->want_mtu && (op->link.flags & IFF_UP))
 			return 1;
-		nlh = msg_link_set(buf, op->link.ifindex, op->link.mtu == op->want_mtu ? 0 : op->want_mtu, true);
+		nlh = msg_link_set(buf, op->link.ifindex, op->link.mtu == op->want_mtu ? 0 : op->want_mtu,
+		                   true);
 		op->step = ST_SET;
 		return op_submit(op, nlh);
 	case ST_CREATE:
 		/* EEXIST: someone created it between our GET and NEWLINK; adopt it. */
 		if (err < 0 && err != -EEXIST) {
 			if (err == -EOPNOTSUPP)
-				log_err(nl_log(op->rt->nl), "rtnl: the kernel cannot create links of kind '%s' "
-					"(module not loaded?)", op->want_kind);
+				log_err(nl_log(op->rt->nl),
+				        "rtnl: the kernel cannot create links of kind '%s' "
+				        "(module not loaded?)",
+				        op->want_kind);
 			return err;
 		}
 		op->created = err == 0;
@@ -429,9 +432,9 @@ static void op_done(void *ud, int err)
 }
 
 static const struct nl_req_ops op_nl_ops = {
-	.msg = op_msg,
-	.restart = op_restart,
-	.done = op_done,
+    .msg = op_msg,
+    .restart = op_restart,
+    .done = op_done,
 };
 
 /* ---- public ---- */
@@ -506,7 +509,7 @@ static bool name_ok(const char *n)
 }
 
 static int link_get_or_ensure(struct rtnl *rt, const char *ifname, const char *kind, uint32_t mtu,
-			      rtnl_link_cb cb, void *ud, enum op_kind k)
+                              rtnl_link_cb cb, void *ud, enum op_kind k)
 {
 	uint8_t buf[NL_MSG_BUF];
 	struct rtnl_op *op;
@@ -533,7 +536,7 @@ int rtnl_link_get(struct rtnl *rt, const char *ifname, rtnl_link_cb cb, void *ud
 }
 
 int rtnl_link_ensure(struct rtnl *rt, const char *ifname, const char *kind, uint32_t mtu, rtnl_link_cb cb,
-		     void *ud)
+                     void *ud)
 {
 	return link_get_or_ensure(rt, ifname, kind, mtu, cb, ud, OP_LINK_ENSURE);
 }

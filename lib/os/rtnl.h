@@ -65,7 +65,7 @@ int rtnl_link_get(struct rtnl *rt, const char *ifname, rtnl_link_cb cb, void *ud
  * differs. Never deletes anything. cb gets the final link.
  */
 int rtnl_link_ensure(struct rtnl *rt, const char *ifname, const char *kind, uint32_t mtu, rtnl_link_cb cb,
-		     void *ud);
+                     void *ud);
 /* Lists the links (of the given kind, NULL: all), at most RTNL_MAX_ADDRS. */
 int rtnl_link_list(struct rtnl *rt, const char *kind, rtnl_link_list_cb cb, void *ud);
 /* Sets MTU (0: unchanged) and up/down. */

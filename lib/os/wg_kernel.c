@@ -53,7 +53,7 @@ struct wgk {
 	struct nl_sock *nl;
 	bool own_nl;
 	uint16_t family;
-	struct rtnl *rt; /* opened on the first list_devices: links of kind wireguard */
+	struct rtnl *rt;            /* opened on the first list_devices: links of kind wireguard */
 	struct wgk_op *head, *tail; /* head is the running op */
 	bool running;
 	struct rtimer kick;
@@ -110,10 +110,12 @@ int wgk_check_set(const struct wgdevice *dev)
 
 	if (!dev || !name_ok(dev->name))
 		return -EINVAL;
-	wgdev_for_each_peer(dev, p) {
+	wgdev_for_each_peer(dev, p)
+	{
 		if (p->endpoint.addr.sa_family != AF_UNSPEC && !endpoint_len(&p->endpoint))
 			return -EINVAL;
-		wgpeer_for_each_allowedip(p, a) {
+		wgpeer_for_each_allowedip(p, a)
+		{
 			if (!wgallowedip_valid(a))
 				return -EINVAL;
 		}
@@ -130,7 +132,7 @@ static bool put_allowedip(struct nlmsghdr *nlh, size_t cap, uint16_t idx, const 
 		return false;
 	if (!mnl_attr_put_u16_check(nlh, cap, WGALLOWEDIP_A_FAMILY, a->family) ||
 	    !mnl_attr_put_check(nlh, cap, WGALLOWEDIP_A_IPADDR, a->family == AF_INET ? 4 : 16,
-				a->family == AF_INET ? (const void *)&a->ip4 : (const void *)&a->ip6) ||
+	                        a->family == AF_INET ? (const void *)&a->ip4 : (const void *)&a->ip6) ||
 	    !mnl_attr_put_u8_check(nlh, cap, WGALLOWEDIP_A_CIDR_MASK, a->cidr)) {
 		mnl_attr_nest_cancel(nlh, n);
 		return false;
@@ -147,7 +149,7 @@ static bool put_allowedip(struct nlmsghdr *nlh, size_t cap, uint16_t idx, const 
  * header fit (nothing was added).
  */
 static int put_peer(struct nlmsghdr *nlh, size_t cap, uint16_t idx, const struct wgpeer *p,
-		    const struct wgallowedip **aip)
+                    const struct wgallowedip **aip)
 {
 	bool cont = *aip != NULL;
 	struct nlattr *pn, *an;
@@ -184,7 +186,7 @@ static int put_peer(struct nlmsghdr *nlh, size_t cap, uint16_t idx, const struct
 			goto cancel;
 		if ((p->flags & WGPEER_HAS_PERSISTENT_KEEPALIVE) &&
 		    !mnl_attr_put_u16_check(nlh, cap, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL,
-					    p->persistent_keepalive_interval))
+		                            p->persistent_keepalive_interval))
 			goto cancel;
 	}
 	a = cont ? *aip : p->first_allowedip;
@@ -224,7 +226,7 @@ cancel:
 }
 
 int wgk_build_set(const struct wgdevice *dev, uint16_t family, struct wgk_cursor *cur, void *buf, size_t cap,
-		  struct nlmsghdr **out)
+                  struct nlmsghdr **out)
 {
 	struct nlmsghdr *nlh;
 	struct nlattr *peers;
@@ -286,33 +288,33 @@ int wgk_build_set(const struct wgdevice *dev, uint16_t family, struct wgk_cursor
 /* ---- GET reply parsing ---- */
 
 static const struct nl_policy dev_pol[WGDEVICE_A_MAX + 1] = {
-	[WGDEVICE_A_IFINDEX] = { .type = MNL_TYPE_U32 },
-	[WGDEVICE_A_IFNAME] = { .type = MNL_TYPE_NUL_STRING },
-	[WGDEVICE_A_PRIVATE_KEY] = { .type = MNL_TYPE_BINARY, .len = WG_KEY_LEN },
-	[WGDEVICE_A_PUBLIC_KEY] = { .type = MNL_TYPE_BINARY, .len = WG_KEY_LEN },
-	[WGDEVICE_A_FLAGS] = { .type = MNL_TYPE_U32 },
-	[WGDEVICE_A_LISTEN_PORT] = { .type = MNL_TYPE_U16 },
-	[WGDEVICE_A_FWMARK] = { .type = MNL_TYPE_U32 },
-	[WGDEVICE_A_PEERS] = { .type = MNL_TYPE_NESTED },
+    [WGDEVICE_A_IFINDEX] = {.type = MNL_TYPE_U32},
+    [WGDEVICE_A_IFNAME] = {.type = MNL_TYPE_NUL_STRING},
+    [WGDEVICE_A_PRIVATE_KEY] = {.type = MNL_TYPE_BINARY, .len = WG_KEY_LEN},
+    [WGDEVICE_A_PUBLIC_KEY] = {.type = MNL_TYPE_BINARY, .len = WG_KEY_LEN},
+    [WGDEVICE_A_FLAGS] = {.type = MNL_TYPE_U32},
+    [WGDEVICE_A_LISTEN_PORT] = {.type = MNL_TYPE_U16},
+    [WGDEVICE_A_FWMARK] = {.type = MNL_TYPE_U32},
+    [WGDEVICE_A_PEERS] = {.type = MNL_TYPE_NESTED},
 };
 
 static const struct nl_policy peer_pol[WGPEER_A_MAX + 1] = {
-	[WGPEER_A_PUBLIC_KEY] = { .type = MNL_TYPE_BINARY, .len = WG_KEY_LEN },
-	[WGPEER_A_PRESHARED_KEY] = { .type = MNL_TYPE_BINARY, .len = WG_KEY_LEN },
-	[WGPEER_A_FLAGS] = { .type = MNL_TYPE_U32 },
-	[WGPEER_A_ENDPOINT] = { .type = MNL_TYPE_BINARY, .minlen = sizeof(struct sockaddr) },
-	[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL] = { .type = MNL_TYPE_U16 },
-	[WGPEER_A_LAST_HANDSHAKE_TIME] = { .type = MNL_TYPE_BINARY, .len = WGK_TIMESPEC_LEN },
-	[WGPEER_A_RX_BYTES] = { .type = MNL_TYPE_U64 },
-	[WGPEER_A_TX_BYTES] = { .type = MNL_TYPE_U64 },
-	[WGPEER_A_ALLOWEDIPS] = { .type = MNL_TYPE_NESTED },
-	[WGPEER_A_PROTOCOL_VERSION] = { .type = MNL_TYPE_U32 },
+    [WGPEER_A_PUBLIC_KEY] = {.type = MNL_TYPE_BINARY, .len = WG_KEY_LEN},
+    [WGPEER_A_PRESHARED_KEY] = {.type = MNL_TYPE_BINARY, .len = WG_KEY_LEN},
+    [WGPEER_A_FLAGS] = {.type = MNL_TYPE_U32},
+    [WGPEER_A_ENDPOINT] = {.type = MNL_TYPE_BINARY, .minlen = sizeof(struct sockaddr)},
+    [WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL] = {.type = MNL_TYPE_U16},
+    [WGPEER_A_LAST_HANDSHAKE_TIME] = {.type = MNL_TYPE_BINARY, .len = WGK_TIMESPEC_LEN},
+    [WGPEER_A_RX_BYTES] = {.type = MNL_TYPE_U64},
+    [WGPEER_A_TX_BYTES] = {.type = MNL_TYPE_U64},
+    [WGPEER_A_ALLOWEDIPS] = {.type = MNL_TYPE_NESTED},
+    [WGPEER_A_PROTOCOL_VERSION] = {.type = MNL_TYPE_U32},
 };
 
 static const struct nl_policy aip_pol[WGALLOWEDIP_A_MAX + 1] = {
-	[WGALLOWEDIP_A_FAMILY] = { .type = MNL_TYPE_U16 },
-	[WGALLOWEDIP_A_IPADDR] = { .type = MNL_TYPE_BINARY, .minlen = 4 },
-	[WGALLOWEDIP_A_CIDR_MASK] = { .type = MNL_TYPE_U8 },
+    [WGALLOWEDIP_A_FAMILY] = {.type = MNL_TYPE_U16},
+    [WGALLOWEDIP_A_IPADDR] = {.type = MNL_TYPE_BINARY, .minlen = 4},
+    [WGALLOWEDIP_A_CIDR_MASK] = {.type = MNL_TYPE_U8},
 };
 
 struct peer_parse {
@@ -346,8 +348,8 @@ static int parse_aip(void *ud, const struct nlattr *nest)
 	if (!a)
 		return -ENOMEM;
 	a->family = fam;
-	memcpy(fam == AF_INET ? (void *)&a->ip4 : (void *)&a->ip6, mnl_attr_get_payload(tb[WGALLOWEDIP_A_IPADDR]),
-	       alen);
+	memcpy(fam == AF_INET ? (void *)&a->ip4 : (void *)&a->ip6,
+	       mnl_attr_get_payload(tb[WGALLOWEDIP_A_IPADDR]), alen);
 	a->cidr = mnl_attr_get_u8(tb[WGALLOWEDIP_A_CIDR_MASK]);
 	return 0;
 }
@@ -377,7 +379,7 @@ static int parse_peer(void *ud, const struct nlattr *nest)
 {
 	struct wgk_get_ctx *ctx = ud;
 	const struct nlattr *tb[WGPEER_A_MAX + 1];
-	struct peer_parse pp = { .ctx = ctx };
+	struct peer_parse pp = {.ctx = ctx};
 	struct wgpeer *p;
 	int r;
 
@@ -405,7 +407,8 @@ static int parse_peer(void *ud, const struct nlattr *nest)
 	if (tb[WGPEER_A_ENDPOINT] && (r = parse_endpoint(&p->endpoint, tb[WGPEER_A_ENDPOINT])) < 0)
 		return r;
 	if (tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]) {
-		p->persistent_keepalive_interval = mnl_attr_get_u16(tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]);
+		p->persistent_keepalive_interval =
+		    mnl_attr_get_u16(tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]);
 		p->flags |= WGPEER_HAS_PERSISTENT_KEEPALIVE;
 	}
 	if (tb[WGPEER_A_LAST_HANDSHAKE_TIME]) {
@@ -484,8 +487,7 @@ int wgk_get_finish(struct wgk_get_ctx *ctx)
 	keys = malloc(n * sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
-	wgdev_for_each_peer(ctx->dev, p)
-		keys[i++] = p->public_key;
+	wgdev_for_each_peer(ctx->dev, p) keys[i++] = p->public_key;
 	qsort(keys, n, sizeof(*keys), key_cmp);
 	for (i = 1; i < n && ret == 0; i++)
 		if (memcmp(keys[i - 1], keys[i], WG_KEY_LEN) == 0)
@@ -552,8 +554,10 @@ static void op_finish(struct wgk *k, int err)
 		log_debug(k->base.log, "wg-kernel: no WireGuard interface %s", op->ifname);
 	else if (err < 0)
 		log_warn(k->base.log, "wg-kernel: %s on %s failed: %s",
-			 op->kind == OP_GET ? "get" : op->kind == OP_SET ? "set" : "list",
-			 op->ifname, nl_strerror(err));
+		         op->kind == OP_GET   ? "get"
+		         : op->kind == OP_SET ? "set"
+		                              : "list",
+		         op->ifname, nl_strerror(err));
 	if (op->kind == OP_GET) {
 		wgbackend_get_cb cb = op->get_cb;
 		void *ud = op->ud;
@@ -744,13 +748,13 @@ static void set_done(void *ud, int err)
 }
 
 static const struct nl_req_ops get_nl_ops = {
-	.msg = get_msg,
-	.restart = get_restart,
-	.done = get_done,
+    .msg = get_msg,
+    .restart = get_restart,
+    .done = get_done,
 };
 
 static const struct nl_req_ops set_nl_ops = {
-	.done = set_done,
+    .done = set_done,
 };
 
 static int enqueue(struct wgk *k, struct wgk_op *op)
@@ -845,11 +849,11 @@ static void wgk_free(struct wgbackend *be)
 }
 
 static const struct wgbackend_ops wgk_ops = {
-	.name = "kernel",
-	.get_device = wgk_get_device,
-	.set_device = wgk_set_device,
-	.list_devices = wgk_list_devices,
-	.free = wgk_free,
+    .name = "kernel",
+    .get_device = wgk_get_device,
+    .set_device = wgk_set_device,
+    .list_devices = wgk_list_devices,
+    .free = wgk_free,
 };
 
 int wg_kernel_new_on(struct nl_sock *nl, uint16_t family, struct wgbackend **out)
@@ -894,13 +898,13 @@ static void family_done(void *ud, int err)
 }
 
 static const struct nl_req_ops family_ops = {
-	.msg = family_msg,
-	.done = family_done,
+    .msg = family_msg,
+    .done = family_done,
 };
 
 int wg_kernel_new(struct reactor *r, const struct wlog *log, struct wgbackend **out)
 {
-	struct family_lookup f = { .err = 1 };
+	struct family_lookup f = {.err = 1};
 	uint8_t buf[NL_MSG_BUF];
 	struct wgbackend *be = NULL;
 	struct nl_sock *nl;
@@ -917,16 +921,18 @@ int wg_kernel_new(struct reactor *r, const struct wlog *log, struct wgbackend **
 	if (ret == 0)
 		ret = f.err > 0 ? W2W_ETIMEDOUT : f.err;
 	if (ret == -ENOENT) {
-		log_err(log, "wg-kernel: the kernel has no WireGuard (generic netlink family \"%s\" not found): "
-			     "the wireguard kernel module is missing or not loaded (try `modprobe wireguard`)",
-			WG_GENL_NAME);
+		log_err(log,
+		        "wg-kernel: the kernel has no WireGuard (generic netlink family \"%s\" not found): "
+		        "the wireguard kernel module is missing or not loaded (try `modprobe wireguard`)",
+		        WG_GENL_NAME);
 		ret = -EPROTONOSUPPORT;
 	}
 	if (ret == 0)
 		ret = wg_kernel_new_on(nl, f.id, &be);
 	if (ret < 0) {
 		if (ret != -EPROTONOSUPPORT)
-			log_err(log, "wg-kernel: resolving the WireGuard family failed: %s", nl_strerror(ret));
+			log_err(log, "wg-kernel: resolving the WireGuard family failed: %s",
+			        nl_strerror(ret));
 		nl_close(nl);
 		return ret;
 	}

@@ -62,7 +62,7 @@ int wgk_check_set(const struct wgdevice *dev);
  * least 512). Returns 1 with *out set, 0 when everything was sent, -EMSGSIZE
  * when a single peer cannot fit in cap (no progress). */
 int wgk_build_set(const struct wgdevice *dev, uint16_t family, struct wgk_cursor *cur, void *buf, size_t cap,
-		  struct nlmsghdr **out);
+                  struct nlmsghdr **out);
 
 /* Builds the GET_DEVICE dump request for ifname. NULL if the name is invalid. */
 struct nlmsghdr *wgk_build_get(void *buf, uint16_t family, const char *ifname);

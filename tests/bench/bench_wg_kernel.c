@@ -13,12 +13,12 @@
  *
  *   bench_wg_kernel N [N...]      (exits 77 without kernel WireGuard)
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <arpa/inet.h>
 
 #include "nl.h"
 #include "osclock.h"
@@ -83,7 +83,7 @@ static void link_cb(void *ud, int err, const struct rtnl_link *l)
 
 static int mklink(struct rtnl *rt, const char *name)
 {
-	struct res r = { 0 };
+	struct res r = {0};
 
 	if (rtnl_link_ensure(rt, name, "wireguard", 0, link_cb, &r) < 0 || !run_until(&r.done, 10000))
 		return -1;
@@ -93,7 +93,7 @@ static int mklink(struct rtnl *rt, const char *name)
 /* GET + diff + SET, as a sync does. */
 static int sync_dev(struct wgbackend *be, const struct wgdevice *want)
 {
-	struct res g = { 0 }, s = { 0 };
+	struct res g = {0}, s = {0};
 	struct wgdevice *upd = NULL;
 	int e;
 
@@ -116,7 +116,7 @@ static int sync_dev(struct wgbackend *be, const struct wgdevice *want)
 
 static int set_only(struct wgbackend *be, const struct wgdevice *upd)
 {
-	struct res s = { 0 };
+	struct res s = {0};
 
 	if (wgbackend_set_device(be, upd, set_cb, &s) < 0 || !run_until(&s.done, 120000))
 		return -1;
@@ -130,7 +130,7 @@ static void b64(char out[45], const uint8_t k[32])
 
 	for (int i = 0; i < 33; i += 3) {
 		uint32_t v = (uint32_t)k[i] << 16 | (i + 1 < 32 ? (uint32_t)k[i + 1] << 8 : 0) |
-			     (i + 2 < 32 ? k[i + 2] : 0);
+		             (i + 2 < 32 ? k[i + 2] : 0);
 
 		out[o++] = t[v >> 18 & 63];
 		out[o++] = t[v >> 12 & 63];
@@ -179,14 +179,15 @@ static int write_conf(const struct wgdevice *d, const char *path)
 		return -1;
 	b64(k, d->private_key);
 	fprintf(f, "[Interface]\nPrivateKey = %s\nListenPort = %u\n", k, d->listen_port);
-	wgdev_for_each_peer(d, p) {
+	wgdev_for_each_peer(d, p)
+	{
 		char ip[INET_ADDRSTRLEN], ep[INET_ADDRSTRLEN];
 
 		b64(k, p->public_key);
 		inet_ntop(AF_INET, &p->first_allowedip->ip4, ip, sizeof(ip));
 		inet_ntop(AF_INET, &p->endpoint.addr4.sin_addr, ep, sizeof(ep));
 		fprintf(f, "\n[Peer]\nPublicKey = %s\nEndpoint = %s:%u\nAllowedIPs = %s/32\n", k, ep,
-			ntohs(p->endpoint.addr4.sin_port), ip);
+		        ntohs(p->endpoint.addr4.sin_port), ip);
 	}
 	return fclose(f);
 }
@@ -205,8 +206,8 @@ static double run_wg(const char *sub, const char *ifname, const char *conf, long
 		return st == 0 ? ((double)os_now_us() - t0) / 1000 : -1;
 	}
 	snprintf(out, sizeof(out), "%s/strace.txt", dir);
-	snprintf(cmd, sizeof(cmd), "strace -f -c -e trace=sendto,sendmsg,recvfrom,recvmsg -o %s wg %s %s %s", out,
-		 sub, ifname, conf);
+	snprintf(cmd, sizeof(cmd), "strace -f -c -e trace=sendto,sendmsg,recvfrom,recvmsg -o %s wg %s %s %s",
+	         out, sub, ifname, conf);
 	if (system(cmd) != 0)
 		return -1;
 	*sent = *recvd = 0;
@@ -237,18 +238,19 @@ struct stat_snap {
 static struct stat_snap snap(struct wgbackend *be)
 {
 	const struct nl_stats *s = nl_get_stats(wg_kernel_engine(be));
-	struct stat_snap x = { s->tx_msgs, s->rx_msgs, os_now_us() };
+	struct stat_snap x = {s->tx_msgs, s->rx_msgs, os_now_us()};
 
 	return x;
 }
 
-static void row(const char *what, unsigned n, struct stat_snap a, struct stat_snap b, double wg_ms, long wg_tx,
-		long wg_rx)
+static void row(const char *what, unsigned n, struct stat_snap a, struct stat_snap b, double wg_ms,
+                long wg_tx, long wg_rx)
 {
 	double ms = (double)(b.t - a.t) / 1000;
 
-	printf("%-36s %6u %10.1f %7llu %7llu %10.1f %7ld %7ld %7.2f\n", what, n, ms, (unsigned long long)(b.tx - a.tx),
-	       (unsigned long long)(b.rx - a.rx), wg_ms, wg_tx, wg_rx, wg_ms > 0 ? ms / wg_ms : 0);
+	printf("%-36s %6u %10.1f %7llu %7llu %10.1f %7ld %7ld %7.2f\n", what, n, ms,
+	       (unsigned long long)(b.tx - a.tx), (unsigned long long)(b.rx - a.rx), wg_ms, wg_tx, wg_rx,
+	       wg_ms > 0 ? ms / wg_ms : 0);
 }
 
 int main(int argc, char **argv)
@@ -267,8 +269,8 @@ int main(int argc, char **argv)
 	if (e < 0 || rtnl_new(R, NULL, &rt) < 0 || !mkdtemp(dir))
 		return 1;
 	printf("# kernel WireGuard, netlink messages of at most %d bytes (wg(8): one page)\n", NL_MSG_BUF);
-	printf("%-36s %6s %10s %7s %7s %10s %7s %7s %7s\n", "operation", "peers", "ours ms", "tx", "rx", "wg ms",
-	       "wg tx", "wg rx", "ratio");
+	printf("%-36s %6s %10s %7s %7s %10s %7s %7s %7s\n", "operation", "peers", "ours ms", "tx", "rx",
+	       "wg ms", "wg tx", "wg rx", "ratio");
 	for (int a = 1; a < argc; a++) {
 		unsigned n = (unsigned)atoi(argv[a]);
 		char ours[16], wgt[16], wgs[16], conf[256], conf2[256];

@@ -45,8 +45,8 @@ static void get_cb(void *ud, int err, struct wgdevice *dev)
 static void roundtrip(const struct wgdevice *dev)
 {
 	struct wgdevice *copy = wgdev_copy(dev), *back = wgdev_new();
-	struct wgk_get_ctx ctx = { .dev = back };
-	struct wgk_cursor cur = { 0 };
+	struct wgk_get_ctx ctx = {.dev = back};
+	struct wgk_cursor cur = {0};
 	uint8_t buf[NL_MSG_BUF];
 	struct nlmsghdr *nlh;
 	int r;
@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *buf = malloc(size ? size : 1);
 	const struct nlmsghdr *nlh;
-	struct wgk_get_ctx ctx = { .dev = wgdev_new() };
+	struct wgk_get_ctx ctx = {.dev = wgdev_new()};
 	int left = size > 1 << 20 ? 1 << 20 : (int)size, ok = 1, nmsg = 0;
 
 	if (!buf || !ctx.dev)
@@ -108,13 +108,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		reactor_run_timers(r, os_now_us()); /* starts the op */
 		memcpy(buf, data, size);
 		left = size > 1 << 20 ? 1 << 20 : (int)size;
-		for (struct nlmsghdr *m = (struct nlmsghdr *)buf; nl_msg_ok(m, left); m = mnl_nlmsg_next(m, &left))
+		for (struct nlmsghdr *m = (struct nlmsghdr *)buf; nl_msg_ok(m, left);
+		     m = mnl_nlmsg_next(m, &left))
 			m->nlmsg_seq = sent_seq;
 		nl_feed(nl, buf, size, 0);
 		if (!done) {
 			/* end the dump if the input did not */
-			struct nlmsghdr d = { .nlmsg_len = sizeof(d) + 4, .nlmsg_type = NLMSG_DONE };
-			uint8_t db[sizeof(d) + 4] = { 0 };
+			struct nlmsghdr d = {.nlmsg_len = sizeof(d) + 4, .nlmsg_type = NLMSG_DONE};
+			uint8_t db[sizeof(d) + 4] = {0};
 
 			d.nlmsg_seq = sent_seq;
 			memcpy(db, &d, sizeof(d));

@@ -10,15 +10,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <sys/socket.h>
-#include <net/if.h>
 #include <linux/genetlink.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/wireguard.h>
+#include <net/if.h>
+#include <sys/socket.h>
 
 #include "err.h"
 #include "nl.h"
@@ -155,7 +156,7 @@ static void rec_done(void *ud, int err)
 		nl_close(r->nl);
 }
 
-static const struct nl_req_ops rec_ops = { rec_msg, rec_restart, rec_done };
+static const struct nl_req_ops rec_ops = {rec_msg, rec_restart, rec_done};
 
 static struct nlmsghdr *simple_req(void *buf, uint16_t type, uint16_t flags)
 {
@@ -170,7 +171,7 @@ static void test_engine_ack_error_timeout(void **state)
 {
 	uint8_t buf[64];
 	struct nl_sock *nl;
-	struct rec a = { 0 }, b = { 0 }, c = { 0 };
+	struct rec a = {0}, b = {0}, c = {0};
 	uint32_t sa, sb, sc;
 
 	(void)state;
@@ -207,7 +208,7 @@ static void test_engine_dump_intr(void **state)
 {
 	uint8_t buf[64], part[64];
 	struct nl_sock *nl;
-	struct rec a = { 0 };
+	struct rec a = {0};
 	struct nlmsghdr *p;
 	uint32_t seq;
 
@@ -257,7 +258,7 @@ static void test_engine_one_dump_at_a_time_and_reentrancy(void **state)
 {
 	uint8_t buf[64];
 	struct nl_sock *nl;
-	struct rec a = { 0 }, b = { 0 }, c = { 0 };
+	struct rec a = {0}, b = {0}, c = {0};
 	uint32_t sa;
 
 	(void)state;
@@ -291,12 +292,12 @@ static void test_engine_one_dump_at_a_time_and_reentrancy(void **state)
 static void test_attr_parse_policy(void **state)
 {
 	static const struct nl_policy pol[4] = {
-		[1] = { .type = MNL_TYPE_U32 },
-		[2] = { .type = MNL_TYPE_BINARY, .len = 32 },
-		[3] = { .type = MNL_TYPE_NUL_STRING },
+	    [1] = {.type = MNL_TYPE_U32},
+	    [2] = {.type = MNL_TYPE_BINARY, .len = 32},
+	    [3] = {.type = MNL_TYPE_NUL_STRING},
 	};
 	const struct nlattr *tb[4];
-	uint8_t buf[256], key[32] = { 0 };
+	uint8_t buf[256], key[32] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 
 	(void)state;
@@ -408,9 +409,9 @@ struct first_peer {
 static int count_peer(void *ud, const struct nlattr *a)
 {
 	static const struct nl_policy pol[WGPEER_A_MAX + 1] = {
-		[WGPEER_A_PUBLIC_KEY] = { .type = MNL_TYPE_BINARY, .len = 32 },
-		[WGPEER_A_FLAGS] = { .type = MNL_TYPE_U32 },
-		[WGPEER_A_ENDPOINT] = { .type = MNL_TYPE_BINARY, .minlen = 16 },
+	    [WGPEER_A_PUBLIC_KEY] = {.type = MNL_TYPE_BINARY, .len = 32},
+	    [WGPEER_A_FLAGS] = {.type = MNL_TYPE_U32},
+	    [WGPEER_A_ENDPOINT] = {.type = MNL_TYPE_BINARY, .minlen = 16},
 	};
 	const struct nlattr *tb[WGPEER_A_MAX + 1];
 	struct first_peer *f = ud;
@@ -428,9 +429,9 @@ static int count_peer(void *ud, const struct nlattr *a)
 static void inspect_set(const struct nlmsghdr *nlh, bool *has_privkey, struct first_peer *f)
 {
 	static const struct nl_policy pol[WGDEVICE_A_MAX + 1] = {
-		[WGDEVICE_A_IFNAME] = { .type = MNL_TYPE_NUL_STRING },
-		[WGDEVICE_A_PRIVATE_KEY] = { .type = MNL_TYPE_BINARY, .len = 32 },
-		[WGDEVICE_A_PEERS] = { .type = MNL_TYPE_NESTED },
+	    [WGDEVICE_A_IFNAME] = {.type = MNL_TYPE_NUL_STRING},
+	    [WGDEVICE_A_PRIVATE_KEY] = {.type = MNL_TYPE_BINARY, .len = 32},
+	    [WGDEVICE_A_PEERS] = {.type = MNL_TYPE_NESTED},
 	};
 	const struct nlattr *tb[WGDEVICE_A_MAX + 1];
 	const struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
@@ -449,12 +450,12 @@ static void inspect_set(const struct nlmsghdr *nlh, bool *has_privkey, struct fi
 static void test_set_split_1000(void **state)
 {
 	struct wgdevice *d = big_dev(1000, 500), *back = wgdev_new();
-	struct wgk_get_ctx ctx = { .dev = back };
-	struct wgk_cursor cur = { 0 };
+	struct wgk_get_ctx ctx = {.dev = back};
+	struct wgk_cursor cur = {0};
 	uint8_t buf[NL_MSG_BUF];
 	struct nlmsghdr *nlh;
 	size_t msgs = 0, conts = 0, peers_seen = 0;
-	uint8_t prev_last[32] = { 0 };
+	uint8_t prev_last[32] = {0};
 	int r;
 
 	(void)state;
@@ -500,7 +501,7 @@ static void test_set_split_1000(void **state)
 static void test_set_flags_and_checks(void **state)
 {
 	struct wgdevice *d = wgdev_new();
-	struct wgk_cursor cur = { 0 };
+	struct wgk_cursor cur = {0};
 	uint8_t buf[NL_MSG_BUF];
 	struct nlmsghdr *nlh;
 	struct wgpeer *p;
@@ -577,8 +578,8 @@ static struct nlmsghdr *get_part(void *buf, bool first, uint32_t from, uint32_t 
 	peers = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
 	for (uint32_t i = from; i < to; i++) {
 		struct nlattr *p = mnl_attr_nest_start(nlh, (uint16_t)(i - from)), *aips;
-		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(9) };
-		int64_t ts[2] = { 1700000000, 5 };
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(9)};
+		int64_t ts[2] = {1700000000, 5};
 		int a0 = i == from ? aip_from : 0, a1 = (i + 1 == to && aip_cut >= 0) ? aip_cut : 4;
 
 		key_of(k, i, 0x11);
@@ -613,7 +614,7 @@ static struct nlmsghdr *get_part(void *buf, bool first, uint32_t from, uint32_t 
 static void test_get_reassembly(void **state)
 {
 	uint8_t buf[8192];
-	struct wgk_get_ctx ctx = { .dev = wgdev_new() };
+	struct wgk_get_ctx ctx = {.dev = wgdev_new()};
 	struct wgpeer *p;
 
 	(void)state;
@@ -625,7 +626,8 @@ static void test_get_reassembly(void **state)
 	assert_int_equal(ctx.dev->ifindex, 5);
 	assert_int_equal(ctx.dev->listen_port, 51820);
 	assert_true(ctx.dev->flags & WGDEVICE_HAS_PRIVATE_KEY);
-	wgdev_for_each_peer(ctx.dev, p) {
+	wgdev_for_each_peer(ctx.dev, p)
+	{
 		assert_int_equal(wgpeer_allowedip_count(p), 4);
 		assert_false(p->flags & WGPEER_HAS_PRESHARED_KEY); /* all-zero PSK = none */
 		assert_int_equal(p->endpoint.addr4.sin_port, htons(9));
@@ -658,7 +660,7 @@ static void test_get_malformed(void **state)
 	/* Mutate one byte/field at a time in a good message: every variant either
 	 * parses or fails with W2W_EPARSE, never crashes (ASan run). */
 	for (uint32_t off = sizeof(struct nlmsghdr); off < 600; off++) {
-		struct wgk_get_ctx ctx = { .dev = wgdev_new() };
+		struct wgk_get_ctx ctx = {.dev = wgdev_new()};
 		int r;
 
 		nlh = get_part(buf, true, 0, 2, 0, -1);
@@ -674,9 +676,9 @@ static void test_get_malformed(void **state)
 
 	/* Specific malformations -> W2W_EPARSE */
 	{
-		struct wgk_get_ctx ctx = { .dev = wgdev_new() };
+		struct wgk_get_ctx ctx = {.dev = wgdev_new()};
 		/* WGALLOWEDIP_A_FAMILY attribute: nla_len 6, type 1, AF_INET */
-		const uint8_t fam[6] = { 6, 0, WGALLOWEDIP_A_FAMILY, 0, AF_INET, 0 };
+		const uint8_t fam[6] = {6, 0, WGALLOWEDIP_A_FAMILY, 0, AF_INET, 0};
 		uint8_t *p;
 
 		/* truncated message (attribute runs past the end) */
@@ -696,11 +698,11 @@ static void test_get_malformed(void **state)
 	}
 	{
 		/* cidr 33 */
-		struct wgk_get_ctx ctx = { .dev = wgdev_new() };
+		struct wgk_get_ctx ctx = {.dev = wgdev_new()};
 		struct nlmsghdr *m = mnl_nlmsg_put_header(buf);
 		struct genlmsghdr *g = mnl_nlmsg_put_extra_header(m, sizeof(*g));
 		struct nlattr *ps, *pe, *as, *ae;
-		uint8_t k[32] = { 1 };
+		uint8_t k[32] = {1};
 		uint32_t ip = 0;
 
 		(void)g;
@@ -722,7 +724,7 @@ static void test_get_malformed(void **state)
 	}
 	{
 		/* a peer without its public key; a peers element that is not a nest */
-		struct wgk_get_ctx ctx = { .dev = wgdev_new() };
+		struct wgk_get_ctx ctx = {.dev = wgdev_new()};
 		struct nlmsghdr *m = mnl_nlmsg_put_header(buf);
 		struct nlattr *ps, *pe;
 
@@ -773,7 +775,7 @@ static void test_backend_fake(void **state)
 {
 	struct nl_sock *nl;
 	struct wgbackend *be;
-	struct bres g = { 0 }, s = { 0 }, s2 = { 0 };
+	struct bres g = {0}, s = {0}, s2 = {0};
 	uint8_t buf[8192];
 	struct nlmsghdr *nlh;
 	struct wgdevice *d;
@@ -880,7 +882,7 @@ static void test_backend_deadlines(void **state)
 {
 	struct nl_sock *nl;
 	struct wgbackend *be;
-	struct bres g = { 0 }, s = { 0 };
+	struct bres g = {0}, s = {0};
 	struct wgdevice *d = big_dev(300, 0);
 	uint64_t t;
 
@@ -918,7 +920,7 @@ static void test_backend_deadlines(void **state)
 /* ---- rtnetlink ---- */
 
 static struct nlmsghdr *newlink(void *buf, uint32_t seq, int ifindex, const char *name, const char *kind,
-				uint32_t mtu, unsigned flags)
+                                uint32_t mtu, unsigned flags)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
@@ -956,7 +958,7 @@ static void test_rtnl_ensure_flow(void **state)
 {
 	struct nl_sock *nl;
 	struct rtnl *rt;
-	struct lres r = { 0 };
+	struct lres r = {0};
 	uint8_t buf[1024];
 	struct nlmsghdr *nlh;
 
@@ -1023,8 +1025,8 @@ static void test_rtnl_ensure_flow(void **state)
 
 	/* delete of an absent link is success; address removal likewise */
 	{
-		struct bres d = { 0 };
-		struct rtnl_addr a = { .ifindex = 7, .family = AF_INET, .prefixlen = 24 };
+		struct bres d = {0};
+		struct rtnl_addr a = {.ifindex = 7, .family = AF_INET, .prefixlen = 24};
 
 		assert_int_equal(rtnl_link_del(rt, "wg0", bset, &d), 0);
 		feed_ack(nl, last_tx()->nlmsg_seq, -ENODEV);
@@ -1055,7 +1057,7 @@ static void test_rtnl_parsers(void **state)
 	struct ifaddrmsg *ifa;
 	struct rtnl_addr a;
 	struct rtnl_link l;
-	uint8_t v6[16] = { 0xfd, 0x99, [15] = 1 };
+	uint8_t v6[16] = {0xfd, 0x99, [15] = 1};
 
 	(void)state;
 	nlh->nlmsg_type = RTM_NEWADDR;
@@ -1164,15 +1166,15 @@ static void fdone(void *ud, int err)
 	f->err = err;
 }
 
-static const struct nl_req_ops fops = { fmsg, NULL, fdone };
+static const struct nl_req_ops fops = {fmsg, NULL, fdone};
 
 static void test_real_sockets(void **state)
 {
 	struct nl_sock *nl = NULL, *gnl = NULL;
 	struct rtnl *rt;
-	struct lres r = { 0 }, r2 = { 0 };
-	struct llres ll = { 0 };
-	struct fres f = { 0 }, fw = { 0 };
+	struct lres r = {0}, r2 = {0};
+	struct llres ll = {0};
+	struct fres f = {0}, fw = {0};
 	struct wgbackend *be = NULL;
 	uint8_t buf[NL_MSG_BUF];
 	int e;
@@ -1251,7 +1253,7 @@ static void test_real_enobufs(void **state)
 	/* the socket still works afterwards */
 	{
 		int big = 1 << 20;
-		struct lres again = { 0 };
+		struct lres again = {0};
 
 		setsockopt(nl_fd(nl), SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 		assert_int_equal(rtnl_link_get(rt, "lo", lcb, &again), 0);
@@ -1265,21 +1267,21 @@ static void test_real_enobufs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_engine_ack_error_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_engine_dump_intr, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_engine_one_dump_at_a_time_and_reentrancy, setup, teardown),
-		cmocka_unit_test(test_attr_parse_policy),
-		cmocka_unit_test_setup_teardown(test_set_split_1000, setup, teardown),
-		cmocka_unit_test(test_set_flags_and_checks),
-		cmocka_unit_test(test_get_reassembly),
-		cmocka_unit_test(test_get_malformed),
-		cmocka_unit_test_setup_teardown(test_backend_fake, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backend_deadlines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rtnl_ensure_flow, setup, teardown),
-		cmocka_unit_test(test_rtnl_parsers),
-		cmocka_unit_test(test_genl_family),
-		cmocka_unit_test_setup_teardown(test_real_sockets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_real_enobufs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_engine_ack_error_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_engine_dump_intr, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_engine_one_dump_at_a_time_and_reentrancy, setup, teardown),
+	    cmocka_unit_test(test_attr_parse_policy),
+	    cmocka_unit_test_setup_teardown(test_set_split_1000, setup, teardown),
+	    cmocka_unit_test(test_set_flags_and_checks),
+	    cmocka_unit_test(test_get_reassembly),
+	    cmocka_unit_test(test_get_malformed),
+	    cmocka_unit_test_setup_teardown(test_backend_fake, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_backend_deadlines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rtnl_ensure_flow, setup, teardown),
+	    cmocka_unit_test(test_rtnl_parsers),
+	    cmocka_unit_test(test_genl_family),
+	    cmocka_unit_test_setup_teardown(test_real_sockets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_real_enobufs, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,20 +33,20 @@ static struct reactor *R;
 static int failures, checks;
 static struct wlog LOG;
 
-#define CHECK(cond, ...)                                                                                   \
-	do {                                                                                               \
-		checks++;                                                                                  \
-		if (!(cond)) {                                                                             \
-			failures++;                                                                        \
-			printf("not ok %d - ", checks);                                                    \
-			printf(__VA_ARGS__);                                                               \
-			printf("  (%s:%d)\n", __FILE__, __LINE__);                                        \
-		} else {                                                                                   \
-			printf("ok %d - ", checks);                                                        \
-			printf(__VA_ARGS__);                                                               \
-			printf("\n");                                                                      \
-		}                                                                                          \
-		fflush(stdout);                                                                            \
+#define CHECK(cond, ...)                                                                                     \
+	do {                                                                                                 \
+		checks++;                                                                                    \
+		if (!(cond)) {                                                                               \
+			failures++;                                                                          \
+			printf("not ok %d - ", checks);                                                      \
+			printf(__VA_ARGS__);                                                                 \
+			printf("  (%s:%d)\n", __FILE__, __LINE__);                                           \
+		} else {                                                                                     \
+			printf("ok %d - ", checks);                                                          \
+			printf(__VA_ARGS__);                                                                 \
+			printf("\n");                                                                        \
+		}                                                                                            \
+		fflush(stdout);                                                                              \
 	} while (0)
 
 static void log_fn(void *ud, int level, const char *msg)
@@ -71,9 +71,10 @@ static bool run_until(const bool *flag, int timeout_ms)
 			return false;
 		t = (int)((end - now) / 1000) + 1;
 		if (d >= 0)
-			t = (uint64_t)d <= now ? 0 : (int)(((uint64_t)d - now + 999) / 1000) < t
-							 ? (int)(((uint64_t)d - now + 999) / 1000)
-							 : t;
+			t = (uint64_t)d <= now ? 0
+			    : (int)(((uint64_t)d - now + 999) / 1000) < t
+			        ? (int)(((uint64_t)d - now + 999) / 1000)
+			        : t;
 		if (n > 16)
 			n = 16;
 		int r = os_poll(w, n, rev, t);
@@ -163,7 +164,7 @@ static int wait_res(struct res *r, int ret, int timeout_ms)
 
 static struct wgdevice *get_dev(struct wgbackend *be, const char *ifname, int *err)
 {
-	struct res r = { 0 };
+	struct res r = {0};
 
 	*err = wait_res(&r, wgbackend_get_device(be, ifname, get_cb, &r), 60000);
 	return r.dev;
@@ -171,14 +172,14 @@ static struct wgdevice *get_dev(struct wgbackend *be, const char *ifname, int *e
 
 static int set_dev(struct wgbackend *be, const struct wgdevice *dev)
 {
-	struct res r = { 0 };
+	struct res r = {0};
 
 	return wait_res(&r, wgbackend_set_device(be, dev, set_cb, &r), 60000);
 }
 
 static int link_ensure(struct rtnl *rt, const char *name, const char *kind, struct rtnl_link *out)
 {
-	struct res r = { 0 };
+	struct res r = {0};
 	int e = wait_res(&r, rtnl_link_ensure(rt, name, kind, 0, link_cb, &r), 10000);
 
 	if (e == 0 && out)
@@ -188,21 +189,29 @@ static int link_ensure(struct rtnl *rt, const char *name, const char *kind, stru
 
 static int rt_done(struct rtnl *rt, int which, const struct rtnl_addr *a)
 {
-	struct res r = { 0 };
+	struct res r = {0};
 	int ret;
 
 	switch (which) {
-	case 0: ret = rtnl_addr_add(rt, a, set_cb, &r); break;
-	case 1: ret = rtnl_addr_del(rt, a, set_cb, &r); break;
-	case 2: ret = rtnl_route_add(rt, a, set_cb, &r); break;
-	default: ret = rtnl_route_del(rt, a, set_cb, &r); break;
+	case 0:
+		ret = rtnl_addr_add(rt, a, set_cb, &r);
+		break;
+	case 1:
+		ret = rtnl_addr_del(rt, a, set_cb, &r);
+		break;
+	case 2:
+		ret = rtnl_route_add(rt, a, set_cb, &r);
+		break;
+	default:
+		ret = rtnl_route_del(rt, a, set_cb, &r);
+		break;
 	}
 	return wait_res(&r, ret, 10000);
 }
 
 static bool has_addr(struct rtnl *rt, uint32_t ifindex, const struct rtnl_addr *want)
 {
-	struct res r = { 0 };
+	struct res r = {0};
 	bool found = false;
 
 	if (wait_res(&r, rtnl_addr_list(rt, ifindex, AF_UNSPEC, list_cb, &r), 10000) < 0)
@@ -422,7 +431,7 @@ static void intr_done(void *ud, int err)
 	d->err = err;
 }
 
-static const struct nl_req_ops intr_ops = { intr_msg, intr_restart, intr_done };
+static const struct nl_req_ops intr_ops = {intr_msg, intr_restart, intr_done};
 
 /* ---- the checks ---- */
 
@@ -432,7 +441,7 @@ static void test_all(void)
 	struct rtnl *rt = NULL;
 	struct rtnl_link l1, l2;
 	struct wgdevice *want, *got, *one;
-	struct rtnl_addr a4 = { 0 }, a6 = { 0 }, r4 = { 0 };
+	struct rtnl_addr a4 = {0}, a6 = {0}, r4 = {0};
 	uint64_t t0, tx0, rx0;
 	int e;
 
@@ -457,7 +466,7 @@ static void test_all(void)
 	e = link_ensure(rt, "lo", "wireguard", NULL);
 	CHECK(e == -EEXIST, "ensure refuses an existing link of another kind (%d)", e);
 	{
-		struct res r = { 0 };
+		struct res r = {0};
 
 		e = wait_res(&r, rtnl_link_get(rt, "nosuch0", link_cb, &r), 5000);
 		CHECK(e == -ENODEV, "get of an absent link: -ENODEV (%d)", e);
@@ -588,7 +597,7 @@ static void test_all(void)
 	/* A dump interrupted by a change (NLM_F_DUMP_INTR) restarts and ends consistent. */
 	side = mnl_socket_open(NETLINK_GENERIC);
 	if (side && mnl_socket_bind(side, 0, MNL_SOCKET_AUTOPID) == 0) {
-		struct intr_dump d = { 0 };
+		struct intr_dump d = {0};
 		uint8_t buf[NL_MSG_BUF];
 		struct wgpeer *victim = want->last_peer;
 
@@ -610,9 +619,10 @@ static void test_all(void)
 		run_until(&d.done, 30000);
 		victim->persistent_keepalive_interval = 7;
 		victim->flags |= WGPEER_HAS_PERSISTENT_KEEPALIVE;
-		CHECK(d.done && d.err == 0 && d.restarts >= 1, "interrupted dump restarted (%d restarts, err %d)",
-		      d.restarts, d.err);
-		CHECK(wgdev_config_equal(want, d.ctx.dev) == 1, "restarted dump shows the change, nothing torn");
+		CHECK(d.done && d.err == 0 && d.restarts >= 1,
+		      "interrupted dump restarted (%d restarts, err %d)", d.restarts, d.err);
+		CHECK(wgdev_config_equal(want, d.ctx.dev) == 1,
+		      "restarted dump shows the change, nothing torn");
 		wgdev_free(d.ctx.dev);
 		mnl_socket_close(side);
 	} else {
@@ -624,12 +634,13 @@ static void test_all(void)
 	CHECK(link_ensure(rt, "wgt2", "wireguard", NULL) == 0, "create wgt2");
 	{
 		struct wgdevice *big = make_dev("wgt2", 51823, 600, 0);
-		struct vanish v = { .after = 3 };
+		struct vanish v = {.after = 3};
 
 		nl_set_sent_hook(wg_kernel_engine(be), vanish_hook, &v);
 		e = set_dev(be, big);
 		nl_set_sent_hook(wg_kernel_engine(be), NULL, NULL);
-		CHECK(v.deleted == 1 && v.del_err == 0, "wgt2 deleted after the 3rd SET message (%d)", v.del_err);
+		CHECK(v.deleted == 1 && v.del_err == 0, "wgt2 deleted after the 3rd SET message (%d)",
+		      v.del_err);
 		CHECK(e == -ENODEV, "the set reports -ENODEV (%d) after %d messages", e, v.sent);
 		got = get_dev(be, "wgt2", &e);
 		CHECK(e == -ENODEV && !got, "and a get too (%d)", e);
@@ -638,7 +649,7 @@ static void test_all(void)
 
 	/* Listing: the two wireguard links, nothing else. */
 	{
-		struct lres lr = { 0 };
+		struct lres lr = {0};
 		int n = 0, have0 = 0, have1 = 0;
 
 		e = wgbackend_list_devices(be, list_devs_cb, &lr);
@@ -669,7 +680,7 @@ static void test_all(void)
 
 	/* Only an explicit delete removes a link (the small one; never the 1000-peer one). */
 	{
-		struct res r = { 0 }, r2 = { 0 };
+		struct res r = {0}, r2 = {0};
 
 		e = wait_res(&r, rtnl_link_del(rt, "wgt0", set_cb, &r), 10000);
 		CHECK(e == 0, "delete wgt0");
@@ -724,7 +735,7 @@ static int node(int argc, char **argv)
 	wgdev_set_name(d, argv[2]);
 	if (!strcmp(argv[1], "node-init") && argc == 6) {
 		struct rtnl_link l;
-		struct rtnl_addr a4 = { 0 }, a6 = { 0 };
+		struct rtnl_addr a4 = {0}, a6 = {0};
 		struct wgdevice *got;
 
 		if ((e = link_ensure(rt, argv[2], "wireguard", &l)) < 0)
@@ -746,7 +757,8 @@ static int node(int argc, char **argv)
 			printf("%02x", got->public_key[i]);
 		printf("\n");
 		wgdev_free(got);
-	} else if ((!strcmp(argv[1], "node-peer") && argc == 6) || (!strcmp(argv[1], "node-del") && argc == 4)) {
+	} else if ((!strcmp(argv[1], "node-peer") && argc == 6) ||
+	           (!strcmp(argv[1], "node-del") && argc == 4)) {
 		struct wgpeer *p = wgdev_add_peer(d);
 
 		p->flags = WGPEER_HAS_PUBLIC_KEY;
