@@ -432,6 +432,33 @@ static void test_open_and_config_errors(void **state)
 	w2w_loop_free(loop);
 }
 
+/* auto = userspace when the UAPI socket exists (covered above), else kernel when
+ * the genetlink family resolves, else userspace. */
+static void test_backend_choice(void **state)
+{
+	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct w2w_wg_opts o = {.version = W2W_WG_OPTS_VERSION, .backend = W2W_WG_BACKEND_KERNEL,
+				.uapi_dir = "/nonexistent-w2w-dir"};
+	struct w2w_wg *wg = NULL;
+	int kernel;
+
+	(void)state;
+	kernel = w2w_wg_open(&wg, loop, "wgt9", &o);
+	assert_true(kernel == 0 || kernel == -EPROTONOSUPPORT);
+	if (kernel == 0)
+		assert_string_equal(w2w_wg_backend_name(wg), "kernel");
+	w2w_wg_close(wg);
+	wg = NULL;
+	o.backend = W2W_WG_BACKEND_AUTO;
+	assert_int_equal(w2w_wg_open(&wg, loop, "wgt9", &o), 0);
+	assert_string_equal(w2w_wg_backend_name(wg), kernel == 0 ? "kernel" : "userspace");
+	w2w_wg_close(wg);
+	o.backend = 7;
+	assert_int_equal(w2w_wg_open(&wg, loop, "wgt9", &o), -EINVAL);
+	assert_int_equal(w2w_loop_get_watches(loop, NULL, 0), 0);
+	w2w_loop_free(loop);
+}
+
 static void test_cached_sync(void **state)
 {
 	struct fake f;
@@ -485,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_cached_sync),
 		cmocka_unit_test(test_timeout_and_close_in_callback),
 		cmocka_unit_test(test_open_and_config_errors),
+		cmocka_unit_test(test_backend_choice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
