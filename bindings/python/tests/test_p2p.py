@@ -2,6 +2,7 @@
 """P2PHost pairs on 127.0.0.1 driven by asyncio through the push contract
 (add_reader/add_writer/call_at), and one in blocking (pull) mode."""
 import asyncio
+import errno
 import os
 import signal
 import subprocess
@@ -97,9 +98,11 @@ def test_wrong_swarm_key_and_refused():
         with pytest.raises(Error) as e:
             c.dial("/not/a/multiaddr")
         assert e.value.code == w2wesher.lib.W2W_EPARSE
+        d = P2PHost(loop)
+        d.listen(LOCAL)
         with pytest.raises(Error) as e:
-            c.listen("/ip4/127.0.0.1/tcp/1")  # privileged port (we may be root: then in use or fine)
-            c.listen("/ip4/127.0.0.1/tcp/1")
+            c.listen("/ip4/127.0.0.1/tcp/" + d.listen_addrs[0].split("/")[4])
+        assert e.value.errno == errno.EADDRINUSE and "listen" in str(e.value)
         loop.close()
     run(main())
 

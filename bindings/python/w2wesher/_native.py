@@ -229,11 +229,14 @@ class Error(Exception):
     """A failing libw2wesher call. code: the negative return (a -errno or a
     W2W_E* code); errno: set for OS failures; strerror: w2w_strerror(code)."""
 
-    def __init__(self, code, message=None):
+    def __init__(self, code, context=None):
         self.code = code
         self.errno = -code if -1000 < code < 0 else None
         self.strerror = ffi.string(lib.w2w_strerror(code)).decode()
-        super().__init__(message or self.strerror)
+        super().__init__(self._text(context))
+
+    def _text(self, context):
+        return f"{context}: {self.strerror}" if context else self.strerror
 
 
 def check(r, message=None, exc=Error):

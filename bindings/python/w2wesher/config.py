@@ -12,7 +12,11 @@ from ._native import Error, ffi, lib, text
 
 
 class ConfigError(Error):
-    """A configuration failure; str() is w2w_config_error() ("FILE:LINE: ...")."""
+    """A configuration failure; str() is w2w_config_error() ("FILE:LINE: ...")
+    when the library left a message, else the strerror."""
+
+    def _text(self, context):
+        return context or self.strerror
 
 
 def _b(s):

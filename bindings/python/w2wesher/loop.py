@@ -8,6 +8,7 @@ through w2w_loop_process(). Loop.blocking() is the pull/batteries style for
 code without asyncio: run(timeout) drives w2w_loop_run().
 """
 import asyncio
+import errno
 import weakref
 
 from ._native import Error, ffi, lib
@@ -208,7 +209,7 @@ class Loop:
         if self._ptr is None:
             return
         if self._processing:
-            raise Error(-16, "Loop.close() from inside an event callback")  # -EBUSY
+            raise Error(-errno.EBUSY, "Loop.close() from inside an event callback")
         for obj in list(self._objects):
             obj.close()
         for fd in list(self._readers):

@@ -103,7 +103,7 @@ class Node(EventSource):
         self._stopped = loop.aio.create_future() if loop.aio else None
         self.stopped = False
         out = ffi.new("struct w2w_node **")
-        check(lib.w2w_node_new(loop.ptr, config.ptr, _event_cb, self._handle, out))
+        check(lib.w2w_node_new(loop.ptr, config.ptr, _event_cb, self._handle, out), "node new")
         self._ptr = out[0]
         loop._register(self)
 
@@ -124,19 +124,19 @@ class Node(EventSource):
 
     def start(self):
         """Loads the state directory, sets up WireGuard, listens, dials the bootstrap peers."""
-        check(lib.w2w_node_start(self.ptr))
+        check(lib.w2w_node_start(self.ptr), "node start")
 
     def join(self, multiaddr):
         """Adds a bootstrap multiaddr (/ip4/…/tcp/…/p2p/…) and dials it."""
-        check(lib.w2w_node_join(self.ptr, multiaddr.encode()))
+        check(lib.w2w_node_join(self.ptr, multiaddr.encode()), f"node join {multiaddr}")
 
     def stop(self):
         """Stops without leaving (interface, address and peers stay); "stopped" follows."""
-        check(lib.w2w_node_stop(self.ptr))
+        check(lib.w2w_node_stop(self.ptr), "node stop")
 
     def leave(self):
         """Announces the leave and removes the interface; "stopped" follows."""
-        check(lib.w2w_node_leave(self.ptr))
+        check(lib.w2w_node_leave(self.ptr), "node leave")
 
     async def wait_stopped(self, timeout=None):
         """Waits for the "stopped" event (returns it)."""
