@@ -234,7 +234,8 @@ static void cs_abort(struct cstream *cs)
 
 static void gs_closed(struct cstream *cs)
 {
-	struct conn_event ev = { .type = CONN_EV_GS_CLOSED, .gs_proto = cs->gs_proto };
+	struct conn_event ev = { .type = CONN_EV_GS_CLOSED, .gs_proto = cs->gs_proto,
+				 .peer_stream = yamux_stream_inbound(cs->st), .current = cs == cs->c->gs_out };
 
 	emit(cs->c, &ev);
 }
@@ -1237,10 +1238,20 @@ int conn_gs_open(struct conn *c, uint64_t now)
 
 void conn_gs_reset(struct conn *c, uint64_t now)
 {
+	struct cstream *cs = c->gs_out;
+
 	c->gs_want = false;
-	if (!c->gs_out)
+	if (!cs)
 		return;
-	cs_abort(c->gs_out); /* clears c->gs_out */
+	c->gs_out = NULL;
+	if (cs->kind != SK_GS_OUT) {
+		cs_abort(cs); /* still negotiating */
+	} else {
+		/* A FIN, not a reset: js treats a failed pubsub stream as a dead peer. */
+		cs->kind = SK_DONE;
+		cs->free_after_fin = true;
+		cs_close_after(cs);
+	}
 	pump(c, now);
 }
 

@@ -72,6 +72,8 @@ struct conn_event {
 	const struct identify_info *info;
 	const uint8_t *data;
 	size_t len;
+	bool peer_stream; /* GS_CLOSED: the stream the peer opened (else ours) */
+	bool current;     /* GS_CLOSED: our stream in use (not one we replaced) */
 };
 
 struct conn_callbacks {
@@ -120,7 +122,7 @@ uint64_t conn_next_deadline(const struct conn *c);
 int conn_ping(struct conn *c, uint64_t now_us);
 /* Opens our /meshsub stream (CONN_EV_GS_OUT when negotiated). Idempotent. */
 int conn_gs_open(struct conn *c, uint64_t now_us);
-/* Resets our /meshsub stream (a new conn_gs_open starts a fresh one). */
+/* Ends our /meshsub stream (queued bytes, then FIN); conn_gs_open starts a fresh one. */
 void conn_gs_reset(struct conn *c, uint64_t now_us);
 /* gossipsub has output for this peer: pull it when the stream can take it. */
 void conn_gs_kick(struct conn *c, uint64_t now_us);

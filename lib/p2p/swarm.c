@@ -24,6 +24,7 @@ struct swpeer {
 	int dialing;
 	bool gs_added;
 	bool gs_kick;
+	bool gs_refresh; /* restart our pubsub session with this peer (settle) */
 	struct swpeer *next;
 };
 
@@ -305,6 +306,15 @@ static void on_conn_event(void *ud, struct conn *c, const struct conn_event *ce)
 			gs_on_bytes(sw->gs, sc->peer->id.b, sc->peer->id.len, ce->data, ce->len, now);
 		return;
 	case CONN_EV_GS_CLOSED:
+		/* The peer ended the pubsub stream WE opened while the connection
+		 * stays: it dropped us (js-libp2p-gossipsub removes a peer, closing
+		 * both its streams, when a pubsub stream on another connection to us
+		 * failed, e.g. the surplus one of a simultaneous dial). Start over
+		 * with a fresh stream: js re-adds us when it arrives. Only our own
+		 * current stream counts, so two of our nodes never ping-pong. */
+		if (!ce->peer_stream && ce->current && sw->gs && sc->peer && sc->peer->primary == sc &&
+		    conn_state(sc->c) == CONN_S_READY)
+			sc->peer->gs_refresh = sw->kick = true;
 		return;
 	}
 }
@@ -537,19 +547,6 @@ void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 			}
 		}
 	}
-	if (p && p->primary && p->primary != sc && sw->gs && conn_state(p->primary->c) == CONN_S_READY) {
-		/* A surplus connection to a peer we stay connected to went away.
-		 * js-libp2p-gossipsub drops the whole peer when a pubsub stream on
-		 * any of its connections fails (yamux 7 resets every stream of a
-		 * connection on GoAway) and does not come back by itself: start
-		 * over with a fresh stream on the kept connection; js answers a new
-		 * inbound pubsub stream by re-adding us and opening its own. */
-		if (p->gs_added)
-			gs_remove_peer(sw->gs, p->id.b, p->id.len);
-		p->gs_added = false;
-		conn_gs_reset(p->primary->c, now);
-		conn_gs_open(p->primary->c, now);
-	}
 	ev.peer = p ? &p->id : NULL;
 	ev.err = conn_error(sc->c);
 	ev.reason = conn_reason(sc->c);
@@ -774,6 +771,15 @@ static void settle(struct swarm *sw, uint64_t now)
 		if (sw->kick) {
 			sw->kick = false;
 			for (struct swpeer *p = sw->peers; p; p = p->next) {
+				if (p->gs_refresh && p->primary && conn_state(p->primary->c) == CONN_S_READY) {
+					log_debug(sw->cfg.log, "peer closed its pubsub stream: restarting ours");
+					if (p->gs_added)
+						gs_remove_peer(sw->gs, p->id.b, p->id.len);
+					p->gs_added = false;
+					conn_gs_reset(p->primary->c, now);
+					conn_gs_open(p->primary->c, now);
+				}
+				p->gs_refresh = false;
 				if (p->gs_kick && p->primary) {
 					p->gs_kick = false;
 					conn_gs_kick(p->primary->c, now);
