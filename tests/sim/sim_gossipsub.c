@@ -19,7 +19,10 @@
  * non-mesh peers, reaches them too rarely to repair three lost messages in
  * every seed -- a property of gossipsub, see docs/protocol.md.)
  *
- * Scenarios: (1) a ring plus random chords, about 20 connections per node;
+ * Scenarios: (1) a ring plus random chords, about 20 connections per node,
+ * with churn: while messages are published a random connection is cut every
+ * CHURN_EVERY_US (both routers forget the peer, frames in flight are lost) and
+ * redialled CHURN_DOWN_US later;
  * (2) every node dials only node 0 and discovers the rest from the PX records in
  * PRUNEs (dialled after the callback returns, as a swarm would).
  */
@@ -49,9 +52,12 @@
 #define TAIL_US (20 * SEC)
 #define DEAF_EVERY 4
 #define DEAF_US 600000ull
+#define CHURN_EVERY_US 200000ull /* random graph: a connection is cut this often while publishing */
+#define CHURN_DOWN_US (2 * SEC)
 
 struct ev {
 	uint64_t t, seq;
+	uint32_t gen; /* connection generation: frames of a cut connection are discarded */
 	int from, to;
 	uint8_t *data;
 	size_t len;
@@ -68,6 +74,13 @@ struct sim {
 	bool dirty[N][N];
 	uint64_t last_t[N][N]; /* FIFO per directed link */
 	uint64_t deaf_until[N];
+	uint32_t gen[N][N];
+	struct {
+		uint64_t t;
+		int a, b;
+	} recon[512]; /* cut connections, redialled at t */
+	size_t nrecon;
+	uint64_t next_churn, cuts;
 	struct ev *heap;
 	size_t nheap, capheap;
 	uint64_t seq, now;
@@ -87,7 +100,7 @@ struct sim {
 };
 
 struct result {
-	uint64_t links, px_dials, low_mesh;
+	uint64_t links, px_dials, low_mesh, cuts;
 	uint64_t deliveries, missing, extra, dups, iwant_served, ihave_in, lost, frames, lat_max,
 	    hops_hist[16];
 	int max_hops;
@@ -243,7 +256,7 @@ static void flush(struct sim *s, int i, int j)
 		if (t < s->last_t[i][j])
 			t = s->last_t[i][j];
 		s->last_t[i][j] = t;
-		struct ev e = {t, s->seq++, i, j, malloc(fl), fl};
+		struct ev e = {t, s->seq++, s->gen[i][j], i, j, malloc(fl), fl};
 
 		if (!e.data)
 			abort();
@@ -284,6 +297,57 @@ static void connect_nodes(struct sim *s, int a, int b)
 	gs_add_peer(s->gs[a], pb->b, pb->len, GS_MESHSUB_11, s->now);
 	s->cur = b;
 	gs_add_peer(s->gs[b], pa->b, pa->len, GS_MESHSUB_11, s->now);
+}
+
+/* Churn: a connection goes down (both routers forget the peer, frames in flight are lost) and is
+ * redialled CHURN_DOWN_US later. */
+static void cut(struct sim *s, int a, int b)
+{
+	const struct peerid *pa = ident_peerid(s->id[a]), *pb = ident_peerid(s->id[b]);
+
+	if (!s->link[a][b] || s->nrecon >= sizeof(s->recon) / sizeof(s->recon[0]))
+		return;
+	s->link[a][b] = s->link[b][a] = false;
+	s->gen[a][b]++;
+	s->gen[b][a]++;
+	s->last_t[a][b] = s->last_t[b][a] = 0;
+	s->cur = a;
+	if (gs_remove_peer(s->gs[a], pb->b, pb->len) < 0)
+		s->fail = true;
+	s->cur = b;
+	if (gs_remove_peer(s->gs[b], pa->b, pa->len) < 0)
+		s->fail = true;
+	s->recon[s->nrecon].t = s->now + CHURN_DOWN_US;
+	s->recon[s->nrecon].a = a;
+	s->recon[s->nrecon].b = b;
+	s->nrecon++;
+	s->cuts++;
+}
+
+static void churn(struct sim *s)
+{
+	int a = (int)rng_below(&s->nrng, N);
+
+	for (int tries = 0; tries < 4 * N; tries++) {
+		int b = (int)rng_below(&s->nrng, N);
+
+		if (s->link[a][b]) {
+			cut(s, a, b);
+			return;
+		}
+	}
+}
+
+static void redial(struct sim *s)
+{
+	for (size_t k = 0; k < s->nrecon;) {
+		if (s->recon[k].t <= s->now) {
+			connect_nodes(s, s->recon[k].a, s->recon[k].b);
+			s->recon[k] = s->recon[--s->nrecon];
+		} else {
+			k++;
+		}
+	}
 }
 
 static void dial_pending(struct sim *s)
@@ -342,6 +406,7 @@ static int run(uint64_t seed, bool star, struct result *res, bool verbose)
 	}
 	flush_all(s);
 	end = WARMUP_US + MSGS * PUB_EVERY_US + TAIL_US;
+	s->next_churn = WARMUP_US;
 
 	/* Event loop over virtual time; bounded by `end` and by an iteration guard. */
 	while (s->now <= end && guard++ < 10000000 && !s->fail) {
@@ -354,6 +419,11 @@ static int run(uint64_t seed, bool star, struct result *res, bool verbose)
 				next = gs_next_deadline(s->gs[i]);
 		if (published < MSGS && next_pub < next)
 			next = next_pub;
+		if (!star && published < MSGS && s->next_churn < next)
+			next = s->next_churn;
+		for (size_t k = 0; k < s->nrecon; k++)
+			if (s->recon[k].t < next)
+				next = s->recon[k].t;
 		if (next > end)
 			break;
 		if (next > s->now)
@@ -362,6 +432,10 @@ static int run(uint64_t seed, bool star, struct result *res, bool verbose)
 			struct ev e = heap_pop(s);
 			const struct peerid *pf = ident_peerid(s->id[e.from]);
 
+			if (e.gen != s->gen[e.from][e.to]) {
+				free(e.data); /* sent on a connection that has since been cut */
+				continue;
+			}
 			s->cur = e.to;
 			if (gs_on_bytes(s->gs[e.to], pf->b, pf->len, e.data, e.len, s->now) < 0) {
 				fprintf(stderr, "node %d rejected bytes from %d\n", e.to, e.from);
@@ -392,6 +466,11 @@ static int run(uint64_t seed, bool star, struct result *res, bool verbose)
 			published++;
 			next_pub += PUB_EVERY_US;
 		}
+		if (!star && published < MSGS && s->next_churn <= s->now) {
+			churn(s);
+			s->next_churn += CHURN_EVERY_US;
+		}
+		redial(s);
 		dial_pending(s);
 		flush_all(s);
 	}
@@ -441,6 +520,7 @@ static int run(uint64_t seed, bool star, struct result *res, bool verbose)
 	}
 	res->links /= 2;
 	res->px_dials = s->px_dials;
+	res->cuts = s->cuts;
 	res->lost = s->lost;
 	res->frames = s->frames;
 	res->lat_max = s->lat_max;
@@ -466,7 +546,9 @@ static void print(const char *name, const struct result *r)
 	       " dialled from PX), %d messages, "
 	       "%.0f%% message-frame loss\n",
 	       name, N, r->links, r->px_dials, MSGS, LOSS_PPM / 1e4);
-	printf("  nodes with a mesh below D_lo at the end: %" PRIu64 "\n", r->low_mesh);
+	printf("  connections cut and redialled: %" PRIu64
+	       "; nodes with a mesh below D_lo at the end: %" PRIu64 "\n",
+	       r->cuts, r->low_mesh);
 	printf("  deliveries %" PRIu64 " (expected %d), missing %" PRIu64 ", delivered twice %" PRIu64 "\n",
 	       r->deliveries, N * MSGS - MSGS, r->missing, r->extra);
 	printf("  hops: mean %.2f, max %d; histogram:", r->mean_hops, r->max_hops);
@@ -500,7 +582,7 @@ int main(int argc, char **argv)
 			fails++;
 			continue;
 		}
-		if (a.lost == 0 || (sc[k].star ? a.px_dials == 0 : a.iwant_served == 0)) {
+		if (a.lost == 0 || (sc[k].star ? a.px_dials == 0 : a.iwant_served == 0 || a.cuts == 0)) {
 			printf("FAIL: the run did not exercise loss and gossip repair (random) or peer "
 			       "exchange (star)\n");
 			fails++;
