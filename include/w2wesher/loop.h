@@ -51,7 +51,9 @@ struct w2w_loop_ops {
 	void *ud;
 	/* Start, change (events != 0) or stop (events == 0) watching fd. */
 	void (*watch)(void *ud, int fd, int events);
-	/* The earliest deadline changed: absolute w2w_now_us() time, or -1 for none. */
+	/* The earliest deadline changed, or a w2w_loop_process() ran: absolute
+	 * w2w_now_us() time, or -1 for none. Hosts arm a one-shot timer for it;
+	 * it may repeat the previous value (the timer fired a little early). */
 	void (*set_deadline)(void *ud, int64_t when_us);
 };
 

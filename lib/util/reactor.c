@@ -274,5 +274,11 @@ void reactor_run_timers(struct reactor *r, uint64_t now_us)
 		if (t->fn)
 			t->fn(t->ud, now_us);
 	}
+	/* Always tell the host, even when the earliest deadline did not change:
+	 * its timer is one-shot (libuv, asyncio call_at) and may have fired a
+	 * little before the deadline on our microsecond clock (millisecond
+	 * rounding), in which case nothing ran and the same deadline must be
+	 * armed again — otherwise every timer would stall. */
+	r->last_deadline = -2;
 	notify_deadline(r);
 }

@@ -127,11 +127,34 @@ static void test_loop_push_and_run(void **state)
 	w2w_loop_free(l);
 }
 
+/* A one-shot host timer that fires a little before the deadline (millisecond
+ * rounding) must be re-armed for the same deadline, or every timer stalls. */
+static void test_early_fire_rearms(void **state)
+{
+	struct hookrec h = {0, 0, 0, -2};
+	struct reactor_hooks hooks = {hw, hd, &h};
+	struct reactor *r = reactor_new();
+	struct rtimer t;
+
+	(void)state;
+	reactor_set_hooks(r, &hooks);
+	rtimer_init(&t, tfn, (void *)(intptr_t)6);
+	reactor_timer_arm(r, &t, 5000);
+	assert_int_equal(h.deadline, 5000);
+	h.deadline = -2; /* the host consumed its one-shot timer */
+	reactor_run_timers(r, 4600); /* fired 0.4 ms early: nothing due */
+	assert_int_equal(h.deadline, 5000);
+	reactor_run_timers(r, 5000);
+	assert_int_equal(h.deadline, -1);
+	assert_int_equal(reactor_free(r), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timer_heap_order),
 		cmocka_unit_test(test_loop_push_and_run),
+		cmocka_unit_test(test_early_fire_rearms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
