@@ -333,9 +333,20 @@ static void test_two_nodes(void **state)
 	assert_true(gs_in_mesh(ns[1].gs, TOPIC, pid(&ns[0])->b, pid(&ns[0])->len));
 	assert_int_equal(gs_topic_peer_count(ns[0].gs, TOPIC), 1);
 	assert_int_equal(gs_topic_peer_count(ns[0].gs, "other"), 0);
+	{
+		uint8_t ids[4][GS_PEERID_MAX];
+		size_t lens[4];
+
+		assert_int_equal(gs_mesh_peers(ns[0].gs, TOPIC, ids, lens, 4), 1);
+		assert_int_equal(lens[0], pid(&ns[1])->len);
+		assert_memory_equal(ids[0], pid(&ns[1])->b, lens[0]);
+		assert_int_equal(gs_mesh_peers(ns[0].gs, "other", ids, lens, 4), 0);
+	}
 
 	assert_int_equal(gs_publish(ns[0].gs, TOPIC, "hello", 5, now), 0);
+	assert_true(gs_output_pending(ns[0].gs, pid(&ns[1])->b, pid(&ns[1])->len) > 5);
 	pump(ns, 2, now);
+	assert_int_equal(gs_output_pending(ns[0].gs, pid(&ns[1])->b, pid(&ns[1])->len), 0);
 	assert_int_equal(ns[1].delivered, 1);
 	assert_int_equal(ns[0].delivered, 0); /* no self delivery */
 	assert_int_equal(ns[1].last_len, 5);
