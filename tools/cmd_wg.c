@@ -476,6 +476,8 @@ CLI_COMMAND(cmd_wg) = {
 		"  showconf IFACE         the configuration in `wg showconf` format (private key included)\n"
 		"  syncconf IFACE FILE    make the device exactly what FILE (`wg setconf` format, '-' for\n"
 		"                         stdin) says, changing only what differs, like `wg syncconf`\n"
+		"                         (unlike it, a PresharedKey/PersistentKeepalive the file omits is\n"
+		"                         removed from an existing peer)\n"
 		"Options:\n"
 		"  --backend B            auto (default: userspace if its socket exists, else kernel if\n"
 		"                         loaded, else userspace), kernel, userspace\n"
