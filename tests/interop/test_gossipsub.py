@@ -68,6 +68,19 @@ def main():
     m = js.wait_event(is_msg(d), 10, "60 kB message at js")
     check(m["from"] == c.peer_id, "60 kB message C -> js intact")
 
+    # --- js's default message IDs (key||seqno) on both sides ---
+    cj = h.CNode("C-jsid", key, extra=["--topic", TOPIC, "--msgid", "js"])
+    jj = h.JsPeer("js-jsid", key, extra=["--topic", TOPIC, "--msgid", "js"])
+    jj.cmd("dial", addr=cj.addr)
+    wait_sub(jj, cj.peer_id)
+    time.sleep(1.5)
+    d = c_publish(cj, b"js-style message ids")
+    m = jj.wait_event(is_msg(d, cj.peer_id), 10, "message with js-style IDs")
+    jj.cmd("publish", topic=TOPIC, dataHex=b"back with js ids".hex())
+    cj.wait_event(is_msg(b"back with js ids".hex(), jj.peer_id), 10, "js message with js-style IDs")
+    check(True, "--msgid js: both directions with js's default message-ID function")
+    jj.stop()
+
     # --- C and js dial each other at the same time: one connection survives on our
     # side, gossip keeps working both ways (js drops a peer whose pubsub stream died
     # with the surplus connection; we then restart ours on the kept one) ---
