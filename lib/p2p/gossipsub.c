@@ -400,11 +400,23 @@ static void backoff_set(struct gs *gs, struct gs_topic *t, const struct gs_peer 
 		b->until = until;
 }
 
+/* base58 text of a peer ID for logs ("?" if it does not parse). */
+static const char *peer_text(const uint8_t *id, size_t len, char out[PEERID_STR_MAX])
+{
+	struct peerid pid;
+
+	if (peerid_from_bytes(&pid, id, len) < 0 || peerid_to_b58(out, PEERID_STR_MAX, &pid) < 0)
+		return "?";
+	return out;
+}
+
 static void drop_peer(struct gs *gs, struct gs_peer *p, enum gs_drop_reason why, const char *what)
 {
+	char txt[PEERID_STR_MAX];
+
 	if (p->dead)
 		return;
-	log_info(gs->log, "gossipsub: dropping peer (%s)", what);
+	log_info(gs->log, "gossipsub: dropping peer %s (%s)", peer_text(p->id, p->id_len, txt), what);
 	p->dead = true;
 	gs->dead_peers = true;
 	gs->st.peers_dropped++;
@@ -679,6 +691,7 @@ static bool handle_msg(struct gs *gs, struct gs_peer *from, const struct gsrpc_m
 	struct buf sin;
 	size_t pblen;
 	int idlen, e;
+	char txt[PEERID_STR_MAX], txt2[PEERID_STR_MAX];
 
 	gs->st.msgs_in++;
 	/* StrictSign (pubsub/README.md "Signature Policy Options"): from, seqno, signature required. */
@@ -731,6 +744,8 @@ static bool handle_msg(struct gs *gs, struct gs_peer *from, const struct gsrpc_m
 	buf_free(&sin);
 	if (e < 0) {
 		gs->st.drop_bad_sig++;
+		log_debug(gs->log, "gossipsub: message from %s via %s: bad signature, dropped",
+		          peer_text(m->from.p, m->from.n, txt), peer_text(from->id, from->id_len, txt2));
 		return true;
 	}
 	seen_add(gs, id, (size_t)idlen, now);
