@@ -116,8 +116,9 @@ struct w2w_node {
 	uint16_t listen_tcp;
 	bool wg_applied_once;
 	bool ack_dirty; /* peers were added: announce the acks once applied */
+	uint64_t started_us;
 
-	struct rtimer t_announce, t_announce_soon, t_reconcile, t_save, t_expire, t_redial, t_refresh,
+	struct rtimer t_grace, t_announce, t_announce_soon, t_reconcile, t_save, t_expire, t_redial, t_refresh,
 		t_leave, t_stopped;
 };
 
@@ -660,7 +661,11 @@ static void on_reconcile(void *ud, uint64_t now)
 		addr.prefixlen = n->range.plen;
 		naddr = 1;
 	}
-	wgsync_apply(n->wg, dev, &addr, naddr);
+	/* Until a whole PeerExpiry has passed since start, peers on the device that
+	 * the table does not list yet are kept: after a restart they are still
+	 * there and announce themselves again within an interval (seamless
+	 * restart); only then are the ones that stayed silent removed. */
+	wgsync_apply(n->wg, dev, &addr, naddr, os_now_us() - n->started_us < n->expiry_us);
 }
 
 static void on_wg_done(void *ud, const struct wgsync_result *res)
@@ -937,7 +942,7 @@ static void on_stopped_timer(void *ud, uint64_t now)
 
 static void disarm_all(struct w2w_node *n)
 {
-	struct rtimer *ts[] = {&n->t_announce, &n->t_announce_soon, &n->t_reconcile, &n->t_save, &n->t_expire,
+	struct rtimer *ts[] = {&n->t_grace, &n->t_announce, &n->t_announce_soon, &n->t_reconcile, &n->t_save, &n->t_expire,
 			       &n->t_redial, &n->t_refresh, &n->t_leave, &n->t_stopped};
 
 	for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++)
@@ -1067,6 +1072,7 @@ int w2w_node_new(struct w2w_loop *loop, const struct w2w_config *cfg, w2w_event_
 	rtimer_init(&n->t_announce, on_announce_timer, n);
 	rtimer_init(&n->t_announce_soon, on_announce_soon, n);
 	rtimer_init(&n->t_reconcile, on_reconcile, n);
+	rtimer_init(&n->t_grace, on_reconcile, n);
 	rtimer_init(&n->t_save, save_state, n);
 	rtimer_init(&n->t_expire, on_expire, n);
 	rtimer_init(&n->t_redial, on_redial, n);
@@ -1154,6 +1160,7 @@ int w2w_node_start(struct w2w_node *n)
 	w2w_p2p_set_event_cb(n->p2p, on_p2p_event, n);
 	w2w_p2p_set_log_cb(n->p2p, p2p_log, n, n->log.max_level);
 	n->state = NS_RUNNING;
+	n->started_us = os_now_us();
 	r = w2w_p2p_listen(n->p2p, n->listen_addr);
 	if (r < 0) {
 		log_err(&n->log, "cannot listen on %s: %s", n->listen_addr, w2w_err_str(r));
@@ -1178,6 +1185,8 @@ int w2w_node_start(struct w2w_node *n)
 	arm_in(n, &n->t_announce, n->announce_us);
 	arm_in(n, &n->t_redial, REDIAL_US);
 	arm_in(n, &n->t_refresh, REFRESH_US);
+	/* the end of the restart grace period: drop peers that stayed silent */
+	reactor_timer_arm(n->r, &n->t_grace, n->started_us + n->expiry_us + 1000);
 	if (n->has_claim) {
 		/* reported from the loop, like every event */
 		soon(n, &n->t_announce_soon, 0);

@@ -34,6 +34,7 @@ struct wgsync {
 	struct wgdevice *want, *next_want;
 	struct rtnl_addr addrs[WGSYNC_MAX_ADDRS], next_addrs[WGSYNC_MAX_ADDRS];
 	size_t n_addrs, n_next_addrs;
+	bool keep_unlisted, next_keep_unlisted;
 	size_t pending; /* rtnl address operations in flight */
 	int pending_err;
 	struct wgdevice *actual;
@@ -92,6 +93,7 @@ static void on_get(void *ud, int err, struct wgdevice *dev)
 	memset(&opts, 0, sizeof(opts));
 	opts.now_sec = ts.tv_sec;
 	opts.keep_roamed_secs = ws->cfg.keep_roamed_secs;
+	opts.keep_unlisted = ws->keep_unlisted;
 	r = wgdiff(ws->want, dev, &opts, &update, &ws->res.diff);
 	if (r < 0) {
 		finish(ws, r);
@@ -292,6 +294,7 @@ static void cycle_start(struct wgsync *ws)
 		ws->next_want = NULL;
 		memcpy(ws->addrs, ws->next_addrs, sizeof(ws->addrs));
 		ws->n_addrs = ws->n_next_addrs;
+		ws->keep_unlisted = ws->next_keep_unlisted;
 	}
 	memset(&ws->res, 0, sizeof(ws->res));
 	ws->phase = PH_SETUP;
@@ -361,7 +364,8 @@ void wgsync_free(struct wgsync *ws)
 	free(ws);
 }
 
-int wgsync_apply(struct wgsync *ws, struct wgdevice *desired, const struct rtnl_addr *addrs, size_t n)
+int wgsync_apply(struct wgsync *ws, struct wgdevice *desired, const struct rtnl_addr *addrs, size_t n,
+		 bool keep_unlisted)
 {
 	if (n > WGSYNC_MAX_ADDRS || ws->phase == PH_REMOVE) {
 		wgdev_free(desired);
@@ -372,6 +376,7 @@ int wgsync_apply(struct wgsync *ws, struct wgdevice *desired, const struct rtnl_
 	ws->next_want = desired;
 	memcpy(ws->next_addrs, addrs, n * sizeof(*addrs));
 	ws->n_next_addrs = n;
+	ws->next_keep_unlisted = keep_unlisted;
 	ws->dirty = true;
 	if (ws->phase == PH_IDLE)
 		cycle_start(ws);

@@ -49,8 +49,11 @@ struct wgsync_config {
 int wgsync_new(struct reactor *r, const struct wlog *log, const struct wgsync_config *cfg, struct wgsync **out);
 void wgsync_free(struct wgsync *ws);
 
-/* Takes ownership of desired (freed by wgsync). addrs: desired interface addresses. */
-int wgsync_apply(struct wgsync *ws, struct wgdevice *desired, const struct rtnl_addr *addrs, size_t n);
+/* Takes ownership of desired (freed by wgsync). addrs: desired interface addresses.
+ * keep_unlisted: leave peers that desired does not list (a restarted node that
+ * has not yet heard from everyone must not drop their sessions). */
+int wgsync_apply(struct wgsync *ws, struct wgdevice *desired, const struct rtnl_addr *addrs, size_t n,
+		 bool keep_unlisted);
 /* Re-reads the device (statistics for snapshots); done() is not called. */
 int wgsync_refresh(struct wgsync *ws);
 /* The device as last read (NULL before the first read). */

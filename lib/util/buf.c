@@ -54,8 +54,11 @@ int buf_reserve(struct buf *b, size_t extra)
 
 uint8_t *buf_extend(struct buf *b, size_t n)
 {
+	static uint8_t empty;
 	uint8_t *p;
 
+	if (n == 0) /* no NULL + 0 arithmetic on a buffer never allocated */
+		return b->data ? b->data + b->len : &empty;
 	if (buf_reserve(b, n) < 0)
 		return NULL;
 	p = b->data + b->len;
