@@ -70,6 +70,39 @@ def main():
     check(fr.get("outcome") == "blocked" and fr.get("sent", 0) < 64 << 20,
           "a peer that stops reading is blocked by flow control (sent %.1f MiB)" % (fr.get("sent", 0) / 1048576.0), fr)
     check(rss1 - rss0 < 32 * 1024, "our RSS stays bounded (+%d KiB)" % (rss1 - rss0), (rss0, rss1))
+    # A frozen gossipsub peer (SIGSTOP: its socket stops draining) while we publish
+    # 40 MiB: our queues stay bounded and the other peer still gets everything.
+    import signal as sg
+    topic = "flood"
+    c2 = h.CNode("C-pub", key, extra=["--topic", topic])
+    frozen = h.JsPeer("frozen", key, extra=["--topic", topic])
+    live = h.JsPeer("live", key, extra=["--topic", topic])
+    frozen.cmd("dial", addr=c2.addr)
+    live.cmd("dial", addr=c2.addr)
+    for j in (frozen, live):
+        j.wait_event(lambda e: e.get("event") == "subscription" and e["peer"] == c2.peer_id, 15, "sub")
+    time.sleep(1.5)
+    os.kill(frozen.p.pid, sg.SIGSTOP)
+    try:
+        rss0 = h.rss_kb(c2.p.pid)
+        chunk = os.urandom(20000).hex()
+        for i in range(2000):
+            c2.send_line("hex:%04x%s" % (i, chunk))
+            if i % 50 == 49:
+                time.sleep(0.05)  # the router drops what a live peer's queue cannot take either
+        last = "%04x" % 1999
+        live.wait_event(lambda e: e.get("event") == "message" and e["dataHex"].startswith(last), 60,
+                        "last of 2000 messages at the live peer")
+        rss1 = h.rss_kb(c2.p.pid)
+        # Most of the growth is the router's message cache (capped at 64 MiB, and
+        # 40 MB were published within its window); the frozen peer adds its
+        # bounded queues (about 9 MiB measured), not the 40 MB it did not read.
+        check(rss1 - rss0 < 100 * 1024, "frozen gossipsub peer: our RSS stays bounded (+%d KiB for 40 MB published)"
+              % (rss1 - rss0), (rss0, rss1))
+        check(c2.alive(), "publisher still running")
+    finally:
+        os.kill(frozen.p.pid, sg.SIGCONT)
+
     check(c.alive(), "node still running")
     r = good.cmd("ping", peer=c.peer_id, count=1)
     check(len(r["rtts"]) == 1, "good peer still served at the end")
