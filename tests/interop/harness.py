@@ -251,6 +251,15 @@ def run_cli(args, timeout=30):
     return p.returncode, out, err
 
 
+def sanitized():
+    """True when the CLI runs under ASan (its quarantine and redzones inflate RSS)."""
+    try:
+        out = subprocess.run(["ldd", cli()], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "libasan" in out
+
+
 def run_node(script, args, timeout=30):
     p = subprocess.Popen(["node", os.path.join(HERE, script)] + list(args), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, cwd=HERE)

@@ -97,8 +97,12 @@ def main():
         # Most of the growth is the router's message cache (capped at 64 MiB, and
         # 40 MB were published within its window); the frozen peer adds its
         # bounded queues (about 9 MiB measured), not the 40 MB it did not read.
-        check(rss1 - rss0 < 100 * 1024, "frozen gossipsub peer: our RSS stays bounded (+%d KiB for 40 MB published)"
-              % (rss1 - rss0), (rss0, rss1))
+        if h.sanitized():
+            h.log("note: RSS +%d KiB under ASan (quarantine); bound checked in the plain build" % (rss1 - rss0))
+        else:
+            check(rss1 - rss0 < 100 * 1024,
+                  "frozen gossipsub peer: our RSS stays bounded (+%d KiB for 40 MB published)" % (rss1 - rss0),
+                  (rss0, rss1))
         check(c2.alive(), "publisher still running")
     finally:
         os.kill(frozen.p.pid, sg.SIGCONT)
