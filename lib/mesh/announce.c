@@ -5,6 +5,7 @@
 
 #include "announce.h"
 #include "err.h"
+#include "mpcheck.h"
 #include "multiaddr.h"
 
 bool ann_ip_eq(const struct ann_ip *a, const struct ann_ip *b)
@@ -206,6 +207,8 @@ int ann_decode(const uint8_t *p, size_t n, struct announce *out)
 
 	if (n > ANN_MAX_SIZE)
 		return W2W_ELIMIT;
+	if (!mp_check(p, n, 4))
+		return W2W_EPARSE;
 	memset(&a, 0, sizeof(a));
 	msgpack_unpacked_init(&up);
 	if (msgpack_unpack_next(&up, (const char *)p, n, &off) != MSGPACK_UNPACK_SUCCESS || off != n)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "mpcheck.h"
 #include "nodestate.h"
 
 void nodestate_init(struct nodestate *s)
@@ -100,6 +101,8 @@ int nodestate_decode(const uint8_t *p, size_t n, struct nodestate *out)
 
 	if (n > NODESTATE_MAX_SIZE)
 		return W2W_ELIMIT;
+	if (!mp_check(p, n, 4))
+		return W2W_EPARSE;
 	nodestate_init(&s);
 	msgpack_unpacked_init(&up);
 	if (msgpack_unpack_next(&up, (const char *)p, n, &off) != MSGPACK_UNPACK_SUCCESS || off != n ||

@@ -63,6 +63,22 @@ def start_mesh(lab, n, **cfg):
     return nodes
 
 
+def distinct_addresses(lab, nodes, timeout=30):
+    """Waits until no two nodes hold the same overlay address (the IPAM rule
+    moved every loser), then returns the fresh addresses."""
+    cur = {}
+
+    def distinct():
+        cur.clear()
+        for n in nodes:
+            cur[n] = n.overlay_ip()
+        vals = list(cur.values())
+        return None not in vals and len(set(vals)) == len(vals)
+
+    lab.wait(distinct, timeout, step=0.3, what="distinct overlay addresses")
+    return dict(cur)
+
+
 def peer_names(node):
     try:
         return {p["name"] for p in node.status()["peers"]}
@@ -131,8 +147,11 @@ def test_ipam_conflict_tiny_range():
     # /29: 6 usable addresses for 4 nodes — candidates collide, the rule must separate them
     with netlab.Lab(range_="10.66.0.0/29") as lab:
         nodes = start_mesh(lab, 4)
+        distinct_addresses(lab, nodes)
         ips = full_mesh(lab, nodes)
-        assert len(set(ips.values())) == 4, ips
+        # and it stays that way: no duplicate remains after the rule settled
+        time.sleep(3)
+        assert distinct_addresses(lab, nodes, timeout=1) == ips
 
 
 def test_split_brain_heals():
@@ -143,8 +162,8 @@ def test_split_brain_heals():
         lab.cut(left, right)
         time.sleep(8)
         lab.heal(left, right)
-        ips = full_mesh(lab, nodes, timeout=60)
-        assert len(set(ips.values())) == 4, ips
+        distinct_addresses(lab, nodes, timeout=60)
+        full_mesh(lab, nodes, timeout=60)
 
 
 def test_two_clusters_isolated():

@@ -13,6 +13,7 @@
 #include "err.h"
 #include "ipam.h"
 #include "multiaddr.h"
+#include "mpcheck.h"
 #include "nodestate.h"
 #include "peertable.h"
 #include "reconcile.h"
@@ -435,6 +436,29 @@ static void test_reconcile(void **state)
 	pt_free(pt);
 }
 
+static void test_mpcheck(void **state)
+{
+	/* {"a":[1,2]} and friends */
+	const uint8_t ok1[] = {0x81, 0xa1, 'a', 0x92, 0x01, 0x02};
+	const uint8_t huge_array[] = {0x81, 0xa1, 'a', 0xdd, 0xff, 0xff, 0xff, 0xff};
+	const uint8_t huge_map[] = {0xdf, 0x00, 0x10, 0x00, 0x00, 0x01, 0x02};
+	const uint8_t trailing[] = {0x01, 0x02};
+	const uint8_t reserved[] = {0xc1};
+	const uint8_t deep[] = {0x91, 0x91, 0x91, 0x91, 0x91, 0x01};
+	const uint8_t bin_short[] = {0xc4, 0x05, 1, 2};
+
+	(void)state;
+	assert_true(mp_check(ok1, sizeof(ok1), 4));
+	assert_false(mp_check(huge_array, sizeof(huge_array), 4));
+	assert_false(mp_check(huge_map, sizeof(huge_map), 4));
+	assert_false(mp_check(trailing, sizeof(trailing), 4));
+	assert_false(mp_check(reserved, sizeof(reserved), 4));
+	assert_false(mp_check(deep, sizeof(deep), 4));
+	assert_true(mp_check(deep, sizeof(deep), 6));
+	assert_false(mp_check(bin_short, sizeof(bin_short), 4));
+	assert_int_equal(ann_decode(huge_array, sizeof(huge_array), NULL), W2W_EPARSE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_peertable),
 		cmocka_unit_test(test_nodestate),
 		cmocka_unit_test(test_reconcile),
+		cmocka_unit_test(test_mpcheck),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
