@@ -172,7 +172,7 @@ class Proc:
 
 class JsPeer(Proc):
     def __init__(self, name, swarm_key, listen=True, extra=()):
-        argv = ["node", os.path.join(HERE, "peer.mjs"), "--swarm-key", swarm_key]
+        argv = ["node", os.path.join(HERE, "peer.mjs")] + (["--swarm-key", swarm_key] if swarm_key else [])
         if listen:
             argv += ["--listen", "/ip4/127.0.0.1/tcp/0"]
         argv += list(extra)
@@ -220,8 +220,8 @@ class CNode(Proc):
 
     def __init__(self, name, swarm_key, port=0, extra=()):
         _c_nodes.append(self)
-        argv = [cli(), "p2p", "listen", "--swarm-key", swarm_key,
-                "--listen", "/ip4/127.0.0.1/tcp/%d" % port] + list(extra)
+        argv = [cli(), "p2p", "listen"] + (["--swarm-key", swarm_key] if swarm_key else []) + \
+            ["--listen", "/ip4/127.0.0.1/tcp/%d" % port] + list(extra)
         super().__init__(name, argv)
         ev = self.wait_event(lambda e: e.get("event") == "listening", 10, "listening")
         self.peer_id = ev["peerId"]

@@ -103,7 +103,17 @@ def main():
                               "/dns4/localhost/tcp/%d/p2p/%s" % (cport, c.peer_id)])
     check(rc == 0 and out.count("Pong received") == 2, "ping via /dns4/localhost", (rc, out, err))
 
-    for p in (c, c2):
+    # --- plain libp2p (no private network) both ways ---
+    cp = h.CNode("C-plain", None)
+    jp = h.JsPeer("js-plain", None)
+    r = jp.cmd("ping", addr=cp.addr, count=1)
+    check(len(r["rtts"]) == 1, "without a swarm key: js pings C", r)
+    rc, out, err = h.run_cli(["p2p", "ping", "--count", "1", jp.addr])
+    check(rc == 0, "without a swarm key: C pings js", err)
+    r = jp.cmd("dial", addr=c.addr, check=False, timeoutMs=5000)
+    check(not r["ok"], "a peer without the swarm key cannot reach a private node", r)
+
+    for p in (c, c2, cp):
         check(p.alive(), "%s still running" % p.name)
     h.stop_c_nodes()
     h.log("c<->js: all ok")
