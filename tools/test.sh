@@ -29,6 +29,14 @@ setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=deb
 
 ninja -C build-test
 ninja -C build-asan
+# The tree must also build warning-free with clang (compile check; the tests
+# run on the gcc builds above).
+if command -v clang >/dev/null 2>&1; then
+    export CC=clang
+    setup build-clang --werror -Dbuildtype=debugoptimized
+    unset CC
+    ninja -C build-clang
+fi
 
 suite_args=()
 for s in ${W2W_TEST_SUITES:-}; do suite_args+=(--suite "$s"); done
