@@ -921,7 +921,7 @@ int wg_kernel_new(struct reactor *r, const struct wlog *log, struct wgbackend **
 	if (ret == 0)
 		ret = f.err > 0 ? W2W_ETIMEDOUT : f.err;
 	if (ret == -ENOENT) {
-		log_err(log,
+		log_warn(log,
 		        "wg-kernel: the kernel has no WireGuard (generic netlink family \"%s\" not found): "
 		        "the wireguard kernel module is missing or not loaded (try `modprobe wireguard`)",
 		        WG_GENL_NAME);

@@ -176,14 +176,15 @@ class Node:
     def nsenter(self):
         return ["nsenter", "--target", str(self._holder()), "--mount", "--net"]
 
-    def start(self, extra_args=()):
+    def start(self, extra_args=(), env=None):
         assert self.proc is None
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             self.nsenter() + ["setpriv", "--reuid", str(NOBODY), "--regid", str(NOBODY), "--clear-groups",
                               "--inh-caps", "+net_admin", "--ambient-caps", "+net_admin",
                               self.lab.daemon, "--config", self.config, *extra_args],
-            stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
+            env=dict(os.environ, **(env or {})))
         logf.close()
         self.lab.procs.add(self)
 
@@ -275,6 +276,10 @@ class Node:
                             timeout=count * wait + 10)
         return r.returncode == 0
 
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
     def wg(self, *args):
         """Debian's wg inside the node (its netns and mount namespace)."""
         return sh(*self.nsenter(), "wg", *args, check=False, env=dict(os.environ, WG_COLOR_MODE="never"))
@@ -327,6 +332,13 @@ class Lab:
         sh("ip", "netns", "exec", self.hub, "ip", "link", "set", f"{self.prefix}b{i}", "up")
         self.nodes.append(node)
         return node
+
+    def swarm_key_file(self):
+        """The lab's PSK as a swarm.key file (for `w2wesher p2p` tools)."""
+        path = os.path.join(self.tmp, "swarm.key")
+        with open(path, "w") as f:
+            f.write("/key/swarm/psk/1.0.0/\n/base16/\n" + base64.b64decode(self.psk).hex() + "\n")
+        return path
 
     def cut(self, group_a, group_b):
         """Partitions the underlay: drop traffic between the two groups at the bridge."""

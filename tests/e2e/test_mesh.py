@@ -198,3 +198,96 @@ def test_wrong_psk_rejected():
         assert "intruder" not in peer_names(nodes[0])
         assert peer_names(intruder) == set()
         assert nodes[0].ping(nodes[1].overlay_ip())
+
+
+def test_go_style_config_runs_unchanged():
+    """A file with only the Go w2wesher's keys and value forms (its ListenAddr
+    form included) joins the mesh; only the state and socket paths, which the
+    Go original did not have, come from the environment like systemd sets them."""
+    with netlab.Lab() as lab:
+        first = start_mesh(lab, 1)[0]
+        go = lab.add_node("gostyle")
+        p2p_key, wg_key = go.gen_keys()
+        with open(go.config, "w") as f:
+            f.write("[P2P]\n"
+                    f"PSK = {lab.psk}\n"
+                    f"PrivateKey = {p2p_key}\n"
+                    f"Bootstrap = {first.multiaddr()}\n"
+                    "ListenAddr = /ip4/0.0.0.0/udp/10042\n"
+                    "AnnounceInterval = 2s\n"
+                    "\n[Wireguard]\n"
+                    "Interface = wesh0\n"
+                    f"PrivateKey = {wg_key}\n"
+                    "ListenPort = 10042\n"
+                    f"NetworkRange = {lab.range}\n"
+                    "NodeName = gostyle\n"
+                    "PersistentKeepalive = 5s\n")
+        os.chown(go.config, netlab.NOBODY, netlab.NOBODY)
+        before = open(go.config).read()
+        go.start(env={"W2WESHER_NODE_STATEDIR": f"{go.dir}/state", "W2WESHER_NODE_CONTROLSOCKET": go.sock})
+        full_mesh(lab, [first, go])
+        assert open(go.config).read() == before  # every secret was there: never rewritten
+
+
+def msgpack_announcement(seq, name, wg_pub, port, claims, flags=0):
+    """Hand-encoded msgpack of an announcement (docs/mesh.md), for attackers."""
+    import struct
+
+    def s(x):
+        b = x.encode()
+        return bytes([0xa0 | len(b)]) + b
+
+    def b8(x):
+        return bytes([0xc4, len(x)]) + x
+
+    out = bytes([0x88]) + s("v") + b"\x01" + s("seq") + b"\xcf" + struct.pack(">Q", seq)
+    out += s("flags") + bytes([flags]) + s("name") + s(name) + s("wg") + b8(wg_pub)
+    out += s("port") + b"\xcd" + struct.pack(">H", port)
+    out += s("addrs") + bytes([0x90 | len(claims)])
+    for ip, t in claims:
+        out += bytes([0x82]) + s("ip") + b8(ip) + s("t") + b"\xcf" + struct.pack(">Q", t)
+    out += s("eps") + b"\x90"
+    return out
+
+
+def test_malicious_announcements():
+    """A member holding the PSK publishes garbage, an announcement hijacking
+    another node's WireGuard key, and an older claim on a node's address:
+    garbage and the hijack are rejected and logged, the address conflict is
+    resolved by the IPAM rule, and the mesh keeps working."""
+    import base64
+    import ipaddress
+    import subprocess
+    with netlab.Lab(range_="10.88.0.0/24") as lab:
+        nodes = start_mesh(lab, 2)
+        ips = full_mesh(lab, nodes)
+        victim_key = base64.b64decode(nodes[1].status()["self"]["wgPublicKey"])
+        stolen_ip = ipaddress.ip_address(ips[nodes[0]]).packed
+        evil = lab.add_node("evil")
+        p = subprocess.Popen(["ip", "netns", "exec", evil.ns, lab.cli, "p2p", "listen", "--swarm-key",
+                              lab.swarm_key_file(), "--listen", f"/ip4/{evil.ip}/tcp/10042", "--dial",
+                              nodes[0].multiaddr(), "--topic", "w2w:announces"],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             text=True)
+        try:
+            time.sleep(2)
+            hijack = msgpack_announcement(int(time.time() * 1e6), "hijack", victim_key, 10042,
+                                          [(bytes([10, 88, 0, 200]), 1)])
+            steal = msgpack_announcement(int(time.time() * 1e6) + 1, "thief", os.urandom(32), 10042,
+                                         [(stolen_ip, 1)])
+            for line in ("hex:deadbeef", "hex:" + hijack.hex(), "hex:" + steal.hex()):
+                p.stdin.write(line + "\n")
+                p.stdin.flush()
+                time.sleep(0.3)
+            # the older claim wins: node1 moves, and everybody can reach everybody again
+            lab.wait(lambda: nodes[0].overlay_ip() not in (None, ips[nodes[0]]), 15, what="node1 to move")
+            full_mesh(lab, nodes)
+            log = nodes[0].log_text()
+            assert "malformed announcement" in log
+            assert "rejected" in log
+            assert "hijack" not in peer_names(nodes[0]) and "hijack" not in peer_names(nodes[1])
+            # the victim's WireGuard key still maps to the victim only
+            assert "thief" in peer_names(nodes[1])
+        finally:
+            p.kill()
+            p.wait()
