@@ -17,13 +17,7 @@
 extern "C" {
 #endif
 
-#ifndef W2W_EXPORT
-#if defined(__GNUC__)
-#define W2W_EXPORT __attribute__((visibility("default")))
-#else
-#define W2W_EXPORT
-#endif
-#endif
+#include <w2wesher/export.h>
 
 #ifndef W2W_WG_KEY_TEXT_MAX
 #define W2W_WG_KEY_TEXT_MAX 45 /* 44 base64 characters and a NUL */

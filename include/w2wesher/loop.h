@@ -25,13 +25,7 @@
 extern "C" {
 #endif
 
-#ifndef W2W_EXPORT
-#if defined(__GNUC__)
-#define W2W_EXPORT __attribute__((visibility("default")))
-#else
-#define W2W_EXPORT
-#endif
-#endif
+#include <w2wesher/export.h>
 
 enum {
 	W2W_IO_READ = 1,

@@ -25,13 +25,7 @@
 extern "C" {
 #endif
 
-#ifndef W2W_EXPORT
-#if defined(__GNUC__)
-#define W2W_EXPORT __attribute__((visibility("default")))
-#else
-#define W2W_EXPORT
-#endif
-#endif
+#include <w2wesher/export.h>
 
 enum w2w_event_type {
 	W2W_EVENT_LOG = 1,          /* a log line (level + message) */

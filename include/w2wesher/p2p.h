@@ -34,13 +34,7 @@
 extern "C" {
 #endif
 
-#ifndef W2W_EXPORT
-#if defined(__GNUC__)
-#define W2W_EXPORT __attribute__((visibility("default")))
-#else
-#define W2W_EXPORT
-#endif
-#endif
+#include <w2wesher/export.h>
 
 struct w2w_p2p;
 

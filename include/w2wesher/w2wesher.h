@@ -26,13 +26,7 @@
 extern "C" {
 #endif
 
-#ifndef W2W_EXPORT
-#if defined(__GNUC__)
-#define W2W_EXPORT __attribute__((visibility("default")))
-#else
-#define W2W_EXPORT
-#endif
-#endif
+#include <w2wesher/export.h>
 
 /* Library error codes (negative band below any errno). */
 enum {

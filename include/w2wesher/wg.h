@@ -36,13 +36,7 @@
 extern "C" {
 #endif
 
-#ifndef W2W_EXPORT
-#if defined(__GNUC__)
-#define W2W_EXPORT __attribute__((visibility("default")))
-#else
-#define W2W_EXPORT
-#endif
-#endif
+#include <w2wesher/export.h>
 
 #define W2W_WG_KEY_LEN 32
 
