@@ -64,14 +64,13 @@ def pinger_main(step, limit):
     next_tick = time.monotonic()
     stdin = sys.stdin.buffer.raw if hasattr(sys.stdin.buffer, "raw") else sys.stdin.buffer
     inbuf = b""
-    stdin_open = True
     out = sys.stdout
 
     def canon(ip):
         fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
         return socket.inet_ntop(fam, socket.inet_pton(fam, ip)), fam
 
-    while time.monotonic() < end and (stdin_open or pending):
+    while time.monotonic() < end:
         now = time.monotonic()
         if now >= next_tick:
             seq = (seq + 1) & 0xFFFF
@@ -89,14 +88,13 @@ def pinger_main(step, limit):
             next_tick += step
             if next_tick < now:
                 next_tick = now + step
-        fds = [s4, s6] + ([stdin] if stdin_open else [])
+        fds = [s4, s6, stdin]
         r, _, _ = select.select(fds, [], [], max(0.0, next_tick - time.monotonic()))
         for s in r:
             if s is stdin:
                 chunk = os.read(stdin.fileno(), 4096)
                 if not chunk:
-                    stdin_open = False
-                    continue
+                    return 0  # the benchmark went away
                 inbuf += chunk
                 while b"\n" in inbuf:
                     line, inbuf = inbuf.split(b"\n", 1)
@@ -198,16 +196,38 @@ def eth0_bytes(node):
     return st["rx"]["bytes"], st["tx"]["bytes"], st["rx"]["packets"], st["tx"]["packets"]
 
 
+def proto_counters(node):
+    """(TCP segments sent, UDP datagrams sent, TCP payload bytes sent on live sockets) in the node."""
+    r = subprocess.run(["ip", "netns", "exec", node.ns, "nstat", "-asz", "--json", "TcpOutSegs", "UdpOutDatagrams"],
+                       capture_output=True, text=True, timeout=10, check=True)
+    k = json.loads(r.stdout)["kernel"]
+    r = subprocess.run(["ip", "netns", "exec", node.ns, "ss", "-tinH"], capture_output=True, text=True, timeout=10,
+                       check=True)
+    tcp_bytes = sum(int(w.split(":", 1)[1]) for w in r.stdout.split() if w.startswith("bytes_sent:"))
+    return k.get("TcpOutSegs", 0), k.get("UdpOutDatagrams", 0), tcp_bytes
+
+
 def idle_traffic(nodes, seconds):
+    """eth0 byte counters (everything the node sends and receives on the underlay, frames with their
+    Ethernet headers) over `seconds` of idleness, averaged per node; plus a breakdown of what was sent:
+    TCP segments (libp2p) and payload bytes, UDP datagrams (WireGuard / Nebula)."""
     before = [eth0_bytes(n) for n in nodes]
+    pb = [proto_counters(n) for n in nodes]
     time.sleep(seconds)
     after = [eth0_bytes(n) for n in nodes]
+    pa = [proto_counters(n) for n in nodes]
     n = len(nodes)
-    tx = sum(a[1] - b[1] for a, b in zip(after, before)) / n / seconds
-    rx = sum(a[0] - b[0] for a, b in zip(after, before)) / n / seconds
-    pkts = sum(a[3] - b[3] for a, b in zip(after, before)) / n / seconds
-    per_node_tx = [(a[1] - b[1]) / seconds for a, b in zip(after, before)]
-    return {"tx_Bps": tx, "rx_Bps": rx, "tx_pps": pkts, "per_node_tx_Bps": per_node_tx, "seconds": seconds}
+
+    def avg(xs):
+        return sum(xs) / n / seconds
+
+    return {"tx_Bps": avg(a[1] - b[1] for a, b in zip(after, before)),
+            "rx_Bps": avg(a[0] - b[0] for a, b in zip(after, before)),
+            "tx_pps": avg(a[3] - b[3] for a, b in zip(after, before)),
+            "tcp_segs_per_s": avg(a[0] - b[0] for a, b in zip(pa, pb)),
+            "udp_datagrams_per_s": avg(a[1] - b[1] for a, b in zip(pa, pb)),
+            "tcp_payload_Bps": avg(a[2] - b[2] for a, b in zip(pa, pb)),
+            "per_node_tx_Bps": [(a[1] - b[1]) / seconds for a, b in zip(after, before)], "seconds": seconds}
 
 
 def rss_kb(pid):
@@ -502,7 +522,10 @@ def join(sysm, lab, mesh, ips, args):
            "it_reaches_all": max(t_from) if len(t_from) == len(mesh) else None,
            "first_reply": min(t_to + t_from) if t_to or t_from else None,
            "address_known": t_ip if ip else None, "reached_it": len(t_to), "it_reached": len(t_from),
-           "stalled_daemons": stalled}
+           "stalled_daemons": stalled,
+           "per_node_to_it": {m.name: got[(probers[m], ip)] - t0 for m in mesh if ip and (probers[m], ip) in got},
+           "per_node_from_it": {m.name: got[(probers[node], ips[m])] - t0 for m in mesh
+                                if m in ips and (probers[node], ips[m]) in got}}
     if res["all_reach_it"] is not None:
         log(f"[{sysm.name}]   join into {len(mesh)}: all reach it after {res['all_reach_it'] * 1000:.0f} ms, "
             f"it reaches all after {(res['it_reaches_all'] or float('nan')) * 1000:.0f} ms")
@@ -533,8 +556,10 @@ def big_mesh(sysm, lab, args, res):
     log(f"[{sysm.name}] settling {args.settle:g} s, then idle traffic over {args.idle:g} s ...")
     time.sleep(args.settle)
     res["idle"] = idle_traffic(nodes, args.idle)
-    log(f"[{sysm.name}]   idle eth0 tx {res['idle']['tx_Bps']:.1f} B/s, rx {res['idle']['rx_Bps']:.1f} B/s"
-        f" per node")
+    i = res["idle"]
+    log(f"[{sysm.name}]   idle eth0 per node: tx {i['tx_Bps']:.1f} B/s ({i['tx_pps']:.2f} packets/s: "
+        f"{i['tcp_segs_per_s']:.2f} TCP segments with {i['tcp_payload_Bps']:.1f} B/s payload, "
+        f"{i['udp_datagrams_per_s']:.2f} UDP datagrams), rx {i['rx_Bps']:.1f} B/s")
     rss = [sysm.rss(n) for n in nodes]
     res["rss_kb"] = rss
     for k in rss[0]:
@@ -581,9 +606,7 @@ def summarize(res, n):
     keys = list(rss[0])
     for k in keys:
         put(f"RSS {k} (median of {len(rss)})", [r[k] for r in rss], "MiB", 1 / 1024)
-    if len(keys) > 1:
-        put(f"RSS total per node (median of {len(rss)})", [sum(r[k] or 0 for k in keys) for r in rss], "MiB",
-            1 / 1024)
+    put(f"RSS total per node (median of {len(rss)})", [sum(r[k] or 0 for k in keys) for r in rss], "MiB", 1 / 1024)
     put("idle underlay tx per node", [res["idle"]["tx_Bps"]], "B/s")
     put("idle underlay rx+tx per node", [res["idle"]["tx_Bps"] + res["idle"]["rx_Bps"]], "B/s")
     return out
@@ -643,7 +666,12 @@ def main():
         else:
             print("bench_mesh: nebula/nebula-cert not installed (Debian package `nebula`): Nebula SKIPPED")
 
-    results = {"nodes": args.nodes, "rounds": args.rounds, "step_s": args.step, "idle_s": args.idle,
+    try:
+        head = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        head = None
+    results = {"checkout": head, "build_dir": netlab.find_build(), "nodes": args.nodes, "rounds": args.rounds, "step_s": args.step, "idle_s": args.idle,
                "w2wesher_config": {"AnnounceInterval": args.announce, "PersistentKeepalive": args.keepalive,
                                    "PeerExpiry": args.expiry, "NetworkRange": args.w2w_range,
                                    "Backend": "userspace (wireguard-go)"},
