@@ -329,7 +329,12 @@ static void start_protocol(struct cstream *cs, const char *proto, uint64_t now)
 
 		cs->gs_proto = strcmp(proto, GS_PROTOCOL_V11) ? GS_MESHSUB_10 : GS_MESHSUB_11;
 		if (in) {
-			/* pubsub/README.md: the peer's stream is read-only for us. */
+			/* pubsub/README.md: the peer's stream is read-only for us. The
+			 * newest one wins: an older one is no longer read (its bytes
+			 * would interleave with the new stream's frames). */
+			for (struct cstream *o = c->streams; o; o = o->next)
+				if (o != cs && o->kind == SK_GS_IN)
+					o->kind = SK_DONE;
 			cs->kind = SK_GS_IN;
 			ev.type = CONN_EV_GS_IN_OPEN;
 		} else {
@@ -600,6 +605,11 @@ static void stream_eof(struct cstream *cs, uint64_t now)
 		cs_abort(cs);
 		return;
 	case SK_DONE:
+		/* e.g. a replaced pubsub stream: answer the peer's FIN, then forget it. */
+		if (yamux_stream_inbound(cs->st) && !cs->free_after_fin) {
+			cs->free_after_fin = true;
+			cs_close_after(cs);
+		}
 		break;
 	}
 	(void)now;
@@ -1236,7 +1246,7 @@ int conn_gs_open(struct conn *c, uint64_t now)
 	return r;
 }
 
-void conn_gs_reset(struct conn *c, uint64_t now)
+void conn_gs_reset(struct conn *c, bool hard, uint64_t now)
 {
 	struct cstream *cs = c->gs_out;
 
@@ -1244,8 +1254,8 @@ void conn_gs_reset(struct conn *c, uint64_t now)
 	if (!cs)
 		return;
 	c->gs_out = NULL;
-	if (cs->kind != SK_GS_OUT) {
-		cs_abort(cs); /* still negotiating */
+	if (cs->kind != SK_GS_OUT || hard) {
+		cs_abort(cs); /* still negotiating, or the peer must see an error */
 	} else {
 		/* A FIN, not a reset: js treats a failed pubsub stream as a dead peer. */
 		cs->kind = SK_DONE;

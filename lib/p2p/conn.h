@@ -122,8 +122,9 @@ uint64_t conn_next_deadline(const struct conn *c);
 int conn_ping(struct conn *c, uint64_t now_us);
 /* Opens our /meshsub stream (CONN_EV_GS_OUT when negotiated). Idempotent. */
 int conn_gs_open(struct conn *c, uint64_t now_us);
-/* Ends our /meshsub stream (queued bytes, then FIN); conn_gs_open starts a fresh one. */
-void conn_gs_reset(struct conn *c, uint64_t now_us);
+/* Ends our /meshsub stream (queued bytes, then FIN; hard: reset at once);
+ * conn_gs_open starts a fresh one. */
+void conn_gs_reset(struct conn *c, bool hard, uint64_t now_us);
 /* gossipsub has output for this peer: pull it when the stream can take it. */
 void conn_gs_kick(struct conn *c, uint64_t now_us);
 /* Graceful close: GoAway(0), then the host closes once conn_done(). */

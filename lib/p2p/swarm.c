@@ -13,6 +13,8 @@
 #include "identify.h"
 #include "log.h"
 #include "multiaddr.h"
+#include "pb.h"
+#include "varint.h"
 #include "ping.h"
 #include "swarm.h"
 
@@ -25,6 +27,12 @@ struct swpeer {
 	bool gs_added;
 	bool gs_kick;
 	bool gs_refresh; /* restart our pubsub session with this peer (settle) */
+	struct swarm_conn *gs_in; /* conn of the peer's newest pubsub stream: the one we read */
+	bool gs_hello;            /* a new stream of ours for a known peer: repeat our subscriptions */
+	bool gs_restart;          /* reset our pubsub stream so that the peer opens a new one */
+	uint64_t gs_in_wait;      /* since when a pubsub peer has no stream to us (0 = has one) */
+	uint64_t gs_restart_at;   /* earliest next restart */
+	unsigned gs_restarts;
 	struct swpeer *next;
 };
 
@@ -65,6 +73,8 @@ struct swarm {
 	uint64_t dropped_msgs;
 	int in_settle;
 	uint64_t now; /* time of the current entry point, for callbacks */
+	char *subs[SWARM_MAX_SUBS]; /* our topics, for the hello on a replacement stream */
+	size_t n_subs;
 };
 
 static void settle(struct swarm *sw, uint64_t now);
@@ -181,13 +191,54 @@ static void gs_on_drop(void *ud, const uint8_t *peer, size_t len, enum gs_drop_r
 		p->primary->close_req = true;
 }
 
+#define GS_IN_GRACE_US (1000ull * 1000) /* how long a pubsub peer may go without a stream to us */
+
+/* When the pubsub watchdog of p fires (UINT64_MAX: not armed). */
+static uint64_t gs_watchdog_due(const struct swpeer *p)
+{
+	uint64_t t;
+
+	if (!p->gs_added || p->gs_in || !p->gs_in_wait || !p->primary)
+		return UINT64_MAX;
+	t = p->gs_in_wait + GS_IN_GRACE_US;
+	return t > p->gs_restart_at ? t : p->gs_restart_at;
+}
+
 static void gs_ensure(struct swarm *sw, struct swpeer *p, int proto, uint64_t now)
 {
 	if (!sw->gs || p->gs_added)
 		return;
 	if (gs_add_peer(sw->gs, p->id.b, p->id.len, proto == GS_MESHSUB_10 ? GS_MESHSUB_10 : GS_MESHSUB_11,
-			now) == 0)
+			now) == 0) {
 		p->gs_added = true;
+		p->gs_restarts = 0;
+		if (!p->gs_in && !p->gs_in_wait)
+			p->gs_in_wait = now ? now : 1;
+	}
+}
+
+/*
+ * The first RPC on a new pubsub stream carries all our subscriptions (go's
+ * hello packet, js's sendSubscriptions). The router sends it when a peer is
+ * added; when only our stream was replaced (the connection changed) the peer
+ * may have forgotten them, so we repeat them: RPC{ repeated SubOpts{subscribe=1, topicid=2} }.
+ */
+static void put_hello(const struct swarm *sw, struct buf *out)
+{
+	struct buf b;
+
+	buf_init(&b, 64 * 1024);
+	for (size_t i = 0; i < sw->n_subs; i++) {
+		struct buf so;
+
+		buf_init(&so, GS_TOPIC_MAX + 16);
+		if (pb_put_varint(&so, 1, 1) == 0 && pb_put_string(&so, 2, sw->subs[i]) == 0)
+			pb_put_bytes(&b, 1, so.data, so.len);
+		buf_free(&so);
+	}
+	if (b.len && uvarint_put(out, b.len) == 0)
+		buf_append(out, b.data, b.len);
+	buf_free(&b);
 }
 
 static void conn_gs_pull(void *ud, struct conn *c, struct buf *out)
@@ -196,8 +247,13 @@ static void conn_gs_pull(void *ud, struct conn *c, struct buf *out)
 	struct swpeer *p = sc->peer;
 
 	(void)c;
-	if (sc->sw->gs && p && p->gs_added && p->primary == sc)
-		gs_take_output(sc->sw->gs, p->id.b, p->id.len, out);
+	if (!sc->sw->gs || !p || !p->gs_added || p->primary != sc)
+		return;
+	if (p->gs_hello) {
+		p->gs_hello = false;
+		put_hello(sc->sw, out);
+	}
+	gs_take_output(sc->sw->gs, p->id.b, p->id.len, out);
 }
 
 /* ---- connection events ---- */
@@ -246,11 +302,10 @@ static void on_ready(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 			conn_close(sc->c, now);
 			return;
 		}
+		/* The router's state for the peer (subscriptions, mesh) stays: only
+		 * our pubsub stream moves to the kept connection (opened once its
+		 * identify shows meshsub, or when the peer opens its stream there). */
 		log_debug(sw->cfg.log, "second connection to the same peer: closing the old one");
-		if (p->gs_added) {
-			gs_remove_peer(sw->gs, p->id.b, p->id.len);
-			p->gs_added = false;
-		}
 		p->primary = NULL;
 		conn_close(old->c, now);
 	}
@@ -292,17 +347,27 @@ static void on_conn_event(void *ud, struct conn *c, const struct conn_event *ce)
 		emit(sw, &ev);
 		return;
 	case CONN_EV_GS_OUT:
-	case CONN_EV_GS_IN_OPEN:
 		if (sw->gs && sc->peer && sc->peer->primary == sc) {
+			if (sc->peer->gs_added)
+				sc->peer->gs_hello = true; /* a replacement stream */
 			gs_ensure(sw, sc->peer, ce->gs_proto, now);
-			if (ce->type == CONN_EV_GS_IN_OPEN)
-				conn_gs_open(sc->c, now);
-			else
-				sc->peer->gs_kick = sw->kick = true;
+			sc->peer->gs_kick = sw->kick = true;
+		}
+		return;
+	case CONN_EV_GS_IN_OPEN:
+		/* The peer's newest pubsub stream is the one we read (go and js
+		 * replace older ones the same way), on whichever connection. */
+		if (sw->gs && sc->peer) {
+			sc->peer->gs_in = sc;
+			sc->peer->gs_in_wait = 0;
+			sc->peer->gs_restarts = 0;
+			gs_ensure(sw, sc->peer, ce->gs_proto, now);
+			if (sc->peer->primary)
+				conn_gs_open(sc->peer->primary->c, now);
 		}
 		return;
 	case CONN_EV_GS_IN:
-		if (sw->gs && sc->peer && sc->peer->primary == sc && sc->peer->gs_added)
+		if (sw->gs && sc->peer && sc->peer->gs_added && sc->peer->gs_in == sc)
 			gs_on_bytes(sw->gs, sc->peer->id.b, sc->peer->id.len, ce->data, ce->len, now);
 		return;
 	case CONN_EV_GS_CLOSED:
@@ -405,6 +470,8 @@ void swarm_free(struct swarm *sw)
 		free(sw->msgq[i].topic);
 		free(sw->msgq[i].data);
 	}
+	for (size_t i = 0; i < sw->n_subs; i++)
+		free(sw->subs[i]);
 	gs_free(sw->gs);
 	free(sw->self);
 	explicit_bzero(sw->psk, sizeof(sw->psk));
@@ -534,10 +601,13 @@ void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 			wait = sw->cfg.backoff_max_us;
 		dp->next_dial = now + wait;
 	}
+	if (p && p->gs_in == sc) {
+		/* The peer's pubsub stream to us died with this connection: the
+		 * watchdog in swarm_tick restarts ours if no new one comes. */
+		p->gs_in = NULL;
+		p->gs_in_wait = now;
+	}
 	if (p && p->primary == sc) {
-		if (p->gs_added && sw->gs)
-			gs_remove_peer(sw->gs, p->id.b, p->id.len);
-		p->gs_added = false;
 		p->primary = NULL;
 		/* Another live connection to the peer takes over. */
 		for (struct swarm_conn *o = sw->conns; o; o = o->next) {
@@ -545,6 +615,12 @@ void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 				p->primary = o;
 				break;
 			}
+		}
+		if (p->primary && p->gs_added) {
+			conn_gs_open(p->primary->c, now);
+		} else if (p->gs_added && sw->gs) {
+			gs_remove_peer(sw->gs, p->id.b, p->id.len);
+			p->gs_added = false;
 		}
 	}
 	ev.peer = p ? &p->id : NULL;
@@ -696,6 +772,17 @@ int swarm_subscribe(struct swarm *sw, const char *topic, uint64_t now)
 	if (!sw->gs)
 		return W2W_ESTATE;
 	r = gs_subscribe(sw->gs, topic, now);
+	if (r == 0) {
+		size_t i;
+
+		for (i = 0; i < sw->n_subs && strcmp(sw->subs[i], topic); i++)
+			;
+		if (i == sw->n_subs && sw->n_subs < SWARM_MAX_SUBS && strlen(topic) < GS_TOPIC_MAX) {
+			sw->subs[sw->n_subs] = strdup(topic);
+			if (sw->subs[sw->n_subs])
+				sw->n_subs++;
+		}
+	}
 	settle(sw, now);
 	return r;
 }
@@ -708,6 +795,13 @@ int swarm_unsubscribe(struct swarm *sw, const char *topic, uint64_t now)
 	if (!sw->gs)
 		return W2W_ESTATE;
 	r = gs_unsubscribe(sw->gs, topic, now);
+	for (size_t i = 0; i < sw->n_subs; i++) {
+		if (!strcmp(sw->subs[i], topic)) {
+			free(sw->subs[i]);
+			sw->subs[i] = sw->subs[--sw->n_subs];
+			break;
+		}
+	}
 	settle(sw, now);
 	return r;
 }
@@ -736,6 +830,20 @@ void swarm_tick(struct swarm *sw, uint64_t now)
 		conn_tick(sc->c, now);
 	if (sw->gs && gs_next_deadline(sw->gs) <= now)
 		gs_heartbeat(sw->gs, now);
+	for (struct swpeer *p = sw->peers; p; p = p->next) {
+		uint64_t due = gs_watchdog_due(p);
+
+		if (due <= now) {
+			/* A pubsub peer without a stream to us. js-libp2p-gossipsub,
+			 * when the connection its stream was on went away (the surplus
+			 * one of a simultaneous dial), keeps a dead stream and never
+			 * opens another; it starts over only after our stream to it
+			 * fails. Reset ours (at most every 2 s, then every 30 s). */
+			p->gs_restart = sw->kick = true;
+			p->gs_restarts++;
+			p->gs_restart_at = now + (p->gs_restarts < 5 ? 2 : 30) * 1000000ull;
+		}
+	}
 	peer_gc(sw, now);
 	settle(sw, now);
 }
@@ -743,6 +851,13 @@ void swarm_tick(struct swarm *sw, uint64_t now)
 uint64_t swarm_next_deadline(const struct swarm *sw)
 {
 	uint64_t d = UINT64_MAX;
+
+	for (const struct swpeer *p = sw->peers; p; p = p->next) {
+		uint64_t t = gs_watchdog_due(p);
+
+		if (t < d)
+			d = t;
+	}
 
 	for (const struct swarm_conn *sc = sw->conns; sc; sc = sc->next) {
 		uint64_t t = conn_next_deadline(sc->c);
@@ -772,14 +887,19 @@ static void settle(struct swarm *sw, uint64_t now)
 			sw->kick = false;
 			for (struct swpeer *p = sw->peers; p; p = p->next) {
 				if (p->gs_refresh && p->primary && conn_state(p->primary->c) == CONN_S_READY) {
+					/* The router keeps the peer's state (its subscriptions
+					 * may not be repeated); our new stream repeats ours. */
 					log_debug(sw->cfg.log, "peer closed its pubsub stream: restarting ours");
-					if (p->gs_added)
-						gs_remove_peer(sw->gs, p->id.b, p->id.len);
-					p->gs_added = false;
-					conn_gs_reset(p->primary->c, now);
+					conn_gs_reset(p->primary->c, false, now);
+					conn_gs_open(p->primary->c, now);
+				} else if (p->gs_restart && p->primary && p->gs_added &&
+					   conn_state(p->primary->c) == CONN_S_READY) {
+					log_debug(sw->cfg.log, "peer's pubsub stream went with a surplus connection: "
+						  "resetting ours");
+					conn_gs_reset(p->primary->c, true, now);
 					conn_gs_open(p->primary->c, now);
 				}
-				p->gs_refresh = false;
+				p->gs_refresh = p->gs_restart = false;
 				if (p->gs_kick && p->primary) {
 					p->gs_kick = false;
 					conn_gs_kick(p->primary->c, now);

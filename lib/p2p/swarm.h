@@ -36,6 +36,7 @@ struct swarm_conn;
 #define SWARM_DEFAULT_BACKOFF_MAX_US (5ull * 60 * 1000 * 1000)
 #define SWARM_MAX_LISTEN_ADDRS 8
 #define SWARM_MSGQ_MAX 1024 /* messages held between router and host callback */
+#define SWARM_MAX_SUBS 64   /* our topics repeated on a replacement pubsub stream */
 
 enum swarm_ev_type {
 	SWARM_EV_CONNECTED = 1, /* conn upgraded; peer set */
