@@ -191,7 +191,7 @@ static void gs_on_drop(void *ud, const uint8_t *peer, size_t len, enum gs_drop_r
 		p->primary->close_req = true;
 }
 
-#define GS_IN_GRACE_US (1000ull * 1000) /* how long a pubsub peer may go without a stream to us */
+#define GS_IN_GRACE_US (2500ull * 1000) /* how long a pubsub peer may go without a stream to us */
 
 /* When the pubsub watchdog of p fires (UINT64_MAX: not armed). */
 static uint64_t gs_watchdog_due(const struct swpeer *p)
