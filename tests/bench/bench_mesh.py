@@ -574,9 +574,20 @@ def small_mesh(sysm, lab, args, res):
     res["join_into_3"] = [join(sysm, lab, nodes, ips, args) for _ in range(args.rounds)]
 
 
+def at_once_only(size, key):
+    def scenario(sysm, lab, args, res):
+        log(f"[{sysm.name}] {size} nodes at once (repeat) ...")
+        res.setdefault(key, []).append(all_at_once(sysm, lab, size, args)[2])
+    return scenario
+
+
 def run_system(sysm, args):
     res = {}
-    for tag, scenario in (("big", big_mesh), ("small", small_mesh)):
+    plan = [("big", big_mesh), ("small", small_mesh)]
+    for i in range(1, args.at_once_runs):
+        plan += [(f"big-{i + 1}", at_once_only(args.nodes, "all_at_once_more")),
+                 (f"small-{i + 1}", at_once_only(3, "all_at_once_3_more"))]
+    for tag, scenario in plan:
         with sysm.lab() as lab:
             try:
                 scenario(sysm, lab, args, res)
@@ -600,8 +611,10 @@ def summarize(res, n):
             put(f"join into {size} nodes: all reach it (median)", [j["all_reach_it"] for j in js], "ms", 1000)
             put(f"join into {size} nodes: it reaches all (median)", [j["it_reaches_all"] for j in js], "ms",
                 1000)
-    put("3 nodes at once -> full mesh", [res["all_at_once_3"]["seconds"]], "ms", 1000)
-    put(f"{n} nodes at once -> full mesh", [res["all_at_once"]["seconds"]], "ms", 1000)
+    r3 = [res["all_at_once_3"]] + res.get("all_at_once_3_more", [])
+    rn = [res["all_at_once"]] + res.get("all_at_once_more", [])
+    put(f"3 nodes at once -> full mesh (median of {len(r3)})", [r["seconds"] for r in r3], "ms", 1000)
+    put(f"{n} nodes at once -> full mesh (median of {len(rn)})", [r["seconds"] for r in rn], "ms", 1000)
     rss = res["rss_kb"]
     keys = list(rss[0])
     for k in keys:
@@ -629,6 +642,8 @@ def main():
     ap.add_argument("--pinger-limit", type=float, default=300, help=argparse.SUPPRESS)
     ap.add_argument("--nodes", type=int, default=10, help="size of the big mesh (default 10)")
     ap.add_argument("--rounds", type=int, default=3, help="joins per mesh size (default 3)")
+    ap.add_argument("--at-once-runs", type=int, default=3,
+                    help="runs of the all-at-once scenarios, each in a fresh lab (default 3)")
     ap.add_argument("--step", type=float, default=0.05, help="probe step in seconds (default 0.05)")
     ap.add_argument("--timeout", type=float, default=90, help="per scenario, seconds (default 90: more than "
                     "one default AnnounceInterval)")
@@ -654,8 +669,10 @@ def main():
     if err:
         print(f"bench_mesh: SKIP: {err}")
         return 77
-    if args.nodes < 2 or not 1 <= args.rounds <= 20 or not 1 <= args.idle <= 600:
-        ap.error("--nodes >= 2, --rounds 1..20, --idle 1..600")
+    if not 2 <= args.nodes <= 60 or not 1 <= args.rounds <= 20 or not 1 <= args.idle <= 600 or \
+            not 1 <= args.at_once_runs <= 10 or not 0.01 <= args.step <= 1 or not 1 <= args.timeout <= 600:
+        ap.error("--nodes 2..60, --rounds 1..20, --idle 1..600, --at-once-runs 1..10, --step 0.01..1, "
+                 "--timeout 1..600")
 
     systems = []
     if args.only != "nebula":
@@ -692,7 +709,8 @@ def main():
             failed = True
 
     print()
-    print(f"mesh benchmark: {args.nodes}-node mesh, {args.rounds} joins per size, probe step "
+    print(f"mesh benchmark: {args.nodes}-node mesh, {args.rounds} joins per size, {args.at_once_runs} runs of "
+          f"each all-at-once, probe step "
           f"{args.step * 1000:.0f} ms, idle window {args.idle:g} s, timeout {args.timeout:g} s "
           f"(lower is better everywhere; DNF = did not converge within the timeout)")
     w = results["metrics"].get("w2wesher", {})
