@@ -118,7 +118,7 @@ struct w2w_node {
 	bool ack_dirty; /* peers were added: announce the acks once applied */
 	uint64_t started_us;
 
-	struct rtimer t_grace, t_announce, t_announce_soon, t_reconcile, t_save, t_expire, t_redial, t_refresh,
+	struct rtimer t_assigned, t_grace, t_announce, t_announce_soon, t_reconcile, t_save, t_expire, t_redial, t_refresh,
 		t_leave, t_stopped;
 };
 
@@ -526,6 +526,20 @@ static void check_address(struct w2w_node *n)
 	soon(n, &n->t_save, SOON_SAVE_US);
 	soon(n, &n->t_announce_soon, 0);
 	soon(n, &n->t_reconcile, 0);
+}
+
+/* The address chosen at start (pinned, persisted or first candidate) is
+ * reported like every later change, from the loop. */
+static void on_initial_address(void *ud, uint64_t now)
+{
+	struct w2w_node *n = ud;
+	char ip[64];
+
+	(void)now;
+	if (!n->has_claim)
+		return;
+	ip_str(&n->claim.addr, ip, sizeof(ip));
+	emit(n, W2W_EVENT_ADDRESS_ASSIGNED, n->peer_id, n->name, ip, NULL, 0);
 }
 
 /* ---- reconcile ---- */
@@ -942,7 +956,7 @@ static void on_stopped_timer(void *ud, uint64_t now)
 
 static void disarm_all(struct w2w_node *n)
 {
-	struct rtimer *ts[] = {&n->t_grace, &n->t_announce, &n->t_announce_soon, &n->t_reconcile, &n->t_save, &n->t_expire,
+	struct rtimer *ts[] = {&n->t_assigned, &n->t_grace, &n->t_announce, &n->t_announce_soon, &n->t_reconcile, &n->t_save, &n->t_expire,
 			       &n->t_redial, &n->t_refresh, &n->t_leave, &n->t_stopped};
 
 	for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++)
@@ -1073,6 +1087,7 @@ int w2w_node_new(struct w2w_loop *loop, const struct w2w_config *cfg, w2w_event_
 	rtimer_init(&n->t_announce_soon, on_announce_soon, n);
 	rtimer_init(&n->t_reconcile, on_reconcile, n);
 	rtimer_init(&n->t_grace, on_reconcile, n);
+	rtimer_init(&n->t_assigned, on_initial_address, n);
 	rtimer_init(&n->t_save, save_state, n);
 	rtimer_init(&n->t_expire, on_expire, n);
 	rtimer_init(&n->t_redial, on_redial, n);
@@ -1187,10 +1202,8 @@ int w2w_node_start(struct w2w_node *n)
 	arm_in(n, &n->t_refresh, REFRESH_US);
 	/* the end of the restart grace period: drop peers that stayed silent */
 	reactor_timer_arm(n->r, &n->t_grace, n->started_us + n->expiry_us + 1000);
-	if (n->has_claim) {
-		/* reported from the loop, like every event */
-		soon(n, &n->t_announce_soon, 0);
-	}
+	if (n->has_claim)
+		reactor_timer_arm(n->r, &n->t_assigned, 0);
 	return 0;
 }
 
