@@ -81,7 +81,6 @@ struct conn {
 	struct cstream *gs_out;
 	int pings_waiting; /* conn_ping calls not yet started (no muxer yet) */
 	bool gs_want;
-	bool in_cb;
 	bool pumping, repump;
 	void *user;
 };
@@ -1223,7 +1222,7 @@ int conn_ping(struct conn *c, uint64_t now)
 		return 0;
 	}
 	r = open_stream(c, SG_PING, PING_PROTO_ID, now, NULL);
-	if (r == 0 && !c->in_cb)
+	if (r == 0)
 		pump(c, now);
 	return r;
 }

@@ -68,7 +68,7 @@ struct swarm {
 	struct swpeer *peers;
 	struct gs *gs;
 	bool kick;
-	struct qmsg msgq[64];
+	struct qmsg msgq[SWARM_MSGQ_MAX];
 	size_t n_msgq;
 	uint64_t dropped_msgs;
 	int in_settle;
@@ -913,13 +913,11 @@ static void settle(struct swarm *sw, uint64_t now)
 				conn_close(sc->c, now);
 			}
 		}
-		while (sw->n_msgq) {
-			struct qmsg q = sw->msgq[0];
+		for (size_t head = 0; head < sw->n_msgq; head++) {
+			struct qmsg q = sw->msgq[head];
 			struct gs_message m = { 0 };
 			struct swarm_event ev = { .type = SWARM_EV_MESSAGE, .msg = &m };
 
-			memmove(&sw->msgq[0], &sw->msgq[1], (sw->n_msgq - 1) * sizeof(sw->msgq[0]));
-			sw->n_msgq--;
 			m.topic = q.topic;
 			m.topic_len = strlen(q.topic);
 			m.data = q.data;
@@ -933,6 +931,7 @@ static void settle(struct swarm *sw, uint64_t now)
 			free(q.data);
 			again = true;
 		}
+		sw->n_msgq = 0;
 		if (!again)
 			break;
 	}
