@@ -117,6 +117,7 @@ struct w2w_node {
 	bool wg_applied_once;
 	bool ack_dirty; /* peers were added: announce the acks once applied */
 	uint64_t started_us;
+	uint64_t announce_step_us;
 
 	struct rtimer t_assigned, t_grace, t_announce, t_announce_soon, t_reconcile, t_save, t_expire, t_redial, t_refresh,
 		t_leave, t_stopped;
@@ -447,7 +448,14 @@ static void on_announce_timer(void *ud, uint64_t now)
 
 	(void)now;
 	publish(n, 0);
-	arm_in(n, &n->t_announce, n->announce_us);
+	/* Warm-up: 1 s, 2 s, 4 s ... after start, then every AnnounceInterval. An
+	 * announcement published before the relays' gossipsub meshes have formed
+	 * is not forwarded (relays forward to mesh peers only); nodes started
+	 * together would otherwise meet only at the first full interval. */
+	n->announce_step_us = n->announce_step_us ? n->announce_step_us * 2 : 1000000;
+	if (n->announce_step_us > n->announce_us)
+		n->announce_step_us = n->announce_us;
+	arm_in(n, &n->t_announce, n->announce_step_us);
 }
 
 static void on_announce_soon(void *ud, uint64_t now)
@@ -568,37 +576,53 @@ static bool acks_us(const struct w2w_node *n, const struct announce *a)
 	return false;
 }
 
-static bool hold_endpoint(struct w2w_node *n, const struct pt_entry *e, uint64_t now)
+enum hold { HOLD_NONE, HOLD_ENDPOINT, HOLD_ALL };
+
+static enum hold hold_endpoint(struct w2w_node *n, const struct pt_entry *e, uint64_t now)
 {
+	enum hold what;
 	const struct wgdevice *dev = n->wg ? wgsync_actual(n->wg) : NULL;
 	const struct wgpeer *wp = dev ? wgdev_find_peer(dev, e->ann.wg_pub) : NULL;
 	uint64_t hold, age = now - e->first_seen_us;
 
 	if (wp && (wp->last_handshake_time.tv_sec || wp->endpoint.addr.sa_family != AF_UNSPEC))
-		return false; /* done, or the endpoint is already there (diff keeps it) */
+		return HOLD_NONE; /* done, or the endpoint is already there (diff keeps it) */
 	if (memcmp(n->wg_pub, e->ann.wg_pub, 32) < 0) {
-		/* We initiate, as soon as the peer says it has us configured. */
+		/* We initiate, as soon as the peer says it has us configured. Until
+		 * then not even its allowed IPs: a packet routed to it would make
+		 * WireGuard attempt a handshake (without an endpoint it goes nowhere)
+		 * and still start the 5 s RekeyTimeout that suppresses the real one. */
 		if (acks_us(n, &e->ann))
-			return false;
+			return HOLD_NONE;
 		hold = INITIATOR_FALLBACK_US;
+		what = HOLD_ALL;
 	} else {
+		/* The waiter keeps the allowed IPs: it must accept the initiator's
+		 * packets; its own attempts do not delay the handshake it answers. */
 		hold = WAITER_HOLD_US;
+		what = HOLD_ENDPOINT;
 	}
 	if (age >= hold)
-		return false;
+		return HOLD_NONE;
 	soon(n, &n->t_reconcile, hold - age + 1000);
-	return true;
+	return what;
 }
 
-static void endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
+static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 {
 	struct w2w_node *n = ud;
 	struct conninfo *c = ci_find(n, &e->id, false);
 	const struct ann_ip *ip = NULL;
 	uint16_t port = e->ann.wg_port;
 
-	if (hold_endpoint(n, e, os_now_us()))
-		return;
+	switch (hold_endpoint(n, e, os_now_us())) {
+	case HOLD_ALL:
+		return RECONCILE_F_NO_ALLOWEDIPS;
+	case HOLD_ENDPOINT:
+		return 0;
+	case HOLD_NONE:
+		break;
+	}
 
 	/* The live libp2p connection's remote IP is the best evidence of where the
 	 * node is reachable from here; its announced WireGuard port is the one it
@@ -612,7 +636,7 @@ static void endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep
 		port = e->ann.eps[0].port;
 	}
 	if (!ip)
-		return;
+		return 0;
 	memset(ep, 0, sizeof(*ep));
 	if (ip->family == 4) {
 		ep->addr4.sin_family = AF_INET;
@@ -623,6 +647,7 @@ static void endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep
 		memcpy(&ep->addr6.sin6_addr, ip->ip, 16);
 		ep->addr6.sin6_port = htons(port);
 	}
+	return 0;
 }
 
 static void on_reconcile(void *ud, uint64_t now)
@@ -871,6 +896,22 @@ static void handle_message(struct w2w_node *n, const struct w2w_p2p_event *ev)
 		}
 		check_address(n);
 		soon(n, &n->t_reconcile, acks_us(n, &a) ? 0 : SOON_RECONCILE_US);
+		if (r == PT_NEW) {
+			/* Connect to it now rather than at the next redial round: a direct
+			 * connection carries both announcements at once (flood publish) and
+			 * gives the WireGuard endpoint. */
+			struct conninfo *c = ci_find(n, &author, false);
+
+			if (!(c && c->connected) && a.n_la) {
+				char ma[MA_MAX_TEXT];
+				int len = ma_format(ma, sizeof(ma), a.la[0].b, a.la[0].len);
+
+				if (len > 0 && (size_t)len + strlen(ev->from) + 6 < sizeof(ma)) {
+					snprintf(ma + len, sizeof(ma) - (size_t)len, "/p2p/%s", ev->from);
+					dial_text(n, ma);
+				}
+			}
+		}
 		if (!rtimer_armed(&n->t_expire))
 			on_expire(n, os_now_us());
 	}
@@ -1197,7 +1238,8 @@ int w2w_node_start(struct w2w_node *n)
 	for (size_t i = 0; i < n->st.n_peers; i++)
 		dial_text(n, n->st.peers[i]);
 	soon(n, &n->t_reconcile, 0);
-	arm_in(n, &n->t_announce, n->announce_us);
+	n->announce_step_us = 0;
+	arm_in(n, &n->t_announce, 1000000 < n->announce_us ? 1000000 : n->announce_us);
 	arm_in(n, &n->t_redial, REDIAL_US);
 	arm_in(n, &n->t_refresh, REFRESH_US);
 	/* the end of the restart grace period: drop peers that stayed silent */

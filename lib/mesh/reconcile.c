@@ -43,13 +43,15 @@ struct wgdevice *reconcile_desired(const struct reconcile_in *in)
 	for (size_t i = 0; i < pt_count(in->pt); i++) {
 		const struct pt_entry *e = pt_at(in->pt, i);
 		struct wgpeer *p = wgdev_add_peer(dev);
+		int flags;
 
 		if (!p)
 			goto fail;
 		p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_HAS_PERSISTENT_KEEPALIVE | WGPEER_REPLACE_ALLOWEDIPS;
 		memcpy(p->public_key, e->ann.wg_pub, WGDEV_KEY_LEN);
 		p->persistent_keepalive_interval = in->keepalive_s;
-		for (unsigned j = 0; j < e->ann.n_claims; j++) {
+		flags = in->endpoint ? in->endpoint(in->ud, e, &p->endpoint) : 0;
+		for (unsigned j = 0; j < e->ann.n_claims && !(flags & RECONCILE_F_NO_ALLOWEDIPS); j++) {
 			const struct ann_claim *c = &e->ann.claims[j];
 			const struct ipam_range *r = range_for(in, c->addr.family);
 			struct wgallowedip *a;
@@ -69,8 +71,6 @@ struct wgdevice *reconcile_desired(const struct reconcile_in *in)
 				a->cidr = 128;
 			}
 		}
-		if (in->endpoint)
-			in->endpoint(in->ud, e, &p->endpoint);
 		/* No endpoint, no keepalive: it could not be sent, and its arrival later
 		 * together with the endpoint (keepalive 0 -> N) makes WireGuard send
 		 * one at once, i.e. start the first handshake without waiting for a

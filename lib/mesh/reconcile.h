@@ -26,6 +26,10 @@
 #include "peertable.h"
 #include "wgdev.h"
 
+/* The peer gets no allowed IPs for now: no traffic is routed to it, so none
+ * can start a handshake towards it (see node.c, first handshakes). */
+#define RECONCILE_F_NO_ALLOWEDIPS 1
+
 struct reconcile_in {
 	const char *ifname;
 	const uint8_t *private_key;   /* 32 bytes */
@@ -36,8 +40,9 @@ struct reconcile_in {
 	const struct ann_claim *self_claims;
 	size_t n_self_claims;
 	const struct peertable *pt;
-	/* Fills ep for entry e; leave it AF_UNSPEC when no endpoint is known. */
-	void (*endpoint)(void *ud, const struct pt_entry *e, union wgendpoint *ep);
+	/* Fills ep for entry e (leave it AF_UNSPEC when no endpoint is known);
+	 * returns RECONCILE_F_* flags. */
+	int (*endpoint)(void *ud, const struct pt_entry *e, union wgendpoint *ep);
 	void *ud;
 };
 

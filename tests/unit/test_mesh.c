@@ -356,12 +356,15 @@ static void test_nodestate(void **state)
 	nodestate_free(&b);
 }
 
-static void ep_cb(void *ud, const struct pt_entry *e, union wgendpoint *ep)
+static int ep_cb(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 {
 	(void)ud;
+	if (e->ann.wg_pub[0] == 0xc3)
+		return RECONCILE_F_NO_ALLOWEDIPS;
 	ep->addr4.sin_family = AF_INET;
 	ep->addr4.sin_port = htons(e->ann.wg_port);
 	inet_pton(AF_INET, "192.0.2.9", &ep->addr4.sin_addr);
+	return 0;
 }
 
 static void add_peer(struct peertable *pt, const struct peerid *self, const struct peerid *id, uint8_t key,
