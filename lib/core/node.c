@@ -448,12 +448,12 @@ static void on_announce_timer(void *ud, uint64_t now)
 
 	(void)now;
 	publish(n, 0);
-	/* Warm-up: 1 s, 2 s, 4 s ... after start, then every AnnounceInterval. An
+	/* Warm-up: 1 s, 2 s and 4 s after start, then every AnnounceInterval. An
 	 * announcement published before the relays' gossipsub meshes have formed
 	 * is not forwarded (relays forward to mesh peers only); nodes started
 	 * together would otherwise meet only at the first full interval. */
 	n->announce_step_us = n->announce_step_us ? n->announce_step_us * 2 : 1000000;
-	if (n->announce_step_us > n->announce_us)
+	if (n->announce_step_us > 4000000 || n->announce_step_us > n->announce_us)
 		n->announce_step_us = n->announce_us;
 	arm_in(n, &n->t_announce, n->announce_step_us);
 }
