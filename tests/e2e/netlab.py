@@ -111,7 +111,7 @@ class Node:
             f"NetworkRange = {lab.range}",
             f"NodeName = {self.name}",
             f"PersistentKeepalive = {lab.keepalive}",
-            "Backend = userspace",
+            f"Backend = {lab.backend}",
         ]
         if wg_key:
             lines.append(f"PrivateKey = {wg_key}")
@@ -291,7 +291,8 @@ class Node:
 class Lab:
     count = 0
 
-    def __init__(self, n=0, range_="fd6d:142e:65e7:4cc1::/64", announce="2s", expiry="8s", keepalive="5s"):
+    def __init__(self, n=0, range_="fd6d:142e:65e7:4cc1::/64", announce="2s", expiry="8s", keepalive="5s",
+                 backend="auto"):
         err = requirements()
         if err:
             raise RuntimeError(err)
@@ -307,6 +308,9 @@ class Lab:
         self.announce = announce
         self.expiry = expiry
         self.keepalive = keepalive
+        # auto: kernel WireGuard where the module exists (each node's device lives
+        # in its namespace), else wireguard-go
+        self.backend = backend
         self.psk = base64.b64encode(os.urandom(32)).decode()
         self.nodes = []
         self.procs = set()
