@@ -302,7 +302,7 @@ def latency_run(kind, args, dials, edges, src, res):
     while time.monotonic() < end and sum(r.rx_count[KIND_LAT] for r in recv) < want:
         poller.poll(0.05)
     lat, harness_delay, inproc, per_hop = [], [], [], {}
-    dist, adj = hops_from(src, args.nodes, edges)
+    dist = hops_from(src, args.nodes, edges)[0]
     for i, r in enumerate(nodes):
         if i == src:
             continue
@@ -466,7 +466,7 @@ def main():
     # The publisher: a node farthest from some other node (then the fewest connections), so that
     # messages need the most relaying.
     ecc = {i: max(hops_from(i, args.nodes, edges)[0].values()) for i in range(args.nodes)}
-    dist, adj = hops_from(0, args.nodes, edges)
+    adj = hops_from(0, args.nodes, edges)[1]
     src = min(range(args.nodes), key=lambda i: (-ecc[i], len(adj[i]), i))
     dist, adj = hops_from(src, args.nodes, edges)
     h.log("mesh: %d nodes, %d connections, degrees %s, publisher %d, hops from it %s" %
