@@ -44,7 +44,7 @@
 #define REFRESH_US (5 * 1000 * 1000)    /* WireGuard statistics for snapshots */
 #define LEAVE_FLUSH_US (400 * 1000)     /* time for the leave announcement to propagate */
 #define KEEP_ROAMED_S 180               /* keep an endpoint with a handshake this recent */
-#define INITIATOR_FALLBACK_US (1500 * 1000)
+#define INITIATOR_FALLBACK_US (5 * 1000 * 1000)
 #define ACK_WINDOW_US (10 * 1000 * 1000)
 #define WAITER_HOLD_US (10 * 1000 * 1000)
 #define MAX_CONNINFO 4096
