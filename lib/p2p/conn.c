@@ -247,8 +247,20 @@ static void gs_pull(struct cstream *cs)
 {
 	struct conn *c = cs->c;
 
-	if (cs->pend.len == 0 && c->cfg.cb.gs_pull)
-		c->cfg.cb.gs_pull(c->cfg.cb.ud, c, &cs->pend);
+	/* The router hands over at most what pend can hold; while yamux takes
+	 * everything, keep pulling (bounded), or a queue larger than pend would
+	 * wait for the next WRITABLE that an unfilled yamux never sends. */
+	for (int i = 0; i < 16 && c->cfg.cb.gs_pull; i++) {
+		size_t before = cs->pend.len;
+
+		if (cs->pend.len == 0)
+			c->cfg.cb.gs_pull(c->cfg.cb.ud, c, &cs->pend);
+		if (cs->pend.len == 0 || cs->pend.len == before)
+			break;
+		cs_flush(cs);
+		if (cs->pend.len)
+			break; /* yamux is full: WRITABLE will call us again */
+	}
 	cs_flush(cs);
 }
 

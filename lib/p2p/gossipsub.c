@@ -1252,13 +1252,19 @@ int gs_take_output(struct gs *gs, const uint8_t *peer, size_t peer_len, struct b
 		e = -ENOENT;
 		goto out;
 	}
-	e = buf_append(out, p->out.data, p->out.len);
-	if (e >= 0) {
-		e = (int)p->out.len;
-		if (p->out.cap > 65536)
-			buf_free(&p->out);
-		else
-			buf_reset(&p->out);
+	{
+		/* Move what fits: the stream is a byte stream, so an RPC may be
+		 * split here and its rest follows on the next pull. All-or-nothing
+		 * stalled a peer forever once its queue outgrew out's cap. */
+		size_t n = p->out.len < buf_room(out) ? p->out.len : buf_room(out);
+
+		e = buf_append(out, p->out.data, n);
+		if (e >= 0) {
+			e = (int)n;
+			buf_consume(&p->out, n);
+			if (p->out.len == 0 && p->out.cap > 65536)
+				buf_free(&p->out);
+		}
 	}
 out:
 	leave(gs);
