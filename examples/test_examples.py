@@ -126,7 +126,7 @@ def test_mesh(cli, mesh_poll, mesh_libuv):
         return SKIP
     os.environ["W2W_BUILD_DIR"] = os.path.dirname(os.path.dirname(os.path.abspath(cli)))
     procs = []
-    with netlab.Lab(range_="10.77.0.0/24", announce="1s", expiry="6s") as lab:
+    with netlab.Lab(range_="10.77.0.0/16", announce="1s", expiry="6s") as lab:
         try:
             a = lab.add_node("poll")
             a.write_config()
