@@ -293,6 +293,10 @@ static void on_ready(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 	p->fails = 0;
 	p->next_dial = 0;
 	ev.peer = &p->id;
+	/* The first connection to a peer is its primary before CONNECTED is
+	 * reported, so the callback may already ping it or hang up (p2p.h). */
+	if (!p->primary)
+		p->primary = sc;
 	emit(sw, &ev);
 	if (p->primary && p->primary != sc) {
 		struct swarm_conn *old = p->primary;
