@@ -31,6 +31,8 @@ struct node {
 	char msg_from[128];
 	char msg_data[256];
 	int saw_meshsub;
+	int ping_in_cb;       /* ping the peer from inside its CONNECTED callback */
+	int ping_in_cb_ret;
 };
 
 static void on_event(void *ud, const struct w2w_p2p_event *ev)
@@ -40,6 +42,8 @@ static void on_event(void *ud, const struct w2w_p2p_event *ev)
 	switch (ev->type) {
 	case W2W_P2P_EV_CONNECTED:
 		n->connected++;
+		if (n->ping_in_cb)
+			n->ping_in_cb_ret = w2w_p2p_ping(n->h, ev->peer_id);
 		break;
 	case W2W_P2P_EV_DISCONNECTED:
 		n->disconnected++;
@@ -136,6 +140,27 @@ static void test_dial_ping_identify(void **state)
 	assert_true(run_until(loop, &a.disconnected, 1, 5000));
 	assert_true(run_until(loop, &b.disconnected, 1, 5000));
 	assert_int_equal(w2w_p2p_ping(b.h, w2w_p2p_peer_id(a.h)), W2W_ESTATE);
+	w2w_p2p_free(a.h);
+	w2w_p2p_free(b.h);
+	assert_null(w2w_loop_free(loop));
+}
+
+/* p2p.h: callbacks may call w2w_p2p_* — including a ping of the peer that
+ * just connected, from its CONNECTED event. */
+static void test_ping_from_connected_cb(void **state)
+{
+	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct node a, b;
+
+	(void)state;
+	node_init(&a, loop, psk_a, 1);
+	node_init(&b, loop, psk_a, 0);
+	b.ping_in_cb = 1;
+	b.ping_in_cb_ret = -12345;
+	assert_int_equal(w2w_p2p_dial(b.h, a.addr), 0);
+	assert_true(run_until(loop, &b.connected, 1, 5000));
+	assert_int_equal(b.ping_in_cb_ret, 0);
+	assert_true(run_until(loop, &b.pings, 1, 5000));
 	w2w_p2p_free(a.h);
 	w2w_p2p_free(b.h);
 	assert_null(w2w_loop_free(loop));
@@ -363,6 +388,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dial_ping_identify),
+		cmocka_unit_test(test_ping_from_connected_cb),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_simultaneous_dial),
