@@ -59,6 +59,8 @@ struct conninfo {
 	bool connected;
 	bool wg_configured;    /* part of a desired device since configured_at */
 	uint64_t configured_at;
+	bool wg_applied;       /* ...and that device is applied: we may ack it */
+	uint64_t applied_at;
 	uint8_t wg_pub[32];
 };
 
@@ -414,7 +416,7 @@ static void build_announce(struct w2w_node *n, struct announce *a, uint32_t flag
 	for (size_t i = 0; i < n->n_ci && a->n_acks < ANN_MAX_ACKS; i++) {
 		const struct conninfo *c = &n->ci[i];
 
-		if (c->wg_configured && os_now_us() - c->configured_at < ACK_WINDOW_US)
+		if (c->wg_configured && c->wg_applied && os_now_us() - c->applied_at < ACK_WINDOW_US)
 			memcpy(a->acks[a->n_acks++], c->wg_pub, ANN_ACK_LEN);
 	}
 }
@@ -682,6 +684,7 @@ static void on_reconcile(void *ud, uint64_t now)
 
 		if (c && (!c->wg_configured || memcmp(c->wg_pub, e->ann.wg_pub, 32) != 0)) {
 			c->wg_configured = true;
+			c->wg_applied = false;
 			c->configured_at = os_now_us();
 			memcpy(c->wg_pub, e->ann.wg_pub, 32);
 			n->ack_dirty = true;
@@ -726,8 +729,15 @@ static void on_wg_done(void *ud, const struct wgsync_result *res)
 			soon(n, &n->t_announce_soon, 0);
 		}
 		if (n->ack_dirty && !wgsync_busy(n->wg)) {
-			/* every desired device so far is applied: tell the new peers */
+			/* Every desired device so far is applied: only now may the new
+			 * peers be acked (an ack that runs ahead of the device makes the
+			 * peer's first initiation hit nothing: a 5 s retry). */
 			n->ack_dirty = false;
+			for (size_t i = 0; i < n->n_ci; i++)
+				if (n->ci[i].wg_configured && !n->ci[i].wg_applied) {
+					n->ci[i].wg_applied = true;
+					n->ci[i].applied_at = os_now_us();
+				}
 			soon(n, &n->t_announce_soon, 0);
 		}
 		emit(n, W2W_EVENT_WG_APPLIED, NULL, NULL, NULL, msg, 0);
