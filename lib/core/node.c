@@ -41,6 +41,7 @@
 #define SOON_RECONCILE_US (20 * 1000)
 #define SOON_SAVE_US (500 * 1000)
 #define REDIAL_US (3 * 1000 * 1000)     /* partitions heal within this (+ the host's backoff) */
+#define REDIAL_ALONE_US (300 * 1000)
 #define REFRESH_US (5 * 1000 * 1000)    /* WireGuard statistics for snapshots */
 #define LEAVE_FLUSH_US (400 * 1000)     /* time for the leave announcement to propagate */
 #define KEEP_ROAMED_S 180               /* keep an endpoint with a handshake this recent */
@@ -833,7 +834,9 @@ static void on_redial(void *ud, uint64_t now)
 			break; /* one address per round; the others on later rounds if it fails */
 		}
 	}
-	arm_in(n, &n->t_redial, REDIAL_US);
+	/* Alone (nodes started together: the bootstrap node may not listen yet),
+	 * retry quickly; once in the mesh, the slow round suffices. */
+	arm_in(n, &n->t_redial, w2w_p2p_connection_count(n->p2p) ? REDIAL_US : REDIAL_ALONE_US);
 }
 
 /* ---- libp2p events ---- */
@@ -1227,6 +1230,9 @@ int w2w_node_start(struct w2w_node *n)
 		return r;
 	w2w_p2p_set_event_cb(n->p2p, on_p2p_event, n);
 	w2w_p2p_set_log_cb(n->p2p, p2p_log, n, n->log.max_level);
+	/* A refused first dial (peers starting together) is retried within 250 ms;
+	 * the host's backoff still grows from there for peers that stay away. */
+	w2w_p2p_set_option(n->p2p, W2W_P2P_OPT_DIAL_BACKOFF_MS, 250);
 	n->state = NS_RUNNING;
 	n->started_us = os_now_us();
 	r = w2w_p2p_listen(n->p2p, n->listen_addr);
@@ -1252,7 +1258,7 @@ int w2w_node_start(struct w2w_node *n)
 	soon(n, &n->t_reconcile, 0);
 	n->announce_step_us = 0;
 	arm_in(n, &n->t_announce, 1000000 < n->announce_us ? 1000000 : n->announce_us);
-	arm_in(n, &n->t_redial, REDIAL_US);
+	arm_in(n, &n->t_redial, REDIAL_ALONE_US);
 	arm_in(n, &n->t_refresh, REFRESH_US);
 	/* the end of the restart grace period: drop peers that stayed silent */
 	reactor_timer_arm(n->r, &n->t_grace, n->started_us + n->expiry_us + 1000);
