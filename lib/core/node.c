@@ -784,6 +784,17 @@ static void on_expire(void *ud, uint64_t now)
 		reactor_timer_arm(n->r, &n->t_expire, oldest + n->expiry_us + 1000);
 }
 
+/* The j-th libp2p address of an announcement as dialable text, ".../p2p/<id>". */
+static bool la_text(char *out, size_t cap, const struct announce *a, unsigned j, const char *id)
+{
+	int len = ma_format(out, cap, a->la[j].b, a->la[j].len);
+
+	if (len <= 0 || (size_t)len + strlen(id) + 6 >= cap)
+		return false;
+	snprintf(out + len, cap - (size_t)len, "/p2p/%s", id);
+	return true;
+}
+
 static void dial_text(struct w2w_node *n, const char *ma)
 {
 	int r = w2w_p2p_dial(n->p2p, ma);
@@ -825,11 +836,8 @@ static void on_redial(void *ud, uint64_t now)
 			continue;
 		id_str(&e->id, id, sizeof(id));
 		for (unsigned j = 0; j < e->ann.n_la; j++) {
-			int len = ma_format(ma, sizeof(ma), e->ann.la[j].b, e->ann.la[j].len);
-
-			if (len < 0 || (size_t)len + strlen(id) + 6 >= sizeof(ma))
+			if (!la_text(ma, sizeof(ma), &e->ann, j, id))
 				continue;
-			snprintf(ma + len, sizeof(ma) - (size_t)len, "/p2p/%s", id);
 			dial_text(n, ma);
 			break; /* one address per round; the others on later rounds if it fails */
 		}
@@ -902,12 +910,9 @@ static void handle_message(struct w2w_node *n, const struct w2w_p2p_event *ev)
 		/* learn where to dial it */
 		for (unsigned j = 0; j < a.n_la && r != PT_LEFT; j++) {
 			char ma[MA_MAX_TEXT];
-			int len = ma_format(ma, sizeof(ma), a.la[j].b, a.la[j].len);
 
-			if (len > 0 && (size_t)len + strlen(ev->from) + 6 < sizeof(ma)) {
-				snprintf(ma + len, sizeof(ma) - (size_t)len, "/p2p/%s", ev->from);
+			if (la_text(ma, sizeof(ma), &a, j, ev->from))
 				learn_peer_addr(n, ma);
-			}
 		}
 		check_address(n);
 		soon(n, &n->t_reconcile, acks_us(n, &a) ? 0 : SOON_RECONCILE_US);
@@ -917,15 +922,10 @@ static void handle_message(struct w2w_node *n, const struct w2w_p2p_event *ev)
 			 * gives the WireGuard endpoint. */
 			struct conninfo *c = ci_find(n, &author, false);
 
-			if (!(c && c->connected) && a.n_la) {
-				char ma[MA_MAX_TEXT];
-				int len = ma_format(ma, sizeof(ma), a.la[0].b, a.la[0].len);
+			char ma[MA_MAX_TEXT];
 
-				if (len > 0 && (size_t)len + strlen(ev->from) + 6 < sizeof(ma)) {
-					snprintf(ma + len, sizeof(ma) - (size_t)len, "/p2p/%s", ev->from);
-					dial_text(n, ma);
-				}
-			}
+			if (!(c && c->connected) && a.n_la && la_text(ma, sizeof(ma), &a, 0, ev->from))
+				dial_text(n, ma);
 		}
 		if (!rtimer_armed(&n->t_expire))
 			on_expire(n, os_now_us());
