@@ -130,28 +130,6 @@ static bool parse_key(uint8_t out[WGDEV_KEY_LEN], const char *v, size_t n)
 	return true;
 }
 
-static bool parse_u64(uint64_t *out, const char *v, size_t n, uint64_t max)
-{
-	uint64_t x = 0;
-
-	if (n == 0 || n > 20)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned d;
-
-		if (v[i] < '0' || v[i] > '9')
-			return false;
-		d = (unsigned)(v[i] - '0');
-		if (x > (UINT64_MAX - d) / 10)
-			return false;
-		x = x * 10 + d;
-	}
-	if (x > max)
-		return false;
-	*out = x;
-	return true;
-}
-
 /* wireguard-go prints a link-local endpoint with its zone *name* ("[fe80::1%eth0]:51820",
  * Go's netip form); the shared parser takes numeric zones only, so resolve the name here.
  * A zone that does not exist in this namespace reads as scope 0 rather than failing the
@@ -188,7 +166,7 @@ static bool parse_errno(uint64_t *out, const char *v, size_t n)
 		v++;
 		n--;
 	}
-	return parse_u64(out, v, n, 999);
+	return wgdev_parse_u64(out, v, n, 999);
 }
 
 static bool key_is(const char *k, size_t kn, const char *name)
@@ -260,12 +238,12 @@ int wg_uapi_parse_get(const char *data, size_t len, const char *ifname, struct w
 				if (!wgdev_key_is_zero(dev->private_key))
 					dev->flags |= WGDEVICE_HAS_PRIVATE_KEY;
 			} else if (key_is(l, kn, "listen_port")) {
-				if (!parse_u64(&v, val, vn, 0xffff))
+				if (!wgdev_parse_u64(&v, val, vn, 0xffff))
 					goto out;
 				dev->listen_port = (uint16_t)v;
 				dev->flags |= WGDEVICE_HAS_LISTEN_PORT;
 			} else if (key_is(l, kn, "fwmark")) {
-				if (!parse_u64(&v, val, vn, 0xffffffff))
+				if (!wgdev_parse_u64(&v, val, vn, 0xffffffff))
 					goto out;
 				dev->fwmark = (uint32_t)v;
 				dev->flags |= WGDEVICE_HAS_FWMARK;
@@ -282,7 +260,7 @@ int wg_uapi_parse_get(const char *data, size_t len, const char *ifname, struct w
 			if (!parse_endpoint_os(&peer->endpoint, val, vn))
 				goto out;
 		} else if (key_is(l, kn, "persistent_keepalive_interval")) {
-			if (!parse_u64(&v, val, vn, 0xffff))
+			if (!wgdev_parse_u64(&v, val, vn, 0xffff))
 				goto out;
 			peer->persistent_keepalive_interval = (uint16_t)v;
 			peer->flags |= WGPEER_HAS_PERSISTENT_KEEPALIVE;
@@ -301,19 +279,19 @@ int wg_uapi_parse_get(const char *data, size_t len, const char *ifname, struct w
 			if (!wgallowedip_parse(a, val, vn))
 				goto out;
 		} else if (key_is(l, kn, "last_handshake_time_sec")) {
-			if (!parse_u64(&v, val, vn, INT64_MAX))
+			if (!wgdev_parse_u64(&v, val, vn, INT64_MAX))
 				goto out;
 			peer->last_handshake_time.tv_sec = (int64_t)v;
 		} else if (key_is(l, kn, "last_handshake_time_nsec")) {
-			if (!parse_u64(&v, val, vn, 999999999))
+			if (!wgdev_parse_u64(&v, val, vn, 999999999))
 				goto out;
 			peer->last_handshake_time.tv_nsec = (int64_t)v;
 		} else if (key_is(l, kn, "rx_bytes")) {
-			if (!parse_u64(&v, val, vn, UINT64_MAX))
+			if (!wgdev_parse_u64(&v, val, vn, UINT64_MAX))
 				goto out;
 			peer->rx_bytes = v;
 		} else if (key_is(l, kn, "tx_bytes")) {
-			if (!parse_u64(&v, val, vn, UINT64_MAX))
+			if (!wgdev_parse_u64(&v, val, vn, UINT64_MAX))
 				goto out;
 			peer->tx_bytes = v;
 		}

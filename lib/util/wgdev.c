@@ -448,7 +448,7 @@ int wgdev_config_equal(const struct wgdevice *a, const struct wgdevice *b)
 	return 1;
 }
 
-static bool dec_u64(uint64_t *out, const char *v, size_t n, uint64_t max)
+bool wgdev_parse_u64(uint64_t *out, const char *v, size_t n, uint64_t max)
 {
 	uint64_t x = 0;
 
@@ -486,7 +486,7 @@ bool wgendpoint_parse(union wgendpoint *ep, const char *v, size_t n)
 		hl = (size_t)(rb - v - 1);
 		zone = memchr(v + 1, '%', hl);
 		if (zone) {
-			if (!dec_u64(&z, zone + 1, (size_t)(rb - zone - 1), UINT32_MAX))
+			if (!wgdev_parse_u64(&z, zone + 1, (size_t)(rb - zone - 1), UINT32_MAX))
 				return false;
 			hl = (size_t)(zone - v - 1);
 		}
@@ -495,7 +495,7 @@ bool wgendpoint_parse(union wgendpoint *ep, const char *v, size_t n)
 		memcpy(host, v + 1, hl);
 		host[hl] = '\0';
 		port = rb + 2;
-		if (!dec_u64(&p, port, (size_t)(v + n - port), 65535))
+		if (!wgdev_parse_u64(&p, port, (size_t)(v + n - port), 65535))
 			return false;
 		if (inet_pton(AF_INET6, host, &ep->addr6.sin6_addr) != 1)
 			return false;
@@ -517,7 +517,7 @@ bool wgendpoint_parse(union wgendpoint *ep, const char *v, size_t n)
 		return false;
 	memcpy(host, v, hl);
 	host[hl] = '\0';
-	if (!dec_u64(&p, port, (size_t)(v + n - port), 65535))
+	if (!wgdev_parse_u64(&p, port, (size_t)(v + n - port), 65535))
 		return false;
 	if (inet_pton(AF_INET, host, &ep->addr4.sin_addr) != 1) {
 		memset(ep, 0, sizeof(*ep));
@@ -566,7 +566,7 @@ bool wgallowedip_parse(struct wgallowedip *a, const char *v, size_t n)
 		return false;
 	memcpy(host, v, hl);
 	host[hl] = '\0';
-	if (!dec_u64(&cidr, slash + 1, (size_t)(v + n - slash - 1), 128))
+	if (!wgdev_parse_u64(&cidr, slash + 1, (size_t)(v + n - slash - 1), 128))
 		return false;
 	if (memchr(host, ':', hl)) {
 		if (inet_pton(AF_INET6, host, &a->ip6) != 1)

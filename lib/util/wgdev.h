@@ -165,6 +165,10 @@ int wgendpoint_format(char *out, size_t cap, const union wgendpoint *ep);
 bool wgallowedip_parse(struct wgallowedip *a, const char *s, size_t n);
 int wgallowedip_format(char *out, size_t cap, const struct wgallowedip *a);
 
+/* Strict decimal (digits only, no sign or spaces, at most max) of n bytes; the
+ * number form of every text format here (endpoints, UAPI values). */
+bool wgdev_parse_u64(uint64_t *out, const char *v, size_t n, uint64_t max);
+
 /* Constant-time "all zero" for a key. */
 bool wgdev_key_is_zero(const uint8_t key[WGDEV_KEY_LEN]);
 /* Constant-time key equality. */
