@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "b64.h"
-#include "w2wesher/w2wesher.h"
+#include "err.h"
 #include "wgconf.h"
 
 enum section { SEC_NONE, SEC_INTERFACE, SEC_PEER };

@@ -315,7 +315,7 @@ static void save_state(void *ud, uint64_t now)
 	if (r == 0)
 		r = atomicfile_write(n->state_path, b.data, b.len, 0600);
 	if (r < 0)
-		log_warn(&n->log, "cannot write %s: %s", n->state_path, w2w_err_str(r));
+		log_warn(&n->log, "cannot write %s: %s", n->state_path, err_str(r));
 	buf_free(&b);
 }
 
@@ -333,7 +333,7 @@ static void load_state(struct w2w_node *n)
 		r = nodestate_decode(b.data, b.len, &tmp);
 		if (r < 0) {
 			log_warn(&n->log, "%s is damaged (%s): ignoring it; the mesh will tell us again",
-				 n->state_path, w2w_err_str(r));
+				 n->state_path, err_str(r));
 		} else {
 			/* merged with the configured bootstrap addresses already in n->st */
 			for (size_t i = 0; i < tmp.n_peers; i++)
@@ -345,7 +345,7 @@ static void load_state(struct w2w_node *n)
 		}
 		nodestate_free(&tmp);
 	} else if (r != -ENOENT) {
-		log_warn(&n->log, "cannot read %s: %s", n->state_path, w2w_err_str(r));
+		log_warn(&n->log, "cannot read %s: %s", n->state_path, err_str(r));
 	}
 	buf_free(&b);
 }
@@ -441,7 +441,7 @@ static int publish(struct w2w_node *n, uint32_t flags)
 		r = w2w_p2p_publish(n->p2p, TOPIC, b.data, b.len);
 	buf_free(&b);
 	if (r < 0)
-		log_debug(&n->log, "publish: %s", w2w_err_str(r));
+		log_debug(&n->log, "publish: %s", err_str(r));
 	return r;
 }
 
@@ -800,7 +800,7 @@ static void dial_text(struct w2w_node *n, const char *ma)
 	int r = w2w_p2p_dial(n->p2p, ma);
 
 	if (r < 0 && r != -EALREADY && r != -EAGAIN)
-		log_debug(&n->log, "dial %s: %s", ma, w2w_err_str(r));
+		log_debug(&n->log, "dial %s: %s", ma, err_str(r));
 }
 
 static void on_redial(void *ud, uint64_t now)
@@ -1187,7 +1187,7 @@ int w2w_node_start(struct w2w_node *n)
 	if (n->state_dir[0]) {
 		r = os_mkdir_p(n->state_dir, 0700);
 		if (r < 0) {
-			log_err(&n->log, "state directory %s: %s", n->state_dir, w2w_err_str(r));
+			log_err(&n->log, "state directory %s: %s", n->state_dir, err_str(r));
 			return r;
 		}
 		load_state(n);
@@ -1217,7 +1217,7 @@ int w2w_node_start(struct w2w_node *n)
 	wc.ud = n;
 	r = wgsync_new(n->r, &n->log, &wc, &n->wg);
 	if (r < 0) {
-		log_err(&n->log, "netlink: %s", w2w_err_str(r));
+		log_err(&n->log, "netlink: %s", err_str(r));
 		return r;
 	}
 
@@ -1237,7 +1237,7 @@ int w2w_node_start(struct w2w_node *n)
 	n->started_us = os_now_us();
 	r = w2w_p2p_listen(n->p2p, n->listen_addr);
 	if (r < 0) {
-		log_err(&n->log, "cannot listen on %s: %s", n->listen_addr, w2w_err_str(r));
+		log_err(&n->log, "cannot listen on %s: %s", n->listen_addr, err_str(r));
 		n->state = NS_NEW;
 		n->p2p = w2w_p2p_free(n->p2p);
 		wgsync_free(n->wg);
@@ -1246,7 +1246,7 @@ int w2w_node_start(struct w2w_node *n)
 	}
 	r = w2w_p2p_subscribe(n->p2p, TOPIC);
 	if (r < 0)
-		log_err(&n->log, "subscribe %s: %s", TOPIC, w2w_err_str(r));
+		log_err(&n->log, "subscribe %s: %s", TOPIC, err_str(r));
 
 	if (n->has_claim) {
 		ip_str(&n->claim.addr, ip, sizeof(ip));

@@ -522,7 +522,7 @@ int w2w_p2p_new(struct w2w_p2p **ret, struct w2w_loop *loop, const uint8_t *key,
 	rtimer_init(&h->timer, host_timer, h);
 	h->log.fn = log_cb;
 	h->log.ud = h;
-	h->log.max_level = LOG_INFO;
+	h->log.max_level = WLOG_INFO;
 	r = key ? ident_from_privkey_pb(&h->id, key, key_len) : ident_new(&h->id, NULL);
 	if (r < 0)
 		goto fail;

@@ -808,7 +808,7 @@ int w2w_wg_open(struct w2w_wg **out, struct w2w_loop *loop, const char *ifname, 
 	wg->use_cache = opts->cache_device;
 	wg->log.fn = opts->log; /* NULL drops messages */
 	wg->log.ud = opts->log_ud;
-	wg->log.max_level = opts->log_level ? opts->log_level : LOG_INFO;
+	wg->log.max_level = opts->log_level ? opts->log_level : WLOG_INFO;
 	rtimer_init(&wg->kick, on_kick, wg);
 	ret = -ENOMEM;
 	if (opts->wireguard_go && !(wg->wireguard_go = strdup(opts->wireguard_go)))

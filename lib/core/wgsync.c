@@ -53,7 +53,7 @@ static void finish(struct wgsync *ws, int err)
 	res.err = err;
 	ws->phase = PH_IDLE;
 	if (err < 0)
-		log_warn(ws->log, "wireguard %s: sync failed: %s", ws->ifname, w2w_err_str(err));
+		log_warn(ws->log, "wireguard %s: sync failed: %s", ws->ifname, err_str(err));
 	if (ws->cfg.done)
 		ws->cfg.done(ws->cfg.ud, &res);
 	if (ws->dirty)
@@ -210,7 +210,7 @@ static void on_link(void *ud, int err, const struct rtnl_link *link)
 	struct wgsync *ws = ud;
 
 	if (err < 0) {
-		log_err(ws->log, "wireguard %s: cannot set up the link: %s", ws->ifname, strerror(-err));
+		log_err(ws->log, "wireguard %s: cannot set up the link: %s", ws->ifname, err_str(err));
 		finish(ws, err);
 		return;
 	}
@@ -235,7 +235,7 @@ static void on_spawn(void *ud, int err, pid_t pid)
 
 	if (err < 0) {
 		log_err(ws->log, "wireguard %s: cannot start wireguard-go: %s", ws->ifname,
-			err == W2W_ETIMEDOUT ? "its socket did not appear" : strerror(-err));
+			err == W2W_ETIMEDOUT ? "its socket did not appear" : err_str(err));
 		finish(ws, err);
 		return;
 	}
@@ -273,7 +273,7 @@ static int setup_backend(struct wgsync *ws)
 			return 0;
 		}
 		if (r != -EPROTONOSUPPORT || ws->cfg.backend == W2W_BACKEND_KERNEL) {
-			log_err(ws->log, "wireguard: kernel backend unavailable: %s", strerror(-r));
+			log_err(ws->log, "wireguard: kernel backend unavailable: %s", err_str(r));
 			return r;
 		}
 		log_info(ws->log, "wireguard: no kernel module, using wireguard-go");

@@ -221,7 +221,7 @@ static void pump(struct nl_sock *nl)
 			return;
 		}
 		if (r < 0) {
-			log_warn(nl->log, "netlink: send failed: %s", nl_strerror(r));
+			log_warn(nl->log, "netlink: send failed: %s", err_str(r));
 			nl->depth++;
 			req_finish(nl, q, r);
 			nl->depth--;
@@ -278,7 +278,7 @@ static void log_ext_ack(struct nl_sock *nl, const struct nlmsghdr *nlh, int err)
 	    !tb[NLMSGERR_ATTR_MSG])
 		return;
 	log_debug(nl->log, "netlink: kernel says: %s (%s)", mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]),
-	          nl_strerror(err));
+	          err_str(err));
 }
 
 /* Handles one message. Returns false when the engine was freed. */
@@ -450,7 +450,7 @@ static void on_io(void *ud, int fd, int revents, uint64_t now_us)
 					return;
 				continue;
 			}
-			log_warn(nl->log, "netlink: recv: %s", nl_strerror(-errno));
+			log_warn(nl->log, "netlink: recv: %s", err_str(-errno));
 			break;
 		}
 		if (mh.msg_flags & MSG_TRUNC) {
@@ -716,13 +716,6 @@ struct reactor *nl_reactor(const struct nl_sock *nl)
 const struct wlog *nl_log(const struct nl_sock *nl)
 {
 	return nl->log;
-}
-
-const char *nl_strerror(int err)
-{
-	if (err <= W2W_EBASE)
-		return w2w_err_name(err);
-	return strerror(err < 0 ? -err : err);
 }
 
 /* ---- attributes ---- */

@@ -120,10 +120,6 @@ static inline bool nl_msg_ok(const struct nlmsghdr *nlh, int left)
 /* Processes one received datagram (the socket path and tests use it). */
 void nl_feed(struct nl_sock *nl, const void *buf, size_t len, uint64_t now_us);
 
-/* Text of a negative errno or W2W_E* code, for log lines (os/ cannot reach
- * core's w2w_strerror). */
-const char *nl_strerror(int err);
-
 const struct nl_stats *nl_get_stats(const struct nl_sock *nl);
 uint32_t nl_portid(const struct nl_sock *nl);
 int nl_fd(const struct nl_sock *nl);

@@ -557,7 +557,7 @@ static void op_finish(struct wgk *k, int err)
 		         op->kind == OP_GET   ? "get"
 		         : op->kind == OP_SET ? "set"
 		                              : "list",
-		         op->ifname, nl_strerror(err));
+		         op->ifname, err_str(err));
 	if (op->kind == OP_GET) {
 		wgbackend_get_cb cb = op->get_cb;
 		void *ud = op->ud;
@@ -912,7 +912,7 @@ int wg_kernel_new(struct reactor *r, const struct wlog *log, struct wgbackend **
 
 	ret = nl_open(r, log, NETLINK_GENERIC, &nl);
 	if (ret < 0) {
-		log_err(log, "wg-kernel: cannot open a generic netlink socket: %s", nl_strerror(ret));
+		log_err(log, "wg-kernel: cannot open a generic netlink socket: %s", err_str(ret));
 		return ret;
 	}
 	ret = nl_submit(nl, nl_genl_family_msg(buf, WG_GENL_NAME), &family_ops, &f, 2000 * 1000, NULL);
@@ -932,7 +932,7 @@ int wg_kernel_new(struct reactor *r, const struct wlog *log, struct wgbackend **
 	if (ret < 0) {
 		if (ret != -EPROTONOSUPPORT)
 			log_err(log, "wg-kernel: resolving the WireGuard family failed: %s",
-			        nl_strerror(ret));
+			        err_str(ret));
 		nl_close(nl);
 		return ret;
 	}

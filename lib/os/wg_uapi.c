@@ -400,11 +400,6 @@ int wg_uapi_build_set(const struct wgdevice *dev, struct buf *b)
 	return ret < 0 ? ret : 0;
 }
 
-static const char *errstr(int err)
-{
-	return err > W2W_EBASE ? strerror(-err) : w2w_err_name(err);
-}
-
 /* ------------------------------------------------------------------ */
 /* Engine                                                              */
 
@@ -458,7 +453,7 @@ static void finish(struct uapi_be *u, int err, struct wgdevice *dev, char *names
 	u->cur = NULL;
 	if (err < 0) {
 		u->base.stats.ops_failed++;
-		log_debug(u->base.log, "wg-uapi: %s: operation failed: %s", op->ifname, errstr(err));
+		log_debug(u->base.log, "wg-uapi: %s: operation failed: %s", op->ifname, err_str(err));
 	} else {
 		u->base.stats.ops_done++;
 	}

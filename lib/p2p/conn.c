@@ -102,7 +102,7 @@ static int fail(struct conn *c, int err, const char *fmt, ...)
 	va_end(ap);
 	c->err = err < 0 ? err : W2W_EPROTO;
 	c->st = CONN_S_FAILED;
-	log_info(c->cfg.log, "conn %s: closed: %s (%s)", c->name, c->reason, w2w_err_name(c->err));
+	log_info(c->cfg.log, "conn %s: closed: %s (%s)", c->name, c->reason, err_str(c->err));
 	return c->err;
 }
 
@@ -374,7 +374,7 @@ static void stream_data(struct cstream *cs, const uint8_t *p, size_t n, uint64_t
 	case SK_IDENTIFY_OUT:
 		r = identify_reader_feed(cs->idr, p, n, cs->idinfo);
 		if (r < 0) {
-			log_info(c->cfg.log, "conn %s: bad identify answer: %s", c->name, w2w_err_name(r));
+			log_info(c->cfg.log, "conn %s: bad identify answer: %s", c->name, err_str(r));
 			cs_abort(cs);
 		}
 		break;
@@ -571,7 +571,7 @@ static void stream_eof(struct cstream *cs, uint64_t now)
 		if (r == 0)
 			r = identify_check_peer(cs->idinfo, &c->peer);
 		if (r < 0) {
-			log_info(c->cfg.log, "conn %s: identify answer rejected: %s", c->name, w2w_err_name(r));
+			log_info(c->cfg.log, "conn %s: identify answer rejected: %s", c->name, err_str(r));
 		} else {
 			cs->kind = SK_DONE;
 			emit(c, &ev);
@@ -1138,7 +1138,7 @@ void conn_eof(struct conn *c, int err)
 		return;
 	}
 	if (err < 0)
-		fail(c, err, "socket error: %s", strerror(-err));
+		fail(c, err, "socket error: %s", err_str(err));
 	else if (c->st != CONN_S_READY)
 		fail(c, W2W_ECLOSED, "peer closed the connection during the handshake%s",
 		     c->pnet && c->st <= CONN_S_NOISE ? " (wrong swarm key?)" : "");

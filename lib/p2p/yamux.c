@@ -128,7 +128,7 @@ static int fail(struct yamux *s, int err, const char *why)
 	if (s->err)
 		return s->err;
 	s->err = err;
-	log_warn(s->log, "yamux: session failed: %s (%s)", why, w2w_err_name(err));
+	log_warn(s->log, "yamux: session failed: %s (%s)", why, err_str(err));
 	/* spec "GoAway": tell the peer why before the host closes the connection.
 	 * The control cap may be what failed: allow this one frame past it. */
 	if (!s->goaway_sent) {

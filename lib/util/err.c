@@ -3,23 +3,22 @@
 
 #include "err.h"
 
-const char *w2w_err_str(int err)
+const char *err_str(int err)
 {
-	if (err <= W2W_EBASE && err >= W2W_ELAST)
-		return w2w_err_name(err);
-	return strerror(err < 0 ? -err : err);
-}
-
-const char *w2w_err_name(int err)
-{
+	if (err >= 0)
+		return "success";
 	switch (err) {
 	case W2W_EPARSE: return "malformed input";
 	case W2W_EPROTO: return "protocol violation by peer";
 	case W2W_EAUTH: return "authentication failed";
 	case W2W_ELIMIT: return "resource limit reached";
 	case W2W_ESTATE: return "invalid in current state";
-	case W2W_ETIMEDOUT: return "protocol deadline passed";
+	case W2W_ETIMEDOUT: return "timed out";
 	case W2W_ECLOSED: return "closed by peer";
-	default: return "unknown error";
+	default:
+		break;
 	}
+	if (err <= W2W_EBASE && err >= W2W_ELAST)
+		return "unknown error";
+	return strerror(-err);
 }

@@ -5,11 +5,12 @@
 
 #include <errno.h>
 
-#include "w2wesher/w2wesher.h"
+#include "w2wesher/error.h"
 
-/* Static description of a W2W_E* code ("unknown error" otherwise). */
-const char *w2w_err_name(int err);
-/* Either band: W2W_E* names, strerror() for negative errno. */
-const char *w2w_err_str(int err);
+/* The one description of a return code, for logs at every layer: "success"
+ * for >= 0, the W2W_E* text, or strerror() of a negative errno. Static
+ * strings; w2w_strerror() is this function. Never strerror(-err) directly:
+ * it prints library codes as "Unknown error 1006". */
+const char *err_str(int err);
 
 #endif

@@ -70,16 +70,16 @@ static void sink(void *ud, int level, const char *msg)
 
 static void test_log_levels(void **state)
 {
-	struct wlog l = {sink, NULL, LOG_INFO};
+	struct wlog l = {sink, NULL, WLOG_INFO};
 
 	(void)state;
 	log_debug(&l, "dropped %d", 1);
 	assert_int_equal(seen_level, 0);
 	log_warn(&l, "kept %d", 2);
-	assert_int_equal(seen_level, LOG_WARN);
+	assert_int_equal(seen_level, WLOG_WARN);
 	assert_string_equal(seen_msg, "kept 2");
 	log_err(NULL, "no sink is fine");
-	assert_string_equal(w2w_err_name(W2W_EPARSE), "malformed input");
+	assert_string_equal(err_str(W2W_EPARSE), "malformed input");
 }
 
 int main(void)

@@ -793,7 +793,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	LOG.fn = log_fn;
-	LOG.max_level = getenv("W2W_DEBUG") ? LOG_DEBUG : LOG_WARN;
+	LOG.max_level = getenv("W2W_DEBUG") ? WLOG_DEBUG : WLOG_WARN;
 	R = reactor_new();
 	if (argc > 1) {
 		ret = node(argc, argv);
