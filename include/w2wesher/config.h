@@ -27,6 +27,7 @@
 extern "C" {
 #endif
 
+#include <w2wesher/common.h>
 #include <w2wesher/export.h>
 
 struct w2w_config;
@@ -44,19 +45,6 @@ enum {
 	W2W_CONFIG_ENV = 1 << 1,
 };
 
-enum w2w_backend {
-	W2W_BACKEND_AUTO = 0, /* kernel WireGuard if available, else userspace */
-	W2W_BACKEND_KERNEL = 1,
-	W2W_BACKEND_USERSPACE = 2,
-};
-
-/* Size of the text buffers for w2w_config_peer_id() and w2w_config_wg_public_key(). */
-#ifndef W2W_PEER_ID_TEXT_MAX
-#define W2W_PEER_ID_TEXT_MAX 96
-#endif
-#ifndef W2W_WG_KEY_TEXT_MAX
-#define W2W_WG_KEY_TEXT_MAX 45
-#endif
 
 /* A configuration holding the defaults and no secrets; NULL when out of memory. */
 W2W_EXPORT struct w2w_config *w2w_config_new(void);

@@ -17,14 +17,9 @@
 extern "C" {
 #endif
 
+#include <w2wesher/common.h>
 #include <w2wesher/export.h>
 
-#ifndef W2W_WG_KEY_TEXT_MAX
-#define W2W_WG_KEY_TEXT_MAX 45 /* 44 base64 characters and a NUL */
-#endif
-#ifndef W2W_PEER_ID_TEXT_MAX
-#define W2W_PEER_ID_TEXT_MAX 96
-#endif
 #define W2W_SWARM_KEY_TEXT_MAX 128 /* a swarm.key file and a NUL */
 #define W2W_IDENTITY_LEN 68        /* Ed25519 PrivateKey protobuf as written */
 #define W2W_IDENTITY_MAX 100       /* longest accepted (the legacy 96-byte key data form) */

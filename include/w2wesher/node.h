@@ -25,6 +25,7 @@
 extern "C" {
 #endif
 
+#include <w2wesher/common.h>
 #include <w2wesher/export.h>
 
 enum w2w_event_type {

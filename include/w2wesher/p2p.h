@@ -34,6 +34,7 @@
 extern "C" {
 #endif
 
+#include <w2wesher/common.h>
 #include <w2wesher/export.h>
 
 struct w2w_p2p;

@@ -15,8 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <w2wesher/error.h>
-#include <w2wesher/log.h>
+#include <w2wesher/common.h>
 #include <w2wesher/loop.h>
 #include <w2wesher/config.h>
 #include <w2wesher/keys.h>
@@ -30,8 +29,6 @@ extern "C" {
 
 #include <w2wesher/export.h>
 
-/* "0.1.0"; the version of the library actually loaded. */
-W2W_EXPORT const char *w2w_version(void);
 
 
 #ifdef __cplusplus

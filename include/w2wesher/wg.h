@@ -36,6 +36,7 @@
 extern "C" {
 #endif
 
+#include <w2wesher/common.h>
 #include <w2wesher/export.h>
 
 #define W2W_WG_KEY_LEN 32

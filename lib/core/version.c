@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+
 #include "w2wesher/w2wesher.h"
 #include "err.h"
 
@@ -10,4 +12,9 @@ const char *w2w_version(void)
 const char *w2w_strerror(int err)
 {
 	return err_str(err);
+}
+
+void w2w_free(void *p)
+{
+	free(p);
 }
