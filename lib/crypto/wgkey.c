@@ -4,7 +4,6 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "b64.h"
 #include "err.h"
 #include "secmem.h"
 
@@ -38,17 +37,48 @@ int wgkey_public(uint8_t pub[WG_KEY_LEN], const uint8_t priv[WG_KEY_LEN])
 
 void wgkey_to_b64(char out[WG_KEY_B64_LEN + 1], const uint8_t k[WG_KEY_LEN])
 {
-	b64_encode(out, WG_KEY_B64_LEN + 1, k, WG_KEY_LEN);
+	secmem_init();
+	sodium_bin2base64(out, WG_KEY_B64_LEN + 1, k, WG_KEY_LEN, sodium_base64_VARIANT_ORIGINAL);
 }
 
 int wgkey_from_b64(uint8_t k[WG_KEY_LEN], const char *s, size_t len)
 {
 	uint8_t tmp[WG_KEY_LEN];
+	const char *end = NULL;
+	size_t n = 0;
 	int rc = W2W_EPARSE;
 
+	secmem_init();
+	/* Strict: padded, no ignored characters, unused low bits zero (libsodium
+	 * rejects those), all 44 characters consumed. */
 	if (len != WG_KEY_B64_LEN)
 		goto out;
-	if (b64_decode(tmp, sizeof(tmp), s, len) != WG_KEY_LEN)
+	if (sodium_base642bin(tmp, sizeof(tmp), s, len, NULL, &n, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    n != WG_KEY_LEN || end != s + len)
+		goto out;
+	memcpy(k, tmp, WG_KEY_LEN);
+	rc = 0;
+out:
+	secure_wipe(tmp, sizeof(tmp));
+	return rc;
+}
+
+void wgkey_to_hex(char out[WG_KEY_HEX_LEN + 1], const uint8_t k[WG_KEY_LEN])
+{
+	sodium_bin2hex(out, WG_KEY_HEX_LEN + 1, k, WG_KEY_LEN);
+}
+
+int wgkey_from_hex(uint8_t k[WG_KEY_LEN], const char *s, size_t len)
+{
+	uint8_t tmp[WG_KEY_LEN];
+	const char *end = NULL;
+	size_t n = 0;
+	int rc = W2W_EPARSE;
+
+	secmem_init();
+	if (len != WG_KEY_HEX_LEN)
+		goto out;
+	if (sodium_hex2bin(tmp, sizeof(tmp), s, len, NULL, &n, &end) != 0 || n != WG_KEY_LEN || end != s + len)
 		goto out;
 	memcpy(k, tmp, WG_KEY_LEN);
 	rc = 0;

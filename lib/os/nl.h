@@ -37,15 +37,11 @@
 #include <libmnl/libmnl.h>
 
 #include "log.h"
+#include "nlattr.h"
 #include "reactor.h"
 
-/* Size of the buffers requests are built in: one page, like wireguard-tools
- * (min(page size, 8192)); the kernel answers dumps in parts of this order. */
-#define NL_MSG_BUF 4096
 /* Receive buffer: the kernel sizes dump parts to what we read (capped 32 KiB). */
 #define NL_RECV_BUF 65536
-/* Largest request nl_submit() accepts. */
-#define NL_MAX_MSG 65536
 /* Plain requests in flight (sent, not yet acknowledged) per socket. */
 #define NL_MAX_INFLIGHT 32
 #define NL_MAX_DUMP_RESTARTS 8
@@ -108,14 +104,6 @@ int nl_run_until_idle(struct nl_sock *nl, int timeout_ms);
 /* Number of pending (queued or in-flight) requests. */
 size_t nl_pending(const struct nl_sock *nl);
 
-/* Bounds check of the next message in a datagram of `left` bytes. Use this,
- * not mnl_nlmsg_ok(): that one casts nlmsg_len to int, so a length above
- * INT_MAX passes and the walk jumps out of the buffer (found by fuzzing). */
-static inline bool nl_msg_ok(const struct nlmsghdr *nlh, int left)
-{
-	return left >= (int)sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
-	       nlh->nlmsg_len <= (unsigned)left;
-}
 
 /* Processes one received datagram (the socket path and tests use it). */
 void nl_feed(struct nl_sock *nl, const void *buf, size_t len, uint64_t now_us);
@@ -125,44 +113,5 @@ uint32_t nl_portid(const struct nl_sock *nl);
 int nl_fd(const struct nl_sock *nl);
 struct reactor *nl_reactor(const struct nl_sock *nl);
 const struct wlog *nl_log(const struct nl_sock *nl);
-
-/*
- * Attribute validation. A policy entry per attribute type: the libmnl type to
- * validate with, and for MNL_TYPE_BINARY / MNL_TYPE_STRING an exact (len > 0)
- * or minimum (minlen) payload size. Types beyond maxtype and policy entries with
- * type MNL_TYPE_UNSPEC and no length are skipped (unknown attributes from newer
- * kernels are not an error). tb[0..maxtype] receives the last occurrence of
- * each known attribute.
- */
-struct nl_policy {
-	uint8_t type;    /* enum mnl_attr_data_type; 0 = ignore */
-	uint16_t len;    /* exact payload length (BINARY) */
-	uint16_t minlen; /* minimum payload length (BINARY, STRING) */
-};
-
-/* Parses the attributes in [buf, buf+len) (already past any fixed header).
- * Returns 0, or W2W_EPARSE on a truncated attribute, trailing garbage or an
- * attribute failing its policy. */
-int nl_attr_parse(const void *buf, size_t len, const struct nl_policy *pol, uint16_t maxtype,
-                  const struct nlattr **tb);
-/* Same over a nested attribute's payload. */
-int nl_attr_parse_nested(const struct nlattr *nest, const struct nl_policy *pol, uint16_t maxtype,
-                         const struct nlattr **tb);
-/* Same over a message's payload after a fixed header of hdrlen bytes; W2W_EPARSE
- * when the message is shorter than the header. */
-int nl_attr_parse_msg(const struct nlmsghdr *nlh, size_t hdrlen, const struct nl_policy *pol,
-                      uint16_t maxtype, const struct nlattr **tb);
-
-/* Iterates the nested attributes of nest (an array such as WGDEVICE_A_PEERS).
- * fn returns < 0 to stop with that code. W2W_EPARSE on a truncated element or
- * trailing garbage. */
-int nl_nest_foreach(const struct nlattr *nest, int (*fn)(void *ud, const struct nlattr *a), void *ud);
-
-/* Generic netlink family lookup (CTRL_CMD_GETFAMILY): builds the request for
- * name into buf (NL_MSG_BUF bytes) and returns it; -EINVAL if name is too long. */
-struct nlmsghdr *nl_genl_family_msg(void *buf, const char *name);
-/* Parses one reply to that request: 0 and *id, or W2W_EPARSE. The request
- * fails with -ENOENT when the kernel has no such family. */
-int nl_genl_family_parse(const struct nlmsghdr *nlh, uint16_t *id);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wg_uapi.h"
+#include "wguapi.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (n > 0 && (size_t)n > size)
 		abort();
-	r = wg_uapi_parse_get(s, size, "fz0", &d, NULL);
+	r = wg_uapi_parse_get(s, size, "fz0", NULL, &d, NULL);
 	if (r == 0) {
 		struct buf b;
 		const struct wgpeer *p;

@@ -65,7 +65,7 @@ static void test_parse_get(void **state)
 
 	(void)state;
 	assert_int_equal(wg_uapi_response_len(get_ok, sizeof(get_ok) - 1), (long)sizeof(get_ok) - 1);
-	assert_int_equal(wg_uapi_parse_get(get_ok, sizeof(get_ok) - 1, "wgt0", &d, NULL), 0);
+	assert_int_equal(wg_uapi_parse_get(get_ok, sizeof(get_ok) - 1, "wgt0", NULL, &d, NULL), 0);
 	assert_string_equal(d->name, "wgt0");
 	assert_true(d->flags & WGDEVICE_HAS_PRIVATE_KEY);
 	assert_int_equal(d->private_key[0], 0xe8);
@@ -97,7 +97,7 @@ static void test_parse_zone_names(void **state)
 	struct wgdevice *d = NULL;
 
 	(void)state;
-	assert_int_equal(wg_uapi_parse_get(t, sizeof(t) - 1, "wgt0", &d, NULL), 0);
+	assert_int_equal(wg_uapi_parse_get(t, sizeof(t) - 1, "wgt0", if_nametoindex, &d, NULL), 0);
 	assert_int_equal(d->first_peer->endpoint.addr6.sin6_family, AF_INET6);
 	assert_int_equal(d->first_peer->endpoint.addr6.sin6_scope_id, if_nametoindex("lo"));
 	assert_int_equal(ntohs(d->first_peer->endpoint.addr6.sin6_port), 51820);
@@ -113,14 +113,14 @@ static void test_parse_errno_and_truncation(void **state)
 
 	(void)state;
 	/* wireguard-go answers failures with only an errno line */
-	assert_int_equal(wg_uapi_parse_get("errno=19\n\n", 10, "wgt0", &d, NULL), -19);
-	assert_int_equal(wg_uapi_parse_get("errno=0\n\n", 9, "wgt0", &d, NULL), 0);
+	assert_int_equal(wg_uapi_parse_get("errno=19\n\n", 10, "wgt0", NULL, &d, NULL), -19);
+	assert_int_equal(wg_uapi_parse_get("errno=0\n\n", 9, "wgt0", NULL, &d, NULL), 0);
 	assert_int_equal(wgdev_peer_count(d), 0);
 	wgdev_free(d);
 	d = (struct wgdevice *)0x1;
 	/* every proper prefix of a valid response is rejected, never half-accepted */
 	for (size_t cut = 0; cut < n; cut++) {
-		int r = wg_uapi_parse_get(get_ok, cut, "wgt0", &d, NULL);
+		int r = wg_uapi_parse_get(get_ok, cut, "wgt0", NULL, &d, NULL);
 
 		if (r != W2W_EPROTO)
 			fail_msg("prefix %zu: %d", cut, r);
@@ -129,11 +129,11 @@ static void test_parse_errno_and_truncation(void **state)
 			assert_int_equal(wg_uapi_response_len(get_ok, cut), 0);
 	}
 	/* no errno line */
-	assert_int_equal(wg_uapi_parse_get("listen_port=1\n\n", 15, "wgt0", &d, &line), W2W_EPROTO);
+	assert_int_equal(wg_uapi_parse_get("listen_port=1\n\n", 15, "wgt0", NULL, &d, &line), W2W_EPROTO);
 	/* bytes after the end */
-	assert_int_equal(wg_uapi_parse_get("errno=0\n\nx", 10, "wgt0", &d, NULL), W2W_EPROTO);
+	assert_int_equal(wg_uapi_parse_get("errno=0\n\nx", 10, "wgt0", NULL, &d, NULL), W2W_EPROTO);
 	/* key after errno */
-	assert_int_equal(wg_uapi_parse_get("errno=0\nfwmark=1\n\n", 18, "wgt0", &d, &line), W2W_EPROTO);
+	assert_int_equal(wg_uapi_parse_get("errno=0\nfwmark=1\n\n", 18, "wgt0", NULL, &d, &line), W2W_EPROTO);
 	assert_int_equal(line, 2);
 	/* a line longer than the limit cannot be a response */
 	{
@@ -148,7 +148,7 @@ static void test_parse_errno_and_truncation(void **state)
 	assert_int_equal(wg_uapi_parse_set("errno=\n\n", 8), W2W_EPROTO);
 	/* wireguard-go writes its IPC error codes negated (IpcErrorPortInUse = -EADDRINUSE) */
 	assert_int_equal(wg_uapi_parse_set("errno=-98\n\n", 11), -98);
-	assert_int_equal(wg_uapi_parse_get("errno=-5\n\n", 10, "wgt0", &d, NULL), -5);
+	assert_int_equal(wg_uapi_parse_get("errno=-5\n\n", 10, "wgt0", NULL, &d, NULL), -5);
 	assert_int_equal(wg_uapi_parse_set("errno=-\n\n", 9), W2W_EPROTO);
 	assert_int_equal(wg_uapi_parse_set("errno=--1\n\n", 11), W2W_EPROTO);
 	assert_int_equal(wg_uapi_parse_set("errno=1000\n\n", 12), W2W_EPROTO);
@@ -187,7 +187,7 @@ static void test_parse_bad_values(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		struct wgdevice *d = NULL;
 		unsigned line = 0;
-		int r = wg_uapi_parse_get(cases[i].text, strlen(cases[i].text), "wgt0", &d, &line);
+		int r = wg_uapi_parse_get(cases[i].text, strlen(cases[i].text), "wgt0", NULL, &d, &line);
 
 		if (r != W2W_EPROTO || line != cases[i].line)
 			fail_msg("case %zu: %d at line %u", i, r, line);

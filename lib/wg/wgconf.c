@@ -9,9 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "b64.h"
 #include "err.h"
 #include "wgconf.h"
+#include "wgkey.h"
 
 enum section { SEC_NONE, SEC_INTERFACE, SEC_PEER };
 
@@ -31,18 +31,10 @@ static int fail(struct wgconf_err *err, unsigned line, int code, const char *fmt
 	return code;
 }
 
+/* Keys are secrets: decoded in constant time (crypto/wgkey.h). */
 static bool parse_b64key(uint8_t out[WGDEV_KEY_LEN], const char *v, size_t n)
 {
-	uint8_t tmp[B64_DECODED_MAX(44)];
-	int r;
-
-	if (n != 44)
-		return false;
-	r = b64_decode(tmp, sizeof(tmp), v, n);
-	if (r == WGDEV_KEY_LEN)
-		memcpy(out, tmp, WGDEV_KEY_LEN);
-	explicit_bzero(tmp, sizeof(tmp));
-	return r == WGDEV_KEY_LEN;
+	return wgkey_from_b64(out, v, n) == 0;
 }
 
 /* Decimal, or hex with 0x when hex_ok. */
@@ -320,11 +312,11 @@ out:
 
 static int put_b64key(struct buf *b, const char *name, const uint8_t k[WGDEV_KEY_LEN])
 {
-	char t[B64_ENCODED_LEN(WGDEV_KEY_LEN) + 1];
-	int ret = b64_encode(t, sizeof(t), k, WGDEV_KEY_LEN);
+	char t[WG_KEY_B64_LEN + 1];
+	int ret;
 
-	if (ret >= 0)
-		ret = buf_printf(b, "%s = %s\n", name, t);
+	wgkey_to_b64(t, k);
+	ret = buf_printf(b, "%s = %s\n", name, t);
 	explicit_bzero(t, sizeof(t));
 	return ret;
 }

@@ -17,8 +17,8 @@
  * linked lists with a tail pointer, so appending is O(1)). wgdev_free() wipes
  * the private key and every preshared key.
  */
-#ifndef W2W_UTIL_WGDEV_H
-#define W2W_UTIL_WGDEV_H
+#ifndef W2W_WG_WGDEV_H
+#define W2W_WG_WGDEV_H
 
 #include <netinet/in.h>
 #include <stdbool.h>

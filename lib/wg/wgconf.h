@@ -19,8 +19,8 @@
  * IPs are the whole set), i.e. what `wg setconf` would send without
  * WGDEVICE_REPLACE_PEERS; syncconf semantics come from the diff (wgdiff.h).
  */
-#ifndef W2W_CODEC_WGCONF_H
-#define W2W_CODEC_WGCONF_H
+#ifndef W2W_WG_WGCONF_H
+#define W2W_WG_WGCONF_H
 
 #include <stddef.h>
 

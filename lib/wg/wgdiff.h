@@ -25,8 +25,8 @@
  * Sans-IO and deterministic: output peers are ordered removals first, then
  * by public key.
  */
-#ifndef W2W_MESH_WGDIFF_H
-#define W2W_MESH_WGDIFF_H
+#ifndef W2W_WG_WGDIFF_H
+#define W2W_WG_WGDIFF_H
 
 #include <stdbool.h>
 #include <stddef.h>

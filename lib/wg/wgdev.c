@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "secmem.h"
 #include "wgdev.h"
 
 struct wgdevice *wgdev_new(void)
@@ -371,20 +372,12 @@ bool wgendpoint_equal(const union wgendpoint *a, const union wgendpoint *b)
 
 bool wgdev_key_is_zero(const uint8_t key[WGDEV_KEY_LEN])
 {
-	volatile uint8_t acc = 0;
-
-	for (size_t i = 0; i < WGDEV_KEY_LEN; i++)
-		acc |= key[i];
-	return acc == 0;
+	return ct_is_zero(key, WGDEV_KEY_LEN);
 }
 
 bool wgdev_key_equal(const uint8_t a[WGDEV_KEY_LEN], const uint8_t b[WGDEV_KEY_LEN])
 {
-	volatile uint8_t acc = 0;
-
-	for (size_t i = 0; i < WGDEV_KEY_LEN; i++)
-		acc |= a[i] ^ b[i];
-	return acc == 0;
+	return ct_eq(a, b, WGDEV_KEY_LEN);
 }
 
 static void effective_key(uint8_t out[WGDEV_KEY_LEN], const uint8_t *k, bool has)
