@@ -17,7 +17,7 @@
 #define MAX_FILE (64L << 20)
 
 struct wgopts {
-	int backend;
+	enum w2w_backend backend;
 	int create;
 	int json;
 	int verbose;
@@ -55,11 +55,11 @@ static int parse_opts(const struct cli_cmd *self, int argc, char **argv, struct 
 			} else if (!strcmp(a, "--wireguard-go")) {
 				o->wireguard_go = v;
 			} else if (!strcmp(v, "auto")) {
-				o->backend = W2W_WG_BACKEND_AUTO;
+				o->backend = W2W_BACKEND_AUTO;
 			} else if (!strcmp(v, "kernel")) {
-				o->backend = W2W_WG_BACKEND_KERNEL;
+				o->backend = W2W_BACKEND_KERNEL;
 			} else if (!strcmp(v, "userspace")) {
-				o->backend = W2W_WG_BACKEND_USERSPACE;
+				o->backend = W2W_BACKEND_USERSPACE;
 			} else {
 				return cli_usage(self, "--backend is auto, kernel or userspace, not '%s'", v);
 			}
@@ -83,8 +83,6 @@ static int open_wg(const struct cli_cmd *self, struct w2w_loop **loop, struct w2
 		.create = o->create,
 		.uapi_dir = o->uapi_dir,
 		.wireguard_go = o->wireguard_go,
-		.log = log_stderr,
-		.log_level = o->verbose ? 7 : 4,
 	};
 	int rc;
 
@@ -93,25 +91,35 @@ static int open_wg(const struct cli_cmd *self, struct w2w_loop **loop, struct w2
 		cli_err(self, "out of memory");
 		return CLI_FAIL;
 	}
-	rc = w2w_wg_open(wg, *loop, ifname, &wo);
+	rc = w2w_wg_new(wg, *loop, ifname, &wo);
 	if (rc < 0) {
 		cli_err(self, "%s: %s", ifname, w2w_strerror(rc));
 		w2w_loop_free(*loop);
 		return CLI_FAIL;
 	}
+	w2w_wg_set_log(*wg, log_stderr, NULL, o->verbose ? W2W_LOG_DEBUG : W2W_LOG_WARNING);
 	return CLI_OK;
 }
 
 static void close_wg(struct w2w_loop *loop, struct w2w_wg *wg)
 {
-	w2w_wg_close(wg);
+	w2w_wg_free(wg);
 	w2w_loop_free(loop);
 }
 
-static void key_text(char out[W2W_WG_KEY_TEXT_MAX], const uint8_t k[W2W_WG_KEY_LEN])
+/* A JSON string: Linux interface names may hold '"', '\\' and control bytes. */
+static void json_str(const char *s)
 {
-	if (w2w_base64_encode(out, W2W_WG_KEY_TEXT_MAX, k, W2W_WG_KEY_LEN) < 0)
-		snprintf(out, W2W_WG_KEY_TEXT_MAX, "(invalid)");
+	putchar('"');
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			printf("\\%c", *c);
+		else if (*c < 0x20 || *c == 0x7f)
+			printf("\\u%04x", *c);
+		else
+			putchar(*c);
+	}
+	putchar('"');
 }
 
 static void print_ago(int64_t sec)
@@ -155,12 +163,10 @@ static void print_bytes(uint64_t b)
 static void show_text(const struct w2w_wg_device *d, const char *backend)
 {
 	char k[W2W_WG_KEY_TEXT_MAX], ip[64];
-	uint8_t pub[W2W_WG_KEY_LEN];
 	size_t n = w2w_wg_device_peer_count(d);
 
 	printf("interface: %s\n", w2w_wg_device_name(d));
-	if (w2w_wg_device_public_key(d, pub) == 0) {
-		key_text(k, pub);
+	if (w2w_wg_device_public_key(d, k, sizeof(k)) > 0) {
 		printf("  public key: %s\n  private key: (hidden)\n", k);
 	}
 	if (w2w_wg_device_listen_port(d))
@@ -169,12 +175,11 @@ static void show_text(const struct w2w_wg_device *d, const char *backend)
 		printf("  fwmark: 0x%x\n", w2w_wg_device_fwmark(d));
 	printf("  backend: %s\n", backend);
 	for (size_t i = 0; i < n; i++) {
-		struct w2w_wg_peer_info p;
+		struct w2w_wg_peer_info p = {.size = sizeof(p)};
 
 		if (w2w_wg_device_peer(d, i, &p) < 0)
 			continue;
-		key_text(k, p.public_key);
-		printf("\npeer: %s\n", k);
+		printf("\npeer: %s\n", p.public_key);
 		if (p.has_preshared_key)
 			printf("  preshared key: (hidden)\n");
 		if (p.endpoint[0])
@@ -206,24 +211,23 @@ static void show_text(const struct w2w_wg_device *d, const char *backend)
 static void show_json(const struct w2w_wg_device *d, const char *backend)
 {
 	char k[W2W_WG_KEY_TEXT_MAX], ip[64];
-	uint8_t pub[W2W_WG_KEY_LEN];
 	size_t n = w2w_wg_device_peer_count(d);
 
-	/* Names, keys (base64) and addresses never need JSON escaping. */
-	printf("{\"interface\":\"%s\",\"backend\":\"%s\"", w2w_wg_device_name(d), backend);
-	if (w2w_wg_device_public_key(d, pub) == 0) {
-		key_text(k, pub);
+	/* Keys (base64), addresses and backend names need no escaping; names may. */
+	printf("{\"interface\":");
+	json_str(w2w_wg_device_name(d));
+	printf(",\"backend\":\"%s\"", backend);
+	if (w2w_wg_device_public_key(d, k, sizeof(k)) > 0) {
 		printf(",\"public_key\":\"%s\"", k);
 	}
 	printf(",\"listen_port\":%u,\"fwmark\":%u,\"peers\":[", w2w_wg_device_listen_port(d),
 	       w2w_wg_device_fwmark(d));
 	for (size_t i = 0; i < n; i++) {
-		struct w2w_wg_peer_info p;
+		struct w2w_wg_peer_info p = {.size = sizeof(p)};
 
 		if (w2w_wg_device_peer(d, i, &p) < 0)
 			continue;
-		key_text(k, p.public_key);
-		printf("%s{\"public_key\":\"%s\",\"preshared_key\":%s", i ? "," : "", k,
+		printf("%s{\"public_key\":\"%s\",\"preshared_key\":%s", i ? "," : "", p.public_key,
 		       p.has_preshared_key ? "true" : "false");
 		if (p.endpoint[0])
 			printf(",\"endpoint\":\"%s\"", p.endpoint);
@@ -290,7 +294,7 @@ static int cmd_show(const struct cli_cmd *self, const struct wgopts *o)
 	{
 		struct wgopts lo = *o;
 
-		lo.backend = W2W_WG_BACKEND_USERSPACE;
+		lo.backend = W2W_BACKEND_USERSPACE;
 		rc = open_wg(self, &loop, &wg, "list", &lo);
 		if (rc != CLI_OK)
 			return rc;
@@ -312,7 +316,7 @@ static int cmd_show(const struct cli_cmd *self, const struct wgopts *o)
 	}
 	if (o->json)
 		printf("]\n");
-	free(names);
+	w2w_free(names);
 	return rc;
 }
 
@@ -342,7 +346,7 @@ static int cmd_showconf(const struct cli_cmd *self, const struct wgopts *o)
 	}
 	if (text) {
 		w2w_wipe(text, len);
-		free(text);
+		w2w_free(text);
 	}
 	w2w_wg_device_free(d);
 	close_wg(loop, wg);
@@ -405,7 +409,7 @@ static int cmd_syncconf(const struct cli_cmd *self, const struct wgopts *o)
 	struct w2w_loop *loop;
 	struct w2w_wg *wg;
 	struct w2w_wg_config *cfg = NULL;
-	struct w2w_wg_sync_stats st;
+	struct w2w_wg_sync_stats st = {.size = sizeof(st)};
 	char err[160];
 	size_t len = 0;
 	char *text;

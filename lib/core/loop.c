@@ -14,6 +14,7 @@ struct w2w_loop {
 	int in_cb;      /* depth of library callbacks running */
 	int processing; /* inside w2w_loop_process */
 	int broken;
+	const struct wgsync_os *wg_os; /* test seam: loop_set_wg_os() */
 };
 
 static void hook_watch(void *ud, int fd, int events)
@@ -193,4 +194,14 @@ int w2w_loop_run(struct w2w_loop *loop, int timeout_ms)
 uint64_t w2w_now_us(void)
 {
 	return os_now_us();
+}
+
+void loop_set_wg_os(struct w2w_loop *loop, const struct wgsync_os *os)
+{
+	loop->wg_os = os;
+}
+
+const struct wgsync_os *loop_wg_os(const struct w2w_loop *loop)
+{
+	return loop->wg_os;
 }

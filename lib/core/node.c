@@ -1215,6 +1215,7 @@ int w2w_node_start(struct w2w_node *n)
 	wc.keep_roamed_secs = KEEP_ROAMED_S;
 	wc.done = on_wg_done;
 	wc.ud = n;
+	wc.os = loop_wg_os(n->loop); /* NULL but in tests (docs/wireguard.md) */
 	r = wgsync_new(n->r, &n->log, &wc, &n->wg);
 	if (r < 0) {
 		log_err(&n->log, "netlink: %s", err_str(r));

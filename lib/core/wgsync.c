@@ -1,335 +1,787 @@
 /* SPDX-License-Identifier: MIT */
-#include <arpa/inet.h>
-#include <signal.h>
+/* The one WireGuard sync engine (wgsync.h, docs/wireguard.md). */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include "err.h"
+#include "osclock.h"
 #include "wg_kernel.h"
 #include "wg_uapi.h"
 #include "wgsync.h"
 
-#define SPAWN_TIMEOUT_US (10ull * 1000 * 1000)
+/* ---- the real OS ---- */
 
-enum phase { PH_IDLE, PH_SETUP, PH_LINK, PH_ADDRS, PH_GET, PH_SET, PH_REMOVE };
+static int real_backend_new(void *ctx, enum w2w_backend kind, struct reactor *r, const struct wlog *log,
+			    const struct wgsync_config *cfg, struct wgbackend **out)
+{
+	int ret;
+
+	(void)ctx;
+	if (kind == W2W_BACKEND_KERNEL)
+		return wg_kernel_new(r, log, out);
+	ret = wg_uapi_new(r, log, cfg->uapi_sockdir, out);
+	if (ret == 0 && cfg->wireguard_go && (ret = wg_uapi_set_exe(*out, cfg->wireguard_go)) < 0) {
+		wgbackend_free(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+/* How wg(8) picks too: an interface run by a userspace implementation has its
+ * UAPI socket. */
+static bool real_userspace_running(void *ctx, const struct wgsync_config *cfg)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
+	int n = snprintf(path, sizeof(path), "%s/%s.sock", cfg->uapi_sockdir ? cfg->uapi_sockdir : WG_UAPI_SOCKDIR,
+			 cfg->ifname);
+
+	(void)ctx;
+	return n > 0 && (size_t)n < sizeof(path) && stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static int real_link_open(void *ctx, struct reactor *r, const struct wlog *log, void **out)
+{
+	(void)ctx;
+	return rtnl_new(r, log, (struct rtnl **)out);
+}
+
+static void real_link_close(void *lk)
+{
+	rtnl_free(lk);
+}
+
+static int real_link_get(void *lk, const char *ifname, rtnl_link_cb cb, void *ud)
+{
+	return rtnl_link_get(lk, ifname, cb, ud);
+}
+
+static int real_link_set(void *lk, uint32_t ifindex, uint32_t mtu, bool up, rtnl_done_cb cb, void *ud)
+{
+	return rtnl_link_set(lk, ifindex, mtu, up, cb, ud);
+}
+
+static int real_link_del(void *lk, const char *ifname, rtnl_done_cb cb, void *ud)
+{
+	return rtnl_link_del(lk, ifname, cb, ud);
+}
+
+static int real_addr_list(void *lk, uint32_t ifindex, rtnl_addr_list_cb cb, void *ud)
+{
+	return rtnl_addr_list(lk, ifindex, AF_UNSPEC, cb, ud);
+}
+
+static int real_addr_add(void *lk, const struct rtnl_addr *a, rtnl_done_cb cb, void *ud)
+{
+	return rtnl_addr_add(lk, a, cb, ud);
+}
+
+static int real_addr_del(void *lk, const struct rtnl_addr *a, rtnl_done_cb cb, void *ud)
+{
+	return rtnl_addr_del(lk, a, cb, ud);
+}
+
+static uint64_t real_wall_ms(void *ctx)
+{
+	(void)ctx;
+	return os_wall_ms();
+}
+
+const struct wgsync_os wgsync_os_real = {
+	.backend_new = real_backend_new,
+	.userspace_running = real_userspace_running,
+	.link_open = real_link_open,
+	.link_close = real_link_close,
+	.link_get = real_link_get,
+	.link_set = real_link_set,
+	.link_del = real_link_del,
+	.addr_list = real_addr_list,
+	.addr_add = real_addr_add,
+	.addr_del = real_addr_del,
+	.wall_ms = real_wall_ms,
+};
+
+/* ---- jobs ---- */
+
+enum job_kind { JOB_APPLY, JOB_SYNC, JOB_READ, JOB_REFRESH, JOB_REMOVE };
+
+struct job {
+	struct job *next;
+	enum job_kind kind;
+	struct wgdevice *want; /* APPLY, SYNC */
+	unsigned mtu;
+	struct rtnl_addr *addrs;
+	size_t n_addrs;
+	bool set_addrs, keep_unlisted;
+	wgsync_done_fn done;
+	wgsync_read_fn read;
+	void (*removed)(void *ud, int err);
+	void *ud;
+	/* progress */
+	bool created, fell_back;
+	uint32_t ifindex;
+	size_t pending;
+	int first_err;
+	struct wgdevice *upd; /* the set in flight (cache_device) */
+	struct wgsync_result res;
+};
 
 struct wgsync {
 	struct reactor *r;
 	const struct wlog *log;
 	struct wgsync_config cfg;
-	char ifname[16];
-	char sockdir[256];
-	char wggo[256];
+	const struct wgsync_os *os;
+	char ifname[WGDEV_IFNAMSIZ];
+	char *sockdir, *wggo;
 
-	struct rtnl *rt;
+	void *lk; /* link handle (os->link_open), opened on first use */
 	struct wgbackend *be;
-	bool kernel;
-	uint32_t ifindex;
-	bool link_ready;
-	pid_t wg_pid;
+	enum w2w_backend kind; /* of be; AUTO before the choice */
+	bool dev_seen;         /* a get succeeded: refresh may read */
+	/* link step done for this MTU (skipped until an error or a create) */
+	bool link_done;
+	unsigned link_mtu;
+	uint32_t link_ifindex;
 
-	enum phase phase;
-	bool dirty;
-	struct wgdevice *want, *next_want;
-	struct rtnl_addr addrs[WGSYNC_MAX_ADDRS], next_addrs[WGSYNC_MAX_ADDRS];
-	size_t n_addrs, n_next_addrs;
-	bool keep_unlisted, next_keep_unlisted;
-	size_t pending; /* rtnl address operations in flight */
-	int pending_err;
-	struct wgdevice *actual;
-	struct wgsync_result res;
-	bool refreshing;
-	void (*remove_done)(void *ud, int err);
-	void *remove_ud;
+	struct job *head, *tail, *cur;
+	struct rtimer kick;
+	bool removing;
+	int in_cb;
+	bool freed;
+
+	struct wgdevice *actual; /* as last read (plus sets applied when cache_ok) */
+	bool cache_ok;
 };
 
-static void cycle_start(struct wgsync *ws);
-
-static void finish(struct wgsync *ws, int err)
+static void job_free(struct job *j)
 {
-	struct wgsync_result res = ws->res;
-
-	res.err = err;
-	ws->phase = PH_IDLE;
-	if (err < 0)
-		log_warn(ws->log, "wireguard %s: sync failed: %s", ws->ifname, err_str(err));
-	if (ws->cfg.done)
-		ws->cfg.done(ws->cfg.ud, &res);
-	if (ws->dirty)
-		cycle_start(ws);
+	if (!j)
+		return;
+	wgdev_free(j->want);
+	wgdev_free(j->upd);
+	free(j->addrs);
+	free(j);
 }
 
-/* ---- reading and diffing ---- */
-
-static void on_set(void *ud, int err)
+static void free_now(struct wgsync *ws)
 {
-	struct wgsync *ws = ud;
+	struct job *j, *n;
 
-	if (err < 0) {
-		finish(ws, err);
-		return;
-	}
-	/* Read back, so statistics and the next diff start from the truth. */
-	finish(ws, 0);
-	wgsync_refresh(ws);
-}
-
-static void on_get(void *ud, int err, struct wgdevice *dev)
-{
-	struct wgsync *ws = ud;
-	struct wgdiff_opts opts;
-	struct wgdevice *update = NULL;
-	struct timespec ts;
-	int r;
-
-	if (err < 0) {
-		finish(ws, err);
-		return;
+	reactor_timer_disarm(ws->r, &ws->kick);
+	wgbackend_free(ws->be);
+	if (ws->lk)
+		ws->os->link_close(ws->lk);
+	job_free(ws->cur);
+	for (j = ws->head; j; j = n) {
+		n = j->next;
+		job_free(j);
 	}
 	wgdev_free(ws->actual);
-	ws->actual = dev;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	memset(&opts, 0, sizeof(opts));
-	opts.now_sec = ts.tv_sec;
-	opts.keep_roamed_secs = ws->cfg.keep_roamed_secs;
-	opts.keep_unlisted = ws->keep_unlisted;
-	r = wgdiff(ws->want, dev, &opts, &update, &ws->res.diff);
-	if (r < 0) {
-		finish(ws, r);
-		return;
-	}
-	if (wgdiff_is_empty(update)) {
-		wgdev_free(update);
-		finish(ws, 0);
-		return;
-	}
-	ws->phase = PH_SET;
-	r = wgbackend_set_device(ws->be, update, on_set, ws);
-	wgdev_free(update);
-	if (r < 0)
-		finish(ws, r);
+	free(ws->sockdir);
+	free(ws->wggo);
+	free(ws);
 }
 
-static void start_get(struct wgsync *ws)
+static void kick_next(struct wgsync *ws)
 {
-	int r;
-
-	ws->phase = PH_GET;
-	r = wgbackend_get_device(ws->be, ws->ifname, on_get, ws);
-	if (r < 0)
-		finish(ws, r);
+	if (!ws->cur && ws->head && !rtimer_armed(&ws->kick))
+		reactor_timer_arm(ws->r, &ws->kick, 0);
 }
 
-/* ---- addresses ---- */
+static void enqueue(struct wgsync *ws, struct job *j)
+{
+	if (ws->tail)
+		ws->tail->next = j;
+	else
+		ws->head = j;
+	ws->tail = j;
+	kick_next(ws);
+}
+
+static void drop_cache(struct wgsync *ws)
+{
+	ws->cache_ok = false;
+}
+
+static void set_actual(struct wgsync *ws, struct wgdevice *dev)
+{
+	wgdev_free(ws->actual);
+	ws->actual = dev;
+}
+
+static int queue_refresh(struct wgsync *ws);
+
+/* Ends the current job; the callback runs last and may free the engine. */
+static void job_finish(struct wgsync *ws, int err, struct wgdevice *dev)
+{
+	struct job *j = ws->cur;
+
+	ws->cur = NULL;
+	j->res.err = err;
+	if (err < 0) {
+		drop_cache(ws);
+		ws->link_done = false;
+		if (j->kind != JOB_REFRESH)
+			log_warn(ws->log, "wireguard %s: %s failed: %s", ws->ifname,
+				 j->kind == JOB_REMOVE ? "removing the interface"
+				 : j->kind == JOB_READ ? "reading the device"
+						       : "sync",
+				 err_str(err));
+	}
+	if (j->kind == JOB_REMOVE) {
+		ws->removing = false;
+		ws->dev_seen = false;
+	}
+	if (j->kind == JOB_APPLY && err >= 0 && j->res.applied && !ws->cfg.cache_device)
+		queue_refresh(ws); /* read back: statistics and wgsync_actual() start from the truth */
+	kick_next(ws);
+	ws->in_cb++;
+	switch (j->kind) {
+	case JOB_APPLY:
+		if (ws->cfg.done)
+			ws->cfg.done(ws->cfg.ud, &j->res);
+		break;
+	case JOB_SYNC:
+		if (j->done)
+			j->done(j->ud, &j->res);
+		break;
+	case JOB_READ:
+		if (j->read) {
+			j->read(j->ud, err, dev);
+			dev = NULL;
+		}
+		break;
+	case JOB_REFRESH:
+		break;
+	case JOB_REMOVE:
+		if (j->removed)
+			j->removed(j->ud, err);
+		break;
+	}
+	ws->in_cb--;
+	wgdev_free(dev);
+	job_free(j);
+	if (ws->freed && !ws->in_cb)
+		free_now(ws);
+}
+
+/* ---- backend choice ---- */
+
+int wgsync_choose_backend(struct wgsync *ws)
+{
+	enum w2w_backend kind = ws->cfg.backend;
+	int ret;
+
+	if (ws->be)
+		return 0;
+	if (kind == W2W_BACKEND_AUTO)
+		kind = ws->os->userspace_running(ws->os->ctx, &ws->cfg) ? W2W_BACKEND_USERSPACE : W2W_BACKEND_KERNEL;
+	ret = ws->os->backend_new(ws->os->ctx, kind, ws->r, ws->log, &ws->cfg, &ws->be);
+	if (ret < 0) {
+		log_err(ws->log, "wireguard %s: the %s backend is unavailable: %s", ws->ifname,
+			kind == W2W_BACKEND_KERNEL ? "kernel" : "userspace", err_str(ret));
+		return ret;
+	}
+	ws->kind = kind;
+	return 0;
+}
+
+/* Backend auto, kernel chosen, and its first operation says the kernel has
+ * no WireGuard: userspace from now on. */
+static bool fall_back(struct wgsync *ws, int err)
+{
+	struct job *j = ws->cur;
+	struct wgbackend *be = NULL;
+
+	if (err != -EPROTONOSUPPORT || ws->cfg.backend != W2W_BACKEND_AUTO || ws->kind != W2W_BACKEND_KERNEL ||
+	    j->fell_back)
+		return false;
+	if (ws->os->backend_new(ws->os->ctx, W2W_BACKEND_USERSPACE, ws->r, ws->log, &ws->cfg, &be) < 0)
+		return false;
+	log_info(ws->log, "wireguard %s: no kernel WireGuard: using the userspace implementation", ws->ifname);
+	wgbackend_free(ws->be);
+	ws->be = be;
+	ws->kind = W2W_BACKEND_USERSPACE;
+	j->fell_back = true;
+	return true;
+}
+
+static int ensure_link_handle(struct wgsync *ws)
+{
+	if (ws->lk)
+		return 0;
+	return ws->os->link_open(ws->os->ctx, ws->r, ws->log, &ws->lk);
+}
+
+/* ---- sync: addresses ---- */
 
 static bool addr_eq(const struct rtnl_addr *a, const struct rtnl_addr *b)
 {
 	return a->family == b->family && a->prefixlen == b->prefixlen &&
-	       !memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16);
+	       memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+static bool is_link_local6(const struct rtnl_addr *a)
+{
+	return a->family == AF_INET6 && a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80;
 }
 
 static void on_addr_op(void *ud, int err)
 {
 	struct wgsync *ws = ud;
+	struct job *j = ws->cur;
 
-	if (err < 0 && !ws->pending_err)
-		ws->pending_err = err;
-	if (--ws->pending > 0)
-		return;
-	if (ws->pending_err) {
-		finish(ws, ws->pending_err);
-		return;
-	}
-	start_get(ws);
+	if (err < 0 && !j->first_err)
+		j->first_err = err;
+	if (--j->pending == 0)
+		job_finish(ws, j->first_err, NULL);
 }
 
-static void on_addrs(void *ud, int err, const struct rtnl_addr *have, size_t n)
+static void on_addr_list(void *ud, int err, const struct rtnl_addr *have, size_t n)
 {
 	struct wgsync *ws = ud;
-	int r;
+	struct job *j = ws->cur;
+	int ret;
 
 	if (err < 0) {
-		finish(ws, err);
+		job_finish(ws, err, NULL);
 		return;
 	}
-	ws->pending = 1; /* held until every operation is queued */
-	ws->pending_err = 0;
-	for (size_t i = 0; i < ws->n_addrs; i++) {
+	j->pending = 1; /* held until every operation is queued */
+	j->first_err = 0;
+	for (size_t i = 0; i < j->n_addrs; i++) {
+		struct rtnl_addr a = j->addrs[i];
 		bool present = false;
 
-		for (size_t j = 0; j < n; j++)
-			present |= addr_eq(&ws->addrs[i], &have[j]);
-		if (!present) {
-			struct rtnl_addr a = ws->addrs[i];
-
-			a.ifindex = ws->ifindex;
-			ws->pending++;
-			r = rtnl_addr_add(ws->rt, &a, on_addr_op, ws);
-			if (r < 0) {
-				ws->pending--;
-				ws->pending_err = r;
-			}
-		}
-	}
-	/* The interface is ours: any address that is not desired (an old IPAM
-	 * claim, a different overlay range) goes. IPv6 link-local addresses stay. */
-	for (size_t j = 0; j < n; j++) {
-		bool want = false;
-
-		if (have[j].family == AF_INET6 && have[j].addr[0] == 0xfe && (have[j].addr[1] & 0xc0) == 0x80)
+		for (size_t k = 0; k < n && !present; k++)
+			present = addr_eq(&have[k], &a);
+		if (present)
 			continue;
-		for (size_t i = 0; i < ws->n_addrs; i++)
-			want |= addr_eq(&ws->addrs[i], &have[j]);
-		if (!want) {
-			ws->pending++;
-			r = rtnl_addr_del(ws->rt, &have[j], on_addr_op, ws);
-			if (r < 0) {
-				ws->pending--;
-				ws->pending_err = r;
-			}
-		}
+		a.ifindex = j->ifindex;
+		ret = ws->os->addr_add(ws->lk, &a, on_addr_op, ws);
+		if (ret < 0 && !j->first_err)
+			j->first_err = ret;
+		else if (ret >= 0)
+			j->pending++;
+	}
+	/* The set is the whole truth: an address that is not in it (an old IPAM
+	 * claim, a different overlay range) goes. IPv6 link-local addresses stay. */
+	for (size_t k = 0; k < n; k++) {
+		bool want = is_link_local6(&have[k]);
+
+		for (size_t i = 0; i < j->n_addrs && !want; i++)
+			want = addr_eq(&have[k], &j->addrs[i]);
+		if (want)
+			continue;
+		ret = ws->os->addr_del(ws->lk, &have[k], on_addr_op, ws);
+		if (ret < 0 && !j->first_err)
+			j->first_err = ret;
+		else if (ret >= 0)
+			j->pending++;
 	}
 	on_addr_op(ws, 0);
 }
 
-static void start_addrs(struct wgsync *ws)
+static void step_addrs(struct wgsync *ws)
 {
-	int r;
+	struct job *j = ws->cur;
+	int ret;
 
-	ws->phase = PH_ADDRS;
-	r = rtnl_addr_list(ws->rt, ws->ifindex, AF_UNSPEC, on_addrs, ws);
-	if (r < 0)
-		finish(ws, r);
+	if (!j->set_addrs) {
+		job_finish(ws, 0, NULL);
+		return;
+	}
+	ret = ws->os->addr_list(ws->lk, j->ifindex, on_addr_list, ws);
+	if (ret < 0)
+		job_finish(ws, ret, NULL);
 }
 
-/* ---- link and backend ---- */
+/* ---- sync: link ---- */
 
-static void on_link(void *ud, int err, const struct rtnl_link *link)
+static void on_link_set(void *ud, int err)
 {
 	struct wgsync *ws = ud;
+	struct job *j = ws->cur;
 
 	if (err < 0) {
-		log_err(ws->log, "wireguard %s: cannot set up the link: %s", ws->ifname, err_str(err));
-		finish(ws, err);
+		job_finish(ws, err, NULL);
 		return;
 	}
-	ws->ifindex = link->ifindex;
-	ws->link_ready = true;
-	start_addrs(ws);
+	ws->link_done = true;
+	ws->link_mtu = j->mtu;
+	ws->link_ifindex = j->ifindex;
+	step_addrs(ws);
 }
 
-static void ensure_link(struct wgsync *ws, const char *kind)
-{
-	int r;
-
-	ws->phase = PH_LINK;
-	r = rtnl_link_ensure(ws->rt, ws->ifname, kind, ws->cfg.mtu, on_link, ws);
-	if (r < 0)
-		finish(ws, r);
-}
-
-static void on_spawn(void *ud, int err, pid_t pid)
+static void on_link_get(void *ud, int err, const struct rtnl_link *link)
 {
 	struct wgsync *ws = ud;
+	struct job *j = ws->cur;
+	int ret;
 
 	if (err < 0) {
-		log_err(ws->log, "wireguard %s: cannot start wireguard-go: %s", ws->ifname,
-			err == W2W_ETIMEDOUT ? "its socket did not appear" : err_str(err));
-		finish(ws, err);
+		job_finish(ws, err, NULL);
 		return;
 	}
-	ws->wg_pid = pid;
-	log_info(ws->log, "wireguard %s: started wireguard-go (pid %d)", ws->ifname, (int)pid);
-	ws->res.link_created = true;
-	ensure_link(ws, NULL);
+	j->ifindex = link->ifindex;
+	ret = ws->os->link_set(ws->lk, link->ifindex, j->mtu, true, on_link_set, ws);
+	if (ret < 0)
+		job_finish(ws, ret, NULL);
 }
 
-static void on_probe(void *ud, int err, struct wgdevice *dev)
+/* Up (and MTU) when the job has an MTU or an address set. */
+static void step_link(struct wgsync *ws)
+{
+	struct job *j = ws->cur;
+	int ret;
+
+	if (!j->mtu && !j->set_addrs) {
+		job_finish(ws, 0, NULL);
+		return;
+	}
+	ret = ensure_link_handle(ws);
+	if (ret < 0) {
+		job_finish(ws, ret, NULL);
+		return;
+	}
+	if (ws->link_done && ws->link_mtu == j->mtu && !j->created) {
+		j->ifindex = ws->link_ifindex;
+		step_addrs(ws);
+		return;
+	}
+	ret = ws->os->link_get(ws->lk, ws->ifname, on_link_get, ws);
+	if (ret < 0)
+		job_finish(ws, ret, NULL);
+}
+
+/* ---- sync: device ---- */
+
+static void on_set(void *ud, int err)
 {
 	struct wgsync *ws = ud;
-	int r;
+	struct job *j = ws->cur;
 
-	wgdev_free(dev);
-	if (err == 0) {
-		/* A wireguard-go from before a restart still serves the interface: adopt it. */
-		log_info(ws->log, "wireguard %s: adopting the running userspace device", ws->ifname);
-		ensure_link(ws, NULL);
+	if (err < 0) {
+		job_finish(ws, err, NULL); /* the device may hold part of the update: read it next time */
 		return;
 	}
-	r = wg_uapi_spawn(ws->be, ws->ifname, ws->wggo[0] ? ws->wggo : NULL, SPAWN_TIMEOUT_US, on_spawn, ws);
-	if (r < 0)
-		finish(ws, r);
+	if (ws->cache_ok && j->upd && wgdiff_apply(ws->actual, j->upd) < 0)
+		drop_cache(ws);
+	wgdev_free(j->upd);
+	j->upd = NULL;
+	j->res.applied = true;
+	step_link(ws);
 }
 
-static int setup_backend(struct wgsync *ws)
+static void sync_diff(struct wgsync *ws)
 {
-	int r;
+	struct job *j = ws->cur;
+	struct wgdevice *upd = NULL;
+	struct wgdiff_opts o;
+	int ret;
 
-	if (ws->cfg.backend != W2W_BACKEND_USERSPACE) {
-		r = wg_kernel_new(ws->r, ws->log, &ws->be);
-		if (r == 0) {
-			ws->kernel = true;
+	memset(&o, 0, sizeof(o));
+	o.now_sec = (int64_t)(ws->os->wall_ms(ws->os->ctx) / 1000);
+	o.keep_roamed_secs = ws->cfg.keep_roamed_secs;
+	o.keep_unlisted = j->keep_unlisted;
+	ret = wgdiff(j->want, ws->actual, &o, &upd, &j->res.diff);
+	if (ret < 0) {
+		job_finish(ws, ret, NULL);
+		return;
+	}
+	if (wgdiff_is_empty(upd)) {
+		wgdev_free(upd);
+		step_link(ws);
+		return;
+	}
+	log_debug(ws->log, "wireguard %s: +%zu -%zu ~%zu peers", ws->ifname, j->res.diff.added, j->res.diff.removed,
+		  j->res.diff.updated);
+	ret = wgbackend_set_device(ws->be, upd, on_set, ws);
+	if (ret < 0 || !ws->cache_ok) {
+		wgdev_free(upd); /* the backend copied it (and wipes its copy) */
+		upd = NULL;
+	}
+	j->upd = upd;
+	if (ret < 0)
+		job_finish(ws, ret, NULL);
+}
+
+static void step_get(struct wgsync *ws);
+
+static void on_created(void *ud, int err)
+{
+	struct wgsync *ws = ud;
+	struct job *j = ws->cur;
+
+	if (err < 0) {
+		log_err(ws->log, "wireguard %s: cannot create the interface (%s backend): %s", ws->ifname,
+			wgbackend_name(ws->be), err_str(err));
+		job_finish(ws, err, NULL);
+		return;
+	}
+	j->res.link_created = true;
+	ws->link_done = false;
+	step_get(ws);
+}
+
+static void on_get(void *ud, int err, struct wgdevice *dev)
+{
+	struct wgsync *ws = ud;
+	struct job *j = ws->cur;
+	int ret;
+
+	if (err < 0 && fall_back(ws, err)) {
+		step_get(ws);
+		return;
+	}
+	if (err == -ENODEV && (j->kind == JOB_APPLY || j->kind == JOB_SYNC) && !ws->cfg.adopt_only && !j->created) {
+		j->created = true;
+		ret = wgbackend_create_device(ws->be, ws->ifname, on_created, ws);
+		if (ret < 0)
+			job_finish(ws, ret, NULL);
+		return;
+	}
+	if (err < 0) {
+		job_finish(ws, err, NULL);
+		return;
+	}
+	ws->dev_seen = true;
+	if (j->kind == JOB_READ) {
+		if (ws->cfg.cache_device) {
+			struct wgdevice *c = wgdev_copy(dev);
+
+			set_actual(ws, c);
+			ws->cache_ok = c != NULL; /* NULL on ENOMEM: read next time */
+		}
+		job_finish(ws, 0, dev);
+		return;
+	}
+	set_actual(ws, dev);
+	ws->cache_ok = ws->cfg.cache_device;
+	if (j->kind == JOB_REFRESH) {
+		job_finish(ws, 0, NULL);
+		return;
+	}
+	sync_diff(ws);
+}
+
+static void step_get(struct wgsync *ws)
+{
+	int ret = wgbackend_get_device(ws->be, ws->ifname, on_get, ws);
+
+	if (ret < 0)
+		job_finish(ws, ret, NULL);
+}
+
+/* ---- remove ---- */
+
+static void on_link_deleted(void *ud, int err)
+{
+	struct wgsync *ws = ud;
+
+	set_actual(ws, NULL);
+	job_finish(ws, err, NULL);
+}
+
+static void run_remove(struct wgsync *ws)
+{
+	int ret;
+
+	if (ws->be)
+		wgbackend_forget_device(ws->be, ws->ifname);
+	ret = ensure_link_handle(ws);
+	if (ret >= 0)
+		ret = ws->os->link_del(ws->lk, ws->ifname, on_link_deleted, ws);
+	if (ret < 0)
+		job_finish(ws, ret, NULL);
+}
+
+/* ---- the queue ---- */
+
+static void on_kick(void *ud, uint64_t now_us)
+{
+	struct wgsync *ws = ud;
+	struct job *j;
+	int ret;
+
+	(void)now_us;
+	if (ws->cur || !ws->head)
+		return;
+	j = ws->cur = ws->head;
+	ws->head = j->next;
+	if (!ws->head)
+		ws->tail = NULL;
+	j->next = NULL;
+	if (j->kind == JOB_REMOVE) {
+		run_remove(ws);
+		return;
+	}
+	ret = wgsync_choose_backend(ws);
+	if (ret < 0) {
+		job_finish(ws, ret, NULL);
+		return;
+	}
+	if ((j->kind == JOB_APPLY || j->kind == JOB_SYNC) && ws->cache_ok && ws->actual) {
+		sync_diff(ws); /* cache_device: against what this engine last read and wrote */
+		return;
+	}
+	step_get(ws);
+}
+
+static struct job *job_new(enum job_kind kind)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j)
+		j->kind = kind;
+	return j;
+}
+
+static int job_set_addrs(struct job *j, const struct rtnl_addr *addrs, size_t n)
+{
+	if (n) {
+		j->addrs = malloc(n * sizeof(*addrs));
+		if (!j->addrs)
+			return -ENOMEM;
+		memcpy(j->addrs, addrs, n * sizeof(*addrs));
+	}
+	j->n_addrs = n;
+	j->set_addrs = true;
+	return 0;
+}
+
+int wgsync_apply(struct wgsync *ws, struct wgdevice *desired, const struct rtnl_addr *addrs, size_t n,
+		 bool keep_unlisted)
+{
+	struct job *j, *q;
+
+	if (ws->removing) {
+		wgdev_free(desired);
+		return W2W_ESTATE;
+	}
+	j = job_new(JOB_APPLY);
+	if (!j || job_set_addrs(j, addrs, n) < 0) {
+		job_free(j);
+		wgdev_free(desired);
+		return -ENOMEM;
+	}
+	wgdev_set_name(desired, ws->ifname);
+	j->want = desired;
+	j->mtu = ws->cfg.mtu;
+	j->keep_unlisted = keep_unlisted;
+	/* Coalesce: an apply still waiting takes the newer state in place. */
+	for (q = ws->head; q; q = q->next) {
+		if (q->kind != JOB_APPLY)
+			continue;
+		wgdev_free(q->want);
+		free(q->addrs);
+		q->want = j->want;
+		q->addrs = j->addrs;
+		q->n_addrs = j->n_addrs;
+		q->keep_unlisted = j->keep_unlisted;
+		j->want = NULL;
+		j->addrs = NULL;
+		job_free(j);
+		return 0;
+	}
+	enqueue(ws, j);
+	return 0;
+}
+
+int wgsync_sync(struct wgsync *ws, const struct wgsync_job *job, wgsync_done_fn cb, void *ud)
+{
+	struct job *j;
+
+	if (!job || !job->desired)
+		return -EINVAL;
+	if (ws->removing)
+		return W2W_ESTATE;
+	j = job_new(JOB_SYNC);
+	if (!j)
+		return -ENOMEM;
+	j->want = wgdev_copy(job->desired);
+	if (!j->want || (job->set_addrs && job_set_addrs(j, job->addrs, job->n_addrs) < 0)) {
+		job_free(j);
+		return -ENOMEM;
+	}
+	wgdev_set_name(j->want, ws->ifname);
+	j->mtu = job->mtu;
+	j->keep_unlisted = job->keep_unlisted;
+	j->done = cb;
+	j->ud = ud;
+	enqueue(ws, j);
+	return 0;
+}
+
+int wgsync_read(struct wgsync *ws, wgsync_read_fn cb, void *ud)
+{
+	struct job *j;
+
+	if (!cb)
+		return -EINVAL;
+	if (ws->removing)
+		return W2W_ESTATE;
+	j = job_new(JOB_READ);
+	if (!j)
+		return -ENOMEM;
+	j->read = cb;
+	j->ud = ud;
+	enqueue(ws, j);
+	return 0;
+}
+
+static int queue_refresh(struct wgsync *ws)
+{
+	struct job *j;
+
+	for (j = ws->head; j; j = j->next)
+		if (j->kind == JOB_REFRESH)
 			return 0;
-		}
-		if (r != -EPROTONOSUPPORT || ws->cfg.backend == W2W_BACKEND_KERNEL) {
-			log_err(ws->log, "wireguard: kernel backend unavailable: %s", err_str(r));
-			return r;
-		}
-		log_info(ws->log, "wireguard: no kernel module, using wireguard-go");
-	}
-	r = wg_uapi_new(ws->r, ws->log, ws->sockdir[0] ? ws->sockdir : NULL, &ws->be);
-	ws->kernel = false;
-	return r;
+	j = job_new(JOB_REFRESH);
+	if (!j)
+		return -ENOMEM;
+	enqueue(ws, j);
+	return 0;
 }
 
-static void cycle_start(struct wgsync *ws)
+int wgsync_refresh(struct wgsync *ws)
 {
-	int r;
+	if (!ws->be || !ws->dev_seen || ws->removing || (ws->cur && ws->cur->kind == JOB_REFRESH))
+		return 0;
+	return queue_refresh(ws);
+}
 
-	ws->dirty = false;
-	if (ws->next_want) {
-		wgdev_free(ws->want);
-		ws->want = ws->next_want;
-		ws->next_want = NULL;
-		memcpy(ws->addrs, ws->next_addrs, sizeof(ws->addrs));
-		ws->n_addrs = ws->n_next_addrs;
-		ws->keep_unlisted = ws->next_keep_unlisted;
-	}
-	memset(&ws->res, 0, sizeof(ws->res));
-	ws->phase = PH_SETUP;
-	if (!ws->be) {
-		r = setup_backend(ws);
-		if (r < 0) {
-			/* report from the loop, never from inside wgsync_apply */
-			ws->phase = PH_IDLE;
-			if (ws->cfg.done) {
-				struct wgsync_result res = {.err = r};
+int wgsync_remove(struct wgsync *ws, void (*done)(void *ud, int err), void *ud)
+{
+	struct job *j = job_new(JOB_REMOVE), *q, *n;
 
-				ws->cfg.done(ws->cfg.ud, &res);
-			}
-			return;
-		}
+	if (!j)
+		return -ENOMEM;
+	/* What was still to be applied no longer matters. */
+	for (q = ws->head; q; q = n) {
+		n = q->next;
+		job_free(q);
 	}
-	if (ws->link_ready) {
-		start_addrs(ws);
-		return;
-	}
-	if (ws->kernel) {
-		ensure_link(ws, "wireguard");
-		return;
-	}
-	r = wgbackend_get_device(ws->be, ws->ifname, on_probe, ws);
-	if (r < 0)
-		finish(ws, r);
+	ws->head = ws->tail = NULL;
+	j->removed = done;
+	j->ud = ud;
+	ws->removing = true;
+	enqueue(ws, j);
+	return 0;
 }
 
 int wgsync_new(struct reactor *r, const struct wlog *log, const struct wgsync_config *cfg, struct wgsync **out)
 {
+	struct wgdevice tmp;
 	struct wgsync *ws;
-	int err;
 
-	if (!cfg->ifname || !cfg->ifname[0] || strlen(cfg->ifname) >= sizeof(ws->ifname))
+	if (!cfg || !cfg->ifname || wgdev_set_name(&tmp, cfg->ifname) < 0 || cfg->backend < W2W_BACKEND_AUTO ||
+	    cfg->backend > W2W_BACKEND_USERSPACE)
 		return -EINVAL;
 	ws = calloc(1, sizeof(*ws));
 	if (!ws)
@@ -337,17 +789,18 @@ int wgsync_new(struct reactor *r, const struct wlog *log, const struct wgsync_co
 	ws->r = r;
 	ws->log = log;
 	ws->cfg = *cfg;
-	strcpy(ws->ifname, cfg->ifname);
-	if (cfg->uapi_sockdir)
-		snprintf(ws->sockdir, sizeof(ws->sockdir), "%s", cfg->uapi_sockdir);
-	if (cfg->wireguard_go)
-		snprintf(ws->wggo, sizeof(ws->wggo), "%s", cfg->wireguard_go);
+	ws->os = cfg->os ? cfg->os : &wgsync_os_real;
+	memcpy(ws->ifname, tmp.name, sizeof(ws->ifname));
 	ws->cfg.ifname = ws->ifname;
-	err = rtnl_new(r, log, &ws->rt);
-	if (err < 0) {
+	if ((cfg->uapi_sockdir && !(ws->sockdir = strdup(cfg->uapi_sockdir))) ||
+	    (cfg->wireguard_go && !(ws->wggo = strdup(cfg->wireguard_go)))) {
+		free(ws->sockdir);
 		free(ws);
-		return err;
+		return -ENOMEM;
 	}
+	ws->cfg.uapi_sockdir = ws->sockdir;
+	ws->cfg.wireguard_go = ws->wggo;
+	rtimer_init(&ws->kick, on_kick, ws);
 	*out = ws;
 	return 0;
 }
@@ -356,55 +809,18 @@ void wgsync_free(struct wgsync *ws)
 {
 	if (!ws)
 		return;
-	wgbackend_free(ws->be);
-	rtnl_free(ws->rt);
-	wgdev_free(ws->want);
-	wgdev_free(ws->next_want);
-	wgdev_free(ws->actual);
-	free(ws);
-}
-
-int wgsync_apply(struct wgsync *ws, struct wgdevice *desired, const struct rtnl_addr *addrs, size_t n,
-		 bool keep_unlisted)
-{
-	if (n > WGSYNC_MAX_ADDRS || ws->phase == PH_REMOVE) {
-		wgdev_free(desired);
-		return n > WGSYNC_MAX_ADDRS ? -EINVAL : W2W_ESTATE;
-	}
-	wgdev_set_name(desired, ws->ifname);
-	wgdev_free(ws->next_want);
-	ws->next_want = desired;
-	memcpy(ws->next_addrs, addrs, n * sizeof(*addrs));
-	ws->n_next_addrs = n;
-	ws->next_keep_unlisted = keep_unlisted;
-	ws->dirty = true;
-	if (ws->phase == PH_IDLE)
-		cycle_start(ws);
-	return 0;
-}
-
-static void on_refresh(void *ud, int err, struct wgdevice *dev)
-{
-	struct wgsync *ws = ud;
-
-	ws->refreshing = false;
-	if (err < 0)
+	if (ws->in_cb) {
+		/* Inside our own callback: freed once it returns; nothing runs meanwhile. */
+		ws->freed = true;
+		reactor_timer_disarm(ws->r, &ws->kick);
 		return;
-	wgdev_free(ws->actual);
-	ws->actual = dev;
+	}
+	free_now(ws);
 }
 
-int wgsync_refresh(struct wgsync *ws)
+const char *wgsync_ifname(const struct wgsync *ws)
 {
-	int r;
-
-	if (!ws->be || !ws->link_ready || ws->refreshing)
-		return 0;
-	ws->refreshing = true;
-	r = wgbackend_get_device(ws->be, ws->ifname, on_refresh, ws);
-	if (r < 0)
-		ws->refreshing = false;
-	return r;
+	return ws->ifname;
 }
 
 const struct wgdevice *wgsync_actual(const struct wgsync *ws)
@@ -419,35 +835,28 @@ const char *wgsync_backend_name(const struct wgsync *ws)
 
 bool wgsync_busy(const struct wgsync *ws)
 {
-	return ws->phase != PH_IDLE;
+	for (const struct job *j = ws->head; j; j = j->next)
+		if (j->kind != JOB_REFRESH)
+			return true;
+	return ws->cur && ws->cur->kind != JOB_REFRESH;
 }
 
-static void on_link_deleted(void *ud, int err)
+struct wgbackend_stats wgsync_backend_stats(const struct wgsync *ws)
 {
-	struct wgsync *ws = ud;
+	struct wgbackend_stats z;
 
-	ws->phase = PH_IDLE;
-	ws->link_ready = false;
-	if (ws->remove_done)
-		ws->remove_done(ws->remove_ud, err);
+	if (ws->be)
+		return *wgbackend_stats(ws->be);
+	memset(&z, 0, sizeof(z));
+	return z;
 }
 
-int wgsync_remove(struct wgsync *ws, void (*done)(void *ud, int err), void *ud)
+int wgsync_child_pid(const struct wgsync *ws)
 {
-	int r;
+	return ws->be ? ws->be->child_pid : -1;
+}
 
-	ws->remove_done = done;
-	ws->remove_ud = ud;
-	ws->dirty = false;
-	if (ws->be && !ws->kernel) {
-		/* Userspace: ending wireguard-go removes its TUN interface. If we did
-		 * not start it (adopted after a restart) the link delete below ends it. */
-		if (ws->wg_pid > 0)
-			kill(ws->wg_pid, SIGTERM);
-	}
-	ws->phase = PH_REMOVE;
-	r = rtnl_link_del(ws->rt, ws->ifname, on_link_deleted, ws);
-	if (r < 0)
-		ws->phase = PH_IDLE;
-	return r;
+struct wgbackend *wgsync_backend(struct wgsync *ws)
+{
+	return ws->be;
 }

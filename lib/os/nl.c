@@ -658,36 +658,6 @@ void nl_cancel(struct nl_sock *nl, void *ud)
 		pump(nl);
 }
 
-int nl_run_until_idle(struct nl_sock *nl, int timeout_ms)
-{
-	uint64_t end = os_now_us() + (uint64_t)timeout_ms * 1000;
-
-	if (nl->fd < 0 || nl->depth > 0)
-		return -EINVAL;
-	pump(nl);
-	while (nl->npending > 0) {
-		struct pollfd p = {.fd = nl->fd, .events = POLLIN | (nl->want_write ? POLLOUT : 0)};
-		uint64_t now = os_now_us();
-		int r, rev = 0;
-
-		if (now >= end)
-			return -ETIMEDOUT;
-		r = poll(&p, 1, (int)((end - now + 999) / 1000));
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (r <= 0)
-			continue;
-		if (p.revents & POLLIN)
-			rev |= W2W_IO_READ;
-		if (p.revents & POLLOUT)
-			rev |= W2W_IO_WRITE;
-		if (p.revents & (POLLERR | POLLHUP))
-			rev |= W2W_IO_ERROR;
-		on_io(nl, nl->fd, rev, os_now_us());
-	}
-	return 0;
-}
-
 size_t nl_pending(const struct nl_sock *nl)
 {
 	return nl ? nl->npending : 0;
@@ -696,11 +666,6 @@ size_t nl_pending(const struct nl_sock *nl)
 const struct nl_stats *nl_get_stats(const struct nl_sock *nl)
 {
 	return &nl->st;
-}
-
-uint32_t nl_portid(const struct nl_sock *nl)
-{
-	return nl->portid;
 }
 
 int nl_fd(const struct nl_sock *nl)

@@ -95,12 +95,6 @@ int nl_submit(struct nl_sock *nl, const struct nlmsghdr *nlh, const struct nl_re
               uint64_t timeout_us, uint32_t *seq);
 /* Drops every pending request whose ud matches, without callbacks. */
 void nl_cancel(struct nl_sock *nl, void *ud);
-/* Synchronous drive for one-time setup steps (a backend constructor that
- * must answer "is the genetlink family there?" before returning): polls the
- * socket until no request is pending, at most timeout_ms. Never used on the
- * normal path. 0, -ETIMEDOUT (requests stay pending), -EINVAL for a fake
- * engine or from inside a callback. */
-int nl_run_until_idle(struct nl_sock *nl, int timeout_ms);
 /* Number of pending (queued or in-flight) requests. */
 size_t nl_pending(const struct nl_sock *nl);
 
@@ -109,7 +103,6 @@ size_t nl_pending(const struct nl_sock *nl);
 void nl_feed(struct nl_sock *nl, const void *buf, size_t len, uint64_t now_us);
 
 const struct nl_stats *nl_get_stats(const struct nl_sock *nl);
-uint32_t nl_portid(const struct nl_sock *nl);
 int nl_fd(const struct nl_sock *nl);
 struct reactor *nl_reactor(const struct nl_sock *nl);
 const struct wlog *nl_log(const struct nl_sock *nl);

@@ -483,24 +483,6 @@ void rtnl_free(struct rtnl *rt)
 	free(rt);
 }
 
-struct nl_sock *rtnl_engine(struct rtnl *rt)
-{
-	return rt->nl;
-}
-
-void rtnl_cancel(struct rtnl *rt, void *ud)
-{
-	struct rtnl_op *op, *next;
-
-	for (op = rt->ops; op; op = next) {
-		next = op->next;
-		if (op->ud != ud)
-			continue;
-		nl_cancel(rt->nl, op);
-		op_unlink_free(op);
-	}
-}
-
 static bool name_ok(const char *n)
 {
 	size_t l = n ? strlen(n) : 0;

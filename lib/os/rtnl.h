@@ -52,9 +52,6 @@ int rtnl_new(struct reactor *r, const struct wlog *log, struct rtnl **out);
 int rtnl_new_on(struct nl_sock *nl, struct rtnl **out);
 /* Pending operations are dropped without callbacks. NULL is fine. */
 void rtnl_free(struct rtnl *rt);
-struct nl_sock *rtnl_engine(struct rtnl *rt);
-/* Drops every pending operation started with ud, without callbacks. */
-void rtnl_cancel(struct rtnl *rt, void *ud);
 
 /* Reads a link by name; -ENODEV when absent. */
 int rtnl_link_get(struct rtnl *rt, const char *ifname, rtnl_link_cb cb, void *ud);

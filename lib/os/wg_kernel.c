@@ -2,12 +2,11 @@
 /*
  * Kernel WireGuard backend over generic netlink (see wg_kernel.h).
  *
- * Interface note: wgbackend.h asks wg_kernel_new() to answer synchronously
- * whether the kernel family exists (-EPROTONOSUPPORT), so that `Backend = auto`
- * can fall back to userspace at construction. Resolving a genetlink family is
- * a netlink round trip; the constructor does that one round trip with a
- * bounded poll (nl_run_until_idle) and every operation afterwards is
- * asynchronous, as the interface requires.
+ * The genetlink family id is resolved asynchronously: the constructor only
+ * queues CTRL_CMD_GETFAMILY, and operations wait in the queue until the
+ * answer arrives. A kernel without WireGuard fails every operation with
+ * -EPROTONOSUPPORT; the engine (core/wgsync.c) then falls back to userspace
+ * under Backend = auto. The library never blocks.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -24,10 +23,7 @@
 #include "rtnl.h"
 #include "wg_kernel.h"
 
-/* struct __kernel_timespec: two 64-bit fields on every architecture. */
-#define WGK_TIMESPEC_LEN 16
-
-enum op_kind { OP_GET, OP_SET, OP_LIST };
+enum op_kind { OP_GET, OP_SET, OP_LIST, OP_CREATE };
 
 struct wgk_op {
 	struct wgk_op *next;
@@ -53,6 +49,8 @@ struct wgk {
 	struct nl_sock *nl;
 	bool own_nl;
 	uint16_t family;
+	int fam_state; /* 1 resolved, 0 lookup pending, < 0 the lookup's error */
+	bool fam_got;
 	struct rtnl *rt;            /* opened on the first list_devices: links of kind wireguard */
 	struct wgk_op *head, *tail; /* head is the running op */
 	bool running;
@@ -119,9 +117,10 @@ static void op_finish(struct wgk *k, int err)
 		log_debug(k->base.log, "wg-kernel: no WireGuard interface %s", op->ifname);
 	else if (err < 0)
 		log_warn(k->base.log, "wg-kernel: %s on %s failed: %s",
-		         op->kind == OP_GET   ? "get"
-		         : op->kind == OP_SET ? "set"
-		                              : "list",
+		         op->kind == OP_GET      ? "get"
+		         : op->kind == OP_SET    ? "set"
+		         : op->kind == OP_CREATE ? "create"
+		                                 : "list",
 		         op->ifname, err_str(err));
 	if (op->kind == OP_GET) {
 		wgbackend_get_cb cb = op->get_cb;
@@ -141,7 +140,7 @@ static void op_finish(struct wgk *k, int err)
 		op->names = NULL;
 		op_free(op);
 		cb(ud, err, names);
-	} else {
+	} else { /* OP_SET, OP_CREATE */
 		wgbackend_set_cb cb = op->set_cb;
 		void *ud = op->ud;
 
@@ -200,26 +199,35 @@ static void list_links_cb(void *ud, int err, const struct rtnl_link *links, size
 	op_finish(k, 0);
 }
 
+static void created_cb(void *ud, int err, const struct rtnl_link *link)
+{
+	(void)link;
+	op_finish(ud, err);
+}
+
 static void start_op(struct wgk *k)
 {
 	struct wgk_op *op = k->head;
 	int r;
 
-	if (!op || k->running)
-		return;
+	if (!op || k->running || k->fam_state == 0)
+		return; /* the family lookup's answer kicks again */
 	k->running = true;
 	/* The deadline runs from the start, not from the enqueue: an op queued
 	 * behind a long set must not expire while it waits. */
 	op->deadline = os_now_us() + WGBACKEND_TIMEOUT_US;
-	if (op->err) {
-		op_finish(k, op->err);
+	if (op->err || k->fam_state < 0) {
+		op_finish(k, op->err ? op->err : k->fam_state);
 		return;
 	}
-	if (op->kind == OP_LIST) {
+	if (op->kind == OP_LIST || op->kind == OP_CREATE) {
 		r = 0;
 		if (!k->rt)
 			r = rtnl_new(k->base.r, k->base.log, &k->rt);
-		if (r == 0)
+		if (r == 0 && op->kind == OP_CREATE)
+			/* RTM_NEWLINK kind "wireguard" (adopted when it exists), up */
+			r = rtnl_link_ensure(k->rt, op->ifname, "wireguard", 0, created_cb, k);
+		else if (r == 0)
 			r = rtnl_link_list(k->rt, "wireguard", list_links_cb, k);
 	} else if (op->kind == OP_GET) {
 		uint8_t buf[NL_MSG_BUF];
@@ -393,6 +401,23 @@ static int wgk_list_devices(struct wgbackend *be, wgbackend_list_cb cb, void *ud
 	return enqueue(k, op);
 }
 
+static int wgk_create(struct wgbackend *be, const char *ifname, wgbackend_set_cb cb, void *ud)
+{
+	struct wgk *k = (struct wgk *)be;
+	struct wgk_op *op;
+
+	if (!cb || !wgk_name_ok(ifname))
+		return -EINVAL;
+	op = calloc(1, sizeof(*op));
+	if (!op)
+		return -ENOMEM;
+	op->kind = OP_CREATE;
+	op->set_cb = cb;
+	op->ud = ud;
+	strcpy(op->ifname, ifname);
+	return enqueue(k, op);
+}
+
 static void wgk_free(struct wgbackend *be)
 {
 	struct wgk *k = (struct wgk *)be;
@@ -418,6 +443,7 @@ static const struct wgbackend_ops wgk_ops = {
     .get_device = wgk_get_device,
     .set_device = wgk_set_device,
     .list_devices = wgk_list_devices,
+    .create_device = wgk_create,
     .free = wgk_free,
 };
 
@@ -430,36 +456,42 @@ int wg_kernel_new_on(struct nl_sock *nl, uint16_t family, struct wgbackend **out
 	k->base.ops = &wgk_ops;
 	k->base.r = nl_reactor(nl);
 	k->base.log = nl_log(nl);
+	k->base.child_pid = -1;
 	k->nl = nl;
 	k->family = family;
+	k->fam_state = 1;
 	rtimer_init(&k->kick, on_kick, k);
 	*out = &k->base;
 	return 0;
 }
 
-struct family_lookup {
-	int err;
-	uint16_t id;
-	bool got;
-};
-
 static int family_msg(void *ud, const struct nlmsghdr *nlh)
 {
-	struct family_lookup *f = ud;
+	struct wgk *k = ud;
 
-	if (nl_genl_family_parse(nlh, &f->id) < 0)
+	if (nl_genl_family_parse(nlh, &k->family) < 0)
 		return W2W_EPARSE;
-	f->got = true;
+	k->fam_got = true;
 	return 0;
 }
 
 static void family_done(void *ud, int err)
 {
-	struct family_lookup *f = ud;
+	struct wgk *k = ud;
 
-	f->err = err;
-	if (!err && !f->got)
-		f->err = W2W_EPROTO;
+	if (!err && !k->fam_got)
+		err = W2W_EPROTO;
+	if (err == -ENOENT) {
+		log_warn(k->base.log,
+		         "wg-kernel: the kernel has no WireGuard (generic netlink family \"%s\" not found): "
+		         "the wireguard kernel module is missing or not loaded (try `modprobe wireguard`)",
+		         WG_GENL_NAME);
+		err = -EPROTONOSUPPORT;
+	} else if (err < 0) {
+		log_err(k->base.log, "wg-kernel: resolving the WireGuard family failed: %s", err_str(err));
+	}
+	k->fam_state = err < 0 ? err : 1;
+	kick_soon(k); /* queued operations go, or fail with the lookup's error */
 }
 
 static const struct nl_req_ops family_ops = {
@@ -469,10 +501,10 @@ static const struct nl_req_ops family_ops = {
 
 int wg_kernel_new(struct reactor *r, const struct wlog *log, struct wgbackend **out)
 {
-	struct family_lookup f = {.err = 1};
 	uint8_t buf[NL_MSG_BUF];
 	struct wgbackend *be = NULL;
 	struct nl_sock *nl;
+	struct wgk *k;
 	int ret;
 
 	ret = nl_open(r, log, NETLINK_GENERIC, &nl);
@@ -480,28 +512,19 @@ int wg_kernel_new(struct reactor *r, const struct wlog *log, struct wgbackend **
 		log_err(log, "wg-kernel: cannot open a generic netlink socket: %s", err_str(ret));
 		return ret;
 	}
-	ret = nl_submit(nl, nl_genl_family_msg(buf, WG_GENL_NAME), &family_ops, &f, 2000 * 1000, NULL);
-	if (ret == 0)
-		ret = nl_run_until_idle(nl, 2000);
-	if (ret == 0)
-		ret = f.err > 0 ? W2W_ETIMEDOUT : f.err;
-	if (ret == -ENOENT) {
-		log_warn(log,
-		        "wg-kernel: the kernel has no WireGuard (generic netlink family \"%s\" not found): "
-		        "the wireguard kernel module is missing or not loaded (try `modprobe wireguard`)",
-		        WG_GENL_NAME);
-		ret = -EPROTONOSUPPORT;
-	}
-	if (ret == 0)
-		ret = wg_kernel_new_on(nl, f.id, &be);
+	ret = wg_kernel_new_on(nl, 0, &be);
 	if (ret < 0) {
-		if (ret != -EPROTONOSUPPORT)
-			log_err(log, "wg-kernel: resolving the WireGuard family failed: %s",
-			        err_str(ret));
 		nl_close(nl);
 		return ret;
 	}
-	((struct wgk *)be)->own_nl = true;
+	k = (struct wgk *)be;
+	k->own_nl = true;
+	k->fam_state = 0;
+	ret = nl_submit(nl, nl_genl_family_msg(buf, WG_GENL_NAME), &family_ops, k, 0, NULL);
+	if (ret < 0) {
+		wgk_free(be);
+		return ret;
+	}
 	*out = be;
 	return 0;
 }

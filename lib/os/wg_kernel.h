@@ -19,10 +19,10 @@
 #include "wggenl.h"
 #include "wgbackend.h"
 
-/* Opens a genetlink socket on r and resolves the family, synchronously and
- * once (a bounded round trip, at most 2 s), so that the caller can fall back
- * to userspace: -EPROTONOSUPPORT (with a log line) when the kernel has no
- * WireGuard module. Everything after construction is asynchronous. */
+/* Opens a genetlink socket on r and queues the lookup of the "wireguard"
+ * family; never waits for it. Operations queue behind the lookup; when the
+ * kernel has no WireGuard module they fail with -EPROTONOSUPPORT (logged
+ * once). Fails only when the socket cannot be opened. */
 int wg_kernel_new(struct reactor *r, const struct wlog *log, struct wgbackend **out);
 /* Test seam: a backend on an existing engine (not owned) with a known
  * family id; no I/O at construction. */

@@ -19,14 +19,12 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "wg_spawn.h"
 #include "wg_uapi.h"
 
-extern char **environ;
-
-#define SPAWN_POLL_US 10000ull
 #define READ_CHUNK 65536u
 
-enum op_kind { OP_GET, OP_SET, OP_LIST, OP_SPAWN };
+enum op_kind { OP_GET, OP_SET, OP_LIST, OP_CREATE };
 
 struct uapi_op {
 	struct uapi_op *next;
@@ -40,13 +38,8 @@ struct uapi_op {
 		wgbackend_get_cb get;
 		wgbackend_set_cb set;
 		wgbackend_list_cb list;
-		wg_uapi_spawn_cb spawn;
 	} cb;
 	void *ud;
-	/* OP_SPAWN */
-	char *exe;
-	uint64_t spawn_timeout;
-	pid_t pid;
 };
 
 struct uapi_be {
@@ -56,21 +49,28 @@ struct uapi_be {
 	struct uapi_op *cur;
 	int fd;
 	bool reading;
-	struct rtimer kick, deadline, poll;
+	struct rtimer kick, deadline;
+	char *exe;              /* NULL: "wireguard-go" from PATH */
+	struct wg_spawn *spawn; /* OP_CREATE waiting for its process */
 	/* Implementations we started: reaped when they exit, so a long-running
 	 * host never collects zombies (they are not killed on free: a later
-	 * open adopts the running interface). */
-	pid_t kids[16];
+	 * engine adopts the running interface). */
+	struct {
+		pid_t pid;
+		char ifname[WGDEV_IFNAMSIZ];
+	} kids[16];
 	size_t nkids;
 };
 
 static void reap_kids(struct uapi_be *u)
 {
 	for (size_t i = 0; i < u->nkids;) {
-		pid_t r = waitpid(u->kids[i], NULL, WNOHANG);
+		pid_t r = waitpid(u->kids[i].pid, NULL, WNOHANG);
 
-		if (r == u->kids[i] || (r < 0 && errno == ECHILD)) {
-			log_info(u->base.log, "wg-uapi: userspace implementation pid %d exited", (int)u->kids[i]);
+		if (r == u->kids[i].pid || (r < 0 && errno == ECHILD)) {
+			log_info(u->base.log, "wg-uapi: userspace implementation pid %d exited", (int)u->kids[i].pid);
+			if (u->base.child_pid == u->kids[i].pid)
+				u->base.child_pid = -1;
 			u->kids[i] = u->kids[--u->nkids];
 			continue;
 		}
@@ -87,11 +87,11 @@ static void op_free(struct uapi_op *op)
 		return;
 	buf_free_wipe(&op->req);
 	buf_free_wipe(&op->resp);
-	free(op->exe);
 	free(op);
 }
 
-int wg_uapi_sock_path(const struct wgbackend *be, const char *ifname, char *out, size_t cap)
+/* <sockdir>/<ifname>.sock into out; -ENAMETOOLONG / -EINVAL. */
+static int wg_uapi_sock_path(const struct wgbackend *be, const char *ifname, char *out, size_t cap)
 {
 	const struct uapi_be *u = (const struct uapi_be *)be;
 	int n;
@@ -127,7 +127,7 @@ static void finish(struct uapi_be *u, int err, struct wgdevice *dev, char *names
 
 	close_fd(u);
 	reactor_timer_disarm(u->base.r, &u->deadline);
-	reactor_timer_disarm(u->base.r, &u->poll);
+	u->spawn = NULL;
 	u->cur = NULL;
 	if (err < 0) {
 		u->base.stats.ops_failed++;
@@ -146,8 +146,8 @@ static void finish(struct uapi_be *u, int err, struct wgdevice *dev, char *names
 	case OP_LIST:
 		op->cb.list(op->ud, err, err < 0 ? NULL : names);
 		break;
-	case OP_SPAWN:
-		op->cb.spawn(op->ud, err, err < 0 ? -1 : op->pid);
+	case OP_CREATE:
+		op->cb.set(op->ud, err);
 		break;
 	}
 	if (err < 0) {
@@ -295,82 +295,42 @@ static void on_deadline(void *ud, uint64_t now_us)
 	if (!u->cur)
 		return;
 	log_warn(u->base.log, "wg-uapi: %s: operation timed out", u->cur->ifname);
-	if (u->cur->kind == OP_SPAWN && u->cur->pid > 0) {
-		kill(u->cur->pid, SIGKILL);
-		waitpid(u->cur->pid, NULL, 0); /* immediate after SIGKILL */
-	}
 	finish(u, W2W_ETIMEDOUT, NULL, NULL);
 }
 
-static void spawn_poll(void *ud, uint64_t now_us)
+static void on_spawned(void *ud, int err, pid_t pid)
 {
 	struct uapi_be *u = ud;
 	struct uapi_op *op = u->cur;
-	int st, fd;
 
-	if (!op)
-		return;
-	if (waitpid(op->pid, &st, WNOHANG) == op->pid) {
-		log_warn(u->base.log, "wg-uapi: %s: %s exited (status %d) before its socket appeared", op->ifname,
-			 op->exe, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-		op->pid = -1;
-		finish(u, -ECHILD, NULL, NULL);
-		return;
+	u->spawn = NULL;
+	if (err == 0) {
+		if (u->nkids < sizeof(u->kids) / sizeof(u->kids[0])) {
+			u->kids[u->nkids].pid = pid;
+			snprintf(u->kids[u->nkids].ifname, sizeof(u->kids[0].ifname), "%s", op->ifname);
+			u->nkids++;
+		}
+		u->base.child_pid = (int)pid;
 	}
-	if (uapi_connect(u, op->ifname, &fd) == 0) {
-		close(fd);
-		if (u->nkids < sizeof(u->kids) / sizeof(u->kids[0]))
-			u->kids[u->nkids++] = op->pid;
-		log_info(u->base.log, "wg-uapi: %s: %s running as pid %d", op->ifname, op->exe, (int)op->pid);
-		finish(u, 0, NULL, NULL);
-		return;
-	}
-	reactor_timer_arm(u->base.r, &u->poll, now_us + SPAWN_POLL_US);
+	finish(u, err, NULL, NULL);
 }
 
-static int start_spawn(struct uapi_be *u, struct uapi_op *op, uint64_t now)
+/* create_device: a socket that accepts means the interface exists (adopted);
+ * otherwise the implementation is started (wg_spawn.h). */
+static int start_create(struct uapi_be *u, struct uapi_op *op)
 {
-	posix_spawn_file_actions_t fa;
-	char *argv[3] = {op->exe, op->ifname, NULL};
-	char **envp = NULL;
-	size_t n = 0;
-	int ret;
+	char path[sizeof(u->sockdir) + WGDEV_IFNAMSIZ + 8];
+	int fd, ret;
 
-	if (access("/dev/net/tun", R_OK | W_OK) < 0) {
-		log_warn(u->base.log, "wg-uapi: /dev/net/tun unavailable: cannot start %s", op->exe);
-		return -ENODEV;
+	if (uapi_connect(u, op->ifname, &fd) == 0) {
+		close(fd);
+		finish(u, 0, NULL, NULL);
+		return 0;
 	}
-	while (environ && environ[n])
-		n++;
-	envp = calloc(n + 2, sizeof(*envp));
-	if (!envp)
-		return -ENOMEM;
-	{
-		size_t k = 0;
-
-		for (size_t i = 0; i < n; i++)
-			if (strncmp(environ[i], "WG_PROCESS_FOREGROUND=", 22) != 0)
-				envp[k++] = environ[i];
-		envp[k] = "WG_PROCESS_FOREGROUND=1";
-	}
-	ret = posix_spawn_file_actions_init(&fa);
-	if (ret) {
-		free(envp);
-		return -ret;
-	}
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	ret = posix_spawnp(&op->pid, op->exe, &fa, NULL, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	free(envp);
-	if (ret) {
-		log_warn(u->base.log, "wg-uapi: cannot start %s: %s", op->exe, strerror(ret));
-		return -ret;
-	}
-	reactor_timer_arm(u->base.r, &u->deadline, now + op->spawn_timeout);
-	reactor_timer_arm(u->base.r, &u->poll, now + SPAWN_POLL_US);
-	return 0;
+	ret = wg_uapi_sock_path(&u->base, op->ifname, path, sizeof(path));
+	if (ret == 0)
+		ret = wg_spawn_start(u->base.r, u->base.log, u->exe, op->ifname, path, on_spawned, u, &u->spawn);
+	return ret;
 }
 
 static int list_names(struct uapi_be *u, char **out)
@@ -426,8 +386,8 @@ static void on_kick(void *ud, uint64_t now_us)
 		ret = list_names(u, &names);
 		finish(u, ret, NULL, names);
 		return;
-	case OP_SPAWN:
-		ret = start_spawn(u, op, now_us);
+	case OP_CREATE:
+		ret = start_create(u, op);
 		if (ret < 0)
 			finish(u, ret, NULL, NULL);
 		return;
@@ -537,47 +497,42 @@ static int uapi_list(struct wgbackend *be, wgbackend_list_cb cb, void *ud)
 	return 0;
 }
 
-int wg_uapi_spawn(struct wgbackend *be, const char *ifname, const char *exe, uint64_t timeout_us,
-		  wg_uapi_spawn_cb cb, void *ud)
+static int uapi_create(struct wgbackend *be, const char *ifname, wgbackend_set_cb cb, void *ud)
 {
 	struct uapi_be *u = (struct uapi_be *)be;
 	struct uapi_op *op;
 
 	if (!cb || !ifname_ok(ifname))
 		return -EINVAL;
-	op = op_new(u, OP_SPAWN, ifname);
+	op = op_new(u, OP_CREATE, ifname);
 	if (!op)
 		return -ENOMEM;
-	op->exe = strdup(exe && *exe ? exe : "wireguard-go");
-	if (!op->exe) {
-		op_free(op);
-		return -ENOMEM;
-	}
-	op->spawn_timeout = timeout_us ? timeout_us : WGBACKEND_TIMEOUT_US;
-	op->pid = -1;
-	op->cb.spawn = cb;
+	op->cb.set = cb;
 	op->ud = ud;
 	enqueue(u, op);
 	return 0;
 }
 
-int wg_uapi_stop(pid_t pid, int wait_ms)
+/* Ending wireguard-go removes its TUN interface. One we did not start (adopted
+ * after a restart) ends when the engine deletes that link. */
+static void uapi_forget(struct wgbackend *be, const char *ifname)
 {
-	struct timespec ts = {0, 10 * 1000 * 1000};
+	struct uapi_be *u = (struct uapi_be *)be;
 
-	if (pid <= 0)
-		return -EINVAL;
-	if (kill(pid, SIGTERM) < 0)
-		return -errno;
-	for (int waited = 0; waited < wait_ms; waited += 10) {
-		pid_t r = waitpid(pid, NULL, WNOHANG);
+	for (size_t i = 0; i < u->nkids; i++)
+		if (strcmp(u->kids[i].ifname, ifname) == 0)
+			kill(u->kids[i].pid, SIGTERM); /* reaped by reap_kids() */
+}
 
-		if (r == pid || (r < 0 && errno == ECHILD))
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+int wg_uapi_set_exe(struct wgbackend *be, const char *exe)
+{
+	struct uapi_be *u = (struct uapi_be *)be;
+	char *c = NULL;
+
+	if (exe && *exe && !(c = strdup(exe)))
+		return -ENOMEM;
+	free(u->exe);
+	u->exe = c;
 	return 0;
 }
 
@@ -589,8 +544,9 @@ static void uapi_free(struct wgbackend *be)
 	close_fd(u);
 	reactor_timer_disarm(u->base.r, &u->kick);
 	reactor_timer_disarm(u->base.r, &u->deadline);
-	reactor_timer_disarm(u->base.r, &u->poll);
-	/* A wireguard-go being started keeps running: a later open adopts it. */
+	/* A wireguard-go being started keeps running: a later engine adopts it. */
+	wg_spawn_cancel(u->spawn);
+	free(u->exe);
 	op_free(u->cur);
 	for (op = u->head; op; op = n) {
 		n = op->next;
@@ -604,6 +560,8 @@ static const struct wgbackend_ops uapi_ops = {
 	.get_device = uapi_get,
 	.set_device = uapi_set,
 	.list_devices = uapi_list,
+	.create_device = uapi_create,
+	.forget_device = uapi_forget,
 	.free = uapi_free,
 };
 
@@ -623,9 +581,9 @@ int wg_uapi_new(struct reactor *r, const struct wlog *log, const char *sockdir, 
 	u->base.log = log;
 	snprintf(u->sockdir, sizeof(u->sockdir), "%s", sockdir);
 	u->fd = -1;
+	u->base.child_pid = -1;
 	rtimer_init(&u->kick, on_kick, u);
 	rtimer_init(&u->deadline, on_deadline, u);
-	rtimer_init(&u->poll, spawn_poll, u);
 	*out = &u->base;
 	return 0;
 }

@@ -9,6 +9,11 @@
  * Asynchronous because netlink and UAPI sockets are non-blocking and driven by
  * the host loop through the reactor the backend was created with.
  *
+ * Backend-specific steps of the engine (core/wgsync.h) are hooks here, never
+ * name compares: create_device (kernel: an RTM_NEWLINK of kind "wireguard";
+ * userspace: start wireguard-go and wait for its socket) and forget_device
+ * (userspace: end the wireguard-go this backend started).
+ *
  * Contract for every backend:
  *  - A submitting call returns 0 when the operation was queued; its callback
  *    then runs exactly once, later, from a reactor callback (never from inside
@@ -20,7 +25,9 @@
  *    documents another; the UAPI backend adds 4 us per request byte); when it
  *    passes the callback gets W2W_ETIMEDOUT.
  *  - Errors: -ENODEV no such interface (or it vanished mid-operation);
- *    -EPROTONOSUPPORT the backend is unavailable (kernel family missing);
+ *    -EPROTONOSUPPORT the backend is unavailable (kernel family missing: the
+ *    kernel backend learns that asynchronously, so its first operation reports
+ *    it; the engine then falls back to userspace under Backend = auto);
  *    W2W_EPROTO malformed or truncated reply; other negative errno as reported
  *    by the kernel / the userspace implementation (UAPI `errno=N` -> -N).
  *  - set_device never partially succeeds silently: if a set was split across
@@ -39,7 +46,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "log.h"
 #include "reactor.h"
@@ -71,6 +77,13 @@ struct wgbackend_ops {
 	int (*set_device)(struct wgbackend *be, const struct wgdevice *dev, wgbackend_set_cb cb, void *ud);
 	/* Optional (NULL: -EOPNOTSUPP). */
 	int (*list_devices)(struct wgbackend *be, wgbackend_list_cb cb, void *ud);
+	/* Optional (NULL: -EOPNOTSUPP): makes interface ifname exist so that
+	 * get_device finds it. Existing already is success. Same queue contract. */
+	int (*create_device)(struct wgbackend *be, const char *ifname, wgbackend_set_cb cb, void *ud);
+	/* Optional: ifname is about to be deleted; stop what this backend started
+	 * to serve it (userspace: SIGTERM to the wireguard-go it spawned).
+	 * Synchronous, never blocks. */
+	void (*forget_device)(struct wgbackend *be, const char *ifname);
 	void (*free)(struct wgbackend *be);
 };
 
@@ -82,6 +95,7 @@ struct wgbackend {
 	struct reactor *r;
 	const struct wlog *log; /* may be NULL; must outlive the backend */
 	struct wgbackend_stats stats;
+	int child_pid; /* the userspace implementation this backend started, or -1 */
 };
 
 static inline int wgbackend_get_device(struct wgbackend *be, const char *ifname, wgbackend_get_cb cb,
@@ -113,14 +127,18 @@ static inline const char *wgbackend_name(const struct wgbackend *be)
 	return be->ops->name;
 }
 
-/* Wall-clock seconds, the clock of last-handshake times (for the endpoint
- * policy of the diff, which reads no clock itself). */
-static inline int64_t wgbackend_realtime_sec(void)
+static inline int wgbackend_create_device(struct wgbackend *be, const char *ifname, wgbackend_set_cb cb,
+					  void *ud)
 {
-	struct timespec ts;
+	if (!be->ops->create_device)
+		return -EOPNOTSUPP;
+	return be->ops->create_device(be, ifname, cb, ud);
+}
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec;
+static inline void wgbackend_forget_device(struct wgbackend *be, const char *ifname)
+{
+	if (be->ops->forget_device)
+		be->ops->forget_device(be, ifname);
 }
 
 /* NULL is fine. */

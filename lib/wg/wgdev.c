@@ -67,7 +67,8 @@ int wgdev_set_name(struct wgdevice *dev, const char *name)
 	return 0;
 }
 
-void wgdev_append_peer(struct wgdevice *dev, struct wgpeer *peer)
+/* Appends an already allocated peer (its next_peer is reset). */
+static void wgdev_append_peer(struct wgdevice *dev, struct wgpeer *peer)
 {
 	peer->next_peer = NULL;
 	if (dev->last_peer)
@@ -100,7 +101,7 @@ struct wgallowedip *wgpeer_add_allowedip(struct wgpeer *peer)
 	return a;
 }
 
-struct wgpeer *wgpeer_copy(const struct wgpeer *src)
+static struct wgpeer *wgpeer_copy(const struct wgpeer *src)
 {
 	struct wgpeer *p = malloc(sizeof(*p));
 	const struct wgallowedip *a;
@@ -241,7 +242,7 @@ static int cmp_peer_ptr(const void *x, const void *y)
 	return wgpeer_cmp(*(struct wgpeer *const *)x, *(struct wgpeer *const *)y);
 }
 
-int wgpeer_sort_allowedips(struct wgpeer *peer)
+static int wgpeer_sort_allowedips(struct wgpeer *peer)
 {
 	size_t n = wgpeer_allowedip_count(peer), k = 0, i;
 	struct wgallowedip **v, *a;

@@ -122,12 +122,9 @@ int wgdev_set_name(struct wgdevice *dev, const char *name);
 /* Appends a zeroed peer / allowed IP; NULL on allocation failure. */
 struct wgpeer *wgdev_add_peer(struct wgdevice *dev);
 struct wgallowedip *wgpeer_add_allowedip(struct wgpeer *peer);
-/* Appends an already allocated peer (its next_peer is reset). */
-void wgdev_append_peer(struct wgdevice *dev, struct wgpeer *peer);
 
 /* Deep copy (keys included); NULL on allocation failure. */
 struct wgdevice *wgdev_copy(const struct wgdevice *dev);
-struct wgpeer *wgpeer_copy(const struct wgpeer *peer);
 
 size_t wgdev_peer_count(const struct wgdevice *dev);
 size_t wgpeer_allowedip_count(const struct wgpeer *peer);
@@ -147,7 +144,6 @@ int wgpeer_cmp(const struct wgpeer *a, const struct wgpeer *b);
 /* Sorts the peers by public key and every peer's allowed IPs (after
  * wgallowedip_canon, duplicates removed). 0 or -ENOMEM (then unchanged). */
 int wgdev_sort(struct wgdevice *dev);
-int wgpeer_sort_allowedips(struct wgpeer *peer);
 
 /* Same allowed-IP sets (order and host bits ignored, duplicates ignored). */
 bool wgpeer_allowedips_equal(const struct wgpeer *a, const struct wgpeer *b);

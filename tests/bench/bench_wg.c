@@ -104,14 +104,16 @@ struct dev {
 static int open_dev(struct w2w_loop *loop, struct dev *d, const char *name, int cache)
 {
 	struct w2w_wg_opts o = {.version = W2W_WG_OPTS_VERSION,
-				.backend = W2W_WG_BACKEND_USERSPACE,
+				.backend = W2W_BACKEND_USERSPACE,
 				.create = 1,
 				.cache_device = cache};
-	struct w2w_wg_config *empty = w2w_wg_config_new();
+	struct w2w_wg_config *empty = NULL;
 	int r;
 
 	snprintf(d->name, sizeof(d->name), "%s", name);
-	r = w2w_wg_open(&d->wg, loop, name, &o);
+	r = w2w_wg_config_new(&empty);
+	if (r >= 0)
+		r = w2w_wg_new(&d->wg, loop, name, &o);
 	if (r >= 0)
 		r = w2w_wg_sync_run(d->wg, empty, 20000); /* starts wireguard-go */
 	w2w_wg_config_free(empty);
@@ -126,14 +128,14 @@ static void stop_dev(struct dev *d)
 		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);
 	}
-	w2w_wg_close(d->wg);
+	w2w_wg_free(d->wg);
 	d->wg = NULL;
 }
 
 static int sync_conf(struct dev *d, const struct buf *conf, double *secs, uint64_t *sent, uint64_t *recv)
 {
 	struct w2w_wg_config *cfg = NULL;
-	struct w2w_wg_sync_stats a, b;
+	struct w2w_wg_sync_stats a = {.size = sizeof(a)}, b = {.size = sizeof(b)};
 	double t0;
 	int r;
 
@@ -215,7 +217,7 @@ static int one_rep(struct w2w_loop *loop, int rep, const struct buf *c1, const s
 		goto out;
 	rc = 0;
 out:
-	w2w_wg_close(cached.wg);
+	w2w_wg_free(cached.wg);
 	stop_dev(&ours);
 	stop_dev(&theirs);
 	return rc;

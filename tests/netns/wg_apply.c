@@ -22,10 +22,9 @@ static void log_stderr(void *ud, int level, const char *msg)
 
 int main(int argc, char **argv)
 {
-	struct w2w_wg_opts o = {.version = W2W_WG_OPTS_VERSION, .backend = W2W_WG_BACKEND_USERSPACE, .create = 1,
-				.log = log_stderr, .log_level = 4};
+	struct w2w_wg_opts o = {.version = W2W_WG_OPTS_VERSION, .backend = W2W_BACKEND_USERSPACE, .create = 1};
 	struct w2w_wg_config *cfg = NULL;
-	struct w2w_wg_sync_stats st;
+	struct w2w_wg_sync_stats st = {.size = sizeof(st)};
 	struct w2w_loop *loop = NULL;
 	struct w2w_wg *wg = NULL;
 	static char text[1 << 20];
@@ -59,9 +58,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--keep-roamed"))
 			o.keep_roamed_secs = (unsigned)atoi(argv[i + 1]), r = 0;
 		else if (!strcmp(argv[i], "--backend"))
-			o.backend = !strcmp(argv[i + 1], "kernel")	 ? W2W_WG_BACKEND_KERNEL
-				    : !strcmp(argv[i + 1], "auto") ? W2W_WG_BACKEND_AUTO
-								   : W2W_WG_BACKEND_USERSPACE,
+			o.backend = !strcmp(argv[i + 1], "kernel")	 ? W2W_BACKEND_KERNEL
+				    : !strcmp(argv[i + 1], "auto") ? W2W_BACKEND_AUTO
+								   : W2W_BACKEND_USERSPACE,
 			r = 0;
 		else if (!strcmp(argv[i], "--create"))
 			o.create = atoi(argv[i + 1]), r = 0;
@@ -77,11 +76,12 @@ int main(int argc, char **argv)
 	loop = w2w_loop_new(NULL);
 	if (!loop)
 		goto out;
-	r = w2w_wg_open(&wg, loop, argv[1], &o);
+	r = w2w_wg_new(&wg, loop, argv[1], &o);
 	if (r < 0) {
 		fprintf(stderr, "wg_apply: open %s: %s\n", argv[1], w2w_strerror(r));
 		goto out;
 	}
+	w2w_wg_set_log(wg, log_stderr, NULL, W2W_LOG_WARNING);
 	r = w2w_wg_sync_run(wg, cfg, 20000);
 	if (w2w_wg_userspace_pid(wg) > 0)
 		printf("pid=%d\n", w2w_wg_userspace_pid(wg));
@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 	       st.applied, (unsigned long long)st.bytes_sent);
 	rc = 0;
 out:
-	w2w_wg_close(wg);
+	w2w_wg_free(wg);
 	w2w_loop_free(loop);
 	w2w_wg_config_free(cfg);
 	return rc;

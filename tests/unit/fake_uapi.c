@@ -75,15 +75,16 @@ void fake_accept(void *ud, int fd, int revents, uint64_t now)
 	}
 	f->cfd = c;
 	buf_reset(&f->in);
-	reactor_io_set(loop_reactor(f->loop), c, W2W_IO_READ, fake_conn, f);
+	reactor_io_set(loop_reactor(f->loop), c, W2W_IO_READ, f->serve, f);
 }
 
-void fake_start(struct fake *f)
+void fake_start(struct fake *f, reactor_io_fn serve)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
 	memset(f, 0, sizeof(*f));
 	f->cfd = -1;
+	f->serve = serve ? serve : fake_conn;
 	f->loop = w2w_loop_new(NULL);
 	assert_non_null(f->loop);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/w2w-uapi-XXXXXX");

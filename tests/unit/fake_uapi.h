@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "reactor.h"
 #include "w2wesher/loop.h"
 
 struct fake {
@@ -25,13 +26,16 @@ struct fake {
 	bool close_after;
 	int requests;
 	char last_req[4096];
+	reactor_io_fn serve; /* each accepted connection's callback */
 };
 
 /* Reactor callbacks (tests that serve differently chain to them). */
 void fake_conn(void *ud, int fd, int revents, uint64_t now);
 void fake_accept(void *ud, int fd, int revents, uint64_t now);
-/* Creates the loop, the directory and the listening socket. */
-void fake_start(struct fake *f);
+/* Creates the loop, the directory and the listening socket; serve handles
+ * each accepted connection (NULL: fake_conn; a test that answers differently
+ * chains to fake_conn). */
+void fake_start(struct fake *f, reactor_io_fn serve);
 /* Tears everything down and checks that nothing is left registered on the loop. */
 void fake_stop(struct fake *f);
 

@@ -293,7 +293,7 @@ static void test_engine_get_set(void **state)
 	struct wgdevice *d;
 
 	(void)state;
-	fake_start(&f);
+	fake_start(&f, NULL);
 	r.loop = f.loop;
 	assert_int_equal(wg_uapi_new(loop_reactor(f.loop), NULL, f.dir, &be), 0);
 	assert_string_equal(wgbackend_name(be), "userspace");
@@ -359,7 +359,7 @@ static void test_engine_truncated_and_missing(void **state)
 	struct result r = {0};
 
 	(void)state;
-	fake_start(&f);
+	fake_start(&f, NULL);
 	r.loop = f.loop;
 	assert_int_equal(wg_uapi_new(loop_reactor(f.loop), NULL, f.dir, &be), 0);
 	/* the implementation dies mid-response */
@@ -407,7 +407,7 @@ static void test_engine_list(void **state)
 	struct result r = {0};
 
 	(void)state;
-	fake_start(&f);
+	fake_start(&f, NULL);
 	r.loop = f.loop;
 	assert_int_equal(wg_uapi_new(loop_reactor(f.loop), NULL, f.dir, &be), 0);
 	assert_int_equal(wgbackend_list_devices(be, on_list, &r), 0);
@@ -423,13 +423,12 @@ struct spawn_res {
 	struct w2w_loop *loop;
 };
 
-static void on_spawn(void *ud, int err, pid_t pid)
+static void on_spawn(void *ud, int err)
 {
 	struct spawn_res *r = ud;
 
 	r->calls++;
 	r->err = err;
-	r->pid = pid;
 	w2w_loop_break(r->loop);
 }
 
@@ -473,26 +472,38 @@ static void test_engine_spawn(void **state)
 	chmod(exe, 0755);
 	assert_int_equal(wg_uapi_new(loop_reactor(loop), NULL, dir, &be), 0);
 
-	/* an implementation that exits at once */
-	assert_int_equal(wg_uapi_spawn(be, "wgs0", "/bin/false", 3000000, on_spawn, &sr), 0);
+	/* create_device starts the implementation: one that exits at once */
+	assert_int_equal(wg_uapi_set_exe(be, "/bin/false"), 0);
+	assert_int_equal(wgbackend_create_device(be, "wgs0", on_spawn, &sr), 0);
 	for (int i = 0; i < 100 && !sr.calls; i++)
 		w2w_loop_run(loop, 50);
 	assert_int_equal(sr.calls, 1);
 	assert_int_equal(sr.err, -ECHILD);
 	/* one that does not exist */
-	assert_int_equal(wg_uapi_spawn(be, "wgs0", "/nonexistent/wireguard-go", 3000000, on_spawn, &sr), 0);
+	assert_int_equal(wg_uapi_set_exe(be, "/nonexistent/wireguard-go"), 0);
+	assert_int_equal(wgbackend_create_device(be, "wgs0", on_spawn, &sr), 0);
 	for (int i = 0; i < 100 && sr.calls < 2; i++)
 		w2w_loop_run(loop, 50);
 	assert_int_equal(sr.calls, 2);
 	assert_true(sr.err < 0);
 
 	/* the stand-in: success once its socket accepts connections */
-	assert_int_equal(wg_uapi_spawn(be, "wgs0", exe, 5000000, on_spawn, &sr), 0);
+	assert_int_equal(wg_uapi_set_exe(be, exe), 0);
+	assert_int_equal(be->child_pid, -1);
+	assert_int_equal(wgbackend_create_device(be, "wgs0", on_spawn, &sr), 0);
 	for (int i = 0; i < 200 && sr.calls < 3; i++)
 		w2w_loop_run(loop, 50);
 	assert_int_equal(sr.calls, 3);
 	assert_int_equal(sr.err, 0);
+	sr.pid = be->child_pid;
 	assert_true(sr.pid > 0);
+	/* a second create finds the socket answering: adopted, nothing started */
+	assert_int_equal(wgbackend_create_device(be, "wgs0", on_spawn, &sr), 0);
+	for (int i = 0; i < 100 && sr.calls < 4; i++)
+		w2w_loop_run(loop, 20);
+	assert_int_equal(sr.calls, 4);
+	assert_int_equal(sr.err, 0);
+	assert_int_equal(be->child_pid, sr.pid);
 	assert_int_equal(kill(sr.pid, 0), 0);
 	/* it exits: the backend reaps it at its next operation (no zombie) */
 	kill(sr.pid, SIGKILL);

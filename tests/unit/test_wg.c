@@ -3,7 +3,8 @@
  * core/wg.c, the public WireGuard sync API, against an in-process fake
  * wireguard-go UAPI socket (uapi_dir option): a sync sends only the minimal
  * set (or nothing), reads expose derived public key, peers and showconf text,
- * errors and timeouts are reported, a callback may close the handle.
+ * errors and timeouts are reported, a callback may close the handle; the
+ * key setters and getters take and give base64 text.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -56,24 +57,6 @@ static const char conf_same[] = "[Interface]\nPrivateKey = " K1_B64 "\nListenPor
 /* Serves get_one for get=1 and `set_reply` for set=1. */
 static const char *set_reply = "errno=0\n\n";
 
-static void fake_serve(void *ud, int fd, int revents, uint64_t now);
-
-static void fake_accept2(void *ud, int fd, int revents, uint64_t now)
-{
-	struct fake *f = ud;
-	int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-	if (c < 0)
-		return;
-	if (f->cfd >= 0) {
-		reactor_io_del(loop_reactor(f->loop), f->cfd);
-		close(f->cfd);
-	}
-	f->cfd = c;
-	buf_reset(&f->in);
-	reactor_io_set(loop_reactor(f->loop), c, W2W_IO_READ, fake_serve, f);
-}
-
 static void fake_serve(void *ud, int fd, int revents, uint64_t now)
 {
 	struct fake *f = ud;
@@ -103,19 +86,18 @@ static void on_done(void *ud, int err)
 	r->calls++;
 	r->err = err;
 	if (r->close_me) {
-		w2w_wg_close(*r->close_me); /* allowed from inside our own callback */
+		w2w_wg_free(*r->close_me); /* allowed from inside our own callback */
 		*r->close_me = NULL;
 	}
 }
 
 static struct w2w_wg *open_fake(struct fake *f)
 {
-	struct w2w_wg_opts o = {.version = W2W_WG_OPTS_VERSION, .backend = W2W_WG_BACKEND_AUTO, .uapi_dir = f->dir};
+	struct w2w_wg_opts o = {.version = W2W_WG_OPTS_VERSION, .backend = W2W_BACKEND_AUTO, .uapi_dir = f->dir};
 	struct w2w_wg *wg = NULL;
 
 	/* auto picks userspace because the socket exists */
-	reactor_io_set(loop_reactor(f->loop), f->lfd, W2W_IO_READ, fake_accept2, f);
-	assert_int_equal(w2w_wg_open(&wg, f->loop, "wgt0", &o), 0);
+	assert_int_equal(w2w_wg_new(&wg, f->loop, "wgt0", &o), 0);
 	assert_string_equal(w2w_wg_backend_name(wg), "userspace");
 	assert_string_equal(w2w_wg_ifname(wg), "wgt0");
 	return wg;
@@ -135,20 +117,21 @@ static void test_noop_sync_sends_nothing(void **state)
 	struct fake f;
 	struct w2w_wg *wg;
 	struct w2w_wg_config *c;
-	struct w2w_wg_sync_stats st;
+	struct w2w_wg_sync_stats st = {.size = sizeof(st)};
 
 	(void)state;
-	fake_start(&f);
+	fake_start(&f, fake_serve);
 	wg = open_fake(&f);
 	c = parse(conf_same);
 	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), 0);
 	assert_int_equal(f.requests, 1); /* the get only */
-	w2w_wg_last_sync_stats(wg, &st);
+	assert_int_equal(w2w_wg_last_sync_stats(wg, &st), 0);
+	assert_int_equal(st.size, sizeof(st));
 	assert_int_equal(st.applied, 0);
 	assert_int_equal(st.unchanged, 1);
 	assert_int_equal(st.msgs_sent, 1);
 	w2w_wg_config_free(c);
-	w2w_wg_close(wg);
+	w2w_wg_free(wg);
 	fake_stop(&f);
 }
 
@@ -158,22 +141,23 @@ static void test_sync_sends_minimal_set(void **state)
 	struct w2w_wg *wg;
 	struct w2w_wg_config *c;
 	struct w2w_wg_peer *p;
-	struct w2w_wg_sync_stats st;
-	uint8_t k3[32];
+	struct w2w_wg_sync_stats st = {.size = sizeof(st)};
 
 	(void)state;
-	fake_start(&f);
+	fake_start(&f, fake_serve);
 	wg = open_fake(&f);
 	c = parse(conf_same);
-	for (int i = 0; i < 32; i++)
-		k3[i] = (uint8_t)strtoul((char[]){K3[2 * i], K3[2 * i + 1], 0}, NULL, 16);
-	assert_int_equal(w2w_wg_config_add_peer(c, k3, &p), 0);
+	assert_int_equal(w2w_wg_config_add_peer(c, "not a key", &p), W2W_EPARSE);
+	assert_int_equal(w2w_wg_config_add_peer(c, K3, &p), W2W_EPARSE); /* hex is not the API's form */
+	assert_int_equal(w2w_wg_config_add_peer(c, K3_B64, &p), 0);
 	assert_int_equal(w2w_wg_peer_set_endpoint(p, "[2001:db8::3]:51820"), 0);
 	assert_int_equal(w2w_wg_peer_add_allowed_ip(p, "10.0.0.3/32"), 0);
 	assert_int_equal(w2w_wg_peer_set_keepalive(p, 25), 0);
 	assert_int_equal(w2w_wg_peer_set_endpoint(p, "example.com:1"), W2W_EPARSE);
 	assert_int_equal(w2w_wg_peer_add_allowed_ip(p, "10.0.0.3/40"), W2W_EPARSE);
-	assert_ptr_equal(w2w_wg_config_find_peer(c, k3), p);
+	assert_ptr_equal(w2w_wg_config_find_peer(c, K3_B64), p);
+	assert_null(w2w_wg_config_find_peer(c, K1_B64));
+	assert_null(w2w_wg_config_find_peer(c, "x"));
 	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), 0);
 	assert_int_equal(f.requests, 2);
 	/* exactly the new peer: no private key, no port, no K2 */
@@ -184,25 +168,28 @@ static void test_sync_sends_minimal_set(void **state)
 					"replace_allowed_ips=true\n"
 					"allowed_ip=10.0.0.3/32\n"
 					"\n");
-	w2w_wg_last_sync_stats(wg, &st);
+	st.size = 8; /* below the first published size */
+	assert_int_equal(w2w_wg_last_sync_stats(wg, &st), -EINVAL);
+	st.size = sizeof(st);
+	assert_int_equal(w2w_wg_last_sync_stats(wg, &st), 0);
 	assert_int_equal(st.added, 1);
 	assert_int_equal(st.unchanged, 1);
 	assert_int_equal(st.applied, 1);
 	w2w_wg_config_free(c);
 
 	/* an empty description removes K2 and only that */
-	c = w2w_wg_config_new();
+	assert_int_equal(w2w_wg_config_new(&c), 0);
 	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), 0);
 	assert_string_equal(f.last_req, "set=1\npublic_key=" K2 "\nremove=true\n\n");
 	w2w_wg_config_free(c);
 
 	/* errno from the implementation is the sync's error */
 	set_reply = "errno=5\n\n";
-	c = w2w_wg_config_new();
+	assert_int_equal(w2w_wg_config_new(&c), 0);
 	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), -5);
 	set_reply = "errno=0\n\n";
 	w2w_wg_config_free(c);
-	w2w_wg_close(wg);
+	w2w_wg_free(wg);
 	fake_stop(&f);
 }
 
@@ -211,27 +198,36 @@ static void test_read_device(void **state)
 	struct fake f;
 	struct w2w_wg *wg;
 	struct w2w_wg_device *d = NULL;
-	struct w2w_wg_peer_info pi;
-	uint8_t pub[32];
-	char b64[64], ip[64], *text = NULL;
+	struct w2w_wg_peer_info pi = {.size = sizeof(pi)};
+	char b64[W2W_WG_KEY_TEXT_MAX], ip[64], *text = NULL;
 	size_t len = 0;
 	static const char expect[] = "[Interface]\nListenPort = 51820\nPrivateKey = " K1_B64 "\n\n"
 				     "[Peer]\nPublicKey = " K2_B64 "\nAllowedIPs = 10.0.0.2/32, fd00::2/128\n"
 				     "Endpoint = 192.0.2.2:51820\n";
 
 	(void)state;
-	fake_start(&f);
+	fake_start(&f, fake_serve);
 	wg = open_fake(&f);
 	assert_int_equal(w2w_wg_read_run(wg, &d, 5000), 0);
 	assert_string_equal(w2w_wg_device_name(d), "wgt0");
-	assert_int_equal(w2w_wg_device_public_key(d, pub), 0); /* derived: UAPI does not report it */
-	w2w_base64_encode(b64, sizeof(b64), pub, 32);
+	/* derived: UAPI does not report it */
+	assert_int_equal(w2w_wg_device_public_key(d, b64, sizeof(b64)), 44);
 	assert_string_equal(b64, K1_PUB_B64);
+	assert_int_equal(w2w_wg_device_public_key(d, b64, 44), -ENOSPC);
+	/* the device's own secret, as `wg showconf` shows it */
+	assert_int_equal(w2w_wg_device_private_key(d, b64, sizeof(b64)), 44);
+	assert_string_equal(b64, K1_B64);
+	w2w_wipe(b64, sizeof(b64));
+	assert_int_equal(w2w_wg_device_private_key(d, b64, 10), -ENOSPC);
 	assert_int_equal(w2w_wg_device_listen_port(d), 51820);
 	assert_int_equal(w2w_wg_device_peer_count(d), 1);
 	assert_int_equal(w2w_wg_device_peer(d, 0, &pi), 0);
 	assert_int_equal(w2w_wg_device_peer(d, 1, &pi), -ERANGE);
+	pi.size = 4;
+	assert_int_equal(w2w_wg_device_peer(d, 0, &pi), -EINVAL);
+	pi.size = sizeof(pi);
 	assert_int_equal(w2w_wg_device_peer(d, 0, &pi), 0);
+	assert_string_equal(pi.public_key, K2_B64);
 	assert_string_equal(pi.endpoint, "192.0.2.2:51820");
 	assert_int_equal(pi.last_handshake_sec, 1700000000);
 	assert_int_equal(pi.rx_bytes, 100);
@@ -240,13 +236,14 @@ static void test_read_device(void **state)
 	assert_int_equal(w2w_wg_device_allowed_ip(d, 0, 1, ip, sizeof(ip)), 11);
 	assert_string_equal(ip, "fd00::2/128");
 	assert_int_equal(w2w_wg_device_allowed_ip(d, 0, 2, ip, sizeof(ip)), -ERANGE);
+	assert_int_equal(w2w_wg_device_allowed_ip(d, 0, 1, ip, 5), -ENOSPC);
 	assert_int_equal(w2w_wg_device_showconf(d, &text, &len), 0);
 	assert_int_equal(len, strlen(expect));
 	assert_string_equal(text, expect);
 	w2w_wipe(text, len);
-	free(text);
-	w2w_wg_device_free(d);
-	w2w_wg_close(wg);
+	w2w_free(text);
+	assert_null(w2w_wg_device_free(d));
+	w2w_wg_free(wg);
 	fake_stop(&f);
 }
 
@@ -254,12 +251,13 @@ static void test_timeout_and_close_in_callback(void **state)
 {
 	struct fake f;
 	struct w2w_wg *wg;
-	struct w2w_wg_config *c = w2w_wg_config_new();
+	struct w2w_wg_config *c = NULL;
 	struct res r = {0};
 	uint64_t t0;
 
 	(void)state;
-	fake_start(&f);
+	assert_int_equal(w2w_wg_config_new(&c), 0);
+	fake_start(&f, fake_serve);
 	wg = open_fake(&f);
 	/* the implementation never answers a set: the convenience gives up */
 	set_reply = NULL;
@@ -268,7 +266,7 @@ static void test_timeout_and_close_in_callback(void **state)
 	assert_int_equal(w2w_wg_sync_run(wg, c, 300), W2W_ETIMEDOUT);
 	assert_true(w2w_now_us() - t0 < 2000000);
 	set_reply = "errno=0\n\n";
-	w2w_wg_close(wg); /* with the abandoned set still in flight */
+	w2w_wg_free(wg); /* with the abandoned set still in flight */
 
 	/* a callback closes its handle */
 	wg = open_fake(&f);
@@ -296,51 +294,167 @@ static void test_open_and_config_errors(void **state)
 	char err[128];
 
 	(void)state;
-	assert_int_equal(w2w_wg_open(&wg, loop, "", NULL), -EINVAL);
-	assert_int_equal(w2w_wg_open(&wg, loop, "much-too-long-name", NULL), -EINVAL);
-	assert_int_equal(w2w_wg_open(&wg, loop, "wg0", &o), -EINVAL);
+	assert_int_equal(w2w_wg_new(&wg, loop, "", NULL), -EINVAL);
+	assert_int_equal(w2w_wg_new(&wg, loop, "much-too-long-name", NULL), -EINVAL);
+	assert_int_equal(w2w_wg_new(&wg, loop, "wg0", &o), -EINVAL);
+	o.version = 0;
+	assert_int_equal(w2w_wg_new(&wg, loop, "wg0", &o), -EINVAL);
+	assert_int_equal(w2w_wg_new(NULL, loop, "wg0", NULL), -EINVAL);
 	assert_null(wg);
+	assert_int_equal(w2w_wg_config_new(NULL), -EINVAL);
 	assert_int_equal(w2w_wg_config_parse(&c, "[Peer]\nEndpoint = 1.2.3.4:5\n", 27, err, sizeof(err)), W2W_EPARSE);
 	assert_string_equal(err, "line 1: [Peer] without PublicKey");
 	assert_null(c);
-	c = w2w_wg_config_new();
+	assert_int_equal(w2w_wg_config_new(&c), 0);
 	assert_int_equal(w2w_wg_config_set_mtu(c, 20), -EINVAL);
 	assert_int_equal(w2w_wg_config_set_mtu(c, 1420), 0);
 	assert_int_equal(w2w_wg_config_add_address(c, "10.7.0.1/16"), 0);
 	assert_int_equal(w2w_wg_config_add_address(c, "fd00::1/64"), 0);
 	assert_int_equal(w2w_wg_config_add_address(c, "10.7.0.1"), W2W_EPARSE);
-	w2w_wg_config_free(c);
-	w2w_wg_config_free(NULL);
-	w2w_wg_device_free(NULL);
-	w2w_wg_close(NULL);
+	assert_int_equal(w2w_wg_config_set_private_key(c, "AAAA"), W2W_EPARSE);
+	assert_int_equal(w2w_wg_config_set_private_key(c, NULL), -EINVAL);
+	assert_null(w2w_wg_config_free(c));
+	assert_null(w2w_wg_config_free(NULL));
+	assert_null(w2w_wg_device_free(NULL));
+	assert_null(w2w_wg_free(NULL));
 	w2w_loop_free(loop);
 }
 
+static void on_read_err(void *ud, int err, struct w2w_wg_device *dev)
+{
+	struct res *r = ud;
+
+	r->calls++;
+	r->err = err;
+	w2w_wg_device_free(dev);
+}
+
 /* auto = userspace when the UAPI socket exists (covered above), else kernel when
- * the genetlink family resolves, else userspace. */
+ * the genetlink family resolves, else userspace. w2w_wg_new never blocks: the
+ * kernel family is resolved by the first operation. */
 static void test_backend_choice(void **state)
 {
 	struct w2w_loop *loop = w2w_loop_new(NULL);
-	struct w2w_wg_opts o = {.version = W2W_WG_OPTS_VERSION, .backend = W2W_WG_BACKEND_KERNEL,
+	struct w2w_wg_opts o = {.version = W2W_WG_OPTS_VERSION, .backend = W2W_BACKEND_KERNEL,
 				.uapi_dir = "/nonexistent-w2w-dir"};
 	struct w2w_wg *wg = NULL;
-	int kernel;
+	struct res r = {0};
+	bool kernel;
 
 	(void)state;
-	kernel = w2w_wg_open(&wg, loop, "wgt9", &o);
-	assert_true(kernel == 0 || kernel == -EPROTONOSUPPORT);
-	if (kernel == 0)
-		assert_string_equal(w2w_wg_backend_name(wg), "kernel");
-	w2w_wg_close(wg);
-	wg = NULL;
-	o.backend = W2W_WG_BACKEND_AUTO;
-	assert_int_equal(w2w_wg_open(&wg, loop, "wgt9", &o), 0);
-	assert_string_equal(w2w_wg_backend_name(wg), kernel == 0 ? "kernel" : "userspace");
-	w2w_wg_close(wg);
+	assert_int_equal(w2w_wg_new(&wg, loop, "wgt9", &o), 0);
+	assert_string_equal(w2w_wg_backend_name(wg), "kernel");
+	assert_int_equal(w2w_wg_read(wg, on_read_err, &r), 0);
+	for (int i = 0; i < 100 && !r.calls; i++)
+		w2w_loop_run(loop, 20);
+	assert_int_equal(r.calls, 1);
+	/* no such interface, or no kernel WireGuard at all */
+	assert_true(r.err == -ENODEV || r.err == -EPROTONOSUPPORT);
+	kernel = r.err == -ENODEV;
+	wg = w2w_wg_free(wg);
+	o.backend = W2W_BACKEND_AUTO;
+	assert_int_equal(w2w_wg_new(&wg, loop, "wgt9", &o), 0);
+	r.calls = 0;
+	assert_int_equal(w2w_wg_read(wg, on_read_err, &r), 0);
+	for (int i = 0; i < 100 && !r.calls; i++)
+		w2w_loop_run(loop, 20);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.err, -ENODEV);
+	/* without the module the first operation switched to userspace, once */
+	assert_string_equal(w2w_wg_backend_name(wg), kernel ? "kernel" : "userspace");
+	w2w_wg_free(wg);
 	o.backend = 7;
-	assert_int_equal(w2w_wg_open(&wg, loop, "wgt9", &o), -EINVAL);
+	assert_int_equal(w2w_wg_new(&wg, loop, "wgt9", &o), -EINVAL);
 	assert_int_equal(w2w_loop_get_watches(loop, NULL, 0), 0);
 	w2w_loop_free(loop);
+}
+
+/* Version 1 options (with the log sink as fields) are still accepted. */
+struct opts_v1 {
+	unsigned version;
+	int backend;
+	int create;
+	const char *wireguard_go;
+	const char *uapi_dir;
+	unsigned keep_roamed_secs;
+	int keep_unlisted_peers;
+	void (*log)(void *ud, int level, const char *msg);
+	void *log_ud;
+	int log_level;
+	int cache_device;
+};
+
+static void count_log(void *ud, int level, const char *msg)
+{
+	(void)level;
+	(void)msg;
+	(*(int *)ud)++;
+}
+
+static void test_opts_v1_and_set_log(void **state)
+{
+	struct fake f;
+	int logs = 0;
+	struct opts_v1 o1 = {.version = 1, .log = count_log, .log_ud = &logs, .log_level = 7};
+	struct w2w_wg *wg = NULL;
+	struct w2w_wg_config *c;
+
+	(void)state;
+	fake_start(&f, fake_serve);
+	o1.uapi_dir = f.dir;
+	assert_int_equal(w2w_wg_new(&wg, f.loop, "wgt0", (const struct w2w_wg_opts *)&o1), 0);
+	assert_string_equal(w2w_wg_backend_name(wg), "userspace");
+	c = parse(conf_same);
+	set_reply = "errno=5\n\n";
+	assert_int_equal(w2w_wg_config_set_listen_port(c, 1), 0);
+	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), -5);
+	assert_true(logs > 0); /* the v1 sink got the failure */
+	logs = 0;
+	assert_int_equal(w2w_wg_set_log(wg, NULL, NULL, 0), 0);
+	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), -5);
+	assert_int_equal(logs, 0);
+	assert_int_equal(w2w_wg_set_log(wg, count_log, &logs, W2W_LOG_ERR), 0);
+	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), -5);
+	assert_int_equal(logs, 0); /* a warning is above W2W_LOG_ERR: not even formatted */
+	assert_int_equal(w2w_wg_set_log(wg, count_log, &logs, W2W_LOG_DEBUG), 0);
+	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), -5);
+	assert_true(logs > 0);
+	set_reply = "errno=0\n\n";
+	w2w_wg_config_free(c);
+	w2w_wg_free(wg);
+	fake_stop(&f);
+}
+
+/* The setters the other tests do not reach: private key, fwmark, PSK. */
+static void test_key_and_mark_setters(void **state)
+{
+	struct fake f;
+	struct w2w_wg *wg;
+	struct w2w_wg_config *c;
+	struct w2w_wg_peer *p = NULL;
+
+	(void)state;
+	fake_start(&f, fake_serve);
+	wg = open_fake(&f);
+	c = parse(conf_same);
+	/* a new private key and fwmark: only those are written */
+	assert_int_equal(w2w_wg_config_set_private_key(c, K3_B64), 0);
+	assert_int_equal(w2w_wg_config_set_fwmark(c, 0x51), 0);
+	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), 0);
+	assert_string_equal(f.last_req, "set=1\nprivate_key=" K3 "\nfwmark=81\n\n");
+	w2w_wg_config_free(c);
+	/* a preshared key on the existing peer */
+	c = parse(conf_same);
+	p = w2w_wg_config_find_peer(c, K2_B64);
+	assert_non_null(p);
+	assert_int_equal(w2w_wg_peer_set_preshared_key(p, "short"), W2W_EPARSE);
+	assert_int_equal(w2w_wg_peer_set_preshared_key(NULL, K1_B64), -EINVAL);
+	assert_int_equal(w2w_wg_peer_set_preshared_key(p, K1_B64), 0);
+	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), 0);
+	assert_string_equal(f.last_req, "set=1\npublic_key=" K2 "\npreshared_key=" K1 "\n\n");
+	w2w_wg_config_free(c);
+	w2w_wg_free(wg);
+	fake_stop(&f);
 }
 
 static void test_cached_sync(void **state)
@@ -350,21 +464,17 @@ static void test_cached_sync(void **state)
 	struct w2w_wg *wg = NULL;
 	struct w2w_wg_config *c;
 	struct w2w_wg_peer *p;
-	uint8_t k2[32];
 
 	(void)state;
-	fake_start(&f);
+	fake_start(&f, fake_serve);
 	o.uapi_dir = f.dir;
-	reactor_io_set(loop_reactor(f.loop), f.lfd, W2W_IO_READ, fake_accept2, &f);
-	assert_int_equal(w2w_wg_open(&wg, f.loop, "wgt0", &o), 0);
+	assert_int_equal(w2w_wg_new(&wg, f.loop, "wgt0", &o), 0);
 	c = parse(conf_same);
 	/* first sync: reads the device (nothing to change) */
 	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), 0);
 	assert_int_equal(f.requests, 1);
 	/* change K2's endpoint: one set, no second read */
-	for (int i = 0; i < 32; i++)
-		k2[i] = (uint8_t)strtoul((char[]){K2[2 * i], K2[2 * i + 1], 0}, NULL, 16);
-	p = w2w_wg_config_find_peer(c, k2);
+	p = w2w_wg_config_find_peer(c, K2_B64);
 	assert_non_null(p);
 	assert_int_equal(w2w_wg_peer_set_endpoint(p, "192.0.2.9:1"), 0);
 	assert_int_equal(w2w_wg_sync_run(wg, c, 5000), 0);
@@ -383,7 +493,7 @@ static void test_cached_sync(void **state)
 	assert_int_equal(f.requests, 5); /* get + set */
 	assert_string_equal(f.last_req, "set=1\npublic_key=" K2 "\nendpoint=192.0.2.10:1\n\n");
 	w2w_wg_config_free(c);
-	w2w_wg_close(wg);
+	w2w_wg_free(wg);
 	fake_stop(&f);
 }
 
@@ -397,6 +507,8 @@ int main(void)
 		cmocka_unit_test(test_timeout_and_close_in_callback),
 		cmocka_unit_test(test_open_and_config_errors),
 		cmocka_unit_test(test_backend_choice),
+		cmocka_unit_test(test_opts_v1_and_set_log),
+		cmocka_unit_test(test_key_and_mark_setters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
