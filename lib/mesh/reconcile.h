@@ -3,7 +3,7 @@
  * Reconcile, first half: from the peer table (and our own claim) compute the
  * WireGuard device this node should have. The second half — diffing it
  * against the device the kernel or wireguard-go reports and applying only the
- * difference — is mesh/wgdiff.h.
+ * difference — is wg/wgdiff.h.
  *
  * Rules (docs/design.md "Reconcile"):
  *  - one WireGuard peer per live node, keyed by its announced public key;

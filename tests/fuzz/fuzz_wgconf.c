@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `wg setconf` file parser (codec/wgconf.h). Invariant: whatever parses
+ * `wg setconf` file parser (wg/wgconf.h). Invariant: whatever parses
  * prints (showconf layout) and the printed text parses back to the same
  * configuration and prints byte-identically.
  */

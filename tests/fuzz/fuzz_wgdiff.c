@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The diff engine (mesh/wgdiff.h) on arbitrary pairs of devices: the input is
+ * The diff engine (wg/wgdiff.h) on arbitrary pairs of devices: the input is
  * two `wg setconf` texts (desired, actual) separated by a line "===". Both
  * are normalised the way a device stores them (wgdiff_apply onto an empty
  * device: one owner per allowed IP). Invariants: the update never replaces

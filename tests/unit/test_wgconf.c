@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* codec/wgconf: the wg setconf/showconf file format. */
+/* wg/wgconf: the wg setconf/showconf file format. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

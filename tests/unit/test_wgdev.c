@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* util/wgdev: the WireGuard device data model. */
+/* wg/wgdev: the WireGuard device data model. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* mesh/wgdiff: desired vs actual -> minimal update, endpoint policy, set-semantics model. */
+/* wg/wgdiff: desired vs actual -> minimal update, endpoint policy, set-semantics model. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdbool.h>
