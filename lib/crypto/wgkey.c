@@ -41,26 +41,35 @@ void wgkey_to_b64(char out[WG_KEY_B64_LEN + 1], const uint8_t k[WG_KEY_LEN])
 	sodium_bin2base64(out, WG_KEY_B64_LEN + 1, k, WG_KEY_LEN, sodium_base64_VARIANT_ORIGINAL);
 }
 
+/* Copies tmp to k when the decoder (rc) succeeded with exactly a key and
+ * consumed all len characters; wipes tmp either way. */
+static int key_decoded(uint8_t k[WG_KEY_LEN], uint8_t tmp[WG_KEY_LEN], int rc, size_t n, const char *end,
+		       const char *s, size_t len)
+{
+	int ret = W2W_EPARSE;
+
+	if (rc == 0 && n == WG_KEY_LEN && end == s + len) {
+		memcpy(k, tmp, WG_KEY_LEN);
+		ret = 0;
+	}
+	secure_wipe(tmp, WG_KEY_LEN);
+	return ret;
+}
+
 int wgkey_from_b64(uint8_t k[WG_KEY_LEN], const char *s, size_t len)
 {
 	uint8_t tmp[WG_KEY_LEN];
 	const char *end = NULL;
 	size_t n = 0;
-	int rc = W2W_EPARSE;
+	int rc;
 
 	secmem_init();
+	if (len != WG_KEY_B64_LEN)
+		return W2W_EPARSE;
 	/* Strict: padded, no ignored characters, unused low bits zero (libsodium
 	 * rejects those), all 44 characters consumed. */
-	if (len != WG_KEY_B64_LEN)
-		goto out;
-	if (sodium_base642bin(tmp, sizeof(tmp), s, len, NULL, &n, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    n != WG_KEY_LEN || end != s + len)
-		goto out;
-	memcpy(k, tmp, WG_KEY_LEN);
-	rc = 0;
-out:
-	secure_wipe(tmp, sizeof(tmp));
-	return rc;
+	rc = sodium_base642bin(tmp, sizeof(tmp), s, len, NULL, &n, &end, sodium_base64_VARIANT_ORIGINAL);
+	return key_decoded(k, tmp, rc, n, end, s, len);
 }
 
 void wgkey_to_hex(char out[WG_KEY_HEX_LEN + 1], const uint8_t k[WG_KEY_LEN])
@@ -73,16 +82,11 @@ int wgkey_from_hex(uint8_t k[WG_KEY_LEN], const char *s, size_t len)
 	uint8_t tmp[WG_KEY_LEN];
 	const char *end = NULL;
 	size_t n = 0;
-	int rc = W2W_EPARSE;
+	int rc;
 
 	secmem_init();
 	if (len != WG_KEY_HEX_LEN)
-		goto out;
-	if (sodium_hex2bin(tmp, sizeof(tmp), s, len, NULL, &n, &end) != 0 || n != WG_KEY_LEN || end != s + len)
-		goto out;
-	memcpy(k, tmp, WG_KEY_LEN);
-	rc = 0;
-out:
-	secure_wipe(tmp, sizeof(tmp));
-	return rc;
+		return W2W_EPARSE;
+	rc = sodium_hex2bin(tmp, sizeof(tmp), s, len, NULL, &n, &end);
+	return key_decoded(k, tmp, rc, n, end, s, len);
 }

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -341,26 +342,34 @@ static int enqueue(struct wgk *k, struct wgk_op *op)
 	return 0;
 }
 
+/* A queued operation on ifname ("*": all); NULL on allocation failure. */
+static struct wgk_op *op_new(enum op_kind kind, const char *ifname, void *ud)
+{
+	struct wgk_op *op = calloc(1, sizeof(*op));
+
+	if (!op)
+		return NULL;
+	op->kind = kind;
+	op->ud = ud;
+	snprintf(op->ifname, sizeof(op->ifname), "%s", ifname);
+	return op;
+}
+
 static int wgk_get_device(struct wgbackend *be, const char *ifname, wgbackend_get_cb cb, void *ud)
 {
-	struct wgk *k = (struct wgk *)be;
 	struct wgk_op *op;
 
 	if (!cb || !wgk_name_ok(ifname))
 		return -EINVAL;
-	op = calloc(1, sizeof(*op));
+	op = op_new(OP_GET, ifname, ud);
 	if (!op)
 		return -ENOMEM;
-	op->kind = OP_GET;
 	op->get_cb = cb;
-	op->ud = ud;
-	strcpy(op->ifname, ifname);
-	return enqueue(k, op);
+	return enqueue((struct wgk *)be, op);
 }
 
 static int wgk_set_device(struct wgbackend *be, const struct wgdevice *dev, wgbackend_set_cb cb, void *ud)
 {
-	struct wgk *k = (struct wgk *)be;
 	struct wgk_op *op;
 	int r;
 
@@ -369,7 +378,7 @@ static int wgk_set_device(struct wgbackend *be, const struct wgdevice *dev, wgba
 	r = wgk_check_set(dev);
 	if (r < 0)
 		return r;
-	op = calloc(1, sizeof(*op));
+	op = op_new(OP_SET, dev->name, ud);
 	if (!op)
 		return -ENOMEM;
 	op->req = wgdev_copy(dev);
@@ -377,45 +386,34 @@ static int wgk_set_device(struct wgbackend *be, const struct wgdevice *dev, wgba
 		free(op);
 		return -ENOMEM;
 	}
-	op->kind = OP_SET;
 	op->set_cb = cb;
-	op->ud = ud;
-	strcpy(op->ifname, dev->name);
-	return enqueue(k, op);
+	return enqueue((struct wgk *)be, op);
 }
 
 static int wgk_list_devices(struct wgbackend *be, wgbackend_list_cb cb, void *ud)
 {
-	struct wgk *k = (struct wgk *)be;
 	struct wgk_op *op;
 
 	if (!cb)
 		return -EINVAL;
-	op = calloc(1, sizeof(*op));
+	op = op_new(OP_LIST, "*", ud);
 	if (!op)
 		return -ENOMEM;
-	op->kind = OP_LIST;
 	op->list_cb = cb;
-	op->ud = ud;
-	strcpy(op->ifname, "*");
-	return enqueue(k, op);
+	return enqueue((struct wgk *)be, op);
 }
 
 static int wgk_create(struct wgbackend *be, const char *ifname, wgbackend_set_cb cb, void *ud)
 {
-	struct wgk *k = (struct wgk *)be;
 	struct wgk_op *op;
 
 	if (!cb || !wgk_name_ok(ifname))
 		return -EINVAL;
-	op = calloc(1, sizeof(*op));
+	op = op_new(OP_CREATE, ifname, ud);
 	if (!op)
 		return -ENOMEM;
-	op->kind = OP_CREATE;
 	op->set_cb = cb;
-	op->ud = ud;
-	strcpy(op->ifname, ifname);
-	return enqueue(k, op);
+	return enqueue((struct wgk *)be, op);
 }
 
 static void wgk_free(struct wgbackend *be)
