@@ -37,38 +37,6 @@ static bool parse_b64key(uint8_t out[WGDEV_KEY_LEN], const char *v, size_t n)
 	return wgkey_from_b64(out, v, n) == 0;
 }
 
-/* Decimal, or hex with 0x when hex_ok. */
-static bool parse_num(uint64_t *out, const char *v, size_t n, uint64_t max, bool hex_ok)
-{
-	uint64_t x = 0;
-	unsigned base = 10;
-	size_t i = 0;
-
-	if (hex_ok && n > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
-		base = 16;
-		i = 2;
-	}
-	if (n == i || n - i > 20)
-		return false;
-	for (; i < n; i++) {
-		unsigned d;
-
-		if (v[i] >= '0' && v[i] <= '9')
-			d = (unsigned)(v[i] - '0');
-		else if (base == 16 && isxdigit((unsigned char)v[i]))
-			d = (unsigned)(tolower((unsigned char)v[i]) - 'a' + 10);
-		else
-			return false;
-		if (x > (UINT64_MAX - d) / base)
-			return false;
-		x = x * base + d;
-	}
-	if (x > max)
-		return false;
-	*out = x;
-	return true;
-}
-
 static bool is_key(const char *k, size_t kn, const char *name)
 {
 	return strlen(name) == kn && strncasecmp(k, name, kn) == 0;
@@ -125,14 +93,14 @@ static int interface_key(struct wgdevice *dev, const char *k, size_t kn, const c
 			return fail(err, line, W2W_EPARSE, "PrivateKey is not a base64 WireGuard key");
 		dev->flags |= WGDEVICE_HAS_PRIVATE_KEY;
 	} else if (is_key(k, kn, "ListenPort")) {
-		if (!parse_num(&x, v, vn, 65535, false))
+		if (!wgdev_parse_num(&x, v, vn, 65535, false))
 			return fail(err, line, W2W_EPARSE, "ListenPort must be 0..65535");
 		dev->listen_port = (uint16_t)x;
 		dev->flags |= WGDEVICE_HAS_LISTEN_PORT;
 	} else if (is_key(k, kn, "FwMark")) {
 		if (vn == 3 && strncasecmp(v, "off", 3) == 0)
 			x = 0;
-		else if (!parse_num(&x, v, vn, UINT32_MAX, true))
+		else if (!wgdev_parse_num(&x, v, vn, UINT32_MAX, true))
 			return fail(err, line, W2W_EPARSE, "FwMark must be 'off' or a 32-bit number");
 		dev->fwmark = (uint32_t)x;
 		dev->flags |= WGDEVICE_HAS_FWMARK;
@@ -167,7 +135,7 @@ static int peer_key(struct wgpeer *peer, const char *k, size_t kn, const char *v
 	} else if (is_key(k, kn, "PersistentKeepalive")) {
 		if (vn == 3 && strncasecmp(v, "off", 3) == 0)
 			x = 0;
-		else if (!parse_num(&x, v, vn, 65535, false))
+		else if (!wgdev_parse_num(&x, v, vn, 65535, false))
 			return fail(err, line, W2W_EPARSE, "PersistentKeepalive must be 'off' or 0..65535");
 		peer->persistent_keepalive_interval = (uint16_t)x;
 		peer->flags |= WGPEER_HAS_PERSISTENT_KEEPALIVE;

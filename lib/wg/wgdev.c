@@ -442,26 +442,42 @@ int wgdev_config_equal(const struct wgdevice *a, const struct wgdevice *b)
 	return 1;
 }
 
-bool wgdev_parse_u64(uint64_t *out, const char *v, size_t n, uint64_t max)
+bool wgdev_parse_num(uint64_t *out, const char *v, size_t n, uint64_t max, bool hex_ok)
 {
 	uint64_t x = 0;
+	unsigned base = 10;
+	size_t i = 0;
 
-	if (n == 0 || n > 20)
+	if (hex_ok && n > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+		base = 16;
+		i = 2;
+	}
+	if (n == i || n - i > 20)
 		return false;
-	for (size_t i = 0; i < n; i++) {
+	for (; i < n; i++) {
 		unsigned d;
 
-		if (v[i] < '0' || v[i] > '9')
+		if (v[i] >= '0' && v[i] <= '9')
+			d = (unsigned)(v[i] - '0');
+		else if (base == 16 && v[i] >= 'a' && v[i] <= 'f')
+			d = (unsigned)(v[i] - 'a' + 10);
+		else if (base == 16 && v[i] >= 'A' && v[i] <= 'F')
+			d = (unsigned)(v[i] - 'A' + 10);
+		else
 			return false;
-		d = (unsigned)(v[i] - '0');
-		if (x > (UINT64_MAX - d) / 10)
+		if (x > (UINT64_MAX - d) / base)
 			return false;
-		x = x * 10 + d;
+		x = x * base + d;
 	}
 	if (x > max)
 		return false;
 	*out = x;
 	return true;
+}
+
+bool wgdev_parse_u64(uint64_t *out, const char *v, size_t n, uint64_t max)
+{
+	return wgdev_parse_num(out, v, n, max, false);
 }
 
 bool wgendpoint_parse(union wgendpoint *ep, const char *v, size_t n)

@@ -164,6 +164,8 @@ int wgallowedip_format(char *out, size_t cap, const struct wgallowedip *a);
 /* Strict decimal (digits only, no sign or spaces, at most max) of n bytes; the
  * number form of every text format here (endpoints, UAPI values). */
 bool wgdev_parse_u64(uint64_t *out, const char *v, size_t n, uint64_t max);
+/* The same, or hex after "0x"/"0X" when hex_ok (wg(8)'s FwMark). */
+bool wgdev_parse_num(uint64_t *out, const char *v, size_t n, uint64_t max, bool hex_ok);
 
 /* Constant-time "all zero" for a key. */
 bool wgdev_key_is_zero(const uint8_t key[WGDEV_KEY_LEN]);
