@@ -17,8 +17,9 @@
 
 /* One rule for every caller (docs/wireguard.md): wireguard-go normally
  * answers within ~100 ms; a cold start on a loaded machine (a CI VM, the
- * first run after boot) has been seen to take seconds. 10 s, the same bound
- * as every backend operation (WGBACKEND_TIMEOUT_US). */
+ * first run after boot) can take seconds, and nothing waits on this
+ * synchronously. 10 s, the same bound as every backend operation
+ * (WGBACKEND_TIMEOUT_US). */
 #define WG_SPAWN_TIMEOUT_US (10ull * 1000 * 1000)
 #define WG_SPAWN_POLL_US 10000ull
 

@@ -89,7 +89,8 @@ struct wgbackend_ops {
 
 /* Every backend object starts with this header. Constructors follow one shape:
  *   int wg_<name>_new(struct reactor *r, const struct wlog *log, ..., struct wgbackend **out);
- * (wg_kernel_new returns -EPROTONOSUPPORT when the genetlink family is missing). */
+ * (none waits for I/O: the kernel backend learns that the genetlink family is
+ * missing at its first operation, -EPROTONOSUPPORT). */
 struct wgbackend {
 	const struct wgbackend_ops *ops;
 	struct reactor *r;
