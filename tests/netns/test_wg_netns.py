@@ -18,6 +18,7 @@ root, /dev/net/tun, wireguard-go, wg or ip is missing. With --backend kernel
 created by the library; the userspace-only steps (roaming check, killing the
 implementation) are skipped there.
 """
+import json
 import os
 import shutil
 import signal
@@ -120,6 +121,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="w2w-netns-")
     pids = []
     created = []
+    extra_ifs = []
 
     def cleanup():
         for pid in pids:
@@ -144,7 +146,7 @@ def main():
             if kernel:  # kernel links die with their namespace; delete them first anyway
                 subprocess.run(["ip", "-n", n, "link", "del", ifa if n == nsa else ifb], capture_output=True)
             subprocess.run(["ip", "netns", "del", n], capture_output=True)
-        for i in (ifa, ifb):
+        for i in [ifa, ifb] + extra_ifs:
             try:
                 os.unlink("/var/run/wireguard/%s.sock" % i)
             except OSError:
@@ -349,6 +351,20 @@ def main():
         if not ping(nsa, "10.77.0.2"):
             raise Fail("ping after restarting the implementation failed")
         print("ok 8 - vanished device reported (-ENODEV); recreated and reconfigured with create")
+
+        # 9. '"' and '\\' are legal in Linux interface names: `w2wesher wg show
+        #    --json` still prints valid JSON with the name intact
+        odd = 'w"\\' + tag
+        extra_ifs.append(odd)
+        apply(nsa, odd, "[Interface]\nListenPort = 51829\n", [])
+        out = ns(nsa, w2w, "wg", "show", odd, "--json", "--backend", backend).stdout
+        try:
+            shown = json.loads(out)
+        except ValueError as e:
+            raise Fail("wg show --json of %r is not JSON (%s): %s" % (odd, e, out))
+        if shown.get("interface") != odd:
+            raise Fail("wg show --json names %r, not %r" % (shown.get("interface"), odd))
+        print("ok 9 - an interface name with a quote and a backslash is escaped in wg show --json")
         return 0
     except (Fail, AssertionError, subprocess.TimeoutExpired) as e:
         print("FAIL: %s" % e)
