@@ -101,11 +101,14 @@ W2W_EXPORT int w2w_wg_new(struct w2w_wg **ret, struct w2w_loop *loop, const char
 			  const struct w2w_wg_opts *opts);
 /* Drops pending operations without callbacks. Never deletes the interface and
  * never stops a userspace implementation. NULL is fine; returns NULL. Safe from
- * inside the handle's own callbacks. */
+ * inside the handle's own callbacks (freed when the callback returns; from a
+ * log callback, from the loop right after). */
 W2W_EXPORT struct w2w_wg *w2w_wg_free(struct w2w_wg *wg);
 /* Log sink for this handle (NULL: none, the default): messages with level >
  * max_level (W2W_LOG_*) are not formatted; never gets secrets. May run from
- * inside any call on the handle. 0, -EINVAL (wg NULL). */
+ * inside any call on the handle, inside the loop's re-entrancy guard: from
+ * inside it the loop and this handle's operations return -EBUSY.
+ * 0, -EINVAL (wg NULL), -EBUSY (from inside the log callback). */
 W2W_EXPORT int w2w_wg_set_log(struct w2w_wg *wg, w2w_log_fn fn, void *ud, int max_level);
 /* "kernel" or "userspace". */
 W2W_EXPORT const char *w2w_wg_backend_name(const struct w2w_wg *wg);
@@ -125,7 +128,8 @@ typedef void (*w2w_wg_read_fn)(void *ud, int err, struct w2w_wg_device *dev);
 
 /*
  * Queues a sync to cfg (copied: cfg may be freed right after). Returns 0,
- * -EINVAL (NULL argument), -ENOMEM. cb(ud, err) then gets: 0; -ENODEV (no such
+ * -EINVAL (NULL argument), -ENOMEM, -EBUSY (from inside the log callback).
+ * cb(ud, err) then gets: 0; -ENODEV (no such
  * interface and opts.create is 0); -EPROTONOSUPPORT (kernel backend asked
  * for, no kernel WireGuard); -EINVAL (a peer listed twice, a bad allowed IP);
  * W2W_ETIMEDOUT (the backend did not answer within 10 s); W2W_EPROTO (a
@@ -135,7 +139,7 @@ typedef void (*w2w_wg_read_fn)(void *ud, int err, struct w2w_wg_device *dev);
  */
 W2W_EXPORT int w2w_wg_sync(struct w2w_wg *wg, const struct w2w_wg_config *cfg, w2w_wg_done_fn cb, void *ud);
 /* Queues a read of the actual device. Returns 0, -EINVAL (NULL argument),
- * -ENOMEM. cb gets 0 and the device, or -ENODEV, -EPROTONOSUPPORT,
+ * -ENOMEM, -EBUSY (from inside the log callback). cb gets 0 and the device, or -ENODEV, -EPROTONOSUPPORT,
  * W2W_ETIMEDOUT, W2W_EPROTO, W2W_ELIMIT (a device beyond 1M peers / 4M allowed
  * IPs), -ENOMEM, another negative errno from the backend. */
 W2W_EXPORT int w2w_wg_read(struct w2w_wg *wg, w2w_wg_read_fn cb, void *ud);

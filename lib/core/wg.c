@@ -46,7 +46,11 @@ struct w2w_wg {
 	struct w2w_loop *loop;
 	struct wgsync *ws;
 	struct op *ops; /* operations queued on the engine, not yet reported */
-	struct wlog log;
+	struct wlog log;   /* what the engine logs to: log_tramp */
+	w2w_log_fn log_fn; /* the user's sink (w2w_wg_set_log) */
+	void *log_ud;
+	int in_log;          /* inside the user's log callback */
+	struct rtimer reap;  /* frees a handle freed from inside a log callback */
 	struct w2w_wg_sync_stats last;
 	bool create, keep_unlisted;
 	int in_cb;
@@ -471,6 +475,7 @@ static void op_free(struct op *o)
 
 static void free_now(struct w2w_wg *wg)
 {
+	reactor_timer_disarm(loop_reactor(wg->loop), &wg->reap);
 	wgsync_free(wg->ws); /* drops its jobs without callbacks */
 	while (wg->ops)
 		op_free(wg->ops);
@@ -514,7 +519,7 @@ static void on_synced(void *ud, const struct wgsync_result *res)
 
 	record_stats(wg, res);
 	op_free(o);
-	if (cb) {
+	if (cb && !wg->freed) { /* freed from a log callback: no more callbacks */
 		user_cb_enter(wg);
 		cb(cud, res->err);
 		user_cb_leave(wg);
@@ -536,7 +541,7 @@ static void on_read(void *ud, int err, struct wgdevice *dev)
 			dev = NULL;
 	}
 	wgdev_free(dev);
-	if (cb) {
+	if (cb && !wg->freed) {
 		user_cb_enter(wg);
 		cb(cud, err, wd);
 		wd = NULL;
@@ -553,6 +558,8 @@ int w2w_wg_sync(struct w2w_wg *wg, const struct w2w_wg_config *cfg, w2w_wg_done_
 
 	if (!wg || !cfg || wg->freed)
 		return -EINVAL;
+	if (wg->in_log)
+		return -EBUSY;
 	o = op_new(wg, cb, NULL, ud);
 	if (!o)
 		return -ENOMEM;
@@ -576,6 +583,8 @@ int w2w_wg_read(struct w2w_wg *wg, w2w_wg_read_fn cb, void *ud)
 
 	if (!wg || !cb || wg->freed)
 		return -EINVAL;
+	if (wg->in_log)
+		return -EBUSY;
 	o = op_new(wg, NULL, cb, ud);
 	if (!o)
 		return -ENOMEM;
@@ -583,6 +592,33 @@ int w2w_wg_read(struct w2w_wg *wg, w2w_wg_read_fn cb, void *ud)
 	if (ret < 0)
 		op_free(o);
 	return ret;
+}
+
+/* The user's log sink, inside the loop's re-entrancy guard: a log line may
+ * come from inside any call (docs/api.md), so from inside it the loop and
+ * this handle's operations answer -EBUSY. */
+static void log_tramp(void *ud, int level, const char *msg)
+{
+	struct w2w_wg *wg = ud;
+
+	if (!wg->log_fn || wg->freed)
+		return; /* a freed handle says nothing more */
+	wg->in_log++;
+	loop_enter_cb(wg->loop);
+	wg->log_fn(wg->log_ud, level, msg);
+	loop_leave_cb(wg->loop);
+	wg->in_log--;
+}
+
+/* w2w_wg_free() from inside a log callback: the engine is somewhere in its
+ * own code, so the handle goes from the loop, right after. */
+static void on_reap(void *ud, uint64_t now)
+{
+	struct w2w_wg *wg = ud;
+
+	(void)now;
+	if (!wg->in_cb)
+		free_now(wg);
 }
 
 /* Version 1 of the options: the log sink was a field. */
@@ -626,13 +662,16 @@ int w2w_wg_new(struct w2w_wg **ret, struct w2w_loop *loop, const char *ifname, c
 		o.keep_roamed_secs = v1->keep_roamed_secs;
 		o.keep_unlisted_peers = v1->keep_unlisted_peers;
 		o.cache_device = v1->cache_device;
-		wg->log.fn = v1->log;
-		wg->log.ud = v1->log_ud;
+		wg->log_fn = v1->log;
+		wg->log_ud = v1->log_ud;
 		wg->log.max_level = v1->log_level ? v1->log_level : WLOG_INFO;
 	} else {
 		o = *opts;
 	}
 	wg->loop = loop;
+	wg->log.fn = log_tramp;
+	wg->log.ud = wg;
+	rtimer_init(&wg->reap, on_reap, wg);
 	wg->keep_unlisted = o.keep_unlisted_peers != 0;
 	memset(&c, 0, sizeof(c));
 	c.ifname = ifname;
@@ -659,9 +698,16 @@ struct w2w_wg *w2w_wg_free(struct w2w_wg *wg)
 {
 	if (!wg)
 		return NULL;
+	if (wg->freed)
+		return NULL;
 	if (wg->in_cb) {
 		/* Inside our own callback: freed once it returns. */
 		wg->freed = true;
+		return NULL;
+	}
+	if (wg->in_log) {
+		wg->freed = true;
+		reactor_timer_arm(loop_reactor(wg->loop), &wg->reap, 0);
 		return NULL;
 	}
 	free_now(wg);
@@ -670,10 +716,12 @@ struct w2w_wg *w2w_wg_free(struct w2w_wg *wg)
 
 int w2w_wg_set_log(struct w2w_wg *wg, w2w_log_fn fn, void *ud, int max_level)
 {
-	if (!wg)
+	if (!wg || wg->freed)
 		return -EINVAL;
-	wg->log.fn = fn;
-	wg->log.ud = ud;
+	if (wg->in_log)
+		return -EBUSY;
+	wg->log_fn = fn;
+	wg->log_ud = ud;
 	wg->log.max_level = max_level;
 	return 0;
 }
@@ -816,8 +864,10 @@ int w2w_wg_list(struct w2w_wg *wg, char **out)
 	struct wgbackend *be;
 	int ret;
 
-	if (!wg || !out)
+	if (!wg || !out || wg->freed)
 		return -EINVAL;
+	if (wg->in_log)
+		return -EBUSY;
 	be = wgsync_backend(wg->ws);
 	if (!be)
 		return -EINVAL;

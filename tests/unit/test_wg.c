@@ -425,6 +425,73 @@ static void test_opts_v1_and_set_log(void **state)
 	fake_stop(&f);
 }
 
+/* A log callback runs inside the loop's re-entrancy guard: the loop and the
+ * handle answer -EBUSY; freeing the handle there frees it from the loop. */
+struct log_reenter {
+	struct w2w_wg **wg;
+	struct w2w_wg_config *cfg;
+	struct w2w_loop *loop;
+	int calls, sync_ret, run_ret, free_it;
+};
+
+static void reenter_log(void *ud, int level, const char *msg)
+{
+	struct log_reenter *l = ud;
+
+	(void)level;
+	(void)msg;
+	if (l->calls++)
+		return;
+	l->sync_ret = w2w_wg_sync(*l->wg, l->cfg, NULL, NULL);
+	l->run_ret = w2w_loop_process(l->loop, NULL, 0);
+	if (l->free_it)
+		*l->wg = w2w_wg_free(*l->wg);
+}
+
+static void test_log_callback_reentry(void **state)
+{
+	struct fake f;
+	struct w2w_wg *wg;
+	struct log_reenter l = {0};
+	struct res r = {0};
+
+	(void)state;
+	fake_start(&f, fake_serve);
+	wg = open_fake(&f);
+	l.wg = &wg;
+	l.loop = f.loop;
+	l.cfg = parse(conf_same);
+	assert_int_equal(w2w_wg_config_set_listen_port(l.cfg, 1), 0);
+	assert_int_equal(w2w_wg_set_log(wg, reenter_log, &l, W2W_LOG_DEBUG), 0);
+	set_reply = "errno=5\n\n"; /* the failed set is logged */
+	assert_int_equal(w2w_wg_sync_run(wg, l.cfg, 5000), -5);
+	assert_true(l.calls > 0);
+	assert_int_equal(l.sync_ret, -EBUSY);
+	assert_int_equal(l.run_ret, -EBUSY);
+	/* freed from inside the log callback: gone once the loop runs, the
+	 * operation's callback never comes; at debug level the first line comes
+	 * from the diff (mid-operation), at info level from the failed set (just
+	 * before the result) */
+	for (int level = W2W_LOG_DEBUG; level >= W2W_LOG_INFO; level--) {
+		if (!wg)
+			wg = open_fake(&f);
+		assert_int_equal(w2w_wg_set_log(wg, reenter_log, &l, level), 0);
+		l.calls = 0;
+		l.free_it = 1;
+		assert_int_equal(w2w_wg_sync(wg, l.cfg, on_done, &r), 0);
+		for (int i = 0; i < 100 && wg; i++)
+			w2w_loop_run(f.loop, 20);
+		assert_null(wg);
+		for (int i = 0; i < 5; i++)
+			w2w_loop_run(f.loop, 20);
+		assert_int_equal(l.calls, 1);
+		assert_int_equal(r.calls, 0);
+	}
+	set_reply = "errno=0\n\n";
+	w2w_wg_config_free(l.cfg);
+	fake_stop(&f);
+}
+
 /* The setters the other tests do not reach: private key, fwmark, PSK. */
 static void test_key_and_mark_setters(void **state)
 {
@@ -509,6 +576,7 @@ int main(void)
 		cmocka_unit_test(test_backend_choice),
 		cmocka_unit_test(test_opts_v1_and_set_log),
 		cmocka_unit_test(test_key_and_mark_setters),
+		cmocka_unit_test(test_log_callback_reentry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
