@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
-#include "b64.h"
 #include "buf.h"
 #include "config.h"
 #include "err.h"
@@ -357,7 +356,7 @@ static int p_psk(struct w2w_config *c, const char *v, size_t n, char *why)
 		secure_wipe(c->sec->psk, sizeof(c->sec->psk));
 		return 0;
 	}
-	len = n > 64 ? W2W_ELIMIT : b64_decode(c->sec->scratch, sizeof(c->sec->scratch), v, n);
+	len = n > 64 ? W2W_ELIMIT : secret_from_b64(c->sec->scratch, sizeof(c->sec->scratch), v, n);
 	if (len != 32) {
 		if (len == W2W_EPARSE)
 			why_set(why, "not valid base64 (a PSK is the standard base64 of 32 random bytes)");
@@ -393,7 +392,7 @@ static int p_p2p_key(struct w2w_config *c, const char *v, size_t n, char *why)
 		c->id = NULL;
 		return 0;
 	}
-	len = n > 200 ? W2W_ELIMIT : b64_decode(c->sec->scratch, sizeof(c->sec->scratch), v, n);
+	len = n > 200 ? W2W_ELIMIT : secret_from_b64(c->sec->scratch, sizeof(c->sec->scratch), v, n);
 	if (len < 0) {
 		why_set(why, "%s", len == W2W_EPARSE ? "not valid base64" : "too long for an Ed25519 key");
 		goto out;
@@ -1025,22 +1024,25 @@ static void set_defaults(struct w2w_config *c)
 	c->announce_ms = DEF_ANNOUNCE_MS;
 }
 
-struct w2w_config *w2w_config_new(void)
+int w2w_config_new(struct w2w_config **ret)
 {
 	struct w2w_config *c;
 
+	if (!ret)
+		return -EINVAL;
 	if (secmem_init() < 0)
-		return NULL;
+		return -ENOMEM;
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		return NULL;
+		return -ENOMEM;
 	c->sec = secure_alloc(sizeof(*c->sec));
 	if (!c->sec) {
 		free(c);
-		return NULL;
+		return -ENOMEM;
 	}
 	set_defaults(c);
-	return c;
+	*ret = c;
+	return 0;
 }
 
 struct w2w_config *w2w_config_free(struct w2w_config *c)
@@ -1227,9 +1229,9 @@ static int write_back(struct w2w_config *c, const char *text, size_t len, bool e
 			rc = ident_to_privkey_pb(c->id, g->pb, sizeof(g->pb));
 			if (rc < 0)
 				goto out;
-			b64_encode(b64, sizeof(b64), g->pb, (size_t)rc);
+			secret_to_b64(b64, sizeof(b64), g->pb, (size_t)rc);
 		} else {
-			b64_encode(b64, sizeof(b64), k == CK_P2P_PSK ? c->sec->psk : c->sec->wg_priv, 32);
+			secret_to_b64(b64, sizeof(b64), k == CK_P2P_PSK ? c->sec->psk : c->sec->wg_priv, 32);
 		}
 		snprintf(g->line[k], sizeof(g->line[k]), "%s = %s%s", keydefs[k].name, b64, eol);
 		secure_wipe(b64, sizeof(b64));
@@ -1306,14 +1308,14 @@ out:
 
 int w2w_config_load(struct w2w_config *cfg, const char *path, unsigned flags)
 {
-	struct w2w_config *t = w2w_config_new(), tmp;
+	struct w2w_config *t = NULL, tmp;
 	struct layout lay;
 	struct buf text;
 	bool existed = true, need[CK__COUNT] = {0};
 	int rc;
 
 	buf_init(&text, 0);
-	if (!t)
+	if (w2w_config_new(&t) < 0)
 		return -ENOMEM;
 	memset(&lay, 0, sizeof(lay));
 	if (snprintf(t->path, sizeof(t->path), "%s", path) >= (int)sizeof(t->path)) {
@@ -1416,47 +1418,21 @@ static int set_fmt(struct w2w_config *c, int k, const char *fmt, ...)
 	return set_text(c, k, v);
 }
 
-int w2w_config_set_psk(struct w2w_config *c, const uint8_t *psk, size_t len)
+/* Keys go through the file's own parsers: the same text, the same checks and
+ * messages, decoded in constant time (secret_from_b64, wgkey_from_b64). */
+int w2w_config_set_psk(struct w2w_config *c, const char *b64)
 {
-	c->err[0] = 0;
-	if (!psk || len != 32) {
-		err_at(c, CK_P2P_PSK, CO_SET, 0, "a PSK is 32 bytes");
-		return W2W_EPARSE;
-	}
-	c->psk_file[0] = 0;
-	c->origin[CK_P2P_PSKFILE] = CO_DEFAULT;
-	memcpy(c->sec->psk, psk, 32);
-	c->has_psk = true;
-	c->origin[CK_P2P_PSK] = CO_SET;
-	return 0;
+	return set_text(c, CK_P2P_PSK, b64);
 }
 
-int w2w_config_set_p2p_private_key(struct w2w_config *c, const uint8_t *pb, size_t len)
+int w2w_config_set_p2p_private_key(struct w2w_config *c, const char *b64)
 {
-	struct ident *id = NULL;
-
-	c->err[0] = 0;
-	if (!pb || ident_from_privkey_pb(&id, pb, len) < 0) {
-		err_at(c, CK_P2P_PRIVATEKEY, CO_SET, 0, "not a libp2p Ed25519 PrivateKey protobuf");
-		return W2W_EPARSE;
-	}
-	ident_free(c->id);
-	c->id = id;
-	c->origin[CK_P2P_PRIVATEKEY] = CO_SET;
-	return 0;
+	return set_text(c, CK_P2P_PRIVATEKEY, b64);
 }
 
-int w2w_config_set_wg_private_key(struct w2w_config *c, const uint8_t *key, size_t len)
+int w2w_config_set_wg_private_key(struct w2w_config *c, const char *b64)
 {
-	c->err[0] = 0;
-	if (!key || len != 32) {
-		err_at(c, CK_WG_PRIVATEKEY, CO_SET, 0, "a WireGuard private key is 32 bytes");
-		return W2W_EPARSE;
-	}
-	memcpy(c->sec->wg_priv, key, 32);
-	c->has_wg_priv = true;
-	c->origin[CK_WG_PRIVATEKEY] = CO_SET;
-	return 0;
+	return set_text(c, CK_WG_PRIVATEKEY, b64);
 }
 
 int w2w_config_set_listen_addr(struct w2w_config *c, const char *ma)
@@ -1619,9 +1595,12 @@ int w2w_config_log_level(const struct w2w_config *c)
 
 int w2w_config_peer_id(const struct w2w_config *c, char *out, size_t cap)
 {
+	int n;
+
 	if (!c->id)
 		return W2W_ESTATE;
-	return peerid_to_b58(out, cap, ident_peerid(c->id));
+	n = peerid_to_b58(out, out ? cap : 0, ident_peerid(c->id));
+	return n == W2W_ELIMIT ? -ENOSPC : n;
 }
 
 int w2w_config_wg_public_key(const struct w2w_config *c, char *out, size_t cap)
@@ -1631,8 +1610,8 @@ int w2w_config_wg_public_key(const struct w2w_config *c, char *out, size_t cap)
 
 	if (!c->has_wg_priv)
 		return W2W_ESTATE;
-	if (cap < sizeof(text))
-		return W2W_ELIMIT;
+	if (!out || cap < sizeof(text))
+		return -ENOSPC;
 	if (wgkey_public(pub, c->sec->wg_priv) < 0)
 		return W2W_EPARSE;
 	wgkey_to_b64(text, pub);
@@ -1746,7 +1725,7 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 	}
 }
 
-int w2w_config_dump(const struct w2w_config *c, char *out, size_t cap)
+int w2w_config_dump(const struct w2w_config *c, char **out)
 {
 	struct buf b;
 	char org[48];
@@ -1776,17 +1755,20 @@ int w2w_config_dump(const struct w2w_config *c, char *out, size_t cap)
 			rc = buf_printf(&b, " ; %s\n", org);
 		}
 	}
-	if (rc < 0 || !b.data) {
-		buf_free(&b);
-		return rc < 0 ? rc : -ENOMEM;
-	}
-	if (cap) {
-		size_t n = b.len < cap - 1 ? b.len : cap - 1;
+	if (rc >= 0 && b.data && b.len < INT32_MAX) {
+		char *text = malloc(b.len + 1);
 
-		memcpy(out, b.data, n);
-		out[n] = 0;
+		if (text) {
+			memcpy(text, b.data, b.len);
+			text[b.len] = 0;
+			*out = text;
+			rc = (int)b.len;
+		} else {
+			rc = -ENOMEM;
+		}
+	} else if (rc >= 0) {
+		rc = b.data ? W2W_ELIMIT : -ENOMEM;
 	}
-	rc = b.len > INT32_MAX ? W2W_ELIMIT : (int)b.len;
 	buf_free(&b);
 	return rc;
 }

@@ -4,7 +4,6 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "b64.h"
 #include "err.h"
 #include "secmem.h"
 
@@ -38,7 +37,8 @@ int wgkey_public(uint8_t pub[WG_KEY_LEN], const uint8_t priv[WG_KEY_LEN])
 
 void wgkey_to_b64(char out[WG_KEY_B64_LEN + 1], const uint8_t k[WG_KEY_LEN])
 {
-	b64_encode(out, WG_KEY_B64_LEN + 1, k, WG_KEY_LEN);
+	/* Private keys pass here too: the constant-time encoder. */
+	secret_to_b64(out, WG_KEY_B64_LEN + 1, k, WG_KEY_LEN);
 }
 
 int wgkey_from_b64(uint8_t k[WG_KEY_LEN], const char *s, size_t len)
@@ -48,7 +48,7 @@ int wgkey_from_b64(uint8_t k[WG_KEY_LEN], const char *s, size_t len)
 
 	if (len != WG_KEY_B64_LEN)
 		goto out;
-	if (b64_decode(tmp, sizeof(tmp), s, len) != WG_KEY_LEN)
+	if (secret_from_b64(tmp, sizeof(tmp), s, len) != WG_KEY_LEN)
 		goto out;
 	memcpy(k, tmp, WG_KEY_LEN);
 	rc = 0;

@@ -22,9 +22,10 @@ void wgkey_clamp(uint8_t k[WG_KEY_LEN]);
 void wgkey_generate(uint8_t priv[WG_KEY_LEN], const struct rng *r);
 /* Public key of a private key. 0, or W2W_EPARSE if the result would be all zero. */
 int wgkey_public(uint8_t pub[WG_KEY_LEN], const uint8_t priv[WG_KEY_LEN]);
-/* 44 base64 characters and a NUL into out (room for 45). */
+/* 44 base64 characters and a NUL into out (room for 45); constant time. */
 void wgkey_to_b64(char out[WG_KEY_B64_LEN + 1], const uint8_t k[WG_KEY_LEN]);
-/* Exactly 44 characters of strict base64 encoding 32 bytes. 0 or W2W_EPARSE. */
+/* Exactly 44 characters of strict base64 encoding 32 bytes, decoded in
+ * constant time (secret_from_b64). 0 or W2W_EPARSE. */
 int wgkey_from_b64(uint8_t k[WG_KEY_LEN], const char *s, size_t len);
 
 #endif

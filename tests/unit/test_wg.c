@@ -289,13 +289,14 @@ static void test_timeout_and_close_in_callback(void **state)
 
 static void test_open_and_config_errors(void **state)
 {
-	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct w2w_loop *loop = NULL;
 	struct w2w_wg *wg = NULL;
 	struct w2w_wg_opts o = {.version = 99};
 	struct w2w_wg_config *c = NULL;
 	char err[128];
 
 	(void)state;
+	assert_int_equal(w2w_loop_new(&loop, NULL), 0);
 	assert_int_equal(w2w_wg_open(&wg, loop, "", NULL), -EINVAL);
 	assert_int_equal(w2w_wg_open(&wg, loop, "much-too-long-name", NULL), -EINVAL);
 	assert_int_equal(w2w_wg_open(&wg, loop, "wg0", &o), -EINVAL);
@@ -320,13 +321,14 @@ static void test_open_and_config_errors(void **state)
  * the genetlink family resolves, else userspace. */
 static void test_backend_choice(void **state)
 {
-	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct w2w_loop *loop = NULL;
 	struct w2w_wg_opts o = {.version = W2W_WG_OPTS_VERSION, .backend = W2W_WG_BACKEND_KERNEL,
 				.uapi_dir = "/nonexistent-w2w-dir"};
 	struct w2w_wg *wg = NULL;
 	int kernel;
 
 	(void)state;
+	assert_int_equal(w2w_loop_new(&loop, NULL), 0);
 	kernel = w2w_wg_open(&wg, loop, "wgt9", &o);
 	assert_true(kernel == 0 || kernel == -EPROTONOSUPPORT);
 	if (kernel == 0)
