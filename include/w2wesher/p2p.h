@@ -12,12 +12,14 @@
  *
  * Nothing blocks: dials, DNS lookups (/dns4, /dns6) and handshakes progress as
  * the host drives the loop, and report through the event callback given to
- * w2w_p2p_new(). Events come from w2w_loop_process(), with two exceptions
- * a host must allow for: LISTENING is reported from inside w2w_p2p_listen(),
- * and a call that flushes output (dial, ping, hangup, subscribe, unsubscribe,
- * publish) may report a connection it found closed or timed out meanwhile
- * (DISCONNECTED, DIAL_FAILED). The event callback may call w2w_p2p_*
- * functions except w2w_p2p_free(); w2w_loop_process() returns -EBUSY there.
+ * w2w_p2p_new(). Events come from w2w_loop_process() only, never from inside
+ * the call that raised them: LISTENING after w2w_p2p_listen() returned, a
+ * connection a call found dead while flushing output after that call. Such
+ * events are copied and queued (at most 4096; a host that never runs its
+ * loop loses the newer ones, with a warning logged). The event callback may
+ * call w2w_p2p_* functions except w2w_p2p_free() (what they raise is
+ * delivered after the callback returned); w2w_loop_process() returns -EBUSY
+ * there.
  *
  * Log lines go to the sink of w2w_p2p_set_log(); every library call made
  * from inside it returns -EBUSY (docs/api.md, "Logging").

@@ -110,6 +110,11 @@ bool loop_in_log(const struct w2w_loop *loop)
 	return loop->in_log > 0;
 }
 
+bool loop_may_deliver(const struct w2w_loop *loop)
+{
+	return loop->processing && !loop->in_cb;
+}
+
 int w2w_loop_process(struct w2w_loop *loop, const struct w2w_watch *ready, size_t n)
 {
 	uint64_t now;

@@ -21,5 +21,12 @@ void loop_leave_cb(struct w2w_loop *loop);
 void loop_enter_log(struct w2w_loop *loop);
 void loop_leave_log(struct w2w_loop *loop);
 bool loop_in_log(const struct w2w_loop *loop);
+/*
+ * True when an event may be delivered now: inside w2w_loop_process() and in
+ * no library callback. Otherwise (inside an API call, or a callback that
+ * called the API) an object queues it and delivers it from a timer, so that
+ * events never come from inside the call that caused them (docs/api.md).
+ */
+bool loop_may_deliver(const struct w2w_loop *loop);
 
 #endif

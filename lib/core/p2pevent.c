@@ -3,6 +3,12 @@
  * the event does not carry, NULL past the end of a list. */
 #include "p2pevent.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
 static const char *s(const char *p)
 {
 	return p ? p : "";
@@ -113,4 +119,109 @@ const uint8_t *w2w_p2p_event_data(const struct w2w_p2p_event *ev, size_t *len)
 uint64_t w2w_p2p_event_seqno(const struct w2w_p2p_event *ev)
 {
 	return ev->seqno;
+}
+
+/* ---- the deferred-event queue ---- */
+
+void p2pevent_q_init(struct p2pevent_q *q)
+{
+	q->head = NULL;
+	q->tail = &q->head;
+	q->n = 0;
+}
+
+static size_t str_size(const char *p)
+{
+	return p ? strlen(p) + 1 : 0;
+}
+
+/* Copies p into the byte area at *at; NULL stays NULL. */
+static const char *str_copy(char **at, const char *p)
+{
+	char *out;
+	size_t n;
+
+	if (!p)
+		return NULL;
+	n = strlen(p) + 1;
+	out = *at;
+	memcpy(out, p, n);
+	*at += n;
+	return out;
+}
+
+int p2pevent_q_push(struct p2pevent_q *q, const struct w2w_p2p_event *ev)
+{
+	const char *const *lists[2] = {ev->protocols, ev->listen_addrs};
+	size_t counts[2] = {ev->n_protocols, ev->n_listen_addrs};
+	size_t ptrs = counts[0] + counts[1], bytes = ev->len;
+	const char **arr;
+	struct p2pevent_item *it;
+	char *at;
+
+	if (q->n >= P2PEVENT_Q_MAX)
+		return W2W_ELIMIT;
+	bytes += str_size(ev->peer_id) + str_size(ev->addr) + str_size(ev->reason) + str_size(ev->agent_version) +
+		 str_size(ev->protocol_version) + str_size(ev->observed_addr) + str_size(ev->from) +
+		 str_size(ev->topic);
+	for (int l = 0; l < 2; l++)
+		for (size_t i = 0; i < counts[l]; i++)
+			bytes += str_size(lists[l][i]);
+	/* item, then the two pointer arrays (aligned after the struct), then the bytes */
+	it = malloc(sizeof(*it) + ptrs * sizeof(*arr) + bytes);
+	if (!it)
+		return -ENOMEM;
+	it->next = NULL;
+	it->ev = *ev;
+	arr = (const char **)(void *)(it + 1);
+	at = (char *)(arr + ptrs);
+	it->ev.peer_id = str_copy(&at, ev->peer_id);
+	it->ev.addr = str_copy(&at, ev->addr);
+	it->ev.reason = str_copy(&at, ev->reason);
+	it->ev.agent_version = str_copy(&at, ev->agent_version);
+	it->ev.protocol_version = str_copy(&at, ev->protocol_version);
+	it->ev.observed_addr = str_copy(&at, ev->observed_addr);
+	it->ev.from = str_copy(&at, ev->from);
+	it->ev.topic = str_copy(&at, ev->topic);
+	for (int l = 0; l < 2; l++) {
+		for (size_t i = 0; i < counts[l]; i++)
+			arr[i] = str_copy(&at, lists[l][i]);
+		if (l == 0)
+			it->ev.protocols = counts[0] ? arr : NULL;
+		else
+			it->ev.listen_addrs = counts[1] ? arr : NULL;
+		arr += counts[l];
+	}
+	if (ev->len) {
+		memcpy(at, ev->data, ev->len);
+		it->ev.data = (const uint8_t *)at;
+	} else {
+		it->ev.data = NULL;
+	}
+	*q->tail = it;
+	q->tail = &it->next;
+	q->n++;
+	return 0;
+}
+
+struct p2pevent_item *p2pevent_q_pop(struct p2pevent_q *q)
+{
+	struct p2pevent_item *it = q->head;
+
+	if (!it)
+		return NULL;
+	q->head = it->next;
+	if (!q->head)
+		q->tail = &q->head;
+	q->n--;
+	it->next = NULL;
+	return it;
+}
+
+void p2pevent_q_clear(struct p2pevent_q *q)
+{
+	struct p2pevent_item *it;
+
+	while ((it = p2pevent_q_pop(q)))
+		free(it);
 }

@@ -38,4 +38,25 @@ struct w2w_p2p_event {
 	uint64_t seqno;
 };
 
+/* Events that may not be delivered yet (loop_may_deliver), each a deep copy
+ * in one allocation, delivered in order. */
+struct p2pevent_item {
+	struct p2pevent_item *next;
+	struct w2w_p2p_event ev; /* its pointers point into this allocation */
+};
+
+struct p2pevent_q {
+	struct p2pevent_item *head, **tail;
+	size_t n;
+};
+
+void p2pevent_q_init(struct p2pevent_q *q);
+/* Appends a copy of ev. 0, or -ENOMEM (W2W_ELIMIT past P2PEVENT_Q_MAX: a host
+ * that never runs its loop must not grow without bound). */
+#define P2PEVENT_Q_MAX 4096
+int p2pevent_q_push(struct p2pevent_q *q, const struct w2w_p2p_event *ev);
+/* The oldest item, removed from the queue (the caller frees it), or NULL. */
+struct p2pevent_item *p2pevent_q_pop(struct p2pevent_q *q);
+void p2pevent_q_clear(struct p2pevent_q *q);
+
 #endif

@@ -82,6 +82,8 @@ struct w2w_p2p {
 	void *log_ud;
 	w2w_p2p_event_fn ev_fn;
 	void *ev_ud;
+	struct p2pevent_q evq; /* events raised inside an API call, delivered from t_evq */
+	struct rtimer t_evq;
 	struct listener listeners[MAX_LISTENERS];
 	size_t n_listeners;
 	struct hconn *conns;
@@ -109,13 +111,49 @@ static void log_cb(void *ud, int level, const char *msg)
 	loop_leave_log(h->loop);
 }
 
+static void deliver(struct w2w_p2p *h, const struct w2w_p2p_event *ev)
+{
+	loop_enter_cb(h->loop);
+	h->ev_fn(h->ev_ud, ev);
+	loop_leave_cb(h->loop);
+}
+
+/* Delivers the queued events in order; an event callback that calls the API
+ * only adds to the queue (loop_may_deliver is false inside it). */
+static void flush_events(struct w2w_p2p *h)
+{
+	struct p2pevent_item *it;
+
+	while (h->ev_fn && (it = p2pevent_q_pop(&h->evq))) {
+		deliver(h, &it->ev);
+		free(it);
+	}
+}
+
+static void evq_timer(void *ud, uint64_t now)
+{
+	(void)now;
+	flush_events(ud);
+}
+
+/* Events are never delivered from inside the API call that raised them
+ * (listen, a dial that fails at once, a connection found dead while a call
+ * flushes output): those are copied and delivered from the loop. */
 static void emit(struct w2w_p2p *h, const struct w2w_p2p_event *ev)
 {
 	if (!h->ev_fn)
 		return;
-	loop_enter_cb(h->loop);
-	h->ev_fn(h->ev_ud, ev);
-	loop_leave_cb(h->loop);
+	if (!loop_may_deliver(h->loop)) {
+		int r = p2pevent_q_push(&h->evq, ev);
+
+		if (r < 0)
+			log_warn(&h->log, "event dropped: %s", w2w_strerror(r));
+		else
+			reactor_timer_arm(h->r, &h->t_evq, 0);
+		return;
+	}
+	flush_events(h); /* older events first */
+	deliver(h, ev);
 }
 
 static void addr_text(const uint8_t *ma, size_t n, char *out, size_t cap)
@@ -530,6 +568,8 @@ int w2w_p2p_new(struct w2w_p2p **ret, struct w2w_loop *loop, const char *key, co
 	h->loop = loop;
 	h->r = loop_reactor(loop);
 	rtimer_init(&h->timer, host_timer, h);
+	rtimer_init(&h->t_evq, evq_timer, h);
+	p2pevent_q_init(&h->evq);
 	h->log.fn = log_cb;
 	h->log.ud = h;
 	h->log.max_level = -1; /* no sink yet */
@@ -580,6 +620,8 @@ struct w2w_p2p *w2w_p2p_free(struct w2w_p2p *h)
 		sock_close(h->listeners[i].fd);
 	}
 	reactor_timer_disarm(h->r, &h->timer);
+	reactor_timer_disarm(h->r, &h->t_evq);
+	p2pevent_q_clear(&h->evq);
 	h->ev_fn = NULL;
 	swarm_free(h->sw);
 	ident_free(h->id);

@@ -33,16 +33,18 @@ struct node {
 	int saw_meshsub;
 	int ping_in_cb;       /* ping the peer from inside its CONNECTED callback */
 	int ping_in_cb_ret;
+	int listening, listen_in_cb_ret;
+	int depth; /* inside on_event: events must never nest */
 };
 
-static void on_event(void *ud, const struct w2w_p2p_event *ev)
+static void on_event_body(struct node *n, const struct w2w_p2p_event *ev)
 {
-	struct node *n = ud;
 	size_t len;
 	const uint8_t *data;
 
 	switch (w2w_p2p_event_type(ev)) {
 	case W2W_P2P_EV_LISTENING:
+		n->listening++;
 		/* fields an event type does not carry read as "" / 0 / NULL past the end */
 		assert_string_equal(w2w_p2p_event_topic(ev), "");
 		assert_string_equal(w2w_p2p_event_message(ev), "");
@@ -52,8 +54,11 @@ static void on_event(void *ud, const struct w2w_p2p_event *ev)
 		break;
 	case W2W_P2P_EV_CONNECTED:
 		n->connected++;
-		if (n->ping_in_cb)
+		if (n->ping_in_cb) {
 			n->ping_in_cb_ret = w2w_p2p_ping(n->h, w2w_p2p_event_peer_id(ev));
+			/* its LISTENING must wait until this callback returned (depth check) */
+			n->listen_in_cb_ret = w2w_p2p_listen(n->h, "/ip4/127.0.0.1/tcp/0");
+		}
 		break;
 	case W2W_P2P_EV_DISCONNECTED:
 		n->disconnected++;
@@ -88,6 +93,18 @@ static void on_event(void *ud, const struct w2w_p2p_event *ev)
 	}
 }
 
+/* Every test checks that no event is delivered from inside the API call that
+ * raised it, also when that call is made from an event callback. */
+static void on_event(void *ud, const struct w2w_p2p_event *ev)
+{
+	struct node *n = ud;
+
+	assert_int_equal(n->depth, 0);
+	n->depth++;
+	on_event_body(n, ev);
+	n->depth--;
+}
+
 /* PSKs as the API takes them: base64 of the 32 bytes ([P2P] PSK), or a
  * swarm.key file's text; psk_a and psk_a_file are the same key. */
 static const char psk_a[] = "AQIDBAUGBwgJCgAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
@@ -112,6 +129,7 @@ static void node_init(struct node *n, struct w2w_loop *loop, const char *psk, in
 	assert_int_equal(w2w_p2p_set_option(n->h, 9999, 1), -EINVAL);
 	if (listen) {
 		assert_int_equal(w2w_p2p_listen(n->h, "/ip4/127.0.0.1/tcp/0"), 0);
+		assert_int_equal(n->listening, 0); /* not from inside listen: from the loop */
 		assert_true(w2w_p2p_listen_addr(n->h, 0, n->addr, sizeof(n->addr)) > 0);
 		assert_int_equal(w2w_p2p_listen_addr(n->h, 0, n->addr + 128, 4), -ENOSPC);
 		assert_int_equal(w2w_p2p_listen_addr(n->h, 1, n->addr + 128, 64), -ERANGE);
@@ -138,6 +156,7 @@ static void test_dial_ping_identify(void **state)
 	(void)state;
 	node_init(&a, loop, psk_a, 1);
 	node_init(&b, loop, psk_a_file, 0); /* the same PSK in swarm.key form */
+	assert_true(run_until(loop, &a.listening, 1, 2000));
 	assert_int_equal(w2w_p2p_dial(b.h, a.addr), 0);
 	assert_int_equal(w2w_p2p_dial(b.h, a.addr), -EALREADY);
 	assert_true(run_until(loop, &b.connected, 1, 5000));
@@ -187,7 +206,9 @@ static void test_ping_from_connected_cb(void **state)
 	assert_int_equal(w2w_p2p_dial(b.h, a.addr), 0);
 	assert_true(run_until(loop, &b.connected, 1, 5000));
 	assert_int_equal(b.ping_in_cb_ret, 0);
+	assert_int_equal(b.listen_in_cb_ret, 0);
 	assert_true(run_until(loop, &b.pings, 1, 5000));
+	assert_true(run_until(loop, &b.listening, 1, 5000));
 	w2w_p2p_free(a.h);
 	w2w_p2p_free(b.h);
 	assert_null(w2w_loop_free(loop));
