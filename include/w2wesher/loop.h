@@ -33,6 +33,8 @@ enum {
 	W2W_IO_ERROR = 4, /* error or hang-up: only ever reported, never requested */
 };
 
+/* Frozen, like struct pollfd: an array element both ways (get_watches fills
+ * it, process reads it), so it carries no size field (docs/api.md). */
 struct w2w_watch {
 	int fd;
 	int events; /* W2W_IO_* */
