@@ -128,21 +128,28 @@ static void op_set_deadline(void *ud, int64_t when_us)
 
 /* ---- the application ---- */
 
-static void on_event(void *ud, const struct w2w_event *ev)
+/* May run from inside any library call: print only (calls back in get -EBUSY). */
+static void on_log(void *ud, int level, const char *msg)
+{
+	(void)ud;
+	printf("log <%d> %s\n", level, msg);
+	fflush(stdout);
+}
+
+static void on_event(void *ud, const struct w2w_node_event *ev)
 {
 	struct app *a = ud;
-	enum w2w_event_type t = w2w_event_type(ev);
+	enum w2w_node_event_type t = w2w_node_event_type(ev);
 
-	if (t == W2W_EVENT_LOG)
-		printf("log <%d> %s\n", w2w_event_log_level(ev), w2w_event_message(ev));
-	else if (t == W2W_EVENT_ERROR)
-		printf("%s %s: %s\n", w2w_event_type_name(t), w2w_event_message(ev),
-		       w2w_strerror(w2w_event_error(ev)));
+	if (t == W2W_NODE_EV_ERROR)
+		printf("%s %s: %s\n", w2w_node_event_type_name(t), w2w_node_event_message(ev),
+		       w2w_strerror(w2w_node_event_error(ev)));
 	else
-		printf("%s peer=%s name=%s address=%s %s\n", w2w_event_type_name(t), w2w_event_peer_id(ev),
-		       w2w_event_name(ev), w2w_event_address(ev), w2w_event_message(ev));
+		printf("%s peer=%s name=%s address=%s %s\n", w2w_node_event_type_name(t),
+		       w2w_node_event_peer_id(ev), w2w_node_event_name(ev), w2w_node_event_address(ev),
+		       w2w_node_event_message(ev));
 	fflush(stdout);
-	if (t == W2W_EVENT_STOPPED) {
+	if (t == W2W_NODE_EV_STOPPED) {
 		a->rc = 0;
 		uv_stop(a->uv); /* the node is freed after uv_run returns */
 	}
@@ -202,8 +209,8 @@ int main(int argc, char **argv)
 {
 	struct app a;
 	struct w2w_loop_ops ops;
-	struct w2w_config *cfg;
-	int r;
+	struct w2w_config *cfg = NULL;
+	int r, level;
 
 	if (argc < 2 || argc > 3) {
 		fprintf(stderr, "usage: %s CONFIG_FILE [SECONDS]\n", argv[0]);
@@ -211,8 +218,7 @@ int main(int argc, char **argv)
 	}
 	memset(&a, 0, sizeof(a));
 	a.rc = 1;
-	cfg = w2w_config_new();
-	if (!cfg)
+	if (w2w_config_new(&cfg) < 0)
 		return 1;
 	r = w2w_config_load(cfg, argv[1], W2W_CONFIG_GENERATE | W2W_CONFIG_ENV);
 	if (r < 0) {
@@ -229,15 +235,16 @@ int main(int argc, char **argv)
 	ops.ud = &a;
 	ops.watch = op_watch;
 	ops.set_deadline = op_set_deadline;
-	a.loop = w2w_loop_new(&ops);
-	if (!a.loop)
+	if (w2w_loop_new(&a.loop, &ops) < 0)
 		goto out;
-	r = w2w_node_new(a.loop, cfg, on_event, &a, &a.node);
+	r = w2w_node_new(&a.node, a.loop, cfg, on_event, &a);
+	level = w2w_config_log_level(cfg);
 	cfg = w2w_config_free(cfg); /* the node holds its own copy */
 	if (r < 0) {
 		fprintf(stderr, "node: %s\n", w2w_strerror(r));
 		goto out;
 	}
+	w2w_node_set_log(a.node, on_log, NULL, level);
 	r = w2w_node_start(a.node); /* calls op_watch / op_set_deadline right away */
 	if (r < 0) {
 		fprintf(stderr, "start: %s\n", w2w_strerror(r));

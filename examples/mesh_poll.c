@@ -41,23 +41,31 @@ struct app {
 	int stopped;
 };
 
-static void on_event(void *ud, const struct w2w_event *ev)
+/* Log lines may come from inside any library call: only print here (a call
+ * back into the library would get -EBUSY). */
+static void on_log(void *ud, int level, const char *msg)
+{
+	(void)ud;
+	printf("log <%d> %s\n", level, msg);
+	fflush(stdout);
+}
+
+static void on_event(void *ud, const struct w2w_node_event *ev)
 {
 	struct app *a = ud;
-	enum w2w_event_type t = w2w_event_type(ev);
+	enum w2w_node_event_type t = w2w_node_event_type(ev);
 
 	/* Strings are valid during the callback only: copy what you keep. */
-	if (t == W2W_EVENT_LOG) {
-		printf("log <%d> %s\n", w2w_event_log_level(ev), w2w_event_message(ev));
-	} else if (t == W2W_EVENT_ERROR) {
-		printf("%s %s: %s\n", w2w_event_type_name(t), w2w_event_message(ev),
-		       w2w_strerror(w2w_event_error(ev)));
+	if (t == W2W_NODE_EV_ERROR) {
+		printf("%s %s: %s\n", w2w_node_event_type_name(t), w2w_node_event_message(ev),
+		       w2w_strerror(w2w_node_event_error(ev)));
 	} else {
-		printf("%s peer=%s name=%s address=%s %s\n", w2w_event_type_name(t), w2w_event_peer_id(ev),
-		       w2w_event_name(ev), w2w_event_address(ev), w2w_event_message(ev));
+		printf("%s peer=%s name=%s address=%s %s\n", w2w_node_event_type_name(t),
+		       w2w_node_event_peer_id(ev), w2w_node_event_name(ev), w2w_node_event_address(ev),
+		       w2w_node_event_message(ev));
 	}
 	fflush(stdout);
-	if (t == W2W_EVENT_STOPPED)
+	if (t == W2W_NODE_EV_STOPPED)
 		a->stopped = 1; /* free the node after w2w_loop_process() returns, not in here */
 }
 
@@ -154,8 +162,7 @@ int main(int argc, char **argv)
 	if (argc == 3)
 		end = w2w_now_us() + (uint64_t)strtoul(argv[2], NULL, 10) * 1000000u;
 
-	cfg = w2w_config_new();
-	if (!cfg)
+	if (w2w_config_new(&cfg) < 0)
 		return 1;
 	r = w2w_config_load(cfg, argv[1], W2W_CONFIG_GENERATE | W2W_CONFIG_ENV);
 	if (r < 0) {
@@ -163,14 +170,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", w2w_config_error(cfg)[0] ? w2w_config_error(cfg) : w2w_strerror(r));
 		goto out;
 	}
-	loop = w2w_loop_new(NULL); /* pull mode: no ops */
-	if (!loop)
+	if (w2w_loop_new(&loop, NULL) < 0) /* pull mode: no ops */
 		goto out;
-	r = w2w_node_new(loop, cfg, on_event, &app, &node); /* cfg is copied: it could be freed now */
+	r = w2w_node_new(&node, loop, cfg, on_event, &app); /* cfg is copied: it could be freed now */
 	if (r < 0) {
 		fprintf(stderr, "node: %s\n", w2w_strerror(r));
 		goto out;
 	}
+	w2w_node_set_log(node, on_log, NULL, w2w_config_log_level(cfg));
 	r = w2w_node_start(node);
 	if (r < 0) {
 		fprintf(stderr, "start: %s\n", w2w_strerror(r));

@@ -37,30 +37,34 @@ struct pinger {
 static void on_event(void *ud, const struct w2w_p2p_event *ev)
 {
 	struct pinger *p = ud;
+	enum w2w_p2p_event_type t = w2w_p2p_event_type(ev);
+	const char *why;
 
-	switch (ev->type) {
+	/* The event is opaque: getters return "" for what a type does not carry. */
+	switch (t) {
 	case W2W_P2P_EV_CONNECTED:
-		printf("connected to %s at %s\n", ev->peer_id, ev->addr);
-		snprintf(p->peer, sizeof(p->peer), "%s", ev->peer_id);
+		printf("connected to %s at %s\n", w2w_p2p_event_peer_id(ev), w2w_p2p_event_addr(ev));
+		snprintf(p->peer, sizeof(p->peer), "%s", w2w_p2p_event_peer_id(ev));
 		p->connected = 1;
 		w2w_loop_break(p->loop);
 		break;
 	case W2W_P2P_EV_IDENTIFY:
-		printf("%s runs %s\n", ev->peer_id, ev->agent_version ? ev->agent_version : "?");
+		printf("%s runs %s\n", w2w_p2p_event_peer_id(ev), w2w_p2p_event_agent_version(ev));
 		break;
 	case W2W_P2P_EV_PING:
-		printf("pong from %s: %.3f ms\n", ev->peer_id, (double)ev->rtt_us / 1000.0);
+		printf("pong from %s: %.3f ms\n", w2w_p2p_event_peer_id(ev), (double)w2w_p2p_event_rtt_us(ev) / 1000.0);
 		p->pongs++;
 		w2w_loop_break(p->loop);
 		break;
 	case W2W_P2P_EV_DIAL_FAILED:
 	case W2W_P2P_EV_PING_FAILED:
 	case W2W_P2P_EV_DISCONNECTED:
+		why = w2w_p2p_event_message(ev);
 		fprintf(stderr, "%s: %s\n",
-			ev->type == W2W_P2P_EV_DIAL_FAILED   ? "dial failed"
-			: ev->type == W2W_P2P_EV_PING_FAILED ? "ping failed"
-							     : "disconnected",
-			ev->reason ? ev->reason : w2w_strerror(ev->err));
+			t == W2W_P2P_EV_DIAL_FAILED   ? "dial failed"
+			: t == W2W_P2P_EV_PING_FAILED ? "ping failed"
+						      : "disconnected",
+			why[0] ? why : w2w_strerror(w2w_p2p_event_error(ev)));
 		p->failed = 1;
 		w2w_loop_break(p->loop);
 		break;
@@ -91,7 +95,10 @@ static long read_file(const char *path, char *buf, size_t cap)
 		return -errno;
 	n = fread(buf, 1, cap, f);
 	fclose(f);
-	return n == cap ? -EFBIG : (long)n;
+	if (n == cap)
+		return -EFBIG;
+	buf[n] = 0; /* the API takes the swarm key as text */
+	return (long)n;
 }
 
 int main(int argc, char **argv)
@@ -107,7 +114,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (argc > 2 && strcmp(argv[2], "-") != 0) {
-		sk_len = read_file(argv[2], swarm_key, sizeof(swarm_key));
+		sk_len = read_file(argv[2], swarm_key, sizeof(swarm_key) - 1);
 		if (sk_len < 0) {
 			fprintf(stderr, "%s: %s\n", argv[2], w2w_strerror((int)sk_len));
 			return 1;
@@ -117,18 +124,16 @@ int main(int argc, char **argv)
 	if (count <= 0)
 		count = 1;
 
-	p.loop = w2w_loop_new(NULL); /* no ops: pull mode, which w2w_loop_run() drives */
-	if (!p.loop)
+	if (w2w_loop_new(&p.loop, NULL) < 0) /* no ops: pull mode, which w2w_loop_run() drives */
 		return 1;
-	/* NULL key: a fresh random identity. The swarm key is copied. */
-	r = w2w_p2p_new(&host, p.loop, NULL, 0, sk_len ? swarm_key : NULL, (size_t)sk_len);
+	/* NULL key: a fresh random identity. The swarm key text is copied. */
+	r = w2w_p2p_new(&host, p.loop, NULL, sk_len ? swarm_key : NULL, on_event, &p);
 	w2w_wipe(swarm_key, sizeof(swarm_key));
 	if (r < 0) {
 		fprintf(stderr, "host: %s\n", w2w_strerror(r));
 		goto out;
 	}
 	w2w_p2p_set_option(host, W2W_P2P_OPT_GOSSIPSUB, 0); /* ping only */
-	w2w_p2p_set_event_cb(host, on_event, &p);
 	printf("we are %s\n", w2w_p2p_peer_id(host));
 
 	/* Step by step: each w2w_loop_run() lasts until the callback breaks it. */

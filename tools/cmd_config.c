@@ -13,20 +13,17 @@
 static int show(struct w2w_config *cfg)
 {
 	char id[W2W_PEER_ID_TEXT_MAX], pub[W2W_WG_KEY_TEXT_MAX];
-	char *text;
-	int n;
+	char *text = NULL;
 
 	if (w2w_config_peer_id(cfg, id, sizeof(id)) < 0)
 		snprintf(id, sizeof(id), "(none: no [P2P] PrivateKey yet)");
 	if (w2w_config_wg_public_key(cfg, pub, sizeof(pub)) < 0)
 		snprintf(pub, sizeof(pub), "(none: no key yet)");
 	printf("peer-id: %s\nwireguard-public-key: %s\n\n", id, pub);
-	n = w2w_config_dump(cfg, NULL, 0);
-	if (n < 0 || !(text = malloc((size_t)n + 1)))
+	if (w2w_config_dump(cfg, &text) < 0)
 		return CLI_FAIL;
-	w2w_config_dump(cfg, text, (size_t)n + 1);
 	fputs(text, stdout);
-	free(text);
+	w2w_free(text);
 	return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
 }
 
@@ -60,8 +57,7 @@ static int run_config(const struct cli_cmd *self, int argc, char **argv)
 		return cli_usage(self, "missing FILE");
 	if (!strcmp(sub, "init"))
 		flags |= W2W_CONFIG_GENERATE;
-	cfg = w2w_config_new();
-	if (!cfg) {
+	if (w2w_config_new(&cfg) < 0) {
 		cli_err(self, "out of memory");
 		return CLI_FAIL;
 	}

@@ -52,9 +52,9 @@ static int run_ctl(const struct cli_cmd *self, int argc, char **argv, const char
 		return cli_usage(self, want_operand ? "expected one MULTIADDR" : "unexpected operand '%s'",
 				 optind < argc ? argv[optind] : "");
 	if (!sock && config) {
-		struct w2w_config *cfg = w2w_config_new();
+		struct w2w_config *cfg = NULL;
 
-		if (!cfg || w2w_config_load(cfg, config, W2W_CONFIG_ENV) < 0) {
+		if (w2w_config_new(&cfg) < 0 || w2w_config_load(cfg, config, W2W_CONFIG_ENV) < 0) {
 			cli_err(self, "%s", cfg ? w2w_config_error(cfg) : "out of memory");
 			w2w_config_free(cfg);
 			return CLI_FAIL;

@@ -11,6 +11,8 @@
 
 #include "cli.h"
 
+#define IDENTITY_FILE_MAX 100 /* the legacy 100-byte PrivateKey form, the longest accepted */
+
 /* Commands without options accept only --help. */
 static int no_args(const struct cli_cmd *self, int argc, char **argv)
 {
@@ -73,7 +75,10 @@ static int run_pubkey(const struct cli_cmd *self, int argc, char **argv)
 	len = (size_t)n;
 	while (len && (is_space(in[len - 1]) || !in[len - 1]))
 		len--;
-	if (w2w_wg_pubkey(out, sizeof(out), in, len) < 0) {
+	if (len >= sizeof(in))
+		len = 0; /* too long to be a key: fails below */
+	in[len] = 0;
+	if (w2w_wg_pubkey(out, sizeof(out), in) < 0) {
 		cli_err(self, "key is not the correct length or format");
 		goto out;
 	}
@@ -166,8 +171,10 @@ static int write_new_file(const char *path, const unsigned char *p, size_t n)
 
 static int run_identity(const struct cli_cmd *self, int argc, char **argv)
 {
-	unsigned char pb[W2W_IDENTITY_MAX + 1];
-	char id[W2W_PEER_ID_TEXT_MAX], b64[200];
+	/* The file holds the raw protobuf (as go-libp2p and js-libp2p write it); the
+	 * API takes its base64. One byte more than the longest form detects longer files. */
+	unsigned char pb[IDENTITY_FILE_MAX + 1];
+	char id[W2W_PEER_ID_TEXT_MAX], b64[W2W_IDENTITY_TEXT_MAX];
 	const char *path = NULL;
 	long n;
 	int rc = CLI_FAIL, r;
@@ -183,9 +190,8 @@ static int run_identity(const struct cli_cmd *self, int argc, char **argv)
 			return cli_usage(self, "unexpected argument '%s'", argv[i]);
 	}
 	if (!path) {
-		r = w2w_identity_generate(pb, sizeof(pb));
-		if (r < 0 || w2w_identity_peer_id(pb, (size_t)r, id, sizeof(id)) < 0 ||
-		    w2w_base64_encode(b64, sizeof(b64), pb, (size_t)r) < 0) {
+		r = w2w_identity_generate(b64, sizeof(b64));
+		if (r < 0 || w2w_identity_peer_id(id, sizeof(id), b64) < 0) {
 			cli_err(self, "cannot generate an identity");
 			goto out;
 		}
@@ -195,8 +201,12 @@ static int run_identity(const struct cli_cmd *self, int argc, char **argv)
 	}
 	n = read_file(path, pb, sizeof(pb));
 	if (n == -ENOENT) {
-		r = w2w_identity_generate(pb, sizeof(pb));
-		if (r < 0 || w2w_identity_peer_id(pb, (size_t)r, id, sizeof(id)) < 0) {
+		r = w2w_identity_generate(b64, sizeof(b64));
+		if (r >= 0)
+			r = w2w_identity_peer_id(id, sizeof(id), b64);
+		if (r >= 0)
+			r = w2w_base64_decode(pb, sizeof(pb), b64);
+		if (r < 0) {
 			cli_err(self, "cannot generate an identity");
 			goto out;
 		}
@@ -210,7 +220,8 @@ static int run_identity(const struct cli_cmd *self, int argc, char **argv)
 		cli_err(self, "%s: %s", path,
 		        n == -EFBIG ? "too large for a key file" : w2w_strerror((int)n));
 		goto out;
-	} else if (w2w_identity_peer_id(pb, (size_t)n, id, sizeof(id)) < 0) {
+	} else if (n > IDENTITY_FILE_MAX || w2w_base64_encode(b64, sizeof(b64), pb, (size_t)n) < 0 ||
+		   w2w_identity_peer_id(id, sizeof(id), b64) < 0) {
 		cli_err(self, "%s: not a libp2p Ed25519 private key (the PrivateKey protobuf, 68 bytes)",
 		        path);
 		goto out;

@@ -69,17 +69,6 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void json_str_list(FILE *f, const char *const *v, size_t n)
-{
-	fputc('[', f);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			fputc(',', f);
-		json_str(f, v[i]);
-	}
-	fputc(']', f);
-}
-
 struct common {
 	const char *swarm_key;
 	const char *key;
@@ -122,11 +111,12 @@ static int common_opt(const struct cli_cmd *self, struct common *c, int argc, ch
 }
 
 static int make_host(const struct cli_cmd *self, const struct common *c, struct w2w_loop *loop,
-		     struct w2w_p2p **h, int log_level)
+		     struct w2w_p2p **h, int log_level, w2w_p2p_event_fn on_event, void *ctx)
 {
-	uint8_t key[FILE_MAX], sk[FILE_MAX];
+	uint8_t key[FILE_MAX], sk[FILE_MAX + 1];
+	char keytext[FILE_MAX / 3 * 4 + 8];
 	long kn = 0, sn = 0;
-	int r;
+	int r = 0;
 
 	if (c->key) {
 		kn = read_file(c->key, key, sizeof(key));
@@ -136,22 +126,30 @@ static int make_host(const struct cli_cmd *self, const struct common *c, struct 
 		}
 	}
 	if (c->swarm_key) {
-		sn = read_file(c->swarm_key, sk, sizeof(sk));
+		sn = read_file(c->swarm_key, sk, sizeof(sk) - 1);
 		if (sn < 0) {
 			cli_err(self, "%s: %s", c->swarm_key, w2w_strerror((int)sn));
 			w2w_wipe(key, sizeof(key));
 			return CLI_FAIL;
 		}
 	}
-	r = w2w_p2p_new(h, loop, c->key ? key : NULL, (size_t)kn, c->swarm_key ? sk : NULL, (size_t)sn);
+	/* The key file is the raw PrivateKey protobuf, the swarm key file text; the
+	 * API takes both as text. */
+	sk[sn] = 0;
+	if (c->key)
+		r = w2w_base64_encode(keytext, sizeof(keytext), key, (size_t)kn) < 0 ? W2W_EPARSE : 0;
+	if (r == 0)
+		r = w2w_p2p_new(h, loop, c->key ? keytext : NULL, c->swarm_key ? (const char *)sk : NULL, on_event,
+				ctx);
 	w2w_wipe(key, sizeof(key));
+	w2w_wipe(keytext, sizeof(keytext));
 	w2w_wipe(sk, sizeof(sk));
 	if (r < 0) {
 		cli_err(self, "%s: %s", r == W2W_EPARSE ? "bad --key or --swarm-key file" : "cannot create the host",
 			w2w_strerror(r));
 		return CLI_FAIL;
 	}
-	w2w_p2p_set_log_cb(*h, log_stderr, NULL, log_level + c->verbose);
+	w2w_p2p_set_log(*h, log_stderr, NULL, log_level + c->verbose);
 	w2w_p2p_set_option(*h, W2W_P2P_OPT_ECHO, c->echo);
 	w2w_p2p_set_option(*h, W2W_P2P_OPT_MSGID_JS, c->msgid_js);
 	return CLI_OK;
@@ -227,39 +225,40 @@ struct ping_state {
 static void ping_event(void *ud, const struct w2w_p2p_event *ev)
 {
 	struct ping_state *s = ud;
+	const char *reason = w2w_p2p_event_message(ev);
 
-	switch (ev->type) {
+	switch (w2w_p2p_event_type(ev)) {
 	case W2W_P2P_EV_CONNECTED:
 		if (s->connected)
 			break;
 		s->connected = 1;
-		snprintf(s->peer, sizeof(s->peer), "%s", ev->peer_id);
-		printf("PING %s (%s)\n", ev->peer_id, ev->addr);
+		snprintf(s->peer, sizeof(s->peer), "%s", w2w_p2p_event_peer_id(ev));
+		printf("PING %s (%s)\n", w2w_p2p_event_peer_id(ev), w2w_p2p_event_addr(ev));
 		fflush(stdout);
 		s->next_at = w2w_now_us();
 		break;
 	case W2W_P2P_EV_DIAL_FAILED:
 		s->failed = 1;
-		snprintf(s->reason, sizeof(s->reason), "%s", ev->reason ? ev->reason : w2w_strerror(ev->err));
+		snprintf(s->reason, sizeof(s->reason), "%s", reason[0] ? reason : w2w_strerror(w2w_p2p_event_error(ev)));
 		break;
 	case W2W_P2P_EV_DISCONNECTED:
 		if (s->connected && s->got < s->want) {
 			s->failed = 1;
-			snprintf(s->reason, sizeof(s->reason), "disconnected: %s", ev->reason ? ev->reason : "");
+			snprintf(s->reason, sizeof(s->reason), "disconnected: %s", reason);
 		}
 		break;
 	case W2W_P2P_EV_PING:
 		if (!s->got)
 			s->first_us = w2w_now_us() - s->dial_at;
 		s->got++;
-		s->sum_us += ev->rtt_us;
-		printf("Pong received: time=%.2f ms\n", (double)ev->rtt_us / 1000.0);
+		s->sum_us += w2w_p2p_event_rtt_us(ev);
+		printf("Pong received: time=%.2f ms\n", (double)w2w_p2p_event_rtt_us(ev) / 1000.0);
 		fflush(stdout);
 		s->next_at = w2w_now_us() + 1000 * 1000;
 		break;
 	case W2W_P2P_EV_PING_FAILED:
 		s->failed = 1;
-		snprintf(s->reason, sizeof(s->reason), "ping failed: %s", w2w_strerror(ev->err));
+		snprintf(s->reason, sizeof(s->reason), "ping failed: %s", w2w_strerror(w2w_p2p_event_error(ev)));
 		break;
 	default:
 		break;
@@ -305,14 +304,12 @@ static int run_ping(const struct cli_cmd *self, int argc, char **argv)
 	}
 	if (!target)
 		return cli_usage(self, "MULTIADDR missing");
-	loop = w2w_loop_new(NULL);
-	if (!loop)
+	if (w2w_loop_new(&loop, NULL) < 0)
 		return CLI_FAIL;
-	rc = make_host(self, &c, loop, &s.h, 4);
+	rc = make_host(self, &c, loop, &s.h, 4, ping_event, &s);
 	if (rc != CLI_OK)
 		goto out;
 	w2w_p2p_set_option(s.h, W2W_P2P_OPT_GOSSIPSUB, 0);
-	w2w_p2p_set_event_cb(s.h, ping_event, &s);
 	s.dial_at = w2w_now_us();
 	r = w2w_p2p_dial(s.h, target);
 	if (r < 0) {
@@ -367,74 +364,91 @@ struct listen_state {
 	struct w2w_p2p *h;
 };
 
+static void json_list(FILE *f, const struct w2w_p2p_event *ev, size_t n,
+		      const char *(*at)(const struct w2w_p2p_event *, size_t))
+{
+	fputc('[', f);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fputc(',', f);
+		json_str(f, at(ev, i));
+	}
+	fputc(']', f);
+}
+
 static void listen_event(void *ud, const struct w2w_p2p_event *ev)
 {
+	enum w2w_p2p_event_type t = w2w_p2p_event_type(ev);
 	FILE *f = stdout;
 
 	(void)ud;
-	switch (ev->type) {
+	switch (t) {
 	case W2W_P2P_EV_LISTENING:
 		return; /* printed once with every address after setup */
 	case W2W_P2P_EV_CONNECTED:
 	case W2W_P2P_EV_DISCONNECTED:
-		fprintf(f, "{\"event\":\"%s\",\"peer\":", ev->type == W2W_P2P_EV_CONNECTED ? "connected" : "disconnected");
-		json_str(f, ev->peer_id);
+		fprintf(f, "{\"event\":\"%s\",\"peer\":", t == W2W_P2P_EV_CONNECTED ? "connected" : "disconnected");
+		json_str(f, w2w_p2p_event_peer_id(ev));
 		fputs(",\"addr\":", f);
-		json_str(f, ev->addr);
-		fprintf(f, ",\"direction\":\"%s\"", ev->inbound ? "inbound" : "outbound");
-		if (ev->type == W2W_P2P_EV_DISCONNECTED) {
+		json_str(f, w2w_p2p_event_addr(ev));
+		fprintf(f, ",\"direction\":\"%s\"", w2w_p2p_event_inbound(ev) ? "inbound" : "outbound");
+		if (t == W2W_P2P_EV_DISCONNECTED) {
 			fputs(",\"reason\":", f);
-			json_str(f, ev->reason);
+			json_str(f, w2w_p2p_event_message(ev));
 		}
 		fputs("}\n", f);
 		break;
 	case W2W_P2P_EV_DIAL_FAILED:
 		fputs("{\"event\":\"dial_failed\",\"addr\":", f);
-		json_str(f, ev->addr);
-		fprintf(f, ",\"err\":%d,\"reason\":", ev->err);
-		json_str(f, ev->reason);
+		json_str(f, w2w_p2p_event_addr(ev));
+		fprintf(f, ",\"err\":%d,\"reason\":", w2w_p2p_event_error(ev));
+		json_str(f, w2w_p2p_event_message(ev));
 		fputs("}\n", f);
 		break;
 	case W2W_P2P_EV_IDENTIFY:
 		fputs("{\"event\":\"identify\",\"peer\":", f);
-		json_str(f, ev->peer_id);
+		json_str(f, w2w_p2p_event_peer_id(ev));
 		fputs(",\"agentVersion\":", f);
-		json_str(f, ev->agent_version);
+		json_str(f, w2w_p2p_event_agent_version(ev));
 		fputs(",\"protocolVersion\":", f);
-		json_str(f, ev->protocol_version);
+		json_str(f, w2w_p2p_event_protocol_version(ev));
 		fputs(",\"protocols\":", f);
-		json_str_list(f, ev->protocols, ev->n_protocols);
+		json_list(f, ev, w2w_p2p_event_protocol_count(ev), w2w_p2p_event_protocol);
 		fputs(",\"listenAddrs\":", f);
-		json_str_list(f, ev->listen_addrs, ev->n_listen_addrs);
+		json_list(f, ev, w2w_p2p_event_listen_addr_count(ev), w2w_p2p_event_listen_addr);
 		fputs(",\"observedAddr\":", f);
-		if (ev->observed_addr)
-			json_str(f, ev->observed_addr);
+		if (w2w_p2p_event_observed_addr(ev)[0])
+			json_str(f, w2w_p2p_event_observed_addr(ev));
 		else
 			fputs("null", f);
 		fputs("}\n", f);
 		break;
 	case W2W_P2P_EV_PING:
 		fputs("{\"event\":\"ping\",\"peer\":", f);
-		json_str(f, ev->peer_id);
-		fprintf(f, ",\"rttUs\":%llu}\n", (unsigned long long)ev->rtt_us);
+		json_str(f, w2w_p2p_event_peer_id(ev));
+		fprintf(f, ",\"rttUs\":%llu}\n", (unsigned long long)w2w_p2p_event_rtt_us(ev));
 		break;
 	case W2W_P2P_EV_PING_FAILED:
 		fputs("{\"event\":\"ping_failed\",\"peer\":", f);
-		json_str(f, ev->peer_id);
+		json_str(f, w2w_p2p_event_peer_id(ev));
 		fputs(",\"reason\":", f);
-		json_str(f, w2w_strerror(ev->err));
+		json_str(f, w2w_strerror(w2w_p2p_event_error(ev)));
 		fputs("}\n", f);
 		break;
-	case W2W_P2P_EV_MESSAGE:
+	case W2W_P2P_EV_MESSAGE: {
+		size_t len;
+		const uint8_t *data = w2w_p2p_event_data(ev, &len);
+
 		fputs("{\"event\":\"message\",\"from\":", f);
-		json_str(f, ev->from);
+		json_str(f, w2w_p2p_event_from(ev));
 		fputs(",\"topic\":", f);
-		json_str(f, ev->topic);
+		json_str(f, w2w_p2p_event_topic(ev));
 		fputs(",\"dataHex\":\"", f);
-		for (size_t i = 0; i < ev->len; i++)
-			fprintf(f, "%02x", ev->data[i]);
-		fprintf(f, "\",\"seqno\":\"%llu\"}\n", (unsigned long long)ev->seqno);
+		for (size_t i = 0; i < len; i++)
+			fprintf(f, "%02x", data[i]);
+		fprintf(f, "\",\"seqno\":\"%llu\"}\n", (unsigned long long)w2w_p2p_event_seqno(ev));
 		break;
+	}
 	}
 	fflush(f);
 }
@@ -523,13 +537,11 @@ static int run_listen(const struct cli_cmd *self, int argc, char **argv)
 	}
 	if (!nl)
 		return cli_usage(self, "--listen MULTIADDR is required");
-	loop = w2w_loop_new(NULL);
-	if (!loop)
+	if (w2w_loop_new(&loop, NULL) < 0)
 		return CLI_FAIL;
-	rc = make_host(self, &c, loop, &h, 6);
+	rc = make_host(self, &c, loop, &h, 6, listen_event, NULL);
 	if (rc != CLI_OK)
 		goto out;
-	w2w_p2p_set_event_cb(h, listen_event, NULL);
 	for (size_t i = 0; i < nl; i++) {
 		r = w2w_p2p_listen(h, listens[i]);
 		if (r < 0) {

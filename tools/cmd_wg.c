@@ -86,8 +86,7 @@ static int open_wg(const struct cli_cmd *self, struct w2w_loop **loop, struct w2
 	};
 	int rc;
 
-	*loop = w2w_loop_new(NULL);
-	if (!*loop) {
+	if (w2w_loop_new(loop, NULL) < 0) {
 		cli_err(self, "out of memory");
 		return CLI_FAIL;
 	}

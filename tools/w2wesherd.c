@@ -189,31 +189,33 @@ static void op_deadline(void *ud, int64_t when_us)
 
 /* ---- node events ---- */
 
-static void on_event(void *ud, const struct w2w_event *ev)
+static void on_log(void *ud, int level, const char *msg)
+{
+	logf_(ud, level, "%s", msg);
+}
+
+static void on_event(void *ud, const struct w2w_node_event *ev)
 {
 	struct daemon *d = ud;
-	enum w2w_event_type t = w2w_event_type(ev);
+	enum w2w_node_event_type t = w2w_node_event_type(ev);
 
 	switch (t) {
-	case W2W_EVENT_LOG:
-		logf_(d, w2w_event_log_level(ev), "%s", w2w_event_message(ev));
+	case W2W_NODE_EV_ERROR:
+		logf_(d, 3, "%s: %s", w2w_node_event_message(ev), w2w_strerror(w2w_node_event_error(ev)));
 		break;
-	case W2W_EVENT_ERROR:
-		logf_(d, 3, "%s: %s", w2w_event_message(ev), w2w_strerror(w2w_event_error(ev)));
-		break;
-	case W2W_EVENT_STOPPED:
+	case W2W_NODE_EV_STOPPED:
 		logf_(d, 6, "stopped");
 		d->stopping = 2;
 		uv_stop(d->uv);
 		break;
-	case W2W_EVENT_PEER_UP:
-	case W2W_EVENT_PEER_DOWN:
-		logf_(d, 6, "%s %s %s %s", w2w_event_type_name(t), w2w_event_name(ev), w2w_event_peer_id(ev),
-		      w2w_event_address(ev));
+	case W2W_NODE_EV_PEER_UP:
+	case W2W_NODE_EV_PEER_DOWN:
+		logf_(d, 6, "%s %s %s %s", w2w_node_event_type_name(t), w2w_node_event_name(ev),
+		      w2w_node_event_peer_id(ev), w2w_node_event_address(ev));
 		break;
 	default:
-		logf_(d, 6, "%s %s%s%s", w2w_event_type_name(t), w2w_event_address(ev),
-		      w2w_event_message(ev)[0] ? " " : "", w2w_event_message(ev));
+		logf_(d, 6, "%s %s%s%s", w2w_node_event_type_name(t), w2w_node_event_address(ev),
+		      w2w_node_event_message(ev)[0] ? " " : "", w2w_node_event_message(ev));
 		break;
 	}
 }
@@ -402,10 +404,11 @@ static void on_signal(uv_signal_t *s, int signum)
 	struct daemon *d = s->data;
 
 	if (signum == SIGHUP) {
-		struct w2w_config *n = w2w_config_new();
+		struct w2w_config *n = NULL;
 
-		if (n && w2w_config_load(n, d->config_path, W2W_CONFIG_ENV) == 0) {
+		if (w2w_config_new(&n) == 0 && w2w_config_load(n, d->config_path, W2W_CONFIG_ENV) == 0) {
 			d->log_level = w2w_config_log_level(n);
+			w2w_node_set_log(d->node, on_log, d, d->log_level);
 			for (size_t i = 0; i < w2w_config_bootstrap_count(n); i++)
 				w2w_node_join(d->node, w2w_config_bootstrap(n, i));
 			logf_(d, 6, "reloaded %s (log level, bootstrap list)", d->config_path);
@@ -484,8 +487,7 @@ int main(int argc, char **argv)
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 
-	d.cfg = w2w_config_new();
-	if (!d.cfg)
+	if (w2w_config_new(&d.cfg) < 0)
 		return 1;
 	r = w2w_config_load(d.cfg, d.config_path, W2W_CONFIG_GENERATE | W2W_CONFIG_ENV);
 	if (r < 0) {
@@ -507,14 +509,14 @@ int main(int argc, char **argv)
 	ops.ud = &d;
 	ops.watch = op_watch;
 	ops.set_deadline = op_deadline;
-	d.loop = w2w_loop_new(&ops);
-	if (!d.loop)
+	if (w2w_loop_new(&d.loop, &ops) < 0)
 		goto fail;
-	r = w2w_node_new(d.loop, d.cfg, on_event, &d, &d.node);
+	r = w2w_node_new(&d.node, d.loop, d.cfg, on_event, &d);
 	if (r < 0) {
 		logf_(&d, 3, "cannot create node: %s", w2w_strerror(r));
 		goto fail;
 	}
+	w2w_node_set_log(d.node, on_log, &d, d.log_level);
 	uv_signal_init(d.uv, &d.sig_term);
 	uv_signal_init(d.uv, &d.sig_int);
 	uv_signal_init(d.uv, &d.sig_hup);

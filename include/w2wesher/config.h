@@ -46,8 +46,9 @@ enum {
 };
 
 
-/* A configuration holding the defaults and no secrets; NULL when out of memory. */
-W2W_EXPORT struct w2w_config *w2w_config_new(void);
+/* A configuration holding the defaults and no secrets, into *ret (written
+ * only on success). Returns 0, -EINVAL (ret NULL), -ENOMEM. */
+W2W_EXPORT int w2w_config_new(struct w2w_config **ret);
 /* Wipes the secrets and frees; NULL is fine. Returns NULL. */
 W2W_EXPORT struct w2w_config *w2w_config_free(struct w2w_config *cfg);
 
@@ -67,7 +68,8 @@ W2W_EXPORT int w2w_config_load(struct w2w_config *cfg, const char *path, unsigne
  */
 W2W_EXPORT int w2w_config_check(struct w2w_config *cfg);
 
-/* Generates the missing secrets in memory only (for configurations without a file). */
+/* Generates the missing secrets in memory only (for configurations without a
+ * file). Returns 0 or -ENOMEM. */
 W2W_EXPORT int w2w_config_generate_secrets(struct w2w_config *cfg);
 
 /* The message of the last failure ("" if none). Valid until the next call on cfg. */
@@ -75,16 +77,26 @@ W2W_EXPORT const char *w2w_config_error(const struct w2w_config *cfg);
 
 /*
  * Sets one key from its text form, exactly as the file would
- * (w2w_config_set(cfg, "Wireguard", "ListenPort", "51820")).
+ * (w2w_config_set(cfg, "Wireguard", "ListenPort", "51820")); NULL or "" resets
+ * it as an empty value in the file does. Returns 0 or W2W_EPARSE (unknown
+ * section or key, invalid value: w2w_config_error() says why).
  */
 W2W_EXPORT int w2w_config_set(struct w2w_config *cfg, const char *section, const char *key,
                               const char *value);
 
-/* Typed setters. Each validates like the file does; 0 or W2W_EPARSE. */
-W2W_EXPORT int w2w_config_set_psk(struct w2w_config *cfg, const uint8_t *psk, size_t len); /* 32 bytes */
-/* The libp2p PrivateKey protobuf (Ed25519, 68 bytes; the legacy 100-byte form is accepted). */
-W2W_EXPORT int w2w_config_set_p2p_private_key(struct w2w_config *cfg, const uint8_t *pb, size_t len);
-W2W_EXPORT int w2w_config_set_wg_private_key(struct w2w_config *cfg, const uint8_t *key, size_t len); /* 32 */
+/*
+ * Typed setters. Each takes the file's text form and validates like the file
+ * does: 0 or W2W_EPARSE (w2w_config_error() says why).
+ *
+ * Keys are text, as in the file: the PSK is the standard base64 of 32 bytes
+ * (it replaces a PSKFile set earlier), the libp2p key the base64 of the
+ * Ed25519 PrivateKey protobuf (w2w_identity_generate() output; the legacy
+ * 100-byte form is accepted), the WireGuard key 44 base64 characters
+ * (`wg genkey`). They are decoded in constant time; NULL or "" unsets.
+ */
+W2W_EXPORT int w2w_config_set_psk(struct w2w_config *cfg, const char *b64);
+W2W_EXPORT int w2w_config_set_p2p_private_key(struct w2w_config *cfg, const char *b64);
+W2W_EXPORT int w2w_config_set_wg_private_key(struct w2w_config *cfg, const char *b64);
 W2W_EXPORT int w2w_config_set_listen_addr(struct w2w_config *cfg, const char *multiaddr);
 /* Appends one /…/tcp/<port>/p2p/<id> multiaddr to the bootstrap list. */
 W2W_EXPORT int w2w_config_add_bootstrap(struct w2w_config *cfg, const char *multiaddr);
@@ -105,13 +117,16 @@ W2W_EXPORT int w2w_config_set_log_level(struct w2w_config *cfg, const char *leve
 W2W_EXPORT int w2w_config_set_peer_expiry_ms(struct w2w_config *cfg, uint64_t ms);
 W2W_EXPORT int w2w_config_set_control_socket(struct w2w_config *cfg, const char *path);
 
-/* Getters (strings owned by cfg, valid until it changes). */
+/* Getters (strings owned by cfg, valid until it changes). Configuration
+ * reports no log lines: its failures come back as return codes with the
+ * message of w2w_config_error(), and the dump's notes. */
 W2W_EXPORT const char *w2w_config_path(const struct w2w_config *cfg); /* "" without a file */
 W2W_EXPORT const char *w2w_config_interface(const struct w2w_config *cfg);
 W2W_EXPORT unsigned w2w_config_listen_port(const struct w2w_config *cfg);
 W2W_EXPORT const char *w2w_config_listen_addr(const struct w2w_config *cfg);
 W2W_EXPORT size_t w2w_config_bootstrap_count(const struct w2w_config *cfg);
-W2W_EXPORT const char *w2w_config_bootstrap(const struct w2w_config *cfg, size_t i); /* NULL past the end */
+/* The i-th bootstrap multiaddr; NULL past the end. */
+W2W_EXPORT const char *w2w_config_bootstrap(const struct w2w_config *cfg, size_t i);
 W2W_EXPORT const char *w2w_config_node_name(const struct w2w_config *cfg);
 W2W_EXPORT unsigned w2w_config_mtu(const struct w2w_config *cfg);
 W2W_EXPORT enum w2w_backend w2w_config_backend(const struct w2w_config *cfg);
@@ -123,17 +138,18 @@ W2W_EXPORT int w2w_config_log_level(const struct w2w_config *cfg);
 /*
  * The node's libp2p peer ID ("12D3KooW...") and WireGuard public key (base64),
  * NUL-terminated. Return the length, W2W_ESTATE when the private key is not
- * set, or W2W_ELIMIT when cap is too small.
+ * set, or -ENOSPC when cap is too small.
  */
 W2W_EXPORT int w2w_config_peer_id(const struct w2w_config *cfg, char *out, size_t cap);
 W2W_EXPORT int w2w_config_wg_public_key(const struct w2w_config *cfg, char *out, size_t cap);
 
 /*
  * The effective configuration as INI text with secrets replaced by
- * "<redacted>" and each value's origin in a comment. snprintf-like: writes at
- * most cap bytes (NUL included) and returns the full length, or a negative code.
+ * "<redacted>" and each value's origin in a comment, NUL-terminated, into
+ * *out: free it with w2w_free(). Returns its length, or -ENOMEM (*out is
+ * written only on success).
  */
-W2W_EXPORT int w2w_config_dump(const struct w2w_config *cfg, char *out, size_t cap);
+W2W_EXPORT int w2w_config_dump(const struct w2w_config *cfg, char **out);
 
 #ifdef __cplusplus
 }

@@ -33,15 +33,20 @@ enum {
 	W2W_IO_ERROR = 4, /* error or hang-up: only ever reported, never requested */
 };
 
+/* Frozen, like struct pollfd: an array element both ways (get_watches fills
+ * it, process reads it), so it carries no size field (docs/api.md). */
 struct w2w_watch {
 	int fd;
 	int events; /* W2W_IO_* */
 };
 
-#define W2W_LOOP_OPS_VERSION 1
+/* The version of struct w2w_loop_ops this header describes. A later header
+ * may append fields and raise it; the library accepts every version from 1 up
+ * to its own, so a host built against an older header keeps working. */
+enum { W2W_LOOP_OPS_VERSION = 1 };
 
 struct w2w_loop_ops {
-	unsigned version; /* W2W_LOOP_OPS_VERSION */
+	unsigned version; /* W2W_LOOP_OPS_VERSION (1 .. the library's) */
 	void *ud;
 	/* Start, change (events != 0) or stop (events == 0) watching fd. */
 	void (*watch)(void *ud, int fd, int events);
@@ -53,15 +58,20 @@ struct w2w_loop_ops {
 
 struct w2w_loop;
 
-/* ops may be NULL (pull mode). Returns NULL on allocation failure or a
- * version this library does not know. */
-W2W_EXPORT struct w2w_loop *w2w_loop_new(const struct w2w_loop_ops *ops);
+/*
+ * New loop into *ret. ops may be NULL (pull mode); it is copied. Returns 0,
+ * -EINVAL (ret NULL, or ops->version 0 or newer than this library knows),
+ * -ENOMEM. *ret is written only on success.
+ */
+W2W_EXPORT int w2w_loop_new(struct w2w_loop **ret, const struct w2w_loop_ops *ops);
 /* Frees the loop; every object registered on it must have been freed first.
  * Accepts NULL; returns NULL. */
 W2W_EXPORT struct w2w_loop *w2w_loop_free(struct w2w_loop *loop);
 
 /* Handles the given ready fds (n may be 0) and runs every timer that is due.
- * Returns 0, or -EBUSY when called from inside one of the library's callbacks. */
+ * Returns 0, or -EBUSY when called from inside one of the library's callbacks
+ * (an event or log callback, or a watch/set_deadline op) or from inside
+ * another w2w_loop_process() on the same loop. */
 W2W_EXPORT int w2w_loop_process(struct w2w_loop *loop, const struct w2w_watch *ready, size_t n);
 
 /* Pull mode: copies up to cap watches; returns how many exist (may exceed cap). */
@@ -72,7 +82,8 @@ W2W_EXPORT int64_t w2w_loop_next_deadline(struct w2w_loop *loop);
 W2W_EXPORT int w2w_loop_timeout(struct w2w_loop *loop);
 
 /* Runs a poll() loop until w2w_loop_break() is called or timeout_ms passes
- * (-1: no limit). Returns 1 when broken, 0 on timeout, negative errno on failure. */
+ * (-1: no limit). Returns 1 when broken, 0 on timeout, -EBUSY from inside a
+ * library callback, -ENOMEM, or poll()'s -errno. */
 W2W_EXPORT int w2w_loop_run(struct w2w_loop *loop, int timeout_ms);
 /* Makes the innermost w2w_loop_run() return after the current iteration. */
 W2W_EXPORT void w2w_loop_break(struct w2w_loop *loop);

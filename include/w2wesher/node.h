@@ -7,10 +7,18 @@
  * Life cycle: w2w_node_new() -> w2w_node_start() -> ... -> w2w_node_stop()
  * (the interface, its address and its peers stay, so a restarted node
  * resumes seamlessly) or w2w_node_leave() (announces the leave, removes the
- * interface) -> W2W_EVENT_STOPPED -> w2w_node_free().
+ * interface) -> W2W_NODE_EV_STOPPED -> w2w_node_free().
  *
- * Calls made from inside the event callback that would re-enter the node
- * return -EBUSY (w2w_node_snapshot() and the event getters are fine).
+ * Events go to the callback given to w2w_node_new(). They are delivered from
+ * inside w2w_loop_process() only, never from inside the w2w_node_* call that
+ * caused them (a STOPPED after w2w_node_stop() comes from the loop). From
+ * inside the event callback, w2w_node_snapshot() and the event getters work;
+ * the calls that change the node (start, join, stop, leave, set_log) return
+ * -EBUSY, and so does w2w_loop_process().
+ *
+ * Log lines go to the sink of w2w_node_set_log(), which may run from inside
+ * any w2w_node_* call or w2w_loop_process(); every library call made from
+ * inside it returns -EBUSY (docs/api.md, "Logging").
  */
 #ifndef W2WESHER_NODE_H
 #define W2WESHER_NODE_H
@@ -28,59 +36,92 @@ extern "C" {
 #include <w2wesher/common.h>
 #include <w2wesher/export.h>
 
-enum w2w_event_type {
-	W2W_EVENT_LOG = 1,          /* a log line (level + message) */
-	W2W_EVENT_LISTENING,        /* libp2p listener up (address) */
-	W2W_EVENT_JOINED,           /* first peer table entry learned */
-	W2W_EVENT_PEER_UP,          /* a node appeared (peer id, name, address) */
-	W2W_EVENT_PEER_DOWN,        /* a node left or expired (peer id, name) */
-	W2W_EVENT_ADDRESS_ASSIGNED, /* our overlay address was chosen or changed (address) */
-	W2W_EVENT_KEY_ROTATED,      /* our WireGuard key changed */
-	W2W_EVENT_WG_APPLIED,       /* the WireGuard device now matches the peer table */
-	W2W_EVENT_ERROR,            /* something failed (error code + message); the node keeps running */
-	W2W_EVENT_STOPPED,          /* stop or leave finished; the node may be freed */
+enum w2w_node_event_type {
+	W2W_NODE_EV_LISTENING = 1,      /* libp2p listener up (address) */
+	W2W_NODE_EV_JOINED,             /* first peer table entry learned (peer id, name) */
+	W2W_NODE_EV_PEER_UP,            /* a node appeared (peer id, name, address) */
+	W2W_NODE_EV_PEER_DOWN,          /* a node left or expired (peer id, name, message) */
+	W2W_NODE_EV_ADDRESS_ASSIGNED,   /* our overlay address was chosen or changed (address) */
+	W2W_NODE_EV_KEY_ROTATED,        /* our WireGuard key changed (reserved: not emitted yet) */
+	W2W_NODE_EV_WG_APPLIED,         /* the WireGuard device now matches the peer table (message) */
+	W2W_NODE_EV_ERROR,              /* something failed (error, message); the node keeps running */
+	W2W_NODE_EV_STOPPED,            /* stop or leave finished; the node may be freed */
 };
 
-struct w2w_event;
+struct w2w_node_event;
 struct w2w_node;
 
-typedef void (*w2w_event_fn)(void *ud, const struct w2w_event *ev);
+typedef void (*w2w_node_event_fn)(void *ud, const struct w2w_node_event *ev);
 
-/* Event getters; strings valid only during the callback, "" when not applicable. */
-W2W_EXPORT enum w2w_event_type w2w_event_type(const struct w2w_event *ev);
-W2W_EXPORT const char *w2w_event_type_name(enum w2w_event_type t);
-W2W_EXPORT const char *w2w_event_peer_id(const struct w2w_event *ev);
-W2W_EXPORT const char *w2w_event_name(const struct w2w_event *ev);
-W2W_EXPORT const char *w2w_event_address(const struct w2w_event *ev);
-W2W_EXPORT const char *w2w_event_message(const struct w2w_event *ev);
-W2W_EXPORT int w2w_event_error(const struct w2w_event *ev);
-W2W_EXPORT int w2w_event_log_level(const struct w2w_event *ev); /* 3 err .. 7 debug */
+/* Event getters. Strings are valid only during the callback; "" when the
+ * event type has no such field. w2w_node_event_error(): 0 or a negative code. */
+W2W_EXPORT enum w2w_node_event_type w2w_node_event_type(const struct w2w_node_event *ev);
+/* "listening", "peer-up", ...; "unknown" for a value this library does not know. Static. */
+W2W_EXPORT const char *w2w_node_event_type_name(enum w2w_node_event_type t);
+W2W_EXPORT const char *w2w_node_event_peer_id(const struct w2w_node_event *ev);
+W2W_EXPORT const char *w2w_node_event_name(const struct w2w_node_event *ev);
+W2W_EXPORT const char *w2w_node_event_address(const struct w2w_node_event *ev);
+W2W_EXPORT const char *w2w_node_event_message(const struct w2w_node_event *ev);
+W2W_EXPORT int w2w_node_event_error(const struct w2w_node_event *ev);
 
 /*
- * Creates a node from a checked configuration holding every secret (see
- * w2w_config_load with W2W_CONFIG_GENERATE). The configuration is copied.
- * Nothing touches the network or the system before w2w_node_start().
+ * Creates a node into *ret from a checked configuration holding every secret
+ * (see w2w_config_load with W2W_CONFIG_GENERATE). The configuration is
+ * copied; fn (may be NULL) receives the events. Nothing touches the network
+ * or the system before w2w_node_start(). Returns 0, -EINVAL (NULL ret, loop
+ * or cfg), W2W_ESTATE (a secret is missing), W2W_EPARSE (unusable key),
+ * -ENOMEM. *ret is written only on success.
  */
-W2W_EXPORT int w2w_node_new(struct w2w_loop *loop, const struct w2w_config *cfg, w2w_event_fn fn, void *ud,
-			    struct w2w_node **out);
-/* Frees a stopped (or never started) node; NULL is fine. Returns NULL. */
+W2W_EXPORT int w2w_node_new(struct w2w_node **ret, struct w2w_loop *loop, const struct w2w_config *cfg,
+			    w2w_node_event_fn fn, void *ud);
+/* Frees a node in any state (a running one is stopped without STOPPED and
+ * without leaving); NULL is fine. Not from inside its callbacks. Returns NULL. */
 W2W_EXPORT struct w2w_node *w2w_node_free(struct w2w_node *node);
 
-/* Loads the state directory, sets up WireGuard, listens, dials the bootstrap peers. */
+/*
+ * Sets the log sink (fn NULL: logs are dropped, the default). Messages with
+ * level > max_level (W2W_LOG_*) are not even formatted; hosts usually pass
+ * w2w_config_log_level(). The sink also receives the node's libp2p host and
+ * WireGuard messages. Returns 0, or -EBUSY from inside a library callback.
+ */
+W2W_EXPORT int w2w_node_set_log(struct w2w_node *node, w2w_log_fn fn, void *ud, int max_level);
+
+/*
+ * Creates the state directory and loads it, sets up WireGuard, listens,
+ * dials the bootstrap peers; LISTENING and the rest follow from the loop.
+ * Returns 0, -EBUSY (inside a callback), W2W_ESTATE (already started or
+ * stopped: a node starts once), -errno of mkdir (state directory) or of the
+ * netlink socket, or what binding the listen address returns (W2W_EPARSE,
+ * -EADDRINUSE, ...) or w2w_p2p_new() returns (-ENOMEM).
+ */
 W2W_EXPORT int w2w_node_start(struct w2w_node *node);
-/* Adds a bootstrap multiaddr at run time (/ip4/…/tcp/…/p2p/…) and dials it. */
+/*
+ * Adds a bootstrap multiaddr (/ip4/…/tcp/…/p2p/<id>) and dials it when
+ * running. Returns 0, -EINVAL (NULL), -EBUSY, W2W_EPARSE (not a multiaddr
+ * naming its peer), W2W_ESTATE (stopping or stopped).
+ */
 W2W_EXPORT int w2w_node_join(struct w2w_node *node, const char *multiaddr);
-/* Stops without leaving: closes connections, keeps interface, address and peers. */
+/*
+ * Stops without leaving: closes connections, keeps the interface, its
+ * address and peers; STOPPED follows. Returns 0, -EBUSY, W2W_ESTATE (already
+ * stopping or stopped).
+ */
 W2W_EXPORT int w2w_node_stop(struct w2w_node *node);
-/* Announces the leave, removes the interface, then stops. */
+/*
+ * Announces the leave, waits briefly for it to spread, removes the interface;
+ * STOPPED follows. Returns 0, -EBUSY, W2W_ESTATE (not running).
+ */
 W2W_EXPORT int w2w_node_leave(struct w2w_node *node);
 
-/* Snapshots: a copy of the node's view at the time of the call. */
+/* Snapshots: a copy of the node's view at the time of the call; NULL when out
+ * of memory. Free with w2w_snapshot_free() (accepts NULL, returns NULL). */
 struct w2w_snapshot;
 W2W_EXPORT struct w2w_snapshot *w2w_node_snapshot(struct w2w_node *node);
 W2W_EXPORT struct w2w_snapshot *w2w_snapshot_free(struct w2w_snapshot *s);
 
-/* Self: i = W2W_SNAPSHOT_SELF; peers: 0 .. w2w_snapshot_peer_count()-1. */
+/* Self: i = W2W_SNAPSHOT_SELF; peers: 0 .. w2w_snapshot_peer_count()-1.
+ * Strings are owned by the snapshot. An index past the end gives NULL from the
+ * string getters and 0 from the numeric ones. */
 #define W2W_SNAPSHOT_SELF ((size_t)-1)
 W2W_EXPORT size_t w2w_snapshot_peer_count(const struct w2w_snapshot *s);
 W2W_EXPORT const char *w2w_snapshot_name(const struct w2w_snapshot *s, size_t i);

@@ -4,7 +4,6 @@
 
 #include "w2wesher/keys.h"
 
-#include "b64.h"
 #include "err.h"
 #include "ident.h"
 #include "peerid.h"
@@ -17,8 +16,8 @@ int w2w_wg_genkey(char *out, size_t cap)
 {
 	uint8_t *k;
 
-	if (cap < WG_KEY_B64_LEN + 1)
-		return W2W_ELIMIT;
+	if (!out || cap < WG_KEY_B64_LEN + 1)
+		return -ENOSPC;
 	if (secmem_init() < 0 || !(k = secure_alloc(WG_KEY_LEN)))
 		return -ENOMEM;
 	wgkey_generate(k, NULL);
@@ -27,16 +26,18 @@ int w2w_wg_genkey(char *out, size_t cap)
 	return WG_KEY_B64_LEN;
 }
 
-int w2w_wg_pubkey(char *out, size_t cap, const char *priv, size_t len)
+int w2w_wg_pubkey(char *out, size_t cap, const char *priv)
 {
 	uint8_t *k, pub[WG_KEY_LEN];
 	int rc;
 
-	if (cap < WG_KEY_B64_LEN + 1)
-		return W2W_ELIMIT;
+	if (!priv)
+		return W2W_EPARSE;
+	if (!out || cap < WG_KEY_B64_LEN + 1)
+		return -ENOSPC;
 	if (secmem_init() < 0 || !(k = secure_alloc(WG_KEY_LEN)))
 		return -ENOMEM;
-	rc = wgkey_from_b64(k, priv, len);
+	rc = wgkey_from_b64(k, priv, strlen(priv));
 	if (rc < 0)
 		goto out;
 	/* X25519 clamps the scalar itself, so unclamped input gives what `wg pubkey` gives. */
@@ -55,6 +56,8 @@ int w2w_swarm_key_generate(char *out, size_t cap)
 	uint8_t *k;
 	int rc;
 
+	if (!out || cap < SWARMKEY_TEXT_LEN + 1)
+		return -ENOSPC;
 	if (secmem_init() < 0 || !(k = secure_alloc(SWARMKEY_LEN)))
 		return -ENOMEM;
 	rng_fill(NULL, k, SWARMKEY_LEN);
@@ -63,41 +66,53 @@ int w2w_swarm_key_generate(char *out, size_t cap)
 	return rc;
 }
 
-int w2w_identity_generate(uint8_t *out, size_t cap)
+int w2w_identity_generate(char *out, size_t cap)
 {
 	struct ident *id = NULL;
+	uint8_t pb[IDENT_PRIVPB_LEN];
 	int rc;
 
-	if (cap < IDENT_PRIVPB_LEN)
-		return W2W_ELIMIT;
 	if (secmem_init() < 0)
 		return -ENOMEM;
 	rc = ident_new(&id, NULL);
 	if (rc < 0)
 		return rc;
-	rc = ident_to_privkey_pb(id, out, cap);
+	rc = ident_to_privkey_pb(id, pb, sizeof(pb));
 	ident_free(id);
-	return rc;
+	if (rc >= 0)
+		rc = secret_to_b64(out, out ? cap : 0, pb, (size_t)rc);
+	secure_wipe(pb, sizeof(pb));
+	return rc == W2W_ELIMIT ? -ENOSPC : rc;
 }
 
-int w2w_identity_peer_id(const uint8_t *pb, size_t len, char *out, size_t cap)
+int w2w_identity_peer_id(char *out, size_t cap, const char *key)
 {
 	struct ident *id = NULL;
 	int rc;
 
-	if (secmem_init() < 0)
-		return -ENOMEM;
-	rc = ident_from_privkey_pb(&id, pb, len);
+	rc = key ? ident_from_privkey_b64(&id, key, strlen(key)) : W2W_EPARSE;
 	if (rc < 0)
-		return W2W_EPARSE;
-	rc = peerid_to_b58(out, cap, ident_peerid(id));
+		return rc;
+	rc = peerid_to_b58(out, out ? cap : 0, ident_peerid(id));
 	ident_free(id);
-	return rc;
+	return rc == W2W_ELIMIT ? -ENOSPC : rc;
 }
 
 int w2w_base64_encode(char *out, size_t cap, const uint8_t *in, size_t len)
 {
-	return b64_encode(out, cap, in, len);
+	int rc = secret_to_b64(out, out ? cap : 0, in, len);
+
+	return rc == W2W_ELIMIT ? -ENOSPC : rc;
+}
+
+int w2w_base64_decode(uint8_t *out, size_t cap, const char *text)
+{
+	int rc;
+
+	if (!text)
+		return W2W_EPARSE;
+	rc = secret_from_b64(out, out ? cap : 0, text, strlen(text));
+	return rc == W2W_ELIMIT ? -ENOSPC : rc;
 }
 
 void w2w_wipe(void *p, size_t len)

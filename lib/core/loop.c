@@ -11,7 +11,8 @@ struct w2w_loop {
 	struct reactor *r;
 	struct w2w_loop_ops ops;
 	int has_ops;
-	int in_cb;      /* depth of library callbacks running */
+	int in_cb;      /* depth of library callbacks running (events, logs, ops) */
+	int in_log;     /* depth of log callbacks running (a subset of in_cb) */
 	int processing; /* inside w2w_loop_process */
 	int broken;
 	const struct wgsync_os *wg_os; /* test seam: loop_set_wg_os() */
@@ -21,32 +22,41 @@ static void hook_watch(void *ud, int fd, int events)
 {
 	struct w2w_loop *l = ud;
 
-	if (l->has_ops && l->ops.watch)
+	if (l->has_ops && l->ops.watch) {
+		l->in_cb++;
 		l->ops.watch(l->ops.ud, fd, events);
+		l->in_cb--;
+	}
 }
 
 static void hook_deadline(void *ud, int64_t when)
 {
 	struct w2w_loop *l = ud;
 
-	if (l->has_ops && l->ops.set_deadline)
+	if (l->has_ops && l->ops.set_deadline) {
+		l->in_cb++;
 		l->ops.set_deadline(l->ops.ud, when);
+		l->in_cb--;
+	}
 }
 
-struct w2w_loop *w2w_loop_new(const struct w2w_loop_ops *ops)
+int w2w_loop_new(struct w2w_loop **ret, const struct w2w_loop_ops *ops)
 {
 	struct w2w_loop *l;
 	struct reactor_hooks h;
 
-	if (ops && ops->version != W2W_LOOP_OPS_VERSION)
-		return NULL;
+	/* Every version up to ours: version 1 is the whole of today's struct, so
+	 * there is nothing to default yet; a version 2 that appends fields copies
+	 * only the version-1 prefix from an older host. */
+	if (!ret || (ops && (ops->version < 1 || ops->version > W2W_LOOP_OPS_VERSION)))
+		return -EINVAL;
 	l = calloc(1, sizeof(*l));
 	if (!l)
-		return NULL;
+		return -ENOMEM;
 	l->r = reactor_new();
 	if (!l->r) {
 		free(l);
-		return NULL;
+		return -ENOMEM;
 	}
 	if (ops) {
 		l->ops = *ops;
@@ -56,7 +66,8 @@ struct w2w_loop *w2w_loop_new(const struct w2w_loop_ops *ops)
 	h.deadline = hook_deadline;
 	h.ud = l;
 	reactor_set_hooks(l->r, &h);
-	return l;
+	*ret = l;
+	return 0;
 }
 
 struct w2w_loop *w2w_loop_free(struct w2w_loop *loop)
@@ -81,6 +92,28 @@ void loop_enter_cb(struct w2w_loop *loop)
 void loop_leave_cb(struct w2w_loop *loop)
 {
 	loop->in_cb--;
+}
+
+void loop_enter_log(struct w2w_loop *loop)
+{
+	loop->in_cb++;
+	loop->in_log++;
+}
+
+void loop_leave_log(struct w2w_loop *loop)
+{
+	loop->in_log--;
+	loop->in_cb--;
+}
+
+bool loop_in_log(const struct w2w_loop *loop)
+{
+	return loop->in_log > 0;
+}
+
+bool loop_may_deliver(const struct w2w_loop *loop)
+{
+	return loop->processing && !loop->in_cb;
 }
 
 int w2w_loop_process(struct w2w_loop *loop, const struct w2w_watch *ready, size_t n)
@@ -136,6 +169,8 @@ int w2w_loop_run(struct w2w_loop *loop, int timeout_ms)
 	size_t cap = 0;
 	int ret = 0;
 
+	if (loop->in_cb || loop->processing)
+		return -EBUSY;
 	loop->broken = 0;
 	for (;;) {
 		size_t n = reactor_watches(loop->r, w, cap), nready = 0;

@@ -27,6 +27,7 @@
 #include "multiaddr.h"
 #include "nodestate.h"
 #include "osclock.h"
+#include "p2pevent.h"
 #include "peerid.h"
 #include "peertable.h"
 #include "reconcile.h"
@@ -65,18 +66,19 @@ struct conninfo {
 	uint8_t wg_pub[32];
 };
 
-struct w2w_event {
-	enum w2w_event_type type;
+struct w2w_node_event {
+	enum w2w_node_event_type type;
 	const char *peer_id, *name, *address, *message;
 	int err;
-	int level;
 };
 
 struct w2w_node {
 	struct w2w_loop *loop;
 	struct reactor *r;
-	w2w_event_fn fn;
+	w2w_node_event_fn fn;
 	void *ud;
+	w2w_log_fn log_fn;
+	void *log_ud;
 	int in_cb;
 	enum node_state state;
 	struct wlog log;
@@ -128,11 +130,11 @@ struct w2w_node {
 
 /* ---- events and logging ---- */
 
-static void emit(struct w2w_node *n, enum w2w_event_type type, const char *peer_id, const char *name,
+static void emit(struct w2w_node *n, enum w2w_node_event_type type, const char *peer_id, const char *name,
 		 const char *address, const char *message, int err)
 {
-	struct w2w_event ev = {type, peer_id ? peer_id : "", name ? name : "", address ? address : "",
-			       message ? message : "", err, 0};
+	struct w2w_node_event ev = {type, peer_id ? peer_id : "", name ? name : "", address ? address : "",
+				    message ? message : "", err};
 
 	if (!n->fn)
 		return;
@@ -143,15 +145,18 @@ static void emit(struct w2w_node *n, enum w2w_event_type type, const char *peer_
 	n->in_cb--;
 }
 
+/* Log lines can come from inside any call (start, stop, a WireGuard reply):
+ * the guard makes every library call from the host's sink return -EBUSY. */
 static void log_sink(void *ud, int level, const char *msg)
 {
 	struct w2w_node *n = ud;
-	struct w2w_event ev = {W2W_EVENT_LOG, "", "", "", msg, 0, level};
 
-	if (!n->fn)
+	if (!n->log_fn)
 		return;
 	n->in_cb++;
-	n->fn(n->ud, &ev);
+	loop_enter_log(n->loop);
+	n->log_fn(n->log_ud, level, msg);
+	loop_leave_log(n->loop);
 	n->in_cb--;
 }
 
@@ -162,56 +167,50 @@ static void p2p_log(void *ud, int level, const char *msg)
 	wlog_printf(&n->log, level, "p2p: %s", msg);
 }
 
-enum w2w_event_type w2w_event_type(const struct w2w_event *ev)
+enum w2w_node_event_type w2w_node_event_type(const struct w2w_node_event *ev)
 {
 	return ev->type;
 }
 
-const char *w2w_event_type_name(enum w2w_event_type t)
+const char *w2w_node_event_type_name(enum w2w_node_event_type t)
 {
 	switch (t) {
-	case W2W_EVENT_LOG: return "log";
-	case W2W_EVENT_LISTENING: return "listening";
-	case W2W_EVENT_JOINED: return "joined";
-	case W2W_EVENT_PEER_UP: return "peer-up";
-	case W2W_EVENT_PEER_DOWN: return "peer-down";
-	case W2W_EVENT_ADDRESS_ASSIGNED: return "address-assigned";
-	case W2W_EVENT_KEY_ROTATED: return "key-rotated";
-	case W2W_EVENT_WG_APPLIED: return "wireguard-applied";
-	case W2W_EVENT_ERROR: return "error";
-	case W2W_EVENT_STOPPED: return "stopped";
+	case W2W_NODE_EV_LISTENING: return "listening";
+	case W2W_NODE_EV_JOINED: return "joined";
+	case W2W_NODE_EV_PEER_UP: return "peer-up";
+	case W2W_NODE_EV_PEER_DOWN: return "peer-down";
+	case W2W_NODE_EV_ADDRESS_ASSIGNED: return "address-assigned";
+	case W2W_NODE_EV_KEY_ROTATED: return "key-rotated";
+	case W2W_NODE_EV_WG_APPLIED: return "wireguard-applied";
+	case W2W_NODE_EV_ERROR: return "error";
+	case W2W_NODE_EV_STOPPED: return "stopped";
 	}
 	return "unknown";
 }
 
-const char *w2w_event_peer_id(const struct w2w_event *ev)
+const char *w2w_node_event_peer_id(const struct w2w_node_event *ev)
 {
 	return ev->peer_id;
 }
 
-const char *w2w_event_name(const struct w2w_event *ev)
+const char *w2w_node_event_name(const struct w2w_node_event *ev)
 {
 	return ev->name;
 }
 
-const char *w2w_event_address(const struct w2w_event *ev)
+const char *w2w_node_event_address(const struct w2w_node_event *ev)
 {
 	return ev->address;
 }
 
-const char *w2w_event_message(const struct w2w_event *ev)
+const char *w2w_node_event_message(const struct w2w_node_event *ev)
 {
 	return ev->message;
 }
 
-int w2w_event_error(const struct w2w_event *ev)
+int w2w_node_event_error(const struct w2w_node_event *ev)
 {
 	return ev->err;
-}
-
-int w2w_event_log_level(const struct w2w_event *ev)
-{
-	return ev->level;
 }
 
 /* ---- helpers ---- */
@@ -518,7 +517,7 @@ static void check_address(struct w2w_node *n)
 	free(o);
 	if (r < 0) {
 		if (r == W2W_ELIMIT)
-			emit(n, W2W_EVENT_ERROR, NULL, NULL, NULL, "the overlay range is full", r);
+			emit(n, W2W_NODE_EV_ERROR, NULL, NULL, NULL, "the overlay range is full", r);
 		return;
 	}
 	if (!changed)
@@ -533,7 +532,7 @@ static void check_address(struct w2w_node *n)
 	n->claim = out;
 	n->has_claim = true;
 	ip_str(&n->claim.addr, ip, sizeof(ip));
-	emit(n, W2W_EVENT_ADDRESS_ASSIGNED, n->peer_id, n->name, ip, NULL, 0);
+	emit(n, W2W_NODE_EV_ADDRESS_ASSIGNED, n->peer_id, n->name, ip, NULL, 0);
 	soon(n, &n->t_save, SOON_SAVE_US);
 	soon(n, &n->t_announce_soon, 0);
 	soon(n, &n->t_reconcile, 0);
@@ -550,7 +549,7 @@ static void on_initial_address(void *ud, uint64_t now)
 	if (!n->has_claim)
 		return;
 	ip_str(&n->claim.addr, ip, sizeof(ip));
-	emit(n, W2W_EVENT_ADDRESS_ASSIGNED, n->peer_id, n->name, ip, NULL, 0);
+	emit(n, W2W_NODE_EV_ADDRESS_ASSIGNED, n->peer_id, n->name, ip, NULL, 0);
 }
 
 /* ---- reconcile ---- */
@@ -693,7 +692,7 @@ static void on_reconcile(void *ud, uint64_t now)
 	}
 	dev = reconcile_desired(&in);
 	if (!dev) {
-		emit(n, W2W_EVENT_ERROR, NULL, NULL, NULL, "reconcile: out of memory", -ENOMEM);
+		emit(n, W2W_NODE_EV_ERROR, NULL, NULL, NULL, "reconcile: out of memory", -ENOMEM);
 		return;
 	}
 	if (n->has_claim) {
@@ -718,7 +717,7 @@ static void on_wg_done(void *ud, const struct wgsync_result *res)
 
 	if (res->err < 0) {
 		snprintf(msg, sizeof(msg), "WireGuard %s (%s backend)", n->ifname, wgsync_backend_name(n->wg));
-		emit(n, W2W_EVENT_ERROR, NULL, NULL, NULL, msg, res->err);
+		emit(n, W2W_NODE_EV_ERROR, NULL, NULL, NULL, msg, res->err);
 		return;
 	}
 	if (res->diff.added || res->diff.removed || res->diff.updated || res->diff.device_changed ||
@@ -741,7 +740,7 @@ static void on_wg_done(void *ud, const struct wgsync_result *res)
 				}
 			soon(n, &n->t_announce_soon, 0);
 		}
-		emit(n, W2W_EVENT_WG_APPLIED, NULL, NULL, NULL, msg, 0);
+		emit(n, W2W_NODE_EV_WG_APPLIED, NULL, NULL, NULL, msg, 0);
 	}
 }
 
@@ -769,7 +768,7 @@ static void on_expired(void *ud, const struct pt_entry *e)
 		c->wg_configured = false;
 	id_str(&e->id, id, sizeof(id));
 	log_info(&n->log, "peer %s (%s) silent for too long: removed", e->ann.name, id);
-	emit(n, W2W_EVENT_PEER_DOWN, id, e->ann.name, NULL, "expired", 0);
+	emit(n, W2W_NODE_EV_PEER_DOWN, id, e->ann.name, NULL, "expired", 0);
 }
 
 static void on_expire(void *ud, uint64_t now)
@@ -874,9 +873,9 @@ static void handle_message(struct w2w_node *n, const struct w2w_p2p_event *ev)
 		log_info(&n->log, "peer %s (%s) at %s", a.name, ev->from, ip[0] ? ip : "-");
 		if (!n->joined) {
 			n->joined = true;
-			emit(n, W2W_EVENT_JOINED, ev->from, a.name, NULL, NULL, 0);
+			emit(n, W2W_NODE_EV_JOINED, ev->from, a.name, NULL, NULL, 0);
 		}
-		emit(n, W2W_EVENT_PEER_UP, ev->from, a.name, ip, NULL, 0);
+		emit(n, W2W_NODE_EV_PEER_UP, ev->from, a.name, ip, NULL, 0);
 		/* A node we did not know: it does not know us either. Answer with our
 		 * own announcement right away, so a joiner learns the whole mesh within
 		 * a round trip instead of an AnnounceInterval. */
@@ -897,7 +896,7 @@ static void handle_message(struct w2w_node *n, const struct w2w_p2p_event *ev)
 			c->wg_configured = false;
 	}
 		log_info(&n->log, "peer %s (%s) left", a.name, ev->from);
-		emit(n, W2W_EVENT_PEER_DOWN, ev->from, a.name, ip, "left", 0);
+		emit(n, W2W_NODE_EV_PEER_DOWN, ev->from, a.name, ip, "left", 0);
 		break;
 	case PT_REJECTED:
 		log_warn(&n->log, "announcement from %s rejected (WireGuard key already used by another node, "
@@ -959,7 +958,7 @@ static void on_p2p_event(void *ud, const struct w2w_p2p_event *ev)
 		return;
 	switch (ev->type) {
 	case W2W_P2P_EV_LISTENING:
-		emit(n, W2W_EVENT_LISTENING, n->peer_id, n->name, ev->addr, NULL, 0);
+		emit(n, W2W_NODE_EV_LISTENING, n->peer_id, n->name, ev->addr, NULL, 0);
 		break;
 	case W2W_P2P_EV_CONNECTED:
 		if (!ev->peer_id || peerid_parse(&pid, ev->peer_id, strlen(ev->peer_id)) < 0)
@@ -1007,7 +1006,7 @@ static void on_stopped_timer(void *ud, uint64_t now)
 
 	(void)now;
 	n->state = NS_STOPPED;
-	emit(n, W2W_EVENT_STOPPED, n->peer_id, n->name, NULL, NULL, 0);
+	emit(n, W2W_NODE_EV_STOPPED, n->peer_id, n->name, NULL, NULL, 0);
 }
 
 static void disarm_all(struct w2w_node *n)
@@ -1045,7 +1044,7 @@ static void on_removed(void *ud, int err)
 	struct w2w_node *n = ud;
 
 	if (err < 0)
-		emit(n, W2W_EVENT_ERROR, NULL, NULL, NULL, "removing the interface", err);
+		emit(n, W2W_NODE_EV_ERROR, NULL, NULL, NULL, "removing the interface", err);
 	finish_stop(n);
 }
 
@@ -1064,8 +1063,8 @@ static void on_leave_flushed(void *ud, uint64_t now)
 		finish_stop(n);
 }
 
-int w2w_node_new(struct w2w_loop *loop, const struct w2w_config *cfg, w2w_event_fn fn, void *ud,
-		 struct w2w_node **out)
+int w2w_node_new(struct w2w_node **out, struct w2w_loop *loop, const struct w2w_config *cfg,
+		 w2w_node_event_fn fn, void *ud)
 {
 	struct w2w_node *n;
 	uint8_t pb[IDENT_PRIVPB_LEN];
@@ -1084,7 +1083,7 @@ int w2w_node_new(struct w2w_loop *loop, const struct w2w_config *cfg, w2w_event_
 	n->ud = ud;
 	n->log.fn = log_sink;
 	n->log.ud = n;
-	n->log.max_level = cfg->log_level;
+	n->log.max_level = -1; /* no sink yet (w2w_node_set_log) */
 	n->psk = secure_alloc(32);
 	n->wg_priv = secure_alloc(32);
 	if (!n->psk || !n->wg_priv)
@@ -1173,14 +1172,28 @@ struct w2w_node *w2w_node_free(struct w2w_node *n)
 	return NULL;
 }
 
+int w2w_node_set_log(struct w2w_node *n, w2w_log_fn fn, void *ud, int max_level)
+{
+	if (!n)
+		return -EINVAL;
+	if (n->in_cb || loop_in_log(n->loop))
+		return -EBUSY;
+	n->log_fn = fn;
+	n->log_ud = ud;
+	n->log.max_level = fn ? max_level : -1;
+	if (n->p2p)
+		w2w_p2p_set_log(n->p2p, p2p_log, n, n->log.max_level);
+	return 0;
+}
+
 int w2w_node_start(struct w2w_node *n)
 {
 	struct wgsync_config wc;
-	char ip[64];
+	char ip[64], key[2 * IDENT_PRIVPB_LEN], psk[64];
 	uint8_t pb[IDENT_PRIVPB_LEN];
 	int len, r;
 
-	if (n->in_cb)
+	if (n->in_cb || loop_in_log(n->loop))
 		return -EBUSY;
 	if (n->state != NS_NEW)
 		return W2W_ESTATE;
@@ -1225,12 +1238,18 @@ int w2w_node_start(struct w2w_node *n)
 	len = ident_to_privkey_pb(n->id, pb, sizeof(pb));
 	if (len < 0)
 		return len;
-	r = w2w_p2p_new(&n->p2p, n->loop, pb, (size_t)len, n->psk, 32);
+	/* The host takes keys as text, like every public API (decoded in constant time). */
+	r = secret_to_b64(key, sizeof(key), pb, (size_t)len);
+	if (r >= 0)
+		r = secret_to_b64(psk, sizeof(psk), n->psk, 32);
+	if (r >= 0)
+		r = w2w_p2p_new(&n->p2p, n->loop, key, psk, on_p2p_event, n);
 	secure_wipe(pb, sizeof(pb));
+	secure_wipe(key, sizeof(key));
+	secure_wipe(psk, sizeof(psk));
 	if (r < 0)
 		return r;
-	w2w_p2p_set_event_cb(n->p2p, on_p2p_event, n);
-	w2w_p2p_set_log_cb(n->p2p, p2p_log, n, n->log.max_level);
+	w2w_p2p_set_log(n->p2p, p2p_log, n, n->log.max_level);
 	/* A refused first dial (peers starting together) is retried within 250 ms;
 	 * the host's backoff still grows from there for peers that stay away. */
 	w2w_p2p_set_option(n->p2p, W2W_P2P_OPT_DIAL_BACKOFF_MS, 250);
@@ -1274,7 +1293,9 @@ int w2w_node_join(struct w2w_node *n, const char *ma)
 	struct peerid pid;
 	int len;
 
-	if (n->in_cb)
+	if (!n || !ma)
+		return -EINVAL;
+	if (n->in_cb || loop_in_log(n->loop))
 		return -EBUSY;
 	len = ma_parse(bin, sizeof(bin), ma, strlen(ma));
 	if (len < 0 || ma_peer(bin, (size_t)len, &pid) < 0)
@@ -1289,7 +1310,7 @@ int w2w_node_join(struct w2w_node *n, const char *ma)
 
 int w2w_node_stop(struct w2w_node *n)
 {
-	if (n->in_cb)
+	if (n->in_cb || loop_in_log(n->loop))
 		return -EBUSY;
 	if (n->state == NS_NEW) {
 		n->state = NS_STOPPING;
@@ -1305,7 +1326,7 @@ int w2w_node_stop(struct w2w_node *n)
 
 int w2w_node_leave(struct w2w_node *n)
 {
-	if (n->in_cb)
+	if (n->in_cb || loop_in_log(n->loop))
 		return -EBUSY;
 	if (n->state != NS_RUNNING)
 		return W2W_ESTATE;
@@ -1416,13 +1437,12 @@ struct w2w_snapshot *w2w_snapshot_free(struct w2w_snapshot *s)
 	return NULL;
 }
 
+/* NULL past the end: string getters return NULL, numeric ones 0 (node.h). */
 static const struct snap_node *snap_at(const struct w2w_snapshot *s, size_t i)
 {
-	static const struct snap_node none;
-
 	if (i == W2W_SNAPSHOT_SELF)
 		return &s->self;
-	return i < s->n_peers ? &s->peers[i] : &none;
+	return i < s->n_peers ? &s->peers[i] : NULL;
 }
 
 size_t w2w_snapshot_peer_count(const struct w2w_snapshot *s)
@@ -1432,47 +1452,65 @@ size_t w2w_snapshot_peer_count(const struct w2w_snapshot *s)
 
 const char *w2w_snapshot_name(const struct w2w_snapshot *s, size_t i)
 {
-	return snap_at(s, i)->name;
+	const struct snap_node *e = snap_at(s, i);
+
+	return e ? e->name : NULL;
 }
 
 const char *w2w_snapshot_peer_id(const struct w2w_snapshot *s, size_t i)
 {
-	return snap_at(s, i)->peer_id;
+	const struct snap_node *e = snap_at(s, i);
+
+	return e ? e->peer_id : NULL;
 }
 
 const char *w2w_snapshot_address(const struct w2w_snapshot *s, size_t i)
 {
-	return snap_at(s, i)->address;
+	const struct snap_node *e = snap_at(s, i);
+
+	return e ? e->address : NULL;
 }
 
 const char *w2w_snapshot_endpoint(const struct w2w_snapshot *s, size_t i)
 {
-	return snap_at(s, i)->endpoint;
+	const struct snap_node *e = snap_at(s, i);
+
+	return e ? e->endpoint : NULL;
 }
 
 const char *w2w_snapshot_wg_public_key(const struct w2w_snapshot *s, size_t i)
 {
-	return snap_at(s, i)->wg_pub;
+	const struct snap_node *e = snap_at(s, i);
+
+	return e ? e->wg_pub : NULL;
 }
 
 int64_t w2w_snapshot_last_handshake(const struct w2w_snapshot *s, size_t i)
 {
-	return snap_at(s, i)->last_handshake;
+	const struct snap_node *e = snap_at(s, i);
+
+	return e ? e->last_handshake : 0;
 }
 
 uint64_t w2w_snapshot_rx_bytes(const struct w2w_snapshot *s, size_t i)
 {
-	return snap_at(s, i)->rx;
+	const struct snap_node *e = snap_at(s, i);
+
+	return e ? e->rx : 0;
 }
 
 uint64_t w2w_snapshot_tx_bytes(const struct w2w_snapshot *s, size_t i)
 {
-	return snap_at(s, i)->tx;
+	const struct snap_node *e = snap_at(s, i);
+
+	return e ? e->tx : 0;
 }
 
 int w2w_snapshot_connected(const struct w2w_snapshot *s, size_t i)
 {
-	return snap_at(s, i)->connected;
+	const struct snap_node *e = snap_at(s, i);
+
+	return e ? e->connected : 0;
 }
 
 size_t w2w_snapshot_join_addr_count(const struct w2w_snapshot *s)
@@ -1482,5 +1520,5 @@ size_t w2w_snapshot_join_addr_count(const struct w2w_snapshot *s)
 
 const char *w2w_snapshot_join_addr(const struct w2w_snapshot *s, size_t i)
 {
-	return i < s->n_join ? s->join[i] : "";
+	return i < s->n_join ? s->join[i] : NULL;
 }

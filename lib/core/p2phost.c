@@ -16,7 +16,9 @@
 #include "log.h"
 #include "loop_internal.h"
 #include "multiaddr.h"
+#include "p2pevent.h"
 #include "peerid.h"
+#include "secmem.h"
 #include "sock.h"
 #include "swarm.h"
 #include "swarmkey.h"
@@ -76,10 +78,12 @@ struct w2w_p2p {
 	struct swarm_config scfg;
 	struct gs_config gcfg;
 	struct wlog log;
-	w2w_p2p_log_fn log_fn;
+	w2w_log_fn log_fn;
 	void *log_ud;
 	w2w_p2p_event_fn ev_fn;
 	void *ev_ud;
+	struct p2pevent_q evq; /* events raised inside an API call, delivered from t_evq */
+	struct rtimer t_evq;
 	struct listener listeners[MAX_LISTENERS];
 	size_t n_listeners;
 	struct hconn *conns;
@@ -94,21 +98,62 @@ struct w2w_p2p {
 
 static void sync_all(struct w2w_p2p *h, uint64_t now);
 
+/* A log line may come from deep inside the swarm: every library call from the
+ * sink returns -EBUSY (loop_enter_log). */
 static void log_cb(void *ud, int level, const char *msg)
 {
 	struct w2w_p2p *h = ud;
 
-	if (h->log_fn)
-		h->log_fn(h->log_ud, level, msg);
+	if (!h->log_fn)
+		return;
+	loop_enter_log(h->loop);
+	h->log_fn(h->log_ud, level, msg);
+	loop_leave_log(h->loop);
 }
 
+static void deliver(struct w2w_p2p *h, const struct w2w_p2p_event *ev)
+{
+	loop_enter_cb(h->loop);
+	h->ev_fn(h->ev_ud, ev);
+	loop_leave_cb(h->loop);
+}
+
+/* Delivers the queued events in order; an event callback that calls the API
+ * only adds to the queue (loop_may_deliver is false inside it). */
+static void flush_events(struct w2w_p2p *h)
+{
+	struct p2pevent_item *it;
+
+	while (h->ev_fn && (it = p2pevent_q_pop(&h->evq))) {
+		deliver(h, &it->ev);
+		free(it);
+	}
+}
+
+static void evq_timer(void *ud, uint64_t now)
+{
+	(void)now;
+	flush_events(ud);
+}
+
+/* Events are never delivered from inside the API call that raised them
+ * (listen, a dial that fails at once, a connection found dead while a call
+ * flushes output): those are copied and delivered from the loop. */
 static void emit(struct w2w_p2p *h, const struct w2w_p2p_event *ev)
 {
 	if (!h->ev_fn)
 		return;
-	loop_enter_cb(h->loop);
-	h->ev_fn(h->ev_ud, ev);
-	loop_leave_cb(h->loop);
+	if (!loop_may_deliver(h->loop)) {
+		int r = p2pevent_q_push(&h->evq, ev);
+
+		if (r < 0)
+			log_warn(&h->log, "event dropped: %s", w2w_strerror(r));
+		else
+			reactor_timer_arm(h->r, &h->t_evq, 0);
+		return;
+	}
+	flush_events(h); /* older events first */
+	deliver(h, ev);
 }
 
 static void addr_text(const uint8_t *ma, size_t n, char *out, size_t cap)
@@ -135,9 +180,12 @@ static void note_observed(struct w2w_p2p *h, const struct identify_addr *a)
 
 int w2w_p2p_observed_addr(const struct w2w_p2p *h, size_t i, char *out, size_t cap)
 {
+	int n;
+
 	if (i >= h->n_observed)
-		return -ENOENT;
-	return ma_format(out, cap, h->observed[i].b, h->observed[i].len);
+		return -ERANGE;
+	n = ma_format(out, cap, h->observed[i].b, h->observed[i].len);
+	return n == W2W_ELIMIT ? -ENOSPC : n;
 }
 
 /* ---- swarm events -> public events ---- */
@@ -506,13 +554,13 @@ static int ensure_swarm(struct w2w_p2p *h)
 	return swarm_new(&h->sw, &h->scfg);
 }
 
-int w2w_p2p_new(struct w2w_p2p **ret, struct w2w_loop *loop, const uint8_t *key, size_t key_len,
-		const void *swarm_key, size_t swarm_key_len)
+int w2w_p2p_new(struct w2w_p2p **ret, struct w2w_loop *loop, const char *key, const char *swarm_key,
+		w2w_p2p_event_fn fn, void *ud)
 {
 	struct w2w_p2p *h;
 	int r;
 
-	if (!loop)
+	if (!ret || !loop)
 		return -EINVAL;
 	h = calloc(1, sizeof(*h));
 	if (!h)
@@ -520,20 +568,20 @@ int w2w_p2p_new(struct w2w_p2p **ret, struct w2w_loop *loop, const uint8_t *key,
 	h->loop = loop;
 	h->r = loop_reactor(loop);
 	rtimer_init(&h->timer, host_timer, h);
+	rtimer_init(&h->t_evq, evq_timer, h);
+	p2pevent_q_init(&h->evq);
 	h->log.fn = log_cb;
 	h->log.ud = h;
-	h->log.max_level = WLOG_INFO;
-	r = key ? ident_from_privkey_pb(&h->id, key, key_len) : ident_new(&h->id, NULL);
+	h->log.max_level = -1; /* no sink yet */
+	h->ev_fn = fn;
+	h->ev_ud = ud;
+	r = key ? ident_from_privkey_b64(&h->id, key, strlen(key)) : ident_new(&h->id, NULL);
 	if (r < 0)
 		goto fail;
 	if (swarm_key) {
-		if (swarm_key_len == 32) {
-			memcpy(h->psk, swarm_key, 32);
-		} else {
-			r = swarmkey_parse(h->psk, swarm_key, swarm_key_len);
-			if (r < 0)
-				goto fail;
-		}
+		r = swarmkey_parse_any(h->psk, swarm_key, strlen(swarm_key));
+		if (r < 0)
+			goto fail;
 		h->has_psk = true;
 	}
 	peerid_to_b58(h->peer_id, sizeof(h->peer_id), ident_peerid(h->id));
@@ -572,6 +620,8 @@ struct w2w_p2p *w2w_p2p_free(struct w2w_p2p *h)
 		sock_close(h->listeners[i].fd);
 	}
 	reactor_timer_disarm(h->r, &h->timer);
+	reactor_timer_disarm(h->r, &h->t_evq);
+	p2pevent_q_clear(&h->evq);
 	h->ev_fn = NULL;
 	swarm_free(h->sw);
 	ident_free(h->id);
@@ -580,21 +630,22 @@ struct w2w_p2p *w2w_p2p_free(struct w2w_p2p *h)
 	return NULL;
 }
 
-void w2w_p2p_set_event_cb(struct w2w_p2p *h, w2w_p2p_event_fn fn, void *ud)
+int w2w_p2p_set_log(struct w2w_p2p *h, w2w_log_fn fn, void *ud, int max_level)
 {
-	h->ev_fn = fn;
-	h->ev_ud = ud;
-}
-
-void w2w_p2p_set_log_cb(struct w2w_p2p *h, w2w_p2p_log_fn fn, void *ud, int max_level)
-{
+	if (!h)
+		return -EINVAL;
+	if (loop_in_log(h->loop))
+		return -EBUSY;
 	h->log_fn = fn;
 	h->log_ud = ud;
-	h->log.max_level = max_level;
+	h->log.max_level = fn ? max_level : -1;
+	return 0;
 }
 
 int w2w_p2p_set_option(struct w2w_p2p *h, int option, int64_t v)
 {
+	if (loop_in_log(h->loop))
+		return -EBUSY;
 	if (h->sw)
 		return W2W_ESTATE;
 	if (v < 0)
@@ -655,6 +706,8 @@ int w2w_p2p_listen(struct w2w_p2p *h, const char *multiaddr)
 	char text[MA_MAX_TEXT + PEERID_STR_MAX];
 	int fd, r;
 
+	if (loop_in_log(h->loop))
+		return -EBUSY;
 	r = parse_ma(multiaddr, &ma);
 	if (r < 0)
 		return r;
@@ -704,12 +757,12 @@ int w2w_p2p_listen_addr(const struct w2w_p2p *h, size_t i, char *out, size_t cap
 	int n;
 
 	if (i >= h->n_listeners)
-		return -ENOENT;
+		return -ERANGE;
 	n = ma_format(out, cap, h->listeners[i].ma, h->listeners[i].ma_len);
 	if (n < 0)
-		return n;
+		return n == W2W_ELIMIT ? -ENOSPC : n;
 	if ((size_t)n + 6 + strlen(h->peer_id) >= cap)
-		return W2W_ELIMIT;
+		return -ENOSPC;
 	return n + snprintf(out + n, cap - (size_t)n, "/p2p/%s", h->peer_id);
 }
 
@@ -793,6 +846,8 @@ int w2w_p2p_dial(struct w2w_p2p *h, const char *multiaddr)
 	uint64_t now = w2w_now_us(), retry = 0;
 	int r;
 
+	if (loop_in_log(h->loop))
+		return -EBUSY;
 	r = parse_ma(multiaddr, &ma);
 	if (r < 0)
 		return r;
@@ -846,8 +901,11 @@ int w2w_p2p_ping(struct w2w_p2p *h, const char *peer_id)
 {
 	struct peerid id;
 	uint64_t now = w2w_now_us();
-	int r = parse_peer(peer_id, &id);
+	int r;
 
+	if (loop_in_log(h->loop))
+		return -EBUSY;
+	r = parse_peer(peer_id, &id);
 	if (r < 0)
 		return r;
 	if (!h->sw)
@@ -861,8 +919,11 @@ int w2w_p2p_hangup(struct w2w_p2p *h, const char *peer_id)
 {
 	struct peerid id;
 	uint64_t now = w2w_now_us();
-	int r = parse_peer(peer_id, &id);
+	int r;
 
+	if (loop_in_log(h->loop))
+		return -EBUSY;
+	r = parse_peer(peer_id, &id);
 	if (r < 0)
 		return r;
 	if (!h->sw)
@@ -880,8 +941,11 @@ size_t w2w_p2p_connection_count(const struct w2w_p2p *h)
 int w2w_p2p_subscribe(struct w2w_p2p *h, const char *topic)
 {
 	uint64_t now = w2w_now_us();
-	int r = ensure_swarm(h);
+	int r;
 
+	if (loop_in_log(h->loop))
+		return -EBUSY;
+	r = ensure_swarm(h);
 	if (r < 0)
 		return r;
 	r = swarm_subscribe(h->sw, topic, now);
@@ -892,8 +956,11 @@ int w2w_p2p_subscribe(struct w2w_p2p *h, const char *topic)
 int w2w_p2p_unsubscribe(struct w2w_p2p *h, const char *topic)
 {
 	uint64_t now = w2w_now_us();
-	int r = ensure_swarm(h);
+	int r;
 
+	if (loop_in_log(h->loop))
+		return -EBUSY;
+	r = ensure_swarm(h);
 	if (r < 0)
 		return r;
 	r = swarm_unsubscribe(h->sw, topic, now);
@@ -904,8 +971,11 @@ int w2w_p2p_unsubscribe(struct w2w_p2p *h, const char *topic)
 int w2w_p2p_publish(struct w2w_p2p *h, const char *topic, const void *data, size_t len)
 {
 	uint64_t now = w2w_now_us();
-	int r = ensure_swarm(h);
+	int r;
 
+	if (loop_in_log(h->loop))
+		return -EBUSY;
+	r = ensure_swarm(h);
 	if (r < 0)
 		return r;
 	r = swarm_publish(h->sw, topic, data, len, now);

@@ -604,9 +604,9 @@ static void log_tramp(void *ud, int level, const char *msg)
 	if (!wg->log_fn || wg->freed)
 		return; /* a freed handle says nothing more */
 	wg->in_log++;
-	loop_enter_cb(wg->loop);
+	loop_enter_log(wg->loop); /* node and p2p calls answer -EBUSY too */
 	wg->log_fn(wg->log_ud, level, msg);
-	loop_leave_cb(wg->loop);
+	loop_leave_log(wg->loop);
 	wg->in_log--;
 }
 

@@ -179,3 +179,18 @@ int ident_peerid_from_pubkey_pb(struct peerid *id, const uint8_t *pb, size_t n)
 	peerid_from_sha256(id, digest);
 	return 0;
 }
+
+int ident_from_privkey_b64(struct ident **out, const char *s, size_t n)
+{
+	/* Room for the longest accepted form (IDENT_PRIVPB_MAX); longer text fails. */
+	uint8_t *buf = secure_alloc(IDENT_PRIVPB_MAX);
+	int len, rc = W2W_EPARSE;
+
+	if (!buf)
+		return -ENOMEM;
+	len = secret_from_b64(buf, IDENT_PRIVPB_MAX, s, n);
+	if (len > 0)
+		rc = ident_from_privkey_pb(out, buf, (size_t)len) < 0 ? W2W_EPARSE : 0;
+	secure_free(buf);
+	return rc;
+}

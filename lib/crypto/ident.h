@@ -22,6 +22,7 @@
 
 #define IDENT_PUBPB_LEN 36
 #define IDENT_PRIVPB_LEN 68
+#define IDENT_PRIVPB_MAX 100 /* the legacy seed||pk||pk form */
 #define IDENT_SIG_LEN 64
 #define IDENT_SEED_LEN 32
 #define KEYTYPE_ED25519 1
@@ -68,5 +69,9 @@ int pubkey_pb_ed25519(const uint8_t *pb, size_t n, uint8_t pk[32]);
 void pubkey_pb_from_ed25519(uint8_t pb[IDENT_PUBPB_LEN], const uint8_t pk[32]);
 /* Peer ID of any PublicKey protobuf: identity multihash up to 42 bytes, sha2-256 above. */
 int ident_peerid_from_pubkey_pb(struct peerid *id, const uint8_t *pb, size_t n);
+
+/* The same from its base64 text (the config file's and the public API's
+ * form), decoded in constant time into wiped memory. 0 or W2W_EPARSE. */
+int ident_from_privkey_b64(struct ident **out, const char *s, size_t n);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Initialises libsodium once (idempotent, thread-safe). 0 or W2W_ESTATE. */
 int secmem_init(void);
@@ -22,5 +23,17 @@ void secure_wipe(void *p, size_t n);
 bool ct_eq(const void *a, const void *b, size_t n);
 /* Constant-time "all n bytes are zero". */
 bool ct_is_zero(const void *p, size_t n);
+
+/*
+ * Text <-> bytes for secrets, in constant time (libsodium). Base64 is the
+ * standard padded alphabet, strict like codec/b64.h (one spelling per byte
+ * string: no whitespace, unused bits zero); hex takes either case. Decoders
+ * return the byte count, W2W_EPARSE (malformed) or W2W_ELIMIT (more than
+ * cap bytes) and leave no partial result in out on failure. secret_to_b64 writes the text
+ * and a NUL and returns the text length, or W2W_ELIMIT.
+ */
+int secret_from_b64(uint8_t *out, size_t cap, const char *s, size_t n);
+int secret_from_hex(uint8_t *out, size_t cap, const char *s, size_t n);
+int secret_to_b64(char *out, size_t cap, const uint8_t *in, size_t n);
 
 #endif

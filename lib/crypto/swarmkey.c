@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "swarmkey.h"
 
+#include <sodium.h>
 #include <string.h>
 
-#include "b64.h"
 #include "err.h"
-#include "hex.h"
 #include "secmem.h"
 
 static const char swarmkey_hdr[] = "/key/swarm/psk/1.0.0/";
@@ -71,10 +70,10 @@ int swarmkey_parse(uint8_t key[SWARMKEY_LEN], const char *text, size_t len)
 	while (vlen && is_space(val[vlen - 1]))
 		vlen--;
 	if (eq_nocase(line, n, "/base16/")) {
-		if (vlen != 2 * SWARMKEY_LEN || hex_decode(tmp, sizeof(tmp), val, vlen) != SWARMKEY_LEN)
+		if (vlen != 2 * SWARMKEY_LEN || secret_from_hex(tmp, sizeof(tmp), val, vlen) != SWARMKEY_LEN)
 			goto out;
 	} else if (eq_nocase(line, n, "/base64/")) {
-		if (b64_decode(tmp, sizeof(tmp), val, vlen) != SWARMKEY_LEN)
+		if (secret_from_b64(tmp, sizeof(tmp), val, vlen) != SWARMKEY_LEN)
 			goto out;
 	} else {
 		goto out;
@@ -86,6 +85,21 @@ out:
 	return rc;
 }
 
+int swarmkey_parse_any(uint8_t key[SWARMKEY_LEN], const char *text, size_t len)
+{
+	uint8_t tmp[SWARMKEY_LEN];
+	int rc = W2W_EPARSE;
+
+	if (len >= sizeof(swarmkey_hdr) - 1 && !memcmp(text, swarmkey_hdr, sizeof(swarmkey_hdr) - 1))
+		return swarmkey_parse(key, text, len);
+	if (secret_from_b64(tmp, sizeof(tmp), text, len) == SWARMKEY_LEN) {
+		memcpy(key, tmp, SWARMKEY_LEN);
+		rc = 0;
+	}
+	secure_wipe(tmp, sizeof(tmp));
+	return rc;
+}
+
 int swarmkey_format(char *out, size_t cap, const uint8_t key[SWARMKEY_LEN])
 {
 	static const char hdr[] = "/key/swarm/psk/1.0.0/\n/base16/\n";
@@ -93,7 +107,8 @@ int swarmkey_format(char *out, size_t cap, const uint8_t key[SWARMKEY_LEN])
 	if (cap < SWARMKEY_TEXT_LEN + 1)
 		return W2W_ELIMIT;
 	memcpy(out, hdr, sizeof(hdr) - 1);
-	hex_encode(out + sizeof(hdr) - 1, key, SWARMKEY_LEN);
+	/* sodium_bin2hex: constant time, lowercase (js-libp2p reads only lowercase). */
+	sodium_bin2hex(out + sizeof(hdr) - 1, 2 * SWARMKEY_LEN + 1, key, SWARMKEY_LEN);
 	out[SWARMKEY_TEXT_LEN - 1] = '\n';
 	out[SWARMKEY_TEXT_LEN] = '\0';
 	return SWARMKEY_TEXT_LEN;

@@ -22,6 +22,9 @@
 
 /* Parses the file contents. 0 with key set, or W2W_EPARSE. Intermediate copies are wiped. */
 int swarmkey_parse(uint8_t key[SWARMKEY_LEN], const char *text, size_t len);
+/* Either form a user may hold a PSK in: the text of a swarm.key file, or the
+ * standard base64 of the 32 bytes (the config file's [P2P] PSK). 0 or W2W_EPARSE. */
+int swarmkey_parse_any(uint8_t key[SWARMKEY_LEN], const char *text, size_t len);
 /* Writes the file contents and a NUL (cap >= SWARMKEY_TEXT_LEN + 1). Returns the length or W2W_ELIMIT. */
 int swarmkey_format(char *out, size_t cap, const uint8_t key[SWARMKEY_LEN]);
 

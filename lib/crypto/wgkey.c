@@ -37,56 +37,41 @@ int wgkey_public(uint8_t pub[WG_KEY_LEN], const uint8_t priv[WG_KEY_LEN])
 
 void wgkey_to_b64(char out[WG_KEY_B64_LEN + 1], const uint8_t k[WG_KEY_LEN])
 {
-	secmem_init();
-	sodium_bin2base64(out, WG_KEY_B64_LEN + 1, k, WG_KEY_LEN, sodium_base64_VARIANT_ORIGINAL);
+	/* Private keys pass here too: the constant-time encoder. */
+	secret_to_b64(out, WG_KEY_B64_LEN + 1, k, WG_KEY_LEN);
 }
 
-/* Copies tmp to k when the decoder (rc) succeeded with exactly a key and
- * consumed all len characters; wipes tmp either way. */
-static int key_decoded(uint8_t k[WG_KEY_LEN], uint8_t tmp[WG_KEY_LEN], int rc, size_t n, const char *end,
-		       const char *s, size_t len)
+/* Strict: exactly a key's worth of text, padded, no ignored characters,
+ * unused low bits zero (libsodium rejects those), decoded in constant time. */
+static int key_decode(uint8_t k[WG_KEY_LEN], int (*dec)(uint8_t *, size_t, const char *, size_t), const char *s,
+		      size_t len, size_t want_len)
 {
-	int ret = W2W_EPARSE;
+	uint8_t tmp[WG_KEY_LEN];
+	int rc = W2W_EPARSE;
 
-	if (rc == 0 && n == WG_KEY_LEN && end == s + len) {
-		memcpy(k, tmp, WG_KEY_LEN);
-		ret = 0;
-	}
-	secure_wipe(tmp, WG_KEY_LEN);
-	return ret;
+	if (len != want_len)
+		goto out;
+	if (dec(tmp, sizeof(tmp), s, len) != WG_KEY_LEN)
+		goto out;
+	memcpy(k, tmp, WG_KEY_LEN);
+	rc = 0;
+out:
+	secure_wipe(tmp, sizeof(tmp));
+	return rc;
 }
 
 int wgkey_from_b64(uint8_t k[WG_KEY_LEN], const char *s, size_t len)
 {
-	uint8_t tmp[WG_KEY_LEN];
-	const char *end = NULL;
-	size_t n = 0;
-	int rc;
-
-	secmem_init();
-	if (len != WG_KEY_B64_LEN)
-		return W2W_EPARSE;
-	/* Strict: padded, no ignored characters, unused low bits zero (libsodium
-	 * rejects those), all 44 characters consumed. */
-	rc = sodium_base642bin(tmp, sizeof(tmp), s, len, NULL, &n, &end, sodium_base64_VARIANT_ORIGINAL);
-	return key_decoded(k, tmp, rc, n, end, s, len);
+	return key_decode(k, secret_from_b64, s, len, WG_KEY_B64_LEN);
 }
 
 void wgkey_to_hex(char out[WG_KEY_HEX_LEN + 1], const uint8_t k[WG_KEY_LEN])
 {
+	secmem_init();
 	sodium_bin2hex(out, WG_KEY_HEX_LEN + 1, k, WG_KEY_LEN);
 }
 
 int wgkey_from_hex(uint8_t k[WG_KEY_LEN], const char *s, size_t len)
 {
-	uint8_t tmp[WG_KEY_LEN];
-	const char *end = NULL;
-	size_t n = 0;
-	int rc;
-
-	secmem_init();
-	if (len != WG_KEY_HEX_LEN)
-		return W2W_EPARSE;
-	rc = sodium_hex2bin(tmp, sizeof(tmp), s, len, NULL, &n, &end);
-	return key_decoded(k, tmp, rc, n, end, s, len);
+	return key_decode(k, secret_from_hex, s, len, WG_KEY_HEX_LEN);
 }

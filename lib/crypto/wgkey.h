@@ -28,7 +28,8 @@ int wgkey_public(uint8_t pub[WG_KEY_LEN], const uint8_t priv[WG_KEY_LEN]);
  * the general codec, whose table lookups branch on the data. */
 /* 44 base64 characters and a NUL into out (room for 45). */
 void wgkey_to_b64(char out[WG_KEY_B64_LEN + 1], const uint8_t k[WG_KEY_LEN]);
-/* Exactly 44 characters of strict base64 encoding 32 bytes. 0 or W2W_EPARSE. */
+/* Exactly 44 characters of strict base64 encoding 32 bytes, decoded in
+ * constant time (secret_from_b64). 0 or W2W_EPARSE. */
 int wgkey_from_b64(uint8_t k[WG_KEY_LEN], const char *s, size_t len);
 /* 64 lowercase hex digits and a NUL into out (room for 65). */
 void wgkey_to_hex(char out[WG_KEY_HEX_LEN + 1], const uint8_t k[WG_KEY_LEN]);

@@ -236,7 +236,8 @@ int main(int argc, char **argv)
 		printf("SKIP: needs root and /dev/net/tun\n");
 		return 77;
 	}
-	loop = w2w_loop_new(NULL);
+	if (w2w_loop_new(&loop, NULL) < 0)
+		return 1;
 	printf("# wireguard-go (UAPI): median of %d runs on fresh devices; bytes sent/received on the socket\n"
 	       "# (wg's rebuilt with the same serializer: the text of its ipc-uapi.h)\n", REPS);
 	printf("%-27s %6s %8s %9s %9s %8s %9s %9s %7s %7s\n", "case", "peers", "w2w s", "w2w sent", "w2w recv",

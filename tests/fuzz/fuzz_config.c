@@ -14,21 +14,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct w2w_config *c = w2w_config_new();
-	static char dump[65536];
+	struct w2w_config *c = NULL;
+	char *dump = NULL;
 	int rc;
 
-	if (!c)
+	if (w2w_config_new(&c) < 0)
 		abort();
 	rc = config_parse_text(c, "fuzz.ini", (const char *)data, size);
 	if (rc < 0) {
 		if (strncmp(w2w_config_error(c), "fuzz.ini:", 9) != 0)
 			abort();
 	} else {
-		if (w2w_config_dump(c, dump, sizeof(dump)) <= 0)
+		if (w2w_config_dump(c, &dump) <= 0)
 			abort();
 		if (c->has_psk && memmem(dump, strlen(dump), "PSK = <redacted>", 16) == NULL)
 			abort();
+		free(dump);
 	}
 	w2w_config_free(c);
 	return 0;

@@ -73,8 +73,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	loop = w2w_loop_new(NULL);
-	if (!loop)
+	if (w2w_loop_new(&loop, NULL) < 0)
 		goto out;
 	r = w2w_wg_new(&wg, loop, argv[1], &o);
 	if (r < 0) {

@@ -85,8 +85,7 @@ void fake_start(struct fake *f, reactor_io_fn serve)
 	memset(f, 0, sizeof(*f));
 	f->cfd = -1;
 	f->serve = serve ? serve : fake_conn;
-	f->loop = w2w_loop_new(NULL);
-	assert_non_null(f->loop);
+	assert_int_equal(w2w_loop_new(&f->loop, NULL), 0);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/w2w-uapi-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/wgt0.sock", f->dir);

@@ -12,6 +12,7 @@
 #include "b64.h"
 #include "buf.h"
 #include "err.h"
+#include "godur.h"
 #include "hex.h"
 #include "pb.h"
 #include "rd.h"
@@ -312,6 +313,106 @@ static void test_pb_malformed(void **state)
 	assert_int_equal(pb_count("088100"), 1);
 }
 
+/* Go's own table (src/time/time_test.go parseDurationTests and
+ * parseDurationErrorTests): the same nanoseconds, the same refusals. */
+static void test_godur_parse(void **state)
+{
+	static const struct {
+		const char *in;
+		long long ns;
+	} ok[] = {
+		{"0", 0},
+		{"5s", 5000000000LL},
+		{"-5s", -5000000000LL},
+		{"+5s", 5000000000LL},
+		{"-0", 0},
+		{"5.6s", 5600000000LL},
+		{"5.s", 5000000000LL},
+		{".5s", 500000000LL},
+		{"1.004s", 1004000000LL},
+		{"100.00100s", 100001000000LL},
+		{"0.001s", 1000000LL}, /* exact, as Go (a long double sum gave 999999) */
+		{"12\xc2\xb5s", 12000LL},
+		{"12\xce\xbcs", 12000LL},
+		{"13ms", 13000000LL},
+		{"3h30m", 12600000000000LL},
+		{"10.5s4m", 250500000000LL},
+		{"-2m3.4s", -123400000000LL},
+		{"1h2m3s4ms5us6ns", 3723004005006LL},
+		{"39h9m14.425s", 140954425000000LL},
+		{"0.3333333333333333333h", 1200000000000LL},
+		{"9007199254740993ns", 9007199254740993LL},
+		{"9223372036854775807ns", 9223372036854775807LL},
+		{"9223372036854775.807us", 9223372036854775807LL},
+		{"9223372036s854ms775us807ns", 9223372036854775807LL},
+		{"2562047h47m16.854775807s", 9223372036854775807LL},
+		{"-9223372036854775808ns", -9223372036854775807LL - 1},
+		{"0.830103483285477580700h", 2988372539827LL},
+	};
+	static const struct {
+		const char *in;
+		int rc;
+	} bad[] = {
+		{"", GODUR_ESYNTAX},
+		{"3", GODUR_ESYNTAX},
+		{"-", GODUR_ESYNTAX},
+		{"s", GODUR_ESYNTAX},
+		{".", GODUR_ESYNTAX},
+		{"-.", GODUR_ESYNTAX},
+		{".s", GODUR_ESYNTAX},
+		{"+.s", GODUR_ESYNTAX},
+		{"\x85\x85", GODUR_ESYNTAX},
+		{"1d", GODUR_EUNIT},
+		{"1 s", GODUR_EUNIT},
+		{"9223372036854775808ns", GODUR_ERANGE},
+		{"-9223372036854775809ns", GODUR_ERANGE},
+		{"9223372036854776us", GODUR_ERANGE},
+		{"3000000h", GODUR_ERANGE},
+		{"9223372036854775.808us", GODUR_ERANGE},
+		{"9223372036854ms775us808ns", GODUR_ERANGE},
+	};
+	long long ns;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ns = 42;
+		assert_int_equal(godur_parse(ok[i].in, strlen(ok[i].in), &ns), 0);
+		if (ns != ok[i].ns)
+			fail_msg("%s: %lld, want %lld", ok[i].in, ns, ok[i].ns);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ns = 42;
+		if (godur_parse(bad[i].in, strlen(bad[i].in), &ns) != bad[i].rc)
+			fail_msg("%s: not refused with %d", bad[i].in, bad[i].rc);
+		assert_int_equal(ns, 42); /* untouched */
+	}
+}
+
+/* Duration.String() of whole milliseconds, and back. */
+static void test_godur_format(void **state)
+{
+	static const struct {
+		uint64_t ms;
+		const char *out;
+	} v[] = {
+		{0, "0s"}, {1, "1ms"}, {999, "999ms"}, {1000, "1s"}, {1500, "1.5s"}, {1001, "1.001s"},
+		{60000, "1m0s"}, {90000, "1m30s"}, {5400000, "1h30m0s"}, {3723004, "1h2m3.004s"},
+		{9223372036854ULL, "2562047h47m16.854s"},
+	};
+	char out[64];
+	long long ns;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		godur_format_ms(out, sizeof(out), v[i].ms);
+		assert_string_equal(out, v[i].out);
+		assert_int_equal(godur_parse(out, strlen(out), &ns), 0);
+		assert_true((uint64_t)ns == v[i].ms * 1000000ULL);
+	}
+	godur_format_ms(out, 4, 5400000); /* truncated like snprintf */
+	assert_string_equal(out, "1h3");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_b32),          cmocka_unit_test(test_b58),
 		cmocka_unit_test(test_uvarint),      cmocka_unit_test(test_pb_roundtrip),
 		cmocka_unit_test(test_pb_malformed),
+		cmocka_unit_test(test_godur_parse),  cmocka_unit_test(test_godur_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

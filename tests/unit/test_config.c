@@ -52,6 +52,29 @@ static const char go_ini[] = "[P2P]\n"
                              "PersistentKeepalive = 1m0s\n"
                              "\n";
 
+static struct w2w_config *cfg_new(void)
+{
+	struct w2w_config *c = NULL;
+
+	assert_int_equal(w2w_config_new(&c), 0);
+	assert_non_null(c);
+	return c;
+}
+
+/* The dump is allocated (w2w_free); copied here so tests can keep using it. */
+static void dump_into(const struct w2w_config *c, char *out, size_t cap)
+{
+	char *text = NULL;
+	int n = w2w_config_dump(c, &text);
+
+	assert_true(n > 0);
+	assert_non_null(text);
+	assert_int_equal(strlen(text), (size_t)n);
+	assert_true((size_t)n < cap);
+	memcpy(out, text, (size_t)n + 1);
+	w2w_free(text);
+}
+
 static char dir[256];
 static char path[300];
 
@@ -120,7 +143,7 @@ static size_t count_files(void)
 
 static void test_go_file(void **state)
 {
-	struct w2w_config *c = w2w_config_new();
+	struct w2w_config *c = cfg_new();
 	char id[W2W_PEER_ID_TEXT_MAX], pub[W2W_WG_KEY_TEXT_MAX], dump[8192];
 	struct stat before, after;
 
@@ -145,7 +168,7 @@ static void test_go_file(void **state)
 	assert_int_equal(before.st_ino, after.st_ino);
 	assert_string_equal(read_all(path), go_ini);
 
-	assert_true(w2w_config_dump(c, dump, sizeof(dump)) > 0);
+	dump_into(c, dump, sizeof(dump));
 	assert_null(strstr(dump, PSK_B64));
 	assert_null(strstr(dump, SPEC_KEY_B64));
 	assert_null(strstr(dump, WG_PRIV));
@@ -158,7 +181,7 @@ static void test_go_file(void **state)
 
 static void test_defaults(void **state)
 {
-	struct w2w_config *c = w2w_config_new();
+	struct w2w_config *c = cfg_new();
 	char dump[8192], host[256];
 
 	(void)state;
@@ -174,7 +197,7 @@ static void test_defaults(void **state)
 	assert_string_equal(w2w_config_control_socket(c), "/run/w2wesher/wesh0.sock");
 	assert_int_equal(gethostname(host, sizeof(host)), 0);
 	assert_string_equal(w2w_config_node_name(c), host);
-	assert_true(w2w_config_dump(c, dump, sizeof(dump)) > 0);
+	dump_into(c, dump, sizeof(dump));
 	assert_non_null(strstr(dump, "NetworkRange = fd6d:142e:65e7:4cc1::/64"));
 	assert_non_null(strstr(dump, "AnnounceInterval = 1m0s"));
 	assert_non_null(strstr(dump, "PeerExpiry = 3m30s"));
@@ -188,7 +211,7 @@ static void test_defaults(void **state)
 
 static void test_values(void **state)
 {
-	struct w2w_config *c = w2w_config_new();
+	struct w2w_config *c = cfg_new();
 	char dump[8192];
 
 	(void)state;
@@ -217,7 +240,7 @@ static void test_values(void **state)
 	assert_int_equal(w2w_config_log_level(c), 7);
 	assert_string_equal(w2w_config_state_dir(c), "/srv/w2w");
 	assert_string_equal(w2w_config_control_socket(c), "/run/w2wesher/wg-mesh.sock");
-	assert_true(w2w_config_dump(c, dump, sizeof(dump)) > 0);
+	dump_into(c, dump, sizeof(dump));
 	assert_non_null(strstr(dump, "AnnounceInterval = 1h30m0s"));
 	assert_non_null(strstr(dump, "PersistentKeepalive = -1"));
 	assert_non_null(strstr(dump, "Address = 10.42.7.9"));
@@ -274,7 +297,7 @@ static void test_errors(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct w2w_config *c = w2w_config_new();
+		struct w2w_config *c = cfg_new();
 		const char *err;
 
 		write_file(path, cases[i].text, 0644);
@@ -301,7 +324,7 @@ static void test_generate_keeps_lines(void **state)
 	                           "\n"
 	                           "[Node]\n"
 	                           "LogLevel = debug   ; inline\n";
-	struct w2w_config *c = w2w_config_new(), *again = w2w_config_new();
+	struct w2w_config *c = cfg_new(), *again = cfg_new();
 	char id1[W2W_PEER_ID_TEXT_MAX], id2[W2W_PEER_ID_TEXT_MAX], pub1[64], pub2[64];
 	struct stat st, st2;
 	const char *out, *p;
@@ -351,7 +374,7 @@ static void test_generate_keeps_lines(void **state)
 
 static void test_generate_new_file(void **state)
 {
-	struct w2w_config *c = w2w_config_new();
+	struct w2w_config *c = cfg_new();
 	struct stat st;
 	const char *out;
 
@@ -370,7 +393,7 @@ static void test_generate_new_file(void **state)
 
 static void test_generate_edge_cases(void **state)
 {
-	struct w2w_config *c = w2w_config_new();
+	struct w2w_config *c = cfg_new();
 	char bad[600], *big;
 	const char *out;
 
@@ -444,7 +467,7 @@ static void test_atomicfile(void **state)
 
 static void test_psk_file_and_env(void **state)
 {
-	struct w2w_config *c = w2w_config_new();
+	struct w2w_config *c = cfg_new();
 	char key[600], dump[8192];
 	const char *out;
 
@@ -460,7 +483,7 @@ static void test_psk_file_and_env(void **state)
 	out = read_all(path);
 	assert_null(strstr(out, "PSK ="));
 	assert_non_null(strstr(out, "PSKFile = swarm.key\n"));
-	assert_true(w2w_config_dump(c, dump, sizeof(dump)) > 0);
+	dump_into(c, dump, sizeof(dump));
 	assert_non_null(strstr(dump, "PSK = <redacted>"));
 	assert_non_null(strstr(dump, "; from PSKFile"));
 
@@ -469,7 +492,7 @@ static void test_psk_file_and_env(void **state)
 	setenv("W2WESHER_P2P_PSK", PSK_B64, 1);
 	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_ENV), 0);
 	assert_int_equal(w2w_config_listen_port(c), 51820);
-	assert_true(w2w_config_dump(c, dump, sizeof(dump)) > 0);
+	dump_into(c, dump, sizeof(dump));
 	assert_non_null(strstr(dump, "; environment"));
 	assert_non_null(strstr(dump, "PSKFile =  "));
 	/* Without the flag the environment is ignored. */
@@ -496,21 +519,10 @@ static void test_psk_file_and_env(void **state)
 	w2w_config_free(c);
 }
 
-static void unhex(uint8_t *out, const char *hex)
-{
-	for (size_t i = 0; hex[2 * i]; i++) {
-		char two[3] = {hex[2 * i], hex[2 * i + 1], 0};
-
-		out[i] = (uint8_t)strtoul(two, NULL, 16);
-	}
-}
-
 static void test_setters(void **state)
 {
-	struct w2w_config *c = w2w_config_new();
-	uint8_t psk[32] = {1}, wg[32];
+	struct w2w_config *c = cfg_new();
 	char pub[64], id[W2W_PEER_ID_TEXT_MAX], dump[8192];
-	size_t full;
 
 	(void)state;
 	assert_int_equal(w2w_config_set_listen_port(c, 70000), W2W_EPARSE);
@@ -520,11 +532,18 @@ static void test_setters(void **state)
 	assert_int_equal(w2w_config_set(c, "Wireguard", "MTU", "1300"), 0);
 	assert_int_equal(w2w_config_mtu(c), 1300);
 	assert_int_equal(w2w_config_set(c, "Wireguard", "Nope", "1"), W2W_EPARSE);
-	assert_int_equal(w2w_config_set_psk(c, psk, 31), W2W_EPARSE);
-	assert_int_equal(w2w_config_set_psk(c, psk, 32), 0);
-	/* WG_PRIV as bytes: the public key must match what `wg pubkey` printed. */
-	unhex(wg, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab1b6e7faa2e53b2a");
-	assert_int_equal(w2w_config_set_wg_private_key(c, wg, 32), 0);
+	/* Keys are text, as in the file: 31 bytes, a stray space, or a non-canonical
+	 * last character (unused bits set) are refused with the file's messages. */
+	assert_int_equal(w2w_config_set_psk(c, "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="), W2W_EPARSE);
+	assert_non_null(strstr(w2w_config_error(c), "a PSK is 32 bytes; this is 31"));
+	assert_int_equal(w2w_config_set_psk(c, "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= "), W2W_EPARSE);
+	assert_int_equal(w2w_config_set_psk(c, "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB="), W2W_EPARSE);
+	assert_int_equal(w2w_config_set_psk(c, "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), 0);
+	assert_int_equal(w2w_config_set_wg_private_key(c, "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsbbn+qLlOyo"), W2W_EPARSE);
+	assert_int_equal(w2w_config_set_p2p_private_key(c, "AAAA"), W2W_EPARSE);
+	assert_non_null(strstr(w2w_config_error(c), "not a libp2p Ed25519 PrivateKey protobuf"));
+	/* the public key must match what `wg pubkey` printed */
+	assert_int_equal(w2w_config_set_wg_private_key(c, WG_PRIV), 0);
 	assert_int_equal(w2w_config_wg_public_key(c, pub, sizeof(pub)), 44);
 	assert_string_equal(pub, WG_PUB);
 	assert_int_equal(w2w_config_set_keepalive_s(c, -1), 0);
@@ -540,19 +559,18 @@ static void test_setters(void **state)
 	assert_int_equal(w2w_config_check(c), 0);
 	assert_int_equal(w2w_config_generate_secrets(c), 0);
 	assert_true(w2w_config_peer_id(c, id, sizeof(id)) > 0);
-	assert_int_equal(w2w_config_peer_id(c, id, 10), W2W_ELIMIT);
+	assert_int_equal(w2w_config_peer_id(c, id, 10), -ENOSPC);
+	assert_int_equal(w2w_config_wg_public_key(c, pub, 44), -ENOSPC);
 	/* Generation keeps the keys that were set. */
 	assert_int_equal(w2w_config_wg_public_key(c, pub, sizeof(pub)), 44);
 	assert_string_equal(pub, WG_PUB);
-	assert_true(w2w_config_dump(c, dump, sizeof(dump)) > 0);
+	dump_into(c, dump, sizeof(dump));
 	assert_non_null(strstr(dump, "Backend = kernel"));
 	assert_non_null(strstr(dump, "PersistentKeepalive = -1"));
 	assert_non_null(strstr(dump, "; set by the program"));
 	assert_non_null(strstr(dump, "; generated"));
-	/* snprintf-like truncation. */
-	full = strlen(dump);
-	assert_int_equal(w2w_config_dump(c, dump, 8), (int)full);
-	assert_int_equal(strlen(dump), 7);
+	assert_null(w2w_config_bootstrap(c, 1)); /* past the end */
+	assert_int_equal(w2w_config_new(NULL), -EINVAL);
 	w2w_config_free(c);
 	assert_null(w2w_config_free(NULL));
 }
@@ -560,24 +578,43 @@ static void test_setters(void **state)
 static void test_keys_api(void **state)
 {
 	char k[W2W_WG_KEY_TEXT_MAX], pub[W2W_WG_KEY_TEXT_MAX], text[W2W_SWARM_KEY_TEXT_MAX];
-	char id[W2W_PEER_ID_TEXT_MAX];
-	uint8_t pb[W2W_IDENTITY_MAX];
+	char id[W2W_PEER_ID_TEXT_MAX], key[W2W_IDENTITY_TEXT_MAX];
+	uint8_t pb[100];
 	int n;
 
 	(void)state;
-	assert_int_equal(w2w_wg_pubkey(pub, sizeof(pub), WG_PRIV, strlen(WG_PRIV)), 44);
+	assert_int_equal(w2w_wg_pubkey(pub, sizeof(pub), WG_PRIV), 44);
 	assert_string_equal(pub, WG_PUB);
-	assert_int_equal(w2w_wg_pubkey(pub, sizeof(pub), WG_PRIV, 43), W2W_EPARSE);
+	assert_int_equal(w2w_wg_pubkey(pub, sizeof(pub), WG_PRIV "\n"), W2W_EPARSE);
+	assert_int_equal(w2w_wg_pubkey(pub, 44, WG_PRIV), -ENOSPC);
 	assert_int_equal(w2w_wg_genkey(k, sizeof(k)), 44);
-	assert_int_equal(w2w_wg_genkey(k, 44), W2W_ELIMIT);
+	assert_int_equal(w2w_wg_genkey(k, 44), -ENOSPC);
 	n = w2w_swarm_key_generate(text, sizeof(text));
-	assert_true(n > 0);
+	assert_int_equal(n, 96);
 	assert_int_equal(strncmp(text, "/key/swarm/psk/1.0.0/\n/base16/\n", 31), 0);
-	n = w2w_identity_generate(pb, sizeof(pb));
-	assert_int_equal(n, W2W_IDENTITY_LEN);
-	assert_true(w2w_identity_peer_id(pb, (size_t)n, id, sizeof(id)) > 0);
+	assert_int_equal(w2w_swarm_key_generate(text, 96), -ENOSPC);
+	/* The identity in the config file's form: base64 of the 68-byte protobuf. */
+	assert_int_equal(w2w_identity_generate(key, sizeof(key)), 92);
+	assert_int_equal(w2w_identity_generate(key, 92), -ENOSPC);
+	assert_int_equal(w2w_identity_generate(key, sizeof(key)), 92);
+	assert_int_equal(w2w_identity_peer_id(id, sizeof(id), key), 52);
+	assert_int_equal(w2w_identity_peer_id(id, 10, key), -ENOSPC);
+	assert_int_equal(w2w_identity_peer_id(id, sizeof(id), SPEC_KEY_B64), 52);
+	assert_string_equal(id, SPEC_PEER_ID);
+	/* base64 round trip through the exported codec */
+	n = w2w_base64_decode(pb, sizeof(pb), key);
+	assert_int_equal(n, 68);
+	assert_int_equal(w2w_base64_decode(pb, 67, key), -ENOSPC);
+	assert_int_equal(w2w_base64_decode(pb, sizeof(pb), "AQ"), W2W_EPARSE);   /* no padding */
+	assert_int_equal(w2w_base64_decode(pb, sizeof(pb), "AR=="), W2W_EPARSE); /* unused bits set */
+	assert_int_equal(w2w_base64_decode(pb, sizeof(pb), "AQ=="), 1);
+	n = w2w_base64_decode(pb, sizeof(pb), key);
 	pb[40] ^= 1; /* public half no longer matches the seed */
-	assert_int_equal(w2w_identity_peer_id(pb, (size_t)n, id, sizeof(id)), W2W_EPARSE);
+	assert_int_equal(w2w_base64_encode(key, sizeof(key), pb, (size_t)n), 92);
+	assert_int_equal(w2w_base64_encode(key, 92, pb, (size_t)n), -ENOSPC);
+	assert_int_equal(w2w_identity_peer_id(id, sizeof(id), key), W2W_EPARSE);
+	w2w_wipe(key, sizeof(key));
+	w2w_wipe(pb, sizeof(pb));
 }
 
 int main(void)

@@ -446,6 +446,58 @@ static void test_swarmkey(void **state)
 	assert_int_equal(swarmkey_parse(k, in, sizeof("/key/swarm/psk/1.0.0/\n/base16/\n") + 64), W2W_EPARSE);
 }
 
+/* The constant-time secret decoders (libsodium) are as strict as codec/b64:
+ * RFC 4648 section 10 vectors, one spelling per byte string, clear errors. */
+static void test_secret_text(void **state)
+{
+	static const char *const b64[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+	uint8_t out[64];
+	char text[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(b64) / sizeof(b64[0]); i++) {
+		int n = secret_from_b64(out, sizeof(out), b64[i], strlen(b64[i]));
+
+		assert_int_equal(n, (int)i);
+		assert_memory_equal(out, "foobar", (size_t)n);
+		assert_int_equal(secret_to_b64(text, sizeof(text), out, (size_t)n), (int)strlen(b64[i]));
+		assert_string_equal(text, b64[i]);
+	}
+	assert_int_equal(secret_from_b64(out, sizeof(out), "Zg", 2), W2W_EPARSE);      /* padding missing */
+	assert_int_equal(secret_from_b64(out, sizeof(out), "Zh==", 4), W2W_EPARSE);    /* unused bits set */
+	assert_int_equal(secret_from_b64(out, sizeof(out), "Zm9v\n", 5), W2W_EPARSE);  /* whitespace */
+	assert_int_equal(secret_from_b64(out, sizeof(out), "Zg==Zg==", 8), W2W_EPARSE); /* data after padding */
+	assert_int_equal(secret_from_b64(out, sizeof(out), "Zm-v", 4), W2W_EPARSE);    /* URL alphabet */
+	assert_int_equal(secret_from_b64(out, 2, "Zm9v", 4), W2W_ELIMIT);
+	assert_int_equal(secret_from_b64(out, 3, "Zm9v", 4), 3);
+	assert_int_equal(secret_to_b64(text, 4, out, 3), W2W_ELIMIT);
+
+	assert_int_equal(secret_from_hex(out, sizeof(out), "00ffA5", 6), 3);
+	assert_memory_equal(out, "\x00\xff\xa5", 3);
+	assert_int_equal(secret_from_hex(out, sizeof(out), "0ff", 3), W2W_EPARSE);
+	assert_int_equal(secret_from_hex(out, sizeof(out), "0g", 2), W2W_EPARSE);
+	assert_int_equal(secret_from_hex(out, sizeof(out), "00 f", 4), W2W_EPARSE);
+	assert_int_equal(secret_from_hex(out, 1, "0000", 4), W2W_ELIMIT);
+}
+
+/* A PSK as swarm.key text or as the base64 of its 32 bytes is the same key. */
+static void test_swarmkey_any(void **state)
+{
+	static const char file[] = "/key/swarm/psk/1.0.0/\r\n/base16/\r\n"
+				   "0102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F20\r\n";
+	static const char b64[] = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+	uint8_t a[SWARMKEY_LEN], b[SWARMKEY_LEN];
+
+	(void)state;
+	assert_int_equal(swarmkey_parse_any(a, file, strlen(file)), 0);
+	assert_int_equal(swarmkey_parse_any(b, b64, strlen(b64)), 0);
+	assert_memory_equal(a, b, SWARMKEY_LEN);
+	assert_int_equal(a[0], 1);
+	assert_int_equal(a[31], 0x20);
+	assert_int_equal(swarmkey_parse_any(b, b64, strlen(b64) - 4), W2W_EPARSE); /* 30 bytes */
+	assert_int_equal(swarmkey_parse_any(b, "", 0), W2W_EPARSE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_ident_bad_privkeys),  cmocka_unit_test(test_ident_generate),
 		cmocka_unit_test(test_wgkey_rfc7748),       cmocka_unit_test(test_wgkey_text_and_clamp),
 		cmocka_unit_test(test_wgkey_vs_wg_tools),   cmocka_unit_test(test_swarmkey),
+		cmocka_unit_test(test_secret_text),         cmocka_unit_test(test_swarmkey_any),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The reactor and the public loop contract: push hooks, pull watches, timers, run. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,15 +83,20 @@ static void test_loop_push_and_run(void **state)
 {
 	struct hookrec h = {0, 0, 0, -2};
 	struct w2w_loop_ops ops = {W2W_LOOP_OPS_VERSION, &h, hw, hd};
-	struct w2w_loop_ops bad = {99, NULL, NULL, NULL};
-	struct w2w_loop *l;
+	struct w2w_loop_ops bad = {W2W_LOOP_OPS_VERSION + 1, NULL, NULL, NULL};
+	struct w2w_loop_ops zero = {0, NULL, NULL, NULL};
+	struct w2w_loop *l = NULL;
 	struct w2w_watch w[4];
 	struct rtimer t;
 	int p[2];
 
 	(void)state;
-	assert_null(w2w_loop_new(&bad));
-	l = w2w_loop_new(&ops);
+	/* a newer ops version than ours, or none, is refused; *ret stays untouched */
+	assert_int_equal(w2w_loop_new(&l, &bad), -EINVAL);
+	assert_int_equal(w2w_loop_new(&l, &zero), -EINVAL);
+	assert_null(l);
+	assert_int_equal(w2w_loop_new(NULL, &ops), -EINVAL);
+	assert_int_equal(w2w_loop_new(&l, &ops), 0);
 	assert_non_null(l);
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(reactor_io_set(loop_reactor(l), p[0], W2W_IO_READ, on_io, l), 0);
@@ -124,7 +130,40 @@ static void test_loop_push_and_run(void **state)
 	close(p[0]);
 	close(p[1]);
 	assert_int_equal(w2w_loop_get_watches(l, w, 4), 0);
-	w2w_loop_free(l);
+	assert_null(w2w_loop_free(l));
+}
+
+/* The ops run inside the re-entrancy guard: a host that calls back into the
+ * loop from its watch op gets -EBUSY instead of a nested dispatch. */
+static int op_rc[2];
+static struct w2w_loop *op_loop;
+static void hw_reenter(void *ud, int fd, int ev)
+{
+	(void)ud;
+	(void)fd;
+	(void)ev;
+	op_rc[0] = w2w_loop_process(op_loop, NULL, 0);
+	op_rc[1] = w2w_loop_run(op_loop, 0);
+}
+
+static void test_ops_guarded(void **state)
+{
+	struct w2w_loop_ops ops = {W2W_LOOP_OPS_VERSION, NULL, hw_reenter, NULL};
+	int p[2];
+
+	(void)state;
+	assert_int_equal(w2w_loop_new(&op_loop, &ops), 0);
+	assert_int_equal(pipe(p), 0);
+	op_rc[0] = op_rc[1] = 1;
+	assert_int_equal(reactor_io_set(loop_reactor(op_loop), p[0], W2W_IO_READ, on_io, op_loop), 0);
+	assert_int_equal(op_rc[0], -EBUSY);
+	assert_int_equal(op_rc[1], -EBUSY);
+	/* outside the op the loop is usable again */
+	assert_int_equal(w2w_loop_process(op_loop, NULL, 0), 0);
+	reactor_io_del(loop_reactor(op_loop), p[0]);
+	close(p[0]);
+	close(p[1]);
+	op_loop = w2w_loop_free(op_loop);
 }
 
 /* A one-shot host timer that fires a little before the deadline (millisecond
@@ -155,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_timer_heap_order),
 		cmocka_unit_test(test_loop_push_and_run),
 		cmocka_unit_test(test_early_fire_rearms),
+		cmocka_unit_test(test_ops_guarded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,32 +33,50 @@ struct node {
 	int saw_meshsub;
 	int ping_in_cb;       /* ping the peer from inside its CONNECTED callback */
 	int ping_in_cb_ret;
+	int listening, listen_in_cb_ret;
+	int depth; /* inside on_event: events must never nest */
 };
 
-static void on_event(void *ud, const struct w2w_p2p_event *ev)
+static void on_event_body(struct node *n, const struct w2w_p2p_event *ev)
 {
-	struct node *n = ud;
+	size_t len;
+	const uint8_t *data;
 
-	switch (ev->type) {
+	switch (w2w_p2p_event_type(ev)) {
+	case W2W_P2P_EV_LISTENING:
+		n->listening++;
+		/* fields an event type does not carry read as "" / 0 / NULL past the end */
+		assert_string_equal(w2w_p2p_event_topic(ev), "");
+		assert_string_equal(w2w_p2p_event_message(ev), "");
+		assert_int_equal(w2w_p2p_event_protocol_count(ev), 0);
+		assert_null(w2w_p2p_event_protocol(ev, 0));
+		assert_non_null(strstr(w2w_p2p_event_addr(ev), "/p2p/"));
+		break;
 	case W2W_P2P_EV_CONNECTED:
 		n->connected++;
-		if (n->ping_in_cb)
-			n->ping_in_cb_ret = w2w_p2p_ping(n->h, ev->peer_id);
+		if (n->ping_in_cb) {
+			n->ping_in_cb_ret = w2w_p2p_ping(n->h, w2w_p2p_event_peer_id(ev));
+			/* its LISTENING must wait until this callback returned (depth check) */
+			n->listen_in_cb_ret = w2w_p2p_listen(n->h, "/ip4/127.0.0.1/tcp/0");
+		}
 		break;
 	case W2W_P2P_EV_DISCONNECTED:
 		n->disconnected++;
 		break;
 	case W2W_P2P_EV_DIAL_FAILED:
 		n->dial_failed++;
-		n->last_err = ev->err;
-		snprintf(n->last_reason, sizeof(n->last_reason), "%s", ev->reason ? ev->reason : "");
+		n->last_err = w2w_p2p_event_error(ev);
+		snprintf(n->last_reason, sizeof(n->last_reason), "%s", w2w_p2p_event_message(ev));
 		break;
 	case W2W_P2P_EV_IDENTIFY:
 		n->identified++;
-		snprintf(n->observed, sizeof(n->observed), "%s", ev->observed_addr ? ev->observed_addr : "");
-		for (size_t i = 0; i < ev->n_protocols; i++)
-			if (!strcmp(ev->protocols[i], "/meshsub/1.1.0"))
+		snprintf(n->observed, sizeof(n->observed), "%s", w2w_p2p_event_observed_addr(ev));
+		for (size_t i = 0; i < w2w_p2p_event_protocol_count(ev); i++)
+			if (!strcmp(w2w_p2p_event_protocol(ev, i), "/meshsub/1.1.0"))
 				n->saw_meshsub = 1;
+		assert_null(w2w_p2p_event_protocol(ev, w2w_p2p_event_protocol_count(ev)));
+		assert_null(w2w_p2p_event_listen_addr(ev, w2w_p2p_event_listen_addr_count(ev)));
+		assert_non_null(strstr(w2w_p2p_event_agent_version(ev), "w2wesher/"));
 		break;
 	case W2W_P2P_EV_PING:
 		n->pings++;
@@ -68,27 +86,53 @@ static void on_event(void *ud, const struct w2w_p2p_event *ev)
 		break;
 	case W2W_P2P_EV_MESSAGE:
 		n->messages++;
-		snprintf(n->msg_from, sizeof(n->msg_from), "%s", ev->from);
-		snprintf(n->msg_data, sizeof(n->msg_data), "%.*s", (int)ev->len, (const char *)ev->data);
+		data = w2w_p2p_event_data(ev, &len);
+		snprintf(n->msg_from, sizeof(n->msg_from), "%s", w2w_p2p_event_from(ev));
+		snprintf(n->msg_data, sizeof(n->msg_data), "%.*s", (int)len, (const char *)data);
 		break;
 	}
 }
 
-static const uint8_t psk_a[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
-static const uint8_t psk_b[32] = { 9, 9, 9 };
+/* Every test checks that no event is delivered from inside the API call that
+ * raised it, also when that call is made from an event callback. */
+static void on_event(void *ud, const struct w2w_p2p_event *ev)
+{
+	struct node *n = ud;
 
-static void node_init(struct node *n, struct w2w_loop *loop, const uint8_t *psk, int listen)
+	assert_int_equal(n->depth, 0);
+	n->depth++;
+	on_event_body(n, ev);
+	n->depth--;
+}
+
+/* PSKs as the API takes them: base64 of the 32 bytes ([P2P] PSK), or a
+ * swarm.key file's text; psk_a and psk_a_file are the same key. */
+static const char psk_a[] = "AQIDBAUGBwgJCgAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+static const char psk_a_file[] = "/key/swarm/psk/1.0.0/\n/base16/\n"
+				 "0102030405060708090A00000000000000000000000000000000000000000000\n";
+static const char psk_b[] = "CQkJAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+static struct w2w_loop *new_loop(const struct w2w_loop_ops *ops)
+{
+	struct w2w_loop *l = NULL;
+
+	assert_int_equal(w2w_loop_new(&l, ops), 0);
+	return l;
+}
+
+static void node_init(struct node *n, struct w2w_loop *loop, const char *psk, int listen)
 {
 	memset(n, 0, sizeof(*n));
-	assert_int_equal(w2w_p2p_new(&n->h, loop, NULL, 0, psk, 32), 0);
-	w2w_p2p_set_event_cb(n->h, on_event, n);
+	assert_int_equal(w2w_p2p_new(&n->h, loop, NULL, psk, on_event, n), 0);
 	assert_int_equal(w2w_p2p_set_option(n->h, W2W_P2P_OPT_HANDSHAKE_TIMEOUT_MS, 2000), 0);
 	assert_int_equal(w2w_p2p_set_option(n->h, W2W_P2P_OPT_DIAL_BACKOFF_MS, 300), 0);
 	assert_int_equal(w2w_p2p_set_option(n->h, 9999, 1), -EINVAL);
 	if (listen) {
 		assert_int_equal(w2w_p2p_listen(n->h, "/ip4/127.0.0.1/tcp/0"), 0);
+		assert_int_equal(n->listening, 0); /* not from inside listen: from the loop */
 		assert_true(w2w_p2p_listen_addr(n->h, 0, n->addr, sizeof(n->addr)) > 0);
-		assert_int_equal(w2w_p2p_listen_addr(n->h, 1, n->addr, 4), -ENOENT);
+		assert_int_equal(w2w_p2p_listen_addr(n->h, 0, n->addr + 128, 4), -ENOSPC);
+		assert_int_equal(w2w_p2p_listen_addr(n->h, 1, n->addr + 128, 64), -ERANGE);
 		assert_int_equal(w2w_p2p_set_option(n->h, W2W_P2P_OPT_ECHO, 1), W2W_ESTATE);
 	}
 }
@@ -105,13 +149,14 @@ static int run_until(struct w2w_loop *loop, const int *flag, int want, int ms)
 
 static void test_dial_ping_identify(void **state)
 {
-	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct w2w_loop *loop = new_loop(NULL);
 	struct node a, b;
 	char port[16];
 
 	(void)state;
 	node_init(&a, loop, psk_a, 1);
-	node_init(&b, loop, psk_a, 0);
+	node_init(&b, loop, psk_a_file, 0); /* the same PSK in swarm.key form */
+	assert_true(run_until(loop, &a.listening, 1, 2000));
 	assert_int_equal(w2w_p2p_dial(b.h, a.addr), 0);
 	assert_int_equal(w2w_p2p_dial(b.h, a.addr), -EALREADY);
 	assert_true(run_until(loop, &b.connected, 1, 5000));
@@ -129,7 +174,8 @@ static void test_dial_ping_identify(void **state)
 
 		assert_true(w2w_p2p_observed_addr(a.h, 0, o, sizeof(o)) > 0);
 		assert_string_equal(o, a.observed);
-		assert_int_equal(w2w_p2p_observed_addr(a.h, 1, o, sizeof(o)), -ENOENT);
+		assert_int_equal(w2w_p2p_observed_addr(a.h, 0, o, 4), -ENOSPC);
+		assert_int_equal(w2w_p2p_observed_addr(a.h, 1, o, sizeof(o)), -ERANGE);
 	}
 	assert_int_equal(w2w_p2p_ping(b.h, w2w_p2p_peer_id(a.h)), 0);
 	assert_true(run_until(loop, &b.pings, 1, 5000));
@@ -149,7 +195,7 @@ static void test_dial_ping_identify(void **state)
  * just connected, from its CONNECTED event. */
 static void test_ping_from_connected_cb(void **state)
 {
-	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct w2w_loop *loop = new_loop(NULL);
 	struct node a, b;
 
 	(void)state;
@@ -160,7 +206,9 @@ static void test_ping_from_connected_cb(void **state)
 	assert_int_equal(w2w_p2p_dial(b.h, a.addr), 0);
 	assert_true(run_until(loop, &b.connected, 1, 5000));
 	assert_int_equal(b.ping_in_cb_ret, 0);
+	assert_int_equal(b.listen_in_cb_ret, 0);
 	assert_true(run_until(loop, &b.pings, 1, 5000));
+	assert_true(run_until(loop, &b.listening, 1, 5000));
 	w2w_p2p_free(a.h);
 	w2w_p2p_free(b.h);
 	assert_null(w2w_loop_free(loop));
@@ -168,7 +216,7 @@ static void test_ping_from_connected_cb(void **state)
 
 static void test_refusals(void **state)
 {
-	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct w2w_loop *loop = new_loop(NULL);
 	struct node a, b, other;
 	char wrong[400], dns[400];
 	int port;
@@ -212,7 +260,7 @@ static void test_refusals(void **state)
 
 static void test_ipv6(void **state)
 {
-	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct w2w_loop *loop = new_loop(NULL);
 	struct node a, b;
 	int r;
 
@@ -240,7 +288,7 @@ static void test_ipv6(void **state)
 
 static void test_simultaneous_dial(void **state)
 {
-	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct w2w_loop *loop = new_loop(NULL);
 	struct node a, b;
 
 	(void)state;
@@ -268,7 +316,7 @@ static void test_simultaneous_dial(void **state)
 
 static void test_gossipsub(void **state)
 {
-	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct w2w_loop *loop = new_loop(NULL);
 	struct node n[3];
 
 	(void)state;
@@ -360,12 +408,103 @@ static void push_run(struct w2w_loop *loop, struct push_host *p, const int *flag
 	}
 }
 
+/* Keys cross the API as text: a base64 identity gives the peer ID
+ * w2w_identity_peer_id() computes; malformed text fails, *ret untouched. */
+static void test_key_text(void **state)
+{
+	struct w2w_loop *loop = new_loop(NULL);
+	struct w2w_p2p *h = NULL;
+	char key[W2W_IDENTITY_TEXT_MAX], id[W2W_PEER_ID_TEXT_MAX];
+
+	(void)state;
+	assert_int_equal(w2w_identity_generate(key, sizeof(key)), 92);
+	assert_int_equal(w2w_identity_peer_id(id, sizeof(id), key), 52); /* "12D3KooW" + 44 */
+	assert_int_equal(strlen(id), 52);
+	assert_int_equal(w2w_p2p_new(&h, loop, "AAAA", NULL, NULL, NULL), W2W_EPARSE);
+	assert_int_equal(w2w_p2p_new(&h, loop, NULL, "not a key", NULL, NULL), W2W_EPARSE);
+	/* 31 bytes, and 32 bytes with whitespace: both refused */
+	assert_int_equal(w2w_p2p_new(&h, loop, NULL, "AQIDBAUGBwgJCgAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", NULL, NULL),
+			 W2W_EPARSE);
+	assert_int_equal(w2w_p2p_new(&h, loop, NULL, " AQIDBAUGBwgJCgAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", NULL, NULL),
+			 W2W_EPARSE);
+	assert_int_equal(w2w_p2p_new(&h, NULL, NULL, NULL, NULL, NULL), -EINVAL);
+	assert_null(h);
+	assert_int_equal(w2w_p2p_new(&h, loop, key, psk_a, NULL, NULL), 0);
+	assert_string_equal(w2w_p2p_peer_id(h), id);
+	w2w_wipe(key, sizeof(key));
+	assert_null(w2w_p2p_free(h));
+	assert_null(w2w_loop_free(loop));
+}
+
+/* A log line may come from deep inside the host: every library call from
+ * the sink gets -EBUSY, and the host keeps working afterwards. */
+struct logrec {
+	struct w2w_loop *loop;
+	struct w2w_p2p *h;
+	const char *addr;
+	int lines, rc_dial, rc_process, rc_set_log, rc_publish;
+};
+
+static void reentering_log(void *ud, int level, const char *msg)
+{
+	struct logrec *r = ud;
+
+	assert_true(level >= W2W_LOG_ERR && level <= W2W_LOG_INFO);
+	assert_non_null(msg);
+	if (r->lines++)
+		return;
+	r->rc_dial = w2w_p2p_dial(r->h, r->addr);
+	r->rc_process = w2w_loop_process(r->loop, NULL, 0);
+	r->rc_set_log = w2w_p2p_set_log(r->h, NULL, NULL, 0);
+	r->rc_publish = w2w_p2p_publish(r->h, "t", "x", 1);
+}
+
+static void test_log_reentrancy(void **state)
+{
+	struct w2w_loop *loop = new_loop(NULL);
+	struct logrec r = { 0 };
+	struct node a, b;
+	char refused[64];
+	int port;
+
+	(void)state;
+	node_init(&a, loop, psk_a, 1);
+	node_init(&b, loop, psk_a, 0);
+	r.loop = loop;
+	r.h = b.h;
+	r.addr = a.addr;
+	/* a refused dial logs "dial ... failed" at info level from inside the loop */
+	sscanf(strstr(a.addr, "/tcp/") + 5, "%d", &port);
+	w2w_p2p_free(a.h);
+	snprintf(refused, sizeof(refused), "/ip4/127.0.0.1/tcp/%d", port);
+	assert_int_equal(w2w_p2p_set_log(b.h, reentering_log, &r, W2W_LOG_DEBUG), 0);
+	assert_int_equal(w2w_p2p_dial(b.h, refused), 0);
+	assert_true(run_until(loop, &b.dial_failed, 1, 5000));
+	assert_true(r.lines >= 1);
+	assert_int_equal(r.rc_dial, -EBUSY);
+	assert_int_equal(r.rc_process, -EBUSY);
+	assert_int_equal(r.rc_set_log, -EBUSY);
+	assert_int_equal(r.rc_publish, -EBUSY);
+	/* max_level filters: below the info line, nothing arrives */
+	r.lines = 0;
+	assert_int_equal(w2w_p2p_set_log(b.h, reentering_log, &r, W2W_LOG_ERR), 0);
+	w2w_loop_run(loop, 350); /* the backoff passes */
+	assert_int_equal(w2w_p2p_dial(b.h, refused), 0);
+	assert_true(run_until(loop, &b.dial_failed, 2, 5000));
+	assert_int_equal(r.lines, 0);
+	/* outside the sink the host is usable again */
+	assert_int_equal(w2w_loop_process(loop, NULL, 0), 0);
+	assert_int_equal(w2w_p2p_set_log(b.h, NULL, NULL, 0), 0);
+	w2w_p2p_free(b.h);
+	assert_null(w2w_loop_free(loop));
+}
+
 static void test_push_mode(void **state)
 {
 	struct push_host ph = { .deadline = -1 };
 	struct w2w_loop_ops ops = { .version = W2W_LOOP_OPS_VERSION, .ud = &ph, .watch = push_watch,
 				    .set_deadline = push_deadline };
-	struct w2w_loop *loop = w2w_loop_new(&ops);
+	struct w2w_loop *loop = new_loop(&ops);
 	struct node a, b;
 
 	(void)state;
@@ -394,6 +533,8 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_dial),
 		cmocka_unit_test(test_gossipsub),
 		cmocka_unit_test(test_push_mode),
+		cmocka_unit_test(test_key_text),
+		cmocka_unit_test(test_log_reentrancy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

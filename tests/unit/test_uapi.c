@@ -453,7 +453,7 @@ static void test_engine_spawn(void **state)
 	(void)state;
 	if (access("/dev/net/tun", R_OK | W_OK) != 0 || access("/usr/bin/python3", X_OK) != 0)
 		skip();
-	loop = w2w_loop_new(NULL);
+	assert_int_equal(w2w_loop_new(&loop, NULL), 0);
 	sr.loop = r.loop = loop;
 	snprintf(dir, sizeof(dir), "/tmp/w2w-spawn-XXXXXX");
 	assert_non_null(mkdtemp(dir));

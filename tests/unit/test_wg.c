@@ -287,7 +287,7 @@ static void test_timeout_and_close_in_callback(void **state)
 
 static void test_open_and_config_errors(void **state)
 {
-	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct w2w_loop *loop = NULL;
 	struct w2w_wg *wg = NULL;
 	struct w2w_wg_opts o = {.version = 99};
 	struct w2w_wg_config *c = NULL;
@@ -334,7 +334,7 @@ static void on_read_err(void *ud, int err, struct w2w_wg_device *dev)
  * kernel family is resolved by the first operation. */
 static void test_backend_choice(void **state)
 {
-	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct w2w_loop *loop = NULL;
 	struct w2w_wg_opts o = {.version = W2W_WG_OPTS_VERSION, .backend = W2W_BACKEND_KERNEL,
 				.uapi_dir = "/nonexistent-w2w-dir"};
 	struct w2w_wg *wg = NULL;
@@ -342,6 +342,7 @@ static void test_backend_choice(void **state)
 	bool kernel;
 
 	(void)state;
+	assert_int_equal(w2w_loop_new(&loop, NULL), 0);
 	assert_int_equal(w2w_wg_new(&wg, loop, "wgt9", &o), 0);
 	assert_string_equal(w2w_wg_backend_name(wg), "kernel");
 	assert_int_equal(w2w_wg_read(wg, on_read_err, &r), 0);

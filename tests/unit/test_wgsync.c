@@ -63,7 +63,7 @@ static void setup(struct ctx *c, enum w2w_backend backend, unsigned mtu)
 	struct wgsync_config cfg;
 
 	memset(c, 0, sizeof(*c));
-	c->loop = w2w_loop_new(NULL);
+	assert_int_equal(w2w_loop_new(&c->loop, NULL), 0);
 	assert_non_null(c->loop);
 	fake_wgos_init(&c->f, loop_reactor(c->loop));
 	memset(&cfg, 0, sizeof(cfg));
@@ -283,7 +283,7 @@ static void pub_done(void *ud, int err)
 /* The public API on the same engine, the fake selected through the loop. */
 static void test_public_api_on_fake(void **state)
 {
-	struct w2w_loop *loop = w2w_loop_new(NULL);
+	struct w2w_loop *loop = NULL;
 	struct w2w_wg_opts o = {.version = W2W_WG_OPTS_VERSION, .backend = W2W_BACKEND_AUTO};
 	struct w2w_wg_sync_stats st = {.size = sizeof(st)};
 	struct w2w_wg_config *cfg = NULL;
@@ -293,6 +293,7 @@ static void test_public_api_on_fake(void **state)
 	int r = 1;
 
 	(void)state;
+	assert_int_equal(w2w_loop_new(&loop, NULL), 0);
 	fake_wgos_init(&f, loop_reactor(loop));
 	f.userspace_running = true;
 	loop_set_wg_os(loop, &f.os);

@@ -150,7 +150,10 @@ def test_secrets_in_memory():
     assert cfg.wg_public_key == w2wesher.wg_pubkey(priv)
     cfg.set_wg_private_key(base64.b64decode(w2wesher.wg_genkey()))
     assert cfg.wg_public_key != w2wesher.wg_pubkey(priv)
-    cfg.set_psk(os.urandom(32))
+    cfg.set_psk(os.urandom(32))  # raw bytes: the binding hands the C API their base64
+    cfg.set_psk(base64.b64encode(os.urandom(32)).decode())
+    with pytest.raises(ConfigError, match="32 bytes"):
+        cfg.set_psk(base64.b64encode(os.urandom(31)).decode())
     cfg.check()
     cfg.close()
     with pytest.raises(ConfigError):

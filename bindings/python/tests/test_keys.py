@@ -68,18 +68,23 @@ def test_swarm_key_format():
 
 
 def test_identity_peer_id_spec_vector():
-    assert keys.identity_peer_id(bytes.fromhex(SPEC_PRIV_HEX)) == SPEC_PEER_ID
+    raw = bytes.fromhex(SPEC_PRIV_HEX)
+    assert keys.identity_peer_id(raw) == SPEC_PEER_ID
+    assert keys.identity_peer_id(base64.b64encode(raw).decode()) == SPEC_PEER_ID
 
 
 def test_identity_generate():
-    pb = w2wesher.identity_generate()
-    assert len(pb) == 68 and pb[:4] == b"\x08\x01\x12\x40"
+    text = w2wesher.identity_generate()  # base64, the form of [P2P] PrivateKey
+    pb = base64.b64decode(text, validate=True)
+    assert len(text) == 92 and len(pb) == 68 and pb[:4] == b"\x08\x01\x12\x40"
     pub_pb = b"\x08\x01\x12\x20" + pb[36:68]
-    assert w2wesher.identity_peer_id(pb) == b58(b"\x00" + bytes([len(pub_pb)]) + pub_pb)
-    assert w2wesher.identity_generate() != pb
+    assert w2wesher.identity_peer_id(text) == b58(b"\x00" + bytes([len(pub_pb)]) + pub_pb)
+    assert w2wesher.identity_peer_id(pb) == w2wesher.identity_peer_id(text)
+    assert w2wesher.identity_generate() != text
 
 
-@pytest.mark.parametrize("bad", [b"", b"\x08\x01", bytes(68), b"\x08\x02\x12\x40" + bytes(64)])
+@pytest.mark.parametrize("bad", [b"", b"\x08\x01", bytes(68), b"\x08\x02\x12\x40" + bytes(64), "", "AAAA",
+                                 "not base64!"])
 def test_identity_rejects_garbage(bad):
     with pytest.raises(w2wesher.Error) as e:
         w2wesher.identity_peer_id(bad)

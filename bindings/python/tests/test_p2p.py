@@ -92,9 +92,12 @@ def test_wrong_swarm_key_and_refused():
         assert "dial" in str(e.value)
         port = a.listen_addrs[0].split("/")[4]
         a.close()
-        c = P2PHost(loop)
+        lines = []
+        c = P2PHost(loop, log=lambda level, msg: lines.append((level, msg)), log_level=6)
         with pytest.raises(Error) as e:
             await c.connect(f"/ip4/127.0.0.1/tcp/{port}")
+        await asyncio.sleep(0)  # log lines reach Python from the asyncio loop, like events
+        assert any(level == 6 and "failed" in msg for level, msg in lines), lines
         with pytest.raises(Error) as e:
             c.dial("/not/a/multiaddr")
         assert e.value.code == w2wesher.lib.W2W_EPARSE

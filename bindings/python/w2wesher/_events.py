@@ -5,6 +5,21 @@ the library's callback and are dispatched from the asyncio loop."""
 import asyncio
 import collections
 
+from ._native import ffi, text
+
+
+@ffi.callback("void(void *, int, const char *)")
+def log_cb(ud, level, msg):
+    """The w2w_log_fn of Node and P2PHost (ud: their handle): the line goes to
+    obj._log_fn from the asyncio loop, outside the library (a call back into
+    the library from inside a log callback would get -EBUSY)."""
+    obj = ffi.from_handle(ud)
+    try:
+        if obj._log_fn:
+            obj._loop._dispatch(obj._log_fn, level, text(msg))
+    except BaseException as e:
+        obj._loop._report(e, "log")
+
 
 class EventSource:
     def _events_init(self, loop, on_event):

@@ -8,7 +8,8 @@
 Every failure raises ConfigError whose message is the library's, e.g.
 "w2wesher.conf:7: [Wireguard] ListenPort: ..." for the file.
 """
-from ._native import Error, ffi, lib, text
+from ._native import Error, check, ffi, lib, text
+from .keys import key_text
 
 
 class ConfigError(Error):
@@ -34,9 +35,10 @@ class Config:
     library's locked memory; close() (or garbage collection) wipes them."""
 
     def __init__(self, path=None, *, generate=False, env=False):
-        self._ptr = lib.w2w_config_new()
-        if self._ptr == ffi.NULL:
-            raise MemoryError("w2w_config_new")
+        self._ptr = None
+        out = ffi.new("struct w2w_config **")
+        check(lib.w2w_config_new(out))
+        self._ptr = out[0]
         if path is not None:
             self.load_file(path, generate=generate, env=env)
 
@@ -79,23 +81,18 @@ class Config:
         return self
 
     def set_psk(self, psk):
-        """The 32-byte network PSK."""
-        psk = bytes(psk)
-        self._check(lib.w2w_config_set_psk(self.ptr, psk, len(psk)))
+        """The network PSK: its base64 text ([P2P] PSK), or the 32 raw bytes."""
+        self._check(lib.w2w_config_set_psk(self.ptr, key_text(psk)))
         return self
 
-    def set_p2p_private_key(self, pb):
-        """The libp2p identity as a PrivateKey protobuf (keys.identity_generate())."""
-        pb = bytes(pb)
-        self._check(lib.w2w_config_set_p2p_private_key(self.ptr, pb, len(pb)))
+    def set_p2p_private_key(self, key):
+        """The libp2p identity: base64 text (keys.identity_generate()), or the raw PrivateKey protobuf."""
+        self._check(lib.w2w_config_set_p2p_private_key(self.ptr, key_text(key)))
         return self
 
     def set_wg_private_key(self, key):
-        """The WireGuard private key: 32 bytes, or its base64 text."""
-        if isinstance(key, str):
-            return self.set("Wireguard", "PrivateKey", key)
-        key = bytes(key)
-        self._check(lib.w2w_config_set_wg_private_key(self.ptr, key, len(key)))
+        """The WireGuard private key: its base64 text, or the 32 raw bytes."""
+        self._check(lib.w2w_config_set_wg_private_key(self.ptr, key_text(key)))
         return self
 
     def add_bootstrap(self, multiaddr):
@@ -139,6 +136,8 @@ class Config:
                        _prop_set("backend", lambda v: BACKENDS[v] if isinstance(v, str) else v))
     log_level = property(lambda self: LOG_LEVELS.get(lib.w2w_config_log_level(self.ptr), "info"),
                          _prop_set("log_level", _b))
+    # syslog numbering (W2W_LOG_*), as w2w_node_set_log() takes it
+    log_level_number = property(lambda self: lib.w2w_config_log_level(self.ptr))
     del _prop_set, _str_get, _num_get, _write_only
 
     @property
@@ -165,10 +164,12 @@ class Config:
 
     def dump(self):
         """The effective configuration as INI text, secrets redacted, origins in comments."""
-        n = self._check(lib.w2w_config_dump(self.ptr, ffi.NULL, 0))
-        out = ffi.new("char[]", n + 1)
-        self._check(lib.w2w_config_dump(self.ptr, out, n + 1))
-        return ffi.string(out).decode()
+        out = ffi.new("char **")
+        n = self._check(lib.w2w_config_dump(self.ptr, out))
+        try:
+            return ffi.string(out[0], n).decode()
+        finally:
+            lib.w2w_free(out[0])
 
     def close(self):
         if self._ptr is not None:

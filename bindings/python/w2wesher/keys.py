@@ -22,12 +22,26 @@ def wg_genkey():
     return _text_out(lib.w2w_wg_genkey, lib.W2W_WG_KEY_TEXT_MAX)
 
 
+def key_text(key):
+    """A key as the C API takes it: str passes as is (base64, or swarm.key
+    text); bytes are raw key material, encoded to base64 in constant time."""
+    if isinstance(key, str):
+        return key.encode()
+    raw = bytes(key)
+    out = ffi.new("char[]", len(raw) * 4 // 3 + 8)
+    try:
+        n = check(lib.w2w_base64_encode(out, len(out), raw, len(raw)))
+        return ffi.string(out, n)
+    finally:
+        lib.w2w_wipe(out, len(out))
+
+
 def wg_pubkey(private_key):
     """The public key of a base64 WireGuard private key (surrounding whitespace ignored)."""
     priv = private_key.strip().encode() if isinstance(private_key, str) else bytes(private_key).strip()
     cpriv = ffi.new("char[]", priv)
     try:
-        return _text_out(lib.w2w_wg_pubkey, lib.W2W_WG_KEY_TEXT_MAX, cpriv, len(priv))
+        return _text_out(lib.w2w_wg_pubkey, lib.W2W_WG_KEY_TEXT_MAX, cpriv)
     finally:
         lib.w2w_wipe(cpriv, len(priv))
 
@@ -38,23 +52,16 @@ def swarm_key_generate():
 
 
 def identity_generate():
-    """A new libp2p Ed25519 identity: the PrivateKey protobuf (68 bytes)."""
-    buf = ffi.new("uint8_t[]", lib.W2W_IDENTITY_MAX)
-    try:
-        n = check(lib.w2w_identity_generate(buf, lib.W2W_IDENTITY_MAX))
-        return bytes(ffi.buffer(buf, n))
-    finally:
-        lib.w2w_wipe(buf, lib.W2W_IDENTITY_MAX)
+    """A new libp2p Ed25519 identity: the base64 of its PrivateKey protobuf
+    (68 bytes), the form of [P2P] PrivateKey and of the C API."""
+    return _text_out(lib.w2w_identity_generate, lib.W2W_IDENTITY_TEXT_MAX)
 
 
-def identity_peer_id(private_key_pb):
-    """The peer ID ("12D3KooW...") of a PrivateKey protobuf; Error (W2W_EPARSE) if it is not one."""
-    pb = bytes(private_key_pb)
-    cpb = ffi.new("uint8_t[]", max(len(pb), 1))
-    ffi.memmove(cpb, pb, len(pb))
-    out = ffi.new("char[]", lib.W2W_PEER_ID_TEXT_MAX)
+def identity_peer_id(private_key):
+    """The peer ID ("12D3KooW...") of an identity: its base64 text (str) or the
+    raw PrivateKey protobuf (bytes). Error (W2W_EPARSE) if it is not one."""
+    ckey = ffi.new("char[]", key_text(private_key))
     try:
-        n = check(lib.w2w_identity_peer_id(cpb, len(pb), out, lib.W2W_PEER_ID_TEXT_MAX))
-        return ffi.string(out, n).decode()
+        return _text_out(lib.w2w_identity_peer_id, lib.W2W_PEER_ID_TEXT_MAX, ckey)
     finally:
-        lib.w2w_wipe(cpb, max(len(pb), 1))
+        lib.w2w_wipe(ckey, len(ckey))

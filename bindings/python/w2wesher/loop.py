@@ -11,7 +11,7 @@ import asyncio
 import errno
 import weakref
 
-from ._native import Error, ffi, lib
+from ._native import Error, check, ffi, lib
 
 
 @ffi.callback("void(void *, int, int)")
@@ -61,9 +61,10 @@ class Loop:
             self._ops.ud = self._handle
             self._ops.watch = _watch_cb
             self._ops.set_deadline = _deadline_cb
-        self._ptr = lib.w2w_loop_new(self._ops)
-        if self._ptr == ffi.NULL:
-            raise MemoryError("w2w_loop_new")
+        self._ptr = None
+        out = ffi.new("struct w2w_loop **")
+        check(lib.w2w_loop_new(out, self._ops), "loop new")
+        self._ptr = out[0]
 
     @classmethod
     def blocking(cls):

@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 from typing import List, Optional
 
-from ._events import EventSource
+from ._events import EventSource, log_cb as _log_cb
 from ._native import Error, check, ffi, lib, text
 
 
@@ -23,21 +23,21 @@ from ._native import Error, check, ffi, lib, text
 class Event:
     """A node event: type is the library's name ("peer-up", "stopped", ...; see TYPES)."""
     type: str
-    code: int  # enum w2w_event_type
+    code: int  # enum w2w_node_event_type
     peer_id: str = ""
     name: str = ""
     address: str = ""
     message: str = ""
-    error: int = 0  # W2W_EVENT_ERROR: the failing code (see strerror)
-    log_level: int = 0  # W2W_EVENT_LOG: 3 error .. 7 debug
+    error: int = 0  # W2W_NODE_EV_ERROR: the failing code (see strerror)
 
     @property
     def strerror(self):
         return text(lib.w2w_strerror(self.error)) if self.error else ""
 
 
-# enum w2w_event_type -> name, from the library itself.
-TYPES = {t: text(lib.w2w_event_type_name(t)) for t in range(lib.W2W_EVENT_LOG, lib.W2W_EVENT_STOPPED + 1)}
+# enum w2w_node_event_type -> name, from the library itself.
+TYPES = {t: text(lib.w2w_node_event_type_name(t))
+         for t in range(lib.W2W_NODE_EV_LISTENING, lib.W2W_NODE_EV_STOPPED + 1)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,16 +75,15 @@ def _peer_info(s, i):
         tx_bytes=lib.w2w_snapshot_tx_bytes(s, i), connected=bool(lib.w2w_snapshot_connected(s, i)))
 
 
-@ffi.callback("void(void *, const struct w2w_event *)")
+@ffi.callback("void(void *, const struct w2w_node_event *)")
 def _event_cb(ud, ev):
     node = ffi.from_handle(ud)
     try:
-        t = lib.w2w_event_type(ev)
+        t = lib.w2w_node_event_type(ev)
         node._on_event(Event(
-            type=TYPES.get(t, "unknown"), code=t, peer_id=text(lib.w2w_event_peer_id(ev)),
-            name=text(lib.w2w_event_name(ev)), address=text(lib.w2w_event_address(ev)),
-            message=text(lib.w2w_event_message(ev)), error=lib.w2w_event_error(ev),
-            log_level=lib.w2w_event_log_level(ev)))
+            type=TYPES.get(t, "unknown"), code=t, peer_id=text(lib.w2w_node_event_peer_id(ev)),
+            name=text(lib.w2w_node_event_name(ev)), address=text(lib.w2w_node_event_address(ev)),
+            message=text(lib.w2w_node_event_message(ev)), error=lib.w2w_node_event_error(ev)))
     except BaseException as e:
         node._loop._report(e, "node event")
 
@@ -92,20 +91,25 @@ def _event_cb(ud, ev):
 class Node(EventSource):
     """A struct w2w_node. The configuration is copied: it may be closed after.
 
-    on_event(Event) is called for every event (LOG ones only when log=True);
-    or iterate: `async for ev in node.events()`; or `await node.wait_for(pred)`.
+    on_event(Event) is called for every event; or iterate: `async for ev in
+    node.events()`; or `await node.wait_for(pred)`. log(level, message)
+    receives the log lines with level <= log_level (default: the
+    configuration's LogLevel); they are not events.
     """
 
-    def __init__(self, loop, config, on_event=None, *, log=True):
+    def __init__(self, loop, config, on_event=None, *, log=None, log_level=None):
         self._events_init(loop, on_event)
-        self._log = log
+        self._log_fn = log or None
         self._handle = ffi.new_handle(self)
         self._stopped = loop.aio.create_future() if loop.aio else None
         self.stopped = False
         out = ffi.new("struct w2w_node **")
-        check(lib.w2w_node_new(loop.ptr, config.ptr, _event_cb, self._handle, out), "node new")
+        check(lib.w2w_node_new(out, loop.ptr, config.ptr, _event_cb, self._handle), "node new")
         self._ptr = out[0]
         loop._register(self)
+        if self._log_fn:
+            level = config.log_level_number if log_level is None else log_level
+            check(lib.w2w_node_set_log(self._ptr, _log_cb, self._handle, level), "node set_log")
 
     @property
     def ptr(self):
@@ -114,12 +118,10 @@ class Node(EventSource):
         return self._ptr
 
     def _on_event(self, ev):
-        if ev.code == lib.W2W_EVENT_STOPPED:
+        if ev.code == lib.W2W_NODE_EV_STOPPED:
             self.stopped = True
             if self._stopped is not None and not self._stopped.done():
                 self._stopped.set_result(ev)
-        if ev.code == lib.W2W_EVENT_LOG and not self._log:
-            return
         self._deliver(ev)
 
     def start(self):

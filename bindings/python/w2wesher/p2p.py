@@ -13,7 +13,7 @@ Noise + yamux, identify, ping, gossipsub.
 import dataclasses
 from typing import Optional, Tuple
 
-from ._events import EventSource
+from ._events import EventSource, log_cb as _log_cb
 from ._native import Error, check, ffi, lib, text
 
 TYPES = {
@@ -33,7 +33,8 @@ OPTIONS = {
 
 @dataclasses.dataclass(frozen=True)
 class P2PEvent:
-    """struct w2w_p2p_event, copied. type: one of TYPES' values."""
+    """A struct w2w_p2p_event, copied through its getters. type: one of TYPES'
+    values. Fields the event type does not carry are None (strings), 0 or ()."""
     type: str
     code: int
     peer_id: Optional[str] = None
@@ -53,47 +54,62 @@ class P2PEvent:
     seqno: int = 0
 
 
-def _strs(arr, n):
-    return tuple(text(arr[i]) for i in range(n)) if n and arr != ffi.NULL else ()
+def _opt(p):
+    """A getter's string: "" (not carried by this event type) as None."""
+    return text(p) or None
+
+
+def _strs(ev, count, at):
+    return tuple(text(at(ev, i)) for i in range(count(ev)))
+
+
+def _copy_event(ev):
+    code = lib.w2w_p2p_event_type(ev)
+    n = ffi.new("size_t *")
+    data = lib.w2w_p2p_event_data(ev, n)
+    return P2PEvent(
+        type=TYPES.get(code, "unknown"), code=code, peer_id=_opt(lib.w2w_p2p_event_peer_id(ev)),
+        addr=_opt(lib.w2w_p2p_event_addr(ev)), inbound=bool(lib.w2w_p2p_event_inbound(ev)),
+        err=lib.w2w_p2p_event_error(ev), reason=_opt(lib.w2w_p2p_event_message(ev)),
+        rtt_us=lib.w2w_p2p_event_rtt_us(ev), agent_version=_opt(lib.w2w_p2p_event_agent_version(ev)),
+        protocol_version=_opt(lib.w2w_p2p_event_protocol_version(ev)),
+        protocols=_strs(ev, lib.w2w_p2p_event_protocol_count, lib.w2w_p2p_event_protocol),
+        listen_addrs=_strs(ev, lib.w2w_p2p_event_listen_addr_count, lib.w2w_p2p_event_listen_addr),
+        observed_addr=_opt(lib.w2w_p2p_event_observed_addr(ev)), sender=_opt(lib.w2w_p2p_event_from(ev)),
+        topic=_opt(lib.w2w_p2p_event_topic(ev)),
+        data=bytes(ffi.buffer(data, n[0])) if n[0] else b"", seqno=lib.w2w_p2p_event_seqno(ev))
 
 
 @ffi.callback("void(void *, const struct w2w_p2p_event *)")
 def _event_cb(ud, ev):
     host = ffi.from_handle(ud)
     try:
-        host._deliver(P2PEvent(
-            type=TYPES.get(ev.type, "unknown"), code=ev.type, peer_id=text(ev.peer_id), addr=text(ev.addr),
-            inbound=bool(ev.inbound), err=ev.err, reason=text(ev.reason), rtt_us=ev.rtt_us,
-            agent_version=text(ev.agent_version), protocol_version=text(ev.protocol_version),
-            protocols=_strs(ev.protocols, ev.n_protocols), listen_addrs=_strs(ev.listen_addrs, ev.n_listen_addrs),
-            observed_addr=text(ev.observed_addr), sender=text(getattr(ev, "from")),
-            topic=text(ev.topic), data=bytes(ffi.buffer(ev.data, ev.len)) if ev.len else b"",
-            seqno=ev.seqno))
+        host._deliver(_copy_event(ev))
     except BaseException as e:
         host._loop._report(e, "p2p event")
-
-
-@ffi.callback("void(void *, int, const char *)")
-def _log_cb(ud, level, msg):
-    host = ffi.from_handle(ud)
-    try:
-        if host._log_fn:
-            host._loop._dispatch(host._log_fn, level, text(msg))
-    except BaseException as e:
-        host._loop._report(e, "p2p log")
 
 
 def _b(s):
     return s.encode() if isinstance(s, str) else bytes(s)
 
 
+def _b64(raw):
+    """Bytes to the base64 text the C API takes for keys (constant-time encoder)."""
+    out = ffi.new("char[]", len(raw) * 4 // 3 + 8)
+    n = check(lib.w2w_base64_encode(out, len(out), raw, len(raw)))
+    return ffi.string(out, n)
+
+
 class P2PHost(EventSource):
     """A struct w2w_p2p.
 
-    key: an Ed25519 PrivateKey protobuf (keys.identity_generate()), None for a
-    fresh identity. swarm_key: the 32-byte PSK or a swarm.key file's text,
-    None for no private network. options: {"gossipsub": 0, ...} (OPTIONS),
-    applied before anything else. log(level, message): the host's log lines.
+    key: the identity as the C API takes it, the base64 of an Ed25519
+    PrivateKey protobuf (keys.identity_generate()), or the raw protobuf as
+    bytes; None for a fresh identity. swarm_key: a swarm.key file's text or the
+    base64 PSK (str), or the 32 raw bytes; None for no private network.
+    options: {"gossipsub": 0, ...} (OPTIONS), applied before anything else.
+    log(level, message): the host's log lines (calls into the library from it
+    raise Error(-EBUSY)).
     """
 
     def __init__(self, loop, key=None, swarm_key=None, *, options=None, on_event=None, log=None, log_level=6):
@@ -101,17 +117,21 @@ class P2PHost(EventSource):
         self._handle = ffi.new_handle(self)
         self._log_fn = log
         out = ffi.new("struct w2w_p2p **")
-        k = _b(key) if key is not None else None
-        sk = _b(swarm_key) if swarm_key is not None else None
-        check(lib.w2w_p2p_new(out, loop.ptr, k if k else ffi.NULL, len(k) if k else 0,
-                              sk if sk else ffi.NULL, len(sk) if sk else 0))
+        k = key.encode() if isinstance(key, str) else _b64(bytes(key)) if key is not None else ffi.NULL
+        if isinstance(swarm_key, str):
+            sk = swarm_key.encode()
+        elif swarm_key is not None:
+            raw = bytes(swarm_key)
+            sk = _b64(raw) if len(raw) == 32 else raw
+        else:
+            sk = ffi.NULL
+        check(lib.w2w_p2p_new(out, loop.ptr, k, sk, _event_cb, self._handle))
         self._ptr = out[0]
         loop._register(self)
         for name, value in (options or {}).items():
             check(lib.w2w_p2p_set_option(self._ptr, OPTIONS[name], int(value)), f"option {name}")
-        lib.w2w_p2p_set_event_cb(self._ptr, _event_cb, self._handle)
         if log:
-            lib.w2w_p2p_set_log_cb(self._ptr, _log_cb, self._handle, log_level)
+            check(lib.w2w_p2p_set_log(self._ptr, _log_cb, self._handle, log_level))
 
     @property
     def ptr(self):
@@ -131,7 +151,7 @@ class P2PHost(EventSource):
         out, res = ffi.new("char[]", 1024), []
         while True:
             r = fn(self.ptr, len(res), out, 1024)
-            if r == -2:  # -ENOENT: past the end
+            if r == -34:  # -ERANGE: past the end
                 return res
             check(r)
             res.append(ffi.string(out, r).decode())

@@ -1,0 +1,1 @@
+/* Empty stand-in: cffi knows size_t and the <stdint.h> types itself (test_abi.py). */

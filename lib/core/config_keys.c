@@ -1,0 +1,767 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration keys (config_priv.h): the table of every key the file, the
+ * environment and w2w_config_set() know, each key's parser with its error
+ * messages, and applying one value with its origin. Go durations are
+ * codec/godur.c.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config_priv.h"
+#include "err.h"
+#include "godur.h"
+#include "ident.h"
+#include "ini.h"
+#include "multiaddr.h"
+#include "secmem.h"
+#include "wgkey.h"
+
+#define DEF_LISTEN_PORT 10042
+#define DEF_LISTEN_ADDR "/ip4/0.0.0.0/tcp/10042"
+#define DEF_INTERFACE "wesh0"
+#define DEF_RANGE "fd6d:142e:65e7:4cc1::/64"
+#define DEF_KEEPALIVE_S 60
+#define DEF_MTU 1420
+#define DEF_LOG_LEVEL 6
+
+#define NS_PER_MS 1000000LL
+#define NS_PER_S 1000000000LL
+
+const char *const cfg_sections[SEC__COUNT] = {"P2P", "Wireguard", "Node"};
+
+/* ---- small helpers ---- */
+
+void cfg_why(char *why, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, CFG_WHY_MAX, fmt, ap);
+	va_end(ap);
+}
+
+/* Adds a remark cfg_shown by w2w_config_dump() (one per line). */
+void cfg_note(struct w2w_config *c, const char *fmt, ...)
+{
+	size_t used = strlen(c->note);
+	va_list ap;
+
+	if (used && used + 1 < sizeof(c->note))
+		c->note[used++] = '\n';
+	if (used + 1 >= sizeof(c->note))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->note + used, sizeof(c->note) - used, fmt, ap);
+	va_end(ap);
+}
+
+/* Copies a value for messages: at most 64 characters, non-printables as '?'. */
+const char *cfg_shown(char out[72], const char *v, size_t n)
+{
+	size_t i, m = n > 64 ? 64 : n;
+
+	for (i = 0; i < m; i++)
+		out[i] = isprint((unsigned char)v[i]) ? v[i] : '?';
+	if (m < n) {
+		memcpy(out + m, "...", 3);
+		m += 3;
+	}
+	out[m] = 0;
+	return out;
+}
+
+int cfg_copy_str(char *dst, size_t cap, const char *v, size_t n)
+{
+	if (n >= cap || memchr(v, 0, n))
+		return -1;
+	memcpy(dst, v, n);
+	dst[n] = 0;
+	return 0;
+}
+
+bool cfg_eq_ci(const char *v, size_t n, const char *lit)
+{
+	return strlen(lit) == n && !strncasecmp(v, lit, n);
+}
+
+/* Decimal integer with optional sign, no spaces. */
+static int parse_int(const char *v, size_t n, long long *out)
+{
+	long long x = 0;
+	size_t i = 0;
+	bool neg = false;
+
+	if (n && (v[0] == '-' || v[0] == '+')) {
+		neg = v[0] == '-';
+		i = 1;
+	}
+	if (i == n)
+		return -1;
+	for (; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9' || x > (LLONG_MAX - 9) / 10)
+			return -1;
+		x = x * 10 + (v[i] - '0');
+	}
+	*out = neg ? -x : x;
+	return 0;
+}
+
+/* A positive duration in [min_ms, max_ms] as milliseconds; 0 ("0") gives *ms = 0. */
+static int parse_duration_ms(const char *v, size_t n, uint64_t min_ms, uint64_t max_ms, uint64_t *ms,
+                             char *why)
+{
+	char s[72], lo[64], hi[64];
+	long long ns, dummy;
+	int rc = godur_parse(v, n, &ns);
+
+	if (rc < 0) {
+		if (parse_int(v, n, &dummy) == 0)
+			cfg_why(why, "'%s' has no unit (write e.g. 30s, 1m or 1h30m)", cfg_shown(s, v, n));
+		else if (rc == GODUR_EUNIT)
+			cfg_why(why, "'%s' has an unknown unit (use ms, s, m or h)", cfg_shown(s, v, n));
+		else if (rc == GODUR_ERANGE)
+			cfg_why(why, "'%s' is too long a duration", cfg_shown(s, v, n));
+		else
+			cfg_why(why, "'%s' is not a duration (write e.g. 30s, 1m or 1h30m)", cfg_shown(s, v, n));
+		return -1;
+	}
+	if (ns == 0) {
+		*ms = 0;
+		return 0;
+	}
+	godur_format_ms(lo, sizeof(lo), min_ms);
+	godur_format_ms(hi, sizeof(hi), max_ms);
+	if (ns < 0 || (uint64_t)ns / NS_PER_MS < min_ms || (uint64_t)ns / NS_PER_MS > max_ms) {
+		cfg_why(why, "'%s' is out of range (%s to %s)", cfg_shown(s, v, n), lo, hi);
+		return -1;
+	}
+	*ms = (uint64_t)ns / NS_PER_MS;
+	return 0;
+}
+
+/* RFC 1123 host name: dot-separated labels of letters, digits and '-'. */
+bool cfg_valid_hostname(const char *v, size_t n)
+{
+	size_t label = 0;
+
+	if (!n || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = v[i];
+
+		if (ch == '.') {
+			if (!label || v[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)ch) && ch != '-')
+			return false;
+		if (ch == '-' && !label)
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label && v[n - 1] != '-';
+}
+
+static int parse_ip(const char *v, size_t n, int *family, uint8_t addr[16])
+{
+	char tmp[64];
+
+	if (cfg_copy_str(tmp, sizeof(tmp), v, n) < 0)
+		return -1;
+	if (inet_pton(AF_INET, tmp, addr) == 1) {
+		*family = 4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, tmp, addr) == 1) {
+		*family = 6;
+		return 0;
+	}
+	return -1;
+}
+
+void cfg_ip_text(char *out, size_t cap, int family, const uint8_t *addr)
+{
+	if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, out, (socklen_t)cap))
+		snprintf(out, cap, "?");
+}
+
+/* Host bits of addr under a prefix of len bits are all zero (or all one with ones). */
+bool cfg_host_bits(const uint8_t *addr, unsigned bits, unsigned len, bool ones)
+{
+	for (unsigned i = len; i < bits; i++) {
+		bool set = addr[i / 8] & (0x80 >> (i % 8));
+
+		if (set != ones)
+			return false;
+	}
+	return true;
+}
+
+bool cfg_in_prefix(const struct cfg_prefix *p, const uint8_t *addr)
+{
+	for (unsigned i = 0; i < p->len; i++)
+		if ((addr[i / 8] ^ p->addr[i / 8]) & (0x80 >> (i % 8)))
+			return false;
+	return true;
+}
+
+/* ---- per-key parsers: v/n is the raw text (not NUL-terminated) ---- */
+
+static int p_psk(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	int len;
+
+	if (!n) {
+		c->has_psk = false;
+		secure_wipe(c->sec->psk, sizeof(c->sec->psk));
+		return 0;
+	}
+	len = n > 64 ? W2W_ELIMIT : secret_from_b64(c->sec->scratch, sizeof(c->sec->scratch), v, n);
+	if (len != 32) {
+		if (len == W2W_EPARSE)
+			cfg_why(why, "not valid base64 (a PSK is the standard base64 of 32 random bytes)");
+		else if (len < 0)
+			cfg_why(why, "a PSK is 32 bytes; this is longer");
+		else
+			cfg_why(why, "a PSK is 32 bytes; this is %d", len);
+		secure_wipe(c->sec->scratch, sizeof(c->sec->scratch));
+		return -1;
+	}
+	memcpy(c->sec->psk, c->sec->scratch, 32);
+	secure_wipe(c->sec->scratch, sizeof(c->sec->scratch));
+	c->has_psk = true;
+	return 0;
+}
+
+static int p_pskfile(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	if (cfg_copy_str(c->psk_file, sizeof(c->psk_file), v, n) < 0) {
+		cfg_why(why, "path too long");
+		return -1;
+	}
+	return 0;
+}
+
+static int p_p2p_key(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	struct ident *id = NULL;
+	int len, rc = -1;
+
+	if (!n) {
+		ident_free(c->id);
+		c->id = NULL;
+		return 0;
+	}
+	len = n > 200 ? W2W_ELIMIT : secret_from_b64(c->sec->scratch, sizeof(c->sec->scratch), v, n);
+	if (len < 0) {
+		cfg_why(why, "%s", len == W2W_EPARSE ? "not valid base64" : "too long for an Ed25519 key");
+		goto out;
+	}
+	if (ident_from_privkey_pb(&id, c->sec->scratch, (size_t)len) < 0) {
+		cfg_why(why,
+		        "not a libp2p Ed25519 PrivateKey protobuf (only Ed25519 identities are supported)");
+		goto out;
+	}
+	ident_free(c->id);
+	c->id = id;
+	rc = 0;
+out:
+	secure_wipe(c->sec->scratch, sizeof(c->sec->scratch));
+	return rc;
+}
+
+static int p_wg_key(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	if (!n) {
+		c->has_wg_priv = false;
+		secure_wipe(c->sec->wg_priv, sizeof(c->sec->wg_priv));
+		return 0;
+	}
+	if (wgkey_from_b64(c->sec->scratch, v, n) < 0) {
+		cfg_why(why, "not a WireGuard key (44 base64 characters, as `wg genkey` prints)");
+		secure_wipe(c->sec->scratch, sizeof(c->sec->scratch));
+		return -1;
+	}
+	memcpy(c->sec->wg_priv, c->sec->scratch, 32);
+	secure_wipe(c->sec->scratch, sizeof(c->sec->scratch));
+	c->has_wg_priv = true;
+	return 0;
+}
+
+void cfg_free_list(char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+}
+
+static int p_bootstrap(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char *list[CFG_MAX_BOOTSTRAP];
+	size_t count = 0, skipped = 0, pos = 0;
+	uint8_t bin[MA_MAX_BIN];
+	char text[MA_MAX_TEXT], s[72];
+	int rc = -1;
+
+	/* go-ini splits []string values on ',' and trims each item (key.Strings). */
+	while (pos <= n) {
+		const char *item = v + pos, *comma = memchr(item, ',', n - pos);
+		size_t len = comma ? (size_t)(comma - item) : n - pos;
+		struct ma_addr a;
+		struct peerid peer;
+		int blen;
+
+		pos += len + 1;
+		while (len && isspace((unsigned char)item[0])) {
+			item++;
+			len--;
+		}
+		while (len && isspace((unsigned char)item[len - 1]))
+			len--;
+		if (!len)
+			continue;
+		blen = ma_parse(bin, sizeof(bin), item, len);
+		if (blen < 0) {
+			cfg_why(why, "'%s' is not a multiaddr", cfg_shown(s, item, len));
+			goto out;
+		}
+		if (ma_peer(bin, (size_t)blen, &peer) < 0) {
+			cfg_why(why, "'%s' has no /p2p/<peer ID> part", cfg_shown(s, item, len));
+			goto out;
+		}
+		/* The Go node learned addresses of every transport; we dial TCP only. */
+		if (ma_decompose(bin, (size_t)blen, &a) < 0 || !a.tcp) {
+			skipped++;
+			continue;
+		}
+		if (count == CFG_MAX_BOOTSTRAP) {
+			cfg_why(why, "more than %d addresses", CFG_MAX_BOOTSTRAP);
+			goto out;
+		}
+		if (ma_format(text, sizeof(text), bin, (size_t)blen) < 0 || !(list[count] = strdup(text))) {
+			cfg_why(why, "out of memory");
+			goto out;
+		}
+		count++;
+	}
+	cfg_free_list(c->bootstrap, c->n_bootstrap);
+	memcpy(c->bootstrap, list, count * sizeof(list[0]));
+	c->n_bootstrap = count;
+	count = 0;
+	if (skipped)
+		cfg_note(c, "%zu Bootstrap address(es) skipped: only /tcp/ is dialled", skipped);
+	rc = 0;
+out:
+	cfg_free_list(list, count);
+	return rc;
+}
+
+static int p_listen_addr(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	uint8_t bin[MA_MAX_BIN];
+	char text[MA_MAX_TEXT], s[72];
+	struct ma_addr a;
+	int blen;
+
+	if (!n) {
+		snprintf(c->listen_addr, sizeof(c->listen_addr), "%s", DEF_LISTEN_ADDR);
+		return 0;
+	}
+	blen = ma_parse(bin, sizeof(bin), v, n);
+	if (blen < 0 || ma_decompose(bin, (size_t)blen, &a) < 0 ||
+	    (a.kind != MA_KIND_IP4 && a.kind != MA_KIND_IP6) || a.has_peer) {
+		cfg_why(why, "'%s' is not an /ip4/<addr>/tcp/<port> or /ip6/<addr>/tcp/<port> multiaddr",
+		        cfg_shown(s, v, n));
+		return -1;
+	}
+	if (!a.tcp) {
+		/*
+		 * The Go default /ip4/0.0.0.0/udp/10042 names no transport
+		 * go-libp2p can listen on with a PSK; the control plane is TCP.
+		 */
+		cfg_note(c, "ListenAddr '%s' uses /udp/: listening on TCP port %u instead", cfg_shown(s, v, n),
+		         a.port);
+		a.tcp = true;
+	}
+	blen = ma_from_ip(bin, sizeof(bin), a.kind == MA_KIND_IP4 ? 4 : 6, a.ip, a.port, true, NULL);
+	if (blen < 0 || ma_format(text, sizeof(text), bin, (size_t)blen) < 0) {
+		cfg_why(why, "cannot encode '%s'", cfg_shown(s, v, n));
+		return -1;
+	}
+	snprintf(c->listen_addr, sizeof(c->listen_addr), "%s", text);
+	return 0;
+}
+
+static int p_announce(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	uint64_t ms;
+
+	if (parse_duration_ms(v, n, 1000, 24 * 3600000u, &ms, why) < 0)
+		return -1;
+	c->announce_ms = ms ? ms : DEF_ANNOUNCE_MS; /* Go: 0 means the default */
+	return 0;
+}
+
+static int p_interface(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char s[72];
+	bool bad = n >= sizeof(c->ifname) || cfg_eq_ci(v, n, ".") || cfg_eq_ci(v, n, "..");
+
+	if (!n) {
+		snprintf(c->ifname, sizeof(c->ifname), "%s", DEF_INTERFACE);
+		return 0;
+	}
+	/* The kernel's dev_valid_name(): IFNAMSIZ - 1 bytes, no '/', ':' or whitespace. */
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == '/' || v[i] == ':' || !isgraph((unsigned char)v[i]))
+			bad = true;
+	if (bad) {
+		cfg_why(why, "'%s' is not an interface name (1 to 15 characters, no '/', ':' or spaces)",
+		        cfg_shown(s, v, n));
+		return -1;
+	}
+	cfg_copy_str(c->ifname, sizeof(c->ifname), v, n);
+	return 0;
+}
+
+static int p_listen_port(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	long long x;
+	char s[72];
+
+	if (!n) {
+		c->listen_port = DEF_LISTEN_PORT;
+		return 0;
+	}
+	if (parse_int(v, n, &x) < 0) {
+		cfg_why(why, "'%s' is not a port number", cfg_shown(s, v, n));
+		return -1;
+	}
+	if (x < 0 || x > 65535) {
+		cfg_why(why, "port %s out of range (1 to 65535)", cfg_shown(s, v, n));
+		return -1;
+	}
+	c->listen_port = x ? (unsigned)x : DEF_LISTEN_PORT; /* Go: 0 means the default */
+	return 0;
+}
+
+static int p_range(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	const char *slash;
+	struct cfg_prefix p;
+	long long len;
+	char s[72], net[64];
+	unsigned bits;
+
+	if (!n) {
+		v = DEF_RANGE;
+		n = strlen(v);
+	}
+	slash = memchr(v, '/', n);
+	if (!slash || parse_ip(v, (size_t)(slash - v), &p.family, p.addr) < 0 ||
+	    parse_int(slash + 1, n - (size_t)(slash + 1 - v), &len) < 0 || slash[1] == '+' ||
+	    slash[1] == '-') {
+		cfg_why(why,
+		        "'%s' is not a network prefix (write e.g. fd6d:142e:65e7:4cc1::/64 or 10.42.0.0/16)",
+		        cfg_shown(s, v, n));
+		return -1;
+	}
+	bits = p.family == 4 ? 32 : 128;
+	/* Room for at least two nodes besides the network (and broadcast) address. */
+	if (len < 1 || len > (long long)bits - 2) {
+		cfg_why(why, "prefix length /%lld out of range for IPv%d (1 to %u)", len, p.family, bits - 2);
+		return -1;
+	}
+	p.len = (unsigned)len;
+	if (!cfg_host_bits(p.addr, bits, p.len, false)) {
+		struct cfg_prefix m = p;
+
+		for (unsigned i = p.len; i < bits; i++)
+			m.addr[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
+		cfg_ip_text(net, sizeof(net), p.family, m.addr);
+		cfg_why(why, "'%s' is not a network: host bits are set (the network is %s/%u)",
+		        cfg_shown(s, v, n), net, p.len);
+		return -1;
+	}
+	c->range = p;
+	return 0;
+}
+
+static int p_node_name(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char s[72];
+
+	if (n && !cfg_valid_hostname(v, n)) {
+		cfg_why(why, "'%s' is not a host name (letters, digits, '-' and '.')", cfg_shown(s, v, n));
+		return -1;
+	}
+	cfg_copy_str(c->node_name, sizeof(c->node_name), v, n);
+	return 0;
+}
+
+static int p_keepalive(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	long long x, ns;
+	char s[72];
+	int rc;
+
+	if (!n) {
+		c->keepalive_s = DEF_KEEPALIVE_S;
+		return 0;
+	}
+	/* go-ini falls back to a plain integer (nanoseconds) when the duration has no unit: "-1". */
+	if (parse_int(v, n, &x) == 0) {
+		if (x > 0) {
+			cfg_why(why, "'%s' has no unit (write e.g. 25s; -1 disables)", cfg_shown(s, v, n));
+			return -1;
+		}
+		c->keepalive_s = x < 0 ? -1 : DEF_KEEPALIVE_S;
+		return 0;
+	}
+	rc = godur_parse(v, n, &ns);
+	if (rc < 0) {
+		cfg_why(why, "'%s' is not a duration (write e.g. 25s or 1m; -1 disables)", cfg_shown(s, v, n));
+		return -1;
+	}
+	if (ns <= 0) {
+		c->keepalive_s = ns < 0 ? -1 : DEF_KEEPALIVE_S;
+		return 0;
+	}
+	if (ns % NS_PER_S || ns / NS_PER_S > 65535) {
+		cfg_why(why, "'%s' must be whole seconds from 1s to 65535s (-1 disables)", cfg_shown(s, v, n));
+		return -1;
+	}
+	c->keepalive_s = (int)(ns / NS_PER_S);
+	return 0;
+}
+
+static int p_mtu(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	long long x;
+	char s[72];
+
+	if (!n) {
+		c->mtu = DEF_MTU;
+		return 0;
+	}
+	if (parse_int(v, n, &x) < 0 || x < 1280 || x > 9000) {
+		cfg_why(why, "'%s' is not an MTU from 1280 to 9000", cfg_shown(s, v, n));
+		return -1;
+	}
+	c->mtu = (unsigned)x;
+	return 0;
+}
+
+static int p_backend(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char s[72];
+
+	if (!n || cfg_eq_ci(v, n, "auto"))
+		c->backend = W2W_BACKEND_AUTO;
+	else if (cfg_eq_ci(v, n, "kernel"))
+		c->backend = W2W_BACKEND_KERNEL;
+	else if (cfg_eq_ci(v, n, "userspace"))
+		c->backend = W2W_BACKEND_USERSPACE;
+	else {
+		cfg_why(why, "'%s' is not auto, kernel or userspace", cfg_shown(s, v, n));
+		return -1;
+	}
+	return 0;
+}
+
+static int p_address(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char s[72];
+	int family;
+	uint8_t a[16];
+
+	if (!n) {
+		c->address_family = 0;
+		return 0;
+	}
+	if (parse_ip(v, n, &family, a) < 0) {
+		cfg_why(why, "'%s' is not an IPv4 or IPv6 address", cfg_shown(s, v, n));
+		return -1;
+	}
+	c->address_family = family;
+	memcpy(c->address, a, 16);
+	return 0;
+}
+
+static int p_abs_path(char *dst, size_t cap, const char *v, size_t n, char *why)
+{
+	char s[72];
+
+	if (n && v[0] != '/') {
+		cfg_why(why, "'%s' is not an absolute path", cfg_shown(s, v, n));
+		return -1;
+	}
+	if (cfg_copy_str(dst, cap, v, n) < 0) {
+		cfg_why(why, "path longer than %zu characters", cap - 1);
+		return -1;
+	}
+	return 0;
+}
+
+static int p_state_dir(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	return p_abs_path(c->state_dir, sizeof(c->state_dir), v, n, why);
+}
+
+static int p_control_socket(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	return p_abs_path(c->control_socket, sizeof(c->control_socket), v, n, why);
+}
+
+static int p_log_level(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char s[72];
+
+	if (!n || cfg_eq_ci(v, n, "info"))
+		c->log_level = 6;
+	else if (cfg_eq_ci(v, n, "error"))
+		c->log_level = 3;
+	else if (cfg_eq_ci(v, n, "warn") || cfg_eq_ci(v, n, "warning"))
+		c->log_level = 4;
+	else if (cfg_eq_ci(v, n, "debug"))
+		c->log_level = 7;
+	else {
+		cfg_why(why, "'%s' is not error, warn, info or debug", cfg_shown(s, v, n));
+		return -1;
+	}
+	return 0;
+}
+
+static int p_peer_expiry(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	uint64_t ms = 0;
+
+	if (n && parse_duration_ms(v, n, 1000, 30 * 24 * 3600000ull, &ms, why) < 0)
+		return -1;
+	c->peer_expiry_ms = ms; /* 0: derived in w2w_config_check() */
+	return 0;
+}
+
+const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
+    [CK_P2P_PSK] = {SEC_P2P, "PSK", p_psk, true},
+    [CK_P2P_PSKFILE] = {SEC_P2P, "PSKFile", p_pskfile, false},
+    [CK_P2P_PRIVATEKEY] = {SEC_P2P, "PrivateKey", p_p2p_key, true},
+    [CK_P2P_BOOTSTRAP] = {SEC_P2P, "Bootstrap", p_bootstrap, false},
+    [CK_P2P_LISTENADDR] = {SEC_P2P, "ListenAddr", p_listen_addr, false},
+    [CK_P2P_ANNOUNCE] = {SEC_P2P, "AnnounceInterval", p_announce, false},
+    [CK_WG_INTERFACE] = {SEC_WG, "Interface", p_interface, false},
+    [CK_WG_PRIVATEKEY] = {SEC_WG, "PrivateKey", p_wg_key, true},
+    [CK_WG_LISTENPORT] = {SEC_WG, "ListenPort", p_listen_port, false},
+    [CK_WG_RANGE] = {SEC_WG, "NetworkRange", p_range, false},
+    [CK_WG_NODENAME] = {SEC_WG, "NodeName", p_node_name, false},
+    [CK_WG_KEEPALIVE] = {SEC_WG, "PersistentKeepalive", p_keepalive, false},
+    [CK_WG_MTU] = {SEC_WG, "MTU", p_mtu, false},
+    [CK_WG_BACKEND] = {SEC_WG, "Backend", p_backend, false},
+    [CK_WG_ADDRESS] = {SEC_WG, "Address", p_address, false},
+    [CK_NODE_STATEDIR] = {SEC_NODE, "StateDir", p_state_dir, false},
+    [CK_NODE_LOGLEVEL] = {SEC_NODE, "LogLevel", p_log_level, false},
+    [CK_NODE_PEEREXPIRY] = {SEC_NODE, "PeerExpiry", p_peer_expiry, false},
+    [CK_NODE_CONTROLSOCKET] = {SEC_NODE, "ControlSocket", p_control_socket, false},
+};
+
+/* ---- errors ---- */
+
+void cfg_upper(char *out, size_t cap, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < cap; i++)
+		out[i] = (char)toupper((unsigned char)s[i]);
+	out[i] = 0;
+}
+
+/* Formats "<where>[Section] Key: msg" for key k (k < 0: no key) at origin o. */
+void cfg_err_at(struct w2w_config *c, int k, int o, unsigned line, const char *fmt, ...)
+{
+	char sec[32], key[32];
+	size_t len = 0;
+	va_list ap;
+
+	c->err[0] = 0;
+	if (o == CO_FILE)
+		len = (size_t)snprintf(c->err, sizeof(c->err), "%s:%u: ", c->path, line);
+	else if (o == CO_ENV && k >= 0) {
+		cfg_upper(sec, sizeof(sec), cfg_sections[cfg_keydefs[k].section]);
+		cfg_upper(key, sizeof(key), cfg_keydefs[k].name);
+		len = (size_t)snprintf(c->err, sizeof(c->err), "environment W2WESHER_%s_%s: ", sec, key);
+	}
+	if (k >= 0 && len < sizeof(c->err))
+		len += (size_t)snprintf(c->err + len, sizeof(c->err) - len,
+		                        "[%s] %s: ", cfg_sections[cfg_keydefs[k].section], cfg_keydefs[k].name);
+	if (len < sizeof(c->err)) {
+		va_start(ap, fmt);
+		vsnprintf(c->err + len, sizeof(c->err) - len, fmt, ap);
+		va_end(ap);
+	}
+}
+
+/* ---- applying values ---- */
+
+static bool psk_side_set(const struct w2w_config *c, int k)
+{
+	return k == CK_P2P_PSK ? c->has_psk : c->psk_file[0] != 0;
+}
+
+int cfg_apply(struct w2w_config *c, int k, const char *v, size_t n, int o, unsigned line)
+{
+	char why[CFG_WHY_MAX] = "";
+
+	if (n > INI_MAX_LINE) {
+		cfg_err_at(c, k, o, line, "value too long");
+		return W2W_EPARSE;
+	}
+	/* PSK and PSKFile are two ways to give one key: a stronger source replaces the other. */
+	if ((k == CK_P2P_PSK || k == CK_P2P_PSKFILE) && n) {
+		int other = k == CK_P2P_PSK ? CK_P2P_PSKFILE : CK_P2P_PSK;
+
+		if (psk_side_set(c, other)) {
+			if (c->origin[other] >= o) {
+				cfg_err_at(c, k, o, line, "PSK and PSKFile both set; keep one");
+				return W2W_EPARSE;
+			}
+			if (other == CK_P2P_PSK)
+				p_psk(c, "", 0, why);
+			else
+				c->psk_file[0] = 0;
+			c->origin[other] = CO_DEFAULT;
+		}
+	}
+	if (cfg_keydefs[k].parse(c, v, n, why) < 0) {
+		cfg_err_at(c, k, o, line, "%s", why);
+		return W2W_EPARSE;
+	}
+	c->origin[k] = (uint8_t)o;
+	c->line[k] = line;
+	return 0;
+}
+
+int cfg_find_key(int section, const char *name, size_t n)
+{
+	for (int k = 0; k < CK__COUNT; k++)
+		if (cfg_keydefs[k].section == section && strlen(cfg_keydefs[k].name) == n &&
+		    !memcmp(cfg_keydefs[k].name, name, n))
+			return k;
+	return -1;
+}
+
+int cfg_find_section(const char *name, size_t n)
+{
+	for (int s = 0; s < SEC__COUNT; s++)
+		if (strlen(cfg_sections[s]) == n && !memcmp(cfg_sections[s], name, n))
+			return s;
+	return -1;
+}
