@@ -82,7 +82,6 @@ struct conn {
 	int pings_waiting; /* conn_ping calls not yet started (no muxer yet) */
 	bool gs_want;
 	bool pumping, repump;
-	void *user;
 };
 
 static const char *const stream_protos_gs[] = {
@@ -1321,11 +1320,6 @@ enum conn_state conn_state(const struct conn *c)
 	return c->st;
 }
 
-bool conn_initiator(const struct conn *c)
-{
-	return c->cfg.initiator;
-}
-
 const struct peerid *conn_peer(const struct conn *c)
 {
 	return c->peer.len ? &c->peer : NULL;
@@ -1357,14 +1351,4 @@ size_t conn_memory(const struct conn *c)
 	for (const struct cstream *cs = c->streams; cs; cs = cs->next)
 		m += sizeof(*cs) + cs->pend.cap + (cs->idr ? sizeof(*cs->idr) + sizeof(*cs->idinfo) : 0);
 	return m;
-}
-
-void conn_set_user(struct conn *c, void *user)
-{
-	c->user = user;
-}
-
-void *conn_user(const struct conn *c)
-{
-	return c->user;
 }

@@ -136,14 +136,11 @@ bool conn_done(const struct conn *c);
 int conn_write_raw(struct conn *c, const void *p, size_t n);
 
 enum conn_state conn_state(const struct conn *c);
-bool conn_initiator(const struct conn *c);
 const struct peerid *conn_peer(const struct conn *c); /* NULL before Noise completes */
 int conn_error(const struct conn *c);
 const char *conn_reason(const struct conn *c);
 size_t conn_stream_count(const struct conn *c);
 /* Heap bytes held (buffers), for bounded-memory tests. */
 size_t conn_memory(const struct conn *c);
-void conn_set_user(struct conn *c, void *user);
-void *conn_user(const struct conn *c);
 
 #endif
