@@ -15,6 +15,8 @@
  * /meshsub/1.1.0 and /meshsub/1.0.0 (bytes go to the host), and, when
  * enabled, /w2w/echo/1.0.0 (a diagnostic echo); "na" for anything else. We
  * run identify as initiator on every connection and report what the peer said.
+ * Each of these protocols is one entry of the table in conn_proto.c
+ * (struct stream_proto, conn_int.h).
  *
  * The host feeds socket bytes (conn_feed), writes conn_output() to the socket
  * and acknowledges it (conn_consume), runs conn_tick() at conn_next_deadline().
