@@ -84,6 +84,7 @@ struct cstream {
 	struct buf pend; /* bytes yamux did not take yet */
 	bool fin_after_pend;
 	bool free_after_fin; /* nothing more to do after our FIN: forget the stream */
+	bool fin_sent;       /* our half is closed (cs_fin) */
 	struct cstream *next;
 };
 
@@ -131,6 +132,8 @@ void cs_flush(struct cstream *cs);
 int cs_send(struct cstream *cs, const uint8_t *p, size_t n);
 /* FIN once everything pending went out. */
 void cs_close_after(struct cstream *cs);
+/* FIN now (our half; the peer may still send). */
+void cs_fin(struct cstream *cs);
 /* Delivers what is readable (negotiation, handler, EOF); may free cs. */
 void cs_readable(struct cstream *cs, uint64_t now);
 /* The peer's FIN, once everything was read. */

@@ -83,7 +83,7 @@ static void identify_open(struct cstream *cs, uint64_t now)
 	identify_reader_init(&o->rd);
 	identify_info_init(&o->info);
 	/* We only read: half-close our side at once (go and js do too). */
-	yamux_stream_close(cs->st);
+	cs_fin(cs);
 }
 
 static void identify_data(struct cstream *cs, const uint8_t *p, size_t n, uint64_t now, size_t *used)
@@ -215,7 +215,7 @@ static void ping_data(struct cstream *cs, const uint8_t *p, size_t n, uint64_t n
 		ev.rtt_us = ping_rtt_us(pg);
 		conn_emit(cs->c, &ev);
 		cs->done = true;
-		yamux_stream_close(cs->st);
+		cs_fin(cs);
 		cs_free(cs);
 	}
 }

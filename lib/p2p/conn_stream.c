@@ -89,8 +89,7 @@ void cs_flush(struct cstream *cs)
 	 * only once yamux framed everything: the FIN then travels alone. */
 	if (!cs->pend.len && cs->fin_after_pend && !yamux_stream_queued(cs->st)) {
 		cs->fin_after_pend = false;
-		yamux_stream_close(cs->st);
-		cs->c->repump = true;
+		cs_fin(cs);
 		if (cs->free_after_fin)
 			cs_free(cs);
 	}
@@ -104,6 +103,13 @@ int cs_send(struct cstream *cs, const uint8_t *p, size_t n)
 		return r;
 	cs_flush(cs);
 	return 0;
+}
+
+void cs_fin(struct cstream *cs)
+{
+	yamux_stream_close(cs->st);
+	cs->fin_sent = true;
+	cs->c->repump = true;
 }
 
 void cs_close_after(struct cstream *cs)
@@ -238,7 +244,8 @@ void cs_readable(struct cstream *cs, uint64_t now)
 			break;
 		yamux_stream_consume(cs->st, used);
 	}
-	if (!cs->done && cs->proto && yamux_stream_eof(cs->st))
+	/* A done stream still answers the peer's FIN (cs_eof). */
+	if (cs->proto && yamux_stream_eof(cs->st) && (!cs->done || (!cs->fin_sent && !cs->fin_after_pend)))
 		cs_eof(cs, now);
 }
 
@@ -248,7 +255,7 @@ void cs_eof(struct cstream *cs, uint64_t now)
 		return; /* handled once drained */
 	if (cs->done) {
 		/* e.g. a replaced pubsub stream: answer the peer's FIN, then forget it. */
-		if (yamux_stream_inbound(cs->st) && !cs->free_after_fin) {
+		if (!cs->fin_sent && !cs->fin_after_pend) {
 			cs->free_after_fin = true;
 			cs_close_after(cs);
 		}
