@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Name resolution on the reactor, with c-ares (/dns4, /dns6 and /dns dials).
+ * Name resolution on the reactor, with c-ares: /dns4 and /dns6 dials (and
+ * AF_UNSPEC, for /dns once the multiaddr decomposer accepts it).
  *
  * One resolver per user (a p2p host): it owns one c-ares channel, registers
  * the channel's UDP/TCP sockets with the reactor and its retry timeout as a
