@@ -215,6 +215,15 @@ static struct dns *server_dns(struct reactor *r, struct server *s, unsigned time
 	return d;
 }
 
+/* A reactor, a server and a resolver that asks only that server. */
+static struct dns *setup(struct reactor **r, struct server *s, unsigned timeout_ms)
+{
+	*r = reactor_new();
+	assert_non_null(*r);
+	server_start(s);
+	return server_dns(*r, s, timeout_ms);
+}
+
 /* Every socket c-ares opened is closed and off the reactor again. */
 static void teardown(struct reactor *r, struct server *s, struct dns *d)
 {
@@ -248,14 +257,12 @@ static void test_localhost(void **state)
 static void test_server(void **state)
 {
 	static const uint8_t a6[16] = { 0xfd, [14] = 0x01, [15] = 0x23 };
-	struct reactor *r = reactor_new();
+	struct reactor *r;
 	struct server s;
-	struct dns *d;
+	struct dns *d = setup(&r, &s, 1000);
 	struct result res;
 
 	(void)state;
-	server_start(&s);
-	d = server_dns(r, &s, 1000);
 	resolve(r, &s, d, "peer.w2w.test", AF_INET, &res);
 	assert_int_equal(res.err, 0);
 	assert_int_equal(res.n, 1);
@@ -295,14 +302,12 @@ static void test_server(void **state)
 
 static void test_timeout(void **state)
 {
-	struct reactor *r = reactor_new();
+	struct reactor *r;
 	struct server s;
-	struct dns *d;
+	struct dns *d = setup(&r, &s, 50);
 	struct result res;
 
 	(void)state;
-	server_start(&s);
-	d = server_dns(r, &s, 50);
 	rounds = 0;
 	resolve(r, &s, d, "silent.w2w.test", AF_INET, &res);
 	assert_int_equal(res.err, -ETIMEDOUT);
@@ -317,16 +322,14 @@ static void test_timeout(void **state)
 
 static void test_limit_and_cancel(void **state)
 {
-	struct reactor *r = reactor_new();
+	struct reactor *r;
 	struct server s;
-	struct dns *d;
+	struct dns *d = setup(&r, &s, 50);
 	struct dns_query *q[DNS_MAX_QUERIES], *extra;
 	struct result res[DNS_MAX_QUERIES], one;
 	bool idle = false;
 
 	(void)state;
-	server_start(&s);
-	d = server_dns(r, &s, 50);
 	memset(res, 0, sizeof(res));
 	for (int i = 0; i < DNS_MAX_QUERIES; i++)
 		assert_int_equal(dns_resolve(d, "silent.w2w.test", AF_INET, 1, os_now_us(), on_done, &res[i], &q[i]), 0);
@@ -387,13 +390,11 @@ static void test_invalid(void **state)
  * asserts must not fail off the main thread, so results are counted here. */
 static void *thread_main(void *arg)
 {
-	struct reactor *r = reactor_new();
+	struct reactor *r;
 	struct server s;
-	struct dns *d;
+	struct dns *d = setup(&r, &s, 1000);
 	int *good = arg;
 
-	server_start(&s);
-	d = server_dns(r, &s, 1000);
 	for (int i = 0; i < 20; i++) {
 		struct result res = { 0 };
 		struct dns_query *q;
