@@ -10,7 +10,7 @@ fi
 
 PKGS="
   meson ninja-build pkg-config gcc clang
-  libsodium-dev libmnl-dev libuv1-dev libmsgpack-dev libcmocka-dev
+  libsodium-dev libmnl-dev libuv1-dev libmsgpack-dev libcmocka-dev libc-ares-dev
   libclang-rt-14-dev
   wireguard-tools wireguard-go iproute2 iputils-ping util-linux libcap2-bin procps
   nebula

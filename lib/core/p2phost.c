@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
 #include "err.h"
 #include "gossipsub.h"
 #include "ident.h"
@@ -29,7 +30,6 @@
 #define READS_PER_WAKE 8
 #define ACCEPTS_PER_WAKE 32
 #define MAX_LISTENERS 8
-#define RESOLVE_POLL_US (5ull * 1000)
 #define RESOLVE_TIMEOUT_US (10ull * 1000 * 1000)
 #define CONNECT_TIMEOUT_US (10ull * 1000 * 1000)
 #define MAX_OBSERVED 8
@@ -48,8 +48,8 @@ struct hdial {
 	struct w2w_p2p *h;
 	char text[MA_MAX_TEXT];
 	struct ma_addr ma;
-	struct sock_resolve *res;
-	struct rtimer timer;
+	struct dns_query *q; /* until resolved */
+	struct rtimer timer; /* RESOLVE_TIMEOUT_US */
 	uint64_t started;
 	struct hdial *next;
 };
@@ -88,6 +88,7 @@ struct w2w_p2p {
 	size_t n_listeners;
 	struct hconn *conns;
 	struct hdial *dials;
+	struct dns *dns; /* made at the first /dns4 or /dns6 dial */
 	struct rtimer timer;
 	/* identify observedAddr values, most recent first */
 	struct identify_addr observed[MAX_OBSERVED];
@@ -604,9 +605,10 @@ struct w2w_p2p *w2w_p2p_free(struct w2w_p2p *h)
 
 		h->dials = d->next;
 		reactor_timer_disarm(h->r, &d->timer);
-		sock_resolve_free(d->res);
+		dns_cancel(d->q);
 		free(d);
 	}
+	h->dns = dns_free(h->dns);
 	while (h->conns) {
 		struct hconn *hc = h->conns;
 
@@ -805,29 +807,32 @@ static void dial_free(struct w2w_p2p *h, struct hdial *d)
 		}
 	}
 	reactor_timer_disarm(h->r, &d->timer);
-	sock_resolve_free(d->res);
+	dns_cancel(d->q);
 	free(d);
 }
 
+/* The resolver did not answer in time (it gives up on its own a little later). */
 static void dial_timer(void *ud, uint64_t now)
 {
 	struct hdial *d = ud;
 	struct w2w_p2p *h = d->h;
-	struct sock_ip ips[SOCK_RESOLVE_MAX];
-	int n = sock_resolve_poll(d->res, ips, SOCK_RESOLVE_MAX), r;
 
-	if (n == -EAGAIN) {
-		if (now - d->started > RESOLVE_TIMEOUT_US) {
-			dial_failed(h, d->text, &d->ma, W2W_ETIMEDOUT, "name resolution timed out", now);
-			dial_free(h, d);
-		} else {
-			reactor_timer_arm(h->r, &d->timer, now + RESOLVE_POLL_US);
-		}
-		sync_all(h, now);
-		return;
-	}
-	if (n < 0) {
-		dial_failed(h, d->text, &d->ma, n, n == -ENOENT ? "name not found" : "name resolution failed", now);
+	dial_failed(h, d->text, &d->ma, W2W_ETIMEDOUT, "name resolution timed out", now);
+	dial_free(h, d);
+	sync_all(h, now);
+}
+
+static void dial_resolved(void *ud, int err, const struct sock_ip *ips, size_t n, uint64_t now)
+{
+	struct hdial *d = ud;
+	struct w2w_p2p *h = d->h;
+	int r;
+
+	d->q = NULL; /* the resolver is done with it */
+	if (err < 0 || !n) {
+		dial_failed(h, d->text, &d->ma, err == -ETIMEDOUT ? W2W_ETIMEDOUT : err,
+			    err == -ENOENT ? "name not found" :
+			    err == -ETIMEDOUT ? "name resolution timed out" : "name resolution failed", now);
 		dial_free(h, d);
 		sync_all(h, now);
 		return;
@@ -877,7 +882,10 @@ int w2w_p2p_dial(struct w2w_p2p *h, const char *multiaddr)
 		d->started = now;
 		snprintf(d->text, sizeof(d->text), "%s", multiaddr);
 		rtimer_init(&d->timer, dial_timer, d);
-		r = sock_resolve_start(&d->res, ma.host, ma.kind == MA_KIND_DNS4 ? AF_INET : AF_INET6, ma.port);
+		r = h->dns ? 0 : dns_new(&h->dns, h->r, NULL);
+		if (r == 0)
+			r = dns_resolve(h->dns, ma.host, ma.kind == MA_KIND_DNS4 ? AF_INET : AF_INET6, ma.port, now,
+					dial_resolved, d, &d->q);
 		if (r < 0) {
 			free(d);
 			if (ma.has_peer)
@@ -886,7 +894,7 @@ int w2w_p2p_dial(struct w2w_p2p *h, const char *multiaddr)
 		}
 		d->next = h->dials;
 		h->dials = d;
-		reactor_timer_arm(h->r, &d->timer, now + RESOLVE_POLL_US / 5);
+		reactor_timer_arm(h->r, &d->timer, now + RESOLVE_TIMEOUT_US);
 	}
 	sync_all(h, now);
 	return 0;

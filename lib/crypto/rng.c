@@ -19,14 +19,6 @@ void rng_fill(const struct rng *r, void *buf, size_t n)
 	randombytes_buf(buf, n);
 }
 
-uint32_t rng_u32(const struct rng *r)
-{
-	uint8_t b[4];
-
-	rng_fill(r, b, sizeof(b));
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
 uint64_t rng_u64(const struct rng *r)
 {
 	uint8_t b[8];

@@ -18,7 +18,6 @@ struct rng {
 
 /* Fills buf with n random bytes from r (NULL r: libsodium randombytes_buf). Never fails. */
 void rng_fill(const struct rng *r, void *buf, size_t n);
-uint32_t rng_u32(const struct rng *r);
 uint64_t rng_u64(const struct rng *r);
 /* Uniform in [0, bound) without modulo bias; 0 when bound is 0. */
 uint64_t rng_below(const struct rng *r, uint64_t bound);

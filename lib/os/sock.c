@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Non-blocking TCP and getaddrinfo_a() resolution (see sock.h for the why). */
+/* Non-blocking TCP (see sock.h). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,118 +229,4 @@ void sock_close(int fd)
 {
 	if (fd >= 0)
 		close(fd);
-}
-
-/* ---- resolution ---- */
-
-struct sock_resolve {
-	struct gaicb cb;
-	struct addrinfo hints;
-	struct sigevent sev;
-	char host[256];
-	uint16_t port;
-	struct sock_resolve *next; /* parked list */
-};
-
-/* Requests freed while glibc still worked on them. Touched only by the
- * caller's thread (the loop thread); glibc only writes into cb. */
-static struct sock_resolve *parked;
-
-static void reap_parked(void)
-{
-	struct sock_resolve **pp = &parked;
-
-	while (*pp) {
-		struct sock_resolve *r = *pp;
-
-		if (gai_error(&r->cb) != EAI_INPROGRESS) {
-			*pp = r->next;
-			if (r->cb.ar_result)
-				freeaddrinfo(r->cb.ar_result);
-			free(r);
-		} else {
-			pp = &r->next;
-		}
-	}
-}
-
-size_t sock_resolve_parked(void)
-{
-	size_t n = 0;
-
-	reap_parked();
-	for (struct sock_resolve *r = parked; r; r = r->next)
-		n++;
-	return n;
-}
-
-int sock_resolve_start(struct sock_resolve **ret, const char *host, int family, uint16_t port)
-{
-	struct gaicb *list[1];
-	struct sock_resolve *r;
-	size_t hl = strlen(host);
-	int e;
-
-	reap_parked();
-	if ((family != AF_INET && family != AF_INET6) || hl == 0 || hl >= sizeof(r->host))
-		return -EINVAL;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	memcpy(r->host, host, hl + 1);
-	r->port = port;
-	r->hints.ai_family = family;
-	r->hints.ai_socktype = SOCK_STREAM;
-	r->hints.ai_protocol = IPPROTO_TCP;
-	r->cb.ar_name = r->host;
-	r->cb.ar_request = &r->hints;
-	/* No notification at all: completion is polled with gai_error(). */
-	r->sev.sigev_notify = SIGEV_NONE;
-	list[0] = &r->cb;
-	e = getaddrinfo_a(GAI_NOWAIT, list, 1, &r->sev);
-	if (e != 0) {
-		free(r);
-		return e == EAI_MEMORY ? -ENOMEM : -EAGAIN;
-	}
-	*ret = r;
-	return 0;
-}
-
-int sock_resolve_poll(struct sock_resolve *r, struct sock_ip *out, size_t cap)
-{
-	int e = gai_error(&r->cb);
-	size_t n = 0;
-
-	if (e == EAI_INPROGRESS)
-		return -EAGAIN;
-	if (e == EAI_NONAME || e == EAI_NODATA || e == EAI_ADDRFAMILY || e == EAI_FAIL)
-		return -ENOENT;
-	if (e != 0)
-		return -EIO;
-	for (struct addrinfo *ai = r->cb.ar_result; ai && n < cap; ai = ai->ai_next) {
-		struct sock_ip a;
-
-		if (sock_ip_from_sockaddr(&a, ai->ai_addr, ai->ai_addrlen) < 0)
-			continue;
-		if (a.family != r->hints.ai_family)
-			continue;
-		a.port = r->port;
-		out[n++] = a;
-	}
-	return n ? (int)n : -ENOENT;
-}
-
-void sock_resolve_free(struct sock_resolve *r)
-{
-	if (!r)
-		return;
-	if (gai_error(&r->cb) == EAI_INPROGRESS && gai_cancel(&r->cb) != EAI_CANCELED) {
-		r->next = parked;
-		parked = r;
-		return;
-	}
-	if (r->cb.ar_result)
-		freeaddrinfo(r->cb.ar_result);
-	free(r);
-	reap_parked();
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Non-blocking TCP sockets and name resolution that never blocks the loop.
+ * Non-blocking TCP sockets.
  *
  * Every fd made here is O_NONBLOCK|O_CLOEXEC; the caller registers it with the
  * reactor and calls these helpers when it is ready. Return values follow the
@@ -8,13 +8,7 @@
  * Addresses cross the layer boundary as (family, ip bytes, port) so that the
  * multiaddr code (codec) and the socket code stay apart.
  *
- * Resolution (/dns4, /dns6): glibc getaddrinfo_a() in GAI_NOWAIT mode with
- * SIGEV_NONE, and the caller polls sock_resolve_poll() from a timer. Chosen
- * over a resolver thread of our own because glibc already runs the lookup on
- * its helper thread, there is no signal to install (the library must not touch
- * process-wide signal state) and no fd to hand over. A request that is
- * abandoned while still running cannot be freed (glibc writes into it), so it
- * is parked and reaped by a later sock_resolve_* call once it finished.
+ * Name resolution: dns.h.
  */
 #ifndef W2W_OS_SOCK_H
 #define W2W_OS_SOCK_H
@@ -56,22 +50,5 @@ ssize_t sock_write(int fd, const void *p, size_t n);
 /* Abortive close (SO_LINGER 0: RST) for connections ended for misbehaviour. */
 void sock_abort(int fd);
 void sock_close(int fd);
-
-/* Asynchronous resolution. */
-struct sock_resolve;
-#define SOCK_RESOLVE_MAX 8
-
-/* family: AF_INET (dns4) or AF_INET6 (dns6). -ENOMEM, -EINVAL, -EAGAIN (glibc out of resources). */
-int sock_resolve_start(struct sock_resolve **ret, const char *host, int family, uint16_t port);
-/*
- * -EAGAIN while pending. Done: fills up to cap addresses, returns how many
- * (>= 1); -ENOENT (no such name / no address of that family), -EIO (other
- * resolver failure). The request stays valid until sock_resolve_free.
- */
-int sock_resolve_poll(struct sock_resolve *r, struct sock_ip *out, size_t cap);
-/* Cancels if still running (the request is parked and reaped later). Accepts NULL. */
-void sock_resolve_free(struct sock_resolve *r);
-/* Requests parked because they were still running when freed (tests). */
-size_t sock_resolve_parked(void);
 
 #endif

@@ -15,6 +15,8 @@
  * /meshsub/1.1.0 and /meshsub/1.0.0 (bytes go to the host), and, when
  * enabled, /w2w/echo/1.0.0 (a diagnostic echo); "na" for anything else. We
  * run identify as initiator on every connection and report what the peer said.
+ * Each of these protocols is one entry of the table in conn_proto.c
+ * (struct stream_proto, conn_int.h).
  *
  * The host feeds socket bytes (conn_feed), writes conn_output() to the socket
  * and acknowledges it (conn_consume), runs conn_tick() at conn_next_deadline().
@@ -136,14 +138,11 @@ bool conn_done(const struct conn *c);
 int conn_write_raw(struct conn *c, const void *p, size_t n);
 
 enum conn_state conn_state(const struct conn *c);
-bool conn_initiator(const struct conn *c);
 const struct peerid *conn_peer(const struct conn *c); /* NULL before Noise completes */
 int conn_error(const struct conn *c);
 const char *conn_reason(const struct conn *c);
 size_t conn_stream_count(const struct conn *c);
 /* Heap bytes held (buffers), for bounded-memory tests. */
 size_t conn_memory(const struct conn *c);
-void conn_set_user(struct conn *c, void *user);
-void *conn_user(const struct conn *c);
 
 #endif

@@ -12,12 +12,14 @@
  * caps, per-heartbeat IHAVE/IWANT budgets, per-peer topic and queue caps, and
  * dropping a peer that breaks the protocol or keeps violating backoff.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "err.h"
 #include "gossipsub.h"
+#include "gs_cache.h"
 #include "gsrpc.h"
 #include "ident.h"
 #include "log.h"
@@ -29,117 +31,7 @@
 #define SIG_LEN IDENT_SIG_LEN
 #define IWANT_TX_MAX 3 /* replies per message ID per peer (go/js GossipSubGossipRetransmission) */
 
-/* ---- small hash table over message IDs --------------------------------- */
-
-struct hnode {
-	struct hnode *next;
-	uint64_t h;
-	const uint8_t *id;
-	size_t len;
-};
-
-struct htab {
-	struct hnode **b;
-	size_t nb, n;
-	uint64_t key; /* random per router: peers cannot aim for one bucket */
-};
-
-static uint64_t hash_id(uint64_t key, const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull ^ key;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return h;
-}
-
-static struct hnode *ht_find(const struct htab *t, const uint8_t *id, size_t len)
-{
-	uint64_t h;
-
-	if (!t->nb)
-		return NULL;
-	h = hash_id(t->key, id, len);
-	for (struct hnode *n = t->b[h & (t->nb - 1)]; n; n = n->next)
-		if (n->h == h && n->len == len && memcmp(n->id, id, len) == 0)
-			return n;
-	return NULL;
-}
-
-static int ht_insert(struct htab *t, struct hnode *n)
-{
-	if (t->n + 1 > t->nb) {
-		size_t nb = t->nb ? t->nb * 2 : 64;
-		struct hnode **b = calloc(nb, sizeof(*b));
-
-		if (!b)
-			return -ENOMEM;
-		for (size_t i = 0; i < t->nb; i++) {
-			struct hnode *x = t->b[i], *next;
-
-			for (; x; x = next) {
-				next = x->next;
-				x->next = b[x->h & (nb - 1)];
-				b[x->h & (nb - 1)] = x;
-			}
-		}
-		free(t->b);
-		t->b = b;
-		t->nb = nb;
-	}
-	n->h = hash_id(t->key, n->id, n->len);
-	n->next = t->b[n->h & (t->nb - 1)];
-	t->b[n->h & (t->nb - 1)] = n;
-	t->n++;
-	return 0;
-}
-
-static void ht_remove(struct htab *t, struct hnode *n)
-{
-	struct hnode **pp = &t->b[n->h & (t->nb - 1)];
-
-	for (; *pp; pp = &(*pp)->next) {
-		if (*pp == n) {
-			*pp = n->next;
-			t->n--;
-			return;
-		}
-	}
-}
-
 /* ---- state ------------------------------------------------------------- */
-
-struct seen {
-	struct hnode hn;
-	struct seen *newer; /* FIFO, oldest first: insertion order is expiry order */
-	uint64_t until;
-	uint8_t id[];
-};
-
-struct tx {
-	uint32_t serial;
-	uint8_t count;
-};
-
-struct mentry {
-	struct hnode hn;
-	char *topic;
-	uint8_t *raw; /* the Message as received/signed, forwarded verbatim */
-	size_t raw_len;
-	struct tx *tx; /* IWANT replies per peer */
-	size_t n_tx;
-	uint8_t id[];
-};
-
-struct mwindow {
-	struct mentry **e;
-	size_t n, cap;
-};
 
 struct backoff {
 	uint8_t id[GS_PEERID_MAX];
@@ -189,10 +81,8 @@ struct gs {
 	uint32_t next_serial;
 	struct gs_topic **topics;
 	size_t n_topics;
-	struct htab seen_ht, mc_ht;
-	struct seen *seen_old, *seen_new;
-	struct mwindow *win; /* cfg.mcache_len windows, [0] newest */
-	size_t mc_bytes, seen_bytes;
+	struct gs_seen seen;
+	struct gs_mcache mc;
 	uint64_t seqno;
 	uint64_t next_hb;
 	int depth; /* > 0 while inside a public call: callbacks re-entering get -EBUSY */
@@ -531,112 +421,13 @@ static void send_subs(struct gs *gs, struct gs_peer *p, struct gs_topic *only, b
 	free(s);
 }
 
-/* ---- caches ------------------------------------------------------------ */
-
-static bool seen_has(const struct gs *gs, const uint8_t *id, size_t len)
-{
-	return ht_find(&gs->seen_ht, id, len) != NULL;
-}
-
-static void seen_pop(struct gs *gs)
-{
-	struct seen *s = gs->seen_old;
-
-	gs->seen_old = s->newer;
-	if (!gs->seen_old)
-		gs->seen_new = NULL;
-	ht_remove(&gs->seen_ht, &s->hn);
-	gs->seen_bytes -= sizeof(*s) + s->hn.len;
-	free(s);
-}
-
-static void seen_add(struct gs *gs, const uint8_t *id, size_t len, uint64_t now)
-{
-	struct seen *s;
-
-	if (gs->seen_ht.n >= gs->cfg.max_seen && gs->seen_old)
-		seen_pop(gs); /* full: forget the oldest early rather than grow */
-	s = malloc(sizeof(*s) + len);
-	if (!s)
-		return;
-	memcpy(s->id, id, len);
-	s->hn.id = s->id;
-	s->hn.len = len;
-	s->newer = NULL;
-	s->until = now + gs->cfg.seen_ttl_us;
-	if (ht_insert(&gs->seen_ht, &s->hn) < 0) {
-		free(s);
-		return;
-	}
-	if (gs->seen_new)
-		gs->seen_new->newer = s;
-	else
-		gs->seen_old = s;
-	gs->seen_new = s;
-	gs->seen_bytes += sizeof(*s) + len;
-}
-
-static void mentry_free(struct gs *gs, struct mentry *m)
-{
-	ht_remove(&gs->mc_ht, &m->hn);
-	gs->mc_bytes -= sizeof(*m) + m->hn.len + m->raw_len + strlen(m->topic) + 1 + m->n_tx * sizeof(*m->tx);
-	free(m->tx);
-	free(m->raw);
-	free(m->topic);
-	free(m);
-}
+/* ---- caches (gs_cache.c) ---- */
 
 static void mcache_put(struct gs *gs, const uint8_t *id, size_t len, const struct gs_topic *t,
                        const uint8_t *raw, size_t raw_len)
 {
-	struct mwindow *w = &gs->win[0];
-	struct mentry *m;
-
-	if (ht_find(&gs->mc_ht, id, len))
-		return;
-	if (gs->cfg.max_mcache_bytes && gs->mc_bytes + raw_len > gs->cfg.max_mcache_bytes) {
+	if (gs_mcache_put(&gs->mc, id, len, t->name, t->len, raw, raw_len) == -ENOSPC)
 		gs->st.mcache_full++; /* still delivered and forwarded, just not offered by gossip */
-		return;
-	}
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 16;
-		struct mentry **e = realloc(w->e, cap * sizeof(*e));
-
-		if (!e)
-			return;
-		w->e = e;
-		w->cap = cap;
-	}
-	m = calloc(1, sizeof(*m) + len);
-	if (!m)
-		return;
-	memcpy(m->id, id, len);
-	m->hn.id = m->id;
-	m->hn.len = len;
-	m->raw = malloc(raw_len ? raw_len : 1);
-	m->topic = strdup(t->name);
-	if (!m->raw || !m->topic || ht_insert(&gs->mc_ht, &m->hn) < 0) {
-		free(m->raw);
-		free(m->topic);
-		free(m);
-		return;
-	}
-	memcpy(m->raw, raw, raw_len);
-	m->raw_len = raw_len;
-	w->e[w->n++] = m;
-	gs->mc_bytes += sizeof(*m) + len + raw_len + t->len + 1;
-}
-
-static void mcache_shift(struct gs *gs)
-{
-	unsigned L = gs->cfg.mcache_len;
-	struct mwindow last = gs->win[L - 1];
-
-	for (size_t i = 0; i < last.n; i++)
-		mentry_free(gs, last.e[i]);
-	memmove(&gs->win[1], &gs->win[0], (L - 1) * sizeof(*gs->win));
-	gs->win[0] = last;
-	gs->win[0].n = 0;
 }
 
 /* ---- message handling -------------------------------------------------- */
@@ -732,7 +523,7 @@ static bool handle_msg(struct gs *gs, struct gs_peer *from, const struct gsrpc_m
 		gs->st.drop_author++;
 		return true;
 	}
-	if (seen_has(gs, id, (size_t)idlen)) {
+	if (gs_seen_has(&gs->seen, id, (size_t)idlen)) {
 		gs->st.duplicates++;
 		return false;
 	}
@@ -748,7 +539,7 @@ static bool handle_msg(struct gs *gs, struct gs_peer *from, const struct gsrpc_m
 		          peer_text(m->from.p, m->from.n, txt), peer_text(from->id, from->id_len, txt2));
 		return true;
 	}
-	seen_add(gs, id, (size_t)idlen, now);
+	gs_seen_add(&gs->seen, id, (size_t)idlen, now);
 	mcache_put(gs, id, (size_t)idlen, t, m->raw.p, m->raw.n);
 	gs->st.delivered++;
 	if (gs->cfg.cb.on_message) {
@@ -904,7 +695,7 @@ static void handle_ihave(struct gs *gs, struct gs_peer *p, const struct gsrpc *r
 
 			if (p->hb_asked >= gs->cfg.max_ihave_ids)
 				break;
-			if (id->n == 0 || id->n > GS_MSGID_MAX || seen_has(gs, id->p, id->n))
+			if (id->n == 0 || id->n > GS_MSGID_MAX || gs_seen_has(&gs->seen, id->p, id->n))
 				continue;
 			for (size_t k = 0; k < n && !dup; k++)
 				dup = want[k].n == id->n && memcmp(want[k].p, id->p, id->n) == 0;
@@ -929,28 +720,18 @@ static void handle_iwant(struct gs *gs, struct gs_peer *p, const struct gsrpc *r
 	for (size_t i = 0; i < r->n_iwant; i++) {
 		for (size_t j = 0; j < r->iwant[i].n_ids; j++) {
 			const struct gsb *id = &r->iwant[i].ids[j];
-			struct mentry *m;
-			struct tx *tx = NULL;
+			struct gs_mentry *m;
+			struct gs_tx *tx;
 
 			gs->st.iwant_in++;
 			if (p->hb_served >= gs->cfg.max_iwant_ids)
 				return;
-			m = (struct mentry *)ht_find(&gs->mc_ht, id->p, id->n);
+			m = gs_mcache_get(&gs->mc, id->p, id->n);
 			if (!m)
 				continue;
-			for (size_t k = 0; k < m->n_tx; k++)
-				if (m->tx[k].serial == p->serial)
-					tx = &m->tx[k];
-			if (!tx) {
-				struct tx *n = realloc(m->tx, (m->n_tx + 1) * sizeof(*n));
-
-				if (!n)
-					continue;
-				m->tx = n;
-				tx = &m->tx[m->n_tx++];
-				*tx = (struct tx){p->serial, 0};
-				gs->mc_bytes += sizeof(*tx);
-			}
+			tx = gs_mcache_tx(&gs->mc, m, p->serial);
+			if (!tx)
+				continue;
 			if (tx->count >= IWANT_TX_MAX)
 				continue; /* go/js: at most 3 replies per ID per peer */
 			tx->count++;
@@ -1077,13 +858,11 @@ struct gs *gs_new(const struct gs_config *cfg, const struct ident *id, const str
 	gs->id = id;
 	gs->rng = rng;
 	gs->log = log;
-	gs->win = calloc(cfg->mcache_len, sizeof(*gs->win));
-	if (!gs->win) {
+	gs_seen_init(&gs->seen, cfg->max_seen, cfg->seen_ttl_us, rng_u64(rng));
+	if (gs_mcache_init(&gs->mc, cfg->mcache_len, cfg->max_mcache_bytes, rng_u64(rng)) < 0) {
 		free(gs);
 		return NULL;
 	}
-	gs->seen_ht.key = rng_u64(rng);
-	gs->mc_ht.key = rng_u64(rng);
 	/* js-style random start; +1 per message keeps them unique per author. */
 	gs->seqno = rng_u64(rng) >> 1;
 	return gs;
@@ -1096,16 +875,8 @@ void gs_free(struct gs *gs)
 	for (size_t i = 0; i < gs->n_peers; i++)
 		peer_free(gs->peers[i]);
 	free(gs->peers);
-	for (size_t i = 0; i < gs->cfg.mcache_len; i++) {
-		for (size_t j = 0; j < gs->win[i].n; j++)
-			mentry_free(gs, gs->win[i].e[j]);
-		free(gs->win[i].e);
-	}
-	free(gs->win);
-	while (gs->seen_old)
-		seen_pop(gs);
-	free(gs->seen_ht.b);
-	free(gs->mc_ht.b);
+	gs_mcache_free(&gs->mc);
+	gs_seen_free(&gs->seen);
 	for (size_t i = 0; i < gs->n_topics; i++)
 		topic_free(gs->topics[i]);
 	free(gs->topics);
@@ -1303,7 +1074,7 @@ static void emit_gossip(struct gs *gs, struct gs_topic *t, struct gs_peer **c)
 	struct gsb *ids;
 
 	for (unsigned w = 0; w < gs->cfg.mcache_gossip; w++)
-		nids += gs->win[w].n;
+		nids += gs->mc.win[w].n;
 	if (!nids)
 		return;
 	ids = malloc(nids * sizeof(*ids));
@@ -1311,8 +1082,8 @@ static void emit_gossip(struct gs *gs, struct gs_topic *t, struct gs_peer **c)
 		return;
 	nids = 0;
 	for (unsigned w = 0; w < gs->cfg.mcache_gossip; w++) {
-		for (size_t i = 0; i < gs->win[w].n && nids < gs->cfg.max_gossip_ids; i++) {
-			struct mentry *m = gs->win[w].e[i];
+		for (size_t i = 0; i < gs->mc.win[w].n && nids < gs->cfg.max_gossip_ids; i++) {
+			const struct gs_mentry *m = gs->mc.win[w].e[i];
 
 			if (strcmp(m->topic, t->name) == 0)
 				ids[nids++] = (struct gsb){m->id, m->hn.len};
@@ -1403,9 +1174,8 @@ void gs_heartbeat(struct gs *gs, uint64_t now_us)
 			heartbeat_topic(gs, gs->topics[i], c, now_us);
 		free(c);
 	}
-	mcache_shift(gs);
-	while (gs->seen_old && gs->seen_old->until <= now_us)
-		seen_pop(gs);
+	gs_mcache_shift(&gs->mc);
+	gs_seen_expire(&gs->seen, now_us);
 	for (size_t i = 0; i < gs->n_peers; i++) {
 		struct gs_peer *p = gs->peers[i];
 
@@ -1546,7 +1316,7 @@ int gs_publish(struct gs *gs, const char *topic, const void *data, size_t len, u
 		e = idlen;
 		goto out;
 	}
-	seen_add(gs, id, (size_t)idlen, now_us);
+	gs_seen_add(&gs->seen, id, (size_t)idlen, now_us);
 	mcache_put(gs, id, (size_t)idlen, t, raw.data, raw.len);
 	gs->st.published++;
 	if (gs->cfg.flood_publish) {
@@ -1641,11 +1411,8 @@ size_t gs_topic_count(const struct gs *gs)
 
 size_t gs_memory(const struct gs *gs)
 {
-	size_t m = sizeof(*gs) + gs->mc_bytes + gs->seen_bytes;
+	size_t m = sizeof(*gs) + gs_mcache_memory(&gs->mc) + gs_seen_memory(&gs->seen);
 
-	m += (gs->seen_ht.nb + gs->mc_ht.nb) * sizeof(void *);
-	for (size_t i = 0; i < gs->cfg.mcache_len; i++)
-		m += gs->win[i].cap * sizeof(void *);
 	for (size_t i = 0; i < gs->n_peers; i++) {
 		const struct gs_peer *p = gs->peers[i];
 

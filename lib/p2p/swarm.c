@@ -658,23 +658,9 @@ bool swarm_conn_inbound(const struct swarm_conn *sc)
 	return sc->inbound;
 }
 
-const struct peerid *swarm_conn_peer(const struct swarm_conn *sc)
-{
-	return sc->peer ? &sc->peer->id : NULL;
-}
-
 size_t swarm_conn_count(const struct swarm *sw)
 {
 	return sw->n_conns;
-}
-
-struct swarm_conn *swarm_conn_at(const struct swarm *sw, size_t i)
-{
-	struct swarm_conn *sc = sw->conns;
-
-	while (sc && i--)
-		sc = sc->next;
-	return sc;
 }
 
 int swarm_dial_begin(struct swarm *sw, const struct peerid *peer, uint64_t now, uint64_t *retry_at)
@@ -717,13 +703,6 @@ void swarm_dial_failed(struct swarm *sw, const struct peerid *peer, uint64_t now
 	p->next_dial = now + (wait > sw->cfg.backoff_max_us ? sw->cfg.backoff_max_us : wait);
 }
 
-bool swarm_connected(const struct swarm *sw, const struct peerid *peer)
-{
-	struct swpeer *p = peer_find(sw, peer);
-
-	return p && p->primary;
-}
-
 size_t swarm_peer_conns(const struct swarm *sw, const struct peerid *peer)
 {
 	size_t n = 0;
@@ -760,12 +739,6 @@ int swarm_hangup(struct swarm *sw, const struct peerid *peer, uint64_t now)
 	}
 	settle(sw, now);
 	return n ? 0 : -ENOENT;
-}
-
-void swarm_close_all(struct swarm *sw, uint64_t now)
-{
-	for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next)
-		conn_close(sc->c, now);
 }
 
 int swarm_subscribe(struct swarm *sw, const char *topic, uint64_t now)
@@ -820,11 +793,6 @@ int swarm_publish(struct swarm *sw, const char *topic, const void *data, size_t 
 	r = gs_publish(sw->gs, topic, data, len, now);
 	settle(sw, now);
 	return r;
-}
-
-struct gs *swarm_gs(const struct swarm *sw)
-{
-	return sw->gs;
 }
 
 void swarm_tick(struct swarm *sw, uint64_t now)

@@ -101,10 +101,8 @@ void swarm_conn_set_user(struct swarm_conn *sc, void *user);
 void *swarm_conn_user(const struct swarm_conn *sc);
 const uint8_t *swarm_conn_remote(const struct swarm_conn *sc, size_t *len);
 bool swarm_conn_inbound(const struct swarm_conn *sc);
-const struct peerid *swarm_conn_peer(const struct swarm_conn *sc);
-/* Number of connections, and the i-th (host iteration after any call). */
+/* Number of connections. */
 size_t swarm_conn_count(const struct swarm *sw);
-struct swarm_conn *swarm_conn_at(const struct swarm *sw, size_t i);
 
 /*
  * Should the host dial `peer` now? 0: yes (dial started is recorded),
@@ -114,19 +112,16 @@ struct swarm_conn *swarm_conn_at(const struct swarm *sw, size_t i);
 int swarm_dial_begin(struct swarm *sw, const struct peerid *peer, uint64_t now_us, uint64_t *retry_at);
 /* A dial that never produced a connection (resolve/connect failed). */
 void swarm_dial_failed(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
-bool swarm_connected(const struct swarm *sw, const struct peerid *peer);
 /* Upgraded connections to peer that are still open (READY, not closing). */
 size_t swarm_peer_conns(const struct swarm *sw, const struct peerid *peer);
 
 int swarm_ping(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
 /* Graceful close of every connection to peer. */
 int swarm_hangup(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
-void swarm_close_all(struct swarm *sw, uint64_t now_us);
 
 int swarm_subscribe(struct swarm *sw, const char *topic, uint64_t now_us);
 int swarm_unsubscribe(struct swarm *sw, const char *topic, uint64_t now_us);
 int swarm_publish(struct swarm *sw, const char *topic, const void *data, size_t len, uint64_t now_us);
-struct gs *swarm_gs(const struct swarm *sw);
 
 void swarm_tick(struct swarm *sw, uint64_t now_us);
 uint64_t swarm_next_deadline(const struct swarm *sw);

@@ -970,8 +970,3 @@ bool yamux_stream_done(const struct yamux_stream *st)
 {
 	return stream_finished(st);
 }
-
-struct yamux *yamux_stream_session(const struct yamux_stream *st)
-{
-	return st->s;
-}

@@ -200,7 +200,5 @@ size_t yamux_stream_queued(const struct yamux_stream *st);
 bool yamux_stream_eof(const struct yamux_stream *st);
 bool yamux_stream_is_reset(const struct yamux_stream *st);
 bool yamux_stream_done(const struct yamux_stream *st);
-/* The session a stream belongs to. */
-struct yamux *yamux_stream_session(const struct yamux_stream *st);
 
 #endif

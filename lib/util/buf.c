@@ -97,12 +97,6 @@ int buf_append_be32(struct buf *b, uint32_t v)
 	return buf_append(b, x, 4);
 }
 
-int buf_append_be64(struct buf *b, uint64_t v)
-{
-	int r = buf_append_be32(b, (uint32_t)(v >> 32));
-	return r < 0 ? r : buf_append_be32(b, (uint32_t)v);
-}
-
 int buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;

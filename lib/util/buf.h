@@ -27,7 +27,6 @@ int buf_append(struct buf *b, const void *p, size_t n);
 int buf_append_u8(struct buf *b, uint8_t v);
 int buf_append_be16(struct buf *b, uint16_t v);
 int buf_append_be32(struct buf *b, uint32_t v);
-int buf_append_be64(struct buf *b, uint64_t v);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends n uninitialised bytes and returns a pointer to them (NULL on error). */
 uint8_t *buf_extend(struct buf *b, size_t n);

@@ -16,19 +16,6 @@ const uint8_t *rd_take(struct rd *r, size_t n)
 	return p;
 }
 
-bool rd_copy(struct rd *r, void *out, size_t n)
-{
-	const uint8_t *p = rd_take(r, n);
-
-	if (!p) {
-		memset(out, 0, n);
-		return false;
-	}
-	if (n)
-		memcpy(out, p, n);
-	return true;
-}
-
 bool rd_skip(struct rd *r, size_t n)
 {
 	return rd_take(r, n) != NULL;
@@ -67,22 +54,4 @@ uint32_t rd_be32(struct rd *r)
 {
 	const uint8_t *p = rd_take(r, 4);
 	return p ? ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3] : 0;
-}
-
-uint64_t rd_be64(struct rd *r)
-{
-	uint64_t hi = rd_be32(r);
-	return (hi << 32) | rd_be32(r);
-}
-
-uint16_t rd_le16(struct rd *r)
-{
-	const uint8_t *p = rd_take(r, 2);
-	return p ? (uint16_t)(p[0] | (p[1] << 8)) : 0;
-}
-
-uint32_t rd_le32(struct rd *r)
-{
-	const uint8_t *p = rd_take(r, 4);
-	return p ? (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24) : 0;
 }

@@ -41,11 +41,6 @@ static inline bool rd_eof(const struct rd *r)
 uint8_t rd_u8(struct rd *r);
 uint16_t rd_be16(struct rd *r);
 uint32_t rd_be32(struct rd *r);
-uint64_t rd_be64(struct rd *r);
-uint16_t rd_le16(struct rd *r);
-uint32_t rd_le32(struct rd *r);
-/* Copies n bytes out; false (and sticky error) if fewer remain. */
-bool rd_copy(struct rd *r, void *out, size_t n);
 /* Returns a pointer to the next n bytes and advances; NULL on short input. */
 const uint8_t *rd_take(struct rd *r, size_t n);
 bool rd_skip(struct rd *r, size_t n);

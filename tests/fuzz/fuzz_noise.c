@@ -16,11 +16,11 @@
 
 #include "buf.h"
 #include "err.h"
-#include "hex.h"
 #include "ident.h"
 #include "noise.h"
 #include "peerid.h"
 #include "rng.h"
+#include "testutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,12 +46,6 @@ static void fixed_fill(void *ud, void *buf, size_t n)
 	memcpy(buf, f->key, 32);
 }
 
-static void unhex(uint8_t *out, const char *s)
-{
-	if (hex_decode(out, 32, s, 64) != 32)
-		abort();
-}
-
 struct party {
 	struct fixed f;
 	struct rng rng;
@@ -66,9 +60,9 @@ static void party_init(struct party *p, bool initiator)
 	struct noise_config cfg = {.initiator = initiator, .rng = &p->rng, .static_priv = p->st};
 	uint8_t seed[32];
 
-	unhex(p->f.key, initiator ? INIT_EPH : RESP_EPH);
-	unhex(p->st, initiator ? INIT_STATIC : RESP_STATIC);
-	unhex(seed, initiator ? INIT_ID_SEED : RESP_ID_SEED);
+	unhex_exact(p->f.key, 32, initiator ? INIT_EPH : RESP_EPH);
+	unhex_exact(p->st, 32, initiator ? INIT_STATIC : RESP_STATIC);
+	unhex_exact(seed, 32, initiator ? INIT_ID_SEED : RESP_ID_SEED);
 	p->rng.fill = fixed_fill;
 	p->rng.ud = &p->f;
 	if (ident_from_seed(&p->id, seed) < 0)
@@ -164,9 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int rc;
 
 		/* The responder's static public key from the vector. */
-		if (hex_decode(st, 32, "31e0303fd6418d2f8c0e78b91f22e8caed0fbe48656dcf4767e4834f701b8f62",
-		               64) != 32)
-			abort();
+		unhex_exact(st, 32, "31e0303fd6418d2f8c0e78b91f22e8caed0fbe48656dcf4767e4834f701b8f62");
 		rc = noise_payload_verify(data, size, st, &pid, key, sizeof(key), &klen);
 		if (rc == 0 && (pid.len == 0 || klen == 0 || klen > sizeof(key)))
 			abort();

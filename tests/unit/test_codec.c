@@ -17,15 +17,7 @@
 #include "pb.h"
 #include "rd.h"
 #include "varint.h"
-
-/* Test helper: hex text to bytes (aborts the test on bad hex). */
-static size_t unhex(uint8_t *out, size_t cap, const char *h)
-{
-	int n = hex_decode(out, cap, h, strlen(h));
-
-	assert_true(n >= 0);
-	return (size_t)n;
-}
+#include "testutil.h"
 
 static void test_hex(void **state)
 {

@@ -13,17 +13,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "conn.h"
 #include "err.h"
 #include "ident.h"
 #include "identify.h"
+#include "mss.h"
 #include "multiaddr.h"
 #include "rng.h"
 #include "yamux.h"
 
 struct side {
 	struct conn *c;
-	int ready, identified, pings, ping_failed;
+	int ready, identified, pings, ping_failed, gs_in_open, gs_closed;
 	struct identify_info self;
 	uint8_t observed[64];
 	size_t observed_len;
@@ -53,6 +55,12 @@ static void on_event(void *ud, struct conn *c, const struct conn_event *ev)
 		break;
 	case CONN_EV_PING_FAILED:
 		s->ping_failed++;
+		break;
+	case CONN_EV_GS_IN_OPEN:
+		s->gs_in_open++;
+		break;
+	case CONN_EV_GS_CLOSED:
+		s->gs_closed++;
 		break;
 	default:
 		break;
@@ -86,6 +94,7 @@ static void side_new(struct side *s, struct ident *id, bool initiator, const uin
 	cc.remote_ma_len = rlen;
 	cc.name = initiator ? "I" : "R";
 	cc.handshake_timeout_us = 5 * 1000 * 1000;
+	cc.gossipsub = true;
 	cc.cb.ud = s;
 	cc.cb.on_event = on_event;
 	assert_int_equal(conn_new(&s->c, &cc, now), 0);
@@ -281,12 +290,79 @@ static void test_yamux_abuse(void **state)
 	ident_free(ib);
 }
 
+/* Raw yamux frame from a into the session (a's own yamux does not know the stream). */
+static void raw_frame(struct side *a, uint8_t type, uint16_t flags, uint32_t id, const void *data, uint32_t len)
+{
+	uint8_t hdr[YAMUX_HDR_LEN];
+	struct yamux_hdr yh = { .type = type, .flags = flags, .stream_id = id, .length = len };
+
+	yamux_hdr_encode(hdr, &yh);
+	assert_int_equal(conn_write_raw(a->c, hdr, sizeof(hdr)), 0);
+	if (len)
+		assert_int_equal(conn_write_raw(a->c, data, len), 0);
+}
+
+/* The peer opens stream id and negotiates /meshsub/1.1.0 on it (mss lines pipelined). */
+static void raw_meshsub(struct side *a, uint32_t id)
+{
+	struct buf m;
+
+	buf_init(&m, 256);
+	assert_int_equal(mss_put_line(&m, MSS_PROTO_ID, strlen(MSS_PROTO_ID)), 0);
+	assert_int_equal(mss_put_line(&m, "/meshsub/1.1.0", 14), 0);
+	raw_frame(a, YAMUX_DATA, YAMUX_SYN, id, m.data, (uint32_t)m.len);
+	buf_free(&m);
+}
+
+/*
+ * pubsub/README.md: the newest meshsub stream of a peer is the one read. The
+ * one it replaced is no longer read, but when the peer half-closes it we
+ * close our half too and forget it: replaced streams must not pile up in
+ * yamux (256 per direction) for the life of the connection.
+ */
+static void test_replaced_meshsub_stream(void **state)
+{
+	struct ident *ia, *ib;
+	struct side a, b;
+	size_t before;
+
+	(void)state;
+	rng_seeded_init(&seeded, &rng, 9);
+	assert_int_equal(ident_new(&ia, &rng), 0);
+	assert_int_equal(ident_new(&ib, &rng), 0);
+	ready_pair(&a, &b, ia, ib);
+	shuttle(&a, &b, 100000, 4096); /* identify both ways is over */
+	before = conn_stream_count(b.c);
+	for (int round = 0; round < 3; round++) {
+		uint32_t old = 1001 + 4 * (uint32_t)round, newer = old + 2;
+
+		raw_meshsub(&a, old);
+		shuttle(&a, &b, 100000, 4096);
+		raw_meshsub(&a, newer);
+		shuttle(&a, &b, 100000, 4096);
+		/* The peer ends both: the replaced one, then the current one. */
+		raw_frame(&a, YAMUX_WINDOW_UPDATE, YAMUX_FIN, old, NULL, 0);
+		raw_frame(&a, YAMUX_WINDOW_UPDATE, YAMUX_FIN, newer, NULL, 0);
+		shuttle(&a, &b, 100000, 4096);
+		assert_int_equal(conn_error(b.c), 0);
+		assert_int_equal(b.gs_in_open, 2 * (round + 1));
+		/* Only the current stream's end is reported. */
+		assert_int_equal(b.gs_closed, round + 1);
+		assert_int_equal(conn_stream_count(b.c), before);
+	}
+	conn_free(a.c);
+	conn_free(b.c);
+	ident_free(ia);
+	ident_free(ib);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_upgrade_random_pieces),
 		cmocka_unit_test(test_wrong_psk_and_peer),
 		cmocka_unit_test(test_yamux_abuse),
+		cmocka_unit_test(test_replaced_meshsub_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,20 +16,12 @@
 
 #include "b64.h"
 #include "err.h"
-#include "hex.h"
 #include "ident.h"
 #include "rng.h"
 #include "secmem.h"
 #include "swarmkey.h"
 #include "wgkey.h"
-
-static size_t unhex(uint8_t *out, size_t cap, const char *h)
-{
-	int n = hex_decode(out, cap, h, strlen(h));
-
-	assert_true(n >= 0);
-	return (size_t)n;
-}
+#include "testutil.h"
 
 /* ---- rng ---- */
 

@@ -12,25 +12,8 @@
 #include "buf.h"
 #include "err.h"
 #include "gsrpc.h"
-#include "hex.h"
 #include "ident.h"
-
-static size_t unhex(uint8_t *out, size_t cap, const char *s)
-{
-	size_t n = 0;
-
-	for (; s[0] && s[1]; s += 2) {
-		unsigned v;
-
-		while (*s == ' ')
-			s++;
-		if (!s[0] || sscanf(s, "%2x", &v) != 1)
-			break;
-		assert_true(n < cap);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
+#include "testutil.h"
 
 static struct gsb S(const char *s) {
 	return (struct gsb){(const uint8_t *)s, strlen(s)};

@@ -16,24 +16,7 @@
 #include "pb.h"
 #include "peerid.h"
 #include "varint.h"
-
-static size_t unhex(const char *h, uint8_t *out)
-{
-	size_t n = 0;
-
-	while (*h) {
-		unsigned v;
-
-		if (*h == ' ') {
-			h++;
-			continue;
-		}
-		assert_int_equal(sscanf(h, "%2x", &v), 1);
-		out[n++] = (uint8_t)v;
-		h += 2;
-	}
-	return n;
-}
+#include "testutil.h"
 
 static size_t ma(uint8_t *out, const char *text)
 {
@@ -57,7 +40,7 @@ static void test_encode_vector(void **state)
 	buf_init(&b, 0);
 	assert_int_equal(identify_encode(info, &b), 0);
 	/* uvarint(21) || 1a 0e "/ipfs/id/1.0.0" || 32 03 "w2w" */
-	n = unhex("15 1a0e 2f697066732f69642f312e302e30 3203 773277", want);
+	n = unhex(want, sizeof(want), "15 1a0e 2f697066732f69642f312e302e30 3203 773277");
 	assert_int_equal(b.len, n);
 	assert_memory_equal(b.data, want, n);
 	buf_free(&b);
@@ -288,22 +271,22 @@ static void test_malformed(void **state)
 	identify_info_init(info);
 	assert_int_equal(identify_add_protocol(info, "/keep/1"), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		size_t n = unhex(bad[i], in);
+		size_t n = unhex(in, sizeof(in), bad[i]);
 
 		memcpy(copy, info, sizeof(*info));
 		assert_int_equal(identify_decode(in, n, info), W2W_EPARSE);
 		assert_memory_equal(copy, info, sizeof(*info)); /* untouched */
 	}
 	/* A valid protocol before the garbage is not merged either. */
-	unhex("1a02 2f78 0b", in);
+	unhex(in, sizeof(in), "1a02 2f78 0b");
 	assert_int_equal(identify_decode(in, 5, info), W2W_EPARSE);
 	assert_int_equal(info->n_protocols, 1);
 	/* Through the reader: bad prefix, bad body. */
 	identify_reader_init(&rd);
-	unhex("80 00", in); /* non-minimal uvarint */
+	unhex(in, sizeof(in), "80 00"); /* non-minimal uvarint */
 	assert_int_equal(identify_reader_feed(&rd, in, 2, info), W2W_EPARSE);
 	identify_reader_init(&rd);
-	unhex("01 0b", in);
+	unhex(in, sizeof(in), "01 0b");
 	assert_int_equal(identify_reader_feed(&rd, in, 2, info), W2W_EPARSE);
 	free(info);
 	free(copy);

@@ -13,20 +13,18 @@
 
 #include "buf.h"
 #include "err.h"
-#include "hex.h"
 #include "mss.h"
 #include "rng.h"
+#include "testutil.h"
 
 #define HDR "\x13/multistream/1.0.0\n"
 #define HDR_LEN 20
 
 static void assert_buf_hex(const struct buf *b, const char *want)
 {
-	size_t n = strlen(want) / 2;
 	uint8_t w[512];
+	size_t n = unhex(w, sizeof(w), want);
 
-	assert_true(n <= sizeof(w));
-	assert_int_equal(hex_decode(w, sizeof(w), want, strlen(want)), (int)n);
 	assert_int_equal(b->len, n);
 	assert_memory_equal(b->data, w, n);
 }

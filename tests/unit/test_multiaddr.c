@@ -13,17 +13,9 @@
 #include <cmocka.h>
 
 #include "err.h"
-#include "hex.h"
 #include "multiaddr.h"
 #include "peerid.h"
-
-static size_t unhex(uint8_t *out, size_t cap, const char *h)
-{
-	int n = hex_decode(out, cap, h, strlen(h));
-
-	assert_true(n >= 0);
-	return (size_t)n;
-}
+#include "testutil.h"
 
 static const struct {
 	const char *text, *hex;

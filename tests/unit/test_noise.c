@@ -15,7 +15,6 @@
 
 #include "buf.h"
 #include "err.h"
-#include "hex.h"
 #include "ident.h"
 #include "mss.h"
 #include "noise.h"
@@ -24,19 +23,7 @@
 #include "pnet.h"
 #include "prim.h"
 #include "rng.h"
-
-static size_t unhex_buf(uint8_t *out, size_t cap, const char *s)
-{
-	int n = hex_decode(out, cap, s, strlen(s));
-
-	assert_true(n >= 0);
-	return (size_t)n;
-}
-
-static void unhex(uint8_t *out, size_t n, const char *s)
-{
-	assert_int_equal(unhex_buf(out, n, s), n);
-}
+#include "testutil.h"
 
 static void assert_buf_hex(const struct buf *b, const char *want)
 {
@@ -44,7 +31,7 @@ static void assert_buf_hex(const struct buf *b, const char *want)
 	uint8_t *w = malloc(n ? n : 1);
 
 	assert_non_null(w);
-	unhex(w, n, want);
+	unhex_exact(w, n, want);
 	assert_int_equal(b->len, n);
 	assert_memory_equal(b->data, w, n);
 	free(w);
@@ -136,15 +123,15 @@ static void run_vector(const struct vec *v)
 	struct fixed_rng fi = {.len = 32}, fr = {.len = 32};
 	struct rng ri = {fixed_fill, &fi}, rr = {fixed_fill, &fr};
 	uint8_t is[32], rs[32], prologue[128], pl[64], h1[32], h2[32];
-	size_t plen_pro = unhex_buf(prologue, sizeof(prologue), v->prologue);
+	size_t plen_pro = unhex(prologue, sizeof(prologue), v->prologue);
 	struct noise_hs *hi, *hr;
 	struct noise_cs *is_tx, *is_rx, *rs_tx, *rs_rx;
 	struct buf msg, got;
 
-	unhex(is, 32, v->init_static);
-	unhex(rs, 32, v->resp_static);
-	unhex(fi.bytes, 32, v->init_eph);
-	unhex(fr.bytes, 32, v->resp_eph);
+	unhex_exact(is, 32, v->init_static);
+	unhex_exact(rs, 32, v->resp_static);
+	unhex_exact(fi.bytes, 32, v->init_eph);
+	unhex_exact(fr.bytes, 32, v->resp_eph);
 	assert_int_equal(noise_hs_new(&hi, true, prologue, plen_pro, is, &ri), 0);
 	assert_int_equal(noise_hs_new(&hr, false, prologue, plen_pro, rs, &rr), 0);
 	buf_init(&msg, 65535);
@@ -152,7 +139,7 @@ static void run_vector(const struct vec *v)
 
 	for (size_t i = 0; i < 3; i++) {
 		struct noise_hs *w = i % 2 == 0 ? hi : hr, *r = i % 2 == 0 ? hr : hi;
-		size_t plen = unhex_buf(pl, sizeof(pl), v->msgs[i].payload);
+		size_t plen = unhex(pl, sizeof(pl), v->msgs[i].payload);
 
 		/* Reading or writing out of turn is refused. */
 		assert_int_equal(noise_hs_read(w, pl, plen, &got), W2W_ESTATE);
@@ -173,7 +160,7 @@ static void run_vector(const struct vec *v)
 	noise_hs_hash(hr, h2);
 	assert_memory_equal(h1, h2, 32);
 	if (v->hash) {
-		unhex(pl, 32, v->hash);
+		unhex_exact(pl, 32, v->hash);
 		assert_memory_equal(h1, pl, 32);
 	}
 
@@ -182,7 +169,7 @@ static void run_vector(const struct vec *v)
 	/* After the handshake the vectors keep alternating: responder, initiator, responder. */
 	for (size_t i = 3; i < v->n_msgs; i++) {
 		struct noise_cs *tx = i % 2 ? rs_tx : is_tx, *rx = i % 2 ? is_rx : rs_rx;
-		size_t plen = unhex_buf(pl, sizeof(pl), v->msgs[i].payload);
+		size_t plen = unhex(pl, sizeof(pl), v->msgs[i].payload);
 
 		assert_int_equal(noise_cs_encrypt(tx, pl, plen, &msg), 0);
 		assert_buf_hex(&msg, v->msgs[i].ciphertext);
@@ -218,8 +205,8 @@ static struct noise_hs *hs_fixed(bool initiator, struct fixed_rng *f, struct rng
 
 	f->off = 0;
 	f->len = 32;
-	unhex(f->bytes, 32, initiator ? CACO_INIT_EPH : CACO_RESP_EPH);
-	unhex(st, 32, initiator ? CACO_INIT_STATIC : CACO_RESP_STATIC);
+	unhex_exact(f->bytes, 32, initiator ? CACO_INIT_EPH : CACO_RESP_EPH);
+	unhex_exact(st, 32, initiator ? CACO_INIT_STATIC : CACO_RESP_STATIC);
 	r->fill = fixed_fill;
 	r->ud = f;
 	assert_int_equal(noise_hs_new(&hs, initiator, NULL, 0, st, r), 0);
@@ -322,7 +309,7 @@ static struct ident *ident_hex(const char *seed_hex)
 	uint8_t seed[32];
 	struct ident *id;
 
-	unhex(seed, 32, seed_hex);
+	unhex_exact(seed, 32, seed_hex);
 	assert_int_equal(ident_from_seed(&id, seed), 0);
 	return id;
 }
@@ -350,8 +337,8 @@ static void test_libp2p_vector_initiator(void **state)
 	const uint8_t *key;
 
 	(void)state;
-	unhex(st, 32, CACO_INIT_STATIC);
-	unhex(f.bytes, 32, CACO_INIT_EPH);
+	unhex_exact(st, 32, CACO_INIT_STATIC);
+	unhex_exact(f.bytes, 32, CACO_INIT_EPH);
 	assert_int_equal(peerid_parse(&expect, RESP_PEER, strlen(RESP_PEER)), 0);
 	cfg.expected_peer = &expect;
 	buf_init(&wire, 1 << 20);
@@ -365,7 +352,7 @@ static void test_libp2p_vector_initiator(void **state)
 	buf_reset(&wire);
 	assert_null(noise_remote_peer(n));
 
-	f2len = unhex_buf(frame2, sizeof(frame2), LP_FRAME2);
+	f2len = unhex(frame2, sizeof(frame2), LP_FRAME2);
 	assert_int_equal(noise_feed(n, frame2, f2len, 1000, &wire, &app), 1);
 	assert_true(noise_established(n));
 	assert_int_equal(noise_next_deadline(n), UINT64_MAX);
@@ -380,7 +367,7 @@ static void test_libp2p_vector_initiator(void **state)
 	assert_int_equal(noise_write(n, "/multistream/1.0.0\n", 19, &wire), 0);
 	assert_buf_hex(&wire, LP_T_I2R);
 	/* The responder's first transport frame decrypts to "hello". */
-	f2len = unhex_buf(frame2, sizeof(frame2), LP_T_R2I);
+	f2len = unhex(frame2, sizeof(frame2), LP_T_R2I);
 	assert_int_equal(noise_feed(n, frame2, f2len, 2000, &wire, &app), 1);
 	assert_int_equal(app.len, 5);
 	assert_memory_equal(app.data, "hello", 5);
@@ -402,20 +389,20 @@ static void test_libp2p_vector_responder(void **state)
 	size_t len, l2;
 
 	(void)state;
-	unhex(st, 32, CACO_RESP_STATIC);
-	unhex(f.bytes, 32, CACO_RESP_EPH);
+	unhex_exact(st, 32, CACO_RESP_STATIC);
+	unhex_exact(f.bytes, 32, CACO_RESP_EPH);
 	buf_init(&wire, 1 << 20);
 	buf_init(&app, 1 << 20);
 	assert_int_equal(noise_new(&n, &cfg), 0);
 	assert_int_equal(noise_start(n, 0, &wire), 0);
 	assert_int_equal(wire.len, 0); /* the responder speaks second */
-	len = unhex_buf(in, sizeof(in), LP_FRAME1);
+	len = unhex(in, sizeof(in), LP_FRAME1);
 	assert_int_equal(noise_feed(n, in, len, 10, &wire, &app), 0);
 	assert_buf_hex(&wire, LP_FRAME2);
 	buf_reset(&wire);
 	/* Message 3 and the first transport frame in one read. */
-	len = unhex_buf(in, sizeof(in), LP_FRAME3);
-	l2 = unhex_buf(in + len, sizeof(in) - len, LP_T_I2R);
+	len = unhex(in, sizeof(in), LP_FRAME3);
+	l2 = unhex(in + len, sizeof(in) - len, LP_T_I2R);
 	assert_int_equal(noise_feed(n, in, len + l2, 20, &wire, &app), 1);
 	assert_int_equal(wire.len, 0);
 	assert_peer(noise_remote_peer(n), INIT_PEER);

@@ -246,6 +246,16 @@ static void test_refusals(void **state)
 	assert_int_equal(w2w_p2p_dial(b.h, dns), 0);
 	assert_true(run_until(loop, &b.dial_failed, 3, 5000));
 	assert_int_equal(b.last_err, -ECONNREFUSED);
+	/* Resolved (hosts file), then refused. */
+	snprintf(dns, sizeof(dns), "/dns4/localhost/tcp/%d", port);
+	assert_int_equal(w2w_p2p_dial(b.h, dns), 0);
+	assert_true(run_until(loop, &b.dial_failed, 4, 5000));
+	assert_int_equal(b.last_err, -ECONNREFUSED);
+	/* RFC 6761: .invalid never resolves (NXDOMAIN, or no answer without a
+	 * reachable DNS server: bounded by the resolver's tries and the 10 s cap). */
+	assert_int_equal(w2w_p2p_dial(b.h, "/dns4/no-such-host.invalid/tcp/1"), 0);
+	assert_true(run_until(loop, &b.dial_failed, 5, 15000));
+	assert_true(b.last_err == -ENOENT || b.last_err == -EIO || b.last_err == W2W_ETIMEDOUT);
 	/* /dns4/localhost reaches a. */
 	sscanf(strstr(a.addr, "/tcp/") + 5, "%d", &port);
 	snprintf(dns, sizeof(dns), "/dns4/localhost/tcp/%d/p2p/%s", port, w2w_p2p_peer_id(a.h));
@@ -253,6 +263,8 @@ static void test_refusals(void **state)
 	assert_true(run_until(loop, &b.connected, 1, 5000));
 	assert_int_equal(w2w_p2p_dial(b.h, "/ip4/1.2.3.4/udp/1"), W2W_EPARSE);
 	assert_int_equal(w2w_p2p_dial(b.h, "not an address"), W2W_EPARSE);
+	/* Freed while a lookup runs: nothing is reported, nothing leaks. */
+	assert_int_equal(w2w_p2p_dial(b.h, "/dns4/no-such-host.invalid/tcp/2"), 0);
 	w2w_p2p_free(a.h);
 	w2w_p2p_free(b.h);
 	assert_null(w2w_loop_free(loop));

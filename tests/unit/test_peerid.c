@@ -16,17 +16,9 @@
 
 #include "b64.h"
 #include "err.h"
-#include "hex.h"
 #include "ident.h"
 #include "peerid.h"
-
-static size_t unhex(uint8_t *out, size_t cap, const char *h)
-{
-	int n = hex_decode(out, cap, h, strlen(h));
-
-	assert_true(n >= 0);
-	return (size_t)n;
-}
+#include "testutil.h"
 
 /* peer-ids.md test vectors: public keys and the IDs they must give. */
 static const struct {

@@ -13,16 +13,11 @@
 
 #include "buf.h"
 #include "err.h"
-#include "hex.h"
 #include "mss.h"
 #include "pnet.h"
 #include "prim.h"
 #include "rng.h"
-
-static void unhex(uint8_t *out, size_t n, const char *s)
-{
-	assert_int_equal(hex_decode(out, n, s, strlen(s)), (int)n);
-}
+#include "testutil.h"
 
 struct fixed_rng {
 	uint8_t bytes[24];
@@ -63,9 +58,9 @@ static void test_keystream_vector(void **state)
 
 	(void)state;
 	assert_non_null(zeros);
-	unhex(psk, 32, "1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389");
-	unhex(f.bytes, 24, "69696ee955b62b73cd62bda875fc73d68219e0036b7a0b37");
-	unhex(want, 32, "662b9d0e3463029156069b12f918691a98f7dfb2ca0393c96bbfc6b1fbd630a2");
+	unhex_exact(psk, 32, "1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389");
+	unhex_exact(f.bytes, 24, "69696ee955b62b73cd62bda875fc73d68219e0036b7a0b37");
+	unhex_exact(want, 32, "662b9d0e3463029156069b12f918691a98f7dfb2ca0393c96bbfc6b1fbd630a2");
 	rng_seeded_init(&rs, &r, 11);
 	buf_init(&wire, total + 24);
 	buf_init(&plain, total);

@@ -12,21 +12,16 @@
 #include <sodium.h>
 
 #include "err.h"
-#include "hex.h"
 #include "prim.h"
 #include "rng.h"
-
-static void unhex(uint8_t *out, size_t n, const char *s)
-{
-	assert_int_equal(hex_decode(out, n, s, strlen(s)), (int)n);
-}
+#include "testutil.h"
 
 static void assert_hex(const uint8_t *got, size_t n, const char *want)
 {
 	uint8_t w[256];
 
 	assert_true(n <= sizeof(w));
-	unhex(w, n, want);
+	unhex_exact(w, n, want);
 	assert_memory_equal(got, w, n);
 }
 
@@ -54,10 +49,10 @@ static void test_hkdf(void **state)
 	uint8_t ck[32], ikm[64], o1[32], o2[32], o3[32], p1[32], p2[32];
 
 	(void)state;
-	unhex(ck, 32, "4e6f6973655f58585f32353531395f58436861436861506f6c795f5348413235");
-	unhex(ikm, 64,
-	      "a3eae50ea37a47e8a7aa0c7cd8e16528670536dcd538cebfd724fb68ce44f191"
-	      "0ad898860666227d4e8dd50d22a9a64d1c0a6f47ace092510161e9e442953da3");
+	unhex_exact(ck, 32, "4e6f6973655f58585f32353531395f58436861436861506f6c795f5348413235");
+	unhex_exact(ikm, 64,
+		    "a3eae50ea37a47e8a7aa0c7cd8e16528670536dcd538cebfd724fb68ce44f191"
+		    "0ad898860666227d4e8dd50d22a9a64d1c0a6f47ace092510161e9e442953da3");
 	prim_hkdf3(o1, o2, o3, ck, ikm, sizeof(ikm));
 	assert_hex(o1, 32, "cc5659adff12714982f806e2477a8d5ddd071def4c29bb38777b7e37046f6914");
 	assert_hex(o2, 32, "a16ada915e551ab623f38be674bb4ef15d428ae9d80688899c9ef9b62ef208fa");
@@ -116,8 +111,8 @@ static void test_x25519(void **state)
 	uint8_t a[32], b[32], apub[32], bpub[32], s1[32], s2[32], zero[32] = {0}, one[32] = {1};
 
 	(void)state;
-	unhex(a, 32, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
-	unhex(b, 32, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+	unhex_exact(a, 32, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+	unhex_exact(b, 32, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
 	prim_x25519_pub(apub, a);
 	prim_x25519_pub(bpub, b);
 	assert_hex(apub, 32, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
@@ -166,8 +161,8 @@ static void test_xsalsa20_vector(void **state)
 
 	(void)state;
 	assert_non_null(ks);
-	unhex(key, 32, "1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389");
-	unhex(nonce, 24, "69696ee955b62b73cd62bda875fc73d68219e0036b7a0b37");
+	unhex_exact(key, 32, "1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389");
+	unhex_exact(nonce, 24, "69696ee955b62b73cd62bda875fc73d68219e0036b7a0b37");
 	rng_seeded_init(&s, &r, 1);
 	while (off < total) {
 		size_t n = (size_t)rng_below(&r, 300) + 1;

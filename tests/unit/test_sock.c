@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* os/sock: real loopback sockets and real (non-blocking) resolution. */
+/* os/sock: real loopback sockets (resolution: test_dns.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 
 #include "sock.h"
 
@@ -94,59 +93,12 @@ static void test_ipv6(void **state)
 	sock_close(lfd);
 }
 
-static int poll_resolve(struct sock_resolve *r, struct sock_ip *out, size_t cap)
-{
-	struct timespec ts = { 0, 5 * 1000 * 1000 };
-	int n = -EAGAIN;
-
-	for (int i = 0; i < 2000 && n == -EAGAIN; i++) {
-		n = sock_resolve_poll(r, out, cap);
-		if (n == -EAGAIN)
-			nanosleep(&ts, NULL);
-	}
-	return n;
-}
-
-static void test_resolve(void **state)
-{
-	struct sock_resolve *r = NULL;
-	struct sock_ip out[SOCK_RESOLVE_MAX];
-	int n;
-
-	(void)state;
-	assert_int_equal(sock_resolve_start(&r, "localhost", AF_INET, 4001), 0);
-	n = poll_resolve(r, out, SOCK_RESOLVE_MAX);
-	assert_true(n >= 1);
-	assert_int_equal(out[0].family, AF_INET);
-	assert_int_equal(out[0].ip[0], 127);
-	assert_int_equal(out[0].port, 4001);
-	sock_resolve_free(r);
-
-	/* RFC 6761: .invalid never resolves. */
-	assert_int_equal(sock_resolve_start(&r, "no-such-host.invalid", AF_INET, 1), 0);
-	n = poll_resolve(r, out, SOCK_RESOLVE_MAX);
-	assert_true(n == -ENOENT || n == -EIO);
-	sock_resolve_free(r);
-
-	/* Freed while pending: parked, reaped later, no leak. */
-	assert_int_equal(sock_resolve_start(&r, "localhost", AF_INET6, 1), 0);
-	sock_resolve_free(r);
-	for (int i = 0; i < 400 && sock_resolve_parked(); i++) {
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
-
-		nanosleep(&ts, NULL);
-	}
-	assert_int_equal(sock_resolve_parked(), 0);
-	assert_int_equal(sock_resolve_start(&r, "", AF_INET, 1), -EINVAL);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcp_roundtrip),
 		cmocka_unit_test(test_connect_refused),
 		cmocka_unit_test(test_ipv6),
-		cmocka_unit_test(test_resolve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,26 +12,9 @@
 #include "err.h"
 #include "log.h"
 #include "yamux.h"
+#include "testutil.h"
 
 /* ---- helpers ---- */
-
-static size_t unhex(const char *h, uint8_t *out)
-{
-	size_t n = 0;
-
-	while (*h) {
-		unsigned v;
-
-		if (*h == ' ') {
-			h++;
-			continue;
-		}
-		assert_int_equal(sscanf(h, "%2x", &v), 1);
-		out[n++] = (uint8_t)v;
-		h += 2;
-	}
-	return n;
-}
 
 static void frame(uint8_t out[12], uint8_t type, uint16_t flags, uint32_t id, uint32_t len)
 {
@@ -114,7 +97,7 @@ static void test_frame_vectors(void **state)
 		uint8_t want[12], got[12];
 		struct yamux_hdr h;
 
-		assert_int_equal(unhex(v[i].hex, want), 12);
+		assert_int_equal(unhex(want, sizeof(want), v[i].hex), 12);
 		frame(got, v[i].type, v[i].flags, v[i].id, v[i].len);
 		assert_memory_equal(got, want, 12);
 		assert_int_equal(yamux_hdr_decode(want, &h), 0);
@@ -133,9 +116,9 @@ static void test_bad_headers(void **state)
 	struct buf b;
 
 	(void)state;
-	unhex("01 00 0000 00000001 00000000", h); /* version 1 */
+	unhex(h, sizeof(h), "01 00 0000 00000001 00000000"); /* version 1 */
 	assert_int_equal(yamux_hdr_decode(h, &out), W2W_EPROTO);
-	unhex("00 04 0000 00000001 00000000", h); /* type 4 */
+	unhex(h, sizeof(h), "00 04 0000 00000001 00000000"); /* type 4 */
 	assert_int_equal(yamux_hdr_decode(h, &out), W2W_EPROTO);
 
 	s = mk(false, 0);
@@ -143,7 +126,7 @@ static void test_bad_headers(void **state)
 	assert_int_equal(yamux_feed(s, h, 1, 0), W2W_EPROTO); /* sticky */
 	b = pull_all(s);
 	assert_int_equal(b.len, 12); /* GoAway(protocol error) */
-	unhex("00 03 0000 00000000 00000001", h);
+	unhex(h, sizeof(h), "00 03 0000 00000000 00000001");
 	assert_memory_equal(b.data, h, 12);
 	buf_free(&b);
 	yamux_free(s);
@@ -181,7 +164,7 @@ static void test_open_write_ack(void **state)
 	/* SYN rides on the first Data frame. */
 	assert_int_equal(yamux_stream_write(st, "hello", 5), 5);
 	b = pull_all(c);
-	n = unhex("00 00 0001 00000001 00000005 68656c6c6f", want);
+	n = unhex(want, sizeof(want), "00 00 0001 00000001 00000005 68656c6c6f");
 	assert_int_equal(b.len, n);
 	assert_memory_equal(b.data, want, n);
 	assert_false(yamux_want_write(c));
@@ -190,7 +173,7 @@ static void test_open_write_ack(void **state)
 	assert_int_equal(yamux_stream_open(c, NULL, &st3), 0);
 	assert_int_equal(yamux_stream_id(st3), 3);
 	assert_int_equal(yamux_pull(c, &b, 1000), 12);
-	n = unhex("00 01 0001 00000003 00000000", want);
+	n = unhex(want, sizeof(want), "00 01 0001 00000003 00000000");
 	assert_memory_equal(b.data + b.len - 12, want, 12);
 
 	/* Split delivery, one byte at a time. */
@@ -209,7 +192,7 @@ static void test_open_write_ack(void **state)
 	assert_int_equal(yamux_stream_read(in, rbuf, sizeof(rbuf)), -EAGAIN);
 	/* go-style immediate ACKs. */
 	b = pull_all(sv);
-	n = unhex("00 01 0002 00000001 00000000", want);
+	n = unhex(want, sizeof(want), "00 01 0002 00000001 00000000");
 	assert_int_equal(b.len, 24);
 	assert_true(memcmp(b.data, want, 12) == 0 || memcmp(b.data + 12, want, 12) == 0);
 	buf_free(&b);
@@ -235,11 +218,11 @@ static void test_ping(void **state)
 
 	(void)state;
 	/* Every SYN ping gets an ACK with the same value. */
-	unhex("00 02 0001 00000000 0000002a", h);
+	unhex(h, sizeof(h), "00 02 0001 00000000 0000002a");
 	assert_int_equal(yamux_feed(s, h, 12, 0), 0);
 	assert_int_equal(yamux_feed(s, h, 12, 0), 0);
 	b = pull_all(s);
-	unhex("00 02 0002 00000000 0000002a", want);
+	unhex(want, sizeof(want), "00 02 0002 00000000 0000002a");
 	assert_int_equal(b.len, 24);
 	assert_memory_equal(b.data, want, 12);
 	assert_memory_equal(b.data + 12, want, 12);
@@ -311,7 +294,7 @@ static void test_goaway(void **state)
 	assert_int_equal(yamux_close(s, YAMUX_GOAWAY_NORMAL), 0);
 	assert_int_equal(yamux_stream_open(s, NULL, &st), W2W_ECLOSED);
 	b = pull_all(s);
-	unhex("00 03 0000 00000000 00000000", want);
+	unhex(want, sizeof(want), "00 03 0000 00000000 00000000");
 	assert_int_equal(b.len, 12);
 	assert_memory_equal(b.data, want, 12);
 	buf_free(&b);
@@ -319,7 +302,7 @@ static void test_goaway(void **state)
 	feed_frame(s, YAMUX_WINDOW_UPDATE, YAMUX_SYN, 7, 0, 0);
 	assert_false(yamux_next_event(s, &ev));
 	b = pull_all(s);
-	unhex("00 01 0008 00000007 00000000", want);
+	unhex(want, sizeof(want), "00 01 0008 00000007 00000000");
 	assert_int_equal(b.len, 12);
 	assert_memory_equal(b.data, want, 12);
 	buf_free(&b);
@@ -403,14 +386,14 @@ static void test_huge_frame(void **state)
 	(void)state;
 	assert_int_equal(yamux_new(&s, &cfg), 0);
 	/* 4 GiB announced: fails on the header, before any body byte, and says why. */
-	unhex("00 00 0001 00000001 ffffffff", h);
+	unhex(h, sizeof(h), "00 00 0001 00000001 ffffffff");
 	assert_int_equal(yamux_feed(s, h, 12, 0), W2W_EPROTO);
 	assert_non_null(strstr(last_log, "exceeds the receive window"));
 	assert_int_equal(yamux_buffered(s), 12); /* just the GoAway */
 	yamux_free(s);
 	/* Same for a stream we do not know. */
 	s = mk(false, 0);
-	unhex("00 00 0000 00000009 ffffffff", h);
+	unhex(h, sizeof(h), "00 00 0000 00000009 ffffffff");
 	assert_int_equal(yamux_feed(s, h, 12, 0), W2W_EPROTO);
 	yamux_free(s);
 }
