@@ -43,7 +43,8 @@
 #define MN_REDIAL_ALONE_US (300ull * 1000)
 #define MN_WARMUP_FIRST_US (1000ull * 1000)   /* first announcement after start */
 #define MN_WARMUP_LAST_US (4000ull * 1000)    /* longest warm-up step */
-#define MN_EXPIRY_SLACK_MS 30000ull           /* PeerExpiry = 3 x AnnounceInterval + this */
+/* PeerExpiry = 3 x AnnounceInterval + this: three missed announcements plus slack for gossip delay */
+#define MN_EXPIRY_SLACK_MS 30000ull
 #define MN_MAX_PEERS 4096                     /* connection bookkeeping entries */
 #define MN_MAX_OBSERVED 3
 
