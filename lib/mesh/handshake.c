@@ -95,3 +95,8 @@ bool hs_ack_due(const struct hs_ack *s, uint64_t now)
 {
 	return s->configured && s->applied && now - s->applied_at < HS_ACK_WINDOW_US;
 }
+
+bool hs_ack_wanted(const uint8_t *self_pub, const struct hs_ack *s, bool established, uint64_t now)
+{
+	return hs_ack_due(s, now) && !established && memcmp(s->wg_pub, self_pub, 32) < 0;
+}

@@ -83,5 +83,13 @@ void hs_ack_applied(struct hs_ack *s, uint64_t now);
 void hs_ack_forget(struct hs_ack *s);
 /* Do we ack this peer in an announcement built at now? */
 bool hs_ack_due(const struct hs_ack *s, uint64_t now);
+/*
+ * ...and is the ack any use? Only the initiator (the lower key) waits for an
+ * ack, and only until the first handshake (established). An announcement
+ * carries at most ANN_MAX_ACKS acks: when more peers than that join within
+ * HS_ACK_WINDOW_US, acks nobody waits for would push out the ones somebody
+ * does, and those initiators would wait for HS_INITIATOR_FALLBACK_US.
+ */
+bool hs_ack_wanted(const uint8_t *self_pub, const struct hs_ack *s, bool established, uint64_t now);
 
 #endif

@@ -189,6 +189,11 @@ void mn_save(struct mesh_node *m)
 
 /* ---- announcements ---- */
 
+static bool established(struct mesh_node *m, const uint8_t *wg_pub)
+{
+	return m->ops.established && m->ops.established(m->ud, wg_pub);
+}
+
 static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 {
 	struct announce a;
@@ -217,9 +222,12 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 	s.observed = m->observed;
 	s.n_observed = m->n_observed;
 	ann_build(&a, &s);
-	for (size_t i = 0; i < m->n_peers && a.n_acks < ANN_MAX_ACKS; i++)
-		if (hs_ack_due(&m->peers[i].ack, now))
-			memcpy(a.acks[a.n_acks++], m->peers[i].ack.wg_pub, ANN_ACK_LEN);
+	for (size_t i = 0; i < m->n_peers && a.n_acks < ANN_MAX_ACKS; i++) {
+		const struct hs_ack *k = &m->peers[i].ack;
+
+		if (hs_ack_wanted(m->cfg.wg_pub, k, k->configured && established(m, k->wg_pub), now))
+			memcpy(a.acks[a.n_acks++], k->wg_pub, ANN_ACK_LEN);
+	}
 	buf_init(&b, ANN_MAX_SIZE);
 	r = ann_encode(&a, &b);
 	if (r == 0)
@@ -322,11 +330,10 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	struct ep_ctx *x = ud;
 	struct mesh_node *m = x->m;
 	const struct mn_peer *c = peer_find(m, &e->id);
-	bool established = m->ops.established && m->ops.established(m->ud, e->ann.wg_pub);
 	struct ann_endpoint to;
 	uint64_t recheck = 0;
 
-	switch (hs_hold(m->cfg.wg_pub, &e->ann, established, x->now - e->first_seen_us, &recheck)) {
+	switch (hs_hold(m->cfg.wg_pub, &e->ann, established(m, e->ann.wg_pub), x->now - e->first_seen_us, &recheck)) {
 	case HS_HOLD_ALL:
 		soon(m, T_RECONCILE, x->now, recheck + 1000);
 		return RECONCILE_F_NO_ALLOWEDIPS;

@@ -164,6 +164,29 @@ static void test_hs_ack_bookkeeping(void **state)
 	assert_true(hs_ack_configured(&s, k2, 9600));
 }
 
+static void test_hs_ack_wanted(void **state)
+{
+	struct hs_ack s = {0};
+	uint8_t self[32], low[32], high[32];
+
+	(void)state;
+	memset(self, 0x50, 32);
+	memset(low, 0x10, 32);
+	memset(high, 0x90, 32);
+	/* a lower key initiates and waits for our ack, until the handshake */
+	hs_ack_configured(&s, low, 0);
+	assert_false(hs_ack_wanted(self, &s, false, 0)); /* not applied yet */
+	hs_ack_applied(&s, 10);
+	assert_true(hs_ack_wanted(self, &s, false, 10));
+	assert_false(hs_ack_wanted(self, &s, true, 10));
+	assert_false(hs_ack_wanted(self, &s, false, 10 + HS_ACK_WINDOW_US));
+	/* a higher key waits for us: our ack is of no use to it */
+	hs_ack_configured(&s, high, 20);
+	hs_ack_applied(&s, 30);
+	assert_true(hs_ack_due(&s, 30));
+	assert_false(hs_ack_wanted(self, &s, false, 30));
+}
+
 /* ---- ann_build ---- */
 
 static void test_ann_build(void **state)
@@ -520,6 +543,28 @@ static void test_engine_redial(void **state)
 	mh_free(&w);
 }
 
+/* More nodes join at once than an announcement has room for acks
+ * (ANN_MAX_ACKS): every pair still meets by acks, not by the 5 s fallback. */
+static void test_engine_many_joiners(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+	const char *r = "not run";
+
+	(void)state;
+	mh_init(&w, 24, "10.42.0.0/16", 60 * SEC);
+	assert_true(w.n > ANN_MAX_ACKS + 2);
+	for (size_t i = 0; i < w.n; i++)
+		mh_start(&w, (int)i, i ? 0 : -1);
+	for (int k = 0; k < 40 && r; k++) {
+		mh_run(&w, w.now + 50 * 1000);
+		r = mh_converged(&w, why, sizeof(why));
+	}
+	assert_null(r);
+	assert_true(w.now < HS_INITIATOR_FALLBACK_US / 2);
+	mh_free(&w);
+}
+
 /* Garbage on the topic changes nothing (replays: test_mesh.c, peer table). */
 static void test_engine_bad_input(void **state)
 {
@@ -549,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_hs_hold),
 		cmocka_unit_test(test_hs_endpoint),
 		cmocka_unit_test(test_hs_ack_bookkeeping),
+		cmocka_unit_test(test_hs_ack_wanted),
 		cmocka_unit_test(test_ann_build),
 		cmocka_unit_test(test_announce_schedule),
 		cmocka_unit_test(test_engine_pair_first_handshake),
@@ -559,6 +605,7 @@ int main(void)
 		cmocka_unit_test(test_engine_ipam_collision),
 		cmocka_unit_test(test_engine_static_address),
 		cmocka_unit_test(test_engine_redial),
+		cmocka_unit_test(test_engine_many_joiners),
 		cmocka_unit_test(test_engine_bad_input),
 	};
 
