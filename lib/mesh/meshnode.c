@@ -760,8 +760,6 @@ void mn_start(struct mesh_node *m, uint64_t now)
 	}
 	m->run = MN_RUNNING;
 	m->started_us = now;
-	for (size_t i = 0; i < m->st.n_peers; i++)
-		dial_known(m, m->st.peers[i]);
 	disarm_all(m);
 	arm_at(m, T_RECONCILE, now);
 	m->announce_step_us = 0;
@@ -771,6 +769,9 @@ void mn_start(struct mesh_node *m, uint64_t now)
 	arm_at(m, T_GRACE, now + m->cfg.expiry_us + 1000);
 	if (m->has_claim)
 		arm_at(m, T_ASSIGNED, now);
+	/* last: whatever the host reports from inside a dial finds the schedule armed */
+	for (size_t i = 0; i < m->st.n_peers; i++)
+		dial_known(m, m->st.peers[i]);
 }
 
 void mn_stop(struct mesh_node *m)
