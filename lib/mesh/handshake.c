@@ -52,9 +52,8 @@ bool hs_endpoint(const struct ann_ip *conn_ip, const struct announce *a, struct 
 {
 	/* The live connection's remote IP is the best evidence of where the node
 	 * is reachable from here, unless it is loopback: then the TCP path went
-	 * through something local and the node's own advertised endpoint is the
-	 * better guess (node.c up to 373bb39 meant this but chose the loopback IP
-	 * in both branches). */
+	 * through something local (a port forward, a proxy) and the node's own
+	 * advertised endpoint is the better guess. */
 	if (conn_ip && (!ip_loopback(conn_ip) || !a->n_eps)) {
 		out->addr = *conn_ip;
 		out->port = a->wg_port;
