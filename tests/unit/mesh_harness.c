@@ -423,9 +423,12 @@ static bool routes_to(const struct wgpeer *p, const struct ann_ip *ip)
 {
 	const struct wgallowedip *a;
 
-	for (a = p ? p->first_allowedip : NULL; a; a = a->next_allowedip)
+	for (a = p ? p->first_allowedip : NULL; a; a = a->next_allowedip) {
 		if (a->family == AF_INET && ip->family == 4 && a->cidr == 32 && !memcmp(&a->ip4, ip->ip, 4))
 			return true;
+		if (a->family == AF_INET6 && ip->family == 6 && a->cidr == 128 && !memcmp(&a->ip6, ip->ip, 16))
+			return true;
+	}
 	return false;
 }
 

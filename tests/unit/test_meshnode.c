@@ -565,6 +565,25 @@ static void test_engine_many_joiners(void **state)
 	mh_free(&w);
 }
 
+/* The default overlay is IPv6 (fd6d:142e:65e7:4cc1::/64): the same rules. */
+static void test_engine_ipv6_overlay(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+
+	(void)state;
+	mh_init(&w, 5, "fd6d:142e:65e7:4cc1::/64", 60 * SEC);
+	for (size_t i = 0; i < w.n; i++)
+		mh_start(&w, (int)i, i ? (int)i - 1 : -1); /* a chain of bootstraps */
+	mh_run(&w, 2 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	for (size_t i = 0; i < w.n; i++) {
+		assert_int_equal(mn_claim(w.nodes[i].m)->addr.family, 6);
+		assert_true(w.nodes[i].has_addr);
+	}
+	mh_free(&w);
+}
+
 /* Garbage on the topic changes nothing (replays: test_mesh.c, peer table). */
 static void test_engine_bad_input(void **state)
 {
@@ -606,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_engine_static_address),
 		cmocka_unit_test(test_engine_redial),
 		cmocka_unit_test(test_engine_many_joiners),
+		cmocka_unit_test(test_engine_ipv6_overlay),
 		cmocka_unit_test(test_engine_bad_input),
 	};
 
