@@ -98,6 +98,14 @@ const struct wgpeer *mh_peer_on(const struct mh_world *w, int i, int j)
 	return d ? wgdev_find_peer(d, w->nodes[j].wg_pub) : NULL;
 }
 
+static uint64_t jitter(struct mh_world *w)
+{
+	if (!w->jitter_us)
+		return 0;
+	w->rng = w->rng * 1664525u + 1013904223u;
+	return (w->rng >> 8) % w->jitter_us;
+}
+
 /* ---- the engine's ops ---- */
 
 static int op_publish(void *ud, const uint8_t *data, size_t len)
@@ -121,7 +129,7 @@ static int op_publish(void *ud, const uint8_t *data, size_t len)
 			if (!seen[j] && w->nodes[i].connected[j]) {
 				seen[j] = true;
 				stack[sp++] = (int)j;
-				push(w, MH_MSG, x->idx, (int)j, MH_LAT_US, data, len, NULL);
+				push(w, MH_MSG, x->idx, (int)j, MH_LAT_US + jitter(w), data, len, NULL);
 			}
 	}
 	return 0;
@@ -330,8 +338,9 @@ void mh_leave(struct mh_world *w, int i)
 	struct mh_node *x = &w->nodes[i];
 
 	mn_leave(x->m, w->now);
-	/* the LEAVING announcement goes out before the connections close */
-	mh_run(w, w->now + 2 * MH_LAT_US);
+	/* the LEAVING announcement propagates before the connections close
+	 * (node.c gives it LEAVE_FLUSH_US, 400 ms) */
+	mh_run(w, w->now + 400 * 1000);
 	mn_release_claim(x->m);
 	mh_stop(w, i);
 	wgdev_free(x->actual);

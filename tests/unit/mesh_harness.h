@@ -65,6 +65,10 @@ struct mh_world {
 	struct mh_ev *q;
 	size_t nq, capq;
 	size_t delivered;
+	/* optional: each announcement is delayed by a further 0..jitter_us
+	 * (seeded, so runs repeat), which reorders them */
+	uint64_t jitter_us;
+	uint32_t rng;
 };
 
 /* n nodes (not started) in range ("10.42.0.0/16"); node i has underlay IP
