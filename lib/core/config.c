@@ -19,14 +19,13 @@
 #include "godur.h"
 #include "ident.h"
 #include "peerid.h"
+#include "meshnode.h"
 #include "rng.h"
 #include "secmem.h"
 #include "wgkey.h"
 
 #define DEF_STATE_BASE "/var/lib/w2wesher/"
 #define DEF_SOCK_BASE "/run/w2wesher/"
-/* PeerExpiry default: three missed announcements plus slack for gossip delay. */
-#define EXPIRY_SLACK_MS 30000u
 
 /* ---- object ---- */
 
@@ -100,7 +99,7 @@ int w2w_config_check(struct w2w_config *c)
 	if (c->origin[CK_NODE_CONTROLSOCKET] == CO_DEFAULT || !c->control_socket[0])
 		snprintf(c->control_socket, sizeof(c->control_socket), DEF_SOCK_BASE "%s.sock", c->ifname);
 	if (c->origin[CK_NODE_PEEREXPIRY] == CO_DEFAULT || !c->peer_expiry_ms) {
-		c->peer_expiry_ms = 3 * c->announce_ms + EXPIRY_SLACK_MS;
+		c->peer_expiry_ms = mn_default_expiry_ms(c->announce_ms); /* the mesh's one default */
 	} else if (c->peer_expiry_ms < 2 * c->announce_ms) {
 		godur_format_ms(a, sizeof(a), c->announce_ms);
 		godur_format_ms(b, sizeof(b), c->peer_expiry_ms);

@@ -18,6 +18,7 @@
 #include "loop_internal.h"
 #include "multiaddr.h"
 #include "p2pevent.h"
+#include "p2phost.h"
 #include "peerid.h"
 #include "secmem.h"
 #include "sock.h"
@@ -84,6 +85,8 @@ struct w2w_p2p {
 	void *ev_ud;
 	struct p2pevent_q evq; /* events raised inside an API call, delivered from t_evq */
 	struct rtimer t_evq;
+	p2ph_event_fn iev_fn; /* the binary form, for the node (p2phost.h) */
+	void *iev_ud;
 	struct listener listeners[MAX_LISTENERS];
 	size_t n_listeners;
 	struct hconn *conns;
@@ -140,7 +143,7 @@ static void evq_timer(void *ud, uint64_t now)
 /* Events are never delivered from inside the API call that raised them
  * (listen, a dial that fails at once, a connection found dead while a call
  * flushes output): those are copied and delivered from the loop. */
-static void emit(struct w2w_p2p *h, const struct w2w_p2p_event *ev)
+static void emit_public(struct w2w_p2p *h, const struct w2w_p2p_event *ev)
 {
 	if (!h->ev_fn)
 		return;
@@ -189,24 +192,109 @@ int w2w_p2p_observed_addr(const struct w2w_p2p *h, size_t i, char *out, size_t c
 	return n == W2W_ELIMIT ? -ENOSPC : n;
 }
 
-/* ---- swarm events -> public events ---- */
+/* ---- swarm events -> p2phost.h events -> public (text) events ---- */
+
+/* The public event: every binary field as text. */
+static void emit_text(struct w2w_p2p *h, const struct p2ph_event *ie)
+{
+	struct w2w_p2p_event ev = { 0 };
+	char pid[PEERID_STR_MAX] = "", addr[MA_MAX_TEXT + PEERID_STR_MAX] = "", from[PEERID_STR_MAX] = "";
+	const char *protos[IDENTIFY_MAX_PROTOCOLS];
+	const char *las[IDENTIFY_MAX_ADDRS];
+	char labuf[IDENTIFY_MAX_ADDRS][MA_MAX_TEXT / 4];
+	char obs[MA_MAX_TEXT / 4] = "";
+	const struct identify_info *in = ie->info;
+	size_t nl = 0;
+
+	ev.type = ie->type;
+	if (ie->peer) {
+		peerid_to_b58(pid, sizeof(pid), ie->peer);
+		ev.peer_id = pid;
+	}
+	if (ie->addr) {
+		addr_text(ie->addr, ie->addr_len, addr, sizeof(addr));
+		ev.addr = addr;
+	}
+	if (ie->dial_text)
+		ev.addr = ie->dial_text;
+	ev.inbound = ie->inbound;
+	ev.err = ie->err;
+	ev.reason = ie->reason;
+	ev.rtt_us = ie->rtt_us;
+	switch (ie->type) {
+	case W2W_P2P_EV_LISTENING: {
+		size_t n = strlen(addr);
+
+		if (n + 6 + strlen(h->peer_id) >= sizeof(addr))
+			return;
+		snprintf(addr + n, sizeof(addr) - n, "/p2p/%s", h->peer_id);
+		ev.peer_id = h->peer_id;
+		break;
+	}
+	case W2W_P2P_EV_IDENTIFY:
+		for (size_t i = 0; i < in->n_protocols; i++)
+			protos[i] = in->protocols[i];
+		for (size_t i = 0; i < in->n_listen_addrs; i++) {
+			if (ma_format(labuf[nl], sizeof(labuf[nl]), in->listen_addrs[i].b, in->listen_addrs[i].len) >= 0) {
+				las[nl] = labuf[nl];
+				nl++;
+			}
+		}
+		if (in->observed_addr.len)
+			addr_text(in->observed_addr.b, in->observed_addr.len, obs, sizeof(obs));
+		ev.agent_version = in->agent_version;
+		ev.protocol_version = in->protocol_version;
+		ev.protocols = protos;
+		ev.n_protocols = in->n_protocols;
+		ev.listen_addrs = las;
+		ev.n_listen_addrs = nl;
+		ev.observed_addr = in->observed_addr.len ? obs : NULL;
+		break;
+	case W2W_P2P_EV_MESSAGE:
+		if (ie->from)
+			peerid_to_b58(from, sizeof(from), ie->from);
+		ev.from = from;
+		ev.topic = ie->topic;
+		ev.data = ie->data;
+		ev.len = ie->len;
+		ev.seqno = ie->seqno;
+		break;
+	default:
+		break;
+	}
+	emit_public(h, &ev);
+}
+
+/* The node (p2phost.h) takes the binary events at once: it is library code
+ * that runs inside the loop and schedules its own work. The public text events
+ * follow the API rule: never from inside the call that raised them. */
+static void emit(struct w2w_p2p *h, const struct p2ph_event *ev)
+{
+	if (h->iev_fn) {
+		loop_enter_cb(h->loop);
+		h->iev_fn(h->iev_ud, ev);
+		loop_leave_cb(h->loop);
+	} else if (h->ev_fn) {
+		emit_text(h, ev);
+	}
+}
+
+void p2ph_set_event_cb(struct w2w_p2p *h, p2ph_event_fn fn, void *ud)
+{
+	h->iev_fn = fn;
+	h->iev_ud = ud;
+}
 
 static void on_swarm_event(void *ud, const struct swarm_event *se)
 {
 	struct w2w_p2p *h = ud;
-	struct w2w_p2p_event ev = { 0 };
-	char pid[PEERID_STR_MAX] = "", addr[MA_MAX_TEXT] = "", from[PEERID_STR_MAX] = "";
+	struct p2ph_event ev = { 0 };
 	struct hconn *hc = se->conn ? swarm_conn_user(se->conn) : NULL;
+	struct peerid f;
 
-	if (se->peer)
-		peerid_to_b58(pid, sizeof(pid), se->peer);
-	ev.peer_id = se->peer ? pid : NULL;
+	ev.peer = se->peer;
 	if (se->conn) {
-		size_t n;
-		const uint8_t *ma = swarm_conn_remote(se->conn, &n);
-
-		addr_text(ma, n, addr, sizeof(addr));
-		ev.addr = addr;
+		ev.addr = swarm_conn_remote(se->conn, &ev.addr_len);
 		ev.inbound = swarm_conn_inbound(se->conn);
 	}
 	switch (se->type) {
@@ -216,7 +304,7 @@ static void on_swarm_event(void *ud, const struct swarm_event *se)
 		/* Public events are per peer: a second connection (simultaneous dial)
 		 * is not news; the swarm closes one of the two. */
 		if (se->peer && swarm_peer_conns(h->sw, se->peer) > 1) {
-			log_debug(&h->log, "second connection to %s (%s)", pid, addr);
+			log_debug(&h->log, "second connection to a connected peer");
 			return;
 		}
 		ev.type = W2W_P2P_EV_CONNECTED;
@@ -228,50 +316,26 @@ static void on_swarm_event(void *ud, const struct swarm_event *se)
 		if (hc && !hc->ready && !swarm_conn_inbound(se->conn)) {
 			/* Never got through the upgrade: the dial failed. */
 			ev.type = W2W_P2P_EV_DIAL_FAILED;
-			ev.addr = hc->text;
+			ev.dial_text = hc->text;
 		} else if (hc && !hc->ready) {
-			log_info(&h->log, "inbound connection from %s failed: %s", addr, se->reason);
+			log_info(&h->log, "inbound connection from %s failed: %s", hc->text, se->reason);
 			return;
 		} else if (se->peer && swarm_peer_conns(h->sw, se->peer) > 0) {
 			/* Another connection to the peer stays up. */
-			log_debug(&h->log, "surplus connection to %s (%s) closed", pid, addr);
+			log_debug(&h->log, "surplus connection closed");
 			return;
 		} else {
 			ev.type = W2W_P2P_EV_DISCONNECTED;
 		}
 		emit(h, &ev);
 		return;
-	case SWARM_EV_IDENTIFY: {
-		const struct identify_info *in = se->info;
-		const char *protos[IDENTIFY_MAX_PROTOCOLS];
-		const char *las[IDENTIFY_MAX_ADDRS];
-		char labuf[IDENTIFY_MAX_ADDRS][MA_MAX_TEXT / 4];
-		char obs[MA_MAX_TEXT / 4] = "";
-		size_t nl = 0;
-
-		for (size_t i = 0; i < in->n_protocols; i++)
-			protos[i] = in->protocols[i];
-		for (size_t i = 0; i < in->n_listen_addrs; i++) {
-			if (ma_format(labuf[nl], sizeof(labuf[nl]), in->listen_addrs[i].b, in->listen_addrs[i].len) >= 0) {
-				las[nl] = labuf[nl];
-				nl++;
-			}
-		}
-		if (in->observed_addr.len) {
-			addr_text(in->observed_addr.b, in->observed_addr.len, obs, sizeof(obs));
-			note_observed(h, &in->observed_addr);
-		}
+	case SWARM_EV_IDENTIFY:
+		if (se->info->observed_addr.len)
+			note_observed(h, &se->info->observed_addr);
 		ev.type = W2W_P2P_EV_IDENTIFY;
-		ev.agent_version = in->agent_version;
-		ev.protocol_version = in->protocol_version;
-		ev.protocols = protos;
-		ev.n_protocols = in->n_protocols;
-		ev.listen_addrs = las;
-		ev.n_listen_addrs = nl;
-		ev.observed_addr = in->observed_addr.len ? obs : NULL;
+		ev.info = se->info;
 		emit(h, &ev);
 		return;
-	}
 	case SWARM_EV_PING:
 		ev.type = W2W_P2P_EV_PING;
 		ev.rtt_us = se->rtt_us;
@@ -283,22 +347,19 @@ static void on_swarm_event(void *ud, const struct swarm_event *se)
 		ev.reason = w2w_strerror(se->err);
 		emit(h, &ev);
 		return;
-	case SWARM_EV_MESSAGE: {
-		struct peerid f;
-
+	case SWARM_EV_MESSAGE:
 		ev.type = W2W_P2P_EV_MESSAGE;
-		if (peerid_from_bytes(&f, se->msg->from, se->msg->from_len) == 0)
-			peerid_to_b58(from, sizeof(from), &f);
-		ev.from = from;
-		ev.peer_id = NULL;
+		ev.from = peerid_from_bytes(&f, se->msg->from, se->msg->from_len) == 0 ? &f : NULL;
+		ev.peer = NULL;
 		ev.addr = NULL;
+		ev.addr_len = 0;
+		ev.inbound = 0;
 		ev.topic = se->msg->topic;
 		ev.data = se->msg->data;
 		ev.len = se->msg->len;
 		ev.seqno = se->msg->seqno;
 		emit(h, &ev);
 		return;
-	}
 	}
 }
 
@@ -325,17 +386,15 @@ static void hconn_drop(struct w2w_p2p *h, struct hconn *hc, bool abortive)
 static void dial_failed(struct w2w_p2p *h, const char *text, const struct ma_addr *ma, int err,
 			const char *reason, uint64_t now)
 {
-	struct w2w_p2p_event ev = { 0 };
-	char pid[PEERID_STR_MAX] = "";
+	struct p2ph_event ev = { 0 };
 
 	if (ma->has_peer) {
 		swarm_dial_failed(h->sw, &ma->peer, now);
-		peerid_to_b58(pid, sizeof(pid), &ma->peer);
-		ev.peer_id = pid;
+		ev.peer = &ma->peer;
 	}
 	log_info(&h->log, "dial %s failed: %s", text, reason);
 	ev.type = W2W_P2P_EV_DIAL_FAILED;
-	ev.addr = text;
+	ev.dial_text = text;
 	ev.err = err;
 	ev.reason = reason;
 	emit(h, &ev);
@@ -625,6 +684,7 @@ struct w2w_p2p *w2w_p2p_free(struct w2w_p2p *h)
 	reactor_timer_disarm(h->r, &h->t_evq);
 	p2pevent_q_clear(&h->evq);
 	h->ev_fn = NULL;
+	h->iev_fn = NULL;
 	swarm_free(h->sw);
 	ident_free(h->id);
 	explicit_bzero(h->psk, sizeof(h->psk));
@@ -704,8 +764,7 @@ int w2w_p2p_listen(struct w2w_p2p *h, const char *multiaddr)
 	struct ma_addr ma;
 	struct sock_ip ip = { 0 };
 	struct listener *l;
-	struct w2w_p2p_event ev = { 0 };
-	char text[MA_MAX_TEXT + PEERID_STR_MAX];
+	struct p2ph_event ev = { 0 };
 	int fd, r;
 
 	if (loop_in_log(h->loop))
@@ -742,12 +801,10 @@ int w2w_p2p_listen(struct w2w_p2p *h, const char *multiaddr)
 	if (r < 0)
 		goto fail;
 	h->n_listeners++;
-	if (w2w_p2p_listen_addr(h, h->n_listeners - 1, text, sizeof(text)) >= 0) {
-		ev.type = W2W_P2P_EV_LISTENING;
-		ev.addr = text;
-		ev.peer_id = h->peer_id;
-		emit(h, &ev);
-	}
+	ev.type = W2W_P2P_EV_LISTENING;
+	ev.addr = l->ma;
+	ev.addr_len = l->ma_len;
+	emit(h, &ev);
 	return 0;
 fail:
 	sock_close(fd);
@@ -989,4 +1046,29 @@ int w2w_p2p_publish(struct w2w_p2p *h, const char *topic, const void *data, size
 	r = swarm_publish(h->sw, topic, data, len, now);
 	sync_all(h, now);
 	return r;
+}
+
+/* ---- the binary interface (p2phost.h) ---- */
+
+int p2ph_dial(struct w2w_p2p *h, const uint8_t *ma, size_t len)
+{
+	char text[MA_MAX_TEXT];
+	int r = ma_format(text, sizeof(text), ma, len);
+
+	/* The dial path keeps the text for its events and logs. */
+	return r < 0 ? r : w2w_p2p_dial(h, text);
+}
+
+int p2ph_listen_addr(const struct w2w_p2p *h, size_t i, const uint8_t **ma, size_t *len)
+{
+	if (i >= h->n_listeners)
+		return -ENOENT;
+	*ma = h->listeners[i].ma;
+	*len = h->listeners[i].ma_len;
+	return 0;
+}
+
+const struct peerid *p2ph_peer(const struct w2w_p2p *h)
+{
+	return ident_peerid(h->id);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <msgpack.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "announce.h"
@@ -13,6 +14,78 @@ bool ann_ip_eq(const struct ann_ip *a, const struct ann_ip *b)
 	if (a->family != b->family)
 		return false;
 	return memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
+}
+
+bool ann_ip_from_ma(const uint8_t *ma, size_t n, struct ann_ip *ip, uint16_t *port)
+{
+	struct ma_addr a;
+
+	if (ma_decompose(ma, n, &a) < 0 || (a.kind != MA_KIND_IP4 && a.kind != MA_KIND_IP6))
+		return false;
+	memset(ip, 0, sizeof(*ip));
+	ip->family = a.kind == MA_KIND_IP4 ? 4 : 6;
+	memcpy(ip->ip, a.ip, a.kind == MA_KIND_IP4 ? 4 : 16);
+	if (port)
+		*port = a.port;
+	return true;
+}
+
+bool ann_ip_unspecified(const struct ann_ip *ip)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(ip->ip, zero, ip->family == 4 ? 4 : 16) == 0;
+}
+
+void ann_add_endpoint(struct announce *a, const struct ann_ip *ip, uint16_t port)
+{
+	for (unsigned i = 0; i < a->n_eps; i++)
+		if (ann_ip_eq(&a->eps[i].addr, ip))
+			return;
+	if (a->n_eps < ANN_MAX_ENDPOINTS) {
+		a->eps[a->n_eps].addr = *ip;
+		a->eps[a->n_eps].port = port;
+		a->n_eps++;
+	}
+}
+
+void ann_add_listen(struct announce *a, const struct ann_ip *ip, uint16_t tcp_port)
+{
+	uint8_t b[ANN_MA_MAX];
+	int len = ma_from_ip(b, sizeof(b), ip->family, ip->ip, tcp_port, true, NULL);
+
+	if (len < 0)
+		return;
+	for (unsigned i = 0; i < a->n_la; i++)
+		if (a->la[i].len == len && !memcmp(a->la[i].b, b, (size_t)len))
+			return;
+	if (a->n_la < ANN_MAX_LISTEN) {
+		memcpy(a->la[a->n_la].b, b, (size_t)len);
+		a->la[a->n_la].len = (uint8_t)len;
+		a->n_la++;
+	}
+}
+
+void ann_build(struct announce *a, const struct ann_self *s)
+{
+	memset(a, 0, sizeof(*a));
+	a->seq = s->seq;
+	a->flags = s->flags;
+	snprintf(a->name, sizeof(a->name), "%s", s->name ? s->name : "");
+	memcpy(a->wg_pub, s->wg_pub, 32);
+	a->wg_port = s->wg_port;
+	if (s->claim) {
+		a->claims[0] = *s->claim;
+		a->n_claims = 1;
+	}
+	if (s->listen_ip && s->listen_ip->family && !ann_ip_unspecified(s->listen_ip)) {
+		ann_add_endpoint(a, s->listen_ip, s->wg_port);
+		ann_add_listen(a, s->listen_ip, s->listen_tcp);
+	}
+	for (size_t i = 0; i < s->n_observed; i++) {
+		ann_add_endpoint(a, &s->observed[i], s->wg_port);
+		ann_add_listen(a, &s->observed[i], s->listen_tcp);
+	}
 }
 
 void ann_ip_str(const struct ann_ip *a, char *out, size_t cap)

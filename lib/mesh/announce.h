@@ -71,6 +71,36 @@ int ann_encode(const struct announce *a, struct buf *out);
 int ann_decode(const uint8_t *p, size_t n, struct announce *out);
 
 bool ann_ip_eq(const struct ann_ip *a, const struct ann_ip *b);
+/* The IP (and port) of a binary /ip4|ip6/…/tcp|udp/… multiaddr; false for other kinds. */
+bool ann_ip_from_ma(const uint8_t *ma, size_t n, struct ann_ip *ip, uint16_t *port);
+/* The unspecified address (0.0.0.0, ::). */
+bool ann_ip_unspecified(const struct ann_ip *ip);
+
+/* What a node announces about itself (ann_build). */
+struct ann_self {
+	uint64_t seq;
+	uint32_t flags;
+	const char *name;
+	const uint8_t *wg_pub; /* 32 bytes */
+	uint16_t wg_port;
+	const struct ann_claim *claim; /* NULL before we hold an address */
+	const struct ann_ip *listen_ip; /* NULL or unspecified: listening on every address */
+	uint16_t listen_tcp;            /* our libp2p TCP port */
+	const struct ann_ip *observed;  /* where peers saw us (identify) */
+	size_t n_observed;
+};
+
+/*
+ * Builds our announcement: the fields of s, and where others reach us — the
+ * address we listen on when it is specific, and every address peers observed
+ * us at (NAT, unspecified listen) — as WireGuard endpoints (with our WireGuard
+ * port) and libp2p listen addresses (with our TCP port), each once, as many as
+ * fit. Acks are the caller's (handshake.h).
+ */
+void ann_build(struct announce *a, const struct ann_self *s);
+/* Adds an endpoint / a libp2p address unless present or full. */
+void ann_add_endpoint(struct announce *a, const struct ann_ip *ip, uint16_t port);
+void ann_add_listen(struct announce *a, const struct ann_ip *ip, uint16_t tcp_port);
 /* "fd00::1" / "10.0.0.1" into out (>= 46 bytes). */
 void ann_ip_str(const struct ann_ip *a, char *out, size_t cap);
 

@@ -152,16 +152,6 @@ size_t pt_expire(struct peertable *pt, uint64_t now_us, uint64_t expiry_us,
 	return removed;
 }
 
-bool pt_remove(struct peertable *pt, const struct peerid *id)
-{
-	bool found;
-	size_t i = locate(pt, id, &found);
-
-	if (found)
-		remove_at(pt, i);
-	return found;
-}
-
 size_t pt_count(const struct peertable *pt)
 {
 	return pt->n;

@@ -49,7 +49,6 @@ int pt_apply(struct peertable *pt, const struct peerid *self, const struct peeri
 size_t pt_expire(struct peertable *pt, uint64_t now_us, uint64_t expiry_us,
 		 void (*fn)(void *ud, const struct pt_entry *e), void *ud);
 
-bool pt_remove(struct peertable *pt, const struct peerid *id);
 size_t pt_count(const struct peertable *pt);
 /* Entries in a stable order (by peer ID bytes). */
 const struct pt_entry *pt_at(const struct peertable *pt, size_t i);

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mesh node's glue object (include/w2wesher/node.h), shared by node.c
+ * (life cycle, events, the engine's ops) and node_snapshot.c. Every decision
+ * is the engine's (lib/mesh/meshnode.h); this struct holds only what talks to
+ * the outside: the loop, the p2p host, the WireGuard sync and the state file.
+ */
+#ifndef W2W_CORE_NODE_INTERNAL_H
+#define W2W_CORE_NODE_INTERNAL_H
+
+#include "announce.h"
+#include "config.h"
+#include "ident.h"
+#include "log.h"
+#include "meshnode.h"
+#include "multiaddr.h"
+#include "peerid.h"
+#include "reactor.h"
+#include "wgkey.h"
+#include "wgsync.h"
+#include "w2wesher/node.h"
+#include "w2wesher/p2p.h"
+
+enum node_state { NS_NEW, NS_RUNNING, NS_LEAVING, NS_STOPPING, NS_STOPPED };
+
+struct w2w_node {
+	struct w2w_loop *loop;
+	struct reactor *r;
+	w2w_node_event_fn fn;
+	void *ud;
+	w2w_log_fn log_fn;
+	void *log_ud;
+	int in_cb;
+	enum node_state state;
+	struct wlog log;
+
+	/* configuration (copied) */
+	struct ident *id;
+	char peer_id[PEERID_STR_MAX];
+	uint8_t *psk;     /* secure memory, 32 bytes */
+	uint8_t *wg_priv; /* secure memory, 32 bytes */
+	uint8_t wg_pub[32];
+	char wg_pub_b64[WG_KEY_B64_LEN + 1];
+	char ifname[16];
+	char name[ANN_NAME_MAX + 1];
+	char listen_addr[MA_MAX_TEXT];
+	char state_path[CFG_PATH_MAX + 16];
+	char state_dir[CFG_PATH_MAX];
+	unsigned mtu;
+	enum w2w_backend backend;
+	uint16_t listen_tcp;
+
+	struct mesh_node *mesh; /* every decision */
+	struct w2w_p2p *p2p;
+	struct wgsync *wg;
+
+	struct rtimer t_mesh, t_refresh, t_leave, t_stopped;
+};
+
+#endif

@@ -1,0 +1,819 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mesh node engine (meshnode.h): announcements, the peer table, IPAM
+ * driving, the first-handshake rule, restart grace, expiry and redial, with
+ * time as an input. Rules and their reasons: docs/mesh.md.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "handshake.h"
+#include "meshnode.h"
+#include "multiaddr.h"
+#include "reconcile.h"
+
+enum mn_timer {
+	T_ASSIGNED,      /* report the address chosen at start, from the loop */
+	T_GRACE,         /* end of the restart grace: drop peers that stayed silent */
+	T_ANNOUNCE,      /* the schedule (warm-up, then every AnnounceInterval) */
+	T_ANNOUNCE_SOON, /* coalesced extra announcement */
+	T_RECONCILE,
+	T_SAVE,
+	T_EXPIRE,
+	T_REDIAL,
+	T_COUNT,
+};
+
+enum mn_run { MN_IDLE, MN_RUNNING, MN_LEAVING };
+
+struct mn_peer {
+	struct peerid id;
+	struct ann_ip ip; /* remote IP of the last libp2p connection */
+	bool has_ip;
+	bool connected;
+	struct hs_ack ack;
+};
+
+struct mesh_node {
+	struct mn_config cfg;
+	char name[ANN_NAME_MAX + 1];
+	char ifname[16];
+	struct mn_ops ops;
+	void *ud;
+	enum mn_run run;
+
+	struct peertable *pt;
+	struct nodestate st;
+	bool has_claim;
+	struct ann_claim claim;
+	uint64_t seq;
+	bool joined;
+	struct mn_peer *peers;
+	size_t n_peers;
+	struct ann_ip observed[MN_MAX_OBSERVED];
+	size_t n_observed;
+	bool wg_applied_once;
+	bool ack_dirty; /* peers were added: announce the acks once applied */
+	uint64_t started_us;
+	uint64_t announce_step_us;
+	uint64_t due[T_COUNT]; /* UINT64_MAX: disarmed */
+};
+
+uint64_t mn_default_expiry_ms(uint64_t announce_ms)
+{
+	return 3 * announce_ms + MN_EXPIRY_SLACK_MS;
+}
+
+uint64_t mn_announce_step(uint64_t prev_us, uint64_t interval_us)
+{
+	uint64_t step = prev_us ? prev_us * 2 : MN_WARMUP_FIRST_US;
+
+	if (step > MN_WARMUP_LAST_US || step > interval_us)
+		step = interval_us;
+	return step;
+}
+
+/* ---- deadlines ---- */
+
+static void arm_at(struct mesh_node *m, enum mn_timer t, uint64_t when)
+{
+	m->due[t] = when;
+}
+
+/* Arms t unless it is already due sooner (coalescing). Nothing is armed
+ * unless running: a leaving node must not publish a normal announcement
+ * after its LEAVING one (that would put it back into its peers' tables). */
+static void soon(struct mesh_node *m, enum mn_timer t, uint64_t now, uint64_t delay_us)
+{
+	if (m->run != MN_RUNNING)
+		return;
+	if (m->due[t] > now + delay_us)
+		m->due[t] = now + delay_us;
+}
+
+static void disarm_all(struct mesh_node *m)
+{
+	for (int i = 0; i < T_COUNT; i++)
+		m->due[i] = UINT64_MAX;
+}
+
+uint64_t mn_next_deadline(const struct mesh_node *m)
+{
+	uint64_t d = UINT64_MAX;
+
+	for (int i = 0; i < T_COUNT; i++)
+		if (m->due[i] < d)
+			d = m->due[i];
+	return d;
+}
+
+/* ---- events ---- */
+
+static void emit(struct mesh_node *m, enum mn_event_type type, const struct peerid *peer, const char *name,
+		 const struct ann_ip *addr, const char *message, int err)
+{
+	struct mn_event ev = {type, peer, name, addr, message, err, NULL};
+
+	if (m->ops.event)
+		m->ops.event(m->ud, &ev);
+}
+
+static void id_str(const struct peerid *id, char *out, size_t cap)
+{
+	if (peerid_to_b58(out, cap, id) < 0 && cap)
+		out[0] = '\0';
+}
+
+/* ---- connection bookkeeping ---- */
+
+static struct mn_peer *peer_find(const struct mesh_node *m, const struct peerid *id)
+{
+	for (size_t i = 0; i < m->n_peers; i++)
+		if (peerid_eq(&m->peers[i].id, id))
+			return &m->peers[i];
+	return NULL;
+}
+
+/* Invalidates pointers returned earlier (the array may move). */
+static struct mn_peer *peer_get(struct mesh_node *m, const struct peerid *id)
+{
+	struct mn_peer *c = peer_find(m, id);
+
+	if (c || m->n_peers >= MN_MAX_PEERS)
+		return c;
+	c = realloc(m->peers, (m->n_peers + 1) * sizeof(*c));
+	if (!c)
+		return NULL;
+	m->peers = c;
+	c = &m->peers[m->n_peers++];
+	memset(c, 0, sizeof(*c));
+	c->id = *id;
+	return c;
+}
+
+bool mn_connected(const struct mesh_node *m, const struct peerid *peer)
+{
+	const struct mn_peer *c = peer_find(m, peer);
+
+	return c && c->connected;
+}
+
+size_t mn_connected_count(const struct mesh_node *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_peers; i++)
+		n += m->peers[i].connected;
+	return n;
+}
+
+/* ---- state ---- */
+
+static void learn_peer_addr(struct mesh_node *m, const char *ma, uint64_t now)
+{
+	if (nodestate_add_peer(&m->st, ma) == 1)
+		soon(m, T_SAVE, now, MN_SOON_SAVE_US);
+}
+
+void mn_save(struct mesh_node *m)
+{
+	m->st.has_claim = m->has_claim && !m->cfg.has_static;
+	if (m->st.has_claim)
+		m->st.claim = m->claim;
+	if (m->ops.save)
+		m->ops.save(m->ud, &m->st);
+}
+
+/* ---- announcements ---- */
+
+static bool established(struct mesh_node *m, const uint8_t *wg_pub)
+{
+	return m->ops.established && m->ops.established(m->ud, wg_pub);
+}
+
+static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
+{
+	struct announce a;
+	struct ann_self s = {0};
+	uint64_t seq;
+	struct buf b;
+	int r;
+
+	/* Announce only once our WireGuard device is up: a peer that learns of us
+	 * configures us and, if it initiates the first handshake, expects an
+	 * answer; an initiation that reaches no device costs a 5 s retry. */
+	if (!m->wg_applied_once && !(flags & ANN_F_LEAVING))
+		return W2W_ESTATE;
+	/* Strictly increasing without persistence: the wall clock, bumped when
+	 * two announcements fall in the same microsecond or the clock steps back. */
+	seq = m->ops.wall_us(m->ud);
+	m->seq = seq > m->seq ? seq : m->seq + 1;
+	s.seq = m->seq;
+	s.flags = flags;
+	s.name = m->name;
+	s.wg_pub = m->cfg.wg_pub;
+	s.wg_port = m->cfg.wg_port;
+	s.claim = m->has_claim ? &m->claim : NULL;
+	s.listen_ip = &m->cfg.listen_ip;
+	s.listen_tcp = m->cfg.listen_tcp;
+	s.observed = m->observed;
+	s.n_observed = m->n_observed;
+	ann_build(&a, &s);
+	for (size_t i = 0; i < m->n_peers && a.n_acks < ANN_MAX_ACKS; i++) {
+		const struct hs_ack *k = &m->peers[i].ack;
+
+		if (hs_ack_wanted(m->cfg.wg_pub, k, k->configured && established(m, k->wg_pub), now))
+			memcpy(a.acks[a.n_acks++], k->wg_pub, ANN_ACK_LEN);
+	}
+	buf_init(&b, ANN_MAX_SIZE);
+	r = ann_encode(&a, &b);
+	if (r == 0)
+		r = m->ops.publish(m->ud, b.data, b.len);
+	buf_free(&b);
+	if (r < 0)
+		log_debug(m->cfg.log, "publish: %s", err_str(r));
+	return r;
+}
+
+static void on_announce(struct mesh_node *m, uint64_t now)
+{
+	publish(m, 0, now);
+	m->announce_step_us = mn_announce_step(m->announce_step_us, m->cfg.announce_us);
+	arm_at(m, T_ANNOUNCE, now + m->announce_step_us);
+}
+
+/* ---- IPAM ---- */
+
+static void report_static_conflicts(struct mesh_node *m)
+{
+	/* A pinned address never moves; report who else pins it. */
+	for (size_t i = 0; i < pt_count(m->pt); i++) {
+		const struct pt_entry *e = pt_at(m->pt, i);
+
+		for (unsigned j = 0; j < e->ann.n_claims; j++)
+			if (ann_ip_eq(&e->ann.claims[j].addr, &m->cfg.static_claim.addr) &&
+			    e->ann.claims[j].claimed_ms == 0) {
+				char id[PEERID_STR_MAX], ip[64];
+
+				id_str(&e->id, id, sizeof(id));
+				ann_ip_str(&m->cfg.static_claim.addr, ip, sizeof(ip));
+				log_err(m->cfg.log, "node %s (%s) pins our static address %s too", e->ann.name, id, ip);
+			}
+	}
+}
+
+/* Applies the IPAM rule to everyone's claims; moves us when we lost. */
+static void check_address(struct mesh_node *m, uint64_t now)
+{
+	struct ipam_other *o;
+	size_t cnt = 0, cap = 0;
+	struct ann_claim out;
+	bool changed = false;
+	int r;
+
+	if (m->cfg.has_static) {
+		report_static_conflicts(m);
+		return;
+	}
+	for (size_t i = 0; i < pt_count(m->pt); i++)
+		cap += pt_at(m->pt, i)->ann.n_claims;
+	o = calloc(cap ? cap : 1, sizeof(*o));
+	if (!o)
+		return;
+	for (size_t i = 0; i < pt_count(m->pt); i++) {
+		const struct pt_entry *e = pt_at(m->pt, i);
+
+		for (unsigned j = 0; j < e->ann.n_claims; j++) {
+			o[cnt].ip = e->ann.claims[j].addr;
+			o[cnt].claimed_ms = e->ann.claims[j].claimed_ms;
+			o[cnt].owner = &e->id;
+			cnt++;
+		}
+	}
+	r = ipam_pick(&m->cfg.range, m->cfg.self, m->has_claim ? &m->claim : NULL, o, cnt,
+		      m->ops.wall_us(m->ud) / 1000, &out, &changed);
+	free(o);
+	if (r < 0) {
+		if (r == W2W_ELIMIT)
+			emit(m, MN_EV_ERROR, NULL, NULL, NULL, "the overlay range is full", r);
+		return;
+	}
+	if (!changed)
+		return;
+	if (m->has_claim) {
+		char old[64], ip[64];
+
+		ann_ip_str(&m->claim.addr, old, sizeof(old));
+		ann_ip_str(&out.addr, ip, sizeof(ip));
+		log_info(m->cfg.log, "address %s lost to an older claim: moving to %s", old, ip);
+	}
+	m->claim = out;
+	m->has_claim = true;
+	emit(m, MN_EV_ADDRESS, NULL, m->name, &m->claim.addr, NULL, 0);
+	soon(m, T_SAVE, now, MN_SOON_SAVE_US);
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+	soon(m, T_RECONCILE, now, 0);
+}
+
+/* ---- reconcile ---- */
+
+struct ep_ctx {
+	struct mesh_node *m;
+	uint64_t now;
+};
+
+static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
+{
+	struct ep_ctx *x = ud;
+	struct mesh_node *m = x->m;
+	const struct mn_peer *c = peer_find(m, &e->id);
+	struct ann_endpoint to;
+	uint64_t recheck = 0;
+
+	switch (hs_hold(m->cfg.wg_pub, &e->ann, established(m, e->ann.wg_pub), x->now - e->first_seen_us, &recheck)) {
+	case HS_HOLD_ALL:
+		soon(m, T_RECONCILE, x->now, recheck + 1000);
+		return RECONCILE_F_NO_ALLOWEDIPS;
+	case HS_HOLD_ENDPOINT:
+		soon(m, T_RECONCILE, x->now, recheck + 1000);
+		return 0;
+	case HS_HOLD_NONE:
+		break;
+	}
+	if (!hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to))
+		return 0;
+	memset(ep, 0, sizeof(*ep));
+	if (to.addr.family == 4) {
+		ep->addr4.sin_family = AF_INET;
+		memcpy(&ep->addr4.sin_addr, to.addr.ip, 4);
+		ep->addr4.sin_port = htons(to.port);
+	} else {
+		ep->addr6.sin6_family = AF_INET6;
+		memcpy(&ep->addr6.sin6_addr, to.addr.ip, 16);
+		ep->addr6.sin6_port = htons(to.port);
+	}
+	return 0;
+}
+
+static void reconcile(struct mesh_node *m, uint64_t now)
+{
+	struct reconcile_in in;
+	struct ep_ctx x = {m, now};
+	struct wgdevice *dev;
+
+	if (m->run != MN_RUNNING)
+		return;
+	memset(&in, 0, sizeof(in));
+	in.ifname = m->ifname;
+	in.private_key = m->cfg.wg_priv;
+	in.listen_port = m->cfg.wg_port;
+	in.keepalive_s = m->cfg.keepalive_s;
+	if (m->cfg.range.family == 4)
+		in.range4 = &m->cfg.range;
+	else
+		in.range6 = &m->cfg.range;
+	in.self = m->cfg.self;
+	in.self_claims = m->has_claim ? &m->claim : NULL;
+	in.n_self_claims = m->has_claim ? 1 : 0;
+	in.pt = m->pt;
+	in.endpoint = endpoint_of;
+	in.ud = &x;
+	for (size_t i = 0; i < pt_count(m->pt); i++) {
+		const struct pt_entry *e = pt_at(m->pt, i);
+		struct mn_peer *c = peer_get(m, &e->id);
+
+		if (c && hs_ack_configured(&c->ack, e->ann.wg_pub, now))
+			m->ack_dirty = true;
+	}
+	dev = reconcile_desired(&in);
+	if (!dev) {
+		emit(m, MN_EV_ERROR, NULL, NULL, NULL, "reconcile: out of memory", -ENOMEM);
+		return;
+	}
+	/* Until a whole PeerExpiry has passed since start, peers on the device that
+	 * the table does not list yet are kept: after a restart they are still
+	 * there and announce themselves again within an interval (seamless
+	 * restart); only then are the ones that stayed silent removed. */
+	m->ops.apply(m->ud, dev, m->has_claim ? &m->claim : NULL, m->cfg.range.plen,
+		     now - m->started_us < m->cfg.expiry_us);
+}
+
+void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool busy, uint64_t now)
+{
+	struct mn_event ev = {.type = MN_EV_WG_APPLIED, .diff = diff};
+
+	if (!(diff->added || diff->removed || diff->updated || diff->device_changed || !m->wg_applied_once))
+		return;
+	if (!m->wg_applied_once) {
+		m->wg_applied_once = true;
+		soon(m, T_ANNOUNCE_SOON, now, 0);
+	}
+	if (m->ack_dirty && !busy) {
+		/* Every desired device so far is applied: only now may the new
+		 * peers be acked (an ack that runs ahead of the device makes the
+		 * peer's first initiation hit nothing: a 5 s retry). */
+		m->ack_dirty = false;
+		for (size_t i = 0; i < m->n_peers; i++)
+			hs_ack_applied(&m->peers[i].ack, now);
+		soon(m, T_ANNOUNCE_SOON, now, 0);
+	}
+	if (m->ops.event)
+		m->ops.event(m->ud, &ev);
+}
+
+/* ---- expiry and dialling ---- */
+
+static void on_expired(void *ud, const struct pt_entry *e)
+{
+	struct mesh_node *m = ud;
+	struct mn_peer *c = peer_find(m, &e->id);
+	char id[PEERID_STR_MAX];
+
+	if (c)
+		hs_ack_forget(&c->ack);
+	id_str(&e->id, id, sizeof(id));
+	log_info(m->cfg.log, "peer %s (%s) silent for too long: removed", e->ann.name, id);
+	emit(m, MN_EV_PEER_DOWN, &e->id, e->ann.name, NULL, "expired", 0);
+}
+
+static void expire(struct mesh_node *m, uint64_t now)
+{
+	uint64_t oldest;
+
+	if (pt_expire(m->pt, now, m->cfg.expiry_us, on_expired, m) > 0)
+		soon(m, T_RECONCILE, now, MN_SOON_RECONCILE_US);
+	oldest = pt_oldest_seen(m->pt);
+	if (oldest != UINT64_MAX && m->run == MN_RUNNING)
+		arm_at(m, T_EXPIRE, oldest + m->cfg.expiry_us + 1000);
+}
+
+/* The j-th libp2p address of an announcement with /p2p/<author>, binary. */
+static int la_dialable(uint8_t *out, size_t cap, const struct announce *a, unsigned j, const struct peerid *author)
+{
+	struct ma_addr ma;
+
+	if (ma_decompose(a->la[j].b, a->la[j].len, &ma) < 0)
+		return W2W_EPARSE;
+	ma.has_peer = true;
+	ma.peer = *author;
+	return ma_compose(out, cap, &ma);
+}
+
+static void dial(struct mesh_node *m, const uint8_t *ma, size_t len)
+{
+	if (m->ops.dial)
+		m->ops.dial(m->ud, ma, len);
+}
+
+/* Dials a known address (text) unless it is ours or its peer is connected. */
+static void dial_known(struct mesh_node *m, const char *text)
+{
+	uint8_t bin[MA_MAX_BIN];
+	struct peerid pid;
+	int len = ma_parse(bin, sizeof(bin), text, strlen(text));
+
+	if (len < 0 || ma_peer(bin, (size_t)len, &pid) < 0)
+		return;
+	if (peerid_eq(&pid, m->cfg.self) || mn_connected(m, &pid))
+		return;
+	dial(m, bin, (size_t)len);
+}
+
+static void redial(struct mesh_node *m, uint64_t now)
+{
+	/* Known addresses (bootstrap, learned, persisted) are redialled forever:
+	 * the host's per-peer backoff keeps this cheap, and it is what lets a
+	 * partition heal without an operator. Indexes, not pointers: a dial may
+	 * report back into the engine's caller before it returns. */
+	for (size_t i = 0; i < m->st.n_peers; i++)
+		dial_known(m, m->st.peers[i]);
+	/* Every node in the table we are not connected to, at its announced addresses. */
+	for (size_t i = 0; i < pt_count(m->pt); i++) {
+		const struct pt_entry *e = pt_at(m->pt, i);
+		uint8_t ma[MA_MAX_BIN];
+
+		if (mn_connected(m, &e->id))
+			continue;
+		for (unsigned j = 0; j < e->ann.n_la; j++) {
+			int len = la_dialable(ma, sizeof(ma), &e->ann, j, &e->id);
+
+			if (len < 0)
+				continue;
+			dial(m, ma, (size_t)len);
+			break; /* one address per round; the others on later rounds if it fails */
+		}
+	}
+	/* Alone (nodes started together: the bootstrap node may not listen yet),
+	 * retry quickly; once in the mesh, the slow round suffices. */
+	arm_at(m, T_REDIAL, now + (mn_connected_count(m) ? MN_REDIAL_US : MN_REDIAL_ALONE_US));
+}
+
+int mn_add_peer_addr(struct mesh_node *m, const char *multiaddr, bool now_dial, uint64_t now)
+{
+	uint8_t bin[MA_MAX_BIN];
+	struct peerid pid;
+	int len = ma_parse(bin, sizeof(bin), multiaddr, strlen(multiaddr));
+
+	if (len < 0 || ma_peer(bin, (size_t)len, &pid) < 0)
+		return W2W_EPARSE; /* a peer address must name its peer (/p2p/<id>) */
+	learn_peer_addr(m, multiaddr, now);
+	if (now_dial && m->run == MN_RUNNING)
+		dial(m, bin, (size_t)len);
+	return 0;
+}
+
+/* ---- inputs ---- */
+
+void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8_t *data, size_t len,
+		   uint64_t now)
+{
+	char from[PEERID_STR_MAX], ip[64];
+	const struct ann_ip *addr = NULL;
+	struct announce a;
+	int r;
+
+	if (m->run == MN_IDLE)
+		return;
+	id_str(author, from, sizeof(from));
+	r = ann_decode(data, len, &a);
+	if (r < 0) {
+		log_warn(m->cfg.log, "malformed announcement from %s: dropped", from);
+		return;
+	}
+	r = pt_apply(m->pt, m->cfg.self, author, &a, now);
+	ip[0] = '\0';
+	if (a.n_claims) {
+		addr = &a.claims[0].addr;
+		ann_ip_str(addr, ip, sizeof(ip));
+	}
+	switch (r) {
+	case PT_NEW:
+		log_info(m->cfg.log, "peer %s (%s) at %s", a.name, from, ip[0] ? ip : "-");
+		if (!m->joined) {
+			m->joined = true;
+			emit(m, MN_EV_JOINED, author, a.name, NULL, NULL, 0);
+		}
+		emit(m, MN_EV_PEER_UP, author, a.name, addr, NULL, 0);
+		/* A node we did not know: it does not know us either. Answer with our
+		 * own announcement right away, so a joiner learns the whole mesh within
+		 * a round trip instead of an AnnounceInterval. */
+		soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
+		break;
+	case PT_UPDATED:
+		log_debug(m->cfg.log, "peer %s (%s) updated", a.name, from);
+		break;
+	case PT_REFRESHED:
+		/* same content; an ack of our key may still release our endpoint */
+		if (hs_acks(&a, m->cfg.wg_pub))
+			soon(m, T_RECONCILE, now, 0);
+		return;
+	case PT_LEFT: {
+		struct mn_peer *c = peer_find(m, author);
+
+		if (c)
+			hs_ack_forget(&c->ack);
+		log_info(m->cfg.log, "peer %s (%s) left", a.name, from);
+		emit(m, MN_EV_PEER_DOWN, author, a.name, addr, "left", 0);
+		break;
+	}
+	case PT_REJECTED:
+		log_warn(m->cfg.log,
+			 "announcement from %s rejected (WireGuard key already used by another node, "
+			 "or peer table full)",
+			 from);
+		return;
+	default:
+		return;
+	}
+	/* learn where to dial it */
+	for (unsigned j = 0; j < a.n_la && r != PT_LEFT; j++) {
+		uint8_t bin[MA_MAX_BIN];
+		char text[MA_MAX_TEXT];
+		int n = la_dialable(bin, sizeof(bin), &a, j, author);
+
+		if (n >= 0 && ma_format(text, sizeof(text), bin, (size_t)n) >= 0 && strlen(text) < NODESTATE_ADDR_MAX)
+			learn_peer_addr(m, text, now);
+	}
+	check_address(m, now);
+	soon(m, T_RECONCILE, now, hs_acks(&a, m->cfg.wg_pub) ? 0 : MN_SOON_RECONCILE_US);
+	if (r == PT_NEW && !mn_connected(m, author) && a.n_la) {
+		/* Connect to it now rather than at the next redial round: a direct
+		 * connection carries both announcements at once (flood publish) and
+		 * gives the WireGuard endpoint. */
+		uint8_t bin[MA_MAX_BIN];
+		int n = la_dialable(bin, sizeof(bin), &a, 0, author);
+
+		if (n >= 0)
+			dial(m, bin, (size_t)n);
+	}
+	if (m->due[T_EXPIRE] == UINT64_MAX)
+		expire(m, now);
+}
+
+void mn_on_connected(struct mesh_node *m, const struct peerid *peer, const struct ann_ip *remote, uint64_t now)
+{
+	struct mn_peer *c = peer_get(m, peer);
+
+	if (c) {
+		c->connected = true;
+		c->has_ip = remote != NULL;
+		if (remote)
+			c->ip = *remote;
+	}
+	/* The new peer needs our announcement; gossipsub first has to learn that
+	 * it subscribes, so publish shortly (and the regular timer repeats it). */
+	soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
+	soon(m, T_RECONCILE, now, MN_SOON_RECONCILE_US);
+}
+
+void mn_on_disconnected(struct mesh_node *m, const struct peerid *peer)
+{
+	struct mn_peer *c = peer_find(m, peer);
+
+	if (c)
+		c->connected = false;
+}
+
+void mn_on_observed(struct mesh_node *m, const struct ann_ip *ip, uint64_t now)
+{
+	if (ann_ip_unspecified(ip))
+		return;
+	for (size_t i = 0; i < m->n_observed; i++)
+		if (ann_ip_eq(&m->observed[i], ip))
+			return;
+	if (m->n_observed == MN_MAX_OBSERVED)
+		memmove(&m->observed[0], &m->observed[1], (MN_MAX_OBSERVED - 1) * sizeof(m->observed[0]));
+	else
+		m->n_observed++;
+	m->observed[m->n_observed - 1] = *ip;
+	soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
+}
+
+void mn_tick(struct mesh_node *m, uint64_t now)
+{
+	/* Earliest first; each fires at most once per tick (a handler that
+	 * re-arms for `now` waits for the next tick), so the loop is bounded. */
+	bool fired[T_COUNT] = {false};
+
+	for (int round = 0; round < T_COUNT; round++) {
+		int t = -1;
+
+		for (int i = 0; i < T_COUNT; i++)
+			if (!fired[i] && m->due[i] <= now && (t < 0 || m->due[i] < m->due[t]))
+				t = i;
+		if (t < 0)
+			break;
+		fired[t] = true;
+		m->due[t] = UINT64_MAX;
+		switch ((enum mn_timer)t) {
+		case T_ASSIGNED:
+			if (m->has_claim)
+				emit(m, MN_EV_ADDRESS, NULL, m->name, &m->claim.addr, NULL, 0);
+			break;
+		case T_GRACE:
+		case T_RECONCILE:
+			reconcile(m, now);
+			break;
+		case T_ANNOUNCE:
+			on_announce(m, now);
+			break;
+		case T_ANNOUNCE_SOON:
+			publish(m, 0, now);
+			break;
+		case T_SAVE:
+			mn_save(m);
+			break;
+		case T_EXPIRE:
+			expire(m, now);
+			break;
+		case T_REDIAL:
+			redial(m, now);
+			break;
+		case T_COUNT:
+			break;
+		}
+	}
+}
+
+/* ---- life cycle ---- */
+
+int mn_new(struct mesh_node **ret, const struct mn_config *cfg, const struct mn_ops *ops, void *ud)
+{
+	struct mesh_node *m;
+
+	if (!cfg->self || !cfg->wg_pub || !cfg->wg_priv || !ops->publish || !ops->apply || !ops->wall_us)
+		return -EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->pt = pt_new(PT_MAX_DEFAULT);
+	if (!m->pt) {
+		free(m);
+		return -ENOMEM;
+	}
+	m->cfg = *cfg;
+	snprintf(m->name, sizeof(m->name), "%.64s", cfg->name ? cfg->name : "");
+	snprintf(m->ifname, sizeof(m->ifname), "%s", cfg->ifname ? cfg->ifname : "");
+	m->cfg.name = m->name;
+	m->cfg.ifname = m->ifname;
+	m->ops = *ops;
+	m->ud = ud;
+	nodestate_init(&m->st);
+	disarm_all(m);
+	*ret = m;
+	return 0;
+}
+
+void mn_free(struct mesh_node *m)
+{
+	if (!m)
+		return;
+	pt_free(m->pt);
+	nodestate_free(&m->st);
+	free(m->peers);
+	free(m);
+}
+
+struct nodestate *mn_state(struct mesh_node *m)
+{
+	return &m->st;
+}
+
+void mn_start(struct mesh_node *m, uint64_t now)
+{
+	/* Our address: pinned, else the persisted claim (with its original time),
+	 * else our first candidate; the mesh's claims may move it later. */
+	if (m->cfg.has_static) {
+		m->claim = m->cfg.static_claim;
+		m->has_claim = true;
+	} else if (m->st.has_claim && ipam_usable(&m->cfg.range, &m->st.claim.addr)) {
+		m->claim = m->st.claim;
+		m->has_claim = true;
+	} else {
+		bool changed;
+
+		m->has_claim = ipam_pick(&m->cfg.range, m->cfg.self, NULL, NULL, 0, m->ops.wall_us(m->ud) / 1000,
+					 &m->claim, &changed) == 0;
+	}
+	m->run = MN_RUNNING;
+	m->started_us = now;
+	disarm_all(m);
+	arm_at(m, T_RECONCILE, now);
+	m->announce_step_us = 0;
+	arm_at(m, T_ANNOUNCE,
+	       now + (MN_WARMUP_FIRST_US < m->cfg.announce_us ? MN_WARMUP_FIRST_US : m->cfg.announce_us));
+	arm_at(m, T_REDIAL, now + MN_REDIAL_ALONE_US);
+	arm_at(m, T_GRACE, now + m->cfg.expiry_us + 1000);
+	if (m->has_claim)
+		arm_at(m, T_ASSIGNED, now);
+	/* last: whatever the host reports from inside a dial finds the schedule armed */
+	for (size_t i = 0; i < m->st.n_peers; i++)
+		dial_known(m, m->st.peers[i]);
+}
+
+void mn_stop(struct mesh_node *m)
+{
+	m->run = MN_IDLE;
+	disarm_all(m);
+}
+
+int mn_leave(struct mesh_node *m, uint64_t now)
+{
+	int r = publish(m, ANN_F_LEAVING, now);
+
+	m->run = MN_LEAVING;
+	disarm_all(m);
+	return r;
+}
+
+void mn_release_claim(struct mesh_node *m)
+{
+	m->has_claim = false;
+	m->st.has_claim = false;
+}
+
+/* ---- for snapshots ---- */
+
+const struct peertable *mn_table(const struct mesh_node *m)
+{
+	return m->pt;
+}
+
+const struct ann_claim *mn_claim(const struct mesh_node *m)
+{
+	return m->has_claim ? &m->claim : NULL;
+}
+
+const struct ann_ip *mn_observed(const struct mesh_node *m, size_t *n)
+{
+	*n = m->n_observed;
+	return m->observed;
+}
+
+bool mn_wg_applied_once(const struct mesh_node *m)
+{
+	return m->wg_applied_once;
+}

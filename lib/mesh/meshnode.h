@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mesh node engine: every decision of a w2wesher node, sans-IO
+ * (docs/mesh.md). Inputs are what happened — an announcement arrived, a
+ * libp2p connection came up or went down, a peer observed our address, a
+ * WireGuard device was applied, time passed — each with `now` (monotonic µs).
+ * Outputs go through struct mn_ops: publish an announcement, dial a peer,
+ * apply a desired WireGuard device, save the state file, report an event. The
+ * engine owns no socket, file or clock (the wall clock, for announcement
+ * sequence numbers and IPAM claim times, is an op too), so tests drive it on
+ * a virtual clock (tests/unit/test_meshnode.c, tests/sim/sim_mesh.c) and
+ * lib/core/node.c is only the glue to p2phost, wgsync and the state file.
+ *
+ * Timers are deadlines inside the engine: after any input the caller arms one
+ * timer at mn_next_deadline() and calls mn_tick() when it fires. Work
+ * triggered by an input is coalesced through short "soon" deadlines, so a
+ * burst of inputs (a join, a partition healing) costs one publish, one
+ * WireGuard diff and one state write.
+ *
+ * Ops may be called from inside any mn_* input; an op must not call back
+ * into the engine (the glue defers such work to the loop).
+ */
+#ifndef W2W_MESH_MESHNODE_H
+#define W2W_MESH_MESHNODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "announce.h"
+#include "ipam.h"
+#include "log.h"
+#include "nodestate.h"
+#include "peerid.h"
+#include "peertable.h"
+#include "wgdev.h"
+#include "wgdiff.h"
+
+#define MN_SOON_ANNOUNCE_US (150ull * 1000)   /* coalesces a burst of joins into one publish */
+#define MN_SOON_RECONCILE_US (20ull * 1000)
+#define MN_SOON_SAVE_US (500ull * 1000)
+#define MN_REDIAL_US (3ull * 1000 * 1000)     /* partitions heal within this (+ the host's backoff) */
+#define MN_REDIAL_ALONE_US (300ull * 1000)
+#define MN_WARMUP_FIRST_US (1000ull * 1000)   /* first announcement after start */
+#define MN_WARMUP_LAST_US (4000ull * 1000)    /* longest warm-up step */
+/* PeerExpiry = 3 x AnnounceInterval + this: three missed announcements plus slack for gossip delay */
+#define MN_EXPIRY_SLACK_MS 30000ull
+#define MN_MAX_PEERS 4096                     /* connection bookkeeping entries */
+#define MN_MAX_OBSERVED 3
+
+/* The PeerExpiry default for an AnnounceInterval (docs/configuration.md). */
+uint64_t mn_default_expiry_ms(uint64_t announce_ms);
+
+/*
+ * The announcement schedule: the delay from one scheduled announcement to the
+ * next, given the previous delay (0 after the first). The first goes out
+ * MN_WARMUP_FIRST_US after start, then the delays are 1, 2 and 4 s
+ * (announcements 1, 2, 4 and 8 s after start: a relay forwards only to its
+ * gossipsub mesh, which forms at its first heartbeats, so nodes started
+ * together would otherwise meet only at the first full interval), then
+ * `interval_us`; never more than interval_us.
+ */
+uint64_t mn_announce_step(uint64_t prev_us, uint64_t interval_us);
+
+enum mn_event_type {
+	MN_EV_JOINED = 1,     /* peer, name: the first node we heard of */
+	MN_EV_PEER_UP,        /* peer, name, addr: a new node */
+	MN_EV_PEER_DOWN,      /* peer, name, addr (may be NULL), message: "left" or "expired" */
+	MN_EV_ADDRESS,        /* addr: our overlay address (at start and after every move) */
+	MN_EV_WG_APPLIED,     /* diff: a device with changes (or the first) is applied */
+	MN_EV_ERROR,          /* message, err */
+};
+
+struct mn_event {
+	enum mn_event_type type;
+	const struct peerid *peer; /* NULL: this node */
+	const char *name;
+	const struct ann_ip *addr;
+	const char *message;
+	int err;
+	const struct wgdiff_stats *diff;
+};
+
+struct mn_ops {
+	/* An encoded announcement for the topic; < 0 when it could not go out. */
+	int (*publish)(void *ud, const uint8_t *data, size_t len);
+	/* Dial a binary multiaddr ending in /p2p/<id>. */
+	void (*dial)(void *ud, const uint8_t *ma, size_t len);
+	/* Make the WireGuard device `desired` (ownership passes) with our overlay
+	 * address `addr` (NULL: none) and prefix length plen. keep_unlisted: keep
+	 * peers the device has but desired lacks (restart grace). */
+	void (*apply)(void *ud, struct wgdevice *desired, const struct ann_claim *addr, uint8_t plen,
+		      bool keep_unlisted);
+	/* Persist st (address claim and known peer addresses). */
+	void (*save)(void *ud, const struct nodestate *st);
+	void (*event)(void *ud, const struct mn_event *ev);
+	/* Has the actual device a handshake with, or an endpoint for, this peer key? */
+	bool (*established)(void *ud, const uint8_t *wg_pub);
+	/* Wall clock, Unix µs (announcement sequence numbers, IPAM claim times). */
+	uint64_t (*wall_us)(void *ud);
+};
+
+/* Pointers must stay valid for the engine's life; strings are copied. */
+struct mn_config {
+	const struct peerid *self;
+	const char *name;
+	const char *ifname;
+	const uint8_t *wg_priv; /* 32 bytes (secure memory of the caller) */
+	const uint8_t *wg_pub;  /* 32 bytes */
+	uint16_t wg_port;
+	uint16_t keepalive_s;
+	struct ipam_range range;
+	bool has_static;
+	struct ann_claim static_claim; /* a pinned address: claim time 0 */
+	uint64_t announce_us;
+	uint64_t expiry_us;
+	struct ann_ip listen_ip; /* family 0 or unspecified: every address */
+	uint16_t listen_tcp;
+	const struct wlog *log;
+};
+
+struct mesh_node;
+
+int mn_new(struct mesh_node **ret, const struct mn_config *cfg, const struct mn_ops *ops, void *ud);
+void mn_free(struct mesh_node *m);
+
+/* The state to persist; before mn_start the caller merges the loaded file and
+ * the bootstrap addresses into it. */
+struct nodestate *mn_state(struct mesh_node *m);
+
+/* Starts: picks our address (pinned, else the persisted claim, else our
+ * first candidate), dials every known address and arms the schedule. */
+void mn_start(struct mesh_node *m, uint64_t now);
+/* Stops every timer (the caller saves with mn_save if it wants to). */
+void mn_stop(struct mesh_node *m);
+/* Publishes the LEAVING announcement and stops every timer; later inputs
+ * update the table but arm nothing. */
+int mn_leave(struct mesh_node *m, uint64_t now);
+/* Forgets our claim (released with a leave), so a later start picks anew. */
+void mn_release_claim(struct mesh_node *m);
+/* Writes the state now through ops->save. */
+void mn_save(struct mesh_node *m);
+
+/* A peer address (text, /p2p/ required) to remember and, when running, dial. W2W_EPARSE. */
+int mn_add_peer_addr(struct mesh_node *m, const char *multiaddr, bool dial, uint64_t now);
+
+/* A verified message on the announcement topic by `author`. */
+void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8_t *data, size_t len,
+		   uint64_t now);
+/* The peer's first libp2p connection is up; remote: its IP (NULL if not IP). */
+void mn_on_connected(struct mesh_node *m, const struct peerid *peer, const struct ann_ip *remote, uint64_t now);
+void mn_on_disconnected(struct mesh_node *m, const struct peerid *peer);
+/* A peer observed us at ip (identify). */
+void mn_on_observed(struct mesh_node *m, const struct ann_ip *ip, uint64_t now);
+/* A desired device was applied. busy: another one is queued already. */
+void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool busy, uint64_t now);
+
+/* The earliest deadline (UINT64_MAX: none), and running what is due. */
+uint64_t mn_next_deadline(const struct mesh_node *m);
+void mn_tick(struct mesh_node *m, uint64_t now);
+
+/* For snapshots. */
+const struct peertable *mn_table(const struct mesh_node *m);
+const struct ann_claim *mn_claim(const struct mesh_node *m); /* NULL: none */
+bool mn_connected(const struct mesh_node *m, const struct peerid *peer);
+size_t mn_connected_count(const struct mesh_node *m);
+const struct ann_ip *mn_observed(const struct mesh_node *m, size_t *n);
+bool mn_wg_applied_once(const struct mesh_node *m);
+
+#endif

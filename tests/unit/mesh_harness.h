@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Several mesh node engines (lib/mesh/meshnode.h) on one virtual clock, with
+ * an in-memory world instead of I/O: announcements reach every node of the
+ * publisher's connected component (gossipsub's flood of our own messages,
+ * idealised) after MH_LAT_US; a dial connects two nodes of one partition after
+ * MH_DIAL_US; a desired WireGuard device is diffed (mesh/wgdiff.h) against the
+ * node's device model, applied, and reported back after MH_APPLY_US; a node
+ * whose peer configured it with an endpoint counts as having had the
+ * handshake. Used by tests/unit/test_meshnode.c and tests/sim/sim_mesh.c.
+ */
+#ifndef W2W_TESTS_MESH_HARNESS_H
+#define W2W_TESTS_MESH_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "meshnode.h"
+
+#define MH_MAX 32
+#define MH_LAT_US 5000ull
+#define MH_DIAL_US 1000ull
+#define MH_APPLY_US 2000ull
+#define MH_SEC 1000000ull
+#define MH_WALL0_US 1700000000000000ull /* the wall clock at virtual time 0 */
+
+struct mh_world;
+
+struct mh_node {
+	struct mh_world *w;
+	int idx;
+	bool up;
+	int part; /* nodes hear each other only within one partition */
+	struct peerid id;
+	uint8_t wg_priv[32], wg_pub[32];
+	struct mesh_node *m;
+	struct wgdevice *actual; /* the interface: survives a stop, not a leave */
+	struct buf saved;        /* the state file (nodestate encoding) */
+	bool connected[MH_MAX];
+	bool has_static;
+	struct ann_claim static_claim;
+	/* what the node reported */
+	size_t events[MN_EV_ERROR + 1];
+	size_t publishes, leaving_publishes, applies, dials;
+	bool has_addr;
+	struct ann_ip addr;
+	bool last_keep_unlisted;
+	struct wgdevice *last_desired; /* the last desired device */
+	/* per peer node j, from the desired devices: held back entirely (no
+	 * allowed IPs), held without an endpoint, first time it was routed */
+	bool held_all[MH_MAX], held_endpoint[MH_MAX];
+	uint64_t routed_at[MH_MAX]; /* 0: never */
+};
+
+struct mh_ev;
+
+struct mh_world {
+	uint64_t now, seq;
+	struct ipam_range range;
+	uint64_t announce_us, expiry_us;
+	size_t n;
+	struct mh_node nodes[MH_MAX];
+	struct mh_ev *q;
+	size_t nq, capq;
+	size_t delivered;
+	/* optional: each announcement is delayed by a further 0..jitter_us
+	 * (seeded, so runs repeat), which reorders them */
+	uint64_t jitter_us;
+	uint32_t rng;
+};
+
+/* n nodes (not started) in range ("10.42.0.0/16"); node i has underlay IP
+ * 10.0.0.<i+1>, peer ID and WireGuard key from seed i. */
+void mh_init(struct mh_world *w, size_t n, const char *range, uint64_t announce_us);
+void mh_free(struct mh_world *w);
+/* Starts (or restarts) node i with its saved state; bootstrap: a node index to
+ * know at start, or -1. */
+void mh_start(struct mh_world *w, int i, int bootstrap);
+/* Stops node i as w2w_node_stop does (state saved, interface kept). */
+void mh_stop(struct mh_world *w, int i);
+/* w2w_node_leave: the LEAVING announcement, then stop and remove the interface. */
+void mh_leave(struct mh_world *w, int i);
+/* Moves node i to partition p: its connections to other partitions drop. */
+void mh_partition(struct mh_world *w, int i, int p);
+/* Runs the world until virtual time `until` (bounded in steps). */
+void mh_run(struct mh_world *w, uint64_t until);
+/* Converged: every running node lists every other running node of its
+ * partition, addresses are distinct across running nodes, and every running
+ * node's device routes each such peer's address to it. NULL, or what is wrong. */
+const char *mh_converged(struct mh_world *w, char *why, size_t cap);
+
+/* Node i's /ip4/10.0.0.<i+1>/tcp/4001/p2p/<id>. */
+void mh_addr_text(const struct mh_world *w, int i, char *out, size_t cap);
+/* The peer of node j on node i's device (NULL if absent). */
+const struct wgpeer *mh_peer_on(const struct mh_world *w, int i, int j);
+
+#endif

@@ -1,0 +1,633 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mesh node's policies (lib/mesh): the first-handshake rule
+ * (handshake.h), announcement building (ann_build), the announcement
+ * schedule, and the engine (meshnode.h) driven on a virtual clock through the
+ * in-memory world of mesh_harness.h: IPAM driving, restart grace, expiry,
+ * redial, leave.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "announce.h"
+#include "err.h"
+#include "handshake.h"
+#include "mesh_harness.h"
+#include "meshnode.h"
+#include "multiaddr.h"
+#include "reconcile.h"
+
+#define SEC MH_SEC
+
+static void mk_ip(struct ann_ip *ip, const char *s)
+{
+	memset(ip, 0, sizeof(*ip));
+	if (inet_pton(AF_INET, s, ip->ip) == 1) {
+		ip->family = 4;
+	} else {
+		assert_int_equal(inet_pton(AF_INET6, s, ip->ip), 1);
+		ip->family = 6;
+	}
+}
+
+static void mk_ann(struct announce *a, uint8_t key)
+{
+	memset(a, 0, sizeof(*a));
+	a->seq = 1;
+	memset(a->wg_pub, key, 32);
+	a->wg_port = 51820;
+}
+
+/* ---- handshake.h ---- */
+
+static void test_hs_acks(void **state)
+{
+	struct announce a;
+	uint8_t k[32];
+
+	(void)state;
+	mk_ann(&a, 0x50);
+	memset(k, 0x10, 32);
+	assert_false(hs_acks(&a, k));
+	a.n_acks = 2;
+	memset(a.acks[0], 0x11, ANN_ACK_LEN);
+	memset(a.acks[1], 0x10, ANN_ACK_LEN);
+	assert_true(hs_acks(&a, k));
+	k[0] = 0x11; /* only the first ANN_ACK_LEN bytes count */
+	assert_false(hs_acks(&a, k));
+}
+
+static void test_hs_hold(void **state)
+{
+	struct announce peer;
+	uint8_t low[32], high[32];
+	uint64_t re = 0;
+
+	(void)state;
+	memset(low, 0x10, 32);
+	memset(high, 0x90, 32);
+	/* We hold the lower key: we initiate, once acked, and route nothing before. */
+	mk_ann(&peer, 0x90);
+	assert_int_equal(hs_hold(low, &peer, false, 1 * SEC, &re), HS_HOLD_ALL);
+	assert_int_equal(re, HS_INITIATOR_FALLBACK_US - 1 * SEC);
+	assert_int_equal(hs_hold(low, &peer, false, HS_INITIATOR_FALLBACK_US, &re), HS_HOLD_NONE);
+	peer.n_acks = 1;
+	memcpy(peer.acks[0], low, ANN_ACK_LEN);
+	assert_int_equal(hs_hold(low, &peer, false, 0, &re), HS_HOLD_NONE);
+	/* We hold the higher key: we wait for the initiation, at most 10 s. */
+	mk_ann(&peer, 0x10);
+	assert_int_equal(hs_hold(high, &peer, false, 3 * SEC, &re), HS_HOLD_ENDPOINT);
+	assert_int_equal(re, HS_WAITER_HOLD_US - 3 * SEC);
+	assert_int_equal(hs_hold(high, &peer, false, HS_WAITER_HOLD_US, &re), HS_HOLD_NONE);
+	/* An acked waiter still waits: acks release only the initiator. */
+	peer.n_acks = 1;
+	memcpy(peer.acks[0], high, ANN_ACK_LEN);
+	assert_int_equal(hs_hold(high, &peer, false, 0, &re), HS_HOLD_ENDPOINT);
+	/* Once the device has a handshake or an endpoint, the rule is over. */
+	assert_int_equal(hs_hold(high, &peer, true, 0, &re), HS_HOLD_NONE);
+	mk_ann(&peer, 0x90);
+	assert_int_equal(hs_hold(low, &peer, true, 0, &re), HS_HOLD_NONE);
+}
+
+static void test_hs_endpoint(void **state)
+{
+	struct announce a;
+	struct ann_ip conn, lo;
+	struct ann_endpoint ep;
+
+	(void)state;
+	mk_ann(&a, 1);
+	a.wg_port = 40000;
+	mk_ip(&conn, "192.0.2.7");
+	mk_ip(&lo, "127.0.0.1");
+	/* nothing known */
+	assert_false(hs_endpoint(NULL, &a, &ep));
+	/* the connection's IP with the ANNOUNCED WireGuard port */
+	assert_true(hs_endpoint(&conn, &a, &ep));
+	assert_true(ann_ip_eq(&ep.addr, &conn));
+	assert_int_equal(ep.port, 40000);
+	/* an advertised endpoint when there is no connection */
+	a.n_eps = 1;
+	mk_ip(&a.eps[0].addr, "198.51.100.1");
+	a.eps[0].port = 41000;
+	assert_true(hs_endpoint(NULL, &a, &ep));
+	assert_true(ann_ip_eq(&ep.addr, &a.eps[0].addr));
+	assert_int_equal(ep.port, 41000);
+	/* the connection beats the advertised endpoint ... */
+	assert_true(hs_endpoint(&conn, &a, &ep));
+	assert_true(ann_ip_eq(&ep.addr, &conn));
+	/* ... unless it is loopback (a local forward): then the advertised one */
+	assert_true(hs_endpoint(&lo, &a, &ep));
+	assert_true(ann_ip_eq(&ep.addr, &a.eps[0].addr));
+	/* loopback when it is all there is */
+	a.n_eps = 0;
+	assert_true(hs_endpoint(&lo, &a, &ep));
+	assert_true(ann_ip_eq(&ep.addr, &lo));
+	assert_int_equal(ep.port, 40000);
+	mk_ip(&lo, "::1");
+	a.n_eps = 1;
+	assert_true(hs_endpoint(&lo, &a, &ep));
+	assert_true(ann_ip_eq(&ep.addr, &a.eps[0].addr));
+}
+
+static void test_hs_ack_bookkeeping(void **state)
+{
+	struct hs_ack s = {0};
+	uint8_t k1[32], k2[32];
+
+	(void)state;
+	memset(k1, 1, 32);
+	memset(k2, 2, 32);
+	assert_true(hs_ack_configured(&s, k1, 100));
+	assert_false(hs_ack_due(&s, 100)); /* computed is not applied: no ack yet */
+	assert_false(hs_ack_configured(&s, k1, 200));
+	hs_ack_applied(&s, 1000);
+	assert_true(hs_ack_due(&s, 1000));
+	assert_true(hs_ack_due(&s, 1000 + HS_ACK_WINDOW_US - 1));
+	assert_false(hs_ack_due(&s, 1000 + HS_ACK_WINDOW_US));
+	/* a second apply does not restart the window */
+	hs_ack_applied(&s, 5000);
+	assert_int_equal(s.applied_at, 1000);
+	/* a new key is a new peer: configured again, acked only once applied */
+	assert_true(hs_ack_configured(&s, k2, 9000));
+	assert_false(hs_ack_due(&s, 9000));
+	hs_ack_applied(&s, 9500);
+	assert_true(hs_ack_due(&s, 9500));
+	hs_ack_forget(&s);
+	assert_false(hs_ack_due(&s, 9500));
+	assert_true(hs_ack_configured(&s, k2, 9600));
+}
+
+static void test_hs_ack_wanted(void **state)
+{
+	struct hs_ack s = {0};
+	uint8_t self[32], low[32], high[32];
+
+	(void)state;
+	memset(self, 0x50, 32);
+	memset(low, 0x10, 32);
+	memset(high, 0x90, 32);
+	/* a lower key initiates and waits for our ack, until the handshake */
+	hs_ack_configured(&s, low, 0);
+	assert_false(hs_ack_wanted(self, &s, false, 0)); /* not applied yet */
+	hs_ack_applied(&s, 10);
+	assert_true(hs_ack_wanted(self, &s, false, 10));
+	assert_false(hs_ack_wanted(self, &s, true, 10));
+	assert_false(hs_ack_wanted(self, &s, false, 10 + HS_ACK_WINDOW_US));
+	/* a higher key waits for us: our ack is of no use to it */
+	hs_ack_configured(&s, high, 20);
+	hs_ack_applied(&s, 30);
+	assert_true(hs_ack_due(&s, 30));
+	assert_false(hs_ack_wanted(self, &s, false, 30));
+}
+
+/* ---- ann_build ---- */
+
+static void test_ann_build(void **state)
+{
+	struct announce a, back;
+	struct ann_self s = {0};
+	struct ann_claim claim;
+	struct ann_ip listen, obs[6];
+	uint8_t pub[32];
+	struct buf b;
+	char t[MA_MAX_TEXT];
+
+	(void)state;
+	memset(pub, 7, 32);
+	mk_ip(&claim.addr, "10.42.0.9");
+	claim.claimed_ms = 1234;
+	s.seq = 77;
+	s.name = "alpha";
+	s.wg_pub = pub;
+	s.wg_port = 51820;
+	s.listen_tcp = 4001;
+	/* unspecified listen address, nothing observed: no endpoints, no claim */
+	mk_ip(&listen, "0.0.0.0");
+	s.listen_ip = &listen;
+	ann_build(&a, &s);
+	assert_int_equal(a.n_eps, 0);
+	assert_int_equal(a.n_la, 0);
+	assert_int_equal(a.n_claims, 0);
+	assert_int_equal(a.seq, 77);
+	assert_string_equal(a.name, "alpha");
+	/* a specific listen address and observed ones, each once */
+	mk_ip(&listen, "192.0.2.1");
+	mk_ip(&obs[0], "198.51.100.5");
+	obs[1] = listen; /* seen where we listen: no duplicate */
+	mk_ip(&obs[2], "2001:db8::5");
+	s.observed = obs;
+	s.n_observed = 3;
+	s.claim = &claim;
+	ann_build(&a, &s);
+	assert_int_equal(a.n_claims, 1);
+	assert_true(ann_ip_eq(&a.claims[0].addr, &claim.addr));
+	assert_int_equal(a.claims[0].claimed_ms, 1234);
+	assert_int_equal(a.n_eps, 3);
+	assert_true(ann_ip_eq(&a.eps[0].addr, &listen));
+	assert_int_equal(a.eps[0].port, 51820);
+	assert_int_equal(a.n_la, 3);
+	assert_true(ma_format(t, sizeof(t), a.la[0].b, a.la[0].len) > 0);
+	assert_string_equal(t, "/ip4/192.0.2.1/tcp/4001");
+	assert_true(ma_format(t, sizeof(t), a.la[2].b, a.la[2].len) > 0);
+	assert_string_equal(t, "/ip6/2001:db8::5/tcp/4001");
+	/* bounded: at most ANN_MAX_LISTEN libp2p addresses */
+	for (int i = 0; i < 6; i++) {
+		char ip[32];
+
+		snprintf(ip, sizeof(ip), "203.0.113.%d", i + 1);
+		mk_ip(&obs[i], ip);
+	}
+	s.n_observed = 6;
+	ann_build(&a, &s);
+	assert_int_equal(a.n_la, ANN_MAX_LISTEN);
+	assert_int_equal(a.n_eps, 7);
+	/* what it builds encodes and decodes */
+	buf_init(&b, ANN_MAX_SIZE);
+	assert_int_equal(ann_encode(&a, &b), 0);
+	assert_int_equal(ann_decode(b.data, b.len, &back), 0);
+	assert_int_equal(back.n_la, ANN_MAX_LISTEN);
+	buf_free(&b);
+}
+
+/* ---- the schedule ---- */
+
+static void test_announce_schedule(void **state)
+{
+	uint64_t step = 0, t = MN_WARMUP_FIRST_US, times[8];
+
+	(void)state;
+	/* announcements at 1, 2, 4 and 8 s after start, then every interval */
+	for (int i = 0; i < 8; i++) {
+		times[i] = t;
+		step = mn_announce_step(step, 60 * SEC);
+		t += step;
+	}
+	assert_int_equal(times[0], 1 * SEC);
+	assert_int_equal(times[1], 2 * SEC);
+	assert_int_equal(times[2], 4 * SEC);
+	assert_int_equal(times[3], 8 * SEC);
+	assert_int_equal(times[4], 68 * SEC);
+	assert_int_equal(times[5], 128 * SEC);
+	/* an interval shorter than the warm-up caps every step */
+	assert_int_equal(mn_announce_step(0, 500000), 500000);
+	assert_int_equal(mn_announce_step(2 * SEC, 3 * SEC), 3 * SEC);
+	assert_int_equal(mn_default_expiry_ms(60000), 210000);
+}
+
+/* ---- the engine ---- */
+
+/* Three nodes bootstrapping from node 0, converged. */
+static void converged3(struct mh_world *w)
+{
+	char why[128];
+
+	mh_init(w, 3, "10.42.0.0/16", 10 * SEC);
+	for (int i = 0; i < 3; i++)
+		mh_start(w, i, i ? 0 : -1);
+	mh_run(w, 5 * SEC);
+	assert_null(mh_converged(w, why, sizeof(why)));
+}
+
+/* Two nodes, one bootstrapping from the other: they meet, and the first
+ * handshake follows the rule (lower key initiates once acked). */
+static void test_engine_pair_first_handshake(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+	int lo, hi;
+	const struct wgpeer *p;
+
+	(void)state;
+	mh_init(&w, 2, "10.42.0.0/16", 60 * SEC);
+	lo = memcmp(w.nodes[0].wg_pub, w.nodes[1].wg_pub, 32) < 0 ? 0 : 1;
+	hi = 1 - lo;
+	mh_start(&w, 0, -1);
+	mh_start(&w, 1, 0);
+	/* nothing is published before the device is up */
+	assert_int_equal(w.nodes[0].publishes, 0);
+	mh_run(&w, 1000);
+	assert_int_equal(w.nodes[0].events[MN_EV_ADDRESS], 1);
+	assert_true(w.nodes[1].connected[0]);
+	assert_int_equal(w.nodes[0].publishes, 0); /* the first announcement waits for WireGuard... */
+	mh_run(&w, 200 * 1000);
+	assert_true(w.nodes[0].publishes >= 1); /* ...and goes out once it is applied */
+	assert_int_equal(w.nodes[0].events[MN_EV_JOINED], 1);
+	assert_int_equal(w.nodes[0].events[MN_EV_PEER_UP], 1);
+	assert_int_equal(w.nodes[1].events[MN_EV_PEER_UP], 1);
+	/* The initiator (lower key) held the waiter back entirely until the ack;
+	 * the waiter routed to the initiator but held its endpoint back. */
+	mh_run(&w, 2 * SEC);
+	assert_true(w.nodes[lo].held_all[hi]);
+	assert_false(w.nodes[lo].held_endpoint[hi]);
+	assert_true(w.nodes[hi].held_endpoint[lo]);
+	assert_false(w.nodes[hi].held_all[lo]);
+	assert_true(w.nodes[hi].routed_at[lo] < w.nodes[lo].routed_at[hi]);
+	mh_run(&w, 2 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	p = mh_peer_on(&w, lo, hi);
+	assert_non_null(p);
+	assert_int_equal(p->endpoint.addr.sa_family, AF_INET);
+	assert_int_equal(ntohs(p->endpoint.addr4.sin_port), 51820);
+	mh_free(&w);
+}
+
+/* The initiator's device before and after the ack, step by step. */
+static void test_engine_initiator_waits_for_ack(void **state)
+{
+	static struct mh_world w;
+	int lo, hi;
+	const struct wgpeer *p;
+
+	(void)state;
+	mh_init(&w, 2, "10.42.0.0/16", 60 * SEC);
+	lo = memcmp(w.nodes[0].wg_pub, w.nodes[1].wg_pub, 32) < 0 ? 0 : 1;
+	hi = 1 - lo;
+	mh_start(&w, lo, -1);
+	mh_start(&w, hi, lo);
+	mh_run(&w, 3 * SEC);
+	p = mh_peer_on(&w, lo, hi);
+	assert_non_null(p);
+	assert_non_null(p->first_allowedip);
+	assert_int_equal(p->endpoint.addr.sa_family, AF_INET);
+	/* released by the ack (the waiter's applied device), not by the 5 s fallback */
+	assert_true(w.nodes[lo].held_all[hi]);
+	assert_true(w.nodes[lo].routed_at[hi] > 0);
+	assert_true(w.nodes[lo].routed_at[hi] < HS_INITIATOR_FALLBACK_US / 2);
+	assert_true(w.nodes[lo].routed_at[hi] > w.nodes[hi].routed_at[lo] + MH_APPLY_US);
+	/* the waiter never got an endpoint of its own: it learned it from the handshake */
+	p = mh_peer_on(&w, hi, lo);
+	assert_non_null(p);
+	assert_non_null(p->first_allowedip);
+	mh_free(&w);
+}
+
+/* A restarted node keeps its address (persisted with its claim time) and its
+ * WireGuard peers until one PeerExpiry has passed. */
+static void test_engine_restart_grace(void **state)
+{
+	static struct mh_world w;
+	struct ann_ip before;
+	char why[128];
+
+	(void)state;
+	converged3(&w);
+	before = mn_claim(w.nodes[2].m)->addr;
+	mh_stop(&w, 2);
+	assert_true(w.nodes[2].saved.len > 0);
+	mh_run(&w, w.now + SEC);
+	mh_start(&w, 2, -1); /* no bootstrap: the persisted peer addresses suffice */
+	assert_true(ann_ip_eq(&mn_claim(w.nodes[2].m)->addr, &before));
+	mh_run(&w, w.now + 100 * 1000);
+	/* peers are kept while the table is still empty */
+	assert_true(w.nodes[2].last_keep_unlisted);
+	mh_run(&w, w.now + 5 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	/* after one PeerExpiry the grace ends */
+	mh_run(&w, w.now + w.expiry_us);
+	assert_false(w.nodes[2].last_keep_unlisted);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	mh_free(&w);
+}
+
+/* A node that goes silent is removed after PeerExpiry, from the table and the device. */
+static void test_engine_expiry(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+
+	(void)state;
+	converged3(&w);
+	/* node 2 vanishes without a word */
+	w.nodes[2].up = false;
+	for (int j = 0; j < 2; j++) {
+		w.nodes[j].connected[2] = w.nodes[2].connected[j] = false;
+		mn_on_disconnected(w.nodes[j].m, &w.nodes[2].id);
+	}
+	mh_run(&w, w.now + w.expiry_us / 2);
+	assert_int_equal(pt_count(mn_table(w.nodes[0].m)), 2);
+	assert_int_equal(w.nodes[0].events[MN_EV_PEER_DOWN], 0);
+	mh_run(&w, w.now + w.expiry_us);
+	assert_int_equal(pt_count(mn_table(w.nodes[0].m)), 1);
+	assert_int_equal(w.nodes[0].events[MN_EV_PEER_DOWN], 1);
+	assert_null(mh_peer_on(&w, 0, 2));
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	mh_free(&w);
+}
+
+/* Leave: peers drop the node at once; nothing but the LEAVING announcement
+ * goes out after it, even when inputs arrive during the flush. */
+static void test_engine_leave(void **state)
+{
+	static struct mh_world w;
+	size_t pubs;
+	char why[128];
+
+	(void)state;
+	converged3(&w);
+	pubs = w.nodes[1].publishes;
+	assert_int_equal(mn_leave(w.nodes[1].m, w.now), 0);
+	assert_int_equal(w.nodes[1].leaving_publishes, 1);
+	assert_int_equal(mn_next_deadline(w.nodes[1].m), UINT64_MAX);
+	/* inputs during the flush (a new observed address, a new connection) arm nothing */
+	{
+		struct ann_ip ip;
+
+		mk_ip(&ip, "203.0.113.9");
+		mn_on_observed(w.nodes[1].m, &ip, w.now);
+		mn_on_connected(w.nodes[1].m, &w.nodes[2].id, &ip, w.now);
+	}
+	assert_int_equal(mn_next_deadline(w.nodes[1].m), UINT64_MAX);
+	mh_run(&w, w.now + 300 * 1000);
+	assert_int_equal(w.nodes[1].publishes, pubs + 1);
+	assert_int_equal(w.nodes[0].events[MN_EV_PEER_DOWN], 1);
+	assert_int_equal(pt_count(mn_table(w.nodes[0].m)), 1);
+	mn_release_claim(w.nodes[1].m);
+	assert_null(mn_claim(w.nodes[1].m));
+	mh_stop(&w, 1);
+	mh_run(&w, w.now + 2 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	mh_free(&w);
+}
+
+/* IPAM driving: a node whose persisted address is claimed earlier by another
+ * moves, reports the new address and re-announces; a pinned address stays. */
+static void test_engine_ipam_collision(void **state)
+{
+	static struct mh_world w;
+	struct nodestate st;
+	struct ann_ip a0;
+	char why[128];
+
+	(void)state;
+	mh_init(&w, 2, "10.42.0.0/16", 10 * SEC);
+	mh_start(&w, 0, -1);
+	mh_run(&w, SEC);
+	a0 = mn_claim(w.nodes[0].m)->addr;
+	/* node 1 persisted node 0's address with a younger claim */
+	nodestate_init(&st);
+	st.has_claim = true;
+	st.claim.addr = a0;
+	st.claim.claimed_ms = MH_WALL0_US / 1000 + 500;
+	assert_int_equal(nodestate_encode(&st, &w.nodes[1].saved), 0);
+	mh_start(&w, 1, 0);
+	assert_true(ann_ip_eq(&mn_claim(w.nodes[1].m)->addr, &a0));
+	mh_run(&w, w.now + 3 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	assert_true(ann_ip_eq(&mn_claim(w.nodes[0].m)->addr, &a0)); /* the older claim keeps it */
+	assert_false(ann_ip_eq(&mn_claim(w.nodes[1].m)->addr, &a0));
+	assert_int_equal(w.nodes[1].events[MN_EV_ADDRESS], 2); /* at start, and the move */
+	assert_int_equal(w.nodes[0].events[MN_EV_ADDRESS], 1);
+	mh_free(&w);
+}
+
+static void test_engine_static_address(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+
+	(void)state;
+	mh_init(&w, 2, "10.42.0.0/16", 10 * SEC);
+	w.nodes[1].has_static = true;
+	mk_ip(&w.nodes[1].static_claim.addr, "10.42.0.1");
+	mh_start(&w, 1, -1);
+	mh_start(&w, 0, 1);
+	mh_run(&w, 3 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	assert_true(ann_ip_eq(&mn_claim(w.nodes[1].m)->addr, &w.nodes[1].static_claim.addr));
+	/* a pinned claim is not persisted: the configuration holds it */
+	{
+		struct nodestate st;
+
+		nodestate_init(&st);
+		mh_stop(&w, 1);
+		assert_int_equal(nodestate_decode(w.nodes[1].saved.data, w.nodes[1].saved.len, &st), 0);
+		assert_false(st.has_claim);
+		assert_int_equal(st.n_peers, 1); /* node 0's address, learned from its announcement */
+		nodestate_free(&st);
+	}
+	mh_free(&w);
+}
+
+/* Redial: alone, every 300 ms; connected, every 3 s; never a connected peer. */
+static void test_engine_redial(void **state)
+{
+	static struct mh_world w;
+	size_t d0;
+
+	(void)state;
+	mh_init(&w, 2, "10.42.0.0/16", 60 * SEC);
+	/* node 1 knows node 0, which is not up yet */
+	mh_start(&w, 1, 0);
+	assert_int_equal(w.nodes[1].dials, 1); /* at start */
+	mh_run(&w, 1 * SEC - 1);
+	assert_int_equal(w.nodes[1].dials, 1 + 3); /* 300, 600, 900 ms */
+	mh_start(&w, 0, -1);
+	mh_run(&w, 1 * SEC + 250 * 1000);
+	assert_true(w.nodes[1].connected[0]);
+	d0 = w.nodes[1].dials;
+	mh_run(&w, 20 * SEC);
+	assert_int_equal(w.nodes[1].dials, d0); /* connected: no dial */
+	/* the connection drops: the slow round redials within 3 s */
+	w.nodes[0].connected[1] = w.nodes[1].connected[0] = false;
+	mn_on_disconnected(w.nodes[0].m, &w.nodes[1].id);
+	mn_on_disconnected(w.nodes[1].m, &w.nodes[0].id);
+	mh_run(&w, w.now + MN_REDIAL_US + 10 * 1000);
+	assert_true(w.nodes[1].connected[0] || w.nodes[0].connected[1]);
+	mh_free(&w);
+}
+
+/* More nodes join at once than an announcement has room for acks
+ * (ANN_MAX_ACKS): every pair still meets by acks, not by the 5 s fallback. */
+static void test_engine_many_joiners(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+	const char *r = "not run";
+
+	(void)state;
+	mh_init(&w, 24, "10.42.0.0/16", 60 * SEC);
+	assert_true(w.n > ANN_MAX_ACKS + 2);
+	for (size_t i = 0; i < w.n; i++)
+		mh_start(&w, (int)i, i ? 0 : -1);
+	for (int k = 0; k < 40 && r; k++) {
+		mh_run(&w, w.now + 50 * 1000);
+		r = mh_converged(&w, why, sizeof(why));
+	}
+	assert_null(r);
+	assert_true(w.now < HS_INITIATOR_FALLBACK_US / 2);
+	mh_free(&w);
+}
+
+/* The default overlay is IPv6 (fd6d:142e:65e7:4cc1::/64): the same rules. */
+static void test_engine_ipv6_overlay(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+
+	(void)state;
+	mh_init(&w, 5, "fd6d:142e:65e7:4cc1::/64", 60 * SEC);
+	for (size_t i = 0; i < w.n; i++)
+		mh_start(&w, (int)i, i ? (int)i - 1 : -1); /* a chain of bootstraps */
+	mh_run(&w, 2 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	for (size_t i = 0; i < w.n; i++) {
+		assert_int_equal(mn_claim(w.nodes[i].m)->addr.family, 6);
+		assert_true(w.nodes[i].has_addr);
+	}
+	mh_free(&w);
+}
+
+/* Garbage on the topic changes nothing (replays: test_mesh.c, peer table). */
+static void test_engine_bad_input(void **state)
+{
+	static struct mh_world w;
+	static const uint8_t junk[] = {0x81, 0xa1, 0x76, 0x07};
+	size_t n;
+
+	(void)state;
+	mh_init(&w, 2, "10.42.0.0/16", 60 * SEC);
+	mh_start(&w, 0, -1);
+	mh_start(&w, 1, 0);
+	mh_run(&w, 2 * SEC);
+	n = pt_count(mn_table(w.nodes[0].m));
+	mn_on_message(w.nodes[0].m, &w.nodes[1].id, junk, sizeof(junk), w.now);
+	mn_on_message(w.nodes[0].m, &w.nodes[1].id, junk, 0, w.now);
+	assert_int_equal(pt_count(mn_table(w.nodes[0].m)), n);
+	assert_int_equal(w.nodes[0].events[MN_EV_PEER_DOWN], 0);
+	/* a peer address must name its peer */
+	assert_int_equal(mn_add_peer_addr(w.nodes[0].m, "/ip4/10.0.0.9/tcp/1", true, w.now), W2W_EPARSE);
+	mh_free(&w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hs_acks),
+		cmocka_unit_test(test_hs_hold),
+		cmocka_unit_test(test_hs_endpoint),
+		cmocka_unit_test(test_hs_ack_bookkeeping),
+		cmocka_unit_test(test_hs_ack_wanted),
+		cmocka_unit_test(test_ann_build),
+		cmocka_unit_test(test_announce_schedule),
+		cmocka_unit_test(test_engine_pair_first_handshake),
+		cmocka_unit_test(test_engine_initiator_waits_for_ack),
+		cmocka_unit_test(test_engine_restart_grace),
+		cmocka_unit_test(test_engine_expiry),
+		cmocka_unit_test(test_engine_leave),
+		cmocka_unit_test(test_engine_ipam_collision),
+		cmocka_unit_test(test_engine_static_address),
+		cmocka_unit_test(test_engine_redial),
+		cmocka_unit_test(test_engine_many_joiners),
+		cmocka_unit_test(test_engine_ipv6_overlay),
+		cmocka_unit_test(test_engine_bad_input),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
