@@ -139,7 +139,7 @@ static void op_dial(void *ud, const uint8_t *ma, size_t len)
 {
 	struct mh_node *x = ud;
 	struct peerid pid;
-	int j;
+	int j = -1;
 
 	x->dials++;
 	if (ma_peer(ma, len, &pid) < 0 || (j = node_by_id(x->w, &pid)) < 0)
