@@ -12,33 +12,77 @@ bool hs_acks(const struct announce *a, const uint8_t *wg_pub)
 	return false;
 }
 
-enum hs_hold hs_hold(const uint8_t *self_pub, const struct announce *a, bool established, uint64_t age_us,
-		     uint64_t *recheck_us)
+bool hs_configured(struct hs_peer *s, const uint8_t *self_pub, const struct announce *a, uint64_t now)
 {
-	enum hs_hold what;
-	uint64_t hold;
+	if (s->configured && !memcmp(s->wg_pub, a->wg_pub, 32))
+		return false;
+	memset(s, 0, sizeof(*s));
+	s->configured = true;
+	s->configured_at = now;
+	memcpy(s->wg_pub, a->wg_pub, 32);
+	/* It acks us before we ever configured it: it has us in its applied
+	 * device, so our initiation will be answered, and it cannot have seen an
+	 * ack from us (we send none before our device holds it): it waits. */
+	s->role = hs_acks(a, self_pub) ? HS_ROLE_INITIATOR : HS_ROLE_WAITER;
+	return true;
+}
 
-	if (established)
-		return HS_HOLD_NONE;
-	if (memcmp(self_pub, a->wg_pub, 32) < 0) {
-		/* We initiate, as soon as the peer says it has us configured. Until
-		 * then not even its allowed IPs: a packet routed to it would make
-		 * WireGuard attempt a handshake (without an endpoint it goes nowhere)
-		 * and still start the 5 s RekeyTimeout that suppresses the real one. */
-		if (hs_acks(a, self_pub))
-			return HS_HOLD_NONE;
-		hold = HS_INITIATOR_FALLBACK_US;
-		what = HS_HOLD_ALL;
-	} else {
-		/* The waiter keeps the allowed IPs: it must accept the initiator's
-		 * packets; its own attempts do not delay the handshake it answers. */
-		hold = HS_WAITER_HOLD_US;
-		what = HS_HOLD_ENDPOINT;
+void hs_applied(struct hs_peer *s, uint64_t now)
+{
+	if (s->configured && !s->applied) {
+		s->applied = true;
+		s->applied_at = now;
 	}
-	if (age_us >= hold)
-		return HS_HOLD_NONE;
-	*recheck_us = hold - age_us;
-	return what;
+}
+
+void hs_forget(struct hs_peer *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+struct hs_plan hs_plan(struct hs_peer *s, const uint8_t *self_pub, const struct announce *a, bool established,
+		       uint64_t now)
+{
+	struct hs_plan p = {0};
+	uint64_t age = now - s->configured_at;
+
+	if (established || s->role == HS_ROLE_INITIATOR) {
+		p.endpoint = true;
+		p.recreate = !established && s->promoted;
+		return p;
+	}
+	if (memcmp(self_pub, a->wg_pub, 32) < 0) {
+		/* Two waiters: the lower key initiates once the other has it
+		 * configured (its ack), or after the fallback (no acks: an older
+		 * version). It may have attempted a handshake while it had no
+		 * endpoint: re-create the peer so the initiation is not suppressed. */
+		if (hs_acks(a, self_pub) || age >= HS_PROMOTE_FALLBACK_US) {
+			s->role = HS_ROLE_INITIATOR;
+			s->promoted = true;
+			p.endpoint = p.recreate = true;
+			return p;
+		}
+		p.recheck_us = HS_PROMOTE_FALLBACK_US - age;
+		return p;
+	}
+	/* The higher key waits for the initiation; after the hold it sets the
+	 * endpoint anyway (one-way reachability: the other cannot reach us). Its
+	 * own retransmit timer then sends whatever is staged; no re-create,
+	 * which would drop it. */
+	if (age >= HS_WAITER_HOLD_US) {
+		p.endpoint = true;
+		return p;
+	}
+	p.recheck_us = HS_WAITER_HOLD_US - age;
+	return p;
+}
+
+int hs_ack_rank(const uint8_t *self_pub, const struct hs_peer *s, bool established, uint64_t now)
+{
+	if (!s->configured || !s->applied || now - s->applied_at >= HS_ACK_WINDOW_US || established ||
+	    s->role != HS_ROLE_WAITER)
+		return 0;
+	return memcmp(s->wg_pub, self_pub, 32) < 0 ? 1 : 2;
 }
 
 static bool ip_loopback(const struct ann_ip *ip)
@@ -64,38 +108,4 @@ bool hs_endpoint(const struct ann_ip *conn_ip, const struct announce *a, struct 
 		return true;
 	}
 	return false;
-}
-
-bool hs_ack_configured(struct hs_ack *s, const uint8_t *wg_pub, uint64_t now)
-{
-	if (s->configured && !memcmp(s->wg_pub, wg_pub, 32))
-		return false;
-	s->configured = true;
-	s->applied = false;
-	s->configured_at = now;
-	memcpy(s->wg_pub, wg_pub, 32);
-	return true;
-}
-
-void hs_ack_applied(struct hs_ack *s, uint64_t now)
-{
-	if (s->configured && !s->applied) {
-		s->applied = true;
-		s->applied_at = now;
-	}
-}
-
-void hs_ack_forget(struct hs_ack *s)
-{
-	s->configured = false;
-}
-
-bool hs_ack_due(const struct hs_ack *s, uint64_t now)
-{
-	return s->configured && s->applied && now - s->applied_at < HS_ACK_WINDOW_US;
-}
-
-bool hs_ack_wanted(const uint8_t *self_pub, const struct hs_ack *s, bool established, uint64_t now)
-{
-	return hs_ack_due(s, now) && !established && memcmp(s->wg_pub, self_pub, 32) < 0;
 }

@@ -34,7 +34,7 @@ struct mn_peer {
 	struct ann_ip ip; /* remote IP of the last libp2p connection */
 	bool has_ip;
 	bool connected;
-	struct hs_ack ack;
+	struct hs_peer hs;
 };
 
 struct mesh_node {
@@ -56,7 +56,7 @@ struct mesh_node {
 	struct ann_ip observed[MN_MAX_OBSERVED];
 	size_t n_observed;
 	bool wg_applied_once;
-	bool ack_dirty; /* peers were added: announce the acks once applied */
+	bool hs_dirty; /* peers were configured: announce the acks once applied */
 	uint64_t started_us;
 	uint64_t announce_step_us;
 	uint64_t due[T_COUNT]; /* UINT64_MAX: disarmed */
@@ -194,6 +194,20 @@ static bool established(struct mesh_node *m, const uint8_t *wg_pub)
 	return m->ops.established && m->ops.established(m->ud, wg_pub);
 }
 
+/* The acks (handshake.h): the ones a peer needs first, then the ones that
+ * may help, at most ANN_MAX_ACKS. */
+static void add_acks(struct mesh_node *m, struct announce *a, uint64_t now)
+{
+	for (int rank = 1; rank <= 2; rank++)
+		for (size_t i = 0; i < m->n_peers && a->n_acks < ANN_MAX_ACKS; i++) {
+			const struct hs_peer *k = &m->peers[i].hs;
+
+			if (k->configured &&
+			    hs_ack_rank(m->cfg.wg_pub, k, established(m, k->wg_pub), now) == rank)
+				memcpy(a->acks[a->n_acks++], k->wg_pub, ANN_ACK_LEN);
+		}
+}
+
 static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 {
 	struct announce a;
@@ -222,12 +236,7 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 	s.observed = m->observed;
 	s.n_observed = m->n_observed;
 	ann_build(&a, &s);
-	for (size_t i = 0; i < m->n_peers && a.n_acks < ANN_MAX_ACKS; i++) {
-		const struct hs_ack *k = &m->peers[i].ack;
-
-		if (hs_ack_wanted(m->cfg.wg_pub, k, k->configured && established(m, k->wg_pub), now))
-			memcpy(a.acks[a.n_acks++], k->wg_pub, ANN_ACK_LEN);
-	}
+	add_acks(m, &a, now);
 	buf_init(&b, ANN_MAX_SIZE);
 	r = ann_encode(&a, &b);
 	if (r == 0)
@@ -329,21 +338,17 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 {
 	struct ep_ctx *x = ud;
 	struct mesh_node *m = x->m;
-	const struct mn_peer *c = peer_find(m, &e->id);
+	struct mn_peer *c = peer_find(m, &e->id);
 	struct ann_endpoint to;
-	uint64_t recheck = 0;
+	struct hs_plan plan = {.endpoint = true};
 
-	switch (hs_hold(m->cfg.wg_pub, &e->ann, established(m, e->ann.wg_pub), x->now - e->first_seen_us, &recheck)) {
-	case HS_HOLD_ALL:
-		soon(m, T_RECONCILE, x->now, recheck + 1000);
-		return RECONCILE_F_NO_ALLOWEDIPS;
-	case HS_HOLD_ENDPOINT:
-		soon(m, T_RECONCILE, x->now, recheck + 1000);
-		return 0;
-	case HS_HOLD_NONE:
-		break;
-	}
-	if (!hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to))
+	/* c exists (reconcile() configured every entry) unless the bookkeeping
+	 * is full: then no rule, the endpoint at once */
+	if (c)
+		plan = hs_plan(&c->hs, m->cfg.wg_pub, &e->ann, established(m, e->ann.wg_pub), x->now);
+	if (plan.recheck_us)
+		soon(m, T_RECONCILE, x->now, plan.recheck_us + 1000);
+	if (!plan.endpoint || !hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to))
 		return 0;
 	memset(ep, 0, sizeof(*ep));
 	if (to.addr.family == 4) {
@@ -355,7 +360,7 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 		memcpy(&ep->addr6.sin6_addr, to.addr.ip, 16);
 		ep->addr6.sin6_port = htons(to.port);
 	}
-	return 0;
+	return plan.recreate ? RECONCILE_F_RECREATE : 0;
 }
 
 static void reconcile(struct mesh_node *m, uint64_t now)
@@ -385,8 +390,8 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 		const struct pt_entry *e = pt_at(m->pt, i);
 		struct mn_peer *c = peer_get(m, &e->id);
 
-		if (c && hs_ack_configured(&c->ack, e->ann.wg_pub, now))
-			m->ack_dirty = true;
+		if (c && hs_configured(&c->hs, m->cfg.wg_pub, &e->ann, now))
+			m->hs_dirty = true;
 	}
 	dev = reconcile_desired(&in);
 	if (!dev) {
@@ -411,13 +416,13 @@ void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool
 		m->wg_applied_once = true;
 		soon(m, T_ANNOUNCE_SOON, now, 0);
 	}
-	if (m->ack_dirty && !busy) {
+	if (m->hs_dirty && !busy) {
 		/* Every desired device so far is applied: only now may the new
 		 * peers be acked (an ack that runs ahead of the device makes the
 		 * peer's first initiation hit nothing: a 5 s retry). */
-		m->ack_dirty = false;
+		m->hs_dirty = false;
 		for (size_t i = 0; i < m->n_peers; i++)
-			hs_ack_applied(&m->peers[i].ack, now);
+			hs_applied(&m->peers[i].hs, now);
 		soon(m, T_ANNOUNCE_SOON, now, 0);
 	}
 	if (m->ops.event)
@@ -433,7 +438,7 @@ static void on_expired(void *ud, const struct pt_entry *e)
 	char id[PEERID_STR_MAX];
 
 	if (c)
-		hs_ack_forget(&c->ack);
+		hs_forget(&c->hs);
 	id_str(&e->id, id, sizeof(id));
 	log_info(m->cfg.log, "peer %s (%s) silent for too long: removed", e->ann.name, id);
 	emit(m, MN_EV_PEER_DOWN, &e->id, e->ann.name, NULL, "expired", 0);
@@ -574,7 +579,7 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 		struct mn_peer *c = peer_find(m, author);
 
 		if (c)
-			hs_ack_forget(&c->ack);
+			hs_forget(&c->hs);
 		log_info(m->cfg.log, "peer %s (%s) left", a.name, from);
 		emit(m, MN_EV_PEER_DOWN, author, a.name, addr, "left", 0);
 		break;

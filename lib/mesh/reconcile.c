@@ -51,7 +51,9 @@ struct wgdevice *reconcile_desired(const struct reconcile_in *in)
 		memcpy(p->public_key, e->ann.wg_pub, WGDEV_KEY_LEN);
 		p->persistent_keepalive_interval = in->keepalive_s;
 		flags = in->endpoint ? in->endpoint(in->ud, e, &p->endpoint) : 0;
-		for (unsigned j = 0; j < e->ann.n_claims && !(flags & RECONCILE_F_NO_ALLOWEDIPS); j++) {
+		if (flags & RECONCILE_F_RECREATE)
+			p->flags |= WGDIFF_PEER_RECREATE;
+		for (unsigned j = 0; j < e->ann.n_claims; j++) {
 			const struct ann_claim *c = &e->ann.claims[j];
 			const struct ipam_range *r = range_for(in, c->addr.family);
 			struct wgallowedip *a;

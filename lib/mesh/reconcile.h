@@ -25,10 +25,12 @@
 #include "ipam.h"
 #include "peertable.h"
 #include "wgdev.h"
+#include "wgdiff.h"
 
-/* The peer gets no allowed IPs for now: no traffic is routed to it, so none
- * can start a handshake towards it (see node.c, first handshakes). */
-#define RECONCILE_F_NO_ALLOWEDIPS 1
+/* Re-create the peer if it has neither an endpoint nor a handshake yet
+ * (WGDIFF_PEER_RECREATE; mesh/handshake.h: re-arms a rate-limited first
+ * handshake). */
+#define RECONCILE_F_RECREATE 1
 
 struct reconcile_in {
 	const char *ifname;

@@ -82,6 +82,13 @@ static bool keep_endpoint(const struct wgdiff_opts *o, const struct wgpeer *d, c
 	       o->now_sec - a->last_handshake_time.tv_sec <= (int64_t)o->keep_roamed_secs;
 }
 
+/* No endpoint and never a handshake: re-creating it loses no session. */
+static bool fresh(const struct wgpeer *a)
+{
+	return a->endpoint.addr.sa_family == AF_UNSPEC && a->last_handshake_time.tv_sec <= 0 &&
+	       a->last_handshake_time.tv_nsec <= 0;
+}
+
 static int add_new_peer(struct wgdevice *upd, const struct wgpeer *d)
 {
 	struct wgpeer *p = wgdev_add_peer(upd);
@@ -242,6 +249,22 @@ int wgdiff(const struct wgdevice *desired, const struct wgdevice *actual, const 
 				goto out;
 			st.added++;
 			i++;
+		} else if ((dv[i]->flags & WGDIFF_PEER_RECREATE) && fresh(av[j])) {
+			struct wgpeer *p = wgdev_add_peer(upd);
+
+			if (!p) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			memcpy(p->public_key, av[j]->public_key, WGDEV_KEY_LEN);
+			p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REMOVE_ME;
+			ret = add_new_peer(upd, dv[i]);
+			if (ret < 0)
+				goto out;
+			st.updated++;
+			st.recreated++;
+			i++;
+			j++;
 		} else {
 			ret = update_peer(upd, dv[i], av[j], o, &st);
 			if (ret < 0)

@@ -15,6 +15,15 @@
  * keepalive = 0. A desired peer without an endpoint never touches the actual
  * one (WireGuard cannot clear an endpoint).
  *
+ * Re-create: a desired peer with WGDIFF_PEER_RECREATE whose actual copy has
+ * neither an endpoint nor a handshake yet is removed and added anew in the
+ * same update (a WGPEER_REMOVE_ME entry, then the full peer: both the kernel
+ * and wireguard-go process peers in order, and a peer removed is looked up
+ * anew). That resets WireGuard's handshake state, in particular the 5 s rate
+ * limit a handshake attempted without an endpoint left behind (and drops the
+ * packets it staged). An actual peer with an endpoint or a handshake is
+ * updated as usual: once re-created with its endpoint it is not again.
+ *
  * Endpoint policy: WireGuard roams a peer's endpoint to the source of its last
  * authenticated packet. When the desired endpoint differs from the actual one,
  * the policy decides whether to overwrite it: the hook (if any) decides;
@@ -23,7 +32,7 @@
  * clock, an input: this layer reads no clock); otherwise it is overwritten.
  *
  * Sans-IO and deterministic: output peers are ordered removals first, then
- * by public key.
+ * by public key (a re-created peer's removal right before its addition).
  */
 #ifndef W2W_WG_WGDIFF_H
 #define W2W_WG_WGDIFF_H
@@ -33,6 +42,9 @@
 #include <stdint.h>
 
 #include "wgdev.h"
+
+/* A flag of desired peers only (never sent to a backend): see "Re-create". */
+#define WGDIFF_PEER_RECREATE (1U << 30)
 
 /* true: keep the actual (roamed) endpoint; false: write the desired one. */
 typedef bool (*wgdiff_endpoint_fn)(void *ud, const struct wgpeer *desired, const struct wgpeer *actual,
@@ -48,6 +60,7 @@ struct wgdiff_opts {
 
 struct wgdiff_stats {
 	size_t added, removed, updated, unchanged;
+	size_t recreated;       /* of the updated: removed and added anew (WGDIFF_PEER_RECREATE) */
 	size_t endpoints_kept;  /* roamed endpoints the policy kept */
 	size_t allowedips_replaced;
 	bool device_changed;    /* private key, port or fwmark */

@@ -147,6 +147,8 @@ static void op_dial(void *ud, const uint8_t *ma, size_t len)
 	push(x->w, MH_CONNECT, x->idx, j, MH_DIAL_US, NULL, 0, NULL);
 }
 
+static bool op_established(void *ud, const uint8_t *wg_pub);
+
 static void op_apply(void *ud, struct wgdevice *desired, const struct ann_claim *addr, uint8_t plen,
 		     bool keep_unlisted)
 {
@@ -175,7 +177,27 @@ static void op_apply(void *ud, struct wgdevice *desired, const struct ann_claim 
 		x->addr = addr->addr;
 	if (!x->actual && !(x->actual = wgdev_new()))
 		die("out of memory");
-	if (wgdiff(desired, x->actual, &o, &update, &st) < 0 || wgdiff_apply(x->actual, update) < 0)
+	if (wgdiff(desired, x->actual, &o, &update, &st) < 0)
+		die("wgdiff");
+	for (const struct wgpeer *p = update->first_peer; p; p = p->next_peer) {
+		int j = node_by_pub(x->w, p->public_key);
+		const struct wgpeer *had = wgdev_find_peer(x->actual, p->public_key);
+		bool recreated = false;
+
+		if (p->flags & WGPEER_REMOVE_ME) {
+			if (p->next_peer && !memcmp(p->next_peer->public_key, p->public_key, 32))
+				x->recreated[j]++;
+			continue;
+		}
+		for (const struct wgpeer *q = update->first_peer; q != p; q = q->next_peer)
+			recreated |= (q->flags & WGPEER_REMOVE_ME) && !memcmp(q->public_key, p->public_key, 32);
+		if (p->endpoint.addr.sa_family == AF_UNSPEC || x->initiated_at[j] ||
+		    (had && had->endpoint.addr.sa_family != AF_UNSPEC) || op_established(x, p->public_key))
+			continue;
+		x->initiated_at[j] = x->w->now ? x->w->now : 1;
+		x->rate_limited[j] = had && had->first_allowedip && !recreated;
+	}
+	if (wgdiff_apply(x->actual, update) < 0)
 		die("wgdiff");
 	wgdev_free(update);
 	wgdev_free(x->last_desired);
@@ -212,9 +234,10 @@ static bool op_established(void *ud, const uint8_t *wg_pub)
 	if (mine->endpoint.addr.sa_family != AF_UNSPEC)
 		return true;
 	/* The peer configured us with an endpoint and allowed IPs: its
-	 * initiation reached us, and we learned its endpoint. */
+	 * initiation reached us (one latency later), and we learned its endpoint. */
 	theirs = w->nodes[j].up ? mh_peer_on(w, j, x->idx) : NULL;
-	return theirs && theirs->endpoint.addr.sa_family != AF_UNSPEC && theirs->first_allowedip;
+	return theirs && theirs->endpoint.addr.sa_family != AF_UNSPEC && theirs->first_allowedip &&
+	       (!w->nodes[j].initiated_at[x->idx] || w->now - w->nodes[j].initiated_at[x->idx] >= MH_LAT_US);
 }
 
 static uint64_t op_wall_us(void *ud)
@@ -484,4 +507,24 @@ const char *mh_converged(struct mh_world *w, char *why, size_t cap)
 		}
 	}
 	return NULL;
+}
+
+size_t mh_crossed(const struct mh_world *w)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < w->n; i++)
+		for (size_t j = i + 1; j < w->n; j++)
+			n += w->nodes[i].initiated_at[j] && w->nodes[j].initiated_at[i];
+	return n;
+}
+
+size_t mh_rate_limited(const struct mh_world *w)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < w->n; i++)
+		for (size_t j = 0; j < w->n; j++)
+			n += w->nodes[i].rate_limited[j];
+	return n;
 }

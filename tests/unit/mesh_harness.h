@@ -52,6 +52,14 @@ struct mh_node {
 	 * allowed IPs), held without an endpoint, first time it was routed */
 	bool held_all[MH_MAX], held_endpoint[MH_MAX];
 	uint64_t routed_at[MH_MAX]; /* 0: never */
+	/* WireGuard's view of the first handshake, per peer node j: the apply
+	 * that gave j an endpoint while no handshake was there (this node
+	 * initiated); whether that peer had been routed without an endpoint
+	 * before (an application packet would have attempted a handshake, and the
+	 * 5 s rate limit would suppress this one) and was not re-created */
+	uint64_t initiated_at[MH_MAX]; /* 0: never */
+	bool rate_limited[MH_MAX];
+	size_t recreated[MH_MAX];
 };
 
 struct mh_ev;
@@ -93,6 +101,10 @@ const char *mh_converged(struct mh_world *w, char *why, size_t cap);
 
 /* Node i's /ip4/10.0.0.<i+1>/tcp/4001/p2p/<id>. */
 void mh_addr_text(const struct mh_world *w, int i, char *out, size_t cap);
+/* Pairs where both sides initiated (crossed handshakes: 5 s each in
+ * WireGuard), and initiations a rate limit would have suppressed. */
+size_t mh_crossed(const struct mh_world *w);
+size_t mh_rate_limited(const struct mh_world *w);
 /* The peer of node j on node i's device (NULL if absent). */
 const struct wgpeer *mh_peer_on(const struct mh_world *w, int i, int j);
 

@@ -360,11 +360,11 @@ static int ep_cb(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 {
 	(void)ud;
 	if (e->ann.wg_pub[0] == 0xc3)
-		return RECONCILE_F_NO_ALLOWEDIPS;
+		return 0; /* no endpoint known */
 	ep->addr4.sin_family = AF_INET;
 	ep->addr4.sin_port = htons(e->ann.wg_port);
 	inet_pton(AF_INET, "192.0.2.9", &ep->addr4.sin_addr);
-	return 0;
+	return e->ann.wg_pub[0] == 0xa1 ? RECONCILE_F_RECREATE : 0;
 }
 
 static void add_peer(struct peertable *pt, const struct peerid *self, const struct peerid *id, uint8_t key,
@@ -429,10 +429,16 @@ static void test_reconcile(void **state)
 	assert_int_equal(p->first_allowedip->cidr, 128);
 	assert_int_equal(p->persistent_keepalive_interval, 25);
 	assert_int_equal(ntohs(p->endpoint.addr4.sin_port), 1000 + 0xa1);
+	assert_true(p->flags & WGDIFF_PEER_RECREATE);
 	memset(key, 0xb2, 32);
 	assert_int_equal(wgpeer_allowedip_count(wgdev_find_peer(dev, key)), 0);
+	assert_false(wgdev_find_peer(dev, key)->flags & WGDIFF_PEER_RECREATE);
 	memset(key, 0xc3, 32);
-	assert_int_equal(wgpeer_allowedip_count(wgdev_find_peer(dev, key)), 0);
+	p = wgdev_find_peer(dev, key);
+	assert_int_equal(wgpeer_allowedip_count(p), 0);
+	/* no endpoint, no keepalive: it could not be sent */
+	assert_int_equal(p->endpoint.addr.sa_family, AF_UNSPEC);
+	assert_int_equal(p->persistent_keepalive_interval, 0);
 	memset(key, 0xd4, 32);
 	assert_int_equal(wgpeer_allowedip_count(wgdev_find_peer(dev, key)), 0);
 	wgdev_free(dev);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The mesh node's policies (lib/mesh): the first-handshake rule
- * (handshake.h), announcement building (ann_build), the announcement
+ * The mesh node's policies (lib/mesh): the first-handshake rule applied
+ * by the engine (the rule itself: test_handshake.c), announcement building (ann_build), the announcement
  * schedule, and the engine (meshnode.h) driven on a virtual clock through the
  * in-memory world of mesh_harness.h: IPAM driving, restart grace, expiry,
  * redial, leave.
@@ -34,157 +34,6 @@ static void mk_ip(struct ann_ip *ip, const char *s)
 		assert_int_equal(inet_pton(AF_INET6, s, ip->ip), 1);
 		ip->family = 6;
 	}
-}
-
-static void mk_ann(struct announce *a, uint8_t key)
-{
-	memset(a, 0, sizeof(*a));
-	a->seq = 1;
-	memset(a->wg_pub, key, 32);
-	a->wg_port = 51820;
-}
-
-/* ---- handshake.h ---- */
-
-static void test_hs_acks(void **state)
-{
-	struct announce a;
-	uint8_t k[32];
-
-	(void)state;
-	mk_ann(&a, 0x50);
-	memset(k, 0x10, 32);
-	assert_false(hs_acks(&a, k));
-	a.n_acks = 2;
-	memset(a.acks[0], 0x11, ANN_ACK_LEN);
-	memset(a.acks[1], 0x10, ANN_ACK_LEN);
-	assert_true(hs_acks(&a, k));
-	k[0] = 0x11; /* only the first ANN_ACK_LEN bytes count */
-	assert_false(hs_acks(&a, k));
-}
-
-static void test_hs_hold(void **state)
-{
-	struct announce peer;
-	uint8_t low[32], high[32];
-	uint64_t re = 0;
-
-	(void)state;
-	memset(low, 0x10, 32);
-	memset(high, 0x90, 32);
-	/* We hold the lower key: we initiate, once acked, and route nothing before. */
-	mk_ann(&peer, 0x90);
-	assert_int_equal(hs_hold(low, &peer, false, 1 * SEC, &re), HS_HOLD_ALL);
-	assert_int_equal(re, HS_INITIATOR_FALLBACK_US - 1 * SEC);
-	assert_int_equal(hs_hold(low, &peer, false, HS_INITIATOR_FALLBACK_US, &re), HS_HOLD_NONE);
-	peer.n_acks = 1;
-	memcpy(peer.acks[0], low, ANN_ACK_LEN);
-	assert_int_equal(hs_hold(low, &peer, false, 0, &re), HS_HOLD_NONE);
-	/* We hold the higher key: we wait for the initiation, at most 10 s. */
-	mk_ann(&peer, 0x10);
-	assert_int_equal(hs_hold(high, &peer, false, 3 * SEC, &re), HS_HOLD_ENDPOINT);
-	assert_int_equal(re, HS_WAITER_HOLD_US - 3 * SEC);
-	assert_int_equal(hs_hold(high, &peer, false, HS_WAITER_HOLD_US, &re), HS_HOLD_NONE);
-	/* An acked waiter still waits: acks release only the initiator. */
-	peer.n_acks = 1;
-	memcpy(peer.acks[0], high, ANN_ACK_LEN);
-	assert_int_equal(hs_hold(high, &peer, false, 0, &re), HS_HOLD_ENDPOINT);
-	/* Once the device has a handshake or an endpoint, the rule is over. */
-	assert_int_equal(hs_hold(high, &peer, true, 0, &re), HS_HOLD_NONE);
-	mk_ann(&peer, 0x90);
-	assert_int_equal(hs_hold(low, &peer, true, 0, &re), HS_HOLD_NONE);
-}
-
-static void test_hs_endpoint(void **state)
-{
-	struct announce a;
-	struct ann_ip conn, lo;
-	struct ann_endpoint ep;
-
-	(void)state;
-	mk_ann(&a, 1);
-	a.wg_port = 40000;
-	mk_ip(&conn, "192.0.2.7");
-	mk_ip(&lo, "127.0.0.1");
-	/* nothing known */
-	assert_false(hs_endpoint(NULL, &a, &ep));
-	/* the connection's IP with the ANNOUNCED WireGuard port */
-	assert_true(hs_endpoint(&conn, &a, &ep));
-	assert_true(ann_ip_eq(&ep.addr, &conn));
-	assert_int_equal(ep.port, 40000);
-	/* an advertised endpoint when there is no connection */
-	a.n_eps = 1;
-	mk_ip(&a.eps[0].addr, "198.51.100.1");
-	a.eps[0].port = 41000;
-	assert_true(hs_endpoint(NULL, &a, &ep));
-	assert_true(ann_ip_eq(&ep.addr, &a.eps[0].addr));
-	assert_int_equal(ep.port, 41000);
-	/* the connection beats the advertised endpoint ... */
-	assert_true(hs_endpoint(&conn, &a, &ep));
-	assert_true(ann_ip_eq(&ep.addr, &conn));
-	/* ... unless it is loopback (a local forward): then the advertised one */
-	assert_true(hs_endpoint(&lo, &a, &ep));
-	assert_true(ann_ip_eq(&ep.addr, &a.eps[0].addr));
-	/* loopback when it is all there is */
-	a.n_eps = 0;
-	assert_true(hs_endpoint(&lo, &a, &ep));
-	assert_true(ann_ip_eq(&ep.addr, &lo));
-	assert_int_equal(ep.port, 40000);
-	mk_ip(&lo, "::1");
-	a.n_eps = 1;
-	assert_true(hs_endpoint(&lo, &a, &ep));
-	assert_true(ann_ip_eq(&ep.addr, &a.eps[0].addr));
-}
-
-static void test_hs_ack_bookkeeping(void **state)
-{
-	struct hs_ack s = {0};
-	uint8_t k1[32], k2[32];
-
-	(void)state;
-	memset(k1, 1, 32);
-	memset(k2, 2, 32);
-	assert_true(hs_ack_configured(&s, k1, 100));
-	assert_false(hs_ack_due(&s, 100)); /* computed is not applied: no ack yet */
-	assert_false(hs_ack_configured(&s, k1, 200));
-	hs_ack_applied(&s, 1000);
-	assert_true(hs_ack_due(&s, 1000));
-	assert_true(hs_ack_due(&s, 1000 + HS_ACK_WINDOW_US - 1));
-	assert_false(hs_ack_due(&s, 1000 + HS_ACK_WINDOW_US));
-	/* a second apply does not restart the window */
-	hs_ack_applied(&s, 5000);
-	assert_int_equal(s.applied_at, 1000);
-	/* a new key is a new peer: configured again, acked only once applied */
-	assert_true(hs_ack_configured(&s, k2, 9000));
-	assert_false(hs_ack_due(&s, 9000));
-	hs_ack_applied(&s, 9500);
-	assert_true(hs_ack_due(&s, 9500));
-	hs_ack_forget(&s);
-	assert_false(hs_ack_due(&s, 9500));
-	assert_true(hs_ack_configured(&s, k2, 9600));
-}
-
-static void test_hs_ack_wanted(void **state)
-{
-	struct hs_ack s = {0};
-	uint8_t self[32], low[32], high[32];
-
-	(void)state;
-	memset(self, 0x50, 32);
-	memset(low, 0x10, 32);
-	memset(high, 0x90, 32);
-	/* a lower key initiates and waits for our ack, until the handshake */
-	hs_ack_configured(&s, low, 0);
-	assert_false(hs_ack_wanted(self, &s, false, 0)); /* not applied yet */
-	hs_ack_applied(&s, 10);
-	assert_true(hs_ack_wanted(self, &s, false, 10));
-	assert_false(hs_ack_wanted(self, &s, true, 10));
-	assert_false(hs_ack_wanted(self, &s, false, 10 + HS_ACK_WINDOW_US));
-	/* a higher key waits for us: our ack is of no use to it */
-	hs_ack_configured(&s, high, 20);
-	hs_ack_applied(&s, 30);
-	assert_true(hs_ack_due(&s, 30));
-	assert_false(hs_ack_wanted(self, &s, false, 30));
 }
 
 /* ---- ann_build ---- */
@@ -295,19 +144,18 @@ static void converged3(struct mh_world *w)
 	assert_null(mh_converged(w, why, sizeof(why)));
 }
 
-/* Two nodes, one bootstrapping from the other: they meet, and the first
- * handshake follows the rule (lower key initiates once acked). */
+/* Two nodes, one bootstrapping from the other: they meet, each routes the
+ * other as soon as it configures it (packets are staged, never dropped), and
+ * exactly one of them initiates, towards a node that has it configured. */
 static void test_engine_pair_first_handshake(void **state)
 {
 	static struct mh_world w;
 	char why[128];
-	int lo, hi;
+	int init;
 	const struct wgpeer *p;
 
 	(void)state;
 	mh_init(&w, 2, "10.42.0.0/16", 60 * SEC);
-	lo = memcmp(w.nodes[0].wg_pub, w.nodes[1].wg_pub, 32) < 0 ? 0 : 1;
-	hi = 1 - lo;
 	mh_start(&w, 0, -1);
 	mh_start(&w, 1, 0);
 	/* nothing is published before the device is up */
@@ -321,50 +169,93 @@ static void test_engine_pair_first_handshake(void **state)
 	assert_int_equal(w.nodes[0].events[MN_EV_JOINED], 1);
 	assert_int_equal(w.nodes[0].events[MN_EV_PEER_UP], 1);
 	assert_int_equal(w.nodes[1].events[MN_EV_PEER_UP], 1);
-	/* The initiator (lower key) held the waiter back entirely until the ack;
-	 * the waiter routed to the initiator but held its endpoint back. */
-	mh_run(&w, 2 * SEC);
-	assert_true(w.nodes[lo].held_all[hi]);
-	assert_false(w.nodes[lo].held_endpoint[hi]);
-	assert_true(w.nodes[hi].held_endpoint[lo]);
-	assert_false(w.nodes[hi].held_all[lo]);
-	assert_true(w.nodes[hi].routed_at[lo] < w.nodes[lo].routed_at[hi]);
 	mh_run(&w, 2 * SEC);
 	assert_null(mh_converged(&w, why, sizeof(why)));
-	p = mh_peer_on(&w, lo, hi);
+	for (int i = 0; i < 2; i++) {
+		assert_false(w.nodes[i].held_all[1 - i]); /* never unrouted */
+		assert_true(w.nodes[i].routed_at[1 - i] > 0);
+	}
+	/* one initiator, not rate-limited, and its initiation found the other ready */
+	assert_int_equal(mh_crossed(&w), 0);
+	assert_int_equal(mh_rate_limited(&w), 0);
+	assert_true(!w.nodes[0].initiated_at[1] != !w.nodes[1].initiated_at[0]);
+	init = w.nodes[0].initiated_at[1] ? 0 : 1;
+	assert_true(w.nodes[init].initiated_at[1 - init] > w.nodes[1 - init].routed_at[init] + MH_APPLY_US);
+	assert_true(w.nodes[init].initiated_at[1 - init] < 1 * SEC);
+	p = mh_peer_on(&w, init, 1 - init);
 	assert_non_null(p);
 	assert_int_equal(p->endpoint.addr.sa_family, AF_INET);
 	assert_int_equal(ntohs(p->endpoint.addr4.sin_port), 51820);
+	/* the waiter held its endpoint back: it learns it from the initiation */
+	assert_true(w.nodes[1 - init].held_endpoint[init]);
 	mh_free(&w);
 }
 
-/* The initiator's device before and after the ack, step by step. */
-static void test_engine_initiator_waits_for_ack(void **state)
+/* Cold start: two nodes that configure each other before either acks (both
+ * waiters): the lower key initiates on the other's ack, re-creating the peer
+ * it routed without an endpoint (a handshake attempted then would suppress
+ * the real one for 5 s); the higher key stays the waiter. */
+static void test_engine_cold_start_rearm(void **state)
 {
 	static struct mh_world w;
+	char why[128];
 	int lo, hi;
-	const struct wgpeer *p;
 
 	(void)state;
 	mh_init(&w, 2, "10.42.0.0/16", 60 * SEC);
 	lo = memcmp(w.nodes[0].wg_pub, w.nodes[1].wg_pub, 32) < 0 ? 0 : 1;
 	hi = 1 - lo;
-	mh_start(&w, lo, -1);
+	/* each knows the other at start: both announce at once, neither acks yet */
+	mh_start(&w, lo, hi);
 	mh_start(&w, hi, lo);
-	mh_run(&w, 3 * SEC);
-	p = mh_peer_on(&w, lo, hi);
-	assert_non_null(p);
-	assert_non_null(p->first_allowedip);
-	assert_int_equal(p->endpoint.addr.sa_family, AF_INET);
-	/* released by the ack (the waiter's applied device), not by the 5 s fallback */
-	assert_true(w.nodes[lo].held_all[hi]);
-	assert_true(w.nodes[lo].routed_at[hi] > 0);
-	assert_true(w.nodes[lo].routed_at[hi] < HS_INITIATOR_FALLBACK_US / 2);
-	assert_true(w.nodes[lo].routed_at[hi] > w.nodes[hi].routed_at[lo] + MH_APPLY_US);
-	/* the waiter never got an endpoint of its own: it learned it from the handshake */
-	p = mh_peer_on(&w, hi, lo);
-	assert_non_null(p);
-	assert_non_null(p->first_allowedip);
+	mh_run(&w, 2 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	assert_true(w.nodes[lo].held_endpoint[hi]);
+	assert_true(w.nodes[hi].held_endpoint[lo]);
+	assert_true(w.nodes[lo].initiated_at[hi] > 0);
+	assert_int_equal(w.nodes[hi].initiated_at[lo], 0);
+	assert_int_equal(w.nodes[lo].recreated[hi], 1);
+	assert_int_equal(w.nodes[hi].recreated[lo], 0);
+	assert_int_equal(mh_rate_limited(&w), 0);
+	/* released by the ack, not by the fallback */
+	assert_true(w.nodes[lo].initiated_at[hi] < HS_PROMOTE_FALLBACK_US / 10);
+	/* and never again: the re-created peer has its endpoint */
+	mh_run(&w, w.now + 20 * SEC);
+	assert_int_equal(w.nodes[lo].recreated[hi], 1);
+	assert_int_equal(mh_crossed(&w), 0);
+	mh_free(&w);
+}
+
+/* A node joins a converged mesh: the nodes that learn it from its
+ * announcement ack it, and it initiates towards them at once (its first view
+ * of them acks it): no re-create, no crossing, no rate limit. */
+static void test_engine_join(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+	size_t by_joiner = 0;
+
+	(void)state;
+	mh_init(&w, 6, "10.42.0.0/16", 60 * SEC);
+	for (int i = 0; i < 5; i++)
+		mh_start(&w, i, i ? 0 : -1);
+	mh_run(&w, 5 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	mh_start(&w, 5, 0);
+	mh_run(&w, w.now + 2 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	assert_int_equal(mh_crossed(&w), 0);
+	assert_int_equal(mh_rate_limited(&w), 0);
+	for (int i = 1; i < 5; i++) {
+		assert_true(w.nodes[5].routed_at[i] > 0);
+		if (w.nodes[5].initiated_at[i]) {
+			by_joiner++;
+			assert_int_equal(w.nodes[5].recreated[i], 0);
+		}
+	}
+	/* the joiner learns the nodes other than its bootstrap from their answers,
+	 * which ack it */
+	assert_true(by_joiner >= 3);
 	mh_free(&w);
 }
 
@@ -544,7 +435,8 @@ static void test_engine_redial(void **state)
 }
 
 /* More nodes join at once than an announcement has room for acks
- * (ANN_MAX_ACKS): every pair still meets by acks, not by the 5 s fallback. */
+ * (ANN_MAX_ACKS): every pair still meets by acks, not by the 5 s fallback,
+ * with one initiator per pair and no rate-limited initiation. */
 static void test_engine_many_joiners(void **state)
 {
 	static struct mh_world w;
@@ -561,7 +453,9 @@ static void test_engine_many_joiners(void **state)
 		r = mh_converged(&w, why, sizeof(why));
 	}
 	assert_null(r);
-	assert_true(w.now < HS_INITIATOR_FALLBACK_US / 2);
+	assert_true(w.now < HS_PROMOTE_FALLBACK_US / 2);
+	assert_int_equal(mh_crossed(&w), 0);
+	assert_int_equal(mh_rate_limited(&w), 0);
 	mh_free(&w);
 }
 
@@ -609,15 +503,11 @@ static void test_engine_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hs_acks),
-		cmocka_unit_test(test_hs_hold),
-		cmocka_unit_test(test_hs_endpoint),
-		cmocka_unit_test(test_hs_ack_bookkeeping),
-		cmocka_unit_test(test_hs_ack_wanted),
 		cmocka_unit_test(test_ann_build),
 		cmocka_unit_test(test_announce_schedule),
 		cmocka_unit_test(test_engine_pair_first_handshake),
-		cmocka_unit_test(test_engine_initiator_waits_for_ack),
+		cmocka_unit_test(test_engine_cold_start_rearm),
+		cmocka_unit_test(test_engine_join),
 		cmocka_unit_test(test_engine_restart_grace),
 		cmocka_unit_test(test_engine_expiry),
 		cmocka_unit_test(test_engine_leave),

@@ -134,6 +134,66 @@ static void test_add_remove_update(void **state)
 	wgdev_free(a);
 }
 
+/* Re-create (WGDIFF_PEER_RECREATE): a peer without endpoint and handshake is
+ * removed and added anew in one update; with either, it is updated as usual. */
+static void test_recreate(void **state)
+{
+	struct wgdevice *d = dev(), *a = dev(), *u = NULL;
+	struct wgdiff_stats st;
+	struct wgpeer *p;
+	int n = 0;
+
+	(void)state;
+	peer(d, 1, "10.0.0.1:1", "10.1.0.1/32")->flags |= WGDIFF_PEER_RECREATE; /* waiter -> initiator */
+	peer(d, 2, "10.0.0.2:1", "10.1.0.2/32")->flags |= WGDIFF_PEER_RECREATE; /* learned an endpoint */
+	peer(d, 3, "10.0.0.3:1", "10.1.0.3/32")->flags |= WGDIFF_PEER_RECREATE; /* had a handshake */
+	peer(d, 4, "10.0.0.4:1", "10.1.0.4/32")->flags |= WGDIFF_PEER_RECREATE; /* not there yet */
+	find(d, 1)->persistent_keepalive_interval = 25;
+	peer(a, 1, NULL, "10.1.0.1/32");
+	peer(a, 2, "10.9.0.2:7", "10.1.0.2/32");
+	peer(a, 3, NULL, "10.1.0.3/32")->last_handshake_time.tv_sec = 1700000000;
+	assert_int_equal(wgdiff(d, a, NULL, &u, &st), 0);
+	assert_int_equal(st.recreated, 1);
+	assert_int_equal(st.updated, 3); /* 1 (re-created), 2 and 3 (endpoint) */
+	assert_int_equal(st.unchanged, 0);
+	assert_int_equal(st.added, 1);
+	assert_int_equal(st.removed, 0);
+	/* peer 1: a removal, then the whole peer right after it */
+	for (p = u->first_peer; p; p = p->next_peer) {
+		if (memcmp(p->public_key, find(d, 1)->public_key, WGDEV_KEY_LEN))
+			continue;
+		if (n++ == 0) {
+			assert_int_equal(p->flags, WGPEER_HAS_PUBLIC_KEY | WGPEER_REMOVE_ME);
+			assert_non_null(p->next_peer);
+			assert_memory_equal(p->next_peer->public_key, p->public_key, WGDEV_KEY_LEN);
+		} else {
+			assert_false(p->flags & (WGPEER_REMOVE_ME | WGDIFF_PEER_RECREATE));
+			assert_int_equal(p->endpoint.addr.sa_family, AF_INET);
+			assert_true(p->flags & WGPEER_HAS_PERSISTENT_KEEPALIVE);
+			assert_int_equal(wgpeer_allowedip_count(p), 1);
+		}
+	}
+	assert_int_equal(n, 2);
+	/* the others: no removal */
+	for (p = u->first_peer; p; p = p->next_peer)
+		if (p->flags & WGPEER_REMOVE_ME)
+			assert_memory_equal(p->public_key, find(d, 1)->public_key, WGDEV_KEY_LEN);
+	assert_false(find(u, 4)->flags & WGDIFF_PEER_RECREATE);
+	/* applied, the device has peer 1 with its endpoint: nothing more to do */
+	assert_int_equal(wgdiff_apply(a, u), 0);
+	assert_int_equal(find(a, 1)->endpoint.addr.sa_family, AF_INET);
+	assert_int_equal(wgpeer_allowedip_count(find(a, 1)), 1);
+	wgdev_free(u);
+	u = NULL;
+	assert_int_equal(wgdiff(d, a, NULL, &u, &st), 0);
+	assert_int_equal(st.recreated, 0);
+	assert_int_equal(st.updated, 0);
+	assert_true(wgdiff_is_empty(u));
+	wgdev_free(u);
+	wgdev_free(d);
+	wgdev_free(a);
+}
+
 static void test_keep_unlisted(void **state)
 {
 	struct wgdevice *d = dev(), *a = dev(), *u = NULL;
@@ -428,6 +488,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_identical_is_empty),
 		cmocka_unit_test(test_add_remove_update),
+		cmocka_unit_test(test_recreate),
 		cmocka_unit_test(test_keep_unlisted),
 		cmocka_unit_test(test_device_fields),
 		cmocka_unit_test(test_psk_keepalive),
