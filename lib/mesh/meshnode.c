@@ -203,8 +203,10 @@ static void add_acks(struct mesh_node *m, struct announce *a, uint64_t now)
 			const struct hs_peer *k = &m->peers[i].hs;
 
 			if (k->configured &&
-			    hs_ack_rank(m->cfg.wg_pub, k, established(m, k->wg_pub), now) == rank)
+			    hs_ack_rank(m->cfg.wg_pub, k, established(m, k->wg_pub), now) == rank) {
+				log_debug(m->cfg.log, "handshake: ack %02x%02x", k->wg_pub[0], k->wg_pub[1]);
 				memcpy(a->acks[a->n_acks++], k->wg_pub, ANN_ACK_LEN);
+			}
 		}
 }
 
@@ -344,8 +346,14 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 
 	/* c exists (reconcile() configured every entry) unless the bookkeeping
 	 * is full: then no rule, the endpoint at once */
-	if (c)
+	if (c) {
+		enum hs_role was = c->hs.role;
+
 		plan = hs_plan(&c->hs, m->cfg.wg_pub, &e->ann, established(m, e->ann.wg_pub), x->now);
+		if (was != c->hs.role)
+			log_debug(m->cfg.log, "handshake: %s: initiator now (%s)", e->ann.name,
+				  hs_acks(&e->ann, m->cfg.wg_pub) ? "acked" : "fallback");
+	}
 	if (plan.recheck_us)
 		soon(m, T_RECONCILE, x->now, plan.recheck_us + 1000);
 	if (!plan.endpoint || !hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to))
@@ -390,8 +398,11 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 		const struct pt_entry *e = pt_at(m->pt, i);
 		struct mn_peer *c = peer_get(m, &e->id);
 
-		if (c && hs_configured(&c->hs, m->cfg.wg_pub, &e->ann, now))
+		if (c && hs_configured(&c->hs, m->cfg.wg_pub, &e->ann, now)) {
 			m->hs_dirty = true;
+			log_debug(m->cfg.log, "handshake: %s: %s", e->ann.name,
+				  c->hs.role == HS_ROLE_INITIATOR ? "initiator (it acks us)" : "waiter");
+		}
 	}
 	dev = reconcile_desired(&in);
 	if (!dev) {
@@ -410,19 +421,21 @@ void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool
 {
 	struct mn_event ev = {.type = MN_EV_WG_APPLIED, .diff = diff};
 
+	if (m->hs_dirty && !busy) {
+		/* Every desired device so far is applied: only now may the new
+		 * peers be acked (an ack that runs ahead of the device makes the
+		 * peer's first initiation hit nothing: a 5 s retry). Also after an
+		 * apply that changed nothing: the device that added the peers may
+		 * have completed while a later apply was queued (busy). */
+		m->hs_dirty = false;
+		for (size_t i = 0; i < m->n_peers; i++)
+			hs_applied(&m->peers[i].hs, now);
+		soon(m, T_ANNOUNCE_SOON, now, 0);
+	}
 	if (!(diff->added || diff->removed || diff->updated || diff->device_changed || !m->wg_applied_once))
 		return;
 	if (!m->wg_applied_once) {
 		m->wg_applied_once = true;
-		soon(m, T_ANNOUNCE_SOON, now, 0);
-	}
-	if (m->hs_dirty && !busy) {
-		/* Every desired device so far is applied: only now may the new
-		 * peers be acked (an ack that runs ahead of the device makes the
-		 * peer's first initiation hit nothing: a 5 s retry). */
-		m->hs_dirty = false;
-		for (size_t i = 0; i < m->n_peers; i++)
-			hs_applied(&m->peers[i].hs, now);
 		soon(m, T_ANNOUNCE_SOON, now, 0);
 	}
 	if (m->ops.event)

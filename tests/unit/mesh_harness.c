@@ -403,6 +403,12 @@ static void deliver(struct mh_world *w, struct mh_ev *e)
 
 		for (size_t k = 0; k < w->nq; k++)
 			busy |= w->q[k].kind == MH_APPLIED && w->q[k].to == e->to;
+		if (to->busy_applies && e->st.added) {
+			struct wgdiff_stats none = {0};
+
+			busy = true;
+			push(w, MH_APPLIED, e->to, e->to, MH_APPLY_US, NULL, 0, &none);
+		}
 		if (to->up)
 			mn_on_wg_applied(to->m, &e->st, busy, w->now);
 		break;

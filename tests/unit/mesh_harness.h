@@ -41,6 +41,10 @@ struct mh_node {
 	bool connected[MH_MAX];
 	bool has_static;
 	struct ann_claim static_claim;
+	/* each apply that adds peers completes while a later one, which changes
+	 * nothing, is queued (busy), as wgsync reports when reconciles come
+	 * faster than applies */
+	bool busy_applies;
 	/* what the node reported */
 	size_t events[MN_EV_ERROR + 1];
 	size_t publishes, leaving_publishes, applies, dials;

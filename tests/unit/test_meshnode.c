@@ -226,6 +226,31 @@ static void test_engine_cold_start_rearm(void **state)
 	mh_free(&w);
 }
 
+/* The apply that added the peers completes while a later apply (that changes
+ * nothing) is queued: the acks still go out once that one completes, and the
+ * pair meets by the ack, not by the 5 s fallback. */
+static void test_engine_acks_after_busy_apply(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+	int lo, hi;
+
+	(void)state;
+	mh_init(&w, 2, "10.42.0.0/16", 60 * SEC);
+	lo = memcmp(w.nodes[0].wg_pub, w.nodes[1].wg_pub, 32) < 0 ? 0 : 1;
+	hi = 1 - lo;
+	w.nodes[0].busy_applies = w.nodes[1].busy_applies = true;
+	mh_start(&w, lo, hi);
+	mh_start(&w, hi, lo);
+	mh_run(&w, 2 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	assert_true(w.nodes[lo].initiated_at[hi] > 0);
+	assert_true(w.nodes[lo].initiated_at[hi] < HS_PROMOTE_FALLBACK_US / 10);
+	assert_int_equal(mh_crossed(&w), 0);
+	assert_int_equal(mh_rate_limited(&w), 0);
+	mh_free(&w);
+}
+
 /* A node joins a converged mesh: the nodes that learn it from its
  * announcement ack it, and it initiates towards them at once (its first view
  * of them acks it): no re-create, no crossing, no rate limit. */
@@ -507,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_announce_schedule),
 		cmocka_unit_test(test_engine_pair_first_handshake),
 		cmocka_unit_test(test_engine_cold_start_rearm),
+		cmocka_unit_test(test_engine_acks_after_busy_apply),
 		cmocka_unit_test(test_engine_join),
 		cmocka_unit_test(test_engine_restart_grace),
 		cmocka_unit_test(test_engine_expiry),
