@@ -34,6 +34,7 @@ struct mn_peer {
 	struct ann_ip ip; /* remote IP of the last libp2p connection */
 	bool has_ip;
 	bool connected;
+	bool up_pending; /* new node: MN_EV_PEER_UP once a device routing it is applied */
 	struct hs_peer hs;
 };
 
@@ -417,6 +418,24 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 		     now - m->started_us < m->cfg.expiry_us);
 }
 
+/* Every desired device so far is applied: peer-up for the new nodes in it
+ * (configured by a reconcile, so routed now). */
+static void emit_ups(struct mesh_node *m)
+{
+	for (size_t i = 0; i < m->n_peers; i++) {
+		struct mn_peer *c = &m->peers[i];
+		const struct pt_entry *e;
+
+		if (!c->up_pending || !c->hs.configured)
+			continue;
+		c->up_pending = false;
+		e = pt_find(m->pt, &c->id);
+		if (e)
+			emit(m, MN_EV_PEER_UP, &e->id, e->ann.name, e->ann.n_claims ? &e->ann.claims[0].addr : NULL,
+			     NULL, 0);
+	}
+}
+
 void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool busy, uint64_t now)
 {
 	struct mn_event ev = {.type = MN_EV_WG_APPLIED, .diff = diff};
@@ -432,6 +451,8 @@ void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool
 			hs_applied(&m->peers[i].hs, now);
 		soon(m, T_ANNOUNCE_SOON, now, 0);
 	}
+	if (!busy)
+		emit_ups(m);
 	if (!(diff->added || diff->removed || diff->updated || diff->device_changed || !m->wg_applied_once))
 		return;
 	if (!m->wg_applied_once) {
@@ -450,8 +471,10 @@ static void on_expired(void *ud, const struct pt_entry *e)
 	struct mn_peer *c = peer_find(m, &e->id);
 	char id[PEERID_STR_MAX];
 
-	if (c)
+	if (c) {
 		hs_forget(&c->hs);
+		c->up_pending = false;
+	}
 	id_str(&e->id, id, sizeof(id));
 	log_info(m->cfg.log, "peer %s (%s) silent for too long: removed", e->ann.name, id);
 	emit(m, MN_EV_PEER_DOWN, &e->id, e->ann.name, NULL, "expired", 0);
@@ -574,7 +597,17 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 			m->joined = true;
 			emit(m, MN_EV_JOINED, author, a.name, NULL, NULL, 0);
 		}
-		emit(m, MN_EV_PEER_UP, author, a.name, addr, NULL, 0);
+		/* Peer-up once it is routed (mn_on_wg_applied): an application that
+		 * sends to it on the event finds the peer, and its packets are
+		 * staged until the handshake instead of dropped. */
+		{
+			struct mn_peer *c = peer_get(m, author);
+
+			if (c)
+				c->up_pending = true;
+			else
+				emit(m, MN_EV_PEER_UP, author, a.name, addr, NULL, 0);
+		}
 		/* A node we did not know: it does not know us either. Answer with our
 		 * own announcement right away, so a joiner learns the whole mesh within
 		 * a round trip instead of an AnnounceInterval. */
@@ -591,8 +624,10 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 	case PT_LEFT: {
 		struct mn_peer *c = peer_find(m, author);
 
-		if (c)
+		if (c) {
 			hs_forget(&c->hs);
+			c->up_pending = false;
+		}
 		log_info(m->cfg.log, "peer %s (%s) left", a.name, from);
 		emit(m, MN_EV_PEER_DOWN, author, a.name, addr, "left", 0);
 		break;
@@ -616,7 +651,12 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 			learn_peer_addr(m, text, now);
 	}
 	check_address(m, now);
-	soon(m, T_RECONCILE, now, hs_acks(&a, m->cfg.wg_pub) ? 0 : MN_SOON_RECONCILE_US);
+	/* A new node is routed at once (the peer-up event has just told the
+	 * application about it: its first packets must find the peer, to be
+	 * staged until the handshake), and an ack of our key may make us the
+	 * initiator; other changes are coalesced. wgsync coalesces applies
+	 * queued behind the one in flight, so a burst costs at most two. */
+	soon(m, T_RECONCILE, now, r == PT_NEW || hs_acks(&a, m->cfg.wg_pub) ? 0 : MN_SOON_RECONCILE_US);
 	if (r == PT_NEW && !mn_connected(m, author) && a.n_la) {
 		/* Connect to it now rather than at the next redial round: a direct
 		 * connection carries both announcements at once (flood publish) and

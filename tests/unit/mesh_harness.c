@@ -220,6 +220,13 @@ static void op_event(void *ud, const struct mn_event *ev)
 	struct mh_node *x = ud;
 
 	x->events[ev->type]++;
+	if (ev->type == MN_EV_PEER_UP && ev->peer) {
+		int j = node_by_id(x->w, ev->peer);
+		const struct wgpeer *p = j >= 0 ? mh_peer_on(x->w, x->idx, j) : NULL;
+
+		if (!p || !p->first_allowedip)
+			x->ups_unrouted++;
+	}
 }
 
 static bool op_established(void *ud, const uint8_t *wg_pub)

@@ -48,6 +48,7 @@ struct mh_node {
 	/* what the node reported */
 	size_t events[MN_EV_ERROR + 1];
 	size_t publishes, leaving_publishes, applies, dials;
+	size_t ups_unrouted; /* MN_EV_PEER_UP before the device routed the peer */
 	bool has_addr;
 	struct ann_ip addr;
 	bool last_keep_unlisted;

@@ -281,6 +281,12 @@ static void test_engine_join(void **state)
 	/* the joiner learns the nodes other than its bootstrap from their answers,
 	 * which ack it */
 	assert_true(by_joiner >= 3);
+	/* peer-up only once the peer is routed: what an application sends on the
+	 * event is staged, not dropped */
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(w.nodes[i].ups_unrouted, 0);
+		assert_int_equal(w.nodes[i].events[MN_EV_PEER_UP], 5); /* each, once */
+	}
 	mh_free(&w);
 }
 
