@@ -651,12 +651,12 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 			learn_peer_addr(m, text, now);
 	}
 	check_address(m, now);
-	/* A new node is routed at once (the peer-up event has just told the
-	 * application about it: its first packets must find the peer, to be
-	 * staged until the handshake), and an ack of our key may make us the
-	 * initiator; other changes are coalesced. wgsync coalesces applies
-	 * queued behind the one in flight, so a burst costs at most two. */
-	soon(m, T_RECONCILE, now, r == PT_NEW || hs_acks(&a, m->cfg.wg_pub) ? 0 : MN_SOON_RECONCILE_US);
+	/* At once when it acks our key (we may be its initiator now); other
+	 * changes, new nodes included, are coalesced: a node reconciled at once
+	 * on its first announcement would often be configured before the
+	 * announcement that acks us arrives (a pair of waiters instead of an
+	 * initiator at first sight: one more announcement round trip). */
+	soon(m, T_RECONCILE, now, hs_acks(&a, m->cfg.wg_pub) ? 0 : MN_SOON_RECONCILE_US);
 	if (r == PT_NEW && !mn_connected(m, author) && a.n_la) {
 		/* Connect to it now rather than at the next redial round: a direct
 		 * connection carries both announcements at once (flood publish) and
