@@ -28,6 +28,7 @@
 #include "loop_internal.h"
 #include "w2wesher/w2wesher.h"
 #include "wg_uapi.h"
+#include "wgdiff.h"
 
 #define K1 "e84b5a6d2717c1003a13b431570353dbaca9146cf150c5f8575680feba52027a"
 #define K2 "b85996fecc9c7f1fc6d2572a76eda11d59bcd20be8e543b15ce4bd85a8e75a33"
@@ -193,6 +194,53 @@ static void test_parse_bad_values(void **state)
 			fail_msg("case %zu: %d at line %u", i, r, line);
 		assert_null(d);
 	}
+}
+
+/* A re-create (wgdiff WGDIFF_PEER_RECREATE) goes out as one set: the removal,
+ * then the same key again with the whole peer. wireguard-go removes the peer
+ * at `remove=true` and creates it anew at the next `public_key=` line. */
+static void test_build_set_recreate(void **state)
+{
+	struct wgdevice *want = wgdev_new(), *have = wgdev_new(), *upd = NULL;
+	struct wgpeer *p;
+	struct wgallowedip *a;
+	struct buf b;
+	static const char expect[] = "set=1\n"
+				     "public_key=0202020202020202020202020202020202020202020202020202020202020202\n"
+				     "remove=true\n"
+				     "public_key=0202020202020202020202020202020202020202020202020202020202020202\n"
+				     "endpoint=192.0.2.7:51820\n"
+				     "persistent_keepalive_interval=25\n"
+				     "replace_allowed_ips=true\n"
+				     "allowed_ip=10.42.0.7/32\n"
+				     "\n";
+
+	(void)state;
+	assert_int_equal(wgdev_set_name(want, "wgt0"), 0);
+	assert_int_equal(wgdev_set_name(have, "wgt0"), 0);
+	/* actual: the peer routed, no endpoint, no handshake */
+	p = wgdev_add_peer(have);
+	memset(p->public_key, 2, WGDEV_KEY_LEN);
+	p->flags = WGPEER_HAS_PUBLIC_KEY;
+	a = wgpeer_add_allowedip(p);
+	assert_true(wgallowedip_parse(a, "10.42.0.7/32", 12));
+	/* desired: the same with endpoint and keepalive, re-created */
+	p = wgdev_add_peer(want);
+	memset(p->public_key, 2, WGDEV_KEY_LEN);
+	p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_HAS_PERSISTENT_KEEPALIVE | WGDIFF_PEER_RECREATE;
+	p->persistent_keepalive_interval = 25;
+	assert_true(wgendpoint_parse(&p->endpoint, "192.0.2.7:51820", 15));
+	a = wgpeer_add_allowedip(p);
+	assert_true(wgallowedip_parse(a, "10.42.0.7/32", 12));
+	assert_int_equal(wgdiff(want, have, NULL, &upd, NULL), 0);
+	buf_init(&b, 0);
+	assert_int_equal(wg_uapi_build_set(upd, &b), 0);
+	assert_int_equal(b.len, strlen(expect));
+	assert_memory_equal(b.data, expect, b.len);
+	buf_free(&b);
+	wgdev_free(upd);
+	wgdev_free(want);
+	wgdev_free(have);
 }
 
 static void test_build_set(void **state)
@@ -546,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_parse_errno_and_truncation),
 		cmocka_unit_test(test_parse_bad_values),
 		cmocka_unit_test(test_build_set),
+		cmocka_unit_test(test_build_set_recreate),
 		cmocka_unit_test(test_engine_get_set),
 		cmocka_unit_test(test_engine_truncated_and_missing),
 		cmocka_unit_test(test_engine_list),
