@@ -66,6 +66,7 @@ struct hs_peer {
 	bool applied;    /* ...and that device is applied (only then may we ack it) */
 	bool promoted;   /* a waiter that became the initiator: re-arm (re-create) */
 	enum hs_role role;
+	unsigned acks_sent; /* announcements that carried our ack (the least acked go first) */
 	uint64_t configured_at, applied_at;
 	uint8_t wg_pub[32];
 };
@@ -105,7 +106,8 @@ struct hs_plan hs_plan(struct hs_peer *s, const uint8_t *self_pub, const struct 
  * needs it (a lower key: a waiter too, it becomes the initiator on our ack).
  * 2: yes, it may help (a higher key that has not configured us yet initiates
  * at once on our ack). An announcement carries at most ANN_MAX_ACKS acks: the
- * needed ones go first.
+ * needed ones go first, the least acked first among them; when some are left
+ * out, another announcement follows shortly (meshnode.c).
  */
 int hs_ack_rank(const uint8_t *self_pub, const struct hs_peer *s, bool established, uint64_t now);
 

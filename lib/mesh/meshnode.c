@@ -196,19 +196,33 @@ static bool established(struct mesh_node *m, const uint8_t *wg_pub)
 }
 
 /* The acks (handshake.h): the ones a peer needs first, then the ones that
- * may help, at most ANN_MAX_ACKS. */
-static void add_acks(struct mesh_node *m, struct announce *a, uint64_t now)
+ * may help, the least acked first within each, at most ANN_MAX_ACKS. True
+ * when a peer that was never acked had to be left out (more peers joined at
+ * once than an announcement has room for): the caller announces again soon
+ * rather than leave it to the schedule, seconds away. */
+static bool add_acks(struct mesh_node *m, struct announce *a, uint64_t now)
 {
-	for (int rank = 1; rank <= 2; rank++)
-		for (size_t i = 0; i < m->n_peers && a->n_acks < ANN_MAX_ACKS; i++) {
-			const struct hs_peer *k = &m->peers[i].hs;
+	enum { LEVELS = 4 }; /* acks_sent 0, 1, 2, then 3 and more */
+	bool left_out = false;
 
-			if (k->configured &&
-			    hs_ack_rank(m->cfg.wg_pub, k, established(m, k->wg_pub), now) == rank) {
+	for (int rank = 1; rank <= 2; rank++)
+		for (unsigned level = 0; level < LEVELS; level++)
+			for (size_t i = 0; i < m->n_peers; i++) {
+				struct hs_peer *k = &m->peers[i].hs;
+				unsigned sent = k->acks_sent < LEVELS - 1 ? k->acks_sent : LEVELS - 1;
+
+				if (!k->configured || sent != level ||
+				    hs_ack_rank(m->cfg.wg_pub, k, established(m, k->wg_pub), now) != rank)
+					continue;
+				if (a->n_acks == ANN_MAX_ACKS) {
+					left_out |= k->acks_sent == 0;
+					continue;
+				}
 				log_debug(m->cfg.log, "handshake: ack %02x%02x", k->wg_pub[0], k->wg_pub[1]);
 				memcpy(a->acks[a->n_acks++], k->wg_pub, ANN_ACK_LEN);
+				k->acks_sent++;
 			}
-		}
+	return left_out;
 }
 
 static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
@@ -239,7 +253,8 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 	s.observed = m->observed;
 	s.n_observed = m->n_observed;
 	ann_build(&a, &s);
-	add_acks(m, &a, now);
+	if (!(flags & ANN_F_LEAVING) && add_acks(m, &a, now))
+		soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
 	buf_init(&b, ANN_MAX_SIZE);
 	r = ann_encode(&a, &b);
 	if (r == 0)

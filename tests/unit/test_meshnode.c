@@ -485,6 +485,43 @@ static void test_engine_many_joiners(void **state)
 	}
 	assert_null(r);
 	assert_true(w.now < HS_PROMOTE_FALLBACK_US / 2);
+	/* every pair had its initiator within a second: the acks left out of a
+	 * full announcement follow in the next one, not at the next warm-up step */
+	for (size_t i = 0; i < w.n; i++)
+		for (size_t j = 0; j < w.n; j++)
+			assert_true(w.nodes[i].initiated_at[j] < 1 * SEC);
+	assert_int_equal(mh_crossed(&w), 0);
+	assert_int_equal(mh_rate_limited(&w), 0);
+	mh_free(&w);
+}
+
+/* Twenty nodes started together: every pair is a pair of waiters, and the
+ * highest keys wait for more lower keys than an announcement has room for
+ * acks. The acks left out follow in another announcement at once (150 ms),
+ * not at the next warm-up step: every pair has its initiator within 1 s. */
+static void test_engine_cold_start_many(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+	size_t promoted = 0;
+
+	(void)state;
+	mh_init(&w, 20, "10.42.0.0/16", 60 * SEC);
+	assert_true(w.n > ANN_MAX_ACKS + 1);
+	for (size_t i = 0; i < w.n; i++)
+		mh_start(&w, (int)i, i ? 0 : 1);
+	mh_run(&w, 3 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	for (size_t i = 0; i < w.n; i++)
+		for (size_t j = 0; j < w.n; j++) {
+			if (i == j)
+				continue;
+			/* exactly one initiator per pair, within a second */
+			assert_true(!w.nodes[i].initiated_at[j] != !w.nodes[j].initiated_at[i]);
+			assert_true(w.nodes[i].initiated_at[j] < 1 * SEC);
+			promoted += w.nodes[i].recreated[j];
+		}
+	assert_true(promoted > 0);
 	assert_int_equal(mh_crossed(&w), 0);
 	assert_int_equal(mh_rate_limited(&w), 0);
 	mh_free(&w);
@@ -547,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_engine_static_address),
 		cmocka_unit_test(test_engine_redial),
 		cmocka_unit_test(test_engine_many_joiners),
+		cmocka_unit_test(test_engine_cold_start_many),
 		cmocka_unit_test(test_engine_ipv6_overlay),
 		cmocka_unit_test(test_engine_bad_input),
 	};
