@@ -30,6 +30,7 @@
 #include "wgdev.h"
 
 #include "ksync.h"
+#include "testutil.h"
 
 static struct reactor *R;
 static int failures, checks;
@@ -580,16 +581,6 @@ static void test_all(void)
 
 /* ---- helpers for the two-namespace shell test ---- */
 
-static int hex2key(const char *s, uint8_t k[32])
-{
-	if (strlen(s) != 64)
-		return -1;
-	for (int i = 0; i < 32; i++)
-		if (sscanf(s + 2 * i, "%2hhx", &k[i]) != 1)
-			return -1;
-	return 0;
-}
-
 static int parse_prefix(const char *s, struct rtnl_addr *a)
 {
 	char tmp[64];
@@ -649,8 +640,7 @@ static int node(int argc, char **argv)
 		struct wgpeer *p = wgdev_add_peer(d);
 
 		p->flags = WGPEER_HAS_PUBLIC_KEY;
-		if (hex2key(argv[3], p->public_key))
-			return 2;
+		unhex_exact(p->public_key, 32, argv[3]); /* aborts on anything but 64 hex digits */
 		if (!strcmp(argv[1], "node-del")) {
 			p->flags |= WGPEER_REMOVE_ME;
 		} else {
