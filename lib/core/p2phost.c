@@ -1003,7 +1003,8 @@ size_t w2w_p2p_connection_count(const struct w2w_p2p *h)
 	return h->sw ? swarm_conn_count(h->sw) : 0;
 }
 
-int w2w_p2p_subscribe(struct w2w_p2p *h, const char *topic)
+/* Subscribe and unsubscribe: the swarm's call, then its output written. */
+static int topic_call(struct w2w_p2p *h, const char *topic, int (*op)(struct swarm *, const char *, uint64_t))
 {
 	uint64_t now = w2w_now_us();
 	int r;
@@ -1013,24 +1014,19 @@ int w2w_p2p_subscribe(struct w2w_p2p *h, const char *topic)
 	r = ensure_swarm(h);
 	if (r < 0)
 		return r;
-	r = swarm_subscribe(h->sw, topic, now);
+	r = op(h->sw, topic, now);
 	sync_all(h, now);
 	return r;
 }
 
+int w2w_p2p_subscribe(struct w2w_p2p *h, const char *topic)
+{
+	return topic_call(h, topic, swarm_subscribe);
+}
+
 int w2w_p2p_unsubscribe(struct w2w_p2p *h, const char *topic)
 {
-	uint64_t now = w2w_now_us();
-	int r;
-
-	if (loop_in_log(h->loop))
-		return -EBUSY;
-	r = ensure_swarm(h);
-	if (r < 0)
-		return r;
-	r = swarm_unsubscribe(h->sw, topic, now);
-	sync_all(h, now);
-	return r;
+	return topic_call(h, topic, swarm_unsubscribe);
 }
 
 int w2w_p2p_publish(struct w2w_p2p *h, const char *topic, const void *data, size_t len)
