@@ -106,7 +106,8 @@ static int tcp_listener(unsigned *port)
 }
 
 /* A free port: the announcement carries the configured TCP port (`la`), so
- * the nodes listen on fixed ports, not /tcp/0. */
+ * the nodes listen on fixed ports. With /tcp/0 they announce port 0, and
+ * nodes that learn of each other through a third cannot connect directly. */
 static unsigned free_port(void)
 {
 	unsigned port;
@@ -349,7 +350,8 @@ static const struct wgpeer *dev_peer(const struct wgdevice *dev, const char *b64
 	return NULL;
 }
 
-/* How many nodes t's peer table lists. */
+/* How many nodes t's peer table lists; 0 unless t has a libp2p connection
+ * to each (a node dials every node announced to it: docs/mesh.md). */
 static size_t table_count(struct tnode *t)
 {
 	struct w2w_snapshot *s = w2w_node_snapshot(t->node);
@@ -357,14 +359,17 @@ static size_t table_count(struct tnode *t)
 
 	assert_non_null(s);
 	n = w2w_snapshot_peer_count(s);
+	for (size_t i = 0; i < n; i++)
+		if (!w2w_snapshot_connected(s, i))
+			n = 0;
 	w2w_snapshot_free(s);
 	return n;
 }
 
 /* t's device holds exactly the nodes in live (bit mask), each with its
  * address as the one allowed IP, and t's link carries t's address. With
- * table, t's peer table lists them too (a restarted node's device holds its
- * peers before it has heard from them). */
+ * table, t's peer table lists them too, connected (a restarted node's
+ * device holds its peers before it has heard from them). */
 static bool device_matches(struct world *w, int i, unsigned live, bool table)
 {
 	struct tnode *t = &w->n[i];
@@ -484,6 +489,7 @@ static void check_snapshot(struct world *w, int i)
 		assert_string_equal(w2w_snapshot_name(s, k), name);
 		assert_string_equal(w2w_snapshot_address(s, k), w->n[j].address);
 		assert_string_equal(w2w_snapshot_wg_public_key(s, k), w->n[j].wg_pub);
+		assert_int_equal(w2w_snapshot_connected(s, k), 1);
 	}
 	assert_null(w2w_snapshot_name(s, N - 1)); /* past the end */
 	assert_null(w2w_snapshot_free(s));
