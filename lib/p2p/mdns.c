@@ -16,7 +16,7 @@ struct cand {
 	bool used;
 	bool pending;              /* an event is due (rate limited) */
 	struct peerid peer;
-	uint64_t last_seen, expires, pending_since, last_emit;
+	uint64_t last_seen, expires, last_emit;
 	size_t naddrs;
 	uint8_t addr[MDNS_MAX_PEER_ADDRS][MDNS_ADDR_BIN_MAX];
 	size_t addr_len[MDNS_MAX_PEER_ADDRS];
@@ -226,10 +226,8 @@ static void upsert(struct mdns *m, const struct mdns_found *f, uint32_t ttl, uin
 	}
 	c->last_seen = now;
 	c->expires = now + (uint64_t)ttl * 1000000;
-	if (!c->pending && (!c->last_emit || !same_addrs(c, f) || now >= c->last_emit + REEMIT_US)) {
+	if (!c->pending && (!c->last_emit || !same_addrs(c, f) || now >= c->last_emit + REEMIT_US))
 		c->pending = true;
-		c->pending_since = now;
-	}
 	c->naddrs = f->naddrs;
 	memcpy(c->addr, f->addr, sizeof(c->addr));
 	memcpy(c->addr_len, f->addr_len, sizeof(c->addr_len));
@@ -479,8 +477,10 @@ int mdns_poll_event(struct mdns *m, struct mdns_found *out, uint64_t now_us)
 	for (size_t i = 0; i < MDNS_MAX_CANDIDATES; i++) {
 		struct cand *c = &m->cand[i];
 
-		if (c->used && c->pending && c->expires > now_us &&
-		    (!best || c->pending_since < best->pending_since))
+		/* Freshest first: a real peer answers every query, a flood's
+		 * leftovers go stale, so a flood delays real peers by one query
+		 * interval at most once it stops. */
+		if (c->used && c->pending && c->expires > now_us && (!best || c->last_seen > best->last_seen))
 			best = c;
 	}
 	if (!best)
