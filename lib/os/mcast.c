@@ -68,8 +68,12 @@ static void on_io(void *ud, int fd, int revents, uint64_t now_us)
 			struct cmsghdr align;
 		} c;
 		struct iovec iov = {.iov_base = m->rx, .iov_len = sizeof(m->rx)};
-		struct msghdr mh = {.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1,
-				    .msg_control = c.buf, .msg_controllen = sizeof(c.buf)};
+		struct msghdr mh = {.msg_name = &sa,
+		                    .msg_namelen = sizeof(sa),
+		                    .msg_iov = &iov,
+		                    .msg_iovlen = 1,
+		                    .msg_control = c.buf,
+		                    .msg_controllen = sizeof(c.buf)};
 		struct cmsghdr *cm;
 		struct sock_ip src;
 		unsigned ifindex = 0;
@@ -101,8 +105,9 @@ static int join(int fd, unsigned ifindex, bool add)
 {
 	struct ip_mreqn mr = {.imr_multiaddr.s_addr = htonl(MDNS_GROUP), .imr_ifindex = (int)ifindex};
 
-	return setsockopt(fd, IPPROTO_IP, add ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &mr, sizeof(mr)) < 0 ? -errno
-													 : 0;
+	return setsockopt(fd, IPPROTO_IP, add ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &mr, sizeof(mr)) < 0
+	           ? -errno
+	           : 0;
 }
 
 int mcast_new(struct mcast **ret, struct reactor *r, const struct mcast_cfg *cfg, mcast_recv_fn fn, void *ud)
@@ -137,10 +142,12 @@ int mcast_new(struct mcast **ret, struct reactor *r, const struct mcast_cfg *cfg
 		return e;
 	}
 	sa.sin_port = htons(m->port);
-	if ((e = setopt(m->fd, SOL_SOCKET, SO_REUSEADDR, 1)) < 0 || (e = setopt(m->fd, SOL_SOCKET, SO_REUSEPORT, 1)) < 0 ||
+	if ((e = setopt(m->fd, SOL_SOCKET, SO_REUSEADDR, 1)) < 0 ||
+	    (e = setopt(m->fd, SOL_SOCKET, SO_REUSEPORT, 1)) < 0 ||
 	    (e = setopt(m->fd, IPPROTO_IP, IP_MULTICAST_LOOP, 1)) < 0 ||
 	    (e = setopt(m->fd, IPPROTO_IP, IP_MULTICAST_TTL, 255)) < 0 ||
-	    (e = setopt(m->fd, IPPROTO_IP, IP_MULTICAST_ALL, 0)) < 0 || (e = setopt(m->fd, IPPROTO_IP, IP_PKTINFO, 1)) < 0)
+	    (e = setopt(m->fd, IPPROTO_IP, IP_MULTICAST_ALL, 0)) < 0 ||
+	    (e = setopt(m->fd, IPPROTO_IP, IP_PKTINFO, 1)) < 0)
 		goto fail;
 	if (bind(m->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		e = -errno;
@@ -183,7 +190,8 @@ struct mcast *mcast_free(struct mcast *m)
 
 int mcast_send(struct mcast *m, const void *p, size_t n)
 {
-	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(m->port), .sin_addr.s_addr = htonl(MDNS_GROUP)};
+	struct sockaddr_in to = {
+	    .sin_family = AF_INET, .sin_port = htons(m->port), .sin_addr.s_addr = htonl(MDNS_GROUP)};
 	int sent = 0, err = -ENODEV;
 
 	for (size_t i = 0; i < m->nifs; i++) {
@@ -192,8 +200,12 @@ int mcast_send(struct mcast *m, const void *p, size_t n)
 			struct cmsghdr align;
 		} c;
 		struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
-		struct msghdr mh = {.msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov, .msg_iovlen = 1,
-				    .msg_control = c.buf, .msg_controllen = sizeof(c.buf)};
+		struct msghdr mh = {.msg_name = &to,
+		                    .msg_namelen = sizeof(to),
+		                    .msg_iov = &iov,
+		                    .msg_iovlen = 1,
+		                    .msg_control = c.buf,
+		                    .msg_controllen = sizeof(c.buf)};
 		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 		struct in_pktinfo pi = {.ipi_ifindex = (int)m->ifs[i]};
 

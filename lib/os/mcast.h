@@ -29,21 +29,21 @@ struct mcast;
 
 #define MCAST_MAX_IFACES 16
 #define MCAST_MDNS_PORT 5353
-#define MCAST_RX_MAX 9000     /* RFC 6762 17 */
-#define MCAST_RX_BATCH 32     /* datagrams read per readiness, so one busy socket cannot starve the loop */
+#define MCAST_RX_MAX 9000 /* RFC 6762 17 */
+#define MCAST_RX_BATCH 32 /* datagrams read per readiness, so one busy socket cannot starve the loop */
 
 struct mcast_cfg {
-	unsigned version;          /* 1 */
+	unsigned version; /* 1 */
 	/* Interfaces by index; nif == 0: every interface that is up, multicast
 	 * capable, has an IPv4 address and is not loopback. */
 	const unsigned *ifindex;
 	size_t nif;
-	uint16_t port;             /* 0: 5353 (tests may pick another) */
+	uint16_t port; /* 0: 5353 (tests may pick another) */
 };
 
 /* src: the sender; ifindex: the interface it arrived on. Never called from inside an mcast_* call. */
-typedef void (*mcast_recv_fn)(void *ud, const uint8_t *p, size_t n, const struct sock_ip *src, unsigned ifindex,
-			      uint64_t now_us);
+typedef void (*mcast_recv_fn)(void *ud, const uint8_t *p, size_t n, const struct sock_ip *src,
+                              unsigned ifindex, uint64_t now_us);
 
 /*
  * Opens, joins and registers for reading. 0; -EINVAL (bad cfg, more than

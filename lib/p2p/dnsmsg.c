@@ -24,10 +24,10 @@ static uint8_t lower(uint8_t c)
  */
 static void read_name(struct rd *r, const uint8_t *msg, size_t msglen, struct dns_name *out)
 {
-	struct rd cur = *r;        /* where labels are read from now */
+	struct rd cur = *r; /* where labels are read from now */
 	bool jumped = false;
 	unsigned ptrs = 0;
-	size_t limit = r->off;     /* a pointer must point below this */
+	size_t limit = r->off; /* a pointer must point below this */
 
 	out->len = 0;
 	for (;;) {
@@ -372,7 +372,7 @@ static void rr_head(struct dnsw *w, const struct dns_name *name, uint16_t type, 
 }
 
 void dnsw_raw(struct dnsw *w, uint8_t section, const struct dns_name *name, uint16_t type, uint16_t rclass,
-	      uint32_t ttl, const uint8_t *rdata, size_t rdlen)
+              uint32_t ttl, const uint8_t *rdata, size_t rdlen)
 {
 	if (section == 0 || !count(w, section))
 		return;
@@ -386,7 +386,7 @@ void dnsw_raw(struct dnsw *w, uint8_t section, const struct dns_name *name, uint
 }
 
 void dnsw_ptr(struct dnsw *w, uint8_t section, const struct dns_name *name, uint16_t rclass, uint32_t ttl,
-	      const struct dns_name *target)
+              const struct dns_name *target)
 {
 	dnsw_raw(w, section, name, DNS_T_PTR, rclass, ttl, target->b, target->len);
 	if (target->len == 0)
@@ -394,7 +394,7 @@ void dnsw_ptr(struct dnsw *w, uint8_t section, const struct dns_name *name, uint
 }
 
 void dnsw_txt(struct dnsw *w, uint8_t section, const struct dns_name *name, uint16_t rclass, uint32_t ttl,
-	      const uint8_t *const *strs, const size_t *lens, size_t n)
+              const uint8_t *const *strs, const size_t *lens, size_t n)
 {
 	size_t total = n ? 0 : 1;
 
@@ -422,7 +422,7 @@ void dnsw_txt(struct dnsw *w, uint8_t section, const struct dns_name *name, uint
 }
 
 void dnsw_srv(struct dnsw *w, uint8_t section, const struct dns_name *name, uint16_t rclass, uint32_t ttl,
-	      uint16_t prio, uint16_t weight, uint16_t port, const struct dns_name *target)
+              uint16_t prio, uint16_t weight, uint16_t port, const struct dns_name *target)
 {
 	if (section == 0 || !count(w, section))
 		return;
@@ -442,7 +442,7 @@ void dnsw_rr(struct dnsw *w, const struct dns_rr *rr)
 		break;
 	case DNS_T_SRV:
 		dnsw_srv(w, rr->section, &rr->name, rr->rclass, rr->ttl, rr->u.srv.prio, rr->u.srv.weight,
-			 rr->u.srv.port, &rr->u.srv.target);
+		         rr->u.srv.port, &rr->u.srv.target);
 		break;
 	default:
 		dnsw_raw(w, rr->section, &rr->name, rr->type, rr->rclass, rr->ttl, rr->rdata, rr->rdlen);

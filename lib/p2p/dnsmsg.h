@@ -31,45 +31,46 @@ enum {
 	DNS_T_ANY = 255,
 };
 #define DNS_C_IN 1
-#define DNS_CLASS_TOP 0x8000u  /* mDNS: cache-flush (records) / unicast-response (questions), RFC 6762 10.2, 5.4 */
+#define DNS_CLASS_TOP                                                                                        \
+	0x8000u /* mDNS: cache-flush (records) / unicast-response (questions), RFC 6762 10.2, 5.4 */
 #define DNS_F_QR 0x8000u
 #define DNS_F_AA 0x0400u
 #define DNS_F_OPCODE 0x7800u
 #define DNS_F_RCODE 0x000fu
 
-#define DNS_NAME_MAX 255   /* wire form, with the root label */
-#define DNS_TEXT_MAX 1010  /* text form with NUL: 255 bytes, each at worst "\ddd" */
-#define DNS_MAX_PTRS 16    /* compression pointers followed per name */
+#define DNS_NAME_MAX 255  /* wire form, with the root label */
+#define DNS_TEXT_MAX 1010 /* text form with NUL: 255 bytes, each at worst "\ddd" */
+#define DNS_MAX_PTRS 16   /* compression pointers followed per name */
 #define DNS_MAX_Q 8
 #define DNS_MAX_RR 48
-#define DNS_MSG_MAX 9000   /* RFC 6762 17: mDNS messages up to 9000 bytes */
+#define DNS_MSG_MAX 9000 /* RFC 6762 17: mDNS messages up to 9000 bytes */
 
 enum dns_section { DNS_AN = 1, DNS_NS = 2, DNS_AR = 3 };
 
 struct dns_name {
-	uint8_t len;               /* bytes used in b, including the final 0 */
-	uint8_t b[DNS_NAME_MAX];   /* labels: len || bytes ..., then 0 */
+	uint8_t len;             /* bytes used in b, including the final 0 */
+	uint8_t b[DNS_NAME_MAX]; /* labels: len || bytes ..., then 0 */
 };
 
 struct dns_question {
 	struct dns_name name;
 	uint16_t type;
-	uint16_t qclass;   /* with the unicast-response bit */
+	uint16_t qclass; /* with the unicast-response bit */
 };
 
 struct dns_rr {
 	struct dns_name name;
 	uint16_t type;
-	uint16_t rclass;           /* with the cache-flush bit */
+	uint16_t rclass; /* with the cache-flush bit */
 	uint32_t ttl;
-	uint8_t section;           /* enum dns_section */
+	uint8_t section; /* enum dns_section */
 	/* Raw rdata inside the parsed message (valid while it is): TXT strings,
 	 * and the whole rdata of types this codec does not decode. */
 	const uint8_t *rdata;
 	uint16_t rdlen;
 	union {
-		struct dns_name target;   /* PTR */
-		uint8_t ip[16];           /* A (4 bytes), AAAA */
+		struct dns_name target; /* PTR */
+		uint8_t ip[16];         /* A (4 bytes), AAAA */
 		struct {
 			uint16_t prio, weight, port;
 			struct dns_name target;
@@ -79,8 +80,8 @@ struct dns_rr {
 
 struct dns_msg {
 	uint16_t id, flags;
-	uint16_t nq, nrr;          /* stored */
-	uint32_t dropped;          /* valid records past DNS_MAX_RR, not stored */
+	uint16_t nq, nrr; /* stored */
+	uint32_t dropped; /* valid records past DNS_MAX_RR, not stored */
 	struct dns_question q[DNS_MAX_Q];
 	struct dns_rr rr[DNS_MAX_RR];
 };
@@ -115,24 +116,24 @@ int dns_txt_next(const uint8_t *rdata, size_t rdlen, size_t *off, const uint8_t 
 struct dnsw {
 	uint8_t *p;
 	size_t cap, len;
-	int err;                   /* 0, W2W_ELIMIT (full) or W2W_EPARSE (misuse) */
-	uint16_t counts[4];        /* QD AN NS AR */
-	uint8_t section;           /* 0 = questions, else enum dns_section */
+	int err;            /* 0, W2W_ELIMIT (full) or W2W_EPARSE (misuse) */
+	uint16_t counts[4]; /* QD AN NS AR */
+	uint8_t section;    /* 0 = questions, else enum dns_section */
 };
 
 void dnsw_init(struct dnsw *w, uint8_t *buf, size_t cap, uint16_t id, uint16_t flags);
 /* Questions first, then records in section order (AN, NS, AR); out of order fails. */
 void dnsw_question(struct dnsw *w, const struct dns_name *name, uint16_t type, uint16_t qclass);
 void dnsw_ptr(struct dnsw *w, uint8_t section, const struct dns_name *name, uint16_t rclass, uint32_t ttl,
-	      const struct dns_name *target);
+              const struct dns_name *target);
 /* TXT with n strings (each <= 255 bytes; n == 0 writes the single empty string RFC 6763 6.1 asks for). */
 void dnsw_txt(struct dnsw *w, uint8_t section, const struct dns_name *name, uint16_t rclass, uint32_t ttl,
-	      const uint8_t *const *strs, const size_t *lens, size_t n);
+              const uint8_t *const *strs, const size_t *lens, size_t n);
 void dnsw_srv(struct dnsw *w, uint8_t section, const struct dns_name *name, uint16_t rclass, uint32_t ttl,
-	      uint16_t prio, uint16_t weight, uint16_t port, const struct dns_name *target);
+              uint16_t prio, uint16_t weight, uint16_t port, const struct dns_name *target);
 /* Any record from its rdata as is (A, AAAA, or an opaque type). */
 void dnsw_raw(struct dnsw *w, uint8_t section, const struct dns_name *name, uint16_t type, uint16_t rclass,
-	      uint32_t ttl, const uint8_t *rdata, size_t rdlen);
+              uint32_t ttl, const uint8_t *rdata, size_t rdlen);
 /* Re-encodes a parsed record (PTR/SRV targets uncompressed). */
 void dnsw_rr(struct dnsw *w, const struct dns_rr *rr);
 /* Writes the counts. The message length, or W2W_ELIMIT when it did not fit / W2W_EPARSE when misused. */

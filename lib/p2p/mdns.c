@@ -9,12 +9,12 @@
 
 #define DNSADDR "dnsaddr="
 #define DNSADDR_LEN 8
-#define TXT_STR_MAX 255                            /* RFC 6763 6.1 */
-#define REEMIT_US (300ull * 1000 * 1000)           /* a known, unchanged peer is re-announced after 5 min */
+#define TXT_STR_MAX 255                  /* RFC 6763 6.1 */
+#define REEMIT_US (300ull * 1000 * 1000) /* a known, unchanged peer is re-announced after 5 min */
 
 struct cand {
 	bool used;
-	bool pending;              /* an event is due (rate limited) */
+	bool pending; /* an event is due (rate limited) */
 	struct peerid peer;
 	uint64_t last_seen, expires, last_emit;
 	size_t naddrs;
@@ -29,7 +29,7 @@ struct mdns {
 	bool respond, query;
 	uint64_t interval, next_query;
 	bool resp_pending;
-	uint64_t resp_due;         /* earliest time the pending response may go out */
+	uint64_t resp_due; /* earliest time the pending response may go out */
 	uint64_t last_resp;
 	bool resp_sent;
 	unsigned burst, tokens;
@@ -39,7 +39,7 @@ struct mdns {
 	size_t own_len[MDNS_MAX_OWN_ADDRS];
 	struct cand cand[MDNS_MAX_CANDIDATES];
 	struct mdns_stats st;
-	struct dns_msg msg;        /* parse scratch: too large for the stack */
+	struct dns_msg msg; /* parse scratch: too large for the stack */
 };
 
 static bool name_ok(const char *s)

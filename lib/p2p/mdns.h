@@ -46,27 +46,27 @@
 
 #define MDNS_PORT 5353
 #define MDNS_SERVICE "_p2p._udp.local"
-#define MDNS_TTL 120                  /* seconds, what js sends */
-#define MDNS_PEER_NAME_LEN 32         /* our peer-name label (spec: >= 32) */
-#define MDNS_PKT_MAX 1400             /* what we send: one unfragmented datagram */
+#define MDNS_TTL 120          /* seconds, what js sends */
+#define MDNS_PEER_NAME_LEN 32 /* our peer-name label (spec: >= 32) */
+#define MDNS_PKT_MAX 1400     /* what we send: one unfragmented datagram */
 #define MDNS_MAX_OWN_ADDRS 16
-#define MDNS_MAX_CANDIDATES 64        /* table size (fixed, allocated once) */
-#define MDNS_MAX_PEER_ADDRS 8         /* addresses kept per candidate */
-#define MDNS_ADDR_BIN_MAX 64          /* longer binary addresses (without /p2p) are dropped */
+#define MDNS_MAX_CANDIDATES 64 /* table size (fixed, allocated once) */
+#define MDNS_MAX_PEER_ADDRS 8  /* addresses kept per candidate */
+#define MDNS_ADDR_BIN_MAX 64   /* longer binary addresses (without /p2p) are dropped */
 #define MDNS_DEFAULT_INTERVAL_US (10ull * 1000 * 1000)
 #define MDNS_MIN_INTERVAL_US (1000ull * 1000)
 #define MDNS_RESPONSE_GAP_US (1000ull * 1000)
 
 struct mdns_cfg {
-	unsigned version;              /* 1 */
-	const struct peerid *self;     /* required */
+	unsigned version;          /* 1 */
+	const struct peerid *self; /* required */
 	/* Lower-case alphanumeric, 1..63 characters; NULL: a random one from rng_fill. */
 	const char *peer_name;
-	uint64_t query_interval_us;    /* 0: MDNS_DEFAULT_INTERVAL_US; below MDNS_MIN_INTERVAL_US: EINVAL */
-	unsigned emit_burst;           /* 0: 8 */
-	uint64_t emit_interval_us;     /* 0: 1 s */
-	bool respond;                  /* answer queries with our records (js "broadcast") */
-	bool query;                    /* send queries (otherwise only answer) */
+	uint64_t query_interval_us; /* 0: MDNS_DEFAULT_INTERVAL_US; below MDNS_MIN_INTERVAL_US: EINVAL */
+	unsigned emit_burst;        /* 0: 8 */
+	uint64_t emit_interval_us;  /* 0: 1 s */
+	bool respond;               /* answer queries with our records (js "broadcast") */
+	bool query;                 /* send queries (otherwise only answer) */
 	/* Random bytes for the peer-name (sans-IO: the caller owns the RNG). */
 	void (*rng_fill)(void *ud, void *buf, size_t n);
 	void *rng_ud;
@@ -99,7 +99,8 @@ struct mdns *mdns_free(struct mdns *m);
  * The caller decides which addresses belong on the LAN (js sends only private
  * and loopback ones; see docs/protocol.md).
  */
-int mdns_set_addrs(struct mdns *m, const uint8_t *const *addrs, const size_t *lens, size_t n, uint64_t now_us);
+int mdns_set_addrs(struct mdns *m, const uint8_t *const *addrs, const size_t *lens, size_t n,
+                   uint64_t now_us);
 
 /*
  * One received datagram. src_port is the UDP source port: responses from
@@ -119,7 +120,8 @@ uint64_t mdns_next_deadline(const struct mdns *m);
 int mdns_poll_send(struct mdns *m, uint8_t *buf, size_t cap, uint64_t now_us);
 /* The next candidate event: 1 and *out filled, 0 when none is due. */
 int mdns_poll_event(struct mdns *m, struct mdns_found *out, uint64_t now_us);
-/* A response with TTL 0 for our records (RFC 6762 10.1 goodbye), to send before stopping. Length or W2W_ELIMIT. */
+/* A response with TTL 0 for our records (RFC 6762 10.1 goodbye), to send before stopping. Length or
+ * W2W_ELIMIT. */
 int mdns_goodbye(struct mdns *m, uint8_t *buf, size_t cap);
 
 /* Forgets a candidate (e.g. it turned out to be unreachable). */

@@ -52,7 +52,8 @@ static void round_trip(void)
 		const struct dns_rr *x = &a.rr[i], *y = &b.rr[i];
 
 		same_name(&x->name, &y->name);
-		if (x->type != y->type || x->rclass != y->rclass || x->ttl != y->ttl || x->section != y->section)
+		if (x->type != y->type || x->rclass != y->rclass || x->ttl != y->ttl ||
+		    x->section != y->section)
 			abort();
 		if (x->type == DNS_T_PTR)
 			same_name(&x->u.target, &y->u.target);
@@ -79,9 +80,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!m) {
 		static const uint8_t pb[36] = {0x08, 0x01, 0x12, 0x20, 1, 2, 3};
-		struct mdns_cfg cfg = {.version = 1, .self = &self, .peer_name = "fuzz", .respond = true,
-				       .query = true};
-		static const uint8_t addr[] = {0x04, 10, 0, 0, 1, 0x06, 0x0f, 0xa1}; /* /ip4/10.0.0.1/tcp/4001 */
+		struct mdns_cfg cfg = {
+		    .version = 1, .self = &self, .peer_name = "fuzz", .respond = true, .query = true};
+		static const uint8_t addr[] = {0x04, 10,   0,    0,
+		                               1,    0x06, 0x0f, 0xa1}; /* /ip4/10.0.0.1/tcp/4001 */
 		const uint8_t *ap[1] = {addr};
 		size_t al[1] = {sizeof(addr)};
 

@@ -18,7 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "w2wesher/loop.h"
 #include "hex.h"
 #include "ident.h"
 #include "loop_internal.h"
@@ -27,6 +26,7 @@
 #include "multiaddr.h"
 #include "reactor.h"
 #include "rng.h"
+#include "w2wesher/loop.h"
 
 /* --- glue: engine + socket + one timer on the loop's reactor --- */
 
@@ -65,7 +65,7 @@ static void glue_timer(void *ud, uint64_t now)
 }
 
 static void glue_recv(void *ud, const uint8_t *p, size_t n, const struct sock_ip *src, unsigned ifindex,
-		      uint64_t now)
+                      uint64_t now)
 {
 	struct glue *g = ud;
 
@@ -74,8 +74,9 @@ static void glue_recv(void *ud, const uint8_t *p, size_t n, const struct sock_ip
 	glue_run(g, now);
 }
 
-static int glue_start(struct glue *g, struct reactor *r, const struct mdns_cfg *cfg, const struct mcast_cfg *mc,
-		      const uint8_t *const *addrs, const size_t *lens, size_t naddrs)
+static int glue_start(struct glue *g, struct reactor *r, const struct mdns_cfg *cfg,
+                      const struct mcast_cfg *mc, const uint8_t *const *addrs, const size_t *lens,
+                      size_t naddrs)
 {
 	uint64_t now = w2w_now_us();
 	int e;
@@ -164,7 +165,7 @@ int main(int argc, char **argv)
 
 		if (!strcmp(a, "--seed") && hex_decode(seed, sizeof(seed), v, strlen(v)) == IDENT_SEED_LEN) {
 		} else if (!strcmp(a, "--addr") && na < MDNS_MAX_OWN_ADDRS &&
-			   (e = ma_parse(abin[na], MA_MAX_BIN, v, strlen(v))) > 0) {
+		           (e = ma_parse(abin[na], MA_MAX_BIN, v, strlen(v))) > 0) {
 			ap[na] = abin[na];
 			al[na++] = (size_t)e;
 		} else if (!strcmp(a, "--iface") && nif < MCAST_MAX_IFACES && mcast_ifindex(v) > 0) {
@@ -200,8 +201,9 @@ int main(int argc, char **argv)
 
 		printf("{\"event\":\"stats\",\"rx\":%llu,\"rx_bad\":%llu,\"rx_self\":%llu,\"answered\":%llu,"
 		       "\"events\":%llu}\n",
-		       (unsigned long long)st->rx, (unsigned long long)st->rx_bad, (unsigned long long)st->rx_self,
-		       (unsigned long long)st->queries_answered, (unsigned long long)st->events);
+		       (unsigned long long)st->rx, (unsigned long long)st->rx_bad,
+		       (unsigned long long)st->rx_self, (unsigned long long)st->queries_answered,
+		       (unsigned long long)st->events);
 	}
 	reactor_io_del(loop_reactor(loop), 0);
 	glue_stop(&g);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
 #include <cmocka.h>
 
 #include <errno.h>
@@ -31,7 +32,8 @@ struct got {
 	unsigned ifindex;
 };
 
-static void on_recv(void *ud, const uint8_t *p, size_t n, const struct sock_ip *src, unsigned ifindex, uint64_t now)
+static void on_recv(void *ud, const uint8_t *p, size_t n, const struct sock_ip *src, unsigned ifindex,
+                    uint64_t now)
 {
 	struct got *g = ud;
 
@@ -131,8 +133,8 @@ static void test_two_sockets_and_a_neighbour(void **state)
 	assert_int_equal(recv(plain, buf, sizeof(buf), MSG_DONTWAIT), 5);
 	/* The neighbour speaks: both of ours hear it. */
 	{
-		struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(5353),
-					 .sin_addr.s_addr = htonl(0xe00000fb)};
+		struct sockaddr_in to = {
+		    .sin_family = AF_INET, .sin_port = htons(5353), .sin_addr.s_addr = htonl(0xe00000fb)};
 		struct ip_mreqn mr = {.imr_ifindex = (int)lo};
 
 		assert_int_equal(setsockopt(plain, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)), 0);
@@ -184,8 +186,8 @@ static void test_bad_cfg(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_two_sockets_and_a_neighbour),
-		cmocka_unit_test(test_bad_cfg),
+	    cmocka_unit_test(test_two_sockets_and_a_neighbour),
+	    cmocka_unit_test(test_bad_cfg),
 	};
 
 	return cmocka_run_group_tests(tests, lo_setup, NULL);

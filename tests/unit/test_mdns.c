@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include <cmocka.h>
 
 #include "dnsmsg.h"
@@ -120,7 +121,8 @@ static void test_js_response(void **state)
 /* Header with qd/an counts, then the bytes given. */
 static size_t mk(uint8_t *out, uint16_t qd, uint16_t an, const char *body_hex)
 {
-	uint8_t h[12] = {0, 0, 0x84, 0, (uint8_t)(qd >> 8), (uint8_t)qd, (uint8_t)(an >> 8), (uint8_t)an, 0, 0, 0, 0};
+	uint8_t h[12] = {0, 0, 0x84, 0, (uint8_t)(qd >> 8), (uint8_t)qd, (uint8_t)(an >> 8), (uint8_t)an,
+	                 0, 0, 0,    0};
 
 	memcpy(out, h, 12);
 	return 12 + (*body_hex ? unhex(out + 12, 1000, body_hex) : 0);
@@ -136,8 +138,9 @@ static void test_compression(void **state)
 	(void)state;
 	/* Question _p2p._udp.local at 12; answer owner = pointer to 12, PTR
 	 * target "abc" + pointer to 12 (how avahi and go write). */
-	n = mk(p, 1, 1, "045f703270045f756470056c6f63616c00000c0001"
-			"c00c000c000100000078000603616263c00c");
+	n = mk(p, 1, 1,
+	       "045f703270045f756470056c6f63616c00000c0001"
+	       "c00c000c000100000078000603616263c00c");
 	assert_int_equal(dns_parse(&m, p, n), 0);
 	name(&want, "abc._p2p._udp.local");
 	assert_true(dns_name_eq(&m.rr[0].u.target, &want));
@@ -150,7 +153,9 @@ static void test_compression(void **state)
 	assert_int_equal(dns_parse(&m, p, n), W2W_EPARSE);
 	n = mk(p, 1, 0, "c002000c0001");
 	assert_int_equal(dns_parse(&m, p, n), W2W_EPARSE);
-	n = mk(p, 2, 0, "0161c010000c0001" "0162c00c000c0001");
+	n = mk(p, 2, 0,
+	       "0161c010000c0001"
+	       "0162c00c000c0001");
 	assert_int_equal(dns_parse(&m, p, n), W2W_EPARSE);
 	/* Extended label types (01xxxxxx, 10xxxxxx). */
 	n = mk(p, 1, 0, "4100000c0001");
@@ -177,11 +182,11 @@ static void test_compression(void **state)
 /* The shape go-libp2p (zeroconf) and avahi answer with: PTR in the answers;
  * TXT, SRV, A and AAAA in the additional records; names compressed; cache-flush
  * bits. Also tests/fuzz/corpus/dnsmsg/compressed-go-style. */
-#define GO_STYLE_HEX \
+#define GO_STYLE_HEX                                                                                         \
 	"000084000000000100000004045f703270045f756470056c6f63616c00000c00010000007800070470656572c00cc02700" \
-	"10800100000078005857646e73616464723d2f6970342f31302e302e302e352f7463702f343030312f7032702f3132" \
-	"44334b6f6f574631336a48384a4669794174717a726f504e37776f6e516e646a643336567869335344724745336f6e" \
-	"367972c0270021800100000078000d000000000fa10468737431c00c0468737431c00c000180010000007800040a00" \
+	"10800100000078005857646e73616464723d2f6970342f31302e302e302e352f7463702f343030312f7032702f3132"     \
+	"44334b6f6f574631336a48384a4669794174717a726f504e37776f6e516e646a643336567869335344724745336f6e"     \
+	"367972c0270021800100000078000d000000000fa10468737431c00c0468737431c00c000180010000007800040a00"     \
 	"00050468737431c00c001c800100000078001000000000000000000000000000000001"
 
 static void test_go_style(void **state)
@@ -438,7 +443,7 @@ static void test_engine_pair(void **state)
 
 /* A response as a hostile host may send it: peer-name, TXT strings. */
 static size_t fake_response(uint8_t *out, size_t cap, const char *label, const char *const *txt, size_t n,
-			    uint32_t ttl)
+                            uint32_t ttl)
 {
 	struct dns_name svc, inst;
 	struct dnsw w;
@@ -476,7 +481,7 @@ static void test_hostile_records(void **state)
 	peerid_to_b58(id1, sizeof(id1), &p1);
 	peerid_to_b58(id2, sizeof(id2), &p2);
 	snprintf(s1, sizeof(s1), "dnsaddr=/ip4/10.0.0.9/tcp/1/p2p/%s", id1);
-	snprintf(s2, sizeof(s2), "dnsaddr=/ip4/10.0.0.8/tcp/2/p2p/%s", id2);   /* another peer: dropped */
+	snprintf(s2, sizeof(s2), "dnsaddr=/ip4/10.0.0.8/tcp/2/p2p/%s", id2); /* another peer: dropped */
 	snprintf(s3, sizeof(s3), "dnsaddr=/ip4/10.0.0.7/udp/3/quic-v1/p2p/%s", id1); /* not dialable */
 	txt[0] = "swarmkey=nothing-here";
 	txt[1] = s1;
@@ -524,8 +529,8 @@ static void test_flood(void **state)
 
 		fake_peer(&p, 1000 + k);
 		peerid_to_b58(id, sizeof(id), &p);
-		snprintf(s, sizeof(s), "dnsaddr=/ip4/10.%u.%u.%u/tcp/4001/p2p/%s", (k >> 16) & 255, (k >> 8) & 255,
-			 k & 255, id);
+		snprintf(s, sizeof(s), "dnsaddr=/ip4/10.%u.%u.%u/tcp/4001/p2p/%s", (k >> 16) & 255,
+		         (k >> 8) & 255, k & 255, id);
 		snprintf(label, sizeof(label), "f%u", k);
 		now = (uint64_t)k * 1000; /* 1 ms apart: 10 s in all */
 		mdns_input(a.m, pkt, fake_response(pkt, sizeof(pkt), label, txt, 1, 120), MDNS_PORT, now);
@@ -597,17 +602,17 @@ static void test_cfg(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_js_query),
-		cmocka_unit_test(test_js_response),
-		cmocka_unit_test(test_compression),
-		cmocka_unit_test(test_go_style),
-		cmocka_unit_test(test_name_limits),
-		cmocka_unit_test(test_builder_limits),
-		cmocka_unit_test(test_engine_js),
-		cmocka_unit_test(test_engine_pair),
-		cmocka_unit_test(test_hostile_records),
-		cmocka_unit_test(test_flood),
-		cmocka_unit_test(test_cfg),
+	    cmocka_unit_test(test_js_query),
+	    cmocka_unit_test(test_js_response),
+	    cmocka_unit_test(test_compression),
+	    cmocka_unit_test(test_go_style),
+	    cmocka_unit_test(test_name_limits),
+	    cmocka_unit_test(test_builder_limits),
+	    cmocka_unit_test(test_engine_js),
+	    cmocka_unit_test(test_engine_pair),
+	    cmocka_unit_test(test_hostile_records),
+	    cmocka_unit_test(test_flood),
+	    cmocka_unit_test(test_cfg),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
