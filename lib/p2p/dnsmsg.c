@@ -33,6 +33,7 @@ static void read_name(struct rd *r, const uint8_t *msg, size_t msglen, struct dn
 	for (;;) {
 		size_t at = cur.off;
 		uint8_t l = rd_u8(&cur);
+		const uint8_t *lab;
 
 		if (!rd_ok(&cur))
 			goto fail;
@@ -58,8 +59,9 @@ static void read_name(struct rd *r, const uint8_t *msg, size_t msglen, struct dn
 		out->b[out->len++] = l;
 		if (l == 0)
 			break;
-		if (!rd_copy(&cur, out->b + out->len, l))
+		if (!(lab = rd_take(&cur, l)))
 			goto fail;
+		memcpy(out->b + out->len, lab, l);
 		out->len += l;
 	}
 	if (!jumped)

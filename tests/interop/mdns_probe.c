@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The mDNS engine (p2p/mdns) and socket (os/mcast) on a real w2w_loop, with
- * no node around them: the end-to-end proof against js-libp2p's @libp2p/mdns
- * (test_mdns.py), and the shape of the node wiring (the "glue" below is what
- * the node needs: ~80 lines).
+ * The mDNS engine (p2p/mdns) and socket (os/mcast) on the library's reactor,
+ * driven by a poll() loop as core/loop.c drives it, with no node around them:
+ * the end-to-end proof against js-libp2p's @libp2p/mdns (test_mdns.py), and
+ * the shape of the node wiring (the "glue" below is what the node needs: ~80
+ * lines, on loop_reactor()).
  *
  *   mdns_probe --seed HEX32 --addr MA [--addr MA]... [--iface NAME]...
  *              [--interval-ms N] [--timeout-ms N]
@@ -13,6 +14,7 @@
  * {"event":"stats",...} at the end. Runs until stdin closes or the timeout.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +22,11 @@
 
 #include "hex.h"
 #include "ident.h"
-#include "loop_internal.h"
 #include "mcast.h"
 #include "mdns.h"
 #include "multiaddr.h"
+#include "osclock.h"
 #include "reactor.h"
-#include "rng.h"
-#include "w2wesher/loop.h"
 
 /* --- glue: engine + socket + one timer on the loop's reactor --- */
 
@@ -78,7 +78,7 @@ static int glue_start(struct glue *g, struct reactor *r, const struct mdns_cfg *
                       const struct mcast_cfg *mc, const uint8_t *const *addrs, const size_t *lens,
                       size_t naddrs)
 {
-	uint64_t now = w2w_now_us();
+	uint64_t now = os_now_us();
 	int e;
 
 	g->r = r;
@@ -107,7 +107,7 @@ static void glue_stop(struct glue *g)
 
 /* --- the probe --- */
 
-static struct w2w_loop *loop;
+static bool done;
 
 static void on_found(void *ud, const struct mdns_found *f)
 {
@@ -131,7 +131,41 @@ static void on_stdin(void *ud, int fd, int revents, uint64_t now)
 	(void)revents;
 	(void)now;
 	if (read(fd, b, sizeof(b)) <= 0)
-		w2w_loop_break(loop);
+		done = true;
+}
+
+/* The pull loop of core/loop.c in small: poll the reactor's watches until the
+ * deadline, deliver readiness, run due timers. 0 at stdin EOF or timeout. */
+static int run(struct reactor *r, int timeout_ms)
+{
+	uint64_t end = os_now_us() + (uint64_t)timeout_ms * 1000;
+
+	while (!done && os_now_us() < end) {
+		struct w2w_watch w[8];
+		struct pollfd p[8];
+		size_t n = reactor_watches(r, w, 8);
+		int64_t dl = reactor_next_deadline(r);
+		uint64_t now = os_now_us();
+		int wait = 100;
+
+		if (n > 8)
+			return -E2BIG;
+		for (size_t i = 0; i < n; i++)
+			p[i] = (struct pollfd){.fd = w[i].fd,
+			                       .events = (w[i].events & W2W_IO_READ) ? POLLIN : 0};
+		if (dl >= 0)
+			wait = (uint64_t)dl <= now ? 0 : (int)(((uint64_t)dl - now) / 1000 + 1);
+		if (wait > 100)
+			wait = 100;
+		if (poll(p, n, wait) < 0 && errno != EINTR)
+			return -errno;
+		now = os_now_us();
+		for (size_t i = 0; i < n; i++)
+			if (p[i].revents)
+				reactor_dispatch_io(r, p[i].fd, W2W_IO_READ, now);
+		reactor_run_timers(r, now);
+	}
+	return 0;
 }
 
 static void sys_rng(void *ud, void *buf, size_t n)
@@ -154,6 +188,7 @@ int main(int argc, char **argv)
 	int timeout_ms = 60000;
 	uint64_t interval = 0;
 	struct ident *me;
+	struct reactor *r;
 	struct glue g = {0};
 	struct mdns_cfg cfg = {.version = 1, .respond = true, .query = true, .rng_fill = sys_rng};
 	struct mcast_cfg mc = {.version = 1};
@@ -185,17 +220,17 @@ int main(int argc, char **argv)
 	cfg.query_interval_us = interval;
 	mc.ifindex = ifs;
 	mc.nif = nif;
-	loop = w2w_loop_new(NULL);
+	r = reactor_new();
 	g.found = on_found;
-	if (!loop || (e = glue_start(&g, loop_reactor(loop), &cfg, &mc, ap, al, na)) < 0) {
-		fprintf(stderr, "mdns_probe: start: %d\n", loop ? e : -ENOMEM);
+	if (!r || (e = glue_start(&g, r, &cfg, &mc, ap, al, na)) < 0) {
+		fprintf(stderr, "mdns_probe: start: %d\n", r ? e : -ENOMEM);
 		return 1;
 	}
-	reactor_io_set(loop_reactor(loop), 0, W2W_IO_READ, on_stdin, NULL);
+	reactor_io_set(r, 0, W2W_IO_READ, on_stdin, NULL);
 	peerid_to_b58(id, sizeof(id), cfg.self);
 	printf("{\"event\":\"self\",\"peer\":\"%s\",\"name\":\"%s\"}\n", id, mdns_peer_name(g.m));
 	fflush(stdout);
-	e = w2w_loop_run(loop, timeout_ms);
+	e = run(r, timeout_ms);
 	{
 		const struct mdns_stats *st = mdns_stats(g.m);
 
@@ -205,9 +240,9 @@ int main(int argc, char **argv)
 		       (unsigned long long)st->rx_self, (unsigned long long)st->queries_answered,
 		       (unsigned long long)st->events);
 	}
-	reactor_io_del(loop_reactor(loop), 0);
+	reactor_io_del(r, 0);
 	glue_stop(&g);
-	w2w_loop_free(loop);
+	e = reactor_free(r) == 0 ? e : -EBUSY; /* nothing may stay registered */
 	ident_free(me);
 	return e < 0 ? 1 : 0;
 }
