@@ -8,12 +8,13 @@
  * private network, gossipsub, the mesh engine and the WireGuard engine; only
  * the kernel below WireGuard is replaced.
  *
- *  - test_mesh: the nodes join (JOINED, PEER_UP), every fake device holds the
- *    two others with their distinct overlay addresses as allowed IPs, every
- *    link carries its own address, snapshots list the peers; a node stopped
- *    and started again from its state directory keeps its address; a node
- *    that leaves is dropped from the others' devices ("left", not expired)
- *    and its interface is removed.
+ *  - test_mesh: the nodes join (JOINED, PEER_UP) and connect pairwise, every
+ *    fake device holds the two others with their distinct overlay addresses
+ *    as allowed IPs, every link carries its own address, snapshots list the
+ *    peers; a node stopped and started again from its state directory keeps
+ *    its address and its claim time; a node that leaves is dropped from the
+ *    others' devices ("left", not expired) and its interface is removed.
+ *    Leaks (fds, memory): LSan in the ASan build.
  *  - test_start_retry: w2w_node_start() failing half-way (the listen address
  *    is taken, or not ours) and retried leaves no fd, watch or timer behind,
  *    and the retried start then works (issue 9 §3).
