@@ -336,6 +336,15 @@ static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 	switch (ev->type) {
 	case W2W_P2P_EV_LISTENING: {
 		size_t len = strlen(text);
+		uint16_t port = 0;
+
+		/* The bound port, not the configured one: /tcp/0 is announced as the
+		 * port the kernel picked (peers that learn of us through a third node
+		 * dial it). */
+		if (ev->addr && ann_ip_from_ma(ev->addr, ev->addr_len, &ip, &port) && port) {
+			n->listen_tcp = port;
+			mn_on_listening(n->mesh, port, now);
+		}
 
 		snprintf(text + len, sizeof(text) - len, "/p2p/%s", n->peer_id);
 		emit(n, W2W_NODE_EV_LISTENING, n->peer_id, n->name, text, NULL, 0);

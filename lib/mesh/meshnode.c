@@ -637,6 +637,14 @@ void mn_on_disconnected(struct mesh_node *m, const struct peerid *peer)
 		c->connected = false;
 }
 
+void mn_on_listening(struct mesh_node *m, uint16_t port, uint64_t now)
+{
+	if (!port || port == m->cfg.listen_tcp)
+		return;
+	m->cfg.listen_tcp = port;
+	soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
+}
+
 void mn_on_observed(struct mesh_node *m, const struct ann_ip *ip, uint64_t now)
 {
 	if (ann_ip_unspecified(ip))

@@ -152,6 +152,9 @@ void mn_on_connected(struct mesh_node *m, const struct peerid *peer, const struc
 void mn_on_disconnected(struct mesh_node *m, const struct peerid *peer);
 /* A peer observed us at ip (identify). */
 void mn_on_observed(struct mesh_node *m, const struct ann_ip *ip, uint64_t now);
+/* The host listens on TCP port `port` (the bound one: a configured /tcp/0
+ * becomes a real port only here). Announcements carry it from now on. */
+void mn_on_listening(struct mesh_node *m, uint16_t port, uint64_t now);
 /* A desired device was applied. busy: another one is queued already. */
 void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool busy, uint64_t now);
 

@@ -106,9 +106,9 @@ static int tcp_listener(unsigned *port)
 	return fd;
 }
 
-/* A free port: the announcement carries the configured TCP port (`la`), so
- * the nodes listen on fixed ports. With /tcp/0 they announce port 0, and
- * nodes that learn of each other through a third cannot connect directly. */
+/* A free port for n0, the bootstrap node. The others listen on /tcp/0: their
+ * announcements must carry the port the kernel picked (`la`), or the nodes
+ * that learn of each other through n0 cannot connect directly. */
 static unsigned free_port(void)
 {
 	unsigned port;
@@ -296,7 +296,7 @@ static void world_start(struct world *w)
 	snprintf(w->base, sizeof(w->base), "/tmp/w2w-test-node-mesh-XXXXXX");
 	assert_non_null(mkdtemp(w->base));
 	for (int i = 0; i < N; i++)
-		ports[i] = free_port();
+		ports[i] = i ? 0 : free_port();
 	for (int i = 0; i < N; i++) {
 		struct tnode *t = &w->n[i];
 
