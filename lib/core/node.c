@@ -301,6 +301,8 @@ static void on_wg_done(void *ud, const struct wgsync_result *res)
 	if (res->err < 0) {
 		snprintf(msg, sizeof(msg), "WireGuard %s (%s backend)", n->ifname, wgsync_backend_name(n->wg));
 		emit(n, W2W_NODE_EV_ERROR, NULL, NULL, NULL, msg, res->err);
+		mn_on_wg_failed(n->mesh, os_now_us());
+		mesh_rearm(n);
 		return;
 	}
 	mn_on_wg_applied(n->mesh, &res->diff, wgsync_busy(n->wg), os_now_us());

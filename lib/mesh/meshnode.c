@@ -57,6 +57,7 @@ struct mesh_node {
 	size_t n_observed;
 	bool wg_applied_once;
 	bool ack_dirty; /* peers were added: announce the acks once applied */
+	uint64_t wg_retry_us; /* backoff after a failed apply (0: the last one worked) */
 	uint64_t started_us;
 	uint64_t announce_step_us;
 	uint64_t due[T_COUNT]; /* UINT64_MAX: disarmed */
@@ -405,6 +406,7 @@ void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool
 {
 	struct mn_event ev = {.type = MN_EV_WG_APPLIED, .diff = diff};
 
+	m->wg_retry_us = 0;
 	if (!(diff->added || diff->removed || diff->updated || diff->device_changed || !m->wg_applied_once))
 		return;
 	if (!m->wg_applied_once) {
@@ -635,6 +637,18 @@ void mn_on_disconnected(struct mesh_node *m, const struct peerid *peer)
 
 	if (c)
 		c->connected = false;
+}
+
+void mn_on_wg_failed(struct mesh_node *m, uint64_t now)
+{
+	/* The device may hold part of the update (wgbackend.h: a split set fails
+	 * as a whole): reconcile again after a backoff, 1 s doubling to 30 s. The
+	 * engine below re-reads the device and sends only what is still missing.
+	 * Without this a failed apply waited for an unrelated input. */
+	m->wg_retry_us = m->wg_retry_us ? m->wg_retry_us * 2 : MN_WG_RETRY_FIRST_US;
+	if (m->wg_retry_us > MN_WG_RETRY_MAX_US)
+		m->wg_retry_us = MN_WG_RETRY_MAX_US;
+	soon(m, T_RECONCILE, now, m->wg_retry_us);
 }
 
 void mn_on_listening(struct mesh_node *m, uint16_t port, uint64_t now)

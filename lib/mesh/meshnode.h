@@ -45,6 +45,8 @@
 #define MN_WARMUP_LAST_US (4000ull * 1000)    /* longest warm-up step */
 /* PeerExpiry = 3 x AnnounceInterval + this: three missed announcements plus slack for gossip delay */
 #define MN_EXPIRY_SLACK_MS 30000ull
+#define MN_WG_RETRY_FIRST_US (1000ull * 1000) /* a failed WireGuard apply is retried after this, */
+#define MN_WG_RETRY_MAX_US (30ull * 1000 * 1000) /* doubling up to this */
 #define MN_MAX_PEERS 4096                     /* connection bookkeeping entries */
 #define MN_MAX_OBSERVED 3
 
@@ -155,6 +157,10 @@ void mn_on_observed(struct mesh_node *m, const struct ann_ip *ip, uint64_t now);
 /* The host listens on TCP port `port` (the bound one: a configured /tcp/0
  * becomes a real port only here). Announcements carry it from now on. */
 void mn_on_listening(struct mesh_node *m, uint16_t port, uint64_t now);
+/* Applying the last desired device failed (the ERROR event is the caller's):
+ * reconcile again after MN_WG_RETRY_FIRST_US, doubling to MN_WG_RETRY_MAX_US
+ * until an apply succeeds. */
+void mn_on_wg_failed(struct mesh_node *m, uint64_t now);
 /* A desired device was applied. busy: another one is queued already. */
 void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool busy, uint64_t now);
 
