@@ -2,8 +2,10 @@
 /*
  * The daemon's control socket protocol (docs/operations.md): a client sends
  * one line ("status", "status json", "join-info", "join-info json", "leave",
- * "join MULTIADDR") and reads the reply until the daemon closes the
- * connection. Replies are UTF-8 text or one JSON object.
+ * "join MULTIADDR", "resolve NAME") and reads the reply until the daemon
+ * closes the connection. Replies are UTF-8 text or one JSON object, except
+ * "resolve NAME" (for the NSS module, tools/nss/): one line "FQDN ADDRESS\n"
+ * when NAME is a live node's DNS name (dnsnames.h), else an empty reply.
  */
 #ifndef W2W_TOOLS_CTLPROTO_H
 #define W2W_TOOLS_CTLPROTO_H
@@ -11,7 +13,8 @@
 #include <w2wesher/w2wesher.h>
 
 /* malloc'ed replies (NULL on allocation failure). */
-char *ctl_snapshot_json(const struct w2w_snapshot *s, int join_info_only);
+/* status json: each node's `dns` name under domain (dnsnames.h). */
+char *ctl_snapshot_json(const struct w2w_snapshot *s, int join_info_only, const char *domain);
 char *ctl_snapshot_text(const struct w2w_snapshot *s, int join_info_only);
 char *ctl_error_json(const char *msg);
 
