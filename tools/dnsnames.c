@@ -47,34 +47,27 @@ static void lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-int dnsnames_build(struct dnsnames *dn, const struct w2w_snapshot *s, const char *domain)
+int dnsnames_compute(struct dnsnames *dn, size_t n, const char *const *names, const char *const *peer_ids,
+                     const char *domain)
 {
-	size_t n = w2w_snapshot_peer_count(s) + 1;
 	char (*label)[DNS_LABEL_MAX + 1];
-	const char **pid;
 
-	dn->peers = n - 1;
-	dn->name = calloc(n, sizeof(*dn->name));
-	label = calloc(n, sizeof(*label));
-	pid = calloc(n, sizeof(*pid));
-	if (!dn->name || !label || !pid) {
+	dn->peers = n ? n - 1 : 0;
+	dn->name = calloc(n ? n : 1, sizeof(*dn->name));
+	label = calloc(n ? n : 1, sizeof(*label));
+	if (!dn->name || !label) {
 		free(dn->name);
 		free(label);
-		free(pid);
 		dn->name = NULL;
 		dn->peers = 0;
 		return -ENOMEM;
 	}
 	/* 1. The label each node asks for: its name if that is a valid label. */
 	for (size_t k = 0; k < n; k++) {
-		const char *nm = w2w_snapshot_name(s, snap_of(dn, k));
+		const char *nm = names[k];
 		size_t len = nm ? strlen(nm) : 0;
 
-		pid[k] = w2w_snapshot_peer_id(s, snap_of(dn, k));
-		if (!pid[k])
-			pid[k] = "";
-		if (!domain || !*domain || !dns_label_ok(nm, len) ||
-		    len + 1 + strlen(domain) > DNS_NAME_MAX)
+		if (!domain || !*domain || !dns_label_ok(nm, len) || len + 1 + strlen(domain) > DNS_NAME_MAX)
 			continue;
 		memcpy(label[k], nm, len + 1);
 		lower(label[k]);
@@ -87,15 +80,15 @@ int dnsnames_build(struct dnsnames *dn, const struct w2w_snapshot *s, const char
 		if (!label[k][0])
 			continue;
 		for (size_t j = 0; j < n && !lost; j++)
-			if (j != k && !strcmp(label[j], label[k]) && strcmp(pid[j], pid[k]) < 0)
+			if (j != k && !strcmp(label[j], label[k]) && strcmp(peer_ids[j], peer_ids[k]) < 0)
 				lost = true;
 		if (!lost) {
 			snprintf(dn->name[k].fqdn, sizeof(dn->name[k].fqdn), "%s.%s", label[k], domain);
 			continue;
 		}
 		{
-			size_t plen = strlen(pid[k]);
-			const char *suf = pid[k] + (plen > SUFFIX_LEN ? plen - SUFFIX_LEN : 0);
+			size_t plen = strlen(peer_ids[k]);
+			const char *suf = peer_ids[k] + (plen > SUFFIX_LEN ? plen - SUFFIX_LEN : 0);
 
 			snprintf(buf, sizeof(buf), "%.*s-%s", DNS_LABEL_MAX - SUFFIX_LEN - 1, label[k], suf);
 			lower(buf);
@@ -118,8 +111,29 @@ int dnsnames_build(struct dnsnames *dn, const struct w2w_snapshot *s, const char
 		if (dn->name[k].clash)
 			dn->name[k].fqdn[0] = 0;
 	free(label);
-	free(pid);
 	return 0;
+}
+
+int dnsnames_build(struct dnsnames *dn, const struct w2w_snapshot *s, const char *domain)
+{
+	size_t n = w2w_snapshot_peer_count(s) + 1;
+	const char **names = calloc(n, sizeof(*names)), **pids = calloc(n, sizeof(*pids));
+	int r = -ENOMEM;
+
+	if (names && pids) {
+		for (size_t k = 0; k < n; k++) {
+			size_t i = k == n - 1 ? W2W_SNAPSHOT_SELF : k;
+
+			names[k] = w2w_snapshot_name(s, i);
+			pids[k] = w2w_snapshot_peer_id(s, i);
+			if (!pids[k])
+				pids[k] = "";
+		}
+		r = dnsnames_compute(dn, n, names, pids, domain);
+	}
+	free(names);
+	free(pids);
+	return r;
 }
 
 void dnsnames_free(struct dnsnames *dn)

@@ -46,6 +46,10 @@ bool dns_label_ok(const char *s, size_t n);
 /* Fills dn for the snapshot's nodes under domain ("" gives no names). 0, or
  * -ENOMEM. Free with dnsnames_free(). */
 int dnsnames_build(struct dnsnames *dn, const struct w2w_snapshot *s, const char *domain);
+/* The same from n (>= 1) nodes' names (NULL: none) and peer IDs, the node
+ * itself last. */
+int dnsnames_compute(struct dnsnames *dn, size_t n, const char *const *names, const char *const *peer_ids,
+                     const char *domain);
 void dnsnames_free(struct dnsnames *dn);
 
 /* The entry of snapshot index i (W2W_SNAPSHOT_SELF for the node itself). */
