@@ -47,17 +47,41 @@ static void lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+struct ent {
+	const char *key; /* label, then fqdn */
+	const char *pid;
+	size_t k;
+};
+
+static int cmp_label_pid(const void *a, const void *b)
+{
+	const struct ent *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : strcmp(x->pid, y->pid);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(((const struct ent *)a)->key, ((const struct ent *)b)->key);
+}
+
+/* O(n log n): a lookup or a peer event on a 4096-node table stays cheap. */
 int dnsnames_compute(struct dnsnames *dn, size_t n, const char *const *names, const char *const *peer_ids,
                      const char *domain)
 {
 	char (*label)[DNS_LABEL_MAX + 1];
+	struct ent *e;
+	size_t m = 0;
 
 	dn->peers = n ? n - 1 : 0;
 	dn->name = calloc(n ? n : 1, sizeof(*dn->name));
 	label = calloc(n ? n : 1, sizeof(*label));
-	if (!dn->name || !label) {
+	e = calloc(n ? n : 1, sizeof(*e));
+	if (!dn->name || !label || !e) {
 		free(dn->name);
 		free(label);
+		free(e);
 		dn->name = NULL;
 		dn->peers = 0;
 		return -ENOMEM;
@@ -71,46 +95,45 @@ int dnsnames_compute(struct dnsnames *dn, size_t n, const char *const *names, co
 			continue;
 		memcpy(label[k], nm, len + 1);
 		lower(label[k]);
+		e[m++] = (struct ent){label[k], peer_ids[k] ? peer_ids[k] : "", k};
 	}
 	/* 2. Per label the lowest peer ID keeps it; the others derive <label>-<suffix>. */
-	for (size_t k = 0; k < n; k++) {
-		bool lost = false;
+	qsort(e, m, sizeof(*e), cmp_label_pid);
+	for (size_t i = 0; i < m; i++) {
+		struct dnsname *d = &dn->name[e[i].k];
 		char buf[DNS_LABEL_MAX + 1];
+		size_t plen;
 
-		if (!label[k][0])
-			continue;
-		for (size_t j = 0; j < n && !lost; j++)
-			if (j != k && !strcmp(label[j], label[k]) && strcmp(peer_ids[j], peer_ids[k]) < 0)
-				lost = true;
-		if (!lost) {
-			snprintf(dn->name[k].fqdn, sizeof(dn->name[k].fqdn), "%s.%s", label[k], domain);
+		if (i == 0 || strcmp(e[i - 1].key, e[i].key) != 0) {
+			snprintf(d->fqdn, sizeof(d->fqdn), "%s.%s", e[i].key, domain);
 			continue;
 		}
-		{
-			size_t plen = strlen(peer_ids[k]);
-			const char *suf = peer_ids[k] + (plen > SUFFIX_LEN ? plen - SUFFIX_LEN : 0);
-
-			snprintf(buf, sizeof(buf), "%.*s-%s", DNS_LABEL_MAX - SUFFIX_LEN - 1, label[k], suf);
-			lower(buf);
-		}
-		dn->name[k].renamed = true;
+		plen = strlen(e[i].pid);
+		snprintf(buf, sizeof(buf), "%.*s-%s", DNS_LABEL_MAX - SUFFIX_LEN - 1, e[i].key,
+		         e[i].pid + (plen > SUFFIX_LEN ? plen - SUFFIX_LEN : 0));
+		lower(buf);
+		d->renamed = true;
 		if (!dns_label_ok(buf, strlen(buf)) ||
-		    snprintf(dn->name[k].fqdn, sizeof(dn->name[k].fqdn), "%s.%s", buf, domain) > DNS_NAME_MAX)
-			dn->name[k].clash = true;
+		    snprintf(d->fqdn, sizeof(d->fqdn), "%s.%s", buf, domain) > DNS_NAME_MAX)
+			d->clash = true;
 	}
 	/* 3. A derived name equal to any other name resolves for nobody (an attacker
 	 * announcing "node2-abcdefgh" must not capture a collision loser's name). */
-	for (size_t k = 0; k < n; k++) {
-		if (!dn->name[k].renamed || !dn->name[k].fqdn[0])
-			continue;
-		for (size_t j = 0; j < n; j++)
-			if (j != k && !strcmp(dn->name[j].fqdn, dn->name[k].fqdn))
-				dn->name[k].clash = true;
-	}
+	m = 0;
+	for (size_t k = 0; k < n; k++)
+		if (dn->name[k].fqdn[0] && !dn->name[k].clash)
+			e[m++] = (struct ent){dn->name[k].fqdn, "", k};
+	qsort(e, m, sizeof(*e), cmp_key);
+	for (size_t i = 0; i + 1 < m; i++)
+		if (!strcmp(e[i].key, e[i + 1].key)) {
+			dn->name[e[i].k].clash |= dn->name[e[i].k].renamed;
+			dn->name[e[i + 1].k].clash |= dn->name[e[i + 1].k].renamed;
+		}
 	for (size_t k = 0; k < n; k++)
 		if (dn->name[k].clash)
 			dn->name[k].fqdn[0] = 0;
 	free(label);
+	free(e);
 	return 0;
 }
 

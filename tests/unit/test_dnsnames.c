@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -113,12 +114,43 @@ static void test_collisions(void **state)
 	}
 }
 
+/* A full table (4096 nodes, the peer table's default cap) all announcing one
+ * name: one keeps it, every other one gets its own derived name. */
+static void test_big_table(void **state)
+{
+	enum { N = 4096 };
+	static char pidbuf[N][32];
+	static const char *names[N], *pids[N];
+	struct dnsnames dn;
+	size_t i, plain = 0;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		snprintf(pidbuf[i], sizeof(pidbuf[i]), "12D3KooW%08zu", (i * 7919) % N);
+		pids[i] = pidbuf[i];
+		names[i] = "n";
+	}
+	assert_int_equal(dnsnames_compute(&dn, N, names, pids, "w.w2w"), 0);
+	for (i = 0; i < N; i++) {
+		assert_true(dn.name[i].fqdn[0]);
+		if (!dn.name[i].renamed) {
+			plain++;
+			assert_string_equal(pids[i], "12D3KooW00000000");
+		}
+	}
+	assert_int_equal(plain, 1);
+	assert_int_equal(dnsnames_find(&dn, "n-00004095.w.w2w", &i), 0);
+	assert_string_equal(pids[i], "12D3KooW00004095");
+	dnsnames_free(&dn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_labels),
 	    cmocka_unit_test(test_names_and_find),
 	    cmocka_unit_test(test_collisions),
+	    cmocka_unit_test(test_big_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
