@@ -2,10 +2,11 @@
 /*
  * The daemon's control socket protocol (docs/operations.md): a client sends
  * one line ("status", "status json", "join-info", "join-info json", "leave",
- * "join MULTIADDR", "resolve NAME") and reads the reply until the daemon
- * closes the connection. Replies are UTF-8 text or one JSON object, except
- * "resolve NAME" (for the NSS module, tools/nss/): one line "FQDN ADDRESS\n"
- * when NAME is a live node's DNS name (dnsnames.h), else an empty reply.
+ * "join MULTIADDR", "resolve NAME", "resolve-addr IP") and reads the reply
+ * until the daemon closes the connection. Replies are UTF-8 text or one JSON
+ * object, except the two for the NSS module (tools/nss/): one line
+ * "FQDN ADDRESS\n" when NAME is a live node's DNS name (dnsnames.h) or IP its
+ * overlay address, else an empty reply.
  */
 #ifndef W2W_TOOLS_CTLPROTO_H
 #define W2W_TOOLS_CTLPROTO_H

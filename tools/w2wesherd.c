@@ -11,6 +11,7 @@
  * the leave and remove the interface. SIGHUP: reload what can change safely
  * (log level, bootstrap list). Exit codes: 0 clean stop, 1 failure, 2 usage.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -234,9 +235,31 @@ static void names_check(struct daemon *d)
 	w2w_snapshot_free(s);
 }
 
-/* "resolve NAME": "FQDN ADDRESS\n" for a live node with that DNS name, else
- * "" (an empty reply is "not found" to the NSS module). NULL on no memory. */
-static char *resolve(struct daemon *d, const char *name)
+/* The snapshot index of the node holding overlay address ip, or -1. */
+static int find_addr(const struct w2w_snapshot *s, const char *ip, size_t *idx)
+{
+	uint8_t want[16], have[16];
+	int fam = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	size_t n = w2w_snapshot_peer_count(s);
+
+	if (inet_pton(fam, ip, want) != 1)
+		return -1;
+	for (size_t k = 0; k <= n; k++) {
+		size_t i = k == n ? W2W_SNAPSHOT_SELF : k;
+
+		if (inet_pton(fam, w2w_snapshot_address(s, i), have) == 1 &&
+		    !memcmp(want, have, fam == AF_INET6 ? 16 : 4)) {
+			*idx = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* "resolve NAME" ("resolve-addr IP" when by_addr): "FQDN ADDRESS\n" for a
+ * live node with that DNS name (overlay address), else "" (an empty reply is
+ * "not found" to the NSS module). NULL on no memory. */
+static char *resolve(struct daemon *d, const char *name, int by_addr)
 {
 	struct w2w_snapshot *s = w2w_node_snapshot(d->node);
 	struct dnsnames dn;
@@ -246,8 +269,10 @@ static char *resolve(struct daemon *d, const char *name)
 	if (!s)
 		return NULL;
 	if (dnsnames_build(&dn, s, w2w_config_dns_domain(d->cfg)) == 0) {
+		int r = by_addr ? find_addr(s, name, &i) : dnsnames_find(&dn, name, &i);
+
 		names_warn(d, s, &dn);
-		if (dnsnames_find(&dn, name, &i) == 0 && w2w_snapshot_address(s, i)[0]) {
+		if (r == 0 && w2w_snapshot_address(s, i)[0] && dnsnames_at(&dn, i)->fqdn[0]) {
 			const char *fqdn = dnsnames_at(&dn, i)->fqdn, *ip = w2w_snapshot_address(s, i);
 
 			out = malloc(strlen(fqdn) + strlen(ip) + 3);
@@ -362,7 +387,9 @@ static void handle_request(struct ctl_client *c, char *line)
 		if (!out)
 			out = ctl_error_json("snapshot failed");
 	} else if (!strncmp(line, "resolve ", 8)) {
-		out = resolve(d, line + 8);
+		out = resolve(d, line + 8, 0);
+	} else if (!strncmp(line, "resolve-addr ", 13)) {
+		out = resolve(d, line + 13, 1);
 	} else if (!strcmp(line, "leave")) {
 		int r = w2w_node_leave(d->node);
 

@@ -85,6 +85,10 @@ def test_names_resolve_leave_and_no_daemon():
             for b in nodes:
                 assert getent(a, f"{b.name}.{DOMAIN}") == ips[b], (a.name, b.name)
         assert getent(nodes[0], f"NODE2.Wesh0.W2W.") == ips[nodes[1]]
+        # reverse: an overlay address gives the node's name
+        for b in nodes:
+            rc, out, _ = resolver(nodes[0], "getent", "hosts", ips[b])
+            assert rc == 0 and out.split()[1:] == [f"{b.name}.{DOMAIN}"], out
         # no bare names (they would shadow real hosts), no other domain
         assert getent(nodes[0], "node2") is None
         assert getent(nodes[0], "node2.wesh1.w2w") is None

@@ -35,6 +35,9 @@ enum nss_status _nss_w2wesher_gethostbyname3_r(const char *name, int af, struct 
                                                char **canonp);
 enum nss_status _nss_w2wesher_gethostbyname_r(const char *name, struct hostent *result, char *buffer,
                                               size_t buflen, int *errnop, int *h_errnop);
+enum nss_status _nss_w2wesher_gethostbyaddr2_r(const void *addr, socklen_t len, int af, struct hostent *result,
+                                               char *buffer, size_t buflen, int *errnop, int *h_errnop,
+                                               int32_t *ttlp);
 
 struct fake {
 	char path[108];
@@ -337,6 +340,37 @@ static void test_daemons(void **state)
 	fake_stop(&c);
 }
 
+static void test_reverse(void **state)
+{
+	struct fake f;
+	struct hostent he;
+	uint8_t a6[16], other[16];
+	char buf[512];
+	int err, herr;
+	int32_t ttl = -1;
+
+	(void)state;
+	inet_pton(AF_INET6, "fd00::2", a6);
+	inet_pton(AF_INET6, "fd00::3", other);
+	fake_start(&f, "wesh0.sock", "node2.w.w2w fd00::2\n");
+	assert_int_equal(_nss_w2wesher_gethostbyaddr2_r(a6, 16, AF_INET6, &he, buf, sizeof(buf), &err, &herr, &ttl),
+	                 NSS_STATUS_SUCCESS);
+	assert_string_equal(f.last, "resolve-addr fd00::2\n");
+	assert_string_equal(he.h_name, "node2.w.w2w");
+	assert_int_equal(ttl, 0);
+	assert_memory_equal(he.h_addr_list[0], a6, 16);
+	/* an answer for another address is no answer */
+	assert_int_equal(_nss_w2wesher_gethostbyaddr2_r(other, 16, AF_INET6, &he, buf, sizeof(buf), &err, &herr,
+	                                                NULL),
+	                 NSS_STATUS_NOTFOUND);
+	assert_int_equal(_nss_w2wesher_gethostbyaddr2_r(a6, 4, AF_INET6, &he, buf, sizeof(buf), &err, &herr, NULL),
+	                 NSS_STATUS_UNAVAIL);
+	assert_int_equal(_nss_w2wesher_gethostbyaddr2_r(a6, 16, AF_INET6, &he, buf, 8, &err, &herr, NULL),
+	                 NSS_STATUS_TRYAGAIN);
+	assert_int_equal(err, ERANGE);
+	fake_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +379,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_garbage_replies, setup),
 	    cmocka_unit_test_setup(test_names_never_sent, setup),
 	    cmocka_unit_test_setup(test_daemons, setup),
+	    cmocka_unit_test_setup(test_reverse, setup),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,6 +62,12 @@ EXPORT enum nss_status _nss_w2wesher_gethostbyname2_r(const char *name, int af, 
                                                       char *buffer, size_t buflen, int *errnop, int *h_errnop);
 EXPORT enum nss_status _nss_w2wesher_gethostbyname_r(const char *name, struct hostent *result, char *buffer,
                                                      size_t buflen, int *errnop, int *h_errnop);
+EXPORT enum nss_status _nss_w2wesher_gethostbyaddr2_r(const void *addr, socklen_t len, int af,
+                                                      struct hostent *result, char *buffer, size_t buflen,
+                                                      int *errnop, int *h_errnop, int32_t *ttlp);
+EXPORT enum nss_status _nss_w2wesher_gethostbyaddr_r(const void *addr, socklen_t len, int af,
+                                                     struct hostent *result, char *buffer, size_t buflen,
+                                                     int *errnop, int *h_errnop);
 
 struct answer {
 	char name[NAME_MAX_LEN + 1];
@@ -109,8 +115,9 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Parses "FQDN ADDRESS\n" for the name asked; false for anything else. */
-static bool parse_reply(const char *r, size_t n, const char *asked, struct answer *a)
+/* Parses "FQDN ADDRESS\n" answering q (its name, or with q->name "" its
+ * address) into a; false for anything else. */
+static bool parse_reply(const char *r, size_t n, const struct answer *q, struct answer *a)
 {
 	char buf[REPLY_MAX + 1], *sp, *nl;
 
@@ -123,7 +130,7 @@ static bool parse_reply(const char *r, size_t n, const char *asked, struct answe
 	if (!nl || !sp || sp > nl || nl[1] || (size_t)(sp - buf) > NAME_MAX_LEN)
 		return false;
 	*sp = *nl = 0;
-	if (!name_ok(buf, a->name) || strcasecmp(a->name, asked) != 0)
+	if (!name_ok(buf, a->name) || (q->name[0] && strcasecmp(a->name, q->name) != 0))
 		return false;
 	if (inet_pton(AF_INET6, sp + 1, a->addr) == 1)
 		a->family = AF_INET6;
@@ -131,7 +138,7 @@ static bool parse_reply(const char *r, size_t n, const char *asked, struct answe
 		a->family = AF_INET;
 	else
 		return false;
-	return true;
+	return q->name[0] || (a->family == q->family && !memcmp(a->addr, q->addr, a->family == AF_INET6 ? 16 : 4));
 }
 
 struct sock {
@@ -178,24 +185,27 @@ static size_t list_socks(struct sock *s)
 
 /* The first socket in name order that knows the name decides: true once it,
  * and every socket before it, is done (final: skip those still waiting). */
-static bool pick(struct sock *s, size_t n, const char *name, struct answer *a, bool final)
+static bool pick(struct sock *s, size_t n, const struct answer *q, struct answer *a, bool final)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!s[i].done && !final)
 			return false;
-		if (s[i].fd >= 0 && s[i].len && parse_reply(s[i].reply, s[i].len, name, a))
+		if (s[i].fd >= 0 && s[i].len && parse_reply(s[i].reply, s[i].len, q, a))
 			return true;
 	}
 	return false;
 }
 
-/* Asks every daemon; true with *a filled when one knows the name. */
-static bool ask_daemons(const char *name, struct answer *a)
+/* Asks every daemon about q (a name, or with q->name "" an address); true
+ * with *a filled when one knows it. */
+static bool ask_daemons(const struct answer *q, struct answer *a)
 {
 	struct sock s[MAX_SOCKS];
 	struct pollfd pfd[MAX_SOCKS];
-	char req[NAME_MAX_LEN + 16];
-	int reqlen = snprintf(req, sizeof(req), "resolve %s\n", name);
+	char req[NAME_MAX_LEN + 32], ip[INET6_ADDRSTRLEN];
+	int reqlen = q->name[0] ? snprintf(req, sizeof(req), "resolve %s\n", q->name)
+	                        : snprintf(req, sizeof(req), "resolve-addr %s\n",
+	                                   inet_ntop(q->family, q->addr, ip, sizeof(ip)));
 	int64_t deadline = now_ms() + TIMEOUT_MS;
 	size_t n = list_socks(s);
 	bool found = false;
@@ -226,7 +236,7 @@ static bool ask_daemons(const char *name, struct answer *a)
 		int64_t left;
 		int r;
 
-		if ((found = pick(s, n, name, a, false)))
+		if ((found = pick(s, n, q, a, false)))
 			break;
 		for (size_t i = 0; i < n; i++)
 			if (!s[i].done) {
@@ -258,19 +268,23 @@ static bool ask_daemons(const char *name, struct answer *a)
 		}
 	}
 	if (!found) /* out of time: the first of those that answered */
-		found = pick(s, n, name, a, true);
+		found = pick(s, n, q, a, true);
 	for (size_t i = 0; i < n; i++)
 		if (s[i].fd >= 0)
 			close(s[i].fd);
 	return found;
 }
 
-/* The lookup shared by every entry point: SUCCESS with *a, or NOTFOUND. */
-static enum nss_status lookup(const char *name, struct answer *a, int *errnop, int *h_errnop)
+/* The lookup shared by every entry point (a name, or with name NULL the
+ * address in q): SUCCESS with *a, or NOTFOUND. */
+static enum nss_status lookup(const char *name, struct answer *q, struct answer *a, int *errnop, int *h_errnop)
 {
-	char want[NAME_MAX_LEN + 1];
-
-	if (name && name_ok(name, want) && ask_daemons(want, a))
+	if (name) {
+		memset(q, 0, sizeof(*q));
+		if (!name_ok(name, q->name))
+			q->name[0] = 0;
+	}
+	if ((!name || q->name[0]) && ask_daemons(q, a))
 		return NSS_STATUS_SUCCESS;
 	*errnop = ENOENT;
 	*h_errnop = HOST_NOT_FOUND;
@@ -310,9 +324,9 @@ enum nss_status _nss_w2wesher_gethostbyname4_r(const char *name, struct gaih_add
                                                size_t buflen, int *errnop, int *h_errnop, int32_t *ttlp)
 {
 	int saved = errno;
-	struct answer a;
+	struct answer q, a;
 	struct gaih_addrtuple *t;
-	enum nss_status st = lookup(name, &a, errnop, h_errnop);
+	enum nss_status st = lookup(name, &q, &a, errnop, h_errnop);
 	size_t l, need;
 	char *buf;
 
@@ -344,15 +358,43 @@ out:
 	return st;
 }
 
+/* Fills a hostent with the answer (its own family): the layout of
+ * nss-mymachines, name, aliases {NULL}, the address, list {addr, NULL}. */
+static enum nss_status fill_hostent(const struct answer *a, struct hostent *result, char *buffer, size_t buflen,
+                                    int *errnop, int *h_errnop, int32_t *ttlp, char **canonp)
+{
+	size_t alen = a->family == AF_INET6 ? 16 : 4, l = strlen(a->name) + 1;
+	size_t need = ALIGN_PTR(l) + sizeof(char *) + ALIGN_PTR(alen) + 2 * sizeof(char *);
+	char *buf = align_buf(buffer, &buflen), *addr, **aliases, **list;
+
+	if (!buf || buflen < need)
+		return erange(errnop, h_errnop);
+	memcpy(buf, a->name, l);
+	aliases = (char **)(buf + ALIGN_PTR(l));
+	aliases[0] = NULL;
+	addr = (char *)(aliases + 1);
+	memcpy(addr, a->addr, alen);
+	list = (char **)(addr + ALIGN_PTR(alen));
+	list[0] = addr;
+	list[1] = NULL;
+	result->h_name = buf;
+	result->h_aliases = aliases;
+	result->h_addrtype = a->family;
+	result->h_length = (int)alen;
+	result->h_addr_list = list;
+	if (canonp)
+		*canonp = buf;
+	succeeded(ttlp, h_errnop);
+	return NSS_STATUS_SUCCESS;
+}
+
 enum nss_status _nss_w2wesher_gethostbyname3_r(const char *name, int af, struct hostent *result, char *buffer,
                                                size_t buflen, int *errnop, int *h_errnop, int32_t *ttlp,
                                                char **canonp)
 {
 	int saved = errno;
-	struct answer a;
+	struct answer q, a;
 	enum nss_status st;
-	size_t l, alen, need;
-	char *buf, *addr, **aliases, **list;
 
 	if (af == AF_UNSPEC)
 		af = AF_INET;
@@ -361,42 +403,15 @@ enum nss_status _nss_w2wesher_gethostbyname3_r(const char *name, int af, struct 
 		*h_errnop = NO_RECOVERY;
 		return NSS_STATUS_UNAVAIL;
 	}
-	st = lookup(name, &a, errnop, h_errnop);
-	if (st != NSS_STATUS_SUCCESS)
-		goto out;
-	if (a.family != af) {
+	st = lookup(name, &q, &a, errnop, h_errnop);
+	if (st == NSS_STATUS_SUCCESS && a.family != af) {
 		/* The name exists, without an address of this family. */
 		*errnop = ENOENT;
 		*h_errnop = NO_DATA;
 		st = NSS_STATUS_NOTFOUND;
-		goto out;
+	} else if (st == NSS_STATUS_SUCCESS) {
+		st = fill_hostent(&a, result, buffer, buflen, errnop, h_errnop, ttlp, canonp);
 	}
-	alen = af == AF_INET6 ? 16 : 4;
-	l = strlen(a.name) + 1;
-	/* name, aliases {NULL}, the address, address list {addr, NULL} */
-	need = ALIGN_PTR(l) + sizeof(char *) + ALIGN_PTR(alen) + 2 * sizeof(char *);
-	buf = align_buf(buffer, &buflen);
-	if (!buf || buflen < need) {
-		st = erange(errnop, h_errnop);
-		goto out;
-	}
-	memcpy(buf, a.name, l);
-	aliases = (char **)(buf + ALIGN_PTR(l));
-	aliases[0] = NULL;
-	addr = (char *)(aliases + 1);
-	memcpy(addr, a.addr, alen);
-	list = (char **)(addr + ALIGN_PTR(alen));
-	list[0] = addr;
-	list[1] = NULL;
-	result->h_name = buf;
-	result->h_aliases = aliases;
-	result->h_addrtype = af;
-	result->h_length = (int)alen;
-	result->h_addr_list = list;
-	if (canonp)
-		*canonp = buf;
-	succeeded(ttlp, h_errnop);
-out:
 	if (st != NSS_STATUS_TRYAGAIN)
 		errno = saved;
 	return st;
@@ -413,4 +428,35 @@ enum nss_status _nss_w2wesher_gethostbyname_r(const char *name, struct hostent *
 {
 	return _nss_w2wesher_gethostbyname3_r(name, AF_INET, result, buffer, buflen, errnop, h_errnop, NULL,
 	                                      NULL);
+}
+
+/* Reverse: the node whose overlay address this is ("resolve-addr IP"). */
+enum nss_status _nss_w2wesher_gethostbyaddr2_r(const void *addr, socklen_t len, int af, struct hostent *result,
+                                               char *buffer, size_t buflen, int *errnop, int *h_errnop,
+                                               int32_t *ttlp)
+{
+	int saved = errno;
+	struct answer q, a;
+	enum nss_status st;
+
+	if (!addr || !((af == AF_INET && len == 4) || (af == AF_INET6 && len == 16))) {
+		*errnop = EAFNOSUPPORT;
+		*h_errnop = NO_RECOVERY;
+		return NSS_STATUS_UNAVAIL;
+	}
+	memset(&q, 0, sizeof(q));
+	q.family = af;
+	memcpy(q.addr, addr, len);
+	st = lookup(NULL, &q, &a, errnop, h_errnop);
+	if (st == NSS_STATUS_SUCCESS)
+		st = fill_hostent(&a, result, buffer, buflen, errnop, h_errnop, ttlp, NULL);
+	if (st != NSS_STATUS_TRYAGAIN)
+		errno = saved;
+	return st;
+}
+
+enum nss_status _nss_w2wesher_gethostbyaddr_r(const void *addr, socklen_t len, int af, struct hostent *result,
+                                              char *buffer, size_t buflen, int *errnop, int *h_errnop)
+{
+	return _nss_w2wesher_gethostbyaddr2_r(addr, len, af, result, buffer, buflen, errnop, h_errnop, NULL);
 }
