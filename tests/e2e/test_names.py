@@ -13,6 +13,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import sysconfig
 import time
 
 import pytest
@@ -22,7 +23,8 @@ from test_mesh import full_mesh, msgpack_announcement, start_mesh
 
 pytestmark = pytest.mark.skipif(netlab.requirements() is not None, reason=str(netlab.requirements()))
 
-LIBDIR = "/usr/lib/x86_64-linux-gnu"
+# the multiarch libdir glibc searches, where `meson install --prefix=/usr` puts the module
+LIBDIR = "/usr/lib/" + (sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu")
 DOMAIN = "wesh0.w2w"
 
 
@@ -37,9 +39,10 @@ def _module_dir(lab):
     return d
 
 
-def resolver(node, *cmd, user=None, timeout=20):
-    """Runs cmd in node's netns through the system resolver path; returns
-    (returncode, stdout, seconds)."""
+def resolver(node, *cmd, user=None, timeout=20, socks=None):
+    """Runs cmd in node's netns through the system resolver path, with node's
+    control socket as /run/w2wesher/wesh0.sock (or socks: {file name: path});
+    returns (returncode, stdout + stderr, seconds)."""
     d = _module_dir(node.lab)
     run = " ".join("'" + c.replace("'", "'\\''") + "'" for c in cmd)
     if user is not None:
@@ -50,7 +53,8 @@ def resolver(node, *cmd, user=None, timeout=20):
         f"mount --bind {d}/nsswitch.conf /etc/nsswitch.conf\n"
         "mount -t tmpfs -o mode=0755 tmpfs /run\n"
         "mkdir -m 0755 /run/w2wesher\n"
-        f"ln -s {node.sock} /run/w2wesher/wesh0.sock\n"
+        + "".join(f"ln -s {path} /run/w2wesher/{name}\n"
+                  for name, path in (socks or {"wesh0.sock": node.sock}).items()) +
         "set +e\n"
         f"{run}\n"
     )
@@ -205,3 +209,26 @@ def test_name_collision_and_hostile_names():
         finally:
             p.kill()
             p.wait()
+
+
+def test_two_clusters_one_host():
+    """Two clusters with the same node names: each answers under its own
+    domain (<Interface>.w2w), and the resolver asks both daemons."""
+    import base64
+    with netlab.Lab() as lab:
+        a = start_mesh(lab, 2)
+        ips_a = full_mesh(lab, a)
+        lab.psk = base64.b64encode(os.urandom(32)).decode()
+        b1, b2 = lab.add_node("b1"), lab.add_node("b2")
+        b1.write_config(port=10043, iface="wesh1", node_name="node1")
+        b1.start()
+        b2.write_config(bootstrap=[b1.multiaddr(10043)], port=10043, iface="wesh1", node_name="node2")
+        b2.start()
+        ips_b = full_mesh(lab, [b1, b2])
+        assert dns_names(b1) == {"node1": "node1.wesh1.w2w", "node2": "node2.wesh1.w2w"}
+        both = {"wesh0.sock": a[0].sock, "wesh1.sock": b1.sock}
+        for name, want in (("node2.wesh0.w2w", ips_a[a[1]]), ("node2.wesh1.w2w", ips_b[b2]),
+                           ("node1.wesh1.w2w", ips_b[b1])):
+            rc, out, _ = resolver(a[0], "getent", "hosts", name, socks=both)
+            assert rc == 0 and out.split()[0] == want, (name, out)
+        assert ips_a[a[1]] != ips_b[b2]
