@@ -216,10 +216,11 @@ static void names_warn(struct daemon *d, const struct w2w_snapshot *s, const str
 	for (size_t k = 0; k <= dn->peers; k++) {
 		size_t i = k == dn->peers ? W2W_SNAPSHOT_SELF : k;
 
+		/* The name is a valid DNS label here (dnsnames.h), so it is safe to log. */
 		if (dn->name[k].renamed)
-			logf_(d, 4, "name collision: node %s announces the name of a node with a lower peer ID; %s",
-			      w2w_snapshot_peer_id(s, i),
-			      dn->name[k].fqdn[0] ? dn->name[k].fqdn : "its derived name clashes too: it has no DNS name");
+			logf_(d, 4, "name collision: %s is announced by a node with a lower peer ID too; %s %s",
+			      w2w_snapshot_name(s, i), w2w_snapshot_peer_id(s, i),
+			      dn->name[k].fqdn[0] ? dn->name[k].fqdn : "has no DNS name (its derived name is taken)");
 	}
 }
 
