@@ -11,6 +11,7 @@
 
 #include "ctlproto.h"
 #include "dnsnames.h"
+#include "json.h"
 
 struct sb {
 	char *p;
@@ -54,21 +55,14 @@ static void sb_add(struct sb *b, const char *fmt, ...)
 	}
 }
 
-/* JSON string with escaping of quotes, backslashes and control characters. */
+static void sb_put(void *ud, const char *p, size_t n)
+{
+	sb_add(ud, "%.*s", (int)n, p);
+}
+
 static void sb_json_str(struct sb *b, const char *s)
 {
-	sb_add(b, "\"");
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			sb_add(b, "\\%c", ch);
-		else if (ch < 0x20)
-			sb_add(b, "\\u%04x", ch);
-		else
-			sb_add(b, "%c", ch);
-	}
-	sb_add(b, "\"");
+	json_put_str(sb_put, b, s);
 }
 
 static char *sb_done(struct sb *b)
