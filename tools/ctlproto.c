@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ctlproto.h"
+#include "dnsnames.h"
 #include "json.h"
 
 struct sb {
@@ -73,10 +74,18 @@ static char *sb_done(struct sb *b)
 	return b->p;
 }
 
-static void json_node(struct sb *b, const struct w2w_snapshot *s, size_t i)
+static void json_node(struct sb *b, const struct w2w_snapshot *s, size_t i, const struct dnsnames *dn)
 {
+	const struct dnsname *d = dnsnames_at(dn, i);
+
 	sb_add(b, "{\"name\":");
 	sb_json_str(b, w2w_snapshot_name(s, i));
+	/* The name the resolver answers for (dnsnames.h), null when there is none. */
+	sb_add(b, ",\"dns\":");
+	if (d && d->fqdn[0])
+		sb_json_str(b, d->fqdn);
+	else
+		sb_add(b, "null");
 	sb_add(b, ",\"peerId\":");
 	sb_json_str(b, w2w_snapshot_peer_id(s, i));
 	sb_add(b, ",\"address\":");
@@ -94,23 +103,27 @@ static void json_node(struct sb *b, const struct w2w_snapshot *s, size_t i)
 	sb_add(b, "}");
 }
 
-char *ctl_snapshot_json(const struct w2w_snapshot *s, int join_info_only)
+char *ctl_snapshot_json(const struct w2w_snapshot *s, int join_info_only, const char *domain)
 {
 	struct sb b = {0};
+	struct dnsnames dn = {0};
 	size_t n;
 
+	if (!join_info_only && dnsnames_build(&dn, s, domain) < 0)
+		return NULL;
 	sb_add(&b, "{");
 	if (!join_info_only) {
 		sb_add(&b, "\"self\":");
-		json_node(&b, s, W2W_SNAPSHOT_SELF);
+		json_node(&b, s, W2W_SNAPSHOT_SELF, &dn);
 		sb_add(&b, ",\"peers\":[");
 		n = w2w_snapshot_peer_count(s);
 		for (size_t i = 0; i < n; i++) {
 			if (i)
 				sb_add(&b, ",");
-			json_node(&b, s, i);
+			json_node(&b, s, i, &dn);
 		}
 		sb_add(&b, "],");
+		dnsnames_free(&dn);
 	}
 	sb_add(&b, "\"joinAddrs\":[");
 	n = w2w_snapshot_join_addr_count(s);

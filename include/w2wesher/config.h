@@ -116,6 +116,9 @@ W2W_EXPORT int w2w_config_set_state_dir(struct w2w_config *cfg, const char *path
 W2W_EXPORT int w2w_config_set_log_level(struct w2w_config *cfg, const char *level);
 W2W_EXPORT int w2w_config_set_peer_expiry_ms(struct w2w_config *cfg, uint64_t ms);
 W2W_EXPORT int w2w_config_set_control_socket(struct w2w_config *cfg, const char *path);
+/* The domain node names resolve under (docs/operations.md "Node names"); NULL or "" restores
+ * the default <Interface>.w2w. */
+W2W_EXPORT int w2w_config_set_dns_domain(struct w2w_config *cfg, const char *domain);
 
 /* Getters (strings owned by cfg, valid until it changes). Configuration
  * reports no log lines: its failures come back as return codes with the
@@ -132,6 +135,9 @@ W2W_EXPORT unsigned w2w_config_mtu(const struct w2w_config *cfg);
 W2W_EXPORT enum w2w_backend w2w_config_backend(const struct w2w_config *cfg);
 W2W_EXPORT const char *w2w_config_state_dir(const struct w2w_config *cfg);
 W2W_EXPORT const char *w2w_config_control_socket(const struct w2w_config *cfg);
+/* Lower case, no trailing dot; "" before w2w_config_check() and when the
+ * default cannot be derived (an Interface that is no DNS label). */
+W2W_EXPORT const char *w2w_config_dns_domain(const struct w2w_config *cfg);
 /* syslog numbering: 3 error, 4 warn, 6 info, 7 debug. */
 W2W_EXPORT int w2w_config_log_level(const struct w2w_config *cfg);
 

@@ -7,6 +7,7 @@
  * checks across keys, secret generation, setters and getters; the parts are
  * listed in config_priv.h.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -98,6 +99,19 @@ int w2w_config_check(struct w2w_config *c)
 		snprintf(c->state_dir, sizeof(c->state_dir), DEF_STATE_BASE "%s", c->ifname);
 	if (c->origin[CK_NODE_CONTROLSOCKET] == CO_DEFAULT || !c->control_socket[0])
 		snprintf(c->control_socket, sizeof(c->control_socket), DEF_SOCK_BASE "%s.sock", c->ifname);
+	if (c->origin[CK_NODE_DNSDOMAIN] == CO_DEFAULT || !c->dns_domain[0]) {
+		/* <Interface>.w2w: two clusters on one host differ in Interface, so in domain. An
+		 * interface name that is no DNS label (wg_0) gives no names until DNSDomain is set. */
+		c->dns_domain[0] = 0;
+		if (cfg_valid_hostname(c->ifname, strlen(c->ifname)) && !strchr(c->ifname, '.')) {
+			snprintf(c->dns_domain, sizeof(c->dns_domain), "%s.w2w", c->ifname);
+			for (char *q = c->dns_domain; *q; q++)
+				*q = (char)tolower((unsigned char)*q);
+		} else {
+			cfg_note(c, "Interface %s is no DNS label: set [Node] DNSDomain to resolve node names",
+			         c->ifname);
+		}
+	}
 	if (c->origin[CK_NODE_PEEREXPIRY] == CO_DEFAULT || !c->peer_expiry_ms) {
 		c->peer_expiry_ms = mn_default_expiry_ms(c->announce_ms); /* the mesh's one default */
 	} else if (c->peer_expiry_ms < 2 * c->announce_ms) {
@@ -314,6 +328,11 @@ int w2w_config_set_control_socket(struct w2w_config *c, const char *path)
 	return set_text(c, CK_NODE_CONTROLSOCKET, path);
 }
 
+int w2w_config_set_dns_domain(struct w2w_config *c, const char *domain)
+{
+	return set_text(c, CK_NODE_DNSDOMAIN, domain);
+}
+
 /* ---- getters ---- */
 
 const char *w2w_config_path(const struct w2w_config *c)
@@ -369,6 +388,11 @@ const char *w2w_config_state_dir(const struct w2w_config *c)
 const char *w2w_config_control_socket(const struct w2w_config *c)
 {
 	return c->control_socket;
+}
+
+const char *w2w_config_dns_domain(const struct w2w_config *c)
+{
+	return c->dns_domain;
 }
 
 int w2w_config_log_level(const struct w2w_config *c)

@@ -20,6 +20,8 @@
 #define CFG_MAX_FILE (256u * 1024u) /* bytes of config file read at most */
 #define CFG_PATH_MAX 1024
 #define CFG_SOCK_MAX 108 /* sizeof(sun_path) */
+/* DNSDomain: a 63-byte label, a dot and the domain fit a 253-byte name (RFC 1035 2.3.4). */
+#define CFG_DOMAIN_MAX 189
 
 /* Every key the file, the environment and w2w_config_set() know. */
 enum cfg_key {
@@ -42,6 +44,7 @@ enum cfg_key {
 	CK_NODE_LOGLEVEL,
 	CK_NODE_PEEREXPIRY,
 	CK_NODE_CONTROLSOCKET,
+	CK_NODE_DNSDOMAIN,
 	CK__COUNT
 };
 
@@ -90,6 +93,7 @@ struct w2w_config {
 	int log_level;
 	uint64_t peer_expiry_ms; /* 0 until w2w_config_check() derives it */
 	char control_socket[CFG_SOCK_MAX];
+	char dns_domain[CFG_DOMAIN_MAX + 1]; /* "" until w2w_config_check() derives it */
 
 	char note[512]; /* a remark for the dump (e.g. a rewritten ListenAddr) */
 	char err[512];

@@ -112,6 +112,9 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 	case CK_NODE_CONTROLSOCKET:
 		buf_printf(b, "%s", c->control_socket);
 		break;
+	case CK_NODE_DNSDOMAIN:
+		buf_printf(b, "%s", c->dns_domain);
+		break;
 	}
 }
 

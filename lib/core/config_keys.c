@@ -622,6 +622,22 @@ static int p_control_socket(struct w2w_config *c, const char *v, size_t n, char 
 	return p_abs_path(c->control_socket, sizeof(c->control_socket), v, n, why);
 }
 
+/* [Node] DNSDomain (docs/operations.md "Node names"): LDH labels, stored in lower case. */
+static int p_dns_domain(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char s[72];
+
+	if (n && (n > CFG_DOMAIN_MAX || !cfg_valid_hostname(v, n))) {
+		cfg_why(why, "'%s' is not a domain name (letters, digits, '-' and inner '.', at most %d bytes)",
+		        cfg_shown(s, v, n), CFG_DOMAIN_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		c->dns_domain[i] = (char)tolower((unsigned char)v[i]);
+	c->dns_domain[n] = 0;
+	return 0;
+}
+
 static int p_log_level(struct w2w_config *c, const char *v, size_t n, char *why)
 {
 	char s[72];
@@ -671,6 +687,7 @@ const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_NODE_LOGLEVEL] = {SEC_NODE, "LogLevel", p_log_level, false},
     [CK_NODE_PEEREXPIRY] = {SEC_NODE, "PeerExpiry", p_peer_expiry, false},
     [CK_NODE_CONTROLSOCKET] = {SEC_NODE, "ControlSocket", p_control_socket, false},
+    [CK_NODE_DNSDOMAIN] = {SEC_NODE, "DNSDomain", p_dns_domain, false},
 };
 
 /* ---- errors ---- */

@@ -236,7 +236,11 @@ def msgpack_announcement(seq, name, wg_pub, port, claims, flags=0):
 
     def s(x):
         b = x.encode()
-        return bytes([0xa0 | len(b)]) + b
+        if len(b) < 32:
+            return bytes([0xa0 | len(b)]) + b
+        if len(b) < 256:
+            return bytes([0xd9, len(b)]) + b
+        return b"\xda" + struct.pack(">H", len(b)) + b
 
     def b8(x):
         return bytes([0xc4, len(x)]) + x

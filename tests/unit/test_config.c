@@ -617,6 +617,49 @@ static void test_keys_api(void **state)
 	w2w_wipe(pb, sizeof(pb));
 }
 
+/* [Node] DNSDomain (docs/operations.md "Node names"): follows Interface by
+ * default, is stored in lower case, and refuses what is no domain name. */
+static void test_dns_domain(void **state)
+{
+	struct w2w_config *c = cfg_new();
+	char dump[8192];
+
+	(void)state;
+	write_file(path, "[Wireguard]\nInterface = Mesh-1\n", 0644);
+	assert_int_equal(w2w_config_load(c, path, 0), 0);
+	assert_string_equal(w2w_config_dns_domain(c), "mesh-1.w2w");
+	assert_int_equal(w2w_config_set_dns_domain(c, "Corp.Example"), 0);
+	assert_int_equal(w2w_config_check(c), 0);
+	assert_string_equal(w2w_config_dns_domain(c), "corp.example");
+	dump_into(c, dump, sizeof(dump));
+	assert_non_null(strstr(dump, "DNSDomain = corp.example"));
+	{
+		static const char *const bad[] = {"a..b", "trail.", ".lead", "-x.w2w", "sp ace", "a\nb", "x_y", ""};
+		char big[191];
+
+		memset(big, 'a', sizeof(big) - 1);
+		big[sizeof(big) - 1] = 0;
+		for (size_t i = 0; bad[i][0]; i++) {
+			assert_int_equal(w2w_config_set_dns_domain(c, bad[i]), W2W_EPARSE);
+			assert_non_null(strstr(w2w_config_error(c), "[Node] DNSDomain: "));
+			assert_string_equal(w2w_config_dns_domain(c), "corp.example"); /* unchanged */
+		}
+		for (size_t i = 60; i < sizeof(big) - 1; i += 61)
+			big[i] = '.';
+		assert_int_equal(w2w_config_set_dns_domain(c, big), W2W_EPARSE); /* 190 bytes */
+		big[189] = 0;
+		assert_int_equal(w2w_config_set_dns_domain(c, big), 0);
+	}
+	/* "" restores the default; an interface that is no DNS label gives none */
+	assert_int_equal(w2w_config_set_dns_domain(c, ""), 0);
+	assert_int_equal(w2w_config_set_interface(c, "wg_0"), 0);
+	assert_int_equal(w2w_config_check(c), 0);
+	assert_string_equal(w2w_config_dns_domain(c), "");
+	dump_into(c, dump, sizeof(dump));
+	assert_non_null(strstr(dump, "set [Node] DNSDomain"));
+	w2w_config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -631,6 +674,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_psk_file_and_env, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_setters, setup, teardown),
 	    cmocka_unit_test(test_keys_api),
+	    cmocka_unit_test_setup_teardown(test_dns_domain, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
