@@ -33,6 +33,7 @@ struct nmdns {
 	uint8_t own[MDNS_MAX_OWN_ADDRS][4]; /* advertised */
 	size_t nown;
 	uint16_t own_port;
+	bool scanned; /* the advertised addresses were computed once */
 	int last_err; /* of the last failed socket open, reported once */
 	uint8_t out[MDNS_PKT_MAX];
 };
@@ -113,7 +114,8 @@ size_t nmdns_own_ip4(const struct mcast_ifaddr *a, size_t na, const unsigned *if
 	size_t n = 0;
 
 	for (size_t i = 0; i < na && n < cap; i++) {
-		if (!joined(ifs, nifs, a[i].ifindex) || !nmdns_lan_ip4(a[i].ip) || in_overlay(overlay, a[i].ip))
+		if (!joined(ifs, nifs, a[i].ifindex) || !nmdns_lan_ip4(a[i].ip) ||
+		    in_overlay(overlay, a[i].ip))
 			continue;
 		if (memcmp(listen_ip, any, 4) && memcmp(listen_ip, a[i].ip, 4))
 			continue; /* listening on one address: only that one is reachable */
@@ -159,7 +161,8 @@ static void on_found(struct nmdns *m, const struct mdns_found *f)
 			text[0] = '\0';
 		if (ma_decompose(f->addr[i], f->addr_len[i], &a) < 0 || a.kind != MA_KIND_IP4 || !a.tcp ||
 		    !nmdns_dialable_ip4(m->addrs, m->naddrs, m->ifs, m->nifs, a.ip, &m->overlay)) {
-			log_debug(m->cfg.log, "mDNS: %s at %s: not an on-link /ip4/.../tcp address, not dialled", id,
+			log_debug(m->cfg.log,
+			          "mDNS: %s at %s: not an on-link /ip4/.../tcp address, not dialled", id,
 			          text);
 			continue;
 		}
@@ -223,7 +226,7 @@ static bool same_ifs(const unsigned *a, size_t na, const unsigned *b, size_t nb)
 static void update_socket(struct nmdns *m)
 {
 	unsigned want[MCAST_MAX_IFACES];
-	size_t nwant = nmdns_pick_ifaces(m->addrs, m->naddrs, (const char (*)[16])m->ifaces, m->cfg.n_ifaces,
+	size_t nwant = nmdns_pick_ifaces(m->addrs, m->naddrs, (const char(*)[16])m->ifaces, m->cfg.n_ifaces,
 	                                 m->wg_ifname, want, MCAST_MAX_IFACES);
 	struct mcast_cfg mc = {.version = 1, .ifindex = want, .nif = nwant};
 	int e;
@@ -259,14 +262,15 @@ static void update_addrs(struct nmdns *m, uint64_t now)
 	size_t lens[MDNS_MAX_OWN_ADDRS], n = 0;
 	const uint8_t *lma = NULL;
 	size_t llen = 0;
-	struct ma_addr la;
+	struct ma_addr la = {0};
 
 	if (m->cfg.listen_addr && m->cfg.listen_addr(m->cfg.ud, &lma, &llen) == 0 &&
 	    ma_decompose(lma, llen, &la) == 0 && la.kind == MA_KIND_IP4 && la.tcp)
 		n = nmdns_own_ip4(m->addrs, m->naddrs, m->ifs, m->nifs, la.ip, &m->overlay, own,
 		                  MDNS_MAX_OWN_ADDRS);
-	if (n == m->nown && (!n || la.port == m->own_port) && !memcmp(own, m->own, n * 4))
+	if (m->scanned && n == m->nown && (!n || la.port == m->own_port) && !memcmp(own, m->own, n * 4))
 		return; /* unchanged: no new announcement */
+	m->scanned = true;
 	for (size_t i = 0; i < n; i++) {
 		int l = ma_from_ip(bin[i], sizeof(bin[i]), 4, own[i], la.port, true, NULL);
 
@@ -277,6 +281,12 @@ static void update_addrs(struct nmdns *m, uint64_t now)
 	m->nown = n;
 	m->own_port = n ? la.port : 0;
 	mdns_set_addrs(m->m, ptr, lens, n, now);
+	for (size_t i = 0; i < n; i++) {
+		char t[MA_MAX_TEXT];
+
+		if (ma_format(t, sizeof(t), ptr[i], lens[i]) > 0)
+			log_info(m->cfg.log, "mDNS: advertising %s", t);
+	}
 	if (!n)
 		log_warn(m->cfg.log, "mDNS: no private, shared or link-local IPv4 listen address on the mDNS "
 		                     "interfaces: discovering only, not advertised");

@@ -47,7 +47,7 @@ struct nmdns_cfg {
 	const struct peerid *self;
 	const char (*ifaces)[16]; /* MDNSInterfaces; n_ifaces == 0: every suitable one */
 	size_t n_ifaces;
-	const char *wg_ifname;         /* never used for mDNS */
+	const char *wg_ifname;            /* never used for mDNS */
 	const struct cfg_prefix *overlay; /* never advertised nor dialled */
 	uint64_t interval_us;
 	const struct wlog *log;

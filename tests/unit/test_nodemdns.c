@@ -116,11 +116,13 @@ static void test_dialable(void **state)
 
 	(void)state;
 	assert_true(nmdns_dialable_ip4(host, NHOST, eth0, 1, IP(192, 168, 1, 20), &overlay));
-	assert_true(nmdns_dialable_ip4(host, NHOST, eth0, 1, IP(192, 168, 1, 10), &overlay)); /* a node beside us */
+	assert_true(
+	    nmdns_dialable_ip4(host, NHOST, eth0, 1, IP(192, 168, 1, 10), &overlay)); /* a node beside us */
 	assert_true(nmdns_dialable_ip4(host, NHOST, eth0, 1, IP(169, 254, 200, 1), &overlay));
-	assert_false(nmdns_dialable_ip4(host, NHOST, eth0, 1, IP(192, 168, 1, 0), &overlay));   /* network */
-	assert_false(nmdns_dialable_ip4(host, NHOST, eth0, 1, IP(192, 168, 1, 255), &overlay)); /* broadcast */
-	assert_false(nmdns_dialable_ip4(host, NHOST, eth0, 1, IP(192, 168, 2, 20), &overlay));  /* off-link */
+	assert_false(nmdns_dialable_ip4(host, NHOST, eth0, 1, IP(192, 168, 1, 0), &overlay)); /* network */
+	assert_false(
+	    nmdns_dialable_ip4(host, NHOST, eth0, 1, IP(192, 168, 1, 255), &overlay));         /* broadcast */
+	assert_false(nmdns_dialable_ip4(host, NHOST, eth0, 1, IP(192, 168, 2, 20), &overlay)); /* off-link */
 	assert_false(nmdns_dialable_ip4(host, NHOST, eth0, 1, IP(8, 8, 8, 8), &overlay));
 	assert_false(nmdns_dialable_ip4(host, NHOST, eth0, 1, IP(127, 0, 0, 1), &overlay));
 	/* On-link of an interface we did not join. */
