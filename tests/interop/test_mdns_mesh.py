@@ -84,6 +84,39 @@ print(n, flush=True)
 """ % HERE
 
 
+# Joins the group and prints, for every mDNS response, its source and the TTL of its first answer.
+LISTENER = r"""
+import json, socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind(("", 5353))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+             struct.pack("4s4s", socket.inet_aton("224.0.0.251"), socket.inet_aton("0.0.0.0")))
+def skip_name(d, off):
+    while d[off]:
+        if d[off] >= 0xc0:
+            return off + 2
+        off += 1 + d[off]
+    return off + 1
+print(json.dumps({"event": "ready"}), flush=True)
+while True:
+    d, a = s.recvfrom(9000)
+    try:
+        qd, an = struct.unpack(">2H", d[4:8])
+        if not d[2] & 0x80 or not an:
+            continue
+        off = 12
+        for _ in range(qd):
+            off = skip_name(d, off) + 4
+        off = skip_name(d, off)
+        ttl = struct.unpack(">I", d[off + 4:off + 8])[0]
+    except (IndexError, struct.error):
+        continue
+    print(json.dumps({"event": "response", "src": a[0], "ttl": ttl}), flush=True)
+"""
+
+
 def enable_mdns(node, interval="1s"):
     """netlab writes [P2P] first; our keys go right under it (a section may appear only once)."""
     with open(node.config) as f:
@@ -221,6 +254,18 @@ def main():
         for n in nodes:
             log = n.log_text()
             assert "AddressSanitizer" not in log and "runtime error:" not in log, n.name
+
+        # 5. Goodbye: a node that stops says so at once (TTL 0, RFC 6762 10.1), so LAN peers forget it.
+        lis = h.Proc("listener", ["ip", "netns", "exec", flooder_ns.ns, sys.executable, "-c", LISTENER])
+        lis.wait_event(lambda e: e.get("event") == "ready", 10, "listener ready")
+        gone = nodes[3]
+        lis.wait_event(lambda e: e.get("event") == "response" and e["src"] == gone.ip and e["ttl"] > 0, 10,
+                       "an answer of %s" % gone.name)
+        assert gone.stop() == 0
+        lis.wait_event(lambda e: e.get("event") == "response" and e["src"] == gone.ip and e["ttl"] == 0, 5,
+                       "the goodbye of %s" % gone.name)
+        h.log("%s said goodbye when it stopped" % gone.name)
+        lis.stop()
         js.stop()
         h.log("mdns mesh: ok")
 
