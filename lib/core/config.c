@@ -266,6 +266,21 @@ int w2w_config_set_announce_interval_ms(struct w2w_config *c, uint64_t ms)
 	return set_fmt(c, CK_P2P_ANNOUNCE, "%llums", (unsigned long long)ms);
 }
 
+int w2w_config_set_mdns(struct w2w_config *c, int on)
+{
+	return set_text(c, CK_P2P_MDNS, on ? "true" : "false");
+}
+
+int w2w_config_set_mdns_interfaces(struct w2w_config *c, const char *list)
+{
+	return set_text(c, CK_P2P_MDNSIFACES, list);
+}
+
+int w2w_config_set_mdns_interval_ms(struct w2w_config *c, uint64_t ms)
+{
+	return set_fmt(c, CK_P2P_MDNSINTERVAL, "%llums", (unsigned long long)ms);
+}
+
 int w2w_config_set_interface(struct w2w_config *c, const char *ifname)
 {
 	return set_text(c, CK_WG_INTERFACE, ifname);
@@ -363,6 +378,21 @@ size_t w2w_config_bootstrap_count(const struct w2w_config *c)
 const char *w2w_config_bootstrap(const struct w2w_config *c, size_t i)
 {
 	return i < c->n_bootstrap ? c->bootstrap[i] : NULL;
+}
+
+int w2w_config_mdns(const struct w2w_config *c)
+{
+	return c->mdns;
+}
+
+const char *w2w_config_mdns_interfaces(const struct w2w_config *c)
+{
+	return c->mdns_ifaces_text;
+}
+
+uint64_t w2w_config_mdns_interval_ms(const struct w2w_config *c)
+{
+	return c->mdns_interval_ms;
 }
 
 const char *w2w_config_node_name(const struct w2w_config *c)

@@ -22,6 +22,7 @@
 #define CFG_SOCK_MAX 108 /* sizeof(sun_path) */
 /* DNSDomain: a 63-byte label, a dot and the domain fit a 253-byte name (RFC 1035 2.3.4). */
 #define CFG_DOMAIN_MAX 189
+#define CFG_MAX_MDNS_IFACES 16 /* MCAST_MAX_IFACES */
 
 /* Every key the file, the environment and w2w_config_set() know. */
 enum cfg_key {
@@ -31,6 +32,9 @@ enum cfg_key {
 	CK_P2P_BOOTSTRAP,
 	CK_P2P_LISTENADDR,
 	CK_P2P_ANNOUNCE,
+	CK_P2P_MDNS,
+	CK_P2P_MDNSIFACES,
+	CK_P2P_MDNSINTERVAL,
 	CK_WG_INTERFACE,
 	CK_WG_PRIVATEKEY,
 	CK_WG_LISTENPORT,
@@ -78,6 +82,11 @@ struct w2w_config {
 	char *bootstrap[CFG_MAX_BOOTSTRAP];
 	size_t n_bootstrap;
 	uint64_t announce_ms;
+	bool mdns;
+	char mdns_ifaces[CFG_MAX_MDNS_IFACES][16]; /* MDNSInterfaces, none: every suitable one */
+	size_t n_mdns_ifaces;
+	char mdns_ifaces_text[CFG_MAX_MDNS_IFACES * 16]; /* "eth0,eth1" */
+	uint64_t mdns_interval_ms;
 
 	char ifname[16];
 	unsigned listen_port;

@@ -322,6 +322,25 @@ static void on_refresh(void *ud, uint64_t now)
 
 /* ---- libp2p events ---- */
 
+/* A failed dial of an mDNS candidate: the engine forgets it, so its next answer
+ * (every MDNSInterval) is a new candidate and dialled again, under the engine's
+ * token bucket and the host's backoff. A pnet failure reports no peer: the
+ * dialled address names it. */
+static void mdns_dial_failed(struct w2w_node *n, const struct p2ph_event *ev)
+{
+	uint8_t bin[MA_MAX_BIN];
+	struct peerid pid;
+	int len;
+
+	if (ev->peer) {
+		nmdns_forget(n->mdns, ev->peer);
+		return;
+	}
+	len = ev->dial_text ? ma_parse(bin, sizeof(bin), ev->dial_text, strlen(ev->dial_text)) : -1;
+	if (len > 0 && ma_peer(bin, (size_t)len, &pid) == 0)
+		nmdns_forget(n->mdns, &pid);
+}
+
 static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 {
 	struct w2w_node *n = ud;
@@ -362,10 +381,13 @@ static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 	case W2W_P2P_EV_DISCONNECTED:
 		if (ev->peer)
 			mn_on_disconnected(n->mesh, ev->peer);
+		nmdns_forget(n->mdns, ev->peer); /* its next mDNS answer is news again */
 		log_info(&n->log, "disconnected from %s: %s", id, ev->reason ? ev->reason : "closed");
 		break;
 	case W2W_P2P_EV_DIAL_FAILED:
 		log_debug(&n->log, "dial %s failed: %s", ev->dial_text ? ev->dial_text : "?", ev->reason ? ev->reason : "");
+		if (n->mdns)
+			mdns_dial_failed(n, ev);
 		break;
 	case W2W_P2P_EV_IDENTIFY:
 		if (ev->info->observed_addr.len &&
@@ -407,6 +429,7 @@ static void shutdown_node(struct w2w_node *n)
 	bool save = n->state == NS_RUNNING || n->state == NS_LEAVING;
 
 	disarm_all(n);
+	n->mdns = nmdns_free(n->mdns); /* the goodbye goes out while the socket is open */
 	if (n->mesh)
 		mn_stop(n->mesh);
 	if (save && n->mesh)
@@ -538,6 +561,11 @@ int w2w_node_new(struct w2w_node **out, struct w2w_loop *loop, const struct w2w_
 		snprintf(n->state_path, sizeof(n->state_path), "%s/state", cfg->state_dir);
 	n->mtu = cfg->mtu;
 	n->backend = cfg->backend;
+	n->mdns_on = cfg->mdns;
+	memcpy(n->mdns_ifaces, cfg->mdns_ifaces, sizeof(n->mdns_ifaces));
+	n->n_mdns_ifaces = cfg->n_mdns_ifaces;
+	n->mdns_interval_us = cfg->mdns_interval_ms * 1000;
+	n->range = cfg->range;
 	r = mesh_new(n, cfg);
 	if (r < 0)
 		goto fail;
@@ -578,6 +606,34 @@ int w2w_node_set_log(struct w2w_node *n, w2w_log_fn fn, void *ud, int max_level)
 	if (n->p2p)
 		w2w_p2p_set_log(n->p2p, p2p_log, n, n->log.max_level);
 	return 0;
+}
+
+static int mdns_listen_addr(void *ud, const uint8_t **ma, size_t *len)
+{
+	struct w2w_node *n = ud;
+
+	return n->p2p ? p2ph_listen_addr(n->p2p, 0, ma, len) : -ENOENT;
+}
+
+/* LAN discovery (node_mdns.h): an add-on, so a failure is logged and the node runs on. */
+static void mdns_start(struct w2w_node *n)
+{
+	struct nmdns_cfg mc = {
+	    .self = ident_peerid(n->id),
+	    .ifaces = (const char (*)[16])n->mdns_ifaces,
+	    .n_ifaces = n->n_mdns_ifaces,
+	    .wg_ifname = n->ifname,
+	    .overlay = &n->range,
+	    .interval_us = n->mdns_interval_us,
+	    .log = &n->log,
+	    .listen_addr = mdns_listen_addr,
+	    .dial = op_dial,
+	    .ud = n,
+	};
+	int r = nmdns_new(&n->mdns, n->r, &mc);
+
+	if (r < 0)
+		log_err(&n->log, "mDNS: %s; running without LAN discovery", err_str(r));
 }
 
 int w2w_node_start(struct w2w_node *n)
@@ -659,6 +715,8 @@ int w2w_node_start(struct w2w_node *n)
 	}
 	mesh_rearm(n);
 	reactor_timer_arm(n->r, &n->t_refresh, os_now_us() + REFRESH_US);
+	if (n->mdns_on)
+		mdns_start(n);
 	return 0;
 fail:
 	/* One exit for every failure, so a retried start begins from scratch
@@ -717,6 +775,7 @@ int w2w_node_leave(struct w2w_node *n)
 	if (n->state != NS_RUNNING)
 		return W2W_ESTATE;
 	log_info(&n->log, "leaving the mesh");
+	n->mdns = nmdns_free(n->mdns); /* goodbye: LAN peers forget us now */
 	mn_leave(n->mesh, os_now_us());
 	n->state = NS_LEAVING;
 	disarm_all(n);

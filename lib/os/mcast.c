@@ -32,6 +32,41 @@ int mcast_ifindex(const char *name)
 	return i ? (int)i : -ENODEV;
 }
 
+int mcast_if_addrs(struct mcast_ifaddr *out, size_t cap)
+{
+	struct ifaddrs *ifa, *i;
+	size_t n = 0;
+
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	for (i = ifa; i && n < cap; i = i->ifa_next) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)i->ifa_addr;
+		const struct sockaddr_in *m = (const struct sockaddr_in *)i->ifa_netmask;
+		struct mcast_ifaddr *o = &out[n];
+		uint32_t mask;
+
+		if (!a || a->sin_family != AF_INET || !i->ifa_name || strlen(i->ifa_name) >= sizeof(o->name))
+			continue;
+		memset(o, 0, sizeof(*o));
+		o->ifindex = if_nametoindex(i->ifa_name);
+		if (!o->ifindex)
+			continue;
+		memcpy(o->name, i->ifa_name, strlen(i->ifa_name) + 1);
+		memcpy(o->ip, &a->sin_addr, 4);
+		mask = m && m->sin_family == AF_INET ? ntohl(m->sin_addr.s_addr) : 0xffffffffu;
+		while (mask & 0x80000000u) {
+			o->plen++;
+			mask <<= 1;
+		}
+		o->up = i->ifa_flags & IFF_UP;
+		o->multicast = i->ifa_flags & IFF_MULTICAST;
+		o->loopback = i->ifa_flags & IFF_LOOPBACK;
+		n++;
+	}
+	freeifaddrs(ifa);
+	return (int)n;
+}
+
 /* Every up, multicast-capable, non-loopback interface with an IPv4 address. */
 static size_t all_ifaces(unsigned *out)
 {

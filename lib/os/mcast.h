@@ -64,4 +64,18 @@ size_t mcast_ifaces(const struct mcast *m, unsigned *out, size_t cap);
 /* Interface index of a name, -ENODEV when there is none. */
 int mcast_ifindex(const char *name);
 
+/* One IPv4 address of an interface (getifaddrs), for the node's choice of
+ * interfaces, the addresses it advertises and the candidates it dials. */
+struct mcast_ifaddr {
+	unsigned ifindex;
+	char name[16];
+	uint8_t ip[4];
+	uint8_t plen; /* prefix length of the address's subnet */
+	bool up, multicast, loopback;
+};
+
+/* Every IPv4 address of every interface: fills up to cap, returns how many
+ * were filled, or -errno when getifaddrs fails. */
+int mcast_if_addrs(struct mcast_ifaddr *out, size_t cap);
+
 #endif

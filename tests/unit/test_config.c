@@ -575,6 +575,91 @@ static void test_setters(void **state)
 	assert_null(w2w_config_free(NULL));
 }
 
+/* [P2P] MDNS, MDNSInterfaces, MDNSInterval: defaults, file values, errors with FILE:LINE, the
+ * environment, setters and the dump. */
+static void test_mdns_keys(void **state)
+{
+	static const struct bad cases[] = {
+	    {"[P2P]\nMDNS = maybe\n", 2, "[P2P] MDNS: 'maybe' is not true or false"},
+	    {"[P2P]\n\nMDNS =  2\n", 3, "not true or false"},
+	    {"[P2P]\nMDNSInterfaces = eth0,eth/1\n", 2, "[P2P] MDNSInterfaces: 'eth/1' is not an interface name"},
+	    {"[P2P]\nMDNSInterfaces = averyveryverylongname\n", 2, "not an interface name"},
+	    {"[P2P]\nMDNSInterfaces = eth0, eth0\n", 2, "'eth0' is listed twice"},
+	    {"[P2P]\nMDNSInterfaces = a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n", 2, "more than 16 interfaces"},
+	    {"[P2P]\nMDNSInterval = 10\n", 2, "[P2P] MDNSInterval: '10' has no unit"},
+	    {"[P2P]\nMDNSInterval = 500ms\n", 2, "out of range (1s to 1h0m0s)"},
+	    {"[P2P]\nMDNSInterval = 2h\n", 2, "out of range"},
+	};
+	struct w2w_config *c = cfg_new();
+	char want[400], dump[8192];
+
+	(void)state;
+	/* Defaults: off, every suitable interface, 10 s. */
+	assert_int_equal(w2w_config_mdns(c), 0);
+	assert_string_equal(w2w_config_mdns_interfaces(c), "");
+	assert_int_equal(w2w_config_mdns_interval_ms(c), 10000);
+	dump_into(c, dump, sizeof(dump));
+	assert_non_null(strstr(dump, "MDNS = false"));
+	assert_non_null(strstr(dump, "MDNSInterval = 10s"));
+	w2w_config_free(c);
+
+	c = cfg_new();
+	write_file(path,
+	           "[P2P]\nMDNS = TRUE\nMDNSInterfaces =  eth0 , br-lan,,\nMDNSInterval = 2.5s\n"
+	           "[Wireguard]\nNodeName = n1\n",
+	           0600);
+	assert_int_equal(w2w_config_load(c, path, 0), 0);
+	assert_int_equal(w2w_config_mdns(c), 1);
+	assert_string_equal(w2w_config_mdns_interfaces(c), "eth0,br-lan");
+	assert_int_equal(w2w_config_mdns_interval_ms(c), 2500);
+	dump_into(c, dump, sizeof(dump));
+	assert_non_null(strstr(dump, "MDNS = true"));
+	assert_non_null(strstr(dump, "MDNSInterfaces = eth0,br-lan"));
+	assert_non_null(strstr(dump, "MDNSInterval = 2.5s"));
+	assert_non_null(strstr(dump, "; file line 4"));
+	/* The environment overrides the file; "0" is the default interval, as for AnnounceInterval. */
+	setenv("W2WESHER_P2P_MDNS", "off", 1);
+	setenv("W2WESHER_P2P_MDNSINTERVAL", "0", 1);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_ENV), 0);
+	assert_int_equal(w2w_config_mdns(c), 0);
+	assert_int_equal(w2w_config_mdns_interval_ms(c), 10000);
+	setenv("W2WESHER_P2P_MDNS", "sometimes", 1);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_ENV), W2W_EPARSE);
+	assert_non_null(strstr(w2w_config_error(c), "environment W2WESHER_P2P_MDNS: [P2P] MDNS: 'sometimes'"));
+	unsetenv("W2WESHER_P2P_MDNS");
+	unsetenv("W2WESHER_P2P_MDNSINTERVAL");
+	/* Setters validate like the file and leave the value alone on error. */
+	assert_int_equal(w2w_config_set_mdns(c, 1), 0);
+	assert_int_equal(w2w_config_mdns(c), 1);
+	assert_int_equal(w2w_config_set_mdns_interval_ms(c, 999), W2W_EPARSE);
+	assert_non_null(strstr(w2w_config_error(c), "[P2P] MDNSInterval: '999ms' is out of range"));
+	assert_int_equal(w2w_config_mdns_interval_ms(c), 10000); /* the last load's value stays */
+	assert_int_equal(w2w_config_set_mdns_interval_ms(c, 3600000), 0);
+	assert_int_equal(w2w_config_mdns_interval_ms(c), 3600000);
+	assert_int_equal(w2w_config_set_mdns_interfaces(c, "wlan0"), 0);
+	assert_string_equal(w2w_config_mdns_interfaces(c), "wlan0");
+	assert_int_equal(w2w_config_set_mdns_interfaces(c, "a b"), W2W_EPARSE);
+	assert_string_equal(w2w_config_mdns_interfaces(c), "wlan0");
+	assert_int_equal(w2w_config_set_mdns_interfaces(c, NULL), 0);
+	assert_string_equal(w2w_config_mdns_interfaces(c), "");
+	assert_int_equal(w2w_config_set(c, "P2P", "MDNS", "no"), 0);
+	assert_int_equal(w2w_config_mdns(c), 0);
+	w2w_config_free(c);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *err;
+
+		c = cfg_new();
+		write_file(path, cases[i].text, 0644);
+		assert_int_equal(w2w_config_load(c, path, 0), W2W_EPARSE);
+		err = w2w_config_error(c);
+		snprintf(want, sizeof(want), "%s:%u: ", path, cases[i].line);
+		if (strncmp(err, want, strlen(want)) || !strstr(err, cases[i].frag))
+			fail_msg("case %zu: got '%s', want '%s...%s'", i, err, want, cases[i].frag);
+		w2w_config_free(c);
+	}
+}
+
 static void test_keys_api(void **state)
 {
 	char k[W2W_WG_KEY_TEXT_MAX], pub[W2W_WG_KEY_TEXT_MAX], text[W2W_SWARM_KEY_TEXT_MAX];
@@ -673,6 +758,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_atomicfile, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_psk_file_and_env, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_setters, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mdns_keys, setup, teardown),
 	    cmocka_unit_test(test_keys_api),
 	    cmocka_unit_test_setup_teardown(test_dns_domain, setup, teardown),
 	};
