@@ -27,7 +27,10 @@
 #define DEF_LISTEN_ADDR "/ip4/0.0.0.0/tcp/10042"
 #define DEF_INTERFACE "wesh0"
 #define DEF_RANGE "fd6d:142e:65e7:4cc1::/64"
-#define DEF_KEEPALIVE_S 60
+/* PersistentKeepalive default: off. A keepalive is a per-peer periodic cost
+ * (never flat in N) and liveness does not need it (docs/mesh.md "Liveness");
+ * a peer behind NAT needs it (configuration.md). */
+#define DEF_KEEPALIVE_S 0
 #define DEF_MTU 1420
 #define DEF_LOG_LEVEL 6
 

@@ -47,8 +47,19 @@
 #define MN_EXPIRY_SLACK_MS 30000ull
 #define MN_MAX_PEERS 4096                     /* connection bookkeeping entries */
 #define MN_MAX_OBSERVED 3
+/* Liveness (docs/mesh.md "Liveness"): one probe per period, PeerExpiry / MN_PROBE_DIV
+ * apart, answered within min(MN_PROBE_TIMEOUT_US, PeerExpiry / 4). A dead node is probed
+ * within two periods, so it is reported within PeerExpiry / 3 + the timeout. */
+#define MN_PROBE_DIV 6
+#define MN_PROBE_MIN_US (100ull * 1000)
+#define MN_PROBE_TIMEOUT_US (5ull * 1000 * 1000)
+#define MN_MAX_REPORTS ANN_MAX_DOWN
+/* PeerExpiry default cap: what the Go default (AnnounceInterval 1m) gave. */
+#define MN_EXPIRY_DEFAULT_MAX_MS 210000ull
 
-/* The PeerExpiry default for an AnnounceInterval (docs/configuration.md). */
+/* The PeerExpiry default for an AnnounceInterval (docs/configuration.md):
+ * 3 x interval + 30 s, at most 3m30s (liveness no longer waits for
+ * announcements, so a long refresh interval does not lengthen it). */
 uint64_t mn_default_expiry_ms(uint64_t announce_ms);
 
 /*
@@ -98,6 +109,10 @@ struct mn_ops {
 	bool (*established)(void *ud, const uint8_t *wg_pub);
 	/* Wall clock, Unix µs (announcement sequence numbers, IPAM claim times). */
 	uint64_t (*wall_us)(void *ud);
+	/* A liveness probe of a connected peer (one round trip on the existing
+	 * connection); mn_on_alive follows when it is answered. < 0: not
+	 * connected. Optional: without it, connected peers count as answering. */
+	int (*probe)(void *ud, const struct peerid *peer);
 };
 
 /* Pointers must stay valid for the engine's life; strings are copied. */
@@ -152,6 +167,11 @@ void mn_on_connected(struct mesh_node *m, const struct peerid *peer, const struc
 void mn_on_disconnected(struct mesh_node *m, const struct peerid *peer);
 /* A peer observed us at ip (identify). */
 void mn_on_observed(struct mesh_node *m, const struct ann_ip *ip, uint64_t now);
+/* Proof that peer is alive: our probe of it was answered. */
+void mn_on_alive(struct mesh_node *m, const struct peerid *peer, uint64_t now);
+/* The probe period and timeout in use (µs). */
+uint64_t mn_probe_period(const struct mesh_node *m);
+uint64_t mn_probe_timeout(const struct mesh_node *m);
 /* A desired device was applied. busy: another one is queued already. */
 void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool busy, uint64_t now);
 
@@ -166,5 +186,8 @@ bool mn_connected(const struct mesh_node *m, const struct peerid *peer);
 size_t mn_connected_count(const struct mesh_node *m);
 const struct ann_ip *mn_observed(const struct mesh_node *m, size_t *n);
 bool mn_wg_applied_once(const struct mesh_node *m);
+/* When we last had proof of our own that peer is alive (probe answered,
+ * connection up); 0: never. */
+uint64_t mn_last_alive(const struct mesh_node *m, const struct peerid *peer);
 
 #endif
