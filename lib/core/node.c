@@ -472,7 +472,9 @@ static int mesh_new(struct w2w_node *n, const struct w2w_config *cfg)
 		memcpy(mc.static_claim.addr.ip, cfg->address, 16);
 		mc.static_claim.claimed_ms = 0; /* the oldest possible claim: pins win */
 	}
-	mc.announce_us = cfg->announce_ms * 1000;
+	/* the engine's periodic announcement is the rare refresh; AnnounceInterval
+	 * (Go's liveness interval) only derives the PeerExpiry default */
+	mc.announce_us = cfg->refresh_ms * 1000;
 	/* w2w_config_check() derives the default; a config that skipped it gets the same one */
 	mc.expiry_us = (cfg->peer_expiry_ms ? cfg->peer_expiry_ms : mn_default_expiry_ms(cfg->announce_ms)) * 1000;
 	blen = ma_parse(bin, sizeof(bin), n->listen_addr, strlen(n->listen_addr));

@@ -84,9 +84,7 @@ struct mesh_node {
 
 uint64_t mn_default_expiry_ms(uint64_t announce_ms)
 {
-	uint64_t ms = 3 * announce_ms + MN_EXPIRY_SLACK_MS;
-
-	return ms < MN_EXPIRY_DEFAULT_MAX_MS ? ms : MN_EXPIRY_DEFAULT_MAX_MS;
+	return 3 * announce_ms + MN_EXPIRY_SLACK_MS;
 }
 
 uint64_t mn_announce_step(uint64_t prev_us, uint64_t interval_us)

@@ -54,12 +54,9 @@
 #define MN_PROBE_MIN_US (100ull * 1000)
 #define MN_PROBE_TIMEOUT_US (5ull * 1000 * 1000)
 #define MN_MAX_REPORTS ANN_MAX_DOWN
-/* PeerExpiry default cap: what the Go default (AnnounceInterval 1m) gave. */
-#define MN_EXPIRY_DEFAULT_MAX_MS 210000ull
 
 /* The PeerExpiry default for an AnnounceInterval (docs/configuration.md):
- * 3 x interval + 30 s, at most 3m30s (liveness no longer waits for
- * announcements, so a long refresh interval does not lengthen it). */
+ * the Go-era bound, 3 x interval + 30 s. */
 uint64_t mn_default_expiry_ms(uint64_t announce_ms);
 
 /*
@@ -127,7 +124,7 @@ struct mn_config {
 	struct ipam_range range;
 	bool has_static;
 	struct ann_claim static_claim; /* a pinned address: claim time 0 */
-	uint64_t announce_us;
+	uint64_t announce_us; /* the periodic re-announcement (RefreshInterval) */
 	uint64_t expiry_us;
 	struct ann_ip listen_ip; /* family 0 or unspecified: every address */
 	uint16_t listen_tcp;

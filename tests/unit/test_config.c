@@ -199,9 +199,10 @@ static void test_defaults(void **state)
 	assert_string_equal(w2w_config_node_name(c), host);
 	dump_into(c, dump, sizeof(dump));
 	assert_non_null(strstr(dump, "NetworkRange = fd6d:142e:65e7:4cc1::/64"));
-	/* announce on change + a rare refresh; no keepalive (docs/mesh.md "Liveness") */
-	assert_non_null(strstr(dump, "AnnounceInterval = 1h0m0s"));
+	assert_non_null(strstr(dump, "AnnounceInterval = 1m0s"));
 	assert_non_null(strstr(dump, "PeerExpiry = 3m30s"));
+	/* announce on change + a rare refresh; no keepalive (docs/mesh.md "Liveness") */
+	assert_non_null(strstr(dump, "RefreshInterval = 1h0m0s"));
 	assert_non_null(strstr(dump, "PersistentKeepalive = 0s"));
 	/* No secrets, and load without GENERATE does not invent them. */
 	assert_int_equal(w2w_config_peer_id(c, host, sizeof(host)), W2W_ESTATE);
@@ -272,6 +273,8 @@ static void test_errors(void **state)
 	    {"[P2P]\nAnnounceInterval = 60\n", 2, "no unit"},
 	    {"[P2P]\nAnnounceInterval = 1y\n", 2, "unknown unit"},
 	    {"[P2P]\nAnnounceInterval = 500ms\n", 2, "out of range"},
+	    {"[Node]\nRefreshInterval = 500ms\n", 2, "out of range"},
+	    {"[Node]\nRefreshInterval = 25h\n", 2, "out of range"},
 	    {"\n[Wireguard]\nListenPort = 65536\n", 3, "out of range"},
 	    {"[Wireguard]\nListenPort = 12ab\n", 2, "not a port"},
 	    {"[Wireguard]\nNetworkRange = fd6d:142e:65e7:4cc1::1/64\n", 2,

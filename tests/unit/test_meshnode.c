@@ -450,12 +450,14 @@ static void test_ann_down_codec(void **state)
 	buf_free(&out);
 }
 
-/* n nodes bootstrapping from node 0 with a long refresh interval, converged. */
+/* n nodes bootstrapping from node 0 with refresh interval announce_us and
+ * PeerExpiry 3m30s, converged. */
 static void converged_n(struct mh_world *w, size_t n, uint64_t announce_us)
 {
 	char why[128];
 
 	mh_init(w, n, "10.42.0.0/16", announce_us);
+	w->expiry_us = 210 * SEC; /* the default PeerExpiry, apart from the refresh interval */
 	for (size_t i = 0; i < n; i++)
 		mh_start(w, (int)i, i ? 0 : -1);
 	mh_run(w, 20 * SEC);
