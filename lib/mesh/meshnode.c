@@ -72,7 +72,6 @@ struct mesh_node {
 
 	/* liveness (docs/mesh.md "Liveness") */
 	uint64_t probe_us, probe_timeout_us, probe_phase_us;
-	uint64_t silence_us; /* the backstop: no announcement nor proof of life for this long */
 	struct {
 		bool active, redialed;
 		struct peerid id;
@@ -270,10 +269,30 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 	return r;
 }
 
+/* The refresh interval for the mesh's size: every refresh of one node costs
+ * each node about D received copies, so with n members the interval grows as
+ * n / MN_REFRESH_NODES: each node hears about MN_REFRESH_NODES refreshes per
+ * RefreshInterval whatever N (flat idle cost, docs/mesh.md "Liveness"). */
+static uint64_t refresh_us(const struct mesh_node *m)
+{
+	uint64_t n = pt_count(m->pt) + 1;
+
+	return n > MN_REFRESH_NODES ? m->cfg.announce_us / MN_REFRESH_NODES * n : m->cfg.announce_us;
+}
+
+/* The backstop for lost reports: silence (no announcement, no proof of our
+ * own) longer than two and a half refresh intervals, and than PeerExpiry. */
+static uint64_t silence_us(const struct mesh_node *m)
+{
+	uint64_t r = refresh_us(m), s = 2 * r + r / 2;
+
+	return s > m->cfg.expiry_us ? s : m->cfg.expiry_us;
+}
+
 static void on_announce(struct mesh_node *m, uint64_t now)
 {
 	publish(m, 0, now);
-	m->announce_step_us = mn_announce_step(m->announce_step_us, m->cfg.announce_us);
+	m->announce_step_us = mn_announce_step(m->announce_step_us, refresh_us(m));
 	arm_at(m, T_ANNOUNCE, now + m->announce_step_us);
 }
 
@@ -475,11 +494,11 @@ static void expire(struct mesh_node *m, uint64_t now)
 {
 	uint64_t oldest;
 
-	if (pt_expire(m->pt, now, m->silence_us, on_expired, m) > 0)
+	if (pt_expire(m->pt, now, silence_us(m), on_expired, m) > 0)
 		soon(m, T_RECONCILE, now, MN_SOON_RECONCILE_US);
 	oldest = pt_oldest_seen(m->pt);
 	if (oldest != UINT64_MAX && m->run == MN_RUNNING)
-		arm_at(m, T_EXPIRE, oldest + m->silence_us + 1000);
+		arm_at(m, T_EXPIRE, oldest + silence_us(m) + 1000);
 }
 
 /* The j-th libp2p address of an announcement with /p2p/<author>, binary. */
@@ -955,12 +974,6 @@ int mn_new(struct mesh_node **ret, const struct mn_config *cfg, const struct mn_
 			h = (h ^ cfg->self->b[i]) * 1099511628211ull;
 		m->probe_phase_us = h % m->probe_us;
 	}
-	/* The backstop for lost reports: silence (no announcement, no proof of
-	 * our own) longer than PeerExpiry and than two and a half refresh
-	 * intervals (with the old short intervals this is PeerExpiry alone). */
-	m->silence_us = 2 * cfg->announce_us + cfg->announce_us / 2;
-	if (m->silence_us < cfg->expiry_us)
-		m->silence_us = cfg->expiry_us;
 	nodestate_init(&m->st);
 	disarm_all(m);
 	*ret = m;

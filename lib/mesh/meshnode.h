@@ -54,6 +54,8 @@
 #define MN_PROBE_MIN_US (100ull * 1000)
 #define MN_PROBE_TIMEOUT_US (5ull * 1000 * 1000)
 #define MN_MAX_REPORTS ANN_MAX_DOWN
+/* Refreshes per RefreshInterval a node hears, whatever N (the interval grows with N above this). */
+#define MN_REFRESH_NODES 10
 
 /* The PeerExpiry default for an AnnounceInterval (docs/configuration.md):
  * the Go-era bound, 3 x interval + 30 s. */

@@ -501,6 +501,33 @@ static void test_engine_idle_probes_flat(void **state)
 	}
 }
 
+/* The refresh interval grows with the mesh above MN_REFRESH_NODES members, so
+ * the refreshes a node hears per hour do not grow with N. */
+static void test_engine_refresh_flat(void **state)
+{
+	static struct mh_world w;
+	size_t sizes[2] = {12, 24};
+	double heard[2];
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		size_t n = sizes[k], before = 0, after = 0;
+
+		converged_n(&w, n, 60 * SEC);
+		for (size_t i = 0; i < n; i++)
+			before += w.nodes[i].publishes;
+		mh_run(&w, w.now + 2400 * SEC);
+		for (size_t i = 0; i < n; i++)
+			after += w.nodes[i].publishes;
+		/* each node hears every other node's refreshes */
+		heard[k] = (double)(after - before) * (double)(n - 1) / (double)n;
+		mh_free(&w);
+	}
+	/* 12 nodes: 11 x 2400 / 72 = 367; 24 nodes: 23 x 2400 / 144 = 383 */
+	assert_true(heard[1] < 1.3 * heard[0] && heard[0] < 1.3 * heard[1]);
+	assert_true(heard[0] > 300 && heard[0] < 450);
+}
+
 /* A node that dies silently (connections stay, nothing answers) disappears
  * from every table and device within PeerExpiry: the node whose turn it is
  * probes it, gets no answer, removes it and reports it; the others drop it on
@@ -812,6 +839,7 @@ int main(void)
 		cmocka_unit_test(test_engine_expiry),
 		cmocka_unit_test(test_ann_down_codec),
 		cmocka_unit_test(test_engine_idle_probes_flat),
+		cmocka_unit_test(test_engine_refresh_flat),
 		cmocka_unit_test(test_engine_silent_death),
 		cmocka_unit_test(test_engine_report_refuted),
 		cmocka_unit_test(test_engine_leave),
