@@ -75,7 +75,7 @@ uint64_t mn_announce_step(uint64_t prev_us, uint64_t interval_us);
 enum mn_event_type {
 	MN_EV_JOINED = 1,     /* peer, name: the first node we heard of */
 	MN_EV_PEER_UP,        /* peer, name, addr: a new node */
-	MN_EV_PEER_DOWN,      /* peer, name, addr (may be NULL), message: "left" or "expired" */
+	MN_EV_PEER_DOWN,      /* peer, name, addr (may be NULL), message: "left", "unreachable" or "expired" */
 	MN_EV_ADDRESS,        /* addr: our overlay address (at start and after every move) */
 	MN_EV_WG_APPLIED,     /* diff: a device with changes (or the first) is applied */
 	MN_EV_ERROR,          /* message, err */
