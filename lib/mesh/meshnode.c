@@ -79,6 +79,9 @@ struct mesh_node {
 	} pr;
 	struct mn_report reports[MN_MAX_REPORTS];
 	size_t n_reports;
+	struct mn_report dropped[MN_MAX_REPORTS]; /* nodes we removed as unreachable lately */
+	size_t n_dropped;
+	uint64_t now_us; /* the input's time, for peer table callbacks */
 };
 
 uint64_t mn_default_expiry_ms(uint64_t announce_ms)
@@ -578,6 +581,26 @@ int mn_add_peer_addr(struct mesh_node *m, const char *multiaddr, bool now_dial, 
 
 /* ---- liveness: probes, reports, refutation (docs/mesh.md "Liveness") ---- */
 
+static void remember(struct mn_report *ring, size_t *n, const struct peerid *id, uint64_t seq, uint64_t now)
+{
+	if (*n == MN_MAX_REPORTS)
+		memmove(&ring[0], &ring[1], (MN_MAX_REPORTS - 1) * sizeof(ring[0]));
+	else
+		(*n)++;
+	ring[*n - 1].id = *id;
+	ring[*n - 1].seq = seq;
+	ring[*n - 1].at_us = now;
+}
+
+/* Did we remove id as unreachable within the last PeerExpiry? */
+static bool dropped_lately(const struct mesh_node *m, const struct peerid *id, uint64_t now)
+{
+	for (size_t i = 0; i < m->n_dropped; i++)
+		if (peerid_eq(&m->dropped[i].id, id) && now - m->dropped[i].at_us < m->cfg.expiry_us)
+			return true;
+	return false;
+}
+
 static void on_unreachable(void *ud, const struct pt_entry *e)
 {
 	struct mesh_node *m = ud;
@@ -585,6 +608,7 @@ static void on_unreachable(void *ud, const struct pt_entry *e)
 
 	if (c)
 		hs_ack_forget(&c->ack);
+	remember(m->dropped, &m->n_dropped, &e->id, e->ann.seq, m->now_us);
 	emit(m, MN_EV_PEER_DOWN, &e->id, e->ann.name, NULL, "unreachable", 0);
 }
 
@@ -688,19 +712,12 @@ static void probe_step(struct mesh_node *m, uint64_t now)
 static void report(struct mesh_node *m, const struct peerid *id, uint64_t seq, uint64_t now)
 {
 	const struct pt_entry *e = pt_find(m->pt, id);
-	struct mn_report *rp;
 	char ids[PEERID_STR_MAX];
 
 	if (!e || e->ann.seq > seq)
 		return; /* gone already, or it announced itself meanwhile */
-	if (m->n_reports == MN_MAX_REPORTS)
-		memmove(&m->reports[0], &m->reports[1], (MN_MAX_REPORTS - 1) * sizeof(m->reports[0]));
-	else
-		m->n_reports++;
-	rp = &m->reports[m->n_reports - 1];
-	rp->id = *id;
-	rp->seq = seq;
-	rp->at_us = now;
+	remember(m->reports, &m->n_reports, id, seq, now);
+	m->now_us = now;
 	id_str(id, ids, sizeof(ids));
 	log_info(m->cfg.log, "peer %s (%s) does not answer: removed and reported unreachable", e->ann.name, ids);
 	pt_remove(m->pt, id, on_unreachable, m);
@@ -745,6 +762,7 @@ static void take_reports(struct mesh_node *m, const struct peerid *author, const
 			continue; /* we have fresh proof of our own that it is alive */
 		id_str(&id, ids, sizeof(ids));
 		log_info(m->cfg.log, "peer %s (%s) reported unreachable by %s: removed", e->ann.name, ids, by);
+		m->now_us = now;
 		pt_remove(m->pt, &id, on_unreachable, m);
 		soon(m, T_RECONCILE, now, MN_SOON_RECONCILE_US);
 	}
@@ -788,8 +806,11 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 		emit(m, MN_EV_PEER_UP, author, a.name, addr, NULL, 0);
 		/* A node we did not know: it does not know us either. Answer with our
 		 * own announcement right away, so a joiner learns the whole mesh within
-		 * a round trip instead of an AnnounceInterval. */
-		soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
+		 * a round trip instead of an AnnounceInterval. Not a node refuting a
+		 * report we acted on: it knows us (N answers would flood the mesh for
+		 * every wrong report); a restarted one gets ours on its new connection. */
+		if (!dropped_lately(m, author, now))
+			soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
 		break;
 	case PT_UPDATED:
 		log_debug(m->cfg.log, "peer %s (%s) updated", a.name, from);
