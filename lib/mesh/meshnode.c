@@ -18,7 +18,7 @@
 enum mn_timer {
 	T_ASSIGNED,      /* report the address chosen at start, from the loop */
 	T_GRACE,         /* end of the restart grace: drop peers that stayed silent */
-	T_ANNOUNCE,      /* the schedule (warm-up, then every AnnounceInterval) */
+	T_ANNOUNCE,      /* the schedule (warm-up, then every refresh interval) */
 	T_ANNOUNCE_SOON, /* coalesced extra announcement */
 	T_RECONCILE,
 	T_SAVE,
@@ -449,7 +449,7 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 	}
 	/* Until a whole PeerExpiry has passed since start, peers on the device that
 	 * the table does not list yet are kept: after a restart they are still
-	 * there and announce themselves again within an interval (seamless
+	 * there and announce themselves again once reconnected (seamless
 	 * restart); only then are the ones that stayed silent removed. */
 	m->ops.apply(m->ud, dev, m->has_claim ? &m->claim : NULL, m->cfg.range.plen,
 		     now - m->started_us < m->cfg.expiry_us);
@@ -806,7 +806,7 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 		emit(m, MN_EV_PEER_UP, author, a.name, addr, NULL, 0);
 		/* A node we did not know: it does not know us either. Answer with our
 		 * own announcement right away, so a joiner learns the whole mesh within
-		 * a round trip instead of an AnnounceInterval. Not a node refuting a
+		 * a round trip instead of a refresh interval. Not a node refuting a
 		 * report we acted on: it knows us (N answers would flood the mesh for
 		 * every wrong report); a restarted one gets ours on its new connection. */
 		if (!dropped_lately(m, author, now))
