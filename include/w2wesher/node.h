@@ -40,7 +40,7 @@ enum w2w_node_event_type {
 	W2W_NODE_EV_LISTENING = 1,      /* libp2p listener up (address) */
 	W2W_NODE_EV_JOINED,             /* first peer table entry learned (peer id, name) */
 	W2W_NODE_EV_PEER_UP,            /* a node appeared (peer id, name, address) */
-	W2W_NODE_EV_PEER_DOWN,          /* a node left or expired (peer id, name, message) */
+	W2W_NODE_EV_PEER_DOWN,          /* a node left, was reported unreachable or expired (peer id, name; message "left", "unreachable" or "expired") */
 	W2W_NODE_EV_ADDRESS_ASSIGNED,   /* our overlay address was chosen or changed (address) */
 	W2W_NODE_EV_KEY_ROTATED,        /* our WireGuard key changed (reserved: not emitted yet) */
 	W2W_NODE_EV_WG_APPLIED,         /* the WireGuard device now matches the peer table (message) */

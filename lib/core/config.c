@@ -79,7 +79,7 @@ const char *w2w_config_error(const struct w2w_config *c)
 
 int w2w_config_check(struct w2w_config *c)
 {
-	char host[256], ip[64], net[64], a[64], b[64];
+	char host[256], ip[64], net[64];
 	unsigned bits = c->range.family == 4 ? 32 : 128;
 	int rc;
 
@@ -114,12 +114,9 @@ int w2w_config_check(struct w2w_config *c)
 	}
 	if (c->origin[CK_NODE_PEEREXPIRY] == CO_DEFAULT || !c->peer_expiry_ms) {
 		c->peer_expiry_ms = mn_default_expiry_ms(c->announce_ms); /* the mesh's one default */
-	} else if (c->peer_expiry_ms < 2 * c->announce_ms) {
-		godur_format_ms(a, sizeof(a), c->announce_ms);
-		godur_format_ms(b, sizeof(b), c->peer_expiry_ms);
-		cfg_err_key(c, CK_NODE_PEEREXPIRY, "%s is less than twice AnnounceInterval (%s)", b, a);
-		return W2W_EPARSE;
 	}
+	/* No check against AnnounceInterval any more: expiry no longer waits for
+	 * announcements, the probes find a dead node (docs/mesh.md "Liveness"). */
 	if (c->address_family) {
 		cfg_ip_text(ip, sizeof(ip), c->address_family, c->address);
 		cfg_ip_text(net, sizeof(net), c->range.family, c->range.addr);

@@ -47,6 +47,7 @@ enum cfg_key {
 	CK_NODE_STATEDIR,
 	CK_NODE_LOGLEVEL,
 	CK_NODE_PEEREXPIRY,
+	CK_NODE_REFRESH,
 	CK_NODE_CONTROLSOCKET,
 	CK_NODE_DNSDOMAIN,
 	CK__COUNT
@@ -101,6 +102,7 @@ struct w2w_config {
 	char state_dir[CFG_PATH_MAX];
 	int log_level;
 	uint64_t peer_expiry_ms; /* 0 until w2w_config_check() derives it */
+	uint64_t refresh_ms;     /* RefreshInterval: the periodic re-announcement */
 	char control_socket[CFG_SOCK_MAX];
 	char dns_domain[CFG_DOMAIN_MAX + 1]; /* "" until w2w_config_check() derives it */
 

@@ -119,6 +119,10 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 		godur_format_ms(t, sizeof(t), c->peer_expiry_ms);
 		buf_printf(b, "%s", c->peer_expiry_ms ? t : "");
 		break;
+	case CK_NODE_REFRESH:
+		godur_format_ms(t, sizeof(t), c->refresh_ms);
+		buf_printf(b, "%s", t);
+		break;
 	case CK_NODE_CONTROLSOCKET:
 		buf_printf(b, "%s", c->control_socket);
 		break;

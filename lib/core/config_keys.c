@@ -27,7 +27,10 @@
 #define DEF_LISTEN_ADDR "/ip4/0.0.0.0/tcp/10042"
 #define DEF_INTERFACE "wesh0"
 #define DEF_RANGE "fd6d:142e:65e7:4cc1::/64"
-#define DEF_KEEPALIVE_S 60
+/* PersistentKeepalive default: off. A keepalive is a per-peer periodic cost
+ * (never flat in N) and liveness does not need it (docs/mesh.md "Liveness");
+ * a peer behind NAT needs it (configuration.md). */
+#define DEF_KEEPALIVE_S 0
 #define DEF_MTU 1420
 #define DEF_LOG_LEVEL 6
 #define DEF_MDNS false /* docs/configuration.md "MDNS": opt-in */
@@ -763,6 +766,16 @@ static int p_peer_expiry(struct w2w_config *c, const char *v, size_t n, char *wh
 	return 0;
 }
 
+static int p_refresh(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	uint64_t ms = 0;
+
+	if (n && parse_duration_ms(v, n, 1000, 24 * 3600000u, &ms, why) < 0)
+		return -1;
+	c->refresh_ms = ms ? ms : DEF_REFRESH_MS;
+	return 0;
+}
+
 const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_P2P_PSK] = {SEC_P2P, "PSK", p_psk, true},
     [CK_P2P_PSKFILE] = {SEC_P2P, "PSKFile", p_pskfile, false},
@@ -785,6 +798,7 @@ const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_NODE_STATEDIR] = {SEC_NODE, "StateDir", p_state_dir, false},
     [CK_NODE_LOGLEVEL] = {SEC_NODE, "LogLevel", p_log_level, false},
     [CK_NODE_PEEREXPIRY] = {SEC_NODE, "PeerExpiry", p_peer_expiry, false},
+    [CK_NODE_REFRESH] = {SEC_NODE, "RefreshInterval", p_refresh, false},
     [CK_NODE_CONTROLSOCKET] = {SEC_NODE, "ControlSocket", p_control_socket, false},
     [CK_NODE_DNSDOMAIN] = {SEC_NODE, "DNSDomain", p_dns_domain, false},
 };

@@ -251,6 +251,13 @@ static bool op_established(void *ud, const uint8_t *wg_pub)
 	return wp && (wp->last_handshake_time.tv_sec || wp->endpoint.addr.sa_family != AF_UNSPEC);
 }
 
+static int op_probe(void *ud, const struct peerid *peer)
+{
+	struct w2w_node *n = ud;
+
+	return n->p2p ? p2ph_probe(n->p2p, peer) : W2W_ESTATE;
+}
+
 static uint64_t op_wall_us(void *ud)
 {
 	(void)ud;
@@ -289,6 +296,7 @@ static const struct mn_ops mesh_ops = {
 	.event = op_event,
 	.established = op_established,
 	.wall_us = op_wall_us,
+	.probe = op_probe,
 };
 
 /* ---- WireGuard ---- */
@@ -388,6 +396,10 @@ static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 		log_debug(&n->log, "dial %s failed: %s", ev->dial_text ? ev->dial_text : "?", ev->reason ? ev->reason : "");
 		if (n->mdns)
 			mdns_dial_failed(n, ev);
+		break;
+	case W2W_P2P_EV_PING:
+		if (ev->peer)
+			mn_on_alive(n->mesh, ev->peer, now);
 		break;
 	case W2W_P2P_EV_IDENTIFY:
 		if (ev->info->observed_addr.len &&
@@ -494,7 +506,9 @@ static int mesh_new(struct w2w_node *n, const struct w2w_config *cfg)
 		memcpy(mc.static_claim.addr.ip, cfg->address, 16);
 		mc.static_claim.claimed_ms = 0; /* the oldest possible claim: pins win */
 	}
-	mc.announce_us = cfg->announce_ms * 1000;
+	/* the engine's periodic announcement is the rare refresh; AnnounceInterval
+	 * (Go's liveness interval) only derives the PeerExpiry default */
+	mc.announce_us = cfg->refresh_ms * 1000;
 	/* w2w_config_check() derives the default; a config that skipped it gets the same one */
 	mc.expiry_us = (cfg->peer_expiry_ms ? cfg->peer_expiry_ms : mn_default_expiry_ms(cfg->announce_ms)) * 1000;
 	blen = ma_parse(bin, sizeof(bin), n->listen_addr, strlen(n->listen_addr));
@@ -694,6 +708,10 @@ int w2w_node_start(struct w2w_node *n)
 	/* A refused first dial (peers starting together) is retried within 250 ms;
 	 * the host's backoff still grows from there for peers that stay away. */
 	w2w_p2p_set_option(n->p2p, W2W_P2P_OPT_DIAL_BACKOFF_MS, 250);
+	/* No periodic keepalive per connection: a cost per peer, never flat in
+	 * N. The engine's probes (one per period, docs/mesh.md "Liveness") tell
+	 * a dead peer instead. */
+	w2w_p2p_set_option(n->p2p, W2W_P2P_OPT_KEEPALIVE_MS, 0);
 	n->state = NS_RUNNING;
 	r = w2w_p2p_listen(n->p2p, n->listen_addr);
 	if (r < 0) {
