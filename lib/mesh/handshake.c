@@ -46,6 +46,7 @@ struct hs_plan hs_plan(struct hs_peer *s, const uint8_t *self_pub, const struct 
 	struct hs_plan p = {0};
 	uint64_t age = now - s->configured_at;
 
+	p.established = established;
 	if (established || s->role == HS_ROLE_INITIATOR) {
 		p.endpoint = true;
 		p.recreate = !established && s->promoted;

@@ -86,7 +86,8 @@ void hs_forget(struct hs_peer *s);
 
 /* How to configure a peer now (allowed IPs always: packets are staged). */
 struct hs_plan {
-	bool endpoint;       /* set its endpoint (initiate) */
+	bool endpoint;       /* set its endpoint (initiate, unless established) */
+	bool established;    /* the rule is over (as passed in) */
 	bool recreate;       /* re-create it if it has no endpoint and no handshake yet */
 	uint64_t recheck_us; /* > 0: re-evaluate after this long (a fallback ends) */
 };

@@ -31,6 +31,13 @@
  * (WGDIFF_PEER_RECREATE; mesh/handshake.h: re-arms a rate-limited first
  * handshake). */
 #define RECONCILE_F_RECREATE 1
+/* Give the peer a persistent keepalive (keepalive_s, else
+ * RECONCILE_KICK_KEEPALIVE_S) even when keepalives are off: a peer whose
+ * endpoint and keepalive arrive together (0 -> N) makes WireGuard send a
+ * keepalive at once, i.e. start the handshake without waiting for traffic
+ * (mesh/handshake.h: the initiator, until the handshake). */
+#define RECONCILE_F_KICK 2
+#define RECONCILE_KICK_KEEPALIVE_S 25
 
 struct reconcile_in {
 	const char *ifname;
