@@ -90,6 +90,12 @@ class Proc:
             self.lines.append(line.rstrip("\n"))
         self.q.put(None)
 
+    def drained(self, timeout=10):
+        """Waits until the reader thread has seen EOF: after the process exits
+        its last lines may still be in the pipe (the test read them too early
+        about one run in ten)."""
+        self.q.get(timeout=timeout)
+
     def find(self, pattern):
         rx = re.compile(pattern)
         for line in list(self.lines):
@@ -145,6 +151,7 @@ def test_mesh(cli, mesh_poll, mesh_libuv):
                 p.p.send_signal(signal.SIGTERM)
             for p in procs:
                 assert p.p.wait(timeout=20) == 0, f"{p.name} exit {p.p.returncode}"
+                p.drained()
                 assert p.find(r"^stopped "), f"{p.name}: no STOPPED"
             assert pa.find(r"^snapshot peer name=libuv address=" + re.escape(addr["libuv"]))
             assert pb.find(r"^snapshot peer name=poll address=" + re.escape(addr["poll"]))
