@@ -1229,7 +1229,8 @@ def summarize(res, n):
         for k in ("tcp", "udp"):
             b = c["bursts"][k]
             if b["count"]:
-                put(f"idle: {k} big burst per node (x{b['big_count']})", [b["big_bytes_per_node"]], "B")
+                put(f"idle: {k} big burst, per node", [b["big_bytes_per_node"]], "B")
+                put(f"idle: {k} big bursts in the window", [b["big_count"]], "")
                 if b["big_period_s"] is not None:
                     put(f"idle: {k} big burst period", [b["big_period_s"]], "s")
     if iw.get("cpu_idle_ms_per_s"):
@@ -1285,8 +1286,12 @@ def main():
                          "its control socket every 5-10 ms")
     ap.add_argument("--only", choices=("w2wesher", "nebula"), help="run one system only")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
+                    help="print how each metric grows from one --json result to another (no run)")
     ap.add_argument("--keep-logs", metavar="DIR", help="copy every daemon's log here")
     args = ap.parse_args()
+    if args.compare:
+        return compare(args.compare)
     if args.pinger:
         return pinger_main(args.step, args.pinger_limit)
     if args.seqpinger:
@@ -1370,6 +1375,37 @@ def main():
             json.dump(results, f, indent=1)
         print(f"results written to {args.json}")
     return 1 if failed else 0
+
+
+def compare(paths):
+    """Prints how each metric grows between two --json results (e.g. --nodes 10 and --nodes 30)."""
+    import re
+    runs = []
+    for p in paths:
+        with open(p) as f:
+            runs.append(json.load(f))
+
+    def norm(d):
+        n = d["nodes"]
+        out = {}
+        for sysname, ms in d["metrics"].items():
+            for k, m in ms.items():
+                k = re.sub(r" \(x\d+\)", "", re.sub(r"\b%d\b" % n, "N", k))
+                out[(sysname, k)] = m
+        return out
+
+    a, b = norm(runs[0]), norm(runs[1])
+    na, nb = runs[0]["nodes"], runs[1]["nodes"]
+    print(f"growth from N = {na} ({paths[0]}, checkout {runs[0].get('checkout')}) to N = {nb} ({paths[1]}, "
+          f"checkout {runs[1].get('checkout')})")
+    print("%-10s %-52s %14s %14s %7s" % ("system", "metric", f"N = {na}", f"N = {nb}", "growth"))
+    for key in list(a) + [k for k in b if k not in a]:
+        ma, mb = a.get(key), b.get(key)
+        g = "-"
+        if ma and mb and ma["value"] and mb["value"] is not None:
+            g = "%.2f" % (mb["value"] / ma["value"])
+        print("%-10s %-52s %14s %14s %7s" % (key[0], key[1], fmt(ma), fmt(mb), g))
+    return 0
 
 
 def _exit_on_signal(signum, frame):
