@@ -646,10 +646,14 @@ class Nebula:
 
     def lab(self):
         lab = self.netlab.Lab()
-        self.certs = os.path.join(lab.tmp, "nebula-ca")
-        os.makedirs(self.certs)
-        subprocess.run(["nebula-cert", "ca", "-name", "w2w-bench", "-out-crt", f"{self.certs}/ca.crt",
-                        "-out-key", f"{self.certs}/ca.key"], check=True, capture_output=True, timeout=30)
+        try:
+            self.certs = os.path.join(lab.tmp, "nebula-ca")
+            os.makedirs(self.certs)
+            subprocess.run(["nebula-cert", "ca", "-name", "w2w-bench", "-out-crt", f"{self.certs}/ca.crt",
+                            "-out-key", f"{self.certs}/ca.key"], check=True, capture_output=True, timeout=30)
+        except BaseException:
+            lab.close()  # not yet inside the caller's `with`: delete the hub namespace here
+            raise
         self.lighthouse = None
         return lab
 
@@ -1235,7 +1239,8 @@ def summarize(res, n):
                     put(f"idle: {k} big burst period", [b["big_period_s"]], "s")
     if iw.get("cpu_idle_ms_per_s"):
         put(f"idle CPU per node (median of {len(iw['cpu_idle_ms_per_s'])})", iw["cpu_idle_ms_per_s"], "ms/s")
-        put("CPU per node, start to end of idle (median)", [sum(x.values()) for x in iw["cpu_total_s"]], "s")
+        put("CPU per node, start to end of idle (median)", [sum(x.values()) for x in iw["cpu_total_s"]], "ms",
+            1000)
     return out
 
 
