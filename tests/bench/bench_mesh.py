@@ -1043,7 +1043,8 @@ def analyze_capture(cap, nodes, bucket=10):
     secs = cap["seconds"]
     rows = [cap["nodes"][node.ns] for node in nodes]
     cls = {"tcp": (0, 1), "udp": (2, 3), "other": (4, 5)}
-    res = {"seconds": secs, "bucket_s": bucket, "per_node": {}, "buckets": {}, "bursts": {}}
+    res = {"seconds": secs, "bucket_s": bucket, "per_node": {}, "buckets": {}, "bursts": {},
+           "node_names": [node.name for node in nodes]}
     for c, (rx, tx) in cls.items():
         per_node = [sum(r[i][rx] + r[i][tx] for i in range(secs)) / secs for r in rows]
         res["per_node"][c] = {"rxtx_Bps_avg": sum(per_node) / n, "rxtx_Bps_max_node": max(per_node),
@@ -1096,6 +1097,9 @@ def print_idle(sysm, res):
         f"{pn['udp']['rxtx_Bps_avg']:.1f} B/s, other {pn['other']['rxtx_Bps_avg']:.1f} B/s; total "
         f"{c['total_rxtx_Bps_avg']:.1f} B/s; max {c['bucket_s']} s bucket of one node "
         f"{(c['max_bucket_node_Bps'] or 0):.0f} B/s, max 1 s {c['max_1s_node_B']} B")
+    log(f"[{sysm.name}]     per node, rx+tx B/s TCP/UDP: " + ", ".join(
+        "%s %.0f/%.0f" % (name, t, u) for name, t, u in zip(c["node_names"], pn["tcp"]["all_nodes"],
+                                                          pn["udp"]["all_nodes"])))
     for k in ("tcp", "udp"):
         log(f"[{sysm.name}]     {k} B/s per node per {c['bucket_s']} s: "
             + " ".join("%.0f" % x for x in c["buckets"][k]))
@@ -1215,6 +1219,7 @@ def summarize(res, n):
             1000)
         put(f"{n} at once: first try answered, seq", [r["first_try_ok"] / r["pairs"] if r["pairs"] else None
                                                       for r in sq], "%", 100)
+        put(f"{n} at once: pair answered, p50 over pairs, seq", [r["p50_pair"] for r in sq], "ms", 1000)
         put(f"{n} at once: pairs > 4 s after 1st try, seq", [r["pairs_over_4s"] for r in sq], "pairs")
     sj = res.get("seq_join_into_%d" % n, [])
     if sj:
@@ -1395,7 +1400,9 @@ def compare(paths):
         out = {}
         for sysname, ms in d["metrics"].items():
             for k, m in ms.items():
-                k = re.sub(r" \(x\d+\)", "", re.sub(r"\b%d\b" % n, "N", k))
+                k = re.sub(r"^(join into )?%d\b" % n, r"\1N", k)
+                k = re.sub(r"median of %d\b" % n, "median of N", k)
+                k = re.sub(r"^idle \d+ s:", "idle W s:", k)
                 out[(sysname, k)] = m
         return out
 
