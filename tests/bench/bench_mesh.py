@@ -1336,6 +1336,9 @@ def main():
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _exit_on_signal)
 
+    # the daemons start through nsenter, whose working directory is not ours: a relative build dir breaks
+    if os.environ.get("W2W_BUILD_DIR"):
+        os.environ["W2W_BUILD_DIR"] = os.path.abspath(os.environ["W2W_BUILD_DIR"])
     import netlab
     err = netlab.requirements()
     if err:
