@@ -136,7 +136,7 @@ def pinger_main(step, limit):
 def seqpinger_main(wait, gap, limit):
     """The application-like prober: stdin `self IP` (this node's overlay address), `add IP`, `quit`; stdout
     `ready` once up, `self-ready UNIXTIME` once IP is assigned here (a socket can bind to it), then per added
-    destination `ok IP UNIXTIME TRIES FIRST_SENT_UNIXTIME` when a probe is answered.
+    destination `ok IP UNIXTIME TRIES FIRST_SENT_UNIXTIME SEND_ERRORS` when a probe is answered.
 
     Each destination is probed like `ping -c1 -W<wait>` in a loop: one echo request; a reply to THAT request
     within `wait` seconds ends it; otherwise (timeout, or a send error, which makes ping exit at once) the
