@@ -258,8 +258,8 @@ def capture_main(namespaces, seconds):
     (TCP, UDP, other) and direction. One AF_PACKET socket per node, opened inside its namespace (setns)
     and read here: passive, the daemons see nothing. Prints `ready`, then one JSON object at the end:
     {"t0": unix time of second 0, "nodes": {ns: [[tcp_rx, tcp_tx, udp_rx, udp_tx, oth_rx, oth_tx,
-    tcp_pkts, udp_pkts, arp_rxtx (part of other)], ...per second]}}. Byte counts are frame lengths with the Ethernet header, as
-    the eth0 counters count them."""
+    tcp_pkts, udp_pkts, arp_rxtx (part of other)], ...per second]}, "other_kinds": {"ethertype/proto":
+    bytes}}. Byte counts are frame lengths with the Ethernet header, as the eth0 counters count them."""
     import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
     clone_newnet = 0x40000000
