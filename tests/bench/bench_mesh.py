@@ -1303,9 +1303,10 @@ def main():
                     "one default AnnounceInterval)")
     ap.add_argument("--idle", type=float, help="idle traffic window, seconds (default: 2 x AnnounceInterval, "
                     "at least 120)")
-    ap.add_argument("--settle", type=float, default=5, help="wait before the idle window (default 5)")
+    ap.add_argument("--settle", type=float, default=15,
+                    help="wait before the idle window (default 15: past the 1, 2, 4, 8 s warm-up announcements)")
     ap.add_argument("--announce", default="1m", help="w2wesher AnnounceInterval (default: its default 1m)")
-    ap.add_argument("--keepalive", default="1m", help="w2wesher PersistentKeepalive (default: its default 1m)")
+    ap.add_argument("--keepalive", default="0", help="w2wesher PersistentKeepalive (default: 0 = its default, off)")
     ap.add_argument("--expiry", default="3m30s", help="w2wesher PeerExpiry (default: its default 3m30s)")
     ap.add_argument("--w2w-range", default="fd6d:142e:65e7:4cc1::/64",
                     help="w2wesher NetworkRange (default: its default IPv6 range)")
