@@ -88,6 +88,10 @@
 #define LOSS_PPM 5000 /* 0.5 % of segments */
 #define RTO_US (200 * MS)
 #define MSS 1448
+/* The network is not bandwidth-limited, so a message storm costs memory
+ * instead of time: past this many RPC bytes in flight the run stops and
+ * reports the storm (bounded memory; see the Scale section of docs/mesh.md). */
+#define INFLIGHT_CAP (1500ull * 1000 * 1000)
 #define CONNECT_RTTS 3 /* TCP 1, multistream + PSK + Noise XX 1.5, yamux/identify 0.5 */
 #define APPLY_US (2 * MS)
 #define SWARM_MAX_CONNS 256               /* lib/p2p/swarm.h SWARM_DEFAULT_MAX_CONNS */
@@ -183,6 +187,7 @@ struct sim {
 	uint64_t next_keepalive;
 	uint64_t frames, segments, lost_segments;
 	uint64_t inflight, inflight_peak; /* RPC bytes on the wire, now and at most */
+	uint64_t storm_at;                 /* 0, or when inflight passed INFLIGHT_CAP */
 	bool fail;
 };
 
@@ -512,6 +517,10 @@ static void flush(struct sim *s)
 		s->inflight += b.len;
 		if (s->inflight > s->inflight_peak)
 			s->inflight_peak = s->inflight;
+		if (s->inflight > INFLIGHT_CAP && !s->storm_at) {
+			s->storm_at = s->now ? s->now : 1;
+			s->fail = true;
+		}
 		push(s, e);
 	}
 	s->ndirty = 0;
@@ -1078,8 +1087,12 @@ static uint64_t converge(struct sim *s, uint64_t limit, const char *phase)
 		if (!r)
 			return s->now - t0;
 	}
-	fprintf(stderr, "sim_scale: %s: not converged after %" PRIu64 " s: %s\n", phase, (uint64_t)(limit / SEC),
-		s->fail ? "failure" : r);
+	if (s->storm_at)
+		fprintf(stderr, "sim_scale: %s: storm, %.1f GB of RPCs in flight at %.2f s\n", phase,
+			(double)s->inflight / 1e9, (double)s->storm_at / 1e6);
+	else
+		fprintf(stderr, "sim_scale: %s: not converged after %" PRIu64 " s: %s\n", phase,
+			(uint64_t)(limit / SEC), s->fail ? "failure" : r);
 	s->fail = true;
 	return UINT64_MAX;
 }
@@ -1105,23 +1118,27 @@ struct result {
 	double applies_per_node_join, publishes_per_node_hour;
 	double gs_mesh_mean;
 	uint64_t refused;
-	double start_publishes, start_bytes; /* per node, until all knew all */
+	double start_publishes, start_bytes; /* per node, until all knew all (or the storm) */
+	uint64_t storm_at;
 	double inflight_peak_mb;
 	double cpu_s;
 	uint64_t vc_real, vc_hits;
 };
 
 /*
- * The scenario: N - 1 nodes start within one second, each bootstrapping from
- * a random earlier one, and run until every node knows every other
- * (t_start); then the mesh settles and runs idle for idle_us (bytes per node
+ * The scenario: N - 1 nodes start, `rate` per second (0: all within one
+ * second, a cold start), each bootstrapping from a random earlier one, and
+ * run until every node knows every other (t_start, from the last start);
+ * unless start_only, then the mesh settles and runs idle for idle_us (bytes per node
  * per hour); then node N joins (bootstrapping from a random node) and runs
  * until every node knows every other again (t_join; bytes of the join over
  * that time and JOIN_TAIL_US after it, less the idle rate).
  */
 #define JOIN_TAIL_US (5 * SEC)
+#define ROLLING_RATE 50 /* nodes per second */
 
-static int scenario(size_t n, uint64_t settle_us, uint64_t idle_us, uint64_t seed, struct result *res, bool verbose)
+static int scenario(size_t n, unsigned rate, uint64_t settle_us, uint64_t idle_us, bool start_only, uint64_t seed,
+		    struct result *res, bool verbose)
 {
 	uint64_t pubs0 = 0, pubs1 = 0;
 	static struct sim s;
@@ -1139,15 +1156,15 @@ static int scenario(size_t n, uint64_t settle_us, uint64_t idle_us, uint64_t see
 	for (int i = 0; i < joiner; i++) {
 		lcg = lcg * 1664525u + 1013904223u;
 		start(&s, i, i ? (int)((lcg >> 8) % (uint32_t)i) : -1);
-		run(&s, s.now + SEC / (uint64_t)joiner);
+		run(&s, s.now + SEC / (rate ? rate : (uint64_t)joiner));
 	}
 	res->t_start = converge(&s, 20 * 60 * SEC, "start");
-	if (s.fail)
-		goto out;
 	c0 = total(&s, false);
 	for (int i = 0; i < joiner; i++)
 		res->start_publishes += (double)s.nodes[i].publishes / (double)joiner;
 	res->start_bytes = (double)(c0.rx + c0.tx) / (double)joiner;
+	if (s.fail || start_only)
+		goto out;
 	if (verbose)
 		fprintf(stderr, "  [%zu] started, converged after %.2f s (CPU %.1f s)\n", n, (double)res->t_start / 1e6,
 			(double)(clock() - cpu0) / CLOCKS_PER_SEC);
@@ -1204,6 +1221,7 @@ static int scenario(size_t n, uint64_t settle_us, uint64_t idle_us, uint64_t see
 		s.fail = true;
 		goto out;
 	}
+out:
 	{
 		size_t sum = 0, gsum = 0;
 
@@ -1222,7 +1240,7 @@ static int scenario(size_t n, uint64_t settle_us, uint64_t idle_us, uint64_t see
 		res->conns_mean = (double)sum / (double)n;
 		res->gs_mesh_mean = (double)gsum / (double)n;
 	}
-out:
+	res->storm_at = s.storm_at;
 	res->inflight_peak_mb = (double)s.inflight_peak / 1e6;
 	res->cpu_s = (double)(clock() - cpu0) / CLOCKS_PER_SEC;
 	res->vc_real = vc_real;
@@ -1243,6 +1261,27 @@ static void print_row(const struct result *r)
 	       r->join_bytes_per_node, r->join_bytes_joiner,
 	       r->idle_bps, r->idle_bytes_hour / 1e6, r->publishes_per_node_hour, r->applies_per_node_join,
 	       r->conns_mean, r->conns_max, r->refused, r->gs_mesh_mean, r->inflight_peak_mb, r->cpu_s);
+	fflush(stdout);
+}
+
+static void print_cold_header(void)
+{
+	printf("| N | all know all (from the last start) | publishes/node | MB/node (rx+tx) | peak MB of RPCs in flight "
+	       "| conns mean / max | refused dials | CPU s |\n");
+	printf("|---|---|---|---|---|---|---|---|\n");
+}
+
+static void print_cold_row(const struct result *r)
+{
+	if (r->storm_at)
+		printf("| %4zu | storm: stopped at %.2f s with %.1f GB in flight | %.1f so far | %.1f so far | > %.0f "
+		       "| %5.1f / %3zu | %" PRIu64 " | %.1f |\n",
+		       r->n, (double)r->storm_at / 1e6, r->inflight_peak_mb / 1e3, r->start_publishes,
+		       r->start_bytes / 1e6, r->inflight_peak_mb, r->conns_mean, r->conns_max, r->refused, r->cpu_s);
+	else
+		printf("| %4zu | %.2f s | %.1f | %.2f | %.1f | %5.1f / %3zu | %" PRIu64 " | %.1f |\n", r->n,
+		       (double)r->t_start / 1e6, r->start_publishes, r->start_bytes / 1e6, r->inflight_peak_mb,
+		       r->conns_mean, r->conns_max, r->refused, r->cpu_s);
 	fflush(stdout);
 }
 
@@ -1277,9 +1316,15 @@ int main(int argc, char **argv)
 		size_t ns[16] = {100, 300, 1000}, nn = 3;
 		int k = 2, fails = 0;
 
-		if (argc > 3 && !strcmp(argv[2], "--idle")) {
-			idle_us = strtoull(argv[3], NULL, 0) * SEC;
-			k = 4;
+		size_t steady_max = 300;
+
+		for (; k + 1 < argc && argv[k][0] == '-'; k += 2) {
+			if (!strcmp(argv[k], "--idle"))
+				idle_us = strtoull(argv[k + 1], NULL, 0) * SEC;
+			else if (!strcmp(argv[k], "--steady-max"))
+				steady_max = strtoull(argv[k + 1], NULL, 0);
+			else
+				die("usage: sim_scale --bench [--idle S] [--steady-max N] [N...]");
 		}
 		if (k < argc) {
 			nn = 0;
@@ -1287,13 +1332,37 @@ int main(int argc, char **argv)
 				ns[nn++] = strtoull(argv[k], NULL, 0);
 		}
 		print_params(settle_us, idle_us);
-		print_header();
+		printf("\nCold start: N - 1 nodes started within one second\n\n");
+		print_cold_header();
 		for (size_t i = 0; i < nn; i++) {
 			if (ns[i] < 3 || ns[i] > 65000)
 				die("N out of range");
-			if (scenario(ns[i], settle_us, idle_us, 1, &a, true) != 0) {
+			/* a storm is a measured outcome, not a failure of the benchmark */
+			if (scenario(ns[i], 0, 0, 0, true, 1, &a, true) != 0 && !a.storm_at) {
 				printf("| %zu | FAILED |\n", ns[i]);
 				fails++;
+				continue;
+			}
+			print_cold_row(&a);
+		}
+		printf("\nRolling start (%u nodes per second), then idle and one join\n\n", ROLLING_RATE);
+		print_header();
+		for (size_t i = 0; i < nn; i++) {
+			if (ns[i] > steady_max) {
+				printf("| %4zu | not run: above --steady-max %zu (CPU, see tests/bench/README.md) |\n", ns[i],
+				       steady_max);
+				continue;
+			}
+			if (scenario(ns[i], ROLLING_RATE, settle_us, idle_us, false, 1, &a, true) != 0) {
+				if (a.storm_at)
+					printf("| %4zu | storm: %.1f GB of RPCs in flight at %.2f s, %.1f publishes/node, "
+					       "%.1f MB/node so far; stopped | | | | | | | | | | | | | %.1f |\n",
+					       a.n, a.inflight_peak_mb / 1e3, (double)a.storm_at / 1e6, a.start_publishes,
+					       a.start_bytes / 1e6, a.cpu_s);
+				else
+					printf("| %zu | FAILED |\n", ns[i]);
+				fails += !a.storm_at;
+				fflush(stdout);
 				continue;
 			}
 			print_row(&a);
@@ -1304,12 +1373,13 @@ int main(int argc, char **argv)
 	 * only; then 30 nodes twice (determinism). */
 	print_params(10 * SEC, 30 * SEC);
 	print_header();
-	if (scenario(100, 10 * SEC, 30 * SEC, 1, &a, false) != 0) {
+	if (scenario(100, 0, 10 * SEC, 30 * SEC, false, 1, &a, false) != 0) {
 		printf("FAIL: not converged (see above)\n");
 		return 1;
 	}
 	print_row(&a);
-	if (scenario(30, 10 * SEC, 30 * SEC, 2, &a, false) != 0 || scenario(30, 10 * SEC, 30 * SEC, 2, &b, false) != 0) {
+	if (scenario(30, 0, 10 * SEC, 30 * SEC, false, 2, &a, false) != 0 ||
+	    scenario(30, 0, 10 * SEC, 30 * SEC, false, 2, &b, false) != 0) {
 		printf("FAIL: the second run did not converge\n");
 		return 1;
 	}
