@@ -1371,9 +1371,9 @@ int main(int argc, char **argv)
 	}
 	/* The suite: 100 nodes, a short idle window, convergence and invariants
 	 * only; then 30 nodes twice (determinism). */
-	print_params(10 * SEC, 30 * SEC);
+	print_params(5 * SEC, 20 * SEC);
 	print_header();
-	if (scenario(100, 0, 10 * SEC, 30 * SEC, false, 1, &a, false) != 0) {
+	if (scenario(100, 0, 5 * SEC, 20 * SEC, false, 1, &a, false) != 0) {
 		printf("FAIL: not converged (see above)\n");
 		return 1;
 	}
