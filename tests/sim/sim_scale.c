@@ -57,7 +57,8 @@
  * keeps 1000 nodes affordable without changing any result.
  *
  * Usage: sim_scale                     the suite test (N = 100, short; then N = 30 twice)
- *        sim_scale --bench [--idle S] [N...]  the benchmark table (default N = 100 300 1000)
+ *        sim_scale --bench [--idle S] [--cold-max N] [--steady-max N] [N...]
+ *                                      the benchmark tables (default N = 100 300 1000)
  * SIM_SCALE_DEBUG=1 prints, every 100 ms of virtual time while converging,
  * the bytes in flight, the routers' memory and the RPC counters.
  */
@@ -1140,7 +1141,8 @@ struct result {
 static int scenario(size_t n, unsigned rate, uint64_t settle_us, uint64_t idle_us, bool start_only, uint64_t seed,
 		    struct result *res, bool verbose)
 {
-	uint64_t pubs0 = 0, pubs1 = 0;
+	uint64_t pubs0 = 0, pubs1 = 0, *hist = NULL;
+	size_t nhist = 0;
 	static struct sim s;
 	struct counters c0, c1;
 	uint64_t w0;
@@ -1174,8 +1176,17 @@ static int scenario(size_t n, unsigned rate, uint64_t settle_us, uint64_t idle_u
 	w0 = s.now;
 	for (int i = 0; i < joiner; i++)
 		pubs0 += s.nodes[i].publishes;
-	run(&s, s.now + idle_us);
-	c1 = total(&s, false);
+	/* sampled every 100 ms: the join's baseline is the same phase one interval earlier */
+	nhist = idle_us / (100 * MS) + 1;
+	hist = calloc(nhist, sizeof(*hist));
+	if (!hist)
+		die("out of memory");
+	for (size_t k = 0; k < nhist; k++) {
+		if (k)
+			run(&s, w0 + k * 100 * MS);
+		c1 = total(&s, false);
+		hist[k] = c1.rx + c1.tx;
+	}
 	for (int i = 0; i < joiner; i++)
 		pubs1 += s.nodes[i].publishes;
 	res->publishes_per_node_hour = (double)(pubs1 - pubs0) / (double)joiner * 3600e6 / (double)idle_us;
@@ -1212,8 +1223,18 @@ static int scenario(size_t n, unsigned rate, uint64_t settle_us, uint64_t idle_u
 		for (int i = 0; i < joiner; i++)
 			applies1 += s.nodes[i].applies;
 		res->join_bytes_joiner = (double)((j1.rx + j1.tx) - (j0.rx + j0.tx));
-		res->join_bytes_per_node = (double)((c1.rx + c1.tx) - (c0.rx + c0.tx)) / (double)joiner -
-					   res->idle_bps * ((double)win / 1e6);
+		/* less what the same nodes sent and received over the same length of
+		 * time one AnnounceInterval earlier (the same phase of their
+		 * schedules and of the pings), else the mean idle rate */
+		if (win <= ANNOUNCE_US && idle_us >= ANNOUNCE_US && win % (100 * MS) == 0) {
+			size_t b0 = (size_t)((wj0 - ANNOUNCE_US - w0) / (100 * MS)), b1 = b0 + (size_t)(win / (100 * MS));
+
+			res->join_bytes_per_node = (double)((c1.rx + c1.tx) - (c0.rx + c0.tx) - (hist[b1] - hist[b0])) /
+						   (double)joiner;
+		} else {
+			res->join_bytes_per_node = (double)((c1.rx + c1.tx) - (c0.rx + c0.tx)) / (double)joiner -
+						   res->idle_bps * ((double)win / 1e6);
+		}
 		res->applies_per_node_join = (double)(applies1 - applies0) / (double)joiner;
 	}
 	if (converged(&s, true, why, sizeof(why))) {
@@ -1240,6 +1261,7 @@ out:
 		res->conns_mean = (double)sum / (double)n;
 		res->gs_mesh_mean = (double)gsum / (double)n;
 	}
+	free(hist);
 	res->storm_at = s.storm_at;
 	res->inflight_peak_mb = (double)s.inflight_peak / 1e6;
 	res->cpu_s = (double)(clock() - cpu0) / CLOCKS_PER_SEC;
@@ -1316,15 +1338,17 @@ int main(int argc, char **argv)
 		size_t ns[16] = {100, 300, 1000}, nn = 3;
 		int k = 2, fails = 0;
 
-		size_t steady_max = 300;
+		size_t steady_max = 300, cold_max = 65000;
 
 		for (; k + 1 < argc && argv[k][0] == '-'; k += 2) {
 			if (!strcmp(argv[k], "--idle"))
 				idle_us = strtoull(argv[k + 1], NULL, 0) * SEC;
 			else if (!strcmp(argv[k], "--steady-max"))
 				steady_max = strtoull(argv[k + 1], NULL, 0);
+			else if (!strcmp(argv[k], "--cold-max"))
+				cold_max = strtoull(argv[k + 1], NULL, 0);
 			else
-				die("usage: sim_scale --bench [--idle S] [--steady-max N] [N...]");
+				die("usage: sim_scale --bench [--idle S] [--cold-max N] [--steady-max N] [N...]");
 		}
 		if (k < argc) {
 			nn = 0;
@@ -1337,6 +1361,8 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < nn; i++) {
 			if (ns[i] < 3 || ns[i] > 65000)
 				die("N out of range");
+			if (ns[i] > cold_max)
+				continue;
 			/* a storm is a measured outcome, not a failure of the benchmark */
 			if (scenario(ns[i], 0, 0, 0, true, 1, &a, true) != 0 && !a.storm_at) {
 				printf("| %zu | FAILED |\n", ns[i]);
