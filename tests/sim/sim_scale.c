@@ -46,7 +46,8 @@
  * WireGuard is modelled only as far as the engine sees it: the apply op
  * records, per peer, whether the desired device has it, routes its address
  * and gives an endpoint; the diff (added/removed/updated) is reported back
- * after APPLY_US; `established` is true when our device gives the peer an
+ * after APPLY_US (--apply-ms), one apply at a time, a newer desired device
+ * replacing one that waits (as lib/core/wgsync coalesces); `established` is true when our device gives the peer an
  * endpoint or the peer's device gives us one with our address routed (its
  * initiation reached us), as in tests/unit/mesh_harness.c. Device applies and
  * peers per device are counted.
@@ -57,7 +58,7 @@
  * keeps 1000 nodes affordable without changing any result.
  *
  * Usage: sim_scale                     the suite test (N = 100, short; then N = 30 twice)
- *        sim_scale --bench [--idle S] [--cold-max N] [--steady-max N] [N...]
+ *        sim_scale --bench [--idle S] [--apply-ms MS] [--cold-max N] [--steady-max N] [N...]
  *                                      the benchmark tables (default N = 100 300 1000)
  * SIM_SCALE_DEBUG=1 prints, every 100 ms of virtual time while converging,
  * the bytes in flight, the routers' memory and the RPC counters.
@@ -154,7 +155,10 @@ struct node {
 	struct ann_ip addr;
 	struct counters c;
 	uint64_t publishes, applies, dials, refused, connects;
-	unsigned applying; /* EV_APPLIED queued */
+	bool applying;            /* an apply is in flight */
+	struct wgdevice *queued;  /* the next desired device, waiting for it */
+	bool queued_has_addr, queued_keep;
+	struct ann_claim queued_addr;
 };
 
 struct pending_msg {
@@ -170,6 +174,7 @@ struct sim {
 	struct pair *pairs; /* n * n */
 	struct ipam_range range;
 	uint64_t now, seq;
+	uint64_t apply_us; /* a WireGuard apply takes this long */
 	struct rng_seeded nrs;
 	struct rng nrng;
 	struct ev *heap;
@@ -566,17 +571,15 @@ static void op_dial(void *ud, const uint8_t *ma, size_t len)
 	push(s, e);
 }
 
-static void op_apply(void *ud, struct wgdevice *desired, const struct ann_claim *addr, uint8_t plen,
-		     bool keep_unlisted)
+/* Makes `desired` node i's device; the diff against the previous one. */
+static void device_set(struct sim *s, struct node *x, struct wgdevice *desired, const struct ann_claim *addr,
+		       bool keep_unlisted, struct wgdiff_stats *st)
 {
-	struct node *x = ud;
-	struct sim *s = x->s;
-	struct ev e = {0};
 	uint8_t *seen = calloc(s->n, 1);
 
-	(void)plen;
 	if (!seen)
 		die("out of memory");
+	memset(st, 0, sizeof(*st));
 	x->applies++;
 	for (const struct wgpeer *p = desired->first_peer; p; p = p->next_peer) {
 		int j = node_by_pub(s, p->public_key);
@@ -594,11 +597,11 @@ static void op_apply(void *ud, struct wgdevice *desired, const struct ann_claim 
 		else
 			dev |= q->dev & DEV_ENDPOINT; /* wgdiff keeps a known endpoint */
 		if (!q->dev)
-			e.st.added++;
+			st->added++;
 		else if (q->dev != dev)
-			e.st.updated++;
+			st->updated++;
 		else
-			e.st.unchanged++;
+			st->unchanged++;
 		q->dev = dev;
 	}
 	for (size_t j = 0; j < s->n; j++) {
@@ -606,7 +609,7 @@ static void op_apply(void *ud, struct wgdevice *desired, const struct ann_claim 
 
 		if (q->dev && !seen[j] && !keep_unlisted) {
 			q->dev = 0;
-			e.st.removed++;
+			st->removed++;
 		}
 	}
 	free(seen);
@@ -614,17 +617,45 @@ static void op_apply(void *ud, struct wgdevice *desired, const struct ann_claim 
 	for (size_t j = 0; j < s->n; j++)
 		x->dev_peers += P(s, x->idx, (int)j)->dev != 0;
 	if (!x->dev_first || (addr != NULL) != x->has_addr || (addr && !ann_ip_eq(&addr->addr, &x->addr)))
-		e.st.device_changed = true;
+		st->device_changed = true;
 	x->dev_first = true;
 	x->has_addr = addr != NULL;
 	if (addr)
 		x->addr = addr->addr;
 	wgdev_free(desired);
-	x->applying++;
-	e.t = s->now + APPLY_US;
+}
+
+static void apply_start(struct sim *s, struct node *x, struct wgdevice *desired, const struct ann_claim *addr,
+			bool keep_unlisted)
+{
+	struct ev e = {0};
+
+	device_set(s, x, desired, addr, keep_unlisted, &e.st);
+	x->applying = 1;
+	e.t = s->now + s->apply_us;
 	e.kind = EV_APPLIED;
 	e.from = e.to = x->idx;
 	push(s, e);
+}
+
+/* As lib/core/wgsync: one apply at a time; a desired device that arrives
+ * meanwhile waits, and a newer one replaces it (coalescing). */
+static void op_apply(void *ud, struct wgdevice *desired, const struct ann_claim *addr, uint8_t plen,
+		     bool keep_unlisted)
+{
+	struct node *x = ud;
+
+	(void)plen;
+	if (x->applying) {
+		wgdev_free(x->queued);
+		x->queued = desired;
+		x->queued_has_addr = addr != NULL;
+		if (addr)
+			x->queued_addr = *addr;
+		x->queued_keep = keep_unlisted;
+		return;
+	}
+	apply_start(x->s, x, desired, addr, keep_unlisted);
 }
 
 static void op_event(void *ud, const struct mn_event *ev)
@@ -667,6 +698,8 @@ static const struct mn_ops ops = {
 };
 
 /* ---- the world ---- */
+
+static uint64_t apply_us = APPLY_US; /* --apply-ms */
 
 static void sim_init(struct sim *s, size_t n, uint64_t seed)
 {
@@ -718,11 +751,13 @@ static void sim_init(struct sim *s, size_t n, uint64_t seed)
 		memset(x->wg_priv, (int)(i + 1), 32);
 	}
 	s->next_keepalive = KEEPALIVE_US;
+	s->apply_us = apply_us;
 }
 
 static void sim_free(struct sim *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
+		wgdev_free(s->nodes[i].queued);
 		mn_free(s->nodes[i].m);
 		gs_free(s->nodes[i].gs);
 		ident_free(s->nodes[i].id);
@@ -912,8 +947,15 @@ static void handle(struct sim *s, struct ev *e)
 		break;
 	case EV_APPLIED: {
 		/* busy: another desired device is queued behind this one */
-		bool busy = --to->applying > 0;
+		bool busy = to->queued != NULL;
 
+		to->applying = 0;
+		if (to->queued) {
+			struct wgdevice *d = to->queued;
+
+			to->queued = NULL;
+			apply_start(s, to, d, to->queued_has_addr ? &to->queued_addr : NULL, to->queued_keep);
+		}
 		if (to->up)
 			mn_on_wg_applied(to->m, &e->st, busy, s->now);
 		touch(s, e->to);
@@ -1318,11 +1360,11 @@ static void print_params(uint64_t settle_us, uint64_t idle_us)
 {
 	printf("sim_scale: real meshnode + gossipsub engines, virtual clock; AnnounceInterval %" PRIu64
 	       " s, PeerExpiry %" PRIu64 " s; one-way latency %" PRIu64 "-%" PRIu64 " ms + 0-%" PRIu64
-	       " ms jitter, %.1f %% segment loss (RTO %" PRIu64 " ms); connection limit %d; settle %" PRIu64
+	       " ms jitter, %.1f %% segment loss (RTO %" PRIu64 " ms); connection limit %d; WireGuard apply %" PRIu64 " ms, one at a time; settle %" PRIu64
 	       " s, idle window %" PRIu64 " s\n",
 	       (uint64_t)(ANNOUNCE_US / SEC), mn_default_expiry_ms(ANNOUNCE_US / 1000) / 1000,
 	       (uint64_t)(LAT_MIN_US / MS), (uint64_t)(LAT_MAX_US / MS), (uint64_t)(JITTER_US / MS), LOSS_PPM / 1e4,
-	       (uint64_t)(RTO_US / MS), SWARM_MAX_CONNS, (uint64_t)(settle_us / SEC), (uint64_t)(idle_us / SEC));
+	       (uint64_t)(RTO_US / MS), SWARM_MAX_CONNS, (uint64_t)(apply_us / MS), (uint64_t)(settle_us / SEC), (uint64_t)(idle_us / SEC));
 }
 
 int main(int argc, char **argv)
@@ -1345,10 +1387,12 @@ int main(int argc, char **argv)
 				idle_us = strtoull(argv[k + 1], NULL, 0) * SEC;
 			else if (!strcmp(argv[k], "--steady-max"))
 				steady_max = strtoull(argv[k + 1], NULL, 0);
+			else if (!strcmp(argv[k], "--apply-ms"))
+				apply_us = strtoull(argv[k + 1], NULL, 0) * MS;
 			else if (!strcmp(argv[k], "--cold-max"))
 				cold_max = strtoull(argv[k + 1], NULL, 0);
 			else
-				die("usage: sim_scale --bench [--idle S] [--cold-max N] [--steady-max N] [N...]");
+				die("usage: sim_scale --bench [--idle S] [--apply-ms MS] [--cold-max N] [--steady-max N] [N...]");
 		}
 		if (k < argc) {
 			nn = 0;
