@@ -37,9 +37,10 @@
  * side (TCP handshake and close, multistream-select, PSK nonce, Noise XX with
  * the identity keys, yamux, identify with the signed peer record, the
  * gossipsub stream opens: an estimate from the protocol sizes, not a capture),
- * a refused one REFUSED_BYTES per side. Each side of a connection sends a
- * yamux ping every KEEPALIVE_US (p2phost's 30 s) that is answered by a pong:
- * per 30 s and connection, 2 pings + 2 pongs + 2 ACKs on the wire for both ends.
+ * a refused one REFUSED_BYTES per side. Liveness (docs/mesh.md "Liveness"):
+ * every node probes one member per PROBE_US (PeerExpiry / 6) with a yamux
+ * ping on the existing connection, answered by a pong and ACKed; the target
+ * walks the ring as the engine's does (rank + 1 + period mod (n - 1)).
  * These constants are what make the totals comparable with the netns
  * benchmark (tests/bench/bench_mesh.py counts underlay rx + tx bytes).
  *
@@ -100,7 +101,7 @@
 #define SWARM_MAX_CONNS 256               /* lib/p2p/swarm.h SWARM_DEFAULT_MAX_CONNS */
 #define BACKOFF_US (1 * SEC)              /* SWARM_DEFAULT_BACKOFF_US */
 #define BACKOFF_MAX_US (5 * 60 * SEC)     /* SWARM_DEFAULT_BACKOFF_MAX_US */
-#define KEEPALIVE_US (30 * SEC)           /* lib/core/p2phost.c scfg.keepalive_us */
+#define KEEPALIVE_US (35 * SEC)           /* probe period: PeerExpiry (210 s) / MN_PROBE_DIV */
 
 /* wire bytes */
 #define WIRE_SEG_OVERHEAD 66 /* Ethernet 14 + IPv4 20 + TCP 20 + timestamps 12 */
@@ -108,8 +109,10 @@
 #define NOISE_OVERHEAD 18
 #define CONN_SETUP_BYTES 3000 /* per side, see above */
 #define REFUSED_BYTES 300     /* per side: SYN/SYN-ACK/ACK, PSK nonce, FIN/ACK */
-/* a yamux ping + its pong + the ACK of the pong, both directions, per end */
-#define PING_EXCHANGE_BYTES (2 * (YAMUX_HDR + NOISE_OVERHEAD + WIRE_SEG_OVERHEAD) + WIRE_SEG_OVERHEAD)
+/* one probe: the prober's ping and the ACK of the pong, the target's pong */
+#define PROBE_PING_BYTES (YAMUX_HDR + NOISE_OVERHEAD + WIRE_SEG_OVERHEAD)
+#define PROBE_PROBER_TX (PROBE_PING_BYTES + WIRE_SEG_OVERHEAD)
+#define PROBE_TARGET_TX PROBE_PING_BYTES
 
 enum ev_kind { EV_WAKE, EV_BYTES, EV_CONNECT, EV_APPLIED };
 
@@ -905,12 +908,18 @@ static void connect_done(struct sim *s, int i, int j)
 
 static void keepalive(struct sim *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		for (size_t j = i + 1; j < s->n; j++)
-			if (P(s, (int)i, (int)j)->link) {
-				count(s, (int)i, PING_EXCHANGE_BYTES, (int)j, PING_EXCHANGE_BYTES);
-				count(s, (int)j, PING_EXCHANGE_BYTES, (int)i, PING_EXCHANGE_BYTES);
-			}
+	uint64_t k = s->now / KEEPALIVE_US;
+
+	if (s->n < 2)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t j = (i + 1 + (size_t)(k % (s->n - 1))) % s->n;
+
+		if (j != i && P(s, (int)i, (int)j)->link) {
+			count(s, (int)i, PROBE_PROBER_TX, (int)j, PROBE_PROBER_TX);
+			count(s, (int)j, PROBE_TARGET_TX, (int)i, PROBE_TARGET_TX);
+		}
+	}
 }
 
 static void handle(struct sim *s, struct ev *e)
