@@ -3,7 +3,7 @@
 set -u
 cd "$1"
 out=$(mktemp)
-/usr/bin/python3 -m pytest -v -rs test_mesh.py 2>&1 | tee "$out"
+/usr/bin/python3 -m pytest -v -rs "${2:-test_mesh.py}" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 if [ "$rc" -eq 0 ] && grep -qE '^=+ [0-9]+ skipped' "$out"; then rc=77; fi
 if [ "$rc" -eq 5 ]; then rc=77; fi
