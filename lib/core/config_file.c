@@ -4,6 +4,7 @@
  * (codec/ini.c tokenizes), the W2WESHER_<SECTION>_<KEY> environment, the
  * PSKFile, and the line-preserving write-back of generated secrets.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,26 @@
 extern char **environ;
 
 #define MAX_ENV 100000u /* environment entries looked at */
+
+/*
+ * A name from the file (section or key) for an error message. Names are
+ * short ASCII identifiers; anything else may be a secret that lost its
+ * "Key =" (a value wrapped onto the next line: "PrivateKey =\n<key>=" parses
+ * as a key named by 43 of the key's characters), so it is never echoed, only
+ * described.
+ */
+const char *cfg_name_shown(char out[72], const char *v, size_t n)
+{
+	bool ident = n >= 1 && n <= CFG_NAME_SHOWN_MAX && isalpha((unsigned char)v[0]);
+
+	for (size_t i = 0; ident && i < n; i++)
+		ident = isalnum((unsigned char)v[i]) || v[i] == '_' || v[i] == '-' || v[i] == '.';
+	if (ident)
+		memcpy(out, v, n), out[n] = 0;
+	else
+		snprintf(out, 72, "<%zu characters, not shown: not a key name; a wrapped value?>", n);
+	return out;
+}
 
 /* What the write-back needs to know about the file. */
 struct layout {
@@ -48,13 +69,14 @@ static int parse_file(struct w2w_config *c, const char *text, size_t len, struct
 				cfg_err_at(c, -1, CO_FILE, t.line,
 				       "unknown section [%s] (known, case-sensitive: [P2P], [Wireguard], "
 				       "[Node])",
-				       cfg_shown(s, t.name, t.name_len));
+				       cfg_name_shown(s, t.name, t.name_len));
 				return W2W_EPARSE;
 			}
 		} else if (t.kind == INI_KEY) {
 			if (section < 0) {
-				cfg_err_at(c, -1, CO_FILE, t.line, "'%s' is outside any section",
-				       cfg_shown(s, t.name, t.name_len));
+				const char *q = cfg_name_shown(s, t.name, t.name_len)[0] == '<' ? "" : "'";
+
+				cfg_err_at(c, -1, CO_FILE, t.line, "%s%s%s is outside any section", q, s, q);
 				return W2W_EPARSE;
 			}
 			k = cfg_find_key(section, t.name, t.name_len);
@@ -65,8 +87,10 @@ static int parse_file(struct w2w_config *c, const char *text, size_t len, struct
 					if (cfg_keydefs[i].section == section &&
 					    cfg_eq_ci(t.name, t.name_len, cfg_keydefs[i].name))
 						hint = cfg_keydefs[i].name;
-				cfg_err_at(c, -1, CO_FILE, t.line, "unknown key '%s' in [%s]%s%s%s",
-				       cfg_shown(s, t.name, t.name_len), cfg_sections[section],
+				const char *q = cfg_name_shown(s, t.name, t.name_len)[0] == '<' ? "" : "'";
+
+				cfg_err_at(c, -1, CO_FILE, t.line, "unknown key %s%s%s in [%s]%s%s%s", q, s, q,
+				       cfg_sections[section],
 				       hint ? " (names are case-sensitive: did you mean '" : "",
 				       hint ? hint : "", hint ? "'?)" : "");
 				return W2W_EPARSE;

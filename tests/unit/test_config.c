@@ -292,6 +292,11 @@ static void test_errors(void **state)
 	    {"[P2P]\nPSKFile = missing.key\n", 2, "cannot read"},
 	    {"[Wireguard]\nMTU = 1400\nMTU = 1500\n", 3, "set twice (first on line 2)"},
 	    {"[Node]\nLogLevel = info\n[Node\n", 3, "']'"},
+	    /* A key wrapped onto its own line: its characters are never echoed (issue 15). */
+	    {"[P2P]\nPSK =\n" PSK_B64 "\n", 3, "unknown key <43 characters, not shown"},
+	    {"[Wireguard]\nFoo_Bar-baz.x = 1\n", 2, "unknown key 'Foo_Bar-baz.x' in [Wireguard]"},
+	    {"[Wireguard]\nAbcdefghijklmnopqrstuvwxyz0123456 = 1\n", 2, "unknown key <33 characters"},
+	    {PSK_B64 "\n[P2P]\n", 1, "<43 characters, not shown"},
 	};
 	char want[400];
 
@@ -306,6 +311,10 @@ static void test_errors(void **state)
 		snprintf(want, sizeof(want), "%s:%u: ", path, cases[i].line);
 		if (strncmp(err, want, strlen(want)) || !strstr(err, cases[i].frag))
 			fail_msg("case %zu: got '%s', want '%s...%s'", i, err, want, cases[i].frag);
+		/* No secret text in any message: not even a 16-character piece of the key. */
+		for (size_t o = 0; o + 16 <= strlen(PSK_B64); o++)
+			if (memmem(err, strlen(err), PSK_B64 + o, 16))
+				fail_msg("case %zu: the error echoes the key: '%s'", i, err);
 		/* Nothing written: same bytes, same mode, no temp file left. */
 		assert_string_equal(read_all(path), cases[i].text);
 		w2w_config_free(c);
