@@ -2,20 +2,23 @@
 # SPDX-License-Identifier: MIT
 """Tests of the w2wesher command-line tool.
 
-Usage: test_cli.py W2WESHER_BINARY GROUP   (GROUP: keys, config, usage)
+Usage: test_cli.py W2WESHER_BINARY GROUP   (GROUP: keys, config, usage, p2p)
 
 Expected values come from outside our code: `wg pubkey` (wireguard-tools) for
 WireGuard keys, the libp2p specs' Ed25519 test key (peer-ids/peer-ids.md) with
 the peer ID js-libp2p prints for it, and a base58btc encoder written here.
 """
 import base64
+import json
 import os
 import re
+import select
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 BIN = None
@@ -324,9 +327,70 @@ class Usage(unittest.TestCase):
             self.assertIn(b"usage", r.stderr)
 
 
+class P2P(unittest.TestCase):
+    """`p2p listen` and `p2p ping` against each other on loopback."""
+
+    def setUp(self):
+        self.procs = []
+
+    def tearDown(self):
+        for p in self.procs:
+            p.kill()
+            p.wait(timeout=10)
+
+    def listen(self, *args):
+        p = subprocess.Popen([BIN, "p2p", "listen", "--listen", "/ip4/127.0.0.1/tcp/0", *args],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.procs.append(p)
+        ev = json.loads(p.stdout.readline())
+        self.assertEqual(ev["event"], "listening")
+        addr = ev["addrs"][0]
+        return p, addr if "/p2p/" in addr else addr + "/p2p/" + ev["peerId"]
+
+    def events(self, p, want, timeout=20):
+        """Reads p's JSON lines until one satisfies want (bounded in time)."""
+        end = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < end:
+            r, _, _ = select.select([p.stdout], [], [], end - time.monotonic())
+            if not r:
+                break
+            line = p.stdout.readline()
+            if not line:
+                break
+            ev = json.loads(line)
+            seen.append(ev)
+            if want(ev):
+                return seen
+        self.fail(f"timed out; events seen: {seen}")
+
+    def test_listen_rejects_overlong_line_whole(self):
+        a, addr = self.listen("--topic", "t")
+        b, _ = self.listen("--topic", "t", "--dial", addr)
+        self.events(a, lambda e: e["event"] == "connected")
+        time.sleep(2)  # gossipsub: the subscriptions reach each other
+        huge = b"x" * (300 * 1024)
+        b.stdin.write(b"first\n" + huge + b"TAIL\nlast\n")
+        b.stdin.flush()
+        seen = self.events(a, lambda e: e["event"] == "message" and bytes.fromhex(e["dataHex"]) == b"last")
+        got = [bytes.fromhex(e["dataHex"]) for e in seen if e["event"] == "message"]
+        self.assertEqual(got, [b"first", b"last"])  # never a piece of the long line
+        b.stdin.close()
+        b.kill()
+        err = b.stderr.read().decode()
+        self.assertIn("longer than 262142 bytes: rejected", err)
+
+    def test_ping_timeout_is_per_ping(self):
+        _, addr = self.listen()
+        # 3 pings are 1 s apart: a total 1 s timeout would fail, a per-ping one holds.
+        r = run(["p2p", "ping", "--count", "3", "--timeout", "1", addr])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode().count("Pong received"), 3)
+
+
 if __name__ == "__main__":
     BIN = os.path.abspath(sys.argv[1])
-    group = {"keys": Keys, "config": Config, "usage": Usage}[sys.argv[2]]
+    group = {"keys": Keys, "config": Config, "usage": Usage, "p2p": P2P}[sys.argv[2]]
     suite = unittest.defaultTestLoader.loadTestsFromTestCase(group)
     res = unittest.TextTestRunner(verbosity=2).run(suite)
     if not res.wasSuccessful():
