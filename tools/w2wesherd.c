@@ -4,7 +4,7 @@
  * library's event-loop contract onto libuv (one uv_poll_t per fd, one
  * uv_timer_t for the deadline: the curl multi-uv pattern).
  *
- *   w2wesherd --config FILE [--log-level LEVEL] [--allow-root]
+ *   w2wesherd --config FILE [--log-level LEVEL] [--allow-root] [--allow-open-secrets]
  *
  * SIGTERM/SIGINT: stop WITHOUT leaving (interface, address and WireGuard peers
  * stay, so a restart is seamless). `w2wesher leave` (control socket): announce
@@ -70,6 +70,7 @@ struct daemon {
 	struct w2w_config *cfg;
 	const char *config_path;
 	int log_level;
+	unsigned load_flags; /* W2W_CONFIG_ENV, + ALLOW_OPEN_SECRETS on request */
 	int stopping;
 	int exit_code;
 	struct ctl_client *clients;
@@ -488,7 +489,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	if (signum == SIGHUP) {
 		struct w2w_config *n = NULL;
 
-		if (w2w_config_new(&n) == 0 && w2w_config_load(n, d->config_path, W2W_CONFIG_ENV) == 0) {
+		if (w2w_config_new(&n) == 0 && w2w_config_load(n, d->config_path, d->load_flags) == 0) {
 			d->log_level = w2w_config_log_level(n);
 			w2w_node_set_log(d->node, on_log, d, d->log_level);
 			for (size_t i = 0; i < w2w_config_bootstrap_count(n); i++)
@@ -515,10 +516,13 @@ static void on_signal(uv_signal_t *s, int signum)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: w2wesherd --config FILE [--log-level error|warn|info|debug] [--allow-root]\n"
+		   "                 [--allow-open-secrets]\n"
 		   "       w2wesherd --version | --help\n"
 		   "\n"
 		   "Runs a w2wesher mesh node. Needs CAP_NET_ADMIN, refuses to run as root\n"
-		   "(--allow-root overrides, loudly). See w2wesherd(8) / docs/operations.md.\n");
+		   "(--allow-root overrides, loudly). Refuses a config or PSKFile holding secrets\n"
+		   "that every user may read (--allow-open-secrets overrides).\n"
+		   "See w2wesherd(8) / docs/operations.md.\n");
 }
 
 static void close_walk(uv_handle_t *h, void *arg)
@@ -533,6 +537,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'}, {"log-level", required_argument, NULL, 'l'},
 		{"allow-root", no_argument, NULL, 'R'},  {"version", no_argument, NULL, 'V'},
+		{"allow-open-secrets", no_argument, NULL, 'O'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	struct daemon d;
@@ -542,11 +547,13 @@ int main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.log_level = 6;
+	d.load_flags = W2W_CONFIG_ENV;
 	while ((c = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': d.config_path = optarg; break;
 		case 'l': level = optarg; break;
 		case 'R': allow_root = 1; break;
+		case 'O': d.load_flags |= W2W_CONFIG_ALLOW_OPEN_SECRETS; break;
 		case 'V': printf("w2wesherd %s\n", w2w_version()); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -571,7 +578,7 @@ int main(int argc, char **argv)
 
 	if (w2w_config_new(&d.cfg) < 0)
 		return 1;
-	r = w2w_config_load(d.cfg, d.config_path, W2W_CONFIG_GENERATE | W2W_CONFIG_ENV);
+	r = w2w_config_load(d.cfg, d.config_path, W2W_CONFIG_GENERATE | d.load_flags);
 	if (r < 0) {
 		logf_(NULL, 3, "%s", w2w_config_error(d.cfg)[0] ? w2w_config_error(d.cfg) : w2w_strerror(r));
 		w2w_config_free(d.cfg);

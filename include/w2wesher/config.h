@@ -43,6 +43,14 @@ enum {
 	W2W_CONFIG_GENERATE = 1 << 0,
 	/* Apply W2WESHER_<SECTION>_<KEY> environment variables over the file. */
 	W2W_CONFIG_ENV = 1 << 1,
+	/*
+	 * Accept a config file that holds a secret (PSK or a private key), or a
+	 * PSKFile, although every user may read (or write) it. Without this flag
+	 * such a file is refused with W2W_EPARSE and "FILE: ... readable by every
+	 * user", as ssh refuses an open private key: the secret has leaked to
+	 * every local account. Group access is accepted (a service group).
+	 */
+	W2W_CONFIG_ALLOW_OPEN_SECRETS = 1 << 2,
 };
 
 

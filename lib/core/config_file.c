@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "atomicfile.h"
 #include "buf.h"
@@ -157,6 +158,20 @@ static int apply_env(struct w2w_config *c)
 	return 0;
 }
 
+int cfg_check_secret_mode(struct w2w_config *c, int k, const char *path, const char *what)
+{
+	struct stat st;
+
+	if (c->allow_open_secrets || stat(path, &st) != 0 || !(st.st_mode & (S_IROTH | S_IWOTH)))
+		return 0;
+	cfg_err_at(c, k, k < 0 ? CO_DEFAULT : c->origin[k], k < 0 ? 0 : c->line[k],
+	           "%s: holds %s but every user may %s it (mode %04o); refusing: the secret may have leaked. "
+	           "Run `chmod 600` on it (or 640 with the daemon's group); --allow-open-secrets overrides "
+	           "(docs/configuration.md)",
+	           path, what, st.st_mode & S_IROTH ? "read" : "write", (unsigned)(st.st_mode & 07777));
+	return W2W_EPARSE;
+}
+
 /* Reads the swarm.key named by PSKFile; relative paths start at the config file's directory. */
 int cfg_load_psk_file(struct w2w_config *c)
 {
@@ -170,6 +185,9 @@ int cfg_load_psk_file(struct w2w_config *c)
 	else
 		snprintf(full, sizeof(full), "%s", c->psk_file);
 	buf_init(&b, 0);
+	rc = cfg_check_secret_mode(c, CK_P2P_PSKFILE, full, "the network PSK");
+	if (rc < 0)
+		return rc;
 	rc = atomicfile_read(full, 4096, &b);
 	if (rc < 0) {
 		cfg_err_key(c, CK_P2P_PSKFILE, "cannot read '%s': %s", full,
@@ -323,6 +341,7 @@ int w2w_config_load(struct w2w_config *cfg, const char *path, unsigned flags)
 	if (w2w_config_new(&t) < 0)
 		return -ENOMEM;
 	memset(&lay, 0, sizeof(lay));
+	t->allow_open_secrets = (flags & W2W_CONFIG_ALLOW_OPEN_SECRETS) != 0;
 	if (snprintf(t->path, sizeof(t->path), "%s", path) >= (int)sizeof(t->path)) {
 		rc = -ENAMETOOLONG;
 		cfg_err_at(t, -1, CO_DEFAULT, 0, "%s: path too long", path);
@@ -341,6 +360,15 @@ int w2w_config_load(struct w2w_config *cfg, const char *path, unsigned flags)
 	rc = parse_file(t, text.data ? (const char *)text.data : "", text.len, &lay);
 	if (rc < 0)
 		goto out;
+	/* Checked before anything is generated or written: a secret already in an
+	 * open file has leaked, and rewriting the file 0600 would hide that. */
+	if (existed && ((t->has_psk && t->origin[CK_P2P_PSK] == CO_FILE) ||
+	                (t->id && t->origin[CK_P2P_PRIVATEKEY] == CO_FILE) ||
+	                (t->has_wg_priv && t->origin[CK_WG_PRIVATEKEY] == CO_FILE))) {
+		rc = cfg_check_secret_mode(t, -1, path, "secrets (PSK or a PrivateKey)");
+		if (rc < 0)
+			goto out;
+	}
 	if (flags & W2W_CONFIG_ENV) {
 		rc = apply_env(t);
 		if (rc < 0)

@@ -110,6 +110,30 @@ class Keys(unittest.TestCase):
         self.assertTrue(m, a.stdout)
         self.assertNotEqual(a.stdout, b.stdout)
 
+    def test_genpsk_file_0600(self):
+        path = os.path.join(self.tmp, "swarm.key")
+        old = os.umask(0o022)  # the usual umask: a redirection would make 0644
+        try:
+            r = run(["genpsk", path])
+        finally:
+            os.umask(old)
+        self.assertEqual((r.returncode, r.stdout), (0, b""), r.stderr)
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        with open(path, "rb") as f:
+            key = f.read()
+        self.assertRegex(key, rb"^/key/swarm/psk/1\.0\.0/\n/base16/\n[0-9a-f]{64}\n$")
+        r = run(["genpsk", path])  # never overwrites a key
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"exists", r.stderr)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), key)
+        # The README recipe: a PSKFile made this way is accepted by config init.
+        conf = os.path.join(self.tmp, "wesh0.conf")
+        with open(conf, "w") as f:
+            f.write(f"[P2P]\nPSKFile = {path}\n")
+        r = run(["config", "init", conf])
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_identity_file(self):
         path = os.path.join(self.tmp, "id.key")
         r = run(["identity", "--key", path])
@@ -253,6 +277,31 @@ class Config(unittest.TestCase):
         self.assertIn(b"[P2P]\nPSK = ", self.read())
         r = run(["config", "check", self.path])
         self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_open_secrets_refused(self):
+        psk = base64.b64encode(os.urandom(32)).decode()
+        self.write(f"[P2P]\nPSK = {psk}\n", 0o644)
+        before = self.read()
+        for sub in ("check", "init"):
+            r = run(["config", sub, self.path])
+            self.assertEqual((r.returncode, r.stdout), (1, b""), sub)
+            err = r.stderr.decode()
+            self.assertTrue(err.startswith(f"{self.path}: holds secrets"), err)
+            self.assertIn("every user may read it (mode 0644)", err)
+            self.assertNotIn(psk, err)
+        self.assertEqual(self.read(), before)
+        self.assertEqual(stat.S_IMODE(os.stat(self.path).st_mode), 0o644)
+        r = run(["config", "check", "--allow-open-secrets", self.path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # An open PSKFile as well.
+        key = os.path.join(self.tmp, "swarm.key")
+        with open(key, "w") as f:
+            f.write("/key/swarm/psk/1.0.0/\n/base16/\n" + os.urandom(32).hex() + "\n")
+        os.chmod(key, 0o644)
+        self.write("[P2P]\nPSKFile = swarm.key\n", 0o600)
+        r = run(["config", "check", self.path])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"[P2P] PSKFile: {key}: holds the network PSK but every user may read it", r.stderr.decode())
 
     def test_check_missing_file(self):
         r = run(["config", "check", self.path])

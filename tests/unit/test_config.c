@@ -528,6 +528,54 @@ static void test_psk_file_and_env(void **state)
 	w2w_config_free(c);
 }
 
+/* Issue 15: a secret in a file every user may read is refused, with FILE, unless overridden. */
+static void test_open_secrets(void **state)
+{
+	struct w2w_config *c = cfg_new();
+	char key[600], want[1400];
+	const char *text = "[P2P]\nPSK = " PSK_B64 "\n";
+
+	(void)state;
+	write_file(path, text, 0644);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_GENERATE), W2W_EPARSE);
+	snprintf(want, sizeof(want), "%s: holds secrets (PSK or a PrivateKey) but every user may read it (mode 0644)",
+	         path);
+	assert_non_null(strstr(w2w_config_error(c), want));
+	assert_non_null(strstr(w2w_config_error(c), "--allow-open-secrets"));
+	assert_string_equal(read_all(path), text); /* nothing generated, mode kept */
+	write_file(path, text, 0604);
+	assert_int_equal(w2w_config_load(c, path, 0), W2W_EPARSE);
+	assert_non_null(strstr(w2w_config_error(c), "every user may read it (mode 0604)"));
+	write_file(path, text, 0642); /* world-writable: anyone could swap the key */
+	assert_int_equal(w2w_config_load(c, path, 0), W2W_EPARSE);
+	assert_non_null(strstr(w2w_config_error(c), "every user may write it (mode 0642)"));
+	/* Group access is fine (a service group); the override accepts anything. */
+	write_file(path, text, 0640);
+	assert_int_equal(w2w_config_load(c, path, 0), 0);
+	write_file(path, text, 0644);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_ALLOW_OPEN_SECRETS), 0);
+	/* An open file without secrets is not a leak (they are generated into it, 0600). */
+	write_file(path, "[P2P]\nPSK =\n", 0644);
+	assert_int_equal(w2w_config_load(c, path, 0), 0);
+
+	/* An open PSKFile, reported on the PSKFile line. */
+	snprintf(key, sizeof(key), "%s/swarm.key", dir);
+	write_file(key,
+	           "/key/swarm/psk/1.0.0/\n/base16/\n"
+	           "0102030405060708091011121314151617181920212223242526272829303132\n",
+	           0644);
+	write_file(path, "\n[P2P]\nPSKFile = swarm.key\n", 0600);
+	assert_int_equal(w2w_config_load(c, path, 0), W2W_EPARSE);
+	snprintf(want, sizeof(want), "%s:3: [P2P] PSKFile: %s: holds the network PSK but every user may read it", path,
+	         key);
+	assert_non_null(strstr(w2w_config_error(c), want));
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_ALLOW_OPEN_SECRETS), 0);
+	chmod(key, 0600);
+	assert_int_equal(w2w_config_load(c, path, 0), 0);
+	unlink(key);
+	w2w_config_free(c);
+}
+
 static void test_setters(void **state)
 {
 	struct w2w_config *c = cfg_new();
@@ -638,6 +686,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_generate_edge_cases, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_atomicfile, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_psk_file_and_env, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_secrets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_setters, setup, teardown),
 	    cmocka_unit_test(test_keys_api),
 	};
