@@ -119,3 +119,41 @@ def test_control_socket_many_idle_nul_oversized():
                            timeout=30)
         assert r.returncode == 0 and "address" in r.stdout, r
         assert node.alive()
+
+
+FLOOD = """
+import os, socket, sys, time
+ip, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+end = time.monotonic() + 60
+done = 0
+while done < n and time.monotonic() < end:
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect((ip, port))
+        s.sendall(os.urandom(64) if done % 2 else b"")  # garbage, or nothing at all
+    except OSError:
+        pass
+    s.close()
+    done += 1
+print(done)
+"""
+
+
+def test_reconnect_loop_log_bounded():
+    """A reconnect loop before authentication (no PSK): the daemon's log grows
+    by a bounded amount, not by lines per connection."""
+    with netlab.Lab() as lab:
+        node = one_node(lab)
+        time.sleep(1)
+        before = os.path.getsize(node.log)
+        r = node.netns_exec("python3", "-c", FLOOD, node.ip, "10042", "3000", timeout=90)
+        done = int(r.stdout)
+        assert done == 3000, r.stdout
+        time.sleep(1)
+        grown = os.path.getsize(node.log) - before
+        assert node.alive()
+        assert "self" in node.status()
+        print(f"{done} refused connections: the log grew by {grown} bytes")
+        # Unlimited, each connection logged about two lines (~200 bytes): 600 kB here.
+        assert grown < 64 * 1024, node.log_text()[-3000:]
