@@ -79,6 +79,16 @@ void wlog_vprintf_at(const struct wlog *l, uint64_t now_us, int level, const cha
 	l->fn(l->ud, level, msg);
 }
 
+void wlog_relay(const struct wlog *l, int level, const char *prefix, const char *msg)
+{
+	char line[600];
+
+	if (!l || !l->fn || level > l->max_level)
+		return;
+	snprintf(line, sizeof(line), "%s%s", prefix, msg);
+	l->fn(l->ud, level, line);
+}
+
 void wlog_printf(const struct wlog *l, int level, const char *fmt, ...)
 {
 	struct timespec ts;

@@ -51,6 +51,11 @@ void wlog_printf(const struct wlog *l, int level, const char *fmt, ...)
 void wlog_vprintf_at(const struct wlog *l, uint64_t now_us, int level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 4, 0)));
 
+/* A line already rate-limited by another wlog (a child object's), passed on
+ * with a prefix and not limited again: one relay site would otherwise share
+ * one budget among every line of the child. */
+void wlog_relay(const struct wlog *l, int level, const char *prefix, const char *msg);
+
 #define log_err(l, ...) wlog_printf((l), WLOG_ERR, __VA_ARGS__)
 #define log_warn(l, ...) wlog_printf((l), WLOG_WARN, __VA_ARGS__)
 #define log_info(l, ...) wlog_printf((l), WLOG_INFO, __VA_ARGS__)

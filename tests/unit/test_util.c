@@ -152,6 +152,14 @@ static void test_log_rate_limit(void **state)
 		/* 40 lines; evicting site A (which had nothing suppressed) adds no summary. */
 		assert_int_equal(n_lines - before, 40);
 	}
+	/* Relayed lines (limited by the child's wlog already) are not limited again. */
+	n_lines = 0;
+	for (int i = 0; i < 100; i++)
+		wlog_relay(&l, WLOG_INFO, "p2p: ", "line");
+	assert_int_equal(n_lines, 100);
+	assert_string_equal(last_lines[3], "p2p: line");
+	wlog_relay(&l, WLOG_DEBUG, "p2p: ", "filtered");
+	assert_int_equal(n_lines, 100);
 }
 
 int main(void)
