@@ -4,7 +4,7 @@
  * library's event-loop contract onto libuv (one uv_poll_t per fd, one
  * uv_timer_t for the deadline: the curl multi-uv pattern).
  *
- *   w2wesherd --config FILE [--log-level LEVEL] [--allow-root] [--allow-open-secrets]
+ *   w2wesherd --config FILE [--log-level LEVEL] [--allow-root] [--allow-open-secrets] [--dumpable]
  *
  * SIGTERM/SIGINT: stop WITHOUT leaving (interface, address and WireGuard peers
  * stay, so a restart is seamless). `w2wesher leave` (control socket): announce
@@ -516,12 +516,13 @@ static void on_signal(uv_signal_t *s, int signum)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: w2wesherd --config FILE [--log-level error|warn|info|debug] [--allow-root]\n"
-		   "                 [--allow-open-secrets]\n"
+		   "                 [--allow-open-secrets] [--dumpable]\n"
 		   "       w2wesherd --version | --help\n"
 		   "\n"
 		   "Runs a w2wesher mesh node. Needs CAP_NET_ADMIN, refuses to run as root\n"
 		   "(--allow-root overrides, loudly). Refuses a config or PSKFile holding secrets\n"
-		   "that every user may read (--allow-open-secrets overrides).\n"
+		   "that every user may read (--allow-open-secrets overrides). Not dumpable (no\n"
+		   "core dump, no ptrace by the same user) unless --dumpable, for debugging.\n"
 		   "See w2wesherd(8) / docs/operations.md.\n");
 }
 
@@ -537,13 +538,13 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'}, {"log-level", required_argument, NULL, 'l'},
 		{"allow-root", no_argument, NULL, 'R'},  {"version", no_argument, NULL, 'V'},
-		{"allow-open-secrets", no_argument, NULL, 'O'},
+		{"allow-open-secrets", no_argument, NULL, 'O'}, {"dumpable", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	struct daemon d;
 	struct w2w_loop_ops ops;
 	const char *level = NULL;
-	int allow_root = 0, c, r;
+	int allow_root = 0, dumpable = 0, c, r;
 
 	memset(&d, 0, sizeof(d));
 	d.log_level = 6;
@@ -554,6 +555,7 @@ int main(int argc, char **argv)
 		case 'l': level = optarg; break;
 		case 'R': allow_root = 1; break;
 		case 'O': d.load_flags |= W2W_CONFIG_ALLOW_OPEN_SECRETS; break;
+		case 'D': dumpable = 1; break;
 		case 'V': printf("w2wesherd %s\n", w2w_version()); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -574,6 +576,11 @@ int main(int argc, char **argv)
 	}
 	/* Keep CAP_NET_ADMIN only; never gain privileges through exec. */
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	/* No core dump and no ptrace/proc-mem access by the same user: the process
+	 * holds the PSK and both private keys (docs/security.md). --dumpable keeps
+	 * the default, to debug a crash. */
+	if (!dumpable && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		logf_(NULL, 4, "PR_SET_DUMPABLE: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 
 	if (w2w_config_new(&d.cfg) < 0)

@@ -157,3 +157,65 @@ def test_reconnect_loop_log_bounded():
         print(f"{done} refused connections: the log grew by {grown} bytes")
         # Unlimited, each connection logged about two lines (~200 bytes): 600 kB here.
         assert grown < 64 * 1024, node.log_text()[-3000:]
+
+
+def secret_needles(node, lab):
+    """Every secret of the node in every form it has on disk or on the wire."""
+    import base64
+    import re
+    conf = open(node.config).read()
+    wg = re.search(r"\[Wireguard\][^\[]*?PrivateKey = (\S+)", conf).group(1)
+    p2p = re.search(r"\[P2P\][^\[]*?PrivateKey = (\S+)", conf).group(1)
+    psk, wgraw, pb = base64.b64decode(lab.psk), base64.b64decode(wg), base64.b64decode(p2p)
+    return {"PSK": psk, "PSK base64": lab.psk.encode(), "PSK hex": psk.hex().encode(),
+            "WireGuard key": wgraw, "WireGuard key base64": wg.encode(), "WireGuard key hex": wgraw.hex().encode(),
+            "Ed25519 seed": pb[4:36], "libp2p key base64": p2p.encode()}
+
+
+def copies_outside_dontdump(pid, needles):
+    """Where the needles occur in the process's readable memory outside
+    VM_DONTDUMP ("dd" in smaps VmFlags: sodium_malloc's guarded pages)."""
+    import re
+    maps, cur = [], None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
+            if m:
+                cur = [int(m.group(1), 16), int(m.group(2), 16), m.group(3), m.group(4), []]
+                maps.append(cur)
+            elif line.startswith("VmFlags:") and cur:
+                cur[4] = line.split(":", 1)[1].split()
+    hits = []
+    with open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
+        for lo, hi, perms, name, flags in maps:
+            if "r" not in perms or "dd" in flags or name == "[vsyscall]":
+                continue
+            try:
+                mem.seek(lo)
+                data = mem.read(hi - lo)
+            except OSError:
+                continue
+            hits += [(k, name or hex(lo)) for k, nd in needles.items() if nd in data]
+    return hits
+
+
+def test_secrets_only_in_guarded_memory():
+    """The PSK and both private keys of a running daemon (after start, a
+    WireGuard sync, a libp2p connection and a status request) are nowhere in
+    its memory but in MADV_DONTDUMP (sodium_malloc) pages; the daemon is not
+    dumpable."""
+    with netlab.Lab() as lab:
+        node = one_node(lab)
+        lab.wait(lambda: "wireguard-applied" in node.log_text(), 30, what="a WireGuard sync")
+        key = lab.swarm_key_file()
+        r = node.netns_exec(lab.cli, "p2p", "ping", "--swarm-key", key, "--count", "2", node.multiaddr(),
+                            check=False, timeout=60)
+        assert r.returncode == 0, r.stderr
+        node.status()
+        time.sleep(1)
+        with open(f"/proc/{node.proc.pid}/status") as f:
+            assert node.proc.poll() is None
+        # Not dumpable: /proc/PID/mem and the core belong to root, not to the daemon's user.
+        assert os.stat(f"/proc/{node.proc.pid}/mem").st_uid == 0
+        hits = copies_outside_dontdump(node.proc.pid, secret_needles(node, lab))
+        assert hits == [], hits
