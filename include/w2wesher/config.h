@@ -37,7 +37,9 @@ enum {
 	/*
 	 * Create missing secrets (PSK unless PSKFile is set, both private keys)
 	 * and write them back into the file, keeping every other line, mode
-	 * 0600, atomically; a missing file is created. Nothing is written when
+	 * 0600 (0640 if it was 0640), atomically; an existing file keeps its
+	 * owner and group, a symlink's target is replaced (the link stays); a
+	 * missing file is created. Nothing is written when
 	 * the file is invalid or already holds every secret.
 	 */
 	W2W_CONFIG_GENERATE = 1 << 0,

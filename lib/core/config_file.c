@@ -210,6 +210,53 @@ out:
 	return rc;
 }
 
+/*
+ * Writes the rebuilt config. A symlink is followed: its target is replaced
+ * atomically (the link stays a link). An existing file keeps its owner and
+ * group (config init as root must not turn nobody:nogroup into root:root),
+ * and a deliberate group read (0640, not world-readable) stays; otherwise
+ * the mode is 0600.
+ */
+static int write_secret_file(struct w2w_config *c, const char *data, size_t len)
+{
+	char *target = NULL;
+	const char *where = c->path;
+	struct stat st, lst;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	mode_t mode = 0600;
+	int rc;
+
+	if (lstat(c->path, &lst) == 0) {
+		if (stat(c->path, &st) != 0) {
+			rc = -errno;
+			cfg_err_at(c, -1, CO_DEFAULT, 0, "%s: a symlink to a missing file (%s)", c->path,
+			           w2w_strerror(rc));
+			return rc;
+		}
+		if (S_ISLNK(lst.st_mode)) {
+			target = realpath(c->path, NULL);
+			if (!target) {
+				rc = -errno;
+				cfg_err_at(c, -1, CO_DEFAULT, 0, "%s: cannot resolve the symlink: %s", c->path,
+				           w2w_strerror(rc));
+				return rc;
+			}
+			where = target;
+		}
+		uid = st.st_uid;
+		gid = st.st_gid;
+		if ((st.st_mode & S_IRGRP) && !(st.st_mode & S_IROTH))
+			mode |= S_IRGRP;
+	}
+	rc = atomicfile_write_owned(where, data, len, mode, uid, gid);
+	if (rc < 0)
+		cfg_err_at(c, -1, CO_DEFAULT, 0, "%s: cannot write: %s%s", where, w2w_strerror(rc),
+		           rc == -EPERM ? " (cannot keep the file's owner and group; run as its owner or root)" : "");
+	free(target);
+	return rc;
+}
+
 /* Secret text of the generated lines, kept in guarded memory while the file is rebuilt. */
 struct gen_text {
 	char line[CK__COUNT][200];
@@ -320,9 +367,7 @@ static int write_back(struct w2w_config *c, const char *text, size_t len, bool e
 	}
 	memcpy(out + total, text + at, len - at);
 	total += len - at;
-	rc = atomicfile_write(c->path, out, total, 0600);
-	if (rc < 0)
-		cfg_err_at(c, -1, CO_DEFAULT, 0, "%s: cannot write: %s", c->path, w2w_strerror(rc));
+	rc = write_secret_file(c, out, total);
 out:
 	secure_free(out);
 	secure_free(g);

@@ -270,6 +270,43 @@ class Config(unittest.TestCase):
         self.assertEqual((self.read(), os.stat(self.path).st_ino), (again, ino))
         self.assertIn(f"peer-id: {pid}\n", r.stdout.decode())
 
+    def test_init_keeps_owner_group_and_symlink(self):
+        """Issue 15: init as root kept neither the owner (nobody:nogroup became
+        root:root) nor a symlink (replaced by a regular file)."""
+        real_dir = os.path.join(self.tmp, "real")
+        os.mkdir(real_dir)
+        real = os.path.join(real_dir, "wesh0.conf")
+        with open(real, "w") as f:
+            f.write("# mine\n[Wireguard]\nListenPort = 51820\n")
+        os.chmod(real, 0o644)
+        if os.geteuid() == 0:
+            os.chown(real, 65534, 65534)
+        os.symlink(os.path.join("real", "wesh0.conf"), self.path)
+        r = run(["config", "init", self.path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.islink(self.path))  # still the admin's symlink
+        self.assertEqual(os.readlink(self.path), os.path.join("real", "wesh0.conf"))
+        st = os.stat(real)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)  # world-readable: no group bit kept either
+        if os.geteuid() == 0:
+            self.assertEqual((st.st_uid, st.st_gid), (65534, 65534))
+        with open(real) as f:
+            text = f.read()
+        self.assertTrue(text.startswith("# mine\n[Wireguard]\nListenPort = 51820\n"), text)
+        self.assertIn("\nPSK = ", text)
+        self.assertEqual(sorted(os.listdir(real_dir)), ["wesh0.conf"])  # no temp file left
+        # A deliberate group read (0640) stays; the group too.
+        os.unlink(self.path)
+        self.write("[Wireguard]\nListenPort = 51820\n", 0o640)
+        if os.geteuid() == 0:
+            os.chown(self.path, 0, 65534)
+        r = run(["config", "init", self.path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = os.stat(self.path)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o640)
+        if os.geteuid() == 0:
+            self.assertEqual((st.st_uid, st.st_gid), (0, 65534))
+
     def test_init_creates_file(self):
         r = run(["config", "init", self.path])
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -14,6 +14,8 @@ import pytest
 
 import netlab
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
 pytestmark = pytest.mark.skipif(netlab.requirements() is not None, reason=str(netlab.requirements()))
 
 
@@ -219,3 +221,42 @@ def test_secrets_only_in_guarded_memory():
         assert os.stat(f"/proc/{node.proc.pid}/mem").st_uid == 0
         hits = copies_outside_dontdump(node.proc.pid, secret_needles(node, lab))
         assert hits == [], hits
+
+
+def test_systemd_credentials_layout():
+    """The shipped unit's flow without systemd (none runs here): the config and
+    the swarm key as systemd's LoadCredential= leaves them (one private
+    directory, files 0400 owned by the service's user, the config naming its
+    key relatively), read by the daemon as that user (netlab's nobody with
+    CAP_NET_ADMIN). `systemd-analyze verify` checks the unit itself."""
+    import shutil
+    with netlab.Lab() as lab:
+        node = lab.add_node()
+        node.write_config()
+        creds = os.path.join(node.dir, "credentials")
+        os.mkdir(creds, 0o500)
+        os.chown(creds, netlab.NOBODY, netlab.NOBODY)
+        text = open(node.config).read().replace(f"PSK = {lab.psk}", "PSKFile = wesh0.key")
+        assert "PSKFile = wesh0.key" in text
+        for name, data in (("w2wesher.conf", text), ("wesh0.key", open(lab.swarm_key_file()).read())):
+            path = os.path.join(creds, name)
+            with open(path, "w") as f:
+                f.write(data)
+            os.chmod(path, 0o400)
+            os.chown(path, netlab.NOBODY, netlab.NOBODY)
+        node.config = os.path.join(creds, "w2wesher.conf")
+        node.start()
+        lab.wait(lambda: node.overlay_ip() is not None, 30, what="the daemon to start from the credentials")
+        assert node.alive()
+        unit = os.path.join(os.path.dirname(os.path.dirname(HERE)), "tools", "w2wesherd@.service")
+        if shutil.which("systemd-analyze"):
+            tmp = os.path.join(lab.tmp, "units")
+            os.mkdir(tmp)
+            with open(unit) as f:
+                body = f.read().replace("/usr/bin/w2wesherd", lab.daemon)
+            with open(os.path.join(tmp, "w2wesherd@.service"), "w") as f:
+                f.write(body)
+            os.symlink("w2wesherd@.service", os.path.join(tmp, "w2wesherd@wesh0.service"))
+            r = subprocess.run(["systemd-analyze", "verify", "--man=no", os.path.join(tmp, "w2wesherd@wesh0.service")],
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0 and "w2wesherd@" not in r.stderr, r.stderr
