@@ -16,6 +16,7 @@
 #include <w2wesher/w2wesher.h>
 
 #include "cli.h"
+#include "json.h"
 
 #define MAX_DIALS 16
 #define MAX_TOPICS 8
@@ -53,20 +54,14 @@ static void log_stderr(void *ud, int level, const char *msg)
 	fprintf(stderr, "w2wesher: p2p: %s: %s\n", lv, msg);
 }
 
+static void put_file(void *ud, const char *p, size_t n)
+{
+	fwrite(p, 1, n, ud);
+}
+
 static void json_str(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	json_put_str(put_file, f, s);
 }
 
 struct common {
@@ -475,8 +470,14 @@ static void stdin_line(const struct cli_cmd *self, struct w2w_p2p *h, const char
 
 	if (!strncmp(line, "/ping ", 6)) {
 		r = w2w_p2p_ping(h, line + 6);
-		if (r < 0)
-			printf("{\"event\":\"ping_failed\",\"peer\":\"%s\",\"reason\":\"%s\"}\n", line + 6, w2w_strerror(r));
+		if (r < 0) {
+			/* the peer is what the user typed: escaped like every string */
+			fputs("{\"event\":\"ping_failed\",\"peer\":", stdout);
+			json_str(stdout, line + 6);
+			fputs(",\"reason\":", stdout);
+			json_str(stdout, w2w_strerror(r));
+			fputs("}\n", stdout);
+		}
 		fflush(stdout);
 		return;
 	}
@@ -491,6 +492,10 @@ static void stdin_line(const struct cli_cmd *self, struct w2w_p2p *h, const char
 	if (!strncmp(line, "hex:", 4)) {
 		size_t n = 0;
 
+		if (len % 2) { /* "hex:" is even: an odd digit count would lose the last one */
+			cli_err(self, "bad hex line (odd number of digits)");
+			return;
+		}
 		for (size_t i = 4; i + 1 < len; i += 2) {
 			int a = hexval(line[i]), b = hexval(line[i + 1]);
 

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "ctlproto.h"
+#include "dnsnames.h"
+#include "json.h"
 
 struct sb {
 	char *p;
@@ -53,21 +55,14 @@ static void sb_add(struct sb *b, const char *fmt, ...)
 	}
 }
 
-/* JSON string with escaping of quotes, backslashes and control characters. */
+static void sb_put(void *ud, const char *p, size_t n)
+{
+	sb_add(ud, "%.*s", (int)n, p);
+}
+
 static void sb_json_str(struct sb *b, const char *s)
 {
-	sb_add(b, "\"");
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			sb_add(b, "\\%c", ch);
-		else if (ch < 0x20)
-			sb_add(b, "\\u%04x", ch);
-		else
-			sb_add(b, "%c", ch);
-	}
-	sb_add(b, "\"");
+	json_put_str(sb_put, b, s);
 }
 
 static char *sb_done(struct sb *b)
@@ -79,10 +74,18 @@ static char *sb_done(struct sb *b)
 	return b->p;
 }
 
-static void json_node(struct sb *b, const struct w2w_snapshot *s, size_t i)
+static void json_node(struct sb *b, const struct w2w_snapshot *s, size_t i, const struct dnsnames *dn)
 {
+	const struct dnsname *d = dnsnames_at(dn, i);
+
 	sb_add(b, "{\"name\":");
 	sb_json_str(b, w2w_snapshot_name(s, i));
+	/* The name the resolver answers for (dnsnames.h), null when there is none. */
+	sb_add(b, ",\"dns\":");
+	if (d && d->fqdn[0])
+		sb_json_str(b, d->fqdn);
+	else
+		sb_add(b, "null");
 	sb_add(b, ",\"peerId\":");
 	sb_json_str(b, w2w_snapshot_peer_id(s, i));
 	sb_add(b, ",\"address\":");
@@ -100,23 +103,27 @@ static void json_node(struct sb *b, const struct w2w_snapshot *s, size_t i)
 	sb_add(b, "}");
 }
 
-char *ctl_snapshot_json(const struct w2w_snapshot *s, int join_info_only)
+char *ctl_snapshot_json(const struct w2w_snapshot *s, int join_info_only, const char *domain)
 {
 	struct sb b = {0};
+	struct dnsnames dn = {0};
 	size_t n;
 
+	if (!join_info_only && dnsnames_build(&dn, s, domain) < 0)
+		return NULL;
 	sb_add(&b, "{");
 	if (!join_info_only) {
 		sb_add(&b, "\"self\":");
-		json_node(&b, s, W2W_SNAPSHOT_SELF);
+		json_node(&b, s, W2W_SNAPSHOT_SELF, &dn);
 		sb_add(&b, ",\"peers\":[");
 		n = w2w_snapshot_peer_count(s);
 		for (size_t i = 0; i < n; i++) {
 			if (i)
 				sb_add(&b, ",");
-			json_node(&b, s, i);
+			json_node(&b, s, i, &dn);
 		}
 		sb_add(&b, "],");
+		dnsnames_free(&dn);
 	}
 	sb_add(&b, "\"joinAddrs\":[");
 	n = w2w_snapshot_join_addr_count(s);

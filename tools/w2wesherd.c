@@ -11,6 +11,7 @@
  * the leave and remove the interface. SIGHUP: reload what can change safely
  * (log level, bootstrap list). Exit codes: 0 clean stop, 1 failure, 2 usage.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -30,6 +31,7 @@
 #include <w2wesher/w2wesher.h>
 
 #include "ctlproto.h"
+#include "dnsnames.h"
 
 #define MAX_CTL_CLIENTS 64
 #define CTL_REQ_MAX 1024
@@ -76,6 +78,7 @@ struct daemon {
 	struct ctl_client *clients;
 	size_t nclients; /* holding a slot (reading a request or answering it) */
 	size_t nconns;   /* every accepted connection not yet freed */
+	uint64_t names_seen; /* fingerprint of the name collisions last warned about */
 };
 
 static void logf_(struct daemon *d, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -197,6 +200,104 @@ static void op_deadline(void *ud, int64_t when_us)
 	uv_timer_start(&d->timer, on_timer, ms, 0);
 }
 
+/* ---- node names (docs/operations.md "Node names", tools/dnsnames.h) ---- */
+
+/* Warns once per change of the set of collision losers (FNV-1a over their
+ * peer IDs and names), so a standing collision is one log line, not one per
+ * lookup. */
+static void names_warn(struct daemon *d, const struct w2w_snapshot *s, const struct dnsnames *dn)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (size_t k = 0; k <= dn->peers; k++) {
+		size_t i = k == dn->peers ? W2W_SNAPSHOT_SELF : k;
+		const char *p = w2w_snapshot_peer_id(s, i);
+
+		if (!dn->name[k].renamed)
+			continue;
+		for (; p && *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		for (p = dn->name[k].fqdn; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	}
+	if (h == d->names_seen)
+		return;
+	d->names_seen = h;
+	for (size_t k = 0; k <= dn->peers; k++) {
+		size_t i = k == dn->peers ? W2W_SNAPSHOT_SELF : k;
+
+		/* The name is a valid DNS label here (dnsnames.h), so it is safe to log. */
+		if (dn->name[k].renamed)
+			logf_(d, 4, "name collision: %s is announced by a node with a lower peer ID too; %s %s",
+			      w2w_snapshot_name(s, i), w2w_snapshot_peer_id(s, i),
+			      dn->name[k].fqdn[0] ? dn->name[k].fqdn : "has no DNS name (its derived name is taken)");
+	}
+}
+
+static void names_check(struct daemon *d)
+{
+	struct w2w_snapshot *s = w2w_node_snapshot(d->node);
+	struct dnsnames dn;
+
+	if (s && dnsnames_build(&dn, s, w2w_config_dns_domain(d->cfg)) == 0) {
+		names_warn(d, s, &dn);
+		dnsnames_free(&dn);
+	}
+	w2w_snapshot_free(s);
+}
+
+/* The snapshot index of the node holding overlay address ip, or -1. */
+static int find_addr(const struct w2w_snapshot *s, const char *ip, size_t *idx)
+{
+	uint8_t want[16], have[16];
+	int fam = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	size_t n = w2w_snapshot_peer_count(s);
+
+	if (inet_pton(fam, ip, want) != 1)
+		return -1;
+	for (size_t k = 0; k <= n; k++) {
+		size_t i = k == n ? W2W_SNAPSHOT_SELF : k;
+
+		if (inet_pton(fam, w2w_snapshot_address(s, i), have) == 1 &&
+		    !memcmp(want, have, fam == AF_INET6 ? 16 : 4)) {
+			*idx = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* "resolve NAME" ("resolve-addr IP" when by_addr): "FQDN ADDRESS\n" for a
+ * live node with that DNS name (overlay address), else "" (an empty reply is
+ * "not found" to the NSS module). NULL on no memory. */
+static char *resolve(struct daemon *d, const char *name, int by_addr)
+{
+	struct w2w_snapshot *s = w2w_node_snapshot(d->node);
+	struct dnsnames dn;
+	char *out = NULL;
+	size_t i;
+
+	if (!s)
+		return NULL;
+	if (dnsnames_build(&dn, s, w2w_config_dns_domain(d->cfg)) == 0) {
+		int r = by_addr ? find_addr(s, name, &i) : dnsnames_find(&dn, name, &i);
+
+		names_warn(d, s, &dn);
+		if (r == 0 && w2w_snapshot_address(s, i)[0] && dnsnames_at(&dn, i)->fqdn[0]) {
+			const char *fqdn = dnsnames_at(&dn, i)->fqdn, *ip = w2w_snapshot_address(s, i);
+
+			out = malloc(strlen(fqdn) + strlen(ip) + 3);
+			if (out)
+				sprintf(out, "%s %s\n", fqdn, ip);
+		} else {
+			out = strdup("");
+		}
+		dnsnames_free(&dn);
+	}
+	w2w_snapshot_free(s);
+	return out;
+}
+
 /* ---- node events ---- */
 
 static void on_log(void *ud, int level, const char *msg)
@@ -222,6 +323,7 @@ static void on_event(void *ud, const struct w2w_node_event *ev)
 	case W2W_NODE_EV_PEER_DOWN:
 		logf_(d, 6, "%s %s %s %s", w2w_node_event_type_name(t), w2w_node_event_name(ev),
 		      w2w_node_event_peer_id(ev), w2w_node_event_address(ev));
+		names_check(d);
 		break;
 	default:
 		logf_(d, 6, "%s %s%s%s", w2w_node_event_type_name(t), w2w_node_event_address(ev),
@@ -351,10 +453,15 @@ static void handle_request(struct ctl_client *c, char *line)
 		}
 		s = w2w_node_snapshot(d->node);
 		if (s)
-			out = *rest ? ctl_snapshot_json(s, join) : ctl_snapshot_text(s, join);
+			out = *rest ? ctl_snapshot_json(s, join, w2w_config_dns_domain(d->cfg))
+			            : ctl_snapshot_text(s, join);
 		w2w_snapshot_free(s);
 		if (!out)
 			out = ctl_error_json("snapshot failed");
+	} else if (!strncmp(line, "resolve ", 8)) {
+		out = resolve(d, line + 8, 0);
+	} else if (!strncmp(line, "resolve-addr ", 13)) {
+		out = resolve(d, line + 13, 1);
 	} else if (!strcmp(line, "leave")) {
 		int r = w2w_node_leave(d->node);
 

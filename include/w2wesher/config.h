@@ -111,6 +111,12 @@ W2W_EXPORT int w2w_config_set_listen_addr(struct w2w_config *cfg, const char *mu
 /* Appends one /…/tcp/<port>/p2p/<id> multiaddr to the bootstrap list. */
 W2W_EXPORT int w2w_config_add_bootstrap(struct w2w_config *cfg, const char *multiaddr);
 W2W_EXPORT int w2w_config_set_announce_interval_ms(struct w2w_config *cfg, uint64_t ms);
+/* [P2P] MDNS: LAN discovery on (non-zero) or off. */
+W2W_EXPORT int w2w_config_set_mdns(struct w2w_config *cfg, int on);
+/* [P2P] MDNSInterfaces: comma-separated names; NULL or "" means every suitable interface. */
+W2W_EXPORT int w2w_config_set_mdns_interfaces(struct w2w_config *cfg, const char *list);
+/* [P2P] MDNSInterval: 1000 to 3600000 ms; 0 means the default (10 s). */
+W2W_EXPORT int w2w_config_set_mdns_interval_ms(struct w2w_config *cfg, uint64_t ms);
 W2W_EXPORT int w2w_config_set_interface(struct w2w_config *cfg, const char *ifname);
 W2W_EXPORT int w2w_config_set_listen_port(struct w2w_config *cfg, unsigned port);
 W2W_EXPORT int w2w_config_set_network_range(struct w2w_config *cfg, const char *cidr);
@@ -126,6 +132,9 @@ W2W_EXPORT int w2w_config_set_state_dir(struct w2w_config *cfg, const char *path
 W2W_EXPORT int w2w_config_set_log_level(struct w2w_config *cfg, const char *level);
 W2W_EXPORT int w2w_config_set_peer_expiry_ms(struct w2w_config *cfg, uint64_t ms);
 W2W_EXPORT int w2w_config_set_control_socket(struct w2w_config *cfg, const char *path);
+/* The domain node names resolve under (docs/operations.md "Node names"); NULL or "" restores
+ * the default <Interface>.w2w. */
+W2W_EXPORT int w2w_config_set_dns_domain(struct w2w_config *cfg, const char *domain);
 
 /* Getters (strings owned by cfg, valid until it changes). Configuration
  * reports no log lines: its failures come back as return codes with the
@@ -137,11 +146,19 @@ W2W_EXPORT const char *w2w_config_listen_addr(const struct w2w_config *cfg);
 W2W_EXPORT size_t w2w_config_bootstrap_count(const struct w2w_config *cfg);
 /* The i-th bootstrap multiaddr; NULL past the end. */
 W2W_EXPORT const char *w2w_config_bootstrap(const struct w2w_config *cfg, size_t i);
+/* 1 when mDNS discovery is on, else 0. */
+W2W_EXPORT int w2w_config_mdns(const struct w2w_config *cfg);
+/* The MDNSInterfaces list as "eth0,eth1"; "" for every suitable interface. */
+W2W_EXPORT const char *w2w_config_mdns_interfaces(const struct w2w_config *cfg);
+W2W_EXPORT uint64_t w2w_config_mdns_interval_ms(const struct w2w_config *cfg);
 W2W_EXPORT const char *w2w_config_node_name(const struct w2w_config *cfg);
 W2W_EXPORT unsigned w2w_config_mtu(const struct w2w_config *cfg);
 W2W_EXPORT enum w2w_backend w2w_config_backend(const struct w2w_config *cfg);
 W2W_EXPORT const char *w2w_config_state_dir(const struct w2w_config *cfg);
 W2W_EXPORT const char *w2w_config_control_socket(const struct w2w_config *cfg);
+/* Lower case, no trailing dot; "" before w2w_config_check() and when the
+ * default cannot be derived (an Interface that is no DNS label). */
+W2W_EXPORT const char *w2w_config_dns_domain(const struct w2w_config *cfg);
 /* syslog numbering: 3 error, 4 warn, 6 info, 7 debug. */
 W2W_EXPORT int w2w_config_log_level(const struct w2w_config *cfg);
 

@@ -40,7 +40,7 @@ enum w2w_node_event_type {
 	W2W_NODE_EV_LISTENING = 1,      /* libp2p listener up (address) */
 	W2W_NODE_EV_JOINED,             /* first peer table entry learned (peer id, name) */
 	W2W_NODE_EV_PEER_UP,            /* a node appeared (peer id, name, address) */
-	W2W_NODE_EV_PEER_DOWN,          /* a node left or expired (peer id, name, message) */
+	W2W_NODE_EV_PEER_DOWN,          /* a node left, was reported unreachable or expired (peer id, name; message "left", "unreachable" or "expired") */
 	W2W_NODE_EV_ADDRESS_ASSIGNED,   /* our overlay address was chosen or changed (address) */
 	W2W_NODE_EV_KEY_ROTATED,        /* our WireGuard key changed (reserved: not emitted yet) */
 	W2W_NODE_EV_WG_APPLIED,         /* the WireGuard device now matches the peer table (message) */
@@ -87,12 +87,14 @@ W2W_EXPORT struct w2w_node *w2w_node_free(struct w2w_node *node);
 W2W_EXPORT int w2w_node_set_log(struct w2w_node *node, w2w_log_fn fn, void *ud, int max_level);
 
 /*
- * Creates the state directory and loads it, sets up WireGuard, listens,
- * dials the bootstrap peers; LISTENING and the rest follow from the loop.
- * Returns 0, -EBUSY (inside a callback), W2W_ESTATE (already started or
- * stopped: a node starts once), -errno of mkdir (state directory) or of the
- * netlink socket, or what binding the listen address returns (W2W_EPARSE,
- * -EADDRINUSE, ...) or w2w_p2p_new() returns (-ENOMEM).
+ * Creates the state directory and loads it, listens, dials the bootstrap
+ * peers; LISTENING and the rest follow from the loop, and so does the
+ * WireGuard setup (a failure there is a W2W_NODE_EV_ERROR event). Returns 0,
+ * -EBUSY (inside a callback), W2W_ESTATE (already started or stopped: a node
+ * starts once), -errno of mkdir (state directory), or what binding the
+ * listen address returns (W2W_EPARSE, -EADDRINUSE, ...) or w2w_p2p_new()
+ * returns (-ENOMEM). After a failure nothing is left behind and the call may
+ * be repeated.
  */
 W2W_EXPORT int w2w_node_start(struct w2w_node *node);
 /*

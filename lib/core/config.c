@@ -7,6 +7,7 @@
  * checks across keys, secret generation, setters and getters; the parts are
  * listed in config_priv.h.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,7 +79,7 @@ const char *w2w_config_error(const struct w2w_config *c)
 
 int w2w_config_check(struct w2w_config *c)
 {
-	char host[256], ip[64], net[64], a[64], b[64];
+	char host[256], ip[64], net[64];
 	unsigned bits = c->range.family == 4 ? 32 : 128;
 	int rc;
 
@@ -98,14 +99,24 @@ int w2w_config_check(struct w2w_config *c)
 		snprintf(c->state_dir, sizeof(c->state_dir), DEF_STATE_BASE "%s", c->ifname);
 	if (c->origin[CK_NODE_CONTROLSOCKET] == CO_DEFAULT || !c->control_socket[0])
 		snprintf(c->control_socket, sizeof(c->control_socket), DEF_SOCK_BASE "%s.sock", c->ifname);
+	if (c->origin[CK_NODE_DNSDOMAIN] == CO_DEFAULT || !c->dns_domain[0]) {
+		/* <Interface>.w2w: two clusters on one host differ in Interface, so in domain. An
+		 * interface name that is no DNS label (wg_0) gives no names until DNSDomain is set. */
+		c->dns_domain[0] = 0;
+		if (cfg_valid_hostname(c->ifname, strlen(c->ifname)) && !strchr(c->ifname, '.')) {
+			snprintf(c->dns_domain, sizeof(c->dns_domain), "%s.w2w", c->ifname);
+			for (char *q = c->dns_domain; *q; q++)
+				*q = (char)tolower((unsigned char)*q);
+		} else {
+			cfg_note(c, "Interface %s is no DNS label: set [Node] DNSDomain to resolve node names",
+			         c->ifname);
+		}
+	}
 	if (c->origin[CK_NODE_PEEREXPIRY] == CO_DEFAULT || !c->peer_expiry_ms) {
 		c->peer_expiry_ms = mn_default_expiry_ms(c->announce_ms); /* the mesh's one default */
-	} else if (c->peer_expiry_ms < 2 * c->announce_ms) {
-		godur_format_ms(a, sizeof(a), c->announce_ms);
-		godur_format_ms(b, sizeof(b), c->peer_expiry_ms);
-		cfg_err_key(c, CK_NODE_PEEREXPIRY, "%s is less than twice AnnounceInterval (%s)", b, a);
-		return W2W_EPARSE;
 	}
+	/* No check against AnnounceInterval any more: expiry no longer waits for
+	 * announcements, the probes find a dead node (docs/mesh.md "Liveness"). */
 	if (c->address_family) {
 		cfg_ip_text(ip, sizeof(ip), c->address_family, c->address);
 		cfg_ip_text(net, sizeof(net), c->range.family, c->range.addr);
@@ -256,6 +267,21 @@ int w2w_config_set_announce_interval_ms(struct w2w_config *c, uint64_t ms)
 	return set_fmt(c, CK_P2P_ANNOUNCE, "%llums", (unsigned long long)ms);
 }
 
+int w2w_config_set_mdns(struct w2w_config *c, int on)
+{
+	return set_text(c, CK_P2P_MDNS, on ? "true" : "false");
+}
+
+int w2w_config_set_mdns_interfaces(struct w2w_config *c, const char *list)
+{
+	return set_text(c, CK_P2P_MDNSIFACES, list);
+}
+
+int w2w_config_set_mdns_interval_ms(struct w2w_config *c, uint64_t ms)
+{
+	return set_fmt(c, CK_P2P_MDNSINTERVAL, "%llums", (unsigned long long)ms);
+}
+
 int w2w_config_set_interface(struct w2w_config *c, const char *ifname)
 {
 	return set_text(c, CK_WG_INTERFACE, ifname);
@@ -318,6 +344,11 @@ int w2w_config_set_control_socket(struct w2w_config *c, const char *path)
 	return set_text(c, CK_NODE_CONTROLSOCKET, path);
 }
 
+int w2w_config_set_dns_domain(struct w2w_config *c, const char *domain)
+{
+	return set_text(c, CK_NODE_DNSDOMAIN, domain);
+}
+
 /* ---- getters ---- */
 
 const char *w2w_config_path(const struct w2w_config *c)
@@ -350,6 +381,21 @@ const char *w2w_config_bootstrap(const struct w2w_config *c, size_t i)
 	return i < c->n_bootstrap ? c->bootstrap[i] : NULL;
 }
 
+int w2w_config_mdns(const struct w2w_config *c)
+{
+	return c->mdns;
+}
+
+const char *w2w_config_mdns_interfaces(const struct w2w_config *c)
+{
+	return c->mdns_ifaces_text;
+}
+
+uint64_t w2w_config_mdns_interval_ms(const struct w2w_config *c)
+{
+	return c->mdns_interval_ms;
+}
+
 const char *w2w_config_node_name(const struct w2w_config *c)
 {
 	return c->node_name;
@@ -373,6 +419,11 @@ const char *w2w_config_state_dir(const struct w2w_config *c)
 const char *w2w_config_control_socket(const struct w2w_config *c)
 {
 	return c->control_socket;
+}
+
+const char *w2w_config_dns_domain(const struct w2w_config *c)
+{
+	return c->dns_domain;
 }
 
 int w2w_config_log_level(const struct w2w_config *c)

@@ -20,6 +20,9 @@
 #define CFG_MAX_FILE (256u * 1024u) /* bytes of config file read at most */
 #define CFG_PATH_MAX 1024
 #define CFG_SOCK_MAX 108 /* sizeof(sun_path) */
+/* DNSDomain: a 63-byte label, a dot and the domain fit a 253-byte name (RFC 1035 2.3.4). */
+#define CFG_DOMAIN_MAX 189
+#define CFG_MAX_MDNS_IFACES 16 /* MCAST_MAX_IFACES */
 
 /* Every key the file, the environment and w2w_config_set() know. */
 enum cfg_key {
@@ -29,6 +32,9 @@ enum cfg_key {
 	CK_P2P_BOOTSTRAP,
 	CK_P2P_LISTENADDR,
 	CK_P2P_ANNOUNCE,
+	CK_P2P_MDNS,
+	CK_P2P_MDNSIFACES,
+	CK_P2P_MDNSINTERVAL,
 	CK_WG_INTERFACE,
 	CK_WG_PRIVATEKEY,
 	CK_WG_LISTENPORT,
@@ -41,7 +47,9 @@ enum cfg_key {
 	CK_NODE_STATEDIR,
 	CK_NODE_LOGLEVEL,
 	CK_NODE_PEEREXPIRY,
+	CK_NODE_REFRESH,
 	CK_NODE_CONTROLSOCKET,
+	CK_NODE_DNSDOMAIN,
 	CK__COUNT
 };
 
@@ -76,6 +84,11 @@ struct w2w_config {
 	char *bootstrap[CFG_MAX_BOOTSTRAP];
 	size_t n_bootstrap;
 	uint64_t announce_ms;
+	bool mdns;
+	char mdns_ifaces[CFG_MAX_MDNS_IFACES][16]; /* MDNSInterfaces, none: every suitable one */
+	size_t n_mdns_ifaces;
+	char mdns_ifaces_text[CFG_MAX_MDNS_IFACES * 16]; /* "eth0,eth1" */
+	uint64_t mdns_interval_ms;
 
 	char ifname[16];
 	unsigned listen_port;
@@ -90,7 +103,9 @@ struct w2w_config {
 	char state_dir[CFG_PATH_MAX];
 	int log_level;
 	uint64_t peer_expiry_ms; /* 0 until w2w_config_check() derives it */
+	uint64_t refresh_ms;     /* RefreshInterval: the periodic re-announcement */
 	char control_socket[CFG_SOCK_MAX];
+	char dns_domain[CFG_DOMAIN_MAX + 1]; /* "" until w2w_config_check() derives it */
 
 	char note[512]; /* a remark for the dump (e.g. a rewritten ListenAddr) */
 	char err[512];

@@ -59,6 +59,16 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 		godur_format_ms(t, sizeof(t), c->announce_ms);
 		buf_printf(b, "%s", t);
 		break;
+	case CK_P2P_MDNS:
+		buf_printf(b, "%s", c->mdns ? "true" : "false");
+		break;
+	case CK_P2P_MDNSIFACES:
+		buf_printf(b, "%s", c->mdns_ifaces_text);
+		break;
+	case CK_P2P_MDNSINTERVAL:
+		godur_format_ms(t, sizeof(t), c->mdns_interval_ms);
+		buf_printf(b, "%s", t);
+		break;
 	case CK_WG_INTERFACE:
 		buf_printf(b, "%s", c->ifname);
 		break;
@@ -109,8 +119,15 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 		godur_format_ms(t, sizeof(t), c->peer_expiry_ms);
 		buf_printf(b, "%s", c->peer_expiry_ms ? t : "");
 		break;
+	case CK_NODE_REFRESH:
+		godur_format_ms(t, sizeof(t), c->refresh_ms);
+		buf_printf(b, "%s", t);
+		break;
 	case CK_NODE_CONTROLSOCKET:
 		buf_printf(b, "%s", c->control_socket);
+		break;
+	case CK_NODE_DNSDOMAIN:
+		buf_printf(b, "%s", c->dns_domain);
 		break;
 	}
 }

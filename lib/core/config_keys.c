@@ -27,9 +27,14 @@
 #define DEF_LISTEN_ADDR "/ip4/0.0.0.0/tcp/10042"
 #define DEF_INTERFACE "wesh0"
 #define DEF_RANGE "fd6d:142e:65e7:4cc1::/64"
-#define DEF_KEEPALIVE_S 60
+/* PersistentKeepalive default: off. A keepalive is a per-peer periodic cost
+ * (never flat in N) and liveness does not need it (docs/mesh.md "Liveness");
+ * a peer behind NAT needs it (configuration.md). */
+#define DEF_KEEPALIVE_S 0
 #define DEF_MTU 1420
 #define DEF_LOG_LEVEL 6
+#define DEF_MDNS false /* docs/configuration.md "MDNS": opt-in */
+#define DEF_MDNS_INTERVAL_MS 10000u /* js-libp2p @libp2p/mdns's default */
 
 #define NS_PER_MS 1000000LL
 #define NS_PER_S 1000000000LL
@@ -411,20 +416,114 @@ static int p_announce(struct w2w_config *c, const char *v, size_t n, char *why)
 	return 0;
 }
 
+/* The kernel's dev_valid_name(): 1 to IFNAMSIZ - 1 bytes, not "." or "..", no '/', ':' or whitespace. */
+static bool valid_ifname(const char *v, size_t n)
+{
+	if (!n || n >= 16 || cfg_eq_ci(v, n, ".") || cfg_eq_ci(v, n, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == '/' || v[i] == ':' || !isgraph((unsigned char)v[i]))
+			return false;
+	return true;
+}
+
+/* go-ini's Key.Bool(): the spellings strconv.ParseBool and go-ini accept. */
+static int parse_bool(const char *v, size_t n, bool *out)
+{
+	static const char *const yes[] = {"true", "t", "yes", "y", "on", "1"};
+	static const char *const no[] = {"false", "f", "no", "n", "off", "0"};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (cfg_eq_ci(v, n, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (cfg_eq_ci(v, n, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int p_mdns(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char s[72];
+	bool on = DEF_MDNS;
+
+	if (n && parse_bool(v, n, &on) < 0) {
+		cfg_why(why, "'%s' is not true or false", cfg_shown(s, v, n));
+		return -1;
+	}
+	c->mdns = on;
+	return 0;
+}
+
+static int p_mdns_ifaces(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char list[CFG_MAX_MDNS_IFACES][16], s[72];
+	size_t count = 0, pos = 0, used = 0;
+
+	/* Comma-separated like Bootstrap (go-ini key.Strings: split on ',', items trimmed). */
+	while (pos <= n) {
+		const char *item = v + pos, *comma = memchr(item, ',', n - pos);
+		size_t len = comma ? (size_t)(comma - item) : n - pos;
+
+		pos += len + 1;
+		while (len && isspace((unsigned char)item[0])) {
+			item++;
+			len--;
+		}
+		while (len && isspace((unsigned char)item[len - 1]))
+			len--;
+		if (!len)
+			continue;
+		if (!valid_ifname(item, len)) {
+			cfg_why(why, "'%s' is not an interface name (1 to 15 characters, no '/', ':' or spaces)",
+			        cfg_shown(s, item, len));
+			return -1;
+		}
+		for (size_t i = 0; i < count; i++) {
+			if (strlen(list[i]) == len && !memcmp(list[i], item, len)) {
+				cfg_why(why, "'%s' is listed twice", cfg_shown(s, item, len));
+				return -1;
+			}
+		}
+		if (count == CFG_MAX_MDNS_IFACES) {
+			cfg_why(why, "more than %d interfaces", CFG_MAX_MDNS_IFACES);
+			return -1;
+		}
+		cfg_copy_str(list[count++], sizeof(list[0]), item, len);
+	}
+	memcpy(c->mdns_ifaces, list, count * sizeof(list[0]));
+	c->n_mdns_ifaces = count;
+	c->mdns_ifaces_text[0] = 0;
+	for (size_t i = 0; i < count; i++)
+		used += (size_t)snprintf(c->mdns_ifaces_text + used, sizeof(c->mdns_ifaces_text) - used, "%s%s",
+		                         i ? "," : "", list[i]);
+	return 0;
+}
+
+static int p_mdns_interval(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	uint64_t ms = 0;
+
+	/* At least 1 s: the engine's floor (MDNS_MIN_INTERVAL_US), and RFC 6762 5.2's spirit. */
+	if (n && parse_duration_ms(v, n, 1000, 3600000u, &ms, why) < 0)
+		return -1;
+	c->mdns_interval_ms = ms ? ms : DEF_MDNS_INTERVAL_MS;
+	return 0;
+}
+
 static int p_interface(struct w2w_config *c, const char *v, size_t n, char *why)
 {
 	char s[72];
-	bool bad = n >= sizeof(c->ifname) || cfg_eq_ci(v, n, ".") || cfg_eq_ci(v, n, "..");
 
 	if (!n) {
 		snprintf(c->ifname, sizeof(c->ifname), "%s", DEF_INTERFACE);
 		return 0;
 	}
-	/* The kernel's dev_valid_name(): IFNAMSIZ - 1 bytes, no '/', ':' or whitespace. */
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == '/' || v[i] == ':' || !isgraph((unsigned char)v[i]))
-			bad = true;
-	if (bad) {
+	if (!valid_ifname(v, n)) {
 		cfg_why(why, "'%s' is not an interface name (1 to 15 characters, no '/', ':' or spaces)",
 		        cfg_shown(s, v, n));
 		return -1;
@@ -622,6 +721,22 @@ static int p_control_socket(struct w2w_config *c, const char *v, size_t n, char 
 	return p_abs_path(c->control_socket, sizeof(c->control_socket), v, n, why);
 }
 
+/* [Node] DNSDomain (docs/operations.md "Node names"): LDH labels, stored in lower case. */
+static int p_dns_domain(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char s[72];
+
+	if (n && (n > CFG_DOMAIN_MAX || !cfg_valid_hostname(v, n))) {
+		cfg_why(why, "'%s' is not a domain name (letters, digits, '-' and inner '.', at most %d bytes)",
+		        cfg_shown(s, v, n), CFG_DOMAIN_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		c->dns_domain[i] = (char)tolower((unsigned char)v[i]);
+	c->dns_domain[n] = 0;
+	return 0;
+}
+
 static int p_log_level(struct w2w_config *c, const char *v, size_t n, char *why)
 {
 	char s[72];
@@ -651,6 +766,16 @@ static int p_peer_expiry(struct w2w_config *c, const char *v, size_t n, char *wh
 	return 0;
 }
 
+static int p_refresh(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	uint64_t ms = 0;
+
+	if (n && parse_duration_ms(v, n, 1000, 24 * 3600000u, &ms, why) < 0)
+		return -1;
+	c->refresh_ms = ms ? ms : DEF_REFRESH_MS;
+	return 0;
+}
+
 const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_P2P_PSK] = {SEC_P2P, "PSK", p_psk, true},
     [CK_P2P_PSKFILE] = {SEC_P2P, "PSKFile", p_pskfile, false},
@@ -658,6 +783,9 @@ const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_P2P_BOOTSTRAP] = {SEC_P2P, "Bootstrap", p_bootstrap, false},
     [CK_P2P_LISTENADDR] = {SEC_P2P, "ListenAddr", p_listen_addr, false},
     [CK_P2P_ANNOUNCE] = {SEC_P2P, "AnnounceInterval", p_announce, false},
+    [CK_P2P_MDNS] = {SEC_P2P, "MDNS", p_mdns, false},
+    [CK_P2P_MDNSIFACES] = {SEC_P2P, "MDNSInterfaces", p_mdns_ifaces, false},
+    [CK_P2P_MDNSINTERVAL] = {SEC_P2P, "MDNSInterval", p_mdns_interval, false},
     [CK_WG_INTERFACE] = {SEC_WG, "Interface", p_interface, false},
     [CK_WG_PRIVATEKEY] = {SEC_WG, "PrivateKey", p_wg_key, true},
     [CK_WG_LISTENPORT] = {SEC_WG, "ListenPort", p_listen_port, false},
@@ -670,7 +798,9 @@ const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_NODE_STATEDIR] = {SEC_NODE, "StateDir", p_state_dir, false},
     [CK_NODE_LOGLEVEL] = {SEC_NODE, "LogLevel", p_log_level, false},
     [CK_NODE_PEEREXPIRY] = {SEC_NODE, "PeerExpiry", p_peer_expiry, false},
+    [CK_NODE_REFRESH] = {SEC_NODE, "RefreshInterval", p_refresh, false},
     [CK_NODE_CONTROLSOCKET] = {SEC_NODE, "ControlSocket", p_control_socket, false},
+    [CK_NODE_DNSDOMAIN] = {SEC_NODE, "DNSDomain", p_dns_domain, false},
 };
 
 /* ---- errors ---- */

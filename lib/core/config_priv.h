@@ -16,7 +16,8 @@
 #include "config.h"
 
 #define CFG_WHY_MAX 256         /* a parser's reason, the message after "[Section] Key: " */
-#define DEF_ANNOUNCE_MS 60000u /* AnnounceInterval default (the Go w2wesher's 1m) */
+#define DEF_ANNOUNCE_MS 60000u /* AnnounceInterval default (the Go w2wesher's 1m): sets the PeerExpiry default */
+#define DEF_REFRESH_MS 3600000u /* RefreshInterval default: a rare re-announcement (docs/mesh.md "Liveness") */
 
 enum { SEC_P2P, SEC_WG, SEC_NODE, SEC__COUNT };
 extern const char *const cfg_sections[SEC__COUNT];

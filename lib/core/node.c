@@ -251,6 +251,13 @@ static bool op_established(void *ud, const uint8_t *wg_pub)
 	return wp && (wp->last_handshake_time.tv_sec || wp->endpoint.addr.sa_family != AF_UNSPEC);
 }
 
+static int op_probe(void *ud, const struct peerid *peer)
+{
+	struct w2w_node *n = ud;
+
+	return n->p2p ? p2ph_probe(n->p2p, peer) : W2W_ESTATE;
+}
+
 static uint64_t op_wall_us(void *ud)
 {
 	(void)ud;
@@ -289,6 +296,7 @@ static const struct mn_ops mesh_ops = {
 	.event = op_event,
 	.established = op_established,
 	.wall_us = op_wall_us,
+	.probe = op_probe,
 };
 
 /* ---- WireGuard ---- */
@@ -301,6 +309,8 @@ static void on_wg_done(void *ud, const struct wgsync_result *res)
 	if (res->err < 0) {
 		snprintf(msg, sizeof(msg), "WireGuard %s (%s backend)", n->ifname, wgsync_backend_name(n->wg));
 		emit(n, W2W_NODE_EV_ERROR, NULL, NULL, NULL, msg, res->err);
+		mn_on_wg_failed(n->mesh, os_now_us());
+		mesh_rearm(n);
 		return;
 	}
 	mn_on_wg_applied(n->mesh, &res->diff, wgsync_busy(n->wg), os_now_us());
@@ -320,6 +330,25 @@ static void on_refresh(void *ud, uint64_t now)
 
 /* ---- libp2p events ---- */
 
+/* A failed dial of an mDNS candidate: the engine forgets it, so its next answer
+ * (every MDNSInterval) is a new candidate and dialled again, under the engine's
+ * token bucket and the host's backoff. A pnet failure reports no peer: the
+ * dialled address names it. */
+static void mdns_dial_failed(struct w2w_node *n, const struct p2ph_event *ev)
+{
+	uint8_t bin[MA_MAX_BIN];
+	struct peerid pid;
+	int len;
+
+	if (ev->peer) {
+		nmdns_forget(n->mdns, ev->peer);
+		return;
+	}
+	len = ev->dial_text ? ma_parse(bin, sizeof(bin), ev->dial_text, strlen(ev->dial_text)) : -1;
+	if (len > 0 && ma_peer(bin, (size_t)len, &pid) == 0)
+		nmdns_forget(n->mdns, &pid);
+}
+
 static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 {
 	struct w2w_node *n = ud;
@@ -336,6 +365,15 @@ static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 	switch (ev->type) {
 	case W2W_P2P_EV_LISTENING: {
 		size_t len = strlen(text);
+		uint16_t port = 0;
+
+		/* The bound port, not the configured one: /tcp/0 is announced as the
+		 * port the kernel picked (peers that learn of us through a third node
+		 * dial it). */
+		if (ev->addr && ann_ip_from_ma(ev->addr, ev->addr_len, &ip, &port) && port) {
+			n->listen_tcp = port;
+			mn_on_listening(n->mesh, port, now);
+		}
 
 		snprintf(text + len, sizeof(text) - len, "/p2p/%s", n->peer_id);
 		emit(n, W2W_NODE_EV_LISTENING, n->peer_id, n->name, text, NULL, 0);
@@ -351,10 +389,17 @@ static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 	case W2W_P2P_EV_DISCONNECTED:
 		if (ev->peer)
 			mn_on_disconnected(n->mesh, ev->peer);
+		nmdns_forget(n->mdns, ev->peer); /* its next mDNS answer is news again */
 		log_info(&n->log, "disconnected from %s: %s", id, ev->reason ? ev->reason : "closed");
 		break;
 	case W2W_P2P_EV_DIAL_FAILED:
 		log_debug(&n->log, "dial %s failed: %s", ev->dial_text ? ev->dial_text : "?", ev->reason ? ev->reason : "");
+		if (n->mdns)
+			mdns_dial_failed(n, ev);
+		break;
+	case W2W_P2P_EV_PING:
+		if (ev->peer)
+			mn_on_alive(n->mesh, ev->peer, now);
 		break;
 	case W2W_P2P_EV_IDENTIFY:
 		if (ev->info->observed_addr.len &&
@@ -396,6 +441,7 @@ static void shutdown_node(struct w2w_node *n)
 	bool save = n->state == NS_RUNNING || n->state == NS_LEAVING;
 
 	disarm_all(n);
+	n->mdns = nmdns_free(n->mdns); /* the goodbye goes out while the socket is open */
 	if (n->mesh)
 		mn_stop(n->mesh);
 	if (save && n->mesh)
@@ -460,7 +506,9 @@ static int mesh_new(struct w2w_node *n, const struct w2w_config *cfg)
 		memcpy(mc.static_claim.addr.ip, cfg->address, 16);
 		mc.static_claim.claimed_ms = 0; /* the oldest possible claim: pins win */
 	}
-	mc.announce_us = cfg->announce_ms * 1000;
+	/* the engine's periodic announcement is the rare refresh; AnnounceInterval
+	 * (Go's liveness interval) only derives the PeerExpiry default */
+	mc.announce_us = cfg->refresh_ms * 1000;
 	/* w2w_config_check() derives the default; a config that skipped it gets the same one */
 	mc.expiry_us = (cfg->peer_expiry_ms ? cfg->peer_expiry_ms : mn_default_expiry_ms(cfg->announce_ms)) * 1000;
 	blen = ma_parse(bin, sizeof(bin), n->listen_addr, strlen(n->listen_addr));
@@ -527,6 +575,11 @@ int w2w_node_new(struct w2w_node **out, struct w2w_loop *loop, const struct w2w_
 		snprintf(n->state_path, sizeof(n->state_path), "%s/state", cfg->state_dir);
 	n->mtu = cfg->mtu;
 	n->backend = cfg->backend;
+	n->mdns_on = cfg->mdns;
+	memcpy(n->mdns_ifaces, cfg->mdns_ifaces, sizeof(n->mdns_ifaces));
+	n->n_mdns_ifaces = cfg->n_mdns_ifaces;
+	n->mdns_interval_us = cfg->mdns_interval_ms * 1000;
+	n->range = cfg->range;
 	r = mesh_new(n, cfg);
 	if (r < 0)
 		goto fail;
@@ -567,6 +620,34 @@ int w2w_node_set_log(struct w2w_node *n, w2w_log_fn fn, void *ud, int max_level)
 	if (n->p2p)
 		w2w_p2p_set_log(n->p2p, p2p_log, n, n->log.max_level);
 	return 0;
+}
+
+static int mdns_listen_addr(void *ud, const uint8_t **ma, size_t *len)
+{
+	struct w2w_node *n = ud;
+
+	return n->p2p ? p2ph_listen_addr(n->p2p, 0, ma, len) : -ENOENT;
+}
+
+/* LAN discovery (node_mdns.h): an add-on, so a failure is logged and the node runs on. */
+static void mdns_start(struct w2w_node *n)
+{
+	struct nmdns_cfg mc = {
+	    .self = ident_peerid(n->id),
+	    .ifaces = (const char (*)[16])n->mdns_ifaces,
+	    .n_ifaces = n->n_mdns_ifaces,
+	    .wg_ifname = n->ifname,
+	    .overlay = &n->range,
+	    .interval_us = n->mdns_interval_us,
+	    .log = &n->log,
+	    .listen_addr = mdns_listen_addr,
+	    .dial = op_dial,
+	    .ud = n,
+	};
+	int r = nmdns_new(&n->mdns, n->r, &mc);
+
+	if (r < 0)
+		log_err(&n->log, "mDNS: %s; running without LAN discovery", err_str(r));
 }
 
 int w2w_node_start(struct w2w_node *n)
@@ -627,6 +708,10 @@ int w2w_node_start(struct w2w_node *n)
 	/* A refused first dial (peers starting together) is retried within 250 ms;
 	 * the host's backoff still grows from there for peers that stay away. */
 	w2w_p2p_set_option(n->p2p, W2W_P2P_OPT_DIAL_BACKOFF_MS, 250);
+	/* No periodic keepalive per connection: a cost per peer, never flat in
+	 * N. The engine's probes (one per period, docs/mesh.md "Liveness") tell
+	 * a dead peer instead. */
+	w2w_p2p_set_option(n->p2p, W2W_P2P_OPT_KEEPALIVE_MS, 0);
 	n->state = NS_RUNNING;
 	r = w2w_p2p_listen(n->p2p, n->listen_addr);
 	if (r < 0) {
@@ -648,6 +733,8 @@ int w2w_node_start(struct w2w_node *n)
 	}
 	mesh_rearm(n);
 	reactor_timer_arm(n->r, &n->t_refresh, os_now_us() + REFRESH_US);
+	if (n->mdns_on)
+		mdns_start(n);
 	return 0;
 fail:
 	/* One exit for every failure, so a retried start begins from scratch
@@ -706,6 +793,7 @@ int w2w_node_leave(struct w2w_node *n)
 	if (n->state != NS_RUNNING)
 		return W2W_ESTATE;
 	log_info(&n->log, "leaving the mesh");
+	n->mdns = nmdns_free(n->mdns); /* goodbye: LAN peers forget us now */
 	mn_leave(n->mesh, os_now_us());
 	n->state = NS_LEAVING;
 	disarm_all(n);

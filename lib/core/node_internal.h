@@ -14,6 +14,7 @@
 #include "log.h"
 #include "meshnode.h"
 #include "multiaddr.h"
+#include "node_mdns.h"
 #include "peerid.h"
 #include "reactor.h"
 #include "wgkey.h"
@@ -49,10 +50,16 @@ struct w2w_node {
 	unsigned mtu;
 	enum w2w_backend backend;
 	uint16_t listen_tcp;
+	bool mdns_on; /* [P2P] MDNS and its keys */
+	char mdns_ifaces[CFG_MAX_MDNS_IFACES][16];
+	size_t n_mdns_ifaces;
+	uint64_t mdns_interval_us;
+	struct cfg_prefix range;
 
 	struct mesh_node *mesh; /* every decision */
 	struct w2w_p2p *p2p;
 	struct wgsync *wg;
+	struct nmdns *mdns; /* LAN discovery, while running with MDNS on */
 
 	struct rtimer t_mesh, t_refresh, t_leave, t_stopped;
 };

@@ -963,7 +963,10 @@ static int parse_peer(const char *text, struct peerid *id)
 	return peerid_parse(id, text, strlen(text));
 }
 
-int w2w_p2p_ping(struct w2w_p2p *h, const char *peer_id)
+/* Ping and hangup: the swarm's call on a connected peer, then its output
+ * written; without a swarm nobody is connected (not_connected). */
+static int peer_call(struct w2w_p2p *h, const char *peer_id, int not_connected,
+		     int (*op)(struct swarm *, const struct peerid *, uint64_t))
 {
 	struct peerid id;
 	uint64_t now = w2w_now_us();
@@ -975,28 +978,32 @@ int w2w_p2p_ping(struct w2w_p2p *h, const char *peer_id)
 	if (r < 0)
 		return r;
 	if (!h->sw)
+		return not_connected;
+	r = op(h->sw, &id, now);
+	sync_all(h, now);
+	return r;
+}
+
+int w2w_p2p_ping(struct w2w_p2p *h, const char *peer_id)
+{
+	return peer_call(h, peer_id, W2W_ESTATE, swarm_ping);
+}
+
+int p2ph_probe(struct w2w_p2p *h, const struct peerid *peer)
+{
+	uint64_t now = w2w_now_us();
+	int r;
+
+	if (!h->sw)
 		return W2W_ESTATE;
-	r = swarm_ping(h->sw, &id, now);
+	r = swarm_probe(h->sw, peer, now);
 	sync_all(h, now);
 	return r;
 }
 
 int w2w_p2p_hangup(struct w2w_p2p *h, const char *peer_id)
 {
-	struct peerid id;
-	uint64_t now = w2w_now_us();
-	int r;
-
-	if (loop_in_log(h->loop))
-		return -EBUSY;
-	r = parse_peer(peer_id, &id);
-	if (r < 0)
-		return r;
-	if (!h->sw)
-		return -ENOENT;
-	r = swarm_hangup(h->sw, &id, now);
-	sync_all(h, now);
-	return r;
+	return peer_call(h, peer_id, -ENOENT, swarm_hangup);
 }
 
 size_t w2w_p2p_connection_count(const struct w2w_p2p *h)
@@ -1004,7 +1011,8 @@ size_t w2w_p2p_connection_count(const struct w2w_p2p *h)
 	return h->sw ? swarm_conn_count(h->sw) : 0;
 }
 
-int w2w_p2p_subscribe(struct w2w_p2p *h, const char *topic)
+/* Subscribe and unsubscribe: the swarm's call, then its output written. */
+static int topic_call(struct w2w_p2p *h, const char *topic, int (*op)(struct swarm *, const char *, uint64_t))
 {
 	uint64_t now = w2w_now_us();
 	int r;
@@ -1014,24 +1022,19 @@ int w2w_p2p_subscribe(struct w2w_p2p *h, const char *topic)
 	r = ensure_swarm(h);
 	if (r < 0)
 		return r;
-	r = swarm_subscribe(h->sw, topic, now);
+	r = op(h->sw, topic, now);
 	sync_all(h, now);
 	return r;
 }
 
+int w2w_p2p_subscribe(struct w2w_p2p *h, const char *topic)
+{
+	return topic_call(h, topic, swarm_subscribe);
+}
+
 int w2w_p2p_unsubscribe(struct w2w_p2p *h, const char *topic)
 {
-	uint64_t now = w2w_now_us();
-	int r;
-
-	if (loop_in_log(h->loop))
-		return -EBUSY;
-	r = ensure_swarm(h);
-	if (r < 0)
-		return r;
-	r = swarm_unsubscribe(h->sw, topic, now);
-	sync_all(h, now);
-	return r;
+	return topic_call(h, topic, swarm_unsubscribe);
 }
 
 int w2w_p2p_publish(struct w2w_p2p *h, const char *topic, const void *data, size_t len)

@@ -43,5 +43,10 @@ int p2ph_dial(struct w2w_p2p *h, const uint8_t *ma, size_t len);
 /* The i-th listen address, binary, without /p2p/: 0, or -ENOENT past the end. */
 int p2ph_listen_addr(const struct w2w_p2p *h, size_t i, const uint8_t **ma, size_t *len);
 const struct peerid *p2ph_peer(const struct w2w_p2p *h);
+/* A liveness probe of a connected peer (one yamux ping on its connection):
+ * W2W_P2P_EV_PING follows when answered; without an answer the connection
+ * fails (DISCONNECTED). W2W_ESTATE when not connected. The event may be
+ * delivered from inside this call. */
+int p2ph_probe(struct w2w_p2p *h, const struct peerid *peer);
 
 #endif

@@ -134,7 +134,7 @@ int ann_encode(const struct announce *a, struct buf *out)
 	int r = 0;
 
 	if (a->n_claims > ANN_MAX_ADDRS || a->n_eps > ANN_MAX_ENDPOINTS || a->n_la > ANN_MAX_LISTEN || a->n_acks > ANN_MAX_ACKS ||
-	    namelen > ANN_NAME_MAX)
+	    a->n_down > ANN_MAX_DOWN || namelen > ANN_NAME_MAX)
 		return W2W_EPARSE;
 	for (unsigned i = 0; i < a->n_la; i++)
 		if (a->la[i].len > ANN_MA_MAX || ma_validate(a->la[i].b, a->la[i].len) < 0)
@@ -145,9 +145,12 @@ int ann_encode(const struct announce *a, struct buf *out)
 	for (unsigned i = 0; i < a->n_eps; i++)
 		if (!valid_family(a->eps[i].addr.family))
 			return W2W_EPARSE;
+	for (unsigned i = 0; i < a->n_down; i++)
+		if (!a->down[i].len || a->down[i].len > ANN_ID_MAX)
+			return W2W_EPARSE;
 
 	msgpack_packer_init(&pk, out, buf_write_cb);
-	msgpack_pack_map(&pk, a->n_acks ? 10 : 9);
+	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0));
 	pack_key(&pk, "v");
 	msgpack_pack_uint32(&pk, ANN_VERSION);
 	pack_key(&pk, "seq");
@@ -187,6 +190,18 @@ int ann_encode(const struct announce *a, struct buf *out)
 		for (unsigned i = 0; i < a->n_acks; i++) {
 			msgpack_pack_bin(&pk, ANN_ACK_LEN);
 			msgpack_pack_bin_body(&pk, a->acks[i], ANN_ACK_LEN);
+		}
+	}
+	if (a->n_down) {
+		pack_key(&pk, "dn");
+		msgpack_pack_array(&pk, a->n_down);
+		for (unsigned i = 0; i < a->n_down; i++) {
+			msgpack_pack_map(&pk, 2);
+			pack_key(&pk, "id");
+			msgpack_pack_bin(&pk, a->down[i].len);
+			msgpack_pack_bin_body(&pk, a->down[i].id, a->down[i].len);
+			pack_key(&pk, "s");
+			msgpack_pack_uint64(&pk, a->down[i].seq);
 		}
 	}
 	/* The packer swallows write errors; a short buffer shows as a bad size. */
@@ -258,6 +273,31 @@ static bool get_claim(const msgpack_object *o, struct ann_claim *c)
 		}
 	}
 	return have_ip && have_t;
+}
+
+static bool get_down(const msgpack_object *o, struct ann_down *d)
+{
+	bool have_id = false, have_s = false;
+
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return false;
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object_kv *kv = &o->via.map.ptr[i];
+
+		if (key_is(&kv->key, "id")) {
+			if (have_id || kv->val.type != MSGPACK_OBJECT_BIN || !kv->val.via.bin.size ||
+			    kv->val.via.bin.size > ANN_ID_MAX)
+				return false;
+			memcpy(d->id, kv->val.via.bin.ptr, kv->val.via.bin.size);
+			d->len = (uint8_t)kv->val.via.bin.size;
+			have_id = true;
+		} else if (key_is(&kv->key, "s")) {
+			if (have_s || !get_uint(&kv->val, UINT64_MAX, &d->seq))
+				return false;
+			have_s = true;
+		}
+	}
+	return have_id && have_s;
 }
 
 static bool name_ok(const char *p, size_t n)
@@ -344,6 +384,13 @@ int ann_decode(const uint8_t *p, size_t n, struct announce *out)
 				memcpy(a.acks[j], m->via.bin.ptr, ANN_ACK_LEN);
 			}
 			a.n_acks = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "dn")) {
+			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_DOWN)
+				goto out;
+			for (uint32_t j = 0; j < val->via.array.size; j++)
+				if (!get_down(&val->via.array.ptr[j], &a.down[j]))
+					goto out;
+			a.n_down = (uint8_t)val->via.array.size;
 		} else if (key_is(k, "la")) {
 			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_LISTEN)
 				goto out;

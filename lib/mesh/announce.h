@@ -26,6 +26,8 @@
 #define ANN_MA_MAX 48          /* bytes of one binary multiaddr (without /p2p/) */
 #define ANN_MAX_ACKS 16        /* recently configured WireGuard peers */
 #define ANN_ACK_LEN 4          /* bytes of a WireGuard public key in an ack */
+#define ANN_MAX_DOWN 8         /* unreachable reports in one announcement */
+#define ANN_ID_MAX 44          /* bytes of a binary peer ID (PEERID_MAX_LEN) */
 
 enum { ANN_F_LEAVING = 1u << 0 };
 
@@ -63,6 +65,14 @@ struct announce {
 	 * last seconds: tells a new peer "I can answer your handshake now". */
 	uint8_t n_acks;
 	uint8_t acks[ANN_MAX_ACKS][ANN_ACK_LEN];
+	/* Unreachable reports (docs/mesh.md "Liveness"): the author's probe of
+	 * node `id` failed while it held that node's announcement `seq`. */
+	uint8_t n_down;
+	struct ann_down {
+		uint8_t len;
+		uint8_t id[ANN_ID_MAX]; /* binary peer ID */
+		uint64_t seq;
+	} down[ANN_MAX_DOWN];
 };
 
 /* Appends the msgpack encoding. W2W_EPARSE for an announcement that would not decode. */

@@ -18,12 +18,14 @@
 enum mn_timer {
 	T_ASSIGNED,      /* report the address chosen at start, from the loop */
 	T_GRACE,         /* end of the restart grace: drop peers that stayed silent */
-	T_ANNOUNCE,      /* the schedule (warm-up, then every AnnounceInterval) */
+	T_ANNOUNCE,      /* the schedule (warm-up, then every refresh interval) */
 	T_ANNOUNCE_SOON, /* coalesced extra announcement */
 	T_RECONCILE,
 	T_SAVE,
 	T_EXPIRE,
 	T_REDIAL,
+	T_PROBE,          /* the liveness schedule: one probe per period */
+	T_PROBE_DEADLINE, /* the running probe was not answered in time */
 	T_COUNT,
 };
 
@@ -34,7 +36,14 @@ struct mn_peer {
 	struct ann_ip ip; /* remote IP of the last libp2p connection */
 	bool has_ip;
 	bool connected;
+	uint64_t last_alive_us; /* our own proof: probe answered or connection up (0: none) */
 	struct hs_ack ack;
+};
+
+struct mn_report {
+	struct peerid id;
+	uint64_t seq;   /* the announcement of id we held when its probe failed */
+	uint64_t at_us;
 };
 
 struct mesh_node {
@@ -57,9 +66,23 @@ struct mesh_node {
 	size_t n_observed;
 	bool wg_applied_once;
 	bool ack_dirty; /* peers were added: announce the acks once applied */
+	uint64_t wg_retry_us; /* backoff after a failed apply (0: the last one worked) */
 	uint64_t started_us;
 	uint64_t announce_step_us;
 	uint64_t due[T_COUNT]; /* UINT64_MAX: disarmed */
+
+	/* liveness (docs/mesh.md "Liveness") */
+	uint64_t probe_us, probe_timeout_us, probe_phase_us;
+	struct {
+		bool active, redialed;
+		struct peerid id;
+		uint64_t seq;
+	} pr;
+	struct mn_report reports[MN_MAX_REPORTS];
+	size_t n_reports;
+	struct mn_report dropped[MN_MAX_REPORTS]; /* nodes we removed as unreachable lately */
+	size_t n_dropped;
+	uint64_t now_us; /* the input's time, for peer table callbacks */
 };
 
 uint64_t mn_default_expiry_ms(uint64_t announce_ms)
@@ -228,6 +251,18 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 		if (hs_ack_wanted(m->cfg.wg_pub, k, k->configured && established(m, k->wg_pub), now))
 			memcpy(a.acks[a.n_acks++], k->wg_pub, ANN_ACK_LEN);
 	}
+	/* Our unreachable reports of the last probe period (normally this is the
+	 * one announcement made at once for the report). */
+	for (size_t i = 0; i < m->n_reports; i++) {
+		const struct mn_report *rp = &m->reports[i];
+
+		if (now - rp->at_us > m->probe_us || a.n_down >= ANN_MAX_DOWN)
+			continue;
+		a.down[a.n_down].len = rp->id.len;
+		memcpy(a.down[a.n_down].id, rp->id.b, rp->id.len);
+		a.down[a.n_down].seq = rp->seq;
+		a.n_down++;
+	}
 	buf_init(&b, ANN_MAX_SIZE);
 	r = ann_encode(&a, &b);
 	if (r == 0)
@@ -238,10 +273,30 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 	return r;
 }
 
+/* The refresh interval for the mesh's size: every refresh of one node costs
+ * each node about D received copies, so with n members the interval grows as
+ * n / MN_REFRESH_NODES: each node hears about MN_REFRESH_NODES refreshes per
+ * RefreshInterval whatever N (flat idle cost, docs/mesh.md "Liveness"). */
+static uint64_t refresh_us(const struct mesh_node *m)
+{
+	uint64_t n = pt_count(m->pt) + 1;
+
+	return n > MN_REFRESH_NODES ? m->cfg.announce_us / MN_REFRESH_NODES * n : m->cfg.announce_us;
+}
+
+/* The backstop for lost reports: silence (no announcement, no proof of our
+ * own) longer than two and a half refresh intervals, and than PeerExpiry. */
+static uint64_t silence_us(const struct mesh_node *m)
+{
+	uint64_t r = refresh_us(m), s = 2 * r + r / 2;
+
+	return s > m->cfg.expiry_us ? s : m->cfg.expiry_us;
+}
+
 static void on_announce(struct mesh_node *m, uint64_t now)
 {
 	publish(m, 0, now);
-	m->announce_step_us = mn_announce_step(m->announce_step_us, m->cfg.announce_us);
+	m->announce_step_us = mn_announce_step(m->announce_step_us, refresh_us(m));
 	arm_at(m, T_ANNOUNCE, now + m->announce_step_us);
 }
 
@@ -395,7 +450,7 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 	}
 	/* Until a whole PeerExpiry has passed since start, peers on the device that
 	 * the table does not list yet are kept: after a restart they are still
-	 * there and announce themselves again within an interval (seamless
+	 * there and announce themselves again once reconnected (seamless
 	 * restart); only then are the ones that stayed silent removed. */
 	m->ops.apply(m->ud, dev, m->has_claim ? &m->claim : NULL, m->cfg.range.plen,
 		     now - m->started_us < m->cfg.expiry_us);
@@ -405,6 +460,7 @@ void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool
 {
 	struct mn_event ev = {.type = MN_EV_WG_APPLIED, .diff = diff};
 
+	m->wg_retry_us = 0;
 	if (!(diff->added || diff->removed || diff->updated || diff->device_changed || !m->wg_applied_once))
 		return;
 	if (!m->wg_applied_once) {
@@ -443,11 +499,11 @@ static void expire(struct mesh_node *m, uint64_t now)
 {
 	uint64_t oldest;
 
-	if (pt_expire(m->pt, now, m->cfg.expiry_us, on_expired, m) > 0)
+	if (pt_expire(m->pt, now, silence_us(m), on_expired, m) > 0)
 		soon(m, T_RECONCILE, now, MN_SOON_RECONCILE_US);
 	oldest = pt_oldest_seen(m->pt);
 	if (oldest != UINT64_MAX && m->run == MN_RUNNING)
-		arm_at(m, T_EXPIRE, oldest + m->cfg.expiry_us + 1000);
+		arm_at(m, T_EXPIRE, oldest + silence_us(m) + 1000);
 }
 
 /* The j-th libp2p address of an announcement with /p2p/<author>, binary. */
@@ -525,6 +581,195 @@ int mn_add_peer_addr(struct mesh_node *m, const char *multiaddr, bool now_dial, 
 	return 0;
 }
 
+/* ---- liveness: probes, reports, refutation (docs/mesh.md "Liveness") ---- */
+
+static void remember(struct mn_report *ring, size_t *n, const struct peerid *id, uint64_t seq, uint64_t now)
+{
+	if (*n == MN_MAX_REPORTS)
+		memmove(&ring[0], &ring[1], (MN_MAX_REPORTS - 1) * sizeof(ring[0]));
+	else
+		(*n)++;
+	ring[*n - 1].id = *id;
+	ring[*n - 1].seq = seq;
+	ring[*n - 1].at_us = now;
+}
+
+/* Did we remove id as unreachable within the last PeerExpiry? */
+static bool dropped_lately(const struct mesh_node *m, const struct peerid *id, uint64_t now)
+{
+	for (size_t i = 0; i < m->n_dropped; i++)
+		if (peerid_eq(&m->dropped[i].id, id) && now - m->dropped[i].at_us < m->cfg.expiry_us)
+			return true;
+	return false;
+}
+
+static void on_unreachable(void *ud, const struct pt_entry *e)
+{
+	struct mesh_node *m = ud;
+	struct mn_peer *c = peer_find(m, &e->id);
+
+	if (c)
+		hs_ack_forget(&c->ack);
+	remember(m->dropped, &m->n_dropped, &e->id, e->ann.seq, m->now_us);
+	emit(m, MN_EV_PEER_DOWN, &e->id, e->ann.name, NULL, "unreachable", 0);
+}
+
+/* Proof that id is alive: ends a probe of it and restarts its silence. */
+static void alive(struct mesh_node *m, const struct peerid *id, uint64_t now)
+{
+	struct mn_peer *c = peer_get(m, id);
+
+	if (c)
+		c->last_alive_us = now;
+	pt_touch(m->pt, id, now);
+	if (m->pr.active && peerid_eq(&m->pr.id, id)) {
+		m->pr.active = false;
+		m->due[T_PROBE_DEADLINE] = UINT64_MAX;
+	}
+}
+
+void mn_on_alive(struct mesh_node *m, const struct peerid *peer, uint64_t now)
+{
+	if (m->run == MN_IDLE)
+		return;
+	alive(m, peer, now);
+}
+
+uint64_t mn_probe_period(const struct mesh_node *m)
+{
+	return m->probe_us;
+}
+
+uint64_t mn_probe_timeout(const struct mesh_node *m)
+{
+	return m->probe_timeout_us;
+}
+
+/* Delay to our next probe slot: the wall clock modulo the period equals our
+ * phase, so every node probes exactly once per wall-clock period and all
+ * compute the same period number (probe_step). */
+static uint64_t probe_delay(const struct mesh_node *m)
+{
+	uint64_t w = m->ops.wall_us(m->ud) + m->probe_us - m->probe_phase_us;
+
+	return m->probe_us - w % m->probe_us + 1000; /* + 1 ms: land just past the slot */
+}
+
+/* The retry of a probe: a fresh dial of the target's announced address. */
+static void probe_redial(struct mesh_node *m)
+{
+	const struct pt_entry *e = pt_find(m->pt, &m->pr.id);
+	uint8_t ma[MA_MAX_BIN];
+	int len;
+
+	m->pr.redialed = true;
+	if (!e || !e->ann.n_la)
+		return;
+	len = la_dialable(ma, sizeof(ma), &e->ann, 0, &e->id);
+	if (len >= 0)
+		dial(m, ma, (size_t)len);
+}
+
+/*
+ * One probe per period. The members (the table and us) sorted by peer ID form
+ * a ring; in period k the node at rank r probes rank r + 1 + k mod (n - 1).
+ * Within a period that is a permutation, so while the nodes' tables agree every
+ * member is probed by exactly one node per period, whatever N: the cost per
+ * node is constant and a dead node is found within two periods. Over n - 1
+ * periods each node probes every other one (round robin).
+ */
+static void probe_step(struct mesh_node *m, uint64_t now)
+{
+	uint64_t k = (m->ops.wall_us(m->ud) + m->probe_us - m->probe_phase_us) / m->probe_us;
+	size_t n = pt_count(m->pt), r, t;
+	const struct pt_entry *e;
+	struct peerid id;
+	bool ok = false;
+
+	arm_at(m, T_PROBE, now + probe_delay(m));
+	if (n == 0 || m->pr.active)
+		return; /* alone, or the last probe still runs (its timeout is longer than a period) */
+	r = pt_rank(m->pt, m->cfg.self);
+	t = (r + 1 + (size_t)(k % n)) % (n + 1);
+	e = pt_at(m->pt, t < r ? t : t - 1);
+	if (!e)
+		return;
+	id = e->id;
+	m->pr.active = true;
+	m->pr.redialed = false;
+	m->pr.id = id;
+	m->pr.seq = e->ann.seq;
+	arm_at(m, T_PROBE_DEADLINE, now + m->probe_timeout_us);
+	if (mn_connected(m, &id)) {
+		if (!m->ops.probe) {
+			alive(m, &id, now); /* no way to ask: the connection counts */
+			return;
+		}
+		ok = m->ops.probe(m->ud, &id) >= 0;
+	}
+	if (!ok && m->pr.active && !m->pr.redialed)
+		probe_redial(m);
+}
+
+static void report(struct mesh_node *m, const struct peerid *id, uint64_t seq, uint64_t now)
+{
+	const struct pt_entry *e = pt_find(m->pt, id);
+	char ids[PEERID_STR_MAX];
+
+	if (!e || e->ann.seq > seq)
+		return; /* gone already, or it announced itself meanwhile */
+	remember(m->reports, &m->n_reports, id, seq, now);
+	m->now_us = now;
+	id_str(id, ids, sizeof(ids));
+	log_info(m->cfg.log, "peer %s (%s) does not answer: removed and reported unreachable", e->ann.name, ids);
+	pt_remove(m->pt, id, on_unreachable, m);
+	soon(m, T_RECONCILE, now, MN_SOON_RECONCILE_US);
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+}
+
+static void probe_deadline(struct mesh_node *m, uint64_t now)
+{
+	if (!m->pr.active)
+		return;
+	m->pr.active = false;
+	report(m, &m->pr.id, m->pr.seq, now);
+}
+
+/* The unreachable reports in an announcement by `author`. */
+static void take_reports(struct mesh_node *m, const struct peerid *author, const struct announce *a, uint64_t now)
+{
+	for (unsigned i = 0; i < a->n_down; i++) {
+		const struct ann_down *d = &a->down[i];
+		const struct pt_entry *e;
+		const struct mn_peer *c;
+		char by[PEERID_STR_MAX], ids[PEERID_STR_MAX];
+		struct peerid id;
+
+		if (peerid_from_bytes(&id, d->id, d->len) < 0 || peerid_eq(&id, author))
+			continue;
+		id_str(author, by, sizeof(by));
+		if (peerid_eq(&id, m->cfg.self)) {
+			/* Refute: announce again, with a sequence above the reported one. */
+			if (m->seq < d->seq)
+				m->seq = d->seq;
+			log_info(m->cfg.log, "%s reports us unreachable: announcing", by);
+			soon(m, T_ANNOUNCE_SOON, now, 0);
+			continue;
+		}
+		e = pt_find(m->pt, &id);
+		if (!e || e->ann.seq > d->seq)
+			continue; /* unknown, or refuted already */
+		c = peer_find(m, &id);
+		if (c && c->last_alive_us && now - c->last_alive_us < m->probe_us)
+			continue; /* we have fresh proof of our own that it is alive */
+		id_str(&id, ids, sizeof(ids));
+		log_info(m->cfg.log, "peer %s (%s) reported unreachable by %s: removed", e->ann.name, ids, by);
+		m->now_us = now;
+		pt_remove(m->pt, &id, on_unreachable, m);
+		soon(m, T_RECONCILE, now, MN_SOON_RECONCILE_US);
+	}
+}
+
 /* ---- inputs ---- */
 
 void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8_t *data, size_t len,
@@ -544,6 +789,10 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 		return;
 	}
 	r = pt_apply(m->pt, m->cfg.self, author, &a, now);
+	/* Its announcement is no proof for a report: it may be what the reporter
+	 * held when the probe failed (the reported seq decides). */
+	if (r == PT_NEW || r == PT_UPDATED || r == PT_REFRESHED)
+		take_reports(m, author, &a, now);
 	ip[0] = '\0';
 	if (a.n_claims) {
 		addr = &a.claims[0].addr;
@@ -559,8 +808,11 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 		emit(m, MN_EV_PEER_UP, author, a.name, addr, NULL, 0);
 		/* A node we did not know: it does not know us either. Answer with our
 		 * own announcement right away, so a joiner learns the whole mesh within
-		 * a round trip instead of an AnnounceInterval. */
-		soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
+		 * a round trip instead of a refresh interval. Not a node refuting a
+		 * report we acted on: it knows us (N answers would flood the mesh for
+		 * every wrong report); a restarted one gets ours on its new connection. */
+		if (!dropped_lately(m, author, now))
+			soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
 		break;
 	case PT_UPDATED:
 		log_debug(m->cfg.log, "peer %s (%s) updated", a.name, from);
@@ -619,6 +871,7 @@ void mn_on_connected(struct mesh_node *m, const struct peerid *peer, const struc
 
 	if (c) {
 		c->connected = true;
+		c->last_alive_us = now;
 		c->has_ip = remote != NULL;
 		if (remote)
 			c->ip = *remote;
@@ -635,6 +888,29 @@ void mn_on_disconnected(struct mesh_node *m, const struct peerid *peer)
 
 	if (c)
 		c->connected = false;
+	/* A probe whose connection failed gets one fresh dial as its retry. */
+	if (m->run == MN_RUNNING && m->pr.active && !m->pr.redialed && peerid_eq(&m->pr.id, peer))
+		probe_redial(m);
+}
+
+void mn_on_wg_failed(struct mesh_node *m, uint64_t now)
+{
+	/* The device may hold part of the update (wgbackend.h: a split set fails
+	 * as a whole): reconcile again after a backoff, 1 s doubling to 30 s. The
+	 * engine below re-reads the device and sends only what is still missing.
+	 * Without this a failed apply waited for an unrelated input. */
+	m->wg_retry_us = m->wg_retry_us ? m->wg_retry_us * 2 : MN_WG_RETRY_FIRST_US;
+	if (m->wg_retry_us > MN_WG_RETRY_MAX_US)
+		m->wg_retry_us = MN_WG_RETRY_MAX_US;
+	soon(m, T_RECONCILE, now, m->wg_retry_us);
+}
+
+void mn_on_listening(struct mesh_node *m, uint16_t port, uint64_t now)
+{
+	if (!port || port == m->cfg.listen_tcp)
+		return;
+	m->cfg.listen_tcp = port;
+	soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
 }
 
 void mn_on_observed(struct mesh_node *m, const struct ann_ip *ip, uint64_t now)
@@ -692,6 +968,12 @@ void mn_tick(struct mesh_node *m, uint64_t now)
 		case T_REDIAL:
 			redial(m, now);
 			break;
+		case T_PROBE:
+			probe_step(m, now);
+			break;
+		case T_PROBE_DEADLINE:
+			probe_deadline(m, now);
+			break;
 		case T_COUNT:
 			break;
 		}
@@ -721,6 +1003,20 @@ int mn_new(struct mesh_node **ret, const struct mn_config *cfg, const struct mn_
 	m->cfg.ifname = m->ifname;
 	m->ops = *ops;
 	m->ud = ud;
+	/* Liveness timing from PeerExpiry (docs/mesh.md "Liveness"). */
+	m->probe_us = cfg->expiry_us / MN_PROBE_DIV;
+	if (m->probe_us < MN_PROBE_MIN_US)
+		m->probe_us = MN_PROBE_MIN_US;
+	m->probe_timeout_us = cfg->expiry_us / 4 < MN_PROBE_TIMEOUT_US ? cfg->expiry_us / 4 : MN_PROBE_TIMEOUT_US;
+	if (m->probe_timeout_us < MN_PROBE_MIN_US)
+		m->probe_timeout_us = MN_PROBE_MIN_US;
+	{
+		uint64_t h = 1469598103934665603ull; /* FNV-1a of our ID: our slot in the period */
+
+		for (size_t i = 0; i < cfg->self->len; i++)
+			h = (h ^ cfg->self->b[i]) * 1099511628211ull;
+		m->probe_phase_us = h % m->probe_us;
+	}
 	nodestate_init(&m->st);
 	disarm_all(m);
 	*ret = m;
@@ -767,6 +1063,9 @@ void mn_start(struct mesh_node *m, uint64_t now)
 	       now + (MN_WARMUP_FIRST_US < m->cfg.announce_us ? MN_WARMUP_FIRST_US : m->cfg.announce_us));
 	arm_at(m, T_REDIAL, now + MN_REDIAL_ALONE_US);
 	arm_at(m, T_GRACE, now + m->cfg.expiry_us + 1000);
+	m->pr.active = false;
+	m->n_reports = 0;
+	arm_at(m, T_PROBE, now + probe_delay(m));
 	if (m->has_claim)
 		arm_at(m, T_ASSIGNED, now);
 	/* last: whatever the host reports from inside a dial finds the schedule armed */
@@ -811,6 +1110,13 @@ const struct ann_ip *mn_observed(const struct mesh_node *m, size_t *n)
 {
 	*n = m->n_observed;
 	return m->observed;
+}
+
+uint64_t mn_last_alive(const struct mesh_node *m, const struct peerid *peer)
+{
+	const struct mn_peer *c = peer_find(m, peer);
+
+	return c ? c->last_alive_us : 0;
 }
 
 bool mn_wg_applied_once(const struct mesh_node *m)

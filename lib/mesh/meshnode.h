@@ -45,10 +45,22 @@
 #define MN_WARMUP_LAST_US (4000ull * 1000)    /* longest warm-up step */
 /* PeerExpiry = 3 x AnnounceInterval + this: three missed announcements plus slack for gossip delay */
 #define MN_EXPIRY_SLACK_MS 30000ull
+#define MN_WG_RETRY_FIRST_US (1000ull * 1000) /* a failed WireGuard apply is retried after this, */
+#define MN_WG_RETRY_MAX_US (30ull * 1000 * 1000) /* doubling up to this */
 #define MN_MAX_PEERS 4096                     /* connection bookkeeping entries */
 #define MN_MAX_OBSERVED 3
+/* Liveness (docs/mesh.md "Liveness"): one probe per period, PeerExpiry / MN_PROBE_DIV
+ * apart, answered within min(MN_PROBE_TIMEOUT_US, PeerExpiry / 4). A dead node is probed
+ * within two periods, so it is reported within PeerExpiry / 3 + the timeout. */
+#define MN_PROBE_DIV 6
+#define MN_PROBE_MIN_US (100ull * 1000)
+#define MN_PROBE_TIMEOUT_US (5ull * 1000 * 1000)
+#define MN_MAX_REPORTS ANN_MAX_DOWN
+/* Refreshes per RefreshInterval a node hears, whatever N (the interval grows with N above this). */
+#define MN_REFRESH_NODES 10
 
-/* The PeerExpiry default for an AnnounceInterval (docs/configuration.md). */
+/* The PeerExpiry default for an AnnounceInterval (docs/configuration.md):
+ * the Go-era bound, 3 x interval + 30 s. */
 uint64_t mn_default_expiry_ms(uint64_t announce_ms);
 
 /*
@@ -65,7 +77,7 @@ uint64_t mn_announce_step(uint64_t prev_us, uint64_t interval_us);
 enum mn_event_type {
 	MN_EV_JOINED = 1,     /* peer, name: the first node we heard of */
 	MN_EV_PEER_UP,        /* peer, name, addr: a new node */
-	MN_EV_PEER_DOWN,      /* peer, name, addr (may be NULL), message: "left" or "expired" */
+	MN_EV_PEER_DOWN,      /* peer, name, addr (may be NULL), message: "left", "unreachable" or "expired" */
 	MN_EV_ADDRESS,        /* addr: our overlay address (at start and after every move) */
 	MN_EV_WG_APPLIED,     /* diff: a device with changes (or the first) is applied */
 	MN_EV_ERROR,          /* message, err */
@@ -98,6 +110,10 @@ struct mn_ops {
 	bool (*established)(void *ud, const uint8_t *wg_pub);
 	/* Wall clock, Unix µs (announcement sequence numbers, IPAM claim times). */
 	uint64_t (*wall_us)(void *ud);
+	/* A liveness probe of a connected peer (one round trip on the existing
+	 * connection); mn_on_alive follows when it is answered. < 0: not
+	 * connected. Optional: without it, connected peers count as answering. */
+	int (*probe)(void *ud, const struct peerid *peer);
 };
 
 /* Pointers must stay valid for the engine's life; strings are copied. */
@@ -112,7 +128,7 @@ struct mn_config {
 	struct ipam_range range;
 	bool has_static;
 	struct ann_claim static_claim; /* a pinned address: claim time 0 */
-	uint64_t announce_us;
+	uint64_t announce_us; /* the periodic re-announcement (RefreshInterval) */
 	uint64_t expiry_us;
 	struct ann_ip listen_ip; /* family 0 or unspecified: every address */
 	uint16_t listen_tcp;
@@ -152,6 +168,18 @@ void mn_on_connected(struct mesh_node *m, const struct peerid *peer, const struc
 void mn_on_disconnected(struct mesh_node *m, const struct peerid *peer);
 /* A peer observed us at ip (identify). */
 void mn_on_observed(struct mesh_node *m, const struct ann_ip *ip, uint64_t now);
+/* The host listens on TCP port `port` (the bound one: a configured /tcp/0
+ * becomes a real port only here). Announcements carry it from now on. */
+void mn_on_listening(struct mesh_node *m, uint16_t port, uint64_t now);
+/* Applying the last desired device failed (the ERROR event is the caller's):
+ * reconcile again after MN_WG_RETRY_FIRST_US, doubling to MN_WG_RETRY_MAX_US
+ * until an apply succeeds. */
+void mn_on_wg_failed(struct mesh_node *m, uint64_t now);
+/* Proof that peer is alive: our probe of it was answered. */
+void mn_on_alive(struct mesh_node *m, const struct peerid *peer, uint64_t now);
+/* The probe period and timeout in use (µs). */
+uint64_t mn_probe_period(const struct mesh_node *m);
+uint64_t mn_probe_timeout(const struct mesh_node *m);
 /* A desired device was applied. busy: another one is queued already. */
 void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool busy, uint64_t now);
 
@@ -166,5 +194,8 @@ bool mn_connected(const struct mesh_node *m, const struct peerid *peer);
 size_t mn_connected_count(const struct mesh_node *m);
 const struct ann_ip *mn_observed(const struct mesh_node *m, size_t *n);
 bool mn_wg_applied_once(const struct mesh_node *m);
+/* When we last had proof of our own that peer is alive (probe answered,
+ * connection up); 0: never. */
+uint64_t mn_last_alive(const struct mesh_node *m, const struct peerid *peer);
 
 #endif

@@ -152,6 +152,37 @@ size_t pt_expire(struct peertable *pt, uint64_t now_us, uint64_t expiry_us,
 	return removed;
 }
 
+bool pt_touch(struct peertable *pt, const struct peerid *id, uint64_t now_us)
+{
+	bool found;
+	size_t i = locate(pt, id, &found);
+
+	if (found && now_us > pt->e[i].last_seen_us)
+		pt->e[i].last_seen_us = now_us;
+	return found;
+}
+
+bool pt_remove(struct peertable *pt, const struct peerid *id, void (*fn)(void *ud, const struct pt_entry *e),
+	       void *ud)
+{
+	bool found;
+	size_t i = locate(pt, id, &found);
+
+	if (!found)
+		return false;
+	if (fn)
+		fn(ud, &pt->e[i]);
+	remove_at(pt, i);
+	return true;
+}
+
+size_t pt_rank(const struct peertable *pt, const struct peerid *id)
+{
+	bool found;
+
+	return locate(pt, id, &found);
+}
+
 size_t pt_count(const struct peertable *pt)
 {
 	return pt->n;

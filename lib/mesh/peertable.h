@@ -49,6 +49,15 @@ int pt_apply(struct peertable *pt, const struct peerid *self, const struct peeri
 size_t pt_expire(struct peertable *pt, uint64_t now_us, uint64_t expiry_us,
 		 void (*fn)(void *ud, const struct pt_entry *e), void *ud);
 
+/* Proof of life other than an announcement (our own probe answered): the
+ * entry's silence restarts. False when id is not in the table. */
+bool pt_touch(struct peertable *pt, const struct peerid *id, uint64_t now_us);
+/* Removes id's entry, calling fn (may be NULL) first. False when absent. */
+bool pt_remove(struct peertable *pt, const struct peerid *id, void (*fn)(void *ud, const struct pt_entry *e),
+	       void *ud);
+/* How many entries sort before id (the order of pt_at); id need not be present. */
+size_t pt_rank(const struct peertable *pt, const struct peerid *id);
+
 size_t pt_count(const struct peertable *pt);
 /* Entries in a stable order (by peer ID bytes). */
 const struct pt_entry *pt_at(const struct peertable *pt, size_t i);

@@ -126,6 +126,13 @@ static size_t handle_events(struct conn *c, uint64_t now)
 			cs_closed(cs, ev.type == YAMUX_EV_RESET, now);
 			break;
 		case YAMUX_EV_PING:
+			if (c->probe_out) {
+				struct conn_event pe = { .type = CONN_EV_PING, .rtt_us = ev.rtt_us };
+
+				c->probe_out = false;
+				conn_emit(c, &pe);
+			}
+			break;
 		case YAMUX_EV_GOAWAY:
 		case YAMUX_EV_NONE:
 			break;

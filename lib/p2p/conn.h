@@ -122,6 +122,10 @@ uint64_t conn_next_deadline(const struct conn *c);
 
 /* One /ipfs/ping/1.0.0 round trip (CONN_EV_PING or CONN_EV_PING_FAILED follows). */
 int conn_ping(struct conn *c, uint64_t now_us);
+/* A liveness probe: one yamux ping (CONN_EV_PING when answered; no answer
+ * within the muxer's ping timeout fails the connection). W2W_ESTATE when the
+ * connection is not ready. */
+int conn_probe(struct conn *c, uint64_t now_us);
 /* Opens our /meshsub stream (CONN_EV_GS_OUT when negotiated). Idempotent. */
 int conn_gs_open(struct conn *c, uint64_t now_us);
 /* Ends our /meshsub stream (queued bytes, then FIN; hard: reset at once);

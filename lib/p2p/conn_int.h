@@ -111,6 +111,7 @@ struct conn {
 	/* Protocol state kept per connection (conn_proto.c). */
 	struct cstream *gs_out;
 	int pings_waiting; /* conn_ping calls not yet started (no muxer yet) */
+	bool probe_out;    /* a conn_probe yamux ping waits for its answer */
 	bool gs_want;
 	bool pumping, repump;
 };

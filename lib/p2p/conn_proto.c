@@ -282,6 +282,24 @@ static const struct stream_proto proto_ping = {
 	.tick = ping_tick_cb,
 };
 
+int conn_probe(struct conn *c, uint64_t now)
+{
+	int r;
+
+	if (c->st != CONN_S_READY || !c->mux)
+		return W2W_ESTATE;
+	/* A yamux ping frame (12 bytes, answered by the peer's muxer): the
+	 * cheapest round trip on the connection. One already outstanding (a
+	 * keepalive) answers this probe too. No answer within the muxer's ping
+	 * timeout fails the connection. */
+	r = yamux_ping(c->mux, now);
+	if (r < 0 && r != W2W_ESTATE)
+		return r;
+	c->probe_out = true;
+	conn_pump(c, now);
+	return 0;
+}
+
 int conn_ping(struct conn *c, uint64_t now)
 {
 	const char *ids[1] = { proto_ping.id };

@@ -41,6 +41,19 @@ static bool under(size_t have, size_t cap)
 	return cap == 0 || have < cap;
 }
 
+/* A cap of struct gsrpc_limits; 0 (no limits given): none. */
+#define CAP(w, field) ((w)->lim ? (w)->lim->field : 0)
+
+/* Room for one more element (have stored so far, cap)? Else it is skipped
+ * and counted in truncated. */
+static bool take(struct walk *w, size_t have, size_t cap)
+{
+	if (under(have, cap))
+		return true;
+	w->truncated++;
+	return false;
+}
+
 static int expect(const struct pb_field *f, uint8_t wire)
 {
 	return f->wire == wire ? 0 : W2W_EPARSE;
@@ -67,10 +80,8 @@ static int walk_sub(struct walk *w, const uint8_t *p, size_t n)
 	}
 	if (k < 0)
 		return W2W_EPARSE;
-	if (!under(w->subs, w->lim ? w->lim->max_subs : 0)) {
-		w->truncated++;
+	if (!take(w, w->subs, CAP(w, max_subs)))
 		return 0;
-	}
 	if (w->fill)
 		w->a_subs[w->subs] = s;
 	w->subs++;
@@ -126,10 +137,8 @@ static int walk_msg(struct walk *w, const uint8_t *p, size_t n)
 
 	if (parse_msg(p, n, &m) < 0)
 		return W2W_EPARSE;
-	if (!under(w->msgs, w->lim ? w->lim->max_msgs : 0)) {
-		w->truncated++;
+	if (!take(w, w->msgs, CAP(w, max_msgs)))
 		return 0;
-	}
 	if (w->fill)
 		w->a_msgs[w->msgs] = m;
 	w->msgs++;
@@ -155,10 +164,8 @@ static int walk_ids(struct walk *w, const uint8_t *p, size_t n, uint32_t ids_fie
 		} else if (f.num == ids_field) {
 			if (expect(&f, PB_LEN))
 				return W2W_EPARSE;
-			if (!under(w->ids, w->lim ? w->lim->max_ids : 0)) {
-				w->truncated++;
+			if (!take(w, w->ids, CAP(w, max_ids)))
 				continue;
-			}
 			if (w->fill)
 				w->a_ids[w->ids] = (struct gsb){f.p, f.len};
 			w->ids++;
@@ -203,10 +210,8 @@ static int walk_prune(struct walk *w, const uint8_t *p, size_t n, struct gsrpc_p
 			}
 			if (j < 0)
 				return W2W_EPARSE;
-			if (!under(w->px, w->lim ? w->lim->max_px : 0)) {
-				w->truncated++;
+			if (!take(w, w->px, CAP(w, max_px)))
 				continue;
-			}
 			if (w->fill)
 				w->a_px[w->px] = px;
 			w->px++;
@@ -226,7 +231,7 @@ static int walk_prune(struct walk *w, const uint8_t *p, size_t n, struct gsrpc_p
 
 static int walk_control(struct walk *w, const uint8_t *p, size_t n)
 {
-	size_t max_ctrl = w->lim ? w->lim->max_ctrl : 0;
+	size_t max_ctrl = CAP(w, max_ctrl);
 	struct pb_field f;
 	struct rd r;
 	int k;

@@ -732,6 +732,19 @@ int swarm_ping(struct swarm *sw, const struct peerid *peer, uint64_t now)
 	return r;
 }
 
+int swarm_probe(struct swarm *sw, const struct peerid *peer, uint64_t now)
+{
+	struct swpeer *p = peer_find(sw, peer);
+	int r;
+
+	sw->now = now;
+	if (!p || !p->primary)
+		return W2W_ESTATE;
+	r = conn_probe(p->primary->c, now);
+	settle(sw, now);
+	return r;
+}
+
 int swarm_hangup(struct swarm *sw, const struct peerid *peer, uint64_t now)
 {
 	int n = 0;

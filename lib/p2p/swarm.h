@@ -116,6 +116,9 @@ void swarm_dial_failed(struct swarm *sw, const struct peerid *peer, uint64_t now
 size_t swarm_peer_conns(const struct swarm *sw, const struct peerid *peer);
 
 int swarm_ping(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
+/* A liveness probe on the peer's primary connection (conn_probe): SWARM_EV_PING
+ * when answered. W2W_ESTATE when not connected. */
+int swarm_probe(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
 /* Graceful close of every connection to peer. */
 int swarm_hangup(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
 

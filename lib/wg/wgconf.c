@@ -145,32 +145,18 @@ static int peer_key(struct wgpeer *peer, const char *k, size_t kn, const char *v
 	return 0;
 }
 
-static int cmp_peer_ptr(const void *a, const void *b)
-{
-	return wgpeer_cmp(*(struct wgpeer *const *)a, *(struct wgpeer *const *)b);
-}
-
 static int check_duplicates(const struct wgdevice *dev, struct wgconf_err *err)
 {
-	size_t n = wgdev_peer_count(dev), k = 0;
-	struct wgpeer **v, *p;
-	int ret = 0;
+	struct wgpeer **v;
+	size_t n;
+	int ret = wgdev_sorted_peers(dev, true, &v, &n);
 
-	if (n < 2)
-		return 0;
-	v = malloc(n * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	wgdev_for_each_peer(dev, p) v[k++] = p;
-	qsort(v, n, sizeof(*v), cmp_peer_ptr);
-	for (k = 1; k < n; k++) {
-		if (wgpeer_cmp(v[k - 1], v[k]) == 0) {
-			ret = fail(err, 0, W2W_EPARSE, "the same PublicKey appears in two [Peer] sections");
-			break;
-		}
-	}
+	if (ret == -EINVAL)
+		return fail(err, 0, W2W_EPARSE, "the same PublicKey appears in two [Peer] sections");
+	if (ret < 0)
+		return ret;
 	free(v);
-	return ret;
+	return 0;
 }
 
 int wgconf_parse(const char *text, size_t len, struct wgdevice **out, struct wgconf_err *err)

@@ -273,19 +273,37 @@ static int wgpeer_sort_allowedips(struct wgpeer *peer)
 	return 0;
 }
 
-int wgdev_sort(struct wgdevice *dev)
+int wgdev_sorted_peers(const struct wgdevice *dev, bool unique, struct wgpeer ***out, size_t *n)
 {
-	size_t n = wgdev_peer_count(dev), k = 0;
+	size_t cnt = dev ? wgdev_peer_count(dev) : 0, k = 0;
 	struct wgpeer **v, *p;
-	int ret = 0;
 
-	if (n == 0)
-		return 0;
-	v = malloc(n * sizeof(*v));
+	v = malloc((cnt ? cnt : 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	wgdev_for_each_peer(dev, p) v[k++] = p;
-	qsort(v, n, sizeof(*v), cmp_peer_ptr);
+	if (dev)
+		wgdev_for_each_peer(dev, p) v[k++] = p;
+	qsort(v, cnt, sizeof(*v), cmp_peer_ptr);
+	for (k = 1; unique && k < cnt; k++) {
+		if (wgpeer_cmp(v[k - 1], v[k]) == 0) {
+			free(v);
+			return -EINVAL;
+		}
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int wgdev_sort(struct wgdevice *dev)
+{
+	struct wgpeer **v, *p;
+	size_t n, k;
+	int ret;
+
+	ret = wgdev_sorted_peers(dev, false, &v, &n);
+	if (ret < 0)
+		return ret;
 	dev->first_peer = dev->last_peer = NULL;
 	for (k = 0; k < n; k++)
 		wgdev_append_peer(dev, v[k]);

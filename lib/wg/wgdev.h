@@ -144,6 +144,12 @@ int wgpeer_cmp(const struct wgpeer *a, const struct wgpeer *b);
 /* Sorts the peers by public key and every peer's allowed IPs (after
  * wgallowedip_canon, duplicates removed). 0 or -ENOMEM (then unchanged). */
 int wgdev_sort(struct wgdevice *dev);
+/*
+ * The peers of dev (NULL: none) in wgpeer_cmp order: a malloc'ed array with
+ * room for at least one, which the caller frees (the peers stay dev's).
+ * Returns 0 or -ENOMEM. With unique, a key held by two peers is -EINVAL.
+ */
+int wgdev_sorted_peers(const struct wgdevice *dev, bool unique, struct wgpeer ***out, size_t *n);
 
 /* Same allowed-IP sets (order and host bits ignored, duplicates ignored). */
 bool wgpeer_allowedips_equal(const struct wgpeer *a, const struct wgpeer *b);

@@ -6,38 +6,22 @@
 
 #include "wgdiff.h"
 
-static int cmp_peer_ptr(const void *a, const void *b)
-{
-	return wgpeer_cmp(*(const struct wgpeer *const *)a, *(const struct wgpeer *const *)b);
-}
-
 /* Peers of d sorted by key; -EINVAL on a keyless peer or (when unique) a duplicate key. */
 static int sorted_peers(const struct wgdevice *d, const struct wgpeer ***out, size_t *outn, bool unique)
 {
-	size_t n = d ? wgdev_peer_count(d) : 0, k = 0;
-	const struct wgpeer **v, *p;
+	struct wgpeer **v;
+	size_t n;
+	int ret = wgdev_sorted_peers(d, unique, &v, &n);
 
-	v = malloc((n ? n : 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (d) {
-		wgdev_for_each_peer(d, p)
-		{
-			if (!(p->flags & WGPEER_HAS_PUBLIC_KEY) && wgdev_key_is_zero(p->public_key)) {
-				free(v);
-				return -EINVAL;
-			}
-			v[k++] = p;
-		}
-	}
-	qsort(v, n, sizeof(*v), cmp_peer_ptr);
-	for (k = 1; unique && k < n; k++) {
-		if (wgpeer_cmp(v[k - 1], v[k]) == 0) {
+	if (ret < 0)
+		return ret;
+	for (size_t k = 0; k < n; k++) {
+		if (!(v[k]->flags & WGPEER_HAS_PUBLIC_KEY) && wgdev_key_is_zero(v[k]->public_key)) {
 			free(v);
 			return -EINVAL;
 		}
 	}
-	*out = v;
+	*out = (const struct wgpeer **)v;
 	*outn = n;
 	return 0;
 }

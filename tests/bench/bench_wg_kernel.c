@@ -27,117 +27,30 @@
 #include "wg_kernel.h"
 #include "wgdev.h"
 #include "wgdiff.h"
+#include "wgkey.h"
+
+#include "../vm/ksync.h"
 
 static struct reactor *R;
 static char dir[] = "/tmp/w2w-bench-XXXXXX";
 
-static bool run_until(const bool *flag, int timeout_ms)
-{
-	uint64_t end = os_now_us() + (uint64_t)timeout_ms * 1000;
-
-	while (!*flag && os_now_us() < end) {
-		struct w2w_watch w[8];
-		int rev[8], t = 100;
-		size_t n = reactor_watches(R, w, 8);
-		int64_t d = reactor_next_deadline(R);
-
-		if (d >= 0 && (uint64_t)d <= os_now_us())
-			t = 0;
-		if (os_poll(w, n > 8 ? 8 : n, rev, t) > 0)
-			for (size_t i = 0; i < n && i < 8; i++)
-				if (rev[i])
-					reactor_dispatch_io(R, w[i].fd, rev[i], os_now_us());
-		reactor_run_timers(R, os_now_us());
-	}
-	return *flag;
-}
-
-struct res {
-	bool done;
-	int err;
-	struct wgdevice *dev;
-};
-
-static void get_cb(void *ud, int err, struct wgdevice *dev)
-{
-	struct res *r = ud;
-
-	r->done = true;
-	r->err = err;
-	r->dev = dev;
-}
-
-static void set_cb(void *ud, int err)
-{
-	struct res *r = ud;
-
-	r->done = true;
-	r->err = err;
-}
-
-static void link_cb(void *ud, int err, const struct rtnl_link *l)
-{
-	(void)l;
-	set_cb(ud, err);
-}
-
-static int mklink(struct rtnl *rt, const char *name)
-{
-	struct res r = {0};
-
-	if (rtnl_link_ensure(rt, name, "wireguard", 0, link_cb, &r) < 0 || !run_until(&r.done, 10000))
-		return -1;
-	return r.err;
-}
-
 /* GET + diff + SET, as a sync does. */
 static int sync_dev(struct wgbackend *be, const struct wgdevice *want)
 {
-	struct res g = {0}, s = {0};
-	struct wgdevice *upd = NULL;
+	struct wgdevice *upd = NULL, *have;
 	int e;
 
-	if (wgbackend_get_device(be, want->name, get_cb, &g) < 0 || !run_until(&g.done, 120000) || g.err)
+	have = ksync_get_dev(be, want->name, 120000, &e);
+	if (!have)
 		return -1;
-	e = wgdiff(want, g.dev, NULL, &upd, NULL);
-	wgdev_free(g.dev);
+	e = wgdiff(want, have, NULL, &upd, NULL);
+	wgdev_free(have);
 	if (e < 0)
 		return e;
-	if (wgdiff_is_empty(upd)) {
-		wgdev_free(upd);
-		return 0;
-	}
-	e = wgbackend_set_device(be, upd, set_cb, &s);
+	if (!wgdiff_is_empty(upd))
+		e = ksync_set_dev(be, upd, 120000);
 	wgdev_free(upd);
-	if (e < 0 || !run_until(&s.done, 120000))
-		return -1;
-	return s.err;
-}
-
-static int set_only(struct wgbackend *be, const struct wgdevice *upd)
-{
-	struct res s = {0};
-
-	if (wgbackend_set_device(be, upd, set_cb, &s) < 0 || !run_until(&s.done, 120000))
-		return -1;
-	return s.err;
-}
-
-static void b64(char out[45], const uint8_t k[32])
-{
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	int o = 0;
-
-	for (int i = 0; i < 33; i += 3) {
-		uint32_t v = (uint32_t)k[i] << 16 | (i + 1 < 32 ? (uint32_t)k[i + 1] << 8 : 0) |
-		             (i + 2 < 32 ? k[i + 2] : 0);
-
-		out[o++] = t[v >> 18 & 63];
-		out[o++] = t[v >> 12 & 63];
-		out[o++] = i + 1 < 32 ? t[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < 32 ? t[v & 63] : '=';
-	}
-	out[o] = 0;
+	return e;
 }
 
 /* A mesh-like device: every peer has a key, an IPv4 endpoint and one /32. */
@@ -177,13 +90,13 @@ static int write_conf(const struct wgdevice *d, const char *path)
 
 	if (!f)
 		return -1;
-	b64(k, d->private_key);
+	wgkey_to_b64(k, d->private_key);
 	fprintf(f, "[Interface]\nPrivateKey = %s\nListenPort = %u\n", k, d->listen_port);
 	wgdev_for_each_peer(d, p)
 	{
 		char ip[INET_ADDRSTRLEN], ep[INET_ADDRSTRLEN];
 
-		b64(k, p->public_key);
+		wgkey_to_b64(k, p->public_key);
 		inet_ntop(AF_INET, &p->first_allowedip->ip4, ip, sizeof(ip));
 		inet_ntop(AF_INET, &p->endpoint.addr4.sin_addr, ep, sizeof(ep));
 		fprintf(f, "\n[Peer]\nPublicKey = %s\nEndpoint = %s:%u\nAllowedIPs = %s/32\n", k, ep,
@@ -261,6 +174,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	R = reactor_new();
+	ksync_init(R);
 	e = wg_kernel_new(R, NULL, &be);
 	if (e == -EPROTONOSUPPORT) {
 		printf("no kernel WireGuard: skip\n");
@@ -283,7 +197,8 @@ int main(int argc, char **argv)
 		snprintf(wgt, sizeof(wgt), "wt%d", idx);
 		snprintf(wgs, sizeof(wgs), "ws%d", idx);
 		idx++;
-		if (mklink(rt, ours) || mklink(rt, wgt) || mklink(rt, wgs))
+		if (ksync_link_ensure(rt, ours, "wireguard", NULL) || ksync_link_ensure(rt, wgt, "wireguard", NULL) ||
+		    ksync_link_ensure(rt, wgs, "wireguard", NULL))
 			return 1;
 		want = make_dev(ours, n, (uint16_t)(40000 + idx * 3));
 		/* each device needs its own port: wg's get +1 and +2 */
@@ -334,7 +249,7 @@ int main(int argc, char **argv)
 			q->endpoint = p->endpoint;
 			q->endpoint.addr4.sin_port = htons(5555);
 			s0 = snap(be);
-			e |= set_only(be, upd);
+			e |= ksync_set_dev(be, upd, 120000);
 			s1 = snap(be);
 			row("one endpoint (set only vs syncconf)", n, s0, s1, wg_ms, tx, rx);
 			wgdev_free(upd);

@@ -89,7 +89,8 @@ class Node:
         wg = sh(self.lab.cli, "genkey").stdout.strip()
         return p2p, wg
 
-    def write_config(self, bootstrap=(), extra=None, p2p_key=None, wg_key=None, port=10042, iface="wesh0"):
+    def write_config(self, bootstrap=(), extra=None, p2p_key=None, wg_key=None, port=10042, iface="wesh0",
+                     node_name=None):
         lab = self.lab
         if p2p_key is None and wg_key is None:
             p2p_key, wg_key = self.gen_keys()
@@ -109,7 +110,7 @@ class Node:
             f"Interface = {iface}",
             f"ListenPort = {port}",
             f"NetworkRange = {lab.range}",
-            f"NodeName = {self.name}",
+            f"NodeName = {node_name or self.name}",
             f"PersistentKeepalive = {lab.keepalive}",
             f"Backend = {lab.backend}",
         ]

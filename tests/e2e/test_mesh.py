@@ -237,7 +237,11 @@ def msgpack_announcement(seq, name, wg_pub, port, claims, flags=0):
 
     def s(x):
         b = x.encode()
-        return bytes([0xa0 | len(b)]) + b
+        if len(b) < 32:
+            return bytes([0xa0 | len(b)]) + b
+        if len(b) < 256:
+            return bytes([0xd9, len(b)]) + b
+        return b"\xda" + struct.pack(">H", len(b)) + b
 
     def b8(x):
         return bytes([0xc4, len(x)]) + x
@@ -288,8 +292,12 @@ def test_malicious_announcements():
             assert "malformed announcement" in log
             assert "rejected" in log
             assert "hijack" not in peer_names(nodes[0]) and "hijack" not in peer_names(nodes[1])
-            # the victim's WireGuard key still maps to the victim only
-            assert "thief" in peer_names(nodes[1])
+            # the victim's WireGuard key still maps to the victim only, while the
+            # thief's own (new) key was accepted. (The thief is a bare libp2p
+            # peer that answers no probe from node 2 and cannot refute: it is
+            # later removed as unreachable, docs/mesh.md "Liveness"; so the log,
+            # not the current table, proves it was taken.)
+            assert "peer thief (" in nodes[1].log_text()
         finally:
             p.kill()
             p.wait()

@@ -15,7 +15,13 @@
  *  5. a partition longer than PeerExpiry: each side converges alone (the other
  *     side expires), a node joining one side takes an address held on the
  *     other with a younger claim (split brain); the partition heals and the
- *     whole mesh reconverges, the younger claim moving.
+ *     whole mesh reconverges, the younger claim moving;
+ *  6. idle: a stretch of PeerExpiry in which nobody may be dropped, with the
+ *     probes and announcements counted (it also ends the restart grace of the
+ *     newcomer, which keeps unlisted peers on its device);
+ *  7. a silent death: a node stops answering without closing anything; every
+ *     other node drops it, from its table and its device, within PeerExpiry
+ *     (a probe fails, the report spreads).
  * Announcements take 5 to 45 ms (seeded), so they arrive out of order. The
  * scenario runs twice and must give identical figures (determinism).
  * Everything is bounded in virtual time; nothing reads a clock.
@@ -36,7 +42,8 @@
 #define JITTER_US (40 * 1000) /* announcements take 5 to 45 ms, so they overtake each other */
 
 struct figures {
-	uint64_t t_join, t_collision, t_leave, t_restart, t_split, t_heal;
+	uint64_t t_join, t_collision, t_leave, t_restart, t_split, t_heal, t_silent;
+	size_t idle_probes, idle_publishes;
 	size_t moves, publishes, dials, applies;
 	uint8_t addrs[N];
 };
@@ -179,6 +186,51 @@ static void scenario(struct mh_world *w, struct figures *f)
 	if (!ann_ip_eq(addr_of(w, 0), &held) || ann_ip_eq(addr_of(w, fresh), &held))
 		fail("after the heal the older claim must keep the address");
 
+	/* 6. idle for one PeerExpiry: nobody dropped */
+	{
+		size_t down = 0, probes = 0, pubs = 0;
+
+		mh_run(w, w->now + 5 * SEC);
+		for (int i = 0; i < N; i++) {
+			down += w->nodes[i].events[MN_EV_PEER_DOWN];
+			probes += w->nodes[i].probes;
+			pubs += w->nodes[i].publishes;
+		}
+		mh_run(w, w->now + w->expiry_us);
+		for (int i = 0; i < N; i++) {
+			down -= w->nodes[i].events[MN_EV_PEER_DOWN];
+			f->idle_probes += w->nodes[i].probes;
+			f->idle_publishes += w->nodes[i].publishes;
+		}
+		f->idle_probes -= probes;
+		f->idle_publishes -= pubs;
+		if (down != 0)
+			fail("a live node was dropped while idle");
+		if (mh_converged(w, (char[160]){0}, 160))
+			fail("not converged after idling");
+	}
+
+	/* 7. node 7 dies silently: gone from every table and device within PeerExpiry */
+	{
+		uint64_t t0 = w->now;
+		bool gone = false;
+
+		mh_silence(w, 7);
+		while (!gone && w->now - t0 <= w->expiry_us) {
+			mh_run(w, w->now + STEP_US);
+			gone = true;
+			for (int i = 0; i < N && gone; i++)
+				if (i != 7 && w->nodes[i].up && (pt_find(mn_table(w->nodes[i].m), &w->nodes[7].id) ||
+								 mh_peer_on(w, i, 7)))
+					gone = false;
+		}
+		if (!gone)
+			fail("a silently dead node is still listed after PeerExpiry");
+		f->t_silent = w->now - t0;
+		if (mh_converged(w, (char[160]){0}, 160))
+			fail("not converged after the silent death");
+	}
+
 	for (int i = 0; i < N; i++) {
 		const struct mh_node *x = &w->nodes[i];
 
@@ -204,6 +256,9 @@ int main(void)
 	       "heal %.2f s\n",
 	       a.t_join / 1e6, a.t_collision / 1e6, a.t_leave / 1e6, a.t_restart / 1e6, a.t_split / 1e6,
 	       a.t_heal / 1e6);
+	printf("idle for one PeerExpiry: %zu probes, %zu announcements (%d nodes); a silent death removed "
+	       "from every table and device after %.2f s\n",
+	       a.idle_probes, a.idle_publishes, N - 3, a.t_silent / 1e6);
 	printf("address events %zu (nodes started %d), publishes %zu, dials %zu, device applies %zu\n", a.moves,
 	       N + 1 + 3, a.publishes, a.dials, a.applies);
 	scenario(&w, &b);

@@ -9,7 +9,7 @@
 #include "multiaddr.h"
 #include "wgdiff.h"
 
-enum mh_kind { MH_MSG, MH_CONNECT, MH_APPLIED };
+enum mh_kind { MH_MSG, MH_CONNECT, MH_APPLIED, MH_PONG };
 
 struct mh_ev {
 	uint64_t t, seq;
@@ -217,6 +217,20 @@ static bool op_established(void *ud, const uint8_t *wg_pub)
 	return theirs && theirs->endpoint.addr.sa_family != AF_UNSPEC && theirs->first_allowedip;
 }
 
+/* A probe: answered one round trip later by a running node of our partition
+ * over a live connection (a silent node's connections stay, unanswered). */
+static int op_probe(void *ud, const struct peerid *peer)
+{
+	struct mh_node *x = ud;
+	int j = node_by_id(x->w, peer);
+
+	if (j < 0 || !x->connected[j])
+		return -1;
+	x->probes++;
+	push(x->w, MH_PONG, x->idx, j, 2 * MH_LAT_US, NULL, 0, NULL);
+	return 0;
+}
+
 static uint64_t op_wall_us(void *ud)
 {
 	struct mh_node *x = ud;
@@ -232,6 +246,7 @@ static const struct mn_ops ops = {
 	.event = op_event,
 	.established = op_established,
 	.wall_us = op_wall_us,
+	.probe = op_probe,
 };
 
 /* ---- the world ---- */
@@ -347,6 +362,11 @@ void mh_leave(struct mh_world *w, int i)
 	x->actual = NULL;
 }
 
+void mh_silence(struct mh_world *w, int i)
+{
+	w->nodes[i].up = false;
+}
+
 void mh_partition(struct mh_world *w, int i, int p)
 {
 	w->nodes[i].part = p;
@@ -374,6 +394,10 @@ static void deliver(struct mh_world *w, struct mh_ev *e)
 		mn_on_connected(from->m, &to->id, &ip, w->now);
 		underlay_ip(e->from, &ip);
 		mn_on_connected(to->m, &from->id, &ip, w->now);
+		break;
+	case MH_PONG:
+		if (from->up && to->up && from->part == to->part && from->connected[e->to])
+			mn_on_alive(from->m, &to->id, w->now);
 		break;
 	case MH_APPLIED: {
 		bool busy = false;

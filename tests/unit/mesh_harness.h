@@ -7,7 +7,8 @@
  * MH_DIAL_US; a desired WireGuard device is diffed (mesh/wgdiff.h) against the
  * node's device model, applied, and reported back after MH_APPLY_US; a node
  * whose peer configured it with an endpoint counts as having had the
- * handshake. Used by tests/unit/test_meshnode.c and tests/sim/sim_mesh.c.
+ * handshake; a probe of a connected running node is answered after a round
+ * trip. Used by tests/unit/test_meshnode.c and tests/sim/sim_mesh.c.
  */
 #ifndef W2W_TESTS_MESH_HARNESS_H
 #define W2W_TESTS_MESH_HARNESS_H
@@ -43,7 +44,7 @@ struct mh_node {
 	struct ann_claim static_claim;
 	/* what the node reported */
 	size_t events[MN_EV_ERROR + 1];
-	size_t publishes, leaving_publishes, applies, dials;
+	size_t publishes, leaving_publishes, applies, dials, probes;
 	bool has_addr;
 	struct ann_ip addr;
 	bool last_keep_unlisted;
@@ -82,6 +83,9 @@ void mh_start(struct mh_world *w, int i, int bootstrap);
 void mh_stop(struct mh_world *w, int i);
 /* w2w_node_leave: the LEAVING announcement, then stop and remove the interface. */
 void mh_leave(struct mh_world *w, int i);
+/* Node i dies silently (power cut): it stops answering anything, and its
+ * connections stay up, as TCP does until something is sent. */
+void mh_silence(struct mh_world *w, int i);
 /* Moves node i to partition p: its connections to other partitions drop. */
 void mh_partition(struct mh_world *w, int i, int p);
 /* Runs the world until virtual time `until` (bounded in steps). */

@@ -201,7 +201,9 @@ static void test_defaults(void **state)
 	assert_non_null(strstr(dump, "NetworkRange = fd6d:142e:65e7:4cc1::/64"));
 	assert_non_null(strstr(dump, "AnnounceInterval = 1m0s"));
 	assert_non_null(strstr(dump, "PeerExpiry = 3m30s"));
-	assert_non_null(strstr(dump, "PersistentKeepalive = 1m0s"));
+	/* announce on change + a rare refresh; no keepalive (docs/mesh.md "Liveness") */
+	assert_non_null(strstr(dump, "RefreshInterval = 1h0m0s"));
+	assert_non_null(strstr(dump, "PersistentKeepalive = 0s"));
 	/* No secrets, and load without GENERATE does not invent them. */
 	assert_int_equal(w2w_config_peer_id(c, host, sizeof(host)), W2W_ESTATE);
 	assert_int_equal(w2w_config_wg_public_key(c, host, sizeof(host)), W2W_ESTATE);
@@ -271,6 +273,8 @@ static void test_errors(void **state)
 	    {"[P2P]\nAnnounceInterval = 60\n", 2, "no unit"},
 	    {"[P2P]\nAnnounceInterval = 1y\n", 2, "unknown unit"},
 	    {"[P2P]\nAnnounceInterval = 500ms\n", 2, "out of range"},
+	    {"[Node]\nRefreshInterval = 500ms\n", 2, "out of range"},
+	    {"[Node]\nRefreshInterval = 25h\n", 2, "out of range"},
 	    {"\n[Wireguard]\nListenPort = 65536\n", 3, "out of range"},
 	    {"[Wireguard]\nListenPort = 12ab\n", 2, "not a port"},
 	    {"[Wireguard]\nNetworkRange = fd6d:142e:65e7:4cc1::1/64\n", 2,
@@ -287,7 +291,6 @@ static void test_errors(void **state)
 	    {"[Wireguard]\nNetworkRange = 10.9.0.0/16\nAddress = 10.9.255.255\n", 3, "broadcast"},
 	    {"[Node]\nStateDir = relative\n", 2, "absolute"},
 	    {"[Node]\nLogLevel = loud\n", 2, "error, warn, info or debug"},
-	    {"[P2P]\nAnnounceInterval = 1m\n[Node]\nPeerExpiry = 90s\n", 4, "twice AnnounceInterval"},
 	    {"[P2P]\nPSK = " PSK_B64 "\nPSKFile = /x\n", 3, "both set"},
 	    {"[P2P]\nPSKFile = missing.key\n", 2, "cannot read"},
 	    {"[Wireguard]\nMTU = 1400\nMTU = 1500\n", 3, "set twice (first on line 2)"},
@@ -606,7 +609,8 @@ static void test_setters(void **state)
 	assert_int_equal(w2w_config_set_keepalive_s(c, -1), 0);
 	assert_int_equal(w2w_config_set_announce_interval_ms(c, 30000), 0);
 	assert_int_equal(w2w_config_set_peer_expiry_ms(c, 45000), 0);
-	assert_int_equal(w2w_config_check(c), W2W_EPARSE); /* 45s < 2 x 30s */
+	/* accepted now: probes, not announcements, bound the expiry (docs/mesh.md "Liveness") */
+	assert_int_equal(w2w_config_check(c), 0);
 	assert_int_equal(w2w_config_set_peer_expiry_ms(c, 120000), 0);
 	assert_int_equal(w2w_config_set_network_range(c, "10.1.0.0/24"), 0);
 	assert_int_equal(w2w_config_set_address(c, "10.1.0.5"), 0);
@@ -630,6 +634,91 @@ static void test_setters(void **state)
 	assert_int_equal(w2w_config_new(NULL), -EINVAL);
 	w2w_config_free(c);
 	assert_null(w2w_config_free(NULL));
+}
+
+/* [P2P] MDNS, MDNSInterfaces, MDNSInterval: defaults, file values, errors with FILE:LINE, the
+ * environment, setters and the dump. */
+static void test_mdns_keys(void **state)
+{
+	static const struct bad cases[] = {
+	    {"[P2P]\nMDNS = maybe\n", 2, "[P2P] MDNS: 'maybe' is not true or false"},
+	    {"[P2P]\n\nMDNS =  2\n", 3, "not true or false"},
+	    {"[P2P]\nMDNSInterfaces = eth0,eth/1\n", 2, "[P2P] MDNSInterfaces: 'eth/1' is not an interface name"},
+	    {"[P2P]\nMDNSInterfaces = averyveryverylongname\n", 2, "not an interface name"},
+	    {"[P2P]\nMDNSInterfaces = eth0, eth0\n", 2, "'eth0' is listed twice"},
+	    {"[P2P]\nMDNSInterfaces = a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n", 2, "more than 16 interfaces"},
+	    {"[P2P]\nMDNSInterval = 10\n", 2, "[P2P] MDNSInterval: '10' has no unit"},
+	    {"[P2P]\nMDNSInterval = 500ms\n", 2, "out of range (1s to 1h0m0s)"},
+	    {"[P2P]\nMDNSInterval = 2h\n", 2, "out of range"},
+	};
+	struct w2w_config *c = cfg_new();
+	char want[400], dump[8192];
+
+	(void)state;
+	/* Defaults: off, every suitable interface, 10 s. */
+	assert_int_equal(w2w_config_mdns(c), 0);
+	assert_string_equal(w2w_config_mdns_interfaces(c), "");
+	assert_int_equal(w2w_config_mdns_interval_ms(c), 10000);
+	dump_into(c, dump, sizeof(dump));
+	assert_non_null(strstr(dump, "MDNS = false"));
+	assert_non_null(strstr(dump, "MDNSInterval = 10s"));
+	w2w_config_free(c);
+
+	c = cfg_new();
+	write_file(path,
+	           "[P2P]\nMDNS = TRUE\nMDNSInterfaces =  eth0 , br-lan,,\nMDNSInterval = 2.5s\n"
+	           "[Wireguard]\nNodeName = n1\n",
+	           0600);
+	assert_int_equal(w2w_config_load(c, path, 0), 0);
+	assert_int_equal(w2w_config_mdns(c), 1);
+	assert_string_equal(w2w_config_mdns_interfaces(c), "eth0,br-lan");
+	assert_int_equal(w2w_config_mdns_interval_ms(c), 2500);
+	dump_into(c, dump, sizeof(dump));
+	assert_non_null(strstr(dump, "MDNS = true"));
+	assert_non_null(strstr(dump, "MDNSInterfaces = eth0,br-lan"));
+	assert_non_null(strstr(dump, "MDNSInterval = 2.5s"));
+	assert_non_null(strstr(dump, "; file line 4"));
+	/* The environment overrides the file; "0" is the default interval, as for AnnounceInterval. */
+	setenv("W2WESHER_P2P_MDNS", "off", 1);
+	setenv("W2WESHER_P2P_MDNSINTERVAL", "0", 1);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_ENV), 0);
+	assert_int_equal(w2w_config_mdns(c), 0);
+	assert_int_equal(w2w_config_mdns_interval_ms(c), 10000);
+	setenv("W2WESHER_P2P_MDNS", "sometimes", 1);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_ENV), W2W_EPARSE);
+	assert_non_null(strstr(w2w_config_error(c), "environment W2WESHER_P2P_MDNS: [P2P] MDNS: 'sometimes'"));
+	unsetenv("W2WESHER_P2P_MDNS");
+	unsetenv("W2WESHER_P2P_MDNSINTERVAL");
+	/* Setters validate like the file and leave the value alone on error. */
+	assert_int_equal(w2w_config_set_mdns(c, 1), 0);
+	assert_int_equal(w2w_config_mdns(c), 1);
+	assert_int_equal(w2w_config_set_mdns_interval_ms(c, 999), W2W_EPARSE);
+	assert_non_null(strstr(w2w_config_error(c), "[P2P] MDNSInterval: '999ms' is out of range"));
+	assert_int_equal(w2w_config_mdns_interval_ms(c), 10000); /* the last load's value stays */
+	assert_int_equal(w2w_config_set_mdns_interval_ms(c, 3600000), 0);
+	assert_int_equal(w2w_config_mdns_interval_ms(c), 3600000);
+	assert_int_equal(w2w_config_set_mdns_interfaces(c, "wlan0"), 0);
+	assert_string_equal(w2w_config_mdns_interfaces(c), "wlan0");
+	assert_int_equal(w2w_config_set_mdns_interfaces(c, "a b"), W2W_EPARSE);
+	assert_string_equal(w2w_config_mdns_interfaces(c), "wlan0");
+	assert_int_equal(w2w_config_set_mdns_interfaces(c, NULL), 0);
+	assert_string_equal(w2w_config_mdns_interfaces(c), "");
+	assert_int_equal(w2w_config_set(c, "P2P", "MDNS", "no"), 0);
+	assert_int_equal(w2w_config_mdns(c), 0);
+	w2w_config_free(c);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *err;
+
+		c = cfg_new();
+		write_file(path, cases[i].text, 0644);
+		assert_int_equal(w2w_config_load(c, path, 0), W2W_EPARSE);
+		err = w2w_config_error(c);
+		snprintf(want, sizeof(want), "%s:%u: ", path, cases[i].line);
+		if (strncmp(err, want, strlen(want)) || !strstr(err, cases[i].frag))
+			fail_msg("case %zu: got '%s', want '%s...%s'", i, err, want, cases[i].frag);
+		w2w_config_free(c);
+	}
 }
 
 static void test_keys_api(void **state)
@@ -674,6 +763,49 @@ static void test_keys_api(void **state)
 	w2w_wipe(pb, sizeof(pb));
 }
 
+/* [Node] DNSDomain (docs/operations.md "Node names"): follows Interface by
+ * default, is stored in lower case, and refuses what is no domain name. */
+static void test_dns_domain(void **state)
+{
+	struct w2w_config *c = cfg_new();
+	char dump[8192];
+
+	(void)state;
+	write_file(path, "[Wireguard]\nInterface = Mesh-1\n", 0644);
+	assert_int_equal(w2w_config_load(c, path, 0), 0);
+	assert_string_equal(w2w_config_dns_domain(c), "mesh-1.w2w");
+	assert_int_equal(w2w_config_set_dns_domain(c, "Corp.Example"), 0);
+	assert_int_equal(w2w_config_check(c), 0);
+	assert_string_equal(w2w_config_dns_domain(c), "corp.example");
+	dump_into(c, dump, sizeof(dump));
+	assert_non_null(strstr(dump, "DNSDomain = corp.example"));
+	{
+		static const char *const bad[] = {"a..b", "trail.", ".lead", "-x.w2w", "sp ace", "a\nb", "x_y", ""};
+		char big[191];
+
+		memset(big, 'a', sizeof(big) - 1);
+		big[sizeof(big) - 1] = 0;
+		for (size_t i = 0; bad[i][0]; i++) {
+			assert_int_equal(w2w_config_set_dns_domain(c, bad[i]), W2W_EPARSE);
+			assert_non_null(strstr(w2w_config_error(c), "[Node] DNSDomain: "));
+			assert_string_equal(w2w_config_dns_domain(c), "corp.example"); /* unchanged */
+		}
+		for (size_t i = 60; i < sizeof(big) - 1; i += 61)
+			big[i] = '.';
+		assert_int_equal(w2w_config_set_dns_domain(c, big), W2W_EPARSE); /* 190 bytes */
+		big[189] = 0;
+		assert_int_equal(w2w_config_set_dns_domain(c, big), 0);
+	}
+	/* "" restores the default; an interface that is no DNS label gives none */
+	assert_int_equal(w2w_config_set_dns_domain(c, ""), 0);
+	assert_int_equal(w2w_config_set_interface(c, "wg_0"), 0);
+	assert_int_equal(w2w_config_check(c), 0);
+	assert_string_equal(w2w_config_dns_domain(c), "");
+	dump_into(c, dump, sizeof(dump));
+	assert_non_null(strstr(dump, "set [Node] DNSDomain"));
+	w2w_config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -688,7 +820,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_psk_file_and_env, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_secrets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_setters, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mdns_keys, setup, teardown),
 	    cmocka_unit_test(test_keys_api),
+	    cmocka_unit_test_setup_teardown(test_dns_domain, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -167,6 +167,13 @@ static void test_upgrade_random_pieces(void **state)
 		shuttle(&a, &b, 200000, piece);
 		assert_int_equal(a.pings, 1);
 		assert_int_equal(b.pings, 1);
+		/* A liveness probe: one yamux ping, answered by b's muxer; only the
+		 * prober hears of it. */
+		assert_int_equal(conn_probe(a.c, now), 0);
+		shuttle(&a, &b, 200000, piece);
+		assert_int_equal(a.pings, 2);
+		assert_int_equal(b.pings, 1);
+		assert_int_equal(conn_error(a.c), 0);
 		/* Graceful close: GoAway, then done once flushed. */
 		conn_close(a.c, now);
 		shuttle(&a, &b, 1000, piece);

@@ -396,7 +396,8 @@ static void test_engine_restart_grace(void **state)
 	mh_free(&w);
 }
 
-/* A node that goes silent is removed after PeerExpiry, from the table and the device. */
+/* A killed node (its connections close, nothing more is said) is removed
+ * within PeerExpiry, from the table and the device: a probe of it fails. */
 static void test_engine_expiry(void **state)
 {
 	static struct mh_world w;
@@ -410,14 +411,262 @@ static void test_engine_expiry(void **state)
 		w.nodes[j].connected[2] = w.nodes[2].connected[j] = false;
 		mn_on_disconnected(w.nodes[j].m, &w.nodes[2].id);
 	}
-	mh_run(&w, w.now + w.expiry_us / 2);
-	assert_int_equal(pt_count(mn_table(w.nodes[0].m)), 2);
-	assert_int_equal(w.nodes[0].events[MN_EV_PEER_DOWN], 0);
 	mh_run(&w, w.now + w.expiry_us);
 	assert_int_equal(pt_count(mn_table(w.nodes[0].m)), 1);
 	assert_int_equal(w.nodes[0].events[MN_EV_PEER_DOWN], 1);
 	assert_null(mh_peer_on(&w, 0, 2));
 	assert_null(mh_converged(&w, why, sizeof(why)));
+	mh_free(&w);
+}
+
+/* A failed WireGuard apply is retried by itself after 1 s, then 2 s, 4 s ...
+ * (not only when an unrelated input arrives); a success resets the backoff. */
+static void test_engine_wg_retry(void **state)
+{
+	static struct mh_world w;
+	struct mh_node *x;
+	size_t before;
+
+	(void)state;
+	converged3(&w);
+	x = &w.nodes[0];
+	mh_run(&w, w.now + 10 * MH_SEC); /* quiet: nothing left to apply */
+	before = x->applies;
+	mn_on_wg_failed(x->m, w.now);
+	assert_true(mn_next_deadline(x->m) <= w.now + MN_WG_RETRY_FIRST_US);
+	mh_run(&w, w.now + MN_WG_RETRY_FIRST_US - 1000);
+	assert_int_equal(x->applies, before);
+	mh_run(&w, w.now + 2000);
+	assert_int_equal(x->applies, before + 1);
+	/* that retry fails too (reported before the harness's success report
+	 * lands): the next retry waits twice as long */
+	mn_on_wg_failed(x->m, w.now);
+	mh_run(&w, w.now + MN_WG_RETRY_FIRST_US + 1000);
+	assert_int_equal(x->applies, before + 1);
+	mh_run(&w, w.now + MN_WG_RETRY_FIRST_US);
+	assert_int_equal(x->applies, before + 2);
+	mh_free(&w);
+}
+
+/* The unreachable reports travel in the announcement ("dn") and survive the codec. */
+static void test_ann_down_codec(void **state)
+{
+	struct announce a, b;
+	struct buf out;
+
+	(void)state;
+	mk_ann(&a, 7);
+	a.n_down = 2;
+	a.down[0].len = 3;
+	memcpy(a.down[0].id, "\x00\x01\x02", 3);
+	a.down[0].seq = 42;
+	a.down[1].len = ANN_ID_MAX;
+	memset(a.down[1].id, 9, ANN_ID_MAX);
+	a.down[1].seq = UINT64_MAX;
+	buf_init(&out, ANN_MAX_SIZE);
+	assert_int_equal(ann_encode(&a, &out), 0);
+	assert_int_equal(ann_decode(out.data, out.len, &b), 0);
+	assert_int_equal(b.n_down, 2);
+	assert_int_equal(b.down[0].len, 3);
+	assert_int_equal(b.down[0].seq, 42);
+	assert_memory_equal(b.down[1].id, a.down[1].id, ANN_ID_MAX);
+	assert_true(b.down[1].seq == UINT64_MAX);
+	buf_free(&out);
+	/* an empty ID would not decode: refused on encode */
+	a.down[0].len = 0;
+	buf_init(&out, ANN_MAX_SIZE);
+	assert_int_equal(ann_encode(&a, &out), W2W_EPARSE);
+	buf_free(&out);
+}
+
+/* n nodes bootstrapping from node 0 with refresh interval announce_us and
+ * PeerExpiry 3m30s, converged. */
+static void converged_n(struct mh_world *w, size_t n, uint64_t announce_us)
+{
+	char why[128];
+
+	mh_init(w, n, "10.42.0.0/16", announce_us);
+	w->expiry_us = 210 * SEC; /* the default PeerExpiry, apart from the refresh interval */
+	for (size_t i = 0; i < n; i++)
+		mh_start(w, (int)i, i ? 0 : -1);
+	mh_run(w, 20 * SEC);
+	assert_null(mh_converged(w, why, sizeof(why)));
+}
+
+/* Idle: no announcement goes out between refreshes, each node sends one probe
+ * per period whatever N (flat), and no live node is ever dropped although
+ * nobody announces within PeerExpiry. */
+static void test_engine_idle_probes_flat(void **state)
+{
+	static struct mh_world w;
+	size_t sizes[2] = {4, 16};
+	char why[128];
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		size_t n = sizes[k], pubs = 0, probes0[MH_MAX], down = 0;
+		uint64_t period, periods = 40;
+
+		converged_n(&w, n, 3600 * SEC);
+		period = mn_probe_period(w.nodes[0].m);
+		assert_true(period == w.expiry_us / MN_PROBE_DIV);
+		for (size_t i = 0; i < n; i++) {
+			pubs += w.nodes[i].publishes;
+			probes0[i] = w.nodes[i].probes;
+			down += w.nodes[i].events[MN_EV_PEER_DOWN];
+		}
+		mh_run(&w, w.now + periods * period); /* 40 periods: longer than PeerExpiry */
+		for (size_t i = 0; i < n; i++) {
+			size_t p = w.nodes[i].probes - probes0[i];
+
+			assert_true(p >= periods - 1 && p <= periods + 1);
+			pubs -= w.nodes[i].publishes;
+			down -= w.nodes[i].events[MN_EV_PEER_DOWN];
+		}
+		assert_int_equal(pubs, 0); /* (unsigned: equal counts before and after) */
+		assert_int_equal(down, 0);
+		assert_null(mh_converged(&w, why, sizeof(why)));
+		mh_free(&w);
+	}
+}
+
+/* The refresh interval grows with the mesh above MN_REFRESH_NODES members, so
+ * the refreshes a node hears per hour do not grow with N. */
+static void test_engine_refresh_flat(void **state)
+{
+	static struct mh_world w;
+	size_t sizes[2] = {12, 24};
+	double heard[2];
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		size_t n = sizes[k], before = 0, after = 0;
+
+		converged_n(&w, n, 60 * SEC);
+		for (size_t i = 0; i < n; i++)
+			before += w.nodes[i].publishes;
+		mh_run(&w, w.now + 2400 * SEC);
+		for (size_t i = 0; i < n; i++)
+			after += w.nodes[i].publishes;
+		/* each node hears every other node's refreshes */
+		heard[k] = (double)(after - before) * (double)(n - 1) / (double)n;
+		mh_free(&w);
+	}
+	/* 12 nodes: 11 x 2400 / 72 = 367; 24 nodes: 23 x 2400 / 144 = 383 */
+	assert_true(heard[1] < 1.3 * heard[0] && heard[0] < 1.3 * heard[1]);
+	assert_true(heard[0] > 300 && heard[0] < 450);
+}
+
+/* A node that dies silently (connections stay, nothing answers) disappears
+ * from every table and device within PeerExpiry: the node whose turn it is
+ * probes it, gets no answer, removes it and reports it; the others drop it on
+ * the report. Nobody else is dropped. */
+static void test_engine_silent_death(void **state)
+{
+	static struct mh_world w;
+	const size_t n = 8;
+	size_t reporters = 0;
+	uint64_t t0;
+	char why[128];
+
+	(void)state;
+	converged_n(&w, n, 3600 * SEC);
+	t0 = w.now;
+	mh_silence(&w, 5);
+	for (int step = 0; step < 1000; step++) {
+		bool gone = true;
+
+		mh_run(&w, w.now + SEC);
+		for (size_t i = 0; i < n; i++)
+			if (i != 5 && (pt_find(mn_table(w.nodes[i].m), &w.nodes[5].id) || mh_peer_on(&w, (int)i, 5)))
+				gone = false;
+		if (gone)
+			break;
+	}
+	assert_true(w.now - t0 <= w.expiry_us);
+	for (size_t i = 0; i < n; i++) {
+		if (i == 5)
+			continue;
+		assert_int_equal(pt_count(mn_table(w.nodes[i].m)), n - 2);
+		assert_int_equal(w.nodes[i].events[MN_EV_PEER_DOWN], 1);
+		reporters += w.nodes[i].publishes > 0;
+	}
+	assert_true(reporters >= 1);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	mh_free(&w);
+}
+
+/* An announcement by `author` (its table entry on node `on`, newer) that
+ * reports node `dead` unreachable, delivered to node `to`. */
+static void send_report(struct mh_world *w, int author, int on, int dead, int to)
+{
+	struct announce a = pt_find(mn_table(w->nodes[on].m), &w->nodes[author].id)->ann;
+	const struct pt_entry *d = pt_find(mn_table(w->nodes[on].m), &w->nodes[dead].id);
+	struct buf out;
+
+	a.seq++;
+	a.n_down = 1;
+	a.down[0].len = w->nodes[dead].id.len;
+	memcpy(a.down[0].id, w->nodes[dead].id.b, a.down[0].len);
+	a.down[0].seq = d->ann.seq;
+	buf_init(&out, ANN_MAX_SIZE);
+	assert_int_equal(ann_encode(&a, &out), 0);
+	mn_on_message(w->nodes[to].m, &w->nodes[author].id, out.data, out.len, w->now);
+	buf_free(&out);
+}
+
+/* A wrong report: a node with fresh proof of its own keeps the reported
+ * node; one without drops it; the reported node refutes with a newer
+ * announcement that puts it back everywhere. A stale report (about an
+ * announcement older than the one held) changes nothing. */
+static void test_engine_report_refuted(void **state)
+{
+	static struct mh_world w;
+	size_t pubs2, pubs3;
+	char why[128];
+
+	(void)state;
+	converged_n(&w, 4, 3600 * SEC);
+	/* node 1 has just heard from node 2 itself: keeps it */
+	mn_on_alive(w.nodes[1].m, &w.nodes[2].id, w.now);
+	send_report(&w, 0, 1, 2, 1);
+	assert_non_null(pt_find(mn_table(w.nodes[1].m), &w.nodes[2].id));
+	/* once node 3's last proof is older than a probe period, it drops it
+	 * (its own probes of node 2 come every third period) */
+	for (int i = 0; i < 10 && w.now - mn_last_alive(w.nodes[3].m, &w.nodes[2].id) <= mn_probe_period(w.nodes[3].m);
+	     i++)
+		mh_run(&w, w.now + mn_probe_period(w.nodes[3].m) / 2);
+	assert_true(w.now - mn_last_alive(w.nodes[3].m, &w.nodes[2].id) > mn_probe_period(w.nodes[3].m));
+	send_report(&w, 0, 3, 2, 3);
+	assert_null(pt_find(mn_table(w.nodes[3].m), &w.nodes[2].id));
+	assert_int_equal(w.nodes[3].events[MN_EV_PEER_DOWN], 1);
+	/* node 2 learns of the report and refutes; node 3 takes it back without
+	 * answering it as a joiner (node 2 knows it: no flood per wrong report) */
+	pubs2 = w.nodes[2].publishes;
+	pubs3 = w.nodes[3].publishes;
+	send_report(&w, 0, 1, 2, 2);
+	mh_run(&w, w.now + 500 * 1000);
+	assert_int_equal(w.nodes[2].publishes, pubs2 + 1);
+	assert_non_null(pt_find(mn_table(w.nodes[3].m), &w.nodes[2].id));
+	assert_int_equal(w.nodes[3].publishes, pubs3);
+	mh_run(&w, w.now + SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	/* a report about the announcement before the refutation: stale, ignored */
+	{
+		struct announce a = pt_find(mn_table(w.nodes[3].m), &w.nodes[0].id)->ann;
+		struct buf out;
+
+		a.seq++;
+		a.n_down = 1;
+		a.down[0].len = w.nodes[2].id.len;
+		memcpy(a.down[0].id, w.nodes[2].id.b, a.down[0].len);
+		a.down[0].seq = pt_find(mn_table(w.nodes[3].m), &w.nodes[2].id)->ann.seq - 1;
+		buf_init(&out, ANN_MAX_SIZE);
+		assert_int_equal(ann_encode(&a, &out), 0);
+		mn_on_message(w.nodes[3].m, &w.nodes[0].id, out.data, out.len, w.now);
+		buf_free(&out);
+	}
+	assert_non_null(pt_find(mn_table(w.nodes[3].m), &w.nodes[2].id));
 	mh_free(&w);
 }
 
@@ -620,10 +869,16 @@ int main(void)
 		cmocka_unit_test(test_engine_initiator_waits_for_ack),
 		cmocka_unit_test(test_engine_restart_grace),
 		cmocka_unit_test(test_engine_expiry),
+		cmocka_unit_test(test_ann_down_codec),
+		cmocka_unit_test(test_engine_idle_probes_flat),
+		cmocka_unit_test(test_engine_refresh_flat),
+		cmocka_unit_test(test_engine_silent_death),
+		cmocka_unit_test(test_engine_report_refuted),
 		cmocka_unit_test(test_engine_leave),
 		cmocka_unit_test(test_engine_ipam_collision),
 		cmocka_unit_test(test_engine_static_address),
 		cmocka_unit_test(test_engine_redial),
+		cmocka_unit_test(test_engine_wg_retry),
 		cmocka_unit_test(test_engine_many_joiners),
 		cmocka_unit_test(test_engine_ipv6_overlay),
 		cmocka_unit_test(test_engine_bad_input),

@@ -3,8 +3,9 @@
  * The node's public entry points without root: construction errors, the log
  * sink's re-entrancy guard (a log line from inside w2w_node_start(), every
  * library call from the sink gets -EBUSY), and that STOPPED comes from the
- * loop, never from inside w2w_node_stop(). The mesh itself runs in the
- * netns/e2e tiers.
+ * loop, never from inside w2w_node_stop(). Whole nodes in a mesh:
+ * test_node_mesh.c (the in-memory WireGuard OS, needs the static libraries);
+ * against real WireGuard: the netns/e2e tiers.
  */
 #include <setjmp.h>
 #include <stdarg.h>

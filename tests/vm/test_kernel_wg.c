@@ -29,6 +29,9 @@
 #include "wg_kernel.h"
 #include "wgdev.h"
 
+#include "ksync.h"
+#include "testutil.h"
+
 static struct reactor *R;
 static int failures, checks;
 static struct wlog LOG;
@@ -55,88 +58,7 @@ static void log_fn(void *ud, int level, const char *msg)
 	fprintf(stderr, "  [log %d] %s\n", level, msg);
 }
 
-/* Drives the reactor until *flag is set or timeout_ms passes. */
-static bool run_until(const bool *flag, int timeout_ms)
-{
-	uint64_t end = os_now_us() + (uint64_t)timeout_ms * 1000;
-
-	while (!*flag) {
-		struct w2w_watch w[16];
-		int rev[16], t;
-		size_t n = reactor_watches(R, w, 16);
-		int64_t d = reactor_next_deadline(R);
-		uint64_t now = os_now_us();
-
-		if (now >= end)
-			return false;
-		t = (int)((end - now) / 1000) + 1;
-		if (d >= 0)
-			t = (uint64_t)d <= now ? 0
-			    : (int)(((uint64_t)d - now + 999) / 1000) < t
-			        ? (int)(((uint64_t)d - now + 999) / 1000)
-			        : t;
-		if (n > 16)
-			n = 16;
-		int r = os_poll(w, n, rev, t);
-		now = os_now_us();
-		for (size_t i = 0; r > 0 && i < n; i++)
-			if (rev[i])
-				reactor_dispatch_io(R, w[i].fd, rev[i], now);
-		reactor_run_timers(R, os_now_us());
-	}
-	return true;
-}
-
 /* ---- synchronous wrappers over the async API ---- */
-
-struct res {
-	bool done;
-	int err;
-	struct wgdevice *dev;
-	struct rtnl_link link;
-	struct rtnl_addr *addrs;
-	size_t naddrs;
-};
-
-static void get_cb(void *ud, int err, struct wgdevice *dev)
-{
-	struct res *r = ud;
-
-	r->done = true;
-	r->err = err;
-	r->dev = dev;
-}
-
-static void set_cb(void *ud, int err)
-{
-	struct res *r = ud;
-
-	r->done = true;
-	r->err = err;
-}
-
-static void link_cb(void *ud, int err, const struct rtnl_link *l)
-{
-	struct res *r = ud;
-
-	r->done = true;
-	r->err = err;
-	if (l)
-		r->link = *l;
-}
-
-static void list_cb(void *ud, int err, const struct rtnl_addr *a, size_t n)
-{
-	struct res *r = ud;
-
-	r->done = true;
-	r->err = err;
-	if (n) {
-		r->addrs = malloc(n * sizeof(*a));
-		memcpy(r->addrs, a, n * sizeof(*a));
-	}
-	r->naddrs = n;
-}
 
 struct lres {
 	bool done;
@@ -153,68 +75,34 @@ static void list_devs_cb(void *ud, int err, char *names)
 	r->names = names;
 }
 
-static int wait_res(struct res *r, int ret, int timeout_ms)
-{
-	if (ret < 0)
-		return ret;
-	if (!run_until(&r->done, timeout_ms))
-		return -ETIMEDOUT;
-	return r->err;
-}
-
-static struct wgdevice *get_dev(struct wgbackend *be, const char *ifname, int *err)
-{
-	struct res r = {0};
-
-	*err = wait_res(&r, wgbackend_get_device(be, ifname, get_cb, &r), 60000);
-	return r.dev;
-}
-
-static int set_dev(struct wgbackend *be, const struct wgdevice *dev)
-{
-	struct res r = {0};
-
-	return wait_res(&r, wgbackend_set_device(be, dev, set_cb, &r), 60000);
-}
-
-static int link_ensure(struct rtnl *rt, const char *name, const char *kind, struct rtnl_link *out)
-{
-	struct res r = {0};
-	int e = wait_res(&r, rtnl_link_ensure(rt, name, kind, 0, link_cb, &r), 10000);
-
-	if (e == 0 && out)
-		*out = r.link;
-	return e;
-}
-
 static int rt_done(struct rtnl *rt, int which, const struct rtnl_addr *a)
 {
-	struct res r = {0};
+	struct ksync_res r = {0};
 	int ret;
 
 	switch (which) {
 	case 0:
-		ret = rtnl_addr_add(rt, a, set_cb, &r);
+		ret = rtnl_addr_add(rt, a, ksync_done_cb, &r);
 		break;
 	case 1:
-		ret = rtnl_addr_del(rt, a, set_cb, &r);
+		ret = rtnl_addr_del(rt, a, ksync_done_cb, &r);
 		break;
 	case 2:
-		ret = rtnl_route_add(rt, a, set_cb, &r);
+		ret = rtnl_route_add(rt, a, ksync_done_cb, &r);
 		break;
 	default:
-		ret = rtnl_route_del(rt, a, set_cb, &r);
+		ret = rtnl_route_del(rt, a, ksync_done_cb, &r);
 		break;
 	}
-	return wait_res(&r, ret, 10000);
+	return ksync_wait(&r, ret, 10000);
 }
 
 static bool has_addr(struct rtnl *rt, uint32_t ifindex, const struct rtnl_addr *want)
 {
-	struct res r = {0};
+	struct ksync_res r = {0};
 	bool found = false;
 
-	if (wait_res(&r, rtnl_addr_list(rt, ifindex, AF_UNSPEC, list_cb, &r), 10000) < 0)
+	if (ksync_wait(&r, rtnl_addr_list(rt, ifindex, AF_UNSPEC, ksync_list_cb, &r), 10000) < 0)
 		return false;
 	for (size_t i = 0; i < r.naddrs; i++)
 		if (r.addrs[i].family == want->family && r.addrs[i].prefixlen == want->prefixlen &&
@@ -456,19 +344,19 @@ static void test_all(void)
 	CHECK(rtnl_new(R, &LOG, &rt) == 0, "rtnl_new");
 
 	/* Link: create, then ensure again (idempotent, same link). */
-	e = link_ensure(rt, "wgt0", "wireguard", &l1);
+	e = ksync_link_ensure(rt, "wgt0", "wireguard", &l1);
 	CHECK(e == 0 && l1.ifindex > 0, "create wireguard link wgt0 (%d, ifindex %u)", e, l1.ifindex);
 	CHECK(l1.mtu == 1420 && (l1.flags & IFF_UP), "wgt0 has MTU 1420 and is up (mtu %u flags %#x)", l1.mtu,
 	      l1.flags);
-	e = link_ensure(rt, "wgt0", "wireguard", &l2);
+	e = ksync_link_ensure(rt, "wgt0", "wireguard", &l2);
 	CHECK(e == 0 && l2.ifindex == l1.ifindex, "ensure again adopts the same link (%d)", e);
 	CHECK(!strcmp(l2.kind, "wireguard"), "kind read back: %s", l2.kind);
-	e = link_ensure(rt, "lo", "wireguard", NULL);
+	e = ksync_link_ensure(rt, "lo", "wireguard", NULL);
 	CHECK(e == -EEXIST, "ensure refuses an existing link of another kind (%d)", e);
 	{
-		struct res r = {0};
+		struct ksync_res r = {0};
 
-		e = wait_res(&r, rtnl_link_get(rt, "nosuch0", link_cb, &r), 5000);
+		e = ksync_wait(&r, rtnl_link_get(rt, "nosuch0", ksync_link_cb, &r), 5000);
 		CHECK(e == -ENODEV, "get of an absent link: -ENODEV (%d)", e);
 	}
 
@@ -493,9 +381,9 @@ static void test_all(void)
 
 	/* Small device: keys, port, fwmark, peers (PSK, v4/v6 endpoints, keepalive). */
 	want = make_dev("wgt0", 51820, 5, 0);
-	e = set_dev(be, want);
+	e = ksync_set_dev(be, want, 60000);
 	CHECK(e == 0, "set a 5-peer device (%d)", e);
-	got = get_dev(be, "wgt0", &e);
+	got = ksync_get_dev(be, "wgt0", 60000, &e);
 	CHECK(e == 0 && got, "get it back (%d)", e);
 	CHECK(got && wgdev_config_equal(want, got) == 1, "read back equals what was set");
 	CHECK(got && got->ifindex == l1.ifindex && (got->flags & WGDEVICE_HAS_PUBLIC_KEY),
@@ -515,8 +403,8 @@ static void test_all(void)
 		memcpy(q->public_key, w->public_key, 32);
 		aip4(q, 0x0a990000u, 16);
 	}
-	e = set_dev(be, one);
-	got = get_dev(be, "wgt0", &e);
+	e = ksync_set_dev(be, one, 60000);
+	got = ksync_get_dev(be, "wgt0", 60000, &e);
 	{
 		struct wgpeer *w = got ? wgdev_find_peer(got, one->last_peer->public_key) : NULL;
 
@@ -537,33 +425,33 @@ static void test_all(void)
 		rand_key(p->public_key, false);
 		aip4(p, 0x0a980000u, 16);
 	}
-	e = set_dev(be, one);
-	got = get_dev(be, "wgt0", &e);
+	e = ksync_set_dev(be, one, 60000);
+	got = ksync_get_dev(be, "wgt0", 60000, &e);
 	CHECK(e == 0 && got && wgdev_peer_count(got) == 4, "UPDATE_ONLY of an unknown peer creates nothing");
 	wgdev_free(got);
 	wgdev_free(one);
 	wgdev_free(want);
 
 	/* Errors: absent interface. */
-	got = get_dev(be, "nosuch0", &e);
+	got = ksync_get_dev(be, "nosuch0", 60000, &e);
 	CHECK(e == -ENODEV && !got, "get of an absent interface: -ENODEV (%d)", e);
 	one = make_dev("nosuch0", 51822, 1, 0);
-	e = set_dev(be, one);
+	e = ksync_set_dev(be, one, 60000);
 	CHECK(e == -ENODEV, "set of an absent interface: -ENODEV (%d)", e);
 	wgdev_free(one);
 
 	/* 1,000 peers, one with 300 allowed IPs: multi-message set and dump. */
-	CHECK(link_ensure(rt, "wgt1", "wireguard", &l2) == 0, "create wgt1");
+	CHECK(ksync_link_ensure(rt, "wgt1", "wireguard", &l2) == 0, "create wgt1");
 	want = make_dev("wgt1", 51821, 1000, 300);
 	tx0 = tx_msgs(be);
 	t0 = os_now_us();
-	e = set_dev(be, want);
+	e = ksync_set_dev(be, want, 60000);
 	CHECK(e == 0, "set 1000 peers (%d): %llu messages, %.0f ms", e,
 	      (unsigned long long)(tx_msgs(be) - tx0), (double)(os_now_us() - t0) / 1000);
 	CHECK(tx_msgs(be) - tx0 > 20, "the set was split across several messages");
 	rx0 = rx_msgs(be);
 	t0 = os_now_us();
-	got = get_dev(be, "wgt1", &e);
+	got = ksync_get_dev(be, "wgt1", 60000, &e);
 	CHECK(e == 0 && got && wgdev_peer_count(got) == 1000, "dump 1000 peers (%d): %llu parts, %.0f ms", e,
 	      (unsigned long long)(rx_msgs(be) - rx0), (double)(os_now_us() - t0) / 1000);
 	CHECK(rx_msgs(be) - rx0 > 2, "the dump came in several parts");
@@ -586,11 +474,11 @@ static void test_all(void)
 	}
 	tx0 = tx_msgs(be);
 	t0 = os_now_us();
-	e = set_dev(be, one);
+	e = ksync_set_dev(be, one, 60000);
 	CHECK(e == 0 && tx_msgs(be) - tx0 == 1, "one-peer change: %llu message(s), %.2f ms",
 	      (unsigned long long)(tx_msgs(be) - tx0), (double)(os_now_us() - t0) / 1000);
 	wgdev_free(one);
-	got = get_dev(be, "wgt1", &e);
+	got = ksync_get_dev(be, "wgt1", 60000, &e);
 	CHECK(e == 0 && got && wgdev_config_equal(want, got) == 1, "only that peer changed");
 	wgdev_free(got);
 
@@ -616,7 +504,7 @@ static void test_all(void)
 		d.ctx.dev = wgdev_new();
 		nlh = wgk_build_get(buf, side_family, "wgt1");
 		e = nl_submit(wg_kernel_engine(be), nlh, &intr_ops, &d, 30000000, NULL);
-		run_until(&d.done, 30000);
+		ksync_run_until(&d.done, 30000);
 		victim->persistent_keepalive_interval = 7;
 		victim->flags |= WGPEER_HAS_PERSISTENT_KEEPALIVE;
 		CHECK(d.done && d.err == 0 && d.restarts >= 1,
@@ -631,18 +519,18 @@ static void test_all(void)
 
 	/* An interface that vanishes in the middle of a multi-message set: the
 	 * set reports -ENODEV (nothing hangs, no silent partial success). */
-	CHECK(link_ensure(rt, "wgt2", "wireguard", NULL) == 0, "create wgt2");
+	CHECK(ksync_link_ensure(rt, "wgt2", "wireguard", NULL) == 0, "create wgt2");
 	{
 		struct wgdevice *big = make_dev("wgt2", 51823, 600, 0);
 		struct vanish v = {.after = 3};
 
 		nl_set_sent_hook(wg_kernel_engine(be), vanish_hook, &v);
-		e = set_dev(be, big);
+		e = ksync_set_dev(be, big, 60000);
 		nl_set_sent_hook(wg_kernel_engine(be), NULL, NULL);
 		CHECK(v.deleted == 1 && v.del_err == 0, "wgt2 deleted after the 3rd SET message (%d)",
 		      v.del_err);
 		CHECK(e == -ENODEV, "the set reports -ENODEV (%d) after %d messages", e, v.sent);
-		got = get_dev(be, "wgt2", &e);
+		got = ksync_get_dev(be, "wgt2", 60000, &e);
 		CHECK(e == -ENODEV && !got, "and a get too (%d)", e);
 		wgdev_free(big);
 	}
@@ -653,7 +541,7 @@ static void test_all(void)
 		int n = 0, have0 = 0, have1 = 0;
 
 		e = wgbackend_list_devices(be, list_devs_cb, &lr);
-		CHECK(e == 0 && run_until(&lr.done, 10000) && lr.err == 0, "list_devices (%d)", lr.err);
+		CHECK(e == 0 && ksync_run_until(&lr.done, 10000) && lr.err == 0, "list_devices (%d)", lr.err);
 		for (char *p = lr.names; p && *p; p += strlen(p) + 1, n++) {
 			have0 |= !strcmp(p, "wgt0");
 			have1 |= !strcmp(p, "wgt1");
@@ -670,21 +558,21 @@ static void test_all(void)
 	{
 		struct rtnl_link l3;
 
-		e = link_ensure(rt, "wgt1", "wireguard", &l3);
+		e = ksync_link_ensure(rt, "wgt1", "wireguard", &l3);
 		CHECK(e == 0 && l3.ifindex == l2.ifindex, "adopted the existing wgt1 (same ifindex)");
 	}
-	got = get_dev(be, "wgt1", &e);
+	got = ksync_get_dev(be, "wgt1", 60000, &e);
 	CHECK(e == 0 && got && wgdev_config_equal(want, got) == 1, "its 1000 peers survived the restart");
 	wgdev_free(got);
 	wgdev_free(want);
 
 	/* Only an explicit delete removes a link (the small one; never the 1000-peer one). */
 	{
-		struct res r = {0}, r2 = {0};
+		struct ksync_res r = {0}, r2 = {0};
 
-		e = wait_res(&r, rtnl_link_del(rt, "wgt0", set_cb, &r), 10000);
+		e = ksync_wait(&r, rtnl_link_del(rt, "wgt0", ksync_done_cb, &r), 10000);
 		CHECK(e == 0, "delete wgt0");
-		e = wait_res(&r2, rtnl_link_del(rt, "wgt0", set_cb, &r2), 10000);
+		e = ksync_wait(&r2, rtnl_link_del(rt, "wgt0", ksync_done_cb, &r2), 10000);
 		CHECK(e == 0, "delete again: absent is success");
 	}
 	wgbackend_free(be);
@@ -692,16 +580,6 @@ static void test_all(void)
 }
 
 /* ---- helpers for the two-namespace shell test ---- */
-
-static int hex2key(const char *s, uint8_t k[32])
-{
-	if (strlen(s) != 64)
-		return -1;
-	for (int i = 0; i < 32; i++)
-		if (sscanf(s + 2 * i, "%2hhx", &k[i]) != 1)
-			return -1;
-	return 0;
-}
 
 static int parse_prefix(const char *s, struct rtnl_addr *a)
 {
@@ -738,7 +616,7 @@ static int node(int argc, char **argv)
 		struct rtnl_addr a4 = {0}, a6 = {0};
 		struct wgdevice *got;
 
-		if ((e = link_ensure(rt, argv[2], "wireguard", &l)) < 0)
+		if ((e = ksync_link_ensure(rt, argv[2], "wireguard", &l)) < 0)
 			return fprintf(stderr, "link: %d\n", e), 1;
 		a4.ifindex = a6.ifindex = l.ifindex;
 		if (parse_prefix(argv[3], &a4) || parse_prefix(argv[4], &a6))
@@ -748,9 +626,9 @@ static int node(int argc, char **argv)
 		d->flags = WGDEVICE_HAS_PRIVATE_KEY | WGDEVICE_HAS_LISTEN_PORT;
 		rand_key(d->private_key, true);
 		d->listen_port = (uint16_t)atoi(argv[5]);
-		if ((e = set_dev(be, d)) < 0)
+		if ((e = ksync_set_dev(be, d, 60000)) < 0)
 			return fprintf(stderr, "set: %d\n", e), 1;
-		got = get_dev(be, argv[2], &e);
+		got = ksync_get_dev(be, argv[2], 60000, &e);
 		if (!got)
 			return fprintf(stderr, "get: %d\n", e), 1;
 		for (int i = 0; i < 32; i++)
@@ -762,8 +640,7 @@ static int node(int argc, char **argv)
 		struct wgpeer *p = wgdev_add_peer(d);
 
 		p->flags = WGPEER_HAS_PUBLIC_KEY;
-		if (hex2key(argv[3], p->public_key))
-			return 2;
+		unhex_exact(p->public_key, 32, argv[3]); /* aborts on anything but 64 hex digits */
 		if (!strcmp(argv[1], "node-del")) {
 			p->flags |= WGPEER_REMOVE_ME;
 		} else {
@@ -776,7 +653,7 @@ static int node(int argc, char **argv)
 				if (!wgallowedip_parse(wgpeer_add_allowedip(p), tok, strlen(tok)))
 					return 2;
 		}
-		if ((e = set_dev(be, d)) < 0)
+		if ((e = ksync_set_dev(be, d, 60000)) < 0)
 			return fprintf(stderr, "set: %d\n", e), 1;
 	} else {
 		return 2;
@@ -795,6 +672,7 @@ int main(int argc, char **argv)
 	LOG.fn = log_fn;
 	LOG.max_level = getenv("W2W_DEBUG") ? WLOG_DEBUG : WLOG_WARN;
 	R = reactor_new();
+	ksync_init(R);
 	if (argc > 1) {
 		ret = node(argc, argv);
 	} else {

@@ -141,6 +141,24 @@ def test_setters_and_errors():
         cfg.check()
 
 
+def test_mdns_keys():
+    cfg = Config()
+    assert (cfg.mdns, cfg.mdns_interfaces, cfg.mdns_interval_ms) == (False, "", 10000)
+    cfg.mdns = True
+    cfg.mdns_interfaces = "eth0, br0"
+    cfg.mdns_interval_ms = 5000
+    assert (cfg.mdns, cfg.mdns_interfaces, cfg.mdns_interval_ms) == (True, "eth0,br0", 5000)
+    with pytest.raises(ConfigError, match=r"\[P2P\] MDNSInterval: '500ms' is out of range"):
+        cfg.mdns_interval_ms = 500
+    with pytest.raises(ConfigError, match="MDNSInterfaces"):
+        cfg.mdns_interfaces = "eth0,eth0"
+    with pytest.raises(ConfigError, match="not true or false"):
+        cfg.set("P2P", "MDNS", "perhaps")
+    assert (cfg.mdns, cfg.mdns_interfaces, cfg.mdns_interval_ms) == (True, "eth0,br0", 5000)
+    cfg.mdns_interfaces = None
+    assert cfg.mdns_interfaces == ""
+
+
 def test_secrets_in_memory():
     cfg = Config()
     ident = w2wesher.identity_generate()

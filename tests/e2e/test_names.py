@@ -1,0 +1,235 @@
+# SPDX-License-Identifier: MIT
+"""Mesh node names through the real glibc resolver (issue 12 section 2).
+
+Every lookup runs `getent` or `ping` inside a node's network namespace in a
+private mount namespace that holds what an installed system would have:
+its own /etc/nsswitch.conf (`hosts: files w2wesher`), libnss_w2wesher.so.2 in
+the multiarch libdir (a read-only overlay of the build's module over
+/usr/lib/<triplet>), and /run/w2wesher/wesh0.sock pointing at that node's
+control socket. Nothing on the host changes. docs/operations.md "Node names"."""
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sysconfig
+import time
+
+import pytest
+
+import netlab
+from test_mesh import full_mesh, msgpack_announcement, start_mesh
+
+pytestmark = pytest.mark.skipif(netlab.requirements() is not None, reason=str(netlab.requirements()))
+
+# the multiarch libdir glibc searches, where `meson install --prefix=/usr` puts the module
+LIBDIR = "/usr/lib/" + (sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu")
+DOMAIN = "wesh0.w2w"
+
+
+def _module_dir(lab):
+    d = os.path.join(lab.tmp, "nss")
+    if not os.path.isdir(d):
+        os.makedirs(d)
+        so = os.path.join(netlab.find_build(), "tools", "nss", "libnss_w2wesher.so.2")
+        shutil.copy(so, d)
+        with open(os.path.join(d, "nsswitch.conf"), "w") as f:
+            f.write("passwd: files\ngroup: files\nhosts: files w2wesher\n")
+    return d
+
+
+def resolver(node, *cmd, user=None, timeout=20, socks=None):
+    """Runs cmd in node's netns through the system resolver path, with node's
+    control socket as /run/w2wesher/wesh0.sock (or socks: {file name: path});
+    returns (returncode, stdout + stderr, seconds)."""
+    d = _module_dir(node.lab)
+    run = " ".join("'" + c.replace("'", "'\\''") + "'" for c in cmd)
+    if user is not None:
+        run = f"setpriv --reuid {user} --regid {user} --clear-groups {run}"
+    script = (
+        "set -e\n"
+        f"mount -t overlay overlay -o lowerdir={d}:{LIBDIR} {LIBDIR}\n"
+        f"mount --bind {d}/nsswitch.conf /etc/nsswitch.conf\n"
+        "mount -t tmpfs -o mode=0755 tmpfs /run\n"
+        "mkdir -m 0755 /run/w2wesher\n"
+        + "".join(f"ln -s {path} /run/w2wesher/{name}\n"
+                  for name, path in (socks or {"wesh0.sock": node.sock}).items()) +
+        "set +e\n"
+        f"{run}\n"
+    )
+    t0 = time.monotonic()
+    r = subprocess.run(["ip", "netns", "exec", node.ns, "unshare", "--mount", "--propagation", "private",
+                        "sh", "-c", script], capture_output=True, text=True, timeout=timeout)
+    return r.returncode, r.stdout + r.stderr, time.monotonic() - t0
+
+
+def getent(node, name, **kw):
+    """The address getent hosts prints for name, or None (exit code 2: not found)."""
+    rc, out, _ = resolver(node, "getent", "hosts", "--", name, **kw)
+    assert rc in (0, 2) and (rc == 2 or out), (rc, out)
+    return out.split()[0] if rc == 0 else None
+
+
+def dns_names(node):
+    st = node.status()
+    return {st["self"]["name"]: st["self"]["dns"], **{p["name"]: p["dns"] for p in st["peers"]}}
+
+
+def test_names_resolve_leave_and_no_daemon():
+    with netlab.Lab() as lab:
+        nodes = start_mesh(lab, 3)
+        ips = full_mesh(lab, nodes)
+        # status --json: every node's resolvable name, its own included
+        for n in nodes:
+            names = dns_names(n)
+            assert names == {m.name: f"{m.name}.{DOMAIN}" for m in nodes}, names
+        # getent for every node from every node, and in any case / absolute form
+        for a in nodes:
+            for b in nodes:
+                assert getent(a, f"{b.name}.{DOMAIN}") == ips[b], (a.name, b.name)
+        assert getent(nodes[0], f"NODE2.Wesh0.W2W.") == ips[nodes[1]]
+        # reverse: an overlay address gives the node's name
+        for b in nodes:
+            rc, out, _ = resolver(nodes[0], "getent", "hosts", ips[b])
+            assert rc == 0 and out.split()[1:] == [f"{b.name}.{DOMAIN}"], out
+        # no bare names (they would shadow real hosts), no other domain
+        assert getent(nodes[0], "node2") is None
+        assert getent(nodes[0], "node2.wesh1.w2w") is None
+        # ping by name, through getaddrinfo. iputils ping drops every capability
+        # before resolving, so even as root it needs the socket's group: run it as
+        # the daemon's user (nobody here), which may connect.
+        for a, b in ((nodes[0], nodes[1]), (nodes[2], nodes[0])):
+            rc, out, _ = resolver(a, "ping", "-c1", "-W3", f"{b.name}.{DOMAIN}", user=netlab.NOBODY)
+            assert rc == 0 and ips[b] in out, out
+        rc, out, _ = resolver(nodes[0], "ping", "-c1", "-W3", f"node2.{DOMAIN}")
+        assert rc == 2 and "not known" in out, out  # root without CAP_DAC_OVERRIDE: not in the group
+        # who can resolve: the socket's owner and group (here nobody) and root; others get "not found"
+        assert getent(nodes[0], f"node2.{DOMAIN}", user=netlab.NOBODY) == ips[nodes[1]]
+        assert getent(nodes[0], f"node2.{DOMAIN}", user=12345) is None
+        # a leave stops resolution at once
+        nodes[2].request("leave")
+        t0 = time.monotonic()
+        lab.wait(lambda: getent(nodes[0], f"node3.{DOMAIN}") is None, 10, step=0.05,
+                 what="node3 to stop resolving")
+        print(f"measured: node3 stopped resolving {time.monotonic() - t0:.2f}s after its leave")
+        assert getent(nodes[0], f"node2.{DOMAIN}") == ips[nodes[1]]
+        # no daemon: a hung one (SIGSTOP), a killed one (stale socket), a stopped one (no socket)
+        d = nodes[1]
+        os.kill(d.proc.pid, signal.SIGSTOP)
+        try:
+            rc, out, secs = resolver(d, "getent", "hosts", f"node1.{DOMAIN}")
+        finally:
+            os.kill(d.proc.pid, signal.SIGCONT)
+        assert rc == 2, out
+        print(f"measured: lookup with a hung daemon: not found after {secs * 1000:.0f} ms (whole resolver run)")
+        d.kill()
+        rc, out, secs = resolver(d, "getent", "hosts", f"node1.{DOMAIN}")
+        assert rc == 2, out
+        print(f"measured: lookup with a killed daemon: not found after {secs * 1000:.0f} ms")
+        os.unlink(d.sock)
+        rc, out, secs = resolver(d, "getent", "hosts", f"node1.{DOMAIN}")
+        assert rc == 2, out
+        print(f"measured: lookup without a daemon: not found after {secs * 1000:.0f} ms")
+
+
+def test_name_collision_and_hostile_names():
+    """Two nodes announce one name: the lower peer ID keeps it, the other gets
+    <name>-<last 8 of its peer ID>, with a warning. A member announcing
+    hostile names never gets them resolved; a rename moves the name."""
+    with netlab.Lab(range_="10.89.0.0/24") as lab:
+        first = lab.add_node()
+        first.write_config()
+        first.start()
+        boot = first.multiaddr()
+        nodes = [first]
+        for i, nm in enumerate(("node2", "node2")):
+            n = lab.add_node(f"dup{i}")
+            n.write_config(bootstrap=[boot], node_name=nm)
+            n.start()
+            nodes.append(n)
+        ips = full_mesh(lab, nodes)
+        a, b = nodes[1], nodes[2]
+        win, lose = (a, b) if a.peer_id < b.peer_id else (b, a)
+        derived = f"node2-{lose.peer_id[-8:].lower()}.{DOMAIN}"
+        for n in nodes:
+            st = n.status()
+            by_id = {st["self"]["peerId"]: st["self"]["dns"], **{p["peerId"]: p["dns"] for p in st["peers"]}}
+            assert by_id[win.peer_id] == f"node2.{DOMAIN}" and by_id[lose.peer_id] == derived, by_id
+        assert getent(first, f"node2.{DOMAIN}") == ips[win]
+        assert getent(first, derived) == ips[lose]
+        lab.wait(lambda: f"{lose.peer_id} {derived}" in first.log_text(), 5, what="the collision warning")
+        assert first.log_text().count("name collision") == 1  # once, not once per lookup
+
+        # a member publishing hostile names (tests/e2e/test_mesh.py test_malicious_announcements)
+        evil = lab.add_node("evil")
+        p = subprocess.Popen(["ip", "netns", "exec", evil.ns, lab.cli, "p2p", "listen", "--swarm-key",
+                              lab.swarm_key_file(), "--listen", f"/ip4/{evil.ip}/tcp/10042", "--dial",
+                              first.multiaddr(), "--topic", "w2w:announces"],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+        wg = os.urandom(32)
+        seq = [int(time.time() * 1e6)]
+
+        def announce(name):
+            seq[0] += 1
+            ann = msgpack_announcement(seq[0], name, wg, 10042, [(bytes([10, 89, 0, 250]), int(time.time() * 1e3))])
+            p.stdin.write("hex:" + ann.hex() + "\n")
+            p.stdin.flush()
+
+        def evil_entry():
+            for q in first.status()["peers"]:
+                if q["address"] == "10.89.0.250":
+                    return q
+            return None
+
+        try:
+            time.sleep(2)
+            announce("okevil")  # positive control: the injection path works
+            lab.wait(lambda: getent(first, f"okevil.{DOMAIN}") == "10.89.0.250", 15, what="okevil to resolve")
+            hostile = ["a..b", "trail.", "x" * 64, "-lead", "dot.ted", "sp ace", "ünï"]
+            for name in hostile:
+                announce(name)
+                lab.wait(lambda: (evil_entry() or {}).get("name") == name, 10, what=f"evil renamed {name!r}")
+                assert evil_entry()["dns"] is None
+                assert getent(first, f"okevil.{DOMAIN}") is None  # the old name went with the rename
+                for q in (f"{name}.{DOMAIN}", name, f"{name}{DOMAIN}"):
+                    assert getent(first, q) is None, q
+            # refused by the announcement decoder already: the peer keeps its last name
+            for name in ("ctl\x01\x1b[2Jx", "y" * 300, "nl\nleave"):
+                announce(name)
+            time.sleep(1)
+            assert evil_entry()["name"] == hostile[-1]
+            assert "malformed announcement" in first.log_text()
+            # names the resolver is asked for are checked before they reach a daemon
+            for q in ("node1\n.wesh0.w2w", "node1." + DOMAIN + "\nleave", "z" * 300 + "." + DOMAIN,
+                      ".." + DOMAIN, "node1.." + DOMAIN):
+                assert getent(first, q) is None, q
+            assert first.alive() and getent(first, f"node1.{DOMAIN}") == ips[first]
+            announce("okevil2")  # renamed again: resolves under the new name only
+            lab.wait(lambda: getent(first, f"okevil2.{DOMAIN}") == "10.89.0.250", 10, what="okevil2")
+        finally:
+            p.kill()
+            p.wait()
+
+
+def test_two_clusters_one_host():
+    """Two clusters with the same node names: each answers under its own
+    domain (<Interface>.w2w), and the resolver asks both daemons."""
+    import base64
+    with netlab.Lab() as lab:
+        a = start_mesh(lab, 2)
+        ips_a = full_mesh(lab, a)
+        lab.psk = base64.b64encode(os.urandom(32)).decode()
+        b1, b2 = lab.add_node("b1"), lab.add_node("b2")
+        b1.write_config(port=10043, iface="wesh1", node_name="node1")
+        b1.start()
+        b2.write_config(bootstrap=[b1.multiaddr(10043)], port=10043, iface="wesh1", node_name="node2")
+        b2.start()
+        ips_b = full_mesh(lab, [b1, b2])
+        assert dns_names(b1) == {"node1": "node1.wesh1.w2w", "node2": "node2.wesh1.w2w"}
+        both = {"wesh0.sock": a[0].sock, "wesh1.sock": b1.sock}
+        for name, want in (("node2.wesh0.w2w", ips_a[a[1]]), ("node2.wesh1.w2w", ips_b[b2]),
+                           ("node1.wesh1.w2w", ips_b[b1])):
+            rc, out, _ = resolver(a[0], "getent", "hosts", name, socks=both)
+            assert rc == 0 and out.split()[0] == want, (name, out)
+        assert ips_a[a[1]] != ips_b[b2]
