@@ -46,6 +46,8 @@ static int run_config(const struct cli_cmd *self, int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--no-env"))
 			flags &= ~(unsigned)W2W_CONFIG_ENV;
+		else if (!strcmp(argv[i], "--allow-open-secrets"))
+			flags |= W2W_CONFIG_ALLOW_OPEN_SECRETS;
 		else if (argv[i][0] == '-' && argv[i][1])
 			return cli_usage(self, "unknown option '%s'", argv[i]);
 		else if (path)
@@ -89,7 +91,7 @@ out:
 
 CLI_COMMAND(cmd_config) = {
     .name = "config",
-    .args = "check|init [--no-env] FILE",
+    .args = "check|init [--no-env] [--allow-open-secrets] FILE",
     .summary = "validate a configuration file, or add its missing secrets",
     .help = "config check FILE\n"
             "    Validates FILE and prints the node's peer ID, its WireGuard public key and the\n"
@@ -99,9 +101,13 @@ CLI_COMMAND(cmd_config) = {
             "config init FILE\n"
             "    Does what the daemon does on first start: generates the missing secrets (PSK\n"
             "    unless PSKFile is set, both private keys) and writes them into FILE, keeping\n"
-            "    every other line; creates FILE if needed. Mode 0600, atomic replace. A file\n"
+            "    every other line; creates FILE if needed. Atomic replace, owner and group\n"
+            "    kept, a symlink's target replaced; mode 0600 (0640 if it was 0640). A file\n"
             "    that already holds every secret, or that is invalid, is left untouched.\n"
             "--no-env\n"
-            "    Ignore W2WESHER_<SECTION>_<KEY> environment variables.\n",
+            "    Ignore W2WESHER_<SECTION>_<KEY> environment variables.\n"
+            "--allow-open-secrets\n"
+            "    Accept a FILE or PSKFile holding secrets that every user may read (refused\n"
+            "    otherwise, like the daemon does).\n",
     .run = run_config,
 };

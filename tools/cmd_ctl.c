@@ -54,7 +54,7 @@ static int run_ctl(const struct cli_cmd *self, int argc, char **argv, const char
 	if (!sock && config) {
 		struct w2w_config *cfg = NULL;
 
-		if (w2w_config_new(&cfg) < 0 || w2w_config_load(cfg, config, W2W_CONFIG_ENV) < 0) {
+		if (w2w_config_new(&cfg) < 0 || w2w_config_load(cfg, config, W2W_CONFIG_ENV | W2W_CONFIG_ALLOW_OPEN_SECRETS) < 0) {
 			cli_err(self, "%s", cfg ? w2w_config_error(cfg) : "out of memory");
 			w2w_config_free(cfg);
 			return CLI_FAIL;

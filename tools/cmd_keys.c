@@ -99,6 +99,8 @@ CLI_COMMAND(cmd_pubkey) = {
     .run = run_pubkey,
 };
 
+static int write_new_file(const char *path, const unsigned char *p, size_t n);
+
 static int run_genpsk(const struct cli_cmd *self, int argc, char **argv)
 {
 	char text[W2W_SWARM_KEY_TEXT_MAX];
@@ -106,12 +108,25 @@ static int run_genpsk(const struct cli_cmd *self, int argc, char **argv)
 
 	if (cli_help_requested(self, argc, argv))
 		return CLI_OK;
-	if ((rc = no_args(self, argc, argv)) != CLI_OK)
-		return rc;
+	if (argc > 2)
+		return cli_usage(self, "unexpected argument '%s'", argv[2]);
+	if (argc == 2 && argv[1][0] == '-')
+		return cli_usage(self, "unknown option '%s'", argv[1]);
 	rc = w2w_swarm_key_generate(text, sizeof(text));
 	if (rc < 0) {
 		cli_err(self, "%s", w2w_strerror(rc));
 		return CLI_FAIL;
+	}
+	if (argc == 2) {
+		/* Mode 0600 whatever the umask; an existing file is never overwritten. */
+		int r = write_new_file(argv[1], (const unsigned char *)text, (size_t)rc);
+
+		w2w_wipe(text, sizeof(text));
+		if (r < 0) {
+			cli_err(self, "%s: %s", argv[1], r == -EEXIST ? "exists; not overwritten" : w2w_strerror(r));
+			return CLI_FAIL;
+		}
+		return CLI_OK;
 	}
 	fwrite(text, 1, (size_t)rc, stdout);
 	w2w_wipe(text, sizeof(text));
@@ -120,11 +135,14 @@ static int run_genpsk(const struct cli_cmd *self, int argc, char **argv)
 
 CLI_COMMAND(cmd_genpsk) = {
     .name = "genpsk",
-    .args = "",
-    .summary = "print a new private-network key as a swarm.key file",
-    .help = "Writes a random 32-byte PSK in the libp2p swarm.key format (/key/swarm/psk/1.0.0/,\n"
-            "/base16/, 64 hex digits), readable by go-libp2p, js-libp2p and [P2P] PSKFile:\n"
-            "    (umask 077; w2wesher genpsk > /etc/w2wesher/swarm.key)\n",
+    .args = "[FILE]",
+    .summary = "write a new private-network key as a swarm.key file",
+    .help = "Makes a random 32-byte PSK in the libp2p swarm.key format (/key/swarm/psk/1.0.0/,\n"
+            "/base16/, 64 hex digits), readable by go-libp2p, js-libp2p and [P2P] PSKFile.\n"
+            "With FILE: creates FILE with mode 0600 (an existing FILE is never overwritten):\n"
+            "    w2wesher genpsk /etc/w2wesher/swarm.key\n"
+            "Without: prints it (a shell redirection creates the file with the umask's mode,\n"
+            "usually 0644, which the daemon refuses; use FILE or `umask 077` first).\n",
     .run = run_genpsk,
 };
 

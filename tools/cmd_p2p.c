@@ -314,11 +314,13 @@ static int run_ping(const struct cli_cmd *self, int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* --timeout bounds each wait, not the run: the connection, then every
+	 * ping from its send to its pong (the 1 s pause between pings is ours). */
 	end = w2w_now_us() + (uint64_t)timeout_s * 1000 * 1000;
 	while (!stop_flag && !s.failed && s.got < s.want) {
 		uint64_t now = w2w_now_us();
 
-		if (now >= end) {
+		if ((!s.connected || s.sent > s.got) && now >= end) {
 			s.failed = 1;
 			snprintf(s.reason, sizeof(s.reason), "timeout after %ld s (%s)", timeout_s,
 				 s.connected ? "no ping answer" : "no connection");
@@ -332,6 +334,7 @@ static int run_ping(const struct cli_cmd *self, int argc, char **argv)
 				break;
 			}
 			s.sent++;
+			end = now + (uint64_t)timeout_s * 1000 * 1000;
 		}
 		if (loop_once(loop, -1, 100) < 0)
 			break;
@@ -518,7 +521,7 @@ static int run_listen(const struct cli_cmd *self, int argc, char **argv)
 	size_t nl = 0, nd = 0, nt = 0;
 	static char line[256 * 1024];
 	size_t llen = 0;
-	int stdin_open = 1, rc, r;
+	int stdin_open = 1, skipping = 0, rc, r;
 
 	for (int i = 1; i < argc; i++) {
 		if (common_opt(self, &c, argc, argv, &i, &rc)) {
@@ -604,6 +607,17 @@ static int run_listen(const struct cli_cmd *self, int argc, char **argv)
 			if (n < 0)
 				break;
 			llen += (size_t)n;
+			if (skipping) {
+				/* The rest of an over-long line: dropped up to its newline, never published. */
+				nlp = memchr(line, '\n', llen);
+				if (!nlp) {
+					llen = 0;
+					continue;
+				}
+				skipping = 0;
+				llen -= (size_t)(nlp - line) + 1;
+				memmove(line, nlp + 1, llen);
+			}
 			while ((nlp = memchr(line, '\n', llen))) {
 				size_t k = (size_t)(nlp - line);
 
@@ -614,8 +628,13 @@ static int run_listen(const struct cli_cmd *self, int argc, char **argv)
 				memmove(line, nlp + 1, llen - (size_t)(nlp - line) - 1);
 				llen -= (size_t)(nlp - line) + 1;
 			}
-			if (llen >= sizeof(line) - 1)
-				llen = 0; /* a line longer than 256 KiB is dropped */
+			if (llen >= sizeof(line) - 1) {
+				/* A line longer than the buffer is rejected whole: publishing
+				 * its pieces as separate messages would be garbage. */
+				cli_err(self, "stdin line longer than %zu bytes: rejected, not published", sizeof(line) - 2);
+				llen = 0;
+				skipping = 1;
+			}
 		}
 	}
 	rc = CLI_OK;
@@ -654,10 +673,12 @@ CLI_COMMAND(cmd_p2p) = {
 	.help = "p2p ping: dials MULTIADDR (/ip4|ip6|dns4|dns6/HOST/tcp/PORT[/p2p/ID]) and prints the round\n"
 		"  trip of --count pings (default 3), like `ipfs ping`. Exit 0 when every ping was answered,\n"
 		"  1 with the reason otherwise (connection refused, timeout, wrong peer ID, handshake failed).\n"
+		"  --timeout S (default 20) bounds the connection and each ping, not the whole run.\n"
 		"p2p listen: runs a node answering ping and identify (and gossipsub) and prints one JSON line\n"
 		"  per event: listening, connected, disconnected, dial_failed, identify, ping, message.\n"
 		"  With --topic, every stdin line is published on the first topic (a line 'hex:...' is\n"
-		"  hex-decoded first); '/ping PEERID' and '/dial MULTIADDR' lines are commands.\n"
+		"  hex-decoded first); '/ping PEERID' and '/dial MULTIADDR' lines are commands. A line\n"
+		"  longer than 256 KiB is rejected whole with an error.\n"
 		"options:\n"
 		"  --swarm-key FILE  private network key (swarm.key format); without it plain libp2p\n"
 		"  --key FILE        libp2p identity (PrivateKey protobuf, `w2wesher identity`); default: random\n"

@@ -191,7 +191,8 @@ char *ctl_error_json(const char *msg)
 int ctl_request(const char *path, const char *request)
 {
 	struct sockaddr_un sa;
-	char buf[4096];
+	char buf[4096], head[10];
+	size_t got = 0, hlen = 0;
 	ssize_t n;
 	int fd, rc = 0;
 
@@ -220,14 +221,40 @@ int ctl_request(const char *path, const char *request)
 		}
 		memcpy(line, request, len);
 		line[len] = '\n';
-		if (write(fd, line, len + 1) != (ssize_t)(len + 1))
+		/* MSG_NOSIGNAL: a daemon that already hung up (e.g. busy) is an error
+		 * reported below, not a SIGPIPE death. A failed send is not final:
+		 * the daemon may have answered before closing, so read anyway. */
+		if (send(fd, line, len + 1, MSG_NOSIGNAL) != (ssize_t)(len + 1))
 			rc = 1;
 		free(line);
 	}
-	while (rc == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
-		fwrite(buf, 1, (size_t)n, stdout);
-		if (n >= 9 && !strncmp(buf, "{\"error\":", 9))
-			rc = 1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (hlen < sizeof(head)) {
+			size_t k = sizeof(head) - hlen < (size_t)n ? sizeof(head) - hlen : (size_t)n;
+
+			memcpy(head + hlen, buf, k);
+			hlen += k;
+		}
+		got += (size_t)n;
+		if (hlen >= 9 && !strncmp(head, "{\"error\":", 9)) {
+			/* An error answer goes to stderr: stdout carries only results. */
+			rc = 2;
+			fputs("w2wesher: the daemon answered: ", stderr);
+			fwrite(buf, 1, (size_t)n, stderr);
+		} else {
+			fwrite(buf, 1, (size_t)n, stdout);
+		}
+	}
+	if (n < 0 && got == 0) {
+		fprintf(stderr, "w2wesher: reading from the daemon at %s: %s\n", path, strerror(errno));
+		rc = 1;
+	} else if (got == 0) {
+		fprintf(stderr, "w2wesher: the daemon at %s closed the connection without an answer\n", path);
+		rc = 1;
+	} else if (rc == 2) {
+		rc = 1;
+	} else {
+		rc = 0;
 	}
 	close(fd);
 	return rc;

@@ -4,7 +4,7 @@
  * library's event-loop contract onto libuv (one uv_poll_t per fd, one
  * uv_timer_t for the deadline: the curl multi-uv pattern).
  *
- *   w2wesherd --config FILE [--log-level LEVEL] [--allow-root]
+ *   w2wesherd --config FILE [--log-level LEVEL] [--allow-root] [--allow-open-secrets] [--dumpable]
  *
  * SIGTERM/SIGINT: stop WITHOUT leaving (interface, address and WireGuard peers
  * stay, so a restart is seamless). `w2wesher leave` (control socket): announce
@@ -33,8 +33,11 @@
 #include "ctlproto.h"
 #include "dnsnames.h"
 
-#define MAX_CTL_CLIENTS 16
+#define MAX_CTL_CLIENTS 64
 #define CTL_REQ_MAX 1024
+#define CTL_DEADLINE_MS 5000 /* per client, from accept to the last byte of the answer */
+#define MAX_CTL_CONNS 256     /* slots plus connections being told "busy" */
+#define CTL_BACKLOG 128
 
 struct watch {
 	uv_poll_t poll;
@@ -46,10 +49,14 @@ struct watch {
 
 struct ctl_client {
 	uv_pipe_t pipe;
+	uv_timer_t timer;
+	uv_shutdown_t shutdown;
 	struct daemon *d;
+	struct ctl_client *prev, *next;
+	int open_handles; /* freed when both handles' close callbacks have run */
+	int counted;      /* holds one of the MAX_CTL_CLIENTS slots */
 	char req[CTL_REQ_MAX];
 	size_t len;
-	int used;
 };
 
 struct daemon {
@@ -65,9 +72,12 @@ struct daemon {
 	struct w2w_config *cfg;
 	const char *config_path;
 	int log_level;
+	unsigned load_flags; /* W2W_CONFIG_ENV, + ALLOW_OPEN_SECRETS on request */
 	int stopping;
 	int exit_code;
-	struct ctl_client clients[MAX_CTL_CLIENTS];
+	struct ctl_client *clients;
+	size_t nclients; /* holding a slot (reading a request or answering it) */
+	size_t nconns;   /* every accepted connection not yet freed */
 	uint64_t names_seen; /* fingerprint of the name collisions last warned about */
 };
 
@@ -324,26 +334,87 @@ static void on_event(void *ud, const struct w2w_node_event *ev)
 
 /* ---- control socket (docs/operations.md "Control socket") ---- */
 
+/*
+ * Each client is a heap object owning two handles (its pipe and an idle
+ * timer); it is freed only after libuv has run both close callbacks, never
+ * while a handle still points into it. Past MAX_CTL_CLIENTS a connection is
+ * still accepted, told {"error":"busy..."} and closed, so a client never
+ * sees a silent empty answer. A client gets CTL_DEADLINE_MS in all to send
+ * its line and read the answer: an idle holder cannot keep a slot.
+ */
 static void on_client_closed(uv_handle_t *h)
 {
 	struct ctl_client *c = h->data;
 
-	c->used = 0;
+	if (--c->open_handles > 0)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->d->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->counted)
+		c->d->nclients--;
+	c->d->nconns--;
+	free(c);
 }
 
 static void client_close(struct ctl_client *c)
 {
 	if (!uv_is_closing((uv_handle_t *)&c->pipe))
 		uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+	if (!uv_is_closing((uv_handle_t *)&c->timer))
+		uv_close((uv_handle_t *)&c->timer, on_client_closed);
+}
+
+static void on_client_timeout(uv_timer_t *t)
+{
+	client_close(t->data);
+}
+
+/*
+ * After the answer: shut down our side and read the client's leftovers until
+ * it hangs up. Closing with unread bytes queued would make the kernel reset
+ * the connection (ECONNRESET instead of EOF at the client, for an oversized or
+ * unread request); the deadline timer still bounds the wait.
+ */
+static void on_drain_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+	struct ctl_client *c = h->data;
+
+	(void)hint;
+	*b = uv_buf_init(c->req, sizeof(c->req));
+}
+
+static void on_drain(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	(void)b;
+	if (n < 0)
+		client_close(s->data);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	struct ctl_client *c = req->data;
+
+	if (status < 0 || uv_is_closing((uv_handle_t *)&c->pipe) ||
+	    uv_read_start((uv_stream_t *)&c->pipe, on_drain_alloc, on_drain) != 0)
+		client_close(c);
 }
 
 static void on_written(uv_write_t *w, int status)
 {
 	struct ctl_client *c = w->data;
 
-	(void)status;
 	free(w);
-	client_close(c);
+	if (status < 0 || uv_is_closing((uv_handle_t *)&c->pipe)) {
+		client_close(c);
+		return;
+	}
+	c->shutdown.data = c;
+	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->pipe, on_shutdown) != 0)
+		client_close(c);
 }
 
 static void reply(struct ctl_client *c, char *text)
@@ -430,47 +501,59 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	}
 	c->len += (size_t)n;
 	c->req[c->len] = '\0';
-	nl = strchr(c->req, '\n');
-	if (nl) {
-		*nl = '\0';
+	/* memchr, not strchr: the bytes are the peer's and may hold a NUL. */
+	nl = memchr(c->req, '\n', c->len);
+	if (nl || c->len >= sizeof(c->req) - 1) {
 		uv_read_stop(s);
-		handle_request(c, c->req);
-	} else if (c->len >= sizeof(c->req) - 1) {
-		uv_read_stop(s);
-		reply(c, ctl_error_json("request too long"));
+		if (!nl)
+			reply(c, ctl_error_json("request too long"));
+		else if (memchr(c->req, '\0', (size_t)(nl - c->req)))
+			reply(c, ctl_error_json("bad request: NUL byte"));
+		else {
+			*nl = '\0';
+			handle_request(c, c->req);
+		}
 	}
 }
 
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct daemon *d = server->data;
-	struct ctl_client *c = NULL;
+	struct ctl_client *c;
 
 	if (status < 0)
 		return;
-	for (int i = 0; i < MAX_CTL_CLIENTS; i++)
-		if (!d->clients[i].used) {
-			c = &d->clients[i];
-			break;
-		}
+	c = calloc(1, sizeof(*c));
 	if (!c) {
-		/* Accept and drop so the listen queue does not fill up. */
-		uv_pipe_t tmp;
-
-		uv_pipe_init(d->uv, &tmp, 0);
-		if (uv_accept(server, (uv_stream_t *)&tmp) == 0)
-			uv_close((uv_handle_t *)&tmp, NULL);
+		logf_(d, 3, "control socket: out of memory");
 		return;
 	}
-	memset(c, 0, sizeof(*c));
-	c->used = 1;
 	c->d = d;
 	uv_pipe_init(d->uv, &c->pipe, 0);
-	c->pipe.data = c;
+	uv_timer_init(d->uv, &c->timer);
+	c->pipe.data = c->timer.data = c;
+	c->open_handles = 2;
+	d->nconns++;
+	c->next = d->clients;
+	if (c->next)
+		c->next->prev = c;
+	d->clients = c;
+	uv_timer_start(&c->timer, on_client_timeout, CTL_DEADLINE_MS, 0);
 	if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
 		client_close(c);
 		return;
 	}
+	if (d->nconns > MAX_CTL_CONNS) {
+		client_close(c); /* past even the busy answers: the CLI reports the hang-up */
+		return;
+	}
+	if (d->nclients >= MAX_CTL_CLIENTS) {
+		/* Answer, do not hang up silently: the CLI prints this and fails. */
+		reply(c, ctl_error_json("busy: too many control clients, try again"));
+		return;
+	}
+	c->counted = 1;
+	d->nclients++;
 	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
 }
 
@@ -494,7 +577,7 @@ static int ctl_listen(struct daemon *d, const char *path)
 	r = uv_pipe_bind(&d->ctl, path);
 	umask(old);
 	if (r == 0)
-		r = uv_listen((uv_stream_t *)&d->ctl, 8, on_connection);
+		r = uv_listen((uv_stream_t *)&d->ctl, CTL_BACKLOG, on_connection);
 	if (r != 0) {
 		logf_(d, 3, "control socket %s: %s", path, uv_strerror(r));
 		uv_close((uv_handle_t *)&d->ctl, NULL);
@@ -513,7 +596,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	if (signum == SIGHUP) {
 		struct w2w_config *n = NULL;
 
-		if (w2w_config_new(&n) == 0 && w2w_config_load(n, d->config_path, W2W_CONFIG_ENV) == 0) {
+		if (w2w_config_new(&n) == 0 && w2w_config_load(n, d->config_path, d->load_flags) == 0) {
 			d->log_level = w2w_config_log_level(n);
 			w2w_node_set_log(d->node, on_log, d, d->log_level);
 			for (size_t i = 0; i < w2w_config_bootstrap_count(n); i++)
@@ -540,10 +623,14 @@ static void on_signal(uv_signal_t *s, int signum)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: w2wesherd --config FILE [--log-level error|warn|info|debug] [--allow-root]\n"
+		   "                 [--allow-open-secrets] [--dumpable]\n"
 		   "       w2wesherd --version | --help\n"
 		   "\n"
 		   "Runs a w2wesher mesh node. Needs CAP_NET_ADMIN, refuses to run as root\n"
-		   "(--allow-root overrides, loudly). See w2wesherd(8) / docs/operations.md.\n");
+		   "(--allow-root overrides, loudly). Refuses a config or PSKFile holding secrets\n"
+		   "that every user may read (--allow-open-secrets overrides). Not dumpable (no\n"
+		   "core dump, no ptrace by the same user) unless --dumpable, for debugging.\n"
+		   "See w2wesherd(8) / docs/operations.md.\n");
 }
 
 static void close_walk(uv_handle_t *h, void *arg)
@@ -558,20 +645,24 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'}, {"log-level", required_argument, NULL, 'l'},
 		{"allow-root", no_argument, NULL, 'R'},  {"version", no_argument, NULL, 'V'},
+		{"allow-open-secrets", no_argument, NULL, 'O'}, {"dumpable", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	struct daemon d;
 	struct w2w_loop_ops ops;
 	const char *level = NULL;
-	int allow_root = 0, c, r;
+	int allow_root = 0, dumpable = 0, c, r;
 
 	memset(&d, 0, sizeof(d));
 	d.log_level = 6;
+	d.load_flags = W2W_CONFIG_ENV;
 	while ((c = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': d.config_path = optarg; break;
 		case 'l': level = optarg; break;
 		case 'R': allow_root = 1; break;
+		case 'O': d.load_flags |= W2W_CONFIG_ALLOW_OPEN_SECRETS; break;
+		case 'D': dumpable = 1; break;
 		case 'V': printf("w2wesherd %s\n", w2w_version()); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -592,11 +683,16 @@ int main(int argc, char **argv)
 	}
 	/* Keep CAP_NET_ADMIN only; never gain privileges through exec. */
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	/* No core dump and no ptrace/proc-mem access by the same user: the process
+	 * holds the PSK and both private keys (docs/security.md). --dumpable keeps
+	 * the default, to debug a crash. */
+	if (!dumpable && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		logf_(NULL, 4, "PR_SET_DUMPABLE: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 
 	if (w2w_config_new(&d.cfg) < 0)
 		return 1;
-	r = w2w_config_load(d.cfg, d.config_path, W2W_CONFIG_GENERATE | W2W_CONFIG_ENV);
+	r = w2w_config_load(d.cfg, d.config_path, W2W_CONFIG_GENERATE | d.load_flags);
 	if (r < 0) {
 		logf_(NULL, 3, "%s", w2w_config_error(d.cfg)[0] ? w2w_config_error(d.cfg) : w2w_strerror(r));
 		w2w_config_free(d.cfg);
@@ -647,6 +743,8 @@ out:
 	if (d.ctl_up)
 		unlink(w2w_config_control_socket(d.cfg));
 	w2w_node_free(d.node);
+	for (struct ctl_client *cl = d.clients; cl; cl = cl->next)
+		client_close(cl); /* with their own callbacks, which free them */
 	/* Close every remaining handle, then let libuv run their close callbacks. */
 	uv_walk(d.uv, close_walk, NULL);
 	uv_run(d.uv, UV_RUN_DEFAULT);

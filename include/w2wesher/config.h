@@ -37,12 +37,22 @@ enum {
 	/*
 	 * Create missing secrets (PSK unless PSKFile is set, both private keys)
 	 * and write them back into the file, keeping every other line, mode
-	 * 0600, atomically; a missing file is created. Nothing is written when
+	 * 0600 (0640 if it was 0640), atomically; an existing file keeps its
+	 * owner and group, a symlink's target is replaced (the link stays); a
+	 * missing file is created. Nothing is written when
 	 * the file is invalid or already holds every secret.
 	 */
 	W2W_CONFIG_GENERATE = 1 << 0,
 	/* Apply W2WESHER_<SECTION>_<KEY> environment variables over the file. */
 	W2W_CONFIG_ENV = 1 << 1,
+	/*
+	 * Accept a config file that holds a secret (PSK or a private key), or a
+	 * PSKFile, although every user may read (or write) it. Without this flag
+	 * such a file is refused with W2W_EPARSE and "FILE: ... readable by every
+	 * user", as ssh refuses an open private key: the secret has leaked to
+	 * every local account. Group access is accepted (a service group).
+	 */
+	W2W_CONFIG_ALLOW_OPEN_SECRETS = 1 << 2,
 };
 
 

@@ -6,7 +6,10 @@
  * delivered when its level <= the max_level given with the callback.
  *
  * The library never prints; it logs only through these callbacks. Messages
- * never contain secrets.
+ * never contain secrets. Each line is rate-limited per place in the code
+ * that logs it: at most 20 lines per 10 s, then one summary line
+ * "<message pattern> ... (N more suppressed)" when the interval ends, so a
+ * remote peer cannot flood the log (docs/security.md "Hostile input").
  */
 #ifndef W2WESHER_LOG_H
 #define W2WESHER_LOG_H

@@ -188,7 +188,11 @@ int w2w_config_set(struct w2w_config *c, const char *section, const char *key, c
 	s = section ? cfg_find_section(section, strlen(section)) : -1;
 	k = s >= 0 && key ? cfg_find_key(s, key, strlen(key)) : -1;
 	if (k < 0) {
-		cfg_err_at(c, -1, CO_SET, 0, "unknown key [%s] %s", section ? section : "", key ? key : "");
+		char sb[72], kb[72];
+
+		cfg_err_at(c, -1, CO_SET, 0, "unknown key [%s] %s",
+		           section ? cfg_name_shown(sb, section, strlen(section)) : "",
+		           key ? cfg_name_shown(kb, key, strlen(key)) : "");
 		return W2W_EPARSE;
 	}
 	return cfg_apply(c, k, value ? value : "", value ? strlen(value) : 0, CO_SET, 0);

@@ -72,6 +72,7 @@ struct cfg_prefix {
 struct w2w_config {
 	struct cfg_secrets *sec;
 	bool has_psk, has_wg_priv;
+	bool allow_open_secrets; /* W2W_CONFIG_ALLOW_OPEN_SECRETS */
 	struct ident *id; /* NULL until set or generated */
 
 	uint8_t origin[CK__COUNT];

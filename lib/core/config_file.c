@@ -4,10 +4,12 @@
  * (codec/ini.c tokenizes), the W2WESHER_<SECTION>_<KEY> environment, the
  * PSKFile, and the line-preserving write-back of generated secrets.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "atomicfile.h"
 #include "buf.h"
@@ -21,6 +23,26 @@
 extern char **environ;
 
 #define MAX_ENV 100000u /* environment entries looked at */
+
+/*
+ * A name from the file (section or key) for an error message. Names are
+ * short ASCII identifiers; anything else may be a secret that lost its
+ * "Key =" (a value wrapped onto the next line: "PrivateKey =\n<key>=" parses
+ * as a key named by 43 of the key's characters), so it is never echoed, only
+ * described.
+ */
+const char *cfg_name_shown(char out[72], const char *v, size_t n)
+{
+	bool ident = n >= 1 && n <= CFG_NAME_SHOWN_MAX && isalpha((unsigned char)v[0]);
+
+	for (size_t i = 0; ident && i < n; i++)
+		ident = isalnum((unsigned char)v[i]) || v[i] == '_' || v[i] == '-' || v[i] == '.';
+	if (ident)
+		memcpy(out, v, n), out[n] = 0;
+	else
+		snprintf(out, 72, "<%zu characters, not shown: not a key name; a wrapped value?>", n);
+	return out;
+}
 
 /* What the write-back needs to know about the file. */
 struct layout {
@@ -48,13 +70,14 @@ static int parse_file(struct w2w_config *c, const char *text, size_t len, struct
 				cfg_err_at(c, -1, CO_FILE, t.line,
 				       "unknown section [%s] (known, case-sensitive: [P2P], [Wireguard], "
 				       "[Node])",
-				       cfg_shown(s, t.name, t.name_len));
+				       cfg_name_shown(s, t.name, t.name_len));
 				return W2W_EPARSE;
 			}
 		} else if (t.kind == INI_KEY) {
 			if (section < 0) {
-				cfg_err_at(c, -1, CO_FILE, t.line, "'%s' is outside any section",
-				       cfg_shown(s, t.name, t.name_len));
+				const char *q = cfg_name_shown(s, t.name, t.name_len)[0] == '<' ? "" : "'";
+
+				cfg_err_at(c, -1, CO_FILE, t.line, "%s%s%s is outside any section", q, s, q);
 				return W2W_EPARSE;
 			}
 			k = cfg_find_key(section, t.name, t.name_len);
@@ -65,8 +88,10 @@ static int parse_file(struct w2w_config *c, const char *text, size_t len, struct
 					if (cfg_keydefs[i].section == section &&
 					    cfg_eq_ci(t.name, t.name_len, cfg_keydefs[i].name))
 						hint = cfg_keydefs[i].name;
-				cfg_err_at(c, -1, CO_FILE, t.line, "unknown key '%s' in [%s]%s%s%s",
-				       cfg_shown(s, t.name, t.name_len), cfg_sections[section],
+				const char *q = cfg_name_shown(s, t.name, t.name_len)[0] == '<' ? "" : "'";
+
+				cfg_err_at(c, -1, CO_FILE, t.line, "unknown key %s%s%s in [%s]%s%s%s", q, s, q,
+				       cfg_sections[section],
 				       hint ? " (names are case-sensitive: did you mean '" : "",
 				       hint ? hint : "", hint ? "'?)" : "");
 				return W2W_EPARSE;
@@ -133,6 +158,20 @@ static int apply_env(struct w2w_config *c)
 	return 0;
 }
 
+int cfg_check_secret_mode(struct w2w_config *c, int k, const char *path, const char *what)
+{
+	struct stat st;
+
+	if (c->allow_open_secrets || stat(path, &st) != 0 || !(st.st_mode & (S_IROTH | S_IWOTH)))
+		return 0;
+	cfg_err_at(c, k, k < 0 ? CO_DEFAULT : c->origin[k], k < 0 ? 0 : c->line[k],
+	           "%s: holds %s but every user may %s it (mode %04o); refusing: the secret may have leaked. "
+	           "Run `chmod 600` on it (or 640 with the daemon's group); --allow-open-secrets overrides "
+	           "(docs/configuration.md)",
+	           path, what, st.st_mode & S_IROTH ? "read" : "write", (unsigned)(st.st_mode & 07777));
+	return W2W_EPARSE;
+}
+
 /* Reads the swarm.key named by PSKFile; relative paths start at the config file's directory. */
 int cfg_load_psk_file(struct w2w_config *c)
 {
@@ -146,6 +185,9 @@ int cfg_load_psk_file(struct w2w_config *c)
 	else
 		snprintf(full, sizeof(full), "%s", c->psk_file);
 	buf_init(&b, 0);
+	rc = cfg_check_secret_mode(c, CK_P2P_PSKFILE, full, "the network PSK");
+	if (rc < 0)
+		return rc;
 	rc = atomicfile_read(full, 4096, &b);
 	if (rc < 0) {
 		cfg_err_key(c, CK_P2P_PSKFILE, "cannot read '%s': %s", full,
@@ -165,6 +207,53 @@ int cfg_load_psk_file(struct w2w_config *c)
 out:
 	secure_wipe(c->sec->scratch, sizeof(c->sec->scratch));
 	buf_free_wipe(&b);
+	return rc;
+}
+
+/*
+ * Writes the rebuilt config. A symlink is followed: its target is replaced
+ * atomically (the link stays a link). An existing file keeps its owner and
+ * group (config init as root must not turn nobody:nogroup into root:root),
+ * and a deliberate group read (0640, not world-readable) stays; otherwise
+ * the mode is 0600.
+ */
+static int write_secret_file(struct w2w_config *c, const char *data, size_t len)
+{
+	char *target = NULL;
+	const char *where = c->path;
+	struct stat st, lst;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	mode_t mode = 0600;
+	int rc;
+
+	if (lstat(c->path, &lst) == 0) {
+		if (stat(c->path, &st) != 0) {
+			rc = -errno;
+			cfg_err_at(c, -1, CO_DEFAULT, 0, "%s: a symlink to a missing file (%s)", c->path,
+			           w2w_strerror(rc));
+			return rc;
+		}
+		if (S_ISLNK(lst.st_mode)) {
+			target = realpath(c->path, NULL);
+			if (!target) {
+				rc = -errno;
+				cfg_err_at(c, -1, CO_DEFAULT, 0, "%s: cannot resolve the symlink: %s", c->path,
+				           w2w_strerror(rc));
+				return rc;
+			}
+			where = target;
+		}
+		uid = st.st_uid;
+		gid = st.st_gid;
+		if ((st.st_mode & S_IRGRP) && !(st.st_mode & S_IROTH))
+			mode |= S_IRGRP;
+	}
+	rc = atomicfile_write_owned(where, data, len, mode, uid, gid);
+	if (rc < 0)
+		cfg_err_at(c, -1, CO_DEFAULT, 0, "%s: cannot write: %s%s", where, w2w_strerror(rc),
+		           rc == -EPERM ? " (cannot keep the file's owner and group; run as its owner or root)" : "");
+	free(target);
 	return rc;
 }
 
@@ -278,9 +367,7 @@ static int write_back(struct w2w_config *c, const char *text, size_t len, bool e
 	}
 	memcpy(out + total, text + at, len - at);
 	total += len - at;
-	rc = atomicfile_write(c->path, out, total, 0600);
-	if (rc < 0)
-		cfg_err_at(c, -1, CO_DEFAULT, 0, "%s: cannot write: %s", c->path, w2w_strerror(rc));
+	rc = write_secret_file(c, out, total);
 out:
 	secure_free(out);
 	secure_free(g);
@@ -299,6 +386,7 @@ int w2w_config_load(struct w2w_config *cfg, const char *path, unsigned flags)
 	if (w2w_config_new(&t) < 0)
 		return -ENOMEM;
 	memset(&lay, 0, sizeof(lay));
+	t->allow_open_secrets = (flags & W2W_CONFIG_ALLOW_OPEN_SECRETS) != 0;
 	if (snprintf(t->path, sizeof(t->path), "%s", path) >= (int)sizeof(t->path)) {
 		rc = -ENAMETOOLONG;
 		cfg_err_at(t, -1, CO_DEFAULT, 0, "%s: path too long", path);
@@ -317,6 +405,15 @@ int w2w_config_load(struct w2w_config *cfg, const char *path, unsigned flags)
 	rc = parse_file(t, text.data ? (const char *)text.data : "", text.len, &lay);
 	if (rc < 0)
 		goto out;
+	/* Checked before anything is generated or written: a secret already in an
+	 * open file has leaked, and rewriting the file 0600 would hide that. */
+	if (existed && ((t->has_psk && t->origin[CK_P2P_PSK] == CO_FILE) ||
+	                (t->id && t->origin[CK_P2P_PRIVATEKEY] == CO_FILE) ||
+	                (t->has_wg_priv && t->origin[CK_WG_PRIVATEKEY] == CO_FILE))) {
+		rc = cfg_check_secret_mode(t, -1, path, "secrets (PSK or a PrivateKey)");
+		if (rc < 0)
+			goto out;
+	}
 	if (flags & W2W_CONFIG_ENV) {
 		rc = apply_env(t);
 		if (rc < 0)

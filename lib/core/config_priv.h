@@ -41,6 +41,11 @@ void cfg_why(char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3
 void cfg_note(struct w2w_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A value for messages: at most 64 characters, non-printables as '?'. */
 const char *cfg_shown(char out[72], const char *v, size_t n);
+/* A section or key name for a message: itself when it is an ASCII identifier
+ * of at most CFG_NAME_SHOWN_MAX characters, else "<N characters, not shown…>"
+ * (it may be a secret that lost its "Key ="). */
+#define CFG_NAME_SHOWN_MAX 32
+const char *cfg_name_shown(char out[72], const char *v, size_t n);
 /* NUL-terminated copy of v[0..n); -1 when it does not fit or holds a NUL. */
 int cfg_copy_str(char *dst, size_t cap, const char *v, size_t n);
 bool cfg_eq_ci(const char *v, size_t n, const char *lit);
@@ -71,5 +76,9 @@ int cfg_generate(struct w2w_config *c, const bool need[CK__COUNT]);
 /* ---- config_file.c ---- */
 /* Reads the swarm.key named by PSKFile (relative to the config file's directory). */
 int cfg_load_psk_file(struct w2w_config *c);
+/* W2W_EPARSE with c->err set (located at key k's line, or at no line when
+ * k < 0) when path, which holds secrets, is readable or writable by every
+ * user and c->allow_open_secrets is off; else 0. */
+int cfg_check_secret_mode(struct w2w_config *c, int k, const char *path, const char *what);
 
 #endif

@@ -72,7 +72,7 @@ static void p2p_log(void *ud, int level, const char *msg)
 {
 	struct w2w_node *n = ud;
 
-	wlog_printf(&n->log, level, "p2p: %s", msg);
+	wlog_relay(&n->log, level, "p2p: ", msg); /* limited by the host's own wlog */
 }
 
 enum w2w_node_event_type w2w_node_event_type(const struct w2w_node_event *ev)

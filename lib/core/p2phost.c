@@ -73,7 +73,7 @@ struct w2w_p2p {
 	struct reactor *r;
 	struct ident *id;
 	char peer_id[PEERID_STR_MAX];
-	uint8_t psk[32];
+	uint8_t *psk; /* 32 bytes of guarded memory (secure_alloc), or NULL */
 	bool has_psk;
 	struct swarm *sw;
 	struct swarm_config scfg;
@@ -639,7 +639,8 @@ int w2w_p2p_new(struct w2w_p2p **ret, struct w2w_loop *loop, const char *key, co
 	if (r < 0)
 		goto fail;
 	if (swarm_key) {
-		r = swarmkey_parse_any(h->psk, swarm_key, strlen(swarm_key));
+		h->psk = secure_alloc(32);
+		r = h->psk ? swarmkey_parse_any(h->psk, swarm_key, strlen(swarm_key)) : -ENOMEM;
 		if (r < 0)
 			goto fail;
 		h->has_psk = true;
@@ -687,7 +688,7 @@ struct w2w_p2p *w2w_p2p_free(struct w2w_p2p *h)
 	h->iev_fn = NULL;
 	swarm_free(h->sw);
 	ident_free(h->id);
-	explicit_bzero(h->psk, sizeof(h->psk));
+	secure_free(h->psk);
 	free(h);
 	return NULL;
 }

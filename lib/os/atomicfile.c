@@ -115,6 +115,11 @@ static int fsync_dir(const char *path)
 
 int atomicfile_write(const char *path, const void *data, size_t len, mode_t mode)
 {
+	return atomicfile_write_owned(path, data, len, mode, (uid_t)-1, (gid_t)-1);
+}
+
+int atomicfile_write_owned(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid)
+{
 	char tmp[PATH_MAX];
 	int fd = -1, rc;
 	bool linked = false;
@@ -126,6 +131,12 @@ int atomicfile_write(const char *path, const void *data, size_t len, mode_t mode
 	if (fd < 0)
 		return -errno;
 	linked = true;
+	/* Owner first, then mode: fchown may clear set-id bits, and the file is
+	 * 0600 (mkstemp) until the chmod, so never readable by the wrong user. */
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0) {
+		rc = -errno;
+		goto out;
+	}
 	if (fchmod(fd, mode) < 0) {
 		rc = -errno;
 		goto out;

@@ -27,5 +27,8 @@ int atomicfile_read(const char *path, size_t max, struct buf *out);
  * removed on failure. Returns 0 or a negative errno.
  */
 int atomicfile_write(const char *path, const void *data, size_t len, mode_t mode);
+/* atomicfile_write, the new file owned by uid:gid ((uid_t)-1 / (gid_t)-1:
+ * the writer's). -EPERM when the owner cannot be given (nothing replaced). */
+int atomicfile_write_owned(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid);
 
 #endif

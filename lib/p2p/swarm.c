@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "secmem.h"
 #include "buf.h"
 #include "conn.h"
 #include "err.h"
@@ -60,7 +61,7 @@ struct qmsg {
 
 struct swarm {
 	struct swarm_config cfg;
-	uint8_t psk[32];
+	uint8_t *psk; /* 32 bytes of guarded memory (secure_alloc), or NULL */
 	bool has_psk;
 	struct identify_info *self;
 	struct swarm_conn *conns;
@@ -404,6 +405,11 @@ int swarm_new(struct swarm **ret, const struct swarm_config *cfg)
 		return -ENOMEM;
 	sw->cfg = *cfg;
 	if (cfg->psk) {
+		sw->psk = secure_alloc(32);
+		if (!sw->psk) {
+			free(sw);
+			return -ENOMEM;
+		}
 		memcpy(sw->psk, cfg->psk, 32);
 		sw->has_psk = true;
 	}
@@ -478,7 +484,7 @@ void swarm_free(struct swarm *sw)
 		free(sw->subs[i]);
 	gs_free(sw->gs);
 	free(sw->self);
-	explicit_bzero(sw->psk, sizeof(sw->psk));
+	secure_free(sw->psk);
 	free(sw);
 }
 

@@ -11,7 +11,8 @@
 
 struct wgdevice *wgdev_new(void)
 {
-	return calloc(1, sizeof(struct wgdevice));
+	/* Guarded memory: the device holds the WireGuard private key. */
+	return secure_alloc(sizeof(struct wgdevice));
 }
 
 static void free_allowedips(struct wgpeer *peer)
@@ -44,8 +45,7 @@ void wgdev_free(struct wgdevice *dev)
 		n = p->next_peer;
 		wgpeer_free(p);
 	}
-	explicit_bzero(dev->private_key, sizeof(dev->private_key));
-	free(dev);
+	secure_free(dev); /* wipes the private key */
 }
 
 int wgdev_set_name(struct wgdevice *dev, const char *name)
@@ -127,7 +127,7 @@ static struct wgpeer *wgpeer_copy(const struct wgpeer *src)
 
 struct wgdevice *wgdev_copy(const struct wgdevice *src)
 {
-	struct wgdevice *d = malloc(sizeof(*d));
+	struct wgdevice *d = secure_alloc(sizeof(*d));
 	const struct wgpeer *p;
 
 	if (!d)

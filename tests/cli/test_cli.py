@@ -2,20 +2,23 @@
 # SPDX-License-Identifier: MIT
 """Tests of the w2wesher command-line tool.
 
-Usage: test_cli.py W2WESHER_BINARY GROUP   (GROUP: keys, config, usage)
+Usage: test_cli.py W2WESHER_BINARY GROUP   (GROUP: keys, config, usage, p2p)
 
 Expected values come from outside our code: `wg pubkey` (wireguard-tools) for
 WireGuard keys, the libp2p specs' Ed25519 test key (peer-ids/peer-ids.md) with
 the peer ID js-libp2p prints for it, and a base58btc encoder written here.
 """
 import base64
+import json
 import os
 import re
+import select
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 BIN = None
@@ -106,6 +109,30 @@ class Keys(unittest.TestCase):
         m = re.fullmatch(rb"/key/swarm/psk/1\.0\.0/\n/base16/\n([0-9a-f]{64})\n", a.stdout)
         self.assertTrue(m, a.stdout)
         self.assertNotEqual(a.stdout, b.stdout)
+
+    def test_genpsk_file_0600(self):
+        path = os.path.join(self.tmp, "swarm.key")
+        old = os.umask(0o022)  # the usual umask: a redirection would make 0644
+        try:
+            r = run(["genpsk", path])
+        finally:
+            os.umask(old)
+        self.assertEqual((r.returncode, r.stdout), (0, b""), r.stderr)
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        with open(path, "rb") as f:
+            key = f.read()
+        self.assertRegex(key, rb"^/key/swarm/psk/1\.0\.0/\n/base16/\n[0-9a-f]{64}\n$")
+        r = run(["genpsk", path])  # never overwrites a key
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"exists", r.stderr)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), key)
+        # The README recipe: a PSKFile made this way is accepted by config init.
+        conf = os.path.join(self.tmp, "wesh0.conf")
+        with open(conf, "w") as f:
+            f.write(f"[P2P]\nPSKFile = {path}\n")
+        r = run(["config", "init", conf])
+        self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_identity_file(self):
         path = os.path.join(self.tmp, "id.key")
@@ -243,6 +270,43 @@ class Config(unittest.TestCase):
         self.assertEqual((self.read(), os.stat(self.path).st_ino), (again, ino))
         self.assertIn(f"peer-id: {pid}\n", r.stdout.decode())
 
+    def test_init_keeps_owner_group_and_symlink(self):
+        """Issue 15: init as root kept neither the owner (nobody:nogroup became
+        root:root) nor a symlink (replaced by a regular file)."""
+        real_dir = os.path.join(self.tmp, "real")
+        os.mkdir(real_dir)
+        real = os.path.join(real_dir, "wesh0.conf")
+        with open(real, "w") as f:
+            f.write("# mine\n[Wireguard]\nListenPort = 51820\n")
+        os.chmod(real, 0o644)
+        if os.geteuid() == 0:
+            os.chown(real, 65534, 65534)
+        os.symlink(os.path.join("real", "wesh0.conf"), self.path)
+        r = run(["config", "init", self.path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.islink(self.path))  # still the admin's symlink
+        self.assertEqual(os.readlink(self.path), os.path.join("real", "wesh0.conf"))
+        st = os.stat(real)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)  # world-readable: no group bit kept either
+        if os.geteuid() == 0:
+            self.assertEqual((st.st_uid, st.st_gid), (65534, 65534))
+        with open(real) as f:
+            text = f.read()
+        self.assertTrue(text.startswith("# mine\n[Wireguard]\nListenPort = 51820\n"), text)
+        self.assertIn("\nPSK = ", text)
+        self.assertEqual(sorted(os.listdir(real_dir)), ["wesh0.conf"])  # no temp file left
+        # A deliberate group read (0640) stays; the group too.
+        os.unlink(self.path)
+        self.write("[Wireguard]\nListenPort = 51820\n", 0o640)
+        if os.geteuid() == 0:
+            os.chown(self.path, 0, 65534)
+        r = run(["config", "init", self.path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = os.stat(self.path)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o640)
+        if os.geteuid() == 0:
+            self.assertEqual((st.st_uid, st.st_gid), (0, 65534))
+
     def test_init_creates_file(self):
         r = run(["config", "init", self.path])
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -250,6 +314,31 @@ class Config(unittest.TestCase):
         self.assertIn(b"[P2P]\nPSK = ", self.read())
         r = run(["config", "check", self.path])
         self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_open_secrets_refused(self):
+        psk = base64.b64encode(os.urandom(32)).decode()
+        self.write(f"[P2P]\nPSK = {psk}\n", 0o644)
+        before = self.read()
+        for sub in ("check", "init"):
+            r = run(["config", sub, self.path])
+            self.assertEqual((r.returncode, r.stdout), (1, b""), sub)
+            err = r.stderr.decode()
+            self.assertTrue(err.startswith(f"{self.path}: holds secrets"), err)
+            self.assertIn("every user may read it (mode 0644)", err)
+            self.assertNotIn(psk, err)
+        self.assertEqual(self.read(), before)
+        self.assertEqual(stat.S_IMODE(os.stat(self.path).st_mode), 0o644)
+        r = run(["config", "check", "--allow-open-secrets", self.path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # An open PSKFile as well.
+        key = os.path.join(self.tmp, "swarm.key")
+        with open(key, "w") as f:
+            f.write("/key/swarm/psk/1.0.0/\n/base16/\n" + os.urandom(32).hex() + "\n")
+        os.chmod(key, 0o644)
+        self.write("[P2P]\nPSKFile = swarm.key\n", 0o600)
+        r = run(["config", "check", self.path])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"[P2P] PSKFile: {key}: holds the network PSK but every user may read it", r.stderr.decode())
 
     def test_check_missing_file(self):
         r = run(["config", "check", self.path])
@@ -324,9 +413,70 @@ class Usage(unittest.TestCase):
             self.assertIn(b"usage", r.stderr)
 
 
+class P2P(unittest.TestCase):
+    """`p2p listen` and `p2p ping` against each other on loopback."""
+
+    def setUp(self):
+        self.procs = []
+
+    def tearDown(self):
+        for p in self.procs:
+            p.kill()
+            p.wait(timeout=10)
+
+    def listen(self, *args):
+        p = subprocess.Popen([BIN, "p2p", "listen", "--listen", "/ip4/127.0.0.1/tcp/0", *args],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.procs.append(p)
+        ev = json.loads(p.stdout.readline())
+        self.assertEqual(ev["event"], "listening")
+        addr = ev["addrs"][0]
+        return p, addr if "/p2p/" in addr else addr + "/p2p/" + ev["peerId"]
+
+    def events(self, p, want, timeout=20):
+        """Reads p's JSON lines until one satisfies want (bounded in time)."""
+        end = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < end:
+            r, _, _ = select.select([p.stdout], [], [], end - time.monotonic())
+            if not r:
+                break
+            line = p.stdout.readline()
+            if not line:
+                break
+            ev = json.loads(line)
+            seen.append(ev)
+            if want(ev):
+                return seen
+        self.fail(f"timed out; events seen: {seen}")
+
+    def test_listen_rejects_overlong_line_whole(self):
+        a, addr = self.listen("--topic", "t")
+        b, _ = self.listen("--topic", "t", "--dial", addr)
+        self.events(a, lambda e: e["event"] == "connected")
+        time.sleep(2)  # gossipsub: the subscriptions reach each other
+        huge = b"x" * (300 * 1024)
+        b.stdin.write(b"first\n" + huge + b"TAIL\nlast\n")
+        b.stdin.flush()
+        seen = self.events(a, lambda e: e["event"] == "message" and bytes.fromhex(e["dataHex"]) == b"last")
+        got = [bytes.fromhex(e["dataHex"]) for e in seen if e["event"] == "message"]
+        self.assertEqual(got, [b"first", b"last"])  # never a piece of the long line
+        b.stdin.close()
+        b.kill()
+        err = b.stderr.read().decode()
+        self.assertIn("longer than 262142 bytes: rejected", err)
+
+    def test_ping_timeout_is_per_ping(self):
+        _, addr = self.listen()
+        # 3 pings are 1 s apart: a total 1 s timeout would fail, a per-ping one holds.
+        r = run(["p2p", "ping", "--count", "3", "--timeout", "1", addr])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode().count("Pong received"), 3)
+
+
 if __name__ == "__main__":
     BIN = os.path.abspath(sys.argv[1])
-    group = {"keys": Keys, "config": Config, "usage": Usage}[sys.argv[2]]
+    group = {"keys": Keys, "config": Config, "usage": Usage, "p2p": P2P}[sys.argv[2]]
     suite = unittest.defaultTestLoader.loadTestsFromTestCase(group)
     res = unittest.TextTestRunner(verbosity=2).run(suite)
     if not res.wasSuccessful():

@@ -224,6 +224,7 @@ def test_go_style_config_runs_unchanged():
                     "NodeName = gostyle\n"
                     "PersistentKeepalive = 5s\n")
         os.chown(go.config, netlab.NOBODY, netlab.NOBODY)
+        os.chmod(go.config, 0o600)  # it holds secrets: a world-readable one is refused (configuration.md)
         before = open(go.config).read()
         go.start(env={"W2WESHER_NODE_STATEDIR": f"{go.dir}/state", "W2WESHER_NODE_CONTROLSOCKET": go.sock})
         full_mesh(lab, [first, go])

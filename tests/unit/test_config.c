@@ -295,6 +295,11 @@ static void test_errors(void **state)
 	    {"[P2P]\nPSKFile = missing.key\n", 2, "cannot read"},
 	    {"[Wireguard]\nMTU = 1400\nMTU = 1500\n", 3, "set twice (first on line 2)"},
 	    {"[Node]\nLogLevel = info\n[Node\n", 3, "']'"},
+	    /* A key wrapped onto its own line: its characters are never echoed (issue 15). */
+	    {"[P2P]\nPSK =\n" PSK_B64 "\n", 3, "unknown key <43 characters, not shown"},
+	    {"[Wireguard]\nFoo_Bar-baz.x = 1\n", 2, "unknown key 'Foo_Bar-baz.x' in [Wireguard]"},
+	    {"[Wireguard]\nAbcdefghijklmnopqrstuvwxyz0123456 = 1\n", 2, "unknown key <33 characters"},
+	    {PSK_B64 "\n[P2P]\n", 1, "<43 characters, not shown"},
 	};
 	char want[400];
 
@@ -309,6 +314,10 @@ static void test_errors(void **state)
 		snprintf(want, sizeof(want), "%s:%u: ", path, cases[i].line);
 		if (strncmp(err, want, strlen(want)) || !strstr(err, cases[i].frag))
 			fail_msg("case %zu: got '%s', want '%s...%s'", i, err, want, cases[i].frag);
+		/* No secret text in any message: not even a 16-character piece of the key. */
+		for (size_t o = 0; o + 16 <= strlen(PSK_B64); o++)
+			if (memmem(err, strlen(err), PSK_B64 + o, 16))
+				fail_msg("case %zu: the error echoes the key: '%s'", i, err);
 		/* Nothing written: same bytes, same mode, no temp file left. */
 		assert_string_equal(read_all(path), cases[i].text);
 		w2w_config_free(c);
@@ -519,6 +528,54 @@ static void test_psk_file_and_env(void **state)
 	write_file(key, "/key/swarm/psk/1.0.0/\n/base16/\nzz\n", 0600);
 	assert_int_equal(w2w_config_load(c, path, 0), W2W_EPARSE);
 	assert_non_null(strstr(w2w_config_error(c), ":2: [P2P] PSKFile: "));
+	w2w_config_free(c);
+}
+
+/* Issue 15: a secret in a file every user may read is refused, with FILE, unless overridden. */
+static void test_open_secrets(void **state)
+{
+	struct w2w_config *c = cfg_new();
+	char key[600], want[1400];
+	const char *text = "[P2P]\nPSK = " PSK_B64 "\n";
+
+	(void)state;
+	write_file(path, text, 0644);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_GENERATE), W2W_EPARSE);
+	snprintf(want, sizeof(want), "%s: holds secrets (PSK or a PrivateKey) but every user may read it (mode 0644)",
+	         path);
+	assert_non_null(strstr(w2w_config_error(c), want));
+	assert_non_null(strstr(w2w_config_error(c), "--allow-open-secrets"));
+	assert_string_equal(read_all(path), text); /* nothing generated, mode kept */
+	write_file(path, text, 0604);
+	assert_int_equal(w2w_config_load(c, path, 0), W2W_EPARSE);
+	assert_non_null(strstr(w2w_config_error(c), "every user may read it (mode 0604)"));
+	write_file(path, text, 0642); /* world-writable: anyone could swap the key */
+	assert_int_equal(w2w_config_load(c, path, 0), W2W_EPARSE);
+	assert_non_null(strstr(w2w_config_error(c), "every user may write it (mode 0642)"));
+	/* Group access is fine (a service group); the override accepts anything. */
+	write_file(path, text, 0640);
+	assert_int_equal(w2w_config_load(c, path, 0), 0);
+	write_file(path, text, 0644);
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_ALLOW_OPEN_SECRETS), 0);
+	/* An open file without secrets is not a leak (they are generated into it, 0600). */
+	write_file(path, "[P2P]\nPSK =\n", 0644);
+	assert_int_equal(w2w_config_load(c, path, 0), 0);
+
+	/* An open PSKFile, reported on the PSKFile line. */
+	snprintf(key, sizeof(key), "%s/swarm.key", dir);
+	write_file(key,
+	           "/key/swarm/psk/1.0.0/\n/base16/\n"
+	           "0102030405060708091011121314151617181920212223242526272829303132\n",
+	           0644);
+	write_file(path, "\n[P2P]\nPSKFile = swarm.key\n", 0600);
+	assert_int_equal(w2w_config_load(c, path, 0), W2W_EPARSE);
+	snprintf(want, sizeof(want), "%s:3: [P2P] PSKFile: %s: holds the network PSK but every user may read it", path,
+	         key);
+	assert_non_null(strstr(w2w_config_error(c), want));
+	assert_int_equal(w2w_config_load(c, path, W2W_CONFIG_ALLOW_OPEN_SECRETS), 0);
+	chmod(key, 0600);
+	assert_int_equal(w2w_config_load(c, path, 0), 0);
+	unlink(key);
 	w2w_config_free(c);
 }
 
@@ -761,6 +818,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_generate_edge_cases, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_atomicfile, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_psk_file_and_env, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_secrets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_setters, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mdns_keys, setup, teardown),
 	    cmocka_unit_test(test_keys_api),

@@ -378,7 +378,7 @@ static void capture_log(void *ud, int level, const char *msg)
 
 static void test_huge_frame(void **state)
 {
-	struct wlog log = {capture_log, NULL, WLOG_DEBUG};
+	struct wlog log = {.fn = capture_log, .ud = NULL, .max_level = WLOG_DEBUG};
 	struct yamux_config cfg = {.client = false, .log = &log};
 	struct yamux *s;
 	uint8_t h[12];

@@ -31,6 +31,7 @@ def psk():
 def write(tmp_path, text, name="w2wesher.conf"):
     p = tmp_path / name
     p.write_text(text)
+    p.chmod(0o600)  # a file holding secrets must not be world-readable
     return str(p)
 
 
