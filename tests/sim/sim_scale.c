@@ -558,7 +558,7 @@ static void op_dial(void *ud, const uint8_t *ma, size_t len)
 	struct sim *s = x->s;
 	struct peerid pid;
 	struct pair *p;
-	int j;
+	int j = -1;
 	struct ev e = {0};
 
 	x->dials++;

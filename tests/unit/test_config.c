@@ -316,7 +316,7 @@ static void test_errors(void **state)
 			fail_msg("case %zu: got '%s', want '%s...%s'", i, err, want, cases[i].frag);
 		/* No secret text in any message: not even a 16-character piece of the key. */
 		for (size_t o = 0; o + 16 <= strlen(PSK_B64); o++)
-			if (memmem(err, strlen(err), PSK_B64 + o, 16))
+			if (memmem(err, strlen(err), &PSK_B64[o], 16))
 				fail_msg("case %zu: the error echoes the key: '%s'", i, err);
 		/* Nothing written: same bytes, same mode, no temp file left. */
 		assert_string_equal(read_all(path), cases[i].text);
