@@ -67,10 +67,10 @@ uint64_t mn_default_expiry_ms(uint64_t announce_ms);
  * The announcement schedule: the delay from one scheduled announcement to the
  * next, given the previous delay (0 after the first). The first goes out
  * MN_WARMUP_FIRST_US after start, then the delays are 1, 2 and 4 s
- * (announcements 1, 2, 4 and 8 s after start: a relay forwards only to its
- * gossipsub mesh, which forms at its first heartbeats, so nodes started
- * together would otherwise meet only at the first full interval), then
- * `interval_us`; never more than interval_us.
+ * (announcements 1, 2, 4 and 8 s after start: the backstop for announcements
+ * lost at start; nodes started together meet through their first
+ * announcements, forwarded by a relay that grafts them on subscription,
+ * docs/mesh.md "Joining fast"), then `interval_us`; never more than interval_us.
  */
 uint64_t mn_announce_step(uint64_t prev_us, uint64_t interval_us);
 

@@ -564,7 +564,26 @@ static bool handle_msg(struct gs *gs, struct gs_peer *from, const struct gsrpc_m
 
 /* ---- control handling -------------------------------------------------- */
 
-static void handle_subs(struct gs *gs, struct gs_peer *p, const struct gsrpc *r)
+/* A peer just subscribed to t: GRAFT it at once while our mesh for t is below
+ * D_lo, instead of at the next heartbeat. The heartbeat would add it anyway
+ * (gossipsub-v1.0.md "Mesh Maintenance": below D_lo, select D - |mesh| peers);
+ * doing it now means that the first messages of nodes started together are
+ * forwarded a heartbeat earlier: a relay's mesh is otherwise empty until its
+ * first heartbeat after they connect, and it forwards to nobody. A GRAFT is
+ * valid at any time (go and js handle it like a heartbeat's); bounded: at most
+ * D_lo peers this way, the heartbeat tops up to D and prunes above D_hi. */
+static void graft_early(struct gs *gs, struct gs_topic *t, struct gs_peer *p, uint64_t now)
+{
+	if (!t->subscribed || t->mesh.n >= gs->cfg.d_lo || parr_has(&t->mesh, p) ||
+	    in_backoff(t, p, now, gs->cfg.heartbeat_us))
+		return;
+	if (parr_add(&t->mesh, p) == 0) {
+		gs->st.graft_early++;
+		send_graft(gs, p, t);
+	}
+}
+
+static void handle_subs(struct gs *gs, struct gs_peer *p, const struct gsrpc *r, uint64_t now)
 {
 	for (size_t i = 0; i < r->n_subs && !p->dead; i++) {
 		const struct gsrpc_sub *s = &r->subs[i];
@@ -587,6 +606,7 @@ static void handle_subs(struct gs *gs, struct gs_peer *p, const struct gsrpc *r)
 			}
 			p->topics[p->n_topics++] = t;
 			t->n_peers++;
+			graft_early(gs, t, p, now);
 		} else {
 			t = topic_find(gs, s->topic.p, s->topic.n);
 			if (!t)
@@ -760,7 +780,7 @@ static void handle_rpc(struct gs *gs, struct gs_peer *p, const uint8_t *b, size_
 	}
 	gs->st.rpc_in++;
 	gs->st.rpc_truncated += r.truncated;
-	handle_subs(gs, p, &r);
+	handle_subs(gs, p, &r, now);
 	for (size_t i = 0; i < r.n_msgs && !p->dead; i++) {
 		/* Forwarders validate before forwarding, so invalid messages come from a faulty or hostile
 		 * peer; past a per-heartbeat budget it is dropped (bounds the verification work too). */

@@ -140,6 +140,7 @@ struct gs_stats {
 	uint64_t peers_dropped;
 	uint64_t rpc_truncated; /* elements ignored because of per-RPC caps */
 	uint64_t mcache_full;   /* messages not cached: max_mcache_bytes reached */
+	uint64_t graft_early;   /* peers grafted on their SUBSCRIBE (mesh below D_lo), not at a heartbeat */
 };
 
 /*

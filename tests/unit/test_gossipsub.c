@@ -447,6 +447,78 @@ static void test_mesh_bounds(void **state)
 	free(ns);
 }
 
+/* Nodes started together: a relay forwards the first messages before any
+ * heartbeat, because a peer's SUBSCRIBE grafts it while the mesh is below D_lo;
+ * at most D_lo peers that way, never one in backoff, the heartbeat tops up to D. */
+static void test_graft_on_subscribe(void **state)
+{
+	enum { N = 9 };
+	struct node *ns = calloc(N, sizeof(*ns));
+	struct seen_rpc s[N];
+	struct gs_stats st;
+	uint64_t now = 5 * SEC;
+	unsigned grafts = 0;
+
+	(void)state;
+	memset(s, 0, sizeof(s));
+	for (int i = 0; i < N; i++) {
+		node_init(&ns[i], i, NULL);
+		buf_init(&s[i].msgraw, 0);
+	}
+	/* 1. A relay (0) and two nodes that know only it; no heartbeat runs. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(gs_subscribe(ns[i].gs, TOPIC, now), 0);
+	link2(&ns[0], &ns[1], now);
+	link2(&ns[0], &ns[2], now);
+	pump(ns, 3, now);
+	assert_true(gs_in_mesh(ns[0].gs, TOPIC, pid(&ns[1])->b, pid(&ns[1])->len));
+	assert_true(gs_in_mesh(ns[0].gs, TOPIC, pid(&ns[2])->b, pid(&ns[2])->len));
+	assert_true(gs_in_mesh(ns[1].gs, TOPIC, pid(&ns[0])->b, pid(&ns[0])->len));
+	assert_int_equal(gs_publish(ns[1].gs, TOPIC, "first", 5, now), 0);
+	pump(ns, 3, now);
+	assert_int_equal(ns[2].delivered, 1);
+	assert_memory_equal(ns[2].last_from, pid(&ns[1])->b, pid(&ns[1])->len);
+	gs_get_stats(ns[0].gs, &st);
+	assert_int_equal(st.graft_early, 2);
+
+	/* 2. Bounded: six more peers subscribe to the relay (fake peers 3..8):
+	 * it grafts only up to D_lo (4) of all eight; the heartbeat does the rest. */
+	for (int i = 3; i < N; i++)
+		assert_int_equal(gs_add_peer(ns[0].gs, pid(&ns[i])->b, pid(&ns[i])->len, GS_MESHSUB_11, now), 0);
+	for (int i = 3; i < N; i++)
+		fp_sub(&ns[0], &ns[i], TOPIC, true, now);
+	for (int i = 3; i < N; i++) {
+		fp_recv(&ns[0], &ns[i], &s[i]);
+		grafts += s[i].grafts;
+	}
+	assert_int_equal(grafts, 2);
+	assert_int_equal(gs_mesh_count(ns[0].gs, TOPIC), 4);
+	gs_get_stats(ns[0].gs, &st);
+	assert_int_equal(st.graft_early, 4);
+
+	/* 3. A peer in backoff is not grafted early: 8 PRUNEs the relay, leaves and
+	 * subscribes again while the mesh is below D_lo. */
+	for (int i = 1; i < N; i++) {
+		if (i == 8)
+			continue;
+		assert_int_equal(gs_remove_peer(ns[0].gs, pid(&ns[i])->b, pid(&ns[i])->len), 0);
+	}
+	fp_prune(&ns[0], &ns[8], 60, NULL, 0, now);
+	fp_sub(&ns[0], &ns[8], TOPIC, false, now);
+	fp_sub(&ns[0], &ns[8], TOPIC, true, now);
+	memset(&s[8].grafts, 0, sizeof(s[8].grafts));
+	fp_recv(&ns[0], &ns[8], &s[8]);
+	assert_int_equal(s[8].grafts, 0);
+	assert_int_equal(gs_mesh_count(ns[0].gs, TOPIC), 0);
+	gs_get_stats(ns[0].gs, &st);
+	assert_int_equal(st.graft_early, 4);
+	for (int i = 0; i < N; i++) {
+		buf_free(&s[i].msgraw);
+		node_fini(&ns[i]);
+	}
+	free(ns);
+}
+
 /* A PRUNE's backoff is honoured: no GRAFT to that peer before it ends (+ slack), then re-GRAFT. */
 static void test_backoff(void **state)
 {
@@ -989,10 +1061,11 @@ static void test_v10_unsubscribe(void **state)
 	gs_add_peer(a.gs, pid(&f11)->b, pid(&f11)->len, GS_MESHSUB_11, now);
 	gs_add_peer(a.gs, pid(&f10)->b, pid(&f10)->len, GS_MESHSUB_10, now);
 	gs_add_peer(a.gs, pid(&g)->b, pid(&g)->len, GS_MESHSUB_11, now);
+	/* g subscribes first: grafted on it (the mesh was below D_lo), the mesh (D_hi = 1) is now full */
+	fp_sub(&a, &g, TOPIC, true, now);
 	fp_sub(&a, &f11, TOPIC, true, now);
 	fp_sub(&a, &f10, TOPIC, true, now);
-	fp_sub(&a, &g, TOPIC, true, now);
-	fp_graft(&a, &g, now); /* the mesh (D_hi = 1) is now full */
+	fp_graft(&a, &g, now);
 	fp_graft(&a, &f10, now);
 	fp_graft(&a, &f11, now);
 	fp_recv(&a, &f10, &s10);
@@ -1035,6 +1108,7 @@ int main(void)
 	    cmocka_unit_test(test_two_nodes),
 	    cmocka_unit_test(test_msgid_js),
 	    cmocka_unit_test(test_mesh_bounds),
+	    cmocka_unit_test(test_graft_on_subscribe),
 	    cmocka_unit_test(test_backoff),
 	    cmocka_unit_test(test_px),
 	    cmocka_unit_test(test_gossip_repair),
