@@ -1425,6 +1425,7 @@ def compare(paths):
                 k = re.sub(r"^(join into )?%d\b" % n, r"\1N", k)
                 k = re.sub(r"median of %d\b" % n, "median of N", k)
                 k = re.sub(r"^idle \d+ s:", "idle W s:", k)
+                k = re.sub(r"\(median of \d+\)", "(median)", k)  # runs may differ between the two
                 out[(sysname, k)] = m
         return out
 
