@@ -301,8 +301,8 @@ bool dns_name_split(const struct dns_name *n, const uint8_t **label, size_t *len
 
 static void put(struct dnsw *w, const void *p, size_t n)
 {
-	if (w->err)
-		return;
+	if (w->err || !n)
+		return; /* memcpy(x, NULL, 0) is undefined (empty rdata passes NULL) */
 	if (n > w->cap - w->len) {
 		w->err = W2W_ELIMIT;
 		return;
