@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomicfile.h"
 #include "err.h"
 #include "ipam.h"
 #include "loop_internal.h"
@@ -29,12 +28,6 @@
 #define REFRESH_US (5 * 1000 * 1000)    /* WireGuard statistics for snapshots */
 #define LEAVE_FLUSH_US (400 * 1000)     /* time for the leave announcement to propagate */
 #define KEEP_ROAMED_S 180               /* keep an endpoint with a handshake this recent */
-
-struct w2w_node_event {
-	enum w2w_node_event_type type;
-	const char *peer_id, *name, *address, *message;
-	int err;
-};
 
 /* ---- events and logging ---- */
 
@@ -75,53 +68,6 @@ static void p2p_log(void *ud, int level, const char *msg)
 	wlog_relay(&n->log, level, "p2p: ", msg); /* limited by the host's own wlog */
 }
 
-enum w2w_node_event_type w2w_node_event_type(const struct w2w_node_event *ev)
-{
-	return ev->type;
-}
-
-const char *w2w_node_event_type_name(enum w2w_node_event_type t)
-{
-	switch (t) {
-	case W2W_NODE_EV_LISTENING: return "listening";
-	case W2W_NODE_EV_JOINED: return "joined";
-	case W2W_NODE_EV_PEER_UP: return "peer-up";
-	case W2W_NODE_EV_PEER_DOWN: return "peer-down";
-	case W2W_NODE_EV_ADDRESS_ASSIGNED: return "address-assigned";
-	case W2W_NODE_EV_KEY_ROTATED: return "key-rotated";
-	case W2W_NODE_EV_WG_APPLIED: return "wireguard-applied";
-	case W2W_NODE_EV_ERROR: return "error";
-	case W2W_NODE_EV_STOPPED: return "stopped";
-	}
-	return "unknown";
-}
-
-const char *w2w_node_event_peer_id(const struct w2w_node_event *ev)
-{
-	return ev->peer_id;
-}
-
-const char *w2w_node_event_name(const struct w2w_node_event *ev)
-{
-	return ev->name;
-}
-
-const char *w2w_node_event_address(const struct w2w_node_event *ev)
-{
-	return ev->address;
-}
-
-const char *w2w_node_event_message(const struct w2w_node_event *ev)
-{
-	return ev->message;
-}
-
-int w2w_node_event_error(const struct w2w_node_event *ev)
-{
-	return ev->err;
-}
-
-
 /* ---- helpers ---- */
 
 static void id_str(const struct peerid *id, char *out, size_t cap)
@@ -149,58 +95,7 @@ static void on_mesh_timer(void *ud, uint64_t now)
 	mesh_rearm(n);
 }
 
-/* ---- state directory ---- */
-
-static void load_state(struct w2w_node *n)
-{
-	struct nodestate *st = mn_state(n->mesh);
-	struct buf b;
-	int r;
-
-	buf_init(&b, 0);
-	r = atomicfile_read(n->state_path, NODESTATE_MAX_SIZE, &b);
-	if (r == 0) {
-		struct nodestate tmp;
-
-		nodestate_init(&tmp);
-		r = nodestate_decode(b.data, b.len, &tmp);
-		if (r < 0) {
-			log_warn(&n->log, "%s is damaged (%s): ignoring it; the mesh will tell us again",
-				 n->state_path, err_str(r));
-		} else {
-			/* merged with the configured bootstrap addresses already there */
-			for (size_t i = 0; i < tmp.n_peers; i++)
-				nodestate_add_peer(st, tmp.peers[i]);
-			st->has_claim = tmp.has_claim;
-			st->claim = tmp.claim;
-			log_info(&n->log, "state: %zu known peer address(es)%s", tmp.n_peers,
-				 tmp.has_claim ? ", a persisted address claim" : "");
-		}
-		nodestate_free(&tmp);
-	} else if (r != -ENOENT) {
-		log_warn(&n->log, "cannot read %s: %s", n->state_path, err_str(r));
-	}
-	buf_free(&b);
-}
-
 /* ---- the engine's ops ---- */
-
-static void op_save(void *ud, const struct nodestate *st)
-{
-	struct w2w_node *n = ud;
-	struct buf b;
-	int r;
-
-	if (!n->state_path[0])
-		return;
-	buf_init(&b, NODESTATE_MAX_SIZE);
-	r = nodestate_encode(st, &b);
-	if (r == 0)
-		r = atomicfile_write(n->state_path, b.data, b.len, 0600);
-	if (r < 0)
-		log_warn(&n->log, "cannot write %s: %s", n->state_path, err_str(r));
-	buf_free(&b);
-}
 
 static int op_publish(void *ud, const uint8_t *data, size_t len)
 {
@@ -292,7 +187,7 @@ static const struct mn_ops mesh_ops = {
 	.publish = op_publish,
 	.dial = op_dial,
 	.apply = op_apply,
-	.save = op_save,
+	.save = node_save_state,
 	.event = op_event,
 	.established = op_established,
 	.wall_us = op_wall_us,
@@ -670,7 +565,7 @@ int w2w_node_start(struct w2w_node *n)
 			log_err(&n->log, "state directory %s: %s", n->state_dir, err_str(r));
 			return r;
 		}
-		load_state(n);
+		node_load_state(n);
 	}
 
 	memset(&wc, 0, sizeof(wc));

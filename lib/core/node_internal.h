@@ -24,6 +24,13 @@
 
 enum node_state { NS_NEW, NS_RUNNING, NS_LEAVING, NS_STOPPING, NS_STOPPED };
 
+/* The opaque public event (getters in node_snapshot.c). */
+struct w2w_node_event {
+	enum w2w_node_event_type type;
+	const char *peer_id, *name, *address, *message;
+	int err;
+};
+
 struct w2w_node {
 	struct w2w_loop *loop;
 	struct reactor *r;
@@ -63,5 +70,10 @@ struct w2w_node {
 
 	struct rtimer t_mesh, t_refresh, t_leave, t_stopped;
 };
+
+/* node_state.c: the state file. Load merges it into the engine's state at
+ * start; save is the engine's save op. */
+void node_load_state(struct w2w_node *n);
+void node_save_state(void *ud, const struct nodestate *st);
 
 #endif

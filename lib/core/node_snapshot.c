@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Snapshots of a mesh node (include/w2wesher/node.h): copies, so the caller
- * may keep one across loop iterations. */
+/* What a host reads of a mesh node (include/w2wesher/node.h): the event
+ * getters, and snapshots (copies, so the caller may keep one across loop
+ * iterations). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,4 +199,52 @@ size_t w2w_snapshot_join_addr_count(const struct w2w_snapshot *s)
 const char *w2w_snapshot_join_addr(const struct w2w_snapshot *s, size_t i)
 {
 	return i < s->n_join ? s->join[i] : NULL;
+}
+
+/* ---- events ---- */
+
+enum w2w_node_event_type w2w_node_event_type(const struct w2w_node_event *ev)
+{
+	return ev->type;
+}
+
+const char *w2w_node_event_type_name(enum w2w_node_event_type t)
+{
+	switch (t) {
+	case W2W_NODE_EV_LISTENING: return "listening";
+	case W2W_NODE_EV_JOINED: return "joined";
+	case W2W_NODE_EV_PEER_UP: return "peer-up";
+	case W2W_NODE_EV_PEER_DOWN: return "peer-down";
+	case W2W_NODE_EV_ADDRESS_ASSIGNED: return "address-assigned";
+	case W2W_NODE_EV_KEY_ROTATED: return "key-rotated";
+	case W2W_NODE_EV_WG_APPLIED: return "wireguard-applied";
+	case W2W_NODE_EV_ERROR: return "error";
+	case W2W_NODE_EV_STOPPED: return "stopped";
+	}
+	return "unknown";
+}
+
+const char *w2w_node_event_peer_id(const struct w2w_node_event *ev)
+{
+	return ev->peer_id;
+}
+
+const char *w2w_node_event_name(const struct w2w_node_event *ev)
+{
+	return ev->name;
+}
+
+const char *w2w_node_event_address(const struct w2w_node_event *ev)
+{
+	return ev->address;
+}
+
+const char *w2w_node_event_message(const struct w2w_node_event *ev)
+{
+	return ev->message;
+}
+
+int w2w_node_event_error(const struct w2w_node_event *ev)
+{
+	return ev->err;
 }
