@@ -20,6 +20,7 @@ import time
 import pytest
 
 import netlab
+from test_harden import ask
 from test_mesh import full_mesh, msgpack_announcement, start_mesh
 
 pytestmark = pytest.mark.skipif(netlab.requirements() is not None, reason=str(netlab.requirements()))
@@ -266,24 +267,10 @@ def test_two_clusters_one_host():
         assert ips_a[a[1]] != ips_b[b2]
 
 
-def _ask(path, data, timeout=3.0):
-    """Sends raw bytes to a socket, returns everything it answers until EOF."""
-    import socket
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(path)
-        s.sendall(data)
-        out = b""
-        while len(out) < 1 << 16:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            out += chunk
-        return out.decode()
-    finally:
-        s.close()
 
+def _ask(path, data):
+    """Sends raw bytes, returns the text answered until EOF (test_harden.ask)."""
+    return ask(path, data).decode()
 
 def test_lookup_socket_limits():
     """The lookup socket shares the control socket's hardened accept path with
