@@ -124,6 +124,14 @@ def test_names_resolve_leave_and_no_daemon():
                            (nodes[1], nodes[2], netlab.NOBODY), (nodes[0], nodes[1], None)):
             rc, out, _ = resolver(a, "ping", "-c1", "-W3", f"{b.name}.{DOMAIN}", user=user)
             assert rc == 0 and ips[b] in out, (user, out)
+        # ssh by name (getaddrinfo, as ping). ssh needs a passwd entry, so as
+        # nobody, with only the lookup socket offered: it resolves, then finds
+        # nothing listening on port 22
+        rc, out, _ = resolver(nodes[0], "ssh", "-v", "-F", "/dev/null", "-o", "BatchMode=yes", "-o",
+                              "ConnectTimeout=3", f"node2.{DOMAIN}", "true", user=netlab.NOBODY,
+                              socks={"wesh0.names.sock": names_sock(nodes[0])})
+        assert rc == 255 and f"[{ips[nodes[1]]}] port 22" in out and "Connection refused" in out, out
+        assert "Could not resolve" not in out, out
         # that user cannot control the daemon: not through the lookup socket
         # (an error answer), not through the control socket (no access)
         for req in ("status", "leave", "join-info"):
