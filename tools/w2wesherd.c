@@ -5,6 +5,7 @@
  * uv_timer_t for the deadline: the curl multi-uv pattern).
  *
  *   w2wesherd --config FILE [--log-level LEVEL] [--allow-root] [--allow-open-secrets] [--dumpable]
+ *           [--private-names]
  *
  * SIGTERM/SIGINT: stop WITHOUT leaving (interface, address and WireGuard peers
  * stay, so a restart is seamless). `w2wesher leave` (control socket): announce
@@ -37,6 +38,10 @@
 #define CTL_REQ_MAX 1024
 #define CTL_DEADLINE_MS 5000 /* per client, from accept to the last byte of the answer */
 #define MAX_CTL_CONNS 256     /* slots plus connections being told "busy" */
+/* The lookup socket (any local user): its own, smaller limits, so a local user
+ * holding every lookup slot cannot starve the control socket. */
+#define MAX_NAMES_CLIENTS 16
+#define MAX_NAMES_CONNS 64
 #define CTL_BACKLOG 128
 
 struct watch {
@@ -47,14 +52,28 @@ struct watch {
 	int closing;
 };
 
+/* A listening socket: the control socket (0660) or the lookup socket (0666,
+ * only "resolve" and "resolve-addr"). Each counts its own clients. */
+struct listener {
+	uv_pipe_t pipe;
+	struct daemon *d;
+	int up;
+	int lookup_only;
+	size_t max_clients, max_conns;
+	size_t nclients; /* holding a slot (reading a request or answering it) */
+	size_t nconns;   /* every accepted connection not yet freed */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
 struct ctl_client {
 	uv_pipe_t pipe;
 	uv_timer_t timer;
 	uv_shutdown_t shutdown;
 	struct daemon *d;
+	struct listener *l;
 	struct ctl_client *prev, *next;
 	int open_handles; /* freed when both handles' close callbacks have run */
-	int counted;      /* holds one of the MAX_CTL_CLIENTS slots */
+	int counted;      /* holds one of its listener's max_clients slots */
 	char req[CTL_REQ_MAX];
 	size_t len;
 };
@@ -63,8 +82,7 @@ struct daemon {
 	uv_loop_t *uv;
 	uv_timer_t timer;
 	uv_signal_t sig_term, sig_int, sig_hup;
-	uv_pipe_t ctl;
-	int ctl_up;
+	struct listener ctl, names;
 	struct watch **watches; /* indexed by fd */
 	size_t nwatches;
 	struct w2w_loop *loop;
@@ -76,8 +94,7 @@ struct daemon {
 	int stopping;
 	int exit_code;
 	struct ctl_client *clients;
-	size_t nclients; /* holding a slot (reading a request or answering it) */
-	size_t nconns;   /* every accepted connection not yet freed */
+	int private_names; /* --private-names: no lookup socket */
 	uint64_t names_seen; /* fingerprint of the name collisions last warned about */
 };
 
@@ -355,8 +372,8 @@ static void on_client_closed(uv_handle_t *h)
 	if (c->next)
 		c->next->prev = c->prev;
 	if (c->counted)
-		c->d->nclients--;
-	c->d->nconns--;
+		c->l->nclients--;
+	c->l->nconns--;
 	free(c);
 }
 
@@ -442,6 +459,12 @@ static void handle_request(struct ctl_client *c, char *line)
 	struct daemon *d = c->d;
 	char *out = NULL;
 
+	if (c->l->lookup_only && strncmp(line, "resolve ", 8) != 0 && strncmp(line, "resolve-addr ", 13) != 0) {
+		/* Any local user may connect here: names only, never control. */
+		reply(c, ctl_error_json("not on the lookup socket (only resolve, resolve-addr): "
+		                        "use the control socket"));
+		return;
+	}
 	if (!strncmp(line, "status", 6) || !strncmp(line, "join-info", 9)) {
 		int join = line[0] == 'j';
 		const char *rest = line + (join ? 9 : 6);
@@ -518,7 +541,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 
 static void on_connection(uv_stream_t *server, int status)
 {
-	struct daemon *d = server->data;
+	struct listener *l = server->data;
+	struct daemon *d = l->d;
 	struct ctl_client *c;
 
 	if (status < 0)
@@ -529,11 +553,12 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	c->d = d;
+	c->l = l;
 	uv_pipe_init(d->uv, &c->pipe, 0);
 	uv_timer_init(d->uv, &c->timer);
 	c->pipe.data = c->timer.data = c;
 	c->open_handles = 2;
-	d->nconns++;
+	l->nconns++;
 	c->next = d->clients;
 	if (c->next)
 		c->next->prev = c;
@@ -543,27 +568,36 @@ static void on_connection(uv_stream_t *server, int status)
 		client_close(c);
 		return;
 	}
-	if (d->nconns > MAX_CTL_CONNS) {
+	if (l->nconns > l->max_conns) {
 		client_close(c); /* past even the busy answers: the CLI reports the hang-up */
 		return;
 	}
-	if (d->nclients >= MAX_CTL_CLIENTS) {
+	if (l->nclients >= l->max_clients) {
 		/* Answer, do not hang up silently: the CLI prints this and fails. */
-		reply(c, ctl_error_json("busy: too many control clients, try again"));
+		reply(c, ctl_error_json(l->lookup_only ? "busy: too many lookup clients, try again"
+		                                       : "busy: too many control clients, try again"));
 		return;
 	}
 	c->counted = 1;
-	d->nclients++;
+	l->nclients++;
 	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
 }
 
-static int ctl_listen(struct daemon *d, const char *path)
+/*
+ * Binds l at path with the given mode (through the umask: bind(2) creates the
+ * socket file, and a chmod after it would leave a window with the wrong mode).
+ */
+static int ctl_listen(struct daemon *d, struct listener *l, const char *path, mode_t mask)
 {
 	mode_t old;
 	int r;
 
 	if (!path || !*path)
 		return 0;
+	if ((size_t)snprintf(l->path, sizeof(l->path), "%s", path) >= sizeof(l->path)) {
+		logf_(d, 3, "socket path too long: %s", path);
+		return -1;
+	}
 	/* A stale socket from a killed daemon would make bind fail: only remove a socket. */
 	{
 		struct stat st;
@@ -571,20 +605,61 @@ static int ctl_listen(struct daemon *d, const char *path)
 		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 			unlink(path);
 	}
-	uv_pipe_init(d->uv, &d->ctl, 0);
-	d->ctl.data = d;
-	old = umask(0117); /* socket mode 0660: owner and group may control the daemon */
-	r = uv_pipe_bind(&d->ctl, path);
+	l->d = d;
+	uv_pipe_init(d->uv, &l->pipe, 0);
+	l->pipe.data = l;
+	old = umask(mask);
+	r = uv_pipe_bind(&l->pipe, path);
 	umask(old);
 	if (r == 0)
-		r = uv_listen((uv_stream_t *)&d->ctl, CTL_BACKLOG, on_connection);
+		r = uv_listen((uv_stream_t *)&l->pipe, CTL_BACKLOG, on_connection);
 	if (r != 0) {
-		logf_(d, 3, "control socket %s: %s", path, uv_strerror(r));
-		uv_close((uv_handle_t *)&d->ctl, NULL);
+		logf_(d, 3, "%s socket %s: %s", l->lookup_only ? "lookup" : "control", path, uv_strerror(r));
+		uv_close((uv_handle_t *)&l->pipe, NULL);
 		return -1;
 	}
-	d->ctl_up = 1;
+	l->up = 1;
 	return 0;
+}
+
+/*
+ * The lookup socket (docs/operations.md "Node names"): next to the control
+ * socket, X.sock -> X.names.sock (else PATH.names), mode 0666, so that every
+ * local user's resolver (getent, ping after it dropped its capabilities, ssh)
+ * can ask. It answers only "resolve" and "resolve-addr": names and overlay
+ * addresses of live nodes, what docs/security.md lists as public to local
+ * users. None without names (an empty DNSDomain) or with --private-names.
+ */
+static void names_listen(struct daemon *d)
+{
+	const char *ctl = w2w_config_control_socket(d->cfg);
+	char path[sizeof(d->names.path)];
+	size_t n = ctl ? strlen(ctl) : 0;
+	int w;
+
+	if (!n)
+		return;
+	if (n > 5 && !strcmp(ctl + n - 5, ".sock"))
+		w = snprintf(path, sizeof(path), "%.*s.names.sock", (int)(n - 5), ctl);
+	else
+		w = snprintf(path, sizeof(path), "%s.names", ctl);
+	if (w < 0 || (size_t)w >= sizeof(path)) {
+		logf_(d, 3, "lookup socket: path too long for %s", ctl);
+		return;
+	}
+	if (d->private_names || !*w2w_config_dns_domain(d->cfg)) {
+		struct stat st;
+
+		/* A stale one from an earlier run would shadow the control socket
+		 * for the NSS module (it prefers X.names.sock): only remove a socket. */
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(path);
+		return;
+	}
+	d->names.lookup_only = 1;
+	d->names.max_clients = MAX_NAMES_CLIENTS;
+	d->names.max_conns = MAX_NAMES_CONNS;
+	ctl_listen(d, &d->names, path, 0111); /* 0666: any local user may look names up */
 }
 
 /* ---- signals ---- */
@@ -623,13 +698,16 @@ static void on_signal(uv_signal_t *s, int signum)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: w2wesherd --config FILE [--log-level error|warn|info|debug] [--allow-root]\n"
-		   "                 [--allow-open-secrets] [--dumpable]\n"
+		   "                 [--allow-open-secrets] [--dumpable] [--private-names]\n"
 		   "       w2wesherd --version | --help\n"
 		   "\n"
 		   "Runs a w2wesher mesh node. Needs CAP_NET_ADMIN, refuses to run as root\n"
 		   "(--allow-root overrides, loudly). Refuses a config or PSKFile holding secrets\n"
 		   "that every user may read (--allow-open-secrets overrides). Not dumpable (no\n"
 		   "core dump, no ptrace by the same user) unless --dumpable, for debugging.\n"
+		   "Node names resolve for every local user through a lookup socket next to the\n"
+		   "control socket (X.names.sock, mode 0666); --private-names does not create it,\n"
+		   "so only the control socket's owner, group and root can resolve them.\n"
 		   "See w2wesherd(8) / docs/operations.md.\n");
 }
 
@@ -646,6 +724,7 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'}, {"log-level", required_argument, NULL, 'l'},
 		{"allow-root", no_argument, NULL, 'R'},  {"version", no_argument, NULL, 'V'},
 		{"allow-open-secrets", no_argument, NULL, 'O'}, {"dumpable", no_argument, NULL, 'D'},
+		{"private-names", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	struct daemon d;
@@ -663,6 +742,7 @@ int main(int argc, char **argv)
 		case 'R': allow_root = 1; break;
 		case 'O': d.load_flags |= W2W_CONFIG_ALLOW_OPEN_SECRETS; break;
 		case 'D': dumpable = 1; break;
+		case 'P': d.private_names = 1; break;
 		case 'V': printf("w2wesherd %s\n", w2w_version()); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -733,15 +813,20 @@ int main(int argc, char **argv)
 		logf_(&d, 3, "cannot start: %s", w2w_strerror(r));
 		goto fail;
 	}
-	ctl_listen(&d, w2w_config_control_socket(d.cfg));
+	d.ctl.max_clients = MAX_CTL_CLIENTS;
+	d.ctl.max_conns = MAX_CTL_CONNS;
+	ctl_listen(&d, &d.ctl, w2w_config_control_socket(d.cfg), 0117); /* 0660: owner and group control */
+	names_listen(&d);
 	uv_run(d.uv, UV_RUN_DEFAULT);
 	d.exit_code = d.stopping == 2 ? 0 : 1;
 	goto out;
 fail:
 	d.exit_code = 1;
 out:
-	if (d.ctl_up)
-		unlink(w2w_config_control_socket(d.cfg));
+	if (d.ctl.up)
+		unlink(d.ctl.path);
+	if (d.names.up)
+		unlink(d.names.path);
 	w2w_node_free(d.node);
 	for (struct ctl_client *cl = d.clients; cl; cl = cl->next)
 		client_close(cl); /* with their own callbacks, which free them */

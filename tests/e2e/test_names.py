@@ -5,8 +5,9 @@ Every lookup runs `getent` or `ping` inside a node's network namespace in a
 private mount namespace that holds what an installed system would have:
 its own /etc/nsswitch.conf (`hosts: files w2wesher`), libnss_w2wesher.so.2 in
 the multiarch libdir (a read-only overlay of the build's module over
-/usr/lib/<triplet>), and /run/w2wesher/wesh0.sock pointing at that node's
-control socket. Nothing on the host changes. docs/operations.md "Node names"."""
+/usr/lib/<triplet>), and /run/w2wesher/wesh0.sock and wesh0.names.sock pointing
+at that node's control socket (0660) and lookup socket (0666). Nothing on the
+host changes. docs/operations.md "Node names"."""
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ import time
 import pytest
 
 import netlab
+from test_harden import ask
 from test_mesh import full_mesh, msgpack_announcement, start_mesh
 
 pytestmark = pytest.mark.skipif(netlab.requirements() is not None, reason=str(netlab.requirements()))
@@ -26,6 +28,12 @@ pytestmark = pytest.mark.skipif(netlab.requirements() is not None, reason=str(ne
 # the multiarch libdir glibc searches, where `meson install --prefix=/usr` puts the module
 LIBDIR = "/usr/lib/" + (sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu")
 DOMAIN = "wesh0.w2w"
+USER = 12345  # any local user: neither the daemon's user nor its group, no capabilities
+
+
+def names_sock(node):
+    """The daemon's lookup socket, next to its control socket (X.sock -> X.names.sock)."""
+    return node.sock[:-len(".sock")] + ".names.sock"
 
 
 def _module_dir(lab):
@@ -41,8 +49,10 @@ def _module_dir(lab):
 
 def resolver(node, *cmd, user=None, timeout=20, socks=None):
     """Runs cmd in node's netns through the system resolver path, with node's
-    control socket as /run/w2wesher/wesh0.sock (or socks: {file name: path});
-    returns (returncode, stdout + stderr, seconds)."""
+    control and lookup sockets as /run/w2wesher/wesh0.sock and wesh0.names.sock
+    (or socks: {file name: path}); returns (returncode, stdout + stderr, seconds).
+    user: run as that uid and gid, no supplementary groups and (not root) no
+    capabilities."""
     d = _module_dir(node.lab)
     run = " ".join("'" + c.replace("'", "'\\''") + "'" for c in cmd)
     if user is not None:
@@ -54,7 +64,8 @@ def resolver(node, *cmd, user=None, timeout=20, socks=None):
         "mount -t tmpfs -o mode=0755 tmpfs /run\n"
         "mkdir -m 0755 /run/w2wesher\n"
         + "".join(f"ln -s {path} /run/w2wesher/{name}\n"
-                  for name, path in (socks or {"wesh0.sock": node.sock}).items()) +
+                  for name, path in (socks or {"wesh0.sock": node.sock,
+                                                  "wesh0.names.sock": names_sock(node)}).items()) +
         "set +e\n"
         f"{run}\n"
     )
@@ -96,21 +107,49 @@ def test_names_resolve_leave_and_no_daemon():
         # no bare names (they would shadow real hosts), no other domain
         assert getent(nodes[0], "node2") is None
         assert getent(nodes[0], "node2.wesh1.w2w") is None
+        # the two sockets: control for owner and group, lookup for everyone
+        for n in nodes:
+            assert os.stat(n.sock).st_mode & 0o777 == 0o660
+            assert os.stat(names_sock(n)).st_mode & 0o777 == 0o666
+        # any local user resolves, through the lookup socket
+        for a in nodes:
+            for b in nodes:
+                assert getent(a, f"{b.name}.{DOMAIN}", user=USER) == ips[b], (a.name, b.name)
+        rc, out, _ = resolver(nodes[0], "getent", "hosts", ips[nodes[2]], user=USER)
+        assert rc == 0 and out.split()[1:] == [f"node3.{DOMAIN}"], out
         # ping by name, through getaddrinfo. iputils ping drops every capability
-        # before resolving, so even as root it needs the socket's group: run it as
-        # the daemon's user (nobody here), which may connect.
-        for a, b in ((nodes[0], nodes[1]), (nodes[2], nodes[0])):
-            rc, out, _ = resolver(a, "ping", "-c1", "-W3", f"{b.name}.{DOMAIN}", user=netlab.NOBODY)
-            assert rc == 0 and ips[b] in out, out
-        rc, out, _ = resolver(nodes[0], "ping", "-c1", "-W3", f"node2.{DOMAIN}")
-        assert rc == 2 and "not known" in out, out  # root without CAP_DAC_OVERRIDE: not in the group
-        # who can resolve: the socket's owner and group (here nobody) and root; others get "not found"
-        assert getent(nodes[0], f"node2.{DOMAIN}", user=netlab.NOBODY) == ips[nodes[1]]
-        assert getent(nodes[0], f"node2.{DOMAIN}", user=12345) is None
+        # before resolving: as root (no CAP_DAC_OVERRIDE left), as the daemon's
+        # user and as any user, it resolves through the 0666 lookup socket.
+        for a, b, user in ((nodes[0], nodes[1], USER), (nodes[2], nodes[0], USER),
+                           (nodes[1], nodes[2], netlab.NOBODY), (nodes[0], nodes[1], None)):
+            rc, out, _ = resolver(a, "ping", "-c1", "-W3", f"{b.name}.{DOMAIN}", user=user)
+            assert rc == 0 and ips[b] in out, (user, out)
+        # ssh by name (getaddrinfo, as ping). ssh needs a passwd entry, so as
+        # nobody, with only the lookup socket offered: it resolves, then finds
+        # nothing listening on port 22
+        rc, out, _ = resolver(nodes[0], "ssh", "-v", "-F", "/dev/null", "-o", "BatchMode=yes", "-o",
+                              "ConnectTimeout=3", f"node2.{DOMAIN}", "true", user=netlab.NOBODY,
+                              socks={"wesh0.names.sock": names_sock(nodes[0])})
+        assert rc == 255 and f"[{ips[nodes[1]]}] port 22" in out and "Connection refused" in out, out
+        assert "Could not resolve" not in out, out
+        # that user cannot control the daemon: not through the lookup socket
+        # (an error answer), not through the control socket (no access)
+        for req in ("status", "leave", "join-info"):
+            rc, out, _ = resolver(nodes[0], lab.cli, req, "--socket", "/run/w2wesher/wesh0.names.sock", user=USER)
+            assert rc != 0 and "not on the lookup socket" in out, (req, out)
+            rc, out, _ = resolver(nodes[0], lab.cli, req, "--socket", "/run/w2wesher/wesh0.sock", user=USER)
+            assert rc != 0 and "ermission denied" in out, (req, out)
+        assert nodes[0].alive() and len(nodes[0].status()["peers"]) == 2
+        # without the lookup socket (w2wesherd --private-names): only the control
+        # socket's owner and group (here nobody) and root resolve; others get "not found"
+        ctl_only = {"wesh0.sock": nodes[0].sock}
+        assert getent(nodes[0], f"node2.{DOMAIN}", user=netlab.NOBODY, socks=ctl_only) == ips[nodes[1]]
+        assert getent(nodes[0], f"node2.{DOMAIN}", socks=ctl_only) == ips[nodes[1]]
+        assert getent(nodes[0], f"node2.{DOMAIN}", user=USER, socks=ctl_only) is None
         # a leave stops resolution at once
         nodes[2].request("leave")
         t0 = time.monotonic()
-        lab.wait(lambda: getent(nodes[0], f"node3.{DOMAIN}") is None, 10, step=0.05,
+        lab.wait(lambda: getent(nodes[0], f"node3.{DOMAIN}", user=USER) is None, 10, step=0.05,
                  what="node3 to stop resolving")
         print(f"measured: node3 stopped resolving {time.monotonic() - t0:.2f}s after its leave")
         assert getent(nodes[0], f"node2.{DOMAIN}") == ips[nodes[1]]
@@ -128,6 +167,7 @@ def test_names_resolve_leave_and_no_daemon():
         assert rc == 2, out
         print(f"measured: lookup with a killed daemon: not found after {secs * 1000:.0f} ms")
         os.unlink(d.sock)
+        os.unlink(names_sock(d))
         rc, out, secs = resolver(d, "getent", "hosts", f"node1.{DOMAIN}")
         assert rc == 2, out
         print(f"measured: lookup without a daemon: not found after {secs * 1000:.0f} ms")
@@ -233,3 +273,74 @@ def test_two_clusters_one_host():
             rc, out, _ = resolver(a[0], "getent", "hosts", name, socks=both)
             assert rc == 0 and out.split()[0] == want, (name, out)
         assert ips_a[a[1]] != ips_b[b2]
+
+
+
+def _ask(path, data):
+    """Sends raw bytes, returns the text answered until EOF (test_harden.ask)."""
+    return ask(path, data).decode()
+
+def test_lookup_socket_limits():
+    """The lookup socket shares the control socket's hardened accept path with
+    its own 16 slots: a local user holding them all gets "busy" answers there,
+    and the control socket still serves; bad requests get errors; only the two
+    lookups are answered."""
+    import socket
+    with netlab.Lab() as lab:
+        nodes = start_mesh(lab, 2)
+        ips = full_mesh(lab, nodes)
+        n, path = nodes[0], names_sock(nodes[0])
+        assert _ask(path, f"resolve node2.{DOMAIN}\n".encode()) == f"node2.{DOMAIN} {ips[nodes[1]]}\n"
+        assert _ask(path, f"resolve-addr {ips[nodes[1]]}\n".encode()) == f"node2.{DOMAIN} {ips[nodes[1]]}\n"
+        assert _ask(path, b"resolve nosuch.wesh0.w2w\n") == ""
+        for req in (b"status\n", b"status json\n", b"join-info json\n", b"join /ip4/127.0.0.1/tcp/1\n",
+                    b"leave\n", b"resolve\n", b"\n"):
+            assert "not on the lookup socket" in _ask(path, req), req
+        assert "NUL" in _ask(path, b"resolve no\0de2.wesh0.w2w\n")
+        assert "too long" in _ask(path, b"x" * 2000)
+        # idle holders take every lookup slot. A client answered just before may
+        # not have been freed yet: a holder told "busy" is replaced by a new one.
+        held = []
+        try:
+            for _ in range(16):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(path)
+                held.append(s)
+            for _ in range(20):
+                time.sleep(0.1)
+                busy = []
+                for i, s in enumerate(held):
+                    try:
+                        got = s.recv(256, socket.MSG_DONTWAIT)
+                    except BlockingIOError:
+                        continue
+                    assert b"busy" in got, got
+                    s.close()
+                    held[i] = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    held[i].connect(path)
+                    busy.append(i)
+                if not busy:
+                    break
+            got = _ask(path, f"resolve node2.{DOMAIN}\n".encode())
+            assert "busy: too many lookup clients" in got, got
+            # the control socket is not starved, and still resolves for its users
+            assert len(n.status()["peers"]) == 1
+            assert n.request(f"resolve node2.{DOMAIN}") == f"node2.{DOMAIN} {ips[nodes[1]]}\n"
+        finally:
+            for s in held:
+                s.close()
+        lab.wait(lambda: _ask(path, f"resolve node2.{DOMAIN}\n".encode()).startswith("node2."), 5,
+                 what="lookup slots to free up")
+        assert n.alive()
+        # w2wesherd --private-names: no lookup socket (a stale one is removed), so
+        # only the control socket's owner and group (and root) resolve
+        n.kill()
+        assert os.path.exists(path)  # stale, from the killed daemon
+        n.start(extra_args=["--private-names"])
+        lab.wait(lambda: os.path.exists(n.sock) and n.overlay_ip(), 10, what="the restarted daemon")
+        assert not os.path.exists(path)
+        lab.wait(lambda: getent(n, f"node2.{DOMAIN}", user=netlab.NOBODY) == ips[nodes[1]], 15,
+                 what="node2 to resolve again for the daemon's user")
+        assert getent(n, f"node2.{DOMAIN}") == ips[nodes[1]]  # root
+        assert getent(n, f"node2.{DOMAIN}", user=USER) is None
+        n.stop()

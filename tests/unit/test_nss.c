@@ -340,6 +340,61 @@ static void test_daemons(void **state)
 	fake_stop(&c);
 }
 
+/* A daemon's lookup socket X.names.sock is asked instead of its control
+ * socket X.sock (that one only when there is no lookup socket), and order
+ * follows the daemons (stems), not the file names. */
+static void test_lookup_sockets(void **state)
+{
+	struct fake ctl, names, other, dotted;
+	struct gaih_addrtuple *pat;
+	char buf[1024], ip[64];
+	int err, herr;
+
+	(void)state;
+	fake_start(&ctl, "a.sock", "n.w.w2w fd00::1\n");
+	fake_start(&names, "a.names.sock", "n.w.w2w fd00::2\n");
+	fake_start(&other, "b.sock", "m.w.w2w fd00::3\n");
+	pat = NULL;
+	assert_int_equal(lookup4("n.w.w2w", &pat, buf, sizeof(buf), &err, &herr), NSS_STATUS_SUCCESS);
+	assert_string_equal(inet_ntop(AF_INET6, pat->addr, ip, sizeof(ip)), "fd00::2");
+	assert_int_equal(ctl.nreq, 0);
+	assert_int_equal(names.nreq, 1);
+	assert_string_equal(names.last, "resolve n.w.w2w\n");
+	/* a daemon with only its control socket is still asked */
+	pat = NULL;
+	assert_int_equal(lookup4("m.w.w2w", &pat, buf, sizeof(buf), &err, &herr), NSS_STATUS_SUCCESS);
+	assert_string_equal(inet_ntop(AF_INET6, pat->addr, ip, sizeof(ip)), "fd00::3");
+	assert_int_equal(ctl.nreq, 0);
+	/* stem "a.m" sorts after stem "a" although "a.m.sock" < "a.names.sock" */
+	fake_start(&dotted, "a.m.sock", "n.w.w2w fd00::4\n");
+	pat = NULL;
+	assert_int_equal(lookup4("n.w.w2w", &pat, buf, sizeof(buf), &err, &herr), NSS_STATUS_SUCCESS);
+	assert_string_equal(inet_ntop(AF_INET6, pat->addr, ip, sizeof(ip)), "fd00::2");
+	fake_stop(&dotted);
+	/* a stale lookup socket (a killed daemon's: the file, no listener): the
+	 * control socket answers */
+	fake_stop(&names);
+	{
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		strcpy(sa.sun_path, names.path);
+		assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		close(fd);
+	}
+	pat = NULL;
+	assert_int_equal(lookup4("n.w.w2w", &pat, buf, sizeof(buf), &err, &herr), NSS_STATUS_SUCCESS);
+	assert_string_equal(inet_ntop(AF_INET6, pat->addr, ip, sizeof(ip)), "fd00::1");
+	assert_int_equal(ctl.nreq, 1);
+	/* without the lookup socket, the control socket answers */
+	unlink(names.path);
+	pat = NULL;
+	assert_int_equal(lookup4("n.w.w2w", &pat, buf, sizeof(buf), &err, &herr), NSS_STATUS_SUCCESS);
+	assert_string_equal(inet_ntop(AF_INET6, pat->addr, ip, sizeof(ip)), "fd00::1");
+	fake_stop(&ctl);
+	fake_stop(&other);
+}
+
 static void test_reverse(void **state)
 {
 	struct fake f;
@@ -379,6 +434,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_garbage_replies, setup),
 	    cmocka_unit_test_setup(test_names_never_sent, setup),
 	    cmocka_unit_test_setup(test_daemons, setup),
+	    cmocka_unit_test_setup(test_lookup_sockets, setup),
 	    cmocka_unit_test_setup(test_reverse, setup),
 	};
 	signal(SIGPIPE, SIG_IGN);

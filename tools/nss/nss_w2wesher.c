@@ -6,10 +6,13 @@
  * module asks the running daemon(s) and answers from their reply; nothing is
  * written to /etc/hosts.
  *
- * Every lookup of a well-formed multi-label name connects to each control
- * socket in W2W_NSS_SOCKET_DIR (*.sock, at most MAX_SOCKS, in name order),
+ * Every lookup of a well-formed multi-label name connects to each daemon's
+ * socket in W2W_NSS_SOCKET_DIR (at most MAX_SOCKS daemons, in name order),
  * sends "resolve NAME\n" (tools/ctlproto.h) and takes the answer of the first
- * socket, in name order, that knows the name. All sockets are asked at once,
+ * socket, in name order, that knows the name. A daemon's socket is its lookup
+ * socket X.names.sock (mode 0666: any user may resolve) when one accepts the
+ * connection, else its control socket X.sock (0660: only its owner, group and
+ * root get an answer; a daemon run with --private-names, or an older one). All sockets are asked at once,
  * non-blocking, under one deadline of TIMEOUT_MS: a stopped, hung or
  * overloaded daemon costs at most that, then the name is "not found" and the
  * next source in nsswitch.conf is asked.
@@ -143,44 +146,77 @@ static bool parse_reply(const char *r, size_t n, const struct answer *q, struct 
 
 struct sock {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	size_t stem; /* length of the path without ".sock" / ".names.sock" */
 	int fd;
 	bool done;
 	size_t len;
 	char reply[REPLY_MAX + 1];
 };
 
-static int cmp_path(const void *a, const void *b)
+static bool is_names(const struct sock *s)
 {
-	return strcmp(((const struct sock *)a)->path, ((const struct sock *)b)->path);
+	return s->path[s->stem + 1] == 'n'; /* ".names.sock", not ".sock" */
 }
 
-/* Lists the *.sock entries of the socket directory, sorted. Ignores the
- * directory when anyone may write it: a planted socket could answer lies. */
+/* By daemon (the stem), its lookup socket first. */
+static int cmp_path(const void *a, const void *b)
+{
+	const struct sock *x = a, *y = b;
+	size_t m = x->stem < y->stem ? x->stem : y->stem;
+	int r = memcmp(x->path, y->path, m);
+
+	if (r)
+		return r;
+	if (x->stem != y->stem)
+		return x->stem < y->stem ? -1 : 1;
+	return (int)is_names(y) - (int)is_names(x);
+}
+
+static bool same_stem(const struct sock *a, const struct sock *b)
+{
+	return a->stem == b->stem && !memcmp(a->path, b->path, a->stem);
+}
+
+/* Lists the daemons' sockets in the socket directory (those of the first
+ * MAX_SOCKS daemons), sorted by daemon: for each stem X its X.names.sock
+ * first, then X.sock. Ignores the directory when anyone may write it: a
+ * planted socket could answer lies. */
 static size_t list_socks(struct sock *s)
 {
 	struct stat st;
 	struct dirent *de;
 	DIR *d;
-	size_t n = 0;
+	size_t n = 0, stems = 0, i;
 
 	if (stat(W2W_NSS_SOCKET_DIR, &st) != 0 || !S_ISDIR(st.st_mode) || (st.st_mode & S_IWOTH))
 		return 0;
 	d = opendir(W2W_NSS_SOCKET_DIR);
 	if (!d)
 		return 0;
-	while (n < MAX_SOCKS && (de = readdir(d)) != NULL) {
-		size_t l = strlen(de->d_name);
+	/* Up to two sockets per daemon are listed; s holds 2 * MAX_SOCKS. */
+	while (n < 2 * MAX_SOCKS && (de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name), suffix = 5;
 
 		if (l <= 5 || strcmp(de->d_name + l - 5, ".sock") != 0 || de->d_name[0] == '.')
 			continue;
+		if (l > 11 && !strcmp(de->d_name + l - 11, ".names.sock"))
+			suffix = 11;
 		if ((size_t)snprintf(s[n].path, sizeof(s[n].path), "%s/%s", W2W_NSS_SOCKET_DIR, de->d_name) >=
 		    sizeof(s[n].path))
 			continue;
+		s[n].stem = strlen(s[n].path) - suffix;
 		n++;
 	}
 	closedir(d);
 	qsort(s, n, sizeof(*s), cmp_path);
-	return n;
+	for (i = 0; i < n; i++) {
+		if (i && same_stem(&s[i - 1], &s[i]))
+			continue;
+		if (stems == MAX_SOCKS)
+			break;
+		stems++;
+	}
+	return i;
 }
 
 /* The first socket in name order that knows the name decides: true once it,
@@ -200,8 +236,8 @@ static bool pick(struct sock *s, size_t n, const struct answer *q, struct answer
  * with *a filled when one knows it. */
 static bool ask_daemons(const struct answer *q, struct answer *a)
 {
-	struct sock s[MAX_SOCKS];
-	struct pollfd pfd[MAX_SOCKS];
+	struct sock s[2 * MAX_SOCKS];
+	struct pollfd pfd[2 * MAX_SOCKS];
 	char req[NAME_MAX_LEN + 32], ip[INET6_ADDRSTRLEN];
 	int reqlen = q->name[0] ? snprintf(req, sizeof(req), "resolve %s\n", q->name)
 	                        : snprintf(req, sizeof(req), "resolve-addr %s\n",
@@ -215,6 +251,10 @@ static bool ask_daemons(const struct answer *q, struct answer *a)
 
 		s[i].done = true;
 		s[i].len = 0;
+		s[i].fd = -1;
+		/* The control socket only when the lookup socket before it failed. */
+		if (i && same_stem(&s[i - 1], &s[i]) && s[i - 1].fd >= 0)
+			continue;
 		s[i].fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (s[i].fd < 0)
 			continue;
