@@ -231,8 +231,18 @@ def test_go_style_config_runs_unchanged():
         assert open(go.config).read() == before  # every secret was there: never rewritten
 
 
-def msgpack_announcement(seq, name, wg_pub, port, claims, flags=0):
-    """Hand-encoded msgpack of an announcement (docs/mesh.md), for attackers."""
+def ma_ip4_tcp(ip, port):
+    """Binary multiaddr /ip4/<ip>/tcp/<port> (an `la` entry, docs/mesh.md)."""
+    import socket
+    import struct
+    return b"\x04" + socket.inet_aton(ip) + b"\x06" + struct.pack(">H", port)
+
+
+def msgpack_announcement(seq, name, wg_pub, port, claims, flags=0, la=()):
+    """Hand-encoded msgpack of an announcement (docs/mesh.md), for attackers.
+    la: binary multiaddrs where the author can be dialled; without them the
+    members that are not connected to it cannot probe it and report it
+    unreachable (docs/mesh.md, "Liveness")."""
     import struct
 
     def s(x):
@@ -246,13 +256,15 @@ def msgpack_announcement(seq, name, wg_pub, port, claims, flags=0):
     def b8(x):
         return bytes([0xc4, len(x)]) + x
 
-    out = bytes([0x88]) + s("v") + b"\x01" + s("seq") + b"\xcf" + struct.pack(">Q", seq)
+    out = bytes([0x89 if la else 0x88]) + s("v") + b"\x01" + s("seq") + b"\xcf" + struct.pack(">Q", seq)
     out += s("flags") + bytes([flags]) + s("name") + s(name) + s("wg") + b8(wg_pub)
     out += s("port") + b"\xcd" + struct.pack(">H", port)
     out += s("addrs") + bytes([0x90 | len(claims)])
     for ip, t in claims:
         out += bytes([0x82]) + s("ip") + b8(ip) + s("t") + b"\xcf" + struct.pack(">Q", t)
     out += s("eps") + b"\x90"
+    if la:
+        out += s("la") + bytes([0x90 | len(la)]) + b"".join(b8(x) for x in la)
     return out
 
 

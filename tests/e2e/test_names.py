@@ -21,7 +21,7 @@ import pytest
 
 import netlab
 from test_harden import ask
-from test_mesh import full_mesh, msgpack_announcement, start_mesh
+from test_mesh import full_mesh, ma_ip4_tcp, msgpack_announcement, start_mesh
 
 pytestmark = pytest.mark.skipif(netlab.requirements() is not None, reason=str(netlab.requirements()))
 
@@ -212,7 +212,10 @@ def test_name_collision_and_hostile_names():
 
         def announce(name):
             seq[0] += 1
-            ann = msgpack_announcement(seq[0], name, wg, 10042, [(bytes([10, 89, 0, 250]), int(time.time() * 1e3))])
+            # with its listen address: every member can dial and probe it, so
+            # nobody reports it unreachable while the test renames it
+            ann = msgpack_announcement(seq[0], name, wg, 10042, [(bytes([10, 89, 0, 250]), int(time.time() * 1e3))],
+                                       la=[ma_ip4_tcp(evil.ip, 10042)])
             p.stdin.write("hex:" + ann.hex() + "\n")
             p.stdin.flush()
 
