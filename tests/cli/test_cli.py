@@ -454,12 +454,28 @@ class P2P(unittest.TestCase):
         a, addr = self.listen("--topic", "t")
         b, _ = self.listen("--topic", "t", "--dial", addr)
         self.events(a, lambda e: e["event"] == "connected")
-        time.sleep(2)  # gossipsub: the subscriptions reach each other
+        # gossipsub: publish only once the subscriptions have reached each other
+        # (a fixed sleep was too short on a loaded machine): "ready" until one arrives
+        end = time.monotonic() + 30
+        while True:
+            b.stdin.write(b"ready\n")
+            b.stdin.flush()
+            try:
+                self.events(a, lambda e: e["event"] == "message" and bytes.fromhex(e["dataHex"]) == b"ready",
+                            timeout=0.5)
+                break
+            except AssertionError:
+                if time.monotonic() > end:
+                    raise
+        time.sleep(0.5)
+        while select.select([a.stdout], [], [], 0)[0]:  # late copies of "ready"
+            a.stdout.readline()
         huge = b"x" * (300 * 1024)
         b.stdin.write(b"first\n" + huge + b"TAIL\nlast\n")
         b.stdin.flush()
         seen = self.events(a, lambda e: e["event"] == "message" and bytes.fromhex(e["dataHex"]) == b"last")
         got = [bytes.fromhex(e["dataHex"]) for e in seen if e["event"] == "message"]
+        got = [m for m in got if m != b"ready"]
         self.assertEqual(got, [b"first", b"last"])  # never a piece of the long line
         b.stdin.close()
         b.kill()
