@@ -12,7 +12,7 @@ PKGS="
   meson ninja-build pkg-config gcc clang
   libsodium-dev libmnl-dev libuv1-dev libmsgpack-dev libcmocka-dev libc-ares-dev
   libclang-rt-14-dev
-  wireguard-tools wireguard-go iproute2 iputils-ping util-linux libcap2-bin procps
+  wireguard-tools wireguard-go iproute2 iputils-ping util-linux libcap2-bin procps openssh-client
   nebula
   python3 python3-cffi python3-pytest
   qemu-system-x86 busybox-static kmod cpio xz-utils
