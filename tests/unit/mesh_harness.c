@@ -565,3 +565,23 @@ size_t mh_rate_limited(const struct mh_world *w)
 			n += w->nodes[i].rate_limited[j];
 	return n;
 }
+
+void mh_ip(struct ann_ip *ip, const char *s)
+{
+	memset(ip, 0, sizeof(*ip));
+	if (inet_pton(AF_INET, s, ip->ip) == 1) {
+		ip->family = 4;
+	} else {
+		if (inet_pton(AF_INET6, s, ip->ip) != 1)
+			die("mh_ip: not an IP address");
+		ip->family = 6;
+	}
+}
+
+void mh_ann(struct announce *a, uint8_t key)
+{
+	memset(a, 0, sizeof(*a));
+	a->seq = 1;
+	memset(a->wg_pub, key, 32);
+	a->wg_port = 51820;
+}

@@ -117,4 +117,9 @@ size_t mh_rate_limited(const struct mh_world *w);
 /* The peer of node j on node i's device (NULL if absent). */
 const struct wgpeer *mh_peer_on(const struct mh_world *w, int i, int j);
 
+/* Test data: an IPv4 or IPv6 address from text (dies on bad text), and a
+ * minimal announcement (seq 1, WireGuard key of 32 x `key`, port 51820). */
+void mh_ip(struct ann_ip *ip, const char *s);
+void mh_ann(struct announce *a, uint8_t key);
+
 #endif

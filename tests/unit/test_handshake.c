@@ -10,31 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <arpa/inet.h>
 #include <cmocka.h>
 
 #include "handshake.h"
+#include "mesh_harness.h"
 
 #define SEC (1000ull * 1000)
-
-static void mk_ip(struct ann_ip *ip, const char *s)
-{
-	memset(ip, 0, sizeof(*ip));
-	if (inet_pton(AF_INET, s, ip->ip) == 1) {
-		ip->family = 4;
-	} else {
-		assert_int_equal(inet_pton(AF_INET6, s, ip->ip), 1);
-		ip->family = 6;
-	}
-}
-
-static void mk_ann(struct announce *a, uint8_t key)
-{
-	memset(a, 0, sizeof(*a));
-	a->seq = 1;
-	memset(a->wg_pub, key, 32);
-	a->wg_port = 51820;
-}
 
 static void ack(struct announce *a, const uint8_t *key)
 {
@@ -47,7 +28,7 @@ static void test_hs_acks(void **state)
 	uint8_t k[32];
 
 	(void)state;
-	mk_ann(&a, 1);
+	mh_ann(&a, 1);
 	memset(k, 0x42, 32);
 	assert_false(hs_acks(&a, k));
 	ack(&a, k);
@@ -68,7 +49,7 @@ static void test_hs_join_preacked(void **state)
 	(void)state;
 	for (int lower = 0; lower < 2; lower++) { /* key order does not matter here */
 		memset(self, lower ? 0x10 : 0x90, 32);
-		mk_ann(&a, 0x50);
+		mh_ann(&a, 0x50);
 		ack(&a, self);
 		memset(&s, 0, sizeof(s));
 		assert_true(hs_configured(&s, self, &a, 100));
@@ -98,7 +79,7 @@ static void test_hs_waiter(void **state)
 
 	(void)state;
 	memset(self, 0x90, 32); /* the higher key */
-	mk_ann(&a, 0x50);
+	mh_ann(&a, 0x50);
 	assert_true(hs_configured(&s, self, &a, 1000));
 	assert_int_equal(s.role, HS_ROLE_WAITER);
 	p = hs_plan(&s, self, &a, false, 1000 + 3 * SEC);
@@ -127,7 +108,7 @@ static void test_hs_waiter(void **state)
 	/* a higher key gets a lower-priority ack */
 	memset(self, 0x10, 32);
 	memset(&s, 0, sizeof(s));
-	mk_ann(&a, 0x50);
+	mh_ann(&a, 0x50);
 	hs_configured(&s, self, &a, 0);
 	hs_applied(&s, 10);
 	assert_int_equal(hs_ack_rank(self, &s, false, 10), 2);
@@ -146,8 +127,8 @@ static void test_hs_cold_start(void **state)
 	(void)state;
 	memset(k_lo, 0x10, 32);
 	memset(k_hi, 0x90, 32);
-	mk_ann(&a_lo, 0x10);
-	mk_ann(&a_hi, 0x90);
+	mh_ann(&a_lo, 0x10);
+	mh_ann(&a_hi, 0x90);
 	assert_true(hs_configured(&lo, k_lo, &a_hi, 0)); /* lo's view of hi */
 	assert_true(hs_configured(&hi, k_hi, &a_lo, 0));
 	assert_int_equal(lo.role, HS_ROLE_WAITER);
@@ -179,7 +160,7 @@ static void test_hs_cold_start(void **state)
 	/* no ack ever (a peer of an older version): the lower key promotes
 	 * itself after HS_PROMOTE_FALLBACK_US, well before the higher key's hold */
 	memset(&lo, 0, sizeof(lo));
-	mk_ann(&a_hi, 0x90);
+	mh_ann(&a_hi, 0x90);
 	hs_configured(&lo, k_lo, &a_hi, 0);
 	p = hs_plan(&lo, k_lo, &a_hi, false, HS_PROMOTE_FALLBACK_US - 1);
 	assert_false(p.endpoint);
@@ -214,7 +195,7 @@ static void test_hs_never_both(void **state)
 			if (step[i] > 2)
 				i = o, o = 1 - i;
 			/* i's view of o: o's announcement, acking i iff o acks now */
-			mk_ann(&view, k[o][0]);
+			mh_ann(&view, k[o][0]);
 			if (acking[o] && hs_ack_rank(k[o], &s[o], false, 1000) > 0)
 				ack(&view, k[i]);
 			switch (step[i]++) {
@@ -243,7 +224,7 @@ static void test_hs_forget(void **state)
 
 	(void)state;
 	memset(self, 0x90, 32);
-	mk_ann(&a, 0x50);
+	mh_ann(&a, 0x50);
 	hs_configured(&s, self, &a, 0);
 	hs_applied(&s, 5);
 	assert_int_equal(hs_ack_rank(self, &s, false, 5), 1);
@@ -267,10 +248,10 @@ static void test_hs_endpoint(void **state)
 	struct ann_endpoint ep;
 
 	(void)state;
-	mk_ann(&a, 1);
+	mh_ann(&a, 1);
 	a.wg_port = 40000;
-	mk_ip(&conn, "192.0.2.7");
-	mk_ip(&lo, "127.0.0.1");
+	mh_ip(&conn, "192.0.2.7");
+	mh_ip(&lo, "127.0.0.1");
 	/* nothing known */
 	assert_false(hs_endpoint(NULL, &a, &ep));
 	/* the connection's IP with the ANNOUNCED WireGuard port */
@@ -279,7 +260,7 @@ static void test_hs_endpoint(void **state)
 	assert_int_equal(ep.port, 40000);
 	/* an advertised endpoint when there is no connection */
 	a.n_eps = 1;
-	mk_ip(&a.eps[0].addr, "198.51.100.1");
+	mh_ip(&a.eps[0].addr, "198.51.100.1");
 	a.eps[0].port = 41000;
 	assert_true(hs_endpoint(NULL, &a, &ep));
 	assert_true(ann_ip_eq(&ep.addr, &a.eps[0].addr));
@@ -295,12 +276,11 @@ static void test_hs_endpoint(void **state)
 	assert_true(hs_endpoint(&lo, &a, &ep));
 	assert_true(ann_ip_eq(&ep.addr, &lo));
 	assert_int_equal(ep.port, 40000);
-	mk_ip(&lo, "::1");
+	mh_ip(&lo, "::1");
 	a.n_eps = 1;
 	assert_true(hs_endpoint(&lo, &a, &ep));
 	assert_true(ann_ip_eq(&ep.addr, &a.eps[0].addr));
 }
-
 
 int main(void)
 {

@@ -25,25 +25,6 @@
 
 #define SEC MH_SEC
 
-static void mk_ip(struct ann_ip *ip, const char *s)
-{
-	memset(ip, 0, sizeof(*ip));
-	if (inet_pton(AF_INET, s, ip->ip) == 1) {
-		ip->family = 4;
-	} else {
-		assert_int_equal(inet_pton(AF_INET6, s, ip->ip), 1);
-		ip->family = 6;
-	}
-}
-
-static void mk_ann(struct announce *a, uint8_t key)
-{
-	memset(a, 0, sizeof(*a));
-	a->seq = 1;
-	memset(a->wg_pub, key, 32);
-	a->wg_port = 51820;
-}
-
 /* ---- ann_build ---- */
 
 static void test_ann_build(void **state)
@@ -58,7 +39,7 @@ static void test_ann_build(void **state)
 
 	(void)state;
 	memset(pub, 7, 32);
-	mk_ip(&claim.addr, "10.42.0.9");
+	mh_ip(&claim.addr, "10.42.0.9");
 	claim.claimed_ms = 1234;
 	s.seq = 77;
 	s.name = "alpha";
@@ -66,7 +47,7 @@ static void test_ann_build(void **state)
 	s.wg_port = 51820;
 	s.listen_tcp = 4001;
 	/* unspecified listen address, nothing observed: no endpoints, no claim */
-	mk_ip(&listen, "0.0.0.0");
+	mh_ip(&listen, "0.0.0.0");
 	s.listen_ip = &listen;
 	ann_build(&a, &s);
 	assert_int_equal(a.n_eps, 0);
@@ -75,10 +56,10 @@ static void test_ann_build(void **state)
 	assert_int_equal(a.seq, 77);
 	assert_string_equal(a.name, "alpha");
 	/* a specific listen address and observed ones, each once */
-	mk_ip(&listen, "192.0.2.1");
-	mk_ip(&obs[0], "198.51.100.5");
+	mh_ip(&listen, "192.0.2.1");
+	mh_ip(&obs[0], "198.51.100.5");
 	obs[1] = listen; /* seen where we listen: no duplicate */
-	mk_ip(&obs[2], "2001:db8::5");
+	mh_ip(&obs[2], "2001:db8::5");
 	s.observed = obs;
 	s.n_observed = 3;
 	s.claim = &claim;
@@ -99,7 +80,7 @@ static void test_ann_build(void **state)
 		char ip[32];
 
 		snprintf(ip, sizeof(ip), "203.0.113.%d", i + 1);
-		mk_ip(&obs[i], ip);
+		mh_ip(&obs[i], ip);
 	}
 	s.n_observed = 6;
 	ann_build(&a, &s);
@@ -385,7 +366,7 @@ static void test_ann_down_codec(void **state)
 	struct buf out;
 
 	(void)state;
-	mk_ann(&a, 7);
+	mh_ann(&a, 7);
 	a.n_down = 2;
 	a.down[0].len = 3;
 	memcpy(a.down[0].id, "\x00\x01\x02", 3);
@@ -618,7 +599,7 @@ static void test_engine_leave(void **state)
 	{
 		struct ann_ip ip;
 
-		mk_ip(&ip, "203.0.113.9");
+		mh_ip(&ip, "203.0.113.9");
 		mn_on_observed(w.nodes[1].m, &ip, w.now);
 		mn_on_connected(w.nodes[1].m, &w.nodes[2].id, &ip, w.now);
 	}
@@ -674,7 +655,7 @@ static void test_engine_static_address(void **state)
 	(void)state;
 	mh_init(&w, 2, "10.42.0.0/16", 10 * SEC);
 	w.nodes[1].has_static = true;
-	mk_ip(&w.nodes[1].static_claim.addr, "10.42.0.1");
+	mh_ip(&w.nodes[1].static_claim.addr, "10.42.0.1");
 	mh_start(&w, 1, -1);
 	mh_start(&w, 0, 1);
 	mh_run(&w, 3 * SEC);
