@@ -122,12 +122,10 @@ static int setup(void **state)
 	if (!d)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
-		char p[300];
-
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(p, sizeof(p), "%s/%s", W2W_NSS_SOCKET_DIR, de->d_name);
-		unlink(p);
+		/* relative to the open directory: no path buffer to size (and to truncate) */
+		unlinkat(dirfd(d), de->d_name, 0);
 	}
 	closedir(d);
 	return 0;
