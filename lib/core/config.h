@@ -50,6 +50,8 @@ enum cfg_key {
 	CK_NODE_REFRESH,
 	CK_NODE_CONTROLSOCKET,
 	CK_NODE_DNSDOMAIN,
+	CK_P2P_ADMISSIONKEY,   /* docs/configuration.md "Admission" */
+	CK_P2P_ADMISSIONTOKEN,
 	CK__COUNT
 };
 
@@ -106,6 +108,10 @@ struct w2w_config {
 	uint64_t refresh_ms;     /* RefreshInterval: the periodic re-announcement */
 	char control_socket[CFG_SOCK_MAX];
 	char dns_domain[CFG_DOMAIN_MAX + 1]; /* "" until w2w_config_check() derives it */
+
+	uint8_t adm_keys[8][32]; /* AdmissionKey (ADM_MAX_KEYS): admission mode when n_adm_keys > 0 */
+	size_t n_adm_keys;
+	char adm_token[300]; /* AdmissionToken, base64 text ("" = none) */
 
 	char note[512]; /* a remark for the dump (e.g. a rewritten ListenAddr) */
 	char err[512];

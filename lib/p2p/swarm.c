@@ -34,6 +34,7 @@ struct swpeer {
 	uint64_t gs_in_wait;      /* since when a pubsub peer has no stream to us (0 = has one) */
 	uint64_t gs_restart_at;   /* earliest next restart */
 	unsigned gs_restarts;
+	bool admitted; /* gated swarm: swarm_admit() opened gossipsub to it */
 	struct swpeer *next;
 };
 
@@ -76,7 +77,23 @@ struct swarm {
 	uint64_t now; /* time of the current entry point, for callbacks */
 	char *subs[SWARM_MAX_SUBS]; /* our topics, for the hello on a replacement stream */
 	size_t n_subs;
+	bool gated; /* admission mode: no pubsub output before swarm_admit() */
+	struct {
+		struct peerid id;
+		uint64_t until;
+	} deny[SWARM_MAX_DENY]; /* refused peers (swarm_deny) */
 };
+
+static bool denied(const struct swarm *sw, const struct peerid *id, uint64_t now, uint64_t *until)
+{
+	for (size_t i = 0; i < SWARM_MAX_DENY; i++)
+		if (sw->deny[i].until > now && peerid_eq(&sw->deny[i].id, id)) {
+			if (until)
+				*until = sw->deny[i].until;
+			return true;
+		}
+	return false;
+}
 
 static void settle(struct swarm *sw, uint64_t now);
 
@@ -248,7 +265,7 @@ static void conn_gs_pull(void *ud, struct conn *c, struct buf *out)
 	struct swpeer *p = sc->peer;
 
 	(void)c;
-	if (!sc->sw->gs || !p || !p->gs_added || p->primary != sc)
+	if (!sc->sw->gs || !p || !p->gs_added || p->primary != sc || (sc->sw->gated && !p->admitted))
 		return;
 	if (p->gs_hello) {
 		p->gs_hello = false;
@@ -281,7 +298,11 @@ static void on_ready(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 	struct swarm_event ev = { .type = SWARM_EV_CONNECTED, .conn = sc };
 	struct swpeer *p = peer_get(sw, id);
 
-	if (!p) {
+	if (!p || denied(sw, id, now, NULL)) {
+		/* A denied peer (admission mode) costs its handshake and nothing
+		 * more: no identify, no CONNECTED, no table. */
+		if (p)
+			log_debug(sw->cfg.log, "connection from a denied peer: closed");
 		conn_close(sc->c, now);
 		return;
 	}
@@ -619,6 +640,7 @@ void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 	}
 	if (p && p->primary == sc) {
 		p->primary = NULL;
+		p->admitted = false; /* a new connection proves its token again */
 		/* Another live connection to the peer takes over. */
 		for (struct swarm_conn *o = sw->conns; o; o = o->next) {
 			if (o->peer == p && o->ready && conn_state(o->c) == CONN_S_READY) {
@@ -682,6 +704,8 @@ int swarm_dial_begin(struct swarm *sw, const struct peerid *peer, uint64_t now, 
 		return -ENOMEM;
 	if (p->primary || p->dialing)
 		return -EALREADY;
+	if (denied(sw, peer, now, retry_at))
+		return -EAGAIN;
 	if (p->next_dial > now) {
 		if (retry_at)
 			*retry_at = p->next_dial;
@@ -758,6 +782,48 @@ int swarm_hangup(struct swarm *sw, const struct peerid *peer, uint64_t now)
 	}
 	settle(sw, now);
 	return n ? 0 : -ENOENT;
+}
+
+void swarm_set_gated(struct swarm *sw, bool gated)
+{
+	sw->gated = gated;
+}
+
+int swarm_set_admission(struct swarm *sw, const uint8_t *p, size_t n)
+{
+	return identify_set_admission(sw->self, p, n);
+}
+
+int swarm_admit(struct swarm *sw, const struct peerid *peer, uint64_t now)
+{
+	struct swpeer *p = peer_find(sw, peer);
+
+	sw->now = now;
+	if (!p || !p->primary)
+		return W2W_ESTATE;
+	if (!p->admitted) {
+		p->admitted = true;
+		p->gs_kick = sw->kick = true; /* what the router queued meanwhile goes out now */
+	}
+	settle(sw, now);
+	return 0;
+}
+
+int swarm_deny(struct swarm *sw, const struct peerid *peer, uint64_t until, uint64_t now)
+{
+	size_t slot = 0;
+
+	for (size_t i = 0; i < SWARM_MAX_DENY; i++) {
+		if (peerid_eq(&sw->deny[i].id, peer)) {
+			slot = i;
+			break;
+		}
+		if (sw->deny[i].until < sw->deny[slot].until)
+			slot = i; /* the oldest entry makes room */
+	}
+	sw->deny[slot].id = *peer;
+	sw->deny[slot].until = until;
+	return swarm_hangup(sw, peer, now);
 }
 
 int swarm_subscribe(struct swarm *sw, const char *topic, uint64_t now)
