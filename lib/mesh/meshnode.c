@@ -102,6 +102,9 @@ struct mesh_node {
 	uint8_t tok[ANN_BLOB_MAX];
 	size_t tok_len;
 	size_t rev_rot; /* the first revocation our next announcement relays */
+	/* an admission removal ended the restart grace: the device must lose the
+	 * peer now, and it may be one the table never listed since the restart */
+	bool grace_over;
 };
 
 uint64_t mn_default_expiry_ms(uint64_t announce_ms)
@@ -520,7 +523,7 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 	 * there and announce themselves again once reconnected (seamless
 	 * restart); only then are the ones that stayed silent removed. */
 	m->ops.apply(m->ud, dev, m->has_claim ? &m->claim : NULL, m->cfg.range.plen,
-		     now - m->started_us < m->cfg.expiry_us);
+		     !m->grace_over && now - m->started_us < m->cfg.expiry_us);
 }
 
 /* Every desired device so far is applied: peer-up for the new nodes in it
@@ -916,6 +919,10 @@ static void adm_remove(struct mesh_node *m, const struct peerid *peer, const cha
 	m->pt_why = why;
 	if (pt_remove(m->pt, peer, on_revoked, m))
 		soon(m, T_RECONCILE, now, 0);
+	if (!m->grace_over && now - m->started_us < m->cfg.expiry_us) {
+		m->grace_over = true;
+		soon(m, T_RECONCILE, now, 0);
+	}
 	adm_reject(m, peer);
 }
 
@@ -1434,6 +1441,7 @@ void mn_start(struct mesh_node *m, uint64_t now)
 	}
 	m->run = MN_RUNNING;
 	m->started_us = now;
+	m->grace_over = false;
 	disarm_all(m);
 	arm_at(m, T_RECONCILE, now);
 	m->announce_step_us = 0;
