@@ -640,7 +640,6 @@ void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 	}
 	if (p && p->primary == sc) {
 		p->primary = NULL;
-		p->admitted = false; /* a new connection proves its token again */
 		/* Another live connection to the peer takes over. */
 		for (struct swarm_conn *o = sw->conns; o; o = o->next) {
 			if (o->peer == p && o->ready && conn_state(o->c) == CONN_S_READY) {
@@ -648,6 +647,8 @@ void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 				break;
 			}
 		}
+		if (!p->primary)
+			p->admitted = false; /* a new connection proves its token again */
 		if (p->primary && p->gs_added) {
 			conn_gs_open(p->primary->c, now);
 		} else if (p->gs_added && sw->gs) {
