@@ -25,6 +25,7 @@
 #include "b64.h"
 #include "buf.h"
 #include "err.h"
+#include "identify.h"
 #include "peerid.h"
 
 static const uint8_t seed_a[32] = {1, 2, 3}, seed_b[32] = {4, 5, 6}, seed_x[32] = {7};
@@ -188,6 +189,28 @@ static void test_announce_fields(void **state)
 	assert_true(ADM_MAX_LEN <= ANN_BLOB_MAX);
 }
 
+/* The identify field that carries a token: encoded, decoded, over-long dropped. */
+static void test_identify_field(void **state)
+{
+	struct identify_info *in = calloc(2, sizeof(*in)), *out = in + 1;
+	uint8_t big[IDENTIFY_MAX_ADMISSION + 1] = {0};
+	struct buf b;
+
+	(void)state;
+	assert_non_null(in);
+	identify_info_init(in);
+	assert_int_equal(identify_set_admission(in, (const uint8_t *)"tok", 3), 0);
+	assert_int_equal(identify_set_admission(out, big, sizeof(big)), W2W_ELIMIT);
+	buf_init(&b, 2 * IDENTIFY_MAX_MSG);
+	assert_int_equal(identify_encode(in, &b), 0);
+	identify_info_init(out);
+	assert_int_equal(identify_decode(b.data + 1, b.len - 1, out), 0); /* past the 1-byte length prefix */
+	assert_int_equal(out->admission_len, 3);
+	assert_memory_equal(out->admission, "tok", 3);
+	buf_free(&b);
+	free(in);
+}
+
 static void write_file(const char *p, const char *text)
 {
 	FILE *f = fopen(p, "w");
@@ -259,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_token_roundtrip),
 		cmocka_unit_test(test_admit_set),
 		cmocka_unit_test(test_announce_fields),
+		cmocka_unit_test(test_identify_field),
 		cmocka_unit_test(test_api_and_config),
 	};
 
