@@ -35,6 +35,7 @@ struct swpeer {
 	uint64_t gs_restart_at;   /* earliest next restart */
 	unsigned gs_restarts;
 	bool admitted; /* gated swarm: swarm_admit() opened gossipsub to it */
+	bool gated_hello; /* gated swarm: our subscriptions went out before that */
 	struct swpeer *next;
 };
 
@@ -265,8 +266,19 @@ static void conn_gs_pull(void *ud, struct conn *c, struct buf *out)
 	struct swpeer *p = sc->peer;
 
 	(void)c;
-	if (!sc->sw->gs || !p || !p->gs_added || p->primary != sc || (sc->sw->gated && !p->admitted))
+	if (!sc->sw->gs || !p || !p->gs_added || p->primary != sc)
 		return;
+	if (sc->sw->gated && !p->admitted) {
+		/* Before its token is checked a peer gets our subscriptions only (a
+		 * constant topic name): it then knows at once that we take the topic,
+		 * so what it publishes meanwhile is queued for us instead of lost
+		 * (without this, joins in admission mode took ~100 ms longer). */
+		if (!p->gated_hello) {
+			p->gated_hello = true;
+			put_hello(sc->sw, out);
+		}
+		return;
+	}
 	if (p->gs_hello) {
 		p->gs_hello = false;
 		put_hello(sc->sw, out);
@@ -648,7 +660,7 @@ void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 			}
 		}
 		if (!p->primary)
-			p->admitted = false; /* a new connection proves its token again */
+			p->admitted = p->gated_hello = false; /* a new connection proves its token again */
 		if (p->primary && p->gs_added) {
 			conn_gs_open(p->primary->c, now);
 		} else if (p->gs_added && sw->gs) {
