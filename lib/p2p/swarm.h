@@ -123,9 +123,9 @@ int swarm_probe(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
 int swarm_hangup(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
 
 /*
- * Admission mode (docs/mesh.md "Admission"): a gated swarm sends a peer no
- * pubsub bytes (not even our subscriptions) until swarm_admit() says its
- * token checked out; what the router queues meanwhile goes out then. The
+ * Admission mode (docs/mesh.md "Admission"): a gated swarm sends a peer only
+ * our subscriptions (a hello) until swarm_admit() says its token checked
+ * out; what the router queues meanwhile goes out then. The
  * token we present rides in our identify answer (identify.h). swarm_deny()
  * hangs up on a peer and closes its connections right after the handshake
  * until `until` (dials to it wait too); the deny list holds SWARM_MAX_DENY
