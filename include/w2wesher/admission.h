@@ -38,17 +38,18 @@ W2W_EXPORT int w2w_admission_pubkey(char *out, size_t cap, const char *key);
  * expires (Unix seconds; expires 0: never), with an optional name (printable
  * ASCII, at most 64 bytes; NULL or "" for none; informative).
  */
-W2W_EXPORT int w2w_admission_sign(char *out, size_t cap, const char *key, const char *peer_id, const char *name,
-				  int64_t not_before, int64_t expires);
+W2W_EXPORT int w2w_admission_sign(char *out, size_t cap, const char *key, const char *peer_id,
+                                  const char *name, int64_t not_before, int64_t expires);
 /* A revocation of peer_id made at `when` (Unix seconds). */
-W2W_EXPORT int w2w_admission_revoke(char *out, size_t cap, const char *key, const char *peer_id, int64_t when);
+W2W_EXPORT int w2w_admission_revoke(char *out, size_t cap, const char *key, const char *peer_id,
+                                    int64_t when);
 /*
  * Reads a token or revocation (no signature check): writes the peer ID into
  * peer_out (cap bytes) and sets *kind (1 token, 2 revocation), *not_before
  * (revocation: when made) and *expires. Returns 0, W2W_EPARSE, -ENOSPC.
  */
-W2W_EXPORT int w2w_admission_inspect(const char *text, int *kind, char *peer_out, size_t cap, int64_t *not_before,
-				     int64_t *expires);
+W2W_EXPORT int w2w_admission_inspect(const char *text, int *kind, char *peer_out, size_t cap,
+                                     int64_t *not_before, int64_t *expires);
 
 #ifdef __cplusplus
 }

@@ -72,8 +72,8 @@ int w2w_admission_pubkey(char *out, size_t cap, const char *key)
 	return r;
 }
 
-static int sign_text(char *out, size_t cap, const char *key, const char *peer_id, const char *name, uint8_t kind,
-		     uint64_t a, uint64_t b)
+static int sign_text(char *out, size_t cap, const char *key, const char *peer_id, const char *name,
+                     uint8_t kind, uint64_t a, uint64_t b)
 {
 	uint8_t *seed, blob[ADM_MAX_LEN];
 	struct peerid id;
@@ -104,11 +104,12 @@ static int sign_text(char *out, size_t cap, const char *key, const char *peer_id
 }
 
 int w2w_admission_sign(char *out, size_t cap, const char *key, const char *peer_id, const char *name,
-		       int64_t not_before, int64_t expires)
+                       int64_t not_before, int64_t expires)
 {
 	if (not_before < 0 || expires < 0 || (expires && expires < not_before))
 		return W2W_EPARSE;
-	return sign_text(out, cap, key, peer_id, name, ADM_KIND_TOKEN, (uint64_t)not_before, (uint64_t)expires);
+	return sign_text(out, cap, key, peer_id, name, ADM_KIND_TOKEN, (uint64_t)not_before,
+	                 (uint64_t)expires);
 }
 
 int w2w_admission_revoke(char *out, size_t cap, const char *key, const char *peer_id, int64_t when)
@@ -139,7 +140,7 @@ static int blob_from_text(uint8_t *blob, size_t cap, const char *text, struct ad
 }
 
 int w2w_admission_inspect(const char *text, int *kind, char *peer_out, size_t cap, int64_t *not_before,
-			  int64_t *expires)
+                          int64_t *expires)
 {
 	uint8_t blob[ADM_MAX_LEN + 3];
 	struct adm_obj o;
@@ -221,6 +222,8 @@ void node_admission_start(struct w2w_node *n)
 	int r;
 
 	p2ph_set_admission(n->p2p, mn_admission(n->mesh), n->adm_tok, n->adm_tok_len);
+	if (mn_admission(n->mesh) && !n->adm_tok_len)
+		log_warn(&n->log, "admission mode without an AdmissionToken: other admission-mode nodes refuse this one");
 	if (!mn_admission(n->mesh) || !n->state_dir[0])
 		return;
 	snprintf(path, sizeof(path), "%s/revocations", n->state_dir);
@@ -231,7 +234,8 @@ void node_admission_start(struct w2w_node *n)
 		if (r < 0)
 			log_warn(&n->log, "%s is damaged: ignoring it", path);
 		else
-			log_info(&n->log, "admission: %zu revocation(s) loaded", mn_revocation_count(n->mesh));
+			log_info(&n->log, "admission: %zu revocation(s) loaded",
+			         mn_revocation_count(n->mesh));
 	} else if (r != -ENOENT) {
 		log_warn(&n->log, "cannot read %s: %s", path, err_str(r));
 	}
@@ -251,7 +255,9 @@ int node_admission_token(struct w2w_node *n, const char *text)
 		if (len < 0 || o.kind != ADM_KIND_TOKEN)
 			return W2W_EPARSE;
 		if (!peerid_eq(&o.peer, ident_peerid(n->id))) {
-			log_warn(&n->log, "AdmissionToken is for another peer ID: admission-mode peers will refuse us");
+			log_warn(
+			    &n->log,
+			    "AdmissionToken is for another peer ID: admission-mode peers will refuse us");
 		} else if (o.t_b && o.t_b <= os_wall_us() / 1000000) {
 			log_warn(&n->log, "AdmissionToken expired: admission-mode peers will refuse us");
 		}

@@ -51,7 +51,7 @@ static void sig_msg(uint8_t *msg, size_t *mlen, const uint8_t *body, size_t n)
 }
 
 int adm_sign(uint8_t *out, size_t cap, const uint8_t seed[32], uint8_t kind, const struct peerid *peer,
-	     const char *name, uint64_t t_a, uint64_t t_b)
+             const char *name, uint64_t t_a, uint64_t t_b)
 {
 	uint8_t pk[32], sk[crypto_sign_SECRETKEYBYTES], msg[sizeof(ADM_DOMAIN) + ADM_MAX_LEN];
 	size_t nl = name ? strlen(name) : 0, n = 0, mlen;
@@ -149,7 +149,7 @@ int adm_verify(const struct adm_obj *o, const uint8_t (*keys)[32], size_t n)
 }
 
 int adm_check_token(const uint8_t *p, size_t n, const struct peerid *peer, uint64_t now_s,
-		    const uint8_t (*keys)[32], size_t nkeys, uint64_t *expires, const char **why)
+                    const uint8_t (*keys)[32], size_t nkeys, uint64_t *expires, const char **why)
 {
 	struct adm_obj o;
 

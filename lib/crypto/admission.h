@@ -65,7 +65,7 @@ void adm_key_id(uint8_t id[ADM_KEYID_LEN], const uint8_t pub[32]);
 /* Signs a token (kind ADM_KIND_TOKEN) or a revocation into out (cap >= ADM_MAX_LEN).
  * Returns the length, W2W_ELIMIT (name too long). */
 int adm_sign(uint8_t *out, size_t cap, const uint8_t seed[32], uint8_t kind, const struct peerid *peer,
-	     const char *name, uint64_t t_a, uint64_t t_b);
+             const char *name, uint64_t t_a, uint64_t t_b);
 
 /* Strict parse of untrusted bytes (no signature check). 0 or W2W_EPARSE; writes *o only on success. */
 int adm_parse(const uint8_t *p, size_t n, struct adm_obj *o);
@@ -79,6 +79,6 @@ int adm_verify(const struct adm_obj *o, const uint8_t (*keys)[32], size_t n);
  */
 #define ADM_SKEW_S 300 /* clocks of members may disagree this much */
 int adm_check_token(const uint8_t *p, size_t n, const struct peerid *peer, uint64_t now_s,
-		    const uint8_t (*keys)[32], size_t nkeys, uint64_t *expires, const char **why);
+                    const uint8_t (*keys)[32], size_t nkeys, uint64_t *expires, const char **why);
 
 #endif

@@ -66,8 +66,8 @@ int admit_add(struct admit *a, const uint8_t *p, size_t n, struct peerid *peer)
 	return 1;
 }
 
-int admit_check(const struct admit *a, const struct peerid *peer, const uint8_t *tok, size_t n, uint64_t now_s,
-		uint64_t *expires, const char **why)
+int admit_check(const struct admit *a, const struct peerid *peer, const uint8_t *tok, size_t n,
+                uint64_t now_s, uint64_t *expires, const char **why)
 {
 	if (admit_revoked(a, peer)) {
 		*why = "revoked";

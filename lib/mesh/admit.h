@@ -41,8 +41,8 @@ bool admit_revoked(const struct admit *a, const struct peerid *peer);
  * W2W_EPARSE/W2W_EAUTH (not a revocation signed by one of our keys). */
 int admit_add(struct admit *a, const uint8_t *p, size_t n, struct peerid *peer);
 /* Token check plus revocation (adm_check_token). */
-int admit_check(const struct admit *a, const struct peerid *peer, const uint8_t *tok, size_t n, uint64_t now_s,
-		uint64_t *expires, const char **why);
+int admit_check(const struct admit *a, const struct peerid *peer, const uint8_t *tok, size_t n,
+                uint64_t now_s, uint64_t *expires, const char **why);
 /* The persisted form: "w2wrv1" then per revocation a length byte and the blob. */
 int admit_encode(const struct admit *a, struct buf *out);
 /* Loads a persisted set (untrusted); returns how many were new, or W2W_EPARSE

@@ -37,13 +37,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			return 0;
 		if (adm_verify(&o, (const uint8_t(*)[32])keys, 1) == 0) {
 			/* a valid one: re-signing the parsed fields gives the same bytes */
-			n = adm_sign(again, sizeof(again), seed, o.kind, &o.peer, o.name[0] ? o.name : NULL, o.t_a, o.t_b);
+			n = adm_sign(again, sizeof(again), seed, o.kind, &o.peer, o.name[0] ? o.name : NULL,
+			             o.t_a, o.t_b);
 			if (n != (int)size - 1 || memcmp(again, data + 1, (size_t)n - ADM_SIG_LEN) != 0)
 				abort();
 			if (adm_parse(again, (size_t)n, &o2) != 0 || !peerid_eq(&o.peer, &o2.peer))
 				abort();
 		}
-		adm_check_token(data + 1, size - 1, &o.peer, o.t_a, (const uint8_t(*)[32])keys, 1, NULL, &why);
+		adm_check_token(data + 1, size - 1, &o.peer, o.t_a, (const uint8_t(*)[32])keys, 1, NULL,
+		                &why);
 		return 0;
 	case 1:
 		if (admit_init(&a, (const uint8_t(*)[32])keys, 1) != 0)
@@ -53,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		admit_fini(&a);
 		return 0;
 	default:
-		if (ann_decode_adm(data + 1, size - 1, &x) == 0 && (x.tok_len > ANN_BLOB_MAX || x.n_rev > ANN_MAX_REVOKE))
+		if (ann_decode_adm(data + 1, size - 1, &x) == 0 &&
+		    (x.tok_len > ANN_BLOB_MAX || x.n_rev > ANN_MAX_REVOKE))
 			abort();
 		return 0;
 	}

@@ -61,29 +61,34 @@ static void test_token_roundtrip(void **state)
 	/* rotation: either configured key; the key ID picks it */
 	assert_int_equal(adm_verify(&o, (const uint8_t(*)[32])keys, 2), 0);
 	assert_int_equal(adm_verify(&o, (const uint8_t(*)[32])keys, 1), W2W_EAUTH);
-	assert_int_equal(adm_check_token(tok, (size_t)n, &p, 1500, (const uint8_t(*)[32])keys, 2, &exp, &why), 0);
+	assert_int_equal(adm_check_token(tok, (size_t)n, &p, 1500, (const uint8_t(*)[32])keys, 2, &exp, &why),
+	                 0);
 	assert_int_equal(exp, 2000);
 	/* expired; not yet valid beyond the skew; another peer; no key; no token */
 	assert_int_equal(adm_check_token(tok, (size_t)n, &p, 2000, (const uint8_t(*)[32])keys, 2, NULL, &why),
-			 W2W_EAUTH);
+	                 W2W_EAUTH);
 	assert_string_equal(why, "admission token expired");
-	assert_int_equal(adm_check_token(tok, (size_t)n, &p, 1000 - ADM_SKEW_S, (const uint8_t(*)[32])keys, 2,
-					 NULL, &why), 0);
-	assert_int_equal(adm_check_token(tok, (size_t)n, &p, 999 - ADM_SKEW_S, (const uint8_t(*)[32])keys, 2,
-					 NULL, &why), W2W_EAUTH);
+	assert_int_equal(
+	    adm_check_token(tok, (size_t)n, &p, 1000 - ADM_SKEW_S, (const uint8_t(*)[32])keys, 2, NULL, &why),
+	    0);
+	assert_int_equal(
+	    adm_check_token(tok, (size_t)n, &p, 999 - ADM_SKEW_S, (const uint8_t(*)[32])keys, 2, NULL, &why),
+	    W2W_EAUTH);
 	assert_string_equal(why, "admission token not valid yet");
 	assert_int_equal(adm_check_token(tok, (size_t)n, &q, 1500, (const uint8_t(*)[32])keys, 2, NULL, &why),
-			 W2W_EAUTH);
+	                 W2W_EAUTH);
 	assert_string_equal(why, "admission token for another peer ID");
 	assert_int_equal(adm_check_token(tok, (size_t)n, &p, 1500, (const uint8_t(*)[32])keys, 1, NULL, &why),
-			 W2W_EAUTH);
-	assert_int_equal(adm_check_token(tok, 0, &p, 1500, (const uint8_t(*)[32])keys, 2, NULL, &why), W2W_EAUTH);
+	                 W2W_EAUTH);
+	assert_int_equal(adm_check_token(tok, 0, &p, 1500, (const uint8_t(*)[32])keys, 2, NULL, &why),
+	                 W2W_EAUTH);
 	assert_string_equal(why, "no admission token");
 	/* every flipped bit breaks it (parse or signature) */
 	for (int i = 0; i < n * 8; i++) {
 		memcpy(bad, tok, (size_t)n);
 		bad[i / 8] ^= (uint8_t)(1u << (i % 8));
-		assert_true(adm_check_token(bad, (size_t)n, &p, 1500, (const uint8_t(*)[32])keys, 2, NULL, &why) < 0);
+		assert_true(
+		    adm_check_token(bad, (size_t)n, &p, 1500, (const uint8_t(*)[32])keys, 2, NULL, &why) < 0);
 	}
 	/* truncated, extended */
 	for (int i = 0; i < n; i++)
@@ -97,8 +102,9 @@ static void test_token_roundtrip(void **state)
 	assert_true(adm_check_token(tok, (size_t)n, &p, 1500, (const uint8_t(*)[32])keys, 2, NULL, &why) < 0);
 	/* names: at most ADM_NAME_MAX */
 	assert_int_equal(adm_sign(tok, sizeof(tok), seed_a, ADM_KIND_TOKEN, &p,
-				  "0123456789012345678901234567890123456789012345678901234567890123456789", 0, 0),
-			 W2W_ELIMIT);
+	                          "0123456789012345678901234567890123456789012345678901234567890123456789", 0,
+	                          0),
+	                 W2W_ELIMIT);
 }
 
 static void test_admit_set(void **state)
@@ -222,7 +228,8 @@ static void write_file(const char *p, const char *text)
 
 static void test_api_and_config(void **state)
 {
-	char key[W2W_ADMISSION_KEY_TEXT_MAX], pub[W2W_ADMISSION_KEY_TEXT_MAX], pub2[W2W_ADMISSION_KEY_TEXT_MAX];
+	char key[W2W_ADMISSION_KEY_TEXT_MAX], pub[W2W_ADMISSION_KEY_TEXT_MAX],
+	    pub2[W2W_ADMISSION_KEY_TEXT_MAX];
 	char tok[W2W_ADMISSION_TEXT_MAX], pid[128], text[2048], dir[] = "/tmp/w2w-adm-XXXXXX", path[64];
 	const char *id = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
 	struct w2w_config *c = NULL;
@@ -264,7 +271,8 @@ static void test_api_and_config(void **state)
 	write_file(path, text);
 	assert_int_equal(w2w_config_new(&c), 0);
 	assert_int_equal(w2w_config_load(c, path, 0), W2W_EPARSE);
-	assert_non_null(strstr(w2w_config_error(c), "c.conf:3: [P2P] AdmissionKey: 'notakey' is not an admission"));
+	assert_non_null(
+	    strstr(w2w_config_error(c), "c.conf:3: [P2P] AdmissionKey: 'notakey' is not an admission"));
 	w2w_config_free(c);
 	snprintf(text, sizeof(text), "[P2P]\nAdmissionToken = %s\n", pub);
 	write_file(path, text);
@@ -279,11 +287,9 @@ static void test_api_and_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_token_roundtrip),
-		cmocka_unit_test(test_admit_set),
-		cmocka_unit_test(test_announce_fields),
-		cmocka_unit_test(test_identify_field),
-		cmocka_unit_test(test_api_and_config),
+	    cmocka_unit_test(test_token_roundtrip), cmocka_unit_test(test_admit_set),
+	    cmocka_unit_test(test_announce_fields), cmocka_unit_test(test_identify_field),
+	    cmocka_unit_test(test_api_and_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
