@@ -48,6 +48,9 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 	case CK_P2P_PSKFILE:
 		buf_printf(b, "%s", c->psk_file);
 		break;
+	case CK_P2P_NEXTPSKFILE:
+		buf_printf(b, "%s", c->next_psk_file);
+		break;
 	case CK_P2P_BOOTSTRAP:
 		for (size_t i = 0; i < c->n_bootstrap; i++)
 			buf_printf(b, "%s%s", i ? "," : "", c->bootstrap[i]);

@@ -257,6 +257,19 @@ static int p_pskfile(struct w2w_config *c, const char *v, size_t n, char *why)
 	return 0;
 }
 
+static int p_next_pskfile(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	if (cfg_copy_str(c->next_psk_file, sizeof(c->next_psk_file), v, n) < 0) {
+		cfg_why(why, "path too long");
+		return -1;
+	}
+	if (!n) {
+		c->has_next_psk = false;
+		secure_wipe(c->sec->next_psk, sizeof(c->sec->next_psk));
+	}
+	return 0;
+}
+
 static int p_p2p_key(struct w2w_config *c, const char *v, size_t n, char *why)
 {
 	struct ident *id = NULL;
@@ -779,6 +792,7 @@ static int p_refresh(struct w2w_config *c, const char *v, size_t n, char *why)
 const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_P2P_PSK] = {SEC_P2P, "PSK", p_psk, true},
     [CK_P2P_PSKFILE] = {SEC_P2P, "PSKFile", p_pskfile, false},
+    [CK_P2P_NEXTPSKFILE] = {SEC_P2P, "NextPSKFile", p_next_pskfile, false},
     [CK_P2P_PRIVATEKEY] = {SEC_P2P, "PrivateKey", p_p2p_key, true},
     [CK_P2P_BOOTSTRAP] = {SEC_P2P, "Bootstrap", p_bootstrap, false},
     [CK_P2P_LISTENADDR] = {SEC_P2P, "ListenAddr", p_listen_addr, false},
