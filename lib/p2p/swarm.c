@@ -36,6 +36,7 @@ struct swpeer {
 	uint64_t gs_restart_at;   /* earliest next restart */
 	unsigned gs_restarts;
 	uint8_t psk_try;       /* key index for the next dial (swarm_set_psks) */
+	uint64_t psk_hold;     /* kept (peer_gc) until then for psk_try to reach the redial */
 	bool psk_logged;       /* the fallback to an older key was logged */
 	struct swpeer *next;
 };
@@ -121,7 +122,7 @@ static void peer_gc(struct swarm *sw, uint64_t now)
 	for (struct swpeer **pp = &sw->peers; *pp;) {
 		struct swpeer *p = *pp;
 
-		if (!p->primary && !p->dialing && p->next_dial <= now) {
+		if (!p->primary && !p->dialing && p->next_dial <= now && p->psk_hold <= now) {
 			bool used = false;
 
 			for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next)
@@ -636,9 +637,10 @@ void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 		uint8_t next = older ? (uint8_t)(sc->psk_idx + 1) : 0;
 		bool *logged = sc->dial_peer ? &sc->dial_peer->psk_logged : &sw->anon_psk_logged;
 
-		if (sc->dial_peer)
+		if (sc->dial_peer) {
 			sc->dial_peer->psk_try = next;
-		else
+			sc->dial_peer->psk_hold = next ? now + sw->cfg.backoff_max_us : 0;
+		} else
 			sw->anon_psk_try = next;
 		if (older && !*logged) {
 			*logged = true;
