@@ -51,6 +51,7 @@ enum cfg_key {
 	CK_NODE_CONTROLSOCKET,
 	CK_NODE_DNSDOMAIN,
 	CK_P2P_NEXTPSKFILE,
+	CK_NODE_PAIRPSK,
 	CK__COUNT
 };
 
@@ -84,6 +85,7 @@ struct w2w_config {
 	char psk_file[CFG_PATH_MAX];
 	char next_psk_file[CFG_PATH_MAX]; /* [P2P] NextPSKFile: network PSK rotation */
 	bool has_next_psk;                /* sec->next_psk loaded from it */
+	bool pair_psk;                    /* [Node] PairPSK: per-pair WireGuard PSKs */
 	char listen_addr[MA_MAX_TEXT]; /* canonical /ip4|ip6/<ip>/tcp/<port> */
 	char *bootstrap[CFG_MAX_BOOTSTRAP];
 	size_t n_bootstrap;

@@ -65,6 +65,9 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 	case CK_P2P_MDNS:
 		buf_printf(b, "%s", c->mdns ? "true" : "false");
 		break;
+	case CK_NODE_PAIRPSK:
+		buf_printf(b, "%s", c->pair_psk ? "true" : "false");
+		break;
 	case CK_P2P_MDNSIFACES:
 		buf_printf(b, "%s", c->mdns_ifaces_text);
 		break;

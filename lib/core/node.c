@@ -420,6 +420,20 @@ static int mesh_new(struct w2w_node *n, const struct w2w_config *cfg)
 	return 0;
 }
 
+/* The mesh's per-pair WireGuard PSKs follow the network PSKs (mesh/pairpsk.h). */
+static int mesh_psks(struct w2w_node *n)
+{
+	const uint8_t *keys[2];
+	size_t k = 0;
+
+	if (!n->pair_psk)
+		return 0;
+	if (n->has_next_psk)
+		keys[k++] = n->psk + 32;
+	keys[k++] = n->psk;
+	return mn_set_psks(n->mesh, keys, k, os_now_us());
+}
+
 int w2w_node_new(struct w2w_node **out, struct w2w_loop *loop, const struct w2w_config *cfg,
 		 w2w_node_event_fn fn, void *ud)
 {
@@ -479,7 +493,10 @@ int w2w_node_new(struct w2w_node **out, struct w2w_loop *loop, const struct w2w_
 	n->n_mdns_ifaces = cfg->n_mdns_ifaces;
 	n->mdns_interval_us = cfg->mdns_interval_ms * 1000;
 	n->range = cfg->range;
+	n->pair_psk = cfg->pair_psk;
 	r = mesh_new(n, cfg);
+	if (r >= 0)
+		r = mesh_psks(n);
 	if (r < 0)
 		goto fail;
 	rtimer_init(&n->t_mesh, on_mesh_timer, n);
@@ -523,6 +540,10 @@ int w2w_node_set_psk(struct w2w_node *n, const struct w2w_config *cfg)
 	if (has_next)
 		memcpy(n->psk + 32, cfg->sec->next_psk, 32);
 	n->has_next_psk = has_next;
+	r = mesh_psks(n);
+	mesh_rearm(n);
+	if (r < 0)
+		return r;
 	log_info(&n->log, "network PSK reloaded: %s", has_next ? "current and next key (rotation in progress)"
 								   : "one key");
 	return 0;
