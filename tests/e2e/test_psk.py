@@ -1,9 +1,13 @@
 # SPDX-License-Identifier: MIT
-"""Network PSK rotation without downtime (issue 11 part 2, docs/operations.md
-"Rotating the network PSK"): a 5-node lab rotates its PSK node by node with
-SIGHUP while overlay pings flow; nodes that join mid-rotation with only the old
-or only the new key are learned by all; after the old key is dropped
-everywhere, a node holding only the old key is refused."""
+"""Network PSK rotation without downtime and per-pair WireGuard PSKs (issue 11
+parts 2 and 3, docs/operations.md "Rotating the network PSK", docs/mesh.md
+"Per-pair preshared keys"): a 5-node lab (one node with [Node] PairPSK =
+false, as a node without the feature) rotates its PSK node by node with SIGHUP
+while overlay pings flow; nodes that join mid-rotation with only the old or
+only the new key are learned by all; every capable pair's WireGuard PSK changes
+with the rotation and the mixed pairs have none; after the old key is dropped
+everywhere, a node holding only the old key is refused; a pair whose PSKs
+differ does not handshake."""
 import base64
 import os
 import re
@@ -51,6 +55,53 @@ def peer_names(node):
         return set()
 
 
+def pair_psk_off(node):
+    """[Node] PairPSK = false in the node's config (before it starts)."""
+    with open(node.config) as f:
+        text = f.read()
+    with open(node.config, "w") as f:
+        f.write(text.replace("[Node]\n", "[Node]\nPairPSK = false\n", 1))
+
+
+def wg_key(node):
+    return node.status()["self"]["wgPublicKey"]
+
+
+def psks(node):
+    """{peer WireGuard key: PresharedKey or None} from `wg show wesh0 preshared-keys`."""
+    out = {}
+    for line in node.wg("show", "wesh0", "preshared-keys").stdout.splitlines():
+        k, v = line.split()
+        out[k] = None if v == "(none)" else v
+    return out
+
+
+def differing_psks_block_the_handshake(lab, a, b):
+    """Stops b's daemon (the interface stays), re-creates a on b's device with
+    a wrong PresharedKey: no handshake, no ping; with a's own key for the pair
+    (its `wg show`), the handshake and the pings come back."""
+    ka, kb = wg_key(a), wg_key(b)
+    ip_a = a.overlay_ip()
+    good = psks(a)[kb]
+    assert good
+    line = [l.split("\t") for l in b.wg("show", "wesh0", "dump").stdout.splitlines()[1:]]
+    peer = next(l for l in line if l[0] == ka)
+    endpoint, allowed = peer[2], peer[3]
+    b.stop()
+    wrong = base64.b64encode(os.urandom(32)).decode()
+
+    def readd(psk):
+        netlab.sh(*b.nsenter(), "wg", "set", "wesh0", "peer", ka, "remove")
+        netlab.sh(*b.nsenter(), "wg", "set", "wesh0", "peer", ka, "preshared-key", "/dev/stdin",
+                  "endpoint", endpoint, "allowed-ips", allowed, "persistent-keepalive", "1", input=psk + "\n")
+
+    readd(wrong)
+    assert not b.ping(ip_a, count=3, wait=1), "a pair with differing PSKs handshook"
+    assert b.wg("show", "wesh0", "latest-handshakes").stdout.count(ka + "\t0") == 1
+    readd(good)
+    lab.wait(lambda: b.ping(ip_a, wait=1), 20, step=0.2, what="the handshake with the pair's own PSK")
+
+
 class Pinger:
     """Continuous overlay pings (5/s) from a to b, counted when stopped."""
 
@@ -76,9 +127,11 @@ def test_rolling_psk_rotation():
         first.start()
         boot = first.multiaddr()
         nodes = [first]
-        for _ in range(4):
+        for i in range(4):
             n = lab.add_node()
             n.write_config(bootstrap=[boot])
+            if i == 3:
+                pair_psk_off(n)  # node5: a node without per-pair PSKs (mixed pairs)
             n.start()
             nodes.append(n)
         names = {n.name for n in nodes}
@@ -87,8 +140,28 @@ def test_rolling_psk_rotation():
         ips = {n: n.overlay_ip() for n in nodes}
         lab.wait(lambda: nodes[0].ping(ips[nodes[4]]) and nodes[4].ping(ips[nodes[1]]), 20, step=0.3,
                  what="overlay pings")
+        keys = {n: wg_key(n) for n in nodes}
+        capable = nodes[:4]
+        # Per-pair PSKs: capable pairs have one, the same on both ends, distinct per pair;
+        # the mixed pairs (node5) have none on either end.
+        def pair_psks_set():
+            for a in nodes:
+                ps = psks(a)
+                for b in nodes:
+                    if a is b:
+                        continue
+                    if (a in capable and b in capable) != (ps.get(keys[b]) is not None):
+                        return False
+            return True
+        lab.wait(pair_psks_set, 15, step=0.3, what="per-pair PSKs on the capable pairs only")
+        before = {a: psks(a) for a in capable}
+        for a in capable:
+            for b in capable:
+                if a is not b:
+                    assert before[a][keys[b]] == before[b][keys[a]]
+        assert len({before[capable[0]][keys[b]] for b in capable[1:]}) == 3
         pingers = [Pinger(nodes[0], ips[nodes[4]]), Pinger(nodes[4], ips[nodes[1]]),
-                   Pinger(nodes[2], ips[nodes[3]])]
+                   Pinger(nodes[2], ips[nodes[3]]), Pinger(nodes[1], ips[nodes[2]])]
         t0 = time.monotonic()
 
         # Step 1: every node learns the next key (node by node, SIGHUP, no restart).
@@ -116,12 +189,17 @@ def test_rolling_psk_rotation():
             if n is late_new:
                 continue
             set_keys(n, new)
-        rotated = time.monotonic() - t0
-        # The data plane never depended on libp2p: no ping lost beyond noise.
-        for p in pingers:
-            sent, got = p.stop()
-            print(f"pings during the rotation ({rotated:.1f} s): {got}/{sent}")
-            assert sent >= 3 and sent - got <= 1, (sent, got)
+        # Every capable pair moved to a PSK derived from the new key; the mixed pairs still have none.
+        def rotated_pair_psks():
+            for a in capable:
+                ps = psks(a)
+                for b in capable:
+                    if a is not b and (ps.get(keys[b]) is None or ps[keys[b]] == before[a][keys[b]]):
+                        return False
+                if ps.get(keys[nodes[4]]) is not None:
+                    return False
+            return True
+        lab.wait(rotated_pair_psks, 15, step=0.3, what="every pair's PSK rotated")
         # The old-key-only node is refused now: its dials fail with the wrong key.
         lab.wait(lambda: re.search(r"wrong swarm key|PSK that was dropped", late_old.log_text()) is not None,
                  20, step=0.3, what="the old-key node refused")
@@ -136,3 +214,11 @@ def test_rolling_psk_rotation():
         lab.wait(lambda: all("afterdrop" in peer_names(n) for n in nodes + [late_new]), 30, step=0.3,
                  what="a new-key node joining after the drop learned by all")
         assert "afterdrop" not in peer_names(late_old)
+        # The data plane never depended on libp2p, nor on the pair PSK switch: no ping lost
+        # beyond noise from before the rotation until after the join above.
+        rotated = time.monotonic() - t0
+        for p in pingers:
+            sent, got = p.stop()
+            print(f"pings during the rotation ({rotated:.1f} s): {got}/{sent}")
+            assert sent >= 3 and sent - got <= 1, (sent, got)
+        differing_psks_block_the_handshake(lab, nodes[1], nodes[2])
