@@ -10,6 +10,7 @@ closed and its dials are refused, the new-key peer keeps working."""
 import os
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -62,6 +63,12 @@ def main():
                       "old-key connection closed")
     check(c.stderr_has("network PSK that was dropped", 5), "C says why it closed the old-key connection",
           c.stderr_lines[-5:])
+    # js sees the close a moment later (a dial before that would reuse the open connection).
+    end = time.time() + 10
+    while time.time() < end and any(p["peer"] == c.peer_id and p["status"] == "open"
+                                    for p in js_old.cmd("peers")["peers"]):
+        time.sleep(0.05)
+    h.log("js-old saw the close after %.2f s" % (time.time() - end + 10))
     r = js_old.cmd("dial", addr=c.addr, check=False, timeoutMs=5000)
     check(not r["ok"], "after the drop the old-key peer is refused", r)
     check(c.stderr_has("wrong swarm key", 5), "C logs the refusal as a wrong swarm key", c.stderr_lines[-5:])
