@@ -239,6 +239,8 @@ static void test_refusals(void **state)
 	assert_int_equal(w2w_p2p_dial(b.h, other.addr), 0);
 	assert_true(run_until(loop, &b.dial_failed, 2, 5000));
 	assert_int_equal(b.connected, 0);
+	assert_int_equal(b.last_err, W2W_EPSK);
+	assert_string_equal(w2w_strerror(W2W_EPSK), "swarm key mismatch (private network)");
 	/* Refused. */
 	sscanf(strstr(other.addr, "/tcp/") + 5, "%d", &port);
 	w2w_p2p_free(other.h);

@@ -20,7 +20,7 @@ CDEF = r"""
 /* error.h, common.h */
 enum {
 	W2W_EBASE = -1000, W2W_EPARSE = -1001, W2W_EPROTO = -1002, W2W_EAUTH = -1003,
-	W2W_ELIMIT = -1004, W2W_ESTATE = -1005, W2W_ETIMEDOUT = -1006, W2W_ECLOSED = -1007,
+	W2W_ELIMIT = -1004, W2W_ESTATE = -1005, W2W_ETIMEDOUT = -1006, W2W_ECLOSED = -1007, W2W_EPSK = -1008,
 	W2W_ELAST = -1099,
 };
 const char *w2w_strerror(int err);
