@@ -1,20 +1,33 @@
 # SPDX-License-Identifier: MIT
 """The C side: cffi (ABI mode) declarations of the public headers
-(include/w2wesher/*.h, wg.h aside) and the loaded libw2wesher.
+(include/w2wesher/*.h) and the loaded libw2wesher; the exception classes.
 
 CDEF is written by hand (ABI mode needs no compiler at run time) and checked
 against the headers by tests/test_abi.py: every function's C type, every
 constant's value and every struct's size and offsets, the latter as the C
-compiler lays them out (tests/abi_probe.c).
+compiler lays them out (tests/abi/abi_probe.c).
 
-The library is found, in order: $W2W_LIB (the path of libw2wesher.so), the
-build directories build/, build-py/, build-test/ of this checkout, the
-system's libw2wesher.so.0.
+The library is found, in order (see _candidates()):
+  1. $W2W_LIB, the path of a libw2wesher.so (tests set it to the build's);
+  2. $W2W_BUILD_DIR/lib/core/libw2wesher.so, a meson build directory;
+  3. the installed library by its soname: next to this package when meson
+     installed both (_version.LIBDIR), ctypes.util.find_library() (the
+     ldconfig cache), pkg-config's libdir for libw2wesher, and last the bare
+     soname (the dynamic loader's own search: LD_LIBRARY_PATH, ...).
+A checkout's build tree is never used unless 1 or 2 asks for it.
 """
+import ctypes.util
+import errno as _errno
 import os
 import re
+import subprocess
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type
 
 from cffi import FFI
+
+from . import _version
+
+SONAME = "libw2wesher.so.0"
 
 CDEF = r"""
 /* error.h, common.h */
@@ -203,63 +216,4 @@ int w2w_p2p_subscribe(struct w2w_p2p *h, const char *topic);
 int w2w_p2p_unsubscribe(struct w2w_p2p *h, const char *topic);
 int w2w_p2p_publish(struct w2w_p2p *h, const char *topic, const void *data, size_t len);
 """
-ffi = FFI()
-ffi.cdef(CDEF)
-
-# The functions declared above (tests compare them with the library's exports).
-DECLARED = sorted(set(re.findall(r"\b(w2w_\w+)\(", CDEF)) - {"w2w_log_fn", "w2w_node_event_fn", "w2w_p2p_event_fn"})
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_ROOT = os.path.normpath(os.path.join(_HERE, "..", "..", ".."))
-
-
-def _candidates():
-    env = os.environ.get("W2W_LIB")
-    if env:
-        return [env]
-    # Fixed names, not "any build*": a sanitizer build cannot be loaded into a plain python.
-    found = [os.path.join(_ROOT, d, "lib", "core", "libw2wesher.so") for d in ("build", "build-py", "build-test")]
-    return [p for p in found if os.path.exists(p)] + ["libw2wesher.so.0"]
-
-
-def _load():
-    errors = []
-    for path in _candidates():
-        try:
-            return ffi.dlopen(path), path
-        except OSError as e:
-            errors.append(f"{path}: {e}")
-    raise OSError("cannot load libw2wesher (set W2W_LIB to its path): " + "; ".join(errors))
-
-
-lib, LIB_PATH = _load()
-
-
-class Error(Exception):
-    """A failing libw2wesher call. code: the negative return (a -errno or a
-    W2W_E* code); errno: set for OS failures; strerror: w2w_strerror(code)."""
-
-    def __init__(self, code, context=None):
-        self.code = code
-        self.errno = -code if -1000 < code < 0 else None
-        self.strerror = ffi.string(lib.w2w_strerror(code)).decode()
-        super().__init__(self._text(context))
-
-    def _text(self, context):
-        return f"{context}: {self.strerror}" if context else self.strerror
-
-
-def check(r, message=None, exc=Error):
-    """Raises exc for a negative return; returns r otherwise."""
-    if r < 0:
-        raise exc(r, message)
-    return r
-
-
-def text(p):
-    """A C string (NULL -> None) as str."""
-    return None if p == ffi.NULL else ffi.string(p).decode("utf-8", "replace")
-
-
-def strerror(code):
-    return ffi.string(lib.w2w_strerror(code)).decode()
+@@TAIL@@

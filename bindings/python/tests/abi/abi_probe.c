@@ -30,6 +30,7 @@ int main(void)
 	FIELD(w2w_loop_ops, ud);
 	FIELD(w2w_loop_ops, watch);
 	FIELD(w2w_loop_ops, set_deadline);
+	FIELD(w2w_loop_ops, watch_fd);
 	printf("},\n \"const\": {");
 	first = 1;
 	/* error.h, log.h, common.h */
