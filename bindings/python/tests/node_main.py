@@ -13,7 +13,8 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+if not os.environ.get("W2W_PY_INSTALLED"):  # test_package.py runs it against the installed package
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from w2wesher import Config, Error, Loop, Node  # noqa: E402
 

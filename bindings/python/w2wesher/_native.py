@@ -564,8 +564,8 @@ class W2wError(Exception):
     """
 
     code: int
-    errno: Optional[int]  # type: ignore[assignment]  # OSError declares it too
-    strerror: str  # type: ignore[assignment]
+    errno: Optional[int]  # None for the W2W_E* codes (OSError subclasses: always set)
+    strerror: str
 
     def __init__(self, code: int, context: Optional[str] = None) -> None:
         self.code = code
@@ -607,7 +607,7 @@ class StateError(W2wError):
     """W2W_ESTATE: not valid in the object's current state."""
 
 
-class ProtocolTimeoutError(W2wError, TimeoutError):
+class ProtocolTimeoutError(W2wError, TimeoutError):  # type: ignore[misc]  # errno: Optional here
     """W2W_ETIMEDOUT: a protocol deadline passed."""
 
 
@@ -619,7 +619,7 @@ class PskError(W2wError):
     """W2W_EPSK: the peer of a private network uses another swarm key."""
 
 
-class W2wOSError(W2wError, OSError):
+class W2wOSError(W2wError, OSError):  # type: ignore[misc]  # errno: Optional in the base
     """A -errno return: an OS call failed or an argument is wrong. Also an
     OSError (errno, strerror); the subclasses below are also the builtin
     OSError subclass of that errno (FileNotFoundError, ...)."""

@@ -120,7 +120,8 @@ class Node(EventSource[Event]):
                  on_event: Optional[Callable[[Event], Any]] = None, *, log: Optional[LogFn] = None,
                  log_level: Optional[int] = None) -> None:
         if isinstance(loop, Config):
-            loop, config = Loop.default(), loop
+            config = loop
+            loop = Loop.default()
         if config is None:
             raise TypeError("Node(loop, config) or Node(config)")
         self._ptr: Any = None

@@ -178,7 +178,8 @@ class P2PHost(EventSource[P2PEvent]):
         check(lib.w2w_p2p_listen(self.ptr, _b(multiaddr)), f"listen {multiaddr!s}")
 
     def _addr_list(self, fn: Callable[[Any, int, Any, int], int]) -> List[str]:
-        out, res = ffi.new("char[]", 1024), []
+        out = ffi.new("char[]", 1024)
+        res: List[str] = []
         while True:
             r = int(fn(self.ptr, len(res), out, 1024))
             if r == -34:  # -ERANGE: past the end
