@@ -238,6 +238,8 @@ print(asyncio.run(main()))
 
 
 @pytest.mark.skipif(not have_mypy(), reason="Debian's python3-mypy not installed")
+@pytest.mark.skipif("asan" in os.environ.get("LD_PRELOAD", ""),
+                    reason="the type check does not depend on the build: run once, in the plain build")
 def test_mypy_strict(venv):
     """mypy --strict on the package, and on a program that uses the installed
     package (py.typed makes its annotations count)."""
