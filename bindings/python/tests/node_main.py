@@ -27,7 +27,7 @@ def out(obj):
 async def main(path):
     loop = Loop()
     cfg = Config.load(path, generate=True, env=True)
-    node = Node(loop, cfg)  # no log sink: log lines are dropped
+    node = Node(loop, cfg)  # no log sink: log lines go to the "w2wesher.node" logger
     cfg.close()  # the node has its own copy
     node.add_callback(lambda ev: out({"event": ev.type, **dataclasses.asdict(ev)}))
     aio = asyncio.get_running_loop()

@@ -69,6 +69,20 @@ def test_version_is_meson():
     assert w2wesher.version() == want
 
 
+def test_meson_install_version_file():
+    """What `meson install` installs as w2wesher/_version.py: meson's version
+    and the absolute library directory of the install."""
+    want = os.environ.get("W2W_VERSION")
+    gen = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(LIB))), "bindings", "_version.py")
+    if not want or not os.path.exists(gen):
+        pytest.skip("no meson build with the python option (W2W_VERSION, bindings/_version.py)")
+    ns = {}
+    with open(gen) as f:
+        exec(f.read(), ns)
+    assert ns["__version__"] == want
+    assert os.path.isabs(ns["LIBDIR"]) and not ns["LIBDIR"].startswith("@")
+
+
 def test_installed_import_from_outside(venv):
     d, py = venv
     r = run_py(py, """
