@@ -420,6 +420,9 @@ static void listen_event(void *ud, const struct w2w_p2p_event *ev)
 	switch (t) {
 	case W2W_P2P_EV_LISTENING:
 		return; /* printed once with every address after setup */
+	case W2W_P2P_EV_SUBSCRIBED:
+	case W2W_P2P_EV_UNSUBSCRIBED:
+		return; /* not part of this tool's JSON lines (the interop drivers parse them) */
 	case W2W_P2P_EV_CONNECTED:
 	case W2W_P2P_EV_DISCONNECTED:
 		fprintf(f, "{\"event\":\"%s\",\"peer\":", t == W2W_P2P_EV_CONNECTED ? "connected" : "disconnected");

@@ -793,6 +793,7 @@ int main(int argc, char **argv)
 	d.uv = uv_default_loop();
 	uv_timer_init(d.uv, &d.timer);
 	d.timer.data = &d;
+	memset(&ops, 0, sizeof(ops)); /* fields of a later ops version stay NULL */
 	ops.version = W2W_LOOP_OPS_VERSION;
 	ops.ud = &d;
 	ops.watch = op_watch;

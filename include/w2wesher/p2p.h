@@ -56,6 +56,11 @@ enum w2w_p2p_event_type {
 	W2W_P2P_EV_PING,          /* peer_id, rtt_us */
 	W2W_P2P_EV_PING_FAILED,   /* peer_id, error, message */
 	W2W_P2P_EV_MESSAGE,       /* from (the author, signature-verified), topic, data, seqno */
+	/* peer_id, topic: the peer announced its subscription to topic (gossipsub
+	 * SUBOPTS). A publish reaches a peer only once this came for the topic:
+	 * w2w_p2p_publish() with no subscriber known sends nothing (docs/api.md). */
+	W2W_P2P_EV_SUBSCRIBED,
+	W2W_P2P_EV_UNSUBSCRIBED,  /* peer_id, topic: it withdrew that subscription */
 };
 
 /* An event, opaque: read it with the getters below during the callback only

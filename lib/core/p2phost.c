@@ -252,6 +252,10 @@ static void emit_text(struct w2w_p2p *h, const struct p2ph_event *ie)
 		ev.n_listen_addrs = nl;
 		ev.observed_addr = in->observed_addr.len ? obs : NULL;
 		break;
+	case W2W_P2P_EV_SUBSCRIBED:
+	case W2W_P2P_EV_UNSUBSCRIBED:
+		ev.topic = ie->topic;
+		break;
 	case W2W_P2P_EV_MESSAGE:
 		if (ie->from)
 			peerid_to_b58(from, sizeof(from), ie->from);
@@ -347,6 +351,14 @@ static void on_swarm_event(void *ud, const struct swarm_event *se)
 		ev.type = W2W_P2P_EV_PING_FAILED;
 		ev.err = se->err;
 		ev.reason = w2w_strerror(se->err);
+		emit(h, &ev);
+		return;
+	case SWARM_EV_SUBSCRIPTION:
+		ev.type = se->subscribed ? W2W_P2P_EV_SUBSCRIBED : W2W_P2P_EV_UNSUBSCRIBED;
+		ev.addr = NULL;
+		ev.addr_len = 0;
+		ev.inbound = 0;
+		ev.topic = se->topic;
 		emit(h, &ev);
 		return;
 	case SWARM_EV_MESSAGE:

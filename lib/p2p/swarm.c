@@ -85,6 +85,15 @@ struct swarm {
 	struct qmsg msgq[SWARM_MSGQ_MAX];
 	size_t n_msgq;
 	uint64_t dropped_msgs;
+	/* Subscription changes of peers, queued like messages (the router must
+	 * not be re-entered); grows as needed: bounded by the router's per-peer
+	 * topic cap times the peers, and emptied on every settle. */
+	struct qsub {
+		struct peerid peer;
+		char *topic;
+		bool subscribed;
+	} *subq;
+	size_t n_subq, cap_subq;
 	int in_settle;
 	uint64_t now; /* time of the current entry point, for callbacks */
 	char *subs[SWARM_MAX_SUBS]; /* our topics, for the hello on a replacement stream */
@@ -185,6 +194,31 @@ static void gs_on_output(void *ud, const uint8_t *peer, size_t len)
 		p->gs_kick = true;
 		sw->kick = true;
 	}
+}
+
+static void gs_on_subscription(void *ud, const uint8_t *peer, size_t len, const char *topic, size_t topic_len,
+			       bool subscribed)
+{
+	struct swarm *sw = ud;
+	struct qsub *q;
+
+	if (sw->n_subq == sw->cap_subq) {
+		size_t cap = sw->cap_subq ? sw->cap_subq * 2 : 16;
+		struct qsub *n = realloc(sw->subq, cap * sizeof(*n));
+
+		if (!n)
+			return; /* out of memory: the event is lost, the subscription is not */
+		sw->subq = n;
+		sw->cap_subq = cap;
+	}
+	q = &sw->subq[sw->n_subq];
+	if (peerid_from_bytes(&q->peer, peer, len) < 0)
+		return;
+	q->topic = strndup(topic, topic_len);
+	if (!q->topic)
+		return;
+	q->subscribed = subscribed;
+	sw->n_subq++;
 }
 
 static void gs_on_drop(void *ud, const uint8_t *peer, size_t len, enum gs_drop_reason why)
@@ -455,6 +489,7 @@ int swarm_new(struct swarm **ret, const struct swarm_config *cfg)
 		gc.cb.on_message = gs_on_message;
 		gc.cb.on_output = gs_on_output;
 		gc.cb.on_drop = gs_on_drop;
+		gc.cb.on_subscription = gs_on_subscription;
 		gc.cb.on_px = NULL;
 		sw->gs = gs_new(&gc, cfg->identity, cfg->rng, cfg->log);
 		if (!sw->gs)
@@ -496,6 +531,9 @@ void swarm_free(struct swarm *sw)
 	}
 	for (size_t i = 0; i < sw->n_subs; i++)
 		free(sw->subs[i]);
+	for (size_t i = 0; i < sw->n_subq; i++)
+		free(sw->subq[i].topic);
+	free(sw->subq);
 	gs_free(sw->gs);
 	free(sw->self);
 	secure_free(sw->psks);
@@ -1071,6 +1109,16 @@ static void settle(struct swarm *sw, uint64_t now)
 			again = true;
 		}
 		sw->n_msgq = 0;
+		for (size_t head = 0; head < sw->n_subq; head++) {
+			struct qsub q = sw->subq[head];
+			struct swarm_event ev = { .type = SWARM_EV_SUBSCRIPTION, .peer = &q.peer, .topic = q.topic,
+						  .subscribed = q.subscribed };
+
+			emit(sw, &ev);
+			free(q.topic);
+			again = true;
+		}
+		sw->n_subq = 0;
 		if (!again)
 			break;
 	}

@@ -45,6 +45,7 @@ enum swarm_ev_type {
 	SWARM_EV_PING,          /* rtt_us */
 	SWARM_EV_PING_FAILED,   /* err */
 	SWARM_EV_MESSAGE,       /* msg */
+	SWARM_EV_SUBSCRIPTION,  /* peer, topic, subscribed: a peer's subscription changed */
 };
 
 struct swarm_event {
@@ -56,6 +57,8 @@ struct swarm_event {
 	uint64_t rtt_us;
 	const struct identify_info *info;
 	const struct gs_message *msg;
+	const char *topic;
+	bool subscribed;
 };
 
 struct swarm_config {

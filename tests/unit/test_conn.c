@@ -273,6 +273,9 @@ static void test_wrong_psk_and_peer(void **state)
 	assert_true(conn_done(a.c) && conn_done(b.c));
 	assert_int_equal(a.ready + b.ready, 0);
 	assert_non_null(strstr(conn_reason(b.c), "wrong swarm key?"));
+	/* One cause, one code: both ends report the swarm key, not a limit or a close. */
+	assert_int_equal(conn_error(a.c), W2W_EPSK);
+	assert_int_equal(conn_error(b.c), W2W_EPSK);
 	conn_free(a.c);
 	conn_free(b.c);
 
