@@ -182,7 +182,7 @@ static int select_key(struct pnet *p, const uint8_t **src, size_t *n)
 	secure_wipe(dec, sizeof(dec));
 	secure_wipe(p->probe, sizeof(p->probe));
 	if (found < 0)
-		return fail(p, W2W_EAUTH, "no network PSK decrypts the peer's first bytes (wrong swarm key)");
+		return fail(p, W2W_EPSK, "no network PSK decrypts the peer's first bytes (wrong swarm key)");
 	p->sel = found;
 	p->psk = p->keys + (size_t)found * PNET_PSK_LEN;
 	p->off_in = PNET_PROBE_LEN;

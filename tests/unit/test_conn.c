@@ -238,7 +238,7 @@ static void test_candidate_keys(void **state)
 			assert_int_equal(conn_psk_index(b.c), k);
 		} else {
 			assert_int_equal(b.ready, 0);
-			assert_int_equal(conn_error(b.c), W2W_EAUTH);
+			assert_int_equal(conn_error(b.c), W2W_EPSK);
 			assert_non_null(strstr(conn_reason(b.c), "wrong swarm key"));
 			assert_true(now - t0 < 1000 * 1000); /* at once, not at the deadline */
 		}

@@ -358,7 +358,7 @@ static void candidate_run(const uint8_t *dial_key, const uint8_t *const *cands, 
 			assert_true(got <= 0 && !pnet_ready(r));
 	}
 	if (want < 0) {
-		assert_int_equal(got, W2W_EAUTH);
+		assert_int_equal(got, W2W_EPSK);
 		assert_non_null(strstr(pnet_reason(r), "wrong swarm key"));
 		assert_int_equal(plain.len, 0);
 		assert_false(pnet_ready(r));
