@@ -10,8 +10,8 @@ Usage: test_deb.py SRCDIR     (root; `meson test -C build --setup pkg --suite pk
    remaining info tags are justified in docs/operations.md "Debian package").
 3. Installs the .debs with `dpkg -i` into a fresh root: an overlay of this
    machine's / (its Debian 12 with the runtime dependencies) in a private mount
-   namespace, where w2wesher is not installed before and every change is
-   thrown away after. Checks the files are where Debian wants them and that
+   namespace (pivot_root into it), where w2wesher is not installed before and
+   every change is thrown away after. Checks the files are where Debian wants them and that
    the installed tools load the installed library.
 4. Runs the README's 3-node demo (tools/demo.py) there against the installed
    /usr/sbin/w2wesherd and /usr/bin/w2wesher (nothing from a build tree: no
@@ -43,7 +43,7 @@ def main(src):
     if os.geteuid() != 0:
         print("SKIP: needs root")
         return SKIP
-    for tool in ("unshare", "chroot", "git"):
+    for tool in ("unshare", "chroot", "pivot_root", "git"):
         if not shutil.which(tool):
             print(f"SKIP: {tool} missing")
             return SKIP
@@ -108,9 +108,14 @@ mount -t tmpfs tmpfs {root}/tmp
 mkdir -p {root}/debs {root}/src
 mount --bind {pkgdir} {root}/debs
 mount --bind {src} {root}/src
-exec chroot {root} /bin/sh /debs/inside.sh
+# pivot_root, not a bare chroot: netlab enters its nodes' mount namespaces
+# (nsenter), and setns(2) resets the root to the namespace's root mount.
+mkdir -p {root}/.oldroot
+cd {root}
+pivot_root . .oldroot
+exec chroot . /bin/sh -c 'umount -l /.oldroot && rmdir /.oldroot && exec /bin/sh /debs/inside.sh'
 """
-    inside = r"""set -eu
+    inside = r"""set -eux
 unset LD_LIBRARY_PATH LD_PRELOAD
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 ! dpkg-query -W -f='${Status}' w2wesher 2>/dev/null | grep -q 'install ok'
@@ -122,11 +127,12 @@ for f in /usr/bin/w2wesher /usr/sbin/w2wesherd /lib/systemd/system/w2wesherd@.se
          /usr/share/bash-completion/completions/w2wesher /usr/share/man/man8/w2wesherd.8.gz \
          /usr/include/w2wesher/w2wesher.h /usr/lib/$multiarch/pkgconfig/libw2wesher.pc \
          /usr/lib/$multiarch/libw2wesher.a /usr/lib/$multiarch/libnss_w2wesher.so.2 \
-         /usr/lib/python3/dist-packages/w2wesher/__init__.py /usr/share/doc/w2wesher/operations.md; do
+         /usr/lib/python3/dist-packages/w2wesher/__init__.py /usr/share/doc/w2wesher/operations.md.gz; do
     test -e "$f" || { echo "missing: $f"; exit 1; }
 done
 grep -q '^ExecStart=/usr/sbin/w2wesherd ' /lib/systemd/system/w2wesherd@.service
-ldd /usr/sbin/w2wesherd | grep -q "libw2wesher.so.0 => /usr/lib/$multiarch/libw2wesher.so.0"
+# (/lib is /usr/lib on merged-/usr Debian 12; ldconfig may name either.)
+ldd /usr/sbin/w2wesherd | grep -qE "libw2wesher.so.0 => (/usr)?/lib/$multiarch/libw2wesher.so.0"
 ! readelf -d /usr/bin/w2wesher | grep -qE 'RPATH|RUNPATH'
 w2wesher --version
 w2wesherd --version
