@@ -54,6 +54,17 @@ class Completion(unittest.TestCase):
         out = bash("source '%s'\ncompgen -W \"$(_w2wesher_commands w2wesher)\" -- le" % SCRIPT)
         self.assertEqual(out.split(), ["leave"])
 
+    def test_cli_md_lists_every_command(self):
+        """docs/cli.md has a section heading naming each subcommand of --help."""
+        helptext = subprocess.run([BIN, "--help"], capture_output=True, text=True, check=True).stdout
+        cmds = re.findall(r"^  ([a-z][a-z0-9-]*) ", helptext, re.M)
+        doc = open(os.path.join(os.path.dirname(os.path.dirname(SCRIPT)), "..", "docs", "cli.md")).read()
+        headings = " ".join(re.findall(r"^### (.*)$", doc, re.M))
+        missing = [c for c in cmds if "`%s" % c not in headings and "`%s`" % c not in headings]
+        self.assertEqual(missing, [], "docs/cli.md has no section for these subcommands")
+        for verb in ("wg show|showconf|syncconf", "config check", "config init", "p2p ping", "p2p listen"):
+            self.assertIn(verb, headings)
+
     def test_verbs(self):
         self.assertEqual(sorted(complete("wg", "")), ["show", "showconf", "syncconf"])
         self.assertEqual(sorted(complete("wg", "show")), ["show", "showconf"])
