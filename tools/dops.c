@@ -121,7 +121,16 @@ void dops_reloading(struct dops *o)
 
 void dops_reloaded(struct dops *o)
 {
-	send_ready(o);
+	char st[256];
+
+	if (o->ready) {
+		send_ready(o);
+		return;
+	}
+	/* Reloaded before the first READY=1: that one still waits for the
+	 * interface; systemd leaves "reloading" on the next READY=1. */
+	status_text(o, st, sizeof(st));
+	sdnotify_sendf(&o->sd, "STATUS=%s", st);
 }
 
 void dops_stopping(struct dops *o)
