@@ -10,7 +10,7 @@
  * SIGTERM/SIGINT: stop WITHOUT leaving (interface, address and WireGuard peers
  * stay, so a restart is seamless). `w2wesher leave` (control socket): announce
  * the leave and remove the interface. SIGHUP: reload what can change safely
- * (log level, bootstrap list). Exit codes: 0 clean stop, 1 failure, 2 usage.
+ * (log level, bootstrap list, network PSKs). Exit codes: 0 clean stop, 1 failure, 2 usage.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -681,7 +681,12 @@ static void on_signal(uv_signal_t *s, int signum)
 			w2w_node_set_log(d->node, on_log, d, d->log_level);
 			for (size_t i = 0; i < w2w_config_bootstrap_count(n); i++)
 				w2w_node_join(d->node, w2w_config_bootstrap(n, i));
-			logf_(d, 6, "reloaded %s (log level, bootstrap list)", d->config_path);
+			/* Network PSK rotation (docs/operations.md): PSK/PSKFile and NextPSKFile. */
+			int r = w2w_node_set_psk(d->node, n);
+
+			if (r < 0)
+				logf_(d, 3, "reload: keeping the network PSKs: %s", w2w_strerror(r));
+			logf_(d, 6, "reloaded %s (log level, bootstrap list, network PSKs)", d->config_path);
 		} else {
 			logf_(d, 3, "reload failed, keeping the running configuration: %s",
 			      n ? w2w_config_error(n) : "out of memory");

@@ -104,6 +104,16 @@ W2W_EXPORT int w2w_node_start(struct w2w_node *node);
  */
 W2W_EXPORT int w2w_node_join(struct w2w_node *node, const char *multiaddr);
 /*
+ * Network PSK rotation without restart (docs/operations.md): takes [P2P]
+ * PSK/PSKFile and NextPSKFile from cfg (loaded, e.g. on SIGHUP) and makes
+ * them the node's keys. With a next PSK the node accepts both keys and dials
+ * with the next one first; connections that use a key it no longer holds are
+ * closed. The keys stay inside the library (never as text in the caller).
+ * Returns 0, -EINVAL (NULL), -EBUSY (inside a callback), W2W_ESTATE (cfg
+ * holds no PSK), -ENOMEM; on failure the node keeps its keys.
+ */
+W2W_EXPORT int w2w_node_set_psk(struct w2w_node *node, const struct w2w_config *cfg);
+/*
  * Stops without leaving: closes connections, keeps the interface, its
  * address and peers; STOPPED follows. Returns 0, -EBUSY, W2W_ESTATE (already
  * stopping or stopped).

@@ -176,6 +176,11 @@ int w2w_config_check(struct w2w_config *c)
 		if (rc < 0)
 			return rc;
 	}
+	if (c->next_psk_file[0]) {
+		rc = cfg_load_next_psk_file(c);
+		if (rc < 0)
+			return rc;
+	}
 	return 0;
 }
 

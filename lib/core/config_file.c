@@ -206,41 +206,56 @@ int cfg_check_secret_mode(struct w2w_config *c, int k, const char *path, const c
 	return W2W_EPARSE;
 }
 
-/* Reads the swarm.key named by PSKFile; relative paths start at the config file's directory. */
-int cfg_load_psk_file(struct w2w_config *c)
+/* Reads a swarm.key (PSKFile, NextPSKFile); relative paths start at the config file's directory. */
+static int load_swarm_key(struct w2w_config *c, int k, const char *name, uint8_t *out, const char *what)
 {
 	char full[2 * CFG_PATH_MAX];
 	const char *slash = strrchr(c->path, '/');
 	struct buf b;
 	int rc;
 
-	if (c->psk_file[0] != '/' && slash)
-		snprintf(full, sizeof(full), "%.*s/%s", (int)(slash - c->path), c->path, c->psk_file);
+	if (name[0] != '/' && slash)
+		snprintf(full, sizeof(full), "%.*s/%s", (int)(slash - c->path), c->path, name);
 	else
-		snprintf(full, sizeof(full), "%s", c->psk_file);
+		snprintf(full, sizeof(full), "%s", name);
 	buf_init(&b, 0);
-	rc = cfg_check_secret_mode(c, CK_P2P_PSKFILE, full, "the network PSK");
+	rc = cfg_check_secret_mode(c, k, full, what);
 	if (rc < 0)
 		return rc;
 	rc = atomicfile_read(full, 4096, &b);
 	if (rc < 0) {
-		cfg_err_key(c, CK_P2P_PSKFILE, "cannot read '%s': %s", full,
+		cfg_err_key(c, k, "cannot read '%s': %s", full,
 		        rc == W2W_ELIMIT ? "too large for a swarm.key" : w2w_strerror(rc));
 		rc = W2W_EPARSE; /* a configuration error: the message says why */
 		goto out;
 	}
 	if (swarmkey_parse(c->sec->scratch, (const char *)b.data, b.len) < 0) {
-		cfg_err_key(c, CK_P2P_PSKFILE,
-		        "'%s' is not a swarm.key (/key/swarm/psk/1.0.0/, /base16/, 64 hex digits)", full);
+		cfg_err_key(c, k, "'%s' is not a swarm.key (/key/swarm/psk/1.0.0/, /base16/, 64 hex digits)", full);
 		rc = W2W_EPARSE;
 		goto out;
 	}
-	memcpy(c->sec->psk, c->sec->scratch, 32);
-	c->has_psk = true;
+	memcpy(out, c->sec->scratch, 32);
 	rc = 0;
 out:
 	secure_wipe(c->sec->scratch, sizeof(c->sec->scratch));
 	buf_free_wipe(&b);
+	return rc;
+}
+
+int cfg_load_psk_file(struct w2w_config *c)
+{
+	int rc = load_swarm_key(c, CK_P2P_PSKFILE, c->psk_file, c->sec->psk, "the network PSK");
+
+	if (rc == 0)
+		c->has_psk = true;
+	return rc;
+}
+
+int cfg_load_next_psk_file(struct w2w_config *c)
+{
+	int rc = load_swarm_key(c, CK_P2P_NEXTPSKFILE, c->next_psk_file, c->sec->next_psk, "the next network PSK");
+
+	c->has_next_psk = rc == 0;
 	return rc;
 }
 

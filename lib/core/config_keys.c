@@ -257,6 +257,19 @@ static int p_pskfile(struct w2w_config *c, const char *v, size_t n, char *why)
 	return 0;
 }
 
+static int p_next_pskfile(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	if (cfg_copy_str(c->next_psk_file, sizeof(c->next_psk_file), v, n) < 0) {
+		cfg_why(why, "path too long");
+		return -1;
+	}
+	if (!n) {
+		c->has_next_psk = false;
+		secure_wipe(c->sec->next_psk, sizeof(c->sec->next_psk));
+	}
+	return 0;
+}
+
 static int p_p2p_key(struct w2w_config *c, const char *v, size_t n, char *why)
 {
 	struct ident *id = NULL;
@@ -456,6 +469,19 @@ static int p_mdns(struct w2w_config *c, const char *v, size_t n, char *why)
 		return -1;
 	}
 	c->mdns = on;
+	return 0;
+}
+
+static int p_pair_psk(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char s[72];
+	bool on = true; /* docs/security.md: on unless a reason against it */
+
+	if (n && parse_bool(v, n, &on) < 0) {
+		cfg_why(why, "'%s' is not true or false", cfg_shown(s, v, n));
+		return -1;
+	}
+	c->pair_psk = on;
 	return 0;
 }
 
@@ -827,6 +853,7 @@ static int p_refresh(struct w2w_config *c, const char *v, size_t n, char *why)
 const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_P2P_PSK] = {SEC_P2P, "PSK", p_psk, true},
     [CK_P2P_PSKFILE] = {SEC_P2P, "PSKFile", p_pskfile, false},
+    [CK_P2P_NEXTPSKFILE] = {SEC_P2P, "NextPSKFile", p_next_pskfile, false},
     [CK_P2P_PRIVATEKEY] = {SEC_P2P, "PrivateKey", p_p2p_key, true},
     [CK_P2P_BOOTSTRAP] = {SEC_P2P, "Bootstrap", p_bootstrap, false},
     [CK_P2P_LISTENADDR] = {SEC_P2P, "ListenAddr", p_listen_addr, false},
@@ -849,6 +876,7 @@ const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_NODE_REFRESH] = {SEC_NODE, "RefreshInterval", p_refresh, false},
     [CK_NODE_CONTROLSOCKET] = {SEC_NODE, "ControlSocket", p_control_socket, false},
     [CK_NODE_DNSDOMAIN] = {SEC_NODE, "DNSDomain", p_dns_domain, false},
+    [CK_NODE_PAIRPSK] = {SEC_NODE, "PairPSK", p_pair_psk, false},
     [CK_NODE_METRICSADDR] = {SEC_NODE, "MetricsAddr", p_metrics_addr, false},
 };
 

@@ -53,7 +53,9 @@ struct w2w_node {
 	/* configuration (copied) */
 	struct ident *id;
 	char peer_id[PEERID_STR_MAX];
-	uint8_t *psk;     /* secure memory, 32 bytes */
+	uint8_t *psk;     /* secure memory, 64 bytes: the PSK, then the next PSK (w2w_node_set_psk) */
+	bool has_next_psk;
+	bool pair_psk;    /* [Node] PairPSK */
 	uint8_t *wg_priv; /* secure memory, 32 bytes */
 	uint8_t wg_pub[32];
 	char wg_pub_b64[WG_KEY_B64_LEN + 1];

@@ -379,6 +379,7 @@ int conn_new(struct conn **ret, const struct conn_config *cfg, uint64_t now)
 		c->has_expected = true;
 	}
 	c->cfg.expected_peer = NULL;
+	c->cfg.psks = NULL; /* pnet copied them */
 	buf_init(&c->out, CONN_OUT_MAX);
 	buf_init(&c->plain, CONN_IN_MAX);
 	buf_init(&c->app, CONN_IN_MAX);
@@ -393,9 +394,14 @@ int conn_new(struct conn **ret, const struct conn_config *cfg, uint64_t now)
 	r = mss_new(&c->mss, &mc);
 	if (r < 0)
 		goto fail;
-	if (cfg->psk) {
+	if (cfg->psk || (cfg->n_psks > 1 && !cfg->initiator)) {
 		struct pnet_config pc = { .psk = cfg->psk, .rng = cfg->rng, .log = cfg->log,
 					  .timeout_us = c->hs_deadline - now };
+
+		if (cfg->n_psks > 1 && !cfg->initiator) {
+			pc.psks = cfg->psks;
+			pc.n_psks = cfg->n_psks;
+		}
 
 		r = pnet_new(&c->pnet, &pc);
 		if (r < 0)
@@ -414,7 +420,16 @@ int conn_new(struct conn **ret, const struct conn_config *cfg, uint64_t now)
 	r = mss_start(c->mss, now, &c->tmp);
 	if (r < 0)
 		goto fail;
-	if (c->pnet) {
+	if (c->pnet && !pnet_selected(c->pnet)) {
+		/* Several candidate keys: encrypted once the dialer's first bytes told which. */
+		if (c->tmp.len > sizeof(c->held)) {
+			r = W2W_ELIMIT;
+		} else {
+			memcpy(c->held, c->tmp.data, c->tmp.len);
+			c->held_len = c->tmp.len;
+			r = 0;
+		}
+	} else if (c->pnet) {
 		/* Encrypted with our own nonce: valid before the peer's nonce arrived. */
 		r = pnet_write(c->pnet, c->tmp.data, c->tmp.len, &c->out);
 	} else {
@@ -430,6 +445,16 @@ int conn_new(struct conn **ret, const struct conn_config *cfg, uint64_t now)
 fail:
 	conn_free(c);
 	return r;
+}
+
+const char *conn_name(const struct conn *c)
+{
+	return c->name;
+}
+
+int conn_psk_index(const struct conn *c)
+{
+	return c->pnet ? pnet_selected_index(c->pnet) : -1;
 }
 
 void conn_free(struct conn *c)
@@ -465,6 +490,12 @@ int conn_feed(struct conn *c, const void *in, size_t n, uint64_t now)
 			return conn_fail(c, r, "pnet: %s", pnet_reason(c->pnet));
 		if (r == 0)
 			return 0;
+		if (c->held_len) {
+			r = pnet_write(c->pnet, c->held, c->held_len, &c->out);
+			c->held_len = 0;
+			if (r < 0)
+				return conn_fail(c, r, "output buffer full");
+		}
 		if (c->st == CONN_S_PNET)
 			c->st = CONN_S_MSS_SEC;
 		r = plain_in(c, c->plain.data, c->plain.len, now);

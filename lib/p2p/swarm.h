@@ -60,7 +60,7 @@ struct swarm_event {
 
 struct swarm_config {
 	const struct ident *identity;
-	const uint8_t *psk; /* 32 bytes or NULL; copied */
+	const uint8_t *psk; /* 32 bytes or NULL; copied (more keys: swarm_set_psks) */
 	const struct rng *rng;
 	const struct wlog *log;
 	uint32_t max_conns;            /* 0 = default */
@@ -78,6 +78,26 @@ struct swarm_config {
 
 int swarm_new(struct swarm **ret, const struct swarm_config *cfg);
 void swarm_free(struct swarm *sw);
+
+/*
+ * Network PSK rotation (docs/operations.md): replaces the private network's
+ * keys with n (1..PNET_MAX_PSKS) keys, newest first; copied. Inbound
+ * connections may use any of them (pnet.h picks); dials use the newest, and
+ * a dial that fails during the handshake is retried once at once with the
+ * next older key (swarm_conn_psk_fallback), then backs off as usual; every
+ * peer starts again at the newest key after each call. Connections that use
+ * a key no longer in the list are closed: a dropped key admits nobody.
+ * 0, -EINVAL (n out of range, or a swarm without a PSK), -ENOMEM.
+ */
+int swarm_set_psks(struct swarm *sw, const uint8_t *const *keys, size_t n, uint64_t now);
+/* Number of keys (0 without a private network). */
+size_t swarm_psk_count(const struct swarm *sw);
+/*
+ * Asked just before swarm_conn_remove(): true when sc is a dial that failed
+ * during the handshake with a key that has an older one after it. The host
+ * dials the same address again at once; swarm_conn_add uses the older key.
+ */
+bool swarm_conn_psk_fallback(const struct swarm_conn *sc);
 
 /* Our identify listenAddrs (binary multiaddrs without /p2p). */
 int swarm_add_listen_addr(struct swarm *sw, const uint8_t *ma, size_t n);

@@ -270,6 +270,62 @@ static void test_refusals(void **state)
 	assert_null(w2w_loop_free(loop));
 }
 
+/*
+ * Network PSK rotation on the public API (issue 11): a host holding keys A and
+ * next B is reached by an A-only and a B-only host, dials a B-only host at
+ * once and an A-only one through the fallback; dropping A closes the A-only
+ * connection and refuses its next dial. Bad keys change nothing.
+ */
+static void test_psk_rotation(void **state)
+{
+	struct w2w_loop *loop = new_loop(NULL);
+	struct node r, a, b, a2, b2, plain;
+
+	(void)state;
+	node_init(&r, loop, psk_a, 1);
+	assert_int_equal(w2w_p2p_set_psk(r.h, psk_a_file, psk_b), 0);
+	assert_int_equal(w2w_p2p_set_psk(r.h, "not a key", psk_b), W2W_EPARSE);
+	assert_int_equal(w2w_p2p_set_psk(r.h, psk_a, "AAAA"), W2W_EPARSE);
+	assert_int_equal(w2w_p2p_set_psk(r.h, NULL, psk_b), -EINVAL);
+	assert_int_equal(w2w_p2p_set_psk(NULL, psk_a, NULL), -EINVAL);
+	node_init(&plain, loop, NULL, 0);
+	assert_int_equal(w2w_p2p_set_psk(plain.h, psk_a, NULL), W2W_ESTATE);
+	node_init(&a, loop, psk_a, 0);
+	node_init(&b, loop, psk_b, 0);
+	node_init(&a2, loop, psk_a, 1);
+	node_init(&b2, loop, psk_b, 1);
+	/* Inbound with either key. */
+	assert_int_equal(w2w_p2p_dial(a.h, r.addr), 0);
+	assert_int_equal(w2w_p2p_dial(b.h, r.addr), 0);
+	assert_true(run_until(loop, &a.connected, 1, 5000));
+	assert_true(run_until(loop, &b.connected, 1, 5000));
+	/* Outbound: the next key at once, the current one after one refused try. */
+	assert_int_equal(w2w_p2p_dial(r.h, b2.addr), 0);
+	assert_true(run_until(loop, &b2.connected, 1, 5000));
+	assert_int_equal(r.dial_failed, 0);
+	assert_int_equal(w2w_p2p_dial(r.h, a2.addr), 0);
+	assert_true(run_until(loop, &a2.connected, 1, 5000));
+	assert_int_equal(r.connected, 4);
+	/* Drop A: A-only connections close, B-only ones stay. */
+	assert_int_equal(w2w_p2p_set_psk(r.h, psk_b, NULL), 0);
+	assert_true(run_until(loop, &a.disconnected, 1, 5000));
+	assert_true(run_until(loop, &a2.disconnected, 1, 5000));
+	w2w_loop_run(loop, 100);
+	assert_int_equal(b.disconnected + b2.disconnected, 0);
+	assert_int_equal(w2w_p2p_connection_count(r.h), 2);
+	/* A-only is refused now. */
+	assert_int_equal(w2w_p2p_dial(a.h, r.addr), 0);
+	assert_true(run_until(loop, &a.dial_failed, 1, 5000));
+	assert_int_equal(a.connected, 1);
+	w2w_p2p_free(r.h);
+	w2w_p2p_free(a.h);
+	w2w_p2p_free(b.h);
+	w2w_p2p_free(a2.h);
+	w2w_p2p_free(b2.h);
+	w2w_p2p_free(plain.h);
+	assert_null(w2w_loop_free(loop));
+}
+
 static void test_ipv6(void **state)
 {
 	struct w2w_loop *loop = new_loop(NULL);
@@ -541,6 +597,7 @@ int main(void)
 		cmocka_unit_test(test_dial_ping_identify),
 		cmocka_unit_test(test_ping_from_connected_cb),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_psk_rotation),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_simultaneous_dial),
 		cmocka_unit_test(test_gossipsub),
