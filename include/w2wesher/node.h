@@ -151,6 +151,19 @@ W2W_EXPORT int w2w_snapshot_connected(const struct w2w_snapshot *s, size_t i);
 W2W_EXPORT size_t w2w_snapshot_join_addr_count(const struct w2w_snapshot *s);
 W2W_EXPORT const char *w2w_snapshot_join_addr(const struct w2w_snapshot *s, size_t i);
 
+/*
+ * Metrics (docs/operations.md "Metrics"): counters since w2w_node_new() and
+ * gauges, as of the snapshot. Index i = 0, 1, ... until the name getter
+ * returns NULL (later versions append). Names and help texts are static and
+ * follow the Prometheus conventions ("w2wesher_announcements_received_total");
+ * is_counter: 1 for a counter (only grows), 0 for a gauge. Per-peer values
+ * (handshake, rx/tx bytes) are the peer getters above.
+ */
+W2W_EXPORT const char *w2w_snapshot_metric_name(const struct w2w_snapshot *s, size_t i);
+W2W_EXPORT const char *w2w_snapshot_metric_help(const struct w2w_snapshot *s, size_t i);
+W2W_EXPORT int w2w_snapshot_metric_is_counter(const struct w2w_snapshot *s, size_t i);
+W2W_EXPORT uint64_t w2w_snapshot_metric_value(const struct w2w_snapshot *s, size_t i);
+
 #ifdef __cplusplus
 }
 #endif

@@ -52,6 +52,7 @@ enum cfg_key {
 	CK_NODE_DNSDOMAIN,
 	CK_P2P_NEXTPSKFILE,
 	CK_NODE_PAIRPSK,
+	CK_NODE_METRICSADDR,
 	CK__COUNT
 };
 
@@ -112,6 +113,7 @@ struct w2w_config {
 	uint64_t refresh_ms;     /* RefreshInterval: the periodic re-announcement */
 	char control_socket[CFG_SOCK_MAX];
 	char dns_domain[CFG_DOMAIN_MAX + 1]; /* "" until w2w_config_check() derives it */
+	char metrics_addr[64];               /* [Node] MetricsAddr, "IP:PORT"; "" = off */
 
 	char note[512]; /* a remark for the dump (e.g. a rewritten ListenAddr) */
 	char err[512];

@@ -120,6 +120,40 @@ static int parse_file(struct w2w_config *c, const char *text, size_t len, struct
 	return 0;
 }
 
+/*
+ * systemd's StateDirectory= and RuntimeDirectory= (systemd.exec(5)
+ * "Environment variables in spawned processes"): $STATE_DIRECTORY and
+ * $RUNTIME_DIRECTORY hold the absolute paths systemd created for the unit,
+ * ':'-separated when there are several; the first is ours. They replace only
+ * defaults: StateDir/ControlSocket from the file or W2WESHER_* stay. The
+ * state directory is used as is (StateDirectory=w2wesher/%i already names
+ * the interface); the socket is <Interface>.sock inside the runtime one.
+ */
+static int apply_systemd_dir(struct w2w_config *c, int k, const char *var, const char *suffix)
+{
+	const char *v = getenv(var), *end;
+	char path[CFG_PATH_MAX];
+	int w;
+
+	if (!v || v[0] != '/' || c->origin[k] != CO_DEFAULT)
+		return 0;
+	end = strchr(v, ':');
+	w = snprintf(path, sizeof(path), "%.*s%s%s%s", (int)(end ? (size_t)(end - v) : strlen(v)), v,
+	             suffix ? "/" : "", suffix ? c->ifname : "", suffix ? suffix : "");
+	if (w < 0 || (size_t)w >= sizeof(path) || cfg_apply(c, k, path, (size_t)w, CO_ENV, 0) < 0) {
+		cfg_err_at(c, k, CO_ENV, 0, "environment %s: unusable for [Node] %s", var, cfg_keydefs[k].name);
+		return W2W_EPARSE;
+	}
+	return 0;
+}
+
+static int apply_systemd_dirs(struct w2w_config *c)
+{
+	int r = apply_systemd_dir(c, CK_NODE_STATEDIR, "STATE_DIRECTORY", NULL);
+
+	return r < 0 ? r : apply_systemd_dir(c, CK_NODE_CONTROLSOCKET, "RUNTIME_DIRECTORY", ".sock");
+}
+
 static int apply_env(struct w2w_config *c)
 {
 	char want[80], sec[32], key[32];
@@ -155,7 +189,7 @@ static int apply_env(struct w2w_config *c)
 		if (cfg_apply(c, hit, eq + 1, strlen(eq + 1), CO_ENV, 0) < 0)
 			return W2W_EPARSE;
 	}
-	return 0;
+	return apply_systemd_dirs(c);
 }
 
 int cfg_check_secret_mode(struct w2w_config *c, int k, const char *path, const char *what)

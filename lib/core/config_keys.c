@@ -763,6 +763,54 @@ static int p_dns_domain(struct w2w_config *c, const char *v, size_t n, char *why
 	return 0;
 }
 
+/* [Node] MetricsAddr (docs/operations.md "Metrics"): "" (off), IPv4:PORT or
+ * [IPv6]:PORT. An IP literal only: the daemon binds exactly this address, and
+ * a name could resolve to a public interface. */
+static int p_metrics_addr(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char s[72], host[INET6_ADDRSTRLEN + 2];
+	uint8_t ip[16];
+	const char *colon;
+	size_t hl;
+	unsigned long port = 0;
+	int fam;
+
+	c->metrics_addr[0] = 0;
+	if (!n)
+		return 0;
+	colon = memrchr(v, ':', n);
+	if (!colon || n >= sizeof(c->metrics_addr))
+		goto bad;
+	hl = (size_t)(colon - v);
+	if (hl >= 2 && v[0] == '[' && v[hl - 1] == ']') {
+		fam = AF_INET6;
+		memcpy(host, v + 1, hl - 2);
+		host[hl - 2] = 0;
+	} else if (hl && hl < sizeof(host) && !memchr(v, ':', hl)) {
+		fam = AF_INET;
+		memcpy(host, v, hl);
+		host[hl] = 0;
+	} else {
+		goto bad;
+	}
+	if (colon + 1 == v + n || colon + 6 < v + n || inet_pton(fam, host, ip) != 1)
+		goto bad;
+	for (const char *p = colon + 1; p < v + n; p++) {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		port = port * 10 + (unsigned long)(*p - '0');
+	}
+	if (port == 0 || port > 65535)
+		goto bad;
+	memcpy(c->metrics_addr, v, n);
+	c->metrics_addr[n] = 0;
+	return 0;
+bad:
+	cfg_why(why, "'%s' is not IP:PORT (e.g. 127.0.0.1:9586 or [::1]:9586; an IP address, port 1-65535)",
+	        cfg_shown(s, v, n));
+	return -1;
+}
+
 static int p_log_level(struct w2w_config *c, const char *v, size_t n, char *why)
 {
 	char s[72];
@@ -829,6 +877,7 @@ const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_NODE_CONTROLSOCKET] = {SEC_NODE, "ControlSocket", p_control_socket, false},
     [CK_NODE_DNSDOMAIN] = {SEC_NODE, "DNSDomain", p_dns_domain, false},
     [CK_NODE_PAIRPSK] = {SEC_NODE, "PairPSK", p_pair_psk, false},
+    [CK_NODE_METRICSADDR] = {SEC_NODE, "MetricsAddr", p_metrics_addr, false},
 };
 
 /* ---- errors ---- */

@@ -100,8 +100,13 @@ static void on_mesh_timer(void *ud, uint64_t now)
 static int op_publish(void *ud, const uint8_t *data, size_t len)
 {
 	struct w2w_node *n = ud;
+	int r = n->p2p ? w2w_p2p_publish(n->p2p, TOPIC, data, len) : W2W_ESTATE;
 
-	return n->p2p ? w2w_p2p_publish(n->p2p, TOPIC, data, len) : W2W_ESTATE;
+	if (r < 0)
+		n->cnt.ann_out_errors++;
+	else
+		n->cnt.ann_out++;
+	return r;
 }
 
 static void op_dial(void *ud, const uint8_t *ma, size_t len)
@@ -174,6 +179,12 @@ static void op_event(void *ud, const struct mn_event *ev)
 		id_str(ev->peer, id, sizeof(id));
 	if (ev->addr)
 		ann_ip_str(ev->addr, ip, sizeof(ip));
+	if (ev->type == MN_EV_PEER_UP)
+		n->cnt.peers_up++;
+	else if (ev->type == MN_EV_PEER_DOWN && message)
+		*(!strcmp(message, "expired") ? &n->cnt.peers_expired
+		  : !strcmp(message, "left")  ? &n->cnt.peers_left
+		                              : &n->cnt.peers_unreachable) += 1;
 	if (ev->type == MN_EV_WG_APPLIED) {
 		snprintf(msg, sizeof(msg), "%zu added, %zu removed, %zu updated, %zu unchanged (%s)", ev->diff->added,
 			 ev->diff->removed, ev->diff->updated, ev->diff->unchanged, wgsync_backend_name(n->wg));
@@ -201,7 +212,9 @@ static void on_wg_done(void *ud, const struct wgsync_result *res)
 	struct w2w_node *n = ud;
 	char msg[160];
 
+	n->cnt.reconcile_runs++;
 	if (res->err < 0) {
+		n->cnt.reconcile_errors++;
 		snprintf(msg, sizeof(msg), "WireGuard %s (%s backend)", n->ifname, wgsync_backend_name(n->wg));
 		emit(n, W2W_NODE_EV_ERROR, NULL, NULL, NULL, msg, res->err);
 		mn_on_wg_failed(n->mesh, os_now_us());
@@ -302,8 +315,10 @@ static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 			mn_on_observed(n->mesh, &ip, now);
 		break;
 	case W2W_P2P_EV_MESSAGE:
-		if (ev->from && ev->topic && !strcmp(ev->topic, TOPIC))
+		if (ev->from && ev->topic && !strcmp(ev->topic, TOPIC)) {
+			n->cnt.ann_in++;
 			mn_on_message(n->mesh, ev->from, ev->data, ev->len, now);
+		}
 		break;
 	default:
 		break;

@@ -1148,3 +1148,8 @@ const struct peerid *p2ph_peer(const struct w2w_p2p *h)
 {
 	return ident_peerid(h->id);
 }
+
+void p2ph_gs_stats(const struct w2w_p2p *h, struct gs_stats *out)
+{
+	swarm_gs_stats(h->sw, out);
+}

@@ -1124,3 +1124,11 @@ static void settle(struct swarm *sw, uint64_t now)
 	}
 	sw->in_settle = 0;
 }
+
+void swarm_gs_stats(const struct swarm *sw, struct gs_stats *out)
+{
+	if (sw->gs)
+		gs_get_stats(sw->gs, out);
+	else
+		memset(out, 0, sizeof(*out));
+}

@@ -137,6 +137,8 @@ int swarm_dial_begin(struct swarm *sw, const struct peerid *peer, uint64_t now_u
 void swarm_dial_failed(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
 /* Upgraded connections to peer that are still open (READY, not closing). */
 size_t swarm_peer_conns(const struct swarm *sw, const struct peerid *peer);
+/* The gossipsub router's counters (zero when gossipsub is off). */
+void swarm_gs_stats(const struct swarm *sw, struct gs_stats *out);
 
 int swarm_ping(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
 /* A liveness probe on the peer's primary connection (conn_probe): SWARM_EV_PING
