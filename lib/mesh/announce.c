@@ -150,7 +150,7 @@ int ann_encode(const struct announce *a, struct buf *out)
 			return W2W_EPARSE;
 
 	msgpack_packer_init(&pk, out, buf_write_cb);
-	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0));
+	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0) + (a->members ? 1 : 0));
 	pack_key(&pk, "v");
 	msgpack_pack_uint32(&pk, ANN_VERSION);
 	pack_key(&pk, "seq");
@@ -203,6 +203,10 @@ int ann_encode(const struct announce *a, struct buf *out)
 			pack_key(&pk, "s");
 			msgpack_pack_uint64(&pk, a->down[i].seq);
 		}
+	}
+	if (a->members) {
+		pack_key(&pk, "nm");
+		msgpack_pack_uint32(&pk, a->members);
 	}
 	/* The packer swallows write errors; a short buffer shows as a bad size. */
 	if (out->len - start > ANN_MAX_SIZE) {
@@ -391,6 +395,10 @@ int ann_decode(const uint8_t *p, size_t n, struct announce *out)
 				if (!get_down(&val->via.array.ptr[j], &a.down[j]))
 					goto out;
 			a.n_down = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "nm")) {
+			if (!get_uint(val, UINT32_MAX, &v))
+				goto out;
+			a.members = (uint32_t)v;
 		} else if (key_is(k, "la")) {
 			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_LISTEN)
 				goto out;

@@ -73,6 +73,10 @@ struct announce {
 		uint8_t id[ANN_ID_MAX]; /* binary peer ID */
 		uint64_t seq;
 	} down[ANN_MAX_DOWN];
+	/* Members the author knows, itself included (0: not said; optional key
+	 * "nm"). A hint for a joiner's address gate (docs/mesh.md "Joining
+	 * fast"): it waits until it knows as many. Never a reason to announce. */
+	uint32_t members;
 };
 
 /* Appends the msgpack encoding. W2W_EPARSE for an announcement that would not decode. */
