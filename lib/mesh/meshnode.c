@@ -1150,6 +1150,7 @@ int mn_new(struct mesh_node **ret, const struct mn_config *cfg, const struct mn_
 		free(m);
 		return -ENOMEM;
 	}
+	pt_set_tombstone_ttl(m->pt, MN_SEEN_TTL_US + cfg->expiry_us);
 	m->cfg = *cfg;
 	snprintf(m->name, sizeof(m->name), "%.64s", cfg->name ? cfg->name : "");
 	snprintf(m->ifname, sizeof(m->ifname), "%s", cfg->ifname ? cfg->ifname : "");

@@ -39,6 +39,9 @@
 #define MN_SOON_ANNOUNCE_US (150ull * 1000)   /* coalesces a burst of joins into one publish */
 #define MN_SOON_RECONCILE_US (20ull * 1000)
 #define MN_SOON_SAVE_US (500ull * 1000)
+/* gossipsub's default seen-TTL (lib/p2p/gossipsub.c): the tombstone of a
+ * leaver is kept for this plus PeerExpiry (peertable.h). */
+#define MN_SEEN_TTL_US (120ull * 1000 * 1000)
 /* The address gate of a joiner (docs/mesh.md "Joining fast"): its new
  * address goes on the interface once it knows the mesh and every known node
  * has it configured, at the latest this long after start; */
