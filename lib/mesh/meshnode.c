@@ -466,8 +466,10 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
  * stage packets only for a configured peer), and so is a packet we staged for
  * a peer re-created on promotion (handshake.h); applications probe a new node
  * as soon as its address answers. So a joiner with a new claim keeps it off
- * the interface until it knows the mesh — no new author for
- * MN_GATE_QUIET_US, at least as many members as any announcement counts —
+ * the interface until it knows the mesh — at least as many members as any
+ * announcement counts, and either every node it knows counts exactly as many
+ * (a settled mesh: a join) or no new author for MN_GATE_QUIET_US (nodes
+ * started together, whose counts still grow; an older version counting none) —
  * and every node it knows has it configured with its handshake role settled:
  * we initiate (it acked us, so it waits for us), or a handshake or endpoint
  * is on the device. Then its first packets to any of them are staged during
@@ -477,13 +479,14 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 static bool gate_open(struct mesh_node *m, uint64_t now)
 {
 	uint32_t want = 0;
+	bool agree = true; /* every node we know counts exactly the members we know */
 
 	if (now - m->started_us >= MN_GATE_MAX_US) {
 		log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known)",
 			 (unsigned long long)((now - m->started_us) / 1000), pt_count(m->pt) + 1);
 		return true;
 	}
-	if (!pt_count(m->pt) || now - m->new_author_us < MN_GATE_QUIET_US)
+	if (!pt_count(m->pt))
 		return false;
 	for (size_t i = 0; i < pt_count(m->pt); i++) {
 		const struct pt_entry *e = pt_at(m->pt, i);
@@ -491,11 +494,13 @@ static bool gate_open(struct mesh_node *m, uint64_t now)
 
 		if (e->ann.members > want)
 			want = e->ann.members;
+		if (e->ann.members != pt_count(m->pt) + 1)
+			agree = false;
 		if (!c || !c->hs.configured || !c->hs.applied ||
 		    !(c->hs.role == HS_ROLE_INITIATOR || established(m, e->ann.wg_pub)))
 			return false;
 	}
-	if (pt_count(m->pt) + 1 < want)
+	if (pt_count(m->pt) + 1 < want || (!agree && now - m->new_author_us < MN_GATE_QUIET_US))
 		return false;
 	log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known, every one ready)",
 		 (unsigned long long)((now - m->started_us) / 1000), pt_count(m->pt) + 1);
@@ -592,6 +597,9 @@ void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool
 		for (size_t i = 0; i < m->n_peers; i++) {
 			struct hs_peer *k = &m->peers[i].hs;
 
+			/* a joiner's address gate waits for this (gate_open) */
+			if (m->gated && k->configured && !k->applied)
+				soon(m, T_RECONCILE, now, 0);
 			hs_applied(k, now);
 			due |= k->configured && hs_ack_rank(m->cfg.wg_pub, k, established(m, k->wg_pub), now) > 0;
 		}
