@@ -496,8 +496,14 @@ static bool gate_open(struct mesh_node *m, uint64_t now)
 			want = e->ann.members;
 		if (e->ann.members != pt_count(m->pt) + 1)
 			agree = false;
-		if (!c || !c->hs.configured || !c->hs.applied ||
-		    !(c->hs.role == HS_ROLE_INITIATOR || established(m, e->ann.wg_pub)))
+		if (!c || !c->hs.configured || !c->hs.applied)
+			return false;
+		/* Settled: we initiate; or a handshake or endpoint is there; or we
+		 * are the higher-key waiter, it acks us and our ack went out: it
+		 * initiates on receipt (one hop; waiting for its handshake instead
+		 * cost nodes started together seconds). */
+		if (!(c->hs.role == HS_ROLE_INITIATOR || established(m, e->ann.wg_pub) ||
+		      (memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 && c->hs.acks_sent && hs_acks(&e->ann, m->cfg.wg_pub))))
 			return false;
 	}
 	if (pt_count(m->pt) + 1 < want || (!agree && now - m->new_author_us < MN_GATE_QUIET_US))
