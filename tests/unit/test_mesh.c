@@ -90,6 +90,15 @@ static void test_announce_roundtrip(void **state)
 	assert_memory_equal(b.acks[1], "\xaa\xbb\xcc\xdd", 4);
 	assert_int_equal(b.la[0].len, 8);
 	assert_memory_equal(b.la[0].b, a.la[0].b, 8);
+	assert_int_equal(b.members, 0); /* optional: absent */
+	a.members = 31;
+	out.len = 0;
+	assert_int_equal(ann_encode(&a, &out), 0);
+	assert_int_equal(ann_decode(out.data, out.len, &b), 0);
+	assert_int_equal(b.members, 31);
+	a.members = 0;
+	out.len = 0;
+	assert_int_equal(ann_encode(&a, &out), 0);
 
 	/* every truncation is rejected, none crashes */
 	for (size_t n = 0; n < out.len; n++)
