@@ -561,7 +561,16 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 			if (m->has_claim)
 				emit(m, MN_EV_ADDRESS, NULL, m->name, &m->claim.addr, NULL, 0);
 		} else {
-			soon(m, T_RECONCILE, now, MN_GATE_RECHECK_US);
+			/* events re-check it too (messages, the apply that settles a
+			 * peer); this catches the rest: the quiet period's end, a
+			 * handshake seen on the device, the cap */
+			uint64_t at = now + MN_GATE_RECHECK_US, quiet = m->new_author_us + MN_GATE_QUIET_US;
+
+			if (quiet > now && quiet < at)
+				at = quiet;
+			if (m->started_us + MN_GATE_MAX_US < at)
+				at = m->started_us + MN_GATE_MAX_US;
+			soon(m, T_RECONCILE, now, at > now ? at - now : 0);
 		}
 	}
 	m->ops.apply(m->ud, dev, m->has_claim && !m->gated ? &m->claim : NULL, m->cfg.range.plen,
