@@ -13,7 +13,9 @@
 #include "handshake.h"
 #include "meshnode.h"
 #include "multiaddr.h"
+#include "pairpsk.h"
 #include "reconcile.h"
+#include "secmem.h"
 
 /* A kicked initiator (RECONCILE_F_KICK) is re-evaluated after this: its
  * keepalive for the handshake goes back to the configured one. */
@@ -92,6 +94,12 @@ struct mesh_node {
 	struct mn_report dropped[MN_MAX_REPORTS]; /* nodes we removed as unreachable lately */
 	size_t n_dropped;
 	uint64_t now_us; /* the input's time, for peer table callbacks */
+
+	/* Per-pair WireGuard PSKs (pairpsk.h, mn_set_psks): our network PSKs,
+	 * newest first, in guarded memory, and their key IDs; none = off. */
+	uint8_t *psks;
+	size_t n_psks;
+	uint8_t kids[PAIRPSK_MAX_KEYS][PAIRPSK_KID_LEN];
 };
 
 uint64_t mn_default_expiry_ms(uint64_t announce_ms)
@@ -284,6 +292,8 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 	s.observed = m->observed;
 	s.n_observed = m->n_observed;
 	ann_build(&a, &s);
+	a.n_pk = (uint8_t)m->n_psks;
+	memcpy(a.pk, m->kids, sizeof(m->kids[0]) * m->n_psks);
 	if (!(flags & ANN_F_LEAVING))
 		a.members = (uint32_t)pt_count(m->pt) + 1; /* a joiner's gate waits for as many */
 	if (!(flags & ANN_F_LEAVING) && add_acks(m, &a, now))
@@ -536,6 +546,9 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 	in.pt = m->pt;
 	in.endpoint = endpoint_of;
 	in.ud = &x;
+	in.psks = m->psks;
+	in.kids = (const uint8_t(*)[8])m->kids;
+	in.n_psks = m->n_psks;
 	for (size_t i = 0; i < pt_count(m->pt); i++) {
 		const struct pt_entry *e = pt_at(m->pt, i);
 		struct mn_peer *c = peer_get(m, &e->id);
@@ -1208,7 +1221,33 @@ void mn_free(struct mesh_node *m)
 	pt_free(m->pt);
 	nodestate_free(&m->st);
 	free(m->peers);
+	secure_free(m->psks);
 	free(m);
+}
+
+int mn_set_psks(struct mesh_node *m, const uint8_t *const *keys, size_t n, uint64_t now)
+{
+	uint8_t *k = NULL;
+
+	if (n > PAIRPSK_MAX_KEYS || (n && !keys))
+		return -EINVAL;
+	if (n) {
+		k = secure_alloc(32 * n);
+		if (!k)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memcpy(k + 32 * i, keys[i], 32);
+		pairpsk_kid(m->kids[i], keys[i]);
+	}
+	secure_free(m->psks);
+	m->psks = k;
+	m->n_psks = n;
+	/* Peers learn our key IDs from the next announcement; our side of every
+	 * pair follows at the next reconcile (docs/mesh.md "Per-pair preshared keys"). */
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+	soon(m, T_RECONCILE, now, 0);
+	return 0;
 }
 
 struct nodestate *mn_state(struct mesh_node *m)
