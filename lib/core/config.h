@@ -50,6 +50,7 @@ enum cfg_key {
 	CK_NODE_REFRESH,
 	CK_NODE_CONTROLSOCKET,
 	CK_NODE_DNSDOMAIN,
+	CK_NODE_KEYROTATION,
 	CK__COUNT
 };
 
@@ -106,6 +107,7 @@ struct w2w_config {
 	uint64_t refresh_ms;     /* RefreshInterval: the periodic re-announcement */
 	char control_socket[CFG_SOCK_MAX];
 	char dns_domain[CFG_DOMAIN_MAX + 1]; /* "" until w2w_config_check() derives it */
+	uint64_t key_rotation_ms; /* WireguardKeyRotation; 0: off */
 
 	char note[512]; /* a remark for the dump (e.g. a rewritten ListenAddr) */
 	char err[512];

@@ -150,7 +150,7 @@ int ann_encode(const struct announce *a, struct buf *out)
 			return W2W_EPARSE;
 
 	msgpack_packer_init(&pk, out, buf_write_cb);
-	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0));
+	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0) + (a->has_next ? 1 : 0));
 	pack_key(&pk, "v");
 	msgpack_pack_uint32(&pk, ANN_VERSION);
 	pack_key(&pk, "seq");
@@ -203,6 +203,11 @@ int ann_encode(const struct announce *a, struct buf *out)
 			pack_key(&pk, "s");
 			msgpack_pack_uint64(&pk, a->down[i].seq);
 		}
+	}
+	if (a->has_next) {
+		pack_key(&pk, "nwg");
+		msgpack_pack_bin(&pk, 32);
+		msgpack_pack_bin_body(&pk, a->wg_next, 32);
 	}
 	/* The packer swallows write errors; a short buffer shows as a bad size. */
 	if (out->len - start > ANN_MAX_SIZE) {
@@ -391,6 +396,11 @@ int ann_decode(const uint8_t *p, size_t n, struct announce *out)
 				if (!get_down(&val->via.array.ptr[j], &a.down[j]))
 					goto out;
 			a.n_down = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "nwg")) {
+			if (a.has_next || val->type != MSGPACK_OBJECT_BIN || val->via.bin.size != 32)
+				goto out;
+			memcpy(a.wg_next, val->via.bin.ptr, 32);
+			a.has_next = true;
 		} else if (key_is(k, "la")) {
 			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_LISTEN)
 				goto out;

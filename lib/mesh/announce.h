@@ -73,6 +73,10 @@ struct announce {
 		uint8_t id[ANN_ID_MAX]; /* binary peer ID */
 		uint64_t seq;
 	} down[ANN_MAX_DOWN];
+	/* WireGuard key rotation (docs/mesh.md "Key rotation"): the public key the
+	 * author switches to shortly; peers pre-configure it. Optional ("nwg"). */
+	bool has_next;
+	uint8_t wg_next[32];
 };
 
 /* Appends the msgpack encoding. W2W_EPARSE for an announcement that would not decode. */

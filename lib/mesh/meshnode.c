@@ -14,6 +14,7 @@
 #include "meshnode.h"
 #include "multiaddr.h"
 #include "reconcile.h"
+#include "rotate.h"
 
 /* A kicked initiator (RECONCILE_F_KICK) is re-evaluated after this: its
  * keepalive for the handshake goes back to the configured one. */
@@ -30,6 +31,8 @@ enum mn_timer {
 	T_REDIAL,
 	T_PROBE,          /* the liveness schedule: one probe per period */
 	T_PROBE_DEADLINE, /* the running probe was not answered in time */
+	T_ROTATE,         /* key rotation: repeat the next key, then switch (or retry the switch) */
+	T_ROTATE_SCHED,   /* the next scheduled key rotation (WireguardKeyRotation) */
 	T_COUNT,
 };
 
@@ -88,6 +91,15 @@ struct mesh_node {
 	struct mn_report dropped[MN_MAX_REPORTS]; /* nodes we removed as unreachable lately */
 	size_t n_dropped;
 	uint64_t now_us; /* the input's time, for peer table callbacks */
+
+	/* WireGuard key rotation (docs/mesh.md "Key rotation", rotate.h) */
+	uint8_t pub[32]; /* our announced key; cfg.wg_pub points here */
+	enum { ROT_IDLE, ROT_PENDING, ROT_SWITCHING } rot;
+	bool rot_repeated;      /* the next key went out a second time (half the lead) */
+	uint64_t rot_started_us;
+	uint8_t next_pub[32];
+	uint64_t rot_count;
+	struct rot_retired retired; /* peer keys rotated out: removed even during the restart grace */
 };
 
 uint64_t mn_default_expiry_ms(uint64_t announce_ms)
@@ -143,7 +155,7 @@ uint64_t mn_next_deadline(const struct mesh_node *m)
 static void emit(struct mesh_node *m, enum mn_event_type type, const struct peerid *peer, const char *name,
 		 const struct ann_ip *addr, const char *message, int err)
 {
-	struct mn_event ev = {type, peer, name, addr, message, err, NULL};
+	struct mn_event ev = {type, peer, name, addr, message, err, NULL, NULL};
 
 	if (m->ops.event)
 		m->ops.event(m->ud, &ev);
@@ -280,6 +292,10 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 	s.observed = m->observed;
 	s.n_observed = m->n_observed;
 	ann_build(&a, &s);
+	if (m->rot != ROT_IDLE) {
+		a.has_next = true;
+		memcpy(a.wg_next, m->next_pub, 32);
+	}
 	if (!(flags & ANN_F_LEAVING) && add_acks(m, &a, now))
 		soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
 	/* Our unreachable reports of the last probe period (normally this is the
@@ -453,6 +469,84 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	return RECONCILE_F_KICK | (plan.recreate ? RECONCILE_F_RECREATE : 0);
 }
 
+/* ---- key rotation: peers (docs/mesh.md "Key rotation") ---- */
+
+static void rotate_applied(struct mesh_node *m, uint64_t now);
+
+/* A handshake with a node's announced next key proves that its device switched
+ * (only that private key can complete one): take the new key now, without
+ * waiting for its announcement (lost, or slower than the handshake). True
+ * while some node's next key is still pending (polled until it switches). */
+static bool promote_switched(struct mesh_node *m, uint64_t now)
+{
+	bool pending = false;
+
+	for (size_t i = 0; i < pt_count(m->pt); i++) {
+		const struct pt_entry *e = pt_at(m->pt, i);
+		uint8_t old[32];
+
+		if (!e->ann.has_next || !memcmp(e->ann.wg_next, e->ann.wg_pub, 32))
+			continue;
+		if (!m->ops.handshook || !m->ops.handshook(m->ud, e->ann.wg_next)) {
+			pending = true;
+			continue;
+		}
+		memcpy(old, e->ann.wg_pub, 32);
+		if (pt_promote_next(m->pt, &e->id)) {
+			rot_retire(&m->retired, old, now);
+			log_info(m->cfg.log, "peer %s switched to its next WireGuard key (handshake seen)", e->ann.name);
+		}
+	}
+	return pending;
+}
+
+/* Adds to the desired device each node's announced next key (no allowed IPs,
+ * no keepalive: it only answers that node's first handshake after its switch;
+ * the endpoint lets us initiate at once once the allowed IPs move), and a
+ * removal of every retired key the device may still hold. */
+static int add_rotation_peers(struct mesh_node *m, struct wgdevice *dev, uint64_t now)
+{
+	rot_retired_prune(&m->retired, now);
+	for (size_t i = 0; i < pt_count(m->pt); i++) {
+		const struct pt_entry *e = pt_at(m->pt, i);
+		const struct mn_peer *c = peer_find(m, &e->id);
+		struct ann_endpoint to;
+		struct wgpeer *p;
+
+		if (!e->ann.has_next || wgdev_find_peer(dev, e->ann.wg_next) ||
+		    !memcmp(e->ann.wg_next, m->pub, 32) || !memcmp(e->ann.wg_next, m->next_pub, 32))
+			continue;
+		p = wgdev_add_peer(dev);
+		if (!p)
+			return -ENOMEM;
+		memcpy(p->public_key, e->ann.wg_next, 32);
+		p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REPLACE_ALLOWEDIPS | WGPEER_HAS_PERSISTENT_KEEPALIVE;
+		if (hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to)) {
+			if (to.addr.family == 4) {
+				p->endpoint.addr4.sin_family = AF_INET;
+				memcpy(&p->endpoint.addr4.sin_addr, to.addr.ip, 4);
+				p->endpoint.addr4.sin_port = htons(to.port);
+			} else {
+				p->endpoint.addr6.sin6_family = AF_INET6;
+				memcpy(&p->endpoint.addr6.sin6_addr, to.addr.ip, 16);
+				p->endpoint.addr6.sin6_port = htons(to.port);
+			}
+		}
+	}
+	for (size_t i = 0; i < m->retired.n; i++) {
+		struct wgpeer *p;
+
+		if (wgdev_find_peer(dev, m->retired.e[i].key))
+			continue; /* in use again (a node that came back with its old key) */
+		p = wgdev_add_peer(dev);
+		if (!p)
+			return -ENOMEM;
+		memcpy(p->public_key, m->retired.e[i].key, 32);
+		p->flags = WGPEER_HAS_PUBLIC_KEY | WGDIFF_PEER_REMOVE;
+	}
+	return 0;
+}
+
 static void reconcile(struct mesh_node *m, uint64_t now)
 {
 	struct reconcile_in in;
@@ -476,6 +570,8 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 	in.pt = m->pt;
 	in.endpoint = endpoint_of;
 	in.ud = &x;
+	if (promote_switched(m, now))
+		soon(m, T_RECONCILE, now, ROT_LEAD_US / 2); /* until it switches: watch for its handshake */
 	for (size_t i = 0; i < pt_count(m->pt); i++) {
 		const struct pt_entry *e = pt_at(m->pt, i);
 		struct mn_peer *c = peer_get(m, &e->id);
@@ -487,6 +583,10 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 		}
 	}
 	dev = reconcile_desired(&in);
+	if (dev && add_rotation_peers(m, dev, now) < 0) {
+		wgdev_free(dev);
+		dev = NULL;
+	}
 	if (!dev) {
 		emit(m, MN_EV_ERROR, NULL, NULL, NULL, "reconcile: out of memory", -ENOMEM);
 		return;
@@ -522,6 +622,8 @@ void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool
 	struct mn_event ev = {.type = MN_EV_WG_APPLIED, .diff = diff};
 
 	m->wg_retry_us = 0;
+	if (m->rot == ROT_SWITCHING && !busy && m->run == MN_RUNNING)
+		rotate_applied(m, now);
 	if (m->hs_dirty && !busy) {
 		/* Every desired device so far is applied: only now may the new
 		 * peers be acked (an ack that runs ahead of the device makes the
@@ -848,6 +950,114 @@ static void take_reports(struct mesh_node *m, const struct peerid *author, const
 	}
 }
 
+/* ---- key rotation: our own key (docs/mesh.md "Key rotation") ---- */
+
+static void rotate_begin(struct mesh_node *m, uint64_t now)
+{
+	m->rot = ROT_PENDING;
+	m->rot_repeated = false;
+	m->rot_started_us = now;
+	m->rot_count++;
+	log_info(m->cfg.log, "WireGuard key rotation: announcing the next key, switching in %llu ms",
+		 pt_count(m->pt) ? (unsigned long long)(ROT_LEAD_US / 1000) : 0ull);
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+	/* alone: nobody to tell; else the next key is repeated at half the lead */
+	arm_at(m, T_ROTATE, now + (pt_count(m->pt) ? ROT_LEAD_US / 2 : 0));
+}
+
+int mn_rotate(struct mesh_node *m, uint64_t now)
+{
+	int r;
+
+	if (m->run != MN_RUNNING)
+		return W2W_ESTATE;
+	if (m->rot != ROT_IDLE)
+		return -EALREADY;
+	if (!m->ops.rotate_prepare || !m->ops.rotate_commit)
+		return -ENOTSUP;
+	/* persisted before anything uses it: a crash from here on resumes it */
+	r = m->ops.rotate_prepare(m->ud, m->next_pub);
+	if (r < 0)
+		return r;
+	rotate_begin(m, now);
+	return 0;
+}
+
+void mn_rotate_resume(struct mesh_node *m, const uint8_t next_pub[32], uint64_t now)
+{
+	if (m->run != MN_RUNNING || m->rot != ROT_IDLE)
+		return;
+	memcpy(m->next_pub, next_pub, 32);
+	log_info(m->cfg.log, "WireGuard key rotation: resuming the one a restart interrupted");
+	rotate_begin(m, now);
+}
+
+static void rotate_step(struct mesh_node *m, uint64_t now)
+{
+	int r;
+
+	if (m->rot != ROT_PENDING)
+		return;
+	if (!m->rot_repeated && pt_count(m->pt)) {
+		/* a second copy for a peer that missed the first (a lost message,
+		 * a connection that was down for a moment) */
+		m->rot_repeated = true;
+		publish(m, 0, now);
+		arm_at(m, T_ROTATE, m->rot_started_us + ROT_LEAD_US);
+		return;
+	}
+	/* persisted before the device uses it (a crash after this restarts with
+	 * the new key, which every peer has pre-configured by now) */
+	r = m->ops.rotate_commit(m->ud);
+	if (r < 0) {
+		emit(m, MN_EV_ERROR, NULL, NULL, NULL, "key rotation: cannot persist the new key (retrying)", r);
+		arm_at(m, T_ROTATE, now + ROT_LEAD_US);
+		return;
+	}
+	m->rot = ROT_SWITCHING;
+	log_info(m->cfg.log, "WireGuard key rotation: switching the device to the new key");
+	/* at once, not through T_RECONCILE: an apply completing before this one
+	 * is queued must not count as the switch (mn_on_wg_applied) */
+	reconcile(m, now);
+}
+
+/* The device that holds the new private key is applied: announce the key. */
+static void rotate_applied(struct mesh_node *m, uint64_t now)
+{
+	struct mn_event ev = {.type = MN_EV_KEY_ROTATED, .wg_pub = m->next_pub};
+
+	memcpy(m->pub, m->next_pub, 32);
+	m->rot = ROT_IDLE;
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+	if (m->ops.event)
+		m->ops.event(m->ud, &ev);
+}
+
+static void rotate_scheduled(struct mesh_node *m, uint64_t now)
+{
+	uint64_t seed = m->rot_count;
+
+	for (size_t i = 0; i < m->cfg.self->len; i++)
+		seed = seed * 131 + m->cfg.self->b[i];
+	arm_at(m, T_ROTATE_SCHED, now + rot_sched_delay(m->cfg.rotate_us, seed));
+	if (m->rot == ROT_IDLE) {
+		int r = mn_rotate(m, now);
+
+		if (r < 0)
+			emit(m, MN_EV_ERROR, NULL, NULL, NULL, "scheduled key rotation failed", r);
+	}
+}
+
+const uint8_t *mn_wg_pub(const struct mesh_node *m)
+{
+	return m->pub;
+}
+
+bool mn_rotating(const struct mesh_node *m)
+{
+	return m->rot != ROT_IDLE;
+}
+
 /* ---- inputs ---- */
 
 void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8_t *data, size_t len,
@@ -856,6 +1066,8 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 	char from[PEERID_STR_MAX], ip[64];
 	const struct ann_ip *addr = NULL;
 	struct announce a;
+	uint8_t old_key[32], old_next[32];
+	bool had = false, had_next = false, rotated = false;
 	int r;
 
 	if (m->run == MN_IDLE)
@@ -866,7 +1078,36 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 		log_warn(m->cfg.log, "malformed announcement from %s: dropped", from);
 		return;
 	}
+	{
+		const struct pt_entry *was = pt_find(m->pt, author);
+
+		if (was) {
+			had = true;
+			memcpy(old_key, was->ann.wg_pub, 32);
+			had_next = was->ann.has_next;
+			memcpy(old_next, was->ann.wg_next, 32);
+		}
+	}
 	r = pt_apply(m->pt, m->cfg.self, author, &a, now);
+	if (r == PT_UPDATED && had) {
+		/* Key rotation (docs/mesh.md "Key rotation"): a key the node no
+		 * longer uses or announces leaves our device now, not after the
+		 * restart grace; the allowed IPs move to the new one at once. */
+		if (memcmp(old_key, a.wg_pub, 32) != 0) {
+			rot_retire(&m->retired, old_key, now);
+			rotated = true;
+		}
+		if (had_next && memcmp(old_next, a.wg_pub, 32) != 0 &&
+		    (!a.has_next || memcmp(old_next, a.wg_next, 32) != 0))
+			rot_retire(&m->retired, old_next, now);
+		if (a.has_next && (!had_next || memcmp(old_next, a.wg_next, 32) != 0))
+			rotated = true;
+	}
+	if (r == PT_NEW || r == PT_UPDATED) {
+		rot_unretire(&m->retired, a.wg_pub);
+		if (a.has_next)
+			rot_unretire(&m->retired, a.wg_next);
+	}
 	/* Its announcement is no proof for a report: it may be what the reporter
 	 * held when the probe failed (the reported seq decides). */
 	if (r == PT_NEW || r == PT_UPDATED || r == PT_REFRESHED)
@@ -945,7 +1186,7 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 	 * on its first announcement would often be configured before the
 	 * announcement that acks us arrives (a pair of waiters instead of an
 	 * initiator at first sight: one more announcement round trip). */
-	soon(m, T_RECONCILE, now, hs_acks(&a, m->cfg.wg_pub) ? 0 : MN_SOON_RECONCILE_US);
+	soon(m, T_RECONCILE, now, hs_acks(&a, m->cfg.wg_pub) || rotated ? 0 : MN_SOON_RECONCILE_US);
 	if (r == PT_NEW && !mn_connected(m, author) && a.n_la) {
 		/* Connect to it now rather than at the next redial round: a direct
 		 * connection carries both announcements at once (flood publish) and
@@ -1069,6 +1310,12 @@ void mn_tick(struct mesh_node *m, uint64_t now)
 		case T_PROBE_DEADLINE:
 			probe_deadline(m, now);
 			break;
+		case T_ROTATE:
+			rotate_step(m, now);
+			break;
+		case T_ROTATE_SCHED:
+			rotate_scheduled(m, now);
+			break;
 		case T_COUNT:
 			break;
 		}
@@ -1098,6 +1345,8 @@ int mn_new(struct mesh_node **ret, const struct mn_config *cfg, const struct mn_
 	m->cfg.ifname = m->ifname;
 	m->ops = *ops;
 	m->ud = ud;
+	memcpy(m->pub, cfg->wg_pub, 32);
+	m->cfg.wg_pub = m->pub;
 	/* Liveness timing from PeerExpiry (docs/mesh.md "Liveness"). */
 	m->probe_us = cfg->expiry_us / MN_PROBE_DIV;
 	if (m->probe_us < MN_PROBE_MIN_US)
@@ -1163,6 +1412,9 @@ void mn_start(struct mesh_node *m, uint64_t now)
 	arm_at(m, T_PROBE, now + probe_delay(m));
 	if (m->has_claim)
 		arm_at(m, T_ASSIGNED, now);
+	m->rot = ROT_IDLE;
+	if (m->cfg.rotate_us)
+		arm_at(m, T_ROTATE_SCHED, now + rot_sched_delay(m->cfg.rotate_us, m->cfg.self->b[m->cfg.self->len - 1]));
 	/* last: whatever the host reports from inside a dial finds the schedule armed */
 	for (size_t i = 0; i < m->st.n_peers; i++)
 		dial_known(m, m->st.peers[i]);

@@ -68,6 +68,8 @@ static bool same_content(const struct announce *a, const struct announce *b)
 	if (a->flags != b->flags || strcmp(a->name, b->name) != 0 || memcmp(a->wg_pub, b->wg_pub, 32) != 0 ||
 	    a->wg_port != b->wg_port || a->n_claims != b->n_claims || a->n_eps != b->n_eps || a->n_la != b->n_la)
 		return false;
+	if (a->has_next != b->has_next || (a->has_next && memcmp(a->wg_next, b->wg_next, 32) != 0))
+		return false;
 	for (unsigned i = 0; i < a->n_la; i++)
 		if (a->la[i].len != b->la[i].len || memcmp(a->la[i].b, b->la[i].b, a->la[i].len) != 0)
 			return false;
@@ -132,6 +134,25 @@ int pt_apply(struct peertable *pt, const struct peerid *self, const struct peeri
 	e->ann = *a;
 	e->first_seen_us = e->last_seen_us = now_us;
 	return PT_NEW;
+}
+
+bool pt_promote_next(struct peertable *pt, const struct peerid *id)
+{
+	bool found;
+	size_t i = locate(pt, id, &found);
+	struct pt_entry *e;
+
+	if (!found || !pt->e[i].ann.has_next)
+		return false;
+	e = &pt->e[i];
+	/* the same rule as pt_apply: a key another node holds stays its own */
+	for (size_t j = 0; j < pt->n; j++)
+		if (j != i && memcmp(pt->e[j].ann.wg_pub, e->ann.wg_next, 32) == 0)
+			return false;
+	memcpy(e->ann.wg_pub, e->ann.wg_next, 32);
+	e->ann.has_next = false;
+	memset(e->ann.wg_next, 0, 32);
+	return true;
 }
 
 size_t pt_expire(struct peertable *pt, uint64_t now_us, uint64_t expiry_us,

@@ -227,6 +227,20 @@ int wgdiff(const struct wgdevice *desired, const struct wgdevice *actual, const 
 
 		if (c > 0) {
 			j++;
+		} else if (dv[i]->flags & WGDIFF_PEER_REMOVE) {
+			if (c == 0) {
+				struct wgpeer *p = wgdev_add_peer(upd);
+
+				if (!p) {
+					ret = -ENOMEM;
+					goto out;
+				}
+				memcpy(p->public_key, av[j]->public_key, WGDEV_KEY_LEN);
+				p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REMOVE_ME;
+				st.removed++;
+				j++;
+			}
+			i++;
 		} else if (c < 0) {
 			ret = add_new_peer(upd, dv[i]);
 			if (ret < 0)

@@ -138,6 +138,7 @@ int w2w_node_start(struct w2w_node *node);
 int w2w_node_join(struct w2w_node *node, const char *multiaddr);
 int w2w_node_stop(struct w2w_node *node);
 int w2w_node_leave(struct w2w_node *node);
+int w2w_node_rotate_wg_key(struct w2w_node *node);
 struct w2w_snapshot;
 struct w2w_snapshot *w2w_node_snapshot(struct w2w_node *node);
 struct w2w_snapshot *w2w_snapshot_free(struct w2w_snapshot *s);
