@@ -8,8 +8,8 @@ rotation"): real w2wesherd daemons in network namespaces with wireguard-go.
     device lists exactly the current keys;
   * kill -9 at several points of a rotation: after a restart the node's key is
     one its peers accept (pings in both directions, exact key sets);
-  * scheduled rotation (WireguardKeyRotation) on all five at once for a bounded
-    time: losses per pair bounded by the rotations of its two ends, and no old
+  * scheduled rotation (WireguardKeyRotation = 4s) on all five at once for 16 s
+    (W2W_ROTATE_WINDOW_S; the bench suite runs the issue's 60 s): losses per pair bounded by the rotations of its two ends, and no old
     key stays on any device more than a few seconds after its owner switched.
 """
 import json
@@ -224,7 +224,8 @@ def test_rotate_crash_safety():
 
 
 def test_scheduled_rotation_all_nodes():
-    window_s = 16
+    # 16 s in the e2e suite (suite time); the bench suite runs the issue's 60 s
+    window_s = int(os.environ.get("W2W_ROTATE_WINDOW_S", "16"))
     with netlab.Lab(range_="10.93.0.0/16") as lab:
         nodes = start_mesh(lab, 5, rotation="4s")
         ips = overlay_ips(lab, nodes)
