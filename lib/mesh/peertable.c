@@ -83,6 +83,17 @@ static bool same_content(const struct announce *a, const struct announce *b)
 	return true;
 }
 
+/* Does a (another author's announcement) use a key that o holds or announced
+ * as its next one (key rotation, docs/mesh.md "Key rotation")? The first to
+ * announce a key, current or next, keeps it. */
+static bool key_taken(const struct announce *o, const struct announce *a)
+{
+	if (!memcmp(o->wg_pub, a->wg_pub, 32) || (o->has_next && !memcmp(o->wg_next, a->wg_pub, 32)))
+		return true;
+	return a->has_next &&
+	       (!memcmp(o->wg_pub, a->wg_next, 32) || (o->has_next && !memcmp(o->wg_next, a->wg_next, 32)));
+}
+
 int pt_apply(struct peertable *pt, const struct peerid *self, const struct peerid *author,
 	     const struct announce *a, uint64_t now_us)
 {
@@ -104,7 +115,7 @@ int pt_apply(struct peertable *pt, const struct peerid *self, const struct peeri
 	 * held by a live entry would hijack its traffic. The first holder keeps it. */
 	for (size_t j = 0; j < pt->n; j++)
 		if (j != i || !found)
-			if (id_cmp(&pt->e[j].id, author) != 0 && memcmp(pt->e[j].ann.wg_pub, a->wg_pub, 32) == 0)
+			if (id_cmp(&pt->e[j].id, author) != 0 && key_taken(&pt->e[j].ann, a))
 				return PT_REJECTED;
 	if (found) {
 		int r;
@@ -145,9 +156,11 @@ bool pt_promote_next(struct peertable *pt, const struct peerid *id)
 	if (!found || !pt->e[i].ann.has_next)
 		return false;
 	e = &pt->e[i];
-	/* the same rule as pt_apply: a key another node holds stays its own */
+	/* the same rule as pt_apply: a key another node holds stays its own; a
+	 * next key two nodes announce is nobody's until its owner announces it */
 	for (size_t j = 0; j < pt->n; j++)
-		if (j != i && memcmp(pt->e[j].ann.wg_pub, e->ann.wg_next, 32) == 0)
+		if (j != i && (memcmp(pt->e[j].ann.wg_pub, e->ann.wg_next, 32) == 0 ||
+			       (pt->e[j].ann.has_next && memcmp(pt->e[j].ann.wg_next, e->ann.wg_next, 32) == 0)))
 			return false;
 	memcpy(e->ann.wg_pub, e->ann.wg_next, 32);
 	e->ann.has_next = false;

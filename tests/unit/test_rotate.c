@@ -19,6 +19,7 @@
 #include "err.h"
 #include "mesh_harness.h"
 #include "meshnode.h"
+#include "peertable.h"
 #include "rotate.h"
 
 #define SEC MH_SEC
@@ -127,6 +128,59 @@ static void test_ann_next(void **state)
 	assert_int_equal(ann_decode(b.data, b.len, &back), 0);
 	assert_false(back.has_next);
 	buf_free(&b);
+}
+
+/* One key, one node, next keys included: a member cannot take another
+ * node's key or its announced next key (peertable.h, pt_promote_next). */
+static void test_hostile_next(void **state)
+{
+	struct peertable *pt = pt_new(16);
+	struct peerid self, c, m;
+	struct announce a;
+	uint8_t pb[36] = {0x08, 0x01, 0x12, 0x20};
+
+	(void)state;
+	memset(pb + 4, 1, 32);
+	assert_int_equal(peerid_from_pubkey_pb(&self, pb, sizeof(pb)), 0);
+	memset(pb + 4, 2, 32);
+	assert_int_equal(peerid_from_pubkey_pb(&c, pb, sizeof(pb)), 0);
+	memset(pb + 4, 3, 32);
+	assert_int_equal(peerid_from_pubkey_pb(&m, pb, sizeof(pb)), 0);
+	mh_ann(&a, 0x20); /* C: key 0x20, next 0x21 */
+	a.has_next = true;
+	memset(a.wg_next, 0x21, 32);
+	assert_int_equal(pt_apply(pt, &self, &c, &a, 1), PT_NEW);
+	mh_ann(&a, 0x30); /* M, an honest start */
+	assert_int_equal(pt_apply(pt, &self, &m, &a, 1), PT_NEW);
+	mh_ann(&a, 0x21); /* M announces C's next key as its key: rejected */
+	a.seq = 2;
+	assert_int_equal(pt_apply(pt, &self, &m, &a, 2), PT_REJECTED);
+	mh_ann(&a, 0x30); /* ... or as its own next key: rejected */
+	a.seq = 3;
+	a.has_next = true;
+	memset(a.wg_next, 0x21, 32);
+	assert_int_equal(pt_apply(pt, &self, &m, &a, 3), PT_REJECTED);
+	mh_ann(&a, 0x30); /* ... or C's current key as its next key: rejected */
+	a.seq = 4;
+	a.has_next = true;
+	memset(a.wg_next, 0x20, 32);
+	assert_int_equal(pt_apply(pt, &self, &m, &a, 4), PT_REJECTED);
+	assert_false(pt_promote_next(pt, &m));
+	/* C switches to its next key */
+	mh_ann(&a, 0x21);
+	a.seq = 2;
+	assert_int_equal(pt_apply(pt, &self, &c, &a, 2), PT_UPDATED);
+	assert_memory_equal(pt_find(pt, &c)->ann.wg_pub, a.wg_pub, 32);
+	/* the handshake path promotes C only: set a next key again and promote */
+	mh_ann(&a, 0x21);
+	a.seq = 3;
+	a.has_next = true;
+	memset(a.wg_next, 0x22, 32);
+	assert_int_equal(pt_apply(pt, &self, &c, &a, 3), PT_UPDATED);
+	assert_true(pt_promote_next(pt, &c));
+	assert_memory_equal(pt_find(pt, &c)->ann.wg_pub, a.wg_next, 32);
+	assert_false(pt_find(pt, &c)->ann.has_next);
+	pt_free(pt);
 }
 
 /* ---- the engine ---- */
@@ -412,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_retired_ring),
 		cmocka_unit_test(test_ann_next),
+		cmocka_unit_test(test_hostile_next),
 		cmocka_unit_test(test_rotate_basic),
 		cmocka_unit_test(test_rotate_lost_announcements),
 		cmocka_unit_test(test_rotate_switch_from_handshake),
