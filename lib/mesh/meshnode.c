@@ -46,6 +46,9 @@ struct mn_peer {
 	uint64_t last_alive_us; /* our own proof: probe answered or connection up (0: none) */
 	bool up_pending; /* new node: MN_EV_PEER_UP once a device routing it is applied */
 	struct hs_peer hs;
+	/* it switched to the next key it announced (docs/mesh.md "Key rotation"):
+	 * until a handshake with that key, or ROT_WAIT_US, it initiates, not we */
+	uint64_t rot_since;
 };
 
 struct mn_report {
@@ -99,6 +102,7 @@ struct mesh_node {
 	uint64_t rot_started_us;
 	uint8_t next_pub[32];
 	uint64_t rot_count;
+	uint64_t rot_kick_until; /* after our switch: peers get a keepalive (0 -> N starts a handshake) */
 	struct rot_retired retired; /* peer keys rotated out: removed even during the restart grace */
 };
 
@@ -427,6 +431,20 @@ struct ep_ctx {
 	uint64_t now;
 };
 
+static void set_ep(union wgendpoint *ep, const struct ann_endpoint *to)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (to->addr.family == 4) {
+		ep->addr4.sin_family = AF_INET;
+		memcpy(&ep->addr4.sin_addr, to->addr.ip, 4);
+		ep->addr4.sin_port = htons(to->port);
+	} else {
+		ep->addr6.sin6_family = AF_INET6;
+		memcpy(&ep->addr6.sin6_addr, to->addr.ip, 16);
+		ep->addr6.sin6_port = htons(to->port);
+	}
+}
+
 static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 {
 	struct ep_ctx *x = ud;
@@ -435,6 +453,31 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	struct ann_endpoint to;
 	struct hs_plan plan = {.endpoint = true};
 
+	/* A node that rotated its key initiates the first handshake of the new
+	 * key itself (it kicks every peer at its switch): no endpoint here, so we
+	 * never initiate too (crossed initiations both fail for 5 s); our packets
+	 * wait in WireGuard's staging queue for its handshake. Without one after a
+	 * wait (its initiation was lost, or it switched while we did, each waiting
+	 * for the other), we initiate: the lower key of the pair after
+	 * ROT_WAIT_LOW_US, the higher after ROT_WAIT_US, so not both at once. */
+	if (c && c->rot_since) {
+		uint64_t wait = memcmp(m->pub, e->ann.wg_pub, 32) < 0 ? ROT_WAIT_LOW_US : ROT_WAIT_US;
+
+		if (established(m, e->ann.wg_pub)) {
+			c->rot_since = 0;
+		} else if (x->now - c->rot_since < wait) {
+			soon(m, T_RECONCILE, x->now, c->rot_since + wait - x->now);
+			return 0;
+		} else if (hs_endpoint(c->has_ip ? &c->ip : NULL, &e->ann, &to)) {
+			c->rot_since = 0;
+			log_debug(m->cfg.log, "handshake: %s: no handshake with its new key yet: initiating", e->ann.name);
+			set_ep(ep, &to);
+			/* re-created: a packet of ours routed to it while it had no
+			 * endpoint made WireGuard attempt a handshake, whose 5 s rate
+			 * limit would suppress this one (handshake.h) */
+			return RECONCILE_F_KICK | RECONCILE_F_RECREATE;
+		}
+	}
 	/* c exists (reconcile() configured every entry) unless the bookkeeping
 	 * is full: then no rule, the endpoint at once */
 	if (c) {
@@ -449,16 +492,7 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 		soon(m, T_RECONCILE, x->now, plan.recheck_us + 1000);
 	if (!plan.endpoint || !hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to))
 		return 0;
-	memset(ep, 0, sizeof(*ep));
-	if (to.addr.family == 4) {
-		ep->addr4.sin_family = AF_INET;
-		memcpy(&ep->addr4.sin_addr, to.addr.ip, 4);
-		ep->addr4.sin_port = htons(to.port);
-	} else {
-		ep->addr6.sin6_family = AF_INET6;
-		memcpy(&ep->addr6.sin6_addr, to.addr.ip, 16);
-		ep->addr6.sin6_port = htons(to.port);
-	}
+	set_ep(ep, &to);
 	if (plan.established)
 		return 0;
 	/* We initiate: with PersistentKeepalive off nothing would start the
@@ -493,6 +527,10 @@ static bool promote_switched(struct mesh_node *m, uint64_t now)
 		}
 		memcpy(old, e->ann.wg_pub, 32);
 		if (pt_promote_next(m->pt, &e->id)) {
+			struct mn_peer *c = peer_get(m, &e->id);
+
+			if (c)
+				c->rot_since = now;
 			rot_retire(&m->retired, old, now);
 			log_info(m->cfg.log, "peer %s switched to its next WireGuard key (handshake seen)", e->ann.name);
 		}
@@ -501,16 +539,18 @@ static bool promote_switched(struct mesh_node *m, uint64_t now)
 }
 
 /* Adds to the desired device each node's announced next key (no allowed IPs,
- * no keepalive: it only answers that node's first handshake after its switch;
- * the endpoint lets us initiate at once once the allowed IPs move), and a
- * removal of every retired key the device may still hold. */
+ * no endpoint, no keepalive: it only answers that node's first handshake
+ * after its switch), and a removal of every retired key the device may still
+ * hold. After our own switch, every peer's keepalive is set to 0 in the
+ * switching device and back on (the configured one, else
+ * RECONCILE_KICK_KEEPALIVE_S) for ROT_KICK_US: keepalive 0 -> N makes
+ * WireGuard send one at once, i.e. start the new key's handshake with every
+ * peer now, not at the first packet, so a peer never has to initiate to us. */
 static int add_rotation_peers(struct mesh_node *m, struct wgdevice *dev, uint64_t now)
 {
 	rot_retired_prune(&m->retired, now);
 	for (size_t i = 0; i < pt_count(m->pt); i++) {
 		const struct pt_entry *e = pt_at(m->pt, i);
-		const struct mn_peer *c = peer_find(m, &e->id);
-		struct ann_endpoint to;
 		struct wgpeer *p;
 
 		if (!e->ann.has_next || wgdev_find_peer(dev, e->ann.wg_next) ||
@@ -520,18 +560,8 @@ static int add_rotation_peers(struct mesh_node *m, struct wgdevice *dev, uint64_
 		if (!p)
 			return -ENOMEM;
 		memcpy(p->public_key, e->ann.wg_next, 32);
+		/* no endpoint either: only the switched node initiates to us */
 		p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REPLACE_ALLOWEDIPS | WGPEER_HAS_PERSISTENT_KEEPALIVE;
-		if (hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to)) {
-			if (to.addr.family == 4) {
-				p->endpoint.addr4.sin_family = AF_INET;
-				memcpy(&p->endpoint.addr4.sin_addr, to.addr.ip, 4);
-				p->endpoint.addr4.sin_port = htons(to.port);
-			} else {
-				p->endpoint.addr6.sin6_family = AF_INET6;
-				memcpy(&p->endpoint.addr6.sin6_addr, to.addr.ip, 16);
-				p->endpoint.addr6.sin6_port = htons(to.port);
-			}
-		}
 	}
 	for (size_t i = 0; i < m->retired.n; i++) {
 		struct wgpeer *p;
@@ -543,6 +573,22 @@ static int add_rotation_peers(struct mesh_node *m, struct wgdevice *dev, uint64_
 			return -ENOMEM;
 		memcpy(p->public_key, m->retired.e[i].key, 32);
 		p->flags = WGPEER_HAS_PUBLIC_KEY | WGDIFF_PEER_REMOVE;
+	}
+	if (m->rot == ROT_SWITCHING || now < m->rot_kick_until) {
+		struct wgpeer *p;
+
+		if (now < m->rot_kick_until) /* then the configured keepalive again */
+			soon(m, T_RECONCILE, now, m->rot_kick_until - now + 1000);
+
+		wgdev_for_each_peer(dev, p)
+		{
+			if (!p->first_allowedip || p->endpoint.addr.sa_family == AF_UNSPEC)
+				continue; /* a next key or a removal; a waiter (no endpoint) cannot send */
+			p->persistent_keepalive_interval =
+			    m->rot == ROT_SWITCHING ? 0
+			    : m->cfg.keepalive_s   ? m->cfg.keepalive_s
+						   : RECONCILE_KICK_KEEPALIVE_S;
+		}
 	}
 	return 0;
 }
@@ -1029,6 +1075,9 @@ static void rotate_applied(struct mesh_node *m, uint64_t now)
 	memcpy(m->pub, m->next_pub, 32);
 	m->rot = ROT_IDLE;
 	soon(m, T_ANNOUNCE_SOON, now, 0);
+	/* the kick (add_rotation_peers), then back to the configured keepalive */
+	m->rot_kick_until = now + ROT_KICK_US;
+	soon(m, T_RECONCILE, now, 0);
 	if (m->ops.event)
 		m->ops.event(m->ud, &ev);
 }
@@ -1096,6 +1145,13 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 		if (memcmp(old_key, a.wg_pub, 32) != 0) {
 			rot_retire(&m->retired, old_key, now);
 			rotated = true;
+			if (had_next && !memcmp(old_next, a.wg_pub, 32)) {
+				/* the key it announced: it initiates (endpoint_of) */
+				struct mn_peer *c = peer_get(m, author);
+
+				if (c)
+					c->rot_since = now;
+			}
 		}
 		if (had_next && memcmp(old_next, a.wg_pub, 32) != 0 &&
 		    (!a.has_next || memcmp(old_next, a.wg_next, 32) != 0))

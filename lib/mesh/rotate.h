@@ -33,6 +33,13 @@
  * WireGuard apply is slow or whose first copy of the announcement was lost
  * (the announcement is repeated at half the lead). */
 #define ROT_LEAD_US (2000ull * 1000)
+/* A peer waits this long for the first handshake of a node's new key (the
+ * rotating node initiates it) before it sets the endpoint and initiates: the
+ * higher key of the pair; the lower one waits ROT_WAIT_LOW_US. */
+#define ROT_WAIT_US (3000ull * 1000)
+#define ROT_WAIT_LOW_US (500ull * 1000) /* ... the lower key of the pair (docs/mesh.md) */
+/* After a switch, every peer has a keepalive for this long (the kick). */
+#define ROT_KICK_US (10ull * 1000 * 1000)
 /* Retired peer keys are removed from the device even during the restart
  * grace (keep_unlisted); they are forgotten after this. */
 #define ROT_RETIRED_KEEP_US (60ull * 1000 * 1000)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/socket.h>
 
 #include "announce.h"
 #include "err.h"
@@ -244,6 +245,7 @@ static void test_rotate_basic(void **state)
 		assert_non_null(p);
 		assert_null(p->first_allowedip);
 		assert_int_equal(p->persistent_keepalive_interval, 0);
+		assert_int_equal(p->endpoint.addr.sa_family, AF_UNSPEC); /* never initiates to it */
 	}
 	assert_memory_equal(w.nodes[0].wg_pub, old, 32); /* not switched yet */
 	mh_run(&w, t0 + ROT_LEAD_US + 200 * 1000);
