@@ -623,9 +623,12 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 		struct mn_peer *c = peer_get(m, &e->id);
 
 		if (c && hs_configured(&c->hs, m->cfg.wg_pub, &e->ann, now)) {
-			m->hs_dirty = true;
+			/* a rotated key needs no ack: its node initiates (endpoint_of) */
+			m->hs_dirty |= !c->rot_since;
 			log_debug(m->cfg.log, "handshake: %s: %s", e->ann.name,
-				  c->hs.role == HS_ROLE_INITIATOR ? "initiator (it acks us)" : "waiter");
+				  c->rot_since                   ? "rotated key (it initiates)"
+				  : c->hs.role == HS_ROLE_INITIATOR ? "initiator (it acks us)"
+								    : "waiter");
 		}
 	}
 	dev = reconcile_desired(&in);
