@@ -461,6 +461,7 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	 * for the other), we initiate: the lower key of the pair after
 	 * ROT_WAIT_LOW_US, the higher after ROT_WAIT_US, so not both at once. */
 	if (c && c->rot_since) {
+		/* never at once: its kick may be under way (crossed initiations) */
 		uint64_t wait = memcmp(m->pub, e->ann.wg_pub, 32) < 0 ? ROT_WAIT_LOW_US : ROT_WAIT_US;
 
 		if (established(m, e->ann.wg_pub)) {

@@ -37,7 +37,7 @@
  * rotating node initiates it) before it sets the endpoint and initiates: the
  * higher key of the pair; the lower one waits ROT_WAIT_LOW_US. */
 #define ROT_WAIT_US (3000ull * 1000)
-#define ROT_WAIT_LOW_US (500ull * 1000) /* ... the lower key of the pair (docs/mesh.md) */
+#define ROT_WAIT_LOW_US (300ull * 1000) /* ... the lower key of the pair (docs/mesh.md) */
 /* After a switch, every peer has a keepalive for this long (the kick). */
 #define ROT_KICK_US (10ull * 1000 * 1000)
 /* Retired peer keys are removed from the device even during the restart
