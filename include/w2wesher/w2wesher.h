@@ -30,6 +30,7 @@
 #include <w2wesher/node.h>
 #include <w2wesher/p2p.h>
 #include <w2wesher/wg.h>
+#include <w2wesher/ipam.h>
 
 #ifdef __cplusplus
 extern "C" {

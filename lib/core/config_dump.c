@@ -48,6 +48,9 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 	case CK_P2P_PSKFILE:
 		buf_printf(b, "%s", c->psk_file);
 		break;
+	case CK_P2P_NEXTPSKFILE:
+		buf_printf(b, "%s", c->next_psk_file);
+		break;
 	case CK_P2P_BOOTSTRAP:
 		for (size_t i = 0; i < c->n_bootstrap; i++)
 			buf_printf(b, "%s%s", i ? "," : "", c->bootstrap[i]);
@@ -61,6 +64,9 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 		break;
 	case CK_P2P_MDNS:
 		buf_printf(b, "%s", c->mdns ? "true" : "false");
+		break;
+	case CK_NODE_PAIRPSK:
+		buf_printf(b, "%s", c->pair_psk ? "true" : "false");
 		break;
 	case CK_P2P_MDNSIFACES:
 		buf_printf(b, "%s", c->mdns_ifaces_text);
@@ -128,6 +134,9 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 		break;
 	case CK_NODE_DNSDOMAIN:
 		buf_printf(b, "%s", c->dns_domain);
+		break;
+	case CK_NODE_METRICSADDR:
+		buf_printf(b, "%s", c->metrics_addr);
 		break;
 	case CK_NODE_KEYROTATION:
 		godur_format_ms(t, sizeof(t), c->key_rotation_ms);

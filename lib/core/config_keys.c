@@ -257,6 +257,19 @@ static int p_pskfile(struct w2w_config *c, const char *v, size_t n, char *why)
 	return 0;
 }
 
+static int p_next_pskfile(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	if (cfg_copy_str(c->next_psk_file, sizeof(c->next_psk_file), v, n) < 0) {
+		cfg_why(why, "path too long");
+		return -1;
+	}
+	if (!n) {
+		c->has_next_psk = false;
+		secure_wipe(c->sec->next_psk, sizeof(c->sec->next_psk));
+	}
+	return 0;
+}
+
 static int p_p2p_key(struct w2w_config *c, const char *v, size_t n, char *why)
 {
 	struct ident *id = NULL;
@@ -456,6 +469,19 @@ static int p_mdns(struct w2w_config *c, const char *v, size_t n, char *why)
 		return -1;
 	}
 	c->mdns = on;
+	return 0;
+}
+
+static int p_pair_psk(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char s[72];
+	bool on = true; /* docs/security.md: on unless a reason against it */
+
+	if (n && parse_bool(v, n, &on) < 0) {
+		cfg_why(why, "'%s' is not true or false", cfg_shown(s, v, n));
+		return -1;
+	}
+	c->pair_psk = on;
 	return 0;
 }
 
@@ -737,6 +763,54 @@ static int p_dns_domain(struct w2w_config *c, const char *v, size_t n, char *why
 	return 0;
 }
 
+/* [Node] MetricsAddr (docs/operations.md "Metrics"): "" (off), IPv4:PORT or
+ * [IPv6]:PORT. An IP literal only: the daemon binds exactly this address, and
+ * a name could resolve to a public interface. */
+static int p_metrics_addr(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char s[72], host[INET6_ADDRSTRLEN + 2];
+	uint8_t ip[16];
+	const char *colon;
+	size_t hl;
+	unsigned long port = 0;
+	int fam;
+
+	c->metrics_addr[0] = 0;
+	if (!n)
+		return 0;
+	colon = memrchr(v, ':', n);
+	if (!colon || n >= sizeof(c->metrics_addr))
+		goto bad;
+	hl = (size_t)(colon - v);
+	if (hl >= 2 && v[0] == '[' && v[hl - 1] == ']') {
+		fam = AF_INET6;
+		memcpy(host, v + 1, hl - 2);
+		host[hl - 2] = 0;
+	} else if (hl && hl < sizeof(host) && !memchr(v, ':', hl)) {
+		fam = AF_INET;
+		memcpy(host, v, hl);
+		host[hl] = 0;
+	} else {
+		goto bad;
+	}
+	if (colon + 1 == v + n || colon + 6 < v + n || inet_pton(fam, host, ip) != 1)
+		goto bad;
+	for (const char *p = colon + 1; p < v + n; p++) {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		port = port * 10 + (unsigned long)(*p - '0');
+	}
+	if (port == 0 || port > 65535)
+		goto bad;
+	memcpy(c->metrics_addr, v, n);
+	c->metrics_addr[n] = 0;
+	return 0;
+bad:
+	cfg_why(why, "'%s' is not IP:PORT (e.g. 127.0.0.1:9586 or [::1]:9586; an IP address, port 1-65535)",
+	        cfg_shown(s, v, n));
+	return -1;
+}
+
 static int p_log_level(struct w2w_config *c, const char *v, size_t n, char *why)
 {
 	char s[72];
@@ -792,6 +866,7 @@ static int p_key_rotation(struct w2w_config *c, const char *v, size_t n, char *w
 const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_P2P_PSK] = {SEC_P2P, "PSK", p_psk, true},
     [CK_P2P_PSKFILE] = {SEC_P2P, "PSKFile", p_pskfile, false},
+    [CK_P2P_NEXTPSKFILE] = {SEC_P2P, "NextPSKFile", p_next_pskfile, false},
     [CK_P2P_PRIVATEKEY] = {SEC_P2P, "PrivateKey", p_p2p_key, true},
     [CK_P2P_BOOTSTRAP] = {SEC_P2P, "Bootstrap", p_bootstrap, false},
     [CK_P2P_LISTENADDR] = {SEC_P2P, "ListenAddr", p_listen_addr, false},
@@ -814,6 +889,8 @@ const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_NODE_REFRESH] = {SEC_NODE, "RefreshInterval", p_refresh, false},
     [CK_NODE_CONTROLSOCKET] = {SEC_NODE, "ControlSocket", p_control_socket, false},
     [CK_NODE_DNSDOMAIN] = {SEC_NODE, "DNSDomain", p_dns_domain, false},
+    [CK_NODE_PAIRPSK] = {SEC_NODE, "PairPSK", p_pair_psk, false},
+    [CK_NODE_METRICSADDR] = {SEC_NODE, "MetricsAddr", p_metrics_addr, false},
     [CK_NODE_KEYROTATION] = {SEC_NODE, "WireguardKeyRotation", p_key_rotation, false},
 };
 

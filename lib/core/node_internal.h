@@ -24,6 +24,14 @@
 
 enum node_state { NS_NEW, NS_RUNNING, NS_LEAVING, NS_STOPPING, NS_STOPPED };
 
+/* Since w2w_node_new(); read through snapshots (node_metrics.c). */
+struct node_counters {
+	uint64_t ann_in, ann_out, ann_out_errors;
+	uint64_t reconcile_runs, reconcile_errors;
+	uint64_t state_writes, state_write_errors;
+	uint64_t peers_up, peers_expired, peers_left, peers_unreachable;
+};
+
 /* The opaque public event (getters in node_snapshot.c). */
 struct w2w_node_event {
 	enum w2w_node_event_type type;
@@ -45,7 +53,9 @@ struct w2w_node {
 	/* configuration (copied) */
 	struct ident *id;
 	char peer_id[PEERID_STR_MAX];
-	uint8_t *psk;     /* secure memory, 32 bytes */
+	uint8_t *psk;     /* secure memory, 64 bytes: the PSK, then the next PSK (w2w_node_set_psk) */
+	bool has_next_psk;
+	bool pair_psk;    /* [Node] PairPSK */
 	uint8_t *wg_priv; /* secure memory, 32 bytes */
 	uint8_t wg_pub[32];
 	char wg_pub_b64[WG_KEY_B64_LEN + 1];
@@ -70,6 +80,7 @@ struct w2w_node {
 
 	struct rtimer t_mesh, t_refresh, t_leave, t_stopped;
 
+	struct node_counters cnt; /* metrics (node_metrics.c) */
 	/* WireGuard key rotation (node_keys.c, docs/mesh.md "Key rotation") */
 	uint8_t *wg_next;         /* secure memory, 32 bytes: the announced next key */
 	uint8_t wg_base_pub[32];  /* public key of the configured PrivateKey */
@@ -87,5 +98,11 @@ void node_save_state(void *ud, const struct nodestate *st);
 void node_keys_load(struct w2w_node *n);
 int node_keys_prepare(void *ud, uint8_t next_pub[32]);
 int node_keys_commit(void *ud);
+
+/* node_metrics.c: fills the snapshot's metric values (NODE_METRICS_MAX). */
+#define NODE_METRICS_MAX 40
+struct w2w_snapshot;
+void node_metrics_collect(struct w2w_node *n, uint64_t *values);
+const uint64_t *node_snapshot_metrics(const struct w2w_snapshot *s);
 
 #endif

@@ -42,6 +42,9 @@ void p2ph_set_event_cb(struct w2w_p2p *h, p2ph_event_fn fn, void *ud);
 int p2ph_dial(struct w2w_p2p *h, const uint8_t *ma, size_t len);
 /* The i-th listen address, binary, without /p2p/: 0, or -ENOENT past the end. */
 int p2ph_listen_addr(const struct w2w_p2p *h, size_t i, const uint8_t **ma, size_t *len);
+struct gs_stats;
+/* The host's gossipsub counters (metrics, node_metrics.c). */
+void p2ph_gs_stats(const struct w2w_p2p *h, struct gs_stats *out);
 const struct peerid *p2ph_peer(const struct w2w_p2p *h);
 /* A liveness probe of a connected peer (one yamux ping on its connection):
  * W2W_P2P_EV_PING follows when answered; without an answer the connection

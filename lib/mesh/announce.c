@@ -134,7 +134,7 @@ int ann_encode(const struct announce *a, struct buf *out)
 	int r = 0;
 
 	if (a->n_claims > ANN_MAX_ADDRS || a->n_eps > ANN_MAX_ENDPOINTS || a->n_la > ANN_MAX_LISTEN || a->n_acks > ANN_MAX_ACKS ||
-	    a->n_down > ANN_MAX_DOWN || namelen > ANN_NAME_MAX)
+	    a->n_down > ANN_MAX_DOWN || namelen > ANN_NAME_MAX || a->n_pk > ANN_MAX_PK)
 		return W2W_EPARSE;
 	for (unsigned i = 0; i < a->n_la; i++)
 		if (a->la[i].len > ANN_MA_MAX || ma_validate(a->la[i].b, a->la[i].len) < 0)
@@ -150,7 +150,8 @@ int ann_encode(const struct announce *a, struct buf *out)
 			return W2W_EPARSE;
 
 	msgpack_packer_init(&pk, out, buf_write_cb);
-	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0) + (a->has_next ? 1 : 0));
+	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0) + (a->n_pk ? 1 : 0) +
+				     (a->has_next ? 1 : 0));
 	pack_key(&pk, "v");
 	msgpack_pack_uint32(&pk, ANN_VERSION);
 	pack_key(&pk, "seq");
@@ -202,6 +203,14 @@ int ann_encode(const struct announce *a, struct buf *out)
 			msgpack_pack_bin_body(&pk, a->down[i].id, a->down[i].len);
 			pack_key(&pk, "s");
 			msgpack_pack_uint64(&pk, a->down[i].seq);
+		}
+	}
+	if (a->n_pk) {
+		pack_key(&pk, "pk");
+		msgpack_pack_array(&pk, a->n_pk);
+		for (unsigned i = 0; i < a->n_pk; i++) {
+			msgpack_pack_bin(&pk, ANN_PK_LEN);
+			msgpack_pack_bin_body(&pk, a->pk[i], ANN_PK_LEN);
 		}
 	}
 	if (a->has_next) {
@@ -389,6 +398,17 @@ int ann_decode(const uint8_t *p, size_t n, struct announce *out)
 				memcpy(a.acks[j], m->via.bin.ptr, ANN_ACK_LEN);
 			}
 			a.n_acks = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "pk")) {
+			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_PK)
+				goto out;
+			for (uint32_t j = 0; j < val->via.array.size; j++) {
+				const msgpack_object *m = &val->via.array.ptr[j];
+
+				if (m->type != MSGPACK_OBJECT_BIN || m->via.bin.size != ANN_PK_LEN)
+					goto out;
+				memcpy(a.pk[j], m->via.bin.ptr, ANN_PK_LEN);
+			}
+			a.n_pk = (uint8_t)val->via.array.size;
 		} else if (key_is(k, "dn")) {
 			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_DOWN)
 				goto out;

@@ -28,6 +28,8 @@
 #define ANN_ACK_LEN 4          /* bytes of a WireGuard public key in an ack */
 #define ANN_MAX_DOWN 8         /* unreachable reports in one announcement */
 #define ANN_ID_MAX 44          /* bytes of a binary peer ID (PEERID_MAX_LEN) */
+#define ANN_MAX_PK 2           /* network PSK key IDs (pairpsk.h) */
+#define ANN_PK_LEN 8           /* bytes of one key ID */
 
 enum { ANN_F_LEAVING = 1u << 0 };
 
@@ -73,6 +75,10 @@ struct announce {
 		uint8_t id[ANN_ID_MAX]; /* binary peer ID */
 		uint64_t seq;
 	} down[ANN_MAX_DOWN];
+	/* Per-pair WireGuard PSKs (mesh/pairpsk.h): key IDs of the network PSKs
+	 * the author holds, newest first. Absent (0) = the author uses none. */
+	uint8_t n_pk;
+	uint8_t pk[ANN_MAX_PK][ANN_PK_LEN];
 	/* WireGuard key rotation (docs/mesh.md "Key rotation"): the public key the
 	 * author switches to shortly; peers pre-configure it. Optional ("nwg"). */
 	bool has_next;

@@ -13,7 +13,9 @@
 #include "handshake.h"
 #include "meshnode.h"
 #include "multiaddr.h"
+#include "pairpsk.h"
 #include "reconcile.h"
+#include "secmem.h"
 #include "rotate.h"
 
 /* A kicked initiator (RECONCILE_F_KICK) is re-evaluated after this: its
@@ -95,6 +97,11 @@ struct mesh_node {
 	size_t n_dropped;
 	uint64_t now_us; /* the input's time, for peer table callbacks */
 
+	/* Per-pair WireGuard PSKs (pairpsk.h, mn_set_psks): our network PSKs,
+	 * newest first, in guarded memory, and their key IDs; none = off. */
+	uint8_t *psks;
+	size_t n_psks;
+	uint8_t kids[PAIRPSK_MAX_KEYS][PAIRPSK_KID_LEN];
 	/* WireGuard key rotation (docs/mesh.md "Key rotation", rotate.h) */
 	uint8_t pub[32]; /* our announced key; cfg.wg_pub points here */
 	enum { ROT_IDLE, ROT_PENDING, ROT_SWITCHING } rot;
@@ -296,6 +303,8 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 	s.observed = m->observed;
 	s.n_observed = m->n_observed;
 	ann_build(&a, &s);
+	a.n_pk = (uint8_t)m->n_psks;
+	memcpy(a.pk, m->kids, sizeof(m->kids[0]) * m->n_psks);
 	if (m->rot != ROT_IDLE) {
 		a.has_next = true;
 		memcpy(a.wg_next, m->next_pub, 32);
@@ -552,6 +561,7 @@ static int add_rotation_peers(struct mesh_node *m, struct wgdevice *dev, uint64_
 	rot_retired_prune(&m->retired, now);
 	for (size_t i = 0; i < pt_count(m->pt); i++) {
 		const struct pt_entry *e = pt_at(m->pt, i);
+		const struct wgpeer *cur;
 		struct wgpeer *p;
 
 		if (!e->ann.has_next || wgdev_find_peer(dev, e->ann.wg_next) ||
@@ -563,6 +573,13 @@ static int add_rotation_peers(struct mesh_node *m, struct wgdevice *dev, uint64_
 		memcpy(p->public_key, e->ann.wg_next, 32);
 		/* no endpoint either: only the switched node initiates to us */
 		p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REPLACE_ALLOWEDIPS | WGPEER_HAS_PERSISTENT_KEEPALIVE;
+		/* the pair's PresharedKey (pairpsk.h) belongs to the two peer IDs,
+		 * not to a WireGuard key: the next key's handshake needs the same */
+		cur = wgdev_find_peer(dev, e->ann.wg_pub);
+		if (cur && (cur->flags & WGPEER_HAS_PRESHARED_KEY)) {
+			memcpy(p->preshared_key, cur->preshared_key, 32);
+			p->flags |= WGPEER_HAS_PRESHARED_KEY;
+		}
 	}
 	for (size_t i = 0; i < m->retired.n; i++) {
 		struct wgpeer *p;
@@ -617,6 +634,9 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 	in.pt = m->pt;
 	in.endpoint = endpoint_of;
 	in.ud = &x;
+	in.psks = m->psks;
+	in.kids = (const uint8_t(*)[8])m->kids;
+	in.n_psks = m->n_psks;
 	if (promote_switched(m, now))
 		soon(m, T_RECONCILE, now, ROT_LEAD_US / 2); /* until it switches: watch for its handshake */
 	for (size_t i = 0; i < pt_count(m->pt); i++) {
@@ -1434,7 +1454,33 @@ void mn_free(struct mesh_node *m)
 	pt_free(m->pt);
 	nodestate_free(&m->st);
 	free(m->peers);
+	secure_free(m->psks);
 	free(m);
+}
+
+int mn_set_psks(struct mesh_node *m, const uint8_t *const *keys, size_t n, uint64_t now)
+{
+	uint8_t *k = NULL;
+
+	if (n > PAIRPSK_MAX_KEYS || (n && !keys))
+		return -EINVAL;
+	if (n) {
+		k = secure_alloc(32 * n);
+		if (!k)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memcpy(k + 32 * i, keys[i], 32);
+		pairpsk_kid(m->kids[i], keys[i]);
+	}
+	secure_free(m->psks);
+	m->psks = k;
+	m->n_psks = n;
+	/* Peers learn our key IDs from the next announcement; our side of every
+	 * pair follows at the next reconcile (docs/mesh.md "Per-pair preshared keys"). */
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+	soon(m, T_RECONCILE, now, 0);
+	return 0;
 }
 
 struct nodestate *mn_state(struct mesh_node *m)

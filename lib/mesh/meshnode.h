@@ -152,6 +152,14 @@ struct mesh_node;
 
 int mn_new(struct mesh_node **ret, const struct mn_config *cfg, const struct mn_ops *ops, void *ud);
 void mn_free(struct mesh_node *m);
+/*
+ * Per-pair WireGuard PSKs (pairpsk.h): our network PSKs, newest first (n <=
+ * PAIRPSK_MAX_KEYS, copied into guarded memory); n = 0 turns them off. We
+ * announce their key IDs and give every peer that announces key IDs too the
+ * PresharedKey derived from the key both hold. Any time (before mn_start
+ * too); announces and reconciles soon. 0, -EINVAL, -ENOMEM.
+ */
+int mn_set_psks(struct mesh_node *m, const uint8_t *const *keys, size_t n, uint64_t now);
 
 /* The state to persist; before mn_start the caller merges the loaded file and
  * the bootstrap addresses into it. */
