@@ -345,6 +345,44 @@ static void test_rotate_peer_offline(void **state)
 	mh_free(&w);
 }
 
+/* With per-pair PSKs (pairpsk.h) the pre-configured next key carries the
+ * pair's PresharedKey (it belongs to the two peer IDs, not to a WireGuard
+ * key): without it the new key's first handshake would fail. */
+static void test_rotate_pair_psk(void **state)
+{
+	static struct mh_world w;
+	static const uint8_t net[32] = {7, 7, 7};
+	const uint8_t *keys[1] = {net};
+	char why[160];
+	uint64_t t0;
+
+	(void)state;
+	mh_init(&w, 3, "10.42.0.0/16", 60 * SEC);
+	for (int i = 0; i < 3; i++) {
+		mh_start(&w, i, i ? 0 : -1);
+		assert_int_equal(mn_set_psks(w.nodes[i].m, keys, 1, w.now), 0);
+	}
+	mh_run(&w, 20 * SEC);
+	assert_null(exact_keys(&w, why, sizeof(why)));
+	t0 = w.now;
+	assert_int_equal(mn_rotate(w.nodes[0].m, w.now), 0);
+	mh_run(&w, t0 + ROT_LEAD_US / 4);
+	for (int i = 1; i < 3; i++) {
+		const struct wgpeer *next = wgdev_find_peer(w.nodes[i].actual, w.nodes[0].next_pub);
+		const struct wgpeer *cur = wgdev_find_peer(w.nodes[i].actual, w.nodes[0].wg_pub);
+
+		assert_non_null(next);
+		assert_non_null(cur);
+		assert_true(cur->flags & WGPEER_HAS_PRESHARED_KEY);
+		assert_true(next->flags & WGPEER_HAS_PRESHARED_KEY);
+		assert_false(wgdev_key_is_zero(next->preshared_key));
+		assert_memory_equal(next->preshared_key, cur->preshared_key, 32);
+	}
+	mh_run(&w, t0 + ROT_LEAD_US + SEC);
+	assert_null(exact_keys(&w, why, sizeof(why)));
+	mh_free(&w);
+}
+
 /* Nodes 0 and 1 rotate at the same moment (and 2 a little later). */
 static void test_rotate_together(void **state)
 {
@@ -473,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_rotate_lost_announcements),
 		cmocka_unit_test(test_rotate_switch_from_handshake),
 		cmocka_unit_test(test_rotate_peer_offline),
+		cmocka_unit_test(test_rotate_pair_psk),
 		cmocka_unit_test(test_rotate_together),
 		cmocka_unit_test(test_rotate_split_brain),
 		cmocka_unit_test(test_rotate_resume_and_failures),
