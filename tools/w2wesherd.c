@@ -524,6 +524,12 @@ static void handle_request(struct ctl_client *c, char *line)
 		int r = w2w_node_join(d->node, line + 5);
 
 		out = r < 0 ? ctl_error_json(w2w_strerror(r)) : strdup("{\"ok\":true}\n");
+	} else if (!strncmp(line, "admission-publish ", 18)) {
+		/* a revocation (docs/cli.md "admission"): enforced here, gossiped */
+		int r = w2w_node_admission_publish(d->node, line + 18);
+
+		out = r < 0 ? ctl_error_json(w2w_strerror(r))
+		            : strdup(r ? "{\"ok\":true,\"new\":true}\n" : "{\"ok\":true,\"new\":false}\n");
 	} else {
 		out = ctl_error_json("unknown request");
 	}
@@ -712,7 +718,10 @@ static void on_signal(uv_signal_t *s, int signum)
 
 			if (r < 0)
 				logf_(d, 3, "reload: keeping the network PSKs: %s", w2w_strerror(r));
-			logf_(d, 6, "reloaded %s (log level, bootstrap list, network PSKs)", d->config_path);
+			/* admission: a node admitted while running (docs/operations.md) */
+			if (w2w_node_set_admission_token(d->node, w2w_config_admission_token(n)) < 0)
+				logf_(d, 3, "reload: AdmissionToken not taken");
+			logf_(d, 6, "reloaded %s (log level, bootstrap list, network PSKs, admission token)", d->config_path);
 		} else {
 			logf_(d, 3, "reload failed, keeping the running configuration: %s",
 			      n ? w2w_config_error(n) : "out of memory");

@@ -159,6 +159,9 @@ W2W_EXPORT const char *w2w_config_control_socket(const struct w2w_config *cfg);
 /* Lower case, no trailing dot; "" before w2w_config_check() and when the
  * default cannot be derived (an Interface that is no DNS label). */
 W2W_EXPORT const char *w2w_config_dns_domain(const struct w2w_config *cfg);
+/* [P2P] AdmissionToken as configured ("" = none): a daemon's reload passes it
+ * to w2w_node_set_admission_token(). */
+W2W_EXPORT const char *w2w_config_admission_token(const struct w2w_config *cfg);
 /* syslog numbering: 3 error, 4 warn, 6 info, 7 debug. */
 W2W_EXPORT int w2w_config_log_level(const struct w2w_config *cfg);
 /* [Node] MetricsAddr: "IP:PORT" ("[IPv6]:PORT") where w2wesherd serves

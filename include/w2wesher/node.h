@@ -136,6 +136,19 @@ W2W_EXPORT int w2w_node_leave(struct w2w_node *node);
  */
 W2W_EXPORT int w2w_node_rotate_wg_key(struct w2w_node *node);
 
+/*
+ * Admission (docs/mesh.md "Admission"). w2w_node_set_admission_token: the
+ * token (base64, as `w2wesher admission sign` prints it; NULL or "": none)
+ * this node presents from now on, without a restart (a daemon calls it on
+ * reload). Returns 0, -EINVAL, -EBUSY, W2W_EPARSE (not a token).
+ * w2w_node_admission_publish: a revocation (base64, `w2wesher admission
+ * revoke`) to enforce here and gossip to the mesh; persisted in the state
+ * directory. Returns 1 (new), 0 (known already), -EINVAL, -EBUSY,
+ * W2W_ESTATE (not running, or not in admission mode), W2W_EPARSE (not a
+ * revocation), W2W_EAUTH (not signed by one of our AdmissionKeys).
+ */
+W2W_EXPORT int w2w_node_set_admission_token(struct w2w_node *node, const char *token);
+W2W_EXPORT int w2w_node_admission_publish(struct w2w_node *node, const char *revocation);
 /* Snapshots: a copy of the node's view at the time of the call; NULL when out
  * of memory. Free with w2w_snapshot_free() (accepts NULL, returns NULL). */
 struct w2w_snapshot;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "buf.h"
 #include "config_priv.h"
 #include "err.h"
@@ -131,6 +132,17 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 		break;
 	case CK_NODE_CONTROLSOCKET:
 		buf_printf(b, "%s", c->control_socket);
+		break;
+	case CK_P2P_ADMISSIONKEY:
+		for (size_t i = 0; i < c->n_adm_keys; i++) {
+			char k64[48];
+
+			b64_encode(k64, sizeof(k64), c->adm_keys[i], 32);
+			buf_printf(b, "%s%s", i ? "," : "", k64);
+		}
+		break;
+	case CK_P2P_ADMISSIONTOKEN:
+		buf_printf(b, "%s", c->adm_token);
 		break;
 	case CK_NODE_DNSDOMAIN:
 		buf_printf(b, "%s", c->dns_domain);

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admission.h"
+#include "b64.h"
 #include "config_priv.h"
 #include "err.h"
 #include "godur.h"
@@ -850,6 +852,70 @@ static int p_refresh(struct w2w_config *c, const char *v, size_t n, char *why)
 	return 0;
 }
 
+/* AdmissionKey: operator public keys, comma-separated like Bootstrap (several
+ * during an operator key rotation). Empty: open mode. */
+static int p_adm_key(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	uint8_t keys[ADM_MAX_KEYS][32];
+	size_t count = 0, pos = 0;
+	char s[72];
+
+	while (pos <= n) {
+		const char *item = v + pos, *comma = memchr(item, ',', n - pos);
+		size_t len = comma ? (size_t)(comma - item) : n - pos;
+
+		pos += len + 1;
+		while (len && isspace((unsigned char)item[0])) {
+			item++;
+			len--;
+		}
+		while (len && isspace((unsigned char)item[len - 1]))
+			len--;
+		if (!len)
+			continue;
+		if (count == ADM_MAX_KEYS) {
+			cfg_why(why, "more than %d keys", ADM_MAX_KEYS);
+			return -1;
+		}
+		if (len != 44 || b64_decode(keys[count], 32, item, len) != 32) {
+			cfg_why(why, "'%s' is not an admission public key (`w2wesher admission pubkey` prints one)",
+			        cfg_shown(s, item, len));
+			return -1;
+		}
+		count++;
+	}
+	memcpy(c->adm_keys, keys, count * 32);
+	c->n_adm_keys = count;
+	return 0;
+}
+
+/* AdmissionToken: checked for form here; its signature, peer and expiry by
+ * the node (a config may carry a token before its key is configured). */
+static int p_adm_token(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	uint8_t raw[ADM_MAX_LEN + 3];
+	struct adm_obj o;
+	int len;
+
+	while (n && isspace((unsigned char)v[0])) {
+		v++;
+		n--;
+	}
+	while (n && isspace((unsigned char)v[n - 1]))
+		n--;
+	if (!n) {
+		c->adm_token[0] = 0;
+		return 0;
+	}
+	len = n < sizeof(c->adm_token) ? b64_decode(raw, sizeof(raw), v, n) : -1;
+	if (len < 0 || adm_parse(raw, (size_t)len, &o) < 0 || o.kind != ADM_KIND_TOKEN) {
+		cfg_why(why, "not an admission token (`w2wesher admission sign` prints one)");
+		return -1;
+	}
+	cfg_copy_str(c->adm_token, sizeof(c->adm_token), v, n);
+	return 0;
+}
+
 /* WireguardKeyRotation (docs/configuration.md): a Go duration or "off" (the
  * default). At least ROT_MIN_INTERVAL_MS (a rotation needs its lead time). */
 static int p_key_rotation(struct w2w_config *c, const char *v, size_t n, char *why)
@@ -891,6 +957,8 @@ const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_NODE_DNSDOMAIN] = {SEC_NODE, "DNSDomain", p_dns_domain, false},
     [CK_NODE_PAIRPSK] = {SEC_NODE, "PairPSK", p_pair_psk, false},
     [CK_NODE_METRICSADDR] = {SEC_NODE, "MetricsAddr", p_metrics_addr, false},
+    [CK_P2P_ADMISSIONKEY] = {SEC_P2P, "AdmissionKey", p_adm_key, false},
+    [CK_P2P_ADMISSIONTOKEN] = {SEC_P2P, "AdmissionToken", p_adm_token, false},
     [CK_NODE_KEYROTATION] = {SEC_NODE, "WireguardKeyRotation", p_key_rotation, false},
 };
 

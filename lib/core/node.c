@@ -221,6 +221,8 @@ static const struct mn_ops mesh_ops = {
 	.established = op_established,
 	.wall_us = op_wall_us,
 	.probe = op_probe,
+	.admit = node_op_admit,
+	.save_revocations = node_save_revocations,
 	.rotate_prepare = node_keys_prepare,
 	.rotate_commit = node_keys_commit,
 	.handshook = op_handshook,
@@ -334,6 +336,8 @@ static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 		if (ev->info->observed_addr.len &&
 		    ann_ip_from_ma(ev->info->observed_addr.b, ev->info->observed_addr.len, &ip, NULL))
 			mn_on_observed(n->mesh, &ip, now);
+		if (ev->peer)
+			mn_on_identify(n->mesh, ev->peer, ev->info->admission, ev->info->admission_len, now);
 		break;
 	case W2W_P2P_EV_MESSAGE:
 		if (ev->from && ev->topic && !strcmp(ev->topic, TOPIC)) {
@@ -360,7 +364,7 @@ static void on_stopped_timer(void *ud, uint64_t now)
 
 static void disarm_all(struct w2w_node *n)
 {
-	struct rtimer *ts[] = {&n->t_mesh, &n->t_refresh, &n->t_leave, &n->t_stopped};
+	struct rtimer *ts[] = {&n->t_mesh, &n->t_refresh, &n->t_leave, &n->t_stopped, &n->t_adm};
 
 	for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++)
 		reactor_timer_disarm(n->r, ts[i]);
@@ -448,9 +452,13 @@ static int mesh_new(struct w2w_node *n, const struct w2w_config *cfg)
 	mc.listen_tcp = n->listen_tcp;
 	mc.rotate_us = cfg->key_rotation_ms * 1000;
 	mc.log = &n->log;
+	mc.adm_keys = (const uint8_t(*)[32])cfg->adm_keys;
+	mc.n_adm_keys = cfg->n_adm_keys;
 	r = mn_new(&n->mesh, &mc, &mesh_ops, n);
 	if (r < 0)
 		return r;
+	if (node_admission_token(n, cfg->adm_token) == 0)
+		mn_set_token(n->mesh, n->adm_tok, n->adm_tok_len, 0);
 	/* Bootstrap addresses join the learned ones: both are dialled until connected. */
 	for (size_t i = 0; i < cfg->n_bootstrap; i++)
 		nodestate_add_peer(mn_state(n->mesh), cfg->bootstrap[i]);
@@ -547,6 +555,7 @@ int w2w_node_new(struct w2w_node **out, struct w2w_loop *loop, const struct w2w_
 	rtimer_init(&n->t_refresh, on_refresh, n);
 	rtimer_init(&n->t_leave, on_leave_flushed, n);
 	rtimer_init(&n->t_stopped, on_stopped_timer, n);
+	node_admission_init(n);
 	n->state = NS_NEW;
 	*out = n;
 	return 0;
@@ -708,6 +717,7 @@ int w2w_node_start(struct w2w_node *n)
 	if (r < 0)
 		goto fail;
 	p2ph_set_event_cb(n->p2p, on_p2p_event, n); /* the binary events (p2phost.h) */
+	node_admission_start(n);
 	w2w_p2p_set_log(n->p2p, p2p_log, n, n->log.max_level);
 	/* A refused first dial (peers starting together) is retried within 250 ms;
 	 * the host's backoff still grows from there for peers that stay away. */

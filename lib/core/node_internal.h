@@ -22,6 +22,12 @@
 #include "w2wesher/node.h"
 #include "w2wesher/p2p.h"
 
+#define NODE_ADMQ_MAX 64
+/* A refused peer's connections are closed right after the handshake for this
+ * long (docs/mesh.md "Admission"): a redial loop costs a handshake, and a
+ * node admitted meanwhile (a new token) gets in soon after. */
+#define NODE_DENY_US (5ull * 1000 * 1000)
+
 enum node_state { NS_NEW, NS_RUNNING, NS_LEAVING, NS_STOPPING, NS_STOPPED };
 
 /* Since w2w_node_new(); read through snapshots (node_metrics.c). */
@@ -81,6 +87,17 @@ struct w2w_node {
 	struct rtimer t_mesh, t_refresh, t_leave, t_stopped;
 
 	struct node_counters cnt; /* metrics (node_metrics.c) */
+	/* admission (admission.c): our token, and the engine's admit decisions
+	 * carried out from the loop (a hang-up raises events the engine must not
+	 * see from inside its own op) */
+	uint8_t adm_tok[256];
+	size_t adm_tok_len;
+	struct {
+		struct peerid id;
+		bool ok;
+	} admq[NODE_ADMQ_MAX];
+	size_t n_admq;
+	struct rtimer t_adm;
 	/* WireGuard key rotation (node_keys.c, docs/mesh.md "Key rotation") */
 	uint8_t *wg_next;         /* secure memory, 32 bytes: the announced next key */
 	uint8_t wg_base_pub[32];  /* public key of the configured PrivateKey */
@@ -88,6 +105,13 @@ struct w2w_node {
 	bool has_resume;          /* the key file holds a next key: resume at start */
 	uint8_t resume_pub[32];
 };
+
+/* admission.c */
+void node_op_admit(void *ud, const struct peerid *peer, bool ok);
+void node_save_revocations(void *ud, const uint8_t *p, size_t len);
+void node_admission_init(struct w2w_node *n);
+void node_admission_start(struct w2w_node *n);
+int node_admission_token(struct w2w_node *n, const char *text);
 
 /* node_state.c: the state file. Load merges it into the engine's state at
  * start; save is the engine's save op. */

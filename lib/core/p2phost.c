@@ -100,6 +100,9 @@ struct w2w_p2p {
 	size_t n_observed;
 	int busy; /* inside sync: no nested sync */
 	bool resync;
+	bool gated; /* admission mode (p2ph_set_admission), applied to the swarm when made */
+	uint8_t adm[IDENTIFY_MAX_ADMISSION];
+	size_t adm_len;
 };
 
 static void sync_all(struct w2w_p2p *h, uint64_t now);
@@ -648,6 +651,47 @@ static int ensure_swarm(struct w2w_p2p *h)
 	r = swarm_new(&h->sw, &h->scfg);
 	if (r == 0 && h->has_next_psk)
 		r = apply_psks(h, w2w_now_us());
+	if (r < 0)
+		return r;
+	swarm_set_gated(h->sw, h->gated);
+	return swarm_set_admission(h->sw, h->adm, h->adm_len);
+}
+
+int p2ph_set_admission(struct w2w_p2p *h, bool gated, const uint8_t *tok, size_t n)
+{
+	if (n > sizeof(h->adm))
+		return W2W_ELIMIT;
+	h->gated = gated;
+	if (n)
+		memcpy(h->adm, tok, n);
+	h->adm_len = n;
+	if (!h->sw)
+		return 0;
+	swarm_set_gated(h->sw, gated);
+	return swarm_set_admission(h->sw, tok, n);
+}
+
+int p2ph_admit(struct w2w_p2p *h, const struct peerid *peer)
+{
+	uint64_t now = w2w_now_us();
+	int r;
+
+	if (!h->sw)
+		return W2W_ESTATE;
+	r = swarm_admit(h->sw, peer, now);
+	sync_all(h, now);
+	return r;
+}
+
+int p2ph_deny(struct w2w_p2p *h, const struct peerid *peer, uint64_t for_us)
+{
+	uint64_t now = w2w_now_us();
+	int r;
+
+	if (!h->sw)
+		return W2W_ESTATE;
+	r = swarm_deny(h->sw, peer, now + for_us, now);
+	sync_all(h, now);
 	return r;
 }
 

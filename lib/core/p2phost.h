@@ -8,6 +8,7 @@
 #ifndef W2W_CORE_P2PHOST_H
 #define W2W_CORE_P2PHOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,5 +52,12 @@ const struct peerid *p2ph_peer(const struct w2w_p2p *h);
  * fails (DISCONNECTED). W2W_ESTATE when not connected. The event may be
  * delivered from inside this call. */
 int p2ph_probe(struct w2w_p2p *h, const struct peerid *peer);
+/* Admission mode (swarm.h): gated = no pubsub bytes to a peer before
+ * p2ph_admit(); tok (n bytes, may be 0) is the token our identify answer
+ * carries. p2ph_deny closes the peer's connections and refuses new ones for
+ * for_us. */
+int p2ph_set_admission(struct w2w_p2p *h, bool gated, const uint8_t *tok, size_t n);
+int p2ph_admit(struct w2w_p2p *h, const struct peerid *peer);
+int p2ph_deny(struct w2w_p2p *h, const struct peerid *peer, uint64_t for_us);
 
 #endif

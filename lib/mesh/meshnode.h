@@ -58,6 +58,8 @@
 #define MN_MAX_REPORTS ANN_MAX_DOWN
 /* Refreshes per RefreshInterval a node hears, whatever N (the interval grows with N above this). */
 #define MN_REFRESH_NODES 10
+/* Admission mode: a connected peer's identify must show a valid token within this. */
+#define MN_ADMIT_TIMEOUT_US (5ull * 1000 * 1000)
 
 /* The PeerExpiry default for an AnnounceInterval (docs/configuration.md):
  * the Go-era bound, 3 x interval + 30 s. */
@@ -77,7 +79,8 @@ uint64_t mn_announce_step(uint64_t prev_us, uint64_t interval_us);
 enum mn_event_type {
 	MN_EV_JOINED = 1,     /* peer, name: the first node we heard of */
 	MN_EV_PEER_UP,        /* peer, name, addr: a new node, routed (its device is applied) */
-	MN_EV_PEER_DOWN,      /* peer, name, addr (may be NULL), message: "left", "unreachable" or "expired" */
+	MN_EV_PEER_DOWN,      /* peer, name, addr (may be NULL), message: "left", "unreachable", "expired",
+			       * or (admission mode) "admission revoked", "admission token expired", ... */
 	MN_EV_ADDRESS,        /* addr: our overlay address (at start and after every move) */
 	MN_EV_WG_APPLIED,     /* diff: a device with changes (or the first) is applied */
 	MN_EV_ERROR,          /* message, err */
@@ -116,6 +119,12 @@ struct mn_ops {
 	 * connection); mn_on_alive follows when it is answered. < 0: not
 	 * connected. Optional: without it, connected peers count as answering. */
 	int (*probe)(void *ud, const struct peerid *peer);
+	/* Admission mode (optional): ok, the peer's connection showed a valid
+	 * token (let gossipsub talk to it); !ok, close its connections and
+	 * refuse it for a short while. */
+	void (*admit)(void *ud, const struct peerid *peer, bool ok);
+	/* Admission mode: persist the revocation set (admit_encode's bytes). */
+	void (*save_revocations)(void *ud, const uint8_t *p, size_t n);
 	/* WireGuard key rotation (docs/mesh.md "Key rotation", rotate.h), optional
 	 * (without them mn_rotate is -ENOTSUP). prepare: generate a next key and
 	 * persist {current, next} atomically before returning; its public key into
@@ -146,6 +155,9 @@ struct mn_config {
 	uint16_t listen_tcp;
 	uint64_t rotate_us; /* scheduled WireGuard key rotation (WireguardKeyRotation); 0: off */
 	const struct wlog *log;
+	/* Admission mode when n_adm_keys > 0: the operator public keys */
+	const uint8_t (*adm_keys)[32];
+	size_t n_adm_keys;
 };
 
 struct mesh_node;
@@ -203,6 +215,21 @@ uint64_t mn_probe_period(const struct mesh_node *m);
 uint64_t mn_probe_timeout(const struct mesh_node *m);
 /* A desired device was applied. busy: another one is queued already. */
 void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool busy, uint64_t now);
+
+/*
+ * Admission mode (docs/mesh.md "Admission"). mn_set_token: the token our
+ * announcements carry (n 0: none). mn_add_revocation: a revocation blob
+ * (control socket): 1 new (enforced, persisted, relayed), 0 known, < 0 not a
+ * revocation signed by one of our keys, W2W_ESTATE in open mode.
+ * mn_load_revocations: the persisted set, before mn_start. mn_on_identify:
+ * the token the peer's identify answer carried (n 0: none).
+ */
+bool mn_admission(const struct mesh_node *m);
+int mn_set_token(struct mesh_node *m, const uint8_t *tok, size_t n, uint64_t now);
+int mn_add_revocation(struct mesh_node *m, const uint8_t *p, size_t n, uint64_t now);
+int mn_load_revocations(struct mesh_node *m, const uint8_t *p, size_t n);
+size_t mn_revocation_count(const struct mesh_node *m);
+void mn_on_identify(struct mesh_node *m, const struct peerid *peer, const uint8_t *tok, size_t n, uint64_t now);
 
 /* The earliest deadline (UINT64_MAX: none), and running what is due. */
 uint64_t mn_next_deadline(const struct mesh_node *m);

@@ -38,6 +38,8 @@ struct swpeer {
 	uint8_t psk_try;       /* key index for the next dial (swarm_set_psks) */
 	uint64_t psk_hold;     /* kept (peer_gc) until then for psk_try to reach the redial */
 	bool psk_logged;       /* the fallback to an older key was logged */
+	bool admitted; /* gated swarm: swarm_admit() opened gossipsub to it */
+	bool gated_hello; /* gated swarm: our subscriptions went out before that */
 	struct swpeer *next;
 };
 
@@ -98,7 +100,23 @@ struct swarm {
 	uint64_t now; /* time of the current entry point, for callbacks */
 	char *subs[SWARM_MAX_SUBS]; /* our topics, for the hello on a replacement stream */
 	size_t n_subs;
+	bool gated; /* admission mode: no pubsub output before swarm_admit() */
+	struct {
+		struct peerid id;
+		uint64_t until;
+	} deny[SWARM_MAX_DENY]; /* refused peers (swarm_deny) */
 };
+
+static bool denied(const struct swarm *sw, const struct peerid *id, uint64_t now, uint64_t *until)
+{
+	for (size_t i = 0; i < SWARM_MAX_DENY; i++)
+		if (sw->deny[i].until > now && peerid_eq(&sw->deny[i].id, id)) {
+			if (until)
+				*until = sw->deny[i].until;
+			return true;
+		}
+	return false;
+}
 
 static void settle(struct swarm *sw, uint64_t now);
 
@@ -297,6 +315,17 @@ static void conn_gs_pull(void *ud, struct conn *c, struct buf *out)
 	(void)c;
 	if (!sc->sw->gs || !p || !p->gs_added || p->primary != sc)
 		return;
+	if (sc->sw->gated && !p->admitted) {
+		/* Before its token is checked a peer gets our subscriptions only (a
+		 * constant topic name): it then knows at once that we take the topic,
+		 * so what it publishes meanwhile is queued for us instead of lost
+		 * (without this, joins in admission mode took ~100 ms longer). */
+		if (!p->gated_hello) {
+			p->gated_hello = true;
+			put_hello(sc->sw, out);
+		}
+		return;
+	}
 	if (p->gs_hello) {
 		p->gs_hello = false;
 		put_hello(sc->sw, out);
@@ -328,7 +357,11 @@ static void on_ready(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 	struct swarm_event ev = { .type = SWARM_EV_CONNECTED, .conn = sc };
 	struct swpeer *p = peer_get(sw, id);
 
-	if (!p) {
+	if (!p || denied(sw, id, now, NULL)) {
+		/* A denied peer (admission mode) costs its handshake and nothing
+		 * more: no identify, no CONNECTED, no table. */
+		if (p)
+			log_debug(sw->cfg.log, "connection from a denied peer: closed");
 		conn_close(sc->c, now);
 		return;
 	}
@@ -720,6 +753,8 @@ void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 				break;
 			}
 		}
+		if (!p->primary)
+			p->admitted = p->gated_hello = false; /* a new connection proves its token again */
 		if (p->primary && p->gs_added) {
 			conn_gs_open(p->primary->c, now);
 		} else if (p->gs_added && sw->gs) {
@@ -868,6 +903,8 @@ int swarm_dial_begin(struct swarm *sw, const struct peerid *peer, uint64_t now, 
 		return -ENOMEM;
 	if (p->primary || p->dialing)
 		return -EALREADY;
+	if (denied(sw, peer, now, retry_at))
+		return -EAGAIN;
 	if (p->next_dial > now) {
 		if (retry_at)
 			*retry_at = p->next_dial;
@@ -944,6 +981,48 @@ int swarm_hangup(struct swarm *sw, const struct peerid *peer, uint64_t now)
 	}
 	settle(sw, now);
 	return n ? 0 : -ENOENT;
+}
+
+void swarm_set_gated(struct swarm *sw, bool gated)
+{
+	sw->gated = gated;
+}
+
+int swarm_set_admission(struct swarm *sw, const uint8_t *p, size_t n)
+{
+	return identify_set_admission(sw->self, p, n);
+}
+
+int swarm_admit(struct swarm *sw, const struct peerid *peer, uint64_t now)
+{
+	struct swpeer *p = peer_find(sw, peer);
+
+	sw->now = now;
+	if (!p || !p->primary)
+		return W2W_ESTATE;
+	if (!p->admitted) {
+		p->admitted = true;
+		p->gs_kick = sw->kick = true; /* what the router queued meanwhile goes out now */
+	}
+	settle(sw, now);
+	return 0;
+}
+
+int swarm_deny(struct swarm *sw, const struct peerid *peer, uint64_t until, uint64_t now)
+{
+	size_t slot = 0;
+
+	for (size_t i = 0; i < SWARM_MAX_DENY; i++) {
+		if (peerid_eq(&sw->deny[i].id, peer)) {
+			slot = i;
+			break;
+		}
+		if (sw->deny[i].until < sw->deny[slot].until)
+			slot = i; /* the oldest entry makes room */
+	}
+	sw->deny[slot].id = *peer;
+	sw->deny[slot].until = until;
+	return swarm_hangup(sw, peer, now);
 }
 
 int swarm_subscribe(struct swarm *sw, const char *topic, uint64_t now)

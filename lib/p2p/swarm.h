@@ -147,6 +147,21 @@ int swarm_probe(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
 /* Graceful close of every connection to peer. */
 int swarm_hangup(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
 
+/*
+ * Admission mode (docs/mesh.md "Admission"): a gated swarm sends a peer only
+ * our subscriptions (a hello) until swarm_admit() says its token checked
+ * out; what the router queues meanwhile goes out then. The
+ * token we present rides in our identify answer (identify.h). swarm_deny()
+ * hangs up on a peer and closes its connections right after the handshake
+ * until `until` (dials to it wait too); the deny list holds SWARM_MAX_DENY
+ * peers, the oldest entry making room.
+ */
+#define SWARM_MAX_DENY 64
+void swarm_set_gated(struct swarm *sw, bool gated);
+int swarm_set_admission(struct swarm *sw, const uint8_t *p, size_t n);
+int swarm_admit(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
+int swarm_deny(struct swarm *sw, const struct peerid *peer, uint64_t until_us, uint64_t now_us);
+
 int swarm_subscribe(struct swarm *sw, const char *topic, uint64_t now_us);
 int swarm_unsubscribe(struct swarm *sw, const char *topic, uint64_t now_us);
 int swarm_publish(struct swarm *sw, const char *topic, const void *data, size_t len, uint64_t now_us);

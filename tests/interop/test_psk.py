@@ -49,6 +49,9 @@ def main():
         ev = c2.wait_event(lambda e: e.get("event") == "connected" and e.get("peer") == js.peer_id, 15,
                            "C2 connected to %s" % js.name)
         check(ev["direction"] == "outbound", "C2 dials %s" % js.name, ev)
+    # The log line goes to stderr, the event to stdout: the reader threads may see them in either order.
+    c2.stderr_has("retrying with the older one", timeout=5.0)
+    c2.drain(0.3)
     fallback = [l for l in c2.stderr_lines if "retrying with the older one" in l]
     check(len(fallback) == 1, "the dial to the old-key peer fell back to the old key, logged once",
           c2.stderr_lines[-8:])

@@ -48,7 +48,7 @@ static void on_event(void *ud, struct conn *c, const struct conn_event *ev)
 		memcpy(s->observed, ev->info->observed_addr.b, s->observed_len);
 		s->n_protos = ev->info->n_protocols < 8 ? ev->info->n_protocols : 8;
 		for (size_t i = 0; i < s->n_protos; i++)
-			snprintf(s->protos[i], sizeof(s->protos[i]), "%s", ev->info->protocols[i]);
+			snprintf(s->protos[i], sizeof(s->protos[i]), "%.*s", (int)sizeof(s->protos[i]) - 1, ev->info->protocols[i]);
 		break;
 	case CONN_EV_PING:
 		s->pings++;
