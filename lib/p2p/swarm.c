@@ -174,6 +174,19 @@ static void gs_on_output(void *ud, const uint8_t *peer, size_t len)
 	}
 }
 
+static enum gs_verdict gs_validate(void *ud, const struct gs_message *m)
+{
+	struct swarm *sw = ud;
+
+	return sw->cfg.validate ? sw->cfg.validate(sw->cfg.validate_ud, m) : GS_ACCEPT;
+}
+
+void swarm_set_validator(struct swarm *sw, enum gs_verdict (*fn)(void *ud, const struct gs_message *m), void *ud)
+{
+	sw->cfg.validate = fn;
+	sw->cfg.validate_ud = ud;
+}
+
 static void gs_on_drop(void *ud, const uint8_t *peer, size_t len, enum gs_drop_reason why)
 {
 	struct swarm *sw = ud;
@@ -372,8 +385,15 @@ static void on_conn_event(void *ud, struct conn *c, const struct conn_event *ce)
 		}
 		return;
 	case CONN_EV_GS_IN:
-		if (sw->gs && sc->peer && sc->peer->gs_added && sc->peer->gs_in == sc)
-			gs_on_bytes(sw->gs, sc->peer->id.b, sc->peer->id.len, ce->data, ce->len, now);
+		if (sw->gs && sc->peer && sc->peer->gs_added && sc->peer->gs_in == sc &&
+		    gs_on_bytes(sw->gs, sc->peer->id.b, sc->peer->id.len, ce->data, ce->len, now) ==
+			    GS_STREAM_RESET) {
+			/* Only that stream goes (the router logged why); the watchdog
+			 * restarts ours if the peer opens no new one (js waits for that). */
+			conn_gs_in_reset(sc->c);
+			sc->peer->gs_in = NULL;
+			sc->peer->gs_in_wait = now ? now : 1;
+		}
 		return;
 	case CONN_EV_GS_CLOSED:
 		/* The peer ended the pubsub stream WE opened while the connection
@@ -441,6 +461,7 @@ int swarm_new(struct swarm **ret, const struct swarm_config *cfg)
 		gc.cb.on_message = gs_on_message;
 		gc.cb.on_output = gs_on_output;
 		gc.cb.on_drop = gs_on_drop;
+		gc.cb.validate = gs_validate;
 		gc.cb.on_px = NULL;
 		sw->gs = gs_new(&gc, cfg->identity, cfg->rng, cfg->log);
 		if (!sw->gs)
