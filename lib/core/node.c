@@ -252,12 +252,15 @@ static void mdns_dial_failed(struct w2w_node *n, const struct p2ph_event *ev)
  * (new optional keys, docs/mesh.md) or relays of this version drop it. */
 static int validate_msg(void *ud, const char *topic, const uint8_t *data, size_t len)
 {
+	struct w2w_node *n = ud;
 	struct announce a;
 
-	(void)ud;
 	if (strcmp(topic, TOPIC) != 0)
 		return GS_ACCEPT;
-	return ann_decode(data, len, &a) < 0 ? GS_REJECT : GS_ACCEPT;
+	if (ann_decode(data, len, &a) >= 0)
+		return GS_ACCEPT;
+	log_warn(&n->log, "malformed announcement (%zu bytes): dropped, not forwarded", len);
+	return GS_REJECT;
 }
 
 static void on_p2p_event(void *ud, const struct p2ph_event *ev)

@@ -260,3 +260,64 @@ def test_systemd_credentials_layout():
             r = subprocess.run(["systemd-analyze", "verify", "--man=no", os.path.join(tmp, "w2wesherd@wesh0.service")],
                                capture_output=True, text=True, timeout=60)
             assert r.returncode == 0 and "w2wesherd@" not in r.stderr, r.stderr
+
+
+def vm_hwm_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def daemon_sanitized(lab):
+    r = subprocess.run(["ldd", lab.daemon], capture_output=True, text=True, timeout=10)
+    return "libasan" in r.stdout
+
+
+def test_junk_stops_at_first_hop():
+    """A PSK holder publishes 300 x 120 kB of junk on the announcement topic to
+    a relay (node1) meshed with node2: the relay's gossipsub validator rejects
+    it before caching and forwarding (issue 15 item 10), so node2 never sees it
+    and the relay's peak RSS stays near where it was (it rose from 3 to 40 MB
+    when junk was cached and relayed)."""
+    with netlab.Lab(range_="10.89.0.0/24") as lab:
+        a = one_node(lab)
+        b = lab.add_node()
+        b.write_config(bootstrap=[a.multiaddr()])
+        b.start()
+        lab.wait(lambda: len(a.wg_peers()) == 1 and len(b.wg_peers()) == 1, 30, what="node1 and node2 to pair")
+        evil = lab.add_node("evil")
+        p = subprocess.Popen(["ip", "netns", "exec", evil.ns, lab.cli, "p2p", "listen", "--swarm-key",
+                              lab.swarm_key_file(), "--listen", f"/ip4/{evil.ip}/tcp/10042", "--dial",
+                              a.multiaddr(), "--topic", "w2w:announces"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True)
+        try:
+            # its connection and subscription: the CLI prints a JSON line per event
+            end = time.monotonic() + 15
+            while time.monotonic() < end:
+                line = p.stdout.readline()
+                if not line or '"identify"' in line:
+                    break
+            time.sleep(1.5)  # a heartbeat: node1 has evil in its mesh
+            hwm0 = vm_hwm_kb(a.proc.pid)
+            for i in range(300):
+                p.stdin.write("hex:%04x%s\n" % (i, os.urandom(120000 - 2).hex()))
+                if i % 20 == 19:
+                    p.stdin.flush()
+                    time.sleep(0.05)
+            p.stdin.flush()
+            lab.wait(lambda: "malformed announcement" in a.log_text(), 20, what="node1 to reject the junk")
+            time.sleep(2)  # node2 would have it by now if node1 forwarded or gossiped it
+            hwm1 = vm_hwm_kb(a.proc.pid)
+            print(f"relay peak RSS {hwm0} KiB -> {hwm1} KiB under 300 x 120 kB junk")
+            assert "malformed announcement" not in b.log_text(), b.log_text()[-2000:]
+            assert a.alive() and b.alive()
+            if not daemon_sanitized(lab):
+                assert hwm1 - hwm0 < 16 * 1024, (hwm0, hwm1)
+            # the relay still relays real announcements: node2 keeps node1
+            assert len(b.wg_peers()) == 1
+        finally:
+            p.kill()
+            p.wait()
