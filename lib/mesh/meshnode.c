@@ -65,6 +65,9 @@ struct mesh_node {
 	struct ann_claim claim;
 	uint64_t seq;
 	bool joined;
+	/* the node last found claiming our pinned address as pinned (alarm once per episode) */
+	bool pin_conflict;
+	struct peerid pin_rival;
 	struct mn_peer *peers;
 	size_t n_peers;
 	struct ann_ip observed[MN_MAX_OBSERVED];
@@ -335,19 +338,41 @@ static void on_announce(struct mesh_node *m, uint64_t now)
 
 static void report_static_conflicts(struct mesh_node *m)
 {
-	/* A pinned address never moves; report who else pins it. */
-	for (size_t i = 0; i < pt_count(m->pt); i++) {
+	const struct pt_entry *rival = NULL;
+
+	/* A pinned address never moves, and is never routed to another node here
+	 * (reconcile_in.self_pinned). A claim time of 0 is not authenticated: any
+	 * PSK holder can "pin" our address too, and nodes that pin nothing give it
+	 * to the lower peer ID. So raise the alarm: an error line and an error
+	 * event, once per conflict (again when it goes away and comes back, or
+	 * another node takes it up). */
+	for (size_t i = 0; i < pt_count(m->pt) && !rival; i++) {
 		const struct pt_entry *e = pt_at(m->pt, i);
 
 		for (unsigned j = 0; j < e->ann.n_claims; j++)
 			if (ann_ip_eq(&e->ann.claims[j].addr, &m->cfg.static_claim.addr) &&
 			    e->ann.claims[j].claimed_ms == 0) {
-				char id[PEERID_STR_MAX], ip[64];
-
-				id_str(&e->id, id, sizeof(id));
-				ann_ip_str(&m->cfg.static_claim.addr, ip, sizeof(ip));
-				log_err(m->cfg.log, "node %s (%s) pins our static address %s too", e->ann.name, id, ip);
+				rival = e;
+				break;
 			}
+	}
+	if (!rival) {
+		m->pin_conflict = false;
+		return;
+	}
+	if (!m->pin_conflict || !peerid_eq(&m->pin_rival, &rival->id)) {
+		char id[PEERID_STR_MAX], ip[64], msg[160];
+
+		m->pin_conflict = true;
+		m->pin_rival = rival->id;
+		id_str(&rival->id, id, sizeof(id));
+		ann_ip_str(&m->cfg.static_claim.addr, ip, sizeof(ip));
+		log_err(m->cfg.log,
+			"node %s (%s) pins our static address %s too: we keep it; nodes that pin nothing may "
+			"route it to the lower peer ID (a PSK holder can forge a pin)",
+			rival->ann.name, id, ip);
+		snprintf(msg, sizeof(msg), "node %s pins our static address %s too", id, ip);
+		emit(m, MN_EV_ERROR, &rival->id, rival->ann.name, &m->cfg.static_claim.addr, msg, W2W_ESTATE);
 	}
 }
 
@@ -473,6 +498,7 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 	in.self = m->cfg.self;
 	in.self_claims = m->has_claim ? &m->claim : NULL;
 	in.n_self_claims = m->has_claim ? 1 : 0;
+	in.self_pinned = m->cfg.has_static;
 	in.pt = m->pt;
 	in.endpoint = endpoint_of;
 	in.ud = &x;

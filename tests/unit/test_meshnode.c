@@ -279,6 +279,41 @@ static void test_engine_join(void **state)
 	mh_free(&w);
 }
 
+/* Two nodes pin the same address (a claim time of 0 is not authenticated: a PSK
+ * holder can forge a pin). Each keeps it, never routes it to the other (not
+ * even the node with the higher peer ID, which loses the tie on nodes that pin
+ * nothing), and raises the alarm once, not per announcement (issue #15 item 8). */
+static void test_engine_forged_pin(void **state)
+{
+	static struct mh_world w;
+	struct ann_ip pin;
+
+	(void)state;
+	mh_init(&w, 2, "10.42.0.0/16", 2 * SEC);
+	mh_ip(&pin, "10.42.0.5");
+	for (int i = 0; i < 2; i++) {
+		w.nodes[i].has_static = true;
+		w.nodes[i].static_claim.addr = pin;
+		w.nodes[i].static_claim.claimed_ms = 0;
+	}
+	mh_start(&w, 0, -1);
+	mh_start(&w, 1, 0);
+	mh_run(&w, 20 * SEC); /* several refreshes */
+	for (int i = 0; i < 2; i++) {
+		const struct wgpeer *p = mh_peer_on(&w, i, 1 - i);
+		const struct wgallowedip *a;
+
+		assert_true(w.nodes[i].has_addr);
+		assert_true(ann_ip_eq(&w.nodes[i].addr, &pin));
+		assert_int_equal(w.nodes[i].events[MN_EV_ADDRESS], 1); /* never moved */
+		assert_int_equal(w.nodes[i].events[MN_EV_ERROR], 1);   /* alarmed once */
+		assert_non_null(p);
+		for (a = p->first_allowedip; a; a = a->next_allowedip)
+			assert_false(a->family == AF_INET && !memcmp(&a->ip4, pin.ip, 4));
+	}
+	mh_free(&w);
+}
+
 /* A restarted node keeps its address (persisted with its claim time) and its
  * WireGuard peers until one PeerExpiry has passed. */
 static void test_engine_restart_grace(void **state)
@@ -815,6 +850,7 @@ int main(void)
 		cmocka_unit_test(test_engine_cold_start_rearm),
 		cmocka_unit_test(test_engine_acks_after_busy_apply),
 		cmocka_unit_test(test_engine_join),
+		cmocka_unit_test(test_engine_forged_pin),
 		cmocka_unit_test(test_engine_restart_grace),
 		cmocka_unit_test(test_engine_expiry),
 		cmocka_unit_test(test_ann_down_codec),
