@@ -17,6 +17,7 @@
 #include "pb.h"
 #include "varint.h"
 #include "ping.h"
+#include "iplimit.h"
 #include "swarm.h"
 
 struct swpeer {
@@ -49,6 +50,10 @@ struct swarm_conn {
 	struct swpeer *dial_peer; /* counted in dial_peer->dialing until ready or gone */
 	struct swpeer *peer;      /* once authenticated */
 	struct swarm_conn *next;
+	/* the remote IP, for the per-IP limits (iplimit.h) */
+	int ip_family; /* 0: none (not an IP address) */
+	uint8_t ip[16];
+	bool ip_tracked; /* admitted by iplimit: report ready/closed */
 };
 
 struct qmsg {
@@ -66,6 +71,7 @@ struct swarm {
 	struct identify_info *self;
 	struct swarm_conn *conns;
 	size_t n_conns;
+	struct iplimit *ipl;
 	struct swpeer *peers;
 	struct gs *gs;
 	bool kick;
@@ -300,6 +306,10 @@ static void on_ready(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 	}
 	sc->peer = p;
 	sc->ready = true;
+	if (sc->ip_tracked)
+		iplimit_ready(sw->ipl, sc->ip_family, sc->ip);
+	else if (sc->ip_family && !sc->inbound)
+		iplimit_mark_known(sw->ipl, sc->ip_family, sc->ip);
 	if (sc->dial_peer) {
 		sc->dial_peer->dialing--;
 		sc->dial_peer = NULL;
@@ -441,7 +451,8 @@ int swarm_new(struct swarm **ret, const struct swarm_config *cfg)
 	if (!sw->cfg.backoff_max_us)
 		sw->cfg.backoff_max_us = SWARM_DEFAULT_BACKOFF_MAX_US;
 	sw->self = malloc(sizeof(*sw->self));
-	if (!sw->self)
+	sw->ipl = iplimit_new();
+	if (!sw->self || !sw->ipl)
 		goto fail;
 	identify_info_init(sw->self);
 	identify_set_public_key(sw->self, ident_pubkey_pb(cfg->identity), IDENT_PUBPB_LEN);
@@ -497,6 +508,7 @@ void swarm_free(struct swarm *sw)
 		sw->peers = p->next;
 		free(p);
 	}
+	iplimit_free(sw->ipl);
 	for (size_t i = 0; i < sw->n_msgq; i++) {
 		free(sw->msgq[i].topic);
 		free(sw->msgq[i].data);
@@ -522,19 +534,43 @@ int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, s
 {
 	struct swarm_conn *sc;
 	struct conn_config cc = { 0 };
+	struct ma_addr ma;
+	int family = 0;
+	bool tracked = false;
 	int r;
 
 	sw->now = now;
-	if (sw->n_conns >= sw->cfg.max_conns) {
+	if (remote_len > MA_MAX_BIN)
+		return W2W_EPARSE;
+	if (ma_decompose(remote_ma, remote_len, &ma) == 0 && (ma.kind == MA_KIND_IP4 || ma.kind == MA_KIND_IP6))
+		family = ma.kind == MA_KIND_IP4 ? 4 : 6;
+	/* Handshake slots are apart from established connections (iplimit.h):
+	 * max_conns bounds the authenticated ones (and our dials); a known IP
+	 * always gets in, within its per-IP bound. */
+	if (sw->n_conns - iplimit_handshakes(sw->ipl) >= sw->cfg.max_conns &&
+	    !(!initiator && family && iplimit_known(sw->ipl, family, ma.ip))) {
 		log_warn(sw->cfg.log, "connection limit (%u) reached: refusing %s", sw->cfg.max_conns,
 			 name ? name : "?");
 		return W2W_ELIMIT;
 	}
-	if (remote_len > MA_MAX_BIN)
-		return W2W_EPARSE;
+	if (!initiator && family) {
+		const char *why;
+
+		if (iplimit_admit(sw->ipl, family, ma.ip, now, &tracked, &why) < 0) {
+			log_info(sw->cfg.log, "refusing %s: %s", name ? name : "?", why);
+			return W2W_ELIMIT;
+		}
+	}
 	sc = calloc(1, sizeof(*sc));
-	if (!sc)
+	if (!sc) {
+		if (tracked)
+			iplimit_closed(sw->ipl, family, ma.ip, false);
 		return -ENOMEM;
+	}
+	sc->ip_family = family;
+	if (family)
+		memcpy(sc->ip, ma.ip, 16);
+	sc->ip_tracked = tracked;
 	sc->sw = sw;
 	memcpy(sc->remote, remote_ma, remote_len);
 	sc->remote_len = remote_len;
@@ -559,6 +595,8 @@ int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, s
 	cc.cb.gs_pull = conn_gs_pull;
 	r = conn_new(&sc->c, &cc, now);
 	if (r < 0) {
+		if (tracked)
+			iplimit_closed(sw->ipl, family, ma.ip, false);
 		free(sc);
 		return r;
 	}
@@ -619,6 +657,8 @@ void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 			break;
 		}
 	}
+	if (sc->ip_tracked)
+		iplimit_closed(sw->ipl, sc->ip_family, sc->ip, sc->ready);
 	if (sc->dial_peer) {
 		struct swpeer *dp = sc->dial_peer;
 		uint64_t wait = sw->cfg.backoff_us;
