@@ -321,3 +321,77 @@ def test_junk_stops_at_first_hop():
         finally:
             p.kill()
             p.wait()
+
+
+RECONNECT_LOOP = """
+import resource, selectors, socket, sys, time
+ip, port, n, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+resource.setrlimit(resource.RLIMIT_NOFILE, (n + 256, n + 256))
+sel = selectors.DefaultSelector()
+conns = 0
+def open_one():
+    global conns
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex((ip, port))
+    sel.register(s, selectors.EVENT_READ)
+    conns += 1
+for _ in range(n):
+    open_one()
+end = time.monotonic() + secs
+while time.monotonic() < end:
+    for key, _ in sel.select(0.2):
+        s = key.fileobj
+        try:
+            s.recv(4096)  # EOF or RST: the daemon closed it; reconnect at once, send nothing
+        except OSError:
+            pass
+        sel.unregister(s)
+        s.close()
+        open_one()
+print(conns)
+"""
+
+
+def timed_ping(src, lab, target):
+    t0 = time.monotonic()
+    r = src.netns_exec(lab.cli, "p2p", "ping", "--swarm-key", lab.swarm_key_file(), "--count", "1",
+                       "--timeout", "5", target.multiaddr(), check=False, timeout=30)
+    return r.returncode == 0, time.monotonic() - t0
+
+
+def test_reconnect_loop_from_one_ip_spares_others():
+    """1,000 sockets from one IP reconnecting in a loop and sending nothing
+    (issue 15 item 2): per-IP limits give that IP a few handshake slots and
+    refuse the rest at once, so a ping (a new connection, handshake, ping)
+    from another IP succeeds every time. Before, the global limit of 256
+    connections was all the attacker's and every legitimate ping failed."""
+    with netlab.Lab() as lab:
+        node = one_node(lab)
+        legit = lab.add_node("legit")
+        evil = lab.add_node("evil")
+        base = [timed_ping(legit, lab, node) for _ in range(3)]
+        assert all(ok for ok, _ in base), base
+        fds0 = len(os.listdir(f"/proc/{node.proc.pid}/fd"))
+        fds = []
+        att = subprocess.Popen(["ip", "netns", "exec", evil.ns, "python3", "-c", RECONNECT_LOOP, node.ip, "10042",
+                                "1000", "12"], stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(2)  # the attack is running: every handshake slot it can get is taken
+            under = []
+            for _ in range(5):
+                fds.append(len(os.listdir(f"/proc/{node.proc.pid}/fd")))
+                under.append(timed_ping(legit, lab, node))
+        finally:
+            out, _ = att.communicate(timeout=60)
+        b = sorted(t for _, t in base)[len(base) // 2]
+        u = sorted(t for _, t in under)[len(under) // 2]
+        print(f"attacker opened {out.strip()} connections; legit connect+ping median {b * 1000:.0f} ms "
+              f"before, {u * 1000:.0f} ms under attack (ratio {u / b:.2f}); "
+              f"{sum(ok for ok, _ in under)}/{len(under)} succeeded; daemon fds {fds0} -> max {max(fds)}")
+        assert all(ok for ok, _ in under), under
+        # The attacker holds at most its per-IP handshake slots (8), not the
+        # whole connection table (256 before).
+        assert max(fds) - fds0 <= 8 + 4, (fds0, fds)
+        assert node.alive()
+        assert "too many" in node.log_text()
