@@ -272,6 +272,16 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 	 * two announcements fall in the same microsecond or the clock steps back. */
 	seq = m->ops.wall_us(m->ud);
 	m->seq = seq > m->seq ? seq : m->seq + 1;
+	/* Peers drop a sequence number that is not above the last one they hold:
+	 * after a restart with the wall clock stepped back, every announcement
+	 * would be ignored until the clock caught up. So a reservation is
+	 * persisted before any sequence beyond it goes out, and a restart
+	 * continues above it (mn_start). One state write per MN_SEQ_RESERVE_US of
+	 * sequence progress. */
+	if (m->seq >= m->st.seq_floor) {
+		m->st.seq_floor = m->seq + MN_SEQ_RESERVE_US;
+		mn_save(m);
+	}
 	s.seq = m->seq;
 	s.flags = flags;
 	s.name = m->name;
@@ -1175,6 +1185,8 @@ void mn_start(struct mesh_node *m, uint64_t now)
 		m->has_claim = ipam_pick(&m->cfg.range, m->cfg.self, NULL, NULL, 0, m->ops.wall_us(m->ud) / 1000,
 					 &m->claim, &changed) == 0;
 	}
+	if (m->seq < m->st.seq_floor)
+		m->seq = m->st.seq_floor; /* above every sequence a previous run may have used */
 	m->run = MN_RUNNING;
 	m->started_us = now;
 	disarm_all(m);

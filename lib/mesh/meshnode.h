@@ -39,6 +39,7 @@
 #define MN_SOON_ANNOUNCE_US (150ull * 1000)   /* coalesces a burst of joins into one publish */
 #define MN_SOON_RECONCILE_US (20ull * 1000)
 #define MN_SOON_SAVE_US (500ull * 1000)
+#define MN_SEQ_RESERVE_US (3600ull * 1000 * 1000) /* announcement sequences reserved per state write */
 #define MN_REDIAL_US (3ull * 1000 * 1000)     /* partitions heal within this (+ the host's backoff) */
 #define MN_REDIAL_ALONE_US (300ull * 1000)
 #define MN_WARMUP_FIRST_US (1000ull * 1000)   /* first announcement after start */

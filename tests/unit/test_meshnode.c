@@ -314,6 +314,40 @@ static void test_engine_forged_pin(void **state)
 	mh_free(&w);
 }
 
+/* The wall clock steps back an hour between two runs of a node (issue #15):
+ * its sequence numbers come from the wall clock, and peers drop one that is
+ * not above what they hold. The persisted reservation keeps them increasing:
+ * its announcements are still accepted, and it keeps its address. */
+static void test_engine_clock_back(void **state)
+{
+	static struct mh_world w;
+	const struct pt_entry *e;
+	struct ann_ip addr;
+	uint64_t seq0;
+	char why[128];
+
+	(void)state;
+	mh_init(&w, 2, "10.42.0.0/16", 2 * SEC);
+	mh_start(&w, 0, -1);
+	mh_start(&w, 1, 0);
+	mh_run(&w, 5 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	e = pt_find(mn_table(w.nodes[0].m), &w.nodes[1].id);
+	assert_non_null(e);
+	seq0 = e->ann.seq;
+	addr = w.nodes[1].addr;
+	mh_stop(&w, 1);
+	w.nodes[1].wall_skew_us = -3600ll * 1000 * 1000;
+	mh_start(&w, 1, 0);
+	mh_run(&w, w.now + 10 * SEC);
+	e = pt_find(mn_table(w.nodes[0].m), &w.nodes[1].id);
+	assert_non_null(e);
+	assert_true(e->ann.seq > seq0); /* its new announcements were taken */
+	assert_true(ann_ip_eq(&w.nodes[1].addr, &addr));
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	mh_free(&w);
+}
+
 /* A restarted node keeps its address (persisted with its claim time) and its
  * WireGuard peers until one PeerExpiry has passed. */
 static void test_engine_restart_grace(void **state)
@@ -851,6 +885,7 @@ int main(void)
 		cmocka_unit_test(test_engine_acks_after_busy_apply),
 		cmocka_unit_test(test_engine_join),
 		cmocka_unit_test(test_engine_forged_pin),
+		cmocka_unit_test(test_engine_clock_back),
 		cmocka_unit_test(test_engine_restart_grace),
 		cmocka_unit_test(test_engine_expiry),
 		cmocka_unit_test(test_ann_down_codec),
