@@ -17,6 +17,7 @@ PKGS="
   python3 python3-cffi python3-pytest
   qemu-system-x86 busybox-static kmod cpio xz-utils
   strace
+  faketime iptables
 "
 
 missing=""
