@@ -30,6 +30,9 @@
 #include "gsrpc.h"
 #include "ident.h"
 #include "iplimit.h"
+#include "meshnode.h"
+#include "peerid.h"
+#include "wgdev.h"
 #include "rng.h"
 #include "w2wesher/config.h"
 
@@ -290,6 +293,94 @@ out:
 	conn_free(c[1]);
 }
 
+/* The mesh engine: start, our WireGuard device applied, a peer's announcement,
+ * its connection, timers for a while, a leave. */
+static int m_publish(void *ud, const uint8_t *d, size_t n)
+{
+	(void)ud;
+	(void)d;
+	(void)n;
+	return 0;
+}
+
+static void m_dial(void *ud, const uint8_t *ma, size_t n)
+{
+	(void)ud;
+	(void)ma;
+	(void)n;
+}
+
+static void m_apply(void *ud, struct wgdevice *desired, const struct ann_claim *addr, uint8_t plen, bool keep)
+{
+	(void)ud;
+	(void)addr;
+	(void)plen;
+	(void)keep;
+	wgdev_free(desired);
+}
+
+static uint64_t m_wall(void *ud)
+{
+	(void)ud;
+	return 1700000000000000ull;
+}
+
+static void scen_mesh(void)
+{
+	static const uint8_t wgpriv[32] = {1}, wgpub[32] = {2};
+	const struct mn_ops ops = {.publish = m_publish, .dial = m_dial, .apply = m_apply, .wall_us = m_wall};
+	struct mn_config c = {0};
+	struct mesh_node *m = NULL;
+	struct announce a;
+	struct buf b;
+	struct ann_ip remote;
+	const struct wgdiff_stats diff = {0};
+	uint64_t now = SEC;
+
+	c.self = ident_peerid(ids[0]);
+	c.name = "a";
+	c.ifname = "w2w0";
+	c.wg_priv = wgpriv;
+	c.wg_pub = wgpub;
+	c.wg_port = 51820;
+	c.announce_us = 2 * SEC;
+	c.expiry_us = 8 * SEC;
+	if (ipam_range_parse(&c.range, "10.42.0.0/16") < 0 || mn_new(&m, &c, &ops, NULL) < 0)
+		return;
+	(void)mn_add_peer_addr(m, "/ip4/192.0.2.1/tcp/4001/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA",
+			       false, now);
+	mn_start(m, now);
+	mn_on_wg_applied(m, &diff, false, now);
+	memset(&a, 0, sizeof(a));
+	a.seq = 5;
+	memset(a.wg_pub, 9, 32);
+	a.wg_port = 51820;
+	snprintf(a.name, sizeof(a.name), "b");
+	a.n_claims = 1;
+	a.claims[0].addr.family = 4;
+	memcpy(a.claims[0].addr.ip, (const uint8_t[]){10, 42, 0, 9}, 4);
+	a.claims[0].claimed_ms = 1;
+	buf_init(&b, ANN_MAX_SIZE);
+	if (ann_encode(&a, &b) == 0)
+		mn_on_message(m, ident_peerid(ids[1]), b.data, b.len, now);
+	buf_free(&b);
+	memset(&remote, 0, sizeof(remote));
+	remote.family = 4;
+	memcpy(remote.ip, (const uint8_t[]){192, 0, 2, 2}, 4);
+	mn_on_connected(m, ident_peerid(ids[1]), &remote, now);
+	for (int i = 0; i < 50; i++) {
+		uint64_t d = mn_next_deadline(m);
+
+		if (d == UINT64_MAX || d > now + 20 * SEC)
+			break;
+		now = d > now ? d : now + 1;
+		mn_tick(m, now);
+		mn_on_wg_applied(m, &diff, false, now);
+	}
+	(void)mn_leave(m, now);
+	mn_free(m);
+}
+
 static void test_gossipsub(void **state)
 {
 	(void)state;
@@ -314,6 +405,12 @@ static void test_conn(void **state)
 	every_n(scen_conn, "conn: upgrade, identify, ping, pubsub streams, close");
 }
 
+static void test_mesh(void **state)
+{
+	(void)state;
+	every_n(scen_mesh, "mesh engine: start, a peer, timers, leave");
+}
+
 static void test_iplimit(void **state)
 {
 	(void)state;
@@ -329,6 +426,7 @@ int main(void)
 	    cmocka_unit_test(test_config),
 	    cmocka_unit_test(test_gossipsub),
 	    cmocka_unit_test(test_conn),
+	    cmocka_unit_test(test_mesh),
 	};
 	int r;
 
