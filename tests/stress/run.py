@@ -353,9 +353,13 @@ def scen_clock(args):
         t_wall = time.time()
         # libfaketime only in the daemon (preloaded into nsenter and setpriv as
         # well, it sets up a root-owned semaphore the daemon may not open)
+        # an ASan build needs its runtime first in the preload list
+        ldd = subprocess.run(["ldd", lab.daemon], capture_output=True, text=True).stdout
+        asan = [l.split("=>")[1].split()[0] for l in ldd.splitlines() if "libasan" in l and "=>" in l]
+        lib = " ".join(asan + [lib])
         wrapper = os.path.join(lab.tmp, "w2wesherd-faketime")
         with open(wrapper, "w") as f:
-            f.write("#!/bin/sh\nexec env LD_PRELOAD=%s FAKETIME=-3600s FAKETIME_DONT_FAKE_MONOTONIC=1 %s \"$@\"\n"
+            f.write("#!/bin/sh\nexec env LD_PRELOAD='%s' FAKETIME=-3600s FAKETIME_DONT_FAKE_MONOTONIC=1 %s \"$@\"\n"
                     % (lib, lab.daemon))
         os.chmod(wrapper, 0o755)
         real, lab.daemon = lab.daemon, wrapper
