@@ -140,6 +140,9 @@ int iplimit_admit(struct iplimit *l, int family, const uint8_t *ip, uint64_t now
 		}
 		x->tokens -= TOKEN;
 		l->hs_unknown++;
+	} else if (x->conns >= IPL_CONNS_KNOWN) {
+		*why = "too many connections from this address";
+		goto refuse;
 	}
 	x->last_us = now;
 	x->hs++;

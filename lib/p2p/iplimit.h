@@ -22,6 +22,7 @@
 enum {
 	IPL_HANDSHAKES_PER_IP = 8, /* inbound connections of one unknown IP in the handshake at once */
 	IPL_CONNS_PER_IP = 32,     /* inbound connections of one unknown IP, any state */
+	IPL_CONNS_KNOWN = 128,     /* ... of a known IP (several nodes may share one behind NAT) */
 	IPL_RATE_PER_S = 8,        /* new inbound connections per unknown IP per second, sustained */
 	IPL_BURST = 16,            /* ... and at once */
 	IPL_HANDSHAKES = 64,       /* inbound handshakes of unknown IPs at once, all together */

@@ -103,6 +103,10 @@ static void test_known_and_global(void **state)
 	for (int i = 0; i < 30; i++)
 		assert_int_equal(admit(l, 4, peer, now, NULL), 0);
 	assert_int_equal(iplimit_handshakes(l), IPL_HANDSHAKES);
+	/* ... up to its own bound */
+	for (int i = 31; i < IPL_CONNS_KNOWN; i++)
+		assert_int_equal(admit(l, 4, peer, now, NULL), 0);
+	assert_int_equal(admit(l, 4, peer, now, NULL), W2W_ELIMIT);
 	/* loopback is never limited, nor tracked */
 	for (int i = 0; i < 100; i++) {
 		assert_int_equal(admit(l, 4, lo, now, &tracked), 0);
