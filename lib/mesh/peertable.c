@@ -78,6 +78,9 @@ static bool same_content(const struct announce *a, const struct announce *b)
 	for (unsigned i = 0; i < a->n_eps; i++)
 		if (!ann_ip_eq(&a->eps[i].addr, &b->eps[i].addr) || a->eps[i].port != b->eps[i].port)
 			return false;
+	/* A new network PSK key ID changes the pair's WireGuard PSK (pairpsk.h). */
+	if (a->n_pk != b->n_pk || memcmp(a->pk, b->pk, sizeof(a->pk[0]) * a->n_pk) != 0)
+		return false;
 	return true;
 }
 

@@ -115,6 +115,10 @@ struct conn {
 	bool gs_want;
 	bool gs_in_reset; /* conn_gs_in_reset during CONN_EV_GS_IN */
 	bool pumping, repump;
+	/* A responder with several candidate keys holds its eager mss header
+	 * until pnet knows the key (pnet.h). */
+	uint8_t held[32];
+	size_t held_len;
 };
 
 /* conn.c */

@@ -103,6 +103,10 @@ struct gs_callbacks {
 	 * validation pipeline, gossipsub-v1.1.md "Extended Validators"). Optional (NULL:
 	 * everything accepted). Must not call back into the router. */
 	enum gs_verdict (*validate)(void *ud, const struct gs_message *m);
+	/* `peer` announced (subscribed true) or withdrew a subscription to
+	 * topic; once per change. Optional; called from inside the router. */
+	void (*on_subscription)(void *ud, const uint8_t *peer, size_t peer_len, const char *topic, size_t topic_len,
+				bool subscribed);
 };
 
 struct gs_config {

@@ -115,7 +115,7 @@ static void node_init(struct node *n, int i, const struct gs_config *base)
 		c = *base;
 	else
 		gs_config_default(&c);
-	c.cb = (struct gs_callbacks){n, on_message, on_px, NULL, on_drop, NULL};
+	c.cb = (struct gs_callbacks){n, on_message, on_px, NULL, on_drop, NULL, NULL};
 	n->gs = gs_new(&c, n->id, &n->rng, NULL);
 	assert_non_null(n->gs);
 }
@@ -979,7 +979,7 @@ static void test_validate(void **state)
 	}
 	/* the relay, b = ns[1], with the validator */
 	gs_free(ns[1].gs);
-	c.cb = (struct gs_callbacks){&ns[1], on_message, on_px, NULL, on_drop, no_junk};
+	c.cb = (struct gs_callbacks){&ns[1], on_message, on_px, NULL, on_drop, no_junk, NULL};
 	ns[1].gs = gs_new(&c, ns[1].id, &ns[1].rng, NULL);
 	assert_non_null(ns[1].gs);
 	gs_subscribe(ns[1].gs, TOPIC, now);
