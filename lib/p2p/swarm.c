@@ -251,9 +251,13 @@ static void gs_on_subscription(void *ud, const uint8_t *peer, size_t len, const 
 	q = &sw->subq[sw->n_subq];
 	if (peerid_from_bytes(&q->peer, peer, len) < 0)
 		return;
-	q->topic = strndup(topic, topic_len);
+	/* topic is a view into the RPC, not NUL-terminated: strndup would still scan
+	 * it as a string (ASan strict_string_checks reports the read past the end) */
+	q->topic = malloc(topic_len + 1);
 	if (!q->topic)
 		return;
+	memcpy(q->topic, topic, topic_len);
+	q->topic[topic_len] = '\0';
 	q->subscribed = subscribed;
 	sw->n_subq++;
 }
