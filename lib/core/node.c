@@ -146,6 +146,33 @@ static bool op_established(void *ud, const uint8_t *wg_pub)
 	return wp && (wp->last_handshake_time.tv_sec || wp->endpoint.addr.sa_family != AF_UNSPEC);
 }
 
+/* NAT reflection (docs/nat.md): where our device sees the peer, and how old
+ * its last handshake is (wall clock: WireGuard reports handshake times so). */
+static bool op_wg_peer(void *ud, const uint8_t *wg_pub, struct ann_endpoint *ep, int64_t *hs_age_s)
+{
+	struct w2w_node *n = ud;
+	const struct wgdevice *dev = n->wg ? wgsync_actual(n->wg) : NULL;
+	const struct wgpeer *wp = dev ? wgdev_find_peer(dev, wg_pub) : NULL;
+	int64_t now_s = (int64_t)(os_wall_us() / 1000000);
+
+	if (!wp)
+		return false;
+	memset(ep, 0, sizeof(*ep));
+	if (wp->endpoint.addr.sa_family == AF_INET) {
+		ep->addr.family = 4;
+		memcpy(ep->addr.ip, &wp->endpoint.addr4.sin_addr, 4);
+		ep->port = ntohs(wp->endpoint.addr4.sin_port);
+	} else if (wp->endpoint.addr.sa_family == AF_INET6) {
+		ep->addr.family = 6;
+		memcpy(ep->addr.ip, &wp->endpoint.addr6.sin6_addr, 16);
+		ep->port = ntohs(wp->endpoint.addr6.sin6_port);
+	}
+	*hs_age_s = wp->last_handshake_time.tv_sec > 0 && now_s >= wp->last_handshake_time.tv_sec
+			    ? now_s - wp->last_handshake_time.tv_sec
+			    : -1;
+	return true;
+}
+
 static int op_probe(void *ud, const struct peerid *peer)
 {
 	struct w2w_node *n = ud;
@@ -192,6 +219,7 @@ static const struct mn_ops mesh_ops = {
 	.established = op_established,
 	.wall_us = op_wall_us,
 	.probe = op_probe,
+	.wg_peer = op_wg_peer,
 };
 
 /* ---- WireGuard ---- */

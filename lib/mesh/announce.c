@@ -148,9 +148,15 @@ int ann_encode(const struct announce *a, struct buf *out)
 	for (unsigned i = 0; i < a->n_down; i++)
 		if (!a->down[i].len || a->down[i].len > ANN_ID_MAX)
 			return W2W_EPARSE;
+	if (a->n_seen > ANN_MAX_SEEN || (a->has_wep && (!valid_family(a->wep.addr.family) || !a->wep.port)))
+		return W2W_EPARSE;
+	for (unsigned i = 0; i < a->n_seen; i++)
+		if (!valid_family(a->seen[i].ep.addr.family) || !a->seen[i].ep.port)
+			return W2W_EPARSE;
 
 	msgpack_packer_init(&pk, out, buf_write_cb);
-	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0));
+	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0) + (a->has_wep ? 1 : 0) +
+				      (a->n_seen ? 1 : 0));
 	pack_key(&pk, "v");
 	msgpack_pack_uint32(&pk, ANN_VERSION);
 	pack_key(&pk, "seq");
@@ -202,6 +208,22 @@ int ann_encode(const struct announce *a, struct buf *out)
 			msgpack_pack_bin_body(&pk, a->down[i].id, a->down[i].len);
 			pack_key(&pk, "s");
 			msgpack_pack_uint64(&pk, a->down[i].seq);
+		}
+	}
+	if (a->has_wep) {
+		pack_key(&pk, "wep");
+		pack_ip(&pk, &a->wep.addr, &a->wep.port);
+	}
+	if (a->n_seen) {
+		pack_key(&pk, "seen");
+		msgpack_pack_array(&pk, a->n_seen);
+		for (unsigned i = 0; i < a->n_seen; i++) {
+			msgpack_pack_map(&pk, 2);
+			pack_key(&pk, "k");
+			msgpack_pack_bin(&pk, ANN_SEEN_KEY_LEN);
+			msgpack_pack_bin_body(&pk, a->seen[i].key, ANN_SEEN_KEY_LEN);
+			pack_key(&pk, "e");
+			pack_ip(&pk, &a->seen[i].ep.addr, &a->seen[i].ep.port);
 		}
 	}
 	/* The packer swallows write errors; a short buffer shows as a bad size. */
@@ -298,6 +320,29 @@ static bool get_down(const msgpack_object *o, struct ann_down *d)
 		}
 	}
 	return have_id && have_s;
+}
+
+static bool get_seen(const msgpack_object *o, struct ann_seen *s)
+{
+	bool have_k = false, have_e = false;
+
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return false;
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object_kv *kv = &o->via.map.ptr[i];
+
+		if (key_is(&kv->key, "k")) {
+			if (have_k || kv->val.type != MSGPACK_OBJECT_BIN || kv->val.via.bin.size != ANN_SEEN_KEY_LEN)
+				return false;
+			memcpy(s->key, kv->val.via.bin.ptr, ANN_SEEN_KEY_LEN);
+			have_k = true;
+		} else if (key_is(&kv->key, "e")) {
+			if (have_e || !get_ip(&kv->val, true, &s->ep.addr, &s->ep.port))
+				return false;
+			have_e = true;
+		}
+	}
+	return have_k && have_e;
 }
 
 static bool name_ok(const char *p, size_t n)
@@ -404,6 +449,17 @@ int ann_decode(const uint8_t *p, size_t n, struct announce *out)
 				a.la[j].len = (uint8_t)m->via.bin.size;
 			}
 			a.n_la = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "wep")) {
+			if (!get_ip(val, true, &a.wep.addr, &a.wep.port))
+				goto out;
+			a.has_wep = true;
+		} else if (key_is(k, "seen")) {
+			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_SEEN)
+				goto out;
+			for (uint32_t j = 0; j < val->via.array.size; j++)
+				if (!get_seen(&val->via.array.ptr[j], &a.seen[j]))
+					goto out;
+			a.n_seen = (uint8_t)val->via.array.size;
 		}
 		/* Unknown keys: ignored (forward compatibility within version 1). */
 	}

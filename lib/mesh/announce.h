@@ -28,8 +28,15 @@
 #define ANN_ACK_LEN 4          /* bytes of a WireGuard public key in an ack */
 #define ANN_MAX_DOWN 8         /* unreachable reports in one announcement */
 #define ANN_ID_MAX 44          /* bytes of a binary peer ID (PEERID_MAX_LEN) */
+#define ANN_MAX_SEEN 8         /* reflection reports (docs/nat.md) in one announcement */
+#define ANN_SEEN_KEY_LEN 8     /* bytes of a WireGuard public key in a reflection report */
 
-enum { ANN_F_LEAVING = 1u << 0 };
+enum {
+	ANN_F_LEAVING = 1u << 0,
+	/* The author is behind a NAT (docs/nat.md): it initiates WireGuard
+	 * handshakes towards public peers, which wait for them. */
+	ANN_F_NAT = 1u << 1,
+};
 
 struct ann_ip {
 	uint8_t family;   /* 4 or 6 */
@@ -73,6 +80,17 @@ struct announce {
 		uint8_t id[ANN_ID_MAX]; /* binary peer ID */
 		uint64_t seq;
 	} down[ANN_MAX_DOWN];
+	/* NAT traversal (docs/nat.md, optional, older nodes ignore both). wep: the
+	 * author's public WireGuard endpoint as its peers reported seeing it. */
+	bool has_wep;
+	struct ann_endpoint wep;
+	/* Reflection reports: where the author's WireGuard device sees these
+	 * peers (source of their last authenticated packets). */
+	uint8_t n_seen;
+	struct ann_seen {
+		uint8_t key[ANN_SEEN_KEY_LEN]; /* first bytes of the peer's WireGuard key */
+		struct ann_endpoint ep;
+	} seen[ANN_MAX_SEEN];
 };
 
 /* Appends the msgpack encoding. W2W_EPARSE for an announcement that would not decode. */

@@ -13,6 +13,7 @@
 #include "handshake.h"
 #include "meshnode.h"
 #include "multiaddr.h"
+#include "nat.h"
 #include "reconcile.h"
 
 /* A kicked initiator (RECONCILE_F_KICK) is re-evaluated after this: its
@@ -30,6 +31,7 @@ enum mn_timer {
 	T_REDIAL,
 	T_PROBE,          /* the liveness schedule: one probe per period */
 	T_PROBE_DEADLINE, /* the running probe was not answered in time */
+	T_NAT_SCAN,       /* reflection reports from our device's endpoints (docs/nat.md) */
 	T_COUNT,
 };
 
@@ -43,6 +45,8 @@ struct mn_peer {
 	uint64_t last_alive_us; /* our own proof: probe answered or connection up (0: none) */
 	bool up_pending; /* new node: MN_EV_PEER_UP once a device routing it is applied */
 	struct hs_peer hs;
+	bool has_punched; /* NAT punch (docs/nat.md): the public endpoint we last sent to */
+	struct ann_endpoint punched;
 };
 
 struct mn_report {
@@ -88,6 +92,12 @@ struct mesh_node {
 	struct mn_report dropped[MN_MAX_REPORTS]; /* nodes we removed as unreachable lately */
 	size_t n_dropped;
 	uint64_t now_us; /* the input's time, for peer table callbacks */
+
+	/* NAT traversal (docs/nat.md) */
+	struct nat_self nat;
+	bool nat_behind;
+	uint8_t n_seen; /* our reflection reports */
+	struct ann_seen seen[ANN_MAX_SEEN];
 };
 
 uint64_t mn_default_expiry_ms(uint64_t announce_ms)
@@ -280,6 +290,12 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 	s.observed = m->observed;
 	s.n_observed = m->n_observed;
 	ann_build(&a, &s);
+	if (m->nat_behind)
+		a.flags |= ANN_F_NAT;
+	a.has_wep = m->nat.has_wep;
+	a.wep = m->nat.wep;
+	a.n_seen = m->n_seen;
+	memcpy(a.seen, m->seen, sizeof(a.seen));
 	if (!(flags & ANN_F_LEAVING) && add_acks(m, &a, now))
 		soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
 	/* Our unreachable reports of the last probe period (normally this is the
@@ -404,6 +420,161 @@ static void check_address(struct mesh_node *m, uint64_t now)
 	soon(m, T_RECONCILE, now, 0);
 }
 
+/* ---- NAT traversal (docs/nat.md, policy in nat.h) ---- */
+
+static bool ep_same(const struct ann_endpoint *a, const struct ann_endpoint *b)
+{
+	return a->port == b->port && ann_ip_eq(&a->addr, &b->addr);
+}
+
+static void ep_str(const struct ann_endpoint *ep, char *out, size_t cap)
+{
+	char ip[64];
+
+	ann_ip_str(&ep->addr, ip, sizeof(ip));
+	snprintf(out, cap, ep->addr.family == 6 ? "[%s]:%u" : "%s:%u", ip, ep->port);
+}
+
+/* Our device's last handshake with this key, in seconds (< 0: none). */
+static int64_t hs_age(struct mesh_node *m, const uint8_t *wg_pub, struct ann_endpoint *ep)
+{
+	struct ann_endpoint tmp;
+	int64_t age = -1;
+
+	if (!m->ops.wg_peer || !m->ops.wg_peer(m->ud, wg_pub, ep ? ep : &tmp, &age))
+		return -1;
+	return age;
+}
+
+static void nat_update_behind(struct mesh_node *m, uint64_t now)
+{
+	bool b = nat_behind(&m->cfg.listen_ip, m->observed, m->n_observed, m->nat.has_wep);
+
+	if (b == m->nat_behind)
+		return;
+	m->nat_behind = b;
+	log_info(m->cfg.log, "nat: %s", b ? "behind a NAT: initiating towards public peers" : "no NAT seen");
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+	soon(m, T_RECONCILE, now, 0);
+}
+
+/*
+ * The NAT roles override the first-handshake rule (nat.h). Returns true when
+ * the endpoint must be written over a roamed one: a punch towards a public
+ * endpoint we have not sent to yet.
+ */
+static bool nat_plan(struct mesh_node *m, struct mn_peer *c, const struct pt_entry *e, struct hs_plan *plan)
+{
+	char ep[80];
+
+	switch (nat_role(m->nat_behind, &e->ann)) {
+	case NAT_ROLE_DEFAULT:
+		return false;
+	case NAT_ROLE_INITIATE:
+		if (!plan->established)
+			plan->endpoint = true;
+		return false;
+	case NAT_ROLE_WAIT:
+	case NAT_ROLE_PENDING:
+		if (!plan->established)
+			plan->endpoint = false;
+		return false;
+	case NAT_ROLE_PUNCH:
+		plan->endpoint = true;
+		if (!c || (c->has_punched && ep_same(&c->punched, &e->ann.wep)))
+			return false;
+		/* Both behind NATs, its public endpoint is new to us: send now (the
+		 * other side does the same on the announcement that made the pair
+		 * complete, or on its own new endpoint), over a roamed endpoint. */
+		c->has_punched = true;
+		c->punched = e->ann.wep;
+		plan->established = false;
+		ep_str(&e->ann.wep, ep, sizeof(ep));
+		log_info(m->cfg.log, "nat: punching towards %s at %s", e->ann.name, ep);
+		return true;
+	}
+	return false;
+}
+
+/* A reflection report of author (its announcement a) about us. */
+static void nat_take_reports(struct mesh_node *m, const struct peerid *author, const struct announce *a,
+			     uint64_t now)
+{
+	for (unsigned i = 0; i < a->n_seen; i++) {
+		char from[PEERID_STR_MAX], ep[80];
+		int64_t age, rep_age;
+		enum nat_verdict v;
+
+		if (memcmp(a->seen[i].key, m->cfg.wg_pub, ANN_SEEN_KEY_LEN) != 0)
+			continue;
+		age = hs_age(m, a->wg_pub, NULL);
+		rep_age = m->nat.has_wep ? hs_age(m, m->nat.reporter, NULL) : -1;
+		v = nat_on_report(&m->nat, m->cfg.wg_pub, a->wg_pub, &a->seen[i], age,
+				  rep_age >= 0 && rep_age <= NAT_SESSION_MAX_S);
+		id_str(author, from, sizeof(from));
+		ep_str(&a->seen[i].ep, ep, sizeof(ep));
+		switch (v) {
+		case NAT_IGNORE:
+			break;
+		case NAT_ACCEPT:
+			log_info(m->cfg.log, "nat: our public WireGuard endpoint is %s (seen by %s, %s)", ep, a->name,
+				 from);
+			/* punch anew towards every NATed peer from the new mapping */
+			for (size_t j = 0; j < m->n_peers; j++)
+				m->peers[j].has_punched = false;
+			nat_update_behind(m, now);
+			soon(m, T_ANNOUNCE_SOON, now, 0);
+			soon(m, T_RECONCILE, now, 0);
+			break;
+		case NAT_REJECT_NOSESSION:
+			log_warn(m->cfg.log,
+				 "nat: reflection report from %s (%s) rejected: no WireGuard session with it, it "
+				 "cannot have seen us at %s",
+				 a->name, from, ep);
+			break;
+		case NAT_REJECT_BOGUS:
+			log_warn(m->cfg.log, "nat: reflection report from %s (%s) rejected: implausible endpoint %s",
+				 a->name, from, ep);
+			break;
+		case NAT_DISAGREE:
+			log_debug(m->cfg.log, "nat: %s (%s) sees us at %s, another peer elsewhere%s", a->name, from, ep,
+				  m->nat.symmetric ? " (symmetric NAT)" : "");
+			break;
+		}
+	}
+}
+
+/* Our reflection reports: where our device sees peers that do not know it. */
+static void nat_scan(struct mesh_node *m, uint64_t now)
+{
+	struct ann_seen seen[ANN_MAX_SEEN];
+	uint8_t n = 0;
+
+	if (m->run != MN_RUNNING)
+		return;
+	memset(seen, 0, sizeof(seen));
+	for (size_t i = 0; i < pt_count(m->pt) && n < ANN_MAX_SEEN; i++) {
+		const struct pt_entry *e = pt_at(m->pt, i);
+		struct ann_endpoint ep;
+		int64_t age;
+
+		memset(&ep, 0, sizeof(ep));
+		age = hs_age(m, e->ann.wg_pub, &ep);
+		if (!nat_should_report(&e->ann, &ep, age))
+			continue;
+		memcpy(seen[n].key, e->ann.wg_pub, ANN_SEEN_KEY_LEN);
+		seen[n].ep = ep;
+		n++;
+	}
+	if (n != m->n_seen || memcmp(seen, m->seen, sizeof(seen)) != 0) {
+		m->n_seen = n;
+		memcpy(m->seen, seen, sizeof(seen));
+		if (n)
+			soon(m, T_ANNOUNCE_SOON, now, 0);
+	}
+	arm_at(m, T_NAT_SCAN, now + (pt_count(m->pt) < 64 ? MN_NAT_SCAN_US : 10 * MN_NAT_SCAN_US));
+}
+
 /* ---- reconcile ---- */
 
 struct ep_ctx {
@@ -418,6 +589,7 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	struct mn_peer *c = peer_find(m, &e->id);
 	struct ann_endpoint to;
 	struct hs_plan plan = {.endpoint = true};
+	bool force;
 
 	/* c exists (reconcile() configured every entry) unless the bookkeeping
 	 * is full: then no rule, the endpoint at once */
@@ -431,6 +603,7 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	}
 	if (plan.recheck_us)
 		soon(m, T_RECONCILE, x->now, plan.recheck_us + 1000);
+	force = nat_plan(m, c, e, &plan);
 	if (!plan.endpoint || !hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to))
 		return 0;
 	memset(ep, 0, sizeof(*ep));
@@ -450,7 +623,7 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	 * endpoint, cannot. A keepalive for the handshake; once it is done
 	 * (endpoint on the device), the configured one again. */
 	soon(m, T_RECONCILE, x->now, MN_KICK_RECHECK_US);
-	return RECONCILE_F_KICK | (plan.recreate ? RECONCILE_F_RECREATE : 0);
+	return RECONCILE_F_KICK | (plan.recreate ? RECONCILE_F_RECREATE : 0) | (force ? RECONCILE_F_FORCE_EP : 0);
 }
 
 static void reconcile(struct mesh_node *m, uint64_t now)
@@ -466,6 +639,9 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 	in.private_key = m->cfg.wg_priv;
 	in.listen_port = m->cfg.wg_port;
 	in.keepalive_s = m->cfg.keepalive_s;
+	/* behind a NAT the mapping must stay open (nat.h) */
+	if (!in.keepalive_s && m->nat_behind)
+		in.keepalive_s = NAT_KEEPALIVE_S;
 	if (m->cfg.range.family == 4)
 		in.range4 = &m->cfg.range;
 	else
@@ -765,6 +941,8 @@ static void probe_step(struct mesh_node *m, uint64_t now)
 	bool ok = false;
 
 	arm_at(m, T_PROBE, now + probe_delay(m));
+	if (m->ops.wg_peer)
+		arm_at(m, T_NAT_SCAN, now + MN_NAT_SCAN_US);
 	if (n == 0 || m->pr.active)
 		return; /* alone, or the last probe still runs (its timeout is longer than a period) */
 	r = pt_rank(m->pt, m->cfg.self);
@@ -869,8 +1047,10 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 	r = pt_apply(m->pt, m->cfg.self, author, &a, now);
 	/* Its announcement is no proof for a report: it may be what the reporter
 	 * held when the probe failed (the reported seq decides). */
-	if (r == PT_NEW || r == PT_UPDATED || r == PT_REFRESHED)
+	if (r == PT_NEW || r == PT_UPDATED || r == PT_REFRESHED) {
 		take_reports(m, author, &a, now);
+		nat_take_reports(m, author, &a, now);
+	}
 	ip[0] = '\0';
 	if (a.n_claims) {
 		addr = &a.claims[0].addr;
@@ -1021,6 +1201,7 @@ void mn_on_observed(struct mesh_node *m, const struct ann_ip *ip, uint64_t now)
 		m->n_observed++;
 	m->observed[m->n_observed - 1] = *ip;
 	soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
+	nat_update_behind(m, now);
 }
 
 void mn_tick(struct mesh_node *m, uint64_t now)
@@ -1068,6 +1249,9 @@ void mn_tick(struct mesh_node *m, uint64_t now)
 			break;
 		case T_PROBE_DEADLINE:
 			probe_deadline(m, now);
+			break;
+		case T_NAT_SCAN:
+			nat_scan(m, now);
 			break;
 		case T_COUNT:
 			break;
@@ -1161,6 +1345,8 @@ void mn_start(struct mesh_node *m, uint64_t now)
 	m->pr.active = false;
 	m->n_reports = 0;
 	arm_at(m, T_PROBE, now + probe_delay(m));
+	if (m->ops.wg_peer)
+		arm_at(m, T_NAT_SCAN, now + MN_NAT_SCAN_US);
 	if (m->has_claim)
 		arm_at(m, T_ASSIGNED, now);
 	/* last: whatever the host reports from inside a dial finds the schedule armed */
@@ -1205,6 +1391,28 @@ const struct ann_ip *mn_observed(const struct mesh_node *m, size_t *n)
 {
 	*n = m->n_observed;
 	return m->observed;
+}
+
+bool mn_nat_behind(const struct mesh_node *m)
+{
+	return m->nat_behind;
+}
+
+const struct ann_endpoint *mn_nat_wep(const struct mesh_node *m)
+{
+	return m->nat.has_wep ? &m->nat.wep : NULL;
+}
+
+bool mn_nat_symmetric(const struct mesh_node *m)
+{
+	return m->nat.symmetric;
+}
+
+const struct ann_endpoint *mn_punched(const struct mesh_node *m, const struct peerid *peer)
+{
+	const struct mn_peer *c = peer_find(m, peer);
+
+	return c && c->has_punched ? &c->punched : NULL;
 }
 
 uint64_t mn_last_alive(const struct mesh_node *m, const struct peerid *peer)

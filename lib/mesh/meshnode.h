@@ -58,6 +58,8 @@
 #define MN_MAX_REPORTS ANN_MAX_DOWN
 /* Refreshes per RefreshInterval a node hears, whatever N (the interval grows with N above this). */
 #define MN_REFRESH_NODES 10
+/* NAT reflection (docs/nat.md): our device's endpoints are scanned this often. */
+#define MN_NAT_SCAN_US (1000ull * 1000)
 
 /* The PeerExpiry default for an AnnounceInterval (docs/configuration.md):
  * the Go-era bound, 3 x interval + 30 s. */
@@ -114,6 +116,10 @@ struct mn_ops {
 	 * connection); mn_on_alive follows when it is answered. < 0: not
 	 * connected. Optional: without it, connected peers count as answering. */
 	int (*probe)(void *ud, const struct peerid *peer);
+	/* NAT traversal (docs/nat.md), optional: the actual device's endpoint for
+	 * this peer key (family 0: none) and the age of its last handshake in
+	 * seconds (< 0: none). False: not on the device. */
+	bool (*wg_peer)(void *ud, const uint8_t *wg_pub, struct ann_endpoint *ep, int64_t *hs_age_s);
 };
 
 /* Pointers must stay valid for the engine's life; strings are copied. */
@@ -197,5 +203,12 @@ bool mn_wg_applied_once(const struct mesh_node *m);
 /* When we last had proof of our own that peer is alive (probe answered,
  * connection up); 0: never. */
 uint64_t mn_last_alive(const struct mesh_node *m, const struct peerid *peer);
+/* NAT traversal state (docs/nat.md): are we behind a NAT, our public
+ * WireGuard endpoint (NULL: not learned), does it look symmetric. */
+bool mn_nat_behind(const struct mesh_node *m);
+const struct ann_endpoint *mn_nat_wep(const struct mesh_node *m);
+bool mn_nat_symmetric(const struct mesh_node *m);
+/* The last NAT punch towards peer (NULL: none). */
+const struct ann_endpoint *mn_punched(const struct mesh_node *m, const struct peerid *peer);
 
 #endif

@@ -78,6 +78,10 @@ static bool same_content(const struct announce *a, const struct announce *b)
 	for (unsigned i = 0; i < a->n_eps; i++)
 		if (!ann_ip_eq(&a->eps[i].addr, &b->eps[i].addr) || a->eps[i].port != b->eps[i].port)
 			return false;
+	/* a new public WireGuard endpoint (docs/nat.md) is a change: punch anew */
+	if (a->has_wep != b->has_wep ||
+	    (a->has_wep && (!ann_ip_eq(&a->wep.addr, &b->wep.addr) || a->wep.port != b->wep.port)))
+		return false;
 	return true;
 }
 

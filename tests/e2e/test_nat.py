@@ -64,3 +64,80 @@ def test_fixture_nat_kinds():
         c.router.flush()
         after = seen_from(lab, c, [s1])
         assert after and after[0] != cone[0], (cone, after)
+
+
+def start(lab, nodes, boot):
+    """Writes configs (every node bootstraps from `boot` only) and starts all."""
+    boot.write_config()
+    addr = boot.multiaddr()
+    for n in nodes:
+        if n is not boot:
+            n.write_config(bootstrap=[addr])
+    t0 = time.monotonic()
+    for n in nodes:
+        n.start()
+    return t0
+
+
+def first_pings(lab, nodes, t0, timeout):
+    """Every ordered pair pings over the overlay; returns {(a, b): seconds from
+    t0 to its first answered ping}. Pairs are retried round-robin (one ping of
+    at most 1 s each), so a slow pair does not hide the others' times."""
+    ips = {}
+    lab.wait(lambda: all(ips.setdefault(n, n.overlay_ip()) or ips.pop(n) for n in nodes), 30,
+             what="overlay addresses")
+    todo = [(a, b) for a in nodes for b in nodes if a is not b]
+    done = {}
+    end = time.monotonic() + timeout
+    while todo and time.monotonic() < end:
+        for a, b in list(todo):
+            if a.ping(ips[b], wait=1):
+                done[(a, b)] = time.monotonic() - t0
+                todo.remove((a, b))
+    if todo:
+        for n in nodes:
+            print(f"== {n.name} {ips[n]}\n{n.wg('show').stdout}")
+        raise AssertionError(f"pairs that never answered: {[(a.name, b.name) for a, b in todo]}")
+    return done
+
+
+def endpoint_of(a, b):
+    """a's WireGuard endpoint for b (ip:port text) from `wg show`."""
+    key = b.status()["self"]["wgPublicKey"]
+    for line in a.wg("show", "wesh0", "endpoints").stdout.splitlines():
+        k, _, ep = line.partition("\t")
+        if k == key:
+            return ep.strip()
+    return None
+
+
+def report(title, lab, times):
+    print(f"\n{title}: time to first ping, path")
+    for (a, b), t in sorted(times.items(), key=lambda kv: kv[1]):
+        ep = endpoint_of(a, b)
+        print(f"  {a.name:>8} -> {b.name:<8} {t:5.1f} s  direct via {ep}")
+
+
+def test_one_cone():
+    """Topology 1: one node behind a cone NAT, the other public."""
+    with natlab.NatLab() as lab:
+        pub = lab.add_public("pub")
+        cone = lab.add_natted(natlab.CONE, "cone")
+        t0 = start(lab, [pub, cone], pub)
+        times = first_pings(lab, [pub, cone], t0, 30)
+        report("topology 1 (cone + public)", lab, times)
+
+
+def test_two_cones():
+    """Topology 2: two nodes behind different cone NATs and a public bootstrap
+    node: the NATed pair ends with a direct WireGuard session (each one's
+    endpoint for the other is the other's router, nobody relays)."""
+    with natlab.NatLab() as lab:
+        pub = lab.add_public("pub")
+        a = lab.add_natted(natlab.CONE, "conea")
+        b = lab.add_natted(natlab.CONE, "coneb")
+        t0 = start(lab, [pub, a, b], pub)
+        times = first_pings(lab, [pub, a, b], t0, 40)
+        report("topology 2 (two cones + public bootstrap)", lab, times)
+        assert endpoint_of(a, b).startswith(b.router.wan_ip + ":")
+        assert endpoint_of(b, a).startswith(a.router.wan_ip + ":")
