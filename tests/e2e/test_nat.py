@@ -141,3 +141,40 @@ def test_two_cones():
         report("topology 2 (two cones + public bootstrap)", lab, times)
         assert endpoint_of(a, b).startswith(b.router.wan_ip + ":")
         assert endpoint_of(b, a).startswith(a.router.wan_ip + ":")
+
+
+def wait_pings(lab, pairs, ips, timeout):
+    """Seconds until each (a, b) answers again (a 0.5 s ping, round-robin)."""
+    t0 = time.monotonic()
+    todo, done = list(pairs), {}
+    end = t0 + timeout
+    while todo and time.monotonic() < end:
+        for a, b in list(todo):
+            if a.ping(ips[b], wait=0.5):
+                done[(a, b)] = time.monotonic() - t0
+                todo.remove((a, b))
+    assert not todo, f"pairs that did not recover: {[(a.name, b.name) for a, b in todo]}"
+    return done
+
+
+def test_mapping_change():
+    """Topology 5: in the two-cone mesh, one router's conntrack table is
+    flushed mid-session: its node's public port changes. Its peers learn the
+    new endpoint (the public one by WireGuard roaming, reported back; the
+    NATed one by a punch to the newly announced endpoint) within seconds."""
+    with natlab.NatLab() as lab:
+        pub = lab.add_public("pub")
+        a = lab.add_natted(natlab.CONE, "conea")
+        b = lab.add_natted(natlab.CONE, "coneb")
+        nodes = [pub, a, b]
+        t0 = start(lab, nodes, pub)
+        first_pings(lab, nodes, t0, 40)
+        ips = {n: n.overlay_ip() for n in nodes}
+        old = endpoint_of(b, a)
+        a.router.flush()
+        times = wait_pings(lab, [(b, a), (a, b), (pub, a), (a, pub)], ips, 40)
+        new = endpoint_of(b, a)
+        print(f"\ntopology 5: conea's public endpoint {old} -> {new}; recovered after flush:")
+        for (x, y), t in sorted(times.items(), key=lambda kv: kv[1]):
+            print(f"  {x.name:>8} -> {y.name:<8} {t:5.1f} s")
+        assert new != old and new.startswith(a.router.wan_ip + ":")
