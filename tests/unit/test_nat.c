@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/* NAT traversal policy (lib/mesh/nat.h, docs/nat.md): reflection reports
+ * (forged, stale, bogus, disagreeing), NAT detection, roles, and the
+ * announcement fields that carry them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "announce.h"
+#include "buf.h"
+#include "err.h"
+#include "nat.h"
+
+static struct ann_endpoint ep4(const char *ip, uint16_t port)
+{
+	struct ann_endpoint e;
+
+	memset(&e, 0, sizeof(e));
+	e.addr.family = 4;
+	assert_int_equal(inet_pton(AF_INET, ip, e.addr.ip), 1);
+	e.port = port;
+	return e;
+}
+
+static struct ann_seen seen_of(const uint8_t *key, const char *ip, uint16_t port)
+{
+	struct ann_seen s;
+
+	memcpy(s.key, key, ANN_SEEN_KEY_LEN);
+	s.ep = ep4(ip, port);
+	return s;
+}
+
+static uint8_t self_pub[32], rep_lo[32], rep_hi[32], other[32];
+
+static int keys(void **state)
+{
+	(void)state;
+	memset(self_pub, 0x55, 32);
+	memset(rep_lo, 0x10, 32);
+	memset(rep_hi, 0x90, 32);
+	memset(other, 0x66, 32);
+	return 0;
+}
+
+static void test_reports_forged_and_bogus(void **state)
+{
+	struct nat_self st = {0};
+	struct ann_seen s = seen_of(self_pub, "198.51.100.7", 24000);
+	struct ann_seen not_us = seen_of(other, "198.51.100.7", 24000);
+
+	(void)state;
+	/* about someone else: not ours to take */
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &not_us, 3, false), NAT_IGNORE);
+	/* from a member without a WireGuard session with us: it cannot have
+	 * seen our packets (a forged or relayed claim) */
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &s, -1, false), NAT_REJECT_NOSESSION);
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &s, NAT_SESSION_MAX_S + 1, false),
+			 NAT_REJECT_NOSESSION);
+	assert_false(st.has_wep);
+	/* implausible addresses: loopback, unspecified, multicast, broadcast, port 0 */
+	const char *bad[] = {"127.0.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "0.1.2.3"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct ann_seen b = seen_of(self_pub, bad[i], 24000);
+
+		assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &b, 3, false), NAT_REJECT_BOGUS);
+	}
+	struct ann_seen p0 = seen_of(self_pub, "198.51.100.7", 0);
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &p0, 3, false), NAT_REJECT_BOGUS);
+	assert_false(st.has_wep);
+	/* the real one */
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &s, 3, false), NAT_ACCEPT);
+	assert_true(st.has_wep);
+	assert_int_equal(st.wep.port, 24000);
+	assert_memory_equal(st.reporter, rep_lo, 32);
+	/* the same again: nothing new (no re-announcement) */
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &s, 3, true), NAT_IGNORE);
+}
+
+static void test_reports_follow_one_reporter(void **state)
+{
+	struct nat_self st = {0};
+	struct ann_seen a = seen_of(self_pub, "198.51.100.7", 24000);
+	struct ann_seen b = seen_of(self_pub, "198.51.100.7", 25000);
+	struct ann_seen c = seen_of(self_pub, "198.51.100.7", 26000);
+
+	(void)state;
+	assert_int_equal(nat_on_report(&st, self_pub, rep_hi, &a, 3, false), NAT_ACCEPT);
+	/* a lower key takes over (deterministic choice) */
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &b, 3, true), NAT_ACCEPT);
+	assert_int_equal(st.wep.port, 25000);
+	/* a higher key that sees another port of the same IP: symmetric NAT, and
+	 * it does not flip our endpoint (that would make the other reporter
+	 * report again, and so on) */
+	assert_int_equal(nat_on_report(&st, self_pub, rep_hi, &a, 3, true), NAT_DISAGREE);
+	assert_true(st.symmetric);
+	assert_int_equal(st.wep.port, 25000);
+	/* the followed reporter sees a new mapping (conntrack flushed): taken */
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &c, 3, true), NAT_ACCEPT);
+	assert_int_equal(st.wep.port, 26000);
+	/* the followed reporter lost its session: another one is followed */
+	assert_int_equal(nat_on_report(&st, self_pub, rep_hi, &a, 3, false), NAT_ACCEPT);
+	assert_memory_equal(st.reporter, rep_hi, 32);
+}
+
+static void test_should_report(void **state)
+{
+	struct announce a;
+	struct ann_endpoint seen = ep4("198.51.100.7", 24000);
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.n_eps = 1;
+	a.eps[0] = ep4("198.51.100.7", 10042); /* its guess: IP right, port wrong */
+	assert_false(nat_should_report(&a, &seen, -1));                    /* no session: nothing seen */
+	assert_false(nat_should_report(&a, &seen, NAT_SESSION_MAX_S + 1)); /* stale */
+	assert_true(nat_should_report(&a, &seen, 2));
+	/* what it announces already: no report (no traffic for public nodes) */
+	a.eps[0] = seen;
+	assert_false(nat_should_report(&a, &seen, 2));
+	a.eps[0] = ep4("198.51.100.7", 10042);
+	a.has_wep = true;
+	a.wep = seen;
+	assert_false(nat_should_report(&a, &seen, 2));
+	struct ann_endpoint lo = ep4("127.0.0.1", 5);
+	a.has_wep = false;
+	assert_false(nat_should_report(&a, &lo, 2));
+}
+
+static void test_behind_and_roles(void **state)
+{
+	struct ann_ip listen, obs[2];
+	struct announce peer;
+
+	(void)state;
+	listen = ep4("10.0.0.2", 1).addr;
+	obs[0] = ep4("10.0.0.2", 1).addr;
+	obs[1] = ep4("198.51.100.7", 1).addr;
+	assert_false(nat_behind(&listen, obs, 1, false));
+	assert_true(nat_behind(&listen, obs, 2, false));
+	assert_true(nat_behind(NULL, NULL, 0, true));
+	assert_false(nat_behind(NULL, obs, 2, false)); /* unspecified listen: only a report tells */
+
+	memset(&peer, 0, sizeof(peer));
+	assert_int_equal(nat_role(false, &peer), NAT_ROLE_DEFAULT);
+	assert_int_equal(nat_role(true, &peer), NAT_ROLE_INITIATE);
+	peer.flags = ANN_F_NAT;
+	assert_int_equal(nat_role(false, &peer), NAT_ROLE_WAIT);
+	assert_int_equal(nat_role(true, &peer), NAT_ROLE_PENDING);
+	peer.has_wep = true;
+	peer.wep = ep4("198.51.100.8", 27000);
+	assert_int_equal(nat_role(true, &peer), NAT_ROLE_PUNCH);
+}
+
+static void test_announce_fields(void **state)
+{
+	struct announce a, b;
+	struct buf out;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.seq = 7;
+	a.wg_port = 10042;
+	a.flags = ANN_F_NAT;
+	a.has_wep = true;
+	a.wep = ep4("198.51.100.7", 24000);
+	a.n_seen = 2;
+	a.seen[0] = seen_of(other, "198.51.100.8", 25000);
+	a.seen[1] = seen_of(rep_lo, "203.0.113.1", 10042);
+	buf_init(&out, ANN_MAX_SIZE);
+	assert_int_equal(ann_encode(&a, &out), 0);
+	assert_int_equal(ann_decode(out.data, out.len, &b), 0);
+	assert_int_equal(b.flags, ANN_F_NAT);
+	assert_true(b.has_wep);
+	assert_int_equal(b.wep.port, 24000);
+	assert_int_equal(b.n_seen, 2);
+	assert_memory_equal(b.seen[1].key, rep_lo, ANN_SEEN_KEY_LEN);
+	assert_int_equal(b.seen[1].ep.port, 10042);
+	/* the most reports an announcement may carry fit in its size limit */
+	a.n_seen = ANN_MAX_SEEN;
+	for (int i = 0; i < ANN_MAX_SEEN; i++) {
+		memcpy(a.seen[i].key, other, ANN_SEEN_KEY_LEN);
+		a.seen[i].ep.addr.family = 6;
+		assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", a.seen[i].ep.addr.ip), 1);
+		a.seen[i].ep.port = 1;
+	}
+	out.len = 0;
+	assert_int_equal(ann_encode(&a, &out), 0);
+	assert_int_equal(ann_decode(out.data, out.len, &b), 0);
+	assert_int_equal(b.n_seen, ANN_MAX_SEEN);
+	/* too many, a port 0: not encodable */
+	a.n_seen = ANN_MAX_SEEN + 1;
+	out.len = 0;
+	assert_int_equal(ann_encode(&a, &out), W2W_EPARSE);
+	a.n_seen = 0;
+	a.wep.port = 0;
+	assert_int_equal(ann_encode(&a, &out), W2W_EPARSE);
+	buf_free(&out);
+}
+
+/* Hand-made maps with bad NAT fields: the whole announcement is refused. */
+static void test_announce_bad_fields(void **state)
+{
+	/* {v:1, seq:1, wg:bin32, port:1, wep: bin 5} */
+	uint8_t m[128] = {0x85, 0xa1, 'v', 0x01, 0xa3, 's', 'e', 'q', 0x01, 0xa2, 'w', 'g', 0xc4, 0x20};
+	size_t n = 14 + 32;
+	struct announce b;
+
+	(void)state;
+	memcpy(m + n, (uint8_t[]){0xa4, 'p', 'o', 'r', 't', 0x01}, 6);
+	n += 6;
+	size_t base = n;
+	memcpy(m + n, (uint8_t[]){0xa3, 'w', 'e', 'p', 0xc4, 0x05, 1, 2, 3, 4, 5}, 11);
+	assert_int_equal(ann_decode(m, base + 11, &b), W2W_EPARSE);
+	/* seen: [ {k: bin 3, e: ...} ] -> key of the wrong length */
+	uint8_t s[] = {0xa4, 's', 'e', 'e', 'n', 0x91, 0x82, 0xa1, 'k', 0xc4, 0x03, 1, 2, 3,
+		       0xa1, 'e', 0xc4, 0x06, 198, 51, 100, 7, 0x5d, 0xc0};
+	memcpy(m + base, s, sizeof(s));
+	assert_int_equal(ann_decode(m, base + sizeof(s), &b), W2W_EPARSE);
+	/* the same with a good key decodes */
+	uint8_t g[] = {0xa4, 's', 'e', 'e', 'n', 0x91, 0x82, 0xa1, 'k', 0xc4, 0x08, 1, 2, 3, 4, 5, 6, 7, 8,
+		       0xa1, 'e', 0xc4, 0x06, 198, 51, 100, 7, 0x5d, 0xc0};
+	memcpy(m + base, g, sizeof(g));
+	assert_int_equal(ann_decode(m, base + sizeof(g), &b), 0);
+	assert_int_equal(b.n_seen, 1);
+	assert_int_equal(b.seen[0].ep.port, 0x5dc0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reports_forged_and_bogus),
+		cmocka_unit_test(test_reports_follow_one_reporter),
+		cmocka_unit_test(test_should_report),
+		cmocka_unit_test(test_behind_and_roles),
+		cmocka_unit_test(test_announce_fields),
+		cmocka_unit_test(test_announce_bad_fields),
+	};
+
+	return cmocka_run_group_tests(tests, keys, NULL);
+}
