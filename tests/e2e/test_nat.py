@@ -178,3 +178,36 @@ def test_mapping_change():
         for (x, y), t in sorted(times.items(), key=lambda kv: kv[1]):
             print(f"  {x.name:>8} -> {y.name:<8} {t:5.1f} s")
         assert new != old and new.startswith(a.router.wan_ip + ":")
+
+
+def test_status_shows_path():
+    """`w2wesher status` (JSON and text) says, per peer, the path and, for a
+    node behind a NAT, its public WireGuard endpoint."""
+    with natlab.NatLab() as lab:
+        pub = lab.add_public("pub")
+        a = lab.add_natted(natlab.CONE, "conea")
+        b = lab.add_natted(natlab.CONE, "coneb")
+        t0 = start(lab, [pub, a, b], pub)
+        first_pings(lab, [pub, a, b], t0, 40)
+
+        def paths():
+            return {p["name"]: p["path"] for p in a.status()["peers"]}
+
+        # the statistics behind the snapshot are re-read every second or so
+        lab.wait(lambda: paths() == {"pub": "direct", "coneb": "direct"}, 10, step=0.3, what="direct paths")
+        st = a.status()
+        assert st["self"]["nat"] == 1
+        assert st["self"]["publicEndpoint"].startswith(a.router.wan_ip + ":")
+        peers = {p["name"]: p for p in st["peers"]}
+        assert peers["coneb"]["nat"] == 1 and peers["pub"]["nat"] == 0
+        assert peers["coneb"]["publicEndpoint"] == endpoint_of(a, b)
+        assert pub.status()["self"]["nat"] == 0
+        text = sh_status(a)
+        assert f"public WireGuard endpoint {st['self']['publicEndpoint']}" in text
+        assert all(line.rstrip().endswith("direct") for line in text.splitlines() if line.startswith(("pub ", "coneb ")))
+
+
+def sh_status(node):
+    r = node.netns_exec(node.lab.cli, "status", "--socket", node.sock, check=False)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
