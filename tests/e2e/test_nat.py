@@ -15,6 +15,7 @@ import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("0.0.0.0", 7000))
 s.settimeout(10)
+print("ready", flush=True)
 for _ in range(int(sys.argv[1])):
     data, src = s.recvfrom(100)
     s.sendto(f"{src[0]}:{src[1]}".encode(), src)
@@ -33,9 +34,11 @@ for dst in sys.argv[1:]:
 
 def seen_from(lab, node, servers):
     """The public ip:port each server sees for one socket of node."""
-    procs = [subprocess.Popen(["ip", "netns", "exec", s.ns, "/usr/bin/python3", "-c", REFLECT, "1"])
+    procs = [subprocess.Popen(["ip", "netns", "exec", s.ns, "/usr/bin/python3", "-c", REFLECT, "1"],
+                              stdout=subprocess.PIPE, text=True)
              for s in servers]
-    time.sleep(0.3)
+    for p in procs:  # bound before anything is sent (a loaded machine starts them slowly)
+        assert p.stdout.readline().strip() == "ready"
     try:
         out = node.netns_exec("/usr/bin/python3", "-c", SEND, *[s.ip for s in servers]).stdout.split()
     finally:
