@@ -19,6 +19,7 @@
 #include "ipam.h"
 #include "loop_internal.h"
 #include "node_internal.h"
+#include "node_relay.h"
 #include "nodestate.h"
 #include "osclock.h"
 #include "p2phost.h"
@@ -173,6 +174,21 @@ static bool op_wg_peer(void *ud, const uint8_t *wg_pub, struct ann_endpoint *ep,
 	return true;
 }
 
+static int op_relay_open(void *ud, const struct ann_ip *ip_a, const struct ann_ip *ip_b, uint16_t *pa, uint16_t *pb,
+			 void **handle)
+{
+	struct w2w_node *n = ud;
+
+	return node_relay_open(n->r, &n->log, ip_a, ip_b, pa, pb, handle);
+}
+
+static void op_relay_close(void *ud, void *handle)
+{
+	struct w2w_node *n = ud;
+
+	node_relay_close(n->r, handle);
+}
+
 static int op_probe(void *ud, const struct peerid *peer)
 {
 	struct w2w_node *n = ud;
@@ -220,6 +236,8 @@ static const struct mn_ops mesh_ops = {
 	.wall_us = op_wall_us,
 	.probe = op_probe,
 	.wg_peer = op_wg_peer,
+	.relay_open = op_relay_open,
+	.relay_close = op_relay_close,
 };
 
 /* ---- WireGuard ---- */
@@ -438,6 +456,7 @@ static int mesh_new(struct w2w_node *n, const struct w2w_config *cfg)
 	if (blen < 0 || !ann_ip_from_ma(bin, (size_t)blen, &mc.listen_ip, &n->listen_tcp))
 		memset(&mc.listen_ip, 0, sizeof(mc.listen_ip));
 	mc.listen_tcp = n->listen_tcp;
+	mc.relay = cfg->relay;
 	mc.log = &n->log;
 	r = mn_new(&n->mesh, &mc, &mesh_ops, n);
 	if (r < 0)

@@ -22,6 +22,7 @@ struct snap_node {
 	const char *path;          /* docs/nat.md */
 	char public_ep[WGENDPOINT_STRLEN];
 	int nat;
+	char via[ANN_NAME_MAX + 1]; /* the relaying member's name */
 };
 
 static void ep_text(char *out, size_t cap, const struct ann_endpoint *ep)
@@ -83,6 +84,12 @@ struct w2w_snapshot *w2w_node_snapshot(struct w2w_node *n)
 				  ? "direct"
 			  : mn_punched(n->mesh, &e->id) ? "punching"
 							 : "none";
+		if (mn_relayed_by(n->mesh, &e->id)) {
+			const struct pt_entry *re = pt_find(pt, mn_relayed_by(n->mesh, &e->id));
+
+			p->path = "relayed";
+			snprintf(p->via, sizeof(p->via), "%s", re ? re->ann.name : "?");
+		}
 		if (wp) {
 			if (wgendpoint_format(p->endpoint, sizeof(p->endpoint), &wp->endpoint) < 0)
 				p->endpoint[0] = '\0';
@@ -225,6 +232,13 @@ const char *w2w_snapshot_public_endpoint(const struct w2w_snapshot *s, size_t i)
 	const struct snap_node *e = snap_at(s, i);
 
 	return e ? e->public_ep : NULL;
+}
+
+const char *w2w_snapshot_via(const struct w2w_snapshot *s, size_t i)
+{
+	const struct snap_node *e = snap_at(s, i);
+
+	return e ? e->via : NULL;
 }
 
 int w2w_snapshot_nat(const struct w2w_snapshot *s, size_t i)

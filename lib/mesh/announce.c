@@ -148,6 +148,11 @@ int ann_encode(const struct announce *a, struct buf *out)
 	for (unsigned i = 0; i < a->n_down; i++)
 		if (!a->down[i].len || a->down[i].len > ANN_ID_MAX)
 			return W2W_EPARSE;
+	if (a->n_rq > ANN_MAX_RQ || a->n_ry > ANN_MAX_RY)
+		return W2W_EPARSE;
+	for (unsigned i = 0; i < a->n_ry; i++)
+		if (!a->ry[i].pa || !a->ry[i].pb)
+			return W2W_EPARSE;
 	if (a->n_seen > ANN_MAX_SEEN || (a->has_wep && (!valid_family(a->wep.addr.family) || !a->wep.port)))
 		return W2W_EPARSE;
 	for (unsigned i = 0; i < a->n_seen; i++)
@@ -156,7 +161,7 @@ int ann_encode(const struct announce *a, struct buf *out)
 
 	msgpack_packer_init(&pk, out, buf_write_cb);
 	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0) + (a->has_wep ? 1 : 0) +
-				      (a->n_seen ? 1 : 0));
+				      (a->n_seen ? 1 : 0) + (a->n_rq ? 1 : 0) + (a->n_ry ? 1 : 0));
 	pack_key(&pk, "v");
 	msgpack_pack_uint32(&pk, ANN_VERSION);
 	pack_key(&pk, "seq");
@@ -224,6 +229,31 @@ int ann_encode(const struct announce *a, struct buf *out)
 			msgpack_pack_bin_body(&pk, a->seen[i].key, ANN_SEEN_KEY_LEN);
 			pack_key(&pk, "e");
 			pack_ip(&pk, &a->seen[i].ep.addr, &a->seen[i].ep.port);
+		}
+	}
+	if (a->n_rq) {
+		pack_key(&pk, "rq");
+		msgpack_pack_array(&pk, a->n_rq);
+		for (unsigned i = 0; i < a->n_rq; i++) {
+			msgpack_pack_bin(&pk, ANN_SEEN_KEY_LEN);
+			msgpack_pack_bin_body(&pk, a->rq[i], ANN_SEEN_KEY_LEN);
+		}
+	}
+	if (a->n_ry) {
+		pack_key(&pk, "ry");
+		msgpack_pack_array(&pk, a->n_ry);
+		for (unsigned i = 0; i < a->n_ry; i++) {
+			msgpack_pack_map(&pk, 4);
+			pack_key(&pk, "a");
+			msgpack_pack_bin(&pk, ANN_SEEN_KEY_LEN);
+			msgpack_pack_bin_body(&pk, a->ry[i].a, ANN_SEEN_KEY_LEN);
+			pack_key(&pk, "b");
+			msgpack_pack_bin(&pk, ANN_SEEN_KEY_LEN);
+			msgpack_pack_bin_body(&pk, a->ry[i].b, ANN_SEEN_KEY_LEN);
+			pack_key(&pk, "pa");
+			msgpack_pack_uint16(&pk, a->ry[i].pa);
+			pack_key(&pk, "pb");
+			msgpack_pack_uint16(&pk, a->ry[i].pb);
 		}
 	}
 	/* The packer swallows write errors; a short buffer shows as a bad size. */
@@ -345,6 +375,47 @@ static bool get_seen(const msgpack_object *o, struct ann_seen *s)
 	return have_k && have_e;
 }
 
+static bool get_key8(const msgpack_object *o, uint8_t *out)
+{
+	if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != ANN_SEEN_KEY_LEN)
+		return false;
+	memcpy(out, o->via.bin.ptr, ANN_SEEN_KEY_LEN);
+	return true;
+}
+
+static bool get_relay(const msgpack_object *o, struct ann_relay *r)
+{
+	unsigned have = 0;
+	uint64_t v;
+
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return false;
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object_kv *kv = &o->via.map.ptr[i];
+
+		if (key_is(&kv->key, "a")) {
+			if ((have & 1) || !get_key8(&kv->val, r->a))
+				return false;
+			have |= 1;
+		} else if (key_is(&kv->key, "b")) {
+			if ((have & 2) || !get_key8(&kv->val, r->b))
+				return false;
+			have |= 2;
+		} else if (key_is(&kv->key, "pa")) {
+			if ((have & 4) || !get_uint(&kv->val, 65535, &v) || !v)
+				return false;
+			r->pa = (uint16_t)v;
+			have |= 4;
+		} else if (key_is(&kv->key, "pb")) {
+			if ((have & 8) || !get_uint(&kv->val, 65535, &v) || !v)
+				return false;
+			r->pb = (uint16_t)v;
+			have |= 8;
+		}
+	}
+	return have == 15;
+}
+
 static bool name_ok(const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -460,6 +531,20 @@ int ann_decode(const uint8_t *p, size_t n, struct announce *out)
 				if (!get_seen(&val->via.array.ptr[j], &a.seen[j]))
 					goto out;
 			a.n_seen = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "rq")) {
+			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_RQ)
+				goto out;
+			for (uint32_t j = 0; j < val->via.array.size; j++)
+				if (!get_key8(&val->via.array.ptr[j], a.rq[j]))
+					goto out;
+			a.n_rq = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "ry")) {
+			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_RY)
+				goto out;
+			for (uint32_t j = 0; j < val->via.array.size; j++)
+				if (!get_relay(&val->via.array.ptr[j], &a.ry[j]))
+					goto out;
+			a.n_ry = (uint8_t)val->via.array.size;
 		}
 		/* Unknown keys: ignored (forward compatibility within version 1). */
 	}

@@ -15,6 +15,7 @@
 #include "multiaddr.h"
 #include "nat.h"
 #include "reconcile.h"
+#include "relay.h"
 
 /* A kicked initiator (RECONCILE_F_KICK) is re-evaluated after this: its
  * keepalive for the handshake goes back to the configured one. */
@@ -47,6 +48,19 @@ struct mn_peer {
 	struct hs_peer hs;
 	bool has_punched; /* NAT punch (docs/nat.md): the public endpoint we last sent to */
 	struct ann_endpoint punched;
+	uint64_t punched_at;
+	bool want_relay; /* we ask for a relay to it (rq) */
+	bool relayed;    /* a relay offered the pair: relay_ep is its port for us */
+	bool relay_forced;
+	struct peerid relay_by;
+	struct ann_endpoint relay_ep;
+};
+
+/* A pair we relay (docs/nat.md "Relays"). */
+struct mn_relay {
+	uint8_t a[ANN_SEEN_KEY_LEN], b[ANN_SEEN_KEY_LEN];
+	uint16_t pa, pb;
+	void *handle;
 };
 
 struct mn_report {
@@ -98,6 +112,9 @@ struct mesh_node {
 	bool nat_behind;
 	uint8_t n_seen; /* our reflection reports */
 	struct ann_seen seen[ANN_MAX_SEEN];
+	struct mn_relay relays[RELAY_MAX_PAIRS];
+	size_t n_relays;
+	bool relay_full_logged;
 };
 
 uint64_t mn_default_expiry_ms(uint64_t announce_ms)
@@ -296,6 +313,21 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 	a.wep = m->nat.wep;
 	a.n_seen = m->n_seen;
 	memcpy(a.seen, m->seen, sizeof(a.seen));
+	if (m->cfg.relay && !m->nat_behind && m->ops.relay_open)
+		a.flags |= ANN_F_RELAY;
+	for (size_t i = 0; i < m->n_relays && a.n_ry < ANN_MAX_RY; i++) {
+		memcpy(a.ry[a.n_ry].a, m->relays[i].a, ANN_SEEN_KEY_LEN);
+		memcpy(a.ry[a.n_ry].b, m->relays[i].b, ANN_SEEN_KEY_LEN);
+		a.ry[a.n_ry].pa = m->relays[i].pa;
+		a.ry[a.n_ry].pb = m->relays[i].pb;
+		a.n_ry++;
+	}
+	for (size_t i = 0; i < m->n_peers && a.n_rq < ANN_MAX_RQ; i++) {
+		const struct pt_entry *pe = m->peers[i].want_relay ? pt_find(m->pt, &m->peers[i].id) : NULL;
+
+		if (pe)
+			memcpy(a.rq[a.n_rq++], pe->ann.wg_pub, ANN_SEEN_KEY_LEN);
+	}
 	if (!(flags & ANN_F_LEAVING) && add_acks(m, &a, now))
 		soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
 	/* Our unreachable reports of the last probe period (normally this is the
@@ -463,11 +495,49 @@ static void nat_update_behind(struct mesh_node *m, uint64_t now)
  * the endpoint must be written over a roamed one: a punch towards a public
  * endpoint we have not sent to yet.
  */
-static bool nat_plan(struct mesh_node *m, struct mn_peer *c, const struct pt_entry *e, struct hs_plan *plan)
+static bool relay_available(const struct mesh_node *m)
+{
+	for (size_t i = 0; i < pt_count(m->pt); i++) {
+		const struct pt_entry *e = pt_at(m->pt, i);
+
+		if ((e->ann.flags & ANN_F_RELAY) && !(e->ann.flags & ANN_F_NAT))
+			return true;
+	}
+	return false;
+}
+
+/* Both behind NATs and no handshake RELAY_AFTER_US after the punch (or after
+ * configuring it, while its public endpoint is unknown): ask for a relay. */
+static void maybe_ask_relay(struct mesh_node *m, struct mn_peer *c, const struct pt_entry *e, uint64_t now)
+{
+	uint64_t since;
+	int64_t age;
+
+	if (!c || c->want_relay || !relay_available(m))
+		return;
+	age = hs_age(m, e->ann.wg_pub, NULL);
+	if (age >= 0 && age <= NAT_SESSION_MAX_S)
+		return;
+	since = c->has_punched ? c->punched_at : c->hs.configured_at;
+	if (now - since < RELAY_AFTER_US) {
+		soon(m, T_RECONCILE, now, since + RELAY_AFTER_US - now + 1000);
+		return;
+	}
+	c->want_relay = true;
+	log_info(m->cfg.log, "relay: no direct path to %s after %llu s: asking for a relay", e->ann.name,
+		 (unsigned long long)((now - since) / 1000000));
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+}
+
+static bool nat_plan(struct mesh_node *m, struct mn_peer *c, const struct pt_entry *e, struct hs_plan *plan,
+		     uint64_t now)
 {
 	char ep[80];
+	enum nat_role role = nat_role(m->nat_behind, &e->ann);
 
-	switch (nat_role(m->nat_behind, &e->ann)) {
+	if (role == NAT_ROLE_PUNCH || role == NAT_ROLE_PENDING)
+		maybe_ask_relay(m, c, e, now);
+	switch (role) {
 	case NAT_ROLE_DEFAULT:
 		return false;
 	case NAT_ROLE_INITIATE:
@@ -488,6 +558,7 @@ static bool nat_plan(struct mesh_node *m, struct mn_peer *c, const struct pt_ent
 		 * complete, or on its own new endpoint), over a roamed endpoint. */
 		c->has_punched = true;
 		c->punched = e->ann.wep;
+		c->punched_at = now;
 		plan->established = false;
 		ep_str(&e->ann.wep, ep, sizeof(ep));
 		log_info(m->cfg.log, "nat: punching towards %s at %s", e->ann.name, ep);
@@ -542,6 +613,168 @@ static void nat_take_reports(struct mesh_node *m, const struct peerid *author, c
 			break;
 		}
 	}
+}
+
+/* Relay offers (ry) in the announcement a of author: the pairs with us. */
+static void relay_take_offers(struct mesh_node *m, const struct peerid *author, const struct announce *a,
+			      uint64_t now)
+{
+	const struct pt_entry *re = pt_find(m->pt, author);
+	struct mn_peer *rc = peer_find(m, author);
+
+	/* offers this relay withdrew */
+	for (size_t i = 0; i < m->n_peers; i++) {
+		struct mn_peer *c = &m->peers[i];
+		bool still = false;
+
+		if (!c->relayed || !peerid_eq(&c->relay_by, author))
+			continue;
+		for (unsigned j = 0; j < a->n_ry; j++) {
+			uint16_t port;
+			const uint8_t *pk;
+			const struct pt_entry *pe = pt_find(m->pt, &c->id);
+
+			if (pe && relay_check_offer(a, &a->ry[j], m->cfg.wg_pub, &port, &pk) == RELAY_OFFER_OK &&
+			    !memcmp(pk, pe->ann.wg_pub, ANN_SEEN_KEY_LEN))
+				still = true;
+		}
+		if (!still) {
+			c->relayed = false;
+			c->relay_forced = false;
+			c->has_punched = false; /* punch again */
+			log_info(m->cfg.log, "relay: %s no longer relays for us", a->name);
+			soon(m, T_RECONCILE, now, 0);
+		}
+	}
+	for (unsigned j = 0; j < a->n_ry; j++) {
+		char from[PEERID_STR_MAX];
+		const uint8_t *pk = NULL;
+		uint16_t port = 0;
+		enum relay_offer v = relay_check_offer(a, &a->ry[j], m->cfg.wg_pub, &port, &pk);
+		const struct pt_entry *pe = NULL;
+		struct mn_peer *c;
+		struct ann_endpoint rep;
+
+		if (v == RELAY_OFFER_NONE)
+			continue;
+		id_str(author, from, sizeof(from));
+		if (v == RELAY_OFFER_NOT_RELAY || v == RELAY_OFFER_NATED || v == RELAY_OFFER_LOOP) {
+			log_warn(m->cfg.log, "relay: offer from %s (%s) ignored: %s", a->name, from,
+				 v == RELAY_OFFER_NOT_RELAY ? "it does not announce that it relays"
+				 : v == RELAY_OFFER_NATED   ? "it is behind a NAT itself"
+							    : "a loop (the pair contains the relay, or us twice)");
+			continue;
+		}
+		for (size_t i = 0; i < pt_count(m->pt) && !pe; i++)
+			if (!memcmp(pt_at(m->pt, i)->ann.wg_pub, pk, ANN_SEEN_KEY_LEN))
+				pe = pt_at(m->pt, i);
+		c = pe ? peer_find(m, &pe->id) : NULL;
+		if (!c || !c->want_relay) {
+			log_info(m->cfg.log, "relay: offer from %s (%s) for a pair we did not ask for: ignored", a->name,
+				 from);
+			continue;
+		}
+		if (!re || !hs_endpoint(rc && rc->has_ip ? &rc->ip : NULL, &re->ann, &rep))
+			continue;
+		rep.port = port;
+		if (c->relayed && peerid_eq(&c->relay_by, author) && ep_same(&c->relay_ep, &rep))
+			continue;
+		c->relayed = true;
+		c->relay_forced = false;
+		c->relay_by = *author;
+		c->relay_ep = rep;
+		{
+			char ep[80];
+
+			ep_str(&rep, ep, sizeof(ep));
+			log_info(m->cfg.log, "relay: reaching %s through %s at %s", pe->ann.name, a->name, ep);
+		}
+		soon(m, T_RECONCILE, now, 0);
+	}
+}
+
+/* The member's public IP for locking its relay port: its reported public
+ * endpoint, else its libp2p connection's remote IP. */
+static bool relay_member_ip(struct mesh_node *m, const struct pt_entry *e, struct ann_ip *ip)
+{
+	struct mn_peer *c = peer_find(m, &e->id);
+
+	if (e->ann.has_wep) {
+		*ip = e->ann.wep.addr;
+		return true;
+	}
+	if (c && c->has_ip) {
+		*ip = c->ip;
+		return true;
+	}
+	return false;
+}
+
+static void relay_close_at(struct mesh_node *m, size_t i)
+{
+	if (m->ops.relay_close)
+		m->ops.relay_close(m->ud, m->relays[i].handle);
+	m->relays[i] = m->relays[--m->n_relays];
+}
+
+/* A relay serves the pairs that ask for each other (relay.h). */
+static void relay_sync(struct mesh_node *m, uint64_t now)
+{
+	struct relay_want w[RELAY_MAX_PAIRS * 4];
+	size_t nw = 0;
+	bool changed = false;
+
+	if (m->cfg.relay && !m->nat_behind && m->ops.relay_open)
+		nw = relay_wanted(m->pt, w, sizeof(w) / sizeof(w[0]));
+	for (size_t i = 0; i < m->n_relays;) {
+		bool keep = false;
+
+		for (size_t k = 0; k < nw && !keep; k++)
+			keep = !memcmp(m->relays[i].a, w[k].a->ann.wg_pub, ANN_SEEN_KEY_LEN) &&
+			       !memcmp(m->relays[i].b, w[k].b->ann.wg_pub, ANN_SEEN_KEY_LEN);
+		if (keep) {
+			i++;
+			continue;
+		}
+		log_info(m->cfg.log, "relay: pair on ports %u/%u closed (no longer asked for)", m->relays[i].pa,
+			 m->relays[i].pb);
+		relay_close_at(m, i);
+		changed = true;
+	}
+	for (size_t k = 0; k < nw; k++) {
+		struct ann_ip ia, ib;
+		struct mn_relay *r;
+		bool have = false;
+
+		for (size_t i = 0; i < m->n_relays && !have; i++)
+			have = !memcmp(m->relays[i].a, w[k].a->ann.wg_pub, ANN_SEEN_KEY_LEN) &&
+			       !memcmp(m->relays[i].b, w[k].b->ann.wg_pub, ANN_SEEN_KEY_LEN);
+		if (have)
+			continue;
+		if (m->n_relays == RELAY_MAX_PAIRS) {
+			if (!m->relay_full_logged)
+				log_warn(m->cfg.log, "relay: budget of %d pairs used: not relaying %s <-> %s",
+					 RELAY_MAX_PAIRS, w[k].a->ann.name, w[k].b->ann.name);
+			m->relay_full_logged = true;
+			continue;
+		}
+		if (!relay_member_ip(m, w[k].a, &ia) || !relay_member_ip(m, w[k].b, &ib))
+			continue;
+		r = &m->relays[m->n_relays];
+		memset(r, 0, sizeof(*r));
+		if (m->ops.relay_open(m->ud, &ia, &ib, &r->pa, &r->pb, &r->handle) < 0)
+			continue;
+		memcpy(r->a, w[k].a->ann.wg_pub, ANN_SEEN_KEY_LEN);
+		memcpy(r->b, w[k].b->ann.wg_pub, ANN_SEEN_KEY_LEN);
+		m->n_relays++;
+		log_info(m->cfg.log, "relay: forwarding %s <-> %s on ports %u/%u", w[k].a->ann.name, w[k].b->ann.name,
+			 r->pa, r->pb);
+		changed = true;
+	}
+	if (m->n_relays < RELAY_MAX_PAIRS)
+		m->relay_full_logged = false;
+	if (changed)
+		soon(m, T_ANNOUNCE_SOON, now, 0);
 }
 
 /* Our reflection reports: where our device sees peers that do not know it. */
@@ -603,8 +836,19 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	}
 	if (plan.recheck_us)
 		soon(m, T_RECONCILE, x->now, plan.recheck_us + 1000);
-	force = nat_plan(m, c, e, &plan);
-	if (!plan.endpoint || !hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to))
+	if (c && c->relayed) {
+		/* through the relay's port for us (docs/nat.md "Relays"), written
+		 * over the roamed endpoint once */
+		to = c->relay_ep;
+		force = !c->relay_forced;
+		c->relay_forced = true;
+		plan.endpoint = true;
+		if (force)
+			plan.established = false;
+	} else {
+		force = nat_plan(m, c, e, &plan, x->now);
+	}
+	if (!plan.endpoint || (!(c && c->relayed) && !hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to)))
 		return 0;
 	memset(ep, 0, sizeof(*ep));
 	if (to.addr.family == 4) {
@@ -634,6 +878,7 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 
 	if (m->run != MN_RUNNING)
 		return;
+	relay_sync(m, now);
 	memset(&in, 0, sizeof(in));
 	in.ifname = m->ifname;
 	in.private_key = m->cfg.wg_priv;
@@ -1050,6 +1295,7 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 	if (r == PT_NEW || r == PT_UPDATED || r == PT_REFRESHED) {
 		take_reports(m, author, &a, now);
 		nat_take_reports(m, author, &a, now);
+		relay_take_offers(m, author, &a, now);
 	}
 	ip[0] = '\0';
 	if (a.n_claims) {
@@ -1306,6 +1552,8 @@ void mn_free(struct mesh_node *m)
 {
 	if (!m)
 		return;
+	while (m->n_relays)
+		relay_close_at(m, 0);
 	pt_free(m->pt);
 	nodestate_free(&m->st);
 	free(m->peers);
@@ -1358,6 +1606,8 @@ void mn_stop(struct mesh_node *m)
 {
 	m->run = MN_IDLE;
 	disarm_all(m);
+	while (m->n_relays)
+		relay_close_at(m, 0);
 }
 
 int mn_leave(struct mesh_node *m, uint64_t now)
@@ -1413,6 +1663,18 @@ const struct ann_endpoint *mn_punched(const struct mesh_node *m, const struct pe
 	const struct mn_peer *c = peer_find(m, peer);
 
 	return c && c->has_punched ? &c->punched : NULL;
+}
+
+const struct peerid *mn_relayed_by(const struct mesh_node *m, const struct peerid *peer)
+{
+	const struct mn_peer *c = peer_find(m, peer);
+
+	return c && c->relayed ? &c->relay_by : NULL;
+}
+
+size_t mn_relay_count(const struct mesh_node *m)
+{
+	return m->n_relays;
 }
 
 uint64_t mn_last_alive(const struct mesh_node *m, const struct peerid *peer)

@@ -120,6 +120,12 @@ struct mn_ops {
 	 * this peer key (family 0: none) and the age of its last handshake in
 	 * seconds (< 0: none). False: not on the device. */
 	bool (*wg_peer)(void *ud, const uint8_t *wg_pub, struct ann_endpoint *ep, int64_t *hs_age_s);
+	/* Relays (docs/nat.md), optional: forward WireGuard UDP between the
+	 * members at public IPs ip_a and ip_b from two new UDP ports (*pa for a,
+	 * *pb for b); *handle names it for relay_close. < 0: failed. */
+	int (*relay_open)(void *ud, const struct ann_ip *ip_a, const struct ann_ip *ip_b, uint16_t *pa, uint16_t *pb,
+			  void **handle);
+	void (*relay_close)(void *ud, void *handle);
 };
 
 /* Pointers must stay valid for the engine's life; strings are copied. */
@@ -137,6 +143,7 @@ struct mn_config {
 	uint64_t announce_us; /* the periodic re-announcement (RefreshInterval) */
 	uint64_t expiry_us;
 	struct ann_ip listen_ip; /* family 0 or unspecified: every address */
+	bool relay; /* [P2P] Relay: offer relaying when public (docs/nat.md) */
 	uint16_t listen_tcp;
 	const struct wlog *log;
 };
@@ -210,5 +217,9 @@ const struct ann_endpoint *mn_nat_wep(const struct mesh_node *m);
 bool mn_nat_symmetric(const struct mesh_node *m);
 /* The last NAT punch towards peer (NULL: none). */
 const struct ann_endpoint *mn_punched(const struct mesh_node *m, const struct peerid *peer);
+/* The member relaying our WireGuard traffic to peer (NULL: none). */
+const struct peerid *mn_relayed_by(const struct mesh_node *m, const struct peerid *peer);
+/* Pairs this node relays now. */
+size_t mn_relay_count(const struct mesh_node *m);
 
 #endif

@@ -82,6 +82,10 @@ static bool same_content(const struct announce *a, const struct announce *b)
 	if (a->has_wep != b->has_wep ||
 	    (a->has_wep && (!ann_ip_eq(&a->wep.addr, &b->wep.addr) || a->wep.port != b->wep.port)))
 		return false;
+	/* relay requests and offers (docs/nat.md) */
+	if (a->n_rq != b->n_rq || a->n_ry != b->n_ry || memcmp(a->rq, b->rq, sizeof(a->rq[0]) * a->n_rq) != 0 ||
+	    memcmp(a->ry, b->ry, sizeof(a->ry[0]) * a->n_ry) != 0)
+		return false;
 	return true;
 }
 

@@ -14,6 +14,8 @@
 #include "buf.h"
 #include "err.h"
 #include "nat.h"
+#include "peertable.h"
+#include "relay.h"
 
 static struct ann_endpoint ep4(const char *ip, uint16_t port)
 {
@@ -180,6 +182,25 @@ static void test_announce_fields(void **state)
 	assert_int_equal(b.n_seen, 2);
 	assert_memory_equal(b.seen[1].key, rep_lo, ANN_SEEN_KEY_LEN);
 	assert_int_equal(b.seen[1].ep.port, 10042);
+	/* relay requests and offers */
+	a.n_rq = 1;
+	memcpy(a.rq[0], other, ANN_SEEN_KEY_LEN);
+	a.n_ry = 1;
+	memcpy(a.ry[0].a, rep_lo, ANN_SEEN_KEY_LEN);
+	memcpy(a.ry[0].b, rep_hi, ANN_SEEN_KEY_LEN);
+	a.ry[0].pa = 40000;
+	a.ry[0].pb = 40001;
+	out.len = 0;
+	assert_int_equal(ann_encode(&a, &out), 0);
+	assert_int_equal(ann_decode(out.data, out.len, &b), 0);
+	assert_int_equal(b.n_rq, 1);
+	assert_memory_equal(b.rq[0], other, ANN_SEEN_KEY_LEN);
+	assert_int_equal(b.n_ry, 1);
+	assert_memory_equal(&b.ry[0], &a.ry[0], sizeof(a.ry[0]));
+	a.ry[0].pb = 0; /* a port 0 offer is not encodable */
+	out.len = 0;
+	assert_int_equal(ann_encode(&a, &out), W2W_EPARSE);
+	a.n_rq = a.n_ry = 0;
 	/* the most reports an announcement may carry fit in its size limit */
 	a.n_seen = ANN_MAX_SEEN;
 	for (int i = 0; i < ANN_MAX_SEEN; i++) {
@@ -230,6 +251,110 @@ static void test_announce_bad_fields(void **state)
 	assert_int_equal(b.seen[0].ep.port, 0x5dc0);
 }
 
+static void test_relay_offers(void **state)
+{
+	struct announce r;
+	struct ann_relay e;
+	uint16_t port = 0;
+	const uint8_t *pk = NULL;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	memcpy(r.wg_pub, rep_lo, 32);
+	memcpy(e.a, self_pub, ANN_SEEN_KEY_LEN);
+	memcpy(e.b, other, ANN_SEEN_KEY_LEN);
+	e.pa = 40000;
+	e.pb = 40001;
+	/* a member announcing a relay it does not offer (no flag) */
+	assert_int_equal(relay_check_offer(&r, &e, self_pub, &port, &pk), RELAY_OFFER_NOT_RELAY);
+	r.flags = ANN_F_RELAY | ANN_F_NAT;
+	assert_int_equal(relay_check_offer(&r, &e, self_pub, &port, &pk), RELAY_OFFER_NATED);
+	r.flags = ANN_F_RELAY;
+	assert_int_equal(relay_check_offer(&r, &e, self_pub, &port, &pk), RELAY_OFFER_OK);
+	assert_int_equal(port, 40000);
+	assert_memory_equal(pk, other, ANN_SEEN_KEY_LEN);
+	/* we are b: our port is pb */
+	memcpy(e.a, other, ANN_SEEN_KEY_LEN);
+	memcpy(e.b, self_pub, ANN_SEEN_KEY_LEN);
+	assert_int_equal(relay_check_offer(&r, &e, self_pub, &port, &pk), RELAY_OFFER_OK);
+	assert_int_equal(port, 40001);
+	/* loops: A via B via A (the relay is the other end), us with us */
+	memcpy(e.a, rep_lo, ANN_SEEN_KEY_LEN);
+	assert_int_equal(relay_check_offer(&r, &e, self_pub, &port, &pk), RELAY_OFFER_LOOP);
+	memcpy(e.a, self_pub, ANN_SEEN_KEY_LEN);
+	assert_int_equal(relay_check_offer(&r, &e, self_pub, &port, &pk), RELAY_OFFER_LOOP);
+	/* not about us */
+	memcpy(e.a, other, ANN_SEEN_KEY_LEN);
+	memcpy(e.b, rep_hi, ANN_SEEN_KEY_LEN);
+	assert_int_equal(relay_check_offer(&r, &e, self_pub, &port, &pk), RELAY_OFFER_NONE);
+}
+
+static void mk_id(struct peerid *id, uint8_t seed)
+{
+	uint8_t pb[36] = {0x08, 0x01, 0x12, 0x20};
+
+	memset(pb + 4, seed, 32);
+	assert_int_equal(peerid_from_pubkey_pb(id, pb, sizeof(pb)), 0);
+}
+
+/* A relay serves only mutual requests: nobody can be made a target (or the
+ * relay a free bandwidth source towards it) without asking. */
+static void test_relay_wanted_mutual(void **state)
+{
+	struct peertable *pt = pt_new(16);
+	struct peerid ids[3];
+	struct announce a[3];
+	struct relay_want w[4];
+
+	(void)state;
+	assert_non_null(pt);
+	for (int i = 0; i < 3; i++) {
+		mk_id(&ids[i], (uint8_t)(i + 1));
+		memset(&a[i], 0, sizeof(a[i]));
+		a[i].seq = 1;
+		a[i].wg_port = 1;
+		memset(a[i].wg_pub, 0x20 + i, 32);
+	}
+	/* 0 asks for 1, 1 does not ask: nothing; 2 asks for 0, 0 does not: nothing */
+	memcpy(a[0].rq[a[0].n_rq++], a[1].wg_pub, ANN_SEEN_KEY_LEN);
+	memcpy(a[2].rq[a[2].n_rq++], a[0].wg_pub, ANN_SEEN_KEY_LEN);
+	for (int i = 0; i < 3; i++)
+		assert_true(pt_apply(pt, NULL, &ids[i], &a[i], 1) >= 0);
+	assert_int_equal(relay_wanted(pt, w, 4), 0);
+	/* 1 asks for 0 too: one pair */
+	a[1].seq = 2;
+	memcpy(a[1].rq[a[1].n_rq++], a[0].wg_pub, ANN_SEEN_KEY_LEN);
+	assert_true(pt_apply(pt, NULL, &ids[1], &a[1], 2) >= 0);
+	assert_int_equal(relay_wanted(pt, w, 4), 1);
+	assert_true(relay_asks(&w[0].a->ann, w[0].b->ann.wg_pub) && relay_asks(&w[0].b->ann, w[0].a->ann.wg_pub));
+	pt_free(pt);
+}
+
+static void test_relay_budget(void **state)
+{
+	struct relay_bucket b = {0};
+	uint64_t t = 1000000, sent = 0;
+
+	(void)state;
+	/* a burst, then the rate: never more than burst + rate x time */
+	while (relay_budget_take(&b, 1400, t))
+		sent += 1400;
+	assert_true(sent <= RELAY_BURST_BYTES && sent > RELAY_BURST_BYTES - 1400);
+	for (int i = 0; i < 1000; i++) {
+		t += 1000; /* 1 ms */
+		while (relay_budget_take(&b, 1400, t))
+			sent += 1400;
+	}
+	assert_true(sent <= RELAY_BURST_BYTES + RELAY_RATE_BPS); /* one second */
+	assert_true(sent >= RELAY_BURST_BYTES + RELAY_RATE_BPS / 10 * 9);
+	/* a long pause refills to the burst, not more */
+	t += 3600ull * 1000000;
+	sent = 0;
+	while (relay_budget_take(&b, 1400, t))
+		sent += 1400;
+	assert_true(sent <= RELAY_BURST_BYTES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +364,9 @@ int main(void)
 		cmocka_unit_test(test_behind_and_roles),
 		cmocka_unit_test(test_announce_fields),
 		cmocka_unit_test(test_announce_bad_fields),
+		cmocka_unit_test(test_relay_offers),
+		cmocka_unit_test(test_relay_wanted_mutual),
+		cmocka_unit_test(test_relay_budget),
 	};
 
 	return cmocka_run_group_tests(tests, keys, NULL);
