@@ -255,10 +255,45 @@ def relayed_mesh(kinds, title):
             "relay: forwarding natb <-> nata" in pub.log_text()
 
 
+STRANGER = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+for port in sys.argv[2:]:
+    for _ in range(20):
+        s.sendto(b"\x01" + bytes(147), (sys.argv[1], int(port)))
+got = 0
+try:
+    while True:
+        s.recvfrom(2048)
+        got += 1
+except OSError:
+    pass
+print(got)
+"""
+
+
 def test_symmetric_and_cone():
     """Topology 3: one side behind a symmetric NAT, the other behind a cone:
-    no direct path; the relay member forwards."""
-    relayed_mesh((natlab.SYMMETRIC, natlab.CONE), "topology 3 (symmetric + cone, public relay)")
+    no direct path; the relay member forwards. A host that is no member
+    sends datagrams to the relay's ports: they are dropped with a log line,
+    nothing comes back and the pair keeps working."""
+    with natlab.NatLab() as lab:
+        pub = lab.add_public("pub")
+        stranger = lab.add_public("stranger")  # no daemon: not a member
+        a = lab.add_natted(natlab.SYMMETRIC, "nata")
+        b = lab.add_natted(natlab.CONE, "natb")
+        t0 = start(lab, [pub, a, b], pub, relay=True)
+        times = first_pings(lab, [pub, a, b], t0, 40)
+        lab.wait(lambda: path_of(a, b) == ("relayed", "pub") and path_of(b, a) == ("relayed", "pub"), 10,
+                 step=0.3, what="relayed paths in status")
+        report("topology 3 (symmetric + cone, public relay)", lab, times)
+        ports = [endpoint_of(a, b).rsplit(":", 1)[1], endpoint_of(b, a).rsplit(":", 1)[1]]
+        got = stranger.netns_exec("/usr/bin/python3", "-c", STRANGER, pub.ip, *ports).stdout.strip()
+        assert got == "0", f"the relay answered a non-member {got} times"
+        lab.wait(lambda: "not the pair's members" in pub.log_text(), 10, what="the relay's log line")
+        ips = {n: n.overlay_ip() for n in (a, b)}
+        assert a.ping(ips[b], wait=2) and b.ping(ips[a], wait=2)
 
 
 def test_two_symmetric():
