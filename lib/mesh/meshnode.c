@@ -541,10 +541,30 @@ static bool nat_plan(struct mesh_node *m, struct mn_peer *c, const struct pt_ent
 	case NAT_ROLE_DEFAULT:
 		return false;
 	case NAT_ROLE_INITIATE:
-		if (!plan->established)
+		/* We initiate, but only towards a peer that has us configured
+		 * (its ack), else our initiation is dropped and retried after 5 s:
+		 * the first-handshake rule's reason for acks (handshake.h). A
+		 * waiter until now may have attempted a handshake without an
+		 * endpoint (an application packet): re-create it, as a promoted
+		 * waiter is. */
+		if (!plan->established && !plan->endpoint && hs_acks(&e->ann, m->cfg.wg_pub)) {
 			plan->endpoint = true;
+			plan->recreate = true;
+		}
 		return false;
 	case NAT_ROLE_WAIT:
+		/* It initiates: we wait, and ack it so that it knows we can answer
+		 * (the first-handshake rule may have made us the initiator, towards
+		 * an endpoint that is only its TCP mapping's IP) */
+		if (!plan->established) {
+			plan->endpoint = false;
+			if (c && c->hs.role == HS_ROLE_INITIATOR) {
+				c->hs.role = HS_ROLE_WAITER;
+				m->hs_dirty = true;
+				soon(m, T_ANNOUNCE_SOON, now, 0);
+			}
+		}
+		return false;
 	case NAT_ROLE_PENDING:
 		if (!plan->established)
 			plan->endpoint = false;

@@ -73,16 +73,16 @@ static bool fresh(const struct wgpeer *a)
 	       a->last_handshake_time.tv_nsec <= 0;
 }
 
-/* A punch (WGDIFF_PEER_FORCE_ENDPOINT) to a new endpoint of a peer that
- * never completed a handshake: re-create it, so an initiation attempted in the
- * last 5 s (to a wrong endpoint, or to none for an application packet) does
- * not rate-limit this one (nothing to lose: no session). */
+/* A punch (WGDIFF_PEER_FORCE_ENDPOINT, made once per public endpoint) to a
+ * peer that never completed a handshake: re-create it, so an initiation
+ * attempted in the last 5 s (to a closed NAT, a wrong endpoint, or none for an
+ * application packet) does not rate-limit this one (nothing to lose: no
+ * session). */
 static bool punch_recreate(const struct wgpeer *d, const struct wgpeer *a)
 {
 	return (d->flags & WGDIFF_PEER_FORCE_ENDPOINT) && a->last_handshake_time.tv_sec <= 0 &&
 	       a->last_handshake_time.tv_nsec <= 0 &&
-	       (d->endpoint.addr.sa_family == AF_INET || d->endpoint.addr.sa_family == AF_INET6) &&
-	       !wgendpoint_equal(&d->endpoint, &a->endpoint);
+	       (d->endpoint.addr.sa_family == AF_INET || d->endpoint.addr.sa_family == AF_INET6);
 }
 
 static int add_new_peer(struct wgdevice *upd, const struct wgpeer *d)

@@ -47,8 +47,8 @@
 #define WGDIFF_PEER_RECREATE (1U << 30)
 /* A flag of desired peers only: write the desired endpoint even over a
  * roamed one (a NAT punch towards a peer's new public endpoint, docs/nat.md);
- * a peer that never had a handshake and has another endpoint is re-created
- * (its rate limit of initiations reset, as with WGDIFF_PEER_RECREATE). */
+ * a peer that never had a handshake is re-created (its rate limit of
+ * initiations reset, as with WGDIFF_PEER_RECREATE). */
 #define WGDIFF_PEER_FORCE_ENDPOINT (1U << 29)
 
 /* true: keep the actual (roamed) endpoint; false: write the desired one. */

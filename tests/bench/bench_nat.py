@@ -31,6 +31,7 @@ sys.path.insert(0, HERE)
 import bench_mesh as bm  # noqa: E402
 import natlab  # noqa: E402
 
+VERBOSE = False
 TOPOLOGIES = {
     1: ("one cone + public", [natlab.CONE]),
     2: ("two cones + public", [natlab.CONE, natlab.CONE]),
@@ -196,6 +197,10 @@ def run_topology(sysm, t, timeout):
                         "seconds": round(got[k] - t0, 3) if k in got else None, "path": sysm.path(a, b)}
             if t in (2, 4) and all(v["seconds"] is not None for v in res["pairs"].values()):
                 res["link"] = link_figures(nats[0], nats[1], ips[nats[1]])
+            if VERBOSE:
+                for n in nodes:
+                    with open(n.log, errors="replace") as f:
+                        print(f"----- {sysm.name} {n.name} log -----\n" + "".join(f.readlines()[-60:]))
         finally:
             bm.close_all(probers.values())
     return res
@@ -228,7 +233,10 @@ def main():
     ap.add_argument("--topologies", default="1,2,3,4")
     ap.add_argument("--timeout", type=float, default=40)
     ap.add_argument("--json")
+    ap.add_argument("--verbose", action="store_true", help="print each daemon's log after each topology")
     args = ap.parse_args()
+    global VERBOSE
+    VERBOSE = args.verbose
     err = natlab.requirements()
     if err or not shutil.which("nebula"):
         print("SKIP:", err or "nebula not installed")
