@@ -149,7 +149,7 @@ static bool op_established(void *ud, const uint8_t *wg_pub)
 
 /* NAT reflection (docs/nat.md): where our device sees the peer, and how old
  * its last handshake is (wall clock: WireGuard reports handshake times so). */
-static bool op_wg_peer(void *ud, const uint8_t *wg_pub, struct ann_endpoint *ep, int64_t *hs_age_s)
+static bool op_wg_peer(void *ud, const uint8_t *wg_pub, struct ann_endpoint *ep, int64_t *hs_age_s, uint64_t *rx)
 {
 	struct w2w_node *n = ud;
 	const struct wgdevice *dev = n->wg ? wgsync_actual(n->wg) : NULL;
@@ -168,6 +168,7 @@ static bool op_wg_peer(void *ud, const uint8_t *wg_pub, struct ann_endpoint *ep,
 		memcpy(ep->addr.ip, &wp->endpoint.addr6.sin6_addr, 16);
 		ep->port = ntohs(wp->endpoint.addr6.sin6_port);
 	}
+	*rx = wp->rx_bytes;
 	*hs_age_s = wp->last_handshake_time.tv_sec > 0 && now_s >= wp->last_handshake_time.tv_sec
 			    ? now_s - wp->last_handshake_time.tv_sec
 			    : -1;

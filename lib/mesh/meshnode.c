@@ -49,6 +49,7 @@ struct mn_peer {
 	bool has_punched; /* NAT punch (docs/nat.md): the public endpoint we last sent to */
 	struct ann_endpoint punched;
 	uint64_t punched_at;
+	uint64_t wg_rx, wg_rx_at_us; /* its WireGuard rx bytes, when they last grew (proof of life) */
 	bool want_relay; /* we ask for a relay to it (rq) */
 	bool relayed;    /* a relay offered the pair: relay_ep is its port for us */
 	bool relay_forced;
@@ -468,14 +469,27 @@ static void ep_str(const struct ann_endpoint *ep, char *out, size_t cap)
 }
 
 /* Our device's last handshake with this key, in seconds (< 0: none). */
-static int64_t hs_age(struct mesh_node *m, const uint8_t *wg_pub, struct ann_endpoint *ep)
+static int64_t hs_age_rx(struct mesh_node *m, const uint8_t *wg_pub, struct ann_endpoint *ep, uint64_t *rx)
 {
 	struct ann_endpoint tmp;
+	uint64_t rtmp;
 	int64_t age = -1;
 
-	if (!m->ops.wg_peer || !m->ops.wg_peer(m->ud, wg_pub, ep ? ep : &tmp, &age))
+	if (!m->ops.wg_peer || !m->ops.wg_peer(m->ud, wg_pub, ep ? ep : &tmp, &age, rx ? rx : &rtmp))
 		return -1;
 	return age;
+}
+
+static int64_t hs_age(struct mesh_node *m, const uint8_t *wg_pub, struct ann_endpoint *ep)
+{
+	return hs_age_rx(m, wg_pub, ep, NULL);
+}
+
+/* Authenticated WireGuard packets from the peer within 3/4 PeerExpiry (its
+ * keepalives, or traffic): proof of life without a libp2p connection. */
+static bool wg_alive(const struct mesh_node *m, const struct mn_peer *c, uint64_t now)
+{
+	return c && c->wg_rx_at_us && now - c->wg_rx_at_us < m->cfg.expiry_us / 4 * 3;
 }
 
 static void nat_update_behind(struct mesh_node *m, uint64_t now)
@@ -600,7 +614,7 @@ static void nat_take_reports(struct mesh_node *m, const struct peerid *author, c
 			continue;
 		age = hs_age(m, a->wg_pub, NULL);
 		rep_age = m->nat.has_wep ? hs_age(m, m->nat.reporter, NULL) : -1;
-		v = nat_on_report(&m->nat, m->cfg.wg_pub, a->wg_pub, &a->seen[i], age,
+		v = nat_on_report(&m->nat, m->cfg.wg_pub, a->wg_pub, &a->seen[i], age, !(a->flags & ANN_F_NAT),
 				  rep_age >= 0 && rep_age <= NAT_SESSION_MAX_S);
 		id_str(author, from, sizeof(from));
 		ep_str(&a->seen[i].ep, ep, sizeof(ep));
@@ -737,6 +751,13 @@ static void relay_close_at(struct mesh_node *m, size_t i)
 	m->relays[i] = m->relays[--m->n_relays];
 }
 
+/* Is r the pair of these two keys, in either order (table order may change)? */
+static bool relay_is(const struct mn_relay *r, const uint8_t *x, const uint8_t *y)
+{
+	return (!memcmp(r->a, x, ANN_SEEN_KEY_LEN) && !memcmp(r->b, y, ANN_SEEN_KEY_LEN)) ||
+	       (!memcmp(r->a, y, ANN_SEEN_KEY_LEN) && !memcmp(r->b, x, ANN_SEEN_KEY_LEN));
+}
+
 /* A relay serves the pairs that ask for each other (relay.h). */
 static void relay_sync(struct mesh_node *m, uint64_t now)
 {
@@ -750,8 +771,7 @@ static void relay_sync(struct mesh_node *m, uint64_t now)
 		bool keep = false;
 
 		for (size_t k = 0; k < nw && !keep; k++)
-			keep = !memcmp(m->relays[i].a, w[k].a->ann.wg_pub, ANN_SEEN_KEY_LEN) &&
-			       !memcmp(m->relays[i].b, w[k].b->ann.wg_pub, ANN_SEEN_KEY_LEN);
+			keep = relay_is(&m->relays[i], w[k].a->ann.wg_pub, w[k].b->ann.wg_pub);
 		if (keep) {
 			i++;
 			continue;
@@ -767,8 +787,7 @@ static void relay_sync(struct mesh_node *m, uint64_t now)
 		bool have = false;
 
 		for (size_t i = 0; i < m->n_relays && !have; i++)
-			have = !memcmp(m->relays[i].a, w[k].a->ann.wg_pub, ANN_SEEN_KEY_LEN) &&
-			       !memcmp(m->relays[i].b, w[k].b->ann.wg_pub, ANN_SEEN_KEY_LEN);
+			have = relay_is(&m->relays[i], w[k].a->ann.wg_pub, w[k].b->ann.wg_pub);
 		if (have)
 			continue;
 		if (m->n_relays == RELAY_MAX_PAIRS) {
@@ -811,8 +830,16 @@ static void nat_scan(struct mesh_node *m, uint64_t now)
 		struct ann_endpoint ep;
 		int64_t age;
 
+		struct mn_peer *c = peer_find(m, &e->id);
+		uint64_t rx = 0;
+
 		memset(&ep, 0, sizeof(ep));
-		age = hs_age(m, e->ann.wg_pub, &ep);
+		age = hs_age_rx(m, e->ann.wg_pub, &ep, &rx);
+		if (c && rx != c->wg_rx) {
+			c->wg_rx = rx;
+			if (rx)
+				c->wg_rx_at_us = now;
+		}
 		if (!nat_should_report(&e->ann, &ep, age))
 			continue;
 		memcpy(seen[n].key, e->ann.wg_pub, ANN_SEEN_KEY_LEN);
@@ -1206,8 +1233,6 @@ static void probe_step(struct mesh_node *m, uint64_t now)
 	bool ok = false;
 
 	arm_at(m, T_PROBE, now + probe_delay(m));
-	if (m->ops.wg_peer)
-		arm_at(m, T_NAT_SCAN, now + MN_NAT_SCAN_US);
 	if (n == 0 || m->pr.active)
 		return; /* alone, or the last probe still runs (its timeout is longer than a period) */
 	r = pt_rank(m->pt, m->cfg.self);
@@ -1216,6 +1241,13 @@ static void probe_step(struct mesh_node *m, uint64_t now)
 	if (!e)
 		return;
 	id = e->id;
+	if (wg_alive(m, peer_find(m, &id), now)) {
+		/* authenticated WireGuard packets from it lately: alive, whether
+		 * or not libp2p can reach it (two NATed nodes have no libp2p
+		 * connection, docs/nat.md) */
+		alive(m, &id, now);
+		return;
+	}
 	m->pr.active = true;
 	m->pr.redialed = false;
 	m->pr.id = id;
@@ -1281,7 +1313,7 @@ static void take_reports(struct mesh_node *m, const struct peerid *author, const
 		if (!e || e->ann.seq > d->seq)
 			continue; /* unknown, or refuted already */
 		c = peer_find(m, &id);
-		if (c && c->last_alive_us && now - c->last_alive_us < m->probe_us)
+		if ((c && c->last_alive_us && now - c->last_alive_us < m->probe_us) || wg_alive(m, c, now))
 			continue; /* we have fresh proof of our own that it is alive */
 		id_str(&id, ids, sizeof(ids));
 		log_info(m->cfg.log, "peer %s (%s) reported unreachable by %s: removed", e->ann.name, ids, by);
@@ -1613,6 +1645,8 @@ void mn_start(struct mesh_node *m, uint64_t now)
 	m->pr.active = false;
 	m->n_reports = 0;
 	arm_at(m, T_PROBE, now + probe_delay(m));
+	if (m->ops.wg_peer)
+		arm_at(m, T_NAT_SCAN, now + MN_NAT_SCAN_US);
 	if (m->ops.wg_peer)
 		arm_at(m, T_NAT_SCAN, now + MN_NAT_SCAN_US);
 	if (m->has_claim)

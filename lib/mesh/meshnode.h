@@ -117,9 +117,10 @@ struct mn_ops {
 	 * connected. Optional: without it, connected peers count as answering. */
 	int (*probe)(void *ud, const struct peerid *peer);
 	/* NAT traversal (docs/nat.md), optional: the actual device's endpoint for
-	 * this peer key (family 0: none) and the age of its last handshake in
-	 * seconds (< 0: none). False: not on the device. */
-	bool (*wg_peer)(void *ud, const uint8_t *wg_pub, struct ann_endpoint *ep, int64_t *hs_age_s);
+	 * this peer key (family 0: none), the age of its last handshake in
+	 * seconds (< 0: none) and its rx bytes (growing rx is proof of life for
+	 * the liveness rule). False: not on the device. */
+	bool (*wg_peer)(void *ud, const uint8_t *wg_pub, struct ann_endpoint *ep, int64_t *hs_age_s, uint64_t *rx);
 	/* Relays (docs/nat.md), optional: forward WireGuard UDP between the
 	 * members at public IPs ip_a and ip_b from two new UDP ports (*pa for a,
 	 * *pb for b); *handle names it for relay_close. < 0: failed. */

@@ -52,7 +52,8 @@ bool nat_should_report(const struct announce *a, const struct ann_endpoint *seen
 }
 
 enum nat_verdict nat_on_report(struct nat_self *st, const uint8_t *self_pub, const uint8_t *author_pub,
-			       const struct ann_seen *s, int64_t author_hs_age_s, bool reporter_live)
+			       const struct ann_seen *s, int64_t author_hs_age_s, bool author_public,
+			       bool reporter_live)
 {
 	if (memcmp(s->key, self_pub, ANN_SEEN_KEY_LEN) != 0)
 		return NAT_IGNORE;
@@ -62,19 +63,27 @@ enum nat_verdict nat_on_report(struct nat_self *st, const uint8_t *self_pub, con
 		return NAT_REJECT_BOGUS;
 	if (st->has_wep && ep_eq(&st->wep, &s->ep))
 		return NAT_IGNORE;
-	/* Follow one reporter: the current one (our mapping changed), or a lower
-	 * key. Two reporters that see different ports of one IP are behind the
-	 * same NAT's per-destination mappings: symmetric; following both would
-	 * make every announcement of ours change what the other reports. A
-	 * reporter without a session any more is not followed. */
-	if (st->has_wep && reporter_live && memcmp(author_pub, st->reporter, 32) > 0) {
-		if (ann_ip_eq(&st->wep.addr, &s->ep.addr))
-			st->symmetric = true;
-		return NAT_DISAGREE;
+	/* Follow one reporter: the current one (our mapping changed), else a
+	 * better one: public beats NATed (after our mapping changes a NATed
+	 * reporter no longer hears us, so it could never tell us the new one),
+	 * then the lower key. Two reporters that see different ports of one IP
+	 * are behind the same NAT's per-destination mappings: symmetric;
+	 * following both would make every announcement of ours change what the
+	 * other reports. A reporter without a session any more is not followed. */
+	if (st->has_wep && reporter_live && memcmp(author_pub, st->reporter, 32) != 0) {
+		bool better = (author_public && !st->reporter_public) ||
+			      (author_public == st->reporter_public && memcmp(author_pub, st->reporter, 32) < 0);
+
+		if (!better) {
+			if (ann_ip_eq(&st->wep.addr, &s->ep.addr))
+				st->symmetric = true;
+			return NAT_DISAGREE;
+		}
 	}
 	st->has_wep = true;
 	st->wep = s->ep;
 	memcpy(st->reporter, author_pub, 32);
+	st->reporter_public = author_public;
 	return NAT_ACCEPT;
 }
 

@@ -16,8 +16,9 @@
  *    peer's own signed announcement: a forged or third-party report is
  *    rejected with a log line and changes nothing.
  *  - The learned endpoint is announced (`wep`) with the NAT flag. The public
- *    endpoint follows one reporter (the lowest key), so disagreeing reporters
- *    (a symmetric NAT) cannot make it flap.
+ *    endpoint follows one reporter (a public one first: it keeps hearing us
+ *    after our mapping changes, a NATed one may not; then the lowest key), so
+ *    disagreeing reporters (a symmetric NAT) cannot make it flap.
  *  - Roles: a NATed node initiates towards public peers, which wait (their
  *    guess of its endpoint would be the TCP mapping); two NATed nodes both
  *    send to each other's `wep` at once (the punch), triggered by the
@@ -69,18 +70,21 @@ struct nat_self {
 	bool has_wep;
 	struct ann_endpoint wep;
 	uint8_t reporter[32]; /* WireGuard key of the author we follow */
+	bool reporter_public; /* ...which is not behind a NAT itself */
 	bool symmetric;       /* two sessions saw different ports of one IP */
 };
 
 /*
  * A report about us (s->key matches self_pub) in the announcement of the
  * author with WireGuard key author_pub; author_hs_age_s: our device's last
- * handshake with it (< 0: none); reporter_live: the reporter we follow
- * still has a session with us. The verdict, and on NAT_ACCEPT st is updated.
- * A report not about us is NAT_IGNORE.
+ * handshake with it (< 0: none); author_public: it does not announce the NAT
+ * flag; reporter_live: the reporter we follow still has a session with us.
+ * The verdict, and on NAT_ACCEPT st is updated. A report not about us is
+ * NAT_IGNORE.
  */
 enum nat_verdict nat_on_report(struct nat_self *st, const uint8_t *self_pub, const uint8_t *author_pub,
-			       const struct ann_seen *s, int64_t author_hs_age_s, bool reporter_live);
+			       const struct ann_seen *s, int64_t author_hs_age_s, bool author_public,
+			       bool reporter_live);
 
 /* The WireGuard role towards a peer that is not established yet. */
 enum nat_role {

@@ -57,11 +57,11 @@ static void test_reports_forged_and_bogus(void **state)
 
 	(void)state;
 	/* about someone else: not ours to take */
-	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &not_us, 3, false), NAT_IGNORE);
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &not_us, 3, true, false), NAT_IGNORE);
 	/* from a member without a WireGuard session with us: it cannot have
 	 * seen our packets (a forged or relayed claim) */
-	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &s, -1, false), NAT_REJECT_NOSESSION);
-	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &s, NAT_SESSION_MAX_S + 1, false),
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &s, -1, true, false), NAT_REJECT_NOSESSION);
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &s, NAT_SESSION_MAX_S + 1, true, false),
 			 NAT_REJECT_NOSESSION);
 	assert_false(st.has_wep);
 	/* implausible addresses: loopback, unspecified, multicast, broadcast, port 0 */
@@ -69,18 +69,18 @@ static void test_reports_forged_and_bogus(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct ann_seen b = seen_of(self_pub, bad[i], 24000);
 
-		assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &b, 3, false), NAT_REJECT_BOGUS);
+		assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &b, 3, true, false), NAT_REJECT_BOGUS);
 	}
 	struct ann_seen p0 = seen_of(self_pub, "198.51.100.7", 0);
-	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &p0, 3, false), NAT_REJECT_BOGUS);
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &p0, 3, true, false), NAT_REJECT_BOGUS);
 	assert_false(st.has_wep);
 	/* the real one */
-	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &s, 3, false), NAT_ACCEPT);
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &s, 3, true, false), NAT_ACCEPT);
 	assert_true(st.has_wep);
 	assert_int_equal(st.wep.port, 24000);
 	assert_memory_equal(st.reporter, rep_lo, 32);
 	/* the same again: nothing new (no re-announcement) */
-	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &s, 3, true), NAT_IGNORE);
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &s, 3, true, true), NAT_IGNORE);
 }
 
 static void test_reports_follow_one_reporter(void **state)
@@ -91,22 +91,31 @@ static void test_reports_follow_one_reporter(void **state)
 	struct ann_seen c = seen_of(self_pub, "198.51.100.7", 26000);
 
 	(void)state;
-	assert_int_equal(nat_on_report(&st, self_pub, rep_hi, &a, 3, false), NAT_ACCEPT);
+	assert_int_equal(nat_on_report(&st, self_pub, rep_hi, &a, 3, true, false), NAT_ACCEPT);
 	/* a lower key takes over (deterministic choice) */
-	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &b, 3, true), NAT_ACCEPT);
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &b, 3, true, true), NAT_ACCEPT);
 	assert_int_equal(st.wep.port, 25000);
 	/* a higher key that sees another port of the same IP: symmetric NAT, and
 	 * it does not flip our endpoint (that would make the other reporter
 	 * report again, and so on) */
-	assert_int_equal(nat_on_report(&st, self_pub, rep_hi, &a, 3, true), NAT_DISAGREE);
+	assert_int_equal(nat_on_report(&st, self_pub, rep_hi, &a, 3, true, true), NAT_DISAGREE);
 	assert_true(st.symmetric);
 	assert_int_equal(st.wep.port, 25000);
 	/* the followed reporter sees a new mapping (conntrack flushed): taken */
-	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &c, 3, true), NAT_ACCEPT);
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &c, 3, true, true), NAT_ACCEPT);
 	assert_int_equal(st.wep.port, 26000);
 	/* the followed reporter lost its session: another one is followed */
-	assert_int_equal(nat_on_report(&st, self_pub, rep_hi, &a, 3, false), NAT_ACCEPT);
+	assert_int_equal(nat_on_report(&st, self_pub, rep_hi, &a, 3, true, false), NAT_ACCEPT);
 	assert_memory_equal(st.reporter, rep_hi, 32);
+	/* a NATed reporter (even with a lower key) does not displace a public
+	 * one: after our mapping changes it cannot hear us any more */
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &b, 3, false, true), NAT_DISAGREE);
+	assert_int_equal(st.wep.port, 24000);
+	/* a public one displaces a NATed one */
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(nat_on_report(&st, self_pub, rep_lo, &b, 3, false, false), NAT_ACCEPT);
+	assert_int_equal(nat_on_report(&st, self_pub, rep_hi, &c, 3, true, true), NAT_ACCEPT);
+	assert_int_equal(st.wep.port, 26000);
 }
 
 static void test_should_report(void **state)
