@@ -1241,10 +1241,13 @@ static void probe_step(struct mesh_node *m, uint64_t now)
 	if (!e)
 		return;
 	id = e->id;
-	if (wg_alive(m, peer_find(m, &id), now)) {
-		/* authenticated WireGuard packets from it lately: alive, whether
-		 * or not libp2p can reach it (two NATed nodes have no libp2p
-		 * connection, docs/nat.md) */
+	if ((m->nat_behind || (e->ann.flags & ANN_F_NAT)) && !mn_connected(m, &id) && wg_alive(m, peer_find(m, &id), now)) {
+		/* A NAT between us and no libp2p connection (two NATed nodes
+		 * cannot dial each other, docs/nat.md): authenticated WireGuard
+		 * packets from it lately are the proof of life. Not between
+		 * public nodes: a WireGuard device outlives a dead daemon, the
+		 * libp2p probe is what tells. A dead NATed node is still reported
+		 * by the members connected to it. */
 		alive(m, &id, now);
 		return;
 	}
@@ -1313,7 +1316,7 @@ static void take_reports(struct mesh_node *m, const struct peerid *author, const
 		if (!e || e->ann.seq > d->seq)
 			continue; /* unknown, or refuted already */
 		c = peer_find(m, &id);
-		if ((c && c->last_alive_us && now - c->last_alive_us < m->probe_us) || wg_alive(m, c, now))
+		if (c && c->last_alive_us && now - c->last_alive_us < m->probe_us)
 			continue; /* we have fresh proof of our own that it is alive */
 		id_str(&id, ids, sizeof(ids));
 		log_info(m->cfg.log, "peer %s (%s) reported unreachable by %s: removed", e->ann.name, ids, by);
