@@ -263,11 +263,22 @@ static void on_refresh(void *ud, uint64_t now)
 {
 	struct w2w_node *n = ud;
 
+	const struct wgdevice *dev = wgsync_actual(n->wg);
+	const struct wgpeer *wp;
+	bool pending = false;
+	uint64_t next;
+
 	wgsync_refresh(n->wg);
 	/* A full read costs ~330 bytes per peer over UAPI: often for small meshes,
-	 * rarely for big ones. */
-	reactor_timer_arm(n->r, &n->t_refresh,
-			  now + (pt_count(mn_table(n->mesh)) < 64 ? REFRESH_US / 5 : REFRESH_US * 2));
+	 * rarely for big ones. While a peer has no handshake yet, 4 times as
+	 * often: its first handshake is what NAT reflection reports (docs/nat.md),
+	 * and every read it waits delays a punch. */
+	if (dev)
+		wgdev_for_each_peer(dev, wp) pending |= wp->last_handshake_time.tv_sec <= 0;
+	next = pt_count(mn_table(n->mesh)) < 64 ? REFRESH_US / 5 : REFRESH_US * 2;
+	if (pending && pt_count(mn_table(n->mesh)) < 64)
+		next = REFRESH_US / 20;
+	reactor_timer_arm(n->r, &n->t_refresh, now + next);
 }
 
 /* ---- libp2p events ---- */

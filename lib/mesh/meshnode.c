@@ -609,11 +609,13 @@ static void nat_take_reports(struct mesh_node *m, const struct peerid *author, c
 		char from[PEERID_STR_MAX], ep[80];
 		int64_t age, rep_age;
 		enum nat_verdict v;
+		bool had_wep;
 
 		if (memcmp(a->seen[i].key, m->cfg.wg_pub, ANN_SEEN_KEY_LEN) != 0)
 			continue;
 		age = hs_age(m, a->wg_pub, NULL);
 		rep_age = m->nat.has_wep ? hs_age(m, m->nat.reporter, NULL) : -1;
+		had_wep = m->nat.has_wep;
 		v = nat_on_report(&m->nat, m->cfg.wg_pub, a->wg_pub, &a->seen[i], age, !(a->flags & ANN_F_NAT),
 				  rep_age >= 0 && rep_age <= NAT_SESSION_MAX_S);
 		id_str(author, from, sizeof(from));
@@ -624,9 +626,14 @@ static void nat_take_reports(struct mesh_node *m, const struct peerid *author, c
 		case NAT_ACCEPT:
 			log_info(m->cfg.log, "nat: our public WireGuard endpoint is %s (seen by %s, %s)", ep, a->name,
 				 from);
-			/* punch anew towards every NATed peer from the new mapping */
-			for (size_t j = 0; j < m->n_peers; j++)
-				m->peers[j].has_punched = false;
+			/* Our mapping changed: punch anew towards every NATed peer,
+			 * so our NAT opens towards it at once (the peer punches to
+			 * our new endpoint when it sees it). Not when first learned:
+			 * our punches do not depend on it, and a second punch would
+			 * re-create a peer whose first handshake may be under way. */
+			if (had_wep)
+				for (size_t j = 0; j < m->n_peers; j++)
+					m->peers[j].has_punched = false;
 			nat_update_behind(m, now);
 			soon(m, T_ANNOUNCE_SOON, now, 0);
 			soon(m, T_RECONCILE, now, 0);
@@ -852,7 +859,7 @@ static void nat_scan(struct mesh_node *m, uint64_t now)
 		if (n)
 			soon(m, T_ANNOUNCE_SOON, now, 0);
 	}
-	arm_at(m, T_NAT_SCAN, now + (pt_count(m->pt) < 64 ? MN_NAT_SCAN_US : 10 * MN_NAT_SCAN_US));
+	arm_at(m, T_NAT_SCAN, now + (pt_count(m->pt) < 64 ? MN_NAT_SCAN_US : 40 * MN_NAT_SCAN_US));
 }
 
 /* ---- reconcile ---- */

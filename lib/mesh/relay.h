@@ -30,7 +30,10 @@
 #define RELAY_MAX_PAIRS 8                      /* pairs one relay serves */
 #define RELAY_RATE_BPS (4u * 1024 * 1024)      /* bytes per second per pair, both directions */
 #define RELAY_BURST_BYTES (1024u * 1024)       /* bucket depth */
-#define RELAY_AFTER_US (4ull * 1000 * 1000)    /* no handshake this long after the punch: ask */
+/* No handshake this long after the punch: ask. A punch between two cones
+ * completes within a round trip once both sides send; 3 s also covers a lost
+ * first datagram. */
+#define RELAY_AFTER_US (3ull * 1000 * 1000)
 #define RELAY_DATAGRAM_MAX 2048                /* WireGuard's largest datagram is MTU + 32 */
 
 /* Does announcement a ask for a relay to the member with this key? */
