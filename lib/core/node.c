@@ -686,7 +686,8 @@ int w2w_node_start(struct w2w_node *n)
 			 n->wg_pub_b64);
 	}
 	mesh_rearm(n);
-	reactor_timer_arm(n->r, &n->t_refresh, os_now_us() + REFRESH_US);
+	/* soon: the first handshakes are what NAT reflection reports (on_refresh) */
+	reactor_timer_arm(n->r, &n->t_refresh, os_now_us() + REFRESH_US / 20);
 	if (n->mdns_on)
 		mdns_start(n);
 	return 0;

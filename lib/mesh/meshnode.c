@@ -20,6 +20,8 @@
 /* A kicked initiator (RECONCILE_F_KICK) is re-evaluated after this: its
  * keepalive for the handshake goes back to the configured one. */
 #define MN_KICK_RECHECK_US (1000ull * 1000)
+/* NAT punches of the higher key of a pair wait this long (docs/nat.md). */
+#define MN_PUNCH_STAGGER_US (300ull * 1000)
 
 enum mn_timer {
 	T_ASSIGNED,      /* report the address chosen at start, from the loop */
@@ -49,6 +51,7 @@ struct mn_peer {
 	bool has_punched; /* NAT punch (docs/nat.md): the public endpoint we last sent to */
 	struct ann_endpoint punched;
 	uint64_t punched_at;
+	uint64_t punch_due_us; /* a staggered punch (the higher key) goes out then */
 	uint64_t wg_rx, wg_rx_at_us; /* its WireGuard rx bytes, when they last grew (proof of life) */
 	bool want_relay; /* we ask for a relay to it (rq) */
 	bool relayed;    /* a relay offered the pair: relay_ep is its port for us */
@@ -587,6 +590,24 @@ static bool nat_plan(struct mesh_node *m, struct mn_peer *c, const struct pt_ent
 		plan->endpoint = true;
 		if (!c || (c->has_punched && ep_same(&c->punched, &e->ann.wep)))
 			return false;
+		/* Crossed initiations (both sides within a round trip) both fail
+		 * and cost WireGuard's 5 s retry (handshake.h), and both sides
+		 * often learn the pair at once (one announcement of a public
+		 * member reports both): the higher key punches MN_PUNCH_STAGGER_US
+		 * later. The lower key's first datagram opens its own NAT (and is
+		 * dropped by the other's, or completes the handshake); the higher
+		 * key's then passes. */
+		if (memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 && !plan->established) {
+			if (!c->punch_due_us) {
+				c->punch_due_us = now + MN_PUNCH_STAGGER_US;
+				soon(m, T_RECONCILE, now, MN_PUNCH_STAGGER_US);
+			}
+			if (now < c->punch_due_us) {
+				plan->endpoint = false;
+				return false;
+			}
+		}
+		c->punch_due_us = 0;
 		/* Both behind NATs, its public endpoint is new to us: send now (the
 		 * other side does the same on the announcement that made the pair
 		 * complete, or on its own new endpoint), over a roamed endpoint. */
