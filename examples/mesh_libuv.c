@@ -2,8 +2,9 @@
 /*
  * mesh_libuv — the "push" integration style: a mesh node on libuv. The host
  * passes struct w2w_loop_ops to w2w_loop_new(); the library then tells it
- *   - watch(fd, events):  start/change/stop watching an fd  -> one uv_poll_t per fd
- *   - set_deadline(when): its earliest timer changed          -> one uv_timer_t
+ *   - watch_fd(fd, events, p): start/change/stop watching an fd -> one uv_poll_t per fd,
+ *     kept as the fd's pointer p (w2w_loop_assign(), like curl_multi_assign): no fd map
+ *   - set_deadline(when): its earliest timer changed             -> one uv_timer_t
  * and the host calls w2w_loop_process() with the ready fd (from the uv_poll_t
  * callback) or with none (from the timer). The c-ares / curl multi_socket
  * shape; tools/w2wesherd.c is the full version of this file.
@@ -30,14 +31,12 @@ struct watch {
 	uv_poll_t poll; /* first: the handle's address is the struct's */
 	struct app *app;
 	int fd;
-	struct watch *next;
 };
 
 struct app {
 	uv_loop_t *uv;
 	uv_timer_t deadline, limit;
 	uv_signal_t sigint, sigterm;
-	struct watch *watches; /* active ones; few enough for a list */
 	struct w2w_loop *loop;
 	struct w2w_node *node;
 	int stopping;
@@ -68,19 +67,16 @@ static void on_poll_closed(uv_handle_t *h)
 	free(h);
 }
 
-static void op_watch(void *ud, int fd, int events)
+/* w: what we attached to fd with w2w_loop_assign(), NULL the first time. */
+static void op_watch_fd(void *ud, int fd, int events, void *fd_ud)
 {
 	struct app *a = ud;
-	struct watch **pp = &a->watches, *w;
+	struct watch *w = fd_ud;
 	int uvev = 0;
 
-	while (*pp && (*pp)->fd != fd)
-		pp = &(*pp)->next;
-	w = *pp;
 	if (events == 0) {
 		if (w) {
 			/* The library closes fd right after this returns: stop now, free later. */
-			*pp = w->next;
 			uv_poll_stop(&w->poll);
 			uv_close((uv_handle_t *)&w->poll, on_poll_closed);
 		}
@@ -95,8 +91,7 @@ static void op_watch(void *ud, int fd, int events)
 		}
 		w->app = a;
 		w->fd = fd;
-		w->next = a->watches;
-		a->watches = w;
+		w2w_loop_assign(a->loop, fd, w); /* handed back with every later call for fd */
 	}
 	if (events & W2W_IO_READ)
 		uvev |= UV_READABLE | UV_DISCONNECT;
@@ -231,9 +226,11 @@ int main(int argc, char **argv)
 	uv_timer_init(a.uv, &a.deadline);
 	a.deadline.data = &a;
 	memset(&ops, 0, sizeof(ops));
+	/* Zeroed first: a field a later header appends stays NULL (docs/api.md). */
+	memset(&ops, 0, sizeof(ops));
 	ops.version = W2W_LOOP_OPS_VERSION;
 	ops.ud = &a;
-	ops.watch = op_watch;
+	ops.watch_fd = op_watch_fd;
 	ops.set_deadline = op_set_deadline;
 	if (w2w_loop_new(&a.loop, &ops) < 0)
 		goto out;
@@ -262,12 +259,11 @@ int main(int argc, char **argv)
 	}
 	uv_run(a.uv, UV_RUN_DEFAULT);
 out:
-	/* The node unregisters its fds (op_watch(fd, 0)) while it is freed; then the loop goes. */
+	/* The node unregisters its fds (op_watch_fd(fd, 0, w)) while it is freed; then the loop goes. */
 	w2w_node_free(a.node);
 	w2w_loop_free(a.loop);
 	w2w_config_free(cfg);
 	/* Close what is left (timers, signals, any watch) and let libuv run the close callbacks. */
-	a.watches = NULL;
 	uv_walk(a.uv, close_walk, NULL);
 	uv_run(a.uv, UV_RUN_DEFAULT);
 	uv_loop_close(a.uv);

@@ -66,6 +66,7 @@ static void json_str(FILE *f, const char *s)
 
 struct common {
 	const char *swarm_key;
+	const char *next_swarm_key;
 	const char *key;
 	int verbose;
 	int msgid_js;
@@ -86,7 +87,8 @@ static int common_opt(const struct cli_cmd *self, struct common *c, int argc, ch
 		c->echo = 1;
 		return 1;
 	}
-	if (!strcmp(a, "--swarm-key") || !strcmp(a, "--key") || !strcmp(a, "--msgid")) {
+	if (!strcmp(a, "--swarm-key") || !strcmp(a, "--key") || !strcmp(a, "--msgid") ||
+	    !strcmp(a, "--next-swarm-key")) {
 		if (*i + 1 >= argc) {
 			*rc = cli_usage(self, "%s needs a value", a);
 			return 1;
@@ -94,6 +96,8 @@ static int common_opt(const struct cli_cmd *self, struct common *c, int argc, ch
 		(*i)++;
 		if (!strcmp(a, "--swarm-key"))
 			c->swarm_key = argv[*i];
+		else if (!strcmp(a, "--next-swarm-key"))
+			c->next_swarm_key = argv[*i];
 		else if (!strcmp(a, "--key"))
 			c->key = argv[*i];
 		else if (!strcmp(argv[*i], "js"))
@@ -103,6 +107,31 @@ static int common_opt(const struct cli_cmd *self, struct common *c, int argc, ch
 		return 1;
 	}
 	return 0;
+}
+
+/* --swarm-key/--next-swarm-key, or a '/psk' stdin line: both files read, then w2w_p2p_set_psk. */
+static int set_psk_files(const struct cli_cmd *self, struct w2w_p2p *h, const char *cur, const char *next)
+{
+	uint8_t a[FILE_MAX + 1], b[FILE_MAX + 1];
+	long an, bn = 0;
+	int r;
+
+	an = read_file(cur, a, sizeof(a) - 1);
+	if (an >= 0 && next)
+		bn = read_file(next, b, sizeof(b) - 1);
+	if (an < 0 || bn < 0) {
+		cli_err(self, "%s: %s", an < 0 ? cur : next, w2w_strerror((int)(an < 0 ? an : bn)));
+		r = (int)(an < 0 ? an : bn);
+	} else {
+		a[an] = 0;
+		b[bn] = 0;
+		r = w2w_p2p_set_psk(h, (const char *)a, next ? (const char *)b : NULL);
+		if (r < 0)
+			cli_err(self, "set swarm keys: %s", w2w_strerror(r));
+	}
+	w2w_wipe(a, sizeof(a));
+	w2w_wipe(b, sizeof(b));
+	return r;
 }
 
 static int make_host(const struct cli_cmd *self, const struct common *c, struct w2w_loop *loop,
@@ -145,6 +174,14 @@ static int make_host(const struct cli_cmd *self, const struct common *c, struct 
 		return CLI_FAIL;
 	}
 	w2w_p2p_set_log(*h, log_stderr, NULL, log_level + c->verbose);
+	if (c->next_swarm_key) {
+		if (!c->swarm_key) {
+			cli_err(self, "--next-swarm-key needs --swarm-key");
+			return CLI_USAGE;
+		}
+		if (set_psk_files(self, *h, c->swarm_key, c->next_swarm_key) < 0)
+			return CLI_FAIL;
+	}
 	w2w_p2p_set_option(*h, W2W_P2P_OPT_ECHO, c->echo);
 	w2w_p2p_set_option(*h, W2W_P2P_OPT_MSGID_JS, c->msgid_js);
 	return CLI_OK;
@@ -383,6 +420,9 @@ static void listen_event(void *ud, const struct w2w_p2p_event *ev)
 	switch (t) {
 	case W2W_P2P_EV_LISTENING:
 		return; /* printed once with every address after setup */
+	case W2W_P2P_EV_SUBSCRIBED:
+	case W2W_P2P_EV_UNSUBSCRIBED:
+		return; /* not part of this tool's JSON lines (the interop drivers parse them) */
 	case W2W_P2P_EV_CONNECTED:
 	case W2W_P2P_EV_DISCONNECTED:
 		fprintf(f, "{\"event\":\"%s\",\"peer\":", t == W2W_P2P_EV_CONNECTED ? "connected" : "disconnected");
@@ -479,6 +519,18 @@ static void stdin_line(const struct cli_cmd *self, struct w2w_p2p *h, const char
 			fputs("}\n", stdout);
 		}
 		fflush(stdout);
+		return;
+	}
+	if (!strncmp(line, "/psk ", 5)) {
+		/* "/psk CURRENT [NEXT]": swarm.key files, a network PSK rotation step. */
+		char *cur = line + 5, *next = strchr(cur, ' ');
+
+		if (next)
+			*next++ = 0;
+		if (set_psk_files(self, h, cur, next && *next ? next : NULL) == 0) {
+			fputs("{\"event\":\"psk_set\"}\n", stdout);
+			fflush(stdout);
+		}
 		return;
 	}
 	if (!strncmp(line, "/dial ", 6)) {
@@ -667,8 +719,9 @@ static int run_p2p(const struct cli_cmd *self, int argc, char **argv)
 
 CLI_COMMAND(cmd_p2p) = {
 	.name = "p2p",
-	.args = "ping [--swarm-key FILE] [--key FILE] [--count N] [--timeout S] MULTIADDR | "
-		"listen [--swarm-key FILE] [--key FILE] --listen MULTIADDR [--dial MULTIADDR]... [--topic NAME]...",
+	.args = "ping [--swarm-key FILE [--next-swarm-key FILE]] [--key FILE] [--count N] [--timeout S] MULTIADDR | "
+		"listen [--swarm-key FILE [--next-swarm-key FILE]] [--key FILE] --listen MULTIADDR [--dial MULTIADDR]... "
+		"[--topic NAME]...",
 	.summary = "talk libp2p (pnet, noise, yamux, identify, ping, gossipsub) to debug connectivity",
 	.help = "p2p ping: dials MULTIADDR (/ip4|ip6|dns4|dns6/HOST/tcp/PORT[/p2p/ID]) and prints the round\n"
 		"  trip of --count pings (default 3), like `ipfs ping`. Exit 0 when every ping was answered,\n"
@@ -677,10 +730,12 @@ CLI_COMMAND(cmd_p2p) = {
 		"p2p listen: runs a node answering ping and identify (and gossipsub) and prints one JSON line\n"
 		"  per event: listening, connected, disconnected, dial_failed, identify, ping, message.\n"
 		"  With --topic, every stdin line is published on the first topic (a line 'hex:...' is\n"
-		"  hex-decoded first); '/ping PEERID' and '/dial MULTIADDR' lines are commands. A line\n"
+		"  hex-decoded first); '/ping PEERID', '/dial MULTIADDR' and '/psk FILE [NEXTFILE]' (new\n"
+		"  swarm keys, a PSK rotation step) lines are commands. A line\n"
 		"  longer than 256 KiB is rejected whole with an error.\n"
 		"options:\n"
 		"  --swarm-key FILE  private network key (swarm.key format); without it plain libp2p\n"
+		"  --next-swarm-key FILE  the next network key during a rotation: accepted too, dialled first\n"
 		"  --key FILE        libp2p identity (PrivateKey protobuf, `w2wesher identity`); default: random\n"
 		"  --msgid go|js     gossipsub message IDs: from||seqno (go, default) or key||seqno (js)\n"
 		"  --echo            also serve /w2w/echo/1.0.0 (diagnostics)\n"

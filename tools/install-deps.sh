@@ -16,6 +16,8 @@ PKGS="
   iptables conntrack
   nebula
   python3 python3-cffi python3-pytest
+  python3-venv python3-pip python3-setuptools python3-mypy
+  python3-prometheus-client
   qemu-system-x86 busybox-static kmod cpio xz-utils
   strace
 "

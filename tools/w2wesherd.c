@@ -10,7 +10,7 @@
  * SIGTERM/SIGINT: stop WITHOUT leaving (interface, address and WireGuard peers
  * stay, so a restart is seamless). `w2wesher leave` (control socket): announce
  * the leave and remove the interface. SIGHUP: reload what can change safely
- * (log level, bootstrap list). Exit codes: 0 clean stop, 1 failure, 2 usage.
+ * (log level, bootstrap list, network PSKs). Exit codes: 0 clean stop, 1 failure, 2 usage.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +33,7 @@
 
 #include "ctlproto.h"
 #include "dnsnames.h"
+#include "dops.h"
 
 #define MAX_CTL_CLIENTS 64
 #define CTL_REQ_MAX 1024
@@ -96,6 +97,7 @@ struct daemon {
 	struct ctl_client *clients;
 	int private_names; /* --private-names: no lookup socket */
 	uint64_t names_seen; /* fingerprint of the name collisions last warned about */
+	struct dops dops;    /* systemd notifications, metrics (dops.h) */
 };
 
 static void logf_(struct daemon *d, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -327,6 +329,7 @@ static void on_event(void *ud, const struct w2w_node_event *ev)
 	struct daemon *d = ud;
 	enum w2w_node_event_type t = w2w_node_event_type(ev);
 
+	dops_event(&d->dops, t);
 	switch (t) {
 	case W2W_NODE_EV_ERROR:
 		logf_(d, 3, "%s: %s", w2w_node_event_message(ev), w2w_strerror(w2w_node_event_error(ev)));
@@ -490,10 +493,17 @@ static void handle_request(struct ctl_client *c, char *line)
 
 		out = r < 0 ? ctl_error_json(w2w_strerror(r)) : strdup("{\"ok\":true}\n");
 		d->stopping = 1;
+		dops_stopping(&d->dops);
 	} else if (!strncmp(line, "join ", 5)) {
 		int r = w2w_node_join(d->node, line + 5);
 
 		out = r < 0 ? ctl_error_json(w2w_strerror(r)) : strdup("{\"ok\":true}\n");
+	} else if (!strncmp(line, "admission-publish ", 18)) {
+		/* a revocation (docs/cli.md "admission"): enforced here, gossiped */
+		int r = w2w_node_admission_publish(d->node, line + 18);
+
+		out = r < 0 ? ctl_error_json(w2w_strerror(r))
+		            : strdup(r ? "{\"ok\":true,\"new\":true}\n" : "{\"ok\":true,\"new\":false}\n");
 	} else {
 		out = ctl_error_json("unknown request");
 	}
@@ -671,17 +681,27 @@ static void on_signal(uv_signal_t *s, int signum)
 	if (signum == SIGHUP) {
 		struct w2w_config *n = NULL;
 
+		dops_reloading(&d->dops);
 		if (w2w_config_new(&n) == 0 && w2w_config_load(n, d->config_path, d->load_flags) == 0) {
 			d->log_level = w2w_config_log_level(n);
 			w2w_node_set_log(d->node, on_log, d, d->log_level);
 			for (size_t i = 0; i < w2w_config_bootstrap_count(n); i++)
 				w2w_node_join(d->node, w2w_config_bootstrap(n, i));
-			logf_(d, 6, "reloaded %s (log level, bootstrap list)", d->config_path);
+			/* Network PSK rotation (docs/operations.md): PSK/PSKFile and NextPSKFile. */
+			int r = w2w_node_set_psk(d->node, n);
+
+			if (r < 0)
+				logf_(d, 3, "reload: keeping the network PSKs: %s", w2w_strerror(r));
+			/* admission: a node admitted while running (docs/operations.md) */
+			if (w2w_node_set_admission_token(d->node, w2w_config_admission_token(n)) < 0)
+				logf_(d, 3, "reload: AdmissionToken not taken");
+			logf_(d, 6, "reloaded %s (log level, bootstrap list, network PSKs, admission token)", d->config_path);
 		} else {
 			logf_(d, 3, "reload failed, keeping the running configuration: %s",
 			      n ? w2w_config_error(n) : "out of memory");
 		}
 		w2w_config_free(n);
+		dops_reloaded(&d->dops);
 		return;
 	}
 	if (d->stopping) {
@@ -691,6 +711,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	}
 	logf_(d, 6, "signal %d: stopping (interface and peers stay up)", signum);
 	d->stopping = 1;
+	dops_stopping(&d->dops);
 	if (w2w_node_stop(d->node) < 0)
 		uv_stop(d->uv);
 }
@@ -786,8 +807,10 @@ int main(int argc, char **argv)
 	d.log_level = w2w_config_log_level(d.cfg);
 
 	d.uv = uv_default_loop();
+	dops_init(&d.dops, d.uv, on_log, &d); /* before anything forks: it unsets NOTIFY_SOCKET */
 	uv_timer_init(d.uv, &d.timer);
 	d.timer.data = &d;
+	memset(&ops, 0, sizeof(ops)); /* fields of a later ops version stay NULL */
 	ops.version = W2W_LOOP_OPS_VERSION;
 	ops.ud = &d;
 	ops.watch = op_watch;
@@ -815,8 +838,11 @@ int main(int argc, char **argv)
 	}
 	d.ctl.max_clients = MAX_CTL_CLIENTS;
 	d.ctl.max_conns = MAX_CTL_CONNS;
+	dops_mkdir_parent(w2w_config_control_socket(d.cfg));
 	ctl_listen(&d, &d.ctl, w2w_config_control_socket(d.cfg), 0117); /* 0660: owner and group control */
 	names_listen(&d);
+	if (dops_start(&d.dops, d.node, w2w_config_metrics_addr(d.cfg)) < 0)
+		goto fail;
 	uv_run(d.uv, UV_RUN_DEFAULT);
 	d.exit_code = d.stopping == 2 ? 0 : 1;
 	goto out;
@@ -830,6 +856,7 @@ out:
 	w2w_node_free(d.node);
 	for (struct ctl_client *cl = d.clients; cl; cl = cl->next)
 		client_close(cl); /* with their own callbacks, which free them */
+	dops_close(&d.dops);
 	/* Close every remaining handle, then let libuv run their close callbacks. */
 	uv_walk(d.uv, close_walk, NULL);
 	uv_run(d.uv, UV_RUN_DEFAULT);

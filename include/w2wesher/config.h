@@ -159,8 +159,16 @@ W2W_EXPORT const char *w2w_config_control_socket(const struct w2w_config *cfg);
 /* Lower case, no trailing dot; "" before w2w_config_check() and when the
  * default cannot be derived (an Interface that is no DNS label). */
 W2W_EXPORT const char *w2w_config_dns_domain(const struct w2w_config *cfg);
+/* [P2P] AdmissionToken as configured ("" = none): a daemon's reload passes it
+ * to w2w_node_set_admission_token(). */
+W2W_EXPORT const char *w2w_config_admission_token(const struct w2w_config *cfg);
 /* syslog numbering: 3 error, 4 warn, 6 info, 7 debug. */
 W2W_EXPORT int w2w_config_log_level(const struct w2w_config *cfg);
+/* [Node] MetricsAddr: "IP:PORT" ("[IPv6]:PORT") where w2wesherd serves
+ * Prometheus metrics; "" (the default) for none. The setter takes the same
+ * text ("" turns it off); W2W_EPARSE for anything else. */
+W2W_EXPORT const char *w2w_config_metrics_addr(const struct w2w_config *cfg);
+W2W_EXPORT int w2w_config_set_metrics_addr(struct w2w_config *cfg, const char *addr);
 
 /*
  * The node's libp2p peer ID ("12D3KooW...") and WireGuard public key (base64),

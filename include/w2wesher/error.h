@@ -25,6 +25,7 @@ enum {
 	W2W_ESTATE = -1005,     /* call not valid in the object's current state */
 	W2W_ETIMEDOUT = -1006,  /* a protocol deadline passed */
 	W2W_ECLOSED = -1007,    /* the peer closed the connection/stream */
+	W2W_EPSK = -1008,       /* private network: the peer uses another swarm key (PSK) */
 	W2W_ELAST = -1099,
 };
 

@@ -43,7 +43,7 @@ struct w2w_watch {
 /* The version of struct w2w_loop_ops this header describes. A later header
  * may append fields and raise it; the library accepts every version from 1 up
  * to its own, so a host built against an older header keeps working. */
-enum { W2W_LOOP_OPS_VERSION = 1 };
+enum { W2W_LOOP_OPS_VERSION = 2 };
 
 struct w2w_loop_ops {
 	unsigned version; /* W2W_LOOP_OPS_VERSION (1 .. the library's) */
@@ -54,6 +54,12 @@ struct w2w_loop_ops {
 	 * w2w_now_us() time, or -1 for none. Hosts arm a one-shot timer for it;
 	 * it may repeat the previous value (the timer fired a little early). */
 	void (*set_deadline)(void *ud, int64_t when_us);
+	/* Version 2. When set, called instead of watch, with the host's pointer
+	 * for fd (w2w_loop_assign(); NULL until assigned, like the socketp of
+	 * curl's CURLMOPT_SOCKETFUNCTION): a host keeps its per-fd watcher there
+	 * instead of in a map of its own. After watch_fd(fd, 0, p) the library
+	 * forgets p: the same fd number comes back as a new socket with NULL. */
+	void (*watch_fd)(void *ud, int fd, int events, void *fd_ud);
 };
 
 struct w2w_loop;
@@ -67,6 +73,14 @@ W2W_EXPORT int w2w_loop_new(struct w2w_loop **ret, const struct w2w_loop_ops *op
 /* Frees the loop; every object registered on it must have been freed first.
  * Accepts NULL; returns NULL. */
 W2W_EXPORT struct w2w_loop *w2w_loop_free(struct w2w_loop *loop);
+
+/*
+ * Attaches the host's pointer to an fd the library watches (curl_multi_assign):
+ * passed to ops->watch_fd for that fd until the library stops watching it.
+ * Callable from inside watch_fd (the one library call allowed there). Returns
+ * 0, -ENOENT (the library does not watch fd), -ENOMEM, -EINVAL.
+ */
+W2W_EXPORT int w2w_loop_assign(struct w2w_loop *loop, int fd, void *fd_ud);
 
 /* Handles the given ready fds (n may be 0) and runs every timer that is due.
  * Returns 0, or -EBUSY when called from inside one of the library's callbacks

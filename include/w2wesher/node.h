@@ -104,6 +104,16 @@ W2W_EXPORT int w2w_node_start(struct w2w_node *node);
  */
 W2W_EXPORT int w2w_node_join(struct w2w_node *node, const char *multiaddr);
 /*
+ * Network PSK rotation without restart (docs/operations.md): takes [P2P]
+ * PSK/PSKFile and NextPSKFile from cfg (loaded, e.g. on SIGHUP) and makes
+ * them the node's keys. With a next PSK the node accepts both keys and dials
+ * with the next one first; connections that use a key it no longer holds are
+ * closed. The keys stay inside the library (never as text in the caller).
+ * Returns 0, -EINVAL (NULL), -EBUSY (inside a callback), W2W_ESTATE (cfg
+ * holds no PSK), -ENOMEM; on failure the node keeps its keys.
+ */
+W2W_EXPORT int w2w_node_set_psk(struct w2w_node *node, const struct w2w_config *cfg);
+/*
  * Stops without leaving: closes connections, keeps the interface, its
  * address and peers; STOPPED follows. Returns 0, -EBUSY, W2W_ESTATE (already
  * stopping or stopped).
@@ -115,6 +125,19 @@ W2W_EXPORT int w2w_node_stop(struct w2w_node *node);
  */
 W2W_EXPORT int w2w_node_leave(struct w2w_node *node);
 
+/*
+ * Admission (docs/mesh.md "Admission"). w2w_node_set_admission_token: the
+ * token (base64, as `w2wesher admission sign` prints it; NULL or "": none)
+ * this node presents from now on, without a restart (a daemon calls it on
+ * reload). Returns 0, -EINVAL, -EBUSY, W2W_EPARSE (not a token).
+ * w2w_node_admission_publish: a revocation (base64, `w2wesher admission
+ * revoke`) to enforce here and gossip to the mesh; persisted in the state
+ * directory. Returns 1 (new), 0 (known already), -EINVAL, -EBUSY,
+ * W2W_ESTATE (not running, or not in admission mode), W2W_EPARSE (not a
+ * revocation), W2W_EAUTH (not signed by one of our AdmissionKeys).
+ */
+W2W_EXPORT int w2w_node_set_admission_token(struct w2w_node *node, const char *token);
+W2W_EXPORT int w2w_node_admission_publish(struct w2w_node *node, const char *revocation);
 /* Snapshots: a copy of the node's view at the time of the call; NULL when out
  * of memory. Free with w2w_snapshot_free() (accepts NULL, returns NULL). */
 struct w2w_snapshot;
@@ -153,6 +176,19 @@ W2W_EXPORT const char *w2w_snapshot_public_endpoint(const struct w2w_snapshot *s
 /* 1 when the node is behind a NAT (self: as we detected it; a peer: as it
  * announces), 2 when ours looks symmetric (self only), else 0. */
 W2W_EXPORT int w2w_snapshot_nat(const struct w2w_snapshot *s, size_t i);
+
+/*
+ * Metrics (docs/operations.md "Metrics"): counters since w2w_node_new() and
+ * gauges, as of the snapshot. Index i = 0, 1, ... until the name getter
+ * returns NULL (later versions append). Names and help texts are static and
+ * follow the Prometheus conventions ("w2wesher_announcements_received_total");
+ * is_counter: 1 for a counter (only grows), 0 for a gauge. Per-peer values
+ * (handshake, rx/tx bytes) are the peer getters above.
+ */
+W2W_EXPORT const char *w2w_snapshot_metric_name(const struct w2w_snapshot *s, size_t i);
+W2W_EXPORT const char *w2w_snapshot_metric_help(const struct w2w_snapshot *s, size_t i);
+W2W_EXPORT int w2w_snapshot_metric_is_counter(const struct w2w_snapshot *s, size_t i);
+W2W_EXPORT uint64_t w2w_snapshot_metric_value(const struct w2w_snapshot *s, size_t i);
 
 #ifdef __cplusplus
 }

@@ -56,6 +56,11 @@ enum w2w_p2p_event_type {
 	W2W_P2P_EV_PING,          /* peer_id, rtt_us */
 	W2W_P2P_EV_PING_FAILED,   /* peer_id, error, message */
 	W2W_P2P_EV_MESSAGE,       /* from (the author, signature-verified), topic, data, seqno */
+	/* peer_id, topic: the peer announced its subscription to topic (gossipsub
+	 * SUBOPTS). A publish reaches a peer only once this came for the topic:
+	 * w2w_p2p_publish() with no subscriber known sends nothing (docs/api.md). */
+	W2W_P2P_EV_SUBSCRIBED,
+	W2W_P2P_EV_UNSUBSCRIBED,  /* peer_id, topic: it withdrew that subscription */
 };
 
 /* An event, opaque: read it with the getters below during the callback only
@@ -105,6 +110,20 @@ W2W_EXPORT int w2w_p2p_new(struct w2w_p2p **ret, struct w2w_loop *loop, const ch
 /* Closes every socket at once (no goodbye); accepts NULL; returns NULL. Not
  * from inside its callbacks. */
 W2W_EXPORT struct w2w_p2p *w2w_p2p_free(struct w2w_p2p *h);
+
+/*
+ * Network PSK rotation without restart (docs/operations.md "Rotating the
+ * network PSK"): swarm_key is the current PSK, next_swarm_key the next one
+ * (NULL = none), in either form w2w_p2p_new() takes. With a next PSK, inbound
+ * connections may use either key (the host tells them apart by the dialer's
+ * first bytes) and dials use the next one first, falling back once to the
+ * current one when the handshake fails. Established connections whose key is
+ * no longer one of the two are closed. Any time, also before the first
+ * listen/dial. Returns 0, -EINVAL (h or swarm_key NULL), W2W_EPARSE (a bad
+ * key; nothing changed), W2W_ESTATE (a host made without a swarm key),
+ * -EBUSY (inside a log callback), -ENOMEM.
+ */
+W2W_EXPORT int w2w_p2p_set_psk(struct w2w_p2p *h, const char *swarm_key, const char *next_swarm_key);
 
 /*
  * Sets the log sink (fn NULL: logs are dropped, the default). Messages with

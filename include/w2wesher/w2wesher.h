@@ -27,9 +27,11 @@
 #include <w2wesher/loop.h>
 #include <w2wesher/config.h>
 #include <w2wesher/keys.h>
+#include <w2wesher/admission.h>
 #include <w2wesher/node.h>
 #include <w2wesher/p2p.h>
 #include <w2wesher/wg.h>
+#include <w2wesher/ipam.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -28,6 +28,38 @@
 #define DEF_STATE_BASE "/var/lib/w2wesher/"
 #define DEF_SOCK_BASE "/run/w2wesher/"
 
+/*
+ * The default StateDir / ControlSocket (docs/configuration.md "Directories").
+ * root: the system base (/var/lib/w2wesher/<if>, /run/w2wesher/<if>.sock).
+ * Any other user cannot create those, so it gets its own per the XDG Base
+ * Directory spec: $XDG_STATE_HOME (else ~/.local/state) and $XDG_RUNTIME_DIR
+ * (no home fallback: a socket belongs on a runtime tmpfs, else the system
+ * path). systemd's $STATE_DIRECTORY/$RUNTIME_DIRECTORY win over both
+ * (config_file.c, with W2W_CONFIG_ENV). A relative variable is ignored, as
+ * the XDG spec says. Returns -1 when the result does not fit.
+ */
+static int default_path(char *out, size_t cap, const char *sys_base, const char *xdg_var, const char *home_sub,
+                        const char *ifname, const char *suffix)
+{
+	const char *x;
+	int w;
+
+	if (geteuid() != 0) {
+		x = getenv(xdg_var);
+		if (x && x[0] == '/') {
+			w = snprintf(out, cap, "%s/w2wesher/%s%s", x, ifname, suffix);
+			return w < 0 || (size_t)w >= cap ? -1 : 0;
+		}
+		x = home_sub ? getenv("HOME") : NULL;
+		if (x && x[0] == '/') {
+			w = snprintf(out, cap, "%s/%s/w2wesher/%s%s", x, home_sub, ifname, suffix);
+			return w < 0 || (size_t)w >= cap ? -1 : 0;
+		}
+	}
+	w = snprintf(out, cap, "%s%s%s", sys_base, ifname, suffix);
+	return w < 0 || (size_t)w >= cap ? -1 : 0;
+}
+
 /* ---- object ---- */
 
 static void set_defaults(struct w2w_config *c)
@@ -95,10 +127,18 @@ int w2w_config_check(struct w2w_config *c)
 		}
 		cfg_copy_str(c->node_name, sizeof(c->node_name), host, strlen(host));
 	}
-	if (c->origin[CK_NODE_STATEDIR] == CO_DEFAULT || !c->state_dir[0])
-		snprintf(c->state_dir, sizeof(c->state_dir), DEF_STATE_BASE "%s", c->ifname);
-	if (c->origin[CK_NODE_CONTROLSOCKET] == CO_DEFAULT || !c->control_socket[0])
-		snprintf(c->control_socket, sizeof(c->control_socket), DEF_SOCK_BASE "%s.sock", c->ifname);
+	if ((c->origin[CK_NODE_STATEDIR] == CO_DEFAULT || !c->state_dir[0]) &&
+	    default_path(c->state_dir, sizeof(c->state_dir), DEF_STATE_BASE, "XDG_STATE_HOME", ".local/state",
+	                 c->ifname, "") < 0) {
+		cfg_err_key(c, CK_NODE_STATEDIR, "the default (from $XDG_STATE_HOME or $HOME) is too long; set StateDir");
+		return W2W_EPARSE;
+	}
+	if ((c->origin[CK_NODE_CONTROLSOCKET] == CO_DEFAULT || !c->control_socket[0]) &&
+	    default_path(c->control_socket, sizeof(c->control_socket), DEF_SOCK_BASE, "XDG_RUNTIME_DIR", NULL,
+	                 c->ifname, ".sock") < 0) {
+		cfg_err_key(c, CK_NODE_CONTROLSOCKET, "the default (from $XDG_RUNTIME_DIR) is too long; set ControlSocket");
+		return W2W_EPARSE;
+	}
 	if (c->origin[CK_NODE_DNSDOMAIN] == CO_DEFAULT || !c->dns_domain[0]) {
 		/* <Interface>.w2w: two clusters on one host differ in Interface, so in domain. An
 		 * interface name that is no DNS label (wg_0) gives no names until DNSDomain is set. */
@@ -133,6 +173,11 @@ int w2w_config_check(struct w2w_config *c)
 	}
 	if (c->psk_file[0]) {
 		rc = cfg_load_psk_file(c);
+		if (rc < 0)
+			return rc;
+	}
+	if (c->next_psk_file[0]) {
+		rc = cfg_load_next_psk_file(c);
 		if (rc < 0)
 			return rc;
 	}
@@ -349,7 +394,17 @@ int w2w_config_set_dns_domain(struct w2w_config *c, const char *domain)
 	return set_text(c, CK_NODE_DNSDOMAIN, domain);
 }
 
+int w2w_config_set_metrics_addr(struct w2w_config *c, const char *addr)
+{
+	return set_text(c, CK_NODE_METRICSADDR, addr);
+}
+
 /* ---- getters ---- */
+
+const char *w2w_config_metrics_addr(const struct w2w_config *c)
+{
+	return c->metrics_addr;
+}
 
 const char *w2w_config_path(const struct w2w_config *c)
 {

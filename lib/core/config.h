@@ -51,6 +51,11 @@ enum cfg_key {
 	CK_NODE_CONTROLSOCKET,
 	CK_NODE_DNSDOMAIN,
 	CK_P2P_RELAY,
+	CK_P2P_NEXTPSKFILE,
+	CK_NODE_PAIRPSK,
+	CK_NODE_METRICSADDR,
+	CK_P2P_ADMISSIONKEY,   /* docs/configuration.md "Admission" */
+	CK_P2P_ADMISSIONTOKEN,
 	CK__COUNT
 };
 
@@ -60,6 +65,7 @@ enum cfg_origin { CO_DEFAULT = 0, CO_FILE, CO_ENV, CO_SET, CO_GENERATED };
 /* Secrets, in one guarded allocation (crypto/secmem.h). */
 struct cfg_secrets {
 	uint8_t psk[32];
+	uint8_t next_psk[32];
 	uint8_t wg_priv[32];
 	uint8_t scratch[160]; /* decoding area, wiped after each use */
 };
@@ -81,6 +87,9 @@ struct w2w_config {
 
 	char path[CFG_PATH_MAX];
 	char psk_file[CFG_PATH_MAX];
+	char next_psk_file[CFG_PATH_MAX]; /* [P2P] NextPSKFile: network PSK rotation */
+	bool has_next_psk;                /* sec->next_psk loaded from it */
+	bool pair_psk;                    /* [Node] PairPSK: per-pair WireGuard PSKs */
 	char listen_addr[MA_MAX_TEXT]; /* canonical /ip4|ip6/<ip>/tcp/<port> */
 	char *bootstrap[CFG_MAX_BOOTSTRAP];
 	size_t n_bootstrap;
@@ -108,6 +117,11 @@ struct w2w_config {
 	uint64_t refresh_ms;     /* RefreshInterval: the periodic re-announcement */
 	char control_socket[CFG_SOCK_MAX];
 	char dns_domain[CFG_DOMAIN_MAX + 1]; /* "" until w2w_config_check() derives it */
+	char metrics_addr[64];               /* [Node] MetricsAddr, "IP:PORT"; "" = off */
+
+	uint8_t adm_keys[8][32]; /* AdmissionKey (ADM_MAX_KEYS): admission mode when n_adm_keys > 0 */
+	size_t n_adm_keys;
+	char adm_token[300]; /* AdmissionToken, base64 text ("" = none) */
 
 	char note[512]; /* a remark for the dump (e.g. a rewritten ListenAddr) */
 	char err[512];

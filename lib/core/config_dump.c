@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "buf.h"
 #include "config_priv.h"
 #include "err.h"
@@ -48,6 +49,9 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 	case CK_P2P_PSKFILE:
 		buf_printf(b, "%s", c->psk_file);
 		break;
+	case CK_P2P_NEXTPSKFILE:
+		buf_printf(b, "%s", c->next_psk_file);
+		break;
 	case CK_P2P_BOOTSTRAP:
 		for (size_t i = 0; i < c->n_bootstrap; i++)
 			buf_printf(b, "%s%s", i ? "," : "", c->bootstrap[i]);
@@ -61,6 +65,9 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 		break;
 	case CK_P2P_MDNS:
 		buf_printf(b, "%s", c->mdns ? "true" : "false");
+		break;
+	case CK_NODE_PAIRPSK:
+		buf_printf(b, "%s", c->pair_psk ? "true" : "false");
 		break;
 	case CK_P2P_MDNSIFACES:
 		buf_printf(b, "%s", c->mdns_ifaces_text);
@@ -126,11 +133,25 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 	case CK_NODE_CONTROLSOCKET:
 		buf_printf(b, "%s", c->control_socket);
 		break;
+	case CK_P2P_ADMISSIONKEY:
+		for (size_t i = 0; i < c->n_adm_keys; i++) {
+			char k64[48];
+
+			b64_encode(k64, sizeof(k64), c->adm_keys[i], 32);
+			buf_printf(b, "%s%s", i ? "," : "", k64);
+		}
+		break;
+	case CK_P2P_ADMISSIONTOKEN:
+		buf_printf(b, "%s", c->adm_token);
+		break;
 	case CK_NODE_DNSDOMAIN:
 		buf_printf(b, "%s", c->dns_domain);
 		break;
 	case CK_P2P_RELAY:
 		buf_printf(b, "%s", c->relay ? "true" : "false");
+		break;
+	case CK_NODE_METRICSADDR:
+		buf_printf(b, "%s", c->metrics_addr);
 		break;
 	}
 }

@@ -120,6 +120,40 @@ static int parse_file(struct w2w_config *c, const char *text, size_t len, struct
 	return 0;
 }
 
+/*
+ * systemd's StateDirectory= and RuntimeDirectory= (systemd.exec(5)
+ * "Environment variables in spawned processes"): $STATE_DIRECTORY and
+ * $RUNTIME_DIRECTORY hold the absolute paths systemd created for the unit,
+ * ':'-separated when there are several; the first is ours. They replace only
+ * defaults: StateDir/ControlSocket from the file or W2WESHER_* stay. The
+ * state directory is used as is (StateDirectory=w2wesher/%i already names
+ * the interface); the socket is <Interface>.sock inside the runtime one.
+ */
+static int apply_systemd_dir(struct w2w_config *c, int k, const char *var, const char *suffix)
+{
+	const char *v = getenv(var), *end;
+	char path[CFG_PATH_MAX];
+	int w;
+
+	if (!v || v[0] != '/' || c->origin[k] != CO_DEFAULT)
+		return 0;
+	end = strchr(v, ':');
+	w = snprintf(path, sizeof(path), "%.*s%s%s%s", (int)(end ? (size_t)(end - v) : strlen(v)), v,
+	             suffix ? "/" : "", suffix ? c->ifname : "", suffix ? suffix : "");
+	if (w < 0 || (size_t)w >= sizeof(path) || cfg_apply(c, k, path, (size_t)w, CO_ENV, 0) < 0) {
+		cfg_err_at(c, k, CO_ENV, 0, "environment %s: unusable for [Node] %s", var, cfg_keydefs[k].name);
+		return W2W_EPARSE;
+	}
+	return 0;
+}
+
+static int apply_systemd_dirs(struct w2w_config *c)
+{
+	int r = apply_systemd_dir(c, CK_NODE_STATEDIR, "STATE_DIRECTORY", NULL);
+
+	return r < 0 ? r : apply_systemd_dir(c, CK_NODE_CONTROLSOCKET, "RUNTIME_DIRECTORY", ".sock");
+}
+
 static int apply_env(struct w2w_config *c)
 {
 	char want[80], sec[32], key[32];
@@ -155,7 +189,7 @@ static int apply_env(struct w2w_config *c)
 		if (cfg_apply(c, hit, eq + 1, strlen(eq + 1), CO_ENV, 0) < 0)
 			return W2W_EPARSE;
 	}
-	return 0;
+	return apply_systemd_dirs(c);
 }
 
 int cfg_check_secret_mode(struct w2w_config *c, int k, const char *path, const char *what)
@@ -172,41 +206,56 @@ int cfg_check_secret_mode(struct w2w_config *c, int k, const char *path, const c
 	return W2W_EPARSE;
 }
 
-/* Reads the swarm.key named by PSKFile; relative paths start at the config file's directory. */
-int cfg_load_psk_file(struct w2w_config *c)
+/* Reads a swarm.key (PSKFile, NextPSKFile); relative paths start at the config file's directory. */
+static int load_swarm_key(struct w2w_config *c, int k, const char *name, uint8_t *out, const char *what)
 {
 	char full[2 * CFG_PATH_MAX];
 	const char *slash = strrchr(c->path, '/');
 	struct buf b;
 	int rc;
 
-	if (c->psk_file[0] != '/' && slash)
-		snprintf(full, sizeof(full), "%.*s/%s", (int)(slash - c->path), c->path, c->psk_file);
+	if (name[0] != '/' && slash)
+		snprintf(full, sizeof(full), "%.*s/%s", (int)(slash - c->path), c->path, name);
 	else
-		snprintf(full, sizeof(full), "%s", c->psk_file);
+		snprintf(full, sizeof(full), "%s", name);
 	buf_init(&b, 0);
-	rc = cfg_check_secret_mode(c, CK_P2P_PSKFILE, full, "the network PSK");
+	rc = cfg_check_secret_mode(c, k, full, what);
 	if (rc < 0)
 		return rc;
 	rc = atomicfile_read(full, 4096, &b);
 	if (rc < 0) {
-		cfg_err_key(c, CK_P2P_PSKFILE, "cannot read '%s': %s", full,
+		cfg_err_key(c, k, "cannot read '%s': %s", full,
 		        rc == W2W_ELIMIT ? "too large for a swarm.key" : w2w_strerror(rc));
 		rc = W2W_EPARSE; /* a configuration error: the message says why */
 		goto out;
 	}
 	if (swarmkey_parse(c->sec->scratch, (const char *)b.data, b.len) < 0) {
-		cfg_err_key(c, CK_P2P_PSKFILE,
-		        "'%s' is not a swarm.key (/key/swarm/psk/1.0.0/, /base16/, 64 hex digits)", full);
+		cfg_err_key(c, k, "'%s' is not a swarm.key (/key/swarm/psk/1.0.0/, /base16/, 64 hex digits)", full);
 		rc = W2W_EPARSE;
 		goto out;
 	}
-	memcpy(c->sec->psk, c->sec->scratch, 32);
-	c->has_psk = true;
+	memcpy(out, c->sec->scratch, 32);
 	rc = 0;
 out:
 	secure_wipe(c->sec->scratch, sizeof(c->sec->scratch));
 	buf_free_wipe(&b);
+	return rc;
+}
+
+int cfg_load_psk_file(struct w2w_config *c)
+{
+	int rc = load_swarm_key(c, CK_P2P_PSKFILE, c->psk_file, c->sec->psk, "the network PSK");
+
+	if (rc == 0)
+		c->has_psk = true;
+	return rc;
+}
+
+int cfg_load_next_psk_file(struct w2w_config *c)
+{
+	int rc = load_swarm_key(c, CK_P2P_NEXTPSKFILE, c->next_psk_file, c->sec->next_psk, "the next network PSK");
+
+	c->has_next_psk = rc == 0;
 	return rc;
 }
 

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admission.h"
+#include "b64.h"
 #include "config_priv.h"
 #include "err.h"
 #include "godur.h"
@@ -257,6 +259,19 @@ static int p_pskfile(struct w2w_config *c, const char *v, size_t n, char *why)
 	return 0;
 }
 
+static int p_next_pskfile(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	if (cfg_copy_str(c->next_psk_file, sizeof(c->next_psk_file), v, n) < 0) {
+		cfg_why(why, "path too long");
+		return -1;
+	}
+	if (!n) {
+		c->has_next_psk = false;
+		secure_wipe(c->sec->next_psk, sizeof(c->sec->next_psk));
+	}
+	return 0;
+}
+
 static int p_p2p_key(struct w2w_config *c, const char *v, size_t n, char *why)
 {
 	struct ident *id = NULL;
@@ -469,6 +484,19 @@ static int p_relay(struct w2w_config *c, const char *v, size_t n, char *why)
 		return -1;
 	}
 	c->relay = on;
+	return 0;
+}
+
+static int p_pair_psk(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char s[72];
+	bool on = true; /* docs/security.md: on unless a reason against it */
+
+	if (n && parse_bool(v, n, &on) < 0) {
+		cfg_why(why, "'%s' is not true or false", cfg_shown(s, v, n));
+		return -1;
+	}
+	c->pair_psk = on;
 	return 0;
 }
 
@@ -750,6 +778,54 @@ static int p_dns_domain(struct w2w_config *c, const char *v, size_t n, char *why
 	return 0;
 }
 
+/* [Node] MetricsAddr (docs/operations.md "Metrics"): "" (off), IPv4:PORT or
+ * [IPv6]:PORT. An IP literal only: the daemon binds exactly this address, and
+ * a name could resolve to a public interface. */
+static int p_metrics_addr(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char s[72], host[INET6_ADDRSTRLEN + 2];
+	uint8_t ip[16];
+	const char *colon;
+	size_t hl;
+	unsigned long port = 0;
+	int fam;
+
+	c->metrics_addr[0] = 0;
+	if (!n)
+		return 0;
+	colon = memrchr(v, ':', n);
+	if (!colon || n >= sizeof(c->metrics_addr))
+		goto bad;
+	hl = (size_t)(colon - v);
+	if (hl >= 2 && v[0] == '[' && v[hl - 1] == ']') {
+		fam = AF_INET6;
+		memcpy(host, v + 1, hl - 2);
+		host[hl - 2] = 0;
+	} else if (hl && hl < sizeof(host) && !memchr(v, ':', hl)) {
+		fam = AF_INET;
+		memcpy(host, v, hl);
+		host[hl] = 0;
+	} else {
+		goto bad;
+	}
+	if (colon + 1 == v + n || colon + 6 < v + n || inet_pton(fam, host, ip) != 1)
+		goto bad;
+	for (const char *p = colon + 1; p < v + n; p++) {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		port = port * 10 + (unsigned long)(*p - '0');
+	}
+	if (port == 0 || port > 65535)
+		goto bad;
+	memcpy(c->metrics_addr, v, n);
+	c->metrics_addr[n] = 0;
+	return 0;
+bad:
+	cfg_why(why, "'%s' is not IP:PORT (e.g. 127.0.0.1:9586 or [::1]:9586; an IP address, port 1-65535)",
+	        cfg_shown(s, v, n));
+	return -1;
+}
+
 static int p_log_level(struct w2w_config *c, const char *v, size_t n, char *why)
 {
 	char s[72];
@@ -789,9 +865,74 @@ static int p_refresh(struct w2w_config *c, const char *v, size_t n, char *why)
 	return 0;
 }
 
+/* AdmissionKey: operator public keys, comma-separated like Bootstrap (several
+ * during an operator key rotation). Empty: open mode. */
+static int p_adm_key(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	uint8_t keys[ADM_MAX_KEYS][32];
+	size_t count = 0, pos = 0;
+	char s[72];
+
+	while (pos <= n) {
+		const char *item = v + pos, *comma = memchr(item, ',', n - pos);
+		size_t len = comma ? (size_t)(comma - item) : n - pos;
+
+		pos += len + 1;
+		while (len && isspace((unsigned char)item[0])) {
+			item++;
+			len--;
+		}
+		while (len && isspace((unsigned char)item[len - 1]))
+			len--;
+		if (!len)
+			continue;
+		if (count == ADM_MAX_KEYS) {
+			cfg_why(why, "more than %d keys", ADM_MAX_KEYS);
+			return -1;
+		}
+		if (len != 44 || b64_decode(keys[count], 32, item, len) != 32) {
+			cfg_why(why, "'%s' is not an admission public key (`w2wesher admission pubkey` prints one)",
+			        cfg_shown(s, item, len));
+			return -1;
+		}
+		count++;
+	}
+	memcpy(c->adm_keys, keys, count * 32);
+	c->n_adm_keys = count;
+	return 0;
+}
+
+/* AdmissionToken: checked for form here; its signature, peer and expiry by
+ * the node (a config may carry a token before its key is configured). */
+static int p_adm_token(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	uint8_t raw[ADM_MAX_LEN + 3];
+	struct adm_obj o;
+	int len;
+
+	while (n && isspace((unsigned char)v[0])) {
+		v++;
+		n--;
+	}
+	while (n && isspace((unsigned char)v[n - 1]))
+		n--;
+	if (!n) {
+		c->adm_token[0] = 0;
+		return 0;
+	}
+	len = n < sizeof(c->adm_token) ? b64_decode(raw, sizeof(raw), v, n) : -1;
+	if (len < 0 || adm_parse(raw, (size_t)len, &o) < 0 || o.kind != ADM_KIND_TOKEN) {
+		cfg_why(why, "not an admission token (`w2wesher admission sign` prints one)");
+		return -1;
+	}
+	cfg_copy_str(c->adm_token, sizeof(c->adm_token), v, n);
+	return 0;
+}
+
 const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_P2P_PSK] = {SEC_P2P, "PSK", p_psk, true},
     [CK_P2P_PSKFILE] = {SEC_P2P, "PSKFile", p_pskfile, false},
+    [CK_P2P_NEXTPSKFILE] = {SEC_P2P, "NextPSKFile", p_next_pskfile, false},
     [CK_P2P_PRIVATEKEY] = {SEC_P2P, "PrivateKey", p_p2p_key, true},
     [CK_P2P_BOOTSTRAP] = {SEC_P2P, "Bootstrap", p_bootstrap, false},
     [CK_P2P_LISTENADDR] = {SEC_P2P, "ListenAddr", p_listen_addr, false},
@@ -815,6 +956,10 @@ const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_NODE_CONTROLSOCKET] = {SEC_NODE, "ControlSocket", p_control_socket, false},
     [CK_NODE_DNSDOMAIN] = {SEC_NODE, "DNSDomain", p_dns_domain, false},
     [CK_P2P_RELAY] = {SEC_P2P, "Relay", p_relay, false},
+    [CK_NODE_PAIRPSK] = {SEC_NODE, "PairPSK", p_pair_psk, false},
+    [CK_NODE_METRICSADDR] = {SEC_NODE, "MetricsAddr", p_metrics_addr, false},
+    [CK_P2P_ADMISSIONKEY] = {SEC_P2P, "AdmissionKey", p_adm_key, false},
+    [CK_P2P_ADMISSIONTOKEN] = {SEC_P2P, "AdmissionToken", p_adm_token, false},
 };
 
 /* ---- errors ---- */

@@ -76,6 +76,8 @@ int cfg_generate(struct w2w_config *c, const bool need[CK__COUNT]);
 /* ---- config_file.c ---- */
 /* Reads the swarm.key named by PSKFile (relative to the config file's directory). */
 int cfg_load_psk_file(struct w2w_config *c);
+/* [P2P] NextPSKFile into sec->next_psk (0600 checked like PSKFile). */
+int cfg_load_next_psk_file(struct w2w_config *c);
 /* W2W_EPARSE with c->err set (located at key k's line, or at no line when
  * k < 0) when path, which holds secrets, is readable or writable by every
  * user and c->allow_open_secrets is off; else 0. */

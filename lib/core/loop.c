@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The public event-loop contract (include/w2wesher/loop.h) over util/reactor. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "loop_internal.h"
 #include "osclock.h"
@@ -16,17 +18,69 @@ struct w2w_loop {
 	int processing; /* inside w2w_loop_process */
 	int broken;
 	const struct wgsync_os *wg_os; /* test seam: loop_set_wg_os() */
+	/* Per fd (indexed by fd number): watched by the library, and the host's
+	 * pointer (w2w_loop_assign). Grown on demand; fds are small integers. */
+	struct fdslot {
+		void *ud;
+		int watched;
+	} *fds;
+	size_t n_fds;
 };
+
+static struct fdslot *fdslot(struct w2w_loop *l, int fd, int grow)
+{
+	if (fd < 0)
+		return NULL;
+	if ((size_t)fd >= l->n_fds) {
+		size_t n = l->n_fds ? l->n_fds : 64;
+		struct fdslot *p;
+
+		if (!grow)
+			return NULL;
+		while (n <= (size_t)fd)
+			n *= 2;
+		p = realloc(l->fds, n * sizeof(*p));
+		if (!p)
+			return NULL;
+		memset(p + l->n_fds, 0, (n - l->n_fds) * sizeof(*p));
+		l->fds = p;
+		l->n_fds = n;
+	}
+	return &l->fds[fd];
+}
 
 static void hook_watch(void *ud, int fd, int events)
 {
 	struct w2w_loop *l = ud;
+	/* No memory for the slot: the fd is still watched, only unassignable. */
+	struct fdslot *s = fdslot(l, fd, events != 0);
+	void *fd_ud = s ? s->ud : NULL;
 
-	if (l->has_ops && l->ops.watch) {
+	if (s)
+		s->watched = events != 0;
+	if (l->has_ops && (l->ops.watch_fd || l->ops.watch)) {
 		l->in_cb++;
-		l->ops.watch(l->ops.ud, fd, events);
+		if (l->ops.watch_fd)
+			l->ops.watch_fd(l->ops.ud, fd, events, fd_ud);
+		else
+			l->ops.watch(l->ops.ud, fd, events);
 		l->in_cb--;
 	}
+	if (s && !events)
+		s->ud = NULL; /* after the stop call: the fd number may be reused */
+}
+
+int w2w_loop_assign(struct w2w_loop *loop, int fd, void *fd_ud)
+{
+	struct fdslot *s;
+
+	if (!loop || fd < 0)
+		return -EINVAL;
+	s = fdslot(loop, fd, 0);
+	if (!s || !s->watched)
+		return -ENOENT;
+	s->ud = fd_ud;
+	return 0;
 }
 
 static void hook_deadline(void *ud, int64_t when)
@@ -45,9 +99,8 @@ int w2w_loop_new(struct w2w_loop **ret, const struct w2w_loop_ops *ops)
 	struct w2w_loop *l;
 	struct reactor_hooks h;
 
-	/* Every version up to ours: version 1 is the whole of today's struct, so
-	 * there is nothing to default yet; a version 2 that appends fields copies
-	 * only the version-1 prefix from an older host. */
+	/* Every version up to ours: from a version-1 host only the version-1
+	 * prefix is read (watch_fd stays NULL). */
 	if (!ret || (ops && (ops->version < 1 || ops->version > W2W_LOOP_OPS_VERSION)))
 		return -EINVAL;
 	l = calloc(1, sizeof(*l));
@@ -59,7 +112,8 @@ int w2w_loop_new(struct w2w_loop **ret, const struct w2w_loop_ops *ops)
 		return -ENOMEM;
 	}
 	if (ops) {
-		l->ops = *ops;
+		/* An older host's struct ends where its version did. */
+		memcpy(&l->ops, ops, ops->version >= 2 ? sizeof(*ops) : offsetof(struct w2w_loop_ops, watch_fd));
 		l->has_ops = 1;
 	}
 	h.watch = hook_watch;
@@ -75,6 +129,7 @@ struct w2w_loop *w2w_loop_free(struct w2w_loop *loop)
 	if (!loop)
 		return NULL;
 	reactor_free(loop->r);
+	free(loop->fds);
 	free(loop);
 	return NULL;
 }

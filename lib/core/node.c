@@ -101,8 +101,13 @@ static void on_mesh_timer(void *ud, uint64_t now)
 static int op_publish(void *ud, const uint8_t *data, size_t len)
 {
 	struct w2w_node *n = ud;
+	int r = n->p2p ? w2w_p2p_publish(n->p2p, TOPIC, data, len) : W2W_ESTATE;
 
-	return n->p2p ? w2w_p2p_publish(n->p2p, TOPIC, data, len) : W2W_ESTATE;
+	if (r < 0)
+		n->cnt.ann_out_errors++;
+	else
+		n->cnt.ann_out++;
+	return r;
 }
 
 static void op_dial(void *ud, const uint8_t *ma, size_t len)
@@ -218,6 +223,12 @@ static void op_event(void *ud, const struct mn_event *ev)
 		id_str(ev->peer, id, sizeof(id));
 	if (ev->addr)
 		ann_ip_str(ev->addr, ip, sizeof(ip));
+	if (ev->type == MN_EV_PEER_UP)
+		n->cnt.peers_up++;
+	else if (ev->type == MN_EV_PEER_DOWN && message)
+		*(!strcmp(message, "expired") ? &n->cnt.peers_expired
+		  : !strcmp(message, "left")  ? &n->cnt.peers_left
+		                              : &n->cnt.peers_unreachable) += 1;
 	if (ev->type == MN_EV_WG_APPLIED) {
 		snprintf(msg, sizeof(msg), "%zu added, %zu removed, %zu updated, %zu unchanged (%s)", ev->diff->added,
 			 ev->diff->removed, ev->diff->updated, ev->diff->unchanged, wgsync_backend_name(n->wg));
@@ -239,6 +250,8 @@ static const struct mn_ops mesh_ops = {
 	.wg_peer = op_wg_peer,
 	.relay_open = op_relay_open,
 	.relay_close = op_relay_close,
+	.admit = node_op_admit,
+	.save_revocations = node_save_revocations,
 };
 
 /* ---- WireGuard ---- */
@@ -248,7 +261,9 @@ static void on_wg_done(void *ud, const struct wgsync_result *res)
 	struct w2w_node *n = ud;
 	char msg[160];
 
+	n->cnt.reconcile_runs++;
 	if (res->err < 0) {
+		n->cnt.reconcile_errors++;
 		snprintf(msg, sizeof(msg), "WireGuard %s (%s backend)", n->ifname, wgsync_backend_name(n->wg));
 		emit(n, W2W_NODE_EV_ERROR, NULL, NULL, NULL, msg, res->err);
 		mn_on_wg_failed(n->mesh, os_now_us());
@@ -358,10 +373,14 @@ static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 		if (ev->info->observed_addr.len &&
 		    ann_ip_from_ma(ev->info->observed_addr.b, ev->info->observed_addr.len, &ip, NULL))
 			mn_on_observed(n->mesh, &ip, now);
+		if (ev->peer)
+			mn_on_identify(n->mesh, ev->peer, ev->info->admission, ev->info->admission_len, now);
 		break;
 	case W2W_P2P_EV_MESSAGE:
-		if (ev->from && ev->topic && !strcmp(ev->topic, TOPIC))
+		if (ev->from && ev->topic && !strcmp(ev->topic, TOPIC)) {
+			n->cnt.ann_in++;
 			mn_on_message(n->mesh, ev->from, ev->data, ev->len, now);
+		}
 		break;
 	default:
 		break;
@@ -382,7 +401,7 @@ static void on_stopped_timer(void *ud, uint64_t now)
 
 static void disarm_all(struct w2w_node *n)
 {
-	struct rtimer *ts[] = {&n->t_mesh, &n->t_refresh, &n->t_leave, &n->t_stopped};
+	struct rtimer *ts[] = {&n->t_mesh, &n->t_refresh, &n->t_leave, &n->t_stopped, &n->t_adm};
 
 	for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++)
 		reactor_timer_disarm(n->r, ts[i]);
@@ -470,13 +489,31 @@ static int mesh_new(struct w2w_node *n, const struct w2w_config *cfg)
 	mc.listen_tcp = n->listen_tcp;
 	mc.relay = cfg->relay;
 	mc.log = &n->log;
+	mc.adm_keys = (const uint8_t(*)[32])cfg->adm_keys;
+	mc.n_adm_keys = cfg->n_adm_keys;
 	r = mn_new(&n->mesh, &mc, &mesh_ops, n);
 	if (r < 0)
 		return r;
+	if (node_admission_token(n, cfg->adm_token) == 0)
+		mn_set_token(n->mesh, n->adm_tok, n->adm_tok_len, 0);
 	/* Bootstrap addresses join the learned ones: both are dialled until connected. */
 	for (size_t i = 0; i < cfg->n_bootstrap; i++)
 		nodestate_add_peer(mn_state(n->mesh), cfg->bootstrap[i]);
 	return 0;
+}
+
+/* The mesh's per-pair WireGuard PSKs follow the network PSKs (mesh/pairpsk.h). */
+static int mesh_psks(struct w2w_node *n)
+{
+	const uint8_t *keys[2];
+	size_t k = 0;
+
+	if (!n->pair_psk)
+		return 0;
+	if (n->has_next_psk)
+		keys[k++] = n->psk + 32;
+	keys[k++] = n->psk;
+	return mn_set_psks(n->mesh, keys, k, os_now_us());
 }
 
 int w2w_node_new(struct w2w_node **out, struct w2w_loop *loop, const struct w2w_config *cfg,
@@ -500,11 +537,15 @@ int w2w_node_new(struct w2w_node **out, struct w2w_loop *loop, const struct w2w_
 	n->log.fn = log_sink;
 	n->log.ud = n;
 	n->log.max_level = -1; /* no sink yet (w2w_node_set_log) */
-	n->psk = secure_alloc(32);
+	n->psk = secure_alloc(64);
 	n->wg_priv = secure_alloc(32);
 	if (!n->psk || !n->wg_priv)
 		goto fail;
 	memcpy(n->psk, cfg->sec->psk, 32);
+	if (cfg->has_next_psk && !ct_eq(cfg->sec->psk, cfg->sec->next_psk, 32)) {
+		memcpy(n->psk + 32, cfg->sec->next_psk, 32);
+		n->has_next_psk = true;
+	}
 	memcpy(n->wg_priv, cfg->sec->wg_priv, 32);
 	if (wgkey_public(n->wg_pub, n->wg_priv) < 0) {
 		r = W2W_EPARSE;
@@ -534,19 +575,61 @@ int w2w_node_new(struct w2w_node **out, struct w2w_loop *loop, const struct w2w_
 	n->n_mdns_ifaces = cfg->n_mdns_ifaces;
 	n->mdns_interval_us = cfg->mdns_interval_ms * 1000;
 	n->range = cfg->range;
+	n->pair_psk = cfg->pair_psk;
 	r = mesh_new(n, cfg);
+	if (r >= 0)
+		r = mesh_psks(n);
 	if (r < 0)
 		goto fail;
 	rtimer_init(&n->t_mesh, on_mesh_timer, n);
 	rtimer_init(&n->t_refresh, on_refresh, n);
 	rtimer_init(&n->t_leave, on_leave_flushed, n);
 	rtimer_init(&n->t_stopped, on_stopped_timer, n);
+	node_admission_init(n);
 	n->state = NS_NEW;
 	*out = n;
 	return 0;
 fail:
 	w2w_node_free(n);
 	return r;
+}
+
+int w2w_node_set_psk(struct w2w_node *n, const struct w2w_config *cfg)
+{
+	char psk[64], next[64];
+	bool has_next;
+	int r = 0;
+
+	if (!n || !cfg)
+		return -EINVAL;
+	if (n->in_cb || loop_in_log(n->loop))
+		return -EBUSY;
+	if (!cfg->has_psk)
+		return W2W_ESTATE;
+	has_next = cfg->has_next_psk && !ct_eq(cfg->sec->psk, cfg->sec->next_psk, 32);
+	if (n->p2p) {
+		r = secret_to_b64(psk, sizeof(psk), cfg->sec->psk, 32);
+		if (r >= 0 && has_next)
+			r = secret_to_b64(next, sizeof(next), cfg->sec->next_psk, 32);
+		if (r >= 0)
+			r = w2w_p2p_set_psk(n->p2p, psk, has_next ? next : NULL);
+		secure_wipe(psk, sizeof(psk));
+		secure_wipe(next, sizeof(next));
+		if (r < 0)
+			return r;
+	}
+	memcpy(n->psk, cfg->sec->psk, 32);
+	secure_wipe(n->psk + 32, 32);
+	if (has_next)
+		memcpy(n->psk + 32, cfg->sec->next_psk, 32);
+	n->has_next_psk = has_next;
+	r = mesh_psks(n);
+	mesh_rearm(n);
+	if (r < 0)
+		return r;
+	log_info(&n->log, "network PSK reloaded: %s", has_next ? "current and next key (rotation in progress)"
+								   : "one key");
+	return 0;
 }
 
 struct w2w_node *w2w_node_free(struct w2w_node *n)
@@ -608,7 +691,7 @@ int w2w_node_start(struct w2w_node *n)
 {
 	struct wgsync_config wc;
 	const struct ann_claim *claim;
-	char ip[64], key[2 * IDENT_PRIVPB_LEN], psk[64];
+	char ip[64], key[2 * IDENT_PRIVPB_LEN], psk[64], next[64];
 	uint8_t pb[IDENT_PRIVPB_LEN];
 	int len, r;
 
@@ -650,14 +733,20 @@ int w2w_node_start(struct w2w_node *n)
 	r = secret_to_b64(key, sizeof(key), pb, (size_t)len);
 	if (r >= 0)
 		r = secret_to_b64(psk, sizeof(psk), n->psk, 32);
+	if (r >= 0 && n->has_next_psk)
+		r = secret_to_b64(next, sizeof(next), n->psk + 32, 32);
 	if (r >= 0)
 		r = w2w_p2p_new(&n->p2p, n->loop, key, psk, NULL, NULL);
+	if (r >= 0 && n->has_next_psk)
+		r = w2w_p2p_set_psk(n->p2p, psk, next);
 	secure_wipe(pb, sizeof(pb));
 	secure_wipe(key, sizeof(key));
 	secure_wipe(psk, sizeof(psk));
+	secure_wipe(next, sizeof(next));
 	if (r < 0)
 		goto fail;
 	p2ph_set_event_cb(n->p2p, on_p2p_event, n); /* the binary events (p2phost.h) */
+	node_admission_start(n);
 	w2w_p2p_set_log(n->p2p, p2p_log, n, n->log.max_level);
 	/* A refused first dial (peers starting together) is retried within 250 ms;
 	 * the host's backoff still grows from there for peers that stay away. */

@@ -22,7 +22,21 @@
 #include "w2wesher/node.h"
 #include "w2wesher/p2p.h"
 
+#define NODE_ADMQ_MAX 64
+/* A refused peer's connections are closed right after the handshake for this
+ * long (docs/mesh.md "Admission"): a redial loop costs a handshake, and a
+ * node admitted meanwhile (a new token) gets in soon after. */
+#define NODE_DENY_US (5ull * 1000 * 1000)
+
 enum node_state { NS_NEW, NS_RUNNING, NS_LEAVING, NS_STOPPING, NS_STOPPED };
+
+/* Since w2w_node_new(); read through snapshots (node_metrics.c). */
+struct node_counters {
+	uint64_t ann_in, ann_out, ann_out_errors;
+	uint64_t reconcile_runs, reconcile_errors;
+	uint64_t state_writes, state_write_errors;
+	uint64_t peers_up, peers_expired, peers_left, peers_unreachable;
+};
 
 /* The opaque public event (getters in node_snapshot.c). */
 struct w2w_node_event {
@@ -45,7 +59,9 @@ struct w2w_node {
 	/* configuration (copied) */
 	struct ident *id;
 	char peer_id[PEERID_STR_MAX];
-	uint8_t *psk;     /* secure memory, 32 bytes */
+	uint8_t *psk;     /* secure memory, 64 bytes: the PSK, then the next PSK (w2w_node_set_psk) */
+	bool has_next_psk;
+	bool pair_psk;    /* [Node] PairPSK */
 	uint8_t *wg_priv; /* secure memory, 32 bytes */
 	uint8_t wg_pub[32];
 	char wg_pub_b64[WG_KEY_B64_LEN + 1];
@@ -69,11 +85,37 @@ struct w2w_node {
 	struct nmdns *mdns; /* LAN discovery, while running with MDNS on */
 
 	struct rtimer t_mesh, t_refresh, t_leave, t_stopped;
+
+	struct node_counters cnt; /* metrics (node_metrics.c) */
+	/* admission (admission.c): our token, and the engine's admit decisions
+	 * carried out from the loop (a hang-up raises events the engine must not
+	 * see from inside its own op) */
+	uint8_t adm_tok[256];
+	size_t adm_tok_len;
+	struct {
+		struct peerid id;
+		bool ok;
+	} admq[NODE_ADMQ_MAX];
+	size_t n_admq;
+	struct rtimer t_adm;
 };
+
+/* admission.c */
+void node_op_admit(void *ud, const struct peerid *peer, bool ok);
+void node_save_revocations(void *ud, const uint8_t *p, size_t len);
+void node_admission_init(struct w2w_node *n);
+void node_admission_start(struct w2w_node *n);
+int node_admission_token(struct w2w_node *n, const char *text);
 
 /* node_state.c: the state file. Load merges it into the engine's state at
  * start; save is the engine's save op. */
 void node_load_state(struct w2w_node *n);
 void node_save_state(void *ud, const struct nodestate *st);
+
+/* node_metrics.c: fills the snapshot's metric values (NODE_METRICS_MAX). */
+#define NODE_METRICS_MAX 40
+struct w2w_snapshot;
+void node_metrics_collect(struct w2w_node *n, uint64_t *values);
+const uint64_t *node_snapshot_metrics(const struct w2w_snapshot *s);
 
 #endif

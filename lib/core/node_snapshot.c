@@ -39,7 +39,13 @@ struct w2w_snapshot {
 	size_t n_peers;
 	char (*join)[MA_MAX_TEXT];
 	size_t n_join;
+	uint64_t metrics[NODE_METRICS_MAX]; /* node_metrics.c */
 };
+
+const uint64_t *node_snapshot_metrics(const struct w2w_snapshot *s)
+{
+	return s->metrics;
+}
 
 struct w2w_snapshot *w2w_node_snapshot(struct w2w_node *n)
 {
@@ -99,6 +105,7 @@ struct w2w_snapshot *w2w_node_snapshot(struct w2w_node *n)
 		}
 	}
 	s->n_peers = np;
+	node_metrics_collect(n, s->metrics);
 	/* Join addresses: what we listen on when specific, and where peers see us. */
 	if (n->p2p) {
 		const uint8_t *lma;

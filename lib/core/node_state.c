@@ -55,5 +55,6 @@ void node_save_state(void *ud, const struct nodestate *st)
 		r = atomicfile_write(n->state_path, b.data, b.len, 0600);
 	if (r < 0)
 		log_warn(&n->log, "cannot write %s: %s", n->state_path, err_str(r));
+	*(r < 0 ? &n->cnt.state_write_errors : &n->cnt.state_writes) += 1;
 	buf_free(&b);
 }

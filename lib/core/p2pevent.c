@@ -30,6 +30,8 @@ const char *w2w_p2p_event_type_name(enum w2w_p2p_event_type t)
 	case W2W_P2P_EV_PING: return "ping";
 	case W2W_P2P_EV_PING_FAILED: return "ping-failed";
 	case W2W_P2P_EV_MESSAGE: return "message";
+	case W2W_P2P_EV_SUBSCRIBED: return "subscribed";
+	case W2W_P2P_EV_UNSUBSCRIBED: return "unsubscribed";
 	}
 	return "unknown";
 }

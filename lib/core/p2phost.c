@@ -73,8 +73,10 @@ struct w2w_p2p {
 	struct reactor *r;
 	struct ident *id;
 	char peer_id[PEERID_STR_MAX];
-	uint8_t *psk; /* 32 bytes of guarded memory (secure_alloc), or NULL */
-	bool has_psk;
+	/* Guarded memory (secure_alloc), or NULL: the current PSK at 0, the
+	 * next one (w2w_p2p_set_psk) at 32. */
+	uint8_t *psk;
+	bool has_psk, has_next_psk;
 	struct swarm *sw;
 	struct swarm_config scfg;
 	struct gs_config gcfg;
@@ -98,6 +100,9 @@ struct w2w_p2p {
 	size_t n_observed;
 	int busy; /* inside sync: no nested sync */
 	bool resync;
+	bool gated; /* admission mode (p2ph_set_admission), applied to the swarm when made */
+	uint8_t adm[IDENTIFY_MAX_ADMISSION];
+	size_t adm_len;
 };
 
 static void sync_all(struct w2w_p2p *h, uint64_t now);
@@ -250,6 +255,10 @@ static void emit_text(struct w2w_p2p *h, const struct p2ph_event *ie)
 		ev.n_listen_addrs = nl;
 		ev.observed_addr = in->observed_addr.len ? obs : NULL;
 		break;
+	case W2W_P2P_EV_SUBSCRIBED:
+	case W2W_P2P_EV_UNSUBSCRIBED:
+		ev.topic = ie->topic;
+		break;
 	case W2W_P2P_EV_MESSAGE:
 		if (ie->from)
 			peerid_to_b58(from, sizeof(from), ie->from);
@@ -345,6 +354,14 @@ static void on_swarm_event(void *ud, const struct swarm_event *se)
 		ev.type = W2W_P2P_EV_PING_FAILED;
 		ev.err = se->err;
 		ev.reason = w2w_strerror(se->err);
+		emit(h, &ev);
+		return;
+	case SWARM_EV_SUBSCRIPTION:
+		ev.type = se->subscribed ? W2W_P2P_EV_SUBSCRIBED : W2W_P2P_EV_UNSUBSCRIBED;
+		ev.addr = NULL;
+		ev.addr_len = 0;
+		ev.inbound = 0;
+		ev.topic = se->topic;
 		emit(h, &ev);
 		return;
 	case SWARM_EV_MESSAGE:
@@ -562,13 +579,19 @@ static void sync_all(struct w2w_p2p *h, uint64_t now)
 			if (swarm_conn_done(hc->sc)) {
 				struct swarm_conn *sc = hc->sc;
 				bool failed = true;
+				/* A dial refused during a PSK rotation: once more at once with the older key. */
+				bool again = swarm_conn_psk_fallback(sc);
+				char text[MA_MAX_TEXT];
 
+				snprintf(text, sizeof(text), "%s", hc->text);
 				swarm_conn_output(sc, &p, &n);
 				failed = n != 0;
 				hc->sc = NULL;
 				swarm_conn_set_user(sc, hc);
 				swarm_conn_remove(h->sw, sc, now);
 				hconn_drop(h, hc, failed);
+				if (again && text[0])
+					w2w_p2p_dial(h, text);
 				h->resync = true;
 				break; /* the list may have changed under the callbacks */
 			}
@@ -600,8 +623,22 @@ static void host_timer(void *ud, uint64_t now)
 
 /* ---- setup ---- */
 
+/* The swarm's key list, newest first: the next PSK (if any), then the current one. */
+static int apply_psks(struct w2w_p2p *h, uint64_t now)
+{
+	const uint8_t *keys[2];
+	size_t n = 0;
+
+	if (h->has_next_psk)
+		keys[n++] = h->psk + 32;
+	keys[n++] = h->psk;
+	return swarm_set_psks(h->sw, keys, n, now);
+}
+
 static int ensure_swarm(struct w2w_p2p *h)
 {
+	int r;
+
 	if (h->sw)
 		return 0;
 	h->scfg.identity = h->id;
@@ -611,7 +648,51 @@ static int ensure_swarm(struct w2w_p2p *h)
 	h->scfg.agent_version = "w2wesher/" W2W_VERSION_STRING;
 	h->scfg.on_event = on_swarm_event;
 	h->scfg.ud = h;
-	return swarm_new(&h->sw, &h->scfg);
+	r = swarm_new(&h->sw, &h->scfg);
+	if (r == 0 && h->has_next_psk)
+		r = apply_psks(h, w2w_now_us());
+	if (r < 0)
+		return r;
+	swarm_set_gated(h->sw, h->gated);
+	return swarm_set_admission(h->sw, h->adm, h->adm_len);
+}
+
+int p2ph_set_admission(struct w2w_p2p *h, bool gated, const uint8_t *tok, size_t n)
+{
+	if (n > sizeof(h->adm))
+		return W2W_ELIMIT;
+	h->gated = gated;
+	if (n)
+		memcpy(h->adm, tok, n);
+	h->adm_len = n;
+	if (!h->sw)
+		return 0;
+	swarm_set_gated(h->sw, gated);
+	return swarm_set_admission(h->sw, tok, n);
+}
+
+int p2ph_admit(struct w2w_p2p *h, const struct peerid *peer)
+{
+	uint64_t now = w2w_now_us();
+	int r;
+
+	if (!h->sw)
+		return W2W_ESTATE;
+	r = swarm_admit(h->sw, peer, now);
+	sync_all(h, now);
+	return r;
+}
+
+int p2ph_deny(struct w2w_p2p *h, const struct peerid *peer, uint64_t for_us)
+{
+	uint64_t now = w2w_now_us();
+	int r;
+
+	if (!h->sw)
+		return W2W_ESTATE;
+	r = swarm_deny(h->sw, peer, now + for_us, now);
+	sync_all(h, now);
+	return r;
 }
 
 int w2w_p2p_new(struct w2w_p2p **ret, struct w2w_loop *loop, const char *key, const char *swarm_key,
@@ -639,7 +720,7 @@ int w2w_p2p_new(struct w2w_p2p **ret, struct w2w_loop *loop, const char *key, co
 	if (r < 0)
 		goto fail;
 	if (swarm_key) {
-		h->psk = secure_alloc(32);
+		h->psk = secure_alloc(64);
 		r = h->psk ? swarmkey_parse_any(h->psk, swarm_key, strlen(swarm_key)) : -ENOMEM;
 		if (r < 0)
 			goto fail;
@@ -691,6 +772,41 @@ struct w2w_p2p *w2w_p2p_free(struct w2w_p2p *h)
 	secure_free(h->psk);
 	free(h);
 	return NULL;
+}
+
+int w2w_p2p_set_psk(struct w2w_p2p *h, const char *swarm_key, const char *next_swarm_key)
+{
+	uint8_t *k;
+	uint64_t now;
+	int r;
+
+	if (!h || !swarm_key)
+		return -EINVAL;
+	if (loop_in_log(h->loop))
+		return -EBUSY;
+	if (!h->has_psk)
+		return W2W_ESTATE; /* plain libp2p stays plain: peers could not follow */
+	k = secure_alloc(64);
+	if (!k)
+		return -ENOMEM;
+	r = swarmkey_parse_any(k, swarm_key, strlen(swarm_key));
+	if (r >= 0 && next_swarm_key)
+		r = swarmkey_parse_any(k + 32, next_swarm_key, strlen(next_swarm_key));
+	if (r < 0) {
+		secure_free(k);
+		return W2W_EPARSE;
+	}
+	secure_free(h->psk);
+	h->psk = k;
+	h->has_next_psk = next_swarm_key && !ct_eq(k, k + 32, 32);
+	if (!h->sw)
+		return 0;
+	now = w2w_now_us();
+	/* The swarm copies the keys: h->scfg.psk must not point at the freed buffer. */
+	h->scfg.psk = h->psk;
+	r = apply_psks(h, now);
+	sync_all(h, now);
+	return r;
 }
 
 int w2w_p2p_set_log(struct w2w_p2p *h, w2w_log_fn fn, void *ud, int max_level)
@@ -1075,4 +1191,9 @@ int p2ph_listen_addr(const struct w2w_p2p *h, size_t i, const uint8_t **ma, size
 const struct peerid *p2ph_peer(const struct w2w_p2p *h)
 {
 	return ident_peerid(h->id);
+}
+
+void p2ph_gs_stats(const struct w2w_p2p *h, struct gs_stats *out)
+{
+	swarm_gs_stats(h->sw, out);
 }

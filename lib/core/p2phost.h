@@ -8,6 +8,7 @@
 #ifndef W2W_CORE_P2PHOST_H
 #define W2W_CORE_P2PHOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,11 +43,21 @@ void p2ph_set_event_cb(struct w2w_p2p *h, p2ph_event_fn fn, void *ud);
 int p2ph_dial(struct w2w_p2p *h, const uint8_t *ma, size_t len);
 /* The i-th listen address, binary, without /p2p/: 0, or -ENOENT past the end. */
 int p2ph_listen_addr(const struct w2w_p2p *h, size_t i, const uint8_t **ma, size_t *len);
+struct gs_stats;
+/* The host's gossipsub counters (metrics, node_metrics.c). */
+void p2ph_gs_stats(const struct w2w_p2p *h, struct gs_stats *out);
 const struct peerid *p2ph_peer(const struct w2w_p2p *h);
 /* A liveness probe of a connected peer (one yamux ping on its connection):
  * W2W_P2P_EV_PING follows when answered; without an answer the connection
  * fails (DISCONNECTED). W2W_ESTATE when not connected. The event may be
  * delivered from inside this call. */
 int p2ph_probe(struct w2w_p2p *h, const struct peerid *peer);
+/* Admission mode (swarm.h): gated = no pubsub bytes to a peer before
+ * p2ph_admit(); tok (n bytes, may be 0) is the token our identify answer
+ * carries. p2ph_deny closes the peer's connections and refuses new ones for
+ * for_us. */
+int p2ph_set_admission(struct w2w_p2p *h, bool gated, const uint8_t *tok, size_t n);
+int p2ph_admit(struct w2w_p2p *h, const struct peerid *peer);
+int p2ph_deny(struct w2w_p2p *h, const struct peerid *peer, uint64_t for_us);
 
 #endif

@@ -129,12 +129,17 @@ static bool valid_family(uint8_t f)
 
 int ann_encode(const struct announce *a, struct buf *out)
 {
+	return ann_encode_ext(a, NULL, out);
+}
+
+int ann_encode_ext(const struct announce *a, const struct ann_adm *adm, struct buf *out)
+{
 	msgpack_packer pk;
 	size_t start = out->len, namelen = strnlen(a->name, sizeof(a->name));
 	int r = 0;
 
 	if (a->n_claims > ANN_MAX_ADDRS || a->n_eps > ANN_MAX_ENDPOINTS || a->n_la > ANN_MAX_LISTEN || a->n_acks > ANN_MAX_ACKS ||
-	    a->n_down > ANN_MAX_DOWN || namelen > ANN_NAME_MAX)
+	    a->n_down > ANN_MAX_DOWN || namelen > ANN_NAME_MAX || a->n_pk > ANN_MAX_PK)
 		return W2W_EPARSE;
 	for (unsigned i = 0; i < a->n_la; i++)
 		if (a->la[i].len > ANN_MA_MAX || ma_validate(a->la[i].b, a->la[i].len) < 0)
@@ -160,7 +165,10 @@ int ann_encode(const struct announce *a, struct buf *out)
 			return W2W_EPARSE;
 
 	msgpack_packer_init(&pk, out, buf_write_cb);
-	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0) + (a->has_wep ? 1 : 0) +
+	if (adm && (adm->tok_len > ANN_BLOB_MAX || adm->n_rev > ANN_MAX_REVOKE))
+		return W2W_EPARSE;
+	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0) + (a->n_pk ? 1 : 0) +
+				      (adm && adm->tok_len ? 1 : 0) + (adm && adm->n_rev ? 1 : 0) + (a->has_wep ? 1 : 0) +
 				      (a->n_seen ? 1 : 0) + (a->n_rq ? 1 : 0) + (a->n_ry ? 1 : 0));
 	pack_key(&pk, "v");
 	msgpack_pack_uint32(&pk, ANN_VERSION);
@@ -254,6 +262,27 @@ int ann_encode(const struct announce *a, struct buf *out)
 			msgpack_pack_uint16(&pk, a->ry[i].pa);
 			pack_key(&pk, "pb");
 			msgpack_pack_uint16(&pk, a->ry[i].pb);
+		}
+	}
+	if (a->n_pk) {
+		pack_key(&pk, "pk");
+		msgpack_pack_array(&pk, a->n_pk);
+		for (unsigned i = 0; i < a->n_pk; i++) {
+			msgpack_pack_bin(&pk, ANN_PK_LEN);
+			msgpack_pack_bin_body(&pk, a->pk[i], ANN_PK_LEN);
+		}
+	}
+	if (adm && adm->tok_len) {
+		pack_key(&pk, "at");
+		msgpack_pack_bin(&pk, adm->tok_len);
+		msgpack_pack_bin_body(&pk, adm->tok, adm->tok_len);
+	}
+	if (adm && adm->n_rev) {
+		pack_key(&pk, "rv");
+		msgpack_pack_array(&pk, adm->n_rev);
+		for (unsigned i = 0; i < adm->n_rev; i++) {
+			msgpack_pack_bin(&pk, adm->rev[i].len);
+			msgpack_pack_bin_body(&pk, adm->rev[i].b, adm->rev[i].len);
 		}
 	}
 	/* The packer swallows write errors; a short buffer shows as a bad size. */
@@ -500,6 +529,17 @@ int ann_decode(const uint8_t *p, size_t n, struct announce *out)
 				memcpy(a.acks[j], m->via.bin.ptr, ANN_ACK_LEN);
 			}
 			a.n_acks = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "pk")) {
+			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_PK)
+				goto out;
+			for (uint32_t j = 0; j < val->via.array.size; j++) {
+				const msgpack_object *m = &val->via.array.ptr[j];
+
+				if (m->type != MSGPACK_OBJECT_BIN || m->via.bin.size != ANN_PK_LEN)
+					goto out;
+				memcpy(a.pk[j], m->via.bin.ptr, ANN_PK_LEN);
+			}
+			a.n_pk = (uint8_t)val->via.array.size;
 		} else if (key_is(k, "dn")) {
 			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_DOWN)
 				goto out;
@@ -551,6 +591,52 @@ int ann_decode(const uint8_t *p, size_t n, struct announce *out)
 	if (have != (H_V | H_SEQ | H_WG | H_PORT))
 		goto out;
 	*out = a;
+	r = 0;
+out:
+	msgpack_unpacked_destroy(&up);
+	return r;
+}
+
+int ann_decode_adm(const uint8_t *p, size_t n, struct ann_adm *out)
+{
+	msgpack_unpacked up;
+	struct ann_adm a;
+	size_t off = 0;
+	int r = W2W_EPARSE;
+
+	if (n > ANN_MAX_SIZE)
+		return W2W_ELIMIT;
+	if (!mp_check(p, n, 4))
+		return W2W_EPARSE;
+	a.tok_len = 0;
+	a.n_rev = 0;
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, (const char *)p, n, &off) != MSGPACK_UNPACK_SUCCESS || off != n ||
+	    up.data.type != MSGPACK_OBJECT_MAP)
+		goto out;
+	for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+		const msgpack_object *k = &up.data.via.map.ptr[i].key, *val = &up.data.via.map.ptr[i].val;
+
+		if (key_is(k, "at")) {
+			if (val->type != MSGPACK_OBJECT_BIN || val->via.bin.size > ANN_BLOB_MAX)
+				goto out;
+			memcpy(a.tok, val->via.bin.ptr, val->via.bin.size);
+			a.tok_len = (uint16_t)val->via.bin.size;
+		} else if (key_is(k, "rv")) {
+			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_REVOKE)
+				goto out;
+			for (uint32_t j = 0; j < val->via.array.size; j++) {
+				const msgpack_object *m = &val->via.array.ptr[j];
+
+				if (m->type != MSGPACK_OBJECT_BIN || m->via.bin.size > ANN_BLOB_MAX)
+					goto out;
+				memcpy(a.rev[j].b, m->via.bin.ptr, m->via.bin.size);
+				a.rev[j].len = (uint8_t)m->via.bin.size;
+			}
+			a.n_rev = (uint8_t)val->via.array.size;
+		}
+	}
+	memcpy(out, &a, sizeof(a));
 	r = 0;
 out:
 	msgpack_unpacked_destroy(&up);

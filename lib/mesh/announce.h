@@ -32,6 +32,8 @@
 #define ANN_SEEN_KEY_LEN 8     /* bytes of a WireGuard public key in a reflection report */
 #define ANN_MAX_RQ 8           /* relay requests in one announcement (docs/nat.md) */
 #define ANN_MAX_RY 8           /* relay allocations in one announcement */
+#define ANN_MAX_PK 2           /* network PSK key IDs (pairpsk.h) */
+#define ANN_PK_LEN 8           /* bytes of one key ID */
 
 enum {
 	ANN_F_LEAVING = 1u << 0,
@@ -105,10 +107,34 @@ struct announce {
 		uint8_t a[ANN_SEEN_KEY_LEN], b[ANN_SEEN_KEY_LEN];
 		uint16_t pa, pb;
 	} ry[ANN_MAX_RY];
+	/* Per-pair WireGuard PSKs (mesh/pairpsk.h): key IDs of the network PSKs
+	 * the author holds, newest first. Absent (0) = the author uses none. */
+	uint8_t n_pk;
+	uint8_t pk[ANN_MAX_PK][ANN_PK_LEN];
 };
 
 /* Appends the msgpack encoding. W2W_EPARSE for an announcement that would not decode. */
 int ann_encode(const struct announce *a, struct buf *out);
+
+/* Admission fields (docs/mesh.md "Admission"): the author's admission token
+ * ("at") and revocations it relays ("rv"), opaque blobs checked by admit.h.
+ * Kept out of struct announce so the peer table does not store them. */
+#define ANN_BLOB_MAX 208 /* >= ADM_MAX_LEN */
+#define ANN_MAX_REVOKE 8 /* revocations relayed in one announcement */
+struct ann_adm {
+	uint16_t tok_len;
+	uint8_t tok[ANN_BLOB_MAX];
+	uint8_t n_rev;
+	struct {
+		uint8_t len;
+		uint8_t b[ANN_BLOB_MAX];
+	} rev[ANN_MAX_REVOKE];
+};
+/* ann_encode with the admission fields (adm NULL or empty: none). */
+int ann_encode_ext(const struct announce *a, const struct ann_adm *adm, struct buf *out);
+/* The admission fields of an announcement ann_decode accepted; absent ones
+ * are empty. W2W_EPARSE when one is malformed. */
+int ann_decode_adm(const uint8_t *p, size_t n, struct ann_adm *out);
 /* Strict decode of untrusted bytes; writes *out only on success. W2W_EPARSE/W2W_ELIMIT. */
 int ann_decode(const uint8_t *p, size_t n, struct announce *out);
 

@@ -9,13 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit.h"
 #include "err.h"
 #include "handshake.h"
 #include "meshnode.h"
 #include "multiaddr.h"
 #include "nat.h"
+#include "pairpsk.h"
 #include "reconcile.h"
 #include "relay.h"
+#include "secmem.h"
 
 /* A kicked initiator (RECONCILE_F_KICK) is re-evaluated after this: its
  * keepalive for the handshake goes back to the configured one. */
@@ -35,6 +38,7 @@ enum mn_timer {
 	T_PROBE,          /* the liveness schedule: one probe per period */
 	T_PROBE_DEADLINE, /* the running probe was not answered in time */
 	T_NAT_SCAN,       /* reflection reports from our device's endpoints (docs/nat.md) */
+	T_ADMIT,          /* admission mode: token deadlines and expiries */
 	T_COUNT,
 };
 
@@ -58,6 +62,11 @@ struct mn_peer {
 	bool relay_forced;
 	struct peerid relay_by;
 	struct ann_endpoint relay_ep;
+	/* admission mode: its connection showed a valid token (identify) by
+	 * adm_deadline_us, and its token expires at tok_exp_s (Unix s, 0: never) */
+	bool admitted;
+	uint64_t adm_deadline_us;
+	uint64_t tok_exp_s;
 };
 
 /* A pair we relay (docs/nat.md "Relays"). */
@@ -119,6 +128,21 @@ struct mesh_node {
 	struct mn_relay relays[RELAY_MAX_PAIRS];
 	size_t n_relays;
 	bool relay_full_logged;
+	/* Per-pair WireGuard PSKs (pairpsk.h, mn_set_psks): our network PSKs,
+	 * newest first, in guarded memory, and their key IDs; none = off. */
+	uint8_t *psks;
+	size_t n_psks;
+	uint8_t kids[PAIRPSK_MAX_KEYS][PAIRPSK_KID_LEN];
+	const char *pt_why; /* the PEER_DOWN message of on_revoked */
+
+	/* admission mode (docs/mesh.md "Admission"); adm NULL: open mode */
+	struct admit *adm;
+	uint8_t tok[ANN_BLOB_MAX];
+	size_t tok_len;
+	size_t rev_rot; /* the first revocation our next announcement relays */
+	/* an admission removal ended the restart grace: the device must lose the
+	 * peer now, and it may be one the table never listed since the restart */
+	bool grace_over;
 };
 
 uint64_t mn_default_expiry_ms(uint64_t announce_ms)
@@ -283,6 +307,8 @@ static bool add_acks(struct mesh_node *m, struct announce *a, uint64_t now)
 	return left_out;
 }
 
+static void adm_fill(struct mesh_node *m, struct ann_adm *x);
+
 static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 {
 	struct announce a;
@@ -332,6 +358,8 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 		if (pe)
 			memcpy(a.rq[a.n_rq++], pe->ann.wg_pub, ANN_SEEN_KEY_LEN);
 	}
+	a.n_pk = (uint8_t)m->n_psks;
+	memcpy(a.pk, m->kids, sizeof(m->kids[0]) * m->n_psks);
 	if (!(flags & ANN_F_LEAVING) && add_acks(m, &a, now))
 		soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
 	/* Our unreachable reports of the last probe period (normally this is the
@@ -347,7 +375,15 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 		a.n_down++;
 	}
 	buf_init(&b, ANN_MAX_SIZE);
-	r = ann_encode(&a, &b);
+	if (m->adm || m->tok_len) {
+		struct ann_adm *x = malloc(sizeof(*x));
+
+		adm_fill(m, x);
+		r = x ? ann_encode_ext(&a, x, &b) : -ENOMEM;
+		free(x);
+	} else {
+		r = ann_encode(&a, &b);
+	}
 	if (r == 0)
 		r = m->ops.publish(m->ud, b.data, b.len);
 	buf_free(&b);
@@ -972,6 +1008,9 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 	in.pt = m->pt;
 	in.endpoint = endpoint_of;
 	in.ud = &x;
+	in.psks = m->psks;
+	in.kids = (const uint8_t(*)[8])m->kids;
+	in.n_psks = m->n_psks;
 	for (size_t i = 0; i < pt_count(m->pt); i++) {
 		const struct pt_entry *e = pt_at(m->pt, i);
 		struct mn_peer *c = peer_get(m, &e->id);
@@ -992,7 +1031,7 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 	 * there and announce themselves again once reconnected (seamless
 	 * restart); only then are the ones that stayed silent removed. */
 	m->ops.apply(m->ud, dev, m->has_claim ? &m->claim : NULL, m->cfg.range.plen,
-		     now - m->started_us < m->cfg.expiry_us);
+		     !m->grace_over && now - m->started_us < m->cfg.expiry_us);
 }
 
 /* Every desired device so far is applied: peer-up for the new nodes in it
@@ -1356,6 +1395,245 @@ static void take_reports(struct mesh_node *m, const struct peerid *author, const
 
 /* ---- inputs ---- */
 
+/* ---- admission (docs/mesh.md "Admission") ---- */
+
+static uint64_t wall_s(struct mesh_node *m)
+{
+	return m->ops.wall_us(m->ud) / 1000000;
+}
+
+static void adm_reject(struct mesh_node *m, const struct peerid *peer)
+{
+	struct mn_peer *c = peer_find(m, peer);
+
+	if (c) {
+		c->admitted = false;
+		c->adm_deadline_us = 0;
+	}
+	if (m->ops.admit)
+		m->ops.admit(m->ud, peer, false);
+}
+
+static void on_revoked(void *ud, const struct pt_entry *e)
+{
+	struct mesh_node *m = ud;
+	struct mn_peer *c = peer_find(m, &e->id);
+
+	if (c) {
+		hs_forget(&c->hs);
+		c->up_pending = false;
+	}
+	emit(m, MN_EV_PEER_DOWN, &e->id, e->ann.name, e->ann.n_claims ? &e->ann.claims[0].addr : NULL,
+	     m->pt_why, 0);
+}
+
+/* Out of the table and off the device at once, connection closed. */
+static void adm_remove(struct mesh_node *m, const struct peerid *peer, const char *why, uint64_t now)
+{
+	char id[PEERID_STR_MAX];
+
+	id_str(peer, id, sizeof(id));
+	log_info(m->cfg.log, "peer %s: %s: removed", id, why);
+	m->pt_why = why;
+	if (pt_remove(m->pt, peer, on_revoked, m))
+		soon(m, T_RECONCILE, now, 0);
+	if (!m->grace_over && now - m->started_us < m->cfg.expiry_us) {
+		m->grace_over = true;
+		soon(m, T_RECONCILE, now, 0);
+	}
+	adm_reject(m, peer);
+}
+
+/* A revocation from an announcement, a file or the control socket. */
+static int adm_take(struct mesh_node *m, const uint8_t *p, size_t n, bool persist, uint64_t now)
+{
+	struct peerid peer;
+	struct buf b;
+	int r = admit_add(m->adm, p, n, &peer);
+
+	if (r != 1)
+		return r;
+	m->rev_rot = m->adm->n_rev - 1; /* relay the new one first */
+	if (persist && m->ops.save_revocations) {
+		buf_init(&b, 1u << 20);
+		if (admit_encode(m->adm, &b) == 0)
+			m->ops.save_revocations(m->ud, b.data, b.len);
+		buf_free(&b);
+	}
+	if (peerid_eq(&peer, m->cfg.self))
+		log_err(m->cfg.log, "this node's admission was revoked: the mesh refuses it");
+	else
+		adm_remove(m, &peer, "admission revoked", now);
+	/* pass it on now: the author's neighbours relay it in theirs (gossip
+	 * reaches every node within a second, docs/mesh.md) */
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+	return 1;
+}
+
+static void adm_fill(struct mesh_node *m, struct ann_adm *x)
+{
+	size_t n;
+
+	if (!x)
+		return;
+	x->tok_len = (uint16_t)m->tok_len;
+	memcpy(x->tok, m->tok, m->tok_len);
+	x->n_rev = 0;
+	if (!m->adm)
+		return; /* open mode with a token: admission-mode peers accept us */
+	n = m->adm->n_rev < ANN_MAX_REVOKE ? m->adm->n_rev : ANN_MAX_REVOKE;
+	x->n_rev = (uint8_t)n;
+	/* a window rotating over what we know: every revocation is relayed
+	 * within n_rev / ANN_MAX_REVOKE announcements */
+	for (size_t i = 0; i < n; i++) {
+		const struct admit_rev *rv = &m->adm->rev[(m->rev_rot + i) % m->adm->n_rev];
+
+		x->rev[i].len = rv->len;
+		memcpy(x->rev[i].b, rv->raw, rv->len);
+	}
+	if (m->adm->n_rev)
+		m->rev_rot = (m->rev_rot + n) % m->adm->n_rev;
+}
+
+/* True when the announcement may go on to the peer table: its revocations
+ * are taken first, then the author's token is checked. */
+static bool adm_filter(struct mesh_node *m, const struct peerid *author, const uint8_t *data, size_t len,
+		       uint64_t now)
+{
+	struct ann_adm *x = malloc(sizeof(*x));
+	struct mn_peer *c;
+	const char *why = NULL;
+	uint64_t exp = 0;
+	bool ok = false;
+	char from[PEERID_STR_MAX];
+
+	if (!x || ann_decode_adm(data, len, x) < 0) {
+		why = "malformed admission fields";
+		goto out;
+	}
+	for (size_t i = 0; i < x->n_rev; i++)
+		adm_take(m, x->rev[i].b, x->rev[i].len, true, now);
+	if (peerid_eq(author, m->cfg.self)) {
+		ok = true;
+		goto out;
+	}
+	if (admit_check(m->adm, author, x->tok, x->tok_len, wall_s(m), &exp, &why) < 0)
+		goto out;
+	ok = true;
+	c = peer_get(m, author);
+	if (c && c->tok_exp_s != exp) {
+		c->tok_exp_s = exp;
+		if (exp)
+			soon(m, T_ADMIT, now, 0);
+	}
+out:
+	free(x);
+	if (!ok) {
+		id_str(author, from, sizeof(from));
+		log_warn(m->cfg.log, "announcement from %s ignored: %s", from, why);
+		/* a member we had (its new announcement lacks a valid token) goes too */
+		if (pt_find(m->pt, author))
+			adm_remove(m, author, why, now);
+		else
+			adm_reject(m, author);
+	}
+	return ok;
+}
+
+static void adm_sweep(struct mesh_node *m, uint64_t now)
+{
+	uint64_t ws = wall_s(m), next = UINT64_MAX;
+
+	if (!m->adm)
+		return;
+	for (size_t i = 0; i < m->n_peers; i++) {
+		struct mn_peer *c = &m->peers[i];
+		struct peerid id = c->id;
+
+		if (c->connected && !c->admitted && c->adm_deadline_us) {
+			if (c->adm_deadline_us <= now) {
+				char s[PEERID_STR_MAX];
+
+				id_str(&id, s, sizeof(s));
+				log_warn(m->cfg.log, "peer %s showed no admission token in time: disconnected", s);
+				adm_reject(m, &id);
+				c = &m->peers[i];
+			} else if (c->adm_deadline_us < next) {
+				next = c->adm_deadline_us;
+			}
+		}
+		if (c->tok_exp_s) {
+			if (c->tok_exp_s <= ws) {
+				c->tok_exp_s = 0;
+				adm_remove(m, &id, "admission token expired", now);
+			} else if (now + (c->tok_exp_s - ws) * 1000000 < next) {
+				next = now + (c->tok_exp_s - ws) * 1000000;
+			}
+		}
+	}
+	if (next != UINT64_MAX && m->run == MN_RUNNING && next < m->due[T_ADMIT])
+		arm_at(m, T_ADMIT, next);
+}
+
+bool mn_admission(const struct mesh_node *m)
+{
+	return m->adm != NULL;
+}
+
+int mn_set_token(struct mesh_node *m, const uint8_t *tok, size_t n, uint64_t now)
+{
+	if (n > sizeof(m->tok))
+		return W2W_ELIMIT;
+	memcpy(m->tok, tok, n);
+	m->tok_len = n;
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+	return 0;
+}
+
+int mn_add_revocation(struct mesh_node *m, const uint8_t *p, size_t n, uint64_t now)
+{
+	if (!m->adm)
+		return W2W_ESTATE;
+	return adm_take(m, p, n, true, now);
+}
+
+int mn_load_revocations(struct mesh_node *m, const uint8_t *p, size_t n)
+{
+	return m->adm ? admit_load(m->adm, p, n) : W2W_ESTATE;
+}
+
+size_t mn_revocation_count(const struct mesh_node *m)
+{
+	return m->adm ? m->adm->n_rev : 0;
+}
+
+void mn_on_identify(struct mesh_node *m, const struct peerid *peer, const uint8_t *tok, size_t n, uint64_t now)
+{
+	struct mn_peer *c;
+	const char *why = NULL;
+	uint64_t exp = 0;
+	char s[PEERID_STR_MAX];
+
+	if (!m->adm || m->run == MN_IDLE)
+		return;
+	if (admit_check(m->adm, peer, tok, n, wall_s(m), &exp, &why) < 0) {
+		id_str(peer, s, sizeof(s));
+		log_warn(m->cfg.log, "peer %s refused: %s", s, why);
+		adm_reject(m, peer);
+		return;
+	}
+	c = peer_get(m, peer);
+	if (c) {
+		c->admitted = true;
+		c->adm_deadline_us = 0;
+		c->tok_exp_s = exp;
+		if (exp)
+			soon(m, T_ADMIT, now, 0);
+	}
+	if (m->ops.admit)
+		m->ops.admit(m->ud, peer, true);
+}
+
 void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8_t *data, size_t len,
 		   uint64_t now)
 {
@@ -1372,6 +1650,8 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 		log_warn(m->cfg.log, "malformed announcement from %s: dropped", from);
 		return;
 	}
+	if (m->adm && !adm_filter(m, author, data, len, now))
+		return;
 	r = pt_apply(m->pt, m->cfg.self, author, &a, now);
 	/* Its announcement is no proof for a report: it may be what the reporter
 	 * held when the probe failed (the reported seq decides). */
@@ -1476,6 +1756,10 @@ void mn_on_connected(struct mesh_node *m, const struct peerid *peer, const struc
 	if (c) {
 		c->connected = true;
 		c->last_alive_us = now;
+		if (m->adm && !c->admitted) { /* identify must show its token by then */
+			c->adm_deadline_us = now + MN_ADMIT_TIMEOUT_US;
+			soon(m, T_ADMIT, now, MN_ADMIT_TIMEOUT_US);
+		}
 		c->has_ip = remote != NULL;
 		if (remote)
 			c->ip = *remote;
@@ -1490,8 +1774,11 @@ void mn_on_disconnected(struct mesh_node *m, const struct peerid *peer)
 {
 	struct mn_peer *c = peer_find(m, peer);
 
-	if (c)
+	if (c) {
 		c->connected = false;
+		c->admitted = false;
+		c->adm_deadline_us = 0;
+	}
 	/* A probe whose connection failed gets one fresh dial as its retry. */
 	if (m->run == MN_RUNNING && m->pr.active && !m->pr.redialed && peerid_eq(&m->pr.id, peer))
 		probe_redial(m);
@@ -1582,6 +1869,9 @@ void mn_tick(struct mesh_node *m, uint64_t now)
 		case T_NAT_SCAN:
 			nat_scan(m, now);
 			break;
+		case T_ADMIT:
+			adm_sweep(m, now);
+			break;
 		case T_COUNT:
 			break;
 		}
@@ -1627,6 +1917,15 @@ int mn_new(struct mesh_node **ret, const struct mn_config *cfg, const struct mn_
 	}
 	nodestate_init(&m->st);
 	disarm_all(m);
+	if (cfg->n_adm_keys) {
+		m->adm = calloc(1, sizeof(*m->adm));
+		if (!m->adm || admit_init(m->adm, cfg->adm_keys, cfg->n_adm_keys) < 0) {
+			free(m->adm);
+			m->adm = NULL;
+			mn_free(m);
+			return -ENOMEM;
+		}
+	}
 	*ret = m;
 	return 0;
 }
@@ -1639,8 +1938,37 @@ void mn_free(struct mesh_node *m)
 		relay_close_at(m, 0);
 	pt_free(m->pt);
 	nodestate_free(&m->st);
+	if (m->adm)
+		admit_fini(m->adm);
+	free(m->adm);
 	free(m->peers);
+	secure_free(m->psks);
 	free(m);
+}
+
+int mn_set_psks(struct mesh_node *m, const uint8_t *const *keys, size_t n, uint64_t now)
+{
+	uint8_t *k = NULL;
+
+	if (n > PAIRPSK_MAX_KEYS || (n && !keys))
+		return -EINVAL;
+	if (n) {
+		k = secure_alloc(32 * n);
+		if (!k)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memcpy(k + 32 * i, keys[i], 32);
+		pairpsk_kid(m->kids[i], keys[i]);
+	}
+	secure_free(m->psks);
+	m->psks = k;
+	m->n_psks = n;
+	/* Peers learn our key IDs from the next announcement; our side of every
+	 * pair follows at the next reconcile (docs/mesh.md "Per-pair preshared keys"). */
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+	soon(m, T_RECONCILE, now, 0);
+	return 0;
 }
 
 struct nodestate *mn_state(struct mesh_node *m)
@@ -1666,6 +1994,7 @@ void mn_start(struct mesh_node *m, uint64_t now)
 	}
 	m->run = MN_RUNNING;
 	m->started_us = now;
+	m->grace_over = false;
 	disarm_all(m);
 	arm_at(m, T_RECONCILE, now);
 	m->announce_step_us = 0;

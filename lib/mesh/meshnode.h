@@ -62,6 +62,8 @@
  * (x 40 above 64 peers); the glue re-reads the device every 250 ms while a
  * peer waits for its first handshake, else every second. */
 #define MN_NAT_SCAN_US (250ull * 1000)
+/* Admission mode: a connected peer's identify must show a valid token within this. */
+#define MN_ADMIT_TIMEOUT_US (5ull * 1000 * 1000)
 
 /* The PeerExpiry default for an AnnounceInterval (docs/configuration.md):
  * the Go-era bound, 3 x interval + 30 s. */
@@ -81,7 +83,8 @@ uint64_t mn_announce_step(uint64_t prev_us, uint64_t interval_us);
 enum mn_event_type {
 	MN_EV_JOINED = 1,     /* peer, name: the first node we heard of */
 	MN_EV_PEER_UP,        /* peer, name, addr: a new node, routed (its device is applied) */
-	MN_EV_PEER_DOWN,      /* peer, name, addr (may be NULL), message: "left", "unreachable" or "expired" */
+	MN_EV_PEER_DOWN,      /* peer, name, addr (may be NULL), message: "left", "unreachable", "expired",
+			       * or (admission mode) "admission revoked", "admission token expired", ... */
 	MN_EV_ADDRESS,        /* addr: our overlay address (at start and after every move) */
 	MN_EV_WG_APPLIED,     /* diff: a device with changes (or the first) is applied */
 	MN_EV_ERROR,          /* message, err */
@@ -129,6 +132,12 @@ struct mn_ops {
 	int (*relay_open)(void *ud, const struct ann_ip *ip_a, const struct ann_ip *ip_b, uint16_t *pa, uint16_t *pb,
 			  void **handle);
 	void (*relay_close)(void *ud, void *handle);
+	/* Admission mode (optional): ok, the peer's connection showed a valid
+	 * token (let gossipsub talk to it); !ok, close its connections and
+	 * refuse it for a short while. */
+	void (*admit)(void *ud, const struct peerid *peer, bool ok);
+	/* Admission mode: persist the revocation set (admit_encode's bytes). */
+	void (*save_revocations)(void *ud, const uint8_t *p, size_t n);
 };
 
 /* Pointers must stay valid for the engine's life; strings are copied. */
@@ -149,12 +158,23 @@ struct mn_config {
 	bool relay; /* [P2P] Relay: offer relaying when public (docs/nat.md) */
 	uint16_t listen_tcp;
 	const struct wlog *log;
+	/* Admission mode when n_adm_keys > 0: the operator public keys */
+	const uint8_t (*adm_keys)[32];
+	size_t n_adm_keys;
 };
 
 struct mesh_node;
 
 int mn_new(struct mesh_node **ret, const struct mn_config *cfg, const struct mn_ops *ops, void *ud);
 void mn_free(struct mesh_node *m);
+/*
+ * Per-pair WireGuard PSKs (pairpsk.h): our network PSKs, newest first (n <=
+ * PAIRPSK_MAX_KEYS, copied into guarded memory); n = 0 turns them off. We
+ * announce their key IDs and give every peer that announces key IDs too the
+ * PresharedKey derived from the key both hold. Any time (before mn_start
+ * too); announces and reconciles soon. 0, -EINVAL, -ENOMEM.
+ */
+int mn_set_psks(struct mesh_node *m, const uint8_t *const *keys, size_t n, uint64_t now);
 
 /* The state to persist; before mn_start the caller merges the loaded file and
  * the bootstrap addresses into it. */
@@ -198,6 +218,21 @@ uint64_t mn_probe_period(const struct mesh_node *m);
 uint64_t mn_probe_timeout(const struct mesh_node *m);
 /* A desired device was applied. busy: another one is queued already. */
 void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool busy, uint64_t now);
+
+/*
+ * Admission mode (docs/mesh.md "Admission"). mn_set_token: the token our
+ * announcements carry (n 0: none). mn_add_revocation: a revocation blob
+ * (control socket): 1 new (enforced, persisted, relayed), 0 known, < 0 not a
+ * revocation signed by one of our keys, W2W_ESTATE in open mode.
+ * mn_load_revocations: the persisted set, before mn_start. mn_on_identify:
+ * the token the peer's identify answer carried (n 0: none).
+ */
+bool mn_admission(const struct mesh_node *m);
+int mn_set_token(struct mesh_node *m, const uint8_t *tok, size_t n, uint64_t now);
+int mn_add_revocation(struct mesh_node *m, const uint8_t *p, size_t n, uint64_t now);
+int mn_load_revocations(struct mesh_node *m, const uint8_t *p, size_t n);
+size_t mn_revocation_count(const struct mesh_node *m);
+void mn_on_identify(struct mesh_node *m, const struct peerid *peer, const uint8_t *tok, size_t n, uint64_t now);
 
 /* The earliest deadline (UINT64_MAX: none), and running what is due. */
 uint64_t mn_next_deadline(const struct mesh_node *m);

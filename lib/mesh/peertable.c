@@ -86,6 +86,9 @@ static bool same_content(const struct announce *a, const struct announce *b)
 	if (a->n_rq != b->n_rq || a->n_ry != b->n_ry || memcmp(a->rq, b->rq, sizeof(a->rq[0]) * a->n_rq) != 0 ||
 	    memcmp(a->ry, b->ry, sizeof(a->ry[0]) * a->n_ry) != 0)
 		return false;
+	/* A new network PSK key ID changes the pair's WireGuard PSK (pairpsk.h). */
+	if (a->n_pk != b->n_pk || memcmp(a->pk, b->pk, sizeof(a->pk[0]) * a->n_pk) != 0)
+		return false;
 	return true;
 }
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <string.h>
 
+#include "pairpsk.h"
 #include "reconcile.h"
+#include "secmem.h"
 
 static const struct ipam_range *range_for(const struct reconcile_in *in, uint8_t family)
 {
@@ -57,6 +59,16 @@ struct wgdevice *reconcile_desired(const struct reconcile_in *in)
 			p->flags |= WGDIFF_PEER_FORCE_ENDPOINT;
 		if ((flags & RECONCILE_F_KICK) && !p->persistent_keepalive_interval)
 			p->persistent_keepalive_interval = RECONCILE_KICK_KEEPALIVE_S;
+		if (in->n_psks && e->ann.n_pk) {
+			int k = pairpsk_choose(in->kids, in->n_psks, (const uint8_t(*)[PAIRPSK_KID_LEN])e->ann.pk,
+					       e->ann.n_pk);
+
+			/* No common key: none on either side (the peer's choice is symmetric). */
+			if (k >= 0) {
+				pairpsk_derive(p->preshared_key, in->psks + 32 * (size_t)k, in->self, &e->id);
+				p->flags |= WGPEER_HAS_PRESHARED_KEY;
+			}
+		}
 		for (unsigned j = 0; j < e->ann.n_claims; j++) {
 			const struct ann_claim *c = &e->ann.claims[j];
 			const struct ipam_range *r = range_for(in, c->addr.family);

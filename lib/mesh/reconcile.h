@@ -55,6 +55,12 @@ struct reconcile_in {
 	 * returns RECONCILE_F_* flags. */
 	int (*endpoint)(void *ud, const struct pt_entry *e, union wgendpoint *ep);
 	void *ud;
+	/* Per-pair PSKs (pairpsk.h): our network PSKs (n_psks * 32 bytes, newest
+	 * first) and their key IDs; n_psks 0 = we use none (no PresharedKey on
+	 * any peer). A peer gets one only when it announces key IDs too. */
+	const uint8_t *psks;
+	const uint8_t (*kids)[8];
+	size_t n_psks;
 };
 
 /* The desired device (sorted), or NULL on allocation failure. */

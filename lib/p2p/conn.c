@@ -39,6 +39,19 @@ static int conn_fail(struct conn *c, int err, const char *fmt, ...)
 	return c->err;
 }
 
+/*
+ * A private network (libp2p pnet spec) has no handshake of its own: with
+ * another swarm key the XSalsa20 stream decrypts to noise, and the first
+ * thing that notices is the multistream header right after the nonces. So a
+ * failure on a pnet connection after the nonce and before that header arrived
+ * intact is reported as W2W_EPSK, one code for one cause; once the header
+ * decrypted, the key is known good and other codes keep their meaning.
+ */
+static bool psk_suspect(const struct conn *c)
+{
+	return c->pnet && c->st == CONN_S_MSS_SEC && c->mss && !mss_header_seen(c->mss);
+}
+
 void conn_emit(struct conn *c, const struct conn_event *ev)
 {
 	if (c->cfg.cb.on_event)
@@ -252,9 +265,12 @@ static int plain_in(struct conn *c, const uint8_t *p, size_t n, uint64_t now)
 		r = mss_feed(c->mss, p, n, now, &c->tmp);
 		if (c->tmp.len && emit_plain(c, c->tmp.data, c->tmp.len) < 0)
 			return c->err;
-		if (r < 0)
-			return conn_fail(c, r, "security negotiation failed: %s%s", mss_reason(c->mss),
-				    c->pnet ? " (wrong swarm key?)" : "");
+		if (r < 0) {
+			bool psk = psk_suspect(c);
+
+			return conn_fail(c, psk ? W2W_EPSK : r, "security negotiation failed: %s%s",
+					 mss_reason(c->mss), psk ? " (wrong swarm key?)" : "");
+		}
 		if (r == 0)
 			return 0;
 		if (strcmp(mss_protocol(c->mss), NOISE_PROTO_ID))
@@ -290,8 +306,8 @@ static int plain_in(struct conn *c, const uint8_t *p, size_t n, uint64_t now)
 
 		if (r == W2W_EAUTH && c->has_expected && strstr(why, "peer"))
 			return conn_fail(c, r, "noise: %s (wrong peer ID)", why);
-		return conn_fail(c, r, "noise handshake failed: %s%s", why,
-			    c->pnet && c->st == CONN_S_NOISE ? " (wrong swarm key?)" : "");
+		/* Not the swarm key: the multistream lines before Noise decrypted. */
+		return conn_fail(c, r, "noise handshake failed: %s", why);
 	}
 	if (r == 1 && c->st == CONN_S_NOISE) {
 		struct mss_config mc = { 0 };
@@ -379,6 +395,7 @@ int conn_new(struct conn **ret, const struct conn_config *cfg, uint64_t now)
 		c->has_expected = true;
 	}
 	c->cfg.expected_peer = NULL;
+	c->cfg.psks = NULL; /* pnet copied them */
 	buf_init(&c->out, CONN_OUT_MAX);
 	buf_init(&c->plain, CONN_IN_MAX);
 	buf_init(&c->app, CONN_IN_MAX);
@@ -393,9 +410,14 @@ int conn_new(struct conn **ret, const struct conn_config *cfg, uint64_t now)
 	r = mss_new(&c->mss, &mc);
 	if (r < 0)
 		goto fail;
-	if (cfg->psk) {
+	if (cfg->psk || (cfg->n_psks > 1 && !cfg->initiator)) {
 		struct pnet_config pc = { .psk = cfg->psk, .rng = cfg->rng, .log = cfg->log,
 					  .timeout_us = c->hs_deadline - now };
+
+		if (cfg->n_psks > 1 && !cfg->initiator) {
+			pc.psks = cfg->psks;
+			pc.n_psks = cfg->n_psks;
+		}
 
 		r = pnet_new(&c->pnet, &pc);
 		if (r < 0)
@@ -414,7 +436,16 @@ int conn_new(struct conn **ret, const struct conn_config *cfg, uint64_t now)
 	r = mss_start(c->mss, now, &c->tmp);
 	if (r < 0)
 		goto fail;
-	if (c->pnet) {
+	if (c->pnet && !pnet_selected(c->pnet)) {
+		/* Several candidate keys: encrypted once the dialer's first bytes told which. */
+		if (c->tmp.len > sizeof(c->held)) {
+			r = W2W_ELIMIT;
+		} else {
+			memcpy(c->held, c->tmp.data, c->tmp.len);
+			c->held_len = c->tmp.len;
+			r = 0;
+		}
+	} else if (c->pnet) {
 		/* Encrypted with our own nonce: valid before the peer's nonce arrived. */
 		r = pnet_write(c->pnet, c->tmp.data, c->tmp.len, &c->out);
 	} else {
@@ -430,6 +461,16 @@ int conn_new(struct conn **ret, const struct conn_config *cfg, uint64_t now)
 fail:
 	conn_free(c);
 	return r;
+}
+
+const char *conn_name(const struct conn *c)
+{
+	return c->name;
+}
+
+int conn_psk_index(const struct conn *c)
+{
+	return c->pnet ? pnet_selected_index(c->pnet) : -1;
 }
 
 void conn_free(struct conn *c)
@@ -465,6 +506,12 @@ int conn_feed(struct conn *c, const void *in, size_t n, uint64_t now)
 			return conn_fail(c, r, "pnet: %s", pnet_reason(c->pnet));
 		if (r == 0)
 			return 0;
+		if (c->held_len) {
+			r = pnet_write(c->pnet, c->held, c->held_len, &c->out);
+			c->held_len = 0;
+			if (r < 0)
+				return conn_fail(c, r, "output buffer full");
+		}
 		if (c->st == CONN_S_PNET)
 			c->st = CONN_S_MSS_SEC;
 		r = plain_in(c, c->plain.data, c->plain.len, now);
@@ -491,8 +538,8 @@ void conn_eof(struct conn *c, int err)
 	if (err < 0)
 		conn_fail(c, err, "socket error: %s", err_str(err));
 	else if (c->st != CONN_S_READY)
-		conn_fail(c, W2W_ECLOSED, "peer closed the connection during the handshake%s",
-		     c->pnet && c->st <= CONN_S_NOISE ? " (wrong swarm key?)" : "");
+		conn_fail(c, psk_suspect(c) ? W2W_EPSK : W2W_ECLOSED, "peer closed the connection during the handshake%s",
+		     psk_suspect(c) ? " (wrong swarm key?)" : "");
 	else
 		conn_fail(c, W2W_ECLOSED, "peer closed the connection");
 }
@@ -517,10 +564,10 @@ int conn_tick(struct conn *c, uint64_t now)
 	if (c->st == CONN_S_FAILED)
 		return c->err;
 	if (c->st < CONN_S_READY && now >= c->hs_deadline)
-		return conn_fail(c, W2W_ETIMEDOUT, "handshake timed out in %s%s",
+		return conn_fail(c, psk_suspect(c) ? W2W_EPSK : W2W_ETIMEDOUT, "handshake timed out in %s%s",
 			    c->st == CONN_S_PNET ? "pnet" : c->st == CONN_S_MSS_SEC ? "security negotiation" :
 			    c->st == CONN_S_NOISE ? "noise" : "muxer negotiation",
-			    c->pnet && c->st <= CONN_S_NOISE ? " (wrong swarm key?)" : "");
+			    psk_suspect(c) ? " (wrong swarm key?)" : "");
 	if (c->mux) {
 		r = yamux_tick(c->mux, now);
 		if (r < 0) {

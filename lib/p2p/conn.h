@@ -88,6 +88,10 @@ struct conn_callbacks {
 struct conn_config {
 	bool initiator;
 	const uint8_t *psk;                   /* 32 bytes, NULL = no private network */
+	/* A responder's candidate keys during a network PSK rotation (2..PNET_MAX_PSKS,
+	 * pnet.h): pnet picks the one the dialer uses; psk is then unused. */
+	const uint8_t *const *psks;
+	size_t n_psks;
 	const struct ident *identity;
 	const struct peerid *expected_peer;   /* dialled /p2p/<id>; NULL = any */
 	const struct rng *rng;
@@ -145,6 +149,10 @@ enum conn_state conn_state(const struct conn *c);
 const struct peerid *conn_peer(const struct conn *c); /* NULL before Noise completes */
 int conn_error(const struct conn *c);
 const char *conn_reason(const struct conn *c);
+/* Which candidate key (conn_config.psks) the peer uses: 0 with one key, -1 before it is known. */
+int conn_psk_index(const struct conn *c);
+/* The name given in conn_config (for logs). */
+const char *conn_name(const struct conn *c);
 size_t conn_stream_count(const struct conn *c);
 /* Heap bytes held (buffers), for bounded-memory tests. */
 size_t conn_memory(const struct conn *c);

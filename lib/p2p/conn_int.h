@@ -114,6 +114,10 @@ struct conn {
 	bool probe_out;    /* a conn_probe yamux ping waits for its answer */
 	bool gs_want;
 	bool pumping, repump;
+	/* A responder with several candidate keys holds its eager mss header
+	 * until pnet knows the key (pnet.h). */
+	uint8_t held[32];
+	size_t held_len;
 };
 
 /* conn.c */

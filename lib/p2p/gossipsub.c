@@ -606,6 +606,9 @@ static void handle_subs(struct gs *gs, struct gs_peer *p, const struct gsrpc *r,
 			}
 			p->topics[p->n_topics++] = t;
 			t->n_peers++;
+			if (gs->cfg.cb.on_subscription)
+				gs->cfg.cb.on_subscription(gs->cfg.cb.ud, p->id, p->id_len, (const char *)s->topic.p,
+							   s->topic.n, true);
 			graft_early(gs, t, p, now);
 		} else {
 			t = topic_find(gs, s->topic.p, s->topic.n);
@@ -617,6 +620,9 @@ static void handle_subs(struct gs *gs, struct gs_peer *p, const struct gsrpc *r,
 					t->n_peers--;
 					parr_del(&t->mesh, p);
 					parr_del(&t->fanout, p);
+					if (gs->cfg.cb.on_subscription)
+						gs->cfg.cb.on_subscription(gs->cfg.cb.ud, p->id, p->id_len, (const char *)s->topic.p,
+									   s->topic.n, false);
 					break;
 				}
 			}

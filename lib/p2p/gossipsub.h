@@ -88,6 +88,10 @@ struct gs_callbacks {
 	void (*on_output)(void *ud, const uint8_t *peer, size_t peer_len);
 	/* The router gave up on `peer`: close its streams. It is already removed. */
 	void (*on_drop)(void *ud, const uint8_t *peer, size_t peer_len, enum gs_drop_reason why);
+	/* `peer` announced (subscribed true) or withdrew a subscription to
+	 * topic; once per change. Optional; called from inside the router. */
+	void (*on_subscription)(void *ud, const uint8_t *peer, size_t peer_len, const char *topic, size_t topic_len,
+				bool subscribed);
 };
 
 struct gs_config {

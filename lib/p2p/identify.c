@@ -37,6 +37,16 @@ static int set_addr(struct identify_addr *a, const uint8_t *ma, size_t n)
 	return 0;
 }
 
+int identify_set_admission(struct identify_info *info, const uint8_t *p, size_t n)
+{
+	if (n > IDENTIFY_MAX_ADMISSION)
+		return W2W_ELIMIT;
+	if (n)
+		memcpy(info->admission, p, n);
+	info->admission_len = n;
+	return 0;
+}
+
 int identify_set_public_key(struct identify_info *info, const uint8_t *pb, size_t n)
 {
 	if (n == 0 || n > IDENTIFY_MAX_KEY)
@@ -131,6 +141,8 @@ int identify_encode(const struct identify_info *info, struct buf *out)
 		r = pb_put_string(&m, F_PROTOCOL_VERSION, info->protocol_version);
 	if (r >= 0 && info->agent_version[0])
 		r = pb_put_string(&m, F_AGENT_VERSION, info->agent_version);
+	if (r >= 0 && info->admission_len)
+		r = pb_put_bytes(&m, IDENTIFY_F_ADMISSION, info->admission, info->admission_len);
 	if (r < 0)
 		goto out;
 	{
@@ -184,6 +196,10 @@ static int decode_into(const uint8_t *p, size_t n, struct identify_info *info)
 			break;
 		case F_AGENT_VERSION:
 			set_str(info->agent_version, f.p, f.len);
+			break;
+		case IDENTIFY_F_ADMISSION:
+			if (identify_set_admission(info, f.p, f.len) < 0)
+				info->dropped++;
 			break;
 		default:
 			break; /* signedPeerRecord (8) and anything newer */

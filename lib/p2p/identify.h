@@ -40,6 +40,10 @@ struct peerid;
 #define IDENTIFY_MAX_PROTOCOLS 32
 #define IDENTIFY_MAX_PROTO_LEN 128 /* with NUL */
 #define IDENTIFY_MAX_STR 128       /* version strings with NUL (longer ones are truncated) */
+/* w2wesher's admission token (docs/protocol.md "Identify"): field 22359 ("WW"),
+ * bytes. Other libp2p implementations skip it as an unknown field. */
+#define IDENTIFY_F_ADMISSION 22359
+#define IDENTIFY_MAX_ADMISSION 256
 
 struct identify_addr {
 	uint16_t len;
@@ -57,6 +61,8 @@ struct identify_info {
 	char protocols[IDENTIFY_MAX_PROTOCOLS][IDENTIFY_MAX_PROTO_LEN];
 	size_t n_protocols;
 	size_t dropped; /* entries not kept because of limits or bad form */
+	uint8_t admission[IDENTIFY_MAX_ADMISSION];
+	size_t admission_len; /* 0 = absent */
 };
 
 /* Empties info (all fields absent). */
@@ -67,6 +73,7 @@ int identify_add_listen_addr(struct identify_info *info, const uint8_t *ma, size
 int identify_set_observed_addr(struct identify_info *info, const uint8_t *ma, size_t n);
 int identify_add_protocol(struct identify_info *info, const char *proto);
 int identify_set_versions(struct identify_info *info, const char *protocol_version, const char *agent_version);
+int identify_set_admission(struct identify_info *info, const uint8_t *p, size_t n);
 bool identify_has_protocol(const struct identify_info *info, const char *proto);
 
 /*

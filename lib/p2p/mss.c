@@ -35,6 +35,7 @@ struct mss {
 	size_t cur;       /* initiator: index of the outstanding proposal */
 	unsigned rejects; /* responder: proposals answered without a match */
 	int selected;     /* index into protos, -1 before */
+	bool header_seen; /* the peer's /multistream/1.0.0 line arrived */
 	struct buf in;    /* unparsed input, then the leftover */
 	uint64_t timeout_us;
 	uint64_t deadline;
@@ -199,6 +200,7 @@ static int on_line(struct mss *m, const uint8_t *t, size_t n, struct buf *out)
 	case ST_WAIT_HEADER:
 		if (!line_is(t, n, MSS_PROTO_ID))
 			return fail(m, W2W_EPROTO, "peer did not speak /multistream/1.0.0");
+		m->header_seen = true;
 		m->st = m->role == MSS_INITIATOR ? ST_WAIT_ANSWER : ST_WAIT_PROPOSAL;
 		return 0;
 	case ST_WAIT_ANSWER:
@@ -327,6 +329,11 @@ void mss_leftover_consume(struct mss *m, size_t n)
 uint64_t mss_next_deadline(const struct mss *m)
 {
 	return m->deadline;
+}
+
+bool mss_header_seen(const struct mss *m)
+{
+	return m->header_seen;
 }
 
 const char *mss_reason(const struct mss *m)

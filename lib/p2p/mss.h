@@ -75,6 +75,10 @@ void mss_leftover_consume(struct mss *m, size_t n);
 uint64_t mss_next_deadline(const struct mss *m);
 int mss_tick(struct mss *m, uint64_t now_us);
 const char *mss_reason(const struct mss *m);
+/* True once the peer's "/multistream/1.0.0" line arrived intact. Over a
+ * private network (pnet) this is the first plaintext a wrong swarm key would
+ * garble, so conn.c tells "wrong swarm key" (W2W_EPSK) from other failures by it. */
+bool mss_header_seen(const struct mss *m);
 
 /* Appends one LP-framed line "uvarint(len+1) text \n" (also for tests). */
 int mss_put_line(struct buf *out, const char *text, size_t len);

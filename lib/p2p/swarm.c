@@ -17,6 +17,7 @@
 #include "pb.h"
 #include "varint.h"
 #include "ping.h"
+#include "pnet.h"
 #include "swarm.h"
 
 struct swpeer {
@@ -34,6 +35,11 @@ struct swpeer {
 	uint64_t gs_in_wait;      /* since when a pubsub peer has no stream to us (0 = has one) */
 	uint64_t gs_restart_at;   /* earliest next restart */
 	unsigned gs_restarts;
+	uint8_t psk_try;       /* key index for the next dial (swarm_set_psks) */
+	uint64_t psk_hold;     /* kept (peer_gc) until then for psk_try to reach the redial */
+	bool psk_logged;       /* the fallback to an older key was logged */
+	bool admitted; /* gated swarm: swarm_admit() opened gossipsub to it */
+	bool gated_hello; /* gated swarm: our subscriptions went out before that */
 	struct swpeer *next;
 };
 
@@ -47,6 +53,8 @@ struct swarm_conn {
 	bool ready;
 	bool close_req;
 	struct swpeer *dial_peer; /* counted in dial_peer->dialing until ready or gone */
+	unsigned cand_gen[PNET_MAX_PSKS]; /* generation of each candidate key given to the conn */
+	uint8_t psk_idx;                  /* outbound: index (in sw->psks) of the key dialled with */
 	struct swpeer *peer;      /* once authenticated */
 	struct swarm_conn *next;
 };
@@ -61,8 +69,15 @@ struct qmsg {
 
 struct swarm {
 	struct swarm_config cfg;
-	uint8_t *psk; /* 32 bytes of guarded memory (secure_alloc), or NULL */
-	bool has_psk;
+	/* The private network's keys, newest first: n_psks * 32 bytes of guarded
+	 * memory (secure_alloc), or NULL. A generation number names each key so
+	 * that a connection knows whether its key is still in the list. */
+	uint8_t *psks;
+	size_t n_psks;
+	unsigned psk_gen[PNET_MAX_PSKS];
+	unsigned gen_counter;
+	uint8_t anon_psk_try; /* psk_try for dials without a /p2p/ ID */
+	bool anon_psk_logged;
 	struct identify_info *self;
 	struct swarm_conn *conns;
 	size_t n_conns;
@@ -72,11 +87,36 @@ struct swarm {
 	struct qmsg msgq[SWARM_MSGQ_MAX];
 	size_t n_msgq;
 	uint64_t dropped_msgs;
+	/* Subscription changes of peers, queued like messages (the router must
+	 * not be re-entered); grows as needed: bounded by the router's per-peer
+	 * topic cap times the peers, and emptied on every settle. */
+	struct qsub {
+		struct peerid peer;
+		char *topic;
+		bool subscribed;
+	} *subq;
+	size_t n_subq, cap_subq;
 	int in_settle;
 	uint64_t now; /* time of the current entry point, for callbacks */
 	char *subs[SWARM_MAX_SUBS]; /* our topics, for the hello on a replacement stream */
 	size_t n_subs;
+	bool gated; /* admission mode: no pubsub output before swarm_admit() */
+	struct {
+		struct peerid id;
+		uint64_t until;
+	} deny[SWARM_MAX_DENY]; /* refused peers (swarm_deny) */
 };
+
+static bool denied(const struct swarm *sw, const struct peerid *id, uint64_t now, uint64_t *until)
+{
+	for (size_t i = 0; i < SWARM_MAX_DENY; i++)
+		if (sw->deny[i].until > now && peerid_eq(&sw->deny[i].id, id)) {
+			if (until)
+				*until = sw->deny[i].until;
+			return true;
+		}
+	return false;
+}
 
 static void settle(struct swarm *sw, uint64_t now);
 
@@ -109,7 +149,7 @@ static void peer_gc(struct swarm *sw, uint64_t now)
 	for (struct swpeer **pp = &sw->peers; *pp;) {
 		struct swpeer *p = *pp;
 
-		if (!p->primary && !p->dialing && p->next_dial <= now) {
+		if (!p->primary && !p->dialing && p->next_dial <= now && p->psk_hold <= now) {
 			bool used = false;
 
 			for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next)
@@ -172,6 +212,31 @@ static void gs_on_output(void *ud, const uint8_t *peer, size_t len)
 		p->gs_kick = true;
 		sw->kick = true;
 	}
+}
+
+static void gs_on_subscription(void *ud, const uint8_t *peer, size_t len, const char *topic, size_t topic_len,
+			       bool subscribed)
+{
+	struct swarm *sw = ud;
+	struct qsub *q;
+
+	if (sw->n_subq == sw->cap_subq) {
+		size_t cap = sw->cap_subq ? sw->cap_subq * 2 : 16;
+		struct qsub *n = realloc(sw->subq, cap * sizeof(*n));
+
+		if (!n)
+			return; /* out of memory: the event is lost, the subscription is not */
+		sw->subq = n;
+		sw->cap_subq = cap;
+	}
+	q = &sw->subq[sw->n_subq];
+	if (peerid_from_bytes(&q->peer, peer, len) < 0)
+		return;
+	q->topic = strndup(topic, topic_len);
+	if (!q->topic)
+		return;
+	q->subscribed = subscribed;
+	sw->n_subq++;
 }
 
 static void gs_on_drop(void *ud, const uint8_t *peer, size_t len, enum gs_drop_reason why)
@@ -250,6 +315,17 @@ static void conn_gs_pull(void *ud, struct conn *c, struct buf *out)
 	(void)c;
 	if (!sc->sw->gs || !p || !p->gs_added || p->primary != sc)
 		return;
+	if (sc->sw->gated && !p->admitted) {
+		/* Before its token is checked a peer gets our subscriptions only (a
+		 * constant topic name): it then knows at once that we take the topic,
+		 * so what it publishes meanwhile is queued for us instead of lost
+		 * (without this, joins in admission mode took ~100 ms longer). */
+		if (!p->gated_hello) {
+			p->gated_hello = true;
+			put_hello(sc->sw, out);
+		}
+		return;
+	}
 	if (p->gs_hello) {
 		p->gs_hello = false;
 		put_hello(sc->sw, out);
@@ -281,7 +357,11 @@ static void on_ready(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 	struct swarm_event ev = { .type = SWARM_EV_CONNECTED, .conn = sc };
 	struct swpeer *p = peer_get(sw, id);
 
-	if (!p) {
+	if (!p || denied(sw, id, now, NULL)) {
+		/* A denied peer (admission mode) costs its handshake and nothing
+		 * more: no identify, no CONNECTED, no table. */
+		if (p)
+			log_debug(sw->cfg.log, "connection from a denied peer: closed");
 		conn_close(sc->c, now);
 		return;
 	}
@@ -405,13 +485,14 @@ int swarm_new(struct swarm **ret, const struct swarm_config *cfg)
 		return -ENOMEM;
 	sw->cfg = *cfg;
 	if (cfg->psk) {
-		sw->psk = secure_alloc(32);
-		if (!sw->psk) {
+		sw->psks = secure_alloc(32);
+		if (!sw->psks) {
 			free(sw);
 			return -ENOMEM;
 		}
-		memcpy(sw->psk, cfg->psk, 32);
-		sw->has_psk = true;
+		memcpy(sw->psks, cfg->psk, 32);
+		sw->n_psks = 1;
+		sw->psk_gen[0] = ++sw->gen_counter;
 	}
 	sw->cfg.psk = NULL;
 	if (!sw->cfg.max_conns)
@@ -441,6 +522,7 @@ int swarm_new(struct swarm **ret, const struct swarm_config *cfg)
 		gc.cb.on_message = gs_on_message;
 		gc.cb.on_output = gs_on_output;
 		gc.cb.on_drop = gs_on_drop;
+		gc.cb.on_subscription = gs_on_subscription;
 		gc.cb.on_px = NULL;
 		sw->gs = gs_new(&gc, cfg->identity, cfg->rng, cfg->log);
 		if (!sw->gs)
@@ -482,9 +564,12 @@ void swarm_free(struct swarm *sw)
 	}
 	for (size_t i = 0; i < sw->n_subs; i++)
 		free(sw->subs[i]);
+	for (size_t i = 0; i < sw->n_subq; i++)
+		free(sw->subq[i].topic);
+	free(sw->subq);
 	gs_free(sw->gs);
 	free(sw->self);
-	secure_free(sw->psk);
+	secure_free(sw->psks);
 	free(sw);
 }
 
@@ -501,6 +586,7 @@ int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, s
 {
 	struct swarm_conn *sc;
 	struct conn_config cc = { 0 };
+	const uint8_t *cands[PNET_MAX_PSKS];
 	int r;
 
 	sw->now = now;
@@ -519,7 +605,25 @@ int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, s
 	sc->remote_len = remote_len;
 	sc->inbound = !initiator;
 	cc.initiator = initiator;
-	cc.psk = sw->has_psk ? sw->psk : NULL;
+	if (sw->n_psks && initiator) {
+		/* Dial with the newest key unless this peer's last dial with it failed. */
+		const struct swpeer *tp = expected && expected->len ? peer_find(sw, expected) : NULL;
+		size_t i = tp ? tp->psk_try : sw->anon_psk_try;
+
+		if (i >= sw->n_psks)
+			i = 0;
+		sc->psk_idx = (uint8_t)i;
+		sc->cand_gen[0] = sw->psk_gen[i];
+		cc.psk = sw->psks + 32 * i;
+	} else if (sw->n_psks) {
+		for (size_t i = 0; i < sw->n_psks; i++) {
+			cands[i] = sw->psks + 32 * i;
+			sc->cand_gen[i] = sw->psk_gen[i];
+		}
+		cc.psk = sw->psks;
+		cc.psks = cands;
+		cc.n_psks = sw->n_psks;
+	}
 	cc.identity = sw->cfg.identity;
 	cc.expected_peer = expected;
 	cc.rng = sw->cfg.rng;
@@ -598,6 +702,29 @@ void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 			break;
 		}
 	}
+	if (!sc->inbound && !sc->ready && sw->n_psks > 1) {
+		/* The key fallback of a dial (swarm_set_psks): next older key, or back to the newest. */
+		bool older = swarm_conn_psk_fallback(sc);
+		uint8_t next = older ? (uint8_t)(sc->psk_idx + 1) : 0;
+		bool *logged = sc->dial_peer ? &sc->dial_peer->psk_logged : &sw->anon_psk_logged;
+
+		if (sc->dial_peer) {
+			sc->dial_peer->psk_try = next;
+			sc->dial_peer->psk_hold = next ? now + sw->cfg.backoff_max_us : 0;
+		} else
+			sw->anon_psk_try = next;
+		if (older && !*logged) {
+			*logged = true;
+			log_info(sw->cfg.log, "%s: the handshake with the newest network PSK failed; "
+				 "retrying with the older one (peer not rotated yet?)", conn_name(sc->c));
+		}
+		if (older && sc->dial_peer) {
+			/* Retried at once by the host: no backoff for this one. */
+			sc->dial_peer->dialing--;
+			sc->dial_peer->next_dial = now;
+			sc->dial_peer = NULL;
+		}
+	}
 	if (sc->dial_peer) {
 		struct swpeer *dp = sc->dial_peer;
 		uint64_t wait = sw->cfg.backoff_us;
@@ -626,6 +753,8 @@ void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 				break;
 			}
 		}
+		if (!p->primary)
+			p->admitted = p->gated_hello = false; /* a new connection proves its token again */
 		if (p->primary && p->gs_added) {
 			conn_gs_open(p->primary->c, now);
 		} else if (p->gs_added && sw->gs) {
@@ -641,6 +770,98 @@ void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 	free(sc);
 	peer_gc(sw, now);
 	settle(sw, now);
+}
+
+bool swarm_conn_psk_fallback(const struct swarm_conn *sc)
+{
+	const struct swarm *sw = sc->sw;
+
+	/* Only while the key it used is still the one at psk_idx (no reload since). */
+	return !sc->inbound && !sc->ready && (size_t)sc->psk_idx + 1 < sw->n_psks &&
+	       sw->psk_gen[sc->psk_idx] == sc->cand_gen[0];
+}
+
+size_t swarm_psk_count(const struct swarm *sw)
+{
+	return sw->n_psks;
+}
+
+/* Generation of the key a connection uses (0 = not known yet). */
+static unsigned conn_gen(const struct swarm_conn *sc)
+{
+	int i = conn_psk_index(sc->c);
+
+	return i >= 0 && i < PNET_MAX_PSKS ? sc->cand_gen[i] : 0;
+}
+
+int swarm_set_psks(struct swarm *sw, const uint8_t *const *keys, size_t n, uint64_t now)
+{
+	uint8_t *nk;
+	unsigned gen[PNET_MAX_PSKS];
+	size_t m = 0;
+
+	if (!sw->n_psks || !n || n > PNET_MAX_PSKS || !keys)
+		return -EINVAL;
+	nk = secure_alloc(32 * n);
+	if (!nk)
+		return -ENOMEM;
+	sw->now = now;
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+
+		if (!keys[i]) {
+			secure_free(nk);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < m; j++)
+			dup |= ct_eq(nk + 32 * j, keys[i], 32);
+		if (dup)
+			continue;
+		memcpy(nk + 32 * m, keys[i], 32);
+		gen[m] = 0;
+		/* A key already in use keeps its generation: its connections stay. */
+		for (size_t j = 0; j < sw->n_psks; j++)
+			if (ct_eq(sw->psks + 32 * j, keys[i], 32))
+				gen[m] = sw->psk_gen[j];
+		if (!gen[m])
+			gen[m] = ++sw->gen_counter;
+		m++;
+	}
+	secure_free(sw->psks);
+	sw->psks = nk;
+	sw->n_psks = m;
+	memcpy(sw->psk_gen, gen, sizeof(gen[0]) * m);
+	for (struct swpeer *p = sw->peers; p; p = p->next) {
+		p->psk_try = 0;
+		p->psk_logged = false;
+	}
+	sw->anon_psk_try = 0;
+	sw->anon_psk_logged = false;
+	for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next) {
+		unsigned g = conn_gen(sc);
+		bool keep = false;
+
+		if (!g) {
+			/* Still choosing among its candidates: all of them must stay. */
+			keep = true;
+			for (size_t i = 0; i < (sc->inbound ? PNET_MAX_PSKS : 1); i++) {
+				bool in = !sc->cand_gen[i];
+
+				for (size_t j = 0; j < m; j++)
+					in |= sc->cand_gen[i] == gen[j];
+				keep &= in;
+			}
+		} else {
+			for (size_t j = 0; j < m; j++)
+				keep |= g == gen[j];
+		}
+		if (!keep) {
+			log_info(sw->cfg.log, "%s: closing, it uses a network PSK that was dropped", conn_name(sc->c));
+			conn_close(sc->c, now);
+		}
+	}
+	settle(sw, now);
+	return 0;
 }
 
 void swarm_conn_set_user(struct swarm_conn *sc, void *user)
@@ -682,6 +903,8 @@ int swarm_dial_begin(struct swarm *sw, const struct peerid *peer, uint64_t now, 
 		return -ENOMEM;
 	if (p->primary || p->dialing)
 		return -EALREADY;
+	if (denied(sw, peer, now, retry_at))
+		return -EAGAIN;
 	if (p->next_dial > now) {
 		if (retry_at)
 			*retry_at = p->next_dial;
@@ -758,6 +981,48 @@ int swarm_hangup(struct swarm *sw, const struct peerid *peer, uint64_t now)
 	}
 	settle(sw, now);
 	return n ? 0 : -ENOENT;
+}
+
+void swarm_set_gated(struct swarm *sw, bool gated)
+{
+	sw->gated = gated;
+}
+
+int swarm_set_admission(struct swarm *sw, const uint8_t *p, size_t n)
+{
+	return identify_set_admission(sw->self, p, n);
+}
+
+int swarm_admit(struct swarm *sw, const struct peerid *peer, uint64_t now)
+{
+	struct swpeer *p = peer_find(sw, peer);
+
+	sw->now = now;
+	if (!p || !p->primary)
+		return W2W_ESTATE;
+	if (!p->admitted) {
+		p->admitted = true;
+		p->gs_kick = sw->kick = true; /* what the router queued meanwhile goes out now */
+	}
+	settle(sw, now);
+	return 0;
+}
+
+int swarm_deny(struct swarm *sw, const struct peerid *peer, uint64_t until, uint64_t now)
+{
+	size_t slot = 0;
+
+	for (size_t i = 0; i < SWARM_MAX_DENY; i++) {
+		if (peerid_eq(&sw->deny[i].id, peer)) {
+			slot = i;
+			break;
+		}
+		if (sw->deny[i].until < sw->deny[slot].until)
+			slot = i; /* the oldest entry makes room */
+	}
+	sw->deny[slot].id = *peer;
+	sw->deny[slot].until = until;
+	return swarm_hangup(sw, peer, now);
 }
 
 int swarm_subscribe(struct swarm *sw, const char *topic, uint64_t now)
@@ -923,8 +1188,26 @@ static void settle(struct swarm *sw, uint64_t now)
 			again = true;
 		}
 		sw->n_msgq = 0;
+		for (size_t head = 0; head < sw->n_subq; head++) {
+			struct qsub q = sw->subq[head];
+			struct swarm_event ev = { .type = SWARM_EV_SUBSCRIPTION, .peer = &q.peer, .topic = q.topic,
+						  .subscribed = q.subscribed };
+
+			emit(sw, &ev);
+			free(q.topic);
+			again = true;
+		}
+		sw->n_subq = 0;
 		if (!again)
 			break;
 	}
 	sw->in_settle = 0;
+}
+
+void swarm_gs_stats(const struct swarm *sw, struct gs_stats *out)
+{
+	if (sw->gs)
+		gs_get_stats(sw->gs, out);
+	else
+		memset(out, 0, sizeof(*out));
 }

@@ -45,6 +45,7 @@ enum swarm_ev_type {
 	SWARM_EV_PING,          /* rtt_us */
 	SWARM_EV_PING_FAILED,   /* err */
 	SWARM_EV_MESSAGE,       /* msg */
+	SWARM_EV_SUBSCRIPTION,  /* peer, topic, subscribed: a peer's subscription changed */
 };
 
 struct swarm_event {
@@ -56,11 +57,13 @@ struct swarm_event {
 	uint64_t rtt_us;
 	const struct identify_info *info;
 	const struct gs_message *msg;
+	const char *topic;
+	bool subscribed;
 };
 
 struct swarm_config {
 	const struct ident *identity;
-	const uint8_t *psk; /* 32 bytes or NULL; copied */
+	const uint8_t *psk; /* 32 bytes or NULL; copied (more keys: swarm_set_psks) */
 	const struct rng *rng;
 	const struct wlog *log;
 	uint32_t max_conns;            /* 0 = default */
@@ -78,6 +81,26 @@ struct swarm_config {
 
 int swarm_new(struct swarm **ret, const struct swarm_config *cfg);
 void swarm_free(struct swarm *sw);
+
+/*
+ * Network PSK rotation (docs/operations.md): replaces the private network's
+ * keys with n (1..PNET_MAX_PSKS) keys, newest first; copied. Inbound
+ * connections may use any of them (pnet.h picks); dials use the newest, and
+ * a dial that fails during the handshake is retried once at once with the
+ * next older key (swarm_conn_psk_fallback), then backs off as usual; every
+ * peer starts again at the newest key after each call. Connections that use
+ * a key no longer in the list are closed: a dropped key admits nobody.
+ * 0, -EINVAL (n out of range, or a swarm without a PSK), -ENOMEM.
+ */
+int swarm_set_psks(struct swarm *sw, const uint8_t *const *keys, size_t n, uint64_t now);
+/* Number of keys (0 without a private network). */
+size_t swarm_psk_count(const struct swarm *sw);
+/*
+ * Asked just before swarm_conn_remove(): true when sc is a dial that failed
+ * during the handshake with a key that has an older one after it. The host
+ * dials the same address again at once; swarm_conn_add uses the older key.
+ */
+bool swarm_conn_psk_fallback(const struct swarm_conn *sc);
 
 /* Our identify listenAddrs (binary multiaddrs without /p2p). */
 int swarm_add_listen_addr(struct swarm *sw, const uint8_t *ma, size_t n);
@@ -114,6 +137,8 @@ int swarm_dial_begin(struct swarm *sw, const struct peerid *peer, uint64_t now_u
 void swarm_dial_failed(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
 /* Upgraded connections to peer that are still open (READY, not closing). */
 size_t swarm_peer_conns(const struct swarm *sw, const struct peerid *peer);
+/* The gossipsub router's counters (zero when gossipsub is off). */
+void swarm_gs_stats(const struct swarm *sw, struct gs_stats *out);
 
 int swarm_ping(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
 /* A liveness probe on the peer's primary connection (conn_probe): SWARM_EV_PING
@@ -121,6 +146,21 @@ int swarm_ping(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
 int swarm_probe(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
 /* Graceful close of every connection to peer. */
 int swarm_hangup(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
+
+/*
+ * Admission mode (docs/mesh.md "Admission"): a gated swarm sends a peer only
+ * our subscriptions (a hello) until swarm_admit() says its token checked
+ * out; what the router queues meanwhile goes out then. The
+ * token we present rides in our identify answer (identify.h). swarm_deny()
+ * hangs up on a peer and closes its connections right after the handshake
+ * until `until` (dials to it wait too); the deny list holds SWARM_MAX_DENY
+ * peers, the oldest entry making room.
+ */
+#define SWARM_MAX_DENY 64
+void swarm_set_gated(struct swarm *sw, bool gated);
+int swarm_set_admission(struct swarm *sw, const uint8_t *p, size_t n);
+int swarm_admit(struct swarm *sw, const struct peerid *peer, uint64_t now_us);
+int swarm_deny(struct swarm *sw, const struct peerid *peer, uint64_t until_us, uint64_t now_us);
 
 int swarm_subscribe(struct swarm *sw, const char *topic, uint64_t now_us);
 int swarm_unsubscribe(struct swarm *sw, const char *topic, uint64_t now_us);

@@ -15,6 +15,7 @@ const char *err_str(int err)
 	case W2W_ESTATE: return "invalid in current state";
 	case W2W_ETIMEDOUT: return "timed out";
 	case W2W_ECLOSED: return "closed by peer";
+	case W2W_EPSK: return "swarm key mismatch (private network)";
 	default:
 		break;
 	}

@@ -583,7 +583,29 @@ class W2w:
     def prepare(self, lab, node, boot):
         node.write_config(bootstrap=[boot.multiaddr()] if boot is not None else ())
         node.identity()
+        if self.args.admission:
+            self._admit(lab, node)
         node._holder()
+
+    def _admit(self, lab, node):
+        """--admission: every node in admission mode with its own token (docs/security.md "Admission
+        mode"), so join times include the token checks (identify, every announcement)."""
+        key = os.path.join(lab.tmp, "op.key")
+        if not os.path.exists(key):
+            out = subprocess.run([lab.cli, "admission", "genkey"], capture_output=True, text=True, check=True)
+            with open(key, "w") as f:
+                f.write(out.stdout)
+            os.chmod(key, 0o600)
+        pub = subprocess.run([lab.cli, "admission", "pubkey"], stdin=open(key), capture_output=True, text=True,
+                             check=True).stdout.strip()
+        tok = subprocess.run([lab.cli, "admission", "sign", "--key", key, "--peer", node.peer_id],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        with open(node.config) as f:
+            lines = f.read().splitlines()
+        i = lines.index("[P2P]") + 1
+        lines[i:i] = [f"AdmissionKey = {pub}", f"AdmissionToken = {tok}"]
+        with open(node.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
 
     def start(self, node):
         start_daemon(node, [node.lab.daemon, "--config", node.config])
@@ -1314,6 +1336,9 @@ def main():
                     help="learn a starting w2wesherd's overlay address from its log (default) or by polling "
                          "its control socket every 5-10 ms")
     ap.add_argument("--only", choices=("w2wesher", "nebula"), help="run one system only")
+    ap.add_argument("--admission", action="store_true",
+                    help="w2wesher in admission mode (every node with a token); compare with a run without "
+                         "it: --compare open.json admission.json")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
                     help="print how each metric grows from one --json result to another (no run)")

@@ -196,6 +196,66 @@ PersistentKeepalive = 1m0s
 """
 
 
+class Admission(unittest.TestCase):
+    """w2wesher admission genkey|pubkey|sign|revoke (docs/cli.md); publish needs a daemon (tests/e2e)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.key = os.path.join(self.tmp, "op.key")
+        r = run(["admission", "genkey"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(self.key, "wb") as f:
+            f.write(r.stdout)
+        os.chmod(self.key, 0o600)
+        self.peer = run(["identity"]).stdout.decode().split()[-1]
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_keys(self):
+        seed = open(self.key, "rb").read()
+        self.assertEqual(len(base64.b64decode(seed.strip())), 32)
+        r = run(["admission", "pubkey"], stdin=seed)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(base64.b64decode(r.stdout.strip())), 32)
+        self.assertEqual(run(["admission", "pubkey"], stdin=seed).stdout, r.stdout)  # deterministic
+        self.assertNotEqual(run(["admission", "genkey"]).stdout, seed)
+        r = run(["admission", "pubkey"], stdin=b"not a key\n")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"not an admission key", r.stderr)
+
+    def test_sign_revoke(self):
+        r = run(["admission", "sign", "--key", self.key, "--peer", self.peer, "--name", "web1", "--expires", "30d"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        tok = base64.b64decode(r.stdout.strip())
+        self.assertEqual(tok[:2], b"\x01\x01")  # version 1, kind token
+        self.assertIn(b"web1", tok)
+        r = run(["admission", "revoke", "--key", self.key, "--peer", self.peer])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(base64.b64decode(r.stdout.strip())[:2], b"\x01\x02")
+        for args, code in ((["sign", "--key", self.key], 2), (["sign", "--peer", self.peer], 2),
+                           (["sign", "--key", self.key, "--peer", self.peer, "--expires", "5x"], 2),
+                           (["sign", "--key", self.key, "--peer", "nope"], 1),
+                           (["sign", "--key", self.key, "--peer", self.peer, "--name", "a b"], 1),
+                           (["revoke", "--key", self.key, "--peer", self.peer, "--name", "x"], 2),
+                           (["sign", "--key", os.path.join(self.tmp, "missing"), "--peer", self.peer], 1),
+                           (["frobnicate"], 2)):
+            r = run(["admission"] + args)
+            self.assertEqual(r.returncode, code, (args, r.stderr))
+        with open(self.key, "a") as f:
+            f.write("junk")
+        r = run(["admission", "sign", "--key", self.key, "--peer", self.peer])
+        self.assertEqual(r.returncode, 1)
+
+    def test_publish_checks_the_file(self):
+        bad = os.path.join(self.tmp, "bad")
+        with open(bad, "w") as f:
+            f.write(run(["admission", "sign", "--key", self.key, "--peer", self.peer]).stdout.decode())
+        r = run(["admission", "publish", "--socket", os.path.join(self.tmp, "none.sock"), bad])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"not a revocation", r.stderr)
+
+
 class Config(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp()
@@ -492,7 +552,7 @@ class P2P(unittest.TestCase):
 
 if __name__ == "__main__":
     BIN = os.path.abspath(sys.argv[1])
-    group = {"keys": Keys, "config": Config, "usage": Usage, "p2p": P2P}[sys.argv[2]]
+    group = {"keys": Keys, "config": Config, "usage": Usage, "p2p": P2P, "admission": Admission}[sys.argv[2]]
     suite = unittest.defaultTestLoader.loadTestsFromTestCase(group)
     res = unittest.TextTestRunner(verbosity=2).run(suite)
     if not res.wasSuccessful():

@@ -253,7 +253,7 @@ def test_systemd_credentials_layout():
             tmp = os.path.join(lab.tmp, "units")
             os.mkdir(tmp)
             with open(unit) as f:
-                body = f.read().replace("/usr/bin/w2wesherd", lab.daemon)
+                body = f.read().replace("@sbindir@/w2wesherd", lab.daemon)  # meson configures it
             with open(os.path.join(tmp, "w2wesherd@.service"), "w") as f:
                 f.write(body)
             os.symlink("w2wesherd@.service", os.path.join(tmp, "w2wesherd@wesh0.service"))

@@ -43,7 +43,9 @@ static void roundtrip(const struct identify_info *in)
 			abort();
 		if (again->n_protocols != in->n_protocols || again->n_listen_addrs != in->n_listen_addrs ||
 		    again->public_key_len != in->public_key_len || again->observed_addr.len != in->observed_addr.len ||
-		    strcmp(again->agent_version, in->agent_version) != 0 || again->dropped != 0)
+		    strcmp(again->agent_version, in->agent_version) != 0 || again->dropped != 0 ||
+		    again->admission_len != in->admission_len ||
+		    memcmp(again->admission, in->admission, in->admission_len) != 0)
 			abort();
 		for (size_t i = 0; i < in->n_protocols; i++)
 			if (strcmp(again->protocols[i], in->protocols[i]) != 0)

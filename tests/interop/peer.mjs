@@ -194,6 +194,7 @@ async function main () {
       }
       return { rtts }
     },
+    async hangup (c) { await node.hangUp(peerIdFromString(c.peer)); return {} },
     async subscribe (c) { node.services.pubsub.subscribe(c.topic); return {} },
     async unsubscribe (c) { node.services.pubsub.unsubscribe(c.topic); return {} },
     async publish (c) {

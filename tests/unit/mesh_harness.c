@@ -268,6 +268,31 @@ static uint64_t op_wall_us(void *ud)
 	return MH_WALL0_US + x->w->now;
 }
 
+static int node_of(const struct mh_world *w, const struct peerid *id)
+{
+	for (size_t j = 0; j < w->n; j++)
+		if (peerid_eq(&w->nodes[j].id, id))
+			return (int)j;
+	return -1;
+}
+
+static void op_admit(void *ud, const struct peerid *peer, bool ok)
+{
+	struct mh_node *x = ud;
+	int j = node_of(x->w, peer);
+
+	if (j >= 0)
+		(ok ? x->admitted : x->refused)[j]++;
+}
+
+static void op_save_revocations(void *ud, const uint8_t *p, size_t n)
+{
+	struct mh_node *x = ud;
+
+	buf_reset(&x->revoked);
+	buf_append(&x->revoked, p, n);
+}
+
 static const struct mn_ops ops = {
 	.publish = op_publish,
 	.dial = op_dial,
@@ -277,6 +302,8 @@ static const struct mn_ops ops = {
 	.established = op_established,
 	.wall_us = op_wall_us,
 	.probe = op_probe,
+	.admit = op_admit,
+	.save_revocations = op_save_revocations,
 };
 
 /* ---- the world ---- */
@@ -303,6 +330,7 @@ void mh_init(struct mh_world *w, size_t n, const char *range, uint64_t announce_
 		memset(x->wg_pub, (int)((i * 37 + 11) & 0xff), 32);
 		memset(x->wg_priv, (int)(i + 1), 32);
 		buf_init(&x->saved, NODESTATE_MAX_SIZE);
+		buf_init(&x->revoked, 1u << 20);
 	}
 }
 
@@ -313,6 +341,7 @@ void mh_free(struct mh_world *w)
 		wgdev_free(w->nodes[i].actual);
 		wgdev_free(w->nodes[i].last_desired);
 		buf_free(&w->nodes[i].saved);
+		buf_free(&w->nodes[i].revoked);
 	}
 	for (size_t i = 0; i < w->nq; i++)
 		free(w->q[i].data);
@@ -351,12 +380,17 @@ void mh_start(struct mh_world *w, int i, int bootstrap)
 	c.expiry_us = w->expiry_us;
 	underlay_ip(i, &c.listen_ip);
 	c.listen_tcp = 4001;
+	c.adm_keys = w->adm_keys;
+	c.n_adm_keys = w->n_adm_keys;
 	mn_free(x->m);
 	x->m = NULL;
 	if (mn_new(&x->m, &c, &ops, x) < 0)
 		die("mn_new");
 	if (x->saved.len && nodestate_decode(x->saved.data, x->saved.len, mn_state(x->m)) < 0)
 		die("nodestate_decode");
+	if (x->revoked.len && mn_load_revocations(x->m, x->revoked.data, x->revoked.len) < 0)
+		die("mn_load_revocations");
+	mn_set_token(x->m, x->tok, x->tok_len, w->now);
 	if (bootstrap >= 0) {
 		char ma[MA_MAX_TEXT];
 
@@ -424,6 +458,9 @@ static void deliver(struct mh_world *w, struct mh_ev *e)
 		mn_on_connected(from->m, &to->id, &ip, w->now);
 		underlay_ip(e->from, &ip);
 		mn_on_connected(to->m, &from->id, &ip, w->now);
+		/* identify: each side learns the other's token */
+		mn_on_identify(from->m, &to->id, to->tok, to->tok_len, w->now);
+		mn_on_identify(to->m, &from->id, from->tok, from->tok_len, w->now);
 		break;
 	case MH_PONG:
 		if (from->up && to->up && from->part == to->part && from->connected[e->to])

@@ -53,6 +53,13 @@ struct mh_node {
 	bool has_addr;
 	struct ann_ip addr;
 	bool last_keep_unlisted;
+	/* admission mode (w->adm_keys): the token this node presents on every
+	 * connection (as identify carries it) and in its announcements; what the
+	 * engine decided about each peer node; the revocation set it persisted */
+	uint8_t tok[ANN_BLOB_MAX];
+	size_t tok_len;
+	size_t admitted[MH_MAX], refused[MH_MAX];
+	struct buf revoked;
 	struct wgdevice *last_desired; /* the last desired device */
 	/* per peer node j, from the desired devices: held back entirely (no
 	 * allowed IPs), held without an endpoint, first time it was routed */
@@ -83,6 +90,9 @@ struct mh_world {
 	 * (seeded, so runs repeat), which reorders them */
 	uint64_t jitter_us;
 	uint32_t rng;
+	/* admission mode for nodes started from now on: the operator keys */
+	const uint8_t (*adm_keys)[32];
+	size_t n_adm_keys;
 };
 
 /* n nodes (not started) in range ("10.42.0.0/16"); node i has underlay IP

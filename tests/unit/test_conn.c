@@ -48,7 +48,7 @@ static void on_event(void *ud, struct conn *c, const struct conn_event *ev)
 		memcpy(s->observed, ev->info->observed_addr.b, s->observed_len);
 		s->n_protos = ev->info->n_protocols < 8 ? ev->info->n_protocols : 8;
 		for (size_t i = 0; i < s->n_protos; i++)
-			snprintf(s->protos[i], sizeof(s->protos[i]), "%s", ev->info->protocols[i]);
+			snprintf(s->protos[i], sizeof(s->protos[i]), "%.*s", (int)sizeof(s->protos[i]) - 1, ev->info->protocols[i]);
 		break;
 	case CONN_EV_PING:
 		s->pings++;
@@ -186,6 +186,69 @@ static void test_upgrade_random_pieces(void **state)
 	}
 }
 
+/*
+ * Network PSK rotation: a responder holding two keys upgrades with a dialer
+ * using either (its eager mss header held until the key is known, random
+ * pieces), and refuses a third key at once, before any deadline.
+ */
+static void test_candidate_keys(void **state)
+{
+	static const uint8_t psk3[32] = { 9, 9, 9 };
+	const uint8_t *both[2] = { psk1, psk2 };
+	const uint8_t *dial[3] = { psk1, psk2, psk3 };
+	struct ident *ia, *ib;
+	struct side a, b;
+
+	(void)state;
+	rng_seeded_init(&seeded, &rng, 7);
+	assert_int_equal(ident_new(&ia, &rng), 0);
+	assert_int_equal(ident_new(&ib, &rng), 0);
+	for (int k = 0; k < 3; k++) {
+		const uint8_t *p;
+		size_t n;
+		uint64_t t0;
+
+		side_new(&a, ia, true, dial[k], NULL, NULL, 0);
+		side_new(&b, ib, false, NULL, NULL, NULL, 0);
+		/* side_new gave b no key: make it the two-key responder. */
+		conn_free(b.c);
+		{
+			struct conn_config cc = { 0 };
+
+			cc.psks = both;
+			cc.n_psks = 2;
+			cc.identity = ib;
+			cc.rng = &rng;
+			cc.self_info = &b.self;
+			cc.name = "R2";
+			cc.handshake_timeout_us = 5 * 1000 * 1000;
+			cc.cb.ud = &b;
+			cc.cb.on_event = on_event;
+			assert_int_equal(conn_new(&b.c, &cc, now), 0);
+		}
+		/* Only the nonce goes out before the dialer has spoken. */
+		conn_output(b.c, &p, &n);
+		assert_int_equal(n, 24);
+		assert_int_equal(conn_psk_index(b.c), -1);
+		t0 = now;
+		shuttle(&a, &b, 10000, 7);
+		if (k < 2) {
+			assert_int_equal(a.ready, 1);
+			assert_int_equal(b.ready, 1);
+			assert_int_equal(conn_psk_index(b.c), k);
+		} else {
+			assert_int_equal(b.ready, 0);
+			assert_int_equal(conn_error(b.c), W2W_EPSK);
+			assert_non_null(strstr(conn_reason(b.c), "wrong swarm key"));
+			assert_true(now - t0 < 1000 * 1000); /* at once, not at the deadline */
+		}
+		conn_free(a.c);
+		conn_free(b.c);
+	}
+	ident_free(ia);
+	ident_free(ib);
+}
+
 static void test_wrong_psk_and_peer(void **state)
 {
 	struct ident *ia, *ib, *ic;
@@ -210,6 +273,9 @@ static void test_wrong_psk_and_peer(void **state)
 	assert_true(conn_done(a.c) && conn_done(b.c));
 	assert_int_equal(a.ready + b.ready, 0);
 	assert_non_null(strstr(conn_reason(b.c), "wrong swarm key?"));
+	/* One cause, one code: both ends report the swarm key, not a limit or a close. */
+	assert_int_equal(conn_error(a.c), W2W_EPSK);
+	assert_int_equal(conn_error(b.c), W2W_EPSK);
 	conn_free(a.c);
 	conn_free(b.c);
 
@@ -368,6 +434,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_upgrade_random_pieces),
 		cmocka_unit_test(test_wrong_psk_and_peer),
+		cmocka_unit_test(test_candidate_keys),
 		cmocka_unit_test(test_yamux_abuse),
 		cmocka_unit_test(test_replaced_meshsub_stream),
 	};

@@ -115,7 +115,7 @@ static void node_init(struct node *n, int i, const struct gs_config *base)
 		c = *base;
 	else
 		gs_config_default(&c);
-	c.cb = (struct gs_callbacks){n, on_message, on_px, NULL, on_drop};
+	c.cb = (struct gs_callbacks){n, on_message, on_px, NULL, on_drop, NULL};
 	n->gs = gs_new(&c, n->id, &n->rng, NULL);
 	assert_non_null(n->gs);
 }

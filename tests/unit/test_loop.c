@@ -82,9 +82,9 @@ static void on_io(void *ud, int fd, int rev, uint64_t now)
 static void test_loop_push_and_run(void **state)
 {
 	struct hookrec h = {0, 0, 0, -2};
-	struct w2w_loop_ops ops = {W2W_LOOP_OPS_VERSION, &h, hw, hd};
-	struct w2w_loop_ops bad = {W2W_LOOP_OPS_VERSION + 1, NULL, NULL, NULL};
-	struct w2w_loop_ops zero = {0, NULL, NULL, NULL};
+	struct w2w_loop_ops ops = {W2W_LOOP_OPS_VERSION, &h, hw, hd, NULL};
+	struct w2w_loop_ops bad = {W2W_LOOP_OPS_VERSION + 1, NULL, NULL, NULL, NULL};
+	struct w2w_loop_ops zero = {0, NULL, NULL, NULL, NULL};
 	struct w2w_loop *l = NULL;
 	struct w2w_watch w[4];
 	struct rtimer t;
@@ -148,7 +148,7 @@ static void hw_reenter(void *ud, int fd, int ev)
 
 static void test_ops_guarded(void **state)
 {
-	struct w2w_loop_ops ops = {W2W_LOOP_OPS_VERSION, NULL, hw_reenter, NULL};
+	struct w2w_loop_ops ops = {W2W_LOOP_OPS_VERSION, NULL, hw_reenter, NULL, NULL};
 	int p[2];
 
 	(void)state;
@@ -188,6 +188,92 @@ static void test_early_fire_rearms(void **state)
 	assert_int_equal(reactor_free(r), 0);
 }
 
+/* ---- per-fd host pointers (w2w_loop_assign, ops version 2) ---- */
+
+struct fdrec {
+	int calls, fd, events;
+	void *fd_ud;
+};
+static void hw_fd(void *ud, int fd, int ev, void *fd_ud)
+{
+	struct fdrec *r = ud;
+
+	r->calls++;
+	r->fd = fd;
+	r->events = ev;
+	r->fd_ud = fd_ud;
+}
+static int v1_watch_calls;
+static void hw_v1(void *ud, int fd, int ev)
+{
+	(void)ud;
+	(void)fd;
+	(void)ev;
+	v1_watch_calls++;
+}
+static void no_io(void *ud, int fd, int rev, uint64_t now)
+{
+	(void)ud;
+	(void)fd;
+	(void)rev;
+	(void)now;
+}
+
+static void test_assign(void **state)
+{
+	struct fdrec rec = {0};
+	struct w2w_loop_ops ops = {.version = 2, .ud = &rec, .watch_fd = hw_fd};
+	struct w2w_loop_ops v1 = {.version = 1, .watch = hw_v1,
+				  /* beyond a version-1 struct: must never be read */
+				  .watch_fd = (void (*)(void *, int, int, void *))(uintptr_t)1};
+	struct w2w_loop *l;
+	int p[2], mine = 42;
+
+	(void)state;
+	assert_int_equal(W2W_LOOP_OPS_VERSION, 2);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(w2w_loop_new(&l, &ops), 0);
+	assert_int_equal(w2w_loop_assign(l, p[0], &mine), -ENOENT); /* not watched */
+	assert_int_equal(w2w_loop_assign(l, -1, &mine), -EINVAL);
+	assert_int_equal(reactor_io_set(loop_reactor(l), p[0], W2W_IO_READ, no_io, NULL), 0);
+	assert_int_equal(rec.calls, 1);
+	assert_int_equal(rec.fd, p[0]);
+	assert_null(rec.fd_ud); /* nothing assigned yet */
+	assert_int_equal(w2w_loop_assign(l, p[0], &mine), 0);
+	assert_int_equal(reactor_io_set(loop_reactor(l), p[0], W2W_IO_READ | W2W_IO_WRITE, no_io, NULL), 0);
+	assert_int_equal(rec.calls, 2);
+	assert_ptr_equal(rec.fd_ud, &mine);
+	assert_int_equal(rec.events, W2W_IO_READ | W2W_IO_WRITE);
+	reactor_io_del(loop_reactor(l), p[0]);
+	assert_int_equal(rec.calls, 3);
+	assert_int_equal(rec.events, 0);
+	assert_ptr_equal(rec.fd_ud, &mine); /* the stop call still carries it */
+	assert_int_equal(w2w_loop_assign(l, p[0], &mine), -ENOENT);
+	/* the same fd number watched again is a new socket: NULL */
+	assert_int_equal(reactor_io_set(loop_reactor(l), p[0], W2W_IO_READ, no_io, NULL), 0);
+	assert_null(rec.fd_ud);
+	/* a high fd number grows the table */
+	assert_int_equal(dup2(p[1], 700), 700);
+	assert_int_equal(reactor_io_set(loop_reactor(l), 700, W2W_IO_READ, no_io, NULL), 0);
+	assert_int_equal(w2w_loop_assign(l, 700, &rec), 0);
+	reactor_io_del(loop_reactor(l), 700);
+	assert_ptr_equal(rec.fd_ud, &rec);
+	reactor_io_del(loop_reactor(l), p[0]);
+	assert_null(w2w_loop_free(l));
+	close(700);
+
+	/* a version-1 host: its struct ends before watch_fd, so watch is called */
+	assert_int_equal(w2w_loop_new(&l, &v1), 0);
+	assert_int_equal(reactor_io_set(loop_reactor(l), p[0], W2W_IO_READ, no_io, NULL), 0);
+	assert_int_equal(v1_watch_calls, 1);
+	assert_int_equal(w2w_loop_assign(l, p[0], &mine), 0); /* harmless without watch_fd */
+	reactor_io_del(loop_reactor(l), p[0]);
+	assert_int_equal(v1_watch_calls, 2);
+	assert_null(w2w_loop_free(l));
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_loop_push_and_run),
 		cmocka_unit_test(test_early_fire_rearms),
 		cmocka_unit_test(test_ops_guarded),
+		cmocka_unit_test(test_assign),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

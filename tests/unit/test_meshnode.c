@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "admission.h"
 #include "announce.h"
 #include "err.h"
 #include "handshake.h"
@@ -806,6 +807,137 @@ static void test_engine_bad_input(void **state)
 	mh_free(&w);
 }
 
+/* ---- admission mode (docs/mesh.md "Admission") ---- */
+
+static const uint8_t adm_seed[2][32] = {{1, 2, 3, 4}, {9, 8, 7, 6}}; /* the trusted operator keys */
+static const uint8_t adm_forger[32] = {42};
+
+static void adm_token(struct mh_world *w, int i, const uint8_t *seed, int peer, uint64_t exp_s)
+{
+	struct mh_node *x = &w->nodes[i];
+	int n = adm_sign(x->tok, sizeof(x->tok), seed, ADM_KIND_TOKEN, &w->nodes[peer].id, "n", 0, exp_s);
+
+	assert_true(n > 0);
+	x->tok_len = (size_t)n;
+}
+
+static bool in_table(struct mh_world *w, int i, int j)
+{
+	return pt_find(mn_table(w->nodes[i].m), &w->nodes[j].id) != NULL;
+}
+
+/* Four nodes with keys (node 2's token from the second key: rotation) and one
+ * without a token: the four see each other, nobody routes node 4, and each
+ * refuses its connection. A token for another peer, an expired one and one by
+ * an untrusted key are refused the same way. */
+static void test_engine_admission(void **state)
+{
+	static uint8_t keys[2][32];
+	struct mh_world w;
+	uint64_t wall_s = MH_WALL0_US / MH_SEC;
+
+	(void)state;
+	adm_pub_from_seed(keys[0], adm_seed[0]);
+	adm_pub_from_seed(keys[1], adm_seed[1]);
+	mh_init(&w, 7, "10.42.0.0/16", 30 * SEC);
+	w.adm_keys = (const uint8_t(*)[32])keys;
+	w.n_adm_keys = 2;
+	adm_token(&w, 0, adm_seed[0], 0, 0);
+	adm_token(&w, 1, adm_seed[0], 1, 0);
+	adm_token(&w, 2, adm_seed[1], 2, wall_s + 3600);
+	adm_token(&w, 3, adm_seed[0], 3, 0);
+	/* node 4: none; node 5: node 3's token; node 6: signed by an untrusted key */
+	adm_token(&w, 5, adm_seed[0], 3, 0);
+	adm_token(&w, 6, adm_forger, 6, 0);
+	for (int i = 0; i < 7; i++)
+		mh_start(&w, i, i ? 0 : -1);
+	mh_run(&w, 20 * SEC);
+	for (int i = 0; i < 4; i++) {
+		for (int j = 0; j < 7; j++) {
+			if (i == j)
+				continue;
+			assert_int_equal(in_table(&w, i, j), j < 4);
+			assert_int_equal(mh_peer_on(&w, i, j) != NULL, j < 4);
+		}
+	}
+	for (int j = 4; j < 7; j++)
+		assert_true(w.nodes[0].refused[j] >= 1);
+	assert_true(w.nodes[0].admitted[1] >= 1);
+	assert_int_equal(w.nodes[0].refused[1], 0);
+	/* node 2's token expires: removed everywhere when it does */
+	mh_free(&w);
+
+	mh_init(&w, 3, "10.42.0.0/16", 30 * SEC);
+	w.adm_keys = (const uint8_t(*)[32])keys;
+	w.n_adm_keys = 1;
+	adm_token(&w, 0, adm_seed[0], 0, 0);
+	adm_token(&w, 1, adm_seed[0], 1, 0);
+	adm_token(&w, 2, adm_seed[0], 2, wall_s + 30);
+	for (int i = 0; i < 3; i++)
+		mh_start(&w, i, i ? 0 : -1);
+	mh_run(&w, 20 * SEC);
+	assert_true(in_table(&w, 0, 2) && in_table(&w, 1, 2));
+	mh_run(&w, 32 * SEC);
+	assert_false(in_table(&w, 0, 2) || in_table(&w, 1, 2));
+	assert_null(mh_peer_on(&w, 0, 2));
+	assert_true(in_table(&w, 0, 1));
+	mh_free(&w);
+}
+
+/* A revocation handed to one node reaches the others with its next
+ * announcement, is enforced there (table, device, connection), persisted,
+ * and holds across a restart from the saved set. A forged one is refused. */
+static void test_engine_revocation(void **state)
+{
+	static uint8_t keys[1][32];
+	struct mh_world w;
+	uint8_t rev[ADM_MAX_LEN];
+	int n;
+
+	(void)state;
+	adm_pub_from_seed(keys[0], adm_seed[0]);
+	mh_init(&w, 4, "10.42.0.0/16", 30 * SEC);
+	w.adm_keys = (const uint8_t(*)[32])keys;
+	w.n_adm_keys = 1;
+	for (int i = 0; i < 4; i++)
+		adm_token(&w, i, adm_seed[0], i, 0);
+	for (int i = 0; i < 4; i++)
+		mh_start(&w, i, i ? 0 : -1);
+	mh_run(&w, 20 * SEC);
+	assert_true(in_table(&w, 1, 3) && in_table(&w, 2, 3));
+	/* forged: another key */
+	n = adm_sign(rev, sizeof(rev), adm_forger, ADM_KIND_REVOKE, &w.nodes[2].id, NULL, 5, 0);
+	assert_int_equal(mn_add_revocation(w.nodes[0].m, rev, (size_t)n, w.now), W2W_EAUTH);
+	/* a token is not a revocation */
+	n = adm_sign(rev, sizeof(rev), adm_seed[0], ADM_KIND_TOKEN, &w.nodes[2].id, NULL, 5, 0);
+	assert_true(mn_add_revocation(w.nodes[0].m, rev, (size_t)n, w.now) < 0);
+	n = adm_sign(rev, sizeof(rev), adm_seed[0], ADM_KIND_REVOKE, &w.nodes[3].id, NULL, 5, 0);
+	assert_int_equal(mn_add_revocation(w.nodes[0].m, rev, (size_t)n, w.now), 1);
+	assert_int_equal(mn_add_revocation(w.nodes[0].m, rev, (size_t)n, w.now), 0);
+	assert_false(in_table(&w, 0, 3));
+	assert_true(w.nodes[0].refused[3] >= 1);
+	mh_run(&w, w.now + SEC);
+	for (int i = 0; i < 3; i++) {
+		assert_false(in_table(&w, i, 3));
+		assert_null(mh_peer_on(&w, i, 3));
+		assert_true(w.nodes[i].revoked.len > 0);
+		assert_true(in_table(&w, i, (i + 1) % 3));
+	}
+	assert_true(in_table(&w, 0, 2) && in_table(&w, 1, 2));
+	/* node 3 keeps announcing: still ignored; after a restart too */
+	for (int i = 0; i < 3; i++) {
+		mh_stop(&w, i);
+		mh_start(&w, i, i ? 0 : 1);
+	}
+	mh_start(&w, 3, 0);
+	mh_run(&w, w.now + 20 * SEC);
+	for (int i = 0; i < 3; i++) {
+		assert_false(in_table(&w, i, 3));
+		assert_true(in_table(&w, i, (i + 1) % 3));
+	}
+	mh_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -831,6 +963,8 @@ int main(void)
 		cmocka_unit_test(test_engine_cold_start_many),
 		cmocka_unit_test(test_engine_ipv6_overlay),
 		cmocka_unit_test(test_engine_bad_input),
+		cmocka_unit_test(test_engine_admission),
+		cmocka_unit_test(test_engine_revocation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -74,6 +74,8 @@ struct world {
 };
 
 static bool verbose;
+/* test_ipam: n1 pins n2's first candidate, so n2 must move (set before world_start). */
+static bool pin_n1_on_n2;
 
 /* ---- small helpers ---- */
 
@@ -309,6 +311,13 @@ static void world_start(struct world *w)
 			snprintf(boot, sizeof(boot), "/ip4/127.0.0.1/tcp/%u/p2p/%s", ports[0], w->n[0].peer_id);
 		node_config(w, i, ports[i], i ? boot : NULL);
 	}
+	if (pin_n1_on_n2) {
+		char cand[W2W_IP_TEXT_MAX];
+
+		assert_true(w2w_ipam_candidate(cand, sizeof(cand), RANGE, w->n[2].peer_id, 0) > 0);
+		assert_int_equal(w2w_config_set_address(w->n[1].cfg, cand), 0);
+		assert_int_equal(w2w_config_check(w->n[1].cfg), 0);
+	}
 	for (int i = 0; i < N; i++)
 		node_start(&w->n[i]);
 }
@@ -471,6 +480,27 @@ static uint64_t claim_ms(struct world *w, int i, int j)
 	return 0;
 }
 
+/* Every announcement i holds lists the author's libp2p listen addresses with
+ * the port it is bound to: never /tcp/0 (n1 and n2 are configured with it). */
+static void check_announced_ports(struct world *w, int i)
+{
+	const struct peertable *pt = mn_table(w->n[i].node->mesh);
+
+	assert_int_equal(pt_count(pt), N - 1);
+	for (size_t k = 0; k < pt_count(pt); k++) {
+		const struct pt_entry *e = pt_at(pt, k);
+
+		assert_true(e->ann.n_la >= 1);
+		for (size_t l = 0; l < e->ann.n_la; l++) {
+			struct ann_ip ip;
+			uint16_t port = 0;
+
+			assert_true(ann_ip_from_ma(e->ann.la[l].b, e->ann.la[l].len, &ip, &port));
+			assert_int_not_equal(port, 0);
+		}
+	}
+}
+
 /* ---- snapshots ---- */
 
 static void check_snapshot(struct world *w, int i)
@@ -486,6 +516,10 @@ static void check_snapshot(struct world *w, int i)
 	assert_string_equal(w2w_snapshot_wg_public_key(s, W2W_SNAPSHOT_SELF), w->n[i].wg_pub);
 	assert_true(w2w_snapshot_join_addr_count(s) >= 1);
 	assert_non_null(strstr(w2w_snapshot_join_addr(s, 0), w->n[i].peer_id));
+	/* n1 and n2 listen on /tcp/0: the join addresses carry the bound port
+	 * (issue 14), like the announcements (check_announced_ports). */
+	for (size_t k = 0; k < w2w_snapshot_join_addr_count(s); k++)
+		assert_null(strstr(w2w_snapshot_join_addr(s, k), "/tcp/0/"));
 	assert_int_equal(w2w_snapshot_peer_count(s), N - 1);
 	for (int j = 0; j < N; j++) {
 		size_t k;
@@ -533,6 +567,7 @@ static void test_mesh(void **state)
 		for (int j = 0; j < i; j++)
 			assert_string_not_equal(t->address, w.n[j].address);
 		check_snapshot(&w, i);
+		check_announced_ports(&w, i);
 	}
 
 	/* stop + start from the state directory: the same address, claimed at
@@ -642,6 +677,61 @@ static void start_retry_case(const char *ip, bool fake_os, bool retry_ok)
 	rm_tree(dir);
 }
 
+/*
+ * The public IPAM API (include/w2wesher/ipam.h) gives what the nodes choose
+ * (issue 14): n1 pins n2's first candidate (a pinned claim is time 0, it
+ * always wins), so n2, which claims that candidate at start, loses it and
+ * moves; w2w_ipam_pick() on the claims n2 then holds names the address n2
+ * moved to, w2w_ipam_winner() names n1 for the pinned one, and every node's
+ * dynamic node's address is its pick given the others' claims as it sees them.
+ */
+static void test_ipam(void **state)
+{
+	struct world w;
+	struct w2w_ipam_claims *c;
+	char cand0[W2W_IP_TEXT_MAX], pick[W2W_IP_TEXT_MAX];
+	uint64_t ms = 1;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	pin_n1_on_n2 = true;
+	world_start(&w);
+	pin_n1_on_n2 = false;
+	wait_for(&w, all_converged, "three nodes on each other's devices");
+	assert_true(w2w_ipam_candidate(cand0, sizeof(cand0), RANGE, w.n[2].peer_id, 0) > 0);
+	assert_string_equal(w.n[1].address, cand0);
+	assert_string_not_equal(w.n[2].address, cand0);
+	assert_true(w.n[2].addr_events >= 2); /* claimed cand0 at start, then moved */
+	for (int i = 0; i < N; i += 2) { /* the dynamic ones: n1 is pinned, it does not pick */
+		assert_int_equal(w2w_ipam_claims_new(&c), 0);
+		for (int j = 0; j < N; j++)
+			assert_int_equal(w2w_ipam_claims_add(c, w.n[j].peer_id, w.n[j].address, claim_ms(&w, i, j)), j);
+		/* i's own claim is in the set: ignored by the pick */
+		assert_int_equal(w2w_ipam_pick(pick, sizeof(pick), &ms, RANGE, w.n[i].peer_id, c, NULL, 0, 12345),
+				 (int)strlen(w.n[i].address));
+		assert_string_equal(pick, w.n[i].address);
+		assert_int_equal(ms, 12345); /* a fresh claim is made "now" */
+		assert_int_equal(w2w_ipam_winner(c, cand0), 1);
+		assert_int_equal(w2w_ipam_winner(c, w.n[2].address), 2);
+		/* held with its claim time: kept */
+		assert_true(w2w_ipam_pick(pick, sizeof(pick), &ms, RANGE, w.n[i].peer_id, c, w.n[i].address,
+					  claim_ms(&w, i, i), 12345) > 0);
+		assert_string_equal(pick, w.n[i].address);
+		assert_int_equal(ms, claim_ms(&w, i, i));
+		assert_null(w2w_ipam_claims_free(c));
+	}
+	/* n2's view when it lost: n1's pin against its own claim on cand0 at its
+	 * start; the pick is where n2 went */
+	assert_int_equal(w2w_ipam_claims_new(&c), 0);
+	assert_int_equal(w2w_ipam_claims_add(c, w.n[0].peer_id, w.n[0].address, claim_ms(&w, 2, 0)), 0);
+	assert_int_equal(w2w_ipam_claims_add(c, w.n[1].peer_id, cand0, 0), 1);
+	assert_true(w2w_ipam_pick(pick, sizeof(pick), &ms, RANGE, w.n[2].peer_id, c, cand0, claim_ms(&w, 2, 2),
+				  claim_ms(&w, 2, 2)) > 0);
+	assert_string_equal(pick, w.n[2].address);
+	assert_null(w2w_ipam_claims_free(c));
+	world_free(&w);
+}
+
 static void test_start_retry(void **state)
 {
 	(void)state;
@@ -659,6 +749,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_start_retry),
 		cmocka_unit_test(test_mesh),
+		cmocka_unit_test(test_ipam),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

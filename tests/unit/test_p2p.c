@@ -24,7 +24,8 @@
 struct node {
 	struct w2w_p2p *h;
 	char addr[256];
-	int connected, disconnected, dial_failed, identified, pings, ping_failed, messages;
+	int connected, disconnected, dial_failed, identified, pings, ping_failed, messages, subscribed, unsubscribed;
+	char sub_peer[128], sub_topic[64];
 	int last_err;
 	char last_reason[256];
 	char observed[256];
@@ -83,6 +84,17 @@ static void on_event_body(struct node *n, const struct w2w_p2p_event *ev)
 		break;
 	case W2W_P2P_EV_PING_FAILED:
 		n->ping_failed++;
+		break;
+	case W2W_P2P_EV_SUBSCRIBED:
+	case W2W_P2P_EV_UNSUBSCRIBED:
+		if (w2w_p2p_event_type(ev) == W2W_P2P_EV_SUBSCRIBED)
+			n->subscribed++;
+		else
+			n->unsubscribed++;
+		snprintf(n->sub_peer, sizeof(n->sub_peer), "%s", w2w_p2p_event_peer_id(ev));
+		snprintf(n->sub_topic, sizeof(n->sub_topic), "%s", w2w_p2p_event_topic(ev));
+		assert_string_equal(w2w_p2p_event_type_name(w2w_p2p_event_type(ev)),
+				    w2w_p2p_event_type(ev) == W2W_P2P_EV_SUBSCRIBED ? "subscribed" : "unsubscribed");
 		break;
 	case W2W_P2P_EV_MESSAGE:
 		n->messages++;
@@ -239,6 +251,8 @@ static void test_refusals(void **state)
 	assert_int_equal(w2w_p2p_dial(b.h, other.addr), 0);
 	assert_true(run_until(loop, &b.dial_failed, 2, 5000));
 	assert_int_equal(b.connected, 0);
+	assert_int_equal(b.last_err, W2W_EPSK);
+	assert_string_equal(w2w_strerror(W2W_EPSK), "swarm key mismatch (private network)");
 	/* Refused. */
 	sscanf(strstr(other.addr, "/tcp/") + 5, "%d", &port);
 	w2w_p2p_free(other.h);
@@ -267,6 +281,62 @@ static void test_refusals(void **state)
 	assert_int_equal(w2w_p2p_dial(b.h, "/dns4/no-such-host.invalid/tcp/2"), 0);
 	w2w_p2p_free(a.h);
 	w2w_p2p_free(b.h);
+	assert_null(w2w_loop_free(loop));
+}
+
+/*
+ * Network PSK rotation on the public API (issue 11): a host holding keys A and
+ * next B is reached by an A-only and a B-only host, dials a B-only host at
+ * once and an A-only one through the fallback; dropping A closes the A-only
+ * connection and refuses its next dial. Bad keys change nothing.
+ */
+static void test_psk_rotation(void **state)
+{
+	struct w2w_loop *loop = new_loop(NULL);
+	struct node r, a, b, a2, b2, plain;
+
+	(void)state;
+	node_init(&r, loop, psk_a, 1);
+	assert_int_equal(w2w_p2p_set_psk(r.h, psk_a_file, psk_b), 0);
+	assert_int_equal(w2w_p2p_set_psk(r.h, "not a key", psk_b), W2W_EPARSE);
+	assert_int_equal(w2w_p2p_set_psk(r.h, psk_a, "AAAA"), W2W_EPARSE);
+	assert_int_equal(w2w_p2p_set_psk(r.h, NULL, psk_b), -EINVAL);
+	assert_int_equal(w2w_p2p_set_psk(NULL, psk_a, NULL), -EINVAL);
+	node_init(&plain, loop, NULL, 0);
+	assert_int_equal(w2w_p2p_set_psk(plain.h, psk_a, NULL), W2W_ESTATE);
+	node_init(&a, loop, psk_a, 0);
+	node_init(&b, loop, psk_b, 0);
+	node_init(&a2, loop, psk_a, 1);
+	node_init(&b2, loop, psk_b, 1);
+	/* Inbound with either key. */
+	assert_int_equal(w2w_p2p_dial(a.h, r.addr), 0);
+	assert_int_equal(w2w_p2p_dial(b.h, r.addr), 0);
+	assert_true(run_until(loop, &a.connected, 1, 5000));
+	assert_true(run_until(loop, &b.connected, 1, 5000));
+	/* Outbound: the next key at once, the current one after one refused try. */
+	assert_int_equal(w2w_p2p_dial(r.h, b2.addr), 0);
+	assert_true(run_until(loop, &b2.connected, 1, 5000));
+	assert_int_equal(r.dial_failed, 0);
+	assert_int_equal(w2w_p2p_dial(r.h, a2.addr), 0);
+	assert_true(run_until(loop, &a2.connected, 1, 5000));
+	assert_int_equal(r.connected, 4);
+	/* Drop A: A-only connections close, B-only ones stay. */
+	assert_int_equal(w2w_p2p_set_psk(r.h, psk_b, NULL), 0);
+	assert_true(run_until(loop, &a.disconnected, 1, 5000));
+	assert_true(run_until(loop, &a2.disconnected, 1, 5000));
+	w2w_loop_run(loop, 100);
+	assert_int_equal(b.disconnected + b2.disconnected, 0);
+	assert_int_equal(w2w_p2p_connection_count(r.h), 2);
+	/* A-only is refused now. */
+	assert_int_equal(w2w_p2p_dial(a.h, r.addr), 0);
+	assert_true(run_until(loop, &a.dial_failed, 1, 5000));
+	assert_int_equal(a.connected, 1);
+	w2w_p2p_free(r.h);
+	w2w_p2p_free(a.h);
+	w2w_p2p_free(b.h);
+	w2w_p2p_free(a2.h);
+	w2w_p2p_free(b2.h);
+	w2w_p2p_free(plain.h);
 	assert_null(w2w_loop_free(loop));
 }
 
@@ -340,13 +410,26 @@ static void test_gossipsub(void **state)
 	assert_int_equal(w2w_p2p_dial(n[1].h, n[0].addr), 0);
 	assert_int_equal(w2w_p2p_dial(n[2].h, n[1].addr), 0);
 	assert_true(run_until(loop, &n[1].identified, 2, 5000));
+	/* SUBSCRIBED (issue 14): n0 learns n1's subscription, n1 both others'
+	 * (each peer once per topic) */
+	assert_true(run_until(loop, &n[0].subscribed, 1, 5000));
+	assert_string_equal(n[0].sub_peer, w2w_p2p_peer_id(n[1].h));
+	assert_string_equal(n[0].sub_topic, "t");
+	assert_true(run_until(loop, &n[1].subscribed, 2, 5000));
 	w2w_loop_run(loop, 1500); /* a heartbeat: meshes formed */
+	assert_int_equal(n[0].subscribed, 1);
+	assert_int_equal(n[1].subscribed, 2);
 	assert_int_equal(w2w_p2p_publish(n[0].h, "t", "hello", 5), 0);
 	assert_true(run_until(loop, &n[2].messages, 1, 5000));
 	assert_string_equal(n[2].msg_from, w2w_p2p_peer_id(n[0].h));
 	assert_string_equal(n[2].msg_data, "hello");
 	assert_int_equal(n[1].messages, 1);
 	assert_int_equal(n[0].messages, 0); /* never delivered back to its author */
+	/* n2 withdraws: n1 hears of it, topic and peer */
+	assert_int_equal(w2w_p2p_unsubscribe(n[2].h, "t"), 0);
+	assert_true(run_until(loop, &n[1].unsubscribed, 1, 5000));
+	assert_string_equal(n[1].sub_peer, w2w_p2p_peer_id(n[2].h));
+	assert_string_equal(n[1].sub_topic, "t");
 	for (int i = 0; i < 3; i++)
 		w2w_p2p_free(n[i].h);
 	assert_null(w2w_loop_free(loop));
@@ -541,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_dial_ping_identify),
 		cmocka_unit_test(test_ping_from_connected_cb),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_psk_rotation),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_simultaneous_dial),
 		cmocka_unit_test(test_gossipsub),

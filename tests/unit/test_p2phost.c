@@ -21,7 +21,9 @@
 
 struct bnode {
 	struct w2w_p2p *h;
-	int listening, connected, identified, messages, text_connected;
+	int listening, connected, identified, messages, text_connected, disconnected;
+	uint8_t adm[IDENTIFY_MAX_ADMISSION]; /* the admission field of the last identify */
+	size_t adm_len;
 	struct peerid peer, from;
 	struct ann_ip remote, observed, listen;
 	uint16_t listen_port;
@@ -46,9 +48,14 @@ static void on_bin(void *ud, const struct p2ph_event *ev)
 	case W2W_P2P_EV_IDENTIFY:
 		n->identified++;
 		assert_non_null(ev->info);
+		n->adm_len = ev->info->admission_len;
+		memcpy(n->adm, ev->info->admission, ev->info->admission_len);
 		if (ev->info->observed_addr.len)
 			assert_true(ann_ip_from_ma(ev->info->observed_addr.b, ev->info->observed_addr.len, &n->observed,
 						   NULL));
+		break;
+	case W2W_P2P_EV_DISCONNECTED:
+		n->disconnected++;
 		break;
 	case W2W_P2P_EV_MESSAGE:
 		n->messages++;
@@ -136,10 +143,70 @@ static void test_binary_events(void **state)
 	assert_null(w2w_loop_free(loop));
 }
 
+static int dial_host(struct w2w_p2p *from, struct w2w_p2p *to)
+{
+	const uint8_t *lma;
+	size_t llen;
+	uint8_t dial[MA_MAX_BIN];
+	struct ma_addr ma;
+	int len;
+
+	assert_int_equal(p2ph_listen_addr(to, 0, &lma, &llen), 0);
+	assert_int_equal(ma_decompose(lma, llen, &ma), 0);
+	ma.has_peer = true;
+	ma.peer = *p2ph_peer(to);
+	len = ma_compose(dial, sizeof(dial), &ma);
+	return p2ph_dial(from, dial, (size_t)len);
+}
+
+/* Admission mode's gate (swarm.h): a gated host presents its token in
+ * identify, sends a peer no pubsub bytes before p2ph_admit (what it queued
+ * goes out then), and p2ph_deny closes the peer's connections and refuses
+ * new ones right after the handshake. */
+static void test_admission_gate(void **state)
+{
+	struct w2w_loop *loop = NULL;
+	struct bnode a, b;
+	int conns;
+
+	(void)state;
+	assert_int_equal(w2w_loop_new(&loop, NULL), 0);
+	bnode_init(&a, loop, true);
+	bnode_init(&b, loop, true);
+	assert_int_equal(p2ph_set_admission(a.h, true, (const uint8_t *)"TOKEN-A", 7), 0);
+	assert_int_equal(dial_host(b.h, a.h), 0);
+	assert_true(run_until(loop, &b.identified, 1, 5000));
+	assert_int_equal(b.adm_len, 7);
+	assert_memory_equal(b.adm, "TOKEN-A", 7);
+	assert_true(run_until(loop, &a.identified, 1, 5000));
+	assert_int_equal(a.adm_len, 0); /* b presents none */
+	w2w_loop_run(loop, 1500); /* a heartbeat */
+	assert_int_equal(w2w_p2p_publish(a.h, "t", "held", 4), 0);
+	w2w_loop_run(loop, 1500);
+	assert_int_equal(b.messages, 0); /* gated: nothing went out to b */
+	assert_int_equal(p2ph_admit(a.h, p2ph_peer(b.h)), 0);
+	assert_true(run_until(loop, &b.messages, 1, 5000));
+	assert_string_equal(b.data, "held");
+	/* denied: disconnected, and a redial gets no further than the handshake */
+	conns = a.connected;
+	assert_int_equal(p2ph_deny(a.h, p2ph_peer(b.h), 3000000), 0);
+	assert_true(run_until(loop, &b.disconnected, 1, 5000));
+	assert_true(run_until(loop, &a.disconnected, 1, 5000));
+	w2w_loop_run(loop, 400); /* past b's dial backoff */
+	assert_int_equal(dial_host(b.h, a.h), 0);
+	assert_true(run_until(loop, &b.disconnected, 2, 5000));
+	assert_int_equal(a.connected, conns); /* a never reported it */
+	assert_int_equal(p2ph_admit(a.h, p2ph_peer(b.h)), W2W_ESTATE);
+	w2w_p2p_free(a.h);
+	w2w_p2p_free(b.h);
+	assert_null(w2w_loop_free(loop));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_binary_events),
+		cmocka_unit_test(test_admission_gate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -324,9 +324,120 @@ static void test_states_and_deadline(void **state)
 	buf_free(&plain);
 }
 
+/*
+ * Network PSK rotation: a responder with several candidate keys picks the one
+ * the dialer uses from its first bytes (the mss header), answers with it, and
+ * refuses a dialer whose key is none of them. Fed whole and one byte at a time.
+ */
+static void candidate_run(const uint8_t *dial_key, const uint8_t *const *cands, size_t n, int want, size_t chunk)
+{
+	static const char hello[] = "\x13/multistream/1.0.0\n\x07/noise\n";
+	struct pnet_config dc = {.psk = dial_key}, rc = {.psks = cands, .n_psks = n};
+	struct buf dw, rw, plain, back;
+	struct pnet *d, *r;
+	int got = 0;
+
+	buf_init(&dw, 1024);
+	buf_init(&rw, 1024);
+	buf_init(&plain, 1024);
+	buf_init(&back, 1024);
+	assert_int_equal(pnet_new(&d, &dc), 0);
+	assert_int_equal(pnet_new(&r, &rc), 0);
+	assert_int_equal(pnet_start(d, 0, &dw), 0);
+	assert_int_equal(pnet_start(r, 0, &rw), 0);
+	assert_false(pnet_selected(r));
+	assert_int_equal(pnet_selected_index(r), -1);
+	/* The responder cannot write before it knows the key. */
+	assert_int_equal(pnet_write(r, "x", 1, &rw), W2W_ESTATE);
+	assert_int_equal(pnet_write(d, hello, sizeof(hello) - 1, &dw), 0);
+	for (size_t off = 0; off < dw.len && got >= 0; off += chunk) {
+		size_t k = dw.len - off < chunk ? dw.len - off : chunk;
+
+		got = pnet_feed(r, dw.data + off, k, 1, &plain);
+		if (off + k < 24 + PNET_PROBE_LEN)
+			assert_true(got <= 0 && !pnet_ready(r));
+	}
+	if (want < 0) {
+		assert_int_equal(got, W2W_EPSK);
+		assert_non_null(strstr(pnet_reason(r), "wrong swarm key"));
+		assert_int_equal(plain.len, 0);
+		assert_false(pnet_ready(r));
+	} else {
+		assert_int_equal(got, 1);
+		assert_true(pnet_ready(r) && pnet_selected(r));
+		assert_int_equal(pnet_selected_index(r), want);
+		assert_int_equal(plain.len, sizeof(hello) - 1);
+		assert_memory_equal(plain.data, hello, plain.len);
+		/* The answer, under the selected key, reads back at the dialer. */
+		assert_int_equal(pnet_write(r, "\x13/multistream/1.0.0\n", 20, &rw), 0);
+		assert_int_equal(pnet_feed(d, rw.data, rw.len, 2, &back), 1);
+		assert_int_equal(back.len, 20);
+		assert_memory_equal(back.data, "\x13/multistream/1.0.0\n", 20);
+	}
+	pnet_free(d);
+	pnet_free(r);
+	buf_free(&dw);
+	buf_free(&rw);
+	buf_free(&plain);
+	buf_free(&back);
+}
+
+static void test_candidates(void **state)
+{
+	uint8_t a[32], b[32], c[32], e[32];
+	const uint8_t *ab[2] = {a, b}, *four[4] = {c, e, a, b}, *five[5] = {a, b, c, e, a};
+	struct pnet_config bad = {.psks = five, .n_psks = 5};
+	struct pnet *p;
+	size_t chunks[] = {1, 7, 1000};
+
+	(void)state;
+	memset(a, 0xa1, 32);
+	memset(b, 0xb2, 32);
+	memset(c, 0xc3, 32);
+	memset(e, 0xe4, 32);
+	for (size_t i = 0; i < 3; i++) {
+		candidate_run(a, ab, 2, 0, chunks[i]);
+		candidate_run(b, ab, 2, 1, chunks[i]);
+		candidate_run(c, ab, 2, -1, chunks[i]);
+		candidate_run(b, four, 4, 3, chunks[i]);
+	}
+	/* Bounded: at most PNET_MAX_PSKS candidates. */
+	assert_int_equal(pnet_new(&p, &bad), W2W_EPARSE);
+	bad.n_psks = 2;
+	five[1] = NULL;
+	assert_int_equal(pnet_new(&p, &bad), W2W_EPARSE);
+}
+
+/* A responder choosing its key still has the whole deadline for the dialer's first bytes. */
+static void test_candidates_deadline(void **state)
+{
+	uint8_t a[32] = {1}, b[32] = {2}, nonce[24] = {3};
+	const uint8_t *ab[2] = {a, b};
+	struct pnet_config rc = {.psks = ab, .n_psks = 2, .timeout_us = 1000};
+	struct buf wire, plain;
+	struct pnet *p;
+
+	(void)state;
+	buf_init(&wire, 100);
+	buf_init(&plain, 100);
+	assert_int_equal(pnet_new(&p, &rc), 0);
+	assert_int_equal(pnet_start(p, 0, &wire), 0);
+	assert_int_equal(pnet_feed(p, nonce, 24, 10, &plain), 0);
+	assert_int_equal(pnet_feed(p, "0123456789", 10, 20, &plain), 0);
+	assert_int_equal(pnet_next_deadline(p), 1000);
+	assert_int_equal(pnet_tick(p, 999), 0);
+	assert_int_equal(pnet_tick(p, 1000), W2W_ETIMEDOUT);
+	assert_non_null(strstr(pnet_reason(p), "key selection"));
+	pnet_free(p);
+	buf_free(&wire);
+	buf_free(&plain);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_candidates),
+	    cmocka_unit_test(test_candidates_deadline),
 	    cmocka_unit_test(test_keystream_vector),
 	    cmocka_unit_test(test_pair_random_chunks),
 	    cmocka_unit_test(test_wrong_key_and_garbage),

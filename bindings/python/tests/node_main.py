@@ -13,7 +13,8 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+if not os.environ.get("W2W_PY_INSTALLED"):  # test_package.py runs it against the installed package
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from w2wesher import Config, Error, Loop, Node  # noqa: E402
 
@@ -26,7 +27,7 @@ def out(obj):
 async def main(path):
     loop = Loop()
     cfg = Config.load(path, generate=True, env=True)
-    node = Node(loop, cfg)  # no log sink: log lines are dropped
+    node = Node(loop, cfg)  # no log sink: log lines go to the "w2wesher.node" logger
     cfg.close()  # the node has its own copy
     node.add_callback(lambda ev: out({"event": ev.type, **dataclasses.asdict(ev)}))
     aio = asyncio.get_running_loop()

@@ -75,13 +75,12 @@ def test_node_lifecycle_without_start(tmp_path):
 class PyNode:
     """tests/node_main.py in a lab node's namespaces (as root)."""
 
-    def __init__(self, node):
+    def __init__(self, node, python="/usr/bin/python3", script=os.path.join(HERE, "node_main.py"), env=None):
         self.node = node
         self.events = []
         self.q = queue.Queue()
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        self.p = subprocess.Popen(node.nsenter() + ["/usr/bin/python3", os.path.join(HERE, "node_main.py"),
-                                                    node.config],
+        env = dict(env or os.environ, PYTHONDONTWRITEBYTECODE="1")
+        self.p = subprocess.Popen(node.nsenter() + [python, script, node.config],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True, env=env, start_new_session=True)
         threading.Thread(target=self._read, daemon=True).start()

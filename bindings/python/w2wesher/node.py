@@ -2,21 +2,24 @@
 """A mesh node (include/w2wesher/node.h) on a Loop.
 
     async def main():
-        loop = Loop()
-        node = Node(loop, Config.load("w2wesher.conf", generate=True))
-        node.start()
-        async for ev in node.events():
-            print(ev.type, ev.name, ev.address)
-            if ev.type == "stopped":
-                break
-        node.close(); loop.close()
+        async with Node(Config.load("w2wesher.conf", generate=True)) as node:
+            node.start()
+            async for ev in node.events():
+                print(ev.type, ev.name, ev.address)
+                if ev.type == "stopped":
+                    break
 """
 import asyncio
 import dataclasses
-from typing import List, Optional
+import logging
+from typing import Any, Callable, Dict, List, Optional, Union
 
-from ._events import EventSource, log_cb as _log_cb
-from ._native import Error, check, ffi, lib, text
+from ._events import EventSource, LogFn, log_cb as _log_cb, logger_sink, w2w_level_for
+from ._native import StateError, check, ffi, lib, text
+from .config import Config
+from .loop import Loop
+
+_logger = logging.getLogger("w2wesher.node")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,13 +34,13 @@ class Event:
     error: int = 0  # W2W_NODE_EV_ERROR: the failing code (see strerror)
 
     @property
-    def strerror(self):
+    def strerror(self) -> str:
         return text(lib.w2w_strerror(self.error)) if self.error else ""
 
 
-# enum w2w_node_event_type -> name, from the library itself.
-TYPES = {t: text(lib.w2w_node_event_type_name(t))
-         for t in range(lib.W2W_NODE_EV_LISTENING, lib.W2W_NODE_EV_STOPPED + 1)}
+# enum w2w_node_event_type -> name, from the library itself (values it does not know read "unknown").
+TYPES: Dict[int, str] = {t: text(lib.w2w_node_event_type_name(t)) for t in range(lib.W2W_NODE_EV_LISTENING, 32)
+                         if text(lib.w2w_node_event_type_name(t)) != "unknown"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,92 +62,125 @@ class Snapshot:
     peers: List[PeerInfo]
     join_addrs: List[str]  # multiaddrs another node can join through
 
-    def peer(self, name=None, peer_id=None) -> Optional[PeerInfo]:
+    def peer(self, name: Optional[str] = None, peer_id: Optional[str] = None) -> Optional[PeerInfo]:
         for p in self.peers:
             if (name is None or p.name == name) and (peer_id is None or p.peer_id == peer_id):
                 return p
         return None
 
 
-def _peer_info(s, i):
+def _peer_info(s: Any, i: Any) -> PeerInfo:
     return PeerInfo(
         name=text(lib.w2w_snapshot_name(s, i)), peer_id=text(lib.w2w_snapshot_peer_id(s, i)),
         address=text(lib.w2w_snapshot_address(s, i)), endpoint=text(lib.w2w_snapshot_endpoint(s, i)),
         wg_public_key=text(lib.w2w_snapshot_wg_public_key(s, i)),
-        last_handshake=lib.w2w_snapshot_last_handshake(s, i), rx_bytes=lib.w2w_snapshot_rx_bytes(s, i),
-        tx_bytes=lib.w2w_snapshot_tx_bytes(s, i), connected=bool(lib.w2w_snapshot_connected(s, i)))
+        last_handshake=int(lib.w2w_snapshot_last_handshake(s, i)), rx_bytes=int(lib.w2w_snapshot_rx_bytes(s, i)),
+        tx_bytes=int(lib.w2w_snapshot_tx_bytes(s, i)), connected=bool(lib.w2w_snapshot_connected(s, i)))
 
 
-@ffi.callback("void(void *, const struct w2w_node_event *)")
-def _event_cb(ud, ev):
+# How the events are logged on the "w2wesher.node" logger.
+_EVENT_LEVELS = {"error": logging.WARNING, "peer-up": logging.INFO, "peer-down": logging.INFO,
+                 "address-assigned": logging.INFO, "joined": logging.INFO, "stopped": logging.INFO}
+
+
+def _event_cb(ud: Any, ev: Any) -> None:
     node = ffi.from_handle(ud)
     try:
-        t = lib.w2w_node_event_type(ev)
+        t = int(lib.w2w_node_event_type(ev))
         node._on_event(Event(
             type=TYPES.get(t, "unknown"), code=t, peer_id=text(lib.w2w_node_event_peer_id(ev)),
             name=text(lib.w2w_node_event_name(ev)), address=text(lib.w2w_node_event_address(ev)),
-            message=text(lib.w2w_node_event_message(ev)), error=lib.w2w_node_event_error(ev)))
+            message=text(lib.w2w_node_event_message(ev)), error=int(lib.w2w_node_event_error(ev))))
     except BaseException as e:
         node._loop._report(e, "node event")
 
 
-class Node(EventSource):
+_event_c = ffi.callback("void(void *, const struct w2w_node_event *)")(_event_cb)
+
+
+class Node(EventSource[Event]):
     """A struct w2w_node. The configuration is copied: it may be closed after.
 
-    on_event(Event) is called for every event; or iterate: `async for ev in
-    node.events()`; or `await node.wait_for(pred)`. log(level, message)
-    receives the log lines with level <= log_level (default: the
-    configuration's LogLevel); they are not events.
+    Node(loop, config) or Node(config) (on Loop.default()). on_event(Event)
+    is called for every event; or iterate: `async for ev in node.events()`;
+    or `await node.wait_for(pred)`. Events are also logged on the
+    "w2wesher.node" logger.
+
+    Log lines with level <= log_level (default: the configuration's LogLevel,
+    capped by what the logger would emit) go to log(level, message) when
+    given, else to the "w2wesher.node" logger.
+
+    `async with Node(...) as node:` stops the node on exit if it runs (and
+    waits for "stopped", at most stop_timeout seconds), then frees it.
     """
 
-    def __init__(self, loop, config, on_event=None, *, log=None, log_level=None):
+    stop_timeout: float = 30.0
+
+    def __init__(self, loop: Union[Loop, Config], config: Optional[Config] = None,
+                 on_event: Optional[Callable[[Event], Any]] = None, *, log: Optional[LogFn] = None,
+                 log_level: Optional[int] = None) -> None:
+        if isinstance(loop, Config):
+            config = loop
+            loop = Loop.default()
+        if config is None:
+            raise TypeError("Node(loop, config) or Node(config)")
+        self._ptr: Any = None
         self._events_init(loop, on_event)
-        self._log_fn = log or None
+        self._log_fn: LogFn = log or logger_sink(_logger)
         self._handle = ffi.new_handle(self)
-        self._stopped = loop.aio.create_future() if loop.aio else None
+        self._stopped: "Optional[asyncio.Future[Event]]" = loop.aio.create_future() if loop.aio else None
         self.stopped = False
+        self.started = False
         out = ffi.new("struct w2w_node **")
-        check(lib.w2w_node_new(out, loop.ptr, config.ptr, _event_cb, self._handle), "node new")
+        check(lib.w2w_node_new(out, loop.ptr, config.ptr, _event_c, self._handle), "node new")
         self._ptr = out[0]
         loop._register(self)
-        if self._log_fn:
-            level = config.log_level_number if log_level is None else log_level
-            check(lib.w2w_node_set_log(self._ptr, _log_cb, self._handle, level), "node set_log")
+        level = config.log_level_number if log_level is None else log_level
+        if log is None:
+            level = min(level, w2w_level_for(_logger))
+        check(lib.w2w_node_set_log(self._ptr, _log_cb, self._handle, level), "node set_log")
 
     @property
-    def ptr(self):
+    def ptr(self) -> Any:
         if self._ptr is None:
-            raise Error(lib.W2W_ESTATE, "the node is closed")
+            raise StateError(lib.W2W_ESTATE, "the node is closed")
         return self._ptr
 
-    def _on_event(self, ev):
+    def _on_event(self, ev: Event) -> None:
         if ev.code == lib.W2W_NODE_EV_STOPPED:
             self.stopped = True
             if self._stopped is not None and not self._stopped.done():
                 self._stopped.set_result(ev)
+        lvl = _EVENT_LEVELS.get(ev.type, logging.DEBUG)
+        if _logger.isEnabledFor(lvl):
+            _logger.log(lvl, "%s %s", ev.type, " ".join(f"{k}={v}" for k, v in dataclasses.asdict(ev).items()
+                                                   if v and k not in ("type", "code")))
         self._deliver(ev)
 
-    def start(self):
+    def start(self) -> None:
         """Loads the state directory, sets up WireGuard, listens, dials the bootstrap peers."""
         check(lib.w2w_node_start(self.ptr), "node start")
+        self.started = True
 
-    def join(self, multiaddr):
+    def join(self, multiaddr: str) -> None:
         """Adds a bootstrap multiaddr (/ip4/…/tcp/…/p2p/…) and dials it."""
         check(lib.w2w_node_join(self.ptr, multiaddr.encode()), f"node join {multiaddr}")
 
-    def stop(self):
+    def stop(self) -> None:
         """Stops without leaving (interface, address and peers stay); "stopped" follows."""
         check(lib.w2w_node_stop(self.ptr), "node stop")
 
-    def leave(self):
+    def leave(self) -> None:
         """Announces the leave and removes the interface; "stopped" follows."""
         check(lib.w2w_node_leave(self.ptr), "node leave")
 
-    async def wait_stopped(self, timeout=None):
+    async def wait_stopped(self, timeout: Optional[float] = None) -> Event:
         """Waits for the "stopped" event (returns it)."""
+        if self._stopped is None:
+            raise StateError(lib.W2W_ESTATE, "wait_stopped() needs an asyncio Loop")
         return await asyncio.wait_for(asyncio.shield(self._stopped), timeout)
 
-    def snapshot(self):
+    def snapshot(self) -> Snapshot:
         """A copy of the node's view now, as a Snapshot."""
         s = lib.w2w_node_snapshot(self.ptr)
         if s == ffi.NULL:
@@ -157,20 +193,34 @@ class Node(EventSource):
             lib.w2w_snapshot_free(s)
         return Snapshot(self=me, peers=peers, join_addrs=joins)
 
-    def close(self):
+    def close(self) -> None:
         """Frees the node (stop it and wait for "stopped" first to keep the interface
         state consistent; freeing a running node drops its sockets at once)."""
         if self._ptr is None:
             return
 
-        def free():
+        def free() -> None:
             if self._ptr is not None:
                 lib.w2w_node_free(self._ptr)
                 self._ptr = None
             self._events_close()
         self._loop._defer(free)
 
-    def __del__(self):
+    async def __aenter__(self) -> "Node":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if self._ptr is not None and self.started and not self.stopped:
+                try:
+                    self.stop()
+                except StateError:
+                    pass  # stopping or leaving already
+                await self.wait_stopped(self.stop_timeout)
+        finally:
+            self.close()
+
+    def __del__(self) -> None:
         try:
             if self._ptr is not None and self._loop._ptr is not None:
                 lib.w2w_node_free(self._ptr)

@@ -3,32 +3,38 @@
 Noise + yamux, identify, ping, gossipsub.
 
     async def main():
-        loop = Loop()
-        a = P2PHost(loop, swarm_key=psk)
-        a.listen("/ip4/127.0.0.1/tcp/0")
-        b = P2PHost(loop, swarm_key=psk)
-        peer = await b.connect(a.listen_addrs[0])
-        rtt_us = await b.ping(peer)
+        psk = os.urandom(32)
+        async with Host(swarm_key=psk) as a, Host(swarm_key=psk) as b:
+            a.listen("/ip4/127.0.0.1/tcp/0")
+            peer = await b.connect(a.listen_addrs[0])
+            rtt_us = await b.ping(peer)
 """
 import dataclasses
-from typing import Optional, Tuple
+import logging
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
-from ._events import EventSource, log_cb as _log_cb
-from ._native import Error, check, ffi, lib, text
+from ._events import EventSource, LogFn, log_cb as _log_cb, logger_sink, w2w_level_for
+from ._native import StateError, W2wError, check, error, ffi, lib, text
+from .loop import Loop
 
-TYPES = {
+_logger = logging.getLogger("w2wesher.p2p")
+
+TYPES: Dict[int, str] = {
     lib.W2W_P2P_EV_LISTENING: "listening", lib.W2W_P2P_EV_CONNECTED: "connected",
     lib.W2W_P2P_EV_DISCONNECTED: "disconnected", lib.W2W_P2P_EV_DIAL_FAILED: "dial-failed",
     lib.W2W_P2P_EV_IDENTIFY: "identify", lib.W2W_P2P_EV_PING: "ping", lib.W2W_P2P_EV_PING_FAILED: "ping-failed",
-    lib.W2W_P2P_EV_MESSAGE: "message",
+    lib.W2W_P2P_EV_MESSAGE: "message", lib.W2W_P2P_EV_SUBSCRIBED: "subscribed",
+    lib.W2W_P2P_EV_UNSUBSCRIBED: "unsubscribed",
 }
 
-OPTIONS = {
+OPTIONS: Dict[str, int] = {
     "gossipsub": lib.W2W_P2P_OPT_GOSSIPSUB, "echo": lib.W2W_P2P_OPT_ECHO, "msgid_js": lib.W2W_P2P_OPT_MSGID_JS,
     "max_conns": lib.W2W_P2P_OPT_MAX_CONNS, "max_streams": lib.W2W_P2P_OPT_MAX_STREAMS,
     "handshake_timeout_ms": lib.W2W_P2P_OPT_HANDSHAKE_TIMEOUT_MS, "keepalive_ms": lib.W2W_P2P_OPT_KEEPALIVE_MS,
     "dial_backoff_ms": lib.W2W_P2P_OPT_DIAL_BACKOFF_MS,
 }
+
+Bytes = Union[bytes, bytearray, memoryview]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,73 +55,86 @@ class P2PEvent:
     listen_addrs: Tuple[str, ...] = ()
     observed_addr: Optional[str] = None
     sender: Optional[str] = None  # MESSAGE: the author ("from" in C), signature-verified
-    topic: Optional[str] = None
+    topic: Optional[str] = None  # MESSAGE, SUBSCRIBED, UNSUBSCRIBED
     data: bytes = b""
     seqno: int = 0
 
 
-def _opt(p):
+def _opt(p: Any) -> Optional[str]:
     """A getter's string: "" (not carried by this event type) as None."""
     return text(p) or None
 
 
-def _strs(ev, count, at):
+def _strs(ev: Any, count: Callable[[Any], int], at: Callable[[Any, int], Any]) -> Tuple[str, ...]:
     return tuple(text(at(ev, i)) for i in range(count(ev)))
 
 
-def _copy_event(ev):
-    code = lib.w2w_p2p_event_type(ev)
+def _copy_event(ev: Any) -> P2PEvent:
+    code = int(lib.w2w_p2p_event_type(ev))
     n = ffi.new("size_t *")
     data = lib.w2w_p2p_event_data(ev, n)
     return P2PEvent(
         type=TYPES.get(code, "unknown"), code=code, peer_id=_opt(lib.w2w_p2p_event_peer_id(ev)),
         addr=_opt(lib.w2w_p2p_event_addr(ev)), inbound=bool(lib.w2w_p2p_event_inbound(ev)),
-        err=lib.w2w_p2p_event_error(ev), reason=_opt(lib.w2w_p2p_event_message(ev)),
-        rtt_us=lib.w2w_p2p_event_rtt_us(ev), agent_version=_opt(lib.w2w_p2p_event_agent_version(ev)),
+        err=int(lib.w2w_p2p_event_error(ev)), reason=_opt(lib.w2w_p2p_event_message(ev)),
+        rtt_us=int(lib.w2w_p2p_event_rtt_us(ev)), agent_version=_opt(lib.w2w_p2p_event_agent_version(ev)),
         protocol_version=_opt(lib.w2w_p2p_event_protocol_version(ev)),
         protocols=_strs(ev, lib.w2w_p2p_event_protocol_count, lib.w2w_p2p_event_protocol),
         listen_addrs=_strs(ev, lib.w2w_p2p_event_listen_addr_count, lib.w2w_p2p_event_listen_addr),
         observed_addr=_opt(lib.w2w_p2p_event_observed_addr(ev)), sender=_opt(lib.w2w_p2p_event_from(ev)),
         topic=_opt(lib.w2w_p2p_event_topic(ev)),
-        data=bytes(ffi.buffer(data, n[0])) if n[0] else b"", seqno=lib.w2w_p2p_event_seqno(ev))
+        data=bytes(ffi.buffer(data, n[0])) if n[0] else b"", seqno=int(lib.w2w_p2p_event_seqno(ev)))
 
 
-@ffi.callback("void(void *, const struct w2w_p2p_event *)")
-def _event_cb(ud, ev):
+def _event_cb(ud: Any, ev: Any) -> None:
     host = ffi.from_handle(ud)
     try:
-        host._deliver(_copy_event(ev))
-    except BaseException as e:
-        host._loop._report(e, "p2p event")
+        e = _copy_event(ev)
+        host._note(e)
+        host._deliver(e)
+    except BaseException as exc:
+        host._loop._report(exc, "p2p event")
 
 
-def _b(s):
+_event_c = ffi.callback("void(void *, const struct w2w_p2p_event *)")(_event_cb)
+
+
+def _b(s: Union[str, Bytes]) -> bytes:
     return s.encode() if isinstance(s, str) else bytes(s)
 
 
-def _b64(raw):
+def _b64(raw: bytes) -> bytes:
     """Bytes to the base64 text the C API takes for keys (constant-time encoder)."""
     out = ffi.new("char[]", len(raw) * 4 // 3 + 8)
     n = check(lib.w2w_base64_encode(out, len(out), raw, len(raw)))
-    return ffi.string(out, n)
+    return bytes(ffi.string(out, n))
 
 
-class P2PHost(EventSource):
-    """A struct w2w_p2p.
+class P2PHost(EventSource[P2PEvent]):
+    """A struct w2w_p2p (also importable as Host).
 
-    key: the identity as the C API takes it, the base64 of an Ed25519
-    PrivateKey protobuf (keys.identity_generate()), or the raw protobuf as
-    bytes; None for a fresh identity. swarm_key: a swarm.key file's text or the
-    base64 PSK (str), or the 32 raw bytes; None for no private network.
-    options: {"gossipsub": 0, ...} (OPTIONS), applied before anything else.
-    log(level, message): the host's log lines (calls into the library from it
-    raise Error(-EBUSY)).
+    loop: the Loop (None: Loop.default()). key: the identity as the C API
+    takes it, the base64 of an Ed25519 PrivateKey protobuf
+    (keys.identity_generate()), or the raw protobuf as bytes; None for a fresh
+    identity. swarm_key: a swarm.key file's text or the base64 PSK (str), or
+    the 32 raw bytes; None for no private network. options: {"gossipsub": 0,
+    ...} (OPTIONS), applied before anything else. log(level, message): the
+    host's log lines (calls into the library from it raise -EBUSY); without
+    it they go to the "w2wesher.p2p" logger.
+
+    `async with Host(...) as h:` closes the host on exit.
     """
 
-    def __init__(self, loop, key=None, swarm_key=None, *, options=None, on_event=None, log=None, log_level=6):
+    def __init__(self, loop: Optional[Loop] = None, key: Union[str, Bytes, None] = None,
+                 swarm_key: Union[str, Bytes, None] = None, *, options: Optional[Mapping[str, int]] = None,
+                 on_event: Optional[Callable[[P2PEvent], Any]] = None, log: Optional[LogFn] = None,
+                 log_level: Optional[int] = None) -> None:
+        self._ptr: Any = None
+        loop = loop or Loop.default()
         self._events_init(loop, on_event)
         self._handle = ffi.new_handle(self)
-        self._log_fn = log
+        self._log_fn: LogFn = log or logger_sink(_logger)
+        self._subscribers: Dict[str, set[str]] = {}  # topic -> peers subscribed (SUBSCRIBED events)
         out = ffi.new("struct w2w_p2p **")
         k = key.encode() if isinstance(key, str) else _b64(bytes(key)) if key is not None else ffi.NULL
         if isinstance(swarm_key, str):
@@ -125,120 +144,166 @@ class P2PHost(EventSource):
             sk = _b64(raw) if len(raw) == 32 else raw
         else:
             sk = ffi.NULL
-        check(lib.w2w_p2p_new(out, loop.ptr, k, sk, _event_cb, self._handle))
+        check(lib.w2w_p2p_new(out, loop.ptr, k, sk, _event_c, self._handle), "p2p new")
         self._ptr = out[0]
         loop._register(self)
         for name, value in (options or {}).items():
             check(lib.w2w_p2p_set_option(self._ptr, OPTIONS[name], int(value)), f"option {name}")
-        if log:
-            check(lib.w2w_p2p_set_log(self._ptr, _log_cb, self._handle, log_level))
+        if log_level is None:
+            log_level = 6 if log else w2w_level_for(_logger)
+        check(lib.w2w_p2p_set_log(self._ptr, _log_cb, self._handle, log_level), "p2p set_log")
 
     @property
-    def ptr(self):
+    def ptr(self) -> Any:
         if self._ptr is None:
-            raise Error(lib.W2W_ESTATE, "the host is closed")
+            raise StateError(lib.W2W_ESTATE, "the host is closed")
         return self._ptr
 
+    def _note(self, ev: P2PEvent) -> None:
+        """Keeps the subscriptions peers announced (subscribers())."""
+        if ev.code == lib.W2W_P2P_EV_SUBSCRIBED and ev.topic and ev.peer_id:
+            self._subscribers.setdefault(ev.topic, set()).add(ev.peer_id)
+        elif ev.code == lib.W2W_P2P_EV_UNSUBSCRIBED and ev.topic and ev.peer_id:
+            self._subscribers.get(ev.topic, set()).discard(ev.peer_id)
+        elif ev.code == lib.W2W_P2P_EV_DISCONNECTED and ev.peer_id:
+            for peers in self._subscribers.values():
+                peers.discard(ev.peer_id)
+
     @property
-    def peer_id(self):
+    def peer_id(self) -> str:
         return text(lib.w2w_p2p_peer_id(self.ptr))
 
-    def listen(self, multiaddr):
+    def listen(self, multiaddr: Union[str, bytes]) -> None:
         """Binds /ip4|ip6/<addr>/tcp/<port> (port 0: any); see listen_addrs."""
-        check(lib.w2w_p2p_listen(self.ptr, _b(multiaddr)), f"listen {multiaddr}")
+        check(lib.w2w_p2p_listen(self.ptr, _b(multiaddr)), f"listen {multiaddr!s}")
 
-    def _addr_list(self, fn):
-        out, res = ffi.new("char[]", 1024), []
+    def _addr_list(self, fn: Callable[[Any, int, Any, int], int]) -> List[str]:
+        out = ffi.new("char[]", 1024)
+        res: List[str] = []
         while True:
-            r = fn(self.ptr, len(res), out, 1024)
+            r = int(fn(self.ptr, len(res), out, 1024))
             if r == -34:  # -ERANGE: past the end
                 return res
             check(r)
             res.append(ffi.string(out, r).decode())
 
     @property
-    def listen_addrs(self):
+    def listen_addrs(self) -> List[str]:
         """The listen addresses with /p2p/<our id>."""
         return self._addr_list(lib.w2w_p2p_listen_addr)
 
     @property
-    def observed_addrs(self):
+    def observed_addrs(self) -> List[str]:
         """Where peers reported seeing us (identify), most recent first."""
         return self._addr_list(lib.w2w_p2p_observed_addr)
 
     @property
-    def connection_count(self):
-        return lib.w2w_p2p_connection_count(self.ptr)
+    def connection_count(self) -> int:
+        return int(lib.w2w_p2p_connection_count(self.ptr))
 
-    def dial(self, multiaddr):
-        """Starts a dial; "connected" or "dial-failed" follows. Error(-EALREADY) when
-        connected or dialling, Error(-EAGAIN) during the backoff."""
+    def dial(self, multiaddr: str) -> None:
+        """Starts a dial; "connected" or "dial-failed" follows. W2wOSError(-EALREADY)
+        when connected or dialling, (-EAGAIN) during the backoff."""
         check(lib.w2w_p2p_dial(self.ptr, _b(multiaddr)), f"dial {multiaddr}")
 
-    async def connect(self, multiaddr, timeout=15):
-        """Dials and waits: returns the peer ID, raises Error with the reason on failure."""
+    async def connect(self, multiaddr: str, timeout: float = 15) -> str:
+        """Dials and waits: returns the peer ID, raises the failure's exception
+        (PskError for another swarm key, ConnectionRefusedError, ...) with the reason."""
         want = multiaddr.rsplit("/p2p/", 1)[1] if "/p2p/" in multiaddr else None
-        pred = (lambda ev: (ev.code == lib.W2W_P2P_EV_CONNECTED and (want is None or ev.peer_id == want))
-                or (ev.code == lib.W2W_P2P_EV_DIAL_FAILED and ev.addr == multiaddr))
+
+        def pred(ev: P2PEvent) -> bool:
+            return ((ev.code == lib.W2W_P2P_EV_CONNECTED and (want is None or ev.peer_id == want))
+                    or (ev.code == lib.W2W_P2P_EV_DIAL_FAILED and ev.addr == multiaddr))
         fut = self.expect(pred)
         try:
             self.dial(multiaddr)
-        except Error:
+        except W2wError:
             fut.cancel()
             raise
         ev = await self.wait_for(pred, timeout, fut)
         if ev.code == lib.W2W_P2P_EV_DIAL_FAILED:
-            raise Error(ev.err or lib.W2W_ECLOSED, f"dial {multiaddr}: {ev.reason}")
-        return ev.peer_id
+            raise error(ev.err or lib.W2W_ECLOSED, f"dial {multiaddr}: {ev.reason}")
+        return ev.peer_id or ""
 
-    def send_ping(self, peer_id):
+    def send_ping(self, peer_id: str) -> None:
         """Sends /ipfs/ping/1.0.0 to a connected peer; "ping" or "ping-failed" follows."""
         check(lib.w2w_p2p_ping(self.ptr, _b(peer_id)), f"ping {peer_id}")
 
-    async def ping(self, peer_id, timeout=10):
+    async def ping(self, peer_id: str, timeout: float = 10) -> int:
         """Pings a connected peer: the round trip in microseconds."""
-        pred = (lambda ev: ev.code in (lib.W2W_P2P_EV_PING, lib.W2W_P2P_EV_PING_FAILED)
-                and ev.peer_id == peer_id)
+        def pred(ev: P2PEvent) -> bool:
+            return ev.code in (lib.W2W_P2P_EV_PING, lib.W2W_P2P_EV_PING_FAILED) and ev.peer_id == peer_id
         fut = self.expect(pred)
         try:
             self.send_ping(peer_id)
-        except Error:
+        except W2wError:
             fut.cancel()
             raise
         ev = await self.wait_for(pred, timeout, fut)
         if ev.code == lib.W2W_P2P_EV_PING_FAILED:
-            raise Error(ev.err or lib.W2W_ETIMEDOUT, f"ping {peer_id}")
+            raise error(ev.err or lib.W2W_ETIMEDOUT, f"ping {peer_id}")
         return ev.rtt_us
 
-    def hangup(self, peer_id):
+    def hangup(self, peer_id: str) -> None:
         check(lib.w2w_p2p_hangup(self.ptr, _b(peer_id)), f"hangup {peer_id}")
 
-    def subscribe(self, topic):
+    def subscribe(self, topic: str) -> None:
         check(lib.w2w_p2p_subscribe(self.ptr, _b(topic)), f"subscribe {topic}")
 
-    def unsubscribe(self, topic):
+    def unsubscribe(self, topic: str) -> None:
         check(lib.w2w_p2p_unsubscribe(self.ptr, _b(topic)), f"unsubscribe {topic}")
 
-    def publish(self, topic, data):
-        data = _b(data)
-        check(lib.w2w_p2p_publish(self.ptr, _b(topic), data, len(data)), f"publish {topic}")
+    def subscribers(self, topic: str) -> List[str]:
+        """The connected peers that announced a subscription to topic (from
+        the "subscribed"/"unsubscribed" events), sorted."""
+        return sorted(self._subscribers.get(topic, ()))
 
-    def close(self):
+    async def wait_subscribed(self, topic: str, peer_id: Optional[str] = None, timeout: float = 10) -> str:
+        """Waits until a peer (peer_id, or any) is known to subscribe to topic;
+        returns its peer ID. A publish before that reaches nobody (docs/api.md)."""
+        def have() -> Optional[str]:
+            subs = self._subscribers.get(topic, set())
+            if peer_id is not None:
+                return peer_id if peer_id in subs else None
+            return min(subs) if subs else None
+        got = have()
+        if got is not None:
+            return got
+        ev = await self.wait_for(lambda e: e.code == lib.W2W_P2P_EV_SUBSCRIBED and e.topic == topic
+                                 and (peer_id is None or e.peer_id == peer_id), timeout)
+        return ev.peer_id or ""
+
+    def publish(self, topic: str, data: Union[str, Bytes]) -> None:
+        """Signs and hands the message to the router: it goes to the peers whose
+        subscription is known (see wait_subscribed())."""
+        raw = _b(data)
+        check(lib.w2w_p2p_publish(self.ptr, _b(topic), raw, len(raw)), f"publish {topic}")
+
+    def close(self) -> None:
         """Closes every connection at once (no goodbye) and frees the host."""
         if self._ptr is None:
             return
 
-        def free():
+        def free() -> None:
             if self._ptr is not None:
                 lib.w2w_p2p_free(self._ptr)
                 self._ptr = None
             self._events_close()
         self._loop._defer(free)
 
-    def __del__(self):
+    async def __aenter__(self) -> "P2PHost":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
         try:
             if self._ptr is not None and self._loop._ptr is not None:
                 lib.w2w_p2p_free(self._ptr)
                 self._ptr = None
         except Exception:
             pass
+
+
+Host = P2PHost

@@ -22,6 +22,9 @@ int main(void)
 	printf("{\"sizeof\": {");
 	SIZE(w2w_watch);
 	SIZE(w2w_loop_ops);
+	SIZE(w2w_wg_opts);
+	SIZE(w2w_wg_sync_stats);
+	SIZE(w2w_wg_peer_info);
 	printf("},\n \"offsetof\": {");
 	first = 1;
 	FIELD(w2w_watch, fd);
@@ -30,6 +33,37 @@ int main(void)
 	FIELD(w2w_loop_ops, ud);
 	FIELD(w2w_loop_ops, watch);
 	FIELD(w2w_loop_ops, set_deadline);
+	FIELD(w2w_loop_ops, watch_fd);
+	FIELD(w2w_wg_opts, version);
+	FIELD(w2w_wg_opts, backend);
+	FIELD(w2w_wg_opts, create);
+	FIELD(w2w_wg_opts, wireguard_go);
+	FIELD(w2w_wg_opts, uapi_dir);
+	FIELD(w2w_wg_opts, keep_roamed_secs);
+	FIELD(w2w_wg_opts, keep_unlisted_peers);
+	FIELD(w2w_wg_opts, cache_device);
+	FIELD(w2w_wg_sync_stats, size);
+	FIELD(w2w_wg_sync_stats, added);
+	FIELD(w2w_wg_sync_stats, removed);
+	FIELD(w2w_wg_sync_stats, updated);
+	FIELD(w2w_wg_sync_stats, unchanged);
+	FIELD(w2w_wg_sync_stats, endpoints_kept);
+	FIELD(w2w_wg_sync_stats, device_changed);
+	FIELD(w2w_wg_sync_stats, applied);
+	FIELD(w2w_wg_sync_stats, msgs_sent);
+	FIELD(w2w_wg_sync_stats, msgs_recv);
+	FIELD(w2w_wg_sync_stats, bytes_sent);
+	FIELD(w2w_wg_sync_stats, bytes_recv);
+	FIELD(w2w_wg_peer_info, size);
+	FIELD(w2w_wg_peer_info, public_key);
+	FIELD(w2w_wg_peer_info, has_preshared_key);
+	FIELD(w2w_wg_peer_info, endpoint);
+	FIELD(w2w_wg_peer_info, persistent_keepalive);
+	FIELD(w2w_wg_peer_info, last_handshake_sec);
+	FIELD(w2w_wg_peer_info, last_handshake_nsec);
+	FIELD(w2w_wg_peer_info, rx_bytes);
+	FIELD(w2w_wg_peer_info, tx_bytes);
+	FIELD(w2w_wg_peer_info, n_allowed_ips);
 	printf("},\n \"const\": {");
 	first = 1;
 	/* error.h, log.h, common.h */
@@ -41,6 +75,7 @@ int main(void)
 	CONST(W2W_ESTATE);
 	CONST(W2W_ETIMEDOUT);
 	CONST(W2W_ECLOSED);
+	CONST(W2W_EPSK);
 	CONST(W2W_ELAST);
 	CONST(W2W_LOG_ERR);
 	CONST(W2W_LOG_WARNING);
@@ -82,6 +117,8 @@ int main(void)
 	CONST(W2W_P2P_EV_PING);
 	CONST(W2W_P2P_EV_PING_FAILED);
 	CONST(W2W_P2P_EV_MESSAGE);
+	CONST(W2W_P2P_EV_SUBSCRIBED);
+	CONST(W2W_P2P_EV_UNSUBSCRIBED);
 	CONST(W2W_P2P_OPT_GOSSIPSUB);
 	CONST(W2W_P2P_OPT_ECHO);
 	CONST(W2W_P2P_OPT_MSGID_JS);
@@ -90,6 +127,9 @@ int main(void)
 	CONST(W2W_P2P_OPT_HANDSHAKE_TIMEOUT_MS);
 	CONST(W2W_P2P_OPT_KEEPALIVE_MS);
 	CONST(W2W_P2P_OPT_DIAL_BACKOFF_MS);
+	/* wg.h, ipam.h */
+	CONST(W2W_WG_OPTS_VERSION);
+	CONST(W2W_IP_TEXT_MAX);
 	printf("}}\n");
 	return ferror(stdout) ? 1 : 0;
 }
