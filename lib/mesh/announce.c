@@ -168,8 +168,8 @@ int ann_encode_ext(const struct announce *a, const struct ann_adm *adm, struct b
 	if (adm && (adm->tok_len > ANN_BLOB_MAX || adm->n_rev > ANN_MAX_REVOKE))
 		return W2W_EPARSE;
 	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0) + (a->n_pk ? 1 : 0) +
-				      (adm && adm->tok_len ? 1 : 0) + (adm && adm->n_rev ? 1 : 0) + (a->has_wep ? 1 : 0) +
-				      (a->n_seen ? 1 : 0) + (a->n_rq ? 1 : 0) + (a->n_ry ? 1 : 0));
+				      (a->members ? 1 : 0) + (adm && adm->tok_len ? 1 : 0) + (adm && adm->n_rev ? 1 : 0) +
+				      (a->has_wep ? 1 : 0) + (a->n_seen ? 1 : 0) + (a->n_rq ? 1 : 0) + (a->n_ry ? 1 : 0));
 	pack_key(&pk, "v");
 	msgpack_pack_uint32(&pk, ANN_VERSION);
 	pack_key(&pk, "seq");
@@ -284,6 +284,10 @@ int ann_encode_ext(const struct announce *a, const struct ann_adm *adm, struct b
 			msgpack_pack_bin(&pk, adm->rev[i].len);
 			msgpack_pack_bin_body(&pk, adm->rev[i].b, adm->rev[i].len);
 		}
+	}
+	if (a->members) {
+		pack_key(&pk, "nm");
+		msgpack_pack_uint32(&pk, a->members);
 	}
 	/* The packer swallows write errors; a short buffer shows as a bad size. */
 	if (out->len - start > ANN_MAX_SIZE) {
@@ -547,6 +551,10 @@ int ann_decode(const uint8_t *p, size_t n, struct announce *out)
 				if (!get_down(&val->via.array.ptr[j], &a.down[j]))
 					goto out;
 			a.n_down = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "nm")) {
+			if (!get_uint(val, UINT32_MAX, &v))
+				goto out;
+			a.members = (uint32_t)v;
 		} else if (key_is(k, "la")) {
 			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_LISTEN)
 				goto out;

@@ -111,6 +111,10 @@ struct announce {
 	 * the author holds, newest first. Absent (0) = the author uses none. */
 	uint8_t n_pk;
 	uint8_t pk[ANN_MAX_PK][ANN_PK_LEN];
+	/* Members the author knows, itself included (0: not said; optional key
+	 * "nm"). A hint for a joiner's address gate (docs/mesh.md "Joining
+	 * fast"): it waits until it knows as many. Never a reason to announce. */
+	uint32_t members;
 };
 
 /* Appends the msgpack encoding. W2W_EPARSE for an announcement that would not decode. */

@@ -104,6 +104,10 @@ struct mesh_node {
 	bool hs_dirty; /* peers were configured: announce the acks once applied */
 	uint64_t wg_retry_us; /* backoff after a failed apply (0: the last one worked) */
 	uint64_t started_us;
+	/* the address gate (docs/mesh.md "Joining fast"): a new claim is kept
+	 * off the interface until we know the mesh */
+	bool gated;
+	uint64_t new_author_us; /* last PT_NEW */
 	uint64_t announce_step_us;
 	uint64_t due[T_COUNT]; /* UINT64_MAX: disarmed */
 
@@ -360,6 +364,8 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 	}
 	a.n_pk = (uint8_t)m->n_psks;
 	memcpy(a.pk, m->kids, sizeof(m->kids[0]) * m->n_psks);
+	if (!(flags & ANN_F_LEAVING))
+		a.members = (uint32_t)pt_count(m->pt) + 1; /* a joiner's gate waits for as many */
 	if (!(flags & ANN_F_LEAVING) && add_acks(m, &a, now))
 		soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
 	/* Our unreachable reports of the last probe period (normally this is the
@@ -486,7 +492,8 @@ static void check_address(struct mesh_node *m, uint64_t now)
 	}
 	m->claim = out;
 	m->has_claim = true;
-	emit(m, MN_EV_ADDRESS, NULL, m->name, &m->claim.addr, NULL, 0);
+	if (!m->gated) /* else when the gate opens */
+		emit(m, MN_EV_ADDRESS, NULL, m->name, &m->claim.addr, NULL, 0);
 	soon(m, T_SAVE, now, MN_SOON_SAVE_US);
 	soon(m, T_ANNOUNCE_SOON, now, 0);
 	soon(m, T_RECONCILE, now, 0);
@@ -981,6 +988,59 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	return RECONCILE_F_KICK | (plan.recreate ? RECONCILE_F_RECREATE : 0) | (force ? RECONCILE_F_FORCE_EP : 0);
 }
 
+/*
+ * The address gate. A packet an application sends to a node we do not know
+ * yet goes to no WireGuard peer and is dropped (wireguard-go and the kernel
+ * stage packets only for a configured peer), and so is a packet we staged for
+ * a peer re-created on promotion (handshake.h); applications probe a new node
+ * as soon as its address answers. So a joiner with a new claim keeps it off
+ * the interface until it knows the mesh — at least as many members as any
+ * announcement counts, and either every node it knows counts exactly as many
+ * (a settled mesh: a join) or no new author for MN_GATE_QUIET_US (nodes
+ * started together, whose counts still grow; an older version counting none) —
+ * and every node it knows has it configured with its handshake role settled:
+ * we initiate (it acked us, so it waits for us), or a handshake or endpoint
+ * is on the device. Then its first packets to any of them are staged during
+ * the handshake, and theirs to us too. At the latest after MN_GATE_MAX_US
+ * (a dead node in an announcement's count, an unreachable bootstrap).
+ */
+static bool gate_open(struct mesh_node *m, uint64_t now)
+{
+	uint32_t want = 0;
+	bool agree = true; /* every node we know counts exactly the members we know */
+
+	if (now - m->started_us >= MN_GATE_MAX_US) {
+		log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known)",
+			 (unsigned long long)((now - m->started_us) / 1000), pt_count(m->pt) + 1);
+		return true;
+	}
+	if (!pt_count(m->pt))
+		return false;
+	for (size_t i = 0; i < pt_count(m->pt); i++) {
+		const struct pt_entry *e = pt_at(m->pt, i);
+		const struct mn_peer *c = peer_find(m, &e->id);
+
+		if (e->ann.members > want)
+			want = e->ann.members;
+		if (e->ann.members != pt_count(m->pt) + 1)
+			agree = false;
+		if (!c || !c->hs.configured || !c->hs.applied)
+			return false;
+		/* Settled: we initiate; or a handshake or endpoint is there; or we
+		 * are the higher-key waiter, it acks us and our ack went out: it
+		 * initiates on receipt (one hop; waiting for its handshake instead
+		 * cost nodes started together seconds). */
+		if (!(c->hs.role == HS_ROLE_INITIATOR || established(m, e->ann.wg_pub) ||
+		      (memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 && c->hs.acks_sent && hs_acks(&e->ann, m->cfg.wg_pub))))
+			return false;
+	}
+	if (pt_count(m->pt) + 1 < want || (!agree && now - m->new_author_us < MN_GATE_QUIET_US))
+		return false;
+	log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known, every one ready)",
+		 (unsigned long long)((now - m->started_us) / 1000), pt_count(m->pt) + 1);
+	return true;
+}
+
 static void reconcile(struct mesh_node *m, uint64_t now)
 {
 	struct reconcile_in in;
@@ -1030,7 +1090,25 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 	 * the table does not list yet are kept: after a restart they are still
 	 * there and announce themselves again once reconnected (seamless
 	 * restart); only then are the ones that stayed silent removed. */
-	m->ops.apply(m->ud, dev, m->has_claim ? &m->claim : NULL, m->cfg.range.plen,
+	if (m->gated) {
+		if (gate_open(m, now)) {
+			m->gated = false;
+			if (m->has_claim)
+				emit(m, MN_EV_ADDRESS, NULL, m->name, &m->claim.addr, NULL, 0);
+		} else {
+			/* events re-check it too (messages, the apply that settles a
+			 * peer); this catches the rest: the quiet period's end, a
+			 * handshake seen on the device, the cap */
+			uint64_t at = now + MN_GATE_RECHECK_US, quiet = m->new_author_us + MN_GATE_QUIET_US;
+
+			if (quiet > now && quiet < at)
+				at = quiet;
+			if (m->started_us + MN_GATE_MAX_US < at)
+				at = m->started_us + MN_GATE_MAX_US;
+			soon(m, T_RECONCILE, now, at > now ? at - now : 0);
+		}
+	}
+	m->ops.apply(m->ud, dev, m->has_claim && !m->gated ? &m->claim : NULL, m->cfg.range.plen,
 		     !m->grace_over && now - m->started_us < m->cfg.expiry_us);
 }
 
@@ -1069,6 +1147,9 @@ void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool
 		for (size_t i = 0; i < m->n_peers; i++) {
 			struct hs_peer *k = &m->peers[i].hs;
 
+			/* a joiner's address gate waits for this (gate_open) */
+			if (m->gated && k->configured && !k->applied)
+				soon(m, T_RECONCILE, now, 0);
 			hs_applied(k, now);
 			due |= k->configured && hs_ack_rank(m->cfg.wg_pub, k, established(m, k->wg_pub), now) > 0;
 		}
@@ -1668,6 +1749,7 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 	switch (r) {
 	case PT_NEW:
 		log_info(m->cfg.log, "peer %s (%s) at %s", a.name, from, ip[0] ? ip : "-");
+		m->new_author_us = now;
 		if (!m->joined) {
 			m->joined = true;
 			emit(m, MN_EV_JOINED, author, a.name, NULL, NULL, 0);
@@ -1894,6 +1976,7 @@ int mn_new(struct mesh_node **ret, const struct mn_config *cfg, const struct mn_
 		free(m);
 		return -ENOMEM;
 	}
+	pt_set_tombstone_ttl(m->pt, MN_SEEN_TTL_US + cfg->expiry_us);
 	m->cfg = *cfg;
 	snprintf(m->name, sizeof(m->name), "%.64s", cfg->name ? cfg->name : "");
 	snprintf(m->ifname, sizeof(m->ifname), "%s", cfg->ifname ? cfg->ifname : "");
@@ -1980,6 +2063,7 @@ void mn_start(struct mesh_node *m, uint64_t now)
 {
 	/* Our address: pinned, else the persisted claim (with its original time),
 	 * else our first candidate; the mesh's claims may move it later. */
+	m->gated = false;
 	if (m->cfg.has_static) {
 		m->claim = m->cfg.static_claim;
 		m->has_claim = true;
@@ -1988,6 +2072,9 @@ void mn_start(struct mesh_node *m, uint64_t now)
 		m->has_claim = true;
 	} else {
 		bool changed;
+
+		/* a new claim, and a mesh to join: the address gate (gate_open) */
+		m->gated = m->st.n_peers > 0;
 
 		m->has_claim = ipam_pick(&m->cfg.range, m->cfg.self, NULL, NULL, 0, m->ops.wall_us(m->ud) / 1000,
 					 &m->claim, &changed) == 0;
@@ -2007,9 +2094,7 @@ void mn_start(struct mesh_node *m, uint64_t now)
 	arm_at(m, T_PROBE, now + probe_delay(m));
 	if (m->ops.wg_peer)
 		arm_at(m, T_NAT_SCAN, now + MN_NAT_SCAN_US);
-	if (m->ops.wg_peer)
-		arm_at(m, T_NAT_SCAN, now + MN_NAT_SCAN_US);
-	if (m->has_claim)
+	if (m->has_claim && !m->gated)
 		arm_at(m, T_ASSIGNED, now);
 	/* last: whatever the host reports from inside a dial finds the schedule armed */
 	for (size_t i = 0; i < m->st.n_peers; i++)

@@ -39,6 +39,19 @@
 #define MN_SOON_ANNOUNCE_US (150ull * 1000)   /* coalesces a burst of joins into one publish */
 #define MN_SOON_RECONCILE_US (20ull * 1000)
 #define MN_SOON_SAVE_US (500ull * 1000)
+/* gossipsub's default seen-TTL (lib/p2p/gossipsub.c): the tombstone of a
+ * leaver is kept for this plus PeerExpiry (peertable.h). */
+#define MN_SEEN_TTL_US (120ull * 1000 * 1000)
+/* The address gate of a joiner (docs/mesh.md "Joining fast"): its new
+ * address goes on the interface once it knows the mesh and every known node
+ * has it configured, at the latest this long after start; */
+#define MN_GATE_MAX_US (3000ull * 1000)
+/* no new author for this long (the answers to our first announcement come
+ * in a burst); */
+#define MN_GATE_QUIET_US (100ull * 1000)
+/* re-checked at least this often while closed (each check re-reads the
+ * device; the inputs that may open it re-check it at once). */
+#define MN_GATE_RECHECK_US (100ull * 1000)
 #define MN_REDIAL_US (3ull * 1000 * 1000)     /* partitions heal within this (+ the host's backoff) */
 #define MN_REDIAL_ALONE_US (300ull * 1000)
 #define MN_WARMUP_FIRST_US (1000ull * 1000)   /* first announcement after start */

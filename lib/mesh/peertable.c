@@ -5,9 +5,18 @@
 #include "err.h"
 #include "peertable.h"
 
+struct pt_tomb {
+	struct peerid id;
+	uint64_t seq;      /* the LEAVING announcement's */
+	uint64_t until_us; /* kept until then */
+};
+
 struct peertable {
 	struct pt_entry *e; /* sorted by id bytes (len first, then memcmp) */
 	size_t n, cap, max;
+	struct pt_tomb *tombs; /* unsorted, at most PT_MAX_TOMBS */
+	size_t n_tombs, cap_tombs;
+	uint64_t tomb_ttl_us;
 };
 
 static int id_cmp(const struct peerid *a, const struct peerid *b)
@@ -21,9 +30,16 @@ struct peertable *pt_new(size_t max_entries)
 {
 	struct peertable *pt = calloc(1, sizeof(*pt));
 
-	if (pt)
+	if (pt) {
 		pt->max = max_entries ? max_entries : PT_MAX_DEFAULT;
+		pt->tomb_ttl_us = PT_TOMB_TTL_DEFAULT_US;
+	}
 	return pt;
+}
+
+void pt_set_tombstone_ttl(struct peertable *pt, uint64_t ttl_us)
+{
+	pt->tomb_ttl_us = ttl_us;
 }
 
 void pt_free(struct peertable *pt)
@@ -31,6 +47,7 @@ void pt_free(struct peertable *pt)
 	if (!pt)
 		return;
 	free(pt->e);
+	free(pt->tombs);
 	free(pt);
 }
 
@@ -92,6 +109,65 @@ static bool same_content(const struct announce *a, const struct announce *b)
 	return true;
 }
 
+static struct pt_tomb *tomb_find(const struct peertable *pt, const struct peerid *id)
+{
+	for (size_t i = 0; i < pt->n_tombs; i++)
+		if (id_cmp(&pt->tombs[i].id, id) == 0)
+			return &pt->tombs[i];
+	return NULL;
+}
+
+bool pt_tombstone(const struct peertable *pt, const struct peerid *id, uint64_t now_us, uint64_t *seq)
+{
+	const struct pt_tomb *t = tomb_find(pt, id);
+
+	if (!t || now_us >= t->until_us)
+		return false;
+	if (seq)
+		*seq = t->seq;
+	return true;
+}
+
+/* Records (or raises) id's tombstone. Expired ones are dropped first; when
+ * still full, the one that expires first makes room. A failed allocation
+ * keeps the table as it was (the leave itself still happens). */
+static void tomb_put(struct peertable *pt, const struct peerid *id, uint64_t seq, uint64_t now_us)
+{
+	struct pt_tomb *t = tomb_find(pt, id);
+
+	if (!t) {
+		for (size_t i = 0; i < pt->n_tombs;)
+			if (now_us >= pt->tombs[i].until_us)
+				pt->tombs[i] = pt->tombs[--pt->n_tombs];
+			else
+				i++;
+		if (pt->n_tombs >= PT_MAX_TOMBS) {
+			size_t k = 0;
+
+			for (size_t i = 1; i < pt->n_tombs; i++)
+				if (pt->tombs[i].until_us < pt->tombs[k].until_us)
+					k = i;
+			t = &pt->tombs[k];
+		} else {
+			if (pt->n_tombs == pt->cap_tombs) {
+				size_t nc = pt->cap_tombs ? pt->cap_tombs * 2 : 8;
+				struct pt_tomb *nt = realloc(pt->tombs, nc * sizeof(*nt));
+
+				if (!nt)
+					return;
+				pt->tombs = nt;
+				pt->cap_tombs = nc;
+			}
+			t = &pt->tombs[pt->n_tombs++];
+		}
+		t->id = *id;
+		t->seq = 0;
+	}
+	if (seq > t->seq)
+		t->seq = seq;
+	t->until_us = now_us + pt->tomb_ttl_us;
+}
+
 int pt_apply(struct peertable *pt, const struct peerid *self, const struct peerid *author,
 	     const struct announce *a, uint64_t now_us)
 {
@@ -105,9 +181,25 @@ int pt_apply(struct peertable *pt, const struct peerid *self, const struct peeri
 	if (found && a->seq <= pt->e[i].ann.seq)
 		return PT_STALE;
 	if (a->flags & ANN_F_LEAVING) {
+		/* also for an author we do not hold: its older announcements may
+		 * still be on their way */
+		tomb_put(pt, author, a->seq, now_us);
 		if (found)
 			remove_at(pt, i);
 		return found ? PT_LEFT : PT_STALE;
+	}
+	if (!found) {
+		uint64_t left;
+
+		/* An announcement from before its leave: ignored. A newer one is the
+		 * node back (seq is its wall clock): the tombstone goes. */
+		if (pt_tombstone(pt, author, now_us, &left) && a->seq <= left)
+			return PT_STALE;
+		for (size_t k = 0; k < pt->n_tombs; k++)
+			if (id_cmp(&pt->tombs[k].id, author) == 0) {
+				pt->tombs[k] = pt->tombs[--pt->n_tombs];
+				break;
+			}
 	}
 	/* One WireGuard key, one node: a second author announcing a key already
 	 * held by a live entry would hijack its traffic. The first holder keeps it. */

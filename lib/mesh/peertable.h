@@ -37,6 +37,17 @@ enum pt_result {
 
 struct peertable;
 
+/* Tombstones: the last seq of each author that announced LEAVING, kept for
+ * the tombstone TTL so that a replayed or delayed announcement from before
+ * the leave (gossipsub may deliver one after the LEAVING: another path, a
+ * relay's retransmission, a peer that was partitioned) cannot bring the node
+ * back. At least gossipsub's seen-TTL (a message is re-deliverable after it)
+ * plus PeerExpiry (how long any node may still hold and re-announce about
+ * it); the engine sets it (pt_set_tombstone_ttl). At most PT_MAX_TOMBS; when
+ * full the one that expires first goes. */
+#define PT_MAX_TOMBS 1024
+#define PT_TOMB_TTL_DEFAULT_US (330ull * 1000 * 1000) /* 120 s seen-TTL + 3 min 30 s PeerExpiry */
+
 struct peertable *pt_new(size_t max_entries);
 void pt_free(struct peertable *pt);
 
@@ -44,6 +55,9 @@ void pt_free(struct peertable *pt);
 int pt_apply(struct peertable *pt, const struct peerid *self, const struct peerid *author,
 	     const struct announce *a, uint64_t now_us);
 
+void pt_set_tombstone_ttl(struct peertable *pt, uint64_t ttl_us);
+/* The tombstone of id (its LEAVING seq) if one is live at now_us. */
+bool pt_tombstone(const struct peertable *pt, const struct peerid *id, uint64_t now_us, uint64_t *seq);
 /* Removes entries silent for longer than expiry_us; calls fn (may be NULL)
  * for each before removal. Returns how many were removed. */
 size_t pt_expire(struct peertable *pt, uint64_t now_us, uint64_t expiry_us,

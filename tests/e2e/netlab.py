@@ -326,17 +326,31 @@ class Lab:
         i = len(self.nodes)
         node = Node(self, i, name or f"node{i + 1}")
         sh("ip", "netns", "add", node.ns)
-        sh("ip", "link", "add", f"{self.prefix}a{i}", "type", "veth", "peer", "name", f"{self.prefix}b{i}")
+        sh("ip", "link", "add", f"{self.prefix}a{i}", "address", self.mac(i + 1), "type", "veth", "peer", "name",
+           f"{self.prefix}b{i}")
         sh("ip", "link", "set", f"{self.prefix}a{i}", "netns", node.ns)
         sh("ip", "link", "set", f"{self.prefix}b{i}", "netns", self.hub)
         node.netns_exec("ip", "link", "set", f"{self.prefix}a{i}", "name", "eth0")
         node.netns_exec("ip", "addr", "add", f"{node.ip}/24", "dev", "eth0")
         node.netns_exec("ip", "link", "set", "eth0", "up")
         node.netns_exec("ip", "link", "set", "lo", "up")
+        # Static neighbours for the whole /24 (every node's MAC is fixed by its
+        # index): the kernel's ARP table is one table for all namespaces, with
+        # gc_thresh3 = 1024 dynamic entries by default, and a lab of ~32 nodes
+        # (each resolving every other), or several labs at once, overflows it
+        # ("neighbor table overflow!": dials and WireGuard handshakes to a new
+        # node fail for tens of seconds). Permanent entries are not counted.
+        sh("ip", "-n", node.ns, "-batch", "-", input="".join(
+            f"neigh replace 10.231.{self.subnet}.{k} lladdr {self.mac(k)} dev eth0 nud permanent\n"
+            for k in range(1, 255) if k != i + 1))
         sh("ip", "netns", "exec", self.hub, "ip", "link", "set", f"{self.prefix}b{i}", "master", "br0")
         sh("ip", "netns", "exec", self.hub, "ip", "link", "set", f"{self.prefix}b{i}", "up")
         self.nodes.append(node)
         return node
+
+    def mac(self, host):
+        """The fixed MAC of the node at 10.231.<subnet>.<host> (locally administered)."""
+        return f"02:77:{self.subnet:02x}:00:{host >> 8:02x}:{host & 0xff:02x}"
 
     def swarm_key_file(self):
         """The lab's PSK as a swarm.key file (for `w2wesher p2p` tools)."""

@@ -175,6 +175,8 @@ static void op_apply(void *ud, struct wgdevice *desired, const struct ann_claim 
 	x->has_addr = addr != NULL;
 	if (addr)
 		x->addr = addr->addr;
+	if (addr && !x->addr_at)
+		x->addr_at = x->w->now ? x->w->now : 1;
 	if (!x->actual && !(x->actual = wgdev_new()))
 		die("out of memory");
 	if (wgdiff(desired, x->actual, &o, &update, &st) < 0)

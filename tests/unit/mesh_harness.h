@@ -52,6 +52,7 @@ struct mh_node {
 	size_t ups_unrouted; /* MN_EV_PEER_UP before the device routed the peer */
 	bool has_addr;
 	struct ann_ip addr;
+	uint64_t addr_at; /* first apply that put an address on the interface (0: none yet) */
 	bool last_keep_unlisted;
 	/* admission mode (w->adm_keys): the token this node presents on every
 	 * connection (as identify carries it) and in its announcements; what the

@@ -90,6 +90,15 @@ static void test_announce_roundtrip(void **state)
 	assert_memory_equal(b.acks[1], "\xaa\xbb\xcc\xdd", 4);
 	assert_int_equal(b.la[0].len, 8);
 	assert_memory_equal(b.la[0].b, a.la[0].b, 8);
+	assert_int_equal(b.members, 0); /* optional: absent */
+	a.members = 31;
+	out.len = 0;
+	assert_int_equal(ann_encode(&a, &out), 0);
+	assert_int_equal(ann_decode(out.data, out.len, &b), 0);
+	assert_int_equal(b.members, 31);
+	a.members = 0;
+	out.len = 0;
+	assert_int_equal(ann_encode(&a, &out), 0);
 
 	/* every truncation is rejected, none crashes */
 	for (size_t n = 0; n < out.len; n++)
@@ -321,6 +330,89 @@ static void test_peertable(void **state)
 	pt_free(pt);
 }
 
+/* issue 15 item 9: a replayed or delayed pre-leave announcement must not
+ * bring a departed node back; a newer one (the node restarted) does. */
+static void test_peertable_tombstone(void **state)
+{
+	struct peertable *pt = pt_new(0);
+	struct peerid self, a, b;
+	struct announce ann, before;
+	uint64_t left;
+
+	(void)state;
+	mk_id(&self, 9);
+	mk_id(&a, 1);
+	mk_id(&b, 2);
+	sample(&ann);
+	ann.seq = 100;
+	assert_int_equal(pt_apply(pt, &self, &a, &ann, 1), PT_NEW);
+	before = ann;
+	before.seq = 101; /* published before the leave, delivered after it */
+	ann.seq = 102;
+	ann.flags = ANN_F_LEAVING;
+	assert_int_equal(pt_apply(pt, &self, &a, &ann, 2), PT_LEFT);
+	assert_true(pt_tombstone(pt, &a, 3, &left));
+	assert_int_equal(left, 102);
+	assert_int_equal(pt_apply(pt, &self, &a, &before, 3), PT_STALE);
+	before.seq = 100; /* a replay of the one we held */
+	assert_int_equal(pt_apply(pt, &self, &a, &before, 4), PT_STALE);
+	assert_null(pt_find(pt, &a));
+	/* still refused just before the TTL (gossipsub seen-TTL + PeerExpiry) */
+	before.seq = 101;
+	assert_int_equal(pt_apply(pt, &self, &a, &before, 2 + PT_TOMB_TTL_DEFAULT_US - 1), PT_STALE);
+	/* back with a newer seq (a restart): accepted, the tombstone goes */
+	before.seq = 103;
+	assert_int_equal(pt_apply(pt, &self, &a, &before, 5), PT_NEW);
+	assert_false(pt_tombstone(pt, &a, 5, NULL));
+
+	/* LEAVING before any announcement of the author (reordered): tombstoned too */
+	ann.seq = 50;
+	ann.wg_pub[0] ^= 1;
+	assert_int_equal(pt_apply(pt, &self, &b, &ann, 10), PT_STALE);
+	before = ann;
+	before.flags = 0;
+	before.seq = 49;
+	assert_int_equal(pt_apply(pt, &self, &b, &before, 11), PT_STALE);
+	assert_null(pt_find(pt, &b));
+	/* after the TTL the tombstone is gone (bounded memory), an old seq is news again */
+	pt_set_tombstone_ttl(pt, 1000);
+	ann.seq = 60;
+	assert_int_equal(pt_apply(pt, &self, &b, &ann, 20), PT_STALE);
+	assert_true(pt_tombstone(pt, &b, 1019, NULL));
+	assert_false(pt_tombstone(pt, &b, 1020, NULL));
+	assert_int_equal(pt_apply(pt, &self, &b, &before, 1020), PT_NEW);
+	pt_free(pt);
+}
+
+/* Tombstones are bounded: PT_MAX_TOMBS, the one expiring first makes room. */
+static void test_peertable_tombstone_bound(void **state)
+{
+	struct peertable *pt = pt_new(0);
+	struct peerid self, id;
+	struct announce ann;
+
+	(void)state;
+	mk_id(&self, 9);
+	sample(&ann);
+	ann.flags = ANN_F_LEAVING;
+	ann.seq = 7;
+	memset(&id, 0, sizeof(id));
+	id.len = 34;
+	for (unsigned i = 0; i < PT_MAX_TOMBS + 10; i++) {
+		id.b[0] = (uint8_t)(i >> 8);
+		id.b[1] = (uint8_t)i;
+		assert_int_equal(pt_apply(pt, &self, &id, &ann, 1 + i), PT_STALE);
+	}
+	/* the first ten (earliest expiry) made room for the last ten */
+	id.b[0] = 0;
+	id.b[1] = 0;
+	assert_false(pt_tombstone(pt, &id, PT_MAX_TOMBS + 20, NULL));
+	id.b[0] = (uint8_t)((PT_MAX_TOMBS + 9) >> 8);
+	id.b[1] = (uint8_t)(PT_MAX_TOMBS + 9);
+	assert_true(pt_tombstone(pt, &id, PT_MAX_TOMBS + 20, NULL));
+	pt_free(pt);
+}
+
 static void test_nodestate(void **state)
 {
 	struct nodestate a, b;
@@ -478,6 +570,8 @@ int main(void)
 		cmocka_unit_test(test_ipam_rule),
 		cmocka_unit_test(test_ipam_many_nodes_no_duplicates),
 		cmocka_unit_test(test_peertable),
+		cmocka_unit_test(test_peertable_tombstone),
+		cmocka_unit_test(test_peertable_tombstone_bound),
 		cmocka_unit_test(test_nodestate),
 		cmocka_unit_test(test_reconcile),
 		cmocka_unit_test(test_mpcheck),

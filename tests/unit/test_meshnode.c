@@ -280,6 +280,47 @@ static void test_engine_join(void **state)
 	mh_free(&w);
 }
 
+/* The address gate (docs/mesh.md "Joining fast"): a joiner's new address goes
+ * on its interface only once it routes every node of the mesh and every node
+ * routes it, its handshake roles settled (no re-create afterwards), so an
+ * application's first packet either way is staged, not dropped; well before
+ * the gate's cap. The first node, with nobody to join, has its address at once. */
+static void test_engine_address_gate(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+	uint64_t t0;
+	size_t recreated[MH_MAX];
+
+	(void)state;
+	mh_init(&w, 6, "10.42.0.0/16", 60 * SEC);
+	for (int i = 0; i < 5; i++)
+		mh_start(&w, i, i ? 0 : -1);
+	mh_run(&w, 5 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	assert_int_equal(w.nodes[0].addr_at, 1); /* its first apply, at start (now = 0) */
+	for (int i = 1; i < 5; i++)
+		assert_true(w.nodes[i].addr_at > 1);
+	t0 = w.now;
+	mh_start(&w, 5, 0);
+	assert_int_equal(w.nodes[5].addr_at, 0);
+	mh_run(&w, w.now + 2 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	assert_true(w.nodes[5].addr_at > t0);
+	assert_true(w.nodes[5].addr_at - t0 < MN_GATE_MAX_US / 2);
+	for (int j = 0; j < 5; j++) {
+		assert_true(w.nodes[5].routed_at[j] && w.nodes[5].routed_at[j] <= w.nodes[5].addr_at);
+		assert_true(w.nodes[j].routed_at[5] && w.nodes[j].routed_at[5] <= w.nodes[5].addr_at);
+		recreated[j] = w.nodes[5].recreated[j] + w.nodes[j].recreated[5];
+	}
+	/* nothing re-created from here on (staged packets would be dropped) */
+	mh_run(&w, w.now + 20 * SEC);
+	for (int j = 0; j < 5; j++)
+		assert_int_equal(w.nodes[5].recreated[j] + w.nodes[j].recreated[5], recreated[j]);
+	assert_int_equal(mh_crossed(&w), 0);
+	mh_free(&w);
+}
+
 /* A restarted node keeps its address (persisted with its claim time) and its
  * WireGuard peers until one PeerExpiry has passed. */
 static void test_engine_restart_grace(void **state)
@@ -947,6 +988,7 @@ int main(void)
 		cmocka_unit_test(test_engine_cold_start_rearm),
 		cmocka_unit_test(test_engine_acks_after_busy_apply),
 		cmocka_unit_test(test_engine_join),
+		cmocka_unit_test(test_engine_address_gate),
 		cmocka_unit_test(test_engine_restart_grace),
 		cmocka_unit_test(test_engine_expiry),
 		cmocka_unit_test(test_ann_down_codec),

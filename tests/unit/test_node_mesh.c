@@ -701,7 +701,10 @@ static void test_ipam(void **state)
 	assert_true(w2w_ipam_candidate(cand0, sizeof(cand0), RANGE, w.n[2].peer_id, 0) > 0);
 	assert_string_equal(w.n[1].address, cand0);
 	assert_string_not_equal(w.n[2].address, cand0);
-	assert_true(w.n[2].addr_events >= 2); /* claimed cand0 at start, then moved */
+	/* claimed cand0 at start, then moved: address-assigned for cand0 too unless
+	 * the address gate (docs/mesh.md "Joining fast") learned n1's pinned claim
+	 * before cand0 ever went on the interface */
+	assert_true(w.n[2].addr_events >= 1);
 	for (int i = 0; i < N; i += 2) { /* the dynamic ones: n1 is pinned, it does not pick */
 		assert_int_equal(w2w_ipam_claims_new(&c), 0);
 		for (int j = 0; j < N; j++)
