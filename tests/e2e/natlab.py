@@ -93,11 +93,17 @@ class NatLab(netlab.Lab):
         sh("ip", "netns", "add", r.ns)
         sh("ip", "netns", "add", node.ns)
         # wan: a veth from the router to the hub bridge
-        sh("ip", "link", "add", f"{p}w{k}", "type", "veth", "peer", "name", f"{p}x{k}")
+        # the wan MAC follows netlab's fixed scheme: every node holds a permanent
+        # neighbour entry for each 10.231.<lab>.<host> (netlab.Lab.add_node)
+        sh("ip", "link", "add", f"{p}w{k}", "address", self.mac(100 + k), "type", "veth", "peer", "name",
+           f"{p}x{k}")
         sh("ip", "link", "set", f"{p}w{k}", "netns", r.ns)
         sh("ip", "link", "set", f"{p}x{k}", "netns", self.hub)
         r.exec("ip", "link", "set", f"{p}w{k}", "name", "wan")
         r.exec("ip", "addr", "add", f"{r.wan_ip}/24", "dev", "wan")
+        sh("ip", "-n", r.ns, "-batch", "-", input="".join(
+            f"neigh replace 10.231.{self.subnet}.{h} lladdr {self.mac(h)} dev wan nud permanent\n"
+            for h in range(1, 255) if h != 100 + k))
         sh("ip", "netns", "exec", self.hub, "ip", "link", "set", f"{p}x{k}", "master", "br0")
         sh("ip", "netns", "exec", self.hub, "ip", "link", "set", f"{p}x{k}", "up")
         # lan: a veth from the router to the node
