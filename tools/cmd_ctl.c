@@ -94,6 +94,11 @@ static int run_leave(const struct cli_cmd *self, int argc, char **argv)
 	return run_ctl(self, argc, argv, "leave", 0, 0);
 }
 
+static int run_rotate_key(const struct cli_cmd *self, int argc, char **argv)
+{
+	return run_ctl(self, argc, argv, "rotate-key", 0, 0);
+}
+
 static int run_join(const struct cli_cmd *self, int argc, char **argv)
 {
 	return run_ctl(self, argc, argv, "join", 0, 1);
@@ -127,4 +132,13 @@ CLI_COMMAND(cmd_join) = {
 	"join", SOCK_OPTS " MULTIADDR", "add a bootstrap peer to the running node and dial it",
 	"MULTIADDR is /ip4|ip6|dns4|dns6/…/tcp/PORT/p2p/PEERID.\n\n" SOCK_HELP,
 	run_join,
+};
+
+CLI_COMMAND(cmd_rotate_key) = {
+	"rotate-key", SOCK_OPTS, "rotate the node's WireGuard key now, without losing traffic",
+	"Generates a new WireGuard key, saves it in the state directory (StateDir/wgkey)\n"
+	"before using it, announces it, and switches to it about 2 s later, once the\n"
+	"peers have it configured (docs/mesh.md \"Key rotation\"). Prints the new public\n"
+	"key when the switch is done. The libp2p identity (peer ID) stays.\n\n" SOCK_HELP,
+	run_rotate_key,
 };

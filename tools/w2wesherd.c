@@ -98,6 +98,7 @@ struct daemon {
 	int private_names; /* --private-names: no lookup socket */
 	uint64_t names_seen; /* fingerprint of the name collisions last warned about */
 	struct dops dops;    /* systemd notifications, metrics (dops.h) */
+	struct ctl_client *rotate_waiter; /* "rotate-key": answered on KEY_ROTATED */
 };
 
 static void logf_(struct daemon *d, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -324,6 +325,8 @@ static void on_log(void *ud, int level, const char *msg)
 	logf_(ud, level, "%s", msg);
 }
 
+static void reply(struct ctl_client *c, char *text);
+
 static void on_event(void *ud, const struct w2w_node_event *ev)
 {
 	struct daemon *d = ud;
@@ -338,6 +341,17 @@ static void on_event(void *ud, const struct w2w_node_event *ev)
 		logf_(d, 6, "stopped");
 		d->stopping = 2;
 		uv_stop(d->uv);
+		break;
+	case W2W_NODE_EV_KEY_ROTATED:
+		logf_(d, 6, "key-rotated: WireGuard public key %s", w2w_node_event_message(ev));
+		if (d->rotate_waiter) {
+			char buf[128];
+			struct ctl_client *c = d->rotate_waiter;
+
+			d->rotate_waiter = NULL;
+			snprintf(buf, sizeof(buf), "{\"ok\":true,\"wg_public_key\":\"%.60s\"}\n", w2w_node_event_message(ev));
+			reply(c, strdup(buf));
+		}
 		break;
 	case W2W_NODE_EV_PEER_UP:
 	case W2W_NODE_EV_PEER_DOWN:
@@ -374,6 +388,8 @@ static void on_client_closed(uv_handle_t *h)
 		c->d->clients = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	if (c->d->rotate_waiter == c)
+		c->d->rotate_waiter = NULL;
 	if (c->counted)
 		c->l->nclients--;
 	c->l->nconns--;
@@ -494,6 +510,16 @@ static void handle_request(struct ctl_client *c, char *line)
 		out = r < 0 ? ctl_error_json(w2w_strerror(r)) : strdup("{\"ok\":true}\n");
 		d->stopping = 1;
 		dops_stopping(&d->dops);
+	} else if (!strcmp(line, "rotate-key")) {
+		/* answered when the switch is done (KEY_ROTATED, ~2 s: within the
+		 * client's deadline), with the new public key */
+		int r = w2w_node_rotate_wg_key(d->node);
+
+		if (r == 0 && !d->rotate_waiter) {
+			d->rotate_waiter = c;
+			return;
+		}
+		out = r < 0 ? ctl_error_json(w2w_strerror(r)) : strdup("{\"ok\":true}\n");
 	} else if (!strncmp(line, "join ", 5)) {
 		int r = w2w_node_join(d->node, line + 5);
 

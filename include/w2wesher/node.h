@@ -42,7 +42,7 @@ enum w2w_node_event_type {
 	W2W_NODE_EV_PEER_UP,            /* a node appeared (peer id, name, address) */
 	W2W_NODE_EV_PEER_DOWN,          /* a node left, was reported unreachable or expired (peer id, name; message "left", "unreachable" or "expired") */
 	W2W_NODE_EV_ADDRESS_ASSIGNED,   /* our overlay address was chosen or changed (address) */
-	W2W_NODE_EV_KEY_ROTATED,        /* our WireGuard key changed (reserved: not emitted yet) */
+	W2W_NODE_EV_KEY_ROTATED,        /* our WireGuard key changed: the device holds the new one (peer id, name; message: the new public key, base64) */
 	W2W_NODE_EV_WG_APPLIED,         /* the WireGuard device now matches the peer table (message) */
 	W2W_NODE_EV_ERROR,              /* something failed (error, message); the node keeps running */
 	W2W_NODE_EV_STOPPED,            /* stop or leave finished; the node may be freed */
@@ -124,6 +124,17 @@ W2W_EXPORT int w2w_node_stop(struct w2w_node *node);
  * STOPPED follows. Returns 0, -EBUSY, W2W_ESTATE (not running).
  */
 W2W_EXPORT int w2w_node_leave(struct w2w_node *node);
+/*
+ * Rotates the node's WireGuard key without losing traffic (docs/mesh.md "Key
+ * rotation"): generates a new key, persists it atomically in the state
+ * directory (StateDir/wgkey, 0600) before using it, announces it, and after a
+ * short lead time (2 s) switches the device to it; W2W_NODE_EV_KEY_ROTATED
+ * follows with the new public key. The libp2p identity does not change.
+ * Returns 0 (started), -EINVAL (NULL), -EBUSY (inside a callback),
+ * W2W_ESTATE (not running, or no StateDir), -EALREADY (a rotation is under
+ * way), or the error writing the key file.
+ */
+W2W_EXPORT int w2w_node_rotate_wg_key(struct w2w_node *node);
 
 /*
  * Admission (docs/mesh.md "Admission"). w2w_node_set_admission_token: the

@@ -56,6 +56,7 @@ enum cfg_key {
 	CK_NODE_METRICSADDR,
 	CK_P2P_ADMISSIONKEY,   /* docs/configuration.md "Admission" */
 	CK_P2P_ADMISSIONTOKEN,
+	CK_NODE_KEYROTATION,
 	CK__COUNT
 };
 
@@ -118,6 +119,7 @@ struct w2w_config {
 	char control_socket[CFG_SOCK_MAX];
 	char dns_domain[CFG_DOMAIN_MAX + 1]; /* "" until w2w_config_check() derives it */
 	char metrics_addr[64];               /* [Node] MetricsAddr, "IP:PORT"; "" = off */
+	uint64_t key_rotation_ms; /* WireguardKeyRotation; 0: off */
 
 	uint8_t adm_keys[8][32]; /* AdmissionKey (ADM_MAX_KEYS): admission mode when n_adm_keys > 0 */
 	size_t n_adm_keys;

@@ -153,6 +153,10 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 	case CK_NODE_METRICSADDR:
 		buf_printf(b, "%s", c->metrics_addr);
 		break;
+	case CK_NODE_KEYROTATION:
+		godur_format_ms(t, sizeof(t), c->key_rotation_ms);
+		buf_printf(b, "%s", c->key_rotation_ms ? t : "off");
+		break;
 	}
 }
 

@@ -929,6 +929,19 @@ static int p_adm_token(struct w2w_config *c, const char *v, size_t n, char *why)
 	return 0;
 }
 
+/* WireguardKeyRotation (docs/configuration.md): a Go duration or "off" (the
+ * default). At least ROT_MIN_INTERVAL_MS (a rotation needs its lead time). */
+static int p_key_rotation(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	uint64_t ms = 0;
+
+	if (n && !cfg_eq_ci(v, n, "off") &&
+	    parse_duration_ms(v, n, 3000, 365 * 24 * 3600000ull, &ms, why) < 0)
+		return -1;
+	c->key_rotation_ms = ms; /* "0": off, as go-ini's zero duration */
+	return 0;
+}
+
 const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_P2P_PSK] = {SEC_P2P, "PSK", p_psk, true},
     [CK_P2P_PSKFILE] = {SEC_P2P, "PSKFile", p_pskfile, false},
@@ -960,6 +973,7 @@ const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_NODE_METRICSADDR] = {SEC_NODE, "MetricsAddr", p_metrics_addr, false},
     [CK_P2P_ADMISSIONKEY] = {SEC_P2P, "AdmissionKey", p_adm_key, false},
     [CK_P2P_ADMISSIONTOKEN] = {SEC_P2P, "AdmissionToken", p_adm_token, false},
+    [CK_NODE_KEYROTATION] = {SEC_NODE, "WireguardKeyRotation", p_key_rotation, false},
 };
 
 /* ---- errors ---- */

@@ -152,6 +152,15 @@ static bool op_established(void *ud, const uint8_t *wg_pub)
 	return wp && (wp->last_handshake_time.tv_sec || wp->endpoint.addr.sa_family != AF_UNSPEC);
 }
 
+static bool op_handshook(void *ud, const uint8_t *wg_pub)
+{
+	struct w2w_node *n = ud;
+	const struct wgdevice *dev = n->wg ? wgsync_actual(n->wg) : NULL;
+	const struct wgpeer *wp = dev ? wgdev_find_peer(dev, wg_pub) : NULL;
+
+	return wp && wp->last_handshake_time.tv_sec;
+}
+
 /* NAT reflection (docs/nat.md): where our device sees the peer, and how old
  * its last handshake is (wall clock: WireGuard reports handshake times so). */
 static bool op_wg_peer(void *ud, const uint8_t *wg_pub, struct ann_endpoint *ep, int64_t *hs_age_s, uint64_t *rx)
@@ -214,6 +223,7 @@ static void op_event(void *ud, const struct mn_event *ev)
 		[MN_EV_JOINED] = W2W_NODE_EV_JOINED,         [MN_EV_PEER_UP] = W2W_NODE_EV_PEER_UP,
 		[MN_EV_PEER_DOWN] = W2W_NODE_EV_PEER_DOWN,   [MN_EV_ADDRESS] = W2W_NODE_EV_ADDRESS_ASSIGNED,
 		[MN_EV_WG_APPLIED] = W2W_NODE_EV_WG_APPLIED, [MN_EV_ERROR] = W2W_NODE_EV_ERROR,
+		[MN_EV_KEY_ROTATED] = W2W_NODE_EV_KEY_ROTATED,
 	};
 	struct w2w_node *n = ud;
 	char id[PEERID_STR_MAX] = "", ip[64] = "", msg[160];
@@ -229,6 +239,14 @@ static void op_event(void *ud, const struct mn_event *ev)
 		*(!strcmp(message, "expired") ? &n->cnt.peers_expired
 		  : !strcmp(message, "left")  ? &n->cnt.peers_left
 		                              : &n->cnt.peers_unreachable) += 1;
+	if (ev->type == MN_EV_KEY_ROTATED) {
+		/* the new public key, in the snapshot and the event's message */
+		memcpy(n->wg_pub, ev->wg_pub, 32);
+		wgkey_to_b64(n->wg_pub_b64, n->wg_pub);
+		log_info(&n->log, "WireGuard key rotated: %s", n->wg_pub_b64);
+		emit(n, W2W_NODE_EV_KEY_ROTATED, n->peer_id, n->name, NULL, n->wg_pub_b64, 0);
+		return;
+	}
 	if (ev->type == MN_EV_WG_APPLIED) {
 		snprintf(msg, sizeof(msg), "%zu added, %zu removed, %zu updated, %zu unchanged (%s)", ev->diff->added,
 			 ev->diff->removed, ev->diff->updated, ev->diff->unchanged, wgsync_backend_name(n->wg));
@@ -252,6 +270,9 @@ static const struct mn_ops mesh_ops = {
 	.relay_close = op_relay_close,
 	.admit = node_op_admit,
 	.save_revocations = node_save_revocations,
+	.rotate_prepare = node_keys_prepare,
+	.rotate_commit = node_keys_commit,
+	.handshook = op_handshook,
 };
 
 /* ---- WireGuard ---- */
@@ -488,6 +509,7 @@ static int mesh_new(struct w2w_node *n, const struct w2w_config *cfg)
 		memset(&mc.listen_ip, 0, sizeof(mc.listen_ip));
 	mc.listen_tcp = n->listen_tcp;
 	mc.relay = cfg->relay;
+	mc.rotate_us = cfg->key_rotation_ms * 1000;
 	mc.log = &n->log;
 	mc.adm_keys = (const uint8_t(*)[32])cfg->adm_keys;
 	mc.n_adm_keys = cfg->n_adm_keys;
@@ -539,7 +561,8 @@ int w2w_node_new(struct w2w_node **out, struct w2w_loop *loop, const struct w2w_
 	n->log.max_level = -1; /* no sink yet (w2w_node_set_log) */
 	n->psk = secure_alloc(64);
 	n->wg_priv = secure_alloc(32);
-	if (!n->psk || !n->wg_priv)
+	n->wg_next = secure_alloc(32);
+	if (!n->psk || !n->wg_priv || !n->wg_next)
 		goto fail;
 	memcpy(n->psk, cfg->sec->psk, 32);
 	if (cfg->has_next_psk && !ct_eq(cfg->sec->psk, cfg->sec->next_psk, 32)) {
@@ -551,7 +574,13 @@ int w2w_node_new(struct w2w_node **out, struct w2w_loop *loop, const struct w2w_
 		r = W2W_EPARSE;
 		goto fail;
 	}
+	memcpy(n->wg_base_pub, n->wg_pub, 32);
 	wgkey_to_b64(n->wg_pub_b64, n->wg_pub);
+	if (cfg->state_dir[0]) {
+		/* a rotated key (and one under way) wins over the configured one */
+		snprintf(n->key_path, sizeof(n->key_path), "%s/wgkey", cfg->state_dir);
+		node_keys_load(n);
+	}
 	len = ident_to_privkey_pb(cfg->id, pb, sizeof(pb));
 	if (len < 0) {
 		r = len;
@@ -641,6 +670,7 @@ struct w2w_node *w2w_node_free(struct w2w_node *n)
 	ident_free(n->id);
 	secure_free(n->psk);
 	secure_free(n->wg_priv);
+	secure_free(n->wg_next);
 	free(n);
 	return NULL;
 }
@@ -768,6 +798,12 @@ int w2w_node_start(struct w2w_node *n)
 	/* Our address (pinned, persisted or first candidate), the first dials and
 	 * the schedule: the engine's. */
 	mn_start(n->mesh, os_now_us());
+	if (n->has_resume) {
+		/* killed during a rotation: its next key is persisted (and maybe
+		 * pre-configured by peers already): finish it */
+		n->has_resume = false;
+		mn_rotate_resume(n->mesh, n->resume_pub, os_now_us());
+	}
 	claim = mn_claim(n->mesh);
 	if (claim) {
 		ann_ip_str(&claim->addr, ip, sizeof(ip));
@@ -845,3 +881,17 @@ int w2w_node_leave(struct w2w_node *n)
 	return 0;
 }
 
+int w2w_node_rotate_wg_key(struct w2w_node *n)
+{
+	int r;
+
+	if (!n)
+		return -EINVAL;
+	if (n->in_cb || loop_in_log(n->loop))
+		return -EBUSY;
+	if (n->state != NS_RUNNING)
+		return W2W_ESTATE;
+	r = mn_rotate(n->mesh, os_now_us());
+	mesh_rearm(n);
+	return r;
+}

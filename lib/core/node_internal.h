@@ -98,6 +98,12 @@ struct w2w_node {
 	} admq[NODE_ADMQ_MAX];
 	size_t n_admq;
 	struct rtimer t_adm;
+	/* WireGuard key rotation (node_keys.c, docs/mesh.md "Key rotation") */
+	uint8_t *wg_next;         /* secure memory, 32 bytes: the announced next key */
+	uint8_t wg_base_pub[32];  /* public key of the configured PrivateKey */
+	char key_path[CFG_PATH_MAX + 16]; /* StateDir/wgkey; "" without a StateDir */
+	bool has_resume;          /* the key file holds a next key: resume at start */
+	uint8_t resume_pub[32];
 };
 
 /* admission.c */
@@ -111,6 +117,11 @@ int node_admission_token(struct w2w_node *n, const char *text);
  * start; save is the engine's save op. */
 void node_load_state(struct w2w_node *n);
 void node_save_state(void *ud, const struct nodestate *st);
+/* node_keys.c: the key file. Load (at node creation) may replace wg_priv,
+ * wg_pub and set has_resume; prepare and commit are the engine's ops. */
+void node_keys_load(struct w2w_node *n);
+int node_keys_prepare(void *ud, uint8_t next_pub[32]);
+int node_keys_commit(void *ud);
 
 /* node_metrics.c: fills the snapshot's metric values (NODE_METRICS_MAX). */
 #define NODE_METRICS_MAX 40

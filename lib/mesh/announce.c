@@ -169,7 +169,8 @@ int ann_encode_ext(const struct announce *a, const struct ann_adm *adm, struct b
 		return W2W_EPARSE;
 	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0) + (a->n_pk ? 1 : 0) +
 				      (a->members ? 1 : 0) + (adm && adm->tok_len ? 1 : 0) + (adm && adm->n_rev ? 1 : 0) +
-				      (a->has_wep ? 1 : 0) + (a->n_seen ? 1 : 0) + (a->n_rq ? 1 : 0) + (a->n_ry ? 1 : 0));
+				      (a->has_next ? 1 : 0) + (a->has_wep ? 1 : 0) + (a->n_seen ? 1 : 0) + (a->n_rq ? 1 : 0) +
+				      (a->n_ry ? 1 : 0));
 	pack_key(&pk, "v");
 	msgpack_pack_uint32(&pk, ANN_VERSION);
 	pack_key(&pk, "seq");
@@ -288,6 +289,11 @@ int ann_encode_ext(const struct announce *a, const struct ann_adm *adm, struct b
 	if (a->members) {
 		pack_key(&pk, "nm");
 		msgpack_pack_uint32(&pk, a->members);
+	}
+	if (a->has_next) {
+		pack_key(&pk, "nwg");
+		msgpack_pack_bin(&pk, 32);
+		msgpack_pack_bin_body(&pk, a->wg_next, 32);
 	}
 	/* The packer swallows write errors; a short buffer shows as a bad size. */
 	if (out->len - start > ANN_MAX_SIZE) {
@@ -555,6 +561,11 @@ int ann_decode(const uint8_t *p, size_t n, struct announce *out)
 			if (!get_uint(val, UINT32_MAX, &v))
 				goto out;
 			a.members = (uint32_t)v;
+		} else if (key_is(k, "nwg")) {
+			if (a.has_next || val->type != MSGPACK_OBJECT_BIN || val->via.bin.size != 32)
+				goto out;
+			memcpy(a.wg_next, val->via.bin.ptr, 32);
+			a.has_next = true;
 		} else if (key_is(k, "la")) {
 			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_LISTEN)
 				goto out;

@@ -115,6 +115,10 @@ struct announce {
 	 * "nm"). A hint for a joiner's address gate (docs/mesh.md "Joining
 	 * fast"): it waits until it knows as many. Never a reason to announce. */
 	uint32_t members;
+	/* WireGuard key rotation (docs/mesh.md "Key rotation"): the public key the
+	 * author switches to shortly; peers pre-configure it. Optional ("nwg"). */
+	bool has_next;
+	uint8_t wg_next[32];
 };
 
 /* Appends the msgpack encoding. W2W_EPARSE for an announcement that would not decode. */

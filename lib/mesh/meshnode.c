@@ -19,6 +19,7 @@
 #include "reconcile.h"
 #include "relay.h"
 #include "secmem.h"
+#include "rotate.h"
 
 /* A kicked initiator (RECONCILE_F_KICK) is re-evaluated after this: its
  * keepalive for the handshake goes back to the configured one. */
@@ -39,6 +40,8 @@ enum mn_timer {
 	T_PROBE_DEADLINE, /* the running probe was not answered in time */
 	T_NAT_SCAN,       /* reflection reports from our device's endpoints (docs/nat.md) */
 	T_ADMIT,          /* admission mode: token deadlines and expiries */
+	T_ROTATE,         /* key rotation: repeat the next key, then switch (or retry the switch) */
+	T_ROTATE_SCHED,   /* the next scheduled key rotation (WireguardKeyRotation) */
 	T_COUNT,
 };
 
@@ -67,6 +70,9 @@ struct mn_peer {
 	bool admitted;
 	uint64_t adm_deadline_us;
 	uint64_t tok_exp_s;
+	/* it switched to the next key it announced (docs/mesh.md "Key rotation"):
+	 * until a handshake with that key, or ROT_WAIT_US, it initiates, not we */
+	uint64_t rot_since;
 };
 
 /* A pair we relay (docs/nat.md "Relays"). */
@@ -147,6 +153,15 @@ struct mesh_node {
 	/* an admission removal ended the restart grace: the device must lose the
 	 * peer now, and it may be one the table never listed since the restart */
 	bool grace_over;
+	/* WireGuard key rotation (docs/mesh.md "Key rotation", rotate.h) */
+	uint8_t pub[32]; /* our announced key; cfg.wg_pub points here */
+	enum { ROT_IDLE, ROT_PENDING, ROT_SWITCHING } rot;
+	bool rot_repeated;      /* the next key went out a second time (half the lead) */
+	uint64_t rot_started_us;
+	uint8_t next_pub[32];
+	uint64_t rot_count;
+	uint64_t rot_kick_until; /* after our switch: peers get a keepalive (0 -> N starts a handshake) */
+	struct rot_retired retired; /* peer keys rotated out: removed even during the restart grace */
 };
 
 uint64_t mn_default_expiry_ms(uint64_t announce_ms)
@@ -202,7 +217,7 @@ uint64_t mn_next_deadline(const struct mesh_node *m)
 static void emit(struct mesh_node *m, enum mn_event_type type, const struct peerid *peer, const char *name,
 		 const struct ann_ip *addr, const char *message, int err)
 {
-	struct mn_event ev = {type, peer, name, addr, message, err, NULL};
+	struct mn_event ev = {type, peer, name, addr, message, err, NULL, NULL};
 
 	if (m->ops.event)
 		m->ops.event(m->ud, &ev);
@@ -366,6 +381,10 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 	memcpy(a.pk, m->kids, sizeof(m->kids[0]) * m->n_psks);
 	if (!(flags & ANN_F_LEAVING))
 		a.members = (uint32_t)pt_count(m->pt) + 1; /* a joiner's gate waits for as many */
+	if (m->rot != ROT_IDLE) {
+		a.has_next = true;
+		memcpy(a.wg_next, m->next_pub, 32);
+	}
 	if (!(flags & ANN_F_LEAVING) && add_acks(m, &a, now))
 		soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
 	/* Our unreachable reports of the last probe period (normally this is the
@@ -933,6 +952,20 @@ struct ep_ctx {
 	uint64_t now;
 };
 
+static void set_ep(union wgendpoint *ep, const struct ann_endpoint *to)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (to->addr.family == 4) {
+		ep->addr4.sin_family = AF_INET;
+		memcpy(&ep->addr4.sin_addr, to->addr.ip, 4);
+		ep->addr4.sin_port = htons(to->port);
+	} else {
+		ep->addr6.sin6_family = AF_INET6;
+		memcpy(&ep->addr6.sin6_addr, to->addr.ip, 16);
+		ep->addr6.sin6_port = htons(to->port);
+	}
+}
+
 static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 {
 	struct ep_ctx *x = ud;
@@ -942,6 +975,32 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	struct hs_plan plan = {.endpoint = true};
 	bool force;
 
+	/* A node that rotated its key initiates the first handshake of the new
+	 * key itself (it kicks every peer at its switch): no endpoint here, so we
+	 * never initiate too (crossed initiations both fail for 5 s); our packets
+	 * wait in WireGuard's staging queue for its handshake. Without one after a
+	 * wait (its initiation was lost, or it switched while we did, each waiting
+	 * for the other), we initiate: the lower key of the pair after
+	 * ROT_WAIT_LOW_US, the higher after ROT_WAIT_US, so not both at once. */
+	if (c && c->rot_since) {
+		/* never at once: its kick may be under way (crossed initiations) */
+		uint64_t wait = memcmp(m->pub, e->ann.wg_pub, 32) < 0 ? ROT_WAIT_LOW_US : ROT_WAIT_US;
+
+		if (established(m, e->ann.wg_pub)) {
+			c->rot_since = 0;
+		} else if (x->now - c->rot_since < wait) {
+			soon(m, T_RECONCILE, x->now, c->rot_since + wait - x->now);
+			return 0;
+		} else if (hs_endpoint(c->has_ip ? &c->ip : NULL, &e->ann, &to)) {
+			c->rot_since = 0;
+			log_debug(m->cfg.log, "handshake: %s: no handshake with its new key yet: initiating", e->ann.name);
+			set_ep(ep, &to);
+			/* re-created: a packet of ours routed to it while it had no
+			 * endpoint made WireGuard attempt a handshake, whose 5 s rate
+			 * limit would suppress this one (handshake.h) */
+			return RECONCILE_F_KICK | RECONCILE_F_RECREATE;
+		}
+	}
 	/* c exists (reconcile() configured every entry) unless the bookkeeping
 	 * is full: then no rule, the endpoint at once */
 	if (c) {
@@ -968,16 +1027,7 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	}
 	if (!plan.endpoint || (!(c && c->relayed) && !hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to)))
 		return 0;
-	memset(ep, 0, sizeof(*ep));
-	if (to.addr.family == 4) {
-		ep->addr4.sin_family = AF_INET;
-		memcpy(&ep->addr4.sin_addr, to.addr.ip, 4);
-		ep->addr4.sin_port = htons(to.port);
-	} else {
-		ep->addr6.sin6_family = AF_INET6;
-		memcpy(&ep->addr6.sin6_addr, to.addr.ip, 16);
-		ep->addr6.sin6_port = htons(to.port);
-	}
+	set_ep(ep, &to);
 	if (plan.established)
 		return 0;
 	/* We initiate: with PersistentKeepalive off nothing would start the
@@ -1041,6 +1091,104 @@ static bool gate_open(struct mesh_node *m, uint64_t now)
 	return true;
 }
 
+/* ---- key rotation: peers (docs/mesh.md "Key rotation") ---- */
+
+static void rotate_applied(struct mesh_node *m, uint64_t now);
+
+/* A handshake with a node's announced next key proves that its device switched
+ * (only that private key can complete one): take the new key now, without
+ * waiting for its announcement (lost, or slower than the handshake). True
+ * while some node's next key is still pending (polled until it switches). */
+static bool promote_switched(struct mesh_node *m, uint64_t now)
+{
+	bool pending = false;
+
+	for (size_t i = 0; i < pt_count(m->pt); i++) {
+		const struct pt_entry *e = pt_at(m->pt, i);
+		uint8_t old[32];
+
+		if (!e->ann.has_next || !memcmp(e->ann.wg_next, e->ann.wg_pub, 32))
+			continue;
+		if (!m->ops.handshook || !m->ops.handshook(m->ud, e->ann.wg_next)) {
+			pending = true;
+			continue;
+		}
+		memcpy(old, e->ann.wg_pub, 32);
+		if (pt_promote_next(m->pt, &e->id)) {
+			struct mn_peer *c = peer_get(m, &e->id);
+
+			if (c)
+				c->rot_since = now;
+			rot_retire(&m->retired, old, now);
+			log_info(m->cfg.log, "peer %s switched to its next WireGuard key (handshake seen)", e->ann.name);
+		}
+	}
+	return pending;
+}
+
+/* Adds to the desired device each node's announced next key (no allowed IPs,
+ * no endpoint, no keepalive: it only answers that node's first handshake
+ * after its switch), and a removal of every retired key the device may still
+ * hold. After our own switch, every peer's keepalive is set to 0 in the
+ * switching device and back on (the configured one, else
+ * RECONCILE_KICK_KEEPALIVE_S) for ROT_KICK_US: keepalive 0 -> N makes
+ * WireGuard send one at once, i.e. start the new key's handshake with every
+ * peer now, not at the first packet, so a peer never has to initiate to us. */
+static int add_rotation_peers(struct mesh_node *m, struct wgdevice *dev, uint64_t now)
+{
+	rot_retired_prune(&m->retired, now);
+	for (size_t i = 0; i < pt_count(m->pt); i++) {
+		const struct pt_entry *e = pt_at(m->pt, i);
+		const struct wgpeer *cur;
+		struct wgpeer *p;
+
+		if (!e->ann.has_next || wgdev_find_peer(dev, e->ann.wg_next) ||
+		    !memcmp(e->ann.wg_next, m->pub, 32) || !memcmp(e->ann.wg_next, m->next_pub, 32))
+			continue;
+		p = wgdev_add_peer(dev);
+		if (!p)
+			return -ENOMEM;
+		memcpy(p->public_key, e->ann.wg_next, 32);
+		/* no endpoint either: only the switched node initiates to us */
+		p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REPLACE_ALLOWEDIPS | WGPEER_HAS_PERSISTENT_KEEPALIVE;
+		/* the pair's PresharedKey (pairpsk.h) belongs to the two peer IDs,
+		 * not to a WireGuard key: the next key's handshake needs the same */
+		cur = wgdev_find_peer(dev, e->ann.wg_pub);
+		if (cur && (cur->flags & WGPEER_HAS_PRESHARED_KEY)) {
+			memcpy(p->preshared_key, cur->preshared_key, 32);
+			p->flags |= WGPEER_HAS_PRESHARED_KEY;
+		}
+	}
+	for (size_t i = 0; i < m->retired.n; i++) {
+		struct wgpeer *p;
+
+		if (wgdev_find_peer(dev, m->retired.e[i].key))
+			continue; /* in use again (a node that came back with its old key) */
+		p = wgdev_add_peer(dev);
+		if (!p)
+			return -ENOMEM;
+		memcpy(p->public_key, m->retired.e[i].key, 32);
+		p->flags = WGPEER_HAS_PUBLIC_KEY | WGDIFF_PEER_REMOVE;
+	}
+	if (m->rot == ROT_SWITCHING || now < m->rot_kick_until) {
+		struct wgpeer *p;
+
+		if (now < m->rot_kick_until) /* then the configured keepalive again */
+			soon(m, T_RECONCILE, now, m->rot_kick_until - now + 1000);
+
+		wgdev_for_each_peer(dev, p)
+		{
+			if (!p->first_allowedip || p->endpoint.addr.sa_family == AF_UNSPEC)
+				continue; /* a next key or a removal; a waiter (no endpoint) cannot send */
+			p->persistent_keepalive_interval =
+			    m->rot == ROT_SWITCHING ? 0
+			    : m->cfg.keepalive_s   ? m->cfg.keepalive_s
+						   : RECONCILE_KICK_KEEPALIVE_S;
+		}
+	}
+	return 0;
+}
+
 static void reconcile(struct mesh_node *m, uint64_t now)
 {
 	struct reconcile_in in;
@@ -1071,17 +1219,26 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 	in.psks = m->psks;
 	in.kids = (const uint8_t(*)[8])m->kids;
 	in.n_psks = m->n_psks;
+	if (promote_switched(m, now))
+		soon(m, T_RECONCILE, now, ROT_LEAD_US / 2); /* until it switches: watch for its handshake */
 	for (size_t i = 0; i < pt_count(m->pt); i++) {
 		const struct pt_entry *e = pt_at(m->pt, i);
 		struct mn_peer *c = peer_get(m, &e->id);
 
 		if (c && hs_configured(&c->hs, m->cfg.wg_pub, &e->ann, now)) {
-			m->hs_dirty = true;
+			/* a rotated key needs no ack: its node initiates (endpoint_of) */
+			m->hs_dirty |= !c->rot_since;
 			log_debug(m->cfg.log, "handshake: %s: %s", e->ann.name,
-				  c->hs.role == HS_ROLE_INITIATOR ? "initiator (it acks us)" : "waiter");
+				  c->rot_since                   ? "rotated key (it initiates)"
+				  : c->hs.role == HS_ROLE_INITIATOR ? "initiator (it acks us)"
+								    : "waiter");
 		}
 	}
 	dev = reconcile_desired(&in);
+	if (dev && add_rotation_peers(m, dev, now) < 0) {
+		wgdev_free(dev);
+		dev = NULL;
+	}
 	if (!dev) {
 		emit(m, MN_EV_ERROR, NULL, NULL, NULL, "reconcile: out of memory", -ENOMEM);
 		return;
@@ -1135,6 +1292,8 @@ void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool
 	struct mn_event ev = {.type = MN_EV_WG_APPLIED, .diff = diff};
 
 	m->wg_retry_us = 0;
+	if (m->rot == ROT_SWITCHING && !busy && m->run == MN_RUNNING)
+		rotate_applied(m, now);
 	if (m->hs_dirty && !busy) {
 		/* Every desired device so far is applied: only now may the new
 		 * peers be acked (an ack that runs ahead of the device makes the
@@ -1474,6 +1633,117 @@ static void take_reports(struct mesh_node *m, const struct peerid *author, const
 	}
 }
 
+/* ---- key rotation: our own key (docs/mesh.md "Key rotation") ---- */
+
+static void rotate_begin(struct mesh_node *m, uint64_t now)
+{
+	m->rot = ROT_PENDING;
+	m->rot_repeated = false;
+	m->rot_started_us = now;
+	m->rot_count++;
+	log_info(m->cfg.log, "WireGuard key rotation: announcing the next key, switching in %llu ms",
+		 pt_count(m->pt) ? (unsigned long long)(ROT_LEAD_US / 1000) : 0ull);
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+	/* alone: nobody to tell; else the next key is repeated at half the lead */
+	arm_at(m, T_ROTATE, now + (pt_count(m->pt) ? ROT_LEAD_US / 2 : 0));
+}
+
+int mn_rotate(struct mesh_node *m, uint64_t now)
+{
+	int r;
+
+	if (m->run != MN_RUNNING)
+		return W2W_ESTATE;
+	if (m->rot != ROT_IDLE)
+		return -EALREADY;
+	if (!m->ops.rotate_prepare || !m->ops.rotate_commit)
+		return -ENOTSUP;
+	/* persisted before anything uses it: a crash from here on resumes it */
+	r = m->ops.rotate_prepare(m->ud, m->next_pub);
+	if (r < 0)
+		return r;
+	rotate_begin(m, now);
+	return 0;
+}
+
+void mn_rotate_resume(struct mesh_node *m, const uint8_t next_pub[32], uint64_t now)
+{
+	if (m->run != MN_RUNNING || m->rot != ROT_IDLE)
+		return;
+	memcpy(m->next_pub, next_pub, 32);
+	log_info(m->cfg.log, "WireGuard key rotation: resuming the one a restart interrupted");
+	rotate_begin(m, now);
+}
+
+static void rotate_step(struct mesh_node *m, uint64_t now)
+{
+	int r;
+
+	if (m->rot != ROT_PENDING)
+		return;
+	if (!m->rot_repeated && pt_count(m->pt)) {
+		/* a second copy for a peer that missed the first (a lost message,
+		 * a connection that was down for a moment) */
+		m->rot_repeated = true;
+		publish(m, 0, now);
+		arm_at(m, T_ROTATE, m->rot_started_us + ROT_LEAD_US);
+		return;
+	}
+	/* persisted before the device uses it (a crash after this restarts with
+	 * the new key, which every peer has pre-configured by now) */
+	r = m->ops.rotate_commit(m->ud);
+	if (r < 0) {
+		emit(m, MN_EV_ERROR, NULL, NULL, NULL, "key rotation: cannot persist the new key (retrying)", r);
+		arm_at(m, T_ROTATE, now + ROT_LEAD_US);
+		return;
+	}
+	m->rot = ROT_SWITCHING;
+	log_info(m->cfg.log, "WireGuard key rotation: switching the device to the new key");
+	/* at once, not through T_RECONCILE: an apply completing before this one
+	 * is queued must not count as the switch (mn_on_wg_applied) */
+	reconcile(m, now);
+}
+
+/* The device that holds the new private key is applied: announce the key. */
+static void rotate_applied(struct mesh_node *m, uint64_t now)
+{
+	struct mn_event ev = {.type = MN_EV_KEY_ROTATED, .wg_pub = m->next_pub};
+
+	memcpy(m->pub, m->next_pub, 32);
+	m->rot = ROT_IDLE;
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+	/* the kick (add_rotation_peers), then back to the configured keepalive */
+	m->rot_kick_until = now + ROT_KICK_US;
+	soon(m, T_RECONCILE, now, 0);
+	if (m->ops.event)
+		m->ops.event(m->ud, &ev);
+}
+
+static void rotate_scheduled(struct mesh_node *m, uint64_t now)
+{
+	uint64_t seed = m->rot_count;
+
+	for (size_t i = 0; i < m->cfg.self->len; i++)
+		seed = seed * 131 + m->cfg.self->b[i];
+	arm_at(m, T_ROTATE_SCHED, now + rot_sched_delay(m->cfg.rotate_us, seed));
+	if (m->rot == ROT_IDLE) {
+		int r = mn_rotate(m, now);
+
+		if (r < 0)
+			emit(m, MN_EV_ERROR, NULL, NULL, NULL, "scheduled key rotation failed", r);
+	}
+}
+
+const uint8_t *mn_wg_pub(const struct mesh_node *m)
+{
+	return m->pub;
+}
+
+bool mn_rotating(const struct mesh_node *m)
+{
+	return m->rot != ROT_IDLE;
+}
+
 /* ---- inputs ---- */
 
 /* ---- admission (docs/mesh.md "Admission") ---- */
@@ -1721,6 +1991,8 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 	char from[PEERID_STR_MAX], ip[64];
 	const struct ann_ip *addr = NULL;
 	struct announce a;
+	uint8_t old_key[32], old_next[32];
+	bool had = false, had_next = false, rotated = false;
 	int r;
 
 	if (m->run == MN_IDLE)
@@ -1733,7 +2005,43 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 	}
 	if (m->adm && !adm_filter(m, author, data, len, now))
 		return;
+	{
+		const struct pt_entry *was = pt_find(m->pt, author);
+
+		if (was) {
+			had = true;
+			memcpy(old_key, was->ann.wg_pub, 32);
+			had_next = was->ann.has_next;
+			memcpy(old_next, was->ann.wg_next, 32);
+		}
+	}
 	r = pt_apply(m->pt, m->cfg.self, author, &a, now);
+	if (r == PT_UPDATED && had) {
+		/* Key rotation (docs/mesh.md "Key rotation"): a key the node no
+		 * longer uses or announces leaves our device now, not after the
+		 * restart grace; the allowed IPs move to the new one at once. */
+		if (memcmp(old_key, a.wg_pub, 32) != 0) {
+			rot_retire(&m->retired, old_key, now);
+			rotated = true;
+			if (had_next && !memcmp(old_next, a.wg_pub, 32)) {
+				/* the key it announced: it initiates (endpoint_of) */
+				struct mn_peer *c = peer_get(m, author);
+
+				if (c)
+					c->rot_since = now;
+			}
+		}
+		if (had_next && memcmp(old_next, a.wg_pub, 32) != 0 &&
+		    (!a.has_next || memcmp(old_next, a.wg_next, 32) != 0))
+			rot_retire(&m->retired, old_next, now);
+		if (a.has_next && (!had_next || memcmp(old_next, a.wg_next, 32) != 0))
+			rotated = true;
+	}
+	if (r == PT_NEW || r == PT_UPDATED) {
+		rot_unretire(&m->retired, a.wg_pub);
+		if (a.has_next)
+			rot_unretire(&m->retired, a.wg_next);
+	}
 	/* Its announcement is no proof for a report: it may be what the reporter
 	 * held when the probe failed (the reported seq decides). */
 	if (r == PT_NEW || r == PT_UPDATED || r == PT_REFRESHED) {
@@ -1816,7 +2124,7 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 	 * on its first announcement would often be configured before the
 	 * announcement that acks us arrives (a pair of waiters instead of an
 	 * initiator at first sight: one more announcement round trip). */
-	soon(m, T_RECONCILE, now, hs_acks(&a, m->cfg.wg_pub) ? 0 : MN_SOON_RECONCILE_US);
+	soon(m, T_RECONCILE, now, hs_acks(&a, m->cfg.wg_pub) || rotated ? 0 : MN_SOON_RECONCILE_US);
 	if (r == PT_NEW && !mn_connected(m, author) && a.n_la) {
 		/* Connect to it now rather than at the next redial round: a direct
 		 * connection carries both announcements at once (flood publish) and
@@ -1954,6 +2262,12 @@ void mn_tick(struct mesh_node *m, uint64_t now)
 		case T_ADMIT:
 			adm_sweep(m, now);
 			break;
+		case T_ROTATE:
+			rotate_step(m, now);
+			break;
+		case T_ROTATE_SCHED:
+			rotate_scheduled(m, now);
+			break;
 		case T_COUNT:
 			break;
 		}
@@ -1984,6 +2298,8 @@ int mn_new(struct mesh_node **ret, const struct mn_config *cfg, const struct mn_
 	m->cfg.ifname = m->ifname;
 	m->ops = *ops;
 	m->ud = ud;
+	memcpy(m->pub, cfg->wg_pub, 32);
+	m->cfg.wg_pub = m->pub;
 	/* Liveness timing from PeerExpiry (docs/mesh.md "Liveness"). */
 	m->probe_us = cfg->expiry_us / MN_PROBE_DIV;
 	if (m->probe_us < MN_PROBE_MIN_US)
@@ -2096,6 +2412,9 @@ void mn_start(struct mesh_node *m, uint64_t now)
 		arm_at(m, T_NAT_SCAN, now + MN_NAT_SCAN_US);
 	if (m->has_claim && !m->gated)
 		arm_at(m, T_ASSIGNED, now);
+	m->rot = ROT_IDLE;
+	if (m->cfg.rotate_us)
+		arm_at(m, T_ROTATE_SCHED, now + rot_sched_delay(m->cfg.rotate_us, m->cfg.self->b[m->cfg.self->len - 1]));
 	/* last: whatever the host reports from inside a dial finds the schedule armed */
 	for (size_t i = 0; i < m->st.n_peers; i++)
 		dial_known(m, m->st.peers[i]);

@@ -101,6 +101,7 @@ enum mn_event_type {
 	MN_EV_ADDRESS,        /* addr: our overlay address (at start and after every move) */
 	MN_EV_WG_APPLIED,     /* diff: a device with changes (or the first) is applied */
 	MN_EV_ERROR,          /* message, err */
+	MN_EV_KEY_ROTATED,    /* wg_pub: our new WireGuard public key, now on the applied device */
 };
 
 struct mn_event {
@@ -111,6 +112,7 @@ struct mn_event {
 	const char *message;
 	int err;
 	const struct wgdiff_stats *diff;
+	const uint8_t *wg_pub; /* MN_EV_KEY_ROTATED: 32 bytes */
 };
 
 struct mn_ops {
@@ -151,6 +153,16 @@ struct mn_ops {
 	void (*admit)(void *ud, const struct peerid *peer, bool ok);
 	/* Admission mode: persist the revocation set (admit_encode's bytes). */
 	void (*save_revocations)(void *ud, const uint8_t *p, size_t n);
+	/* WireGuard key rotation (docs/mesh.md "Key rotation", rotate.h), optional
+	 * (without them mn_rotate is -ENOTSUP). prepare: generate a next key and
+	 * persist {current, next} atomically before returning; its public key into
+	 * next_pub. commit: persist {current = next} atomically, then make the
+	 * buffer cfg.wg_priv points at hold the next key. < 0: nothing changed. */
+	int (*rotate_prepare)(void *ud, uint8_t next_pub[32]);
+	int (*rotate_commit)(void *ud);
+	/* Has the actual device completed a handshake with this peer key? A
+	 * handshake with a node's announced next key proves it switched. */
+	bool (*handshook)(void *ud, const uint8_t *wg_pub);
 };
 
 /* Pointers must stay valid for the engine's life; strings are copied. */
@@ -170,6 +182,7 @@ struct mn_config {
 	struct ann_ip listen_ip; /* family 0 or unspecified: every address */
 	bool relay; /* [P2P] Relay: offer relaying when public (docs/nat.md) */
 	uint16_t listen_tcp;
+	uint64_t rotate_us; /* scheduled WireGuard key rotation (WireguardKeyRotation); 0: off */
 	const struct wlog *log;
 	/* Admission mode when n_adm_keys > 0: the operator public keys */
 	const uint8_t (*adm_keys)[32];
@@ -250,6 +263,19 @@ void mn_on_identify(struct mesh_node *m, const struct peerid *peer, const uint8_
 /* The earliest deadline (UINT64_MAX: none), and running what is due. */
 uint64_t mn_next_deadline(const struct mesh_node *m);
 void mn_tick(struct mesh_node *m, uint64_t now);
+
+/* WireGuard key rotation (docs/mesh.md "Key rotation"): prepare a next key
+ * (ops->rotate_prepare), announce it, switch after ROT_LEAD_US. 0, W2W_ESTATE
+ * (not running), -EALREADY (a rotation is under way), -ENOTSUP (no ops), or
+ * the prepare op's error. */
+int mn_rotate(struct mesh_node *m, uint64_t now);
+/* After mn_start: a next key persisted before a restart (its public key) is
+ * announced and switched to, as if mn_rotate had just prepared it. */
+void mn_rotate_resume(struct mesh_node *m, const uint8_t next_pub[32], uint64_t now);
+/* Our announced WireGuard public key (32 bytes; changes with a rotation). */
+const uint8_t *mn_wg_pub(const struct mesh_node *m);
+/* A rotation is under way (its next key is announced). */
+bool mn_rotating(const struct mesh_node *m);
 
 /* For snapshots. */
 const struct peertable *mn_table(const struct mesh_node *m);

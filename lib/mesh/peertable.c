@@ -85,6 +85,8 @@ static bool same_content(const struct announce *a, const struct announce *b)
 	if (a->flags != b->flags || strcmp(a->name, b->name) != 0 || memcmp(a->wg_pub, b->wg_pub, 32) != 0 ||
 	    a->wg_port != b->wg_port || a->n_claims != b->n_claims || a->n_eps != b->n_eps || a->n_la != b->n_la)
 		return false;
+	if (a->has_next != b->has_next || (a->has_next && memcmp(a->wg_next, b->wg_next, 32) != 0))
+		return false;
 	for (unsigned i = 0; i < a->n_la; i++)
 		if (a->la[i].len != b->la[i].len || memcmp(a->la[i].b, b->la[i].b, a->la[i].len) != 0)
 			return false;
@@ -168,6 +170,17 @@ static void tomb_put(struct peertable *pt, const struct peerid *id, uint64_t seq
 	t->until_us = now_us + pt->tomb_ttl_us;
 }
 
+/* Does a (another author's announcement) use a key that o holds or announced
+ * as its next one (key rotation, docs/mesh.md "Key rotation")? The first to
+ * announce a key, current or next, keeps it. */
+static bool key_taken(const struct announce *o, const struct announce *a)
+{
+	if (!memcmp(o->wg_pub, a->wg_pub, 32) || (o->has_next && !memcmp(o->wg_next, a->wg_pub, 32)))
+		return true;
+	return a->has_next &&
+	       (!memcmp(o->wg_pub, a->wg_next, 32) || (o->has_next && !memcmp(o->wg_next, a->wg_next, 32)));
+}
+
 int pt_apply(struct peertable *pt, const struct peerid *self, const struct peerid *author,
 	     const struct announce *a, uint64_t now_us)
 {
@@ -205,7 +218,7 @@ int pt_apply(struct peertable *pt, const struct peerid *self, const struct peeri
 	 * held by a live entry would hijack its traffic. The first holder keeps it. */
 	for (size_t j = 0; j < pt->n; j++)
 		if (j != i || !found)
-			if (id_cmp(&pt->e[j].id, author) != 0 && memcmp(pt->e[j].ann.wg_pub, a->wg_pub, 32) == 0)
+			if (id_cmp(&pt->e[j].id, author) != 0 && key_taken(&pt->e[j].ann, a))
 				return PT_REJECTED;
 	if (found) {
 		int r;
@@ -235,6 +248,27 @@ int pt_apply(struct peertable *pt, const struct peerid *self, const struct peeri
 	e->ann = *a;
 	e->first_seen_us = e->last_seen_us = now_us;
 	return PT_NEW;
+}
+
+bool pt_promote_next(struct peertable *pt, const struct peerid *id)
+{
+	bool found;
+	size_t i = locate(pt, id, &found);
+	struct pt_entry *e;
+
+	if (!found || !pt->e[i].ann.has_next)
+		return false;
+	e = &pt->e[i];
+	/* the same rule as pt_apply: a key another node holds stays its own; a
+	 * next key two nodes announce is nobody's until its owner announces it */
+	for (size_t j = 0; j < pt->n; j++)
+		if (j != i && (memcmp(pt->e[j].ann.wg_pub, e->ann.wg_next, 32) == 0 ||
+			       (pt->e[j].ann.has_next && memcmp(pt->e[j].ann.wg_next, e->ann.wg_next, 32) == 0)))
+			return false;
+	memcpy(e->ann.wg_pub, e->ann.wg_next, 32);
+	e->ann.has_next = false;
+	memset(e->ann.wg_next, 0, 32);
+	return true;
 }
 
 size_t pt_expire(struct peertable *pt, uint64_t now_us, uint64_t expiry_us,

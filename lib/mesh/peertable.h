@@ -69,6 +69,10 @@ bool pt_touch(struct peertable *pt, const struct peerid *id, uint64_t now_us);
 /* Removes id's entry, calling fn (may be NULL) first. False when absent. */
 bool pt_remove(struct peertable *pt, const struct peerid *id, void (*fn)(void *ud, const struct pt_entry *e),
 	       void *ud);
+/* Key rotation (docs/mesh.md "Key rotation"): the node id has switched to the
+ * next key it announced (we saw a handshake with it): its entry's key becomes
+ * that key. False when absent, no next key, or another entry holds it. */
+bool pt_promote_next(struct peertable *pt, const struct peerid *id);
 /* How many entries sort before id (the order of pt_at); id need not be present. */
 size_t pt_rank(const struct peertable *pt, const struct peerid *id);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "gs_cache.h"
 
 /* ---- hash table over message IDs ---- */
@@ -228,7 +229,7 @@ int gs_mcache_put(struct gs_mcache *c, const uint8_t *id, size_t len, const char
 	m->hn.id = m->id;
 	m->hn.len = len;
 	m->raw = malloc(raw_len ? raw_len : 1);
-	m->topic = strndup(topic, topic_len);
+	m->topic = mem_strdup(topic, topic_len);
 	if (!m->raw || !m->topic || ht_insert(&c->ht, &m->hn) < 0) {
 		free(m->raw);
 		free(m->topic);

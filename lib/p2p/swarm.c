@@ -185,7 +185,7 @@ static void gs_on_message(void *ud, const struct gs_message *m)
 	}
 	q = &sw->msgq[sw->n_msgq];
 	memset(q, 0, sizeof(*q));
-	q->topic = strndup(m->topic, m->topic_len);
+	q->topic = mem_strdup(m->topic, m->topic_len);
 	q->data = malloc(m->len ? m->len : 1);
 	if (!q->topic || !q->data || peerid_from_bytes(&q->from, m->from, m->from_len) < 0) {
 		free(q->topic);
@@ -232,7 +232,7 @@ static void gs_on_subscription(void *ud, const uint8_t *peer, size_t len, const 
 	q = &sw->subq[sw->n_subq];
 	if (peerid_from_bytes(&q->peer, peer, len) < 0)
 		return;
-	q->topic = strndup(topic, topic_len);
+	q->topic = mem_strdup(topic, topic_len); /* a slice of the RPC */
 	if (!q->topic)
 		return;
 	q->subscribed = subscribed;

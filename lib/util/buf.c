@@ -131,3 +131,15 @@ void buf_reset(struct buf *b)
 {
 	b->len = 0;
 }
+
+char *mem_strdup(const void *p, size_t n)
+{
+	char *s = n < (size_t)-1 ? malloc(n + 1) : NULL;
+
+	if (!s)
+		return NULL;
+	if (n)
+		memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}

@@ -33,6 +33,11 @@ uint8_t *buf_extend(struct buf *b, size_t n);
 /* Drops the first n bytes (n > len drops all). */
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b);
+/* A NUL-terminated heap copy of the n bytes at p, which need not hold a NUL
+ * (a slice of a received message); free() it. NULL when out of memory. Not
+ * strndup: that may scan p past n for a NUL (and ASan's strict string checks
+ * report it). */
+char *mem_strdup(const void *p, size_t n);
 static inline size_t buf_room(const struct buf *b)
 {
 	return (b->max ? b->max : (size_t)-1) - b->len;

@@ -164,9 +164,69 @@ out:
 	return ret;
 }
 
+static int cmp_aip(const void *a, const void *b)
+{
+	return wgallowedip_cmp(a, b);
+}
+
+/* Every allowed IP of the desired peers (removals excluded), canonical, sorted. */
+static int desired_ips(const struct wgpeer **dv, size_t dn, struct wgallowedip **out, size_t *n)
+{
+	const struct wgallowedip *a;
+	struct wgallowedip *v;
+	size_t cnt = 0, k = 0;
+
+	for (size_t i = 0; i < dn; i++)
+		if (!(dv[i]->flags & WGDIFF_PEER_REMOVE))
+			cnt += wgpeer_allowedip_count(dv[i]);
+	v = calloc(cnt ? cnt : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < dn; i++) {
+		if (dv[i]->flags & WGDIFF_PEER_REMOVE)
+			continue;
+		wgpeer_for_each_allowedip(dv[i], a)
+		{
+			v[k] = *a;
+			v[k].next_allowedip = NULL;
+			wgallowedip_canon(&v[k++]);
+		}
+	}
+	qsort(v, k, sizeof(*v), cmp_aip);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/* keep_unlisted keeps a peer the desired device does not list, unless it is
+ * superseded: it has allowed IPs and every one of them is now another
+ * (desired) peer's. That is an old key of a node that rotated it (or a node
+ * whose address another node took): with its addresses gone it carries no
+ * traffic, and it would otherwise linger until the restart grace ends
+ * (docs/mesh.md "Key rotation"). */
+static bool superseded(const struct wgpeer *p, const struct wgallowedip *dips, size_t n)
+{
+	const struct wgallowedip *a;
+
+	if (!p->first_allowedip)
+		return false;
+	wgpeer_for_each_allowedip(p, a)
+	{
+		struct wgallowedip c = *a;
+
+		c.next_allowedip = NULL;
+		wgallowedip_canon(&c);
+		if (!n || !bsearch(&c, dips, n, sizeof(*dips), cmp_aip))
+			return false;
+	}
+	return true;
+}
+
 int wgdiff(const struct wgdevice *desired, const struct wgdevice *actual, const struct wgdiff_opts *opts,
 	   struct wgdevice **out, struct wgdiff_stats *stp)
 {
+	struct wgallowedip *dips = NULL;
+	size_t ndips = 0;
 	static const struct wgdiff_opts defaults;
 	const struct wgdiff_opts *o = opts ? opts : &defaults;
 	const struct wgpeer **dv = NULL, **av = NULL;
@@ -207,14 +267,21 @@ int wgdiff(const struct wgdevice *desired, const struct wgdevice *actual, const 
 	}
 	st.device_changed = upd->flags != 0;
 
+	if (o->keep_unlisted) {
+		ret = desired_ips(dv, dn, &dips, &ndips);
+		if (ret < 0)
+			goto out;
+	}
 	/* Pass 1: removals (they free allowed IPs first). */
-	for (i = 0, j = 0; j < an && !o->keep_unlisted;) {
+	for (i = 0, j = 0; j < an;) {
 		int c = i < dn ? wgpeer_cmp(dv[i], av[j]) : 1;
 
 		if (c < 0) {
 			i++;
 		} else if (c == 0) {
 			i++;
+			j++;
+		} else if (o->keep_unlisted && !superseded(av[j], dips, ndips)) {
 			j++;
 		} else {
 			struct wgpeer *p;
@@ -239,6 +306,20 @@ int wgdiff(const struct wgdevice *desired, const struct wgdevice *actual, const 
 
 		if (c > 0) {
 			j++;
+		} else if (dv[i]->flags & WGDIFF_PEER_REMOVE) {
+			if (c == 0) {
+				struct wgpeer *p = wgdev_add_peer(upd);
+
+				if (!p) {
+					ret = -ENOMEM;
+					goto out;
+				}
+				memcpy(p->public_key, av[j]->public_key, WGDEV_KEY_LEN);
+				p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REMOVE_ME;
+				st.removed++;
+				j++;
+			}
+			i++;
 		} else if (c < 0) {
 			ret = add_new_peer(upd, dv[i]);
 			if (ret < 0)
@@ -279,6 +360,7 @@ int wgdiff(const struct wgdevice *desired, const struct wgdevice *actual, const 
 		*stp = st;
 	ret = 0;
 out:
+	free(dips);
 	free(dv);
 	free(av);
 	wgdev_free(upd);

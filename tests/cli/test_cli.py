@@ -416,6 +416,8 @@ class Config(unittest.TestCase):
         ("[Mesh]\n", 1, "unknown section"),
         ("[P2P]\nBootstrap = /ip4/1.2.3.4/tcp/1\n", 2, "/p2p/"),
         ("[P2P]\nthis line is junk\n", 2, "expected"),
+        ("[Node]\nWireguardKeyRotation = 1s\n", 2, "out of range (3s to"),
+        ("[Node]\nWireguardKeyRotation = sometimes\n", 2, "not a duration"),
     ]
 
     def test_bad_files(self):

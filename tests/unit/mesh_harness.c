@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* In-memory world for mesh node engines (mesh_harness.h). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,11 @@ static int node_by_pub(const struct mh_world *w, const uint8_t *pub)
 	for (size_t i = 0; i < w->n; i++)
 		if (!memcmp(w->nodes[i].wg_pub, pub, 32))
 			return (int)i;
+	/* an old or next key of a node that rotates */
+	for (size_t i = 0; i < w->n; i++)
+		for (size_t k = 0; k < w->nodes[i].n_keys; k++)
+			if (!memcmp(w->nodes[i].keys[k], pub, 32))
+				return (int)i;
 	return -1;
 }
 
@@ -129,6 +135,8 @@ static int op_publish(void *ud, const uint8_t *data, size_t len)
 			if (!seen[j] && w->nodes[i].connected[j]) {
 				seen[j] = true;
 				stack[sp++] = (int)j;
+				if (x->drop_to[j])
+					continue; /* lost (the relay still forwards to the others) */
 				push(w, MH_MSG, x->idx, (int)j, MH_LAT_US + jitter(w), data, len, NULL);
 			}
 	}
@@ -164,6 +172,8 @@ static void op_apply(void *ud, struct wgdevice *desired, const struct ann_claim 
 
 		if (j < 0)
 			die("a peer that is no node");
+		if (memcmp(p->public_key, x->w->nodes[j].wg_pub, 32))
+			continue; /* an old or next key (rotation): no first-handshake statistics */
 		if (!p->first_allowedip)
 			x->held_all[j] = true;
 		else if (p->endpoint.addr.sa_family == AF_UNSPEC)
@@ -185,6 +195,9 @@ static void op_apply(void *ud, struct wgdevice *desired, const struct ann_claim 
 		int j = node_by_pub(x->w, p->public_key);
 		const struct wgpeer *had = wgdev_find_peer(x->actual, p->public_key);
 		bool recreated = false;
+
+		if (memcmp(p->public_key, x->w->nodes[j].wg_pub, 32))
+			continue;
 
 		if (p->flags & WGPEER_REMOVE_ME) {
 			if (p->next_peer && !memcmp(p->next_peer->public_key, p->public_key, 32))
@@ -295,7 +308,75 @@ static void op_save_revocations(void *ud, const uint8_t *p, size_t n)
 	buf_append(&x->revoked, p, n);
 }
 
+/* Key rotation: keys from a counter (unique, never a start key: those are
+ * one repeated byte), the key file as two flags. */
+static int op_rotate_prepare(void *ud, uint8_t next_pub[32])
+{
+	struct mh_node *x = ud;
+
+	if (x->persist_fails || x->n_keys + 2 > MH_MAX_KEYS)
+		return -EIO;
+	memset(x->next_pub, 0x77, 32);
+	x->next_pub[0] = 0xee;
+	x->next_pub[1] = (uint8_t)x->idx;
+	x->next_pub[2] = (uint8_t)x->n_keys;
+	memset(x->next_priv, 0x55, 32);
+	x->next_priv[1] = (uint8_t)x->idx;
+	x->next_priv[2] = (uint8_t)x->n_keys;
+	memcpy(x->keys[x->n_keys++], x->next_pub, 32);
+	x->file_has_next = true;
+	memcpy(next_pub, x->next_pub, 32);
+	return 0;
+}
+
+static int op_rotate_commit(void *ud)
+{
+	struct mh_node *x = ud;
+	struct mh_world *w = x->w;
+
+	if (x->persist_fails)
+		return -EIO;
+	/* every running peer of our partition that knows us can answer the first
+	 * handshake of the new key: it has it on its device */
+	for (size_t j = 0; j < w->n; j++) {
+		const struct mh_node *y = &w->nodes[j];
+
+		if ((int)j == x->idx || !y->up || y->part != x->part || !pt_find(mn_table(y->m), &x->id))
+			continue;
+		if (!y->actual || !wgdev_find_peer(y->actual, x->next_pub))
+			x->rot_unprepared++;
+	}
+	x->file_has_next = false;
+	if (x->n_keys < MH_MAX_KEYS)
+		memcpy(x->keys[x->n_keys++], x->wg_pub, 32); /* the old key, still on peers' devices */
+	memcpy(x->wg_priv, x->next_priv, 32);
+	memcpy(x->wg_pub, x->next_pub, 32);
+	return 0;
+}
+
+/* A handshake with key: its owner switched to it, we have it on our device,
+ * and the owner can reach us (it has us, with an endpoint). */
+static bool op_handshook(void *ud, const uint8_t *key)
+{
+	struct mh_node *x = ud;
+	struct mh_world *w = x->w;
+	int j = node_by_pub(w, key);
+	const struct mh_node *y;
+	const struct wgpeer *p;
+
+	if (j < 0 || j == x->idx)
+		return false;
+	y = &w->nodes[j];
+	if (!y->up || y->part != x->part || memcmp(y->wg_pub, key, 32) || !x->actual || !wgdev_find_peer(x->actual, key))
+		return false;
+	p = y->actual ? wgdev_find_peer(y->actual, x->wg_pub) : NULL;
+	return p && p->endpoint.addr.sa_family != AF_UNSPEC;
+}
+
 static const struct mn_ops ops = {
+	.rotate_prepare = op_rotate_prepare,
+	.rotate_commit = op_rotate_commit,
+	.handshook = op_handshook,
 	.publish = op_publish,
 	.dial = op_dial,
 	.apply = op_apply,
@@ -384,6 +465,7 @@ void mh_start(struct mh_world *w, int i, int bootstrap)
 	c.listen_tcp = 4001;
 	c.adm_keys = w->adm_keys;
 	c.n_adm_keys = w->n_adm_keys;
+	c.rotate_us = x->rotate_us;
 	mn_free(x->m);
 	x->m = NULL;
 	if (mn_new(&x->m, &c, &ops, x) < 0)

@@ -21,6 +21,7 @@
 #include "meshnode.h"
 
 #define MH_MAX 32
+#define MH_MAX_KEYS 64 /* keys one node may have over a test (rotation) */
 #define MH_LAT_US 5000ull
 #define MH_DIAL_US 1000ull
 #define MH_APPLY_US 2000ull
@@ -47,7 +48,7 @@ struct mh_node {
 	 * faster than applies */
 	bool busy_applies;
 	/* what the node reported */
-	size_t events[MN_EV_ERROR + 1];
+	size_t events[MN_EV_KEY_ROTATED + 1];
 	size_t publishes, leaving_publishes, applies, dials, probes;
 	size_t ups_unrouted; /* MN_EV_PEER_UP before the device routed the peer */
 	bool has_addr;
@@ -74,6 +75,17 @@ struct mh_node {
 	uint64_t initiated_at[MH_MAX]; /* 0: never */
 	bool rate_limited[MH_MAX];
 	size_t recreated[MH_MAX];
+	/* key rotation (docs/mesh.md "Key rotation"): every key the node had or
+	 * announced as next; the key file; messages to node j dropped (drop_to);
+	 * switches while a peer that knows us lacked the next key on its device */
+	uint8_t keys[MH_MAX_KEYS][32];
+	size_t n_keys;
+	uint8_t next_priv[32], next_pub[32];
+	bool file_has_next;
+	bool persist_fails;
+	bool drop_to[MH_MAX];
+	size_t rot_unprepared;
+	uint64_t rotate_us; /* mn_config.rotate_us at the next mh_start */
 };
 
 struct mh_ev;

@@ -66,6 +66,7 @@ struct tnode {
 	char ifname[16], wg_pub[64], peer_id[64], address[64];
 	/* events */
 	unsigned listening, joined, peer_up, peer_down_left, peer_down_expired, addr_events, errors, stopped;
+	unsigned rotated; /* KEY_ROTATED: wg_pub is the new key */
 };
 
 struct world {
@@ -164,6 +165,12 @@ static void on_event(void *ud, const struct w2w_node_event *ev)
 		break;
 	case W2W_NODE_EV_ERROR:
 		t->errors++;
+		break;
+	case W2W_NODE_EV_KEY_ROTATED:
+		t->rotated++;
+		assert_string_equal(w2w_node_event_peer_id(ev), t->peer_id);
+		assert_string_not_equal(w2w_node_event_message(ev), t->wg_pub);
+		snprintf(t->wg_pub, sizeof(t->wg_pub), "%s", w2w_node_event_message(ev));
 		break;
 	case W2W_NODE_EV_STOPPED:
 		t->stopped++;
@@ -542,6 +549,39 @@ static void check_snapshot(struct world *w, int i)
 
 /* ---- the tests ---- */
 
+static bool n0_rotated(struct world *w)
+{
+	return w->n[0].rotated == 1;
+}
+
+static bool n0_stopped(struct world *w)
+{
+	return w->n[0].stopped == 1;
+}
+
+/* The key file: the current key, no next one (mesh/rotate.h layout), 0600. */
+static void check_keyfile(struct world *w, int i)
+{
+	char path[128], pub[64];
+	uint8_t b[128], k[32];
+	struct stat st;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/n%d/wgkey", w->base, i);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	n = fread(b, 1, sizeof(b), f);
+	fclose(f);
+	assert_int_equal(n, 102);
+	assert_memory_equal(b, "W2WK\x01\x00", 6);
+	assert_int_equal(wgkey_public(k, b + 38), 0);
+	wgkey_to_b64(pub, k);
+	assert_string_equal(pub, w->n[i].wg_pub);
+}
+
 static void test_mesh(void **state)
 {
 	struct world w;
@@ -591,6 +631,31 @@ static void test_mesh(void **state)
 	assert_true(claim_ms(&w, 2, 2) == claimed);
 	assert_true(claim_ms(&w, 0, 2) == claimed);
 	check_snapshot(&w, 2);
+
+	/* key rotation (docs/mesh.md "Key rotation"): n0's new key is persisted,
+	 * reported, and replaces the old one on every device (exactly: the old
+	 * key goes at once, although n2 is still in its restart grace) */
+	snprintf(before, sizeof(before), "%s", w.n[0].wg_pub);
+	assert_int_equal(w2w_node_rotate_wg_key(w.n[0].node), 0);
+	assert_int_equal(w2w_node_rotate_wg_key(w.n[0].node), -EALREADY);
+	wait_for(&w, n0_rotated, "n0's key rotated");
+	assert_string_not_equal(w.n[0].wg_pub, before);
+	wait_for(&w, all_converged, "every device holding n0's new key only");
+	check_keyfile(&w, 0);
+	/* a restart keeps the rotated key (the configured one is older) */
+	assert_int_equal(w2w_node_stop(w.n[0].node), 0);
+	wait_for(&w, n0_stopped, "n0 stopped");
+	node_free(&w.n[0]);
+	w.n[0].stopped = 0;
+	node_start(&w.n[0]);
+	{
+		struct w2w_snapshot *s = w2w_node_snapshot(w.n[0].node);
+
+		assert_non_null(s);
+		assert_string_equal(w2w_snapshot_wg_public_key(s, W2W_SNAPSHOT_SELF), w.n[0].wg_pub);
+		w2w_snapshot_free(s);
+	}
+	wait_for(&w, all_converged, "n0 back with its rotated key");
 
 	/* leave: the others drop n1 ("left", not expired), its interface goes */
 	grace_end_us = (int64_t)w.n[2].started_us + EXPIRY_MS * 1000;

@@ -210,6 +210,50 @@ static void test_keep_unlisted(void **state)
 	wgdev_free(a);
 }
 
+/* Key rotation (docs/mesh.md "Key rotation"): keep_unlisted keeps a silent
+ * peer, but not one whose every address another desired peer now holds (a
+ * rotated-out key), and WGDIFF_PEER_REMOVE removes a key even so. */
+static void test_keep_unlisted_superseded(void **state)
+{
+	struct wgdevice *d = dev(), *a = dev(), *u = NULL;
+	struct wgdiff_opts o = {.keep_unlisted = true};
+	struct wgdiff_stats st;
+	struct wgpeer *p;
+	int removed4 = 0, removed5 = 0, removed6 = 0;
+
+	(void)state;
+	peer(a, 4, "10.0.0.4:1", "10.1.0.4/32");             /* rotated out: 7 holds its address */
+	peer(a, 5, "10.0.0.5:1", "10.1.0.5/32,10.1.0.55/32"); /* half taken: kept */
+	peer(a, 6, NULL, NULL);                              /* no address: kept */
+	peer(a, 8, "10.0.0.8:1", "10.1.0.8/32");             /* retired: removed by name */
+	peer(d, 7, "10.0.0.4:1", "10.1.0.4/32,10.1.0.5/32");
+	p = peer(d, 8, NULL, NULL);
+	p->flags |= WGDIFF_PEER_REMOVE;
+	p = peer(d, 9, NULL, NULL); /* a removal of a key the device lacks: nothing */
+	p->flags |= WGDIFF_PEER_REMOVE;
+	assert_int_equal(wgdiff(d, a, &o, &u, &st), 0);
+	assert_int_equal(st.removed, 2);
+	assert_int_equal(st.added, 1);
+	for (p = u->first_peer; p; p = p->next_peer) {
+		uint8_t k[WGDEV_KEY_LEN];
+
+		key(k, 4);
+		removed4 += !memcmp(p->public_key, k, WGDEV_KEY_LEN) && (p->flags & WGPEER_REMOVE_ME);
+		key(k, 5);
+		removed5 += !memcmp(p->public_key, k, WGDEV_KEY_LEN);
+		key(k, 6);
+		removed6 += !memcmp(p->public_key, k, WGDEV_KEY_LEN);
+		key(k, 9);
+		assert_false(!memcmp(p->public_key, k, WGDEV_KEY_LEN));
+	}
+	assert_int_equal(removed4, 1);
+	assert_int_equal(removed5, 0);
+	assert_int_equal(removed6, 0);
+	wgdev_free(u);
+	wgdev_free(d);
+	wgdev_free(a);
+}
+
 static void test_device_fields(void **state)
 {
 	struct wgdevice *d = dev(), *a = dev(), *u = NULL;
@@ -490,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_add_remove_update),
 		cmocka_unit_test(test_recreate),
 		cmocka_unit_test(test_keep_unlisted),
+		cmocka_unit_test(test_keep_unlisted_superseded),
 		cmocka_unit_test(test_device_fields),
 		cmocka_unit_test(test_psk_keepalive),
 		cmocka_unit_test(test_roamed_endpoint_policy),

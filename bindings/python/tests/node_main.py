@@ -63,6 +63,8 @@ async def main(path):
                     out({"event": "snapshot", **dataclasses.asdict(node.snapshot())})
                 elif line.startswith("join "):
                     node.join(line[5:])
+                elif line == "rotate":
+                    node.rotate_wg_key()
             except Error as e:
                 out({"event": "command-error", "command": line, "error": str(e), "code": e.code})
     await commands()

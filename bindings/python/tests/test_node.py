@@ -166,6 +166,16 @@ def test_mesh_round_trip():
             assert peers[0]["endpoint"].startswith(b.ip + ":")
             assert any(j.startswith(f"/ip4/{a.ip}/tcp/10042/p2p/") for j in snap["join_addrs"])
             assert peers[0]["last_handshake"] > 0 and peers[0]["rx_bytes"] > 0
+            # rotate_wg_key(): the "key-rotated" event carries the new key, b moves to it
+            old_key = me["wg_public_key"]
+            pa.send("rotate")
+            ev = pa.wait(lambda ev: ev["event"] in ("key-rotated", "command-error"), 20, "key-rotated")
+            assert ev["event"] == "key-rotated", ev
+            assert ev["message"] and ev["message"] != old_key
+            assert pa.snapshot()["self"]["wg_public_key"] == ev["message"]
+            lab.wait(lambda: [p["wg_public_key"] for p in pb.snapshot()["peers"]] == [ev["message"]], 20,
+                     step=0.5, what="b lists a's new key")
+            lab.wait(lambda: a.ping(ip_b) and b.ping(ip_a), 20, step=0.5, what="pings after the rotation")
             # b leaves: a sees it go; b stops, removing its interface.
             pb.send("leave")
             pa.wait(lambda ev: ev["event"] == "peer-down" and ev["name"] == "pyb", 20, "peer-down pyb")

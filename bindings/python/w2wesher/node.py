@@ -174,6 +174,12 @@ class Node(EventSource[Event]):
         """Announces the leave and removes the interface; "stopped" follows."""
         check(lib.w2w_node_leave(self.ptr), "node leave")
 
+    def rotate_wg_key(self) -> None:
+        """Rotates the WireGuard key without losing traffic: the new key is saved in
+        the state directory, announced, and switched to ~2 s later; a "key-rotated"
+        event follows, its message the new public key (base64)."""
+        check(lib.w2w_node_rotate_wg_key(self.ptr), "node rotate_wg_key")
+
     async def wait_stopped(self, timeout: Optional[float] = None) -> Event:
         """Waits for the "stopped" event (returns it)."""
         if self._stopped is None:
