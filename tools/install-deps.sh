@@ -20,6 +20,7 @@ PKGS="
   python3-prometheus-client
   qemu-system-x86 busybox-static kmod cpio xz-utils
   strace
+  faketime iptables
 "
 
 missing=""

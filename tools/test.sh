@@ -34,8 +34,19 @@ ninja -C build-asan
 if command -v clang >/dev/null 2>&1; then
     export CC=clang
     setup build-clang --werror -Dbuildtype=debugoptimized
+    # clang's UBSan checks what gcc's does not (e.g. -fsanitize=pointer-overflow:
+    # "applying zero offset to null pointer", issue #15). Unoptimised, so the
+    # checks are not folded away; only the fuzz replayers are built and run.
+    setup build-clang-ubsan -Dbuildtype=debug -Db_sanitize=undefined -Db_lundef=false \
+        -Dc_args=-fno-sanitize-recover=all
     unset CC
     ninja -C build-clang
+    mapfile -t fuzz_bins < <(meson introspect build-clang-ubsan --tests |
+        /usr/bin/python3 -c 'import json, os, sys
+for t in json.load(sys.stdin):
+    if "w2wesher:fuzz" in t["suite"]:
+        print(os.path.relpath(t["cmd"][0], os.path.abspath("build-clang-ubsan")))')
+    ninja -C build-clang-ubsan "${fuzz_bins[@]}"
 fi
 
 suite_args=()
@@ -49,8 +60,11 @@ rc=0
 meson test -C build-test --print-errorlogs --num-processes 2 "${suite_args[@]}" || rc=1
 # The sanitizer run leaves out the slow vm tier (the VM runs the same C code).
 meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite vm --no-suite bench "${suite_args[@]}" || rc=1
+if [ -d build-clang-ubsan ] && { [ -z "${W2W_TEST_SUITES:-}" ] || [[ " $W2W_TEST_SUITES " == *" fuzz "* ]]; }; then
+    meson test -C build-clang-ubsan --no-rebuild --print-errorlogs --num-processes 2 --suite fuzz || rc=1
+fi
 
-/usr/bin/python3 - build-test build-asan <<'PY'
+/usr/bin/python3 - build-test build-asan build-clang-ubsan <<'PY'
 import json, sys
 p = f = s = 0
 for d in sys.argv[1:]:

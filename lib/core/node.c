@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "gossipsub.h"
 #include "ipam.h"
 #include "loop_internal.h"
 #include "node_internal.h"
@@ -336,6 +337,24 @@ static void mdns_dial_failed(struct w2w_node *n, const struct p2ph_event *ev)
 	len = ev->dial_text ? ma_parse(bin, sizeof(bin), ev->dial_text, strlen(ev->dial_text)) : -1;
 	if (len > 0 && ma_peer(bin, (size_t)len, &pid) == 0)
 		nmdns_forget(n->mdns, &pid);
+}
+
+/* gossipsub validation (issue #15): an announcement that does not decode is
+ * neither delivered, nor cached, nor forwarded, and counts against the peer
+ * that sent it, so junk stops at the first hop instead of every relay holding
+ * and passing it on. A future announcement format must keep decoding here
+ * (new optional keys, docs/mesh.md) or relays of this version drop it. */
+static int validate_msg(void *ud, const char *topic, const uint8_t *data, size_t len)
+{
+	struct w2w_node *n = ud;
+	struct announce a;
+
+	if (strcmp(topic, TOPIC) != 0)
+		return GS_ACCEPT;
+	if (ann_decode(data, len, &a) >= 0)
+		return GS_ACCEPT;
+	log_warn(&n->log, "malformed announcement (%zu bytes): dropped, not forwarded", len);
+	return GS_REJECT;
 }
 
 static void on_p2p_event(void *ud, const struct p2ph_event *ev)
@@ -776,6 +795,7 @@ int w2w_node_start(struct w2w_node *n)
 	if (r < 0)
 		goto fail;
 	p2ph_set_event_cb(n->p2p, on_p2p_event, n); /* the binary events (p2phost.h) */
+	p2ph_set_validator(n->p2p, validate_msg, n);
 	node_admission_start(n);
 	w2w_p2p_set_log(n->p2p, p2p_log, n, n->log.max_level);
 	/* A refused first dial (peers starting together) is retried within 250 ms;

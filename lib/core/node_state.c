@@ -31,6 +31,7 @@ void node_load_state(struct w2w_node *n)
 				nodestate_add_peer(st, tmp.peers[i]);
 			st->has_claim = tmp.has_claim;
 			st->claim = tmp.claim;
+			st->seq_floor = tmp.seq_floor;
 			log_info(&n->log, "state: %zu known peer address(es)%s", tmp.n_peers,
 				 tmp.has_claim ? ", a persisted address claim" : "");
 		}

@@ -89,6 +89,8 @@ struct w2w_p2p {
 	struct rtimer t_evq;
 	p2ph_event_fn iev_fn; /* the binary form, for the node (p2phost.h) */
 	void *iev_ud;
+	p2ph_validate_fn val_fn; /* gossipsub validation (p2ph_set_validator) */
+	void *val_ud;
 	struct listener listeners[MAX_LISTENERS];
 	size_t n_listeners;
 	struct hconn *conns;
@@ -286,6 +288,24 @@ static void emit(struct w2w_p2p *h, const struct p2ph_event *ev)
 	} else if (h->ev_fn) {
 		emit_text(h, ev);
 	}
+}
+
+static enum gs_verdict host_validate(void *ud, const struct gs_message *m)
+{
+	struct w2w_p2p *h = ud;
+	int v = h->val_fn ? h->val_fn(h->val_ud, m->topic, m->data, m->len) : GS_ACCEPT;
+
+	return v == GS_REJECT ? GS_REJECT : v == GS_IGNORE ? GS_IGNORE : GS_ACCEPT;
+}
+
+void p2ph_set_validator(struct w2w_p2p *h, p2ph_validate_fn fn, void *ud)
+{
+	h->val_fn = fn;
+	h->val_ud = ud;
+	h->scfg.validate = host_validate;
+	h->scfg.validate_ud = h;
+	if (h->sw)
+		swarm_set_validator(h->sw, host_validate, h);
 }
 
 void p2ph_set_event_cb(struct w2w_p2p *h, p2ph_event_fn fn, void *ud)

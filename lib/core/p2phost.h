@@ -52,6 +52,11 @@ const struct peerid *p2ph_peer(const struct w2w_p2p *h);
  * fails (DISCONNECTED). W2W_ESTATE when not connected. The event may be
  * delivered from inside this call. */
 int p2ph_probe(struct w2w_p2p *h, const struct peerid *peer);
+/* Validates gossipsub messages before they are delivered, cached and forwarded
+ * (gossipsub.h gs_callbacks.validate): fn returns GS_ACCEPT, GS_REJECT or GS_IGNORE
+ * for (topic, data). Called from inside the host; must not call back into it. */
+typedef int (*p2ph_validate_fn)(void *ud, const char *topic, const uint8_t *data, size_t len);
+void p2ph_set_validator(struct w2w_p2p *h, p2ph_validate_fn fn, void *ud);
 /* Admission mode (swarm.h): gated = no pubsub bytes to a peer before
  * p2ph_admit(); tok (n bytes, may be 0) is the token our identify answer
  * carries. p2ph_deny closes the peer's connections and refuses new ones for

@@ -102,6 +102,9 @@ struct mesh_node {
 	struct ann_claim claim;
 	uint64_t seq;
 	bool joined;
+	/* the node last found claiming our pinned address as pinned (alarm once per episode) */
+	bool pin_conflict;
+	struct peerid pin_rival;
 	struct mn_peer *peers;
 	size_t n_peers;
 	struct ann_ip observed[MN_MAX_OBSERVED];
@@ -345,6 +348,16 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 	 * two announcements fall in the same microsecond or the clock steps back. */
 	seq = m->ops.wall_us(m->ud);
 	m->seq = seq > m->seq ? seq : m->seq + 1;
+	/* Peers drop a sequence number that is not above the last one they hold:
+	 * after a restart with the wall clock stepped back, every announcement
+	 * would be ignored until the clock caught up. So a reservation is
+	 * persisted before any sequence beyond it goes out, and a restart
+	 * continues above it (mn_start). One state write per MN_SEQ_RESERVE_US of
+	 * sequence progress. */
+	if (m->seq >= m->st.seq_floor) {
+		m->st.seq_floor = m->seq + MN_SEQ_RESERVE_US;
+		mn_save(m);
+	}
 	s.seq = m->seq;
 	s.flags = flags;
 	s.name = m->name;
@@ -448,19 +461,41 @@ static void on_announce(struct mesh_node *m, uint64_t now)
 
 static void report_static_conflicts(struct mesh_node *m)
 {
-	/* A pinned address never moves; report who else pins it. */
-	for (size_t i = 0; i < pt_count(m->pt); i++) {
+	const struct pt_entry *rival = NULL;
+
+	/* A pinned address never moves, and is never routed to another node here
+	 * (reconcile_in.self_pinned). A claim time of 0 is not authenticated: any
+	 * PSK holder can "pin" our address too, and nodes that pin nothing give it
+	 * to the lower peer ID. So raise the alarm: an error line and an error
+	 * event, once per conflict (again when it goes away and comes back, or
+	 * another node takes it up). */
+	for (size_t i = 0; i < pt_count(m->pt) && !rival; i++) {
 		const struct pt_entry *e = pt_at(m->pt, i);
 
 		for (unsigned j = 0; j < e->ann.n_claims; j++)
 			if (ann_ip_eq(&e->ann.claims[j].addr, &m->cfg.static_claim.addr) &&
 			    e->ann.claims[j].claimed_ms == 0) {
-				char id[PEERID_STR_MAX], ip[64];
-
-				id_str(&e->id, id, sizeof(id));
-				ann_ip_str(&m->cfg.static_claim.addr, ip, sizeof(ip));
-				log_err(m->cfg.log, "node %s (%s) pins our static address %s too", e->ann.name, id, ip);
+				rival = e;
+				break;
 			}
+	}
+	if (!rival) {
+		m->pin_conflict = false;
+		return;
+	}
+	if (!m->pin_conflict || !peerid_eq(&m->pin_rival, &rival->id)) {
+		char id[PEERID_STR_MAX], ip[64], msg[160];
+
+		m->pin_conflict = true;
+		m->pin_rival = rival->id;
+		id_str(&rival->id, id, sizeof(id));
+		ann_ip_str(&m->cfg.static_claim.addr, ip, sizeof(ip));
+		log_err(m->cfg.log,
+			"node %s (%s) pins our static address %s too: we keep it; nodes that pin nothing may "
+			"route it to the lower peer ID (a PSK holder can forge a pin)",
+			rival->ann.name, id, ip);
+		snprintf(msg, sizeof(msg), "node %s pins our static address %s too", id, ip);
+		emit(m, MN_EV_ERROR, &rival->id, rival->ann.name, &m->cfg.static_claim.addr, msg, W2W_ESTATE);
 	}
 }
 
@@ -1213,6 +1248,7 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 	in.self = m->cfg.self;
 	in.self_claims = m->has_claim ? &m->claim : NULL;
 	in.n_self_claims = m->has_claim ? 1 : 0;
+	in.self_pinned = m->cfg.has_static;
 	in.pt = m->pt;
 	in.endpoint = endpoint_of;
 	in.ud = &x;
@@ -2395,6 +2431,8 @@ void mn_start(struct mesh_node *m, uint64_t now)
 		m->has_claim = ipam_pick(&m->cfg.range, m->cfg.self, NULL, NULL, 0, m->ops.wall_us(m->ud) / 1000,
 					 &m->claim, &changed) == 0;
 	}
+	if (m->seq < m->st.seq_floor)
+		m->seq = m->st.seq_floor; /* above every sequence a previous run may have used */
 	m->run = MN_RUNNING;
 	m->started_us = now;
 	m->grace_over = false;

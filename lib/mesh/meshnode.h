@@ -52,6 +52,7 @@
 /* re-checked at least this often while closed (each check re-reads the
  * device; the inputs that may open it re-check it at once). */
 #define MN_GATE_RECHECK_US (100ull * 1000)
+#define MN_SEQ_RESERVE_US (3600ull * 1000 * 1000) /* announcement sequences reserved per state write */
 #define MN_REDIAL_US (3ull * 1000 * 1000)     /* partitions heal within this (+ the host's backoff) */
 #define MN_REDIAL_ALONE_US (300ull * 1000)
 #define MN_WARMUP_FIRST_US (1000ull * 1000)   /* first announcement after start */

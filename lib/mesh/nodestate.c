@@ -58,9 +58,13 @@ int nodestate_encode(const struct nodestate *s, struct buf *out)
 	size_t start = out->len;
 
 	msgpack_packer_init(&pk, out, wr);
-	msgpack_pack_map(&pk, s->has_claim ? 3 : 2);
+	msgpack_pack_map(&pk, 2 + (s->has_claim ? 1 : 0) + (s->seq_floor ? 1 : 0));
 	key(&pk, "v");
 	msgpack_pack_uint8(&pk, 1);
+	if (s->seq_floor) {
+		key(&pk, "seq");
+		msgpack_pack_uint64(&pk, s->seq_floor);
+	}
 	if (s->has_claim) {
 		size_t n = s->claim.addr.family == 4 ? 4 : 16;
 
@@ -141,6 +145,10 @@ int nodestate_decode(const uint8_t *p, size_t n, struct nodestate *out)
 			if (!ip || !t)
 				goto out;
 			s.has_claim = true;
+		} else if (is_key(k, "seq")) {
+			if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+				goto out;
+			s.seq_floor = v->via.u64;
 		} else if (is_key(k, "peers")) {
 			if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size > NODESTATE_MAX_PEERS)
 				goto out;

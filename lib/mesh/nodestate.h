@@ -23,6 +23,10 @@
 struct nodestate {
 	bool has_claim;
 	struct ann_claim claim;
+	/* Announcement sequence numbers below this were or may have been used: a
+	 * restart continues above it, even if the wall clock stepped back (key
+	 * "seq", optional; 0 = none). */
+	uint64_t seq_floor;
 	size_t n_peers;
 	char (*peers)[NODESTATE_ADDR_MAX]; /* multiaddr text, /p2p/ included */
 };

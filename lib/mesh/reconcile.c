@@ -15,7 +15,7 @@ static bool wins(const struct reconcile_in *in, const struct ann_ip *ip, uint64_
 {
 	for (size_t i = 0; i < in->n_self_claims; i++)
 		if (ann_ip_eq(&in->self_claims[i].addr, ip) &&
-		    ipam_claim_cmp(in->self_claims[i].claimed_ms, in->self, t, owner) < 0)
+		    (in->self_pinned || ipam_claim_cmp(in->self_claims[i].claimed_ms, in->self, t, owner) < 0))
 			return false;
 	for (size_t i = 0; i < pt_count(in->pt); i++) {
 		const struct pt_entry *e = pt_at(in->pt, i);

@@ -50,6 +50,10 @@ struct reconcile_in {
 	const struct peerid *self;
 	const struct ann_claim *self_claims;
 	size_t n_self_claims;
+	/* Our claims are locally pinned (Address=): no other claim on them is ever
+	 * routed here, even an equal "static" claim (time 0) by a lower peer ID,
+	 * which any PSK holder can forge (docs/security.md). */
+	bool self_pinned;
 	const struct peertable *pt;
 	/* Fills ep for entry e (leave it AF_UNSPEC when no endpoint is known);
 	 * returns RECONCILE_F_* flags. */

@@ -135,6 +135,10 @@ int conn_gs_open(struct conn *c, uint64_t now_us);
 /* Ends our /meshsub stream (queued bytes, then FIN; hard: reset at once);
  * conn_gs_open starts a fresh one. */
 void conn_gs_reset(struct conn *c, bool hard, uint64_t now_us);
+/* Called from the CONN_EV_GS_IN callback: reset the peer's /meshsub stream that
+ * delivered the bytes (unreadable: gossipsub.h GS_STREAM_RESET); the connection
+ * and our own stream stay. */
+void conn_gs_in_reset(struct conn *c);
 /* gossipsub has output for this peer: pull it when the stream can take it. */
 void conn_gs_kick(struct conn *c, uint64_t now_us);
 /* Graceful close: GoAway(0), then the host closes once conn_done(). */

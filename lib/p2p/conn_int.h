@@ -113,6 +113,7 @@ struct conn {
 	int pings_waiting; /* conn_ping calls not yet started (no muxer yet) */
 	bool probe_out;    /* a conn_probe yamux ping waits for its answer */
 	bool gs_want;
+	bool gs_in_reset; /* conn_gs_in_reset during CONN_EV_GS_IN */
 	bool pumping, repump;
 	/* A responder with several candidate keys holds its eager mss header
 	 * until pnet knows the key (pnet.h). */

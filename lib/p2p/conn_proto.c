@@ -386,11 +386,25 @@ static void gs_data(struct cstream *cs, const uint8_t *p, size_t n, uint64_t now
 {
 	struct conn_event ev = { .type = CONN_EV_GS_IN, .data = p, .len = n, .gs_proto = gs_proto_of(cs) };
 
+	struct conn *c = cs->c;
+
 	(void)now;
 	*used = n;
 	/* pubsub/README.md: nothing is expected on our own stream. */
-	if (inbound(cs))
-		conn_emit(cs->c, &ev);
+	if (!inbound(cs))
+		return;
+	c->gs_in_reset = false;
+	conn_emit(c, &ev);
+	if (c->gs_in_reset) {
+		/* go comm.go handleNewStream: a read error resets the stream, not the connection. */
+		c->gs_in_reset = false;
+		cs_abort(cs);
+	}
+}
+
+void conn_gs_in_reset(struct conn *c)
+{
+	c->gs_in_reset = true;
 }
 
 static void gs_eof(struct cstream *cs, uint64_t now)

@@ -67,7 +67,7 @@ struct gs_peer {
 	struct gs_topic **topics;
 	size_t n_topics;
 	/* per-heartbeat budgets */
-	unsigned hb_ihave, hb_asked, hb_served, hb_invalid;
+	unsigned hb_ihave, hb_asked, hb_served, hb_invalid, hb_resets;
 	unsigned flaps;
 };
 
@@ -122,6 +122,7 @@ void gs_config_default(struct gs_config *c)
 	c->max_seen = 1 << 16;
 	c->max_mcache_bytes = 64u << 20;
 	c->max_invalid_msgs = 32;
+	c->max_stream_resets = 4;
 }
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -492,6 +493,10 @@ static bool handle_msg(struct gs *gs, struct gs_peer *from, const struct gsrpc_m
 	}
 	if (m->data.n > gs->cfg.max_msg_size) {
 		gs->st.drop_too_large++;
+		/* Not silent: a sender just over the limit otherwise never learns why (rate-limited per
+		 * call site by util/log.h). */
+		log_warn(gs->log, "gossipsub: message via %s: %zu bytes of data, over the limit of %zu: dropped",
+		         peer_text(from->id, from->id_len, txt2), m->data.n, gs->cfg.max_msg_size);
 		return true;
 	}
 	if (peerid_from_bytes(&author, m->from.p, m->from.n) < 0) {
@@ -540,9 +545,7 @@ static bool handle_msg(struct gs *gs, struct gs_peer *from, const struct gsrpc_m
 		return true;
 	}
 	gs_seen_add(&gs->seen, id, (size_t)idlen, now);
-	mcache_put(gs, id, (size_t)idlen, t, m->raw.p, m->raw.n);
-	gs->st.delivered++;
-	if (gs->cfg.cb.on_message) {
+	{
 		struct gs_message d = {
 		    .topic = t->name,
 		    .topic_len = t->len,
@@ -556,7 +559,25 @@ static bool handle_msg(struct gs *gs, struct gs_peer *from, const struct gsrpc_m
 		    .via = from->id,
 		    .via_len = from->id_len,
 		};
-		gs->cfg.cb.on_message(gs->cfg.cb.ud, &d);
+		/* Application validation before caching and forwarding (go pubsub.go pushMsg ->
+		 * validation -> publishMessage): junk is neither relayed nor offered by IHAVE. It
+		 * stays in the seen cache, so its copies are not validated again. */
+		enum gs_verdict v = gs->cfg.cb.validate ? gs->cfg.cb.validate(gs->cfg.cb.ud, &d) : GS_ACCEPT;
+
+		if (v == GS_REJECT) {
+			gs->st.drop_rejected++;
+			log_debug(gs->log, "gossipsub: message from %s via %s rejected by the application",
+			          peer_text(m->from.p, m->from.n, txt), peer_text(from->id, from->id_len, txt2));
+			return true;
+		}
+		if (v != GS_ACCEPT) {
+			gs->st.drop_ignored++;
+			return false;
+		}
+		mcache_put(gs, id, (size_t)idlen, t, m->raw.p, m->raw.n);
+		gs->st.delivered++;
+		if (gs->cfg.cb.on_message)
+			gs->cfg.cb.on_message(gs->cfg.cb.ud, &d);
 	}
 	forward(gs, t, from, &m->from, m->raw.p, m->raw.n);
 	return false;
@@ -768,7 +789,8 @@ static void handle_iwant(struct gs *gs, struct gs_peer *p, const struct gsrpc *r
 	}
 }
 
-static void handle_rpc(struct gs *gs, struct gs_peer *p, const uint8_t *b, size_t n, uint64_t now)
+/* false: the RPC did not decode; the caller resets the stream. */
+static bool handle_rpc(struct gs *gs, struct gs_peer *p, const uint8_t *b, size_t n, uint64_t now)
 {
 	const struct gsrpc_limits lim = {
 	    .max_subs = gs->cfg.max_topics_per_peer + 1,
@@ -780,18 +802,26 @@ static void handle_rpc(struct gs *gs, struct gs_peer *p, const uint8_t *b, size_
 	};
 	struct gsrpc r;
 
-	if (gsrpc_decode(b, n, &lim, &r) < 0) {
-		drop_peer(gs, p, GS_DROP_PROTOCOL, "malformed RPC");
-		return;
-	}
+	if (gsrpc_decode(b, n, &lim, &r) < 0)
+		return false;
 	gs->st.rpc_in++;
 	gs->st.rpc_truncated += r.truncated;
 	handle_subs(gs, p, &r, now);
 	for (size_t i = 0; i < r.n_msgs && !p->dead; i++) {
 		/* Forwarders validate before forwarding, so invalid messages come from a faulty or hostile
-		 * peer; past a per-heartbeat budget it is dropped (bounds the verification work too). */
-		if (handle_msg(gs, p, &r.msgs[i], now) && ++p->hb_invalid > gs->cfg.max_invalid_msgs)
-			drop_peer(gs, p, GS_DROP_ABUSE, "invalid messages");
+		 * peer. Past a per-heartbeat budget its messages are ignored unverified until the next
+		 * heartbeat: that bounds the verification work, and the connection stays (go and js lower
+		 * the peer's score and graylist it, gossipsub-v1.1.md "P4"; they do not hang up). */
+		if (p->hb_invalid >= gs->cfg.max_invalid_msgs) {
+			gs->st.drop_over_invalid++;
+			continue;
+		}
+		if (handle_msg(gs, p, &r.msgs[i], now) && ++p->hb_invalid == gs->cfg.max_invalid_msgs) {
+			char txt[PEERID_STR_MAX];
+
+			log_warn(gs->log, "gossipsub: peer %s sent %u invalid messages: ignoring its messages "
+			         "until the next heartbeat", peer_text(p->id, p->id_len, txt), p->hb_invalid);
+		}
 	}
 	if (!p->dead)
 		handle_ihave(gs, p, &r);
@@ -802,6 +832,24 @@ static void handle_rpc(struct gs *gs, struct gs_peer *p, const uint8_t *b, size_
 	for (size_t i = 0; i < r.n_prune && !p->dead; i++)
 		handle_prune(gs, p, &r.prune[i], now);
 	gsrpc_free(&r);
+	return true;
+}
+
+/* The peer's inbound stream carried something unreadable: forget its partial input and have the
+ * host reset that stream; the peer stays unless it keeps doing it. */
+static int stream_reset(struct gs *gs, struct gs_peer *p, const char *what, uint64_t len)
+{
+	char txt[PEERID_STR_MAX];
+
+	gs->st.stream_resets++;
+	buf_reset(&p->in);
+	if (++p->hb_resets > gs->cfg.max_stream_resets) {
+		drop_peer(gs, p, GS_DROP_PROTOCOL, what);
+		return W2W_EPROTO;
+	}
+	log_warn(gs->log, "gossipsub: peer %s: %s (%llu bytes, limit %zu): resetting its stream",
+	         peer_text(p->id, p->id_len, txt), what, (unsigned long long)len, gs->cfg.max_rpc_size);
+	return GS_STREAM_RESET;
 }
 
 /* ---- call bracket: reap dropped peers, notify output ------------------- */
@@ -1013,8 +1061,7 @@ int gs_on_bytes(struct gs *gs, const uint8_t *peer, size_t peer_len, const void 
 			continue;
 		}
 		if (h < 0 || len > gs->cfg.max_rpc_size) {
-			drop_peer(gs, p, GS_DROP_PROTOCOL, h < 0 ? "bad frame length" : "RPC too large");
-			e = h < 0 ? W2W_EPROTO : W2W_ELIMIT;
+			e = stream_reset(gs, p, h < 0 ? "bad frame length" : "RPC too large", h < 0 ? 0 : len);
 			break;
 		}
 		if (p->in.len - (size_t)h < len) {
@@ -1022,9 +1069,11 @@ int gs_on_bytes(struct gs *gs, const uint8_t *peer, size_t peer_len, const void 
 				break;
 			continue;
 		}
-		if (len)
-			handle_rpc(gs, p, p->in.data + h, (size_t)len,
-			           now_us); /* zero-length frames: skip (go) */
+		/* zero-length frames: skip (go) */
+		if (len && !handle_rpc(gs, p, p->in.data + h, (size_t)len, now_us)) {
+			e = stream_reset(gs, p, "malformed RPC", len);
+			break;
+		}
 		if (p->dead) {
 			e = W2W_EPROTO;
 			break;
@@ -1205,7 +1254,7 @@ void gs_heartbeat(struct gs *gs, uint64_t now_us)
 	for (size_t i = 0; i < gs->n_peers; i++) {
 		struct gs_peer *p = gs->peers[i];
 
-		p->hb_ihave = p->hb_asked = p->hb_served = p->hb_invalid = 0;
+		p->hb_ihave = p->hb_asked = p->hb_served = p->hb_invalid = p->hb_resets = 0;
 		if (p->flaps)
 			p->flaps--; /* forgive slowly: one violation per heartbeat is tolerated */
 	}

@@ -19,6 +19,7 @@
 #ifndef W2W_P2P_GOSSIPSUB_H
 #define W2W_P2P_GOSSIPSUB_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -77,6 +78,13 @@ enum gs_drop_reason {
 	GS_DROP_ABUSE = 2,    /* exceeded a limit (topics, flapping, floods) */
 };
 
+/* An application validator's verdict (go-libp2p-pubsub ValidationResult). */
+enum gs_verdict {
+	GS_ACCEPT = 0, /* deliver, cache, forward */
+	GS_REJECT = 1, /* invalid: counted against the forwarding peer, not cached, not forwarded */
+	GS_IGNORE = 2, /* not wanted, but no fault of the forwarder: dropped silently */
+};
+
 struct gs_callbacks {
 	void *ud;
 	/* A message for a topic we subscribe to, first time seen, signature valid. */
@@ -86,8 +94,15 @@ struct gs_callbacks {
 	              const struct gs_px_peer *peers, size_t n);
 	/* `peer` has output queued (gs_take_output). Optional. */
 	void (*on_output)(void *ud, const uint8_t *peer, size_t peer_len);
-	/* The router gave up on `peer`: close its streams. It is already removed. */
+	/* The router gave up on `peer`: close its connection. It is already removed.
+	 * (A broken inbound stream is not a drop: gs_on_bytes returns GS_STREAM_RESET.) */
 	void (*on_drop)(void *ud, const uint8_t *peer, size_t peer_len, enum gs_drop_reason why);
+	/* Application validation of a message for a subscribed topic, first time seen,
+	 * signature already verified, before it is delivered, cached (so offered by
+	 * gossip) and forwarded: junk stops at the first hop (go-libp2p-pubsub
+	 * validation pipeline, gossipsub-v1.1.md "Extended Validators"). Optional (NULL:
+	 * everything accepted). Must not call back into the router. */
+	enum gs_verdict (*validate)(void *ud, const struct gs_message *m);
 	/* `peer` announced (subscribed true) or withdrew a subscription to
 	 * topic; once per change. Optional; called from inside the router. */
 	void (*on_subscription)(void *ud, const uint8_t *peer, size_t peer_len, const char *topic, size_t topic_len,
@@ -120,8 +135,11 @@ struct gs_config {
 	unsigned max_graft_flaps;  /* GRAFTs during backoff per peer per heartbeat before drop */
 	size_t max_seen;           /* seen-cache entries */
 	size_t max_mcache_bytes;   /* message-cache payload; past it new messages are not cached */
-	unsigned max_invalid_msgs; /* invalid messages (unsigned, bad signature, ...) per peer per heartbeat
-	                            * before the peer is dropped */
+	unsigned max_invalid_msgs; /* invalid messages (unsigned, bad signature, rejected, ...) per peer per
+	                            * heartbeat; past it the peer's messages are ignored unverified until the
+	                            * next heartbeat (the connection stays: go/js lower a score instead) */
+	unsigned max_stream_resets; /* inbound streams reset (oversized or malformed RPC) per peer per
+	                             * heartbeat before the peer is dropped */
 	struct gs_callbacks cb;
 };
 
@@ -145,6 +163,10 @@ struct gs_stats {
 	uint64_t rpc_truncated; /* elements ignored because of per-RPC caps */
 	uint64_t mcache_full;   /* messages not cached: max_mcache_bytes reached */
 	uint64_t graft_early;   /* peers grafted on their SUBSCRIBE (mesh below D_lo), not at a heartbeat */
+	uint64_t drop_rejected; /* the application validator said GS_REJECT */
+	uint64_t drop_ignored;  /* the application validator said GS_IGNORE */
+	uint64_t drop_over_invalid; /* ignored unverified: the peer was over max_invalid_msgs */
+	uint64_t stream_resets; /* inbound streams given up: oversized frame or malformed RPC */
 };
 
 /*
@@ -164,8 +186,13 @@ int gs_remove_peer(struct gs *gs, const uint8_t *peer, size_t peer_len);
 /*
  * Bytes read from the peer's inbound stream, in any chunking. Returns 0, or
  * W2W_EPROTO / W2W_ELIMIT when the peer was dropped (on_drop was called),
- * -ENOENT for an unknown peer.
+ * -ENOENT for an unknown peer, or GS_STREAM_RESET: a frame over max_rpc_size,
+ * a bad length prefix or an undecodable RPC. The partial input is discarded and
+ * the peer stays (mesh, subscriptions, our stream to it); the host resets that
+ * inbound stream and feeds whatever stream the peer opens next (go-libp2p-pubsub
+ * comm.go handleNewStream resets the stream on a read error and keeps the peer).
  */
+#define GS_STREAM_RESET (-EPIPE)
 int gs_on_bytes(struct gs *gs, const uint8_t *peer, size_t peer_len, const void *bytes, size_t n,
                 uint64_t now_us);
 

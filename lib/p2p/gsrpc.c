@@ -368,6 +368,14 @@ int gsrpc_decode(const uint8_t *p, size_t n, const struct gsrpc_limits *lim, str
 		if (!mem)
 			return -ENOMEM;
 	}
+	if (!mem) {
+		/* Nothing to store: an empty RPC (or only unknown fields). Checked before the
+		 * array pointers below are formed: NULL + 0 is undefined in C (clang's UBSan
+		 * "applying zero offset to null pointer"). */
+		memset(out, 0, sizeof(*out));
+		out->truncated = w.truncated;
+		return 0;
+	}
 	struct walk f = {
 	    .lim = lim,
 	    .fill = true,
@@ -380,12 +388,6 @@ int gsrpc_decode(const uint8_t *p, size_t n, const struct gsrpc_limits *lim, str
 	    .a_ids = (struct gsb *)(void *)(mem + o_ids),
 	    .a_px = (struct gsrpc_px *)(void *)(mem + o_px),
 	};
-	if (!mem) {
-		/* Nothing to store: an empty RPC (or only unknown fields). */
-		memset(out, 0, sizeof(*out));
-		out->truncated = w.truncated;
-		return 0;
-	}
 	e = walk_rpc(&f, p, n);
 	if (e < 0) { /* cannot happen: the first pass accepted the same bytes */
 		free(mem);

@@ -17,6 +17,7 @@
 #include "pb.h"
 #include "varint.h"
 #include "ping.h"
+#include "iplimit.h"
 #include "pnet.h"
 #include "swarm.h"
 
@@ -57,6 +58,10 @@ struct swarm_conn {
 	uint8_t psk_idx;                  /* outbound: index (in sw->psks) of the key dialled with */
 	struct swpeer *peer;      /* once authenticated */
 	struct swarm_conn *next;
+	/* the remote IP, for the per-IP limits (iplimit.h) */
+	int ip_family; /* 0: none (not an IP address) */
+	uint8_t ip[16];
+	bool ip_tracked; /* admitted by iplimit: report ready/closed */
 };
 
 struct qmsg {
@@ -81,6 +86,7 @@ struct swarm {
 	struct identify_info *self;
 	struct swarm_conn *conns;
 	size_t n_conns;
+	struct iplimit *ipl;
 	struct swpeer *peers;
 	struct gs *gs;
 	bool kick;
@@ -212,6 +218,19 @@ static void gs_on_output(void *ud, const uint8_t *peer, size_t len)
 		p->gs_kick = true;
 		sw->kick = true;
 	}
+}
+
+static enum gs_verdict gs_validate(void *ud, const struct gs_message *m)
+{
+	struct swarm *sw = ud;
+
+	return sw->cfg.validate ? sw->cfg.validate(sw->cfg.validate_ud, m) : GS_ACCEPT;
+}
+
+void swarm_set_validator(struct swarm *sw, enum gs_verdict (*fn)(void *ud, const struct gs_message *m), void *ud)
+{
+	sw->cfg.validate = fn;
+	sw->cfg.validate_ud = ud;
 }
 
 static void gs_on_subscription(void *ud, const uint8_t *peer, size_t len, const char *topic, size_t topic_len,
@@ -367,6 +386,10 @@ static void on_ready(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 	}
 	sc->peer = p;
 	sc->ready = true;
+	if (sc->ip_tracked)
+		iplimit_ready(sw->ipl, sc->ip_family, sc->ip);
+	else if (sc->ip_family && !sc->inbound)
+		iplimit_mark_known(sw->ipl, sc->ip_family, sc->ip);
 	if (sc->dial_peer) {
 		sc->dial_peer->dialing--;
 		sc->dial_peer = NULL;
@@ -452,8 +475,15 @@ static void on_conn_event(void *ud, struct conn *c, const struct conn_event *ce)
 		}
 		return;
 	case CONN_EV_GS_IN:
-		if (sw->gs && sc->peer && sc->peer->gs_added && sc->peer->gs_in == sc)
-			gs_on_bytes(sw->gs, sc->peer->id.b, sc->peer->id.len, ce->data, ce->len, now);
+		if (sw->gs && sc->peer && sc->peer->gs_added && sc->peer->gs_in == sc &&
+		    gs_on_bytes(sw->gs, sc->peer->id.b, sc->peer->id.len, ce->data, ce->len, now) ==
+			    GS_STREAM_RESET) {
+			/* Only that stream goes (the router logged why); the watchdog
+			 * restarts ours if the peer opens no new one (js waits for that). */
+			conn_gs_in_reset(sc->c);
+			sc->peer->gs_in = NULL;
+			sc->peer->gs_in_wait = now ? now : 1;
+		}
 		return;
 	case CONN_EV_GS_CLOSED:
 		/* The peer ended the pubsub stream WE opened while the connection
@@ -502,7 +532,8 @@ int swarm_new(struct swarm **ret, const struct swarm_config *cfg)
 	if (!sw->cfg.backoff_max_us)
 		sw->cfg.backoff_max_us = SWARM_DEFAULT_BACKOFF_MAX_US;
 	sw->self = malloc(sizeof(*sw->self));
-	if (!sw->self)
+	sw->ipl = iplimit_new();
+	if (!sw->self || !sw->ipl)
 		goto fail;
 	identify_info_init(sw->self);
 	identify_set_public_key(sw->self, ident_pubkey_pb(cfg->identity), IDENT_PUBPB_LEN);
@@ -522,6 +553,7 @@ int swarm_new(struct swarm **ret, const struct swarm_config *cfg)
 		gc.cb.on_message = gs_on_message;
 		gc.cb.on_output = gs_on_output;
 		gc.cb.on_drop = gs_on_drop;
+		gc.cb.validate = gs_validate;
 		gc.cb.on_subscription = gs_on_subscription;
 		gc.cb.on_px = NULL;
 		sw->gs = gs_new(&gc, cfg->identity, cfg->rng, cfg->log);
@@ -558,6 +590,7 @@ void swarm_free(struct swarm *sw)
 		sw->peers = p->next;
 		free(p);
 	}
+	iplimit_free(sw->ipl);
 	for (size_t i = 0; i < sw->n_msgq; i++) {
 		free(sw->msgq[i].topic);
 		free(sw->msgq[i].data);
@@ -586,20 +619,44 @@ int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, s
 {
 	struct swarm_conn *sc;
 	struct conn_config cc = { 0 };
+	struct ma_addr ma;
+	int family = 0;
+	bool tracked = false;
 	const uint8_t *cands[PNET_MAX_PSKS];
 	int r;
 
 	sw->now = now;
-	if (sw->n_conns >= sw->cfg.max_conns) {
+	if (remote_len > MA_MAX_BIN)
+		return W2W_EPARSE;
+	if (ma_decompose(remote_ma, remote_len, &ma) == 0 && (ma.kind == MA_KIND_IP4 || ma.kind == MA_KIND_IP6))
+		family = ma.kind == MA_KIND_IP4 ? 4 : 6;
+	/* Handshake slots are apart from established connections (iplimit.h):
+	 * max_conns bounds the authenticated ones (and our dials); a known IP
+	 * always gets in, within its per-IP bound. */
+	if (sw->n_conns - iplimit_handshakes(sw->ipl) >= sw->cfg.max_conns &&
+	    !(!initiator && family && iplimit_known(sw->ipl, family, ma.ip))) {
 		log_warn(sw->cfg.log, "connection limit (%u) reached: refusing %s", sw->cfg.max_conns,
 			 name ? name : "?");
 		return W2W_ELIMIT;
 	}
-	if (remote_len > MA_MAX_BIN)
-		return W2W_EPARSE;
+	if (!initiator && family) {
+		const char *why;
+
+		if (iplimit_admit(sw->ipl, family, ma.ip, now, &tracked, &why) < 0) {
+			log_info(sw->cfg.log, "refusing %s: %s", name ? name : "?", why);
+			return W2W_ELIMIT;
+		}
+	}
 	sc = calloc(1, sizeof(*sc));
-	if (!sc)
+	if (!sc) {
+		if (tracked)
+			iplimit_closed(sw->ipl, family, ma.ip, false);
 		return -ENOMEM;
+	}
+	sc->ip_family = family;
+	if (family)
+		memcpy(sc->ip, ma.ip, 16);
+	sc->ip_tracked = tracked;
 	sc->sw = sw;
 	memcpy(sc->remote, remote_ma, remote_len);
 	sc->remote_len = remote_len;
@@ -642,6 +699,8 @@ int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, s
 	cc.cb.gs_pull = conn_gs_pull;
 	r = conn_new(&sc->c, &cc, now);
 	if (r < 0) {
+		if (tracked)
+			iplimit_closed(sw->ipl, family, ma.ip, false);
 		free(sc);
 		return r;
 	}
@@ -702,6 +761,8 @@ void swarm_conn_remove(struct swarm *sw, struct swarm_conn *sc, uint64_t now)
 			break;
 		}
 	}
+	if (sc->ip_tracked)
+		iplimit_closed(sw->ipl, sc->ip_family, sc->ip, sc->ready);
 	if (!sc->inbound && !sc->ready && sw->n_psks > 1) {
 		/* The key fallback of a dial (swarm_set_psks): next older key, or back to the newest. */
 		bool older = swarm_conn_psk_fallback(sc);

@@ -77,10 +77,16 @@ struct swarm_config {
 	const char *agent_version;
 	void (*on_event)(void *ud, const struct swarm_event *ev);
 	void *ud;
+	/* Application validation of gossipsub messages before they are delivered, cached and
+	 * forwarded (gossipsub.h gs_callbacks.validate); NULL accepts all. Called with validate_ud. */
+	enum gs_verdict (*validate)(void *ud, const struct gs_message *m);
+	void *validate_ud;
 };
 
 int swarm_new(struct swarm **ret, const struct swarm_config *cfg);
 void swarm_free(struct swarm *sw);
+/* Replaces swarm_config.validate / validate_ud. */
+void swarm_set_validator(struct swarm *sw, enum gs_verdict (*fn)(void *ud, const struct gs_message *m), void *ud);
 
 /*
  * Network PSK rotation (docs/operations.md): replaces the private network's

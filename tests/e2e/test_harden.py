@@ -260,3 +260,138 @@ def test_systemd_credentials_layout():
             r = subprocess.run(["systemd-analyze", "verify", "--man=no", os.path.join(tmp, "w2wesherd@wesh0.service")],
                                capture_output=True, text=True, timeout=60)
             assert r.returncode == 0 and "w2wesherd@" not in r.stderr, r.stderr
+
+
+def vm_hwm_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def daemon_sanitized(lab):
+    r = subprocess.run(["ldd", lab.daemon], capture_output=True, text=True, timeout=10)
+    return "libasan" in r.stdout
+
+
+def test_junk_stops_at_first_hop():
+    """A PSK holder publishes 300 x 120 kB of junk on the announcement topic to
+    a relay (node1) meshed with node2: the relay's gossipsub validator rejects
+    it before caching and forwarding (issue 15 item 10), so node2 never sees it
+    and the relay's peak RSS stays near where it was (it rose from 3 to 40 MB
+    when junk was cached and relayed)."""
+    with netlab.Lab(range_="10.89.0.0/24") as lab:
+        a = one_node(lab)
+        b = lab.add_node()
+        b.write_config(bootstrap=[a.multiaddr()])
+        b.start()
+        lab.wait(lambda: len(a.wg_peers()) == 1 and len(b.wg_peers()) == 1, 30, what="node1 and node2 to pair")
+        evil = lab.add_node("evil")
+        p = subprocess.Popen(["ip", "netns", "exec", evil.ns, lab.cli, "p2p", "listen", "--swarm-key",
+                              lab.swarm_key_file(), "--listen", f"/ip4/{evil.ip}/tcp/10042", "--dial",
+                              a.multiaddr(), "--topic", "w2w:announces"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True)
+        try:
+            # its connection and subscription: the CLI prints a JSON line per event
+            end = time.monotonic() + 15
+            while time.monotonic() < end:
+                line = p.stdout.readline()
+                if not line or '"identify"' in line:
+                    break
+            time.sleep(1.5)  # a heartbeat: node1 has evil in its mesh
+            hwm0 = vm_hwm_kb(a.proc.pid)
+            for i in range(300):
+                p.stdin.write("hex:%04x%s\n" % (i, os.urandom(120000 - 2).hex()))
+                if i % 20 == 19:
+                    p.stdin.flush()
+                    time.sleep(0.05)
+            p.stdin.flush()
+            lab.wait(lambda: "malformed announcement" in a.log_text(), 20, what="node1 to reject the junk")
+            time.sleep(2)  # node2 would have it by now if node1 forwarded or gossiped it
+            hwm1 = vm_hwm_kb(a.proc.pid)
+            print(f"relay peak RSS {hwm0} KiB -> {hwm1} KiB under 300 x 120 kB junk")
+            assert "malformed announcement" not in b.log_text(), b.log_text()[-2000:]
+            assert a.alive() and b.alive()
+            if not daemon_sanitized(lab):
+                assert hwm1 - hwm0 < 16 * 1024, (hwm0, hwm1)
+            # the relay still relays real announcements: node2 keeps node1
+            assert len(b.wg_peers()) == 1
+        finally:
+            p.kill()
+            p.wait()
+
+
+RECONNECT_LOOP = """
+import resource, selectors, socket, sys, time
+ip, port, n, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+resource.setrlimit(resource.RLIMIT_NOFILE, (n + 256, n + 256))
+sel = selectors.DefaultSelector()
+conns = 0
+def open_one():
+    global conns
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex((ip, port))
+    sel.register(s, selectors.EVENT_READ)
+    conns += 1
+for _ in range(n):
+    open_one()
+end = time.monotonic() + secs
+while time.monotonic() < end:
+    for key, _ in sel.select(0.2):
+        s = key.fileobj
+        try:
+            s.recv(4096)  # EOF or RST: the daemon closed it; reconnect at once, send nothing
+        except OSError:
+            pass
+        sel.unregister(s)
+        s.close()
+        open_one()
+print(conns)
+"""
+
+
+def timed_ping(src, lab, target):
+    t0 = time.monotonic()
+    r = src.netns_exec(lab.cli, "p2p", "ping", "--swarm-key", lab.swarm_key_file(), "--count", "1",
+                       "--timeout", "5", target.multiaddr(), check=False, timeout=30)
+    return r.returncode == 0, time.monotonic() - t0
+
+
+def test_reconnect_loop_from_one_ip_spares_others():
+    """1,000 sockets from one IP reconnecting in a loop and sending nothing
+    (issue 15 item 2): per-IP limits give that IP a few handshake slots and
+    refuse the rest at once, so a ping (a new connection, handshake, ping)
+    from another IP succeeds every time. Before, the global limit of 256
+    connections was all the attacker's and every legitimate ping failed."""
+    with netlab.Lab() as lab:
+        node = one_node(lab)
+        legit = lab.add_node("legit")
+        evil = lab.add_node("evil")
+        base = [timed_ping(legit, lab, node) for _ in range(3)]
+        assert all(ok for ok, _ in base), base
+        fds0 = len(os.listdir(f"/proc/{node.proc.pid}/fd"))
+        fds = []
+        att = subprocess.Popen(["ip", "netns", "exec", evil.ns, "python3", "-c", RECONNECT_LOOP, node.ip, "10042",
+                                "1000", "12"], stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(2)  # the attack is running: every handshake slot it can get is taken
+            under = []
+            for _ in range(5):
+                fds.append(len(os.listdir(f"/proc/{node.proc.pid}/fd")))
+                under.append(timed_ping(legit, lab, node))
+        finally:
+            out, _ = att.communicate(timeout=60)
+        b = sorted(t for _, t in base)[len(base) // 2]
+        u = sorted(t for _, t in under)[len(under) // 2]
+        print(f"attacker opened {out.strip()} connections; legit connect+ping median {b * 1000:.0f} ms "
+              f"before, {u * 1000:.0f} ms under attack (ratio {u / b:.2f}); "
+              f"{sum(ok for ok, _ in under)}/{len(under)} succeeded; daemon fds {fds0} -> max {max(fds)}")
+        assert all(ok for ok, _ in under), under
+        # The attacker holds at most its per-IP handshake slots (8), not the
+        # whole connection table (256 before).
+        assert max(fds) - fds0 <= 8 + 4, (fds0, fds)
+        assert node.alive()
+        assert "too many" in node.log_text()

@@ -11,6 +11,7 @@
 //   {"id":3,"cmd":"subscribe","topic":T}
 //   {"id":4,"cmd":"publish","topic":T,"dataHex":H}
 //   {"id":5,"cmd":"echo","peer":ID,"streams":20,"size":1048576}
+//   {"id":9,"cmd":"bigrpc","peer":ID,"topic":T,"size":N,"count":K}  (also forge)
 //   {"id":6,"cmd":"peers"}      {"id":7,"cmd":"hangup","peer":ID}
 //   {"id":8,"cmd":"quit"}
 // Every command answers {"event":"result","id":..,"ok":true|false,...}.
@@ -224,6 +225,21 @@ async function main () {
         key: c.unsigned ? undefined : publicKeyToProtobuf(privateKey.publicKey)
       }
       return { sent: node.services.pubsub.sendRpc(c.peer, { subscriptions: [], messages: [msg] }) }
+    },
+    // Like forge, with `size` bytes of data and `count` messages in one RPC:
+    // an RPC over the receiver's limit, or data just over its message limit.
+    async bigrpc (c) {
+      const seq = Buffer.alloc(8)
+      seq.writeBigUInt64BE(BigInt(Date.now()))
+      const msg = {
+        from: node.peerId.toMultihash().bytes,
+        data: Buffer.alloc(c.size ?? (1 << 20), 0x6a),
+        seqno: seq,
+        topic: c.topic,
+        signature: randomBytes(64),
+        key: publicKeyToProtobuf(privateKey.publicKey)
+      }
+      return { sent: node.services.pubsub.sendRpc(c.peer, { subscriptions: [], messages: Array(c.count ?? 1).fill(msg) }) }
     },
     async topicPeers (c) {
       return { peers: node.services.pubsub.getSubscribers(c.topic).map(String), mesh: node.services.pubsub.getMeshPeers(c.topic) }

@@ -280,7 +280,7 @@ static uint64_t op_wall_us(void *ud)
 {
 	struct mh_node *x = ud;
 
-	return MH_WALL0_US + x->w->now;
+	return (uint64_t)((int64_t)(MH_WALL0_US + x->w->now) + x->wall_skew_us);
 }
 
 static int node_of(const struct mh_world *w, const struct peerid *id)

@@ -43,6 +43,7 @@ struct mh_node {
 	bool connected[MH_MAX];
 	bool has_static;
 	struct ann_claim static_claim;
+	int64_t wall_skew_us; /* added to this node's wall clock (a clock stepped back: negative) */
 	/* each apply that adds peers completes while a later one, which changes
 	 * nothing, is queued (busy), as wgsync reports when reconciles come
 	 * faster than applies */

@@ -115,7 +115,7 @@ static void node_init(struct node *n, int i, const struct gs_config *base)
 		c = *base;
 	else
 		gs_config_default(&c);
-	c.cb = (struct gs_callbacks){n, on_message, on_px, NULL, on_drop, NULL};
+	c.cb = (struct gs_callbacks){n, on_message, on_px, NULL, on_drop, NULL, NULL};
 	n->gs = gs_new(&c, n->id, &n->rng, NULL);
 	assert_non_null(n->gs);
 }
@@ -804,21 +804,34 @@ static void test_abuse(void **state)
 	run(ns, 2, &now, 2 * SEC);
 	mem0 = gs_memory(ns[0].gs);
 
-	/* 1. Oversized RPC: the length prefix alone gets the peer dropped. */
+	/* 1. Oversized RPC: the length prefix alone resets the stream; the peer stays (go comm.go), and
+	 *    what it sends on its next stream is read. */
 	gs_add_peer(ns[0].gs, pid(&f)->b, pid(&f)->len, GS_MESHSUB_11, now);
 	{
 		uint8_t hdr[10];
 		size_t h = uvarint_encode(hdr, (2u << 20));
 
-		assert_int_equal(gs_on_bytes(ns[0].gs, pid(&f)->b, pid(&f)->len, hdr, h, now), W2W_ELIMIT);
-		assert_int_equal(ns[0].drops, 1);
-		assert_int_equal(ns[0].last_drop, GS_DROP_PROTOCOL);
-		assert_int_equal(gs_peer_count(ns[0].gs), 1);
+		assert_int_equal(gs_on_bytes(ns[0].gs, pid(&f)->b, pid(&f)->len, hdr, h, now), GS_STREAM_RESET);
+		assert_int_equal(ns[0].drops, 0);
+		assert_int_equal(gs_peer_count(ns[0].gs), 2);
+		fp_sub(&ns[0], &f, TOPIC, true, now);
+		assert_int_equal(gs_topic_peer_count(ns[0].gs, TOPIC), 2);
 	}
-	/* 2. Garbage (a protobuf group) also drops. */
-	gs_add_peer(ns[0].gs, pid(&f)->b, pid(&f)->len, GS_MESHSUB_11, now);
+	/* 2. Garbage (a protobuf group) also resets the stream; a peer that keeps doing it (over
+	 *    max_stream_resets per heartbeat) is dropped. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(gs_on_bytes(ns[0].gs, pid(&f)->b, pid(&f)->len, "\x01\x0b", 2, now),
+		                 GS_STREAM_RESET);
+	assert_int_equal(ns[0].drops, 0);
 	assert_int_equal(gs_on_bytes(ns[0].gs, pid(&f)->b, pid(&f)->len, "\x01\x0b", 2, now), W2W_EPROTO);
-	assert_int_equal(ns[0].drops, 2);
+	assert_int_equal(ns[0].drops, 1);
+	assert_int_equal(ns[0].last_drop, GS_DROP_PROTOCOL);
+	{
+		struct gs_stats st;
+
+		gs_get_stats(ns[0].gs, &st);
+		assert_int_equal(st.stream_resets, 5);
+	}
 
 	/* 3. 10,000 topic subscriptions (in one RPC, then in many): dropped, topics forgotten. */
 	gs_add_peer(ns[0].gs, pid(&f)->b, pid(&f)->len, GS_MESHSUB_11, now);
@@ -835,7 +848,7 @@ static void test_abuse(void **state)
 
 			fp_send(&ns[0], &f, &r, now);
 		}
-		assert_int_equal(ns[0].drops, 3);
+		assert_int_equal(ns[0].drops, 2);
 		assert_int_equal(ns[0].last_drop, GS_DROP_ABUSE);
 		free(subs);
 	}
@@ -850,7 +863,7 @@ static void test_abuse(void **state)
 		fp_graft(&ns[0], &f, now);
 		fp_prune(&ns[0], &f, 1, NULL, 0, now);
 	}
-	assert_int_equal(ns[0].drops, 4);
+	assert_int_equal(ns[0].drops, 3);
 	assert_int_equal(gs_peer_count(ns[0].gs), 1);
 
 	/* 5. 10,000 IWANTs for a message we have and for unknown IDs: at most 3 replies, no drop. */
@@ -882,7 +895,9 @@ static void test_abuse(void **state)
 	assert_int_equal(s.msgs, 1 + 3);
 	assert_int_equal(gs_peer_count(ns[0].gs), 2);
 
-	/* 6. A flood of forged messages: verification stops at the per-heartbeat budget, peer dropped. */
+	/* 6. A flood of forged messages: verification stops at the per-heartbeat budget, the rest is
+	 *    ignored unverified; the peer stays (go/js lower a score) and is heard again after the
+	 *    heartbeat. */
 	{
 		struct gs_stats st0, st1;
 		struct buf raw, stream;
@@ -895,14 +910,28 @@ static void test_abuse(void **state)
 			mkmsg(&ns[1], "forged", 1000 + (uint64_t)i, &raw, false, true);
 			assert_int_equal(gsrpc_frame_raw_msg(raw.data, raw.len, 0, &stream), 0);
 		}
-		assert_int_equal(
-		    gs_on_bytes(ns[0].gs, pid(&f)->b, pid(&f)->len, stream.data, stream.len, now),
-		    W2W_EPROTO);
+		assert_int_equal(gs_on_bytes(ns[0].gs, pid(&f)->b, pid(&f)->len, stream.data, stream.len, now),
+		                 0);
 		gs_get_stats(ns[0].gs, &st1);
-		assert_int_equal(st1.drop_bad_sig - st0.drop_bad_sig, 33);
-		assert_int_equal(ns[0].drops, 5);
-		assert_int_equal(ns[0].last_drop, GS_DROP_ABUSE);
-		assert_int_equal(gs_peer_count(ns[0].gs), 1);
+		assert_int_equal(st1.drop_bad_sig - st0.drop_bad_sig, 32);
+		assert_int_equal(st1.drop_over_invalid - st0.drop_over_invalid, 68);
+		assert_int_equal(ns[0].drops, 3);
+		assert_int_equal(gs_peer_count(ns[0].gs), 2);
+		/* After the heartbeat its messages are verified again: a genuine one is delivered. */
+		gs_heartbeat(ns[0].gs, now + SEC);
+		now += SEC;
+		{
+			unsigned d0 = ns[0].delivered;
+
+			buf_reset(&raw);
+			buf_reset(&stream);
+			mkmsg(&ns[1], "genuine", 5000, &raw, false, false);
+			assert_int_equal(gsrpc_frame_raw_msg(raw.data, raw.len, 0, &stream), 0);
+			assert_int_equal(
+			    gs_on_bytes(ns[0].gs, pid(&f)->b, pid(&f)->len, stream.data, stream.len, now), 0);
+			assert_int_equal(ns[0].delivered, d0 + 1);
+		}
+		gs_remove_peer(ns[0].gs, pid(&f)->b, pid(&f)->len);
 		buf_free(&raw);
 		buf_free(&stream);
 	}
@@ -920,6 +949,73 @@ static void test_abuse(void **state)
 	node_fini(&ns[0]);
 	node_fini(&ns[1]);
 	node_fini(&f);
+}
+
+/* The application validator runs before a message is cached and forwarded: a relay that rejects
+ * junk does not pass it on (not by forwarding, not by gossip), and counts it against the sender. */
+static enum gs_verdict no_junk(void *ud, const struct gs_message *m)
+{
+	(void)ud;
+	if (m->len >= 4 && !memcmp(m->data, "junk", 4))
+		return GS_REJECT;
+	if (m->len >= 4 && !memcmp(m->data, "skip", 4))
+		return GS_IGNORE;
+	return GS_ACCEPT;
+}
+
+static void test_validate(void **state)
+{
+	struct node ns[3];
+	struct gs_config c;
+	struct gs_stats st;
+	uint64_t now = 0;
+	size_t mem0;
+
+	(void)state;
+	gs_config_default(&c);
+	for (int i = 0; i < 3; i++) {
+		node_init(&ns[i], i, NULL);
+		gs_subscribe(ns[i].gs, TOPIC, now);
+	}
+	/* the relay, b = ns[1], with the validator */
+	gs_free(ns[1].gs);
+	c.cb = (struct gs_callbacks){&ns[1], on_message, on_px, NULL, on_drop, no_junk, NULL};
+	ns[1].gs = gs_new(&c, ns[1].id, &ns[1].rng, NULL);
+	assert_non_null(ns[1].gs);
+	gs_subscribe(ns[1].gs, TOPIC, now);
+	link2(&ns[0], &ns[1], now);
+	link2(&ns[1], &ns[2], now);
+	run(ns, 3, &now, 2 * SEC);
+	mem0 = gs_memory(ns[1].gs);
+
+	assert_int_equal(gs_publish(ns[0].gs, TOPIC, "skip me", 7, now), 0);
+	pump(ns, 3, now);
+	for (int i = 0; i < 40; i++) { /* over max_invalid_msgs: a's later junk is ignored unverified */
+		static uint8_t junk[100000];
+
+		memcpy(junk, "junk", 4);
+		junk[4] = (uint8_t)i;
+		assert_int_equal(gs_publish(ns[0].gs, TOPIC, junk, sizeof(junk), now), 0);
+		pump(ns, 3, now);
+	}
+	run(ns, 3, &now, now + 5 * SEC); /* heartbeats: gossip would offer what b cached */
+	assert_int_equal(ns[1].delivered, 0);
+	assert_int_equal(ns[2].delivered, 0);
+	gs_get_stats(ns[1].gs, &st);
+	assert_int_equal(st.drop_rejected, 32);
+	assert_int_equal(st.drop_over_invalid, 8);
+	assert_int_equal(st.drop_ignored, 1);
+	assert_int_equal(st.forwarded, 0);
+	assert_int_equal(ns[1].drops, 0); /* the connection stays */
+	assert_true(gs_memory(ns[1].gs) < mem0 + 64 * 1024); /* nothing of 4 MB junk kept */
+
+	assert_int_equal(gs_publish(ns[0].gs, TOPIC, "good", 4, now), 0);
+	pump(ns, 3, now);
+	assert_int_equal(ns[1].delivered, 1);
+	assert_int_equal(ns[2].delivered, 1);
+	assert_memory_equal(ns[2].last_data, "good", 4);
+	for (int i = 0; i < 3; i++)
+		node_fini(&ns[i]);
 }
 
 /* Byte-at-a-time input is reassembled; fanout publishing to a topic we do not join. */
@@ -1114,6 +1210,7 @@ int main(void)
 	    cmocka_unit_test(test_gossip_repair),
 	    cmocka_unit_test(test_bad_messages),
 	    cmocka_unit_test(test_abuse),
+	    cmocka_unit_test(test_validate),
 	    cmocka_unit_test(test_chunking_fanout),
 	    cmocka_unit_test(test_many_frames),
 	    cmocka_unit_test(test_mcache_cap),

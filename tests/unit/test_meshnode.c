@@ -318,6 +318,74 @@ static void test_engine_address_gate(void **state)
 	for (int j = 0; j < 5; j++)
 		assert_int_equal(w.nodes[5].recreated[j] + w.nodes[j].recreated[5], recreated[j]);
 	assert_int_equal(mh_crossed(&w), 0);
+}
+
+/* Two nodes pin the same address (a claim time of 0 is not authenticated: a PSK
+ * holder can forge a pin). Each keeps it, never routes it to the other (not
+ * even the node with the higher peer ID, which loses the tie on nodes that pin
+ * nothing), and raises the alarm once, not per announcement (issue #15 item 8). */
+static void test_engine_forged_pin(void **state)
+{
+	static struct mh_world w;
+	struct ann_ip pin;
+
+	(void)state;
+	mh_init(&w, 2, "10.42.0.0/16", 2 * SEC);
+	mh_ip(&pin, "10.42.0.5");
+	for (int i = 0; i < 2; i++) {
+		w.nodes[i].has_static = true;
+		w.nodes[i].static_claim.addr = pin;
+		w.nodes[i].static_claim.claimed_ms = 0;
+	}
+	mh_start(&w, 0, -1);
+	mh_start(&w, 1, 0);
+	mh_run(&w, 20 * SEC); /* several refreshes */
+	for (int i = 0; i < 2; i++) {
+		const struct wgpeer *p = mh_peer_on(&w, i, 1 - i);
+		const struct wgallowedip *a;
+
+		assert_true(w.nodes[i].has_addr);
+		assert_true(ann_ip_eq(&w.nodes[i].addr, &pin));
+		assert_int_equal(w.nodes[i].events[MN_EV_ADDRESS], 1); /* never moved */
+		assert_int_equal(w.nodes[i].events[MN_EV_ERROR], 1);   /* alarmed once */
+		assert_non_null(p);
+		for (a = p->first_allowedip; a; a = a->next_allowedip)
+			assert_false(a->family == AF_INET && !memcmp(&a->ip4, pin.ip, 4));
+	}
+	mh_free(&w);
+}
+
+/* The wall clock steps back an hour between two runs of a node (issue #15):
+ * its sequence numbers come from the wall clock, and peers drop one that is
+ * not above what they hold. The persisted reservation keeps them increasing:
+ * its announcements are still accepted, and it keeps its address. */
+static void test_engine_clock_back(void **state)
+{
+	static struct mh_world w;
+	const struct pt_entry *e;
+	struct ann_ip addr;
+	uint64_t seq0;
+	char why[128];
+
+	(void)state;
+	mh_init(&w, 2, "10.42.0.0/16", 2 * SEC);
+	mh_start(&w, 0, -1);
+	mh_start(&w, 1, 0);
+	mh_run(&w, 5 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	e = pt_find(mn_table(w.nodes[0].m), &w.nodes[1].id);
+	assert_non_null(e);
+	seq0 = e->ann.seq;
+	addr = w.nodes[1].addr;
+	mh_stop(&w, 1);
+	w.nodes[1].wall_skew_us = -3600ll * 1000 * 1000;
+	mh_start(&w, 1, 0);
+	mh_run(&w, w.now + 10 * SEC);
+	e = pt_find(mn_table(w.nodes[0].m), &w.nodes[1].id);
+	assert_non_null(e);
+	assert_true(e->ann.seq > seq0); /* its new announcements were taken */
+	assert_true(ann_ip_eq(&w.nodes[1].addr, &addr));
+	assert_null(mh_converged(&w, why, sizeof(why)));
 	mh_free(&w);
 }
 
@@ -989,6 +1057,8 @@ int main(void)
 		cmocka_unit_test(test_engine_acks_after_busy_apply),
 		cmocka_unit_test(test_engine_join),
 		cmocka_unit_test(test_engine_address_gate),
+		cmocka_unit_test(test_engine_forged_pin),
+		cmocka_unit_test(test_engine_clock_back),
 		cmocka_unit_test(test_engine_restart_grace),
 		cmocka_unit_test(test_engine_expiry),
 		cmocka_unit_test(test_ann_down_codec),

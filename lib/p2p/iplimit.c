@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-IP admission of inbound connections (see iplimit.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "iplimit.h"
+
+#define TOKEN 1000000ull /* one connection, in token micro-units (rate per microsecond = IPL_RATE_PER_S) */
+
+struct ipl_entry {
+	uint8_t family;
+	uint8_t ip[16];
+	bool known;
+	uint16_t hs, conns;
+	uint64_t tokens; /* micro-tokens */
+	uint64_t last_us;
+};
+
+struct iplimit {
+	struct ipl_entry *e;
+	size_t n;
+	unsigned hs_unknown; /* handshakes of unknown IPs */
+	uint64_t refused;
+};
+
+static size_t iplen(int family)
+{
+	return family == 4 ? 4 : 16;
+}
+
+static bool loopback(int family, const uint8_t *ip)
+{
+	static const uint8_t lo6[16] = {[15] = 1};
+
+	return family == 4 ? ip[0] == 127 : !memcmp(ip, lo6, 16);
+}
+
+/* The unit limited: an IPv4 address, or an IPv6 /64 (one host usually holds a
+ * whole /64, as go-libp2p's limiter assumes for its IPv6 subnet limits). */
+static const uint8_t *key(int family, const uint8_t *ip, uint8_t *out)
+{
+	memset(out, 0, 16);
+	memcpy(out, ip, family == 4 ? 4 : 8);
+	return out;
+}
+
+static struct ipl_entry *find(const struct iplimit *l, int family, const uint8_t *ip)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->e[i].family == family && !memcmp(l->e[i].ip, ip, iplen(family)))
+			return &l->e[i];
+	return NULL;
+}
+
+/* Finds or adds ip; when the table is full, an idle unknown entry (the one
+ * least recently used) makes room. NULL: full of live or known entries. */
+static struct ipl_entry *get(struct iplimit *l, int family, const uint8_t *ip, uint64_t now)
+{
+	struct ipl_entry *x = find(l, family, ip), *victim = NULL;
+
+	if (x)
+		return x;
+	if (l->n < IPL_TABLE) {
+		x = &l->e[l->n++];
+	} else {
+		for (size_t i = 0; i < l->n; i++) {
+			struct ipl_entry *c = &l->e[i];
+
+			if (!c->known && !c->conns && (!victim || c->last_us < victim->last_us))
+				victim = c;
+		}
+		if (!victim)
+			return NULL;
+		x = victim;
+	}
+	memset(x, 0, sizeof(*x));
+	x->family = (uint8_t)family;
+	memcpy(x->ip, ip, iplen(family));
+	x->tokens = IPL_BURST * TOKEN;
+	x->last_us = now;
+	return x;
+}
+
+struct iplimit *iplimit_new(void)
+{
+	struct iplimit *l = calloc(1, sizeof(*l));
+
+	if (l && !(l->e = calloc(IPL_TABLE, sizeof(*l->e)))) {
+		free(l);
+		l = NULL;
+	}
+	return l;
+}
+
+void iplimit_free(struct iplimit *l)
+{
+	if (!l)
+		return;
+	free(l->e);
+	free(l);
+}
+
+int iplimit_admit(struct iplimit *l, int family, const uint8_t *ip, uint64_t now, bool *tracked, const char **why)
+{
+	struct ipl_entry *x;
+
+	*tracked = false;
+	*why = NULL;
+	if ((family != 4 && family != 6) || loopback(family, ip))
+		return 0;
+	x = get(l, family, key(family, ip, (uint8_t[16]){0}), now);
+	if (!x) {
+		*why = "too many source addresses";
+		goto refuse;
+	}
+	if (!x->known) {
+		/* token bucket: IPL_RATE_PER_S per second, at most IPL_BURST saved up */
+		uint64_t dt = now > x->last_us ? now - x->last_us : 0;
+
+		x->tokens += dt * IPL_RATE_PER_S;
+		if (x->tokens > IPL_BURST * TOKEN)
+			x->tokens = IPL_BURST * TOKEN;
+		x->last_us = now;
+		if (x->tokens < TOKEN) {
+			*why = "too many new connections from this address";
+			goto refuse;
+		}
+		if (x->hs >= IPL_HANDSHAKES_PER_IP) {
+			*why = "too many handshakes from this address";
+			goto refuse;
+		}
+		if (x->conns >= IPL_CONNS_PER_IP) {
+			*why = "too many connections from this address";
+			goto refuse;
+		}
+		if (l->hs_unknown >= IPL_HANDSHAKES) {
+			*why = "too many handshakes in progress";
+			goto refuse;
+		}
+		x->tokens -= TOKEN;
+		l->hs_unknown++;
+	} else if (x->conns >= IPL_CONNS_KNOWN) {
+		*why = "too many connections from this address";
+		goto refuse;
+	}
+	x->last_us = now;
+	x->hs++;
+	x->conns++;
+	*tracked = true;
+	return 0;
+refuse:
+	l->refused++;
+	return W2W_ELIMIT;
+}
+
+/* Handshakes of x in progress were counted as a stranger's: no more. */
+static void become_known(struct iplimit *l, struct ipl_entry *x)
+{
+	if (x->known)
+		return;
+	l->hs_unknown -= x->hs < l->hs_unknown ? x->hs : l->hs_unknown;
+	x->known = true;
+}
+
+void iplimit_ready(struct iplimit *l, int family, const uint8_t *ip)
+{
+	struct ipl_entry *x = find(l, family, key(family, ip, (uint8_t[16]){0}));
+
+	if (!x || !x->hs)
+		return;
+	x->hs--;
+	if (!x->known && l->hs_unknown)
+		l->hs_unknown--;
+	become_known(l, x);
+}
+
+void iplimit_closed(struct iplimit *l, int family, const uint8_t *ip, bool ready)
+{
+	struct ipl_entry *x = find(l, family, key(family, ip, (uint8_t[16]){0}));
+
+	if (!x)
+		return;
+	if (!ready && x->hs) {
+		x->hs--;
+		if (!x->known && l->hs_unknown)
+			l->hs_unknown--;
+	}
+	if (x->conns)
+		x->conns--;
+}
+
+void iplimit_mark_known(struct iplimit *l, int family, const uint8_t *ip)
+{
+	struct ipl_entry *x;
+
+	if ((family != 4 && family != 6) || loopback(family, ip))
+		return;
+	x = get(l, family, key(family, ip, (uint8_t[16]){0}), 0);
+	if (x)
+		become_known(l, x);
+}
+
+bool iplimit_known(const struct iplimit *l, int family, const uint8_t *ip)
+{
+	const struct ipl_entry *x = find(l, family, key(family, ip, (uint8_t[16]){0}));
+
+	return x && x->known;
+}
+
+unsigned iplimit_handshakes(const struct iplimit *l)
+{
+	return l->hs_unknown;
+}
+
+uint64_t iplimit_refused(const struct iplimit *l)
+{
+	return l->refused;
+}
