@@ -383,6 +383,24 @@ LIB_PATH: str
 lib, LIB_PATH = _load()
 
 
+def _resolve_all() -> None:
+    """Looks every declared name up once, now. cffi's ABI-mode library makes
+    its attributes lazily under ffi._lock, a non-reentrant lock: a garbage
+    collection that runs a finalizer (Config.__del__ -> lib.w2w_config_free)
+    while another lookup holds the lock deadlocked the process. Resolved
+    attributes are plain instance attributes: no lock. A function this
+    library lacks (an older one) stays unresolved and raises AttributeError
+    when used, as before."""
+    for name in dir(lib):
+        try:
+            getattr(lib, name)
+        except AttributeError:
+            pass
+
+
+_resolve_all()
+
+
 def strerror(code: int) -> str:
     """w2w_strerror(code): a negative errno or a W2W_E* code in words."""
     return str(ffi.string(lib.w2w_strerror(code)).decode())
