@@ -188,6 +188,7 @@ def test_psk_rotation_at_run_time():
             for pn in (pa, pb, pc):
                 pn.send("stop")
                 pn.wait(lambda ev: ev["event"] == "stopped", 20, "stopped")
+                assert pn.p.wait(timeout=10) == 0, pn.p.stderr.read()
         finally:
             for pn in nodes:
                 pn.kill()
