@@ -54,6 +54,12 @@ class PeerInfo:
     rx_bytes: int
     tx_bytes: int
     connected: bool  # a libp2p connection is up
+    # NAT traversal (docs/nat.md): "direct", "punching", "relayed" (via names
+    # the relaying member) or "none"; "" for self
+    path: str = ""
+    via: str = ""
+    public_endpoint: str = ""  # learned by reflection, "ip:port" or ""
+    nat: int = 0  # 1 behind a NAT, 2 (self only) symmetric-looking, else 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,7 +103,9 @@ def _peer_info(s: Any, i: Any) -> PeerInfo:
         address=text(lib.w2w_snapshot_address(s, i)), endpoint=text(lib.w2w_snapshot_endpoint(s, i)),
         wg_public_key=text(lib.w2w_snapshot_wg_public_key(s, i)),
         last_handshake=int(lib.w2w_snapshot_last_handshake(s, i)), rx_bytes=int(lib.w2w_snapshot_rx_bytes(s, i)),
-        tx_bytes=int(lib.w2w_snapshot_tx_bytes(s, i)), connected=bool(lib.w2w_snapshot_connected(s, i)))
+        tx_bytes=int(lib.w2w_snapshot_tx_bytes(s, i)), connected=bool(lib.w2w_snapshot_connected(s, i)),
+        path=text(lib.w2w_snapshot_path(s, i)), via=text(lib.w2w_snapshot_via(s, i)),
+        public_endpoint=text(lib.w2w_snapshot_public_endpoint(s, i)), nat=int(lib.w2w_snapshot_nat(s, i)))
 
 
 # How the events are logged on the "w2wesher.node" logger.
