@@ -92,6 +92,15 @@ static void json_node(struct sb *b, const struct w2w_snapshot *s, size_t i, cons
 	sb_json_str(b, w2w_snapshot_address(s, i));
 	sb_add(b, ",\"wgPublicKey\":");
 	sb_json_str(b, w2w_snapshot_wg_public_key(s, i));
+	/* NAT traversal (docs/nat.md) */
+	sb_add(b, ",\"nat\":%d,\"publicEndpoint\":", w2w_snapshot_nat(s, i));
+	sb_json_str(b, w2w_snapshot_public_endpoint(s, i));
+	if (i != W2W_SNAPSHOT_SELF) {
+		sb_add(b, ",\"path\":");
+		sb_json_str(b, w2w_snapshot_path(s, i));
+		sb_add(b, ",\"via\":");
+		sb_json_str(b, w2w_snapshot_via(s, i));
+	}
 	if (i != W2W_SNAPSHOT_SELF) {
 		sb_add(b, ",\"endpoint\":");
 		sb_json_str(b, w2w_snapshot_endpoint(s, i));
@@ -163,17 +172,27 @@ char *ctl_snapshot_text(const struct w2w_snapshot *s, int join_info_only)
 	sb_add(&b, "node %s  peer %s\n  address %s  wireguard %s\n", w2w_snapshot_name(s, W2W_SNAPSHOT_SELF),
 	       w2w_snapshot_peer_id(s, W2W_SNAPSHOT_SELF), w2w_snapshot_address(s, W2W_SNAPSHOT_SELF),
 	       w2w_snapshot_wg_public_key(s, W2W_SNAPSHOT_SELF));
-	sb_add(&b, "\n%-16s %-28s %-40s %-24s %-12s %10s %10s %s\n", "NAME", "PEER", "OVERLAY", "ENDPOINT",
-	       "HANDSHAKE", "RX", "TX", "P2P");
+	if (w2w_snapshot_nat(s, W2W_SNAPSHOT_SELF))
+		sb_add(&b, "  behind a %sNAT, public WireGuard endpoint %s\n",
+		       w2w_snapshot_nat(s, W2W_SNAPSHOT_SELF) == 2 ? "symmetric " : "",
+		       w2w_snapshot_public_endpoint(s, W2W_SNAPSHOT_SELF)[0]
+			       ? w2w_snapshot_public_endpoint(s, W2W_SNAPSHOT_SELF)
+			       : "not learned yet");
+	sb_add(&b, "\n%-16s %-28s %-40s %-24s %-12s %10s %10s %-4s %s\n", "NAME", "PEER", "OVERLAY", "ENDPOINT",
+	       "HANDSHAKE", "RX", "TX", "P2P", "PATH");
 	for (size_t i = 0; i < n; i++) {
-		char hs[32], pid[29];
+		char hs[32], pid[29], path[96];
 
 		ago(hs, sizeof(hs), w2w_snapshot_last_handshake(s, i));
 		snprintf(pid, sizeof(pid), "%s", w2w_snapshot_peer_id(s, i));
-		sb_add(&b, "%-16s %-28s %-40s %-24s %-12s %10llu %10llu %s\n", w2w_snapshot_name(s, i), pid,
+		/* "relayed via NAME" (docs/nat.md) */
+		snprintf(path, sizeof(path), "%s%s%s", w2w_snapshot_path(s, i),
+			 w2w_snapshot_via(s, i)[0] ? " via " : "", w2w_snapshot_via(s, i));
+		sb_add(&b, "%-16s %-28s %-40s %-24s %-12s %10llu %10llu %-4s %s\n", w2w_snapshot_name(s, i), pid,
 		       w2w_snapshot_address(s, i), w2w_snapshot_endpoint(s, i)[0] ? w2w_snapshot_endpoint(s, i) : "-",
 		       hs, (unsigned long long)w2w_snapshot_rx_bytes(s, i),
-		       (unsigned long long)w2w_snapshot_tx_bytes(s, i), w2w_snapshot_connected(s, i) ? "yes" : "no");
+		       (unsigned long long)w2w_snapshot_tx_bytes(s, i), w2w_snapshot_connected(s, i) ? "yes" : "no",
+		       path);
 	}
 	return sb_done(&b);
 }

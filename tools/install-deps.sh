@@ -13,6 +13,7 @@ PKGS="
   libsodium-dev libmnl-dev libuv1-dev libmsgpack-dev libcmocka-dev libc-ares-dev
   libclang-rt-14-dev
   wireguard-tools wireguard-go iproute2 iputils-ping util-linux libcap2-bin procps openssh-client
+  iptables conntrack
   nebula
   python3 python3-cffi python3-pytest
   python3-venv python3-pip python3-setuptools python3-mypy

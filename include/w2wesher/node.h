@@ -174,6 +174,19 @@ W2W_EXPORT int w2w_snapshot_connected(const struct w2w_snapshot *s, size_t i);
 /* The multiaddrs another node can use to join through this one (self only). */
 W2W_EXPORT size_t w2w_snapshot_join_addr_count(const struct w2w_snapshot *s);
 W2W_EXPORT const char *w2w_snapshot_join_addr(const struct w2w_snapshot *s, size_t i);
+/* NAT traversal (docs/nat.md). The WireGuard path to a peer: "direct" (a
+ * session, straight to its endpoint), "punching" (both behind NATs, our punch
+ * sent, no session yet), "relayed" (through the member w2w_snapshot_via
+ * names) or "none"; self: "". */
+W2W_EXPORT const char *w2w_snapshot_path(const struct w2w_snapshot *s, size_t i);
+/* The name of the member relaying the path ("" when direct). */
+W2W_EXPORT const char *w2w_snapshot_via(const struct w2w_snapshot *s, size_t i);
+/* The public WireGuard endpoint learned by reflection ("ip:port" or ""): ours
+ * (self), or the one a peer announces. */
+W2W_EXPORT const char *w2w_snapshot_public_endpoint(const struct w2w_snapshot *s, size_t i);
+/* 1 when the node is behind a NAT (self: as we detected it; a peer: as it
+ * announces), 2 when ours looks symmetric (self only), else 0. */
+W2W_EXPORT int w2w_snapshot_nat(const struct w2w_snapshot *s, size_t i);
 
 /*
  * Metrics (docs/operations.md "Metrics"): counters since w2w_node_new() and

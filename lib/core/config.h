@@ -50,6 +50,7 @@ enum cfg_key {
 	CK_NODE_REFRESH,
 	CK_NODE_CONTROLSOCKET,
 	CK_NODE_DNSDOMAIN,
+	CK_P2P_RELAY,
 	CK_P2P_NEXTPSKFILE,
 	CK_NODE_PAIRPSK,
 	CK_NODE_METRICSADDR,
@@ -99,6 +100,7 @@ struct w2w_config {
 	size_t n_mdns_ifaces;
 	char mdns_ifaces_text[CFG_MAX_MDNS_IFACES * 16]; /* "eth0,eth1" */
 	uint64_t mdns_interval_ms;
+	bool relay; /* [P2P] Relay: forward WireGuard UDP for NATed members (docs/nat.md) */
 
 	char ifname[16];
 	unsigned listen_port;

@@ -147,6 +147,9 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 	case CK_NODE_DNSDOMAIN:
 		buf_printf(b, "%s", c->dns_domain);
 		break;
+	case CK_P2P_RELAY:
+		buf_printf(b, "%s", c->relay ? "true" : "false");
+		break;
 	case CK_NODE_METRICSADDR:
 		buf_printf(b, "%s", c->metrics_addr);
 		break;

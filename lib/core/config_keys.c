@@ -474,6 +474,19 @@ static int p_mdns(struct w2w_config *c, const char *v, size_t n, char *why)
 	return 0;
 }
 
+static int p_relay(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	char s[72];
+	bool on = false; /* docs/nat.md: relaying is opt-in, a member's bandwidth is its own */
+
+	if (n && parse_bool(v, n, &on) < 0) {
+		cfg_why(why, "'%s' is not true or false", cfg_shown(s, v, n));
+		return -1;
+	}
+	c->relay = on;
+	return 0;
+}
+
 static int p_pair_psk(struct w2w_config *c, const char *v, size_t n, char *why)
 {
 	char s[72];
@@ -955,6 +968,7 @@ const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_NODE_REFRESH] = {SEC_NODE, "RefreshInterval", p_refresh, false},
     [CK_NODE_CONTROLSOCKET] = {SEC_NODE, "ControlSocket", p_control_socket, false},
     [CK_NODE_DNSDOMAIN] = {SEC_NODE, "DNSDomain", p_dns_domain, false},
+    [CK_P2P_RELAY] = {SEC_P2P, "Relay", p_relay, false},
     [CK_NODE_PAIRPSK] = {SEC_NODE, "PairPSK", p_pair_psk, false},
     [CK_NODE_METRICSADDR] = {SEC_NODE, "MetricsAddr", p_metrics_addr, false},
     [CK_P2P_ADMISSIONKEY] = {SEC_P2P, "AdmissionKey", p_adm_key, false},

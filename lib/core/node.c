@@ -20,6 +20,7 @@
 #include "ipam.h"
 #include "loop_internal.h"
 #include "node_internal.h"
+#include "node_relay.h"
 #include "nodestate.h"
 #include "osclock.h"
 #include "p2phost.h"
@@ -161,6 +162,49 @@ static bool op_handshook(void *ud, const uint8_t *wg_pub)
 	return wp && wp->last_handshake_time.tv_sec;
 }
 
+/* NAT reflection (docs/nat.md): where our device sees the peer, and how old
+ * its last handshake is (wall clock: WireGuard reports handshake times so). */
+static bool op_wg_peer(void *ud, const uint8_t *wg_pub, struct ann_endpoint *ep, int64_t *hs_age_s, uint64_t *rx)
+{
+	struct w2w_node *n = ud;
+	const struct wgdevice *dev = n->wg ? wgsync_actual(n->wg) : NULL;
+	const struct wgpeer *wp = dev ? wgdev_find_peer(dev, wg_pub) : NULL;
+	int64_t now_s = (int64_t)(os_wall_us() / 1000000);
+
+	if (!wp)
+		return false;
+	memset(ep, 0, sizeof(*ep));
+	if (wp->endpoint.addr.sa_family == AF_INET) {
+		ep->addr.family = 4;
+		memcpy(ep->addr.ip, &wp->endpoint.addr4.sin_addr, 4);
+		ep->port = ntohs(wp->endpoint.addr4.sin_port);
+	} else if (wp->endpoint.addr.sa_family == AF_INET6) {
+		ep->addr.family = 6;
+		memcpy(ep->addr.ip, &wp->endpoint.addr6.sin6_addr, 16);
+		ep->port = ntohs(wp->endpoint.addr6.sin6_port);
+	}
+	*rx = wp->rx_bytes;
+	*hs_age_s = wp->last_handshake_time.tv_sec > 0 && now_s >= wp->last_handshake_time.tv_sec
+			    ? now_s - wp->last_handshake_time.tv_sec
+			    : -1;
+	return true;
+}
+
+static int op_relay_open(void *ud, const struct ann_ip *ip_a, const struct ann_ip *ip_b, uint16_t *pa, uint16_t *pb,
+			 void **handle)
+{
+	struct w2w_node *n = ud;
+
+	return node_relay_open(n->r, &n->log, ip_a, ip_b, pa, pb, handle);
+}
+
+static void op_relay_close(void *ud, void *handle)
+{
+	struct w2w_node *n = ud;
+
+	node_relay_close(n->r, handle);
+}
+
 static int op_probe(void *ud, const struct peerid *peer)
 {
 	struct w2w_node *n = ud;
@@ -222,6 +266,9 @@ static const struct mn_ops mesh_ops = {
 	.established = op_established,
 	.wall_us = op_wall_us,
 	.probe = op_probe,
+	.wg_peer = op_wg_peer,
+	.relay_open = op_relay_open,
+	.relay_close = op_relay_close,
 	.admit = node_op_admit,
 	.save_revocations = node_save_revocations,
 	.rotate_prepare = node_keys_prepare,
@@ -253,11 +300,22 @@ static void on_refresh(void *ud, uint64_t now)
 {
 	struct w2w_node *n = ud;
 
+	const struct wgdevice *dev = wgsync_actual(n->wg);
+	const struct wgpeer *wp;
+	bool pending = false;
+	uint64_t next;
+
 	wgsync_refresh(n->wg);
 	/* A full read costs ~330 bytes per peer over UAPI: often for small meshes,
-	 * rarely for big ones. */
-	reactor_timer_arm(n->r, &n->t_refresh,
-			  now + (pt_count(mn_table(n->mesh)) < 64 ? REFRESH_US / 5 : REFRESH_US * 2));
+	 * rarely for big ones. While a peer has no handshake yet, 4 times as
+	 * often: its first handshake is what NAT reflection reports (docs/nat.md),
+	 * and every read it waits delays a punch. */
+	if (dev)
+		wgdev_for_each_peer(dev, wp) pending |= wp->last_handshake_time.tv_sec <= 0;
+	next = pt_count(mn_table(n->mesh)) < 64 ? REFRESH_US / 5 : REFRESH_US * 2;
+	if (pending && pt_count(mn_table(n->mesh)) < 64)
+		next = REFRESH_US / 20;
+	reactor_timer_arm(n->r, &n->t_refresh, now + next);
 }
 
 /* ---- libp2p events ---- */
@@ -469,6 +527,7 @@ static int mesh_new(struct w2w_node *n, const struct w2w_config *cfg)
 	if (blen < 0 || !ann_ip_from_ma(bin, (size_t)blen, &mc.listen_ip, &n->listen_tcp))
 		memset(&mc.listen_ip, 0, sizeof(mc.listen_ip));
 	mc.listen_tcp = n->listen_tcp;
+	mc.relay = cfg->relay;
 	mc.rotate_us = cfg->key_rotation_ms * 1000;
 	mc.log = &n->log;
 	mc.adm_keys = (const uint8_t(*)[32])cfg->adm_keys;
@@ -772,7 +831,8 @@ int w2w_node_start(struct w2w_node *n)
 			 n->wg_pub_b64);
 	}
 	mesh_rearm(n);
-	reactor_timer_arm(n->r, &n->t_refresh, os_now_us() + REFRESH_US);
+	/* soon: the first handshakes are what NAT reflection reports (on_refresh) */
+	reactor_timer_arm(n->r, &n->t_refresh, os_now_us() + REFRESH_US / 20);
 	if (n->mdns_on)
 		mdns_start(n);
 	return 0;

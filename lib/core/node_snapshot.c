@@ -19,7 +19,19 @@ struct snap_node {
 	int64_t last_handshake;
 	uint64_t rx, tx;
 	int connected;
+	const char *path;          /* docs/nat.md */
+	char public_ep[WGENDPOINT_STRLEN];
+	int nat;
+	char via[ANN_NAME_MAX + 1]; /* the relaying member's name */
 };
+
+static void ep_text(char *out, size_t cap, const struct ann_endpoint *ep)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	ann_ip_str(&ep->addr, ip, sizeof(ip));
+	snprintf(out, cap, ep->addr.family == 6 ? "[%s]:%u" : "%s:%u", ip, ep->port);
+}
 
 struct w2w_snapshot {
 	struct snap_node self;
@@ -51,6 +63,10 @@ struct w2w_snapshot *w2w_node_snapshot(struct w2w_node *n)
 	snprintf(s->self.wg_pub, sizeof(s->self.wg_pub), "%s", n->wg_pub_b64);
 	if (claim)
 		ann_ip_str(&claim->addr, s->self.address, sizeof(s->self.address));
+	s->self.path = "";
+	s->self.nat = mn_nat_symmetric(n->mesh) ? 2 : mn_nat_behind(n->mesh) ? 1 : 0;
+	if (mn_nat_wep(n->mesh))
+		ep_text(s->self.public_ep, sizeof(s->self.public_ep), mn_nat_wep(n->mesh));
 	s->peers = calloc(np ? np : 1, sizeof(*s->peers));
 	s->join = calloc(4, sizeof(*s->join));
 	if (!s->peers || !s->join)
@@ -67,6 +83,19 @@ struct w2w_snapshot *w2w_node_snapshot(struct w2w_node *n)
 		if (e->ann.n_claims)
 			ann_ip_str(&e->ann.claims[0].addr, p->address, sizeof(p->address));
 		p->connected = mn_connected(n->mesh, &e->id);
+		p->nat = (e->ann.flags & ANN_F_NAT) ? 1 : 0;
+		if (e->ann.has_wep)
+			ep_text(p->public_ep, sizeof(p->public_ep), &e->ann.wep);
+		p->path = wp && wp->last_handshake_time.tv_sec > 0 && wp->endpoint.addr.sa_family != AF_UNSPEC
+				  ? "direct"
+			  : mn_punched(n->mesh, &e->id) ? "punching"
+							 : "none";
+		if (mn_relayed_by(n->mesh, &e->id)) {
+			const struct pt_entry *re = pt_find(pt, mn_relayed_by(n->mesh, &e->id));
+
+			p->path = "relayed";
+			snprintf(p->via, sizeof(p->via), "%s", re ? re->ann.name : "?");
+		}
 		if (wp) {
 			if (wgendpoint_format(p->endpoint, sizeof(p->endpoint), &wp->endpoint) < 0)
 				p->endpoint[0] = '\0';
@@ -196,6 +225,34 @@ int w2w_snapshot_connected(const struct w2w_snapshot *s, size_t i)
 	const struct snap_node *e = snap_at(s, i);
 
 	return e ? e->connected : 0;
+}
+
+const char *w2w_snapshot_path(const struct w2w_snapshot *s, size_t i)
+{
+	const struct snap_node *e = snap_at(s, i);
+
+	return e ? e->path : NULL;
+}
+
+const char *w2w_snapshot_public_endpoint(const struct w2w_snapshot *s, size_t i)
+{
+	const struct snap_node *e = snap_at(s, i);
+
+	return e ? e->public_ep : NULL;
+}
+
+const char *w2w_snapshot_via(const struct w2w_snapshot *s, size_t i)
+{
+	const struct snap_node *e = snap_at(s, i);
+
+	return e ? e->via : NULL;
+}
+
+int w2w_snapshot_nat(const struct w2w_snapshot *s, size_t i)
+{
+	const struct snap_node *e = snap_at(s, i);
+
+	return e ? e->nat : 0;
 }
 
 size_t w2w_snapshot_join_addr_count(const struct w2w_snapshot *s)

@@ -153,13 +153,24 @@ int ann_encode_ext(const struct announce *a, const struct ann_adm *adm, struct b
 	for (unsigned i = 0; i < a->n_down; i++)
 		if (!a->down[i].len || a->down[i].len > ANN_ID_MAX)
 			return W2W_EPARSE;
+	if (a->n_rq > ANN_MAX_RQ || a->n_ry > ANN_MAX_RY)
+		return W2W_EPARSE;
+	for (unsigned i = 0; i < a->n_ry; i++)
+		if (!a->ry[i].pa || !a->ry[i].pb)
+			return W2W_EPARSE;
+	if (a->n_seen > ANN_MAX_SEEN || (a->has_wep && (!valid_family(a->wep.addr.family) || !a->wep.port)))
+		return W2W_EPARSE;
+	for (unsigned i = 0; i < a->n_seen; i++)
+		if (!valid_family(a->seen[i].ep.addr.family) || !a->seen[i].ep.port)
+			return W2W_EPARSE;
 
 	msgpack_packer_init(&pk, out, buf_write_cb);
 	if (adm && (adm->tok_len > ANN_BLOB_MAX || adm->n_rev > ANN_MAX_REVOKE))
 		return W2W_EPARSE;
 	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0) + (a->n_pk ? 1 : 0) +
 				      (a->members ? 1 : 0) + (adm && adm->tok_len ? 1 : 0) + (adm && adm->n_rev ? 1 : 0) +
-				      (a->has_next ? 1 : 0));
+				      (a->has_next ? 1 : 0) + (a->has_wep ? 1 : 0) + (a->n_seen ? 1 : 0) + (a->n_rq ? 1 : 0) +
+				      (a->n_ry ? 1 : 0));
 	pack_key(&pk, "v");
 	msgpack_pack_uint32(&pk, ANN_VERSION);
 	pack_key(&pk, "seq");
@@ -211,6 +222,47 @@ int ann_encode_ext(const struct announce *a, const struct ann_adm *adm, struct b
 			msgpack_pack_bin_body(&pk, a->down[i].id, a->down[i].len);
 			pack_key(&pk, "s");
 			msgpack_pack_uint64(&pk, a->down[i].seq);
+		}
+	}
+	if (a->has_wep) {
+		pack_key(&pk, "wep");
+		pack_ip(&pk, &a->wep.addr, &a->wep.port);
+	}
+	if (a->n_seen) {
+		pack_key(&pk, "seen");
+		msgpack_pack_array(&pk, a->n_seen);
+		for (unsigned i = 0; i < a->n_seen; i++) {
+			msgpack_pack_map(&pk, 2);
+			pack_key(&pk, "k");
+			msgpack_pack_bin(&pk, ANN_SEEN_KEY_LEN);
+			msgpack_pack_bin_body(&pk, a->seen[i].key, ANN_SEEN_KEY_LEN);
+			pack_key(&pk, "e");
+			pack_ip(&pk, &a->seen[i].ep.addr, &a->seen[i].ep.port);
+		}
+	}
+	if (a->n_rq) {
+		pack_key(&pk, "rq");
+		msgpack_pack_array(&pk, a->n_rq);
+		for (unsigned i = 0; i < a->n_rq; i++) {
+			msgpack_pack_bin(&pk, ANN_SEEN_KEY_LEN);
+			msgpack_pack_bin_body(&pk, a->rq[i], ANN_SEEN_KEY_LEN);
+		}
+	}
+	if (a->n_ry) {
+		pack_key(&pk, "ry");
+		msgpack_pack_array(&pk, a->n_ry);
+		for (unsigned i = 0; i < a->n_ry; i++) {
+			msgpack_pack_map(&pk, 4);
+			pack_key(&pk, "a");
+			msgpack_pack_bin(&pk, ANN_SEEN_KEY_LEN);
+			msgpack_pack_bin_body(&pk, a->ry[i].a, ANN_SEEN_KEY_LEN);
+			pack_key(&pk, "b");
+			msgpack_pack_bin(&pk, ANN_SEEN_KEY_LEN);
+			msgpack_pack_bin_body(&pk, a->ry[i].b, ANN_SEEN_KEY_LEN);
+			pack_key(&pk, "pa");
+			msgpack_pack_uint16(&pk, a->ry[i].pa);
+			pack_key(&pk, "pb");
+			msgpack_pack_uint16(&pk, a->ry[i].pb);
 		}
 	}
 	if (a->n_pk) {
@@ -339,6 +391,70 @@ static bool get_down(const msgpack_object *o, struct ann_down *d)
 	return have_id && have_s;
 }
 
+static bool get_seen(const msgpack_object *o, struct ann_seen *s)
+{
+	bool have_k = false, have_e = false;
+
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return false;
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object_kv *kv = &o->via.map.ptr[i];
+
+		if (key_is(&kv->key, "k")) {
+			if (have_k || kv->val.type != MSGPACK_OBJECT_BIN || kv->val.via.bin.size != ANN_SEEN_KEY_LEN)
+				return false;
+			memcpy(s->key, kv->val.via.bin.ptr, ANN_SEEN_KEY_LEN);
+			have_k = true;
+		} else if (key_is(&kv->key, "e")) {
+			if (have_e || !get_ip(&kv->val, true, &s->ep.addr, &s->ep.port))
+				return false;
+			have_e = true;
+		}
+	}
+	return have_k && have_e;
+}
+
+static bool get_key8(const msgpack_object *o, uint8_t *out)
+{
+	if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != ANN_SEEN_KEY_LEN)
+		return false;
+	memcpy(out, o->via.bin.ptr, ANN_SEEN_KEY_LEN);
+	return true;
+}
+
+static bool get_relay(const msgpack_object *o, struct ann_relay *r)
+{
+	unsigned have = 0;
+	uint64_t v;
+
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return false;
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object_kv *kv = &o->via.map.ptr[i];
+
+		if (key_is(&kv->key, "a")) {
+			if ((have & 1) || !get_key8(&kv->val, r->a))
+				return false;
+			have |= 1;
+		} else if (key_is(&kv->key, "b")) {
+			if ((have & 2) || !get_key8(&kv->val, r->b))
+				return false;
+			have |= 2;
+		} else if (key_is(&kv->key, "pa")) {
+			if ((have & 4) || !get_uint(&kv->val, 65535, &v) || !v)
+				return false;
+			r->pa = (uint16_t)v;
+			have |= 4;
+		} else if (key_is(&kv->key, "pb")) {
+			if ((have & 8) || !get_uint(&kv->val, 65535, &v) || !v)
+				return false;
+			r->pb = (uint16_t)v;
+			have |= 8;
+		}
+	}
+	return have == 15;
+}
+
 static bool name_ok(const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -463,6 +579,31 @@ int ann_decode(const uint8_t *p, size_t n, struct announce *out)
 				a.la[j].len = (uint8_t)m->via.bin.size;
 			}
 			a.n_la = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "wep")) {
+			if (!get_ip(val, true, &a.wep.addr, &a.wep.port))
+				goto out;
+			a.has_wep = true;
+		} else if (key_is(k, "seen")) {
+			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_SEEN)
+				goto out;
+			for (uint32_t j = 0; j < val->via.array.size; j++)
+				if (!get_seen(&val->via.array.ptr[j], &a.seen[j]))
+					goto out;
+			a.n_seen = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "rq")) {
+			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_RQ)
+				goto out;
+			for (uint32_t j = 0; j < val->via.array.size; j++)
+				if (!get_key8(&val->via.array.ptr[j], a.rq[j]))
+					goto out;
+			a.n_rq = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "ry")) {
+			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_RY)
+				goto out;
+			for (uint32_t j = 0; j < val->via.array.size; j++)
+				if (!get_relay(&val->via.array.ptr[j], &a.ry[j]))
+					goto out;
+			a.n_ry = (uint8_t)val->via.array.size;
 		}
 		/* Unknown keys: ignored (forward compatibility within version 1). */
 	}

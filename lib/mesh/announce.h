@@ -28,10 +28,21 @@
 #define ANN_ACK_LEN 4          /* bytes of a WireGuard public key in an ack */
 #define ANN_MAX_DOWN 8         /* unreachable reports in one announcement */
 #define ANN_ID_MAX 44          /* bytes of a binary peer ID (PEERID_MAX_LEN) */
+#define ANN_MAX_SEEN 8         /* reflection reports (docs/nat.md) in one announcement */
+#define ANN_SEEN_KEY_LEN 8     /* bytes of a WireGuard public key in a reflection report */
+#define ANN_MAX_RQ 8           /* relay requests in one announcement (docs/nat.md) */
+#define ANN_MAX_RY 8           /* relay allocations in one announcement */
 #define ANN_MAX_PK 2           /* network PSK key IDs (pairpsk.h) */
 #define ANN_PK_LEN 8           /* bytes of one key ID */
 
-enum { ANN_F_LEAVING = 1u << 0 };
+enum {
+	ANN_F_LEAVING = 1u << 0,
+	/* The author is behind a NAT (docs/nat.md): it initiates WireGuard
+	 * handshakes towards public peers, which wait for them. */
+	ANN_F_NAT = 1u << 1,
+	/* The author relays WireGuard UDP for NATed members ([P2P] Relay, docs/nat.md). */
+	ANN_F_RELAY = 1u << 2,
+};
 
 struct ann_ip {
 	uint8_t family;   /* 4 or 6 */
@@ -75,6 +86,27 @@ struct announce {
 		uint8_t id[ANN_ID_MAX]; /* binary peer ID */
 		uint64_t seq;
 	} down[ANN_MAX_DOWN];
+	/* NAT traversal (docs/nat.md, optional, older nodes ignore both). wep: the
+	 * author's public WireGuard endpoint as its peers reported seeing it. */
+	bool has_wep;
+	struct ann_endpoint wep;
+	/* Reflection reports: where the author's WireGuard device sees these
+	 * peers (source of their last authenticated packets). */
+	uint8_t n_seen;
+	struct ann_seen {
+		uint8_t key[ANN_SEEN_KEY_LEN]; /* first bytes of the peer's WireGuard key */
+		struct ann_endpoint ep;
+	} seen[ANN_MAX_SEEN];
+	/* Relays (docs/nat.md): peers (key prefixes) the author asks a relay to
+	 * connect it with, and, from a relay, the pairs it forwards: member a
+	 * sends to the relay's UDP port pa, member b to pb. */
+	uint8_t n_rq;
+	uint8_t rq[ANN_MAX_RQ][ANN_SEEN_KEY_LEN];
+	uint8_t n_ry;
+	struct ann_relay {
+		uint8_t a[ANN_SEEN_KEY_LEN], b[ANN_SEEN_KEY_LEN];
+		uint16_t pa, pb;
+	} ry[ANN_MAX_RY];
 	/* Per-pair WireGuard PSKs (mesh/pairpsk.h): key IDs of the network PSKs
 	 * the author holds, newest first. Absent (0) = the author uses none. */
 	uint8_t n_pk;

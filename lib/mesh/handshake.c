@@ -95,6 +95,12 @@ static bool ip_loopback(const struct ann_ip *ip)
 
 bool hs_endpoint(const struct ann_ip *conn_ip, const struct announce *a, struct ann_endpoint *out)
 {
+	/* A public WireGuard endpoint its peers saw (docs/nat.md) beats any guess:
+	 * behind a NAT the TCP connection's mapping has another port. */
+	if (a->has_wep) {
+		*out = a->wep;
+		return true;
+	}
 	/* The live connection's remote IP is the best evidence of where the node
 	 * is reachable from here, unless it is loopback: then the TCP path went
 	 * through something local (a port forward, a proxy) and the node's own

@@ -113,7 +113,8 @@ struct hs_plan hs_plan(struct hs_peer *s, const uint8_t *self_pub, const struct 
 int hs_ack_rank(const uint8_t *self_pub, const struct hs_peer *s, bool established, uint64_t now);
 
 /*
- * The WireGuard endpoint for a peer: the remote IP of the live libp2p
+ * The WireGuard endpoint for a peer: its announced public WireGuard endpoint
+ * (`wep`, learned by reflection, docs/nat.md), else the remote IP of the live libp2p
  * connection (conn_ip, NULL if none) with the peer's announced WireGuard port
  * (the port it listens on, not ours), else its first advertised endpoint. A
  * loopback connection IP (the libp2p connection went through something local:

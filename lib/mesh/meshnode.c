@@ -14,14 +14,18 @@
 #include "handshake.h"
 #include "meshnode.h"
 #include "multiaddr.h"
+#include "nat.h"
 #include "pairpsk.h"
 #include "reconcile.h"
+#include "relay.h"
 #include "secmem.h"
 #include "rotate.h"
 
 /* A kicked initiator (RECONCILE_F_KICK) is re-evaluated after this: its
  * keepalive for the handshake goes back to the configured one. */
 #define MN_KICK_RECHECK_US (1000ull * 1000)
+/* NAT punches of the higher key of a pair wait this long (docs/nat.md). */
+#define MN_PUNCH_STAGGER_US (300ull * 1000)
 
 enum mn_timer {
 	T_ASSIGNED,      /* report the address chosen at start, from the loop */
@@ -34,6 +38,7 @@ enum mn_timer {
 	T_REDIAL,
 	T_PROBE,          /* the liveness schedule: one probe per period */
 	T_PROBE_DEADLINE, /* the running probe was not answered in time */
+	T_NAT_SCAN,       /* reflection reports from our device's endpoints (docs/nat.md) */
 	T_ADMIT,          /* admission mode: token deadlines and expiries */
 	T_ROTATE,         /* key rotation: repeat the next key, then switch (or retry the switch) */
 	T_ROTATE_SCHED,   /* the next scheduled key rotation (WireguardKeyRotation) */
@@ -50,6 +55,16 @@ struct mn_peer {
 	uint64_t last_alive_us; /* our own proof: probe answered or connection up (0: none) */
 	bool up_pending; /* new node: MN_EV_PEER_UP once a device routing it is applied */
 	struct hs_peer hs;
+	bool has_punched; /* NAT punch (docs/nat.md): the public endpoint we last sent to */
+	struct ann_endpoint punched;
+	uint64_t punched_at;
+	uint64_t punch_due_us; /* a staggered punch (the higher key) goes out then */
+	uint64_t wg_rx, wg_rx_at_us; /* its WireGuard rx bytes, when they last grew (proof of life) */
+	bool want_relay; /* we ask for a relay to it (rq) */
+	bool relayed;    /* a relay offered the pair: relay_ep is its port for us */
+	bool relay_forced;
+	struct peerid relay_by;
+	struct ann_endpoint relay_ep;
 	/* admission mode: its connection showed a valid token (identify) by
 	 * adm_deadline_us, and its token expires at tok_exp_s (Unix s, 0: never) */
 	bool admitted;
@@ -58,6 +73,13 @@ struct mn_peer {
 	/* it switched to the next key it announced (docs/mesh.md "Key rotation"):
 	 * until a handshake with that key, or ROT_WAIT_US, it initiates, not we */
 	uint64_t rot_since;
+};
+
+/* A pair we relay (docs/nat.md "Relays"). */
+struct mn_relay {
+	uint8_t a[ANN_SEEN_KEY_LEN], b[ANN_SEEN_KEY_LEN];
+	uint16_t pa, pb;
+	void *handle;
 };
 
 struct mn_report {
@@ -111,6 +133,14 @@ struct mesh_node {
 	size_t n_dropped;
 	uint64_t now_us; /* the input's time, for peer table callbacks */
 
+	/* NAT traversal (docs/nat.md) */
+	struct nat_self nat;
+	bool nat_behind;
+	uint8_t n_seen; /* our reflection reports */
+	struct ann_seen seen[ANN_MAX_SEEN];
+	struct mn_relay relays[RELAY_MAX_PAIRS];
+	size_t n_relays;
+	bool relay_full_logged;
 	/* Per-pair WireGuard PSKs (pairpsk.h, mn_set_psks): our network PSKs,
 	 * newest first, in guarded memory, and their key IDs; none = off. */
 	uint8_t *psks;
@@ -339,6 +369,27 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 	s.observed = m->observed;
 	s.n_observed = m->n_observed;
 	ann_build(&a, &s);
+	if (m->nat_behind)
+		a.flags |= ANN_F_NAT;
+	a.has_wep = m->nat.has_wep;
+	a.wep = m->nat.wep;
+	a.n_seen = m->n_seen;
+	memcpy(a.seen, m->seen, sizeof(a.seen));
+	if (m->cfg.relay && !m->nat_behind && m->ops.relay_open)
+		a.flags |= ANN_F_RELAY;
+	for (size_t i = 0; i < m->n_relays && a.n_ry < ANN_MAX_RY; i++) {
+		memcpy(a.ry[a.n_ry].a, m->relays[i].a, ANN_SEEN_KEY_LEN);
+		memcpy(a.ry[a.n_ry].b, m->relays[i].b, ANN_SEEN_KEY_LEN);
+		a.ry[a.n_ry].pa = m->relays[i].pa;
+		a.ry[a.n_ry].pb = m->relays[i].pb;
+		a.n_ry++;
+	}
+	for (size_t i = 0; i < m->n_peers && a.n_rq < ANN_MAX_RQ; i++) {
+		const struct pt_entry *pe = m->peers[i].want_relay ? pt_find(m->pt, &m->peers[i].id) : NULL;
+
+		if (pe)
+			memcpy(a.rq[a.n_rq++], pe->ann.wg_pub, ANN_SEEN_KEY_LEN);
+	}
 	a.n_pk = (uint8_t)m->n_psks;
 	memcpy(a.pk, m->kids, sizeof(m->kids[0]) * m->n_psks);
 	if (!(flags & ANN_F_LEAVING))
@@ -502,6 +553,433 @@ static void check_address(struct mesh_node *m, uint64_t now)
 	soon(m, T_RECONCILE, now, 0);
 }
 
+/* ---- NAT traversal (docs/nat.md, policy in nat.h) ---- */
+
+static bool ep_same(const struct ann_endpoint *a, const struct ann_endpoint *b)
+{
+	return a->port == b->port && ann_ip_eq(&a->addr, &b->addr);
+}
+
+static void ep_str(const struct ann_endpoint *ep, char *out, size_t cap)
+{
+	char ip[64];
+
+	ann_ip_str(&ep->addr, ip, sizeof(ip));
+	snprintf(out, cap, ep->addr.family == 6 ? "[%s]:%u" : "%s:%u", ip, ep->port);
+}
+
+/* Our device's last handshake with this key, in seconds (< 0: none). */
+static int64_t hs_age_rx(struct mesh_node *m, const uint8_t *wg_pub, struct ann_endpoint *ep, uint64_t *rx)
+{
+	struct ann_endpoint tmp;
+	uint64_t rtmp;
+	int64_t age = -1;
+
+	if (!m->ops.wg_peer || !m->ops.wg_peer(m->ud, wg_pub, ep ? ep : &tmp, &age, rx ? rx : &rtmp))
+		return -1;
+	return age;
+}
+
+static int64_t hs_age(struct mesh_node *m, const uint8_t *wg_pub, struct ann_endpoint *ep)
+{
+	return hs_age_rx(m, wg_pub, ep, NULL);
+}
+
+/* Authenticated WireGuard packets from the peer within 3/4 PeerExpiry (its
+ * keepalives, or traffic): proof of life without a libp2p connection. */
+static bool wg_alive(const struct mesh_node *m, const struct mn_peer *c, uint64_t now)
+{
+	return c && c->wg_rx_at_us && now - c->wg_rx_at_us < m->cfg.expiry_us / 4 * 3;
+}
+
+static void nat_update_behind(struct mesh_node *m, uint64_t now)
+{
+	bool b = nat_behind(&m->cfg.listen_ip, m->observed, m->n_observed, m->nat.has_wep);
+
+	if (b == m->nat_behind)
+		return;
+	m->nat_behind = b;
+	log_info(m->cfg.log, "nat: %s", b ? "behind a NAT: initiating towards public peers" : "no NAT seen");
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+	soon(m, T_RECONCILE, now, 0);
+}
+
+/*
+ * The NAT roles override the first-handshake rule (nat.h). Returns true when
+ * the endpoint must be written over a roamed one: a punch towards a public
+ * endpoint we have not sent to yet.
+ */
+static bool relay_available(const struct mesh_node *m)
+{
+	for (size_t i = 0; i < pt_count(m->pt); i++) {
+		const struct pt_entry *e = pt_at(m->pt, i);
+
+		if ((e->ann.flags & ANN_F_RELAY) && !(e->ann.flags & ANN_F_NAT))
+			return true;
+	}
+	return false;
+}
+
+/* Both behind NATs and no handshake RELAY_AFTER_US after the punch (or after
+ * configuring it, while its public endpoint is unknown): ask for a relay. */
+static void maybe_ask_relay(struct mesh_node *m, struct mn_peer *c, const struct pt_entry *e, uint64_t now)
+{
+	uint64_t since;
+	int64_t age;
+
+	if (!c || c->want_relay || !relay_available(m))
+		return;
+	age = hs_age(m, e->ann.wg_pub, NULL);
+	if (age >= 0 && age <= NAT_SESSION_MAX_S)
+		return;
+	since = c->has_punched ? c->punched_at : c->hs.configured_at;
+	if (now - since < RELAY_AFTER_US) {
+		soon(m, T_RECONCILE, now, since + RELAY_AFTER_US - now + 1000);
+		return;
+	}
+	c->want_relay = true;
+	log_info(m->cfg.log, "relay: no direct path to %s after %llu s: asking for a relay", e->ann.name,
+		 (unsigned long long)((now - since) / 1000000));
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+}
+
+static bool nat_plan(struct mesh_node *m, struct mn_peer *c, const struct pt_entry *e, struct hs_plan *plan,
+		     uint64_t now)
+{
+	char ep[80];
+	enum nat_role role = nat_role(m->nat_behind, &e->ann);
+
+	if (role == NAT_ROLE_PUNCH || role == NAT_ROLE_PENDING)
+		maybe_ask_relay(m, c, e, now);
+	switch (role) {
+	case NAT_ROLE_DEFAULT:
+		return false;
+	case NAT_ROLE_INITIATE:
+		/* We initiate, but only towards a peer that has us configured
+		 * (its ack), else our initiation is dropped and retried after 5 s:
+		 * the first-handshake rule's reason for acks (handshake.h). A
+		 * waiter until now may have attempted a handshake without an
+		 * endpoint (an application packet): re-create it, as a promoted
+		 * waiter is. */
+		if (!plan->established && !plan->endpoint && hs_acks(&e->ann, m->cfg.wg_pub)) {
+			plan->endpoint = true;
+			plan->recreate = true;
+		}
+		return false;
+	case NAT_ROLE_WAIT:
+		/* It initiates: we wait, and ack it so that it knows we can answer
+		 * (the first-handshake rule may have made us the initiator, towards
+		 * an endpoint that is only its TCP mapping's IP) */
+		if (!plan->established) {
+			plan->endpoint = false;
+			if (c && c->hs.role == HS_ROLE_INITIATOR) {
+				c->hs.role = HS_ROLE_WAITER;
+				m->hs_dirty = true;
+				soon(m, T_ANNOUNCE_SOON, now, 0);
+			}
+		}
+		return false;
+	case NAT_ROLE_PENDING:
+		if (!plan->established)
+			plan->endpoint = false;
+		return false;
+	case NAT_ROLE_PUNCH:
+		plan->endpoint = true;
+		if (!c || (c->has_punched && ep_same(&c->punched, &e->ann.wep)))
+			return false;
+		/* Crossed initiations (both sides within a round trip) both fail
+		 * and cost WireGuard's 5 s retry (handshake.h), and both sides
+		 * often learn the pair at once (one announcement of a public
+		 * member reports both): the higher key punches MN_PUNCH_STAGGER_US
+		 * later. The lower key's first datagram opens its own NAT (and is
+		 * dropped by the other's, or completes the handshake); the higher
+		 * key's then passes. */
+		if (memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 && !plan->established) {
+			if (!c->punch_due_us) {
+				c->punch_due_us = now + MN_PUNCH_STAGGER_US;
+				soon(m, T_RECONCILE, now, MN_PUNCH_STAGGER_US);
+			}
+			if (now < c->punch_due_us) {
+				plan->endpoint = false;
+				return false;
+			}
+		}
+		c->punch_due_us = 0;
+		/* Both behind NATs, its public endpoint is new to us: send now (the
+		 * other side does the same on the announcement that made the pair
+		 * complete, or on its own new endpoint), over a roamed endpoint. */
+		c->has_punched = true;
+		c->punched = e->ann.wep;
+		c->punched_at = now;
+		plan->established = false;
+		ep_str(&e->ann.wep, ep, sizeof(ep));
+		log_info(m->cfg.log, "nat: punching towards %s at %s", e->ann.name, ep);
+		return true;
+	}
+	return false;
+}
+
+/* A reflection report of author (its announcement a) about us. */
+static void nat_take_reports(struct mesh_node *m, const struct peerid *author, const struct announce *a,
+			     uint64_t now)
+{
+	for (unsigned i = 0; i < a->n_seen; i++) {
+		char from[PEERID_STR_MAX], ep[80];
+		int64_t age, rep_age;
+		enum nat_verdict v;
+		bool had_wep;
+
+		if (memcmp(a->seen[i].key, m->cfg.wg_pub, ANN_SEEN_KEY_LEN) != 0)
+			continue;
+		age = hs_age(m, a->wg_pub, NULL);
+		rep_age = m->nat.has_wep ? hs_age(m, m->nat.reporter, NULL) : -1;
+		had_wep = m->nat.has_wep;
+		v = nat_on_report(&m->nat, m->cfg.wg_pub, a->wg_pub, &a->seen[i], age, !(a->flags & ANN_F_NAT),
+				  rep_age >= 0 && rep_age <= NAT_SESSION_MAX_S);
+		id_str(author, from, sizeof(from));
+		ep_str(&a->seen[i].ep, ep, sizeof(ep));
+		switch (v) {
+		case NAT_IGNORE:
+			break;
+		case NAT_ACCEPT:
+			log_info(m->cfg.log, "nat: our public WireGuard endpoint is %s (seen by %s, %s)", ep, a->name,
+				 from);
+			/* Our mapping changed: punch anew towards every NATed peer,
+			 * so our NAT opens towards it at once (the peer punches to
+			 * our new endpoint when it sees it). Not when first learned:
+			 * our punches do not depend on it, and a second punch would
+			 * re-create a peer whose first handshake may be under way. */
+			if (had_wep)
+				for (size_t j = 0; j < m->n_peers; j++)
+					m->peers[j].has_punched = false;
+			nat_update_behind(m, now);
+			soon(m, T_ANNOUNCE_SOON, now, 0);
+			soon(m, T_RECONCILE, now, 0);
+			break;
+		case NAT_REJECT_NOSESSION:
+			log_warn(m->cfg.log,
+				 "nat: reflection report from %s (%s) rejected: no WireGuard session with it, it "
+				 "cannot have seen us at %s",
+				 a->name, from, ep);
+			break;
+		case NAT_REJECT_BOGUS:
+			log_warn(m->cfg.log, "nat: reflection report from %s (%s) rejected: implausible endpoint %s",
+				 a->name, from, ep);
+			break;
+		case NAT_DISAGREE:
+			log_debug(m->cfg.log, "nat: %s (%s) sees us at %s, another peer elsewhere%s", a->name, from, ep,
+				  m->nat.symmetric ? " (symmetric NAT)" : "");
+			break;
+		}
+	}
+}
+
+/* Relay offers (ry) in the announcement a of author: the pairs with us. */
+static void relay_take_offers(struct mesh_node *m, const struct peerid *author, const struct announce *a,
+			      uint64_t now)
+{
+	const struct pt_entry *re = pt_find(m->pt, author);
+	struct mn_peer *rc = peer_find(m, author);
+
+	/* offers this relay withdrew */
+	for (size_t i = 0; i < m->n_peers; i++) {
+		struct mn_peer *c = &m->peers[i];
+		bool still = false;
+
+		if (!c->relayed || !peerid_eq(&c->relay_by, author))
+			continue;
+		for (unsigned j = 0; j < a->n_ry; j++) {
+			uint16_t port;
+			const uint8_t *pk;
+			const struct pt_entry *pe = pt_find(m->pt, &c->id);
+
+			if (pe && relay_check_offer(a, &a->ry[j], m->cfg.wg_pub, &port, &pk) == RELAY_OFFER_OK &&
+			    !memcmp(pk, pe->ann.wg_pub, ANN_SEEN_KEY_LEN))
+				still = true;
+		}
+		if (!still) {
+			c->relayed = false;
+			c->relay_forced = false;
+			c->has_punched = false; /* punch again */
+			log_info(m->cfg.log, "relay: %s no longer relays for us", a->name);
+			soon(m, T_RECONCILE, now, 0);
+		}
+	}
+	for (unsigned j = 0; j < a->n_ry; j++) {
+		char from[PEERID_STR_MAX];
+		const uint8_t *pk = NULL;
+		uint16_t port = 0;
+		enum relay_offer v = relay_check_offer(a, &a->ry[j], m->cfg.wg_pub, &port, &pk);
+		const struct pt_entry *pe = NULL;
+		struct mn_peer *c;
+		struct ann_endpoint rep;
+
+		if (v == RELAY_OFFER_NONE)
+			continue;
+		id_str(author, from, sizeof(from));
+		if (v == RELAY_OFFER_NOT_RELAY || v == RELAY_OFFER_NATED || v == RELAY_OFFER_LOOP) {
+			log_warn(m->cfg.log, "relay: offer from %s (%s) ignored: %s", a->name, from,
+				 v == RELAY_OFFER_NOT_RELAY ? "it does not announce that it relays"
+				 : v == RELAY_OFFER_NATED   ? "it is behind a NAT itself"
+							    : "a loop (the pair contains the relay, or us twice)");
+			continue;
+		}
+		for (size_t i = 0; i < pt_count(m->pt) && !pe; i++)
+			if (!memcmp(pt_at(m->pt, i)->ann.wg_pub, pk, ANN_SEEN_KEY_LEN))
+				pe = pt_at(m->pt, i);
+		c = pe ? peer_find(m, &pe->id) : NULL;
+		if (!c || !c->want_relay) {
+			log_info(m->cfg.log, "relay: offer from %s (%s) for a pair we did not ask for: ignored", a->name,
+				 from);
+			continue;
+		}
+		if (!re || !hs_endpoint(rc && rc->has_ip ? &rc->ip : NULL, &re->ann, &rep))
+			continue;
+		rep.port = port;
+		if (c->relayed && peerid_eq(&c->relay_by, author) && ep_same(&c->relay_ep, &rep))
+			continue;
+		c->relayed = true;
+		c->relay_forced = false;
+		c->relay_by = *author;
+		c->relay_ep = rep;
+		{
+			char ep[80];
+
+			ep_str(&rep, ep, sizeof(ep));
+			log_info(m->cfg.log, "relay: reaching %s through %s at %s", pe->ann.name, a->name, ep);
+		}
+		soon(m, T_RECONCILE, now, 0);
+	}
+}
+
+/* The member's public IP for locking its relay port: its reported public
+ * endpoint, else its libp2p connection's remote IP. */
+static bool relay_member_ip(struct mesh_node *m, const struct pt_entry *e, struct ann_ip *ip)
+{
+	struct mn_peer *c = peer_find(m, &e->id);
+
+	if (e->ann.has_wep) {
+		*ip = e->ann.wep.addr;
+		return true;
+	}
+	if (c && c->has_ip) {
+		*ip = c->ip;
+		return true;
+	}
+	return false;
+}
+
+static void relay_close_at(struct mesh_node *m, size_t i)
+{
+	if (m->ops.relay_close)
+		m->ops.relay_close(m->ud, m->relays[i].handle);
+	m->relays[i] = m->relays[--m->n_relays];
+}
+
+/* Is r the pair of these two keys, in either order (table order may change)? */
+static bool relay_is(const struct mn_relay *r, const uint8_t *x, const uint8_t *y)
+{
+	return (!memcmp(r->a, x, ANN_SEEN_KEY_LEN) && !memcmp(r->b, y, ANN_SEEN_KEY_LEN)) ||
+	       (!memcmp(r->a, y, ANN_SEEN_KEY_LEN) && !memcmp(r->b, x, ANN_SEEN_KEY_LEN));
+}
+
+/* A relay serves the pairs that ask for each other (relay.h). */
+static void relay_sync(struct mesh_node *m, uint64_t now)
+{
+	struct relay_want w[RELAY_MAX_PAIRS * 4];
+	size_t nw = 0;
+	bool changed = false;
+
+	if (m->cfg.relay && !m->nat_behind && m->ops.relay_open)
+		nw = relay_wanted(m->pt, w, sizeof(w) / sizeof(w[0]));
+	for (size_t i = 0; i < m->n_relays;) {
+		bool keep = false;
+
+		for (size_t k = 0; k < nw && !keep; k++)
+			keep = relay_is(&m->relays[i], w[k].a->ann.wg_pub, w[k].b->ann.wg_pub);
+		if (keep) {
+			i++;
+			continue;
+		}
+		log_info(m->cfg.log, "relay: pair on ports %u/%u closed (no longer asked for)", m->relays[i].pa,
+			 m->relays[i].pb);
+		relay_close_at(m, i);
+		changed = true;
+	}
+	for (size_t k = 0; k < nw; k++) {
+		struct ann_ip ia, ib;
+		struct mn_relay *r;
+		bool have = false;
+
+		for (size_t i = 0; i < m->n_relays && !have; i++)
+			have = relay_is(&m->relays[i], w[k].a->ann.wg_pub, w[k].b->ann.wg_pub);
+		if (have)
+			continue;
+		if (m->n_relays == RELAY_MAX_PAIRS) {
+			if (!m->relay_full_logged)
+				log_warn(m->cfg.log, "relay: budget of %d pairs used: not relaying %s <-> %s",
+					 RELAY_MAX_PAIRS, w[k].a->ann.name, w[k].b->ann.name);
+			m->relay_full_logged = true;
+			continue;
+		}
+		if (!relay_member_ip(m, w[k].a, &ia) || !relay_member_ip(m, w[k].b, &ib))
+			continue;
+		r = &m->relays[m->n_relays];
+		memset(r, 0, sizeof(*r));
+		if (m->ops.relay_open(m->ud, &ia, &ib, &r->pa, &r->pb, &r->handle) < 0)
+			continue;
+		memcpy(r->a, w[k].a->ann.wg_pub, ANN_SEEN_KEY_LEN);
+		memcpy(r->b, w[k].b->ann.wg_pub, ANN_SEEN_KEY_LEN);
+		m->n_relays++;
+		log_info(m->cfg.log, "relay: forwarding %s <-> %s on ports %u/%u", w[k].a->ann.name, w[k].b->ann.name,
+			 r->pa, r->pb);
+		changed = true;
+	}
+	if (m->n_relays < RELAY_MAX_PAIRS)
+		m->relay_full_logged = false;
+	if (changed)
+		soon(m, T_ANNOUNCE_SOON, now, 0);
+}
+
+/* Our reflection reports: where our device sees peers that do not know it. */
+static void nat_scan(struct mesh_node *m, uint64_t now)
+{
+	struct ann_seen seen[ANN_MAX_SEEN];
+	uint8_t n = 0;
+
+	if (m->run != MN_RUNNING)
+		return;
+	memset(seen, 0, sizeof(seen));
+	for (size_t i = 0; i < pt_count(m->pt) && n < ANN_MAX_SEEN; i++) {
+		const struct pt_entry *e = pt_at(m->pt, i);
+		struct ann_endpoint ep;
+		int64_t age;
+
+		struct mn_peer *c = peer_find(m, &e->id);
+		uint64_t rx = 0;
+
+		memset(&ep, 0, sizeof(ep));
+		age = hs_age_rx(m, e->ann.wg_pub, &ep, &rx);
+		if (c && rx != c->wg_rx) {
+			c->wg_rx = rx;
+			if (rx)
+				c->wg_rx_at_us = now;
+		}
+		if (!nat_should_report(&e->ann, &ep, age))
+			continue;
+		memcpy(seen[n].key, e->ann.wg_pub, ANN_SEEN_KEY_LEN);
+		seen[n].ep = ep;
+		n++;
+	}
+	if (n != m->n_seen || memcmp(seen, m->seen, sizeof(seen)) != 0) {
+		m->n_seen = n;
+		memcpy(m->seen, seen, sizeof(seen));
+		if (n)
+			soon(m, T_ANNOUNCE_SOON, now, 0);
+	}
+	arm_at(m, T_NAT_SCAN, now + (pt_count(m->pt) < 64 ? MN_NAT_SCAN_US : 40 * MN_NAT_SCAN_US));
+}
+
 /* ---- reconcile ---- */
 
 struct ep_ctx {
@@ -530,6 +1008,7 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	struct mn_peer *c = peer_find(m, &e->id);
 	struct ann_endpoint to;
 	struct hs_plan plan = {.endpoint = true};
+	bool force;
 
 	/* A node that rotated its key initiates the first handshake of the new
 	 * key itself (it kicks every peer at its switch): no endpoint here, so we
@@ -569,7 +1048,19 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	}
 	if (plan.recheck_us)
 		soon(m, T_RECONCILE, x->now, plan.recheck_us + 1000);
-	if (!plan.endpoint || !hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to))
+	if (c && c->relayed) {
+		/* through the relay's port for us (docs/nat.md "Relays"), written
+		 * over the roamed endpoint once */
+		to = c->relay_ep;
+		force = !c->relay_forced;
+		c->relay_forced = true;
+		plan.endpoint = true;
+		if (force)
+			plan.established = false;
+	} else {
+		force = nat_plan(m, c, e, &plan, x->now);
+	}
+	if (!plan.endpoint || (!(c && c->relayed) && !hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to)))
 		return 0;
 	set_ep(ep, &to);
 	if (plan.established)
@@ -579,7 +1070,7 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	 * endpoint, cannot. A keepalive for the handshake; once it is done
 	 * (endpoint on the device), the configured one again. */
 	soon(m, T_RECONCILE, x->now, MN_KICK_RECHECK_US);
-	return RECONCILE_F_KICK | (plan.recreate ? RECONCILE_F_RECREATE : 0);
+	return RECONCILE_F_KICK | (plan.recreate ? RECONCILE_F_RECREATE : 0) | (force ? RECONCILE_F_FORCE_EP : 0);
 }
 
 /*
@@ -741,11 +1232,15 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 
 	if (m->run != MN_RUNNING)
 		return;
+	relay_sync(m, now);
 	memset(&in, 0, sizeof(in));
 	in.ifname = m->ifname;
 	in.private_key = m->cfg.wg_priv;
 	in.listen_port = m->cfg.wg_port;
 	in.keepalive_s = m->cfg.keepalive_s;
+	/* behind a NAT the mapping must stay open (nat.h) */
+	if (!in.keepalive_s && m->nat_behind)
+		in.keepalive_s = NAT_KEEPALIVE_S;
 	if (m->cfg.range.family == 4)
 		in.range4 = &m->cfg.range;
 	else
@@ -1089,6 +1584,16 @@ static void probe_step(struct mesh_node *m, uint64_t now)
 	if (!e)
 		return;
 	id = e->id;
+	if ((m->nat_behind || (e->ann.flags & ANN_F_NAT)) && !mn_connected(m, &id) && wg_alive(m, peer_find(m, &id), now)) {
+		/* A NAT between us and no libp2p connection (two NATed nodes
+		 * cannot dial each other, docs/nat.md): authenticated WireGuard
+		 * packets from it lately are the proof of life. Not between
+		 * public nodes: a WireGuard device outlives a dead daemon, the
+		 * libp2p probe is what tells. A dead NATed node is still reported
+		 * by the members connected to it. */
+		alive(m, &id, now);
+		return;
+	}
 	m->pr.active = true;
 	m->pr.redialed = false;
 	m->pr.id = id;
@@ -1575,8 +2080,11 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 	}
 	/* Its announcement is no proof for a report: it may be what the reporter
 	 * held when the probe failed (the reported seq decides). */
-	if (r == PT_NEW || r == PT_UPDATED || r == PT_REFRESHED)
+	if (r == PT_NEW || r == PT_UPDATED || r == PT_REFRESHED) {
 		take_reports(m, author, &a, now);
+		nat_take_reports(m, author, &a, now);
+		relay_take_offers(m, author, &a, now);
+	}
 	ip[0] = '\0';
 	if (a.n_claims) {
 		addr = &a.claims[0].addr;
@@ -1735,6 +2243,7 @@ void mn_on_observed(struct mesh_node *m, const struct ann_ip *ip, uint64_t now)
 		m->n_observed++;
 	m->observed[m->n_observed - 1] = *ip;
 	soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
+	nat_update_behind(m, now);
 }
 
 void mn_tick(struct mesh_node *m, uint64_t now)
@@ -1782,6 +2291,9 @@ void mn_tick(struct mesh_node *m, uint64_t now)
 			break;
 		case T_PROBE_DEADLINE:
 			probe_deadline(m, now);
+			break;
+		case T_NAT_SCAN:
+			nat_scan(m, now);
 			break;
 		case T_ADMIT:
 			adm_sweep(m, now);
@@ -1857,6 +2369,8 @@ void mn_free(struct mesh_node *m)
 {
 	if (!m)
 		return;
+	while (m->n_relays)
+		relay_close_at(m, 0);
 	pt_free(m->pt);
 	nodestate_free(&m->st);
 	if (m->adm)
@@ -1932,6 +2446,8 @@ void mn_start(struct mesh_node *m, uint64_t now)
 	m->pr.active = false;
 	m->n_reports = 0;
 	arm_at(m, T_PROBE, now + probe_delay(m));
+	if (m->ops.wg_peer)
+		arm_at(m, T_NAT_SCAN, now + MN_NAT_SCAN_US);
 	if (m->has_claim && !m->gated)
 		arm_at(m, T_ASSIGNED, now);
 	m->rot = ROT_IDLE;
@@ -1946,6 +2462,8 @@ void mn_stop(struct mesh_node *m)
 {
 	m->run = MN_IDLE;
 	disarm_all(m);
+	while (m->n_relays)
+		relay_close_at(m, 0);
 }
 
 int mn_leave(struct mesh_node *m, uint64_t now)
@@ -1979,6 +2497,40 @@ const struct ann_ip *mn_observed(const struct mesh_node *m, size_t *n)
 {
 	*n = m->n_observed;
 	return m->observed;
+}
+
+bool mn_nat_behind(const struct mesh_node *m)
+{
+	return m->nat_behind;
+}
+
+const struct ann_endpoint *mn_nat_wep(const struct mesh_node *m)
+{
+	return m->nat.has_wep ? &m->nat.wep : NULL;
+}
+
+bool mn_nat_symmetric(const struct mesh_node *m)
+{
+	return m->nat.symmetric;
+}
+
+const struct ann_endpoint *mn_punched(const struct mesh_node *m, const struct peerid *peer)
+{
+	const struct mn_peer *c = peer_find(m, peer);
+
+	return c && c->has_punched ? &c->punched : NULL;
+}
+
+const struct peerid *mn_relayed_by(const struct mesh_node *m, const struct peerid *peer)
+{
+	const struct mn_peer *c = peer_find(m, peer);
+
+	return c && c->relayed ? &c->relay_by : NULL;
+}
+
+size_t mn_relay_count(const struct mesh_node *m)
+{
+	return m->n_relays;
 }
 
 uint64_t mn_last_alive(const struct mesh_node *m, const struct peerid *peer)

@@ -72,6 +72,10 @@
 #define MN_MAX_REPORTS ANN_MAX_DOWN
 /* Refreshes per RefreshInterval a node hears, whatever N (the interval grows with N above this). */
 #define MN_REFRESH_NODES 10
+/* NAT reflection (docs/nat.md): our device's endpoints are scanned this often
+ * (x 40 above 64 peers); the glue re-reads the device every 250 ms while a
+ * peer waits for its first handshake, else every second. */
+#define MN_NAT_SCAN_US (250ull * 1000)
 /* Admission mode: a connected peer's identify must show a valid token within this. */
 #define MN_ADMIT_TIMEOUT_US (5ull * 1000 * 1000)
 
@@ -133,6 +137,17 @@ struct mn_ops {
 	 * connection); mn_on_alive follows when it is answered. < 0: not
 	 * connected. Optional: without it, connected peers count as answering. */
 	int (*probe)(void *ud, const struct peerid *peer);
+	/* NAT traversal (docs/nat.md), optional: the actual device's endpoint for
+	 * this peer key (family 0: none), the age of its last handshake in
+	 * seconds (< 0: none) and its rx bytes (growing rx is proof of life for
+	 * the liveness rule). False: not on the device. */
+	bool (*wg_peer)(void *ud, const uint8_t *wg_pub, struct ann_endpoint *ep, int64_t *hs_age_s, uint64_t *rx);
+	/* Relays (docs/nat.md), optional: forward WireGuard UDP between the
+	 * members at public IPs ip_a and ip_b from two new UDP ports (*pa for a,
+	 * *pb for b); *handle names it for relay_close. < 0: failed. */
+	int (*relay_open)(void *ud, const struct ann_ip *ip_a, const struct ann_ip *ip_b, uint16_t *pa, uint16_t *pb,
+			  void **handle);
+	void (*relay_close)(void *ud, void *handle);
 	/* Admission mode (optional): ok, the peer's connection showed a valid
 	 * token (let gossipsub talk to it); !ok, close its connections and
 	 * refuse it for a short while. */
@@ -166,6 +181,7 @@ struct mn_config {
 	uint64_t announce_us; /* the periodic re-announcement (RefreshInterval) */
 	uint64_t expiry_us;
 	struct ann_ip listen_ip; /* family 0 or unspecified: every address */
+	bool relay; /* [P2P] Relay: offer relaying when public (docs/nat.md) */
 	uint16_t listen_tcp;
 	uint64_t rotate_us; /* scheduled WireGuard key rotation (WireguardKeyRotation); 0: off */
 	const struct wlog *log;
@@ -272,5 +288,16 @@ bool mn_wg_applied_once(const struct mesh_node *m);
 /* When we last had proof of our own that peer is alive (probe answered,
  * connection up); 0: never. */
 uint64_t mn_last_alive(const struct mesh_node *m, const struct peerid *peer);
+/* NAT traversal state (docs/nat.md): are we behind a NAT, our public
+ * WireGuard endpoint (NULL: not learned), does it look symmetric. */
+bool mn_nat_behind(const struct mesh_node *m);
+const struct ann_endpoint *mn_nat_wep(const struct mesh_node *m);
+bool mn_nat_symmetric(const struct mesh_node *m);
+/* The last NAT punch towards peer (NULL: none). */
+const struct ann_endpoint *mn_punched(const struct mesh_node *m, const struct peerid *peer);
+/* The member relaying our WireGuard traffic to peer (NULL: none). */
+const struct peerid *mn_relayed_by(const struct mesh_node *m, const struct peerid *peer);
+/* Pairs this node relays now. */
+size_t mn_relay_count(const struct mesh_node *m);
 
 #endif

@@ -97,6 +97,14 @@ static bool same_content(const struct announce *a, const struct announce *b)
 	for (unsigned i = 0; i < a->n_eps; i++)
 		if (!ann_ip_eq(&a->eps[i].addr, &b->eps[i].addr) || a->eps[i].port != b->eps[i].port)
 			return false;
+	/* a new public WireGuard endpoint (docs/nat.md) is a change: punch anew */
+	if (a->has_wep != b->has_wep ||
+	    (a->has_wep && (!ann_ip_eq(&a->wep.addr, &b->wep.addr) || a->wep.port != b->wep.port)))
+		return false;
+	/* relay requests and offers (docs/nat.md) */
+	if (a->n_rq != b->n_rq || a->n_ry != b->n_ry || memcmp(a->rq, b->rq, sizeof(a->rq[0]) * a->n_rq) != 0 ||
+	    memcmp(a->ry, b->ry, sizeof(a->ry[0]) * a->n_ry) != 0)
+		return false;
 	/* A new network PSK key ID changes the pair's WireGuard PSK (pairpsk.h). */
 	if (a->n_pk != b->n_pk || memcmp(a->pk, b->pk, sizeof(a->pk[0]) * a->n_pk) != 0)
 		return false;

@@ -55,6 +55,8 @@ struct wgdevice *reconcile_desired(const struct reconcile_in *in)
 		flags = in->endpoint ? in->endpoint(in->ud, e, &p->endpoint) : 0;
 		if (flags & RECONCILE_F_RECREATE)
 			p->flags |= WGDIFF_PEER_RECREATE;
+		if (flags & RECONCILE_F_FORCE_EP)
+			p->flags |= WGDIFF_PEER_FORCE_ENDPOINT;
 		if ((flags & RECONCILE_F_KICK) && !p->persistent_keepalive_interval)
 			p->persistent_keepalive_interval = RECONCILE_KICK_KEEPALIVE_S;
 		if (in->n_psks && e->ann.n_pk) {

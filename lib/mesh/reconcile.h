@@ -38,6 +38,8 @@
  * (mesh/handshake.h: the initiator, until the handshake). */
 #define RECONCILE_F_KICK 2
 #define RECONCILE_KICK_KEEPALIVE_S 25
+/* Write the endpoint even over a roamed one (WGDIFF_PEER_FORCE_ENDPOINT). */
+#define RECONCILE_F_FORCE_EP 4
 
 struct reconcile_in {
 	const char *ifname;

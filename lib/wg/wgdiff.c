@@ -56,8 +56,8 @@ static bool psk_differs(const struct wgpeer *d, const struct wgpeer *a)
 
 static bool keep_endpoint(const struct wgdiff_opts *o, const struct wgpeer *d, const struct wgpeer *a)
 {
-	if (a->endpoint.addr.sa_family == AF_UNSPEC)
-		return false; /* nothing to keep */
+	if (a->endpoint.addr.sa_family == AF_UNSPEC || (d->flags & WGDIFF_PEER_FORCE_ENDPOINT))
+		return false; /* nothing to keep, or told to overwrite */
 	if (o->keep_endpoint)
 		return o->keep_endpoint(o->ud, d, a, o->now_sec);
 	if (!o->keep_roamed_secs || a->last_handshake_time.tv_sec <= 0)
@@ -71,6 +71,18 @@ static bool fresh(const struct wgpeer *a)
 {
 	return a->endpoint.addr.sa_family == AF_UNSPEC && a->last_handshake_time.tv_sec <= 0 &&
 	       a->last_handshake_time.tv_nsec <= 0;
+}
+
+/* A punch (WGDIFF_PEER_FORCE_ENDPOINT, made once per public endpoint) to a
+ * peer that never completed a handshake: re-create it, so an initiation
+ * attempted in the last 5 s (to a closed NAT, a wrong endpoint, or none for an
+ * application packet) does not rate-limit this one (nothing to lose: no
+ * session). */
+static bool punch_recreate(const struct wgpeer *d, const struct wgpeer *a)
+{
+	return (d->flags & WGDIFF_PEER_FORCE_ENDPOINT) && a->last_handshake_time.tv_sec <= 0 &&
+	       a->last_handshake_time.tv_nsec <= 0 &&
+	       (d->endpoint.addr.sa_family == AF_INET || d->endpoint.addr.sa_family == AF_INET6);
 }
 
 static int add_new_peer(struct wgdevice *upd, const struct wgpeer *d)
@@ -314,7 +326,7 @@ int wgdiff(const struct wgdevice *desired, const struct wgdevice *actual, const 
 				goto out;
 			st.added++;
 			i++;
-		} else if ((dv[i]->flags & WGDIFF_PEER_RECREATE) && fresh(av[j])) {
+		} else if (((dv[i]->flags & WGDIFF_PEER_RECREATE) && fresh(av[j])) || punch_recreate(dv[i], av[j])) {
 			struct wgpeer *p = wgdev_add_peer(upd);
 
 			if (!p) {

@@ -48,6 +48,11 @@
 /* A desired peer that is a removal: remove the key if the device has it,
  * even with keep_unlisted (a rotated-out key, docs/mesh.md "Key rotation"). */
 #define WGDIFF_PEER_REMOVE (1U << 29)
+/* A flag of desired peers only: write the desired endpoint even over a
+ * roamed one (a NAT punch towards a peer's new public endpoint, docs/nat.md);
+ * a peer that never had a handshake is re-created (its rate limit of
+ * initiations reset, as with WGDIFF_PEER_RECREATE). */
+#define WGDIFF_PEER_FORCE_ENDPOINT (1U << 28)
 
 /* true: keep the actual (roamed) endpoint; false: write the desired one. */
 typedef bool (*wgdiff_endpoint_fn)(void *ud, const struct wgpeer *desired, const struct wgpeer *actual,

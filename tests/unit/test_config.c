@@ -267,6 +267,7 @@ static void test_errors(void **state)
 	    {"[P2P]\nPsk = x\n", 2, "did you mean 'PSK'"},
 	    {"[P2P]\nFoo = 1\n", 2, "unknown key 'Foo' in [P2P]"},
 	    {"[p2p]\n", 1, "unknown section [p2p]"},
+	    {"[P2P]\n\nRelay = sometimes\n", 3, "[P2P] Relay: 'sometimes' is not true or false"},
 	    {"PSK = 1\n", 1, "outside any section"},
 	    {"[P2P]\nPSK = not*base64\n", 2, "not valid base64"},
 	    {"[P2P]\nPSK = c2hvcnQ=\n", 2, "a PSK is 32 bytes; this is 5"},
@@ -710,17 +711,21 @@ static void test_mdns_keys(void **state)
 	dump_into(c, dump, sizeof(dump));
 	assert_non_null(strstr(dump, "MDNS = false"));
 	assert_non_null(strstr(dump, "MDNSInterval = 10s"));
+	/* [P2P] Relay (docs/nat.md): off unless asked for */
+	assert_non_null(strstr(dump, "Relay = false"));
 	w2w_config_free(c);
 
 	c = cfg_new();
 	write_file(path,
-	           "[P2P]\nMDNS = TRUE\nMDNSInterfaces =  eth0 , br-lan,,\nMDNSInterval = 2.5s\n"
+	           "[P2P]\nMDNS = TRUE\nMDNSInterfaces =  eth0 , br-lan,,\nMDNSInterval = 2.5s\nRelay = On\n"
 	           "[Wireguard]\nNodeName = n1\n",
 	           0600);
 	assert_int_equal(w2w_config_load(c, path, 0), 0);
 	assert_int_equal(w2w_config_mdns(c), 1);
 	assert_string_equal(w2w_config_mdns_interfaces(c), "eth0,br-lan");
 	assert_int_equal(w2w_config_mdns_interval_ms(c), 2500);
+	dump_into(c, dump, sizeof(dump));
+	assert_non_null(strstr(dump, "Relay = true"));
 	dump_into(c, dump, sizeof(dump));
 	assert_non_null(strstr(dump, "MDNS = true"));
 	assert_non_null(strstr(dump, "MDNSInterfaces = eth0,br-lan"));

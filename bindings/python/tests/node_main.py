@@ -5,7 +5,10 @@ asyncio drives the library's loop and reads commands from stdin on the same
 loop. Prints every event and answer as one JSON line.
 
 Usage: node_main.py CONFIG_FILE
-stdin: "snapshot" | "join MULTIADDR" | "leave" | "stop"; exits after "stopped".
+stdin: "snapshot" | "metrics" | "join MULTIADDR" | "rotate" | "set-psk CONFIG_FILE" |
+"admission-token [TOKEN]" | "admission-publish REVOCATION" | "leave" | "stop";
+exits after "stopped". With W2W_PY_LOG=1 the node's log lines are printed too
+({"event": "log", ...}).
 """
 import asyncio
 import dataclasses
@@ -27,7 +30,10 @@ def out(obj):
 async def main(path):
     loop = Loop()
     cfg = Config.load(path, generate=True, env=True)
-    node = Node(loop, cfg)  # no log sink: log lines go to the "w2wesher.node" logger
+    if os.environ.get("W2W_PY_LOG"):
+        node = Node(loop, cfg, log=lambda level, msg: out({"event": "log", "level": level, "message": msg}))
+    else:
+        node = Node(loop, cfg)  # no log sink: log lines go to the "w2wesher.node" logger
     cfg.close()  # the node has its own copy
     node.add_callback(lambda ev: out({"event": ev.type, **dataclasses.asdict(ev)}))
     aio = asyncio.get_running_loop()
@@ -65,6 +71,18 @@ async def main(path):
                     node.join(line[5:])
                 elif line == "rotate":
                     node.rotate_wg_key()
+                elif line == "metrics":
+                    out({"event": "metrics", "metrics": {m.name: dataclasses.asdict(m)
+                                                         for m in node.metrics().values()}})
+                elif line.startswith("set-psk "):
+                    with Config.load(line[8:]) as new:  # [P2P] PSK/PSKFile/NextPSKFile of the edited file
+                        node.set_psk(new)
+                    out({"event": "psk-set"})
+                elif line.split(" ", 1)[0] == "admission-token":
+                    node.set_admission_token(line[16:] or None)
+                    out({"event": "token-set"})
+                elif line.startswith("admission-publish "):
+                    out({"event": "published", "new": node.admission_publish(line[18:])})
             except Error as e:
                 out({"event": "command-error", "command": line, "error": str(e), "code": e.code})
     await commands()

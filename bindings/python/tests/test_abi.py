@@ -90,3 +90,29 @@ def test_probe_covers_only_real_names(probe):
     dropped something the headers still have."""
     missing = set(probe["const"]) - set(cdef_constants())
     assert not missing, f"constants in the headers but not in the CDEF: {sorted(missing)}"
+
+
+def _header_text():
+    with open(HEADERS) as f:
+        return f.read()
+
+
+def test_cdef_declares_every_header_function():
+    """Completeness, the other way round: a function the headers export that
+    the CDEF lacks is a binding that was forgotten (fails here, not silently)."""
+    typedefs = set(re.findall(r"\(\s*\*\s*(w2w_\w+)\s*\)", _header_text()))
+    theirs = set(re.findall(r"\b(w2w_\w+)\s*\(", _header_text())) - typedefs
+    missing = sorted(theirs - set(_native.DECLARED))
+    assert not missing, f"functions in the headers but not in the CDEF: {missing}"
+
+
+def test_cdef_declares_every_header_enum_constant(headers):
+    """Every enumerator of the headers (macros are checked through the probe)
+    is in the CDEF with the same value."""
+    _, hlib = headers
+    theirs = set(re.findall(r"\b(W2W_[A-Z0-9_]+)\s*=", _header_text()))
+    assert "W2W_ADMISSION_TEXT_MAX" in theirs
+    missing = sorted(theirs - set(cdef_constants()))
+    assert not missing, f"enum constants in the headers but not in the CDEF: {missing}"
+    for name in theirs:
+        assert getattr(lib, name) == getattr(hlib, name), name

@@ -111,3 +111,35 @@ def test_declarations_are_exported():
     assert set(_native.DECLARED) <= exported, set(_native.DECLARED) - exported
     for name in _native.DECLARED:
         assert getattr(_native.lib, name)
+
+
+def test_admission_tokens_against_the_cli(tmp_path):
+    """w2wesher.admission against `w2wesher admission`: the same public key of
+    an operator key, and (Ed25519 signs deterministically) the same token for
+    the same fields, which inspect() reads back."""
+    import os
+    from w2wesher import admission, ParseError
+    cli = os.environ.get("W2W_CLI")
+    if not cli:
+        pytest.skip("W2W_CLI not set (run by meson)")
+    op = admission.genkey()
+    assert len(base64.b64decode(op)) == 32 and op != admission.genkey()
+    keyfile = tmp_path / "op.key"
+    keyfile.write_text(op + "\n")
+    keyfile.chmod(0o600)
+    pub = subprocess.run([cli, "admission", "pubkey"], input=op + "\n", capture_output=True, text=True,
+                         check=True, timeout=30).stdout.strip()
+    assert admission.pubkey(op) == pub and admission.pubkey(op + "\n") == pub
+    peer = w2wesher.identity_peer_id(w2wesher.identity_generate())
+    theirs = subprocess.run([cli, "admission", "sign", "--key", str(keyfile), "--peer", peer, "--name", "web1",
+                             "--expires", "1h"], capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+    blob = admission.inspect(theirs)
+    assert blob.kind == "token" and blob.peer_id == peer and blob.expires - blob.not_before == 3600
+    assert admission.sign(op, peer, name="web1", not_before=blob.not_before, expires=blob.expires) == theirs
+    assert admission.sign(op, peer, name="web2", not_before=blob.not_before, expires=blob.expires) != theirs
+    rev = admission.revoke(op, peer, 1_700_000_000)
+    assert admission.inspect(rev) == admission.Blob("revocation", peer, 1_700_000_000, 0)
+    for bad in (lambda: admission.sign(op, "not-a-peer-id"), lambda: admission.sign(op, peer, name="x" * 65),
+                lambda: admission.pubkey("not base64"), lambda: admission.inspect("AAAA")):
+        with pytest.raises(ParseError):
+            bad()

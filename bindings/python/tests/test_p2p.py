@@ -11,7 +11,8 @@ import json
 import pytest
 
 import w2wesher
-from w2wesher import Error, Loop, P2PHost
+from w2wesher import Error, Loop, P2PHost, PskError
+from w2wesher import P2PHost as Host
 
 LOCAL = "/ip4/127.0.0.1/tcp/0"
 
@@ -184,3 +185,44 @@ def test_blocking_mode():
     assert loop.watches() and loop.timeout() >= -1
     assert loop.run(timeout=0.05) is False  # nothing breaks it: timeout
     loop.close()
+
+
+def test_set_psk_rotation():
+    """P2PHost.set_psk (w2w_p2p_set_psk): a network moves from key k1 to k2
+    without a restart. With k2 as the next key a host accepts dials on either
+    key and dials with k2 first; dropping k1 closes the connections on it, and
+    a host that holds only k1 is then refused (PskError)."""
+    async def main():
+        k1, k2 = os.urandom(32), w2wesher.swarm_key_generate()  # raw bytes and swarm.key text
+        opts = {"handshake_timeout_ms": 3000, "dial_backoff_ms": 1, "keepalive_ms": 0}
+        async with Host(swarm_key=k1, options=opts) as a, Host(swarm_key=k1, options=opts) as b, \
+                Host(swarm_key=k2, options=opts) as new, Host(swarm_key=k1, options=opts) as old:
+            a.listen(LOCAL)
+            addr = a.listen_addrs[0]
+            with pytest.raises(PskError):  # before the rotation k2 is another network
+                await new.connect(addr)
+            assert await b.connect(addr) == a.peer_id
+            with pytest.raises(Error) as e:
+                a.set_psk("not a key")
+            assert e.value.code == w2wesher.lib.W2W_EPARSE
+            a.set_psk(k1, k2)
+            b.set_psk(k1, k2)
+            assert await new.connect(addr) == a.peer_id  # a accepts the next key
+            assert b.connection_count == 1  # the connection on k1 stays while k1 is held
+            assert 0 < await b.ping(a.peer_id) < 5_000_000
+            # k2 only: a closes the connection b made on k1 ...
+            gone = b.expect(lambda ev: ev.type == "disconnected" and ev.peer_id == a.peer_id)
+            a.set_psk(k2)
+            b.set_psk(k2)
+            await asyncio.wait_for(gone, 10)
+            assert new.connection_count == 1  # ... and keeps the one on k2
+            assert 0 < await new.ping(a.peer_id) < 5_000_000
+            # b reconnects on k2; a host with only the old key is refused.
+            assert await b.connect(addr) == a.peer_id
+            with pytest.raises(PskError):
+                await old.connect(addr)
+        async with Host() as open_host:
+            with pytest.raises(Error) as e:
+                open_host.set_psk(k1)  # no private network to rotate
+            assert e.value.code == w2wesher.lib.W2W_ESTATE
+    run(main(), timeout=60)

@@ -81,7 +81,7 @@ void w2w_wipe(void *p, size_t len);
 
 /* config.h */
 struct w2w_config;
-enum { W2W_CONFIG_GENERATE = 1, W2W_CONFIG_ENV = 2 };
+enum { W2W_CONFIG_GENERATE = 1, W2W_CONFIG_ENV = 2, W2W_CONFIG_ALLOW_OPEN_SECRETS = 4 };
 int w2w_config_new(struct w2w_config **ret);
 struct w2w_config *w2w_config_free(struct w2w_config *cfg);
 int w2w_config_load(struct w2w_config *cfg, const char *path, unsigned flags);
@@ -128,6 +128,21 @@ int w2w_config_log_level(const struct w2w_config *cfg);
 int w2w_config_peer_id(const struct w2w_config *cfg, char *out, size_t cap);
 int w2w_config_wg_public_key(const struct w2w_config *cfg, char *out, size_t cap);
 int w2w_config_dump(const struct w2w_config *cfg, char **out);
+const char *w2w_config_dns_domain(const struct w2w_config *cfg);
+int w2w_config_set_dns_domain(struct w2w_config *cfg, const char *domain);
+const char *w2w_config_admission_token(const struct w2w_config *cfg);
+const char *w2w_config_metrics_addr(const struct w2w_config *cfg);
+int w2w_config_set_metrics_addr(struct w2w_config *cfg, const char *addr);
+
+/* admission.h */
+enum { W2W_ADMISSION_KEY_TEXT_MAX = 45, W2W_ADMISSION_TEXT_MAX = 272 };
+int w2w_admission_genkey(char *out, size_t cap);
+int w2w_admission_pubkey(char *out, size_t cap, const char *key);
+int w2w_admission_sign(char *out, size_t cap, const char *key, const char *peer_id,
+		       const char *name, int64_t not_before, int64_t expires);
+int w2w_admission_revoke(char *out, size_t cap, const char *key, const char *peer_id, int64_t when);
+int w2w_admission_inspect(const char *text, int *kind, char *peer_out, size_t cap,
+			  int64_t *not_before, int64_t *expires);
 
 /* node.h */
 enum w2w_node_event_type {
@@ -154,6 +169,9 @@ int w2w_node_join(struct w2w_node *node, const char *multiaddr);
 int w2w_node_stop(struct w2w_node *node);
 int w2w_node_leave(struct w2w_node *node);
 int w2w_node_rotate_wg_key(struct w2w_node *node);
+int w2w_node_set_psk(struct w2w_node *node, const struct w2w_config *cfg);
+int w2w_node_set_admission_token(struct w2w_node *node, const char *token);
+int w2w_node_admission_publish(struct w2w_node *node, const char *revocation);
 struct w2w_snapshot;
 struct w2w_snapshot *w2w_node_snapshot(struct w2w_node *node);
 struct w2w_snapshot *w2w_snapshot_free(struct w2w_snapshot *s);
@@ -169,6 +187,14 @@ uint64_t w2w_snapshot_tx_bytes(const struct w2w_snapshot *s, size_t i);
 int w2w_snapshot_connected(const struct w2w_snapshot *s, size_t i);
 size_t w2w_snapshot_join_addr_count(const struct w2w_snapshot *s);
 const char *w2w_snapshot_join_addr(const struct w2w_snapshot *s, size_t i);
+const char *w2w_snapshot_path(const struct w2w_snapshot *s, size_t i);
+const char *w2w_snapshot_via(const struct w2w_snapshot *s, size_t i);
+const char *w2w_snapshot_public_endpoint(const struct w2w_snapshot *s, size_t i);
+int w2w_snapshot_nat(const struct w2w_snapshot *s, size_t i);
+const char *w2w_snapshot_metric_name(const struct w2w_snapshot *s, size_t i);
+const char *w2w_snapshot_metric_help(const struct w2w_snapshot *s, size_t i);
+int w2w_snapshot_metric_is_counter(const struct w2w_snapshot *s, size_t i);
+uint64_t w2w_snapshot_metric_value(const struct w2w_snapshot *s, size_t i);
 
 /* p2p.h */
 struct w2w_p2p;
@@ -201,6 +227,7 @@ uint64_t w2w_p2p_event_seqno(const struct w2w_p2p_event *ev);
 int w2w_p2p_new(struct w2w_p2p **ret, struct w2w_loop *loop, const char *key, const char *swarm_key,
 		w2w_p2p_event_fn fn, void *ud);
 struct w2w_p2p *w2w_p2p_free(struct w2w_p2p *h);
+int w2w_p2p_set_psk(struct w2w_p2p *h, const char *swarm_key, const char *next_swarm_key);
 int w2w_p2p_set_log(struct w2w_p2p *h, w2w_log_fn fn, void *ud, int max_level);
 enum w2w_p2p_option {
 	W2W_P2P_OPT_GOSSIPSUB = 1, W2W_P2P_OPT_ECHO, W2W_P2P_OPT_MSGID_JS, W2W_P2P_OPT_MAX_CONNS,
@@ -358,6 +385,24 @@ def _load() -> Tuple[Any, str]:
 lib: Any
 LIB_PATH: str
 lib, LIB_PATH = _load()
+
+
+def _resolve_all() -> None:
+    """Looks every declared name up once, now. cffi's ABI-mode library makes
+    its attributes lazily under ffi._lock, a non-reentrant lock: a garbage
+    collection that runs a finalizer (Config.__del__ -> lib.w2w_config_free)
+    while another lookup holds the lock deadlocked the process. Resolved
+    attributes are plain instance attributes: no lock. A function this
+    library lacks (an older one) stays unresolved and raises AttributeError
+    when used, as before."""
+    for name in dir(lib):
+        try:
+            getattr(lib, name)
+        except AttributeError:
+            pass
+
+
+_resolve_all()
 
 
 def strerror(code: int) -> str:

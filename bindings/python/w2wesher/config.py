@@ -250,6 +250,30 @@ class Config:
         return int(lib.w2w_config_log_level(self.ptr))
 
     @property
+    def admission_token(self) -> str:
+        """[P2P] AdmissionToken as configured ("" = none): what a reload passes to
+        Node.set_admission_token()."""
+        return text(lib.w2w_config_admission_token(self.ptr))
+
+    @property
+    def metrics_addr(self) -> str:
+        """[Node] MetricsAddr: "IP:PORT" where w2wesherd serves Prometheus metrics ("" = none)."""
+        return text(lib.w2w_config_metrics_addr(self.ptr))
+
+    @metrics_addr.setter
+    def metrics_addr(self, value: Optional[str]) -> None:
+        self._check(lib.w2w_config_set_metrics_addr(self.ptr, _b(value or "")))
+
+    @property
+    def dns_domain(self) -> str:
+        """The domain node names resolve under (lower case, no trailing dot; "" before check()); set "" for the default <Interface>.w2w."""
+        return text(lib.w2w_config_dns_domain(self.ptr))
+
+    @dns_domain.setter
+    def dns_domain(self, value: str) -> None:
+        self._check(lib.w2w_config_set_dns_domain(self.ptr, _b(value)))
+
+    @property
     def path(self) -> Optional[str]:
         return text_or_none(lib.w2w_config_path(self.ptr))
 

@@ -54,6 +54,12 @@ class PeerInfo:
     rx_bytes: int
     tx_bytes: int
     connected: bool  # a libp2p connection is up
+    # NAT traversal (docs/nat.md): "direct", "punching", "relayed" (via names
+    # the relaying member) or "none"; "" for self
+    path: str = ""
+    via: str = ""
+    public_endpoint: str = ""  # learned by reflection, "ip:port" or ""
+    nat: int = 0  # 1 behind a NAT, 2 (self only) symmetric-looking, else 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,13 +75,37 @@ class Snapshot:
         return None
 
 
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """One of the node's metrics (docs/operations.md "Metrics"), as of a snapshot."""
+    name: str  # Prometheus conventions: "w2wesher_announcements_received_total"
+    help: str
+    counter: bool  # True: a counter (only grows since the node was made); False: a gauge
+    value: int
+
+
+def _metrics(s: Any) -> List[Metric]:
+    out: List[Metric] = []
+    i = 0
+    while True:  # until the name getter returns NULL (later versions append)
+        name = lib.w2w_snapshot_metric_name(s, i)
+        if name == ffi.NULL:
+            return out
+        out.append(Metric(name=text(name), help=text(lib.w2w_snapshot_metric_help(s, i)),
+                          counter=bool(lib.w2w_snapshot_metric_is_counter(s, i)),
+                          value=int(lib.w2w_snapshot_metric_value(s, i))))
+        i += 1
+
+
 def _peer_info(s: Any, i: Any) -> PeerInfo:
     return PeerInfo(
         name=text(lib.w2w_snapshot_name(s, i)), peer_id=text(lib.w2w_snapshot_peer_id(s, i)),
         address=text(lib.w2w_snapshot_address(s, i)), endpoint=text(lib.w2w_snapshot_endpoint(s, i)),
         wg_public_key=text(lib.w2w_snapshot_wg_public_key(s, i)),
         last_handshake=int(lib.w2w_snapshot_last_handshake(s, i)), rx_bytes=int(lib.w2w_snapshot_rx_bytes(s, i)),
-        tx_bytes=int(lib.w2w_snapshot_tx_bytes(s, i)), connected=bool(lib.w2w_snapshot_connected(s, i)))
+        tx_bytes=int(lib.w2w_snapshot_tx_bytes(s, i)), connected=bool(lib.w2w_snapshot_connected(s, i)),
+        path=text(lib.w2w_snapshot_path(s, i)), via=text(lib.w2w_snapshot_via(s, i)),
+        public_endpoint=text(lib.w2w_snapshot_public_endpoint(s, i)), nat=int(lib.w2w_snapshot_nat(s, i)))
 
 
 # How the events are logged on the "w2wesher.node" logger.
@@ -180,6 +210,29 @@ class Node(EventSource[Event]):
         event follows, its message the new public key (base64)."""
         check(lib.w2w_node_rotate_wg_key(self.ptr), "node rotate_wg_key")
 
+    def set_psk(self, config: Config) -> None:
+        """Network PSK rotation without a restart (w2w_node_set_psk(); docs/operations.md
+        "Rotating the network PSK"): takes [P2P] PSK/PSKFile and NextPSKFile from config
+        (e.g. Config.load() of the edited file) and makes them the node's keys. With a
+        next PSK the node accepts both and dials with the next one first; connections on
+        a key it no longer holds are closed. The keys never leave the library.
+        StateError when config holds no PSK; on failure the node keeps its keys."""
+        check(lib.w2w_node_set_psk(self.ptr, config.ptr), "node set_psk")
+
+    def set_admission_token(self, token: Optional[str]) -> None:
+        """The admission token (base64, as admission.sign() or `w2wesher admission sign`
+        make it; None or "": none) the node presents from now on, without a restart
+        (docs/mesh.md "Admission"). ParseError when it is not a token."""
+        check(lib.w2w_node_set_admission_token(self.ptr, token.encode() if token else ffi.NULL),
+              "node set_admission_token")
+
+    def admission_publish(self, revocation: str) -> bool:
+        """Enforces a revocation (admission.revoke()) here and gossips it to the mesh;
+        persisted in the state directory. True when it was new, False when known.
+        StateError (not running, or not in admission mode), ParseError (not a
+        revocation), AuthError (not signed by one of our AdmissionKeys)."""
+        return check(lib.w2w_node_admission_publish(self.ptr, revocation.encode()), "node admission_publish") == 1
+
     async def wait_stopped(self, timeout: Optional[float] = None) -> Event:
         """Waits for the "stopped" event (returns it)."""
         if self._stopped is None:
@@ -198,6 +251,18 @@ class Node(EventSource[Event]):
         finally:
             lib.w2w_snapshot_free(s)
         return Snapshot(self=me, peers=peers, join_addrs=joins)
+
+    def metrics(self) -> Dict[str, Metric]:
+        """The node's metrics now (counters since the node was made, and gauges), by
+        name, in the library's order (w2w_snapshot_metric_*; docs/operations.md
+        "Metrics"). Per-peer figures are in snapshot().peers."""
+        s = lib.w2w_node_snapshot(self.ptr)
+        if s == ffi.NULL:
+            raise MemoryError("w2w_node_snapshot")
+        try:
+            return {m.name: m for m in _metrics(s)}
+        finally:
+            lib.w2w_snapshot_free(s)
 
     def close(self) -> None:
         """Frees the node (stop it and wait for "stopped" first to keep the interface

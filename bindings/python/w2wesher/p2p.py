@@ -110,6 +110,17 @@ def _b64(raw: bytes) -> bytes:
     return bytes(ffi.string(out, n))
 
 
+def _swarm_key_arg(swarm_key: Union[str, Bytes, None]) -> Any:
+    """A swarm key as the C API takes it: str as is (swarm.key text or base64),
+    32 raw bytes as base64, other bytes as swarm.key text; None -> NULL."""
+    if swarm_key is None:
+        return ffi.NULL
+    if isinstance(swarm_key, str):
+        return swarm_key.encode()
+    raw = bytes(swarm_key)
+    return _b64(raw) if len(raw) == 32 else raw
+
+
 class P2PHost(EventSource[P2PEvent]):
     """A struct w2w_p2p (also importable as Host).
 
@@ -137,13 +148,7 @@ class P2PHost(EventSource[P2PEvent]):
         self._subscribers: Dict[str, set[str]] = {}  # topic -> peers subscribed (SUBSCRIBED events)
         out = ffi.new("struct w2w_p2p **")
         k = key.encode() if isinstance(key, str) else _b64(bytes(key)) if key is not None else ffi.NULL
-        if isinstance(swarm_key, str):
-            sk = swarm_key.encode()
-        elif swarm_key is not None:
-            raw = bytes(swarm_key)
-            sk = _b64(raw) if len(raw) == 32 else raw
-        else:
-            sk = ffi.NULL
+        sk = _swarm_key_arg(swarm_key)
         check(lib.w2w_p2p_new(out, loop.ptr, k, sk, _event_c, self._handle), "p2p new")
         self._ptr = out[0]
         loop._register(self)
@@ -158,6 +163,19 @@ class P2PHost(EventSource[P2PEvent]):
         if self._ptr is None:
             raise StateError(lib.W2W_ESTATE, "the host is closed")
         return self._ptr
+
+    def set_psk(self, swarm_key: Union[str, Bytes], next_swarm_key: Union[str, Bytes, None] = None) -> None:
+        """Network PSK rotation without a restart (w2w_p2p_set_psk(); docs/operations.md
+        "Rotating the network PSK"). swarm_key: the current PSK, next_swarm_key the next
+        one (None: none), each in the forms the constructor takes. With a next PSK,
+        inbound connections may use either key and dials try the next one first,
+        falling back once to the current one; established connections whose key is
+        no longer one of the two are closed ("disconnected" follows). ParseError for
+        a bad key (nothing changed), StateError on a host made without a swarm key."""
+        if swarm_key is None:
+            raise TypeError("set_psk(swarm_key, next_swarm_key=None): swarm_key is required")
+        check(lib.w2w_p2p_set_psk(self.ptr, _swarm_key_arg(swarm_key), _swarm_key_arg(next_swarm_key)),
+              "p2p set_psk")
 
     def _note(self, ev: P2PEvent) -> None:
         """Keeps the subscriptions peers announced (subscribers())."""

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* The I/O of a WireGuard relay (docs/nat.md "Relays"): the mesh engine decides
+ * which pairs to serve (lib/mesh/relay.h); this forwards their datagrams. */
+#ifndef W2W_CORE_NODE_RELAY_H
+#define W2W_CORE_NODE_RELAY_H
+
+#include <stdint.h>
+
+#include "announce.h"
+#include "log.h"
+#include "reactor.h"
+
+struct relay_link;
+
+/* mn_ops.relay_open / relay_close for a node's reactor and log. */
+int node_relay_open(struct reactor *r, const struct wlog *log, const struct ann_ip *ip_a,
+		    const struct ann_ip *ip_b, uint16_t *pa, uint16_t *pb, void **handle);
+void node_relay_close(struct reactor *r, void *handle);
+
+#endif
