@@ -84,6 +84,11 @@ struct mesh_node {
 	uint64_t seq;
 	bool joined;
 	struct mn_peer *peers;
+	/* open-addressing index into peers (slot: index + 1, 0 empty; peers are
+	 * never removed): peer_find is called per table entry in every
+	 * reconcile, which a linear search made O(N^2) */
+	uint32_t *pidx;
+	size_t pidx_cap;
 	size_t n_peers;
 	struct ann_ip observed[MN_MAX_OBSERVED];
 	size_t n_observed;
@@ -206,12 +211,61 @@ static void id_str(const struct peerid *id, char *out, size_t cap)
 
 /* ---- connection bookkeeping ---- */
 
+static size_t pid_hash(const struct peerid *id)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a over the ID's last bytes (the key hash) */
+
+	for (size_t i = id->len > 16 ? id->len - 16 : 0; i < id->len; i++)
+		h = (h ^ id->b[i]) * 1099511628211ull;
+	return (size_t)h;
+}
+
 static struct mn_peer *peer_find(const struct mesh_node *m, const struct peerid *id)
 {
-	for (size_t i = 0; i < m->n_peers; i++)
-		if (peerid_eq(&m->peers[i].id, id))
-			return &m->peers[i];
-	return NULL;
+	if (!m->pidx_cap) {
+		for (size_t i = 0; i < m->n_peers; i++)
+			if (peerid_eq(&m->peers[i].id, id))
+				return &m->peers[i];
+		return NULL;
+	}
+	for (size_t h = pid_hash(id) & (m->pidx_cap - 1);; h = (h + 1) & (m->pidx_cap - 1)) {
+		uint32_t k = m->pidx[h];
+
+		if (!k)
+			return NULL;
+		if (peerid_eq(&m->peers[k - 1].id, id))
+			return &m->peers[k - 1];
+	}
+}
+
+/* Keeps the index at most half full; without memory peer_find scans. */
+static void pidx_add(struct mesh_node *m, size_t i)
+{
+	if (2 * m->n_peers > m->pidx_cap) {
+		size_t cap = m->pidx_cap ? 2 * m->pidx_cap : 64;
+		uint32_t *t = calloc(cap, sizeof(*t));
+
+		free(m->pidx);
+		m->pidx = t;
+		m->pidx_cap = t ? cap : 0;
+		if (!t)
+			return;
+		for (size_t j = 0; j < m->n_peers; j++) {
+			size_t h = pid_hash(&m->peers[j].id) & (cap - 1);
+
+			while (t[h])
+				h = (h + 1) & (cap - 1);
+			t[h] = (uint32_t)j + 1;
+		}
+		return;
+	}
+	{
+		size_t h = pid_hash(&m->peers[i].id) & (m->pidx_cap - 1);
+
+		while (m->pidx[h])
+			h = (h + 1) & (m->pidx_cap - 1);
+		m->pidx[h] = (uint32_t)i + 1;
+	}
 }
 
 /* Invalidates pointers returned earlier (the array may move). */
@@ -228,6 +282,7 @@ static struct mn_peer *peer_get(struct mesh_node *m, const struct peerid *id)
 	c = &m->peers[m->n_peers++];
 	memset(c, 0, sizeof(*c));
 	c->id = *id;
+	pidx_add(m, m->n_peers - 1);
 	return c;
 }
 
@@ -1898,6 +1953,7 @@ void mn_free(struct mesh_node *m)
 		admit_fini(m->adm);
 	free(m->adm);
 	free(m->peers);
+	free(m->pidx);
 	secure_free(m->psks);
 	free(m);
 }
