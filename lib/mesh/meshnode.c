@@ -73,6 +73,8 @@ struct mn_peer {
 	/* it switched to the next key it announced (docs/mesh.md "Key rotation"):
 	 * until a handshake with that key, or ROT_WAIT_US, it initiates, not we */
 	uint64_t rot_since;
+	/* a directed announcement is due to it since (0: none; see soon_direct) */
+	uint64_t direct_since;
 };
 
 /* A pair we relay (docs/nat.md "Relays"). */
@@ -95,6 +97,7 @@ struct mesh_node {
 	struct mn_ops ops;
 	void *ud;
 	enum mn_run run;
+	bool ann_flood; /* T_ANNOUNCE_SOON must flood (not only directed sends) */
 
 	struct peertable *pt;
 	struct nodestate st;
@@ -106,6 +109,11 @@ struct mesh_node {
 	bool pin_conflict;
 	struct peerid pin_rival;
 	struct mn_peer *peers;
+	/* open-addressing index into peers (slot: index + 1, 0 empty; peers are
+	 * never removed): peer_find is called per table entry in every
+	 * reconcile, which a linear search made O(N^2) */
+	uint32_t *pidx;
+	size_t pidx_cap;
 	size_t n_peers;
 	struct ann_ip observed[MN_MAX_OBSERVED];
 	size_t n_observed;
@@ -195,6 +203,8 @@ static void soon(struct mesh_node *m, enum mn_timer t, uint64_t now, uint64_t de
 {
 	if (m->run != MN_RUNNING)
 		return;
+	if (t == T_ANNOUNCE_SOON)
+		m->ann_flood = true;
 	if (m->due[t] > now + delay_us)
 		m->due[t] = now + delay_us;
 }
@@ -234,12 +244,61 @@ static void id_str(const struct peerid *id, char *out, size_t cap)
 
 /* ---- connection bookkeeping ---- */
 
+static size_t pid_hash(const struct peerid *id)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a over the ID's last bytes (the key hash) */
+
+	for (size_t i = id->len > 16 ? id->len - 16 : 0; i < id->len; i++)
+		h = (h ^ id->b[i]) * 1099511628211ull;
+	return (size_t)h;
+}
+
 static struct mn_peer *peer_find(const struct mesh_node *m, const struct peerid *id)
 {
-	for (size_t i = 0; i < m->n_peers; i++)
-		if (peerid_eq(&m->peers[i].id, id))
-			return &m->peers[i];
-	return NULL;
+	if (!m->pidx_cap) {
+		for (size_t i = 0; i < m->n_peers; i++)
+			if (peerid_eq(&m->peers[i].id, id))
+				return &m->peers[i];
+		return NULL;
+	}
+	for (size_t h = pid_hash(id) & (m->pidx_cap - 1);; h = (h + 1) & (m->pidx_cap - 1)) {
+		uint32_t k = m->pidx[h];
+
+		if (!k)
+			return NULL;
+		if (peerid_eq(&m->peers[k - 1].id, id))
+			return &m->peers[k - 1];
+	}
+}
+
+/* Keeps the index at most half full; without memory peer_find scans. */
+static void pidx_add(struct mesh_node *m, size_t i)
+{
+	if (2 * m->n_peers > m->pidx_cap) {
+		size_t cap = m->pidx_cap ? 2 * m->pidx_cap : 64;
+		uint32_t *t = calloc(cap, sizeof(*t));
+
+		free(m->pidx);
+		m->pidx = t;
+		m->pidx_cap = t ? cap : 0;
+		if (!t)
+			return;
+		for (size_t j = 0; j < m->n_peers; j++) {
+			size_t h = pid_hash(&m->peers[j].id) & (cap - 1);
+
+			while (t[h])
+				h = (h + 1) & (cap - 1);
+			t[h] = (uint32_t)j + 1;
+		}
+		return;
+	}
+	{
+		size_t h = pid_hash(&m->peers[i].id) & (m->pidx_cap - 1);
+
+		while (m->pidx[h])
+			h = (h + 1) & (m->pidx_cap - 1);
+		m->pidx[h] = (uint32_t)i + 1;
+	}
 }
 
 /* Invalidates pointers returned earlier (the array may move). */
@@ -256,6 +315,7 @@ static struct mn_peer *peer_get(struct mesh_node *m, const struct peerid *id)
 	c = &m->peers[m->n_peers++];
 	memset(c, 0, sizeof(*c));
 	c->id = *id;
+	pidx_add(m, m->n_peers - 1);
 	return c;
 }
 
@@ -304,7 +364,7 @@ static bool established(struct mesh_node *m, const uint8_t *wg_pub)
  * when a peer that was never acked had to be left out (more peers joined at
  * once than an announcement has room for): the caller announces again soon
  * rather than leave it to the schedule, seconds away. */
-static bool add_acks(struct mesh_node *m, struct announce *a, uint64_t now)
+static bool add_acks(struct mesh_node *m, struct announce *a, uint64_t now, const struct mn_peer *only)
 {
 	enum { LEVELS = 4 }; /* acks_sent 0, 1, 2, then 3 and more */
 	bool left_out = false;
@@ -315,7 +375,7 @@ static bool add_acks(struct mesh_node *m, struct announce *a, uint64_t now)
 				struct hs_peer *k = &m->peers[i].hs;
 				unsigned sent = k->acks_sent < LEVELS - 1 ? k->acks_sent : LEVELS - 1;
 
-				if (!k->configured || sent != level ||
+				if ((only && &m->peers[i] != only) || !k->configured || sent != level ||
 				    hs_ack_rank(m->cfg.wg_pub, k, established(m, k->wg_pub), now) != rank)
 					continue;
 				if (a->n_acks == ANN_MAX_ACKS) {
@@ -331,7 +391,8 @@ static bool add_acks(struct mesh_node *m, struct announce *a, uint64_t now)
 
 static void adm_fill(struct mesh_node *m, struct ann_adm *x);
 
-static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
+/* to: a directed announcement to that peer only (ops.send_to), else flooded */
+static int publish_msg(struct mesh_node *m, uint32_t flags, uint64_t now, const struct mn_peer *to)
 {
 	struct announce a;
 	struct ann_self s = {0};
@@ -398,7 +459,7 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 		a.has_next = true;
 		memcpy(a.wg_next, m->next_pub, 32);
 	}
-	if (!(flags & ANN_F_LEAVING) && add_acks(m, &a, now))
+	if (!(flags & ANN_F_LEAVING) && add_acks(m, &a, now, to))
 		soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
 	/* Our unreachable reports of the last probe period (normally this is the
 	 * one announcement made at once for the report). */
@@ -423,11 +484,72 @@ static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
 		r = ann_encode(&a, &b);
 	}
 	if (r == 0)
-		r = m->ops.publish(m->ud, b.data, b.len);
+		r = to ? m->ops.send_to(m->ud, &to->id, b.data, b.len) : m->ops.publish(m->ud, b.data, b.len);
 	buf_free(&b);
 	if (r < 0)
 		log_debug(m->cfg.log, "publish: %s", err_str(r));
+	else if (!to) { /* a flood reaches everyone a directed one was due to */
+		m->ann_flood = false;
+		for (size_t i = 0; i < m->n_peers; i++)
+			m->peers[i].direct_since = 0;
+	}
 	return r;
+}
+
+static int publish(struct mesh_node *m, uint32_t flags, uint64_t now)
+{
+	return publish_msg(m, flags, now, NULL);
+}
+
+/* ---- directed announcements (docs/mesh.md "Scale", issue 10) ----
+ * An answer to a new author, our announcement for a new connection and an
+ * ack concern one peer; flooded, each costs every node D + 1 copies, N per
+ * join. With ops.send_to they go to that peer only: at once when the host
+ * can send it (connected, its topic known), else retried every
+ * MN_DIRECT_RETRY_US (the connection we dial comes up), flooded after
+ * MN_DIRECT_WAIT_US without success. Anything else (our content changed, the schedule) floods. */
+static void soon_direct(struct mesh_node *m, struct mn_peer *c, uint64_t now, uint64_t delay_us)
+{
+	if (!m->ops.send_to || !c) {
+		soon(m, T_ANNOUNCE_SOON, now, delay_us);
+		return;
+	}
+	if (m->run != MN_RUNNING)
+		return;
+	if (!c->direct_since)
+		c->direct_since = now ? now : 1;
+	if (m->due[T_ANNOUNCE_SOON] > now + delay_us)
+		m->due[T_ANNOUNCE_SOON] = now + delay_us;
+}
+
+static void announce_soon(struct mesh_node *m, uint64_t now)
+{
+	bool wait = false;
+
+	if (m->ann_flood || !m->ops.send_to) {
+		publish(m, 0, now);
+		return;
+	}
+	for (size_t i = 0; i < m->n_peers; i++) {
+		struct mn_peer *c = &m->peers[i];
+
+		if (!c->direct_since)
+			continue;
+		if (c->connected && publish_msg(m, 0, now, c) >= 0) {
+			c->direct_since = 0;
+			continue;
+		}
+		/* not connected yet, or the host cannot reach it yet (its
+		 * subscription has not arrived): again shortly */
+		if (now - c->direct_since < MN_DIRECT_WAIT_US) {
+			wait = true;
+			continue;
+		}
+		publish(m, 0, now); /* reaches the rest too */
+		return;
+	}
+	if (wait && m->due[T_ANNOUNCE_SOON] > now + MN_DIRECT_RETRY_US)
+		m->due[T_ANNOUNCE_SOON] = now + MN_DIRECT_RETRY_US;
 }
 
 /* The refresh interval for the mesh's size: every refresh of one node costs
@@ -1346,11 +1468,15 @@ void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool
 			if (m->gated && k->configured && !k->applied)
 				soon(m, T_RECONCILE, now, 0);
 			hs_applied(k, now);
-			due |= k->configured && hs_ack_rank(m->cfg.wg_pub, k, established(m, k->wg_pub), now) > 0;
+			if (k->configured && hs_ack_rank(m->cfg.wg_pub, k, established(m, k->wg_pub), now) > 0) {
+				due = true;
+				if (m->ops.send_to) /* the ack concerns that peer only */
+					soon_direct(m, &m->peers[i], now, 0);
+			}
 		}
 		/* only when an ack is due: a peer taken back with its session
 		 * still on the device (a refuted report) needs none */
-		if (due)
+		if (due && !m->ops.send_to)
 			soon(m, T_ANNOUNCE_SOON, now, 0);
 	}
 	if (!busy)
@@ -2115,7 +2241,7 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 		 * report we acted on: it knows us (N answers would flood the mesh for
 		 * every wrong report); a restarted one gets ours on its new connection. */
 		if (!dropped_lately(m, author, now))
-			soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
+			soon_direct(m, peer_get(m, author), now, MN_SOON_ANNOUNCE_US);
 		break;
 	case PT_UPDATED:
 		log_debug(m->cfg.log, "peer %s (%s) updated", a.name, from);
@@ -2192,7 +2318,7 @@ void mn_on_connected(struct mesh_node *m, const struct peerid *peer, const struc
 	}
 	/* The new peer needs our announcement; gossipsub first has to learn that
 	 * it subscribes, so publish shortly (and the regular timer repeats it). */
-	soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
+	soon_direct(m, peer_find(m, peer), now, MN_SOON_ANNOUNCE_US);
 	soon(m, T_RECONCILE, now, MN_SOON_RECONCILE_US);
 }
 
@@ -2275,7 +2401,7 @@ void mn_tick(struct mesh_node *m, uint64_t now)
 			on_announce(m, now);
 			break;
 		case T_ANNOUNCE_SOON:
-			publish(m, 0, now);
+			announce_soon(m, now);
 			break;
 		case T_SAVE:
 			mn_save(m);
@@ -2377,6 +2503,7 @@ void mn_free(struct mesh_node *m)
 		admit_fini(m->adm);
 	free(m->adm);
 	free(m->peers);
+	free(m->pidx);
 	secure_free(m->psks);
 	free(m);
 }

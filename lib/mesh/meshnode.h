@@ -39,6 +39,11 @@
 #define MN_SOON_ANNOUNCE_US (150ull * 1000)   /* coalesces a burst of joins into one publish */
 #define MN_SOON_RECONCILE_US (20ull * 1000)
 #define MN_SOON_SAVE_US (500ull * 1000)
+/* A directed answer to a node we are not connected to yet waits this long
+ * for the connection (the engine dials new nodes at once) before it falls
+ * back to a flood. */
+#define MN_DIRECT_WAIT_US (2000ull * 1000)
+#define MN_DIRECT_RETRY_US (20ull * 1000)
 /* gossipsub's default seen-TTL (lib/p2p/gossipsub.c): the tombstone of a
  * leaver is kept for this plus PeerExpiry (peertable.h). */
 #define MN_SEEN_TTL_US (120ull * 1000 * 1000)
@@ -164,6 +169,12 @@ struct mn_ops {
 	/* Has the actual device completed a handshake with this peer key? A
 	 * handshake with a node's announced next key proves it switched. */
 	bool (*handshook)(void *ud, const uint8_t *wg_pub);
+	/* Directed announcements (optional; docs/mesh.md "Scale"): send an
+	 * encoded announcement to one connected peer only (e.g. on that peer's
+	 * own topic), not flooded. < 0: not sent yet (not connected, or the
+	 * peer's subscription not seen yet): the engine retries, then floods.
+	 * Without it every announcement is flooded. */
+	int (*send_to)(void *ud, const struct peerid *peer, const uint8_t *data, size_t len);
 };
 
 /* Pointers must stay valid for the engine's life; strings are copied. */

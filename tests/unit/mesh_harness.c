@@ -143,6 +143,20 @@ static int op_publish(void *ud, const uint8_t *data, size_t len)
 	return 0;
 }
 
+static int op_send_to(void *ud, const struct peerid *peer, const uint8_t *data, size_t len)
+{
+	struct mh_node *x = ud;
+	struct mh_world *w = x->w;
+	int j = node_by_id(w, peer);
+
+	if (j < 0 || !x->connected[j] || w->nodes[j].refuse_direct)
+		return -EAGAIN;
+	x->directs++;
+	if (!x->drop_to[j])
+		push(w, MH_MSG, x->idx, j, MH_LAT_US + jitter(w), data, len, NULL);
+	return 0;
+}
+
 static void op_dial(void *ud, const uint8_t *ma, size_t len)
 {
 	struct mh_node *x = ud;
@@ -468,8 +482,14 @@ void mh_start(struct mh_world *w, int i, int bootstrap)
 	c.rotate_us = x->rotate_us;
 	mn_free(x->m);
 	x->m = NULL;
-	if (mn_new(&x->m, &c, &ops, x) < 0)
-		die("mn_new");
+	{
+		struct mn_ops o = ops;
+
+		if (w->directed)
+			o.send_to = op_send_to;
+		if (mn_new(&x->m, &c, &o, x) < 0)
+			die("mn_new");
+	}
 	if (x->saved.len && nodestate_decode(x->saved.data, x->saved.len, mn_state(x->m)) < 0)
 		die("nodestate_decode");
 	if (x->revoked.len && mn_load_revocations(x->m, x->revoked.data, x->revoked.len) < 0)

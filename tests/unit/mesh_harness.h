@@ -51,6 +51,8 @@ struct mh_node {
 	/* what the node reported */
 	size_t events[MN_EV_KEY_ROTATED + 1];
 	size_t publishes, leaving_publishes, applies, dials, probes;
+	size_t directs;     /* directed announcements sent (w->directed) */
+	bool refuse_direct; /* a directed announcement to this node cannot be sent (an older node) */
 	size_t ups_unrouted; /* MN_EV_PEER_UP before the device routed the peer */
 	bool has_addr;
 	struct ann_ip addr;
@@ -107,6 +109,10 @@ struct mh_world {
 	/* admission mode for nodes started from now on: the operator keys */
 	const uint8_t (*adm_keys)[32];
 	size_t n_adm_keys;
+	/* nodes started from now on get mn_ops.send_to (directed announcements,
+	 * docs/mesh.md "Scale"): delivered to the peer alone when connected and
+	 * the peer does not refuse_direct, else -EAGAIN */
+	bool directed;
 };
 
 /* n nodes (not started) in range ("10.42.0.0/16"); node i has underlay IP

@@ -280,6 +280,48 @@ static void test_engine_join(void **state)
 	mh_free(&w);
 }
 
+/* Directed announcements (mn_ops.send_to, docs/mesh.md "Directed
+ * announcements"): in a settled mesh a join makes no existing node flood (the
+ * answers and acks go to the joiner alone) and still converges; a joiner that
+ * cannot be sent to directly (an older node) gets floods, after
+ * MN_DIRECT_WAIT_US and not before. */
+static void test_engine_directed_join(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+	size_t pubs[MH_MAX], directs = 0;
+
+	(void)state;
+	for (int refuse = 0; refuse < 2; refuse++) {
+		mh_init(&w, 6, "10.42.0.0/16", 60 * SEC);
+		w.directed = true;
+		for (int i = 0; i < 5; i++)
+			mh_start(&w, i, i ? 0 : -1);
+		mh_run(&w, 30 * SEC); /* past the warm-up announcements */
+		assert_null(mh_converged(&w, why, sizeof(why)));
+		for (int i = 0; i < 5; i++)
+			pubs[i] = w.nodes[i].publishes;
+		w.nodes[5].refuse_direct = refuse;
+		mh_start(&w, 5, 0);
+		mh_run(&w, w.now + MN_DIRECT_WAIT_US - 100 * 1000);
+		for (int i = 0; i < 5; i++) {
+			assert_int_equal(w.nodes[i].publishes, pubs[i]); /* no flood yet */
+			directs += w.nodes[i].directs;
+		}
+		mh_run(&w, w.now + 3 * SEC);
+		assert_null(mh_converged(&w, why, sizeof(why)));
+		if (!refuse) {
+			assert_true(directs >= 4);
+			for (int i = 0; i < 5; i++)
+				assert_int_equal(w.nodes[i].publishes, pubs[i]);
+		} else {
+			for (int i = 1; i < 5; i++) /* the bootstrap node may have answered on the connection */
+				assert_true(w.nodes[i].publishes > pubs[i]);
+		}
+		mh_free(&w);
+	}
+}
+
 /* The address gate (docs/mesh.md "Joining fast"): a joiner's new address goes
  * on its interface only once it routes every node of the mesh and every node
  * routes it, its handshake roles settled (no re-create afterwards), so an
@@ -1056,6 +1098,7 @@ int main(void)
 		cmocka_unit_test(test_engine_cold_start_rearm),
 		cmocka_unit_test(test_engine_acks_after_busy_apply),
 		cmocka_unit_test(test_engine_join),
+		cmocka_unit_test(test_engine_directed_join),
 		cmocka_unit_test(test_engine_address_gate),
 		cmocka_unit_test(test_engine_forged_pin),
 		cmocka_unit_test(test_engine_clock_back),
