@@ -89,9 +89,17 @@ static bool windex_build(const struct reconcile_in *in, struct windex *w)
 	return true;
 }
 
-static bool windex_wins(const struct windex *w, const struct ann_ip *ip, uint64_t t, const struct peerid *owner)
+static bool windex_wins(const struct reconcile_in *in, const struct windex *w, const struct ann_ip *ip, uint64_t t,
+			const struct peerid *owner)
 {
 	size_t lo = 0, hi = w->n;
+
+	/* An address we pin beats every claim on it, whatever the order says
+	 * (as in wins(); issue #15 item 8). Our own claims are few: a scan. */
+	if (in->self_pinned)
+		for (size_t i = 0; i < in->n_self_claims; i++)
+			if (ann_ip_eq(&in->self_claims[i].addr, ip))
+				return false;
 
 	while (lo < hi) { /* the first claim on ip */
 		size_t mid = lo + (hi - lo) / 2;
@@ -157,7 +165,7 @@ struct wgdevice *reconcile_desired(const struct reconcile_in *in)
 			struct wgallowedip *a;
 
 			if (!r || !ipam_usable(r, &c->addr) ||
-			    !(indexed ? windex_wins(&wi, &c->addr, c->claimed_ms, &e->id)
+			    !(indexed ? windex_wins(in, &wi, &c->addr, c->claimed_ms, &e->id)
 				      : wins(in, &c->addr, c->claimed_ms, &e->id)))
 				continue;
 			a = wgpeer_add_allowedip(p);

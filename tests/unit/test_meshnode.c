@@ -359,7 +359,8 @@ static void test_engine_address_gate(void **state)
 	mh_run(&w, w.now + 20 * SEC);
 	for (int j = 0; j < 5; j++)
 		assert_int_equal(w.nodes[5].recreated[j] + w.nodes[j].recreated[5], recreated[j]);
-	assert_int_equal(mh_crossed(&w), 0);	mh_free(&w);
+	assert_int_equal(mh_crossed(&w), 0);
+	mh_free(&w);
 }
 
 /* Two nodes pin the same address (a claim time of 0 is not authenticated: a PSK
