@@ -437,23 +437,33 @@ static void dial_failed(struct w2w_p2p *h, const char *text, const struct ma_add
 	emit(h, &ev);
 }
 
-/* Hands a connected socket to the swarm. */
-static int hconn_attach(struct w2w_p2p *h, struct hconn *hc, bool initiator, uint64_t now)
+/* Hands a connected socket to the swarm. inbound: the address accept gave
+ * and swarm_admit_inbound's result (NULL for a dial). */
+static int hconn_attach(struct w2w_p2p *h, struct hconn *hc, bool initiator, const struct sock_ip *inbound,
+			int admitted, uint64_t now)
 {
 	struct sock_ip peer;
 	uint8_t rma[MA_MAX_BIN];
 	char name[64];
 	int n, r;
 
-	r = sock_peer(hc->fd, &peer);
-	if (r < 0)
+	if (inbound)
+		peer = *inbound;
+	else if ((r = sock_peer(hc->fd, &peer)) < 0)
 		return r;
 	n = ma_from_ip(rma, sizeof(rma), peer.family == AF_INET6 ? 6 : 4, peer.ip, peer.port, true, NULL);
-	if (n < 0)
+	if (n < 0) {
+		if (inbound)
+			swarm_admit_cancel(h->sw, peer.family == AF_INET6 ? 6 : 4, peer.ip, admitted);
 		return n;
+	}
 	sock_ip_format(&peer, name, sizeof(name));
-	r = swarm_conn_add(h->sw, initiator, rma, (size_t)n, initiator && hc->ma.has_peer ? &hc->ma.peer : NULL,
-			   name, now, &hc->sc);
+	/* inbound: the swarm takes the admission over, on failure too */
+	if (inbound)
+		r = swarm_conn_add_admitted(h->sw, admitted, rma, (size_t)n, name, now, &hc->sc);
+	else
+		r = swarm_conn_add(h->sw, initiator, rma, (size_t)n,
+				   initiator && hc->ma.has_peer ? &hc->ma.peer : NULL, name, now, &hc->sc);
 	if (r < 0)
 		return r;
 	swarm_conn_set_user(hc->sc, hc);
@@ -474,7 +484,7 @@ static void hconn_io(void *ud, int fd, int revents, uint64_t now)
 		r = sock_connect_result(fd);
 		hc->connecting = false;
 		if (r == 0)
-			r = hconn_attach(h, hc, true, now);
+			r = hconn_attach(h, hc, true, NULL, 0, now);
 		if (r < 0) {
 			char reason[128];
 
@@ -513,15 +523,25 @@ static void hconn_io(void *ud, int fd, int revents, uint64_t now)
 	sync_all(h, now);
 }
 
+/*
+ * Accepts what is pending, at most ACCEPTS_PER_WAKE per loop turn so that the
+ * established connections get their turn too (the loop comes back at once if
+ * more is pending: the listener stays readable). Admission comes first (issue
+ * 15 item 2: a reconnect flood from one IP): a refused connection costs
+ * accept4, one setsockopt and close (a RST, so the peer's socket is gone at
+ * once and nothing lingers here): no allocation, no address formatting, no
+ * timer, no poll registration, and its log line is rate-limited.
+ */
 static void listener_io(void *ud, int fd, int revents, uint64_t now)
 {
 	struct w2w_p2p *h = ud;
+	bool added = false;
 
 	(void)revents;
 	for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
 		struct sock_ip peer;
 		struct hconn *hc;
-		int cfd = sock_accept(fd, &peer), r;
+		int cfd = sock_accept(fd, &peer), r, family, adm;
 
 		if (cfd == -EAGAIN)
 			break;
@@ -529,15 +549,23 @@ static void listener_io(void *ud, int fd, int revents, uint64_t now)
 			log_warn(&h->log, "accept failed: %s", w2w_strerror(cfd));
 			break;
 		}
-		hc = calloc(1, sizeof(*hc));
-		if (!hc) {
-			sock_close(cfd);
+		family = peer.family == AF_INET6 ? 6 : peer.family == AF_INET ? 4 : 0;
+		adm = h->sw && family ? swarm_admit_inbound(h->sw, family, peer.ip, now) : W2W_ESTATE;
+		if (adm < 0) {
+			sock_abort(cfd);
 			continue;
 		}
+		hc = calloc(1, sizeof(*hc));
+		if (!hc) {
+			swarm_admit_cancel(h->sw, family, peer.ip, adm);
+			sock_abort(cfd);
+			continue;
+		}
+		sock_nodelay(cfd);
 		hc->h = h;
 		hc->fd = cfd;
 		sock_ip_format(&peer, hc->text, sizeof(hc->text));
-		r = hconn_attach(h, hc, false, now);
+		r = hconn_attach(h, hc, false, &peer, adm, now);
 		if (r < 0) {
 			log_info(&h->log, "refused connection from %s: %s", hc->text, w2w_strerror(r));
 			if (hc->sc)
@@ -549,8 +577,11 @@ static void listener_io(void *ud, int fd, int revents, uint64_t now)
 		}
 		hc->next = h->conns;
 		h->conns = hc;
+		added = true;
 	}
-	sync_all(h, now);
+	/* Nothing new (every connection refused): nothing to write or re-arm. */
+	if (added)
+		sync_all(h, now);
 }
 
 /* Writes pending output, updates interest, closes finished connections, arms the timer. */

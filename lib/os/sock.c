@@ -134,7 +134,8 @@ int sock_accept(int lfd, struct sock_ip *peer)
 			return -EAGAIN;
 		return -e;
 	}
-	set_nodelay(fd);
+	/* No TCP_NODELAY here: a connection the host refuses at once (a flood)
+	 * costs one syscall less; the host sets it on those it keeps. */
 	if (peer && sock_ip_from_sockaddr(peer, (struct sockaddr *)&ss, len) < 0)
 		memset(peer, 0, sizeof(*peer));
 	return fd;
@@ -223,6 +224,11 @@ void sock_abort(int fd)
 		return;
 	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
+}
+
+void sock_nodelay(int fd)
+{
+	set_nodelay(fd);
 }
 
 void sock_close(int fd)
