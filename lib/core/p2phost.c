@@ -14,6 +14,7 @@
 #include "gossipsub.h"
 #include "ident.h"
 #include "identify.h"
+#include "iplimit.h"
 #include "log.h"
 #include "loop_internal.h"
 #include "multiaddr.h"
@@ -93,6 +94,7 @@ struct w2w_p2p {
 	void *val_ud;
 	struct listener listeners[MAX_LISTENERS];
 	size_t n_listeners;
+	uint32_t block_gen; /* swarm_blocklist_gen the listeners' filters hold */
 	struct hconn *conns;
 	struct hdial *dials;
 	struct dns *dns; /* made at the first /dns4 or /dns6 dial */
@@ -523,6 +525,29 @@ static void hconn_io(void *ud, int fd, int revents, uint64_t now)
 	sync_all(h, now);
 }
 
+/* The swarm blocked or unblocked an IP after a connection flood: the
+ * listeners drop its SYNs in the kernel (swarm.h swarm_blocklist). */
+static bool apply_blocklist(struct w2w_p2p *h)
+{
+	uint8_t ips[IPL_BLOCKS][16];
+	uint32_t gen;
+
+	if (!h->sw || (gen = swarm_blocklist_gen(h->sw)) == h->block_gen)
+		return false;
+	h->block_gen = gen;
+	for (size_t i = 0; i < h->n_listeners; i++) {
+		struct listener *l = &h->listeners[i];
+		int fam = l->ip.family == AF_INET6 ? 6 : 4;
+		size_t n = swarm_blocklist(h->sw, fam, ips, IPL_BLOCKS);
+		int r = sock_set_blocklist(l->fd, l->ip.family, (const uint8_t(*)[16])ips, n);
+
+		/* without the filter the swarm still refuses them, at a higher cost */
+		if (r < 0)
+			log_warn(&h->log, "cannot set the listener's block list: %s", w2w_strerror(r));
+	}
+	return true;
+}
+
 /*
  * Accepts what is pending, at most ACCEPTS_PER_WAKE per loop turn so that the
  * established connections get their turn too (the loop comes back at once if
@@ -579,8 +604,9 @@ static void listener_io(void *ud, int fd, int revents, uint64_t now)
 		h->conns = hc;
 		added = true;
 	}
-	/* Nothing new (every connection refused): nothing to write or re-arm. */
-	if (added)
+	/* Nothing new (every connection refused): nothing to write, no timer
+	 * to move, unless a block began (its end is a deadline). */
+	if (apply_blocklist(h) || added)
 		sync_all(h, now);
 }
 
@@ -669,6 +695,7 @@ static void host_timer(void *ud, uint64_t now)
 
 	if (h->sw)
 		swarm_tick(h->sw, now);
+	apply_blocklist(h);
 	sync_all(h, now);
 }
 
@@ -969,6 +996,8 @@ int w2w_p2p_listen(struct w2w_p2p *h, const char *multiaddr)
 	if (r < 0)
 		goto fail;
 	h->n_listeners++;
+	h->block_gen = ~swarm_blocklist_gen(h->sw); /* the new listener gets the current blocks */
+	apply_blocklist(h);
 	ev.type = W2W_P2P_EV_LISTENING;
 	ev.addr = l->ma;
 	ev.addr_len = l->ma_len;

@@ -15,6 +15,14 @@ struct ipl_entry {
 	uint16_t hs, conns;
 	uint64_t tokens; /* micro-tokens */
 	uint64_t last_us;
+	uint16_t strikes;    /* refusals since strike_us */
+	uint64_t strike_us;
+};
+
+struct ipl_block {
+	uint8_t family;
+	uint8_t ip[16]; /* the key (see key()) */
+	uint64_t until;
 };
 
 struct iplimit {
@@ -22,6 +30,10 @@ struct iplimit {
 	size_t n;
 	unsigned hs_unknown; /* handshakes of unknown IPs */
 	uint64_t refused;
+	struct ipl_block blocks[IPL_BLOCKS];
+	size_t n_blocks;
+	uint32_t block_gen;
+	uint64_t blocks_total;
 };
 
 static size_t iplen(int family)
@@ -101,15 +113,71 @@ void iplimit_free(struct iplimit *l)
 	free(l);
 }
 
+static struct ipl_block *blocked(const struct iplimit *l, int family, const uint8_t *k)
+{
+	for (size_t i = 0; i < l->n_blocks; i++)
+		if (l->blocks[i].family == family && !memcmp(l->blocks[i].ip, k, 16))
+			return (struct ipl_block *)&l->blocks[i];
+	return NULL;
+}
+
+static void unblock_at(struct iplimit *l, size_t i)
+{
+	l->blocks[i] = l->blocks[--l->n_blocks];
+	l->block_gen++;
+}
+
+static void block(struct iplimit *l, const struct ipl_entry *x, uint64_t now)
+{
+	struct ipl_block *b = blocked(l, x->family, x->ip);
+
+	if (!b && l->n_blocks < IPL_BLOCKS)
+		b = &l->blocks[l->n_blocks++];
+	if (!b) {
+		b = &l->blocks[0]; /* full: replace the block that ends first */
+		for (size_t i = 1; i < l->n_blocks; i++)
+			if (l->blocks[i].until < b->until)
+				b = &l->blocks[i];
+	}
+	b->family = x->family;
+	memcpy(b->ip, x->ip, 16);
+	b->until = now + IPL_BLOCK_S * 1000000ull;
+	l->block_gen++;
+	l->blocks_total++;
+}
+
+/* A refusal of an unknown IP: IPL_BLOCK_AFTER of them within IPL_STRIKE_US block it. */
+static bool strike(struct iplimit *l, struct ipl_entry *x, uint64_t now)
+{
+	if (x->known)
+		return false;
+	if (!x->strikes || now - x->strike_us >= IPL_STRIKE_US) {
+		x->strikes = 0;
+		x->strike_us = now;
+	}
+	if (++x->strikes < IPL_BLOCK_AFTER)
+		return false;
+	x->strikes = 0;
+	block(l, x, now);
+	return true;
+}
+
 int iplimit_admit(struct iplimit *l, int family, const uint8_t *ip, uint64_t now, bool *tracked, const char **why)
 {
 	struct ipl_entry *x;
+	uint8_t k[16];
 
 	*tracked = false;
 	*why = NULL;
 	if ((family != 4 && family != 6) || loopback(family, ip))
 		return 0;
-	x = get(l, family, key(family, ip, (uint8_t[16]){0}), now);
+	key(family, ip, k);
+	if (l->n_blocks && blocked(l, family, k)) {
+		*why = "address blocked for a while (connection flood)";
+		l->refused++;
+		return W2W_ELIMIT;
+	}
+	x = get(l, family, k, now);
 	if (!x) {
 		*why = "too many source addresses";
 		goto refuse;
@@ -151,6 +219,8 @@ int iplimit_admit(struct iplimit *l, int family, const uint8_t *ip, uint64_t now
 	return 0;
 refuse:
 	l->refused++;
+	if (x && strike(l, x, now))
+		*why = "connection flood: address blocked";
 	return W2W_ELIMIT;
 }
 
@@ -161,6 +231,12 @@ static void become_known(struct iplimit *l, struct ipl_entry *x)
 		return;
 	l->hs_unknown -= x->hs < l->hs_unknown ? x->hs : l->hs_unknown;
 	x->known = true;
+	for (size_t i = 0; i < l->n_blocks; i++) {
+		if (l->blocks[i].family == x->family && !memcmp(l->blocks[i].ip, x->ip, 16)) {
+			unblock_at(l, i);
+			break;
+		}
+	}
 }
 
 void iplimit_ready(struct iplimit *l, int family, const uint8_t *ip)
@@ -216,4 +292,44 @@ unsigned iplimit_handshakes(const struct iplimit *l)
 uint64_t iplimit_refused(const struct iplimit *l)
 {
 	return l->refused;
+}
+
+void iplimit_tick(struct iplimit *l, uint64_t now)
+{
+	for (size_t i = 0; i < l->n_blocks;) {
+		if (now >= l->blocks[i].until)
+			unblock_at(l, i);
+		else
+			i++;
+	}
+}
+
+uint64_t iplimit_next_expiry(const struct iplimit *l)
+{
+	uint64_t d = UINT64_MAX;
+
+	for (size_t i = 0; i < l->n_blocks; i++)
+		if (l->blocks[i].until < d)
+			d = l->blocks[i].until;
+	return d;
+}
+
+uint32_t iplimit_block_gen(const struct iplimit *l)
+{
+	return l->block_gen;
+}
+
+size_t iplimit_blocklist(const struct iplimit *l, int family, uint8_t (*out)[16], size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n_blocks && n < cap; i++)
+		if (l->blocks[i].family == family)
+			memcpy(out[n++], l->blocks[i].ip, 16);
+	return n;
+}
+
+uint64_t iplimit_blocks_total(const struct iplimit *l)
+{
+	return l->blocks_total;
 }

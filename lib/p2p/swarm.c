@@ -87,6 +87,7 @@ struct swarm {
 	struct swarm_conn *conns;
 	size_t n_conns;
 	struct iplimit *ipl;
+	uint64_t blocks_logged; /* iplimit_blocks_total already logged */
 	struct swpeer *peers;
 	struct gs *gs;
 	bool kick;
@@ -648,7 +649,17 @@ int swarm_admit_inbound(struct swarm *sw, int family, const uint8_t *ip, uint64_
 		return W2W_ELIMIT;
 	}
 	if (iplimit_admit(sw->ipl, family, ip, now, &tracked, &why) < 0) {
-		log_refusal(sw, WLOG_INFO, family, ip, why);
+		/* a block is worth its own line (its own rate-limit budget too) */
+		if (iplimit_blocks_total(sw->ipl) != sw->blocks_logged) {
+			char m[96];
+
+			sw->blocks_logged = iplimit_blocks_total(sw->ipl);
+			snprintf(m, sizeof(m), "connection flood (%d refused within 1 s): blocked for %d s",
+				 IPL_BLOCK_AFTER, IPL_BLOCK_S);
+			log_refusal(sw, WLOG_WARN, family, ip, m);
+		} else {
+			log_refusal(sw, WLOG_INFO, family, ip, why);
+		}
 		return W2W_ELIMIT;
 	}
 	return tracked ? 1 : 0;
@@ -768,6 +779,16 @@ static int conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, 
 	sw->n_conns++;
 	*ret = sc;
 	return 0;
+}
+
+uint32_t swarm_blocklist_gen(const struct swarm *sw)
+{
+	return iplimit_block_gen(sw->ipl);
+}
+
+size_t swarm_blocklist(const struct swarm *sw, int family, uint8_t (*out)[16], size_t cap)
+{
+	return iplimit_blocklist(sw->ipl, family, out, cap);
 }
 
 int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, size_t remote_len,
@@ -1228,12 +1249,13 @@ void swarm_tick(struct swarm *sw, uint64_t now)
 		}
 	}
 	peer_gc(sw, now);
+	iplimit_tick(sw->ipl, now);
 	settle(sw, now);
 }
 
 uint64_t swarm_next_deadline(const struct swarm *sw)
 {
-	uint64_t d = UINT64_MAX;
+	uint64_t d = iplimit_next_expiry(sw->ipl); /* a block ends: the host updates its filter */
 
 	for (const struct swpeer *p = sw->peers; p; p = p->next) {
 		uint64_t t = gs_watchdog_due(p);

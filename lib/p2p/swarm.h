@@ -129,6 +129,13 @@ int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, s
  */
 int swarm_admit_inbound(struct swarm *sw, int family, const uint8_t *ip, uint64_t now_us);
 void swarm_admit_cancel(struct swarm *sw, int family, const uint8_t *ip, int admitted);
+/* The IPs blocked after a connection flood (iplimit.h "Blocking"): the host
+ * drops their SYNs in the kernel (sock_set_blocklist on its listeners) and
+ * updates that filter whenever swarm_blocklist_gen changes (a block begins
+ * in swarm_admit_inbound, ends in swarm_tick, at swarm_next_deadline).
+ * out: IPv4 first 4 bytes, IPv6 the /64 (first 8 bytes); returns how many. */
+uint32_t swarm_blocklist_gen(const struct swarm *sw);
+size_t swarm_blocklist(const struct swarm *sw, int family, uint8_t (*out)[16], size_t cap);
 /* swarm_conn_add for an inbound connection swarm_admit_inbound admitted
  * (admitted: its result, 0 or 1); remote_ma must hold the same IP. */
 int swarm_conn_add_admitted(struct swarm *sw, int admitted, const uint8_t *remote_ma, size_t remote_len,

@@ -170,26 +170,34 @@ def scen_attacks(args):
         node.write_config()
         node.start()
         lab.wait(lambda: node.overlay_ip() is not None, 30, what="the daemon")
-        legit, evil = lab.add_node("legit"), lab.add_node("evil")
+        legit = lab.add_node("legit")
         for kind in kinds:
             modes = ("confined", "shared") if kind == "reconnect" and not args.short else ("confined",)
             for mode in modes:
+                # a fresh attacker address each time: a block one earned (iplimit.h) must not
+                # carry over into the next window
+                evil = lab.add_node(f"evil{len(ROWS)}")
                 with cpusplit.confine([node.proc.pid], enabled=mode == "confined") as split:
                     attack_window(lab, node, legit, evil, kind, mode, split, secs, pings, nbase, args.short)
 
 
 def attack_window(lab, node, legit, evil, kind, mode, split, secs, pings, nbase, short):
-    base = [timed_ping(legit, lab, node) for _ in range(nbase)]
+    warm = min(2, secs / 2)
+    # the pings under attack are spread over it; the baseline's are spaced the
+    # same (a ping right after another runs warmer: faster)
+    gap = 0 if short else max(0.0, (secs - warm - 2) / pings - 0.05)
+    base = []
+    for _ in range(nbase):
+        base.append(timed_ping(legit, lab, node))
+        time.sleep(gap)
     bs = cpusplit.stats([t for _, t in base])
     log0 = os.path.getsize(node.log)
     fds0 = fds(node.proc.pid)
     p = subprocess.Popen(attack_cmd(lab, evil, node, kind, secs), stdout=subprocess.PIPE, text=True,
                          preexec_fn=split.attacker_preexec)
     try:
-        warm = min(2, secs / 2)
         time.sleep(warm)
-        # spread the pings over the attack (bounded: they stop at its end + 30 s)
-        gap = 0 if short else max(0.0, (secs - warm - 2) / pings - 0.05)
+        # spread over the attack (bounded: they stop at its end + 30 s)
         res, peak_fds, peak_rss = [], 0, 0
         end = time.monotonic() + secs
         while len(res) < pings and time.monotonic() < end + 30:
