@@ -249,7 +249,9 @@ int sock_set_blocklist(int lfd, int family, const uint8_t (*ips)[16], size_t n)
 	if (family != AF_INET && family != AF_INET6)
 		return -EAFNOSUPPORT;
 	if (n == 0) {
-		if (setsockopt(lfd, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0) < 0 && errno != ENOENT)
+		int dummy = 0; /* the kernel wants an int-sized option even here */
+
+		if (setsockopt(lfd, SOL_SOCKET, SO_DETACH_FILTER, &dummy, sizeof(dummy)) < 0 && errno != ENOENT)
 			return -errno;
 		return 0;
 	}

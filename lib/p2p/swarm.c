@@ -617,14 +617,20 @@ int swarm_add_listen_addr(struct swarm *sw, const uint8_t *ma, size_t n)
 
 /* The refusal log lines take the address as numbers, not a formatted string:
  * under a flood the line is rate-limited (log.h) and the address is then
- * never formatted at all. IPv6: the /64 the limits count. */
-static void log_refusal(const struct swarm *sw, int level, int family, const uint8_t *ip, const char *why)
+ * never formatted at all. IPv6: the /64 the limits count. A block has its
+ * own line (its own call site, so its own rate-limit budget). */
+static void log_refusal(const struct swarm *sw, bool blocked, int family, const uint8_t *ip, const char *why)
 {
-	if (family == 4)
-		wlog_printf(sw->cfg.log, level, "refusing %u.%u.%u.%u: %s", ip[0], ip[1], ip[2], ip[3], why);
+	if (blocked && family == 4)
+		log_warn(sw->cfg.log, "blocking %u.%u.%u.%u: %s", ip[0], ip[1], ip[2], ip[3], why);
+	else if (blocked)
+		log_warn(sw->cfg.log, "blocking %x:%x:%x:%x::/64: %s", ip[0] << 8 | ip[1], ip[2] << 8 | ip[3],
+			 ip[4] << 8 | ip[5], ip[6] << 8 | ip[7], why);
+	else if (family == 4)
+		log_info(sw->cfg.log, "refusing %u.%u.%u.%u: %s", ip[0], ip[1], ip[2], ip[3], why);
 	else
-		wlog_printf(sw->cfg.log, level, "refusing %x:%x:%x:%x::/64: %s", ip[0] << 8 | ip[1], ip[2] << 8 | ip[3],
-			    ip[4] << 8 | ip[5], ip[6] << 8 | ip[7], why);
+		log_info(sw->cfg.log, "refusing %x:%x:%x:%x::/64: %s", ip[0] << 8 | ip[1], ip[2] << 8 | ip[3],
+			 ip[4] << 8 | ip[5], ip[6] << 8 | ip[7], why);
 }
 
 /* Handshake slots are apart from established connections (iplimit.h):
@@ -645,7 +651,7 @@ int swarm_admit_inbound(struct swarm *sw, int family, const uint8_t *ip, uint64_
 	if (family != 4 && family != 6)
 		return W2W_EPARSE;
 	if (over_max_conns(sw, false, family, ip)) {
-		log_refusal(sw, WLOG_WARN, family, ip, "connection limit reached");
+		log_warn(sw->cfg.log, "connection limit (%u) reached: refusing a connection", sw->cfg.max_conns);
 		return W2W_ELIMIT;
 	}
 	if (iplimit_admit(sw->ipl, family, ip, now, &tracked, &why) < 0) {
@@ -656,9 +662,9 @@ int swarm_admit_inbound(struct swarm *sw, int family, const uint8_t *ip, uint64_
 			sw->blocks_logged = iplimit_blocks_total(sw->ipl);
 			snprintf(m, sizeof(m), "connection flood (%d refused within 1 s): blocked for %d s",
 				 IPL_BLOCK_AFTER, IPL_BLOCK_S);
-			log_refusal(sw, WLOG_WARN, family, ip, m);
+			log_refusal(sw, true, family, ip, m);
 		} else {
-			log_refusal(sw, WLOG_INFO, family, ip, why);
+			log_refusal(sw, false, family, ip, why);
 		}
 		return W2W_ELIMIT;
 	}
