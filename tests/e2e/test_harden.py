@@ -152,11 +152,15 @@ while done < n and time.monotonic() < end and timeouts < 3:
         s.connect((ip, port))
         reached += 1
         timeouts = 0
-        s.sendall(os.urandom(64) if done % 2 else b"")  # garbage, or nothing at all
+        try:
+            s.sendall(os.urandom(64) if done % 2 else b"")  # garbage, or nothing at all
+        except OSError:
+            pass
     except socket.timeout:
         timeouts += 1  # no SYN-ACK: the daemon blocked this address (iplimit.h "Blocking")
-    except OSError:
-        pass
+    except OSError:  # the daemon's RST came first (refused at accept)
+        reached += 1
+        timeouts = 0
     s.close()
     done += 1
 print(done, reached, timeouts)
