@@ -6,7 +6,8 @@
 #include "err.h"
 #include "iplimit.h"
 
-#define TOKEN 1000000ull /* one connection, in token micro-units (rate per microsecond = IPL_RATE_PER_S) */
+#define TOKEN 1000000ull
+#define IPL_INDEX (2 * IPL_TABLE) /* a power of two */ /* one connection, in token micro-units (rate per microsecond = IPL_RATE_PER_S) */
 
 struct ipl_entry {
 	uint8_t family;
@@ -28,6 +29,7 @@ struct ipl_block {
 struct iplimit {
 	struct ipl_entry *e;
 	size_t n;
+	uint16_t *idx; /* IPL_INDEX slots (see find) */
 	unsigned hs_unknown; /* handshakes of unknown IPs */
 	uint64_t refused;
 	struct ipl_block blocks[IPL_BLOCKS];
@@ -57,12 +59,61 @@ static const uint8_t *key(int family, const uint8_t *ip, uint8_t *out)
 	return out;
 }
 
+/* The index: open addressing with linear probing over IPL_INDEX slots (twice
+ * the table: probes stay short), each 0 or an entry's position + 1, so that
+ * an accept under a flood from many addresses costs a few probes, not a scan
+ * of IPL_TABLE entries. Not keyed: an attacker choosing its source addresses
+ * to collide only brings the lookup back to the scan it replaced. */
+static size_t hash(int family, const uint8_t *k)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)family;
+
+	for (int i = 0; i < 8; i++)
+		h = (h ^ k[i]) * 1099511628211ull;
+	return (size_t)(h ^ h >> 29) & (IPL_INDEX - 1);
+}
+
 static struct ipl_entry *find(const struct iplimit *l, int family, const uint8_t *ip)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (l->e[i].family == family && !memcmp(l->e[i].ip, ip, iplen(family)))
-			return &l->e[i];
+	for (size_t s = hash(family, ip), n = 0; l->idx[s] && n < IPL_INDEX; s = (s + 1) & (IPL_INDEX - 1), n++) {
+		struct ipl_entry *x = &l->e[l->idx[s] - 1];
+
+		if (x->family == family && !memcmp(x->ip, ip, iplen(family)))
+			return x;
+	}
 	return NULL;
+}
+
+static void idx_add(struct iplimit *l, const struct ipl_entry *x)
+{
+	size_t s = hash(x->family, x->ip);
+
+	while (l->idx[s])
+		s = (s + 1) & (IPL_INDEX - 1);
+	l->idx[s] = (uint16_t)(x - l->e + 1);
+}
+
+/* Removes x, shifting back the entries after it that probed past its slot. */
+static void idx_del(struct iplimit *l, const struct ipl_entry *x)
+{
+	size_t i = hash(x->family, x->ip), j;
+
+	while (l->idx[i] && l->idx[i] != (uint16_t)(x - l->e + 1))
+		i = (i + 1) & (IPL_INDEX - 1);
+	if (!l->idx[i])
+		return;
+	l->idx[i] = 0;
+	for (j = (i + 1) & (IPL_INDEX - 1); l->idx[j]; j = (j + 1) & (IPL_INDEX - 1)) {
+		const struct ipl_entry *y = &l->e[l->idx[j] - 1];
+		size_t home = hash(y->family, y->ip);
+
+		/* y stays when its home lies cyclically in (i, j] */
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		l->idx[i] = l->idx[j];
+		l->idx[j] = 0;
+		i = j;
+	}
 }
 
 /* Finds or adds ip; when the table is full, an idle unknown entry (the one
@@ -85,10 +136,12 @@ static struct ipl_entry *get(struct iplimit *l, int family, const uint8_t *ip, u
 		if (!victim)
 			return NULL;
 		x = victim;
+		idx_del(l, x);
 	}
 	memset(x, 0, sizeof(*x));
 	x->family = (uint8_t)family;
 	memcpy(x->ip, ip, iplen(family));
+	idx_add(l, x);
 	x->tokens = IPL_BURST * TOKEN;
 	x->last_us = now;
 	return x;
@@ -98,7 +151,8 @@ struct iplimit *iplimit_new(void)
 {
 	struct iplimit *l = calloc(1, sizeof(*l));
 
-	if (l && !(l->e = calloc(IPL_TABLE, sizeof(*l->e)))) {
+	if (l && (!(l->e = calloc(IPL_TABLE, sizeof(*l->e))) || !(l->idx = calloc(IPL_INDEX, sizeof(*l->idx))))) {
+		free(l->e);
 		free(l);
 		l = NULL;
 	}
@@ -109,6 +163,7 @@ void iplimit_free(struct iplimit *l)
 {
 	if (!l)
 		return;
+	free(l->idx);
 	free(l->e);
 	free(l);
 }

@@ -134,13 +134,23 @@ static void test_ipv6_prefix_and_table(void **state)
 	}
 	v6[15] = 200;
 	assert_int_equal(admit(l, 6, v6, now, NULL), W2W_ELIMIT);
-	/* the table forgets idle strangers to make room: 5000 IPs one after the other */
+	/* the table forgets idle strangers to make room: 5000 IPs one after the
+	 * other; the known IPs and the busy /64 stay (the index survives the evictions) */
+	for (int i = 0; i < 40; i++)
+		iplimit_mark_known(l, 4, ip4(10, 9, 0, (uint8_t)i));
 	for (int i = 0; i < 5000; i++) {
 		const uint8_t *x = ip4(172, 16, (uint8_t)(i >> 8), (uint8_t)i);
 
 		assert_int_equal(admit(l, 4, x, now + (uint64_t)i, NULL), 0);
 		iplimit_closed(l, 4, x, false);
+		if (i % 97 == 0)
+			for (int k = 0; k < 40; k++)
+				assert_true(iplimit_known(l, 4, ip4(10, 9, 0, (uint8_t)k)));
 	}
+	for (int k = 0; k < 40; k++)
+		assert_true(iplimit_known(l, 4, ip4(10, 9, 0, (uint8_t)k)));
+	assert_false(iplimit_known(l, 4, ip4(10, 9, 1, 0)));
+	assert_int_equal(admit(l, 6, v6, now, NULL), W2W_ELIMIT);
 	iplimit_free(l);
 }
 
