@@ -3,13 +3,16 @@
 """Stress campaign against real w2wesherd daemons in network namespaces (issue 15).
 Not part of the normal suite (a short version is: meson test e2e-stress-short).
 
-  sudo tests/stress/run.py [--short] [--only NAME[,NAME]] [--kills N]
+  sudo tests/stress/run.py [--short] [--only NAME[,NAME]] [--attacks KIND[,KIND]] [--kills N]
 
 Scenarios, one table row each (or more):
   attack-*   hostile connections against a daemon: slowloris, reconnect loop, junk,
              wrong PSK, garbage after the pnet nonce; meanwhile a legitimate peer in
-             another namespace pings (new connection, handshake, ping): success and
-             median latency, and the daemon's RSS, fds and log growth
+             another namespace pings (new connection, handshake, ping): success, latency
+             median/p95/max (ms) under attack against a baseline taken just before it
+             (base_ms), the median ratio, and the daemon's RSS, fds and log growth.
+             Fair by default: the attacker on its own CPU, the daemon and the pinger on
+             the others (tests/e2e/cpusplit.py); the reconnect loop also with shared CPUs
   kill9      kill -9 at random moments (start-up included), restart; the state file
              still loads, the address never changes, one wireguard-go
   partition  cut one node off and heal, repeatedly: full mesh again, no duplicate address
