@@ -977,7 +977,9 @@ int w2w_p2p_listen(struct w2w_p2p *h, const char *multiaddr)
 	ip.family = ma.kind == MA_KIND_IP4 ? AF_INET : AF_INET6;
 	memcpy(ip.ip, ma.ip, 16);
 	ip.port = ma.port;
-	fd = sock_listen(&ip, 128);
+	/* A deep accept queue: under a connection flood (before its IP is
+	 * blocked) a full queue would drop a legitimate SYN too (1 s retry). */
+	fd = sock_listen(&ip, 1024);
 	if (fd < 0)
 		return fd;
 	l = &h->listeners[h->n_listeners];
