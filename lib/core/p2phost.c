@@ -462,7 +462,8 @@ static int hconn_attach(struct w2w_p2p *h, struct hconn *hc, bool initiator, con
 	sock_ip_format(&peer, name, sizeof(name));
 	/* inbound: the swarm takes the admission over, on failure too */
 	if (inbound)
-		r = swarm_conn_add_admitted(h->sw, admitted, rma, (size_t)n, name, now, &hc->sc);
+		r = swarm_conn_add_admitted(h->sw, peer.family == AF_INET6 ? 6 : 4, peer.ip, admitted, rma, (size_t)n,
+					    name, now, &hc->sc);
 	else
 		r = swarm_conn_add(h->sw, initiator, rma, (size_t)n,
 				   initiator && hc->ma.has_peer ? &hc->ma.peer : NULL, name, now, &hc->sc);

@@ -678,8 +678,8 @@ void swarm_admit_cancel(struct swarm *sw, int family, const uint8_t *ip, int adm
 }
 
 static int conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, size_t remote_len,
-		    const struct peerid *expected, const char *name, uint64_t now, int admitted,
-		    struct swarm_conn **ret)
+		    const struct peerid *expected, const char *name, uint64_t now, int admitted, int adm_family,
+		    const uint8_t *adm_ip, struct swarm_conn **ret)
 {
 	struct swarm_conn *sc;
 	struct conn_config cc = { 0 };
@@ -697,11 +697,12 @@ static int conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, 
 	if (admitted >= 0) {
 		/* swarm_admit_inbound said yes already (and counted it): the
 		 * caller hands that slot over, even when this fails (the host
-		 * forgets the socket then) */
+		 * forgets the socket then). The limits count the IP admitted. */
 		tracked = admitted == 1;
-		if (initiator || !family || remote_len > MA_MAX_BIN) {
-			if (tracked && family)
-				iplimit_closed(sw->ipl, family, ma.ip, false);
+		if (initiator || remote_len > MA_MAX_BIN || family != adm_family ||
+		    memcmp(ma.ip, adm_ip, family == 4 ? 4 : 16)) {
+			if (tracked)
+				iplimit_closed(sw->ipl, adm_family, adm_ip, false);
 			return remote_len > MA_MAX_BIN ? W2W_EPARSE : -EINVAL;
 		}
 	} else if (!initiator && family) {
@@ -800,15 +801,15 @@ size_t swarm_blocklist(const struct swarm *sw, int family, uint8_t (*out)[16], s
 int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, size_t remote_len,
 		   const struct peerid *expected, const char *name, uint64_t now, struct swarm_conn **ret)
 {
-	return conn_add(sw, initiator, remote_ma, remote_len, expected, name, now, -1, ret);
+	return conn_add(sw, initiator, remote_ma, remote_len, expected, name, now, -1, 0, NULL, ret);
 }
 
-int swarm_conn_add_admitted(struct swarm *sw, int admitted, const uint8_t *remote_ma, size_t remote_len,
-			    const char *name, uint64_t now, struct swarm_conn **ret)
+int swarm_conn_add_admitted(struct swarm *sw, int family, const uint8_t *ip, int admitted, const uint8_t *remote_ma,
+			    size_t remote_len, const char *name, uint64_t now, struct swarm_conn **ret)
 {
-	if (admitted != 0 && admitted != 1)
-		return -EINVAL;
-	return conn_add(sw, false, remote_ma, remote_len, NULL, name, now, admitted, ret);
+	if ((family != 4 && family != 6) || (admitted != 0 && admitted != 1))
+		return -EINVAL; /* not something swarm_admit_inbound returned: nothing to hand over */
+	return conn_add(sw, false, remote_ma, remote_len, NULL, name, now, admitted, family, ip, ret);
 }
 
 void swarm_conn_feed(struct swarm *sw, struct swarm_conn *sc, const void *in, size_t n, uint64_t now)

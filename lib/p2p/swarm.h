@@ -136,10 +136,11 @@ void swarm_admit_cancel(struct swarm *sw, int family, const uint8_t *ip, int adm
  * out: IPv4 first 4 bytes, IPv6 the /64 (first 8 bytes); returns how many. */
 uint32_t swarm_blocklist_gen(const struct swarm *sw);
 size_t swarm_blocklist(const struct swarm *sw, int family, uint8_t (*out)[16], size_t cap);
-/* swarm_conn_add for an inbound connection swarm_admit_inbound admitted
- * (admitted: its result, 0 or 1); remote_ma must hold the same IP. */
-int swarm_conn_add_admitted(struct swarm *sw, int admitted, const uint8_t *remote_ma, size_t remote_len,
-			    const char *name, uint64_t now_us, struct swarm_conn **ret);
+/* swarm_conn_add for an inbound connection from ip that swarm_admit_inbound
+ * admitted (admitted: its result, 0 or 1). The admission is handed over even
+ * when this fails; -EINVAL when remote_ma does not hold that IP. */
+int swarm_conn_add_admitted(struct swarm *sw, int family, const uint8_t *ip, int admitted, const uint8_t *remote_ma,
+			    size_t remote_len, const char *name, uint64_t now_us, struct swarm_conn **ret);
 /* Socket bytes; socket EOF/error. */
 void swarm_conn_feed(struct swarm *sw, struct swarm_conn *sc, const void *in, size_t n, uint64_t now_us);
 void swarm_conn_eof(struct swarm *sw, struct swarm_conn *sc, int err, uint64_t now_us);
