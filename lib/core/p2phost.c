@@ -14,6 +14,7 @@
 #include "gossipsub.h"
 #include "ident.h"
 #include "identify.h"
+#include "iplimit.h"
 #include "log.h"
 #include "loop_internal.h"
 #include "multiaddr.h"
@@ -93,6 +94,7 @@ struct w2w_p2p {
 	void *val_ud;
 	struct listener listeners[MAX_LISTENERS];
 	size_t n_listeners;
+	uint32_t block_gen; /* swarm_blocklist_gen the listeners' filters hold */
 	struct hconn *conns;
 	struct hdial *dials;
 	struct dns *dns; /* made at the first /dns4 or /dns6 dial */
@@ -437,23 +439,34 @@ static void dial_failed(struct w2w_p2p *h, const char *text, const struct ma_add
 	emit(h, &ev);
 }
 
-/* Hands a connected socket to the swarm. */
-static int hconn_attach(struct w2w_p2p *h, struct hconn *hc, bool initiator, uint64_t now)
+/* Hands a connected socket to the swarm. inbound: the address accept gave
+ * and swarm_admit_inbound's result (NULL for a dial). */
+static int hconn_attach(struct w2w_p2p *h, struct hconn *hc, bool initiator, const struct sock_ip *inbound,
+			int admitted, uint64_t now)
 {
 	struct sock_ip peer;
 	uint8_t rma[MA_MAX_BIN];
 	char name[64];
 	int n, r;
 
-	r = sock_peer(hc->fd, &peer);
-	if (r < 0)
+	if (inbound)
+		peer = *inbound;
+	else if ((r = sock_peer(hc->fd, &peer)) < 0)
 		return r;
 	n = ma_from_ip(rma, sizeof(rma), peer.family == AF_INET6 ? 6 : 4, peer.ip, peer.port, true, NULL);
-	if (n < 0)
+	if (n < 0) {
+		if (inbound)
+			swarm_admit_cancel(h->sw, peer.family == AF_INET6 ? 6 : 4, peer.ip, admitted);
 		return n;
+	}
 	sock_ip_format(&peer, name, sizeof(name));
-	r = swarm_conn_add(h->sw, initiator, rma, (size_t)n, initiator && hc->ma.has_peer ? &hc->ma.peer : NULL,
-			   name, now, &hc->sc);
+	/* inbound: the swarm takes the admission over, on failure too */
+	if (inbound)
+		r = swarm_conn_add_admitted(h->sw, peer.family == AF_INET6 ? 6 : 4, peer.ip, admitted, rma, (size_t)n,
+					    name, now, &hc->sc);
+	else
+		r = swarm_conn_add(h->sw, initiator, rma, (size_t)n,
+				   initiator && hc->ma.has_peer ? &hc->ma.peer : NULL, name, now, &hc->sc);
 	if (r < 0)
 		return r;
 	swarm_conn_set_user(hc->sc, hc);
@@ -474,7 +487,7 @@ static void hconn_io(void *ud, int fd, int revents, uint64_t now)
 		r = sock_connect_result(fd);
 		hc->connecting = false;
 		if (r == 0)
-			r = hconn_attach(h, hc, true, now);
+			r = hconn_attach(h, hc, true, NULL, 0, now);
 		if (r < 0) {
 			char reason[128];
 
@@ -513,15 +526,48 @@ static void hconn_io(void *ud, int fd, int revents, uint64_t now)
 	sync_all(h, now);
 }
 
+/* The swarm blocked or unblocked an IP after a connection flood: the
+ * listeners drop its SYNs in the kernel (swarm.h swarm_blocklist). */
+static bool apply_blocklist(struct w2w_p2p *h)
+{
+	uint8_t ips[IPL_BLOCKS][16];
+	uint32_t gen;
+
+	if (!h->sw || (gen = swarm_blocklist_gen(h->sw)) == h->block_gen)
+		return false;
+	h->block_gen = gen;
+	for (size_t i = 0; i < h->n_listeners; i++) {
+		struct listener *l = &h->listeners[i];
+		int fam = l->ip.family == AF_INET6 ? 6 : 4;
+		size_t n = swarm_blocklist(h->sw, fam, ips, IPL_BLOCKS);
+		int r = sock_set_blocklist(l->fd, l->ip.family, (const uint8_t(*)[16])ips, n);
+
+		/* without the filter the swarm still refuses them, at a higher cost */
+		if (r < 0)
+			log_warn(&h->log, "cannot set the listener's block list: %s", w2w_strerror(r));
+	}
+	return true;
+}
+
+/*
+ * Accepts what is pending, at most ACCEPTS_PER_WAKE per loop turn so that the
+ * established connections get their turn too (the loop comes back at once if
+ * more is pending: the listener stays readable). Admission comes first (issue
+ * 15 item 2: a reconnect flood from one IP): a refused connection costs
+ * accept4, one setsockopt and close (a RST, so the peer's socket is gone at
+ * once and nothing lingers here): no allocation, no address formatting, no
+ * timer, no poll registration, and its log line is rate-limited.
+ */
 static void listener_io(void *ud, int fd, int revents, uint64_t now)
 {
 	struct w2w_p2p *h = ud;
+	bool added = false;
 
 	(void)revents;
 	for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
 		struct sock_ip peer;
 		struct hconn *hc;
-		int cfd = sock_accept(fd, &peer), r;
+		int cfd = sock_accept(fd, &peer), r, family, adm;
 
 		if (cfd == -EAGAIN)
 			break;
@@ -529,15 +575,23 @@ static void listener_io(void *ud, int fd, int revents, uint64_t now)
 			log_warn(&h->log, "accept failed: %s", w2w_strerror(cfd));
 			break;
 		}
-		hc = calloc(1, sizeof(*hc));
-		if (!hc) {
-			sock_close(cfd);
+		family = peer.family == AF_INET6 ? 6 : peer.family == AF_INET ? 4 : 0;
+		adm = h->sw && family ? swarm_admit_inbound(h->sw, family, peer.ip, now) : W2W_ESTATE;
+		if (adm < 0) {
+			sock_abort(cfd);
 			continue;
 		}
+		hc = calloc(1, sizeof(*hc));
+		if (!hc) {
+			swarm_admit_cancel(h->sw, family, peer.ip, adm);
+			sock_abort(cfd);
+			continue;
+		}
+		sock_nodelay(cfd);
 		hc->h = h;
 		hc->fd = cfd;
 		sock_ip_format(&peer, hc->text, sizeof(hc->text));
-		r = hconn_attach(h, hc, false, now);
+		r = hconn_attach(h, hc, false, &peer, adm, now);
 		if (r < 0) {
 			log_info(&h->log, "refused connection from %s: %s", hc->text, w2w_strerror(r));
 			if (hc->sc)
@@ -549,8 +603,12 @@ static void listener_io(void *ud, int fd, int revents, uint64_t now)
 		}
 		hc->next = h->conns;
 		h->conns = hc;
+		added = true;
 	}
-	sync_all(h, now);
+	/* Nothing new (every connection refused): nothing to write, no timer
+	 * to move, unless a block began (its end is a deadline). */
+	if (apply_blocklist(h) || added)
+		sync_all(h, now);
 }
 
 /* Writes pending output, updates interest, closes finished connections, arms the timer. */
@@ -638,6 +696,7 @@ static void host_timer(void *ud, uint64_t now)
 
 	if (h->sw)
 		swarm_tick(h->sw, now);
+	apply_blocklist(h);
 	sync_all(h, now);
 }
 
@@ -919,7 +978,9 @@ int w2w_p2p_listen(struct w2w_p2p *h, const char *multiaddr)
 	ip.family = ma.kind == MA_KIND_IP4 ? AF_INET : AF_INET6;
 	memcpy(ip.ip, ma.ip, 16);
 	ip.port = ma.port;
-	fd = sock_listen(&ip, 128);
+	/* A deep accept queue: under a connection flood (before its IP is
+	 * blocked) a full queue would drop a legitimate SYN too (1 s retry). */
+	fd = sock_listen(&ip, 1024);
 	if (fd < 0)
 		return fd;
 	l = &h->listeners[h->n_listeners];
@@ -938,6 +999,8 @@ int w2w_p2p_listen(struct w2w_p2p *h, const char *multiaddr)
 	if (r < 0)
 		goto fail;
 	h->n_listeners++;
+	h->block_gen = ~swarm_blocklist_gen(h->sw); /* the new listener gets the current blocks */
+	apply_blocklist(h);
 	ev.type = W2W_P2P_EV_LISTENING;
 	ev.addr = l->ma;
 	ev.addr_len = l->ma_len;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -134,7 +135,8 @@ int sock_accept(int lfd, struct sock_ip *peer)
 			return -EAGAIN;
 		return -e;
 	}
-	set_nodelay(fd);
+	/* No TCP_NODELAY here: a connection the host refuses at once (a flood)
+	 * costs one syscall less; the host sets it on those it keeps. */
 	if (peer && sock_ip_from_sockaddr(peer, (struct sockaddr *)&ss, len) < 0)
 		memset(peer, 0, sizeof(*peer));
 	return fd;
@@ -223,6 +225,70 @@ void sock_abort(int fd)
 		return;
 	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
+}
+
+/*
+ * A classic BPF socket filter on a listener (socket(7) SO_ATTACH_FILTER,
+ * Documentation/networking/filter.rst): TCP runs it on every segment for the
+ * socket before any other work (tcp_v4_rcv/tcp_v6_rcv -> tcp_filter), the
+ * listener's SYNs included, so a SYN from a blocked address is dropped there:
+ * no request socket, no SYN-ACK, no accept. Accepted sockets inherit the
+ * filter of the moment (harmless: a blocked address has no new ones). The
+ * filter sees the segment at the TCP header; SKF_NET_OFF loads read the IP
+ * header: IPv4 source at 12, IPv6 source at 8 (its /64: two words). Each entry
+ * ends in its own "ret 0" so every jump is short (cBPF jumps are 8-bit).
+ */
+int sock_set_blocklist(int lfd, int family, const uint8_t (*ips)[16], size_t n)
+{
+	enum { V4_INSNS = 2, V6_INSNS = 5 };
+	struct sock_filter *f;
+	struct sock_fprog prog;
+	size_t per = family == AF_INET ? V4_INSNS : V6_INSNS, k = 0;
+	int r = 0;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	if (n == 0) {
+		int dummy = 0; /* the kernel wants an int-sized option even here */
+
+		if (setsockopt(lfd, SOL_SOCKET, SO_DETACH_FILTER, &dummy, sizeof(dummy)) < 0 && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	if (n > (BPF_MAXINSNS - 2) / per)
+		return -E2BIG;
+	f = calloc(n * per + 2, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	if (family == AF_INET)
+		f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 12);
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *a = ips[i];
+		uint32_t w0 = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+		uint32_t w1 = (uint32_t)a[4] << 24 | (uint32_t)a[5] << 16 | (uint32_t)a[6] << 8 | a[7];
+
+		if (family == AF_INET) {
+			f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, w0, 0, 1);
+		} else {
+			f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 8);
+			f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, w0, 0, 3);
+			f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 12);
+			f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, w1, 0, 1);
+		}
+		f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0); /* drop */
+	}
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu); /* keep it all */
+	prog.len = (unsigned short)k;
+	prog.filter = f;
+	if (setsockopt(lfd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		r = -errno;
+	free(f);
+	return r;
+}
+
+void sock_nodelay(int fd)
+{
+	set_nodelay(fd);
 }
 
 void sock_close(int fd)

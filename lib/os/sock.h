@@ -34,8 +34,16 @@ int sock_ip_unspecified(const struct sock_ip *a);
 
 /* Bound, listening socket (SO_REUSEADDR; IPV6_V6ONLY for AF_INET6). fd or -errno. */
 int sock_listen(const struct sock_ip *a, int backlog);
-/* Accepts one connection (TCP_NODELAY set). fd, -EAGAIN when none is pending, -errno. */
+/* Accepts one connection (no option set: see sock_nodelay). fd, -EAGAIN when
+ * none is pending, -errno. */
 int sock_accept(int lfd, struct sock_ip *peer);
+/* Drops, in the kernel, every segment to listener lfd (of that family:
+ * AF_INET or AF_INET6) from the n addresses in ips (IPv4: first 4 bytes;
+ * IPv6: the /64 in the first 8), replacing the previous list; n == 0 removes
+ * the filter. 0, -E2BIG (too many), -errno. */
+int sock_set_blocklist(int lfd, int family, const uint8_t (*ips)[16], size_t n);
+/* TCP_NODELAY (small protocol messages must not wait for Nagle). */
+void sock_nodelay(int fd);
 /* Starts a connect (TCP_NODELAY set): fd, the connection completes when it is
  * writable (then check sock_connect_result). -errno when it failed at once. */
 int sock_connect(const struct sock_ip *a);

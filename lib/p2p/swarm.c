@@ -87,6 +87,7 @@ struct swarm {
 	struct swarm_conn *conns;
 	size_t n_conns;
 	struct iplimit *ipl;
+	uint64_t blocks_logged; /* iplimit_blocks_total already logged */
 	struct swpeer *peers;
 	struct gs *gs;
 	bool kick;
@@ -614,8 +615,71 @@ int swarm_add_listen_addr(struct swarm *sw, const uint8_t *ma, size_t n)
 	return identify_add_listen_addr(sw->self, ma, n);
 }
 
-int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, size_t remote_len,
-		   const struct peerid *expected, const char *name, uint64_t now, struct swarm_conn **ret)
+/* The refusal log lines take the address as numbers, not a formatted string:
+ * under a flood the line is rate-limited (log.h) and the address is then
+ * never formatted at all. IPv6: the /64 the limits count. A block has its
+ * own line (its own call site, so its own rate-limit budget). */
+static void log_refusal(const struct swarm *sw, bool blocked, int family, const uint8_t *ip, const char *why)
+{
+	if (blocked && family == 4)
+		log_warn(sw->cfg.log, "blocking %u.%u.%u.%u: %s", ip[0], ip[1], ip[2], ip[3], why);
+	else if (blocked)
+		log_warn(sw->cfg.log, "blocking %x:%x:%x:%x::/64: %s", ip[0] << 8 | ip[1], ip[2] << 8 | ip[3],
+			 ip[4] << 8 | ip[5], ip[6] << 8 | ip[7], why);
+	else if (family == 4)
+		log_info(sw->cfg.log, "refusing %u.%u.%u.%u: %s", ip[0], ip[1], ip[2], ip[3], why);
+	else
+		log_info(sw->cfg.log, "refusing %x:%x:%x:%x::/64: %s", ip[0] << 8 | ip[1], ip[2] << 8 | ip[3],
+			 ip[4] << 8 | ip[5], ip[6] << 8 | ip[7], why);
+}
+
+/* Handshake slots are apart from established connections (iplimit.h):
+ * max_conns bounds the authenticated ones (and our dials); a known IP always
+ * gets in, within its per-IP bound. */
+static bool over_max_conns(const struct swarm *sw, bool initiator, int family, const uint8_t *ip)
+{
+	return sw->n_conns - iplimit_handshakes(sw->ipl) >= sw->cfg.max_conns &&
+	       !(!initiator && family && iplimit_known(sw->ipl, family, ip));
+}
+
+int swarm_admit_inbound(struct swarm *sw, int family, const uint8_t *ip, uint64_t now)
+{
+	const char *why;
+	bool tracked = false;
+
+	sw->now = now;
+	if (family != 4 && family != 6)
+		return W2W_EPARSE;
+	if (over_max_conns(sw, false, family, ip)) {
+		log_warn(sw->cfg.log, "connection limit (%u) reached: refusing a connection", sw->cfg.max_conns);
+		return W2W_ELIMIT;
+	}
+	if (iplimit_admit(sw->ipl, family, ip, now, &tracked, &why) < 0) {
+		/* a block is worth its own line (its own rate-limit budget too) */
+		if (iplimit_blocks_total(sw->ipl) != sw->blocks_logged) {
+			char m[96];
+
+			sw->blocks_logged = iplimit_blocks_total(sw->ipl);
+			snprintf(m, sizeof(m), "connection flood (%d refused within 1 s): blocked for %d s",
+				 IPL_BLOCK_AFTER, IPL_BLOCK_S);
+			log_refusal(sw, true, family, ip, m);
+		} else {
+			log_refusal(sw, false, family, ip, why);
+		}
+		return W2W_ELIMIT;
+	}
+	return tracked ? 1 : 0;
+}
+
+void swarm_admit_cancel(struct swarm *sw, int family, const uint8_t *ip, int admitted)
+{
+	if (admitted == 1)
+		iplimit_closed(sw->ipl, family, ip, false);
+}
+
+static int conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, size_t remote_len,
+		    const struct peerid *expected, const char *name, uint64_t now, int admitted, int adm_family,
+		    const uint8_t *adm_ip, struct swarm_conn **ret)
 {
 	struct swarm_conn *sc;
 	struct conn_config cc = { 0 };
@@ -626,26 +690,32 @@ int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, s
 	int r;
 
 	sw->now = now;
-	if (remote_len > MA_MAX_BIN)
-		return W2W_EPARSE;
-	if (ma_decompose(remote_ma, remote_len, &ma) == 0 && (ma.kind == MA_KIND_IP4 || ma.kind == MA_KIND_IP6))
+	if (remote_len > MA_MAX_BIN || ma_decompose(remote_ma, remote_len, &ma) < 0)
+		memset(&ma, 0, sizeof(ma));
+	else if (ma.kind == MA_KIND_IP4 || ma.kind == MA_KIND_IP6)
 		family = ma.kind == MA_KIND_IP4 ? 4 : 6;
-	/* Handshake slots are apart from established connections (iplimit.h):
-	 * max_conns bounds the authenticated ones (and our dials); a known IP
-	 * always gets in, within its per-IP bound. */
-	if (sw->n_conns - iplimit_handshakes(sw->ipl) >= sw->cfg.max_conns &&
-	    !(!initiator && family && iplimit_known(sw->ipl, family, ma.ip))) {
+	if (admitted >= 0) {
+		/* swarm_admit_inbound said yes already (and counted it): the
+		 * caller hands that slot over, even when this fails (the host
+		 * forgets the socket then). The limits count the IP admitted. */
+		tracked = admitted == 1;
+		if (initiator || remote_len > MA_MAX_BIN || family != adm_family ||
+		    memcmp(ma.ip, adm_ip, family == 4 ? 4 : 16)) {
+			if (tracked)
+				iplimit_closed(sw->ipl, adm_family, adm_ip, false);
+			return remote_len > MA_MAX_BIN ? W2W_EPARSE : -EINVAL;
+		}
+	} else if (!initiator && family) {
+		r = swarm_admit_inbound(sw, family, ma.ip, now);
+		if (r < 0)
+			return r;
+		tracked = r == 1;
+	} else if (remote_len > MA_MAX_BIN) {
+		return W2W_EPARSE;
+	} else if (over_max_conns(sw, initiator, family, ma.ip)) {
 		log_warn(sw->cfg.log, "connection limit (%u) reached: refusing %s", sw->cfg.max_conns,
 			 name ? name : "?");
 		return W2W_ELIMIT;
-	}
-	if (!initiator && family) {
-		const char *why;
-
-		if (iplimit_admit(sw->ipl, family, ma.ip, now, &tracked, &why) < 0) {
-			log_info(sw->cfg.log, "refusing %s: %s", name ? name : "?", why);
-			return W2W_ELIMIT;
-		}
 	}
 	sc = calloc(1, sizeof(*sc));
 	if (!sc) {
@@ -716,6 +786,30 @@ int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, s
 	sw->n_conns++;
 	*ret = sc;
 	return 0;
+}
+
+uint32_t swarm_blocklist_gen(const struct swarm *sw)
+{
+	return iplimit_block_gen(sw->ipl);
+}
+
+size_t swarm_blocklist(const struct swarm *sw, int family, uint8_t (*out)[16], size_t cap)
+{
+	return iplimit_blocklist(sw->ipl, family, out, cap);
+}
+
+int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, size_t remote_len,
+		   const struct peerid *expected, const char *name, uint64_t now, struct swarm_conn **ret)
+{
+	return conn_add(sw, initiator, remote_ma, remote_len, expected, name, now, -1, 0, NULL, ret);
+}
+
+int swarm_conn_add_admitted(struct swarm *sw, int family, const uint8_t *ip, int admitted, const uint8_t *remote_ma,
+			    size_t remote_len, const char *name, uint64_t now, struct swarm_conn **ret)
+{
+	if ((family != 4 && family != 6) || (admitted != 0 && admitted != 1))
+		return -EINVAL; /* not something swarm_admit_inbound returned: nothing to hand over */
+	return conn_add(sw, false, remote_ma, remote_len, NULL, name, now, admitted, family, ip, ret);
 }
 
 void swarm_conn_feed(struct swarm *sw, struct swarm_conn *sc, const void *in, size_t n, uint64_t now)
@@ -1162,12 +1256,13 @@ void swarm_tick(struct swarm *sw, uint64_t now)
 		}
 	}
 	peer_gc(sw, now);
+	iplimit_tick(sw->ipl, now);
 	settle(sw, now);
 }
 
 uint64_t swarm_next_deadline(const struct swarm *sw)
 {
-	uint64_t d = UINT64_MAX;
+	uint64_t d = iplimit_next_expiry(sw->ipl); /* a block ends: the host updates its filter */
 
 	for (const struct swpeer *p = sw->peers; p; p = p->next) {
 		uint64_t t = gs_watchdog_due(p);

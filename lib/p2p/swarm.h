@@ -117,6 +117,30 @@ int swarm_add_listen_addr(struct swarm *sw, const uint8_t *ma, size_t n);
  */
 int swarm_conn_add(struct swarm *sw, bool initiator, const uint8_t *remote_ma, size_t remote_len,
 		   const struct peerid *expected, const char *name, uint64_t now_us, struct swarm_conn **ret);
+/*
+ * Inbound admission before the host spends anything on the connection (issue
+ * 15: a reconnect flood from one IP must cost the daemon as little as
+ * possible): the connection limit and the per-IP limits (iplimit.h) for a
+ * connection from ip (family 4 or 6). 1: admitted and tracked, 0: admitted
+ * (not tracked: loopback), W2W_ELIMIT: refused (the log line is
+ * rate-limited; the host closes the socket with a RST and forgets it).
+ * An admitted connection goes on with swarm_conn_add_admitted(admitted), or
+ * swarm_admit_cancel(admitted) when the host cannot take it after all.
+ */
+int swarm_admit_inbound(struct swarm *sw, int family, const uint8_t *ip, uint64_t now_us);
+void swarm_admit_cancel(struct swarm *sw, int family, const uint8_t *ip, int admitted);
+/* The IPs blocked after a connection flood (iplimit.h "Blocking"): the host
+ * drops their SYNs in the kernel (sock_set_blocklist on its listeners) and
+ * updates that filter whenever swarm_blocklist_gen changes (a block begins
+ * in swarm_admit_inbound, ends in swarm_tick, at swarm_next_deadline).
+ * out: IPv4 first 4 bytes, IPv6 the /64 (first 8 bytes); returns how many. */
+uint32_t swarm_blocklist_gen(const struct swarm *sw);
+size_t swarm_blocklist(const struct swarm *sw, int family, uint8_t (*out)[16], size_t cap);
+/* swarm_conn_add for an inbound connection from ip that swarm_admit_inbound
+ * admitted (admitted: its result, 0 or 1). The admission is handed over even
+ * when this fails; -EINVAL when remote_ma does not hold that IP. */
+int swarm_conn_add_admitted(struct swarm *sw, int family, const uint8_t *ip, int admitted, const uint8_t *remote_ma,
+			    size_t remote_len, const char *name, uint64_t now_us, struct swarm_conn **ret);
 /* Socket bytes; socket EOF/error. */
 void swarm_conn_feed(struct swarm *sw, struct swarm_conn *sc, const void *in, size_t n, uint64_t now_us);
 void swarm_conn_eof(struct swarm *sw, struct swarm_conn *sc, int err, uint64_t now_us);

@@ -3,13 +3,16 @@
 """Stress campaign against real w2wesherd daemons in network namespaces (issue 15).
 Not part of the normal suite (a short version is: meson test e2e-stress-short).
 
-  sudo tests/stress/run.py [--short] [--only NAME[,NAME]] [--kills N]
+  sudo tests/stress/run.py [--short] [--only NAME[,NAME]] [--attacks KIND[,KIND]] [--kills N]
 
 Scenarios, one table row each (or more):
   attack-*   hostile connections against a daemon: slowloris, reconnect loop, junk,
              wrong PSK, garbage after the pnet nonce; meanwhile a legitimate peer in
-             another namespace pings (new connection, handshake, ping): success and
-             median latency, and the daemon's RSS, fds and log growth
+             another namespace pings (new connection, handshake, ping): success, latency
+             median/p95/max (ms) under attack against a baseline taken just before it
+             (base_ms), the median ratio, and the daemon's RSS, fds and log growth.
+             Fair by default: the attacker on its own CPU, the daemon and the pinger on
+             the others (tests/e2e/cpusplit.py); the reconnect loop also with shared CPUs
   kill9      kill -9 at random moments (start-up included), restart; the state file
              still loads, the address never changes, one wireguard-go
   partition  cut one node off and heal, repeatedly: full mesh again, no duplicate address
@@ -34,6 +37,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+import cpusplit  # noqa: E402
 import netlab  # noqa: E402
 
 ROWS = []
@@ -151,41 +155,74 @@ def attack_cmd(lab, evil, node, kind, secs):
     return ["ip", "netns", "exec", evil.ns, "python3", "-c", code, node.ip, "10042", str(secs)]
 
 
+ATTACK_KINDS = ("slowloris", "reconnect", "junk", "wrong-psk", "garbage-after-nonce")
+
+
 def scen_attacks(args):
+    """Each attack in its own window, with the baseline measured right before
+    it in the same CPU setting. "confined" (the fair figures, tests/e2e/cpusplit.py):
+    the attacker on its own CPU, as a real attacker on another machine; "shared":
+    the attacker competes with the daemon for every CPU. Latency is the legit
+    pinger's whole run: a new process, TCP connect, pnet, Noise, multistream, ping."""
     secs = 2 if args.short else 20
-    pings = 2 if args.short else 10
+    pings = 2 if args.short else 20
+    nbase = 3 if args.short else 10
+    kinds = [k for k in args.attacks.split(",") if k] if args.attacks else list(ATTACK_KINDS)
     with netlab.Lab() as lab:
         node = lab.add_node()
         node.write_config()
         node.start()
         lab.wait(lambda: node.overlay_ip() is not None, 30, what="the daemon")
-        legit, evil = lab.add_node("legit"), lab.add_node("evil")
-        base = [timed_ping(legit, lab, node) for _ in range(3)]
-        b = statistics.median(t for _, t in base)
-        row("baseline", all(ok for ok, _ in base), pings=f"{sum(ok for ok, _ in base)}/3",
-            ms=round(b * 1000), rss_kb=rss_kb(node.proc.pid), fds=fds(node.proc.pid))
-        for kind in ("slowloris", "reconnect", "junk", "wrong-psk", "garbage-after-nonce"):
-            log0 = os.path.getsize(node.log)
-            p = subprocess.Popen(attack_cmd(lab, evil, node, kind, secs), stdout=subprocess.PIPE, text=True)
-            try:
-                time.sleep(min(2, secs / 2))
-                res, peak_fds, peak_rss = [], 0, 0
-                end = time.monotonic() + secs
-                while len(res) < pings and time.monotonic() < end + 30:
-                    peak_fds = max(peak_fds, fds(node.proc.pid))
-                    peak_rss = max(peak_rss, rss_kb(node.proc.pid))
-                    res.append(timed_ping(legit, lab, node))
-            finally:
-                try:
-                    out, _ = p.communicate(timeout=secs + 60)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    out, _ = p.communicate()
-            okn = sum(ok for ok, _ in res)
-            u = statistics.median(t for _, t in res) if res else 0
-            row(f"attack-{kind}", okn == len(res) and node.alive(), attempts=(out or "").strip(),
-                pings=f"{okn}/{len(res)}", ms=round(u * 1000), ratio=round(u / b, 2) if b else "",
-                rss_kb=peak_rss, fds=peak_fds, log_bytes=os.path.getsize(node.log) - log0)
+        legit = lab.add_node("legit")
+        for kind in kinds:
+            modes = ("confined", "shared") if kind == "reconnect" and not args.short else ("confined",)
+            for mode in modes:
+                # a fresh attacker address each time: a block one earned (iplimit.h) must not
+                # carry over into the next window
+                evil = lab.add_node(f"evil{len(ROWS)}")
+                with cpusplit.confine([node.proc.pid], enabled=mode == "confined") as split:
+                    attack_window(lab, node, legit, evil, kind, mode, split, secs, pings, nbase, args.short)
+
+
+def attack_window(lab, node, legit, evil, kind, mode, split, secs, pings, nbase, short):
+    warm = min(2, secs / 2)
+    # the pings under attack are spread over it; the baseline's are spaced the
+    # same (a ping right after another runs warmer: faster)
+    gap = 0 if short else max(0.0, (secs - warm - 2) / pings - 0.05)
+    base = []
+    for _ in range(nbase):
+        base.append(timed_ping(legit, lab, node))
+        time.sleep(gap)
+    bs = cpusplit.stats([t for _, t in base])
+    log0 = os.path.getsize(node.log)
+    fds0 = fds(node.proc.pid)
+    p = subprocess.Popen(attack_cmd(lab, evil, node, kind, secs), stdout=subprocess.PIPE, text=True,
+                         preexec_fn=split.attacker_preexec)
+    try:
+        time.sleep(warm)
+        # spread over the attack (bounded: they stop at its end + 30 s)
+        res, peak_fds, peak_rss = [], 0, 0
+        end = time.monotonic() + secs
+        while len(res) < pings and time.monotonic() < end + 30:
+            peak_fds = max(peak_fds, fds(node.proc.pid))
+            peak_rss = max(peak_rss, rss_kb(node.proc.pid))
+            res.append(timed_ping(legit, lab, node))
+            if gap and p.poll() is None:
+                time.sleep(gap)
+    finally:
+        try:
+            out, _ = p.communicate(timeout=secs + 60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate()
+    okn = sum(ok for ok, _ in res)
+    us = cpusplit.stats([t for _, t in res])
+    name = f"attack-{kind}" + ("" if mode == "confined" else " (shared CPU)")
+    row(name, okn == len(res) and all(ok for ok, _ in base) and node.alive(), attempts=(out or "").strip(),
+        pings=f"{okn}/{len(res)}", base_ms=f"{bs['median']}/{bs['p95']}/{bs['max']}",
+        ms=f"{us['median']}/{us['p95']}/{us['max']}",
+        ratio=round(us["median"] / bs["median"], 2) if bs["median"] else "",
+        rss_kb=peak_rss, fds=f"{fds0}->{peak_fds}", log_bytes=os.path.getsize(node.log) - log0)
 
 
 def wg_go_pids(node):
@@ -388,6 +425,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--short", action="store_true", help="the quick version (the e2e suite runs it)")
     ap.add_argument("--only", default="", help="comma-separated: " + ",".join(SCENARIOS))
+    ap.add_argument("--attacks", default="", help="comma-separated subset of: " + ",".join(ATTACK_KINDS))
     ap.add_argument("--kills", type=int, default=0, help="kill -9 cycles (default 100, --short 3)")
     args = ap.parse_args()
     err = netlab.requirements()
