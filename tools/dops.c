@@ -12,16 +12,12 @@
 #include <time.h>
 
 #include "httpreq.h"
+#include "uvreply.h"
 
 struct dops_client {
-	uv_tcp_t tcp;
-	uv_timer_t timer;
-	uv_shutdown_t shutdown;
-	uv_write_t write;
+	struct uvreply r; /* the connection's life cycle (uvreply.h) */
 	struct dops *o;
 	struct dops_client *prev, *next;
-	int open_handles;
-	char *out;
 	size_t len;
 	char req[HTTPREQ_MAX];
 };
@@ -295,12 +291,10 @@ static char *metrics_text(struct dops *o, size_t *len)
 
 /* ---- the HTTP endpoint ---- */
 
-static void on_client_closed(uv_handle_t *h)
+static void on_client_closed(void *ud)
 {
-	struct dops_client *c = h->data;
+	struct dops_client *c = ud;
 
-	if (--c->open_handles > 0)
-		return;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -308,70 +302,18 @@ static void on_client_closed(uv_handle_t *h)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->o->nclients--;
-	free(c->out);
 	free(c);
 }
 
 static void client_close(struct dops_client *c)
 {
-	if (!uv_is_closing((uv_handle_t *)&c->tcp))
-		uv_close((uv_handle_t *)&c->tcp, on_client_closed);
-	if (!uv_is_closing((uv_handle_t *)&c->timer))
-		uv_close((uv_handle_t *)&c->timer, on_client_closed);
-}
-
-static void on_timeout(uv_timer_t *t)
-{
-	client_close(t->data);
-}
-
-/* After the answer, read the client's leftovers until it hangs up (closing
- * with unread bytes would reset the connection under the answer); the
- * deadline still bounds it. */
-static void on_drain_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
-{
-	struct dops_client *c = h->data;
-
-	(void)hint;
-	*b = uv_buf_init(c->req, sizeof(c->req));
-}
-
-static void on_drain(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-	(void)b;
-	if (n < 0)
-		client_close(s->data);
-}
-
-static void on_shutdown(uv_shutdown_t *req, int status)
-{
-	struct dops_client *c = req->data;
-
-	if (status < 0 || uv_is_closing((uv_handle_t *)&c->tcp) ||
-	    uv_read_start((uv_stream_t *)&c->tcp, on_drain_alloc, on_drain) != 0)
-		client_close(c);
-}
-
-static void on_written(uv_write_t *w, int status)
-{
-	struct dops_client *c = w->data;
-
-	free(c->out);
-	c->out = NULL;
-	if (status < 0 || uv_is_closing((uv_handle_t *)&c->tcp)) {
-		client_close(c);
-		return;
-	}
-	c->shutdown.data = c;
-	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
-		client_close(c);
+	uvreply_close(&c->r);
 }
 
 static void respond(struct dops_client *c, int code, const char *reason, const char *ctype, const char *body,
                     size_t blen, int head)
 {
 	struct text t = {0};
-	uv_buf_t b;
 
 	put(&t, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n", code,
 	    reason, ctype, blen, code == 405 ? "Allow: GET, HEAD\r\n" : "");
@@ -387,11 +329,7 @@ static void respond(struct dops_client *c, int code, const char *reason, const c
 		client_close(c);
 		return;
 	}
-	c->out = t.p;
-	b = uv_buf_init(t.p, (unsigned)t.len);
-	c->write.data = c;
-	if (uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0)
-		client_close(c);
+	uvreply_send(&c->r, t.p, t.len);
 }
 
 static void answer(struct dops_client *c, int r, const struct httpreq *req)
@@ -469,21 +407,17 @@ static void on_connection(uv_stream_t *server, int status)
 	if (!c)
 		return;
 	c->o = o;
-	uv_tcp_init(o->uv, &c->tcp);
-	uv_timer_init(o->uv, &c->timer);
-	c->tcp.data = c->timer.data = c;
-	c->open_handles = 2;
+	uvreply_init(&c->r, o->uv, 0, DOPS_DEADLINE_MS, c->req, sizeof(c->req), on_client_closed, c);
 	o->nclients++;
 	c->next = o->clients;
 	if (c->next)
 		c->next->prev = c;
 	o->clients = c;
-	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || o->nclients > DOPS_MAX_CLIENTS) {
+	if (uv_accept(server, uvreply_stream(&c->r)) != 0 || o->nclients > DOPS_MAX_CLIENTS) {
 		client_close(c); /* a scraper retries at its next interval */
 		return;
 	}
-	uv_timer_start(&c->timer, on_timeout, DOPS_DEADLINE_MS, 0);
-	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	uv_read_start(uvreply_stream(&c->r), on_alloc, on_read);
 }
 
 /* "IP:PORT" or "[IPv6]:PORT", already checked by the configuration. */
