@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -56,6 +57,22 @@ def need_node():
     if not os.path.isdir(os.path.join(HERE, "node_modules", "libp2p")):
         log("SKIP: tests/interop/node_modules missing (run tools/interop-deps.sh)")
         sys.exit(SKIP)
+
+
+def check(cond, what, ctx=None):
+    """Fails the test (AssertionError "what: ctx") unless cond; logs "ok: what"."""
+    if not cond:
+        raise AssertionError("%s: %s" % (what, ctx))
+    log("ok:", what)
+
+
+def start(prefix="w2w-interop-", c_node=True):
+    """Every test's first step: SKIP without node and the js packages, the CLI
+    found (c_node), and a fresh temporary folder, returned."""
+    need_node()
+    if c_node:
+        cli()
+    return tempfile.mkdtemp(prefix=prefix)
 
 
 def write_swarm_key(path, key_hex=None):
