@@ -671,13 +671,20 @@ class Nebula:
         self.lighthouse = None
         self.ips = {}
 
+    def make_ca(self, tmp, name):
+        """The lab's certificate authority, in tmp/nebula-ca."""
+        self.certs = os.path.join(tmp, "nebula-ca")
+        os.makedirs(self.certs)
+        subprocess.run(["nebula-cert", "ca", "-name", name, "-out-crt", f"{self.certs}/ca.crt",
+                        "-out-key", f"{self.certs}/ca.key"], check=True, capture_output=True, timeout=30)
+
+    def tune(self, cfg, am_lh, lh_ip):
+        """Where a benchmark departs from the example config (bench_nat.py)."""
+
     def lab(self):
         lab = self.netlab.Lab()
         try:
-            self.certs = os.path.join(lab.tmp, "nebula-ca")
-            os.makedirs(self.certs)
-            subprocess.run(["nebula-cert", "ca", "-name", "w2w-bench", "-out-crt", f"{self.certs}/ca.crt",
-                            "-out-key", f"{self.certs}/ca.key"], check=True, capture_output=True, timeout=30)
+            self.make_ca(lab.tmp, "w2w-bench")
         except BaseException:
             lab.close()  # not yet inside the caller's `with`: delete the hub namespace here
             raise
@@ -711,6 +718,7 @@ class Nebula:
                          "outbound": [{"port": "any", "proto": "any", "host": "any"}],
                          "inbound": [{"port": "any", "proto": "any", "host": "any"}]},
         }
+        self.tune(cfg, am_lh, lh_ip)
         node.nebula_config = os.path.join(node.dir, "nebula.yml")
         with open(node.nebula_config, "w") as f:
             json.dump(cfg, f, indent=1)
