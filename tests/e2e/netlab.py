@@ -381,6 +381,43 @@ class Lab:
             time.sleep(step)
         raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
+    def overlay_ips(self, nodes, timeout=30):
+        """{node: overlay address} once every node of nodes has one."""
+        ips = {}
+
+        def ready():
+            for n in nodes:
+                if n not in ips:
+                    ip = n.overlay_ip()
+                    if ip:
+                        ips[n] = ip
+            return len(ips) == len(nodes)
+
+        self.wait(ready, timeout, what="overlay addresses")
+        return ips
+
+    def full_mesh(self, nodes, timeout=40, addr_timeout=30):
+        """Every node pings every other node's overlay address; returns the addresses.
+        On a timeout, prints the pairs that cannot ping and each node's `wg show`."""
+        ips = self.overlay_ips(nodes, addr_timeout)
+
+        def all_pairs():
+            for a in nodes:
+                for b in nodes:
+                    if a is not b and not a.ping(ips[b], wait=1):
+                        return False
+            return True
+
+        try:
+            self.wait(all_pairs, timeout, step=0.5, what="all pairs to ping over the overlay")
+        except TimeoutError:
+            bad = [(a.name, b.name) for a in nodes for b in nodes if a is not b and not a.ping(ips[b], wait=1)]
+            print("pairs that cannot ping:", bad)
+            for n in nodes:
+                print(f"== {n.name} {ips[n]}\n{n.wg('show').stdout}")
+            raise
+        return ips
+
     def close(self):
         for node in self.nodes:
             node.teardown()

@@ -17,7 +17,7 @@ import time
 import pytest
 
 import netlab
-from test_mesh import full_mesh, overlay_ips
+from test_mesh import full_mesh
 
 pytestmark = pytest.mark.skipif(netlab.requirements() is not None, reason=str(netlab.requirements()))
 
@@ -98,7 +98,7 @@ def test_admission():
         n5.start()
         lab.wait(lambda: all(logged(m, f"peer {n5.peer_id} refused: no admission token") for m in members), 20,
                  what="every member to refuse node5")
-        ip5 = overlay_ips([n5])[n5]
+        ip5 = lab.overlay_ips([n5])[n5]
 
         def outside():
             state = ([n5.peer_id not in (peer_ids(m) or {n5.peer_id}) for m in members],
