@@ -600,12 +600,7 @@ class W2w:
                              check=True).stdout.strip()
         tok = subprocess.run([lab.cli, "admission", "sign", "--key", key, "--peer", node.peer_id],
                              capture_output=True, text=True, check=True).stdout.strip()
-        with open(node.config) as f:
-            lines = f.read().splitlines()
-        i = lines.index("[P2P]") + 1
-        lines[i:i] = [f"AdmissionKey = {pub}", f"AdmissionToken = {tok}"]
-        with open(node.config, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        node.set_keys("P2P", AdmissionKey=pub, AdmissionToken=tok)
 
     def start(self, node):
         start_daemon(node, [node.lab.daemon, "--config", node.config])

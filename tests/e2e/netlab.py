@@ -133,6 +133,15 @@ class Node:
         os.chown(self.config, NOBODY, NOBODY)
         os.chmod(self.config, 0o600)
 
+    def set_keys(self, section, **kv):
+        """Sets (or with None removes) keys of [section] in the config written above."""
+        with open(self.config) as f:
+            lines = [ln for ln in f.read().splitlines() if not any(ln.startswith(k + " =") for k in kv)]
+        i = lines.index(f"[{section}]") + 1
+        lines[i:i] = [f"{k} = {v}" for k, v in kv.items() if v is not None]
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
     def identity(self):
         """Peer ID from the config (the CLI derives it like the daemon does)."""
         r = sh(self.lab.cli, "config", "check", self.config)
