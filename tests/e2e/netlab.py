@@ -36,6 +36,17 @@ def sh(*args, check=True, capture=True, timeout=30, **kw):
     return r
 
 
+def recv_all(s, cap=1 << 20):
+    """What the peer sends on socket s until it closes (at most about cap bytes)."""
+    out = b""
+    while len(out) < cap:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
 def requirements():
     """None when the lab can run here, else the reason to skip."""
     if os.geteuid() != 0:
@@ -262,13 +273,7 @@ class Node:
         try:
             s.connect(self.sock)
             s.sendall(line.encode() + b"\n")
-            out = b""
-            while len(out) < 1 << 20:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                out += chunk
-            return out.decode()
+            return recv_all(s).decode()
         finally:
             s.close()
 
