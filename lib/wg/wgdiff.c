@@ -85,6 +85,19 @@ static bool punch_recreate(const struct wgpeer *d, const struct wgpeer *a)
 	       (d->endpoint.addr.sa_family == AF_INET || d->endpoint.addr.sa_family == AF_INET6);
 }
 
+/* "remove" for the actual peer a. */
+static int add_removal(struct wgdevice *upd, const struct wgpeer *a, struct wgdiff_stats *st)
+{
+	struct wgpeer *p = wgdev_add_peer(upd);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p->public_key, a->public_key, WGDEV_KEY_LEN);
+	p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REMOVE_ME;
+	st->removed++;
+	return 0;
+}
+
 static int add_new_peer(struct wgdevice *upd, const struct wgpeer *d)
 {
 	struct wgpeer *p = wgdev_add_peer(upd);
@@ -284,18 +297,11 @@ int wgdiff(const struct wgdevice *desired, const struct wgdevice *actual, const 
 		} else if (o->keep_unlisted && !superseded(av[j], dips, ndips)) {
 			j++;
 		} else {
-			struct wgpeer *p;
-
 			/* Several actual entries with one key cannot exist; skip duplicates anyway. */
 			if (j == 0 || wgpeer_cmp(av[j - 1], av[j]) != 0) {
-				p = wgdev_add_peer(upd);
-				if (!p) {
-					ret = -ENOMEM;
+				ret = add_removal(upd, av[j], &st);
+				if (ret < 0)
 					goto out;
-				}
-				memcpy(p->public_key, av[j]->public_key, WGDEV_KEY_LEN);
-				p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REMOVE_ME;
-				st.removed++;
 			}
 			j++;
 		}
@@ -308,15 +314,9 @@ int wgdiff(const struct wgdevice *desired, const struct wgdevice *actual, const 
 			j++;
 		} else if (dv[i]->flags & WGDIFF_PEER_REMOVE) {
 			if (c == 0) {
-				struct wgpeer *p = wgdev_add_peer(upd);
-
-				if (!p) {
-					ret = -ENOMEM;
+				ret = add_removal(upd, av[j], &st);
+				if (ret < 0)
 					goto out;
-				}
-				memcpy(p->public_key, av[j]->public_key, WGDEV_KEY_LEN);
-				p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REMOVE_ME;
-				st.removed++;
 				j++;
 			}
 			i++;
