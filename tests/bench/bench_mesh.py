@@ -516,25 +516,6 @@ def rss_kb(pid):
     return None
 
 
-def procs_in_mntns(node):
-    """(pid, comm) of every process in the node's private mount namespace."""
-    try:
-        mnt = os.readlink(f"/proc/{node.holder.pid}/ns/mnt")
-    except (OSError, AttributeError):
-        return []
-    out = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            if os.readlink(f"/proc/{pid}/ns/mnt") == mnt:
-                with open(f"/proc/{pid}/comm") as f:
-                    out.append((int(pid), f.read().strip()))
-        except OSError:
-            pass
-    return out
-
-
 def stats(xs):
     xs = [x for x in xs if x is not None]
     if not xs:
@@ -646,11 +627,11 @@ class W2w:
 
     def pids(self, node):
         out = [("w2wesherd", node.proc.pid)] if node.alive() else []
-        return out + [(comm, pid) for pid, comm in procs_in_mntns(node) if comm == "wireguard-go"]
+        return out + [(comm, pid) for pid, comm in node.procs() if comm == "wireguard-go"]
 
     def rss(self, node):
         d = rss_kb(node.proc.pid) if node.alive() else None
-        wg = [rss_kb(pid) for pid, comm in procs_in_mntns(node) if comm == "wireguard-go"]
+        wg = [rss_kb(pid) for pid, comm in node.procs() if comm == "wireguard-go"]
         wg = [x for x in wg if x is not None]
         return {"w2wesherd": d, "wireguard-go": sum(wg) if wg else None}
 

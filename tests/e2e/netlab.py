@@ -169,6 +169,24 @@ class Node:
     def netns_exec(self, *args, **kw):
         return sh("ip", "netns", "exec", self.ns, *args, **kw)
 
+    def procs(self):
+        """(pid, comm) of every process in the node's private mount namespace."""
+        try:
+            mnt = os.readlink(f"/proc/{self.holder.pid}/ns/mnt")
+        except (OSError, AttributeError):
+            return []
+        out = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                if os.readlink(f"/proc/{pid}/ns/mnt") == mnt:
+                    with open(f"/proc/{pid}/comm") as f:
+                        out.append((int(pid), f.read().strip()))
+            except OSError:
+                pass
+        return out
+
     def _holder(self):
         """A long-lived process owning the node's private mount namespace, so a
         restarted daemon finds the wireguard-go (and its UAPI socket) that the
