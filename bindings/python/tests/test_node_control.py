@@ -123,9 +123,7 @@ def test_admission_token_at_run_time_and_metrics():
             assert ev["event"] == "command-error" and ev["code"] == lib.W2W_EAUTH, ev  # an untrusted signer
             pa.wait(lambda ev: ev["event"] == "peer-down" and ev["name"] == "pyb", 20, "peer-down pyb")
             for pn in (pa, pb):
-                pn.send("stop")
-                pn.wait(lambda ev: ev["event"] == "stopped", 20, "stopped")
-                assert pn.p.wait(timeout=10) == 0, pn.p.stderr.read()
+                pn.stop_cleanly()
         finally:
             for pn in nodes:
                 pn.kill()
@@ -176,9 +174,7 @@ def test_psk_rotation_at_run_time():
             assert not [p for p in pa.snapshot()["peers"] if p["name"] == "pyc"]
             assert pc.snapshot()["peers"] == []
             for pn in (pa, pb, pc):
-                pn.send("stop")
-                pn.wait(lambda ev: ev["event"] == "stopped", 20, "stopped")
-                assert pn.p.wait(timeout=10) == 0, pn.p.stderr.read()
+                pn.stop_cleanly()
         finally:
             for pn in nodes:
                 pn.kill()
