@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "httpreq.h"
+#include "strbuf.h"
 #include "uvreply.h"
 
 struct dops_client {
@@ -150,80 +151,39 @@ void dops_mkdir_parent(const char *path)
 /* ---- Prometheus text exposition format 0.0.4 ----
  * https://prometheus.io/docs/instrumenting/exposition_formats/ */
 
-struct text {
-	char *p;
-	size_t len, cap;
-	int err;
-};
-
-static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (t->err)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->err = 1;
-			return;
-		}
-		if (t->p && (size_t)n < t->cap - t->len) {
-			t->len += (size_t)n;
-			return;
-		}
-		size_t want = t->cap ? t->cap * 2 : 16384;
-
-		while (want < t->len + (size_t)n + 1)
-			want *= 2;
-		char *np = want <= DOPS_MAX_BODY ? realloc(t->p, want) : NULL;
-
-		if (!np) {
-			t->err = 1;
-			return;
-		}
-		t->p = np;
-		t->cap = want;
-	}
-}
-
 /* A label value: backslash, double quote and line feed escaped. */
-static void put_label(struct text *t, const char *key, const char *v, int first)
+static void put_label(struct strbuf *t, const char *key, const char *v, int first)
 {
-	put(t, "%s%s=\"", first ? "" : ",", key);
+	strbuf_add(t, "%s%s=\"", first ? "" : ",", key);
 	for (; v && *v; v++) {
 		if (*v == '\\' || *v == '"')
-			put(t, "\\%c", *v);
+			strbuf_add(t, "\\%c", *v);
 		else if (*v == '\n')
-			put(t, "\\n");
+			strbuf_add(t, "\\n");
 		else
-			put(t, "%c", *v);
+			strbuf_add(t, "%c", *v);
 	}
-	put(t, "\"");
+	strbuf_add(t, "\"");
 }
 
-static void family(struct text *t, const char *name, const char *type, const char *help)
+static void family(struct strbuf *t, const char *name, const char *type, const char *help)
 {
-	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	strbuf_add(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void peer_labels(struct text *t, const struct w2w_snapshot *s, size_t i)
+static void peer_labels(struct strbuf *t, const struct w2w_snapshot *s, size_t i)
 {
-	put(t, "{");
+	strbuf_add(t, "{");
 	put_label(t, "peer_id", w2w_snapshot_peer_id(s, i), 1);
 	put_label(t, "name", w2w_snapshot_name(s, i), 0);
-	put(t, "}");
+	strbuf_add(t, "}");
 }
 
 /* The exposition body, or NULL (no memory, or over DOPS_MAX_BODY). */
 static char *metrics_text(struct dops *o, size_t *len)
 {
 	struct w2w_snapshot *s = w2w_node_snapshot(o->node);
-	struct text t = {0};
+	struct strbuf t = {.max = DOPS_MAX_BODY};
 	time_t now = time(NULL);
 	size_t n;
 
@@ -231,31 +191,31 @@ static char *metrics_text(struct dops *o, size_t *len)
 		return NULL;
 	n = w2w_snapshot_peer_count(s);
 	family(&t, "w2wesher_info", "gauge", "This node: peer ID, name, overlay address, version (value 1)");
-	put(&t, "w2wesher_info{");
+	strbuf_add(&t, "w2wesher_info{");
 	put_label(&t, "peer_id", w2w_snapshot_peer_id(s, W2W_SNAPSHOT_SELF), 1);
 	put_label(&t, "name", w2w_snapshot_name(s, W2W_SNAPSHOT_SELF), 0);
 	put_label(&t, "address", w2w_snapshot_address(s, W2W_SNAPSHOT_SELF), 0);
 	put_label(&t, "version", w2w_version(), 0);
-	put(&t, "} 1\n");
+	strbuf_add(&t, "} 1\n");
 	for (size_t i = 0; w2w_snapshot_metric_name(s, i); i++) {
 		const char *name = w2w_snapshot_metric_name(s, i);
 
 		family(&t, name, w2w_snapshot_metric_is_counter(s, i) ? "counter" : "gauge",
 		       w2w_snapshot_metric_help(s, i));
-		put(&t, "%s %" PRIu64 "\n", name, w2w_snapshot_metric_value(s, i));
+		strbuf_add(&t, "%s %" PRIu64 "\n", name, w2w_snapshot_metric_value(s, i));
 	}
 	family(&t, "w2wesher_peer_connected", "gauge", "1 when a libp2p connection to the peer is up");
 	for (size_t i = 0; i < n; i++) {
-		put(&t, "w2wesher_peer_connected");
+		strbuf_add(&t, "w2wesher_peer_connected");
 		peer_labels(&t, s, i);
-		put(&t, " %d\n", w2w_snapshot_connected(s, i) == 1);
+		strbuf_add(&t, " %d\n", w2w_snapshot_connected(s, i) == 1);
 	}
 	family(&t, "w2wesher_peer_last_handshake_seconds", "gauge",
 	       "Unix time of the last WireGuard handshake with the peer (0: never)");
 	for (size_t i = 0; i < n; i++) {
-		put(&t, "w2wesher_peer_last_handshake_seconds");
+		strbuf_add(&t, "w2wesher_peer_last_handshake_seconds");
 		peer_labels(&t, s, i);
-		put(&t, " %" PRId64 "\n", w2w_snapshot_last_handshake(s, i));
+		strbuf_add(&t, " %" PRId64 "\n", w2w_snapshot_last_handshake(s, i));
 	}
 	family(&t, "w2wesher_peer_handshake_age_seconds", "gauge",
 	       "Seconds since the last WireGuard handshake with the peer (peers with one only)");
@@ -264,21 +224,21 @@ static char *metrics_text(struct dops *o, size_t *len)
 
 		if (hs <= 0)
 			continue;
-		put(&t, "w2wesher_peer_handshake_age_seconds");
+		strbuf_add(&t, "w2wesher_peer_handshake_age_seconds");
 		peer_labels(&t, s, i);
-		put(&t, " %" PRId64 "\n", (int64_t)now > hs ? (int64_t)now - hs : 0);
+		strbuf_add(&t, " %" PRId64 "\n", (int64_t)now > hs ? (int64_t)now - hs : 0);
 	}
 	family(&t, "w2wesher_peer_receive_bytes_total", "counter", "WireGuard bytes received from the peer");
 	for (size_t i = 0; i < n; i++) {
-		put(&t, "w2wesher_peer_receive_bytes_total");
+		strbuf_add(&t, "w2wesher_peer_receive_bytes_total");
 		peer_labels(&t, s, i);
-		put(&t, " %" PRIu64 "\n", w2w_snapshot_rx_bytes(s, i));
+		strbuf_add(&t, " %" PRIu64 "\n", w2w_snapshot_rx_bytes(s, i));
 	}
 	family(&t, "w2wesher_peer_transmit_bytes_total", "counter", "WireGuard bytes sent to the peer");
 	for (size_t i = 0; i < n; i++) {
-		put(&t, "w2wesher_peer_transmit_bytes_total");
+		strbuf_add(&t, "w2wesher_peer_transmit_bytes_total");
 		peer_labels(&t, s, i);
-		put(&t, " %" PRIu64 "\n", w2w_snapshot_tx_bytes(s, i));
+		strbuf_add(&t, " %" PRIu64 "\n", w2w_snapshot_tx_bytes(s, i));
 	}
 	w2w_snapshot_free(s);
 	if (t.err) {
@@ -313,14 +273,14 @@ static void client_close(struct dops_client *c)
 static void respond(struct dops_client *c, int code, const char *reason, const char *ctype, const char *body,
                     size_t blen, int head)
 {
-	struct text t = {0};
+	struct strbuf t = {.max = DOPS_MAX_BODY};
 
-	put(&t, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n", code,
+	strbuf_add(&t, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n", code,
 	    reason, ctype, blen, code == 405 ? "Allow: GET, HEAD\r\n" : "");
 	if (!head && blen && !t.err) {
 		size_t at = t.len;
 
-		put(&t, "%*s", (int)blen, ""); /* room, then the bytes (the body may hold '%') */
+		strbuf_add(&t, "%*s", (int)blen, ""); /* room, then the bytes (the body may hold '%') */
 		if (!t.err)
 			memcpy(t.p + at, body, blen);
 	}
