@@ -5,7 +5,7 @@ collection. Loop-bound handles (Node, P2PHost, wg.Device) are freed from the
 loop, never from inside one of its callbacks, and never after the loop."""
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._native import lib
+from ._native import StateError, lib
 
 if TYPE_CHECKING:
     from .loop import Loop
@@ -13,11 +13,21 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class Owned:
-    """A handle not bound to a loop (w2wesher.Config, wg.Config); a context manager."""
-
+class _Handle:
     _FREE = ""  # the lib function that frees the handle, e.g. "w2w_config_free"
+    _WHAT = "handle"  # for the error once closed: "the <_WHAT> is closed"
     _ptr: Any = None
+
+    @property
+    def ptr(self) -> Any:
+        """The native pointer; StateError (W2W_ESTATE) once closed."""
+        if self._ptr is None:
+            raise StateError(lib.W2W_ESTATE, f"the {self._WHAT} is closed")
+        return self._ptr
+
+
+class Owned(_Handle):
+    """A handle not bound to a loop (w2wesher.Config, wg.Config); a context manager."""
 
     def close(self) -> None:
         if self._ptr is not None:
@@ -34,11 +44,9 @@ class Owned:
         self.close()
 
 
-class LoopOwned:
+class LoopOwned(_Handle):
     """A handle on a Loop; an async context manager."""
 
-    _FREE = ""
-    _ptr: Any = None
     _loop: "Loop"
 
     def _after_free(self) -> None:

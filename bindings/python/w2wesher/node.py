@@ -146,6 +146,7 @@ class Node(LoopOwned, EventSource[Event]):
     """
 
     _FREE = "w2w_node_free"
+    _WHAT = "node"
 
     stop_timeout: float = 30.0
 
@@ -172,12 +173,6 @@ class Node(LoopOwned, EventSource[Event]):
         if log is None:
             level = min(level, w2w_level_for(_logger))
         check(lib.w2w_node_set_log(self._ptr, _log_cb, self._handle, level), "node set_log")
-
-    @property
-    def ptr(self) -> Any:
-        if self._ptr is None:
-            raise StateError(lib.W2W_ESTATE, "the node is closed")
-        return self._ptr
 
     def _on_event(self, ev: Event) -> None:
         if ev.code == lib.W2W_NODE_EV_STOPPED:

@@ -14,7 +14,7 @@ import logging
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from ._events import EventSource, LogFn, log_cb as _log_cb, logger_sink, w2w_level_for
-from ._native import StateError, W2wError, check, error, ffi, lib, text
+from ._native import W2wError, check, error, ffi, lib, text
 from ._owned import LoopOwned
 from .loop import Loop
 
@@ -138,6 +138,7 @@ class P2PHost(LoopOwned, EventSource[P2PEvent]):
     """
 
     _FREE = "w2w_p2p_free"
+    _WHAT = "host"
 
     def __init__(self, loop: Optional[Loop] = None, key: Union[str, Bytes, None] = None,
                  swarm_key: Union[str, Bytes, None] = None, *, options: Optional[Mapping[str, int]] = None,
@@ -160,12 +161,6 @@ class P2PHost(LoopOwned, EventSource[P2PEvent]):
         if log_level is None:
             log_level = 6 if log else w2w_level_for(_logger)
         check(lib.w2w_p2p_set_log(self._ptr, _log_cb, self._handle, log_level), "p2p set_log")
-
-    @property
-    def ptr(self) -> Any:
-        if self._ptr is None:
-            raise StateError(lib.W2W_ESTATE, "the host is closed")
-        return self._ptr
 
     def set_psk(self, swarm_key: Union[str, Bytes], next_swarm_key: Union[str, Bytes, None] = None) -> None:
         """Network PSK rotation without a restart (w2w_p2p_set_psk(); docs/operations.md

@@ -15,7 +15,7 @@ import logging
 from typing import Any, Dict, Iterable, List, Optional, Union
 
 from ._events import LogFn, log_cb as _log_cb, logger_sink, w2w_level_for
-from ._native import StateError, W2wError, check, error, ffi, lib, text
+from ._native import W2wError, check, error, ffi, lib, text
 from ._owned import LoopOwned, Owned
 from .config import BACKENDS
 from .keys import KeyInput, key_text
@@ -29,6 +29,7 @@ class Config(Owned):
     library's memory and are wiped when it is closed."""
 
     _FREE = "w2w_wg_config_free"
+    _WHAT = "WireGuard config"
 
     def __init__(self, private_key: Optional[KeyInput] = None, listen_port: Optional[int] = None,
                  fwmark: Optional[int] = None, mtu: Optional[int] = None,
@@ -61,12 +62,6 @@ class Config(Owned):
             raise error(r, f"wg config: {text(err)}" if text(err) else "wg config")
         self._ptr = out[0]
         return self
-
-    @property
-    def ptr(self) -> Any:
-        if self._ptr is None:
-            raise StateError(lib.W2W_ESTATE, "the WireGuard config is closed")
-        return self._ptr
 
     def add_peer(self, public_key: str, *, preshared_key: Optional[KeyInput] = None,
                  endpoint: Optional[str] = None, keepalive: Optional[int] = None,
@@ -195,6 +190,7 @@ class Device(LoopOwned):
     """
 
     _FREE = "w2w_wg_free"
+    _WHAT = "WireGuard handle"
 
     def __init__(self, ifname: str, loop: Optional[Loop] = None, *, backend: Union[str, int] = "auto",
                  create: bool = False, wireguard_go: Optional[str] = None, uapi_dir: Optional[str] = None,
@@ -223,12 +219,6 @@ class Device(LoopOwned):
         if log_level is None:
             log_level = 6 if log else w2w_level_for(_logger)
         check(lib.w2w_wg_set_log(self._ptr, _log_cb, self._handle, log_level), "wg set_log")
-
-    @property
-    def ptr(self) -> Any:
-        if self._ptr is None:
-            raise StateError(lib.W2W_ESTATE, "the WireGuard handle is closed")
-        return self._ptr
 
     @property
     def backend(self) -> str:
