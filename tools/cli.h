@@ -41,6 +41,12 @@ int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...) __attribute__((fo
 void cli_help(const struct cli_cmd *cmd, FILE *f);
 /* True (and help printed to stdout) if argv[1..] holds -h or --help. */
 bool cli_help_requested(const struct cli_cmd *cmd, int argc, char **argv);
+/* The daemon's control socket (cmd_ctl.c): sock (--socket) if set, else the
+ * [Node] ControlSocket of config (--config), else /run/w2wesher/IFACE.sock;
+ * path (cap bytes) holds it where needed. Sets *out and returns CLI_OK, or
+ * returns CLI_FAIL / CLI_USAGE with the message printed. */
+int cli_ctl_socket(const struct cli_cmd *self, const char *sock, const char *config, const char *iface, char *path,
+		   size_t cap, const char **out);
 /* Reads all of stdin, up to cap bytes; -1 if there is more or on error. */
 long cli_read_stdin(char *buf, size_t cap);
 

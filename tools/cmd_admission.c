@@ -209,24 +209,9 @@ static int do_publish(const struct cli_cmd *self, int argc, char **argv)
 		cli_err(self, "%s: not a revocation (w2wesher admission revoke makes one)", argv[optind]);
 		return CLI_FAIL;
 	}
-	if (!sock && config) {
-		struct w2w_config *cfg = NULL;
-
-		if (w2w_config_new(&cfg) < 0 ||
-		    w2w_config_load(cfg, config, W2W_CONFIG_ENV | W2W_CONFIG_ALLOW_OPEN_SECRETS) < 0) {
-			cli_err(self, "%s", cfg ? w2w_config_error(cfg) : "out of memory");
-			w2w_config_free(cfg);
-			return CLI_FAIL;
-		}
-		snprintf(path, sizeof(path), "%s", w2w_config_control_socket(cfg));
-		w2w_config_free(cfg);
-		sock = path;
-	} else if (!sock) {
-		if (strchr(iface, '/') || strlen(iface) > 15)
-			return cli_usage(self, "bad interface name '%s'", iface);
-		snprintf(path, sizeof(path), "/run/w2wesher/%s.sock", iface);
-		sock = path;
-	}
+	c = cli_ctl_socket(self, sock, config, iface, path, sizeof(path), &sock);
+	if (c != CLI_OK)
+		return c;
 	snprintf(line, sizeof(line), "admission-publish %s", text);
 	return ctl_request(sock, line) ? CLI_FAIL : CLI_OK;
 }

@@ -20,6 +20,32 @@
 	"  --config FILE      read the socket path from FILE ([Node] ControlSocket)\n"                         \
 	"  --interface IFACE  use /run/w2wesher/IFACE.sock (default: wesh0)\n"
 
+/* The socket: --socket PATH, else --config FILE's [Node] ControlSocket, else
+ * /run/w2wesher/IFACE.sock (see the top of this file). */
+int cli_ctl_socket(const struct cli_cmd *self, const char *sock, const char *config, const char *iface, char *path,
+		   size_t cap, const char **out)
+{
+	if (!sock && config) {
+		struct w2w_config *cfg = NULL;
+
+		if (w2w_config_new(&cfg) < 0 || w2w_config_load(cfg, config, W2W_CONFIG_ENV | W2W_CONFIG_ALLOW_OPEN_SECRETS) < 0) {
+			cli_err(self, "%s", cfg ? w2w_config_error(cfg) : "out of memory");
+			w2w_config_free(cfg);
+			return CLI_FAIL;
+		}
+		snprintf(path, cap, "%s", w2w_config_control_socket(cfg));
+		w2w_config_free(cfg);
+		sock = path;
+	} else if (!sock) {
+		if (strchr(iface, '/') || strlen(iface) > 15)
+			return cli_usage(self, "bad interface name '%s'", iface);
+		snprintf(path, cap, "/run/w2wesher/%s.sock", iface);
+		sock = path;
+	}
+	*out = sock;
+	return CLI_OK;
+}
+
 static int run_ctl(const struct cli_cmd *self, int argc, char **argv, const char *req, int allow_json,
 		   int want_operand)
 {
@@ -51,23 +77,9 @@ static int run_ctl(const struct cli_cmd *self, int argc, char **argv, const char
 	if (want_operand != (argc - optind))
 		return cli_usage(self, want_operand ? "expected one MULTIADDR" : "unexpected operand '%s'",
 				 optind < argc ? argv[optind] : "");
-	if (!sock && config) {
-		struct w2w_config *cfg = NULL;
-
-		if (w2w_config_new(&cfg) < 0 || w2w_config_load(cfg, config, W2W_CONFIG_ENV | W2W_CONFIG_ALLOW_OPEN_SECRETS) < 0) {
-			cli_err(self, "%s", cfg ? w2w_config_error(cfg) : "out of memory");
-			w2w_config_free(cfg);
-			return CLI_FAIL;
-		}
-		snprintf(path, sizeof(path), "%s", w2w_config_control_socket(cfg));
-		w2w_config_free(cfg);
-		sock = path;
-	} else if (!sock) {
-		if (strchr(iface, '/') || strlen(iface) > 15)
-			return cli_usage(self, "bad interface name '%s'", iface);
-		snprintf(path, sizeof(path), "/run/w2wesher/%s.sock", iface);
-		sock = path;
-	}
+	c = cli_ctl_socket(self, sock, config, iface, path, sizeof(path), &sock);
+	if (c != CLI_OK)
+		return c;
 	if (want_operand) {
 		if (strchr(argv[optind], '\n'))
 			return cli_usage(self, "bad MULTIADDR");

@@ -12,137 +12,87 @@
 #include "ctlproto.h"
 #include "dnsnames.h"
 #include "json.h"
-
-struct sb {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void sb_add(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(struct sb *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = 1;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		{
-			size_t ncap = (b->cap ? b->cap * 2 : 1024) + (size_t)n;
-			char *np = realloc(b->p, ncap);
-
-			if (!np) {
-				b->oom = 1;
-				return;
-			}
-			b->p = np;
-			b->cap = ncap;
-		}
-	}
-}
+#include "strbuf.h"
 
 static void sb_put(void *ud, const char *p, size_t n)
 {
-	sb_add(ud, "%.*s", (int)n, p);
+	strbuf_add(ud, "%.*s", (int)n, p);
 }
 
-static void sb_json_str(struct sb *b, const char *s)
+static void sb_json_str(struct strbuf *b, const char *s)
 {
 	json_put_str(sb_put, b, s);
 }
 
-static char *sb_done(struct sb *b)
-{
-	if (b->oom) {
-		free(b->p);
-		return NULL;
-	}
-	return b->p;
-}
-
-static void json_node(struct sb *b, const struct w2w_snapshot *s, size_t i, const struct dnsnames *dn)
+static void json_node(struct strbuf *b, const struct w2w_snapshot *s, size_t i, const struct dnsnames *dn)
 {
 	const struct dnsname *d = dnsnames_at(dn, i);
 
-	sb_add(b, "{\"name\":");
+	strbuf_add(b, "{\"name\":");
 	sb_json_str(b, w2w_snapshot_name(s, i));
 	/* The name the resolver answers for (dnsnames.h), null when there is none. */
-	sb_add(b, ",\"dns\":");
+	strbuf_add(b, ",\"dns\":");
 	if (d && d->fqdn[0])
 		sb_json_str(b, d->fqdn);
 	else
-		sb_add(b, "null");
-	sb_add(b, ",\"peerId\":");
+		strbuf_add(b, "null");
+	strbuf_add(b, ",\"peerId\":");
 	sb_json_str(b, w2w_snapshot_peer_id(s, i));
-	sb_add(b, ",\"address\":");
+	strbuf_add(b, ",\"address\":");
 	sb_json_str(b, w2w_snapshot_address(s, i));
-	sb_add(b, ",\"wgPublicKey\":");
+	strbuf_add(b, ",\"wgPublicKey\":");
 	sb_json_str(b, w2w_snapshot_wg_public_key(s, i));
 	/* NAT traversal (docs/nat.md) */
-	sb_add(b, ",\"nat\":%d,\"publicEndpoint\":", w2w_snapshot_nat(s, i));
+	strbuf_add(b, ",\"nat\":%d,\"publicEndpoint\":", w2w_snapshot_nat(s, i));
 	sb_json_str(b, w2w_snapshot_public_endpoint(s, i));
 	if (i != W2W_SNAPSHOT_SELF) {
-		sb_add(b, ",\"path\":");
+		strbuf_add(b, ",\"path\":");
 		sb_json_str(b, w2w_snapshot_path(s, i));
-		sb_add(b, ",\"via\":");
+		strbuf_add(b, ",\"via\":");
 		sb_json_str(b, w2w_snapshot_via(s, i));
 	}
 	if (i != W2W_SNAPSHOT_SELF) {
-		sb_add(b, ",\"endpoint\":");
+		strbuf_add(b, ",\"endpoint\":");
 		sb_json_str(b, w2w_snapshot_endpoint(s, i));
-		sb_add(b, ",\"lastHandshake\":%lld,\"rxBytes\":%llu,\"txBytes\":%llu,\"connected\":%s",
+		strbuf_add(b, ",\"lastHandshake\":%lld,\"rxBytes\":%llu,\"txBytes\":%llu,\"connected\":%s",
 		       (long long)w2w_snapshot_last_handshake(s, i), (unsigned long long)w2w_snapshot_rx_bytes(s, i),
 		       (unsigned long long)w2w_snapshot_tx_bytes(s, i),
 		       w2w_snapshot_connected(s, i) ? "true" : "false");
 	}
-	sb_add(b, "}");
+	strbuf_add(b, "}");
 }
 
 char *ctl_snapshot_json(const struct w2w_snapshot *s, int join_info_only, const char *domain)
 {
-	struct sb b = {0};
+	struct strbuf b = {0};
 	struct dnsnames dn = {0};
 	size_t n;
 
 	if (!join_info_only && dnsnames_build(&dn, s, domain) < 0)
 		return NULL;
-	sb_add(&b, "{");
+	strbuf_add(&b, "{");
 	if (!join_info_only) {
-		sb_add(&b, "\"self\":");
+		strbuf_add(&b, "\"self\":");
 		json_node(&b, s, W2W_SNAPSHOT_SELF, &dn);
-		sb_add(&b, ",\"peers\":[");
+		strbuf_add(&b, ",\"peers\":[");
 		n = w2w_snapshot_peer_count(s);
 		for (size_t i = 0; i < n; i++) {
 			if (i)
-				sb_add(&b, ",");
+				strbuf_add(&b, ",");
 			json_node(&b, s, i, &dn);
 		}
-		sb_add(&b, "],");
+		strbuf_add(&b, "],");
 		dnsnames_free(&dn);
 	}
-	sb_add(&b, "\"joinAddrs\":[");
+	strbuf_add(&b, "\"joinAddrs\":[");
 	n = w2w_snapshot_join_addr_count(s);
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			sb_add(&b, ",");
+			strbuf_add(&b, ",");
 		sb_json_str(&b, w2w_snapshot_join_addr(s, i));
 	}
-	sb_add(&b, "]}\n");
-	return sb_done(&b);
+	strbuf_add(&b, "]}\n");
+	return strbuf_done(&b);
 }
 
 static void ago(char *out, size_t cap, int64_t t)
@@ -159,26 +109,26 @@ static void ago(char *out, size_t cap, int64_t t)
 
 char *ctl_snapshot_text(const struct w2w_snapshot *s, int join_info_only)
 {
-	struct sb b = {0};
+	struct strbuf b = {0};
 	size_t n = w2w_snapshot_peer_count(s), nj = w2w_snapshot_join_addr_count(s);
 
 	if (join_info_only) {
 		for (size_t i = 0; i < nj; i++)
-			sb_add(&b, "%s\n", w2w_snapshot_join_addr(s, i));
+			strbuf_add(&b, "%s\n", w2w_snapshot_join_addr(s, i));
 		if (!nj)
-			sb_add(&b, "%s", "");
-		return sb_done(&b);
+			strbuf_add(&b, "%s", "");
+		return strbuf_done(&b);
 	}
-	sb_add(&b, "node %s  peer %s\n  address %s  wireguard %s\n", w2w_snapshot_name(s, W2W_SNAPSHOT_SELF),
+	strbuf_add(&b, "node %s  peer %s\n  address %s  wireguard %s\n", w2w_snapshot_name(s, W2W_SNAPSHOT_SELF),
 	       w2w_snapshot_peer_id(s, W2W_SNAPSHOT_SELF), w2w_snapshot_address(s, W2W_SNAPSHOT_SELF),
 	       w2w_snapshot_wg_public_key(s, W2W_SNAPSHOT_SELF));
 	if (w2w_snapshot_nat(s, W2W_SNAPSHOT_SELF))
-		sb_add(&b, "  behind a %sNAT, public WireGuard endpoint %s\n",
+		strbuf_add(&b, "  behind a %sNAT, public WireGuard endpoint %s\n",
 		       w2w_snapshot_nat(s, W2W_SNAPSHOT_SELF) == 2 ? "symmetric " : "",
 		       w2w_snapshot_public_endpoint(s, W2W_SNAPSHOT_SELF)[0]
 			       ? w2w_snapshot_public_endpoint(s, W2W_SNAPSHOT_SELF)
 			       : "not learned yet");
-	sb_add(&b, "\n%-16s %-28s %-40s %-24s %-12s %10s %10s %-4s %s\n", "NAME", "PEER", "OVERLAY", "ENDPOINT",
+	strbuf_add(&b, "\n%-16s %-28s %-40s %-24s %-12s %10s %10s %-4s %s\n", "NAME", "PEER", "OVERLAY", "ENDPOINT",
 	       "HANDSHAKE", "RX", "TX", "P2P", "PATH");
 	for (size_t i = 0; i < n; i++) {
 		char hs[32], pid[29], path[96];
@@ -188,23 +138,23 @@ char *ctl_snapshot_text(const struct w2w_snapshot *s, int join_info_only)
 		/* "relayed via NAME" (docs/nat.md) */
 		snprintf(path, sizeof(path), "%s%s%s", w2w_snapshot_path(s, i),
 			 w2w_snapshot_via(s, i)[0] ? " via " : "", w2w_snapshot_via(s, i));
-		sb_add(&b, "%-16s %-28s %-40s %-24s %-12s %10llu %10llu %-4s %s\n", w2w_snapshot_name(s, i), pid,
+		strbuf_add(&b, "%-16s %-28s %-40s %-24s %-12s %10llu %10llu %-4s %s\n", w2w_snapshot_name(s, i), pid,
 		       w2w_snapshot_address(s, i), w2w_snapshot_endpoint(s, i)[0] ? w2w_snapshot_endpoint(s, i) : "-",
 		       hs, (unsigned long long)w2w_snapshot_rx_bytes(s, i),
 		       (unsigned long long)w2w_snapshot_tx_bytes(s, i), w2w_snapshot_connected(s, i) ? "yes" : "no",
 		       path);
 	}
-	return sb_done(&b);
+	return strbuf_done(&b);
 }
 
 char *ctl_error_json(const char *msg)
 {
-	struct sb b = {0};
+	struct strbuf b = {0};
 
-	sb_add(&b, "{\"error\":");
+	strbuf_add(&b, "{\"error\":");
 	sb_json_str(&b, msg);
-	sb_add(&b, "}\n");
-	return sb_done(&b);
+	strbuf_add(&b, "}\n");
+	return strbuf_done(&b);
 }
 
 int ctl_request(const char *path, const char *request)

@@ -40,17 +40,7 @@ def main():
         print(f"started {len(nodes)} w2wesherd (uid nobody + CAP_NET_ADMIN, wireguard-go), each given only the "
               f"PSK and node1's multiaddr\n")
 
-        ips = {}
-
-        def addresses():
-            for n in nodes:
-                if n not in ips:
-                    ip = n.overlay_ip()
-                    if ip:
-                        ips[n] = ip
-            return len(ips) == len(nodes)
-
-        lab.wait(addresses, 30, what="overlay addresses")
+        ips = lab.overlay_ips(nodes, 30)
 
         def reachable():
             return all(a.ping(ips[b], wait=1) for a in nodes for b in nodes if a is not b)

@@ -12,16 +12,13 @@
 #include <time.h>
 
 #include "httpreq.h"
+#include "strbuf.h"
+#include "uvreply.h"
 
 struct dops_client {
-	uv_tcp_t tcp;
-	uv_timer_t timer;
-	uv_shutdown_t shutdown;
-	uv_write_t write;
+	struct uvreply r; /* the connection's life cycle (uvreply.h) */
 	struct dops *o;
 	struct dops_client *prev, *next;
-	int open_handles;
-	char *out;
 	size_t len;
 	char req[HTTPREQ_MAX];
 };
@@ -154,80 +151,39 @@ void dops_mkdir_parent(const char *path)
 /* ---- Prometheus text exposition format 0.0.4 ----
  * https://prometheus.io/docs/instrumenting/exposition_formats/ */
 
-struct text {
-	char *p;
-	size_t len, cap;
-	int err;
-};
-
-static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (t->err)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->err = 1;
-			return;
-		}
-		if (t->p && (size_t)n < t->cap - t->len) {
-			t->len += (size_t)n;
-			return;
-		}
-		size_t want = t->cap ? t->cap * 2 : 16384;
-
-		while (want < t->len + (size_t)n + 1)
-			want *= 2;
-		char *np = want <= DOPS_MAX_BODY ? realloc(t->p, want) : NULL;
-
-		if (!np) {
-			t->err = 1;
-			return;
-		}
-		t->p = np;
-		t->cap = want;
-	}
-}
-
 /* A label value: backslash, double quote and line feed escaped. */
-static void put_label(struct text *t, const char *key, const char *v, int first)
+static void put_label(struct strbuf *t, const char *key, const char *v, int first)
 {
-	put(t, "%s%s=\"", first ? "" : ",", key);
+	strbuf_add(t, "%s%s=\"", first ? "" : ",", key);
 	for (; v && *v; v++) {
 		if (*v == '\\' || *v == '"')
-			put(t, "\\%c", *v);
+			strbuf_add(t, "\\%c", *v);
 		else if (*v == '\n')
-			put(t, "\\n");
+			strbuf_add(t, "\\n");
 		else
-			put(t, "%c", *v);
+			strbuf_add(t, "%c", *v);
 	}
-	put(t, "\"");
+	strbuf_add(t, "\"");
 }
 
-static void family(struct text *t, const char *name, const char *type, const char *help)
+static void family(struct strbuf *t, const char *name, const char *type, const char *help)
 {
-	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	strbuf_add(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void peer_labels(struct text *t, const struct w2w_snapshot *s, size_t i)
+static void peer_labels(struct strbuf *t, const struct w2w_snapshot *s, size_t i)
 {
-	put(t, "{");
+	strbuf_add(t, "{");
 	put_label(t, "peer_id", w2w_snapshot_peer_id(s, i), 1);
 	put_label(t, "name", w2w_snapshot_name(s, i), 0);
-	put(t, "}");
+	strbuf_add(t, "}");
 }
 
 /* The exposition body, or NULL (no memory, or over DOPS_MAX_BODY). */
 static char *metrics_text(struct dops *o, size_t *len)
 {
 	struct w2w_snapshot *s = w2w_node_snapshot(o->node);
-	struct text t = {0};
+	struct strbuf t = {.max = DOPS_MAX_BODY};
 	time_t now = time(NULL);
 	size_t n;
 
@@ -235,31 +191,31 @@ static char *metrics_text(struct dops *o, size_t *len)
 		return NULL;
 	n = w2w_snapshot_peer_count(s);
 	family(&t, "w2wesher_info", "gauge", "This node: peer ID, name, overlay address, version (value 1)");
-	put(&t, "w2wesher_info{");
+	strbuf_add(&t, "w2wesher_info{");
 	put_label(&t, "peer_id", w2w_snapshot_peer_id(s, W2W_SNAPSHOT_SELF), 1);
 	put_label(&t, "name", w2w_snapshot_name(s, W2W_SNAPSHOT_SELF), 0);
 	put_label(&t, "address", w2w_snapshot_address(s, W2W_SNAPSHOT_SELF), 0);
 	put_label(&t, "version", w2w_version(), 0);
-	put(&t, "} 1\n");
+	strbuf_add(&t, "} 1\n");
 	for (size_t i = 0; w2w_snapshot_metric_name(s, i); i++) {
 		const char *name = w2w_snapshot_metric_name(s, i);
 
 		family(&t, name, w2w_snapshot_metric_is_counter(s, i) ? "counter" : "gauge",
 		       w2w_snapshot_metric_help(s, i));
-		put(&t, "%s %" PRIu64 "\n", name, w2w_snapshot_metric_value(s, i));
+		strbuf_add(&t, "%s %" PRIu64 "\n", name, w2w_snapshot_metric_value(s, i));
 	}
 	family(&t, "w2wesher_peer_connected", "gauge", "1 when a libp2p connection to the peer is up");
 	for (size_t i = 0; i < n; i++) {
-		put(&t, "w2wesher_peer_connected");
+		strbuf_add(&t, "w2wesher_peer_connected");
 		peer_labels(&t, s, i);
-		put(&t, " %d\n", w2w_snapshot_connected(s, i) == 1);
+		strbuf_add(&t, " %d\n", w2w_snapshot_connected(s, i) == 1);
 	}
 	family(&t, "w2wesher_peer_last_handshake_seconds", "gauge",
 	       "Unix time of the last WireGuard handshake with the peer (0: never)");
 	for (size_t i = 0; i < n; i++) {
-		put(&t, "w2wesher_peer_last_handshake_seconds");
+		strbuf_add(&t, "w2wesher_peer_last_handshake_seconds");
 		peer_labels(&t, s, i);
-		put(&t, " %" PRId64 "\n", w2w_snapshot_last_handshake(s, i));
+		strbuf_add(&t, " %" PRId64 "\n", w2w_snapshot_last_handshake(s, i));
 	}
 	family(&t, "w2wesher_peer_handshake_age_seconds", "gauge",
 	       "Seconds since the last WireGuard handshake with the peer (peers with one only)");
@@ -268,21 +224,21 @@ static char *metrics_text(struct dops *o, size_t *len)
 
 		if (hs <= 0)
 			continue;
-		put(&t, "w2wesher_peer_handshake_age_seconds");
+		strbuf_add(&t, "w2wesher_peer_handshake_age_seconds");
 		peer_labels(&t, s, i);
-		put(&t, " %" PRId64 "\n", (int64_t)now > hs ? (int64_t)now - hs : 0);
+		strbuf_add(&t, " %" PRId64 "\n", (int64_t)now > hs ? (int64_t)now - hs : 0);
 	}
 	family(&t, "w2wesher_peer_receive_bytes_total", "counter", "WireGuard bytes received from the peer");
 	for (size_t i = 0; i < n; i++) {
-		put(&t, "w2wesher_peer_receive_bytes_total");
+		strbuf_add(&t, "w2wesher_peer_receive_bytes_total");
 		peer_labels(&t, s, i);
-		put(&t, " %" PRIu64 "\n", w2w_snapshot_rx_bytes(s, i));
+		strbuf_add(&t, " %" PRIu64 "\n", w2w_snapshot_rx_bytes(s, i));
 	}
 	family(&t, "w2wesher_peer_transmit_bytes_total", "counter", "WireGuard bytes sent to the peer");
 	for (size_t i = 0; i < n; i++) {
-		put(&t, "w2wesher_peer_transmit_bytes_total");
+		strbuf_add(&t, "w2wesher_peer_transmit_bytes_total");
 		peer_labels(&t, s, i);
-		put(&t, " %" PRIu64 "\n", w2w_snapshot_tx_bytes(s, i));
+		strbuf_add(&t, " %" PRIu64 "\n", w2w_snapshot_tx_bytes(s, i));
 	}
 	w2w_snapshot_free(s);
 	if (t.err) {
@@ -295,12 +251,10 @@ static char *metrics_text(struct dops *o, size_t *len)
 
 /* ---- the HTTP endpoint ---- */
 
-static void on_client_closed(uv_handle_t *h)
+static void on_client_closed(void *ud)
 {
-	struct dops_client *c = h->data;
+	struct dops_client *c = ud;
 
-	if (--c->open_handles > 0)
-		return;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -308,77 +262,25 @@ static void on_client_closed(uv_handle_t *h)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->o->nclients--;
-	free(c->out);
 	free(c);
 }
 
 static void client_close(struct dops_client *c)
 {
-	if (!uv_is_closing((uv_handle_t *)&c->tcp))
-		uv_close((uv_handle_t *)&c->tcp, on_client_closed);
-	if (!uv_is_closing((uv_handle_t *)&c->timer))
-		uv_close((uv_handle_t *)&c->timer, on_client_closed);
-}
-
-static void on_timeout(uv_timer_t *t)
-{
-	client_close(t->data);
-}
-
-/* After the answer, read the client's leftovers until it hangs up (closing
- * with unread bytes would reset the connection under the answer); the
- * deadline still bounds it. */
-static void on_drain_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
-{
-	struct dops_client *c = h->data;
-
-	(void)hint;
-	*b = uv_buf_init(c->req, sizeof(c->req));
-}
-
-static void on_drain(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-	(void)b;
-	if (n < 0)
-		client_close(s->data);
-}
-
-static void on_shutdown(uv_shutdown_t *req, int status)
-{
-	struct dops_client *c = req->data;
-
-	if (status < 0 || uv_is_closing((uv_handle_t *)&c->tcp) ||
-	    uv_read_start((uv_stream_t *)&c->tcp, on_drain_alloc, on_drain) != 0)
-		client_close(c);
-}
-
-static void on_written(uv_write_t *w, int status)
-{
-	struct dops_client *c = w->data;
-
-	free(c->out);
-	c->out = NULL;
-	if (status < 0 || uv_is_closing((uv_handle_t *)&c->tcp)) {
-		client_close(c);
-		return;
-	}
-	c->shutdown.data = c;
-	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
-		client_close(c);
+	uvreply_close(&c->r);
 }
 
 static void respond(struct dops_client *c, int code, const char *reason, const char *ctype, const char *body,
                     size_t blen, int head)
 {
-	struct text t = {0};
-	uv_buf_t b;
+	struct strbuf t = {.max = DOPS_MAX_BODY};
 
-	put(&t, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n", code,
+	strbuf_add(&t, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n", code,
 	    reason, ctype, blen, code == 405 ? "Allow: GET, HEAD\r\n" : "");
 	if (!head && blen && !t.err) {
 		size_t at = t.len;
 
-		put(&t, "%*s", (int)blen, ""); /* room, then the bytes (the body may hold '%') */
+		strbuf_add(&t, "%*s", (int)blen, ""); /* room, then the bytes (the body may hold '%') */
 		if (!t.err)
 			memcpy(t.p + at, body, blen);
 	}
@@ -387,11 +289,7 @@ static void respond(struct dops_client *c, int code, const char *reason, const c
 		client_close(c);
 		return;
 	}
-	c->out = t.p;
-	b = uv_buf_init(t.p, (unsigned)t.len);
-	c->write.data = c;
-	if (uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0)
-		client_close(c);
+	uvreply_send(&c->r, t.p, t.len);
 }
 
 static void answer(struct dops_client *c, int r, const struct httpreq *req)
@@ -469,21 +367,17 @@ static void on_connection(uv_stream_t *server, int status)
 	if (!c)
 		return;
 	c->o = o;
-	uv_tcp_init(o->uv, &c->tcp);
-	uv_timer_init(o->uv, &c->timer);
-	c->tcp.data = c->timer.data = c;
-	c->open_handles = 2;
+	uvreply_init(&c->r, o->uv, 0, DOPS_DEADLINE_MS, c->req, sizeof(c->req), on_client_closed, c);
 	o->nclients++;
 	c->next = o->clients;
 	if (c->next)
 		c->next->prev = c;
 	o->clients = c;
-	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || o->nclients > DOPS_MAX_CLIENTS) {
+	if (uv_accept(server, uvreply_stream(&c->r)) != 0 || o->nclients > DOPS_MAX_CLIENTS) {
 		client_close(c); /* a scraper retries at its next interval */
 		return;
 	}
-	uv_timer_start(&c->timer, on_timeout, DOPS_DEADLINE_MS, 0);
-	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	uv_read_start(uvreply_stream(&c->r), on_alloc, on_read);
 }
 
 /* "IP:PORT" or "[IPv6]:PORT", already checked by the configuration. */

@@ -3,10 +3,8 @@
 # its whole test suite on a fresh Debian 12. Idempotent: safe to run again.
 set -eu
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "install-deps: must run as root (apt-get)" >&2
-    exit 1
-fi
+# shellcheck source=tools/apt-ensure.sh
+. "$(dirname "$0")/apt-ensure.sh"
 
 PKGS="
   meson ninja-build pkg-config gcc clang
@@ -23,19 +21,8 @@ PKGS="
   faketime iptables
 "
 
-missing=""
-for p in $PKGS; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-        missing="$missing $p"
-    fi
-done
-
-if [ -n "$missing" ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    # shellcheck disable=SC2086
-    apt-get install -y -q --no-install-recommends $missing
-fi
+# shellcheck disable=SC2086
+apt_ensure install-deps $PKGS
 
 # Node.js (>= 20) runs the js-libp2p interop peers. The machines this project
 # targets ship Node 20; fall back to Debian's package only if none is present.

@@ -34,6 +34,7 @@
 #include "ctlproto.h"
 #include "dnsnames.h"
 #include "dops.h"
+#include "uvreply.h"
 
 #define MAX_CTL_CLIENTS 64
 #define CTL_REQ_MAX 1024
@@ -67,13 +68,10 @@ struct listener {
 };
 
 struct ctl_client {
-	uv_pipe_t pipe;
-	uv_timer_t timer;
-	uv_shutdown_t shutdown;
+	struct uvreply r; /* the connection's life cycle (uvreply.h) */
 	struct daemon *d;
 	struct listener *l;
 	struct ctl_client *prev, *next;
-	int open_handles; /* freed when both handles' close callbacks have run */
 	int counted;      /* holds one of its listener's max_clients slots */
 	char req[CTL_REQ_MAX];
 	size_t len;
@@ -370,18 +368,16 @@ static void on_event(void *ud, const struct w2w_node_event *ev)
 
 /*
  * Each client is a heap object owning two handles (its pipe and an idle
- * timer); it is freed only after libuv has run both close callbacks, never
- * while a handle still points into it. Past MAX_CTL_CLIENTS a connection is
- * still accepted, told {"error":"busy..."} and closed, so a client never
- * sees a silent empty answer. A client gets CTL_DEADLINE_MS in all to send
- * its line and read the answer: an idle holder cannot keep a slot.
+ * timer, uvreply.h); it is freed only after libuv has run both close
+ * callbacks, never while a handle still points into it. Past MAX_CTL_CLIENTS
+ * a connection is still accepted, told {"error":"busy..."} and closed, so a
+ * client never sees a silent empty answer. A client gets CTL_DEADLINE_MS in
+ * all to send its line and read the answer: an idle holder cannot keep a slot.
  */
-static void on_client_closed(uv_handle_t *h)
+static void on_client_closed(void *ud)
 {
-	struct ctl_client *c = h->data;
+	struct ctl_client *c = ud;
 
-	if (--c->open_handles > 0)
-		return;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -398,79 +394,17 @@ static void on_client_closed(uv_handle_t *h)
 
 static void client_close(struct ctl_client *c)
 {
-	if (!uv_is_closing((uv_handle_t *)&c->pipe))
-		uv_close((uv_handle_t *)&c->pipe, on_client_closed);
-	if (!uv_is_closing((uv_handle_t *)&c->timer))
-		uv_close((uv_handle_t *)&c->timer, on_client_closed);
+	uvreply_close(&c->r);
 }
 
-static void on_client_timeout(uv_timer_t *t)
-{
-	client_close(t->data);
-}
-
-/*
- * After the answer: shut down our side and read the client's leftovers until
- * it hangs up. Closing with unread bytes queued would make the kernel reset
- * the connection (ECONNRESET instead of EOF at the client, for an oversized or
- * unread request); the deadline timer still bounds the wait.
- */
-static void on_drain_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
-{
-	struct ctl_client *c = h->data;
-
-	(void)hint;
-	*b = uv_buf_init(c->req, sizeof(c->req));
-}
-
-static void on_drain(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-	(void)b;
-	if (n < 0)
-		client_close(s->data);
-}
-
-static void on_shutdown(uv_shutdown_t *req, int status)
-{
-	struct ctl_client *c = req->data;
-
-	if (status < 0 || uv_is_closing((uv_handle_t *)&c->pipe) ||
-	    uv_read_start((uv_stream_t *)&c->pipe, on_drain_alloc, on_drain) != 0)
-		client_close(c);
-}
-
-static void on_written(uv_write_t *w, int status)
-{
-	struct ctl_client *c = w->data;
-
-	free(w);
-	if (status < 0 || uv_is_closing((uv_handle_t *)&c->pipe)) {
-		client_close(c);
-		return;
-	}
-	c->shutdown.data = c;
-	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->pipe, on_shutdown) != 0)
-		client_close(c);
-}
-
+/* Takes text (NULL: out of memory, hang up). */
 static void reply(struct ctl_client *c, char *text)
 {
-	uv_write_t *w = text ? malloc(sizeof(*w) + strlen(text) + 1) : NULL;
-	uv_buf_t b;
-
-	if (!w) {
-		free(text);
+	if (!text) {
 		client_close(c);
 		return;
 	}
-	strcpy((char *)(w + 1), text);
-	free(text);
-	b = uv_buf_init((char *)(w + 1), (unsigned)strlen((char *)(w + 1)));
-	w->data = c;
-	if (uv_write(w, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
-		free(w);
-		client_close(c);
-	}
+	uvreply_send(&c->r, text, strlen(text));
 }
 
 static void handle_request(struct ctl_client *c, char *line)
@@ -533,10 +467,6 @@ static void handle_request(struct ctl_client *c, char *line)
 	} else {
 		out = ctl_error_json("unknown request");
 	}
-	if (!out) {
-		client_close(c);
-		return;
-	}
 	reply(c, out);
 }
 
@@ -590,17 +520,13 @@ static void on_connection(uv_stream_t *server, int status)
 	}
 	c->d = d;
 	c->l = l;
-	uv_pipe_init(d->uv, &c->pipe, 0);
-	uv_timer_init(d->uv, &c->timer);
-	c->pipe.data = c->timer.data = c;
-	c->open_handles = 2;
+	uvreply_init(&c->r, d->uv, 1, CTL_DEADLINE_MS, c->req, sizeof(c->req), on_client_closed, c);
 	l->nconns++;
 	c->next = d->clients;
 	if (c->next)
 		c->next->prev = c;
 	d->clients = c;
-	uv_timer_start(&c->timer, on_client_timeout, CTL_DEADLINE_MS, 0);
-	if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
+	if (uv_accept(server, uvreply_stream(&c->r)) != 0) {
 		client_close(c);
 		return;
 	}
@@ -616,7 +542,7 @@ static void on_connection(uv_stream_t *server, int status)
 	}
 	c->counted = 1;
 	l->nclients++;
-	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+	uv_read_start(uvreply_stream(&c->r), on_alloc, on_read);
 }
 
 /*

@@ -324,31 +324,48 @@ void cfg_free_list(char **list, size_t n)
 		free(list[i]);
 }
 
+/*
+ * The lists (Bootstrap, MdnsInterfaces, AdmissionKey) as go-ini's key.Strings
+ * reads them: split on ',', each item trimmed, empty items skipped. Returns
+ * true with the next item in *item and *len (from *pos on, which it advances).
+ */
+static bool next_item(const char *v, size_t n, size_t *pos, const char **item, size_t *len)
+{
+	while (*pos <= n) {
+		const char *it = v + *pos, *comma = memchr(it, ',', n - *pos);
+		size_t l = comma ? (size_t)(comma - it) : n - *pos;
+
+		*pos += l + 1;
+		while (l && isspace((unsigned char)it[0])) {
+			it++;
+			l--;
+		}
+		while (l && isspace((unsigned char)it[l - 1]))
+			l--;
+		if (l) {
+			*item = it;
+			*len = l;
+			return true;
+		}
+	}
+	return false;
+}
+
 static int p_bootstrap(struct w2w_config *c, const char *v, size_t n, char *why)
 {
 	char *list[CFG_MAX_BOOTSTRAP];
 	size_t count = 0, skipped = 0, pos = 0;
 	uint8_t bin[MA_MAX_BIN];
 	char text[MA_MAX_TEXT], s[72];
+	const char *item;
+	size_t len;
 	int rc = -1;
 
-	/* go-ini splits []string values on ',' and trims each item (key.Strings). */
-	while (pos <= n) {
-		const char *item = v + pos, *comma = memchr(item, ',', n - pos);
-		size_t len = comma ? (size_t)(comma - item) : n - pos;
+	while (next_item(v, n, &pos, &item, &len)) {
 		struct ma_addr a;
 		struct peerid peer;
 		int blen;
 
-		pos += len + 1;
-		while (len && isspace((unsigned char)item[0])) {
-			item++;
-			len--;
-		}
-		while (len && isspace((unsigned char)item[len - 1]))
-			len--;
-		if (!len)
-			continue;
 		blen = ma_parse(bin, sizeof(bin), item, len);
 		if (blen < 0) {
 			cfg_why(why, "'%s' is not a multiaddr", cfg_shown(s, item, len));
@@ -503,22 +520,10 @@ static int p_pair_psk(struct w2w_config *c, const char *v, size_t n, char *why)
 static int p_mdns_ifaces(struct w2w_config *c, const char *v, size_t n, char *why)
 {
 	char list[CFG_MAX_MDNS_IFACES][16], s[72];
-	size_t count = 0, pos = 0, used = 0;
+	size_t count = 0, pos = 0, used = 0, len;
+	const char *item;
 
-	/* Comma-separated like Bootstrap (go-ini key.Strings: split on ',', items trimmed). */
-	while (pos <= n) {
-		const char *item = v + pos, *comma = memchr(item, ',', n - pos);
-		size_t len = comma ? (size_t)(comma - item) : n - pos;
-
-		pos += len + 1;
-		while (len && isspace((unsigned char)item[0])) {
-			item++;
-			len--;
-		}
-		while (len && isspace((unsigned char)item[len - 1]))
-			len--;
-		if (!len)
-			continue;
+	while (next_item(v, n, &pos, &item, &len)) {
 		if (!valid_ifname(item, len)) {
 			cfg_why(why, "'%s' is not an interface name (1 to 15 characters, no '/', ':' or spaces)",
 			        cfg_shown(s, item, len));
@@ -870,22 +875,11 @@ static int p_refresh(struct w2w_config *c, const char *v, size_t n, char *why)
 static int p_adm_key(struct w2w_config *c, const char *v, size_t n, char *why)
 {
 	uint8_t keys[ADM_MAX_KEYS][32];
-	size_t count = 0, pos = 0;
+	size_t count = 0, pos = 0, len;
+	const char *item;
 	char s[72];
 
-	while (pos <= n) {
-		const char *item = v + pos, *comma = memchr(item, ',', n - pos);
-		size_t len = comma ? (size_t)(comma - item) : n - pos;
-
-		pos += len + 1;
-		while (len && isspace((unsigned char)item[0])) {
-			item++;
-			len--;
-		}
-		while (len && isspace((unsigned char)item[len - 1]))
-			len--;
-		if (!len)
-			continue;
+	while (next_item(v, n, &pos, &item, &len)) {
 		if (count == ADM_MAX_KEYS) {
 			cfg_why(why, "more than %d keys", ADM_MAX_KEYS);
 			return -1;

@@ -342,11 +342,20 @@ static void on_addr_op(void *ud, int err)
 		job_finish(ws, j->first_err, NULL);
 }
 
+/* ret from queueing one address operation: its on_addr_op is pending, or the
+ * job's first error. */
+static void addr_queued(struct job *j, int ret)
+{
+	if (ret >= 0)
+		j->pending++;
+	else if (!j->first_err)
+		j->first_err = ret;
+}
+
 static void on_addr_list(void *ud, int err, const struct rtnl_addr *have, size_t n)
 {
 	struct wgsync *ws = ud;
 	struct job *j = ws->cur;
-	int ret;
 
 	if (err < 0) {
 		job_finish(ws, err, NULL);
@@ -363,11 +372,7 @@ static void on_addr_list(void *ud, int err, const struct rtnl_addr *have, size_t
 		if (present)
 			continue;
 		a.ifindex = j->ifindex;
-		ret = ws->os->addr_add(ws->lk, &a, on_addr_op, ws);
-		if (ret < 0 && !j->first_err)
-			j->first_err = ret;
-		else if (ret >= 0)
-			j->pending++;
+		addr_queued(j, ws->os->addr_add(ws->lk, &a, on_addr_op, ws));
 	}
 	/* The set is the whole truth: an address that is not in it (an old IPAM
 	 * claim, a different overlay range) goes. IPv6 link-local addresses stay. */
@@ -378,11 +383,7 @@ static void on_addr_list(void *ud, int err, const struct rtnl_addr *have, size_t
 			want = addr_eq(&have[k], &j->addrs[i]);
 		if (want)
 			continue;
-		ret = ws->os->addr_del(ws->lk, &have[k], on_addr_op, ws);
-		if (ret < 0 && !j->first_err)
-			j->first_err = ret;
-		else if (ret >= 0)
-			j->pending++;
+		addr_queued(j, ws->os->addr_del(ws->lk, &have[k], on_addr_op, ws));
 	}
 	on_addr_op(ws, 0);
 }

@@ -15,7 +15,7 @@ struct wgdevice *wgdev_new(void)
 	return secure_alloc(sizeof(struct wgdevice));
 }
 
-static void free_allowedips(struct wgpeer *peer)
+void wgpeer_clear_allowedips(struct wgpeer *peer)
 {
 	struct wgallowedip *a = peer->first_allowedip, *n;
 
@@ -30,21 +30,27 @@ void wgpeer_free(struct wgpeer *peer)
 {
 	if (!peer)
 		return;
-	free_allowedips(peer);
+	wgpeer_clear_allowedips(peer);
 	explicit_bzero(peer->preshared_key, sizeof(peer->preshared_key));
 	free(peer);
 }
 
-void wgdev_free(struct wgdevice *dev)
+void wgdev_clear_peers(struct wgdevice *dev)
 {
 	struct wgpeer *p, *n;
 
-	if (!dev)
-		return;
 	for (p = dev->first_peer; p; p = n) {
 		n = p->next_peer;
 		wgpeer_free(p);
 	}
+	dev->first_peer = dev->last_peer = NULL;
+}
+
+void wgdev_free(struct wgdevice *dev)
+{
+	if (!dev)
+		return;
+	wgdev_clear_peers(dev);
 	secure_free(dev); /* wipes the private key */
 }
 

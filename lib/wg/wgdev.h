@@ -116,6 +116,9 @@ struct wgdevice *wgdev_new(void);
 void wgdev_free(struct wgdevice *dev);
 /* Frees one peer that is not (or no longer) linked in a device, wiping its PSK. */
 void wgpeer_free(struct wgpeer *peer);
+/* Frees every allowed IP of peer, every peer of dev (the lists end empty). */
+void wgpeer_clear_allowedips(struct wgpeer *peer);
+void wgdev_clear_peers(struct wgdevice *dev);
 /* Sets dev->name; -EINVAL when empty, too long (>= WGDEV_IFNAMSIZ) or contains '/' or whitespace. */
 int wgdev_set_name(struct wgdevice *dev, const char *name);
 

@@ -85,6 +85,19 @@ static bool punch_recreate(const struct wgpeer *d, const struct wgpeer *a)
 	       (d->endpoint.addr.sa_family == AF_INET || d->endpoint.addr.sa_family == AF_INET6);
 }
 
+/* "remove" for the actual peer a. */
+static int add_removal(struct wgdevice *upd, const struct wgpeer *a, struct wgdiff_stats *st)
+{
+	struct wgpeer *p = wgdev_add_peer(upd);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p->public_key, a->public_key, WGDEV_KEY_LEN);
+	p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REMOVE_ME;
+	st->removed++;
+	return 0;
+}
+
 static int add_new_peer(struct wgdevice *upd, const struct wgpeer *d)
 {
 	struct wgpeer *p = wgdev_add_peer(upd);
@@ -284,18 +297,11 @@ int wgdiff(const struct wgdevice *desired, const struct wgdevice *actual, const 
 		} else if (o->keep_unlisted && !superseded(av[j], dips, ndips)) {
 			j++;
 		} else {
-			struct wgpeer *p;
-
 			/* Several actual entries with one key cannot exist; skip duplicates anyway. */
 			if (j == 0 || wgpeer_cmp(av[j - 1], av[j]) != 0) {
-				p = wgdev_add_peer(upd);
-				if (!p) {
-					ret = -ENOMEM;
+				ret = add_removal(upd, av[j], &st);
+				if (ret < 0)
 					goto out;
-				}
-				memcpy(p->public_key, av[j]->public_key, WGDEV_KEY_LEN);
-				p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REMOVE_ME;
-				st.removed++;
 			}
 			j++;
 		}
@@ -308,15 +314,9 @@ int wgdiff(const struct wgdevice *desired, const struct wgdevice *actual, const 
 			j++;
 		} else if (dv[i]->flags & WGDIFF_PEER_REMOVE) {
 			if (c == 0) {
-				struct wgpeer *p = wgdev_add_peer(upd);
-
-				if (!p) {
-					ret = -ENOMEM;
+				ret = add_removal(upd, av[j], &st);
+				if (ret < 0)
 					goto out;
-				}
-				memcpy(p->public_key, av[j]->public_key, WGDEV_KEY_LEN);
-				p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_REMOVE_ME;
-				st.removed++;
 				j++;
 			}
 			i++;
@@ -412,17 +412,22 @@ static void remove_aip(struct wgpeer *peer, const struct wgallowedip *x)
 	}
 }
 
+/* The key as the update gives it; an all-zero key is no key, so its flag goes. */
+static void set_key(uint8_t dst[WGDEV_KEY_LEN], uint32_t *flags, uint32_t has, const uint8_t src[WGDEV_KEY_LEN])
+{
+	memcpy(dst, src, WGDEV_KEY_LEN);
+	if (wgdev_key_is_zero(src))
+		*flags &= ~has;
+	else
+		*flags |= has;
+}
+
 int wgdiff_apply(struct wgdevice *dev, const struct wgdevice *u)
 {
 	const struct wgpeer *up;
 
-	if (u->flags & WGDEVICE_HAS_PRIVATE_KEY) {
-		memcpy(dev->private_key, u->private_key, WGDEV_KEY_LEN);
-		if (wgdev_key_is_zero(u->private_key))
-			dev->flags &= ~(uint32_t)WGDEVICE_HAS_PRIVATE_KEY;
-		else
-			dev->flags |= WGDEVICE_HAS_PRIVATE_KEY;
-	}
+	if (u->flags & WGDEVICE_HAS_PRIVATE_KEY)
+		set_key(dev->private_key, &dev->flags, WGDEVICE_HAS_PRIVATE_KEY, u->private_key);
 	if (u->flags & WGDEVICE_HAS_LISTEN_PORT) {
 		dev->listen_port = u->listen_port;
 		dev->flags |= WGDEVICE_HAS_LISTEN_PORT;
@@ -431,15 +436,8 @@ int wgdiff_apply(struct wgdevice *dev, const struct wgdevice *u)
 		dev->fwmark = u->fwmark;
 		dev->flags |= WGDEVICE_HAS_FWMARK;
 	}
-	if (u->flags & WGDEVICE_REPLACE_PEERS) {
-		struct wgpeer *p, *n;
-
-		for (p = dev->first_peer; p; p = n) {
-			n = p->next_peer;
-			wgpeer_free(p);
-		}
-		dev->first_peer = dev->last_peer = NULL;
-	}
+	if (u->flags & WGDEVICE_REPLACE_PEERS)
+		wgdev_clear_peers(dev);
 	wgdev_for_each_peer(u, up)
 	{
 		struct wgpeer *p = wgdev_find_peer(dev, up->public_key);
@@ -461,28 +459,16 @@ int wgdiff_apply(struct wgdevice *dev, const struct wgdevice *u)
 			memcpy(p->public_key, up->public_key, WGDEV_KEY_LEN);
 			p->flags = WGPEER_HAS_PUBLIC_KEY;
 		}
-		if (up->flags & WGPEER_HAS_PRESHARED_KEY) {
-			memcpy(p->preshared_key, up->preshared_key, WGDEV_KEY_LEN);
-			if (wgdev_key_is_zero(up->preshared_key))
-				p->flags &= ~(uint32_t)WGPEER_HAS_PRESHARED_KEY;
-			else
-				p->flags |= WGPEER_HAS_PRESHARED_KEY;
-		}
+		if (up->flags & WGPEER_HAS_PRESHARED_KEY)
+			set_key(p->preshared_key, &p->flags, WGPEER_HAS_PRESHARED_KEY, up->preshared_key);
 		if (up->endpoint.addr.sa_family == AF_INET || up->endpoint.addr.sa_family == AF_INET6)
 			p->endpoint = up->endpoint;
 		if (up->flags & WGPEER_HAS_PERSISTENT_KEEPALIVE) {
 			p->persistent_keepalive_interval = up->persistent_keepalive_interval;
 			p->flags |= WGPEER_HAS_PERSISTENT_KEEPALIVE;
 		}
-		if (up->flags & WGPEER_REPLACE_ALLOWEDIPS) {
-			struct wgallowedip *x, *n;
-
-			for (x = p->first_allowedip; x; x = n) {
-				n = x->next_allowedip;
-				free(x);
-			}
-			p->first_allowedip = p->last_allowedip = NULL;
-		}
+		if (up->flags & WGPEER_REPLACE_ALLOWEDIPS)
+			wgpeer_clear_allowedips(p);
 		wgpeer_for_each_allowedip(up, a)
 		{
 			struct wgallowedip c = *a, *na;

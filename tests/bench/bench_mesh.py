@@ -516,25 +516,6 @@ def rss_kb(pid):
     return None
 
 
-def procs_in_mntns(node):
-    """(pid, comm) of every process in the node's private mount namespace."""
-    try:
-        mnt = os.readlink(f"/proc/{node.holder.pid}/ns/mnt")
-    except (OSError, AttributeError):
-        return []
-    out = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            if os.readlink(f"/proc/{pid}/ns/mnt") == mnt:
-                with open(f"/proc/{pid}/comm") as f:
-                    out.append((int(pid), f.read().strip()))
-        except OSError:
-            pass
-    return out
-
-
 def stats(xs):
     xs = [x for x in xs if x is not None]
     if not xs:
@@ -600,12 +581,7 @@ class W2w:
                              check=True).stdout.strip()
         tok = subprocess.run([lab.cli, "admission", "sign", "--key", key, "--peer", node.peer_id],
                              capture_output=True, text=True, check=True).stdout.strip()
-        with open(node.config) as f:
-            lines = f.read().splitlines()
-        i = lines.index("[P2P]") + 1
-        lines[i:i] = [f"AdmissionKey = {pub}", f"AdmissionToken = {tok}"]
-        with open(node.config, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        node.set_keys("P2P", AdmissionKey=pub, AdmissionToken=tok)
 
     def start(self, node):
         start_daemon(node, [node.lab.daemon, "--config", node.config])
@@ -651,11 +627,11 @@ class W2w:
 
     def pids(self, node):
         out = [("w2wesherd", node.proc.pid)] if node.alive() else []
-        return out + [(comm, pid) for pid, comm in procs_in_mntns(node) if comm == "wireguard-go"]
+        return out + [(comm, pid) for pid, comm in node.procs() if comm == "wireguard-go"]
 
     def rss(self, node):
         d = rss_kb(node.proc.pid) if node.alive() else None
-        wg = [rss_kb(pid) for pid, comm in procs_in_mntns(node) if comm == "wireguard-go"]
+        wg = [rss_kb(pid) for pid, comm in node.procs() if comm == "wireguard-go"]
         wg = [x for x in wg if x is not None]
         return {"w2wesherd": d, "wireguard-go": sum(wg) if wg else None}
 
@@ -671,13 +647,20 @@ class Nebula:
         self.lighthouse = None
         self.ips = {}
 
+    def make_ca(self, tmp, name):
+        """The lab's certificate authority, in tmp/nebula-ca."""
+        self.certs = os.path.join(tmp, "nebula-ca")
+        os.makedirs(self.certs)
+        subprocess.run(["nebula-cert", "ca", "-name", name, "-out-crt", f"{self.certs}/ca.crt",
+                        "-out-key", f"{self.certs}/ca.key"], check=True, capture_output=True, timeout=30)
+
+    def tune(self, cfg, am_lh, lh_ip):
+        """Where a benchmark departs from the example config (bench_nat.py)."""
+
     def lab(self):
         lab = self.netlab.Lab()
         try:
-            self.certs = os.path.join(lab.tmp, "nebula-ca")
-            os.makedirs(self.certs)
-            subprocess.run(["nebula-cert", "ca", "-name", "w2w-bench", "-out-crt", f"{self.certs}/ca.crt",
-                            "-out-key", f"{self.certs}/ca.key"], check=True, capture_output=True, timeout=30)
+            self.make_ca(lab.tmp, "w2w-bench")
         except BaseException:
             lab.close()  # not yet inside the caller's `with`: delete the hub namespace here
             raise
@@ -711,6 +694,7 @@ class Nebula:
                          "outbound": [{"port": "any", "proto": "any", "host": "any"}],
                          "inbound": [{"port": "any", "proto": "any", "host": "any"}]},
         }
+        self.tune(cfg, am_lh, lh_ip)
         node.nebula_config = os.path.join(node.dir, "nebula.yml")
         with open(node.nebula_config, "w") as f:
             json.dump(cfg, f, indent=1)

@@ -99,8 +99,8 @@ class W2w:
         return "?"
 
 
-class Nebula:
-    name = "nebula"
+class Nebula(bm.Nebula):
+    """bench_mesh's Nebula, tuned for NAT: lighthouse and relay on the public node."""
 
     def __init__(self):
         self.certs = None
@@ -109,49 +109,14 @@ class Nebula:
 
     def prepare(self, lab, node, boot):
         if self.certs is None or not os.path.exists(self.certs):
-            self.certs = os.path.join(lab.tmp, "nebula-ca")
-            os.makedirs(self.certs)
-            subprocess.run(["nebula-cert", "ca", "-name", "w2w-nat", "-out-crt", f"{self.certs}/ca.crt",
-                            "-out-key", f"{self.certs}/ca.key"], check=True, capture_output=True, timeout=30)
-        ip = f"{bm.NEBULA_NET}.{node.idx + 1}"
-        self.ips[node] = ip
-        if boot is None:
-            self.lighthouse = node
-        lh_ip = f"{bm.NEBULA_NET}.{self.lighthouse.idx + 1}"
-        crt, key = os.path.join(node.dir, "host.crt"), os.path.join(node.dir, "host.key")
-        subprocess.run(["nebula-cert", "sign", "-ca-crt", f"{self.certs}/ca.crt", "-ca-key",
-                        f"{self.certs}/ca.key", "-name", node.name, "-ip", f"{ip}/16", "-out-crt", crt,
-                        "-out-key", key], check=True, capture_output=True, timeout=30)
-        shutil.copy(f"{self.certs}/ca.crt", os.path.join(node.dir, "ca.crt"))
-        am_lh = node is self.lighthouse
-        cfg = {
-            "pki": {"ca": os.path.join(node.dir, "ca.crt"), "cert": crt, "key": key},
-            "static_host_map": {lh_ip: [f"{self.lighthouse.ip}:{bm.NEBULA_PORT}"]},
-            # interval 1 s (example config: 60): NATed hosts report their addresses promptly
-            "lighthouse": {"am_lighthouse": am_lh, "interval": 1, "hosts": [] if am_lh else [lh_ip]},
-            "listen": {"host": "0.0.0.0", "port": bm.NEBULA_PORT},
-            "punchy": {"punch": True, "respond": True},
-            "relay": {"am_relay": am_lh, "use_relays": True, "relays": [] if am_lh else [lh_ip]},
-            "tun": {"disabled": False, "dev": "nebula1", "drop_local_broadcast": False,
-                    "drop_multicast": False, "tx_queue": 500, "mtu": 1300},
-            "logging": {"level": "info", "format": "text"},
-            "firewall": {"conntrack": {"tcp_timeout": "12m", "udp_timeout": "3m", "default_timeout": "10m"},
-                         "outbound": [{"port": "any", "proto": "any", "host": "any"}],
-                         "inbound": [{"port": "any", "proto": "any", "host": "any"}]},
-        }
-        node.nebula_config = os.path.join(node.dir, "nebula.yml")
-        with open(node.nebula_config, "w") as f:
-            json.dump(cfg, f, indent=1)
-        for p in (crt, key, node.nebula_config, os.path.join(node.dir, "ca.crt")):
-            os.chown(p, bm.NOBODY, bm.NOBODY)
-            os.chmod(p, 0o600)
-        node._holder()
+            self.make_ca(lab.tmp, "w2w-nat")
+        super().prepare(lab, node, boot)
 
-    def start(self, node):
-        bm.start_daemon(node, ["nebula", "-config", node.nebula_config])
-
-    def overlay_ip(self, node):
-        return self.ips[node]
+    def tune(self, cfg, am_lh, lh_ip):
+        # interval 1 s (example config: 60): NATed hosts report their addresses promptly
+        cfg["lighthouse"]["interval"] = 1
+        cfg["punchy"]["respond"] = True
+        cfg["relay"] = {"am_relay": am_lh, "use_relays": True, "relays": [] if am_lh else [lh_ip]}
 
     def path(self, a, b):
         return "-"

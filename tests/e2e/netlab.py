@@ -36,6 +36,17 @@ def sh(*args, check=True, capture=True, timeout=30, **kw):
     return r
 
 
+def recv_all(s, cap=1 << 20):
+    """What the peer sends on socket s until it closes (at most about cap bytes)."""
+    out = b""
+    while len(out) < cap:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
 def requirements():
     """None when the lab can run here, else the reason to skip."""
     if os.geteuid() != 0:
@@ -133,6 +144,15 @@ class Node:
         os.chown(self.config, NOBODY, NOBODY)
         os.chmod(self.config, 0o600)
 
+    def set_keys(self, section, **kv):
+        """Sets (or with None removes) keys of [section] in the config written above."""
+        with open(self.config) as f:
+            lines = [ln for ln in f.read().splitlines() if not any(ln.startswith(k + " =") for k in kv)]
+        i = lines.index(f"[{section}]") + 1
+        lines[i:i] = [f"{k} = {v}" for k, v in kv.items() if v is not None]
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
     def identity(self):
         """Peer ID from the config (the CLI derives it like the daemon does)."""
         r = sh(self.lab.cli, "config", "check", self.config)
@@ -148,6 +168,24 @@ class Node:
     # -- processes -----------------------------------------------------
     def netns_exec(self, *args, **kw):
         return sh("ip", "netns", "exec", self.ns, *args, **kw)
+
+    def procs(self):
+        """(pid, comm) of every process in the node's private mount namespace."""
+        try:
+            mnt = os.readlink(f"/proc/{self.holder.pid}/ns/mnt")
+        except (OSError, AttributeError):
+            return []
+        out = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                if os.readlink(f"/proc/{pid}/ns/mnt") == mnt:
+                    with open(f"/proc/{pid}/comm") as f:
+                        out.append((int(pid), f.read().strip()))
+            except OSError:
+                pass
+        return out
 
     def _holder(self):
         """A long-lived process owning the node's private mount namespace, so a
@@ -253,13 +291,7 @@ class Node:
         try:
             s.connect(self.sock)
             s.sendall(line.encode() + b"\n")
-            out = b""
-            while len(out) < 1 << 20:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                out += chunk
-            return out.decode()
+            return recv_all(s).decode()
         finally:
             s.close()
 
@@ -380,6 +412,43 @@ class Lab:
                 return time.monotonic()
             time.sleep(step)
         raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+    def overlay_ips(self, nodes, timeout=30):
+        """{node: overlay address} once every node of nodes has one."""
+        ips = {}
+
+        def ready():
+            for n in nodes:
+                if n not in ips:
+                    ip = n.overlay_ip()
+                    if ip:
+                        ips[n] = ip
+            return len(ips) == len(nodes)
+
+        self.wait(ready, timeout, what="overlay addresses")
+        return ips
+
+    def full_mesh(self, nodes, timeout=40, addr_timeout=30):
+        """Every node pings every other node's overlay address; returns the addresses.
+        On a timeout, prints the pairs that cannot ping and each node's `wg show`."""
+        ips = self.overlay_ips(nodes, addr_timeout)
+
+        def all_pairs():
+            for a in nodes:
+                for b in nodes:
+                    if a is not b and not a.ping(ips[b], wait=1):
+                        return False
+            return True
+
+        try:
+            self.wait(all_pairs, timeout, step=0.5, what="all pairs to ping over the overlay")
+        except TimeoutError:
+            bad = [(a.name, b.name) for a in nodes for b in nodes if a is not b and not a.ping(ips[b], wait=1)]
+            print("pairs that cannot ping:", bad)
+            for n in nodes:
+                print(f"== {n.name} {ips[n]}\n{n.wg('show').stdout}")
+            raise
+        return ips
 
     def close(self):
         for node in self.nodes:

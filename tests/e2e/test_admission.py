@@ -17,7 +17,7 @@ import time
 import pytest
 
 import netlab
-from test_mesh import full_mesh, overlay_ips
+from test_mesh import full_mesh
 
 pytestmark = pytest.mark.skipif(netlab.requirements() is not None, reason=str(netlab.requirements()))
 
@@ -30,16 +30,6 @@ def cli(lab, *args, stdin=None, check=True):
     if check and r.returncode != 0:
         raise RuntimeError(f"w2wesher {' '.join(args)}: {r.returncode}\n{r.stderr}")
     return r
-
-
-def set_p2p(node, **kv):
-    """Sets [P2P] keys in the node's config (the file netlab wrote)."""
-    with open(node.config) as f:
-        lines = [ln for ln in f.read().splitlines() if not any(ln.startswith(k + " =") for k in kv)]
-    i = lines.index("[P2P]") + 1
-    lines[i:i] = [f"{k} = {v}" for k, v in kv.items() if v is not None]
-    with open(node.config, "w") as f:
-        f.write("\n".join(lines) + "\n")
 
 
 def peer_ids(node):
@@ -85,7 +75,7 @@ def test_admission():
         members = [lab.add_node() for _ in range(4)]
         for i, n in enumerate(members):
             n.write_config(bootstrap=[members[0].multiaddr()] if i else ())
-            set_p2p(n, AdmissionKey=trusted, AdmissionToken=token(n.peer_id, key=1 if i == 3 else 0, name=n.name))
+            n.set_keys("P2P", AdmissionKey=trusted, AdmissionToken=token(n.peer_id, key=1 if i == 3 else 0, name=n.name))
         for n in members:
             n.start()
         ips = full_mesh(lab, members, timeout=40)
@@ -98,7 +88,7 @@ def test_admission():
         n5.start()
         lab.wait(lambda: all(logged(m, f"peer {n5.peer_id} refused: no admission token") for m in members), 20,
                  what="every member to refuse node5")
-        ip5 = overlay_ips([n5])[n5]
+        ip5 = lab.overlay_ips([n5])[n5]
 
         def outside():
             state = ([n5.peer_id not in (peer_ids(m) or {n5.peer_id}) for m in members],
@@ -116,19 +106,19 @@ def test_admission():
         assert members[1].ping(ips[members[2]], wait=2)  # the mesh keeps working
 
         # -- a token for another peer ID, then an expired one: refused -----
-        set_p2p(n5, AdmissionToken=token(members[3].peer_id))
+        n5.set_keys("P2P", AdmissionToken=token(members[3].peer_id))
         n5.proc.send_signal(signal.SIGHUP)
         lab.wait(lambda: logged(members[0], "admission token for another peer ID"), 20,
                  what="the token for another peer ID to be refused")
         short = token(n5.peer_id, expires="1s")
         time.sleep(1.2)  # the token's own validity, not a wait for the system
-        set_p2p(n5, AdmissionToken=short)
+        n5.set_keys("P2P", AdmissionToken=short)
         n5.proc.send_signal(signal.SIGHUP)
         lab.wait(lambda: logged(members[0], "admission token expired"), 20, what="the expired token to be refused")
         assert outside()
 
         # -- a valid token, given to the running daemon: it joins ----------
-        set_p2p(n5, AdmissionToken=token(n5.peer_id, expires="1h", name="node5"))
+        n5.set_keys("P2P", AdmissionToken=token(n5.peer_id, expires="1h", name="node5"))
         n5.proc.send_signal(signal.SIGHUP)
         all5 = members + [n5]
         ids5 = ids | {n5.peer_id}

@@ -53,13 +53,7 @@ def ask(path, payload, timeout=15.0):
             s.sendall(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the daemon may answer and close before reading (busy)
-        out = b""
-        while len(out) < 1 << 20:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-        return out
+        return netlab.recv_all(s)
     finally:
         s.close()
 

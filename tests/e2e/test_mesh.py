@@ -12,41 +12,9 @@ import netlab
 pytestmark = pytest.mark.skipif(netlab.requirements() is not None, reason=str(netlab.requirements()))
 
 
-def overlay_ips(nodes, timeout=30):
-    ips = {}
-
-    def ready():
-        for n in nodes:
-            if n not in ips:
-                ip = n.overlay_ip()
-                if ip:
-                    ips[n] = ip
-        return len(ips) == len(nodes)
-
-    nodes[0].lab.wait(ready, timeout, what="overlay addresses")
-    return ips
-
-
 def full_mesh(lab, nodes, timeout=40):
-    """Every node pings every other node's overlay address."""
-    ips = overlay_ips(nodes)
-
-    def all_pairs():
-        for a in nodes:
-            for b in nodes:
-                if a is not b and not a.ping(ips[b], wait=1):
-                    return False
-        return True
-
-    try:
-        lab.wait(all_pairs, timeout, step=0.5, what="all pairs to ping over the overlay")
-    except TimeoutError:
-        bad = [(a.name, b.name) for a in nodes for b in nodes if a is not b and not a.ping(ips[b], wait=1)]
-        print("pairs that cannot ping:", bad)
-        for n in nodes:
-            print(f"== {n.name} {ips[n]}\n{n.wg('show').stdout}")
-        raise
-    return ips
+    """Every node pings every other node's overlay address (netlab.Lab.full_mesh)."""
+    return lab.full_mesh(nodes, timeout)
 
 
 def start_mesh(lab, n, **cfg):

@@ -32,17 +32,7 @@ def swarm_key(path, b64):
 
 def set_keys(node, psk_b64, next_file=None):
     """Rewrites [P2P] PSK (and NextPSKFile) in the node's config, then SIGHUP."""
-    with open(node.config) as f:
-        lines = [l for l in f.read().splitlines() if not l.startswith("NextPSKFile")]
-    out = []
-    for l in lines:
-        if l.startswith("PSK = "):
-            l = "PSK = " + psk_b64
-        out.append(l)
-        if l == "[P2P]" and next_file:
-            out.append("NextPSKFile = " + next_file)
-    with open(node.config, "w") as f:
-        f.write("\n".join(out) + "\n")
+    node.set_keys("P2P", PSK=psk_b64, NextPSKFile=next_file or None)
     before = node.log_text().count("network PSK reloaded")
     node.proc.send_signal(signal.SIGHUP)
     node.lab.wait(lambda: node.log_text().count("network PSK reloaded") > before, 10, what=f"{node.name} reload")

@@ -41,21 +41,6 @@ def start_mesh(lab, n, rotation=None):
     return nodes
 
 
-def overlay_ips(lab, nodes, timeout=30):
-    ips = {}
-
-    def ready():
-        for n in nodes:
-            if n not in ips:
-                ip = n.overlay_ip()
-                if ip:
-                    ips[n] = ip
-        return len(ips) == len(nodes)
-
-    lab.wait(ready, timeout, what="overlay addresses")
-    return ips
-
-
 def wg_dump(node):
     """(own public key, set of peer keys) from `wg show wesh0 dump`, or None."""
     lines = node.wg("show", "wesh0", "dump").stdout.splitlines()
@@ -135,7 +120,7 @@ def rotate_key(node, timeout=10):
 def test_rotate_on_demand_no_loss():
     with netlab.Lab(range_="10.91.0.0/16") as lab:
         nodes = start_mesh(lab, 5)
-        ips = overlay_ips(lab, nodes)
+        ips = lab.overlay_ips(nodes)
         mesh_ready(lab, nodes, ips)
         r, peers = nodes[0], nodes[1:]
         old = wg_dump(r)[0]
@@ -189,7 +174,7 @@ def test_rotate_crash_safety():
     restarted node resumes or keeps the key, and its peers accept it."""
     with netlab.Lab(range_="10.92.0.0/16") as lab:
         nodes = start_mesh(lab, 3)
-        ips = overlay_ips(lab, nodes)
+        ips = lab.overlay_ips(nodes)
         mesh_ready(lab, nodes, ips)
         r = nodes[0]
         keyfile = os.path.join(r.dir, "state", "wgkey")
@@ -228,7 +213,7 @@ def test_scheduled_rotation_all_nodes():
     window_s = int(os.environ.get("W2W_ROTATE_WINDOW_S", "16"))
     with netlab.Lab(range_="10.93.0.0/16") as lab:
         nodes = start_mesh(lab, 5, rotation="4s")
-        ips = overlay_ips(lab, nodes)
+        ips = lab.overlay_ips(nodes)
         lab.wait(lambda: all(a.ping(ips[b], wait=1) for a in nodes for b in nodes if a is not b), 40,
                  step=0.5, what="a full mesh")
         count = int(window_s * 10)

@@ -22,13 +22,14 @@ import { createInterface } from 'node:readline'
 import { gossipsub } from '@chainsafe/libp2p-gossipsub'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { msgIdFromSeqno, msgIdKeySeqno } from './msgid.mjs'
 
 const opt = { listen: [], topic: null, msgid: 'go', swarmKey: null }
 const argv = process.argv.slice(2)
@@ -44,15 +45,6 @@ for (let i = 0; i < argv.length; i++) {
 }
 
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
-
-function seqBytes (msg) {
-  const seq = Buffer.alloc(8)
-  seq.writeBigUInt64BE(BigInt.asUintN(64, msg.sequenceNumber))
-  return seq
-}
-const msgIdFromSeqno = (msg) => new Uint8Array(Buffer.concat([Buffer.from(msg.from.toMultihash().bytes), seqBytes(msg)]))
-const msgIdKeySeqno = (msg) =>
-  new Uint8Array(Buffer.concat([Buffer.from(publicKeyToProtobuf(msg.from.publicKey ?? msg.key)), seqBytes(msg)]))
 
 async function main () {
   const node = await createLibp2p({

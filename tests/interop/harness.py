@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -56,6 +57,22 @@ def need_node():
     if not os.path.isdir(os.path.join(HERE, "node_modules", "libp2p")):
         log("SKIP: tests/interop/node_modules missing (run tools/interop-deps.sh)")
         sys.exit(SKIP)
+
+
+def check(cond, what, ctx=None):
+    """Fails the test (AssertionError "what: ctx") unless cond; logs "ok: what"."""
+    if not cond:
+        raise AssertionError("%s: %s" % (what, ctx))
+    log("ok:", what)
+
+
+def start(prefix="w2w-interop-", c_node=True):
+    """Every test's first step: SKIP without node and the js packages, the CLI
+    found (c_node), and a fresh temporary folder, returned."""
+    need_node()
+    if c_node:
+        cli()
+    return tempfile.mkdtemp(prefix=prefix)
 
 
 def write_swarm_key(path, key_hex=None):
@@ -237,18 +254,21 @@ class CNode(Proc):
         return False
 
 
-def run_cli(args, timeout=30):
-    """Runs the w2wesher CLI to completion; returns (rc, stdout, stderr)."""
-    p = subprocess.Popen([cli()] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+def _run(argv, timeout, **kw):
+    """Runs argv to completion (SIGKILL past timeout: rc -9); returns (rc, stdout, stderr)."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
     _procs.append(p)
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.kill(p.pid, signal.SIGKILL)
         out, err = p.communicate(timeout=5)
-        return -9, out, err
     return p.returncode, out, err
+
+
+def run_cli(args, timeout=30):
+    """Runs the w2wesher CLI to completion; returns (rc, stdout, stderr)."""
+    return _run([cli()] + list(args), timeout)
 
 
 def sanitized():
@@ -261,15 +281,7 @@ def sanitized():
 
 
 def run_node(script, args, timeout=30):
-    p = subprocess.Popen(["node", os.path.join(HERE, script)] + list(args), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, cwd=HERE)
-    _procs.append(p)
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.kill(p.pid, signal.SIGKILL)
-        out, err = p.communicate(timeout=5)
-    return p.returncode, out, err
+    return _run(["node", os.path.join(HERE, script)] + list(args), timeout, cwd=HERE)
 
 
 def rss_kb(pid):

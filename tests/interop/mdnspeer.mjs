@@ -23,6 +23,7 @@ import { mdns } from '@libp2p/mdns'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
+import { msgIdFromSeqno } from './msgid.mjs'
 
 const o = { listen: [], swarmKey: null, interval: 1000, topic: [], dial: false }
 const argv = process.argv.slice(2)
@@ -51,11 +52,7 @@ const node = await createLibp2p({
         // msgIdFn: go's DefaultMsgIdFn (from || seqno), what our nodes use (peer.mjs --msgid go)
         pubsub: gossipsub({
           allowPublishToZeroTopicPeers: true,
-          msgIdFn: (m) => {
-            const seq = Buffer.alloc(8)
-            seq.writeBigUInt64BE(BigInt.asUintN(64, m.sequenceNumber))
-            return new Uint8Array(Buffer.concat([Buffer.from(m.from.toMultihash().bytes), seq]))
-          }
+          msgIdFn: msgIdFromSeqno
         })
       }
     : {}

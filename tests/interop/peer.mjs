@@ -34,6 +34,7 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { msgIdFromSeqno, msgIdKeySeqno } from './msgid.mjs'
 
 export const ECHO_PROTOCOL = '/w2w/echo/1.0.0'
 
@@ -59,18 +60,6 @@ function parseArgs (argv) {
 const hex = (u8) => Buffer.from(u8).toString('hex')
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
 
-// go's DefaultMsgIdFn: from (peer ID multihash) || seqno (8 bytes big-endian).
-function msgIdFromSeqno (msg) {
-  const seq = Buffer.alloc(8)
-  seq.writeBigUInt64BE(BigInt.asUintN(64, msg.sequenceNumber))
-  return new Uint8Array(Buffer.concat([Buffer.from(msg.from.toMultihash().bytes), seq]))
-}
-// js >= 14 (msgIdFnStrictSign): public-key protobuf || seqno.
-function msgIdKeySeqno (msg) {
-  const seq = Buffer.alloc(8)
-  seq.writeBigUInt64BE(BigInt.asUintN(64, msg.sequenceNumber))
-  return new Uint8Array(Buffer.concat([Buffer.from(publicKeyToProtobuf(msg.from.publicKey ?? msg.key)), seq]))
-}
 
 async function echoHandler ({ stream }) {
   try {

@@ -5,24 +5,16 @@ peer that stops reading (bounded memory, backpressure). Each ends that connectio
 with a log line saying why; the node keeps serving a well-behaved js peer throughout."""
 import os
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
-
-
-def check(cond, what, ctx=None):
-    if not cond:
-        raise AssertionError("%s: %s" % (what, ctx))
-    h.log("ok:", what)
+from harness import check  # noqa: E402
 
 
 def main():
-    h.need_node()
-    h.cli()
-    tmp = tempfile.mkdtemp(prefix="w2w-interop-")
+    tmp = h.start()
     key = h.write_swarm_key(os.path.join(tmp, "swarm.key"))
     c = h.CNode("C", key, extra=["--echo"])
     port = h.tcp_port(c.addr)

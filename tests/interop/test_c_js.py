@@ -4,24 +4,16 @@ sides, 20 concurrent 1 MiB yamux echo streams, a js peer with another swarm key 
 while the node keeps serving, a dial to /p2p/<wrong id> refused, CLI ping exit codes."""
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
+from harness import check  # noqa: E402
 
 SELF_PROTOS = ["/ipfs/id/1.0.0", "/ipfs/ping/1.0.0", "/meshsub/1.1.0", "/meshsub/1.0.0"]
 
 
-def check(cond, what, ctx=None):
-    if not cond:
-        raise AssertionError("%s: %s" % (what, ctx))
-    h.log("ok:", what)
-
-
 def main():
-    h.need_node()
-    h.cli()
-    tmp = tempfile.mkdtemp(prefix="w2w-interop-")
+    tmp = h.start()
     key = h.write_swarm_key(os.path.join(tmp, "swarm.key"))
     other = h.write_swarm_key(os.path.join(tmp, "other.key"))
 

@@ -4,19 +4,13 @@ and bytes, a line C - js - C where js must relay, and a mixed mesh of 3 C + 3 js
 where every message reaches all six."""
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
+from harness import check  # noqa: E402
 
 TOPIC = "w2w:test"
-
-
-def check(cond, what, ctx=None):
-    if not cond:
-        raise AssertionError("%s: %s" % (what, ctx))
-    h.log("ok:", what)
 
 
 def is_msg(data_hex, frm=None):
@@ -36,9 +30,7 @@ def c_publish(c, payload):
 
 
 def main():
-    h.need_node()
-    h.cli()
-    tmp = tempfile.mkdtemp(prefix="w2w-interop-")
+    tmp = h.start()
     key = h.write_swarm_key(os.path.join(tmp, "swarm.key"))
 
     # --- one C, one js ---

@@ -6,19 +6,13 @@ message data just over the limit is logged; a flood of invalid messages is bound
 rest ignored unverified until the next heartbeat), not answered by hanging up."""
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
+from harness import check  # noqa: E402
 
 TOPIC = "w2w:test"
-
-
-def check(cond, what, ctx=None):
-    if not cond:
-        raise AssertionError("%s: %s" % (what, ctx))
-    h.log("ok:", what)
 
 
 def disconnects(p):
@@ -43,9 +37,7 @@ def gossip_js_to_c(js, c, tag, secs=20):
 
 
 def main():
-    h.need_node()
-    h.cli()
-    tmp = tempfile.mkdtemp(prefix="w2w-interop-")
+    tmp = h.start()
     key = h.write_swarm_key(os.path.join(tmp, "swarm.key"))
     c = h.CNode("C", key, extra=["--topic", TOPIC])
     js = h.JsPeer("js", key, extra=["--topic", TOPIC])

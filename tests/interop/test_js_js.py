@@ -3,15 +3,13 @@
 machine (pnet + noise + yamux + identify + ping + echo + gossipsub) before any C."""
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
 
 def main():
-    h.need_node()
-    tmp = tempfile.mkdtemp(prefix="w2w-interop-")
+    tmp = h.start(c_node=False)
     key = h.write_swarm_key(os.path.join(tmp, "swarm.key"))
     a = h.JsPeer("jsA", key, extra=["--topic", "t1"])
     b = h.JsPeer("jsB", key, extra=["--topic", "t1"])

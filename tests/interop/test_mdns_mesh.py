@@ -127,29 +127,8 @@ def enable_mdns(node, interval="1s"):
         f.write(text)
 
 
-def overlay_ips(lab, nodes, timeout=40):
-    ips = {}
-
-    def ready():
-        for n in nodes:
-            if n not in ips:
-                ip = n.overlay_ip()
-                if ip:
-                    ips[n] = ip
-        return len(ips) == len(nodes)
-
-    lab.wait(ready, timeout, what="overlay addresses")
-    return ips
-
-
 def full_mesh(lab, nodes, timeout=60):
-    ips = overlay_ips(lab, nodes)
-
-    def all_pairs():
-        return all(a.ping(ips[b], wait=1) for a in nodes for b in nodes if a is not b)
-
-    lab.wait(all_pairs, timeout, step=0.5, what="every node to ping every other over WireGuard")
-    return ips
+    return lab.full_mesh(nodes, timeout, addr_timeout=40)
 
 
 def rss_kib(pid):

@@ -9,23 +9,15 @@ outbound, it dials with the new key first and falls back once to the old one
 closed and its dials are refused, the new-key peer keeps working."""
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
-
-
-def check(cond, what, ctx=None):
-    if not cond:
-        raise AssertionError("%s: %s" % (what, ctx))
-    h.log("ok:", what)
+from harness import check  # noqa: E402
 
 
 def main():
-    h.need_node()
-    h.cli()
-    tmp = tempfile.mkdtemp(prefix="w2w-psk-")
+    tmp = h.start("w2w-psk-")
     old = h.write_swarm_key(os.path.join(tmp, "old.key"))
     new = h.write_swarm_key(os.path.join(tmp, "new.key"))
     os.chmod(old, 0o600)

@@ -227,22 +227,8 @@ def attack_window(lab, node, legit, evil, kind, mode, split, secs, pings, nbase,
 
 def wg_go_pids(node):
     """wireguard-go processes in the node's private mount namespace."""
-    try:
-        mnt = os.readlink(f"/proc/{node._holder()}/ns/mnt")
-    except OSError:
-        return []
-    out = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/comm") as f:
-                comm = f.read().strip()
-            if comm.startswith("wireguard-go") and os.readlink(f"/proc/{pid}/ns/mnt") == mnt:
-                out.append(int(pid))
-        except OSError:
-            pass
-    return out
+    node._holder()  # the namespace exists (as before: a node not yet started gets its holder)
+    return [pid for pid, comm in node.procs() if comm.startswith("wireguard-go")]
 
 
 def pair(lab, expiry=None):

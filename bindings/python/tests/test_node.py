@@ -112,6 +112,12 @@ class PyNode:
                 return ev
         raise TimeoutError(f"{self.node.name}: no {what} in {timeout}s: {self.events[-10:]}")
 
+    def stop_cleanly(self):
+        """"stop": the node says "stopped" and its process exits 0."""
+        self.send("stop")
+        self.wait(lambda ev: ev["event"] == "stopped", 20, "stopped")
+        assert self.p.wait(timeout=10) == 0, self.p.stderr.read()
+
     def snapshot(self):
         snaps = lambda: [ev for ev in self.events if ev["event"] == "snapshot"]  # noqa: E731
         n = len(snaps())
@@ -182,9 +188,7 @@ def test_mesh_round_trip():
             pb.wait(lambda ev: ev["event"] == "stopped", 20, "stopped")
             assert pb.p.wait(timeout=10) == 0, pb.p.stderr.read()
             assert "wesh0" not in b.netns_exec("ip", "-o", "link").stdout
-            pa.send("stop")
-            pa.wait(lambda ev: ev["event"] == "stopped", 20, "stopped")
-            assert pa.p.wait(timeout=10) == 0, pa.p.stderr.read()
+            pa.stop_cleanly()
         finally:
             for n in nodes:
                 n.kill()

@@ -33,16 +33,6 @@ def build_dir(monkeypatch):
     monkeypatch.setenv("W2W_BUILD_DIR", os.path.dirname(os.path.dirname(cli)))
 
 
-def set_p2p(node, **kv):
-    """Sets (or with None removes) [P2P] keys in the config file netlab wrote."""
-    with open(node.config) as f:
-        lines = [ln for ln in f.read().splitlines() if not any(ln.startswith(k + " =") for k in kv)]
-    i = lines.index("[P2P]") + 1
-    lines[i:i] = [f"{k} = {v}" for k, v in kv.items() if v is not None]
-    with open(node.config, "w") as f:
-        f.write("\n".join(lines) + "\n")
-
-
 def command(pn, line, *acks, timeout=10):
     """Sends a command; returns its answer (an event of a type in acks) or its command-error."""
     def answers():
@@ -97,8 +87,8 @@ def test_admission_token_at_run_time_and_metrics():
             b.write_config(bootstrap=[a.multiaddr()])
             token_a = admission.sign(op, a.identity(), name="pya")
             assert admission.inspect(token_a).peer_id == a.identity()
-            set_p2p(a, AdmissionKey=pub, AdmissionToken=token_a)
-            set_p2p(b, AdmissionKey=pub)  # admission mode, no token yet
+            a.set_keys("P2P", AdmissionKey=pub, AdmissionToken=token_a)
+            b.set_keys("P2P", AdmissionKey=pub)  # admission mode, no token yet
             pa = start(lab, a, nodes)
             m0 = metrics(pa)
             assert m0["w2wesher_peers"] == 0 and m0["w2wesher_peers_up_total"] == 0
@@ -133,9 +123,7 @@ def test_admission_token_at_run_time_and_metrics():
             assert ev["event"] == "command-error" and ev["code"] == lib.W2W_EAUTH, ev  # an untrusted signer
             pa.wait(lambda ev: ev["event"] == "peer-down" and ev["name"] == "pyb", 20, "peer-down pyb")
             for pn in (pa, pb):
-                pn.send("stop")
-                pn.wait(lambda ev: ev["event"] == "stopped", 20, "stopped")
-                assert pn.p.wait(timeout=10) == 0, pn.p.stderr.read()
+                pn.stop_cleanly()
         finally:
             for pn in nodes:
                 pn.kill()
@@ -164,17 +152,17 @@ def test_psk_rotation_at_run_time():
             old, new = lab.psk, base64.b64encode(os.urandom(32)).decode()
             nxt = swarm_key_file(lab, "next.key", new)
             # a config without a PSK is refused, the node keeps its keys
-            set_p2p(a, PSK=None)
+            a.set_keys("P2P", PSK=None)
             ev = command(pa, "set-psk " + a.config, "psk-set")
             assert ev["event"] == "command-error", ev
             # step 1: every node takes the next key beside the old one
             for n, pn in ((a, pa), (b, pb)):
-                set_p2p(n, PSK=old, NextPSKFile=nxt)
+                n.set_keys("P2P", PSK=old, NextPSKFile=nxt)
                 assert command(pn, "set-psk " + n.config, "psk-set")["event"] == "psk-set"
             assert connected_to(pa, "pyb") and connected_to(pb, "pya")
             # step 2: the old key is dropped; the connection on it closes and comes back on the new one
             for n, pn in ((a, pa), (b, pb)):
-                set_p2p(n, PSK=new, NextPSKFile=None)
+                n.set_keys("P2P", PSK=new, NextPSKFile=None)
                 assert command(pn, "set-psk " + n.config, "psk-set")["event"] == "psk-set"
             lab.wait(lambda: connected_to(pa, "pyb") and connected_to(pb, "pya"), 30, step=0.3,
                      what="a and b connected on the new key")
@@ -186,9 +174,7 @@ def test_psk_rotation_at_run_time():
             assert not [p for p in pa.snapshot()["peers"] if p["name"] == "pyc"]
             assert pc.snapshot()["peers"] == []
             for pn in (pa, pb, pc):
-                pn.send("stop")
-                pn.wait(lambda ev: ev["event"] == "stopped", 20, "stopped")
-                assert pn.p.wait(timeout=10) == 0, pn.p.stderr.read()
+                pn.stop_cleanly()
         finally:
             for pn in nodes:
                 pn.kill()

@@ -13,6 +13,7 @@ import os
 from typing import Any, Dict, List, Optional, Union
 
 from ._native import W2wError, check, error, ffi, lib, text, text_or_none
+from ._owned import Owned
 from .keys import KeyInput, key_text
 
 
@@ -36,9 +37,11 @@ LOG_LEVELS: Dict[int, str] = {3: "error", 4: "warn", 6: "info", 7: "debug"}
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-class Config:
+class Config(Owned):
     """A struct w2w_config (defaults until loaded or set). Secrets stay in the
     library's locked memory; close() (or garbage collection) wipes them."""
+
+    _FREE = "w2w_config_free"
 
     def __init__(self, path: Optional[PathLike] = None, *, generate: bool = False, env: bool = False) -> None:
         self._ptr: Any = None
@@ -304,16 +307,3 @@ class Config:
         finally:
             lib.w2w_free(out[0])
 
-    def close(self) -> None:
-        if self._ptr is not None:
-            lib.w2w_config_free(self._ptr)
-            self._ptr = None
-
-    def __enter__(self) -> "Config":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        self.close()

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Union
 
 from ._events import EventSource, LogFn, log_cb as _log_cb, logger_sink, w2w_level_for
 from ._native import StateError, check, ffi, lib, text
+from ._owned import LoopOwned
 from .config import Config
 from .loop import Loop
 
@@ -128,7 +129,7 @@ def _event_cb(ud: Any, ev: Any) -> None:
 _event_c = ffi.callback("void(void *, const struct w2w_node_event *)")(_event_cb)
 
 
-class Node(EventSource[Event]):
+class Node(LoopOwned, EventSource[Event]):
     """A struct w2w_node. The configuration is copied: it may be closed after.
 
     Node(loop, config) or Node(config) (on Loop.default()). on_event(Event)
@@ -143,6 +144,9 @@ class Node(EventSource[Event]):
     `async with Node(...) as node:` stops the node on exit if it runs (and
     waits for "stopped", at most stop_timeout seconds), then frees it.
     """
+
+    _FREE = "w2w_node_free"
+    _WHAT = "node"
 
     stop_timeout: float = 30.0
 
@@ -169,12 +173,6 @@ class Node(EventSource[Event]):
         if log is None:
             level = min(level, w2w_level_for(_logger))
         check(lib.w2w_node_set_log(self._ptr, _log_cb, self._handle, level), "node set_log")
-
-    @property
-    def ptr(self) -> Any:
-        if self._ptr is None:
-            raise StateError(lib.W2W_ESTATE, "the node is closed")
-        return self._ptr
 
     def _on_event(self, ev: Event) -> None:
         if ev.code == lib.W2W_NODE_EV_STOPPED:
@@ -267,18 +265,10 @@ class Node(EventSource[Event]):
     def close(self) -> None:
         """Frees the node (stop it and wait for "stopped" first to keep the interface
         state consistent; freeing a running node drops its sockets at once)."""
-        if self._ptr is None:
-            return
+        super().close()
 
-        def free() -> None:
-            if self._ptr is not None:
-                lib.w2w_node_free(self._ptr)
-                self._ptr = None
-            self._events_close()
-        self._loop._defer(free)
-
-    async def __aenter__(self) -> "Node":
-        return self
+    def _after_free(self) -> None:
+        self._events_close()
 
     async def __aexit__(self, *exc: object) -> None:
         try:
@@ -290,11 +280,3 @@ class Node(EventSource[Event]):
                 await self.wait_stopped(self.stop_timeout)
         finally:
             self.close()
-
-    def __del__(self) -> None:
-        try:
-            if self._ptr is not None and self._loop._ptr is not None:
-                lib.w2w_node_free(self._ptr)
-                self._ptr = None
-        except Exception:
-            pass

@@ -14,7 +14,8 @@ import logging
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from ._events import EventSource, LogFn, log_cb as _log_cb, logger_sink, w2w_level_for
-from ._native import StateError, W2wError, check, error, ffi, lib, text
+from ._native import W2wError, check, error, ffi, lib, text
+from ._owned import LoopOwned
 from .loop import Loop
 
 _logger = logging.getLogger("w2wesher.p2p")
@@ -121,7 +122,7 @@ def _swarm_key_arg(swarm_key: Union[str, Bytes, None]) -> Any:
     return _b64(raw) if len(raw) == 32 else raw
 
 
-class P2PHost(EventSource[P2PEvent]):
+class P2PHost(LoopOwned, EventSource[P2PEvent]):
     """A struct w2w_p2p (also importable as Host).
 
     loop: the Loop (None: Loop.default()). key: the identity as the C API
@@ -135,6 +136,9 @@ class P2PHost(EventSource[P2PEvent]):
 
     `async with Host(...) as h:` closes the host on exit.
     """
+
+    _FREE = "w2w_p2p_free"
+    _WHAT = "host"
 
     def __init__(self, loop: Optional[Loop] = None, key: Union[str, Bytes, None] = None,
                  swarm_key: Union[str, Bytes, None] = None, *, options: Optional[Mapping[str, int]] = None,
@@ -157,12 +161,6 @@ class P2PHost(EventSource[P2PEvent]):
         if log_level is None:
             log_level = 6 if log else w2w_level_for(_logger)
         check(lib.w2w_p2p_set_log(self._ptr, _log_cb, self._handle, log_level), "p2p set_log")
-
-    @property
-    def ptr(self) -> Any:
-        if self._ptr is None:
-            raise StateError(lib.W2W_ESTATE, "the host is closed")
-        return self._ptr
 
     def set_psk(self, swarm_key: Union[str, Bytes], next_swarm_key: Union[str, Bytes, None] = None) -> None:
         """Network PSK rotation without a restart (w2w_p2p_set_psk(); docs/operations.md
@@ -299,29 +297,10 @@ class P2PHost(EventSource[P2PEvent]):
 
     def close(self) -> None:
         """Closes every connection at once (no goodbye) and frees the host."""
-        if self._ptr is None:
-            return
+        super().close()
 
-        def free() -> None:
-            if self._ptr is not None:
-                lib.w2w_p2p_free(self._ptr)
-                self._ptr = None
-            self._events_close()
-        self._loop._defer(free)
-
-    async def __aenter__(self) -> "P2PHost":
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            if self._ptr is not None and self._loop._ptr is not None:
-                lib.w2w_p2p_free(self._ptr)
-                self._ptr = None
-        except Exception:
-            pass
+    def _after_free(self) -> None:
+        self._events_close()
 
 
 Host = P2PHost

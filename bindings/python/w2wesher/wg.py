@@ -15,7 +15,8 @@ import logging
 from typing import Any, Dict, Iterable, List, Optional, Union
 
 from ._events import LogFn, log_cb as _log_cb, logger_sink, w2w_level_for
-from ._native import StateError, W2wError, check, error, ffi, lib, text
+from ._native import W2wError, check, error, ffi, lib, text
+from ._owned import LoopOwned, Owned
 from .config import BACKENDS
 from .keys import KeyInput, key_text
 from .loop import Loop
@@ -23,9 +24,12 @@ from .loop import Loop
 _logger = logging.getLogger("w2wesher.wg")
 
 
-class Config:
+class Config(Owned):
     """A struct w2w_wg_config: the desired device. Secrets stay in the
     library's memory and are wiped when it is closed."""
+
+    _FREE = "w2w_wg_config_free"
+    _WHAT = "WireGuard config"
 
     def __init__(self, private_key: Optional[KeyInput] = None, listen_port: Optional[int] = None,
                  fwmark: Optional[int] = None, mtu: Optional[int] = None,
@@ -59,12 +63,6 @@ class Config:
         self._ptr = out[0]
         return self
 
-    @property
-    def ptr(self) -> Any:
-        if self._ptr is None:
-            raise StateError(lib.W2W_ESTATE, "the WireGuard config is closed")
-        return self._ptr
-
     def add_peer(self, public_key: str, *, preshared_key: Optional[KeyInput] = None,
                  endpoint: Optional[str] = None, keepalive: Optional[int] = None,
                  allowed_ips: Iterable[str] = ()) -> "Config":
@@ -84,19 +82,6 @@ class Config:
             check(lib.w2w_wg_peer_add_allowed_ip(p, a.encode()), f"wg allowed ip {a}")
         return self
 
-    def close(self) -> None:
-        if self._ptr is not None:
-            lib.w2w_wg_config_free(self._ptr)
-            self._ptr = None
-
-    def __enter__(self) -> "Config":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        self.close()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,7 +177,7 @@ _done_c = ffi.callback("void(void *, int)")(_done_cb)
 _read_c = ffi.callback("void(void *, int, struct w2w_wg_device *)")(_read_cb)
 
 
-class Device:
+class Device(LoopOwned):
     """A struct w2w_wg: a handle on the WireGuard interface ifname (which need
     not exist yet) on a Loop (None: Loop.default()).
 
@@ -203,6 +188,9 @@ class Device:
     see wg.h. Log lines go to log(level, message) or the "w2wesher.wg" logger.
     `async with Device(...)` closes the handle on exit (the interface stays).
     """
+
+    _FREE = "w2w_wg_free"
+    _WHAT = "WireGuard handle"
 
     def __init__(self, ifname: str, loop: Optional[Loop] = None, *, backend: Union[str, int] = "auto",
                  create: bool = False, wireguard_go: Optional[str] = None, uapi_dir: Optional[str] = None,
@@ -231,12 +219,6 @@ class Device:
         if log_level is None:
             log_level = 6 if log else w2w_level_for(_logger)
         check(lib.w2w_wg_set_log(self._ptr, _log_cb, self._handle, log_level), "wg set_log")
-
-    @property
-    def ptr(self) -> Any:
-        if self._ptr is None:
-            raise StateError(lib.W2W_ESTATE, "the WireGuard handle is closed")
-        return self._ptr
 
     @property
     def backend(self) -> str:
@@ -285,29 +267,10 @@ class Device:
     def close(self) -> None:
         """Drops pending operations (their awaits are cancelled) and frees the
         handle; never deletes the interface or stops wireguard-go."""
-        if self._ptr is None:
-            return
+        super().close()
 
-        def free() -> None:
-            if self._ptr is not None:
-                lib.w2w_wg_free(self._ptr)
-                self._ptr = None
-            for h in list(self._pending.values()):
-                fut = ffi.from_handle(h)
-                if not fut.done():
-                    fut.cancel()
-        self._loop._defer(free)
-
-    async def __aenter__(self) -> "Device":
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            if self._ptr is not None and self._loop._ptr is not None:
-                lib.w2w_wg_free(self._ptr)
-                self._ptr = None
-        except Exception:
-            pass
+    def _after_free(self) -> None:
+        for h in list(self._pending.values()):
+            fut = ffi.from_handle(h)
+            if not fut.done():
+                fut.cancel()
