@@ -1097,7 +1097,8 @@ size_t swarm_peer_conns(const struct swarm *sw, const struct peerid *peer)
 	return n;
 }
 
-int swarm_ping(struct swarm *sw, const struct peerid *peer, uint64_t now)
+/* A ping-like call on the peer's primary connection (conn_ping, conn_probe). */
+static int on_primary(struct swarm *sw, const struct peerid *peer, uint64_t now, int (*op)(struct conn *, uint64_t))
 {
 	struct swpeer *p = peer_find(sw, peer);
 	int r;
@@ -1105,22 +1106,19 @@ int swarm_ping(struct swarm *sw, const struct peerid *peer, uint64_t now)
 	sw->now = now;
 	if (!p || !p->primary)
 		return W2W_ESTATE;
-	r = conn_ping(p->primary->c, now);
+	r = op(p->primary->c, now);
 	settle(sw, now);
 	return r;
 }
 
+int swarm_ping(struct swarm *sw, const struct peerid *peer, uint64_t now)
+{
+	return on_primary(sw, peer, now, conn_ping);
+}
+
 int swarm_probe(struct swarm *sw, const struct peerid *peer, uint64_t now)
 {
-	struct swpeer *p = peer_find(sw, peer);
-	int r;
-
-	sw->now = now;
-	if (!p || !p->primary)
-		return W2W_ESTATE;
-	r = conn_probe(p->primary->c, now);
-	settle(sw, now);
-	return r;
+	return on_primary(sw, peer, now, conn_probe);
 }
 
 int swarm_hangup(struct swarm *sw, const struct peerid *peer, uint64_t now)
