@@ -606,7 +606,7 @@ static void report_static_conflicts(struct mesh_node *m)
 		return;
 	}
 	if (!m->pin_conflict || !peerid_eq(&m->pin_rival, &rival->id)) {
-		char id[PEERID_STR_MAX], ip[64], msg[160];
+		char id[PEERID_STR_MAX], ip[64], msg[PEERID_STR_MAX + 128];
 
 		m->pin_conflict = true;
 		m->pin_rival = rival->id;
