@@ -26,14 +26,12 @@
 #include "p2phost.h"
 #include "secmem.h"
 
-#define TOPIC "w2w:announces"
-#define REFRESH_US (5 * 1000 * 1000)    /* WireGuard statistics for snapshots */
 #define LEAVE_FLUSH_US (400 * 1000)     /* time for the leave announcement to propagate */
 #define KEEP_ROAMED_S 180               /* keep an endpoint with a handshake this recent */
 
 /* ---- events and logging ---- */
 
-static void emit(struct w2w_node *n, enum w2w_node_event_type type, const char *peer_id, const char *name,
+void node_emit(struct w2w_node *n, enum w2w_node_event_type type, const char *peer_id, const char *name,
 		 const char *address, const char *message, int err)
 {
 	struct w2w_node_event ev = {type, peer_id ? peer_id : "", name ? name : "", address ? address : "",
@@ -72,14 +70,14 @@ static void p2p_log(void *ud, int level, const char *msg)
 
 /* ---- helpers ---- */
 
-static void id_str(const struct peerid *id, char *out, size_t cap)
+void node_id_str(const struct peerid *id, char *out, size_t cap)
 {
 	if (peerid_to_b58(out, cap, id) < 0 && cap)
 		out[0] = '\0';
 }
 
 /* After every input to the engine: its earliest deadline drives t_mesh. */
-static void mesh_rearm(struct w2w_node *n)
+void node_mesh_rearm(struct w2w_node *n)
 {
 	uint64_t d = n->mesh ? mn_next_deadline(n->mesh) : UINT64_MAX;
 
@@ -94,228 +92,7 @@ static void on_mesh_timer(void *ud, uint64_t now)
 	struct w2w_node *n = ud;
 
 	mn_tick(n->mesh, now);
-	mesh_rearm(n);
-}
-
-/* ---- the engine's ops ---- */
-
-static int op_publish(void *ud, const uint8_t *data, size_t len)
-{
-	struct w2w_node *n = ud;
-	int r = n->p2p ? w2w_p2p_publish(n->p2p, TOPIC, data, len) : W2W_ESTATE;
-
-	if (r < 0)
-		n->cnt.ann_out_errors++;
-	else
-		n->cnt.ann_out++;
-	return r;
-}
-
-static void op_dial(void *ud, const uint8_t *ma, size_t len)
-{
-	struct w2w_node *n = ud;
-	int r = n->p2p ? p2ph_dial(n->p2p, ma, len) : W2W_ESTATE;
-
-	if (r < 0 && r != -EALREADY && r != -EAGAIN) {
-		char text[MA_MAX_TEXT];
-
-		if (ma_format(text, sizeof(text), ma, len) < 0)
-			text[0] = '\0';
-		log_debug(&n->log, "dial %s: %s", text, err_str(r));
-	}
-}
-
-static void op_apply(void *ud, struct wgdevice *desired, const struct ann_claim *claim, uint8_t plen,
-		     bool keep_unlisted)
-{
-	struct w2w_node *n = ud;
-	struct rtnl_addr addr;
-	size_t naddr = 0;
-
-	if (claim) {
-		memset(&addr, 0, sizeof(addr));
-		addr.family = claim->addr.family == 4 ? AF_INET : AF_INET6;
-		memcpy(addr.addr, claim->addr.ip, claim->addr.family == 4 ? 4 : 16);
-		/* the overlay prefix length: the kernel adds the overlay route with it */
-		addr.prefixlen = plen;
-		naddr = 1;
-	}
-	wgsync_apply(n->wg, desired, &addr, naddr, keep_unlisted);
-}
-
-static bool op_established(void *ud, const uint8_t *wg_pub)
-{
-	struct w2w_node *n = ud;
-	const struct wgdevice *dev = n->wg ? wgsync_actual(n->wg) : NULL;
-	const struct wgpeer *wp = dev ? wgdev_find_peer(dev, wg_pub) : NULL;
-
-	/* done, or the endpoint is already there (the diff keeps it) */
-	return wp && (wp->last_handshake_time.tv_sec || wp->endpoint.addr.sa_family != AF_UNSPEC);
-}
-
-static bool op_handshook(void *ud, const uint8_t *wg_pub)
-{
-	struct w2w_node *n = ud;
-	const struct wgdevice *dev = n->wg ? wgsync_actual(n->wg) : NULL;
-	const struct wgpeer *wp = dev ? wgdev_find_peer(dev, wg_pub) : NULL;
-
-	return wp && wp->last_handshake_time.tv_sec;
-}
-
-/* NAT reflection (docs/nat.md): where our device sees the peer, and how old
- * its last handshake is (wall clock: WireGuard reports handshake times so). */
-static bool op_wg_peer(void *ud, const uint8_t *wg_pub, struct ann_endpoint *ep, int64_t *hs_age_s, uint64_t *rx)
-{
-	struct w2w_node *n = ud;
-	const struct wgdevice *dev = n->wg ? wgsync_actual(n->wg) : NULL;
-	const struct wgpeer *wp = dev ? wgdev_find_peer(dev, wg_pub) : NULL;
-	int64_t now_s = (int64_t)(os_wall_us() / 1000000);
-
-	if (!wp)
-		return false;
-	memset(ep, 0, sizeof(*ep));
-	if (wp->endpoint.addr.sa_family == AF_INET) {
-		ep->addr.family = 4;
-		memcpy(ep->addr.ip, &wp->endpoint.addr4.sin_addr, 4);
-		ep->port = ntohs(wp->endpoint.addr4.sin_port);
-	} else if (wp->endpoint.addr.sa_family == AF_INET6) {
-		ep->addr.family = 6;
-		memcpy(ep->addr.ip, &wp->endpoint.addr6.sin6_addr, 16);
-		ep->port = ntohs(wp->endpoint.addr6.sin6_port);
-	}
-	*rx = wp->rx_bytes;
-	*hs_age_s = wp->last_handshake_time.tv_sec > 0 && now_s >= wp->last_handshake_time.tv_sec
-			    ? now_s - wp->last_handshake_time.tv_sec
-			    : -1;
-	return true;
-}
-
-static int op_relay_open(void *ud, const struct ann_ip *ip_a, const struct ann_ip *ip_b, uint16_t *pa, uint16_t *pb,
-			 void **handle)
-{
-	struct w2w_node *n = ud;
-
-	return node_relay_open(n->r, &n->log, ip_a, ip_b, pa, pb, handle);
-}
-
-static void op_relay_close(void *ud, void *handle)
-{
-	struct w2w_node *n = ud;
-
-	node_relay_close(n->r, handle);
-}
-
-static int op_probe(void *ud, const struct peerid *peer)
-{
-	struct w2w_node *n = ud;
-
-	return n->p2p ? p2ph_probe(n->p2p, peer) : W2W_ESTATE;
-}
-
-static uint64_t op_wall_us(void *ud)
-{
-	(void)ud;
-	return os_wall_us();
-}
-
-static void op_event(void *ud, const struct mn_event *ev)
-{
-	static const enum w2w_node_event_type map[] = {
-		[MN_EV_JOINED] = W2W_NODE_EV_JOINED,         [MN_EV_PEER_UP] = W2W_NODE_EV_PEER_UP,
-		[MN_EV_PEER_DOWN] = W2W_NODE_EV_PEER_DOWN,   [MN_EV_ADDRESS] = W2W_NODE_EV_ADDRESS_ASSIGNED,
-		[MN_EV_WG_APPLIED] = W2W_NODE_EV_WG_APPLIED, [MN_EV_ERROR] = W2W_NODE_EV_ERROR,
-		[MN_EV_KEY_ROTATED] = W2W_NODE_EV_KEY_ROTATED,
-	};
-	struct w2w_node *n = ud;
-	char id[PEERID_STR_MAX] = "", ip[64] = "", msg[160];
-	const char *message = ev->message;
-
-	if (ev->peer)
-		id_str(ev->peer, id, sizeof(id));
-	if (ev->addr)
-		ann_ip_str(ev->addr, ip, sizeof(ip));
-	if (ev->type == MN_EV_PEER_UP)
-		n->cnt.peers_up++;
-	else if (ev->type == MN_EV_PEER_DOWN && message)
-		*(!strcmp(message, "expired") ? &n->cnt.peers_expired
-		  : !strcmp(message, "left")  ? &n->cnt.peers_left
-		                              : &n->cnt.peers_unreachable) += 1;
-	if (ev->type == MN_EV_KEY_ROTATED) {
-		/* the new public key, in the snapshot and the event's message */
-		memcpy(n->wg_pub, ev->wg_pub, 32);
-		wgkey_to_b64(n->wg_pub_b64, n->wg_pub);
-		log_info(&n->log, "WireGuard key rotated: %s", n->wg_pub_b64);
-		emit(n, W2W_NODE_EV_KEY_ROTATED, n->peer_id, n->name, NULL, n->wg_pub_b64, 0);
-		return;
-	}
-	if (ev->type == MN_EV_WG_APPLIED) {
-		snprintf(msg, sizeof(msg), "%zu added, %zu removed, %zu updated, %zu unchanged (%s)", ev->diff->added,
-			 ev->diff->removed, ev->diff->updated, ev->diff->unchanged, wgsync_backend_name(n->wg));
-		message = msg;
-	}
-	emit(n, map[ev->type], ev->peer ? id : ev->type == MN_EV_ADDRESS ? n->peer_id : NULL, ev->name,
-	     ev->addr ? ip : NULL, message, ev->err);
-}
-
-static const struct mn_ops mesh_ops = {
-	.publish = op_publish,
-	.dial = op_dial,
-	.apply = op_apply,
-	.save = node_save_state,
-	.event = op_event,
-	.established = op_established,
-	.wall_us = op_wall_us,
-	.probe = op_probe,
-	.wg_peer = op_wg_peer,
-	.relay_open = op_relay_open,
-	.relay_close = op_relay_close,
-	.admit = node_op_admit,
-	.save_revocations = node_save_revocations,
-	.rotate_prepare = node_keys_prepare,
-	.rotate_commit = node_keys_commit,
-	.handshook = op_handshook,
-};
-
-/* ---- WireGuard ---- */
-
-static void on_wg_done(void *ud, const struct wgsync_result *res)
-{
-	struct w2w_node *n = ud;
-	char msg[160];
-
-	n->cnt.reconcile_runs++;
-	if (res->err < 0) {
-		n->cnt.reconcile_errors++;
-		snprintf(msg, sizeof(msg), "WireGuard %s (%s backend)", n->ifname, wgsync_backend_name(n->wg));
-		emit(n, W2W_NODE_EV_ERROR, NULL, NULL, NULL, msg, res->err);
-		mn_on_wg_failed(n->mesh, os_now_us());
-		mesh_rearm(n);
-		return;
-	}
-	mn_on_wg_applied(n->mesh, &res->diff, wgsync_busy(n->wg), os_now_us());
-	mesh_rearm(n);
-}
-
-static void on_refresh(void *ud, uint64_t now)
-{
-	struct w2w_node *n = ud;
-
-	const struct wgdevice *dev = wgsync_actual(n->wg);
-	const struct wgpeer *wp;
-	bool pending = false;
-	uint64_t next;
-
-	wgsync_refresh(n->wg);
-	/* A full read costs ~330 bytes per peer over UAPI: often for small meshes,
-	 * rarely for big ones. While a peer has no handshake yet, 4 times as
-	 * often: its first handshake is what NAT reflection reports (docs/nat.md),
-	 * and every read it waits delays a punch. */
-	if (dev)
-		wgdev_for_each_peer(dev, wp) pending |= wp->last_handshake_time.tv_sec <= 0;
-	next = pt_count(mn_table(n->mesh)) < 64 ? REFRESH_US / 5 : REFRESH_US * 2;
-	if (pending && pt_count(mn_table(n->mesh)) < 64)
-		next = REFRESH_US / 20;
-	reactor_timer_arm(n->r, &n->t_refresh, now + next);
+	node_mesh_rearm(n);
 }
 
 /* ---- libp2p events ---- */
@@ -349,7 +126,7 @@ static int validate_msg(void *ud, const char *topic, const uint8_t *data, size_t
 	struct w2w_node *n = ud;
 	struct announce a;
 
-	if (strcmp(topic, TOPIC) != 0)
+	if (strcmp(topic, NODE_TOPIC) != 0)
 		return GS_ACCEPT;
 	if (ann_decode(data, len, &a) >= 0)
 		return GS_ACCEPT;
@@ -369,7 +146,7 @@ static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 	if (ev->addr && ma_format(text, sizeof(text), ev->addr, ev->addr_len) < 0)
 		snprintf(text, sizeof(text), "?");
 	if (ev->peer)
-		id_str(ev->peer, id, sizeof(id));
+		node_id_str(ev->peer, id, sizeof(id));
 	switch (ev->type) {
 	case W2W_P2P_EV_LISTENING: {
 		size_t len = strlen(text);
@@ -384,7 +161,7 @@ static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 		}
 
 		snprintf(text + len, sizeof(text) - len, "/p2p/%s", n->peer_id);
-		emit(n, W2W_NODE_EV_LISTENING, n->peer_id, n->name, text, NULL, 0);
+		node_emit(n, W2W_NODE_EV_LISTENING, n->peer_id, n->name, text, NULL, 0);
 		break;
 	}
 	case W2W_P2P_EV_CONNECTED:
@@ -417,7 +194,7 @@ static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 			mn_on_identify(n->mesh, ev->peer, ev->info->admission, ev->info->admission_len, now);
 		break;
 	case W2W_P2P_EV_MESSAGE:
-		if (ev->from && ev->topic && !strcmp(ev->topic, TOPIC)) {
+		if (ev->from && ev->topic && !strcmp(ev->topic, NODE_TOPIC)) {
 			n->cnt.ann_in++;
 			mn_on_message(n->mesh, ev->from, ev->data, ev->len, now);
 		}
@@ -425,7 +202,7 @@ static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 	default:
 		break;
 	}
-	mesh_rearm(n);
+	node_mesh_rearm(n);
 }
 
 /* ---- life cycle ---- */
@@ -436,7 +213,7 @@ static void on_stopped_timer(void *ud, uint64_t now)
 
 	(void)now;
 	n->state = NS_STOPPED;
-	emit(n, W2W_NODE_EV_STOPPED, n->peer_id, n->name, NULL, NULL, 0);
+	node_emit(n, W2W_NODE_EV_STOPPED, n->peer_id, n->name, NULL, NULL, 0);
 }
 
 static void disarm_all(struct w2w_node *n)
@@ -476,7 +253,7 @@ static void on_removed(void *ud, int err)
 	struct w2w_node *n = ud;
 
 	if (err < 0)
-		emit(n, W2W_NODE_EV_ERROR, NULL, NULL, NULL, "removing the interface", err);
+		node_emit(n, W2W_NODE_EV_ERROR, NULL, NULL, NULL, "removing the interface", err);
 	finish_stop(n);
 }
 
@@ -532,7 +309,7 @@ static int mesh_new(struct w2w_node *n, const struct w2w_config *cfg)
 	mc.log = &n->log;
 	mc.adm_keys = (const uint8_t(*)[32])cfg->adm_keys;
 	mc.n_adm_keys = cfg->n_adm_keys;
-	r = mn_new(&n->mesh, &mc, &mesh_ops, n);
+	r = mn_new(&n->mesh, &mc, &node_mesh_ops, n);
 	if (r < 0)
 		return r;
 	if (node_admission_token(n, cfg->adm_token) == 0)
@@ -609,7 +386,7 @@ int w2w_node_new(struct w2w_node **out, struct w2w_loop *loop, const struct w2w_
 	secure_wipe(pb, sizeof(pb));
 	if (r < 0)
 		goto fail;
-	id_str(ident_peerid(n->id), n->peer_id, sizeof(n->peer_id));
+	node_id_str(ident_peerid(n->id), n->peer_id, sizeof(n->peer_id));
 	snprintf(n->ifname, sizeof(n->ifname), "%s", cfg->ifname);
 	snprintf(n->name, sizeof(n->name), "%.64s", cfg->node_name);
 	snprintf(n->listen_addr, sizeof(n->listen_addr), "%s", cfg->listen_addr);
@@ -630,7 +407,7 @@ int w2w_node_new(struct w2w_node **out, struct w2w_loop *loop, const struct w2w_
 	if (r < 0)
 		goto fail;
 	rtimer_init(&n->t_mesh, on_mesh_timer, n);
-	rtimer_init(&n->t_refresh, on_refresh, n);
+	rtimer_init(&n->t_refresh, node_on_refresh, n);
 	rtimer_init(&n->t_leave, on_leave_flushed, n);
 	rtimer_init(&n->t_stopped, on_stopped_timer, n);
 	node_admission_init(n);
@@ -672,7 +449,7 @@ int w2w_node_set_psk(struct w2w_node *n, const struct w2w_config *cfg)
 		memcpy(n->psk + 32, cfg->sec->next_psk, 32);
 	n->has_next_psk = has_next;
 	r = mesh_psks(n);
-	mesh_rearm(n);
+	node_mesh_rearm(n);
 	if (r < 0)
 		return r;
 	log_info(&n->log, "network PSK reloaded: %s", has_next ? "current and next key (rotation in progress)"
@@ -727,7 +504,7 @@ static void mdns_start(struct w2w_node *n)
 	    .interval_us = n->mdns_interval_us,
 	    .log = &n->log,
 	    .listen_addr = mdns_listen_addr,
-	    .dial = op_dial,
+	    .dial = node_op_dial,
 	    .ud = n,
 	};
 	int r = nmdns_new(&n->mdns, n->r, &mc);
@@ -764,7 +541,7 @@ int w2w_node_start(struct w2w_node *n)
 	wc.backend = n->backend;
 	wc.mtu = n->mtu;
 	wc.keep_roamed_secs = KEEP_ROAMED_S;
-	wc.done = on_wg_done;
+	wc.done = node_on_wg_done;
 	wc.ud = n;
 	wc.os = loop_wg_os(n->loop); /* NULL but in tests (docs/wireguard.md) */
 	r = wgsync_new(n->r, &n->log, &wc, &n->wg);
@@ -811,9 +588,9 @@ int w2w_node_start(struct w2w_node *n)
 		log_err(&n->log, "cannot listen on %s: %s", n->listen_addr, err_str(r));
 		goto fail;
 	}
-	r = w2w_p2p_subscribe(n->p2p, TOPIC);
+	r = w2w_p2p_subscribe(n->p2p, NODE_TOPIC);
 	if (r < 0)
-		log_err(&n->log, "subscribe %s: %s", TOPIC, err_str(r));
+		log_err(&n->log, "subscribe %s: %s", NODE_TOPIC, err_str(r));
 
 	/* Our address (pinned, persisted or first candidate), the first dials and
 	 * the schedule: the engine's. */
@@ -830,9 +607,9 @@ int w2w_node_start(struct w2w_node *n)
 		log_info(&n->log, "node %s, peer %s, address %s, WireGuard %s", n->name, n->peer_id, ip,
 			 n->wg_pub_b64);
 	}
-	mesh_rearm(n);
+	node_mesh_rearm(n);
 	/* soon: the first handshakes are what NAT reflection reports (on_refresh) */
-	reactor_timer_arm(n->r, &n->t_refresh, os_now_us() + REFRESH_US / 20);
+	reactor_timer_arm(n->r, &n->t_refresh, os_now_us() + NODE_REFRESH_US / 20);
 	if (n->mdns_on)
 		mdns_start(n);
 	return 0;
@@ -862,7 +639,7 @@ int w2w_node_join(struct w2w_node *n, const char *ma)
 	if (n->state != NS_RUNNING && n->state != NS_NEW)
 		return W2W_ESTATE;
 	r = mn_add_peer_addr(n->mesh, ma, n->state == NS_RUNNING, os_now_us());
-	mesh_rearm(n);
+	node_mesh_rearm(n);
 	return r;
 }
 
@@ -912,6 +689,6 @@ int w2w_node_rotate_wg_key(struct w2w_node *n)
 	if (n->state != NS_RUNNING)
 		return W2W_ESTATE;
 	r = mn_rotate(n->mesh, os_now_us());
-	mesh_rearm(n);
+	node_mesh_rearm(n);
 	return r;
 }

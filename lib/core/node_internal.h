@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The mesh node's glue object (include/w2wesher/node.h), shared by node.c
- * (life cycle, events, the engine's ops) and node_snapshot.c. Every decision
+ * (life cycle, events, libp2p events), node_ops.c (the engine's ops) and the
+ * other node_*.c files. Every decision
  * is the engine's (lib/mesh/meshnode.h); this struct holds only what talks to
  * the outside: the loop, the p2p host, the WireGuard sync and the state file.
  */
@@ -105,6 +106,20 @@ struct w2w_node {
 	bool has_resume;          /* the key file holds a next key: resume at start */
 	uint8_t resume_pub[32];
 };
+
+/* node.c: events, the engine's timer. */
+#define NODE_TOPIC "w2w:announces"
+#define NODE_REFRESH_US (5 * 1000 * 1000) /* WireGuard statistics for snapshots */
+void node_emit(struct w2w_node *n, enum w2w_node_event_type type, const char *peer_id, const char *name,
+	       const char *address, const char *message, int err);
+void node_id_str(const struct peerid *id, char *out, size_t cap);
+void node_mesh_rearm(struct w2w_node *n);
+
+/* node_ops.c: the engine's ops, the WireGuard sync's completion and refresh. */
+extern const struct mn_ops node_mesh_ops;
+void node_op_dial(void *ud, const uint8_t *ma, size_t len); /* also mDNS's dial */
+void node_on_wg_done(void *ud, const struct wgsync_result *res);
+void node_on_refresh(void *ud, uint64_t now);
 
 /* admission.c */
 void node_op_admit(void *ud, const struct peerid *peer, bool ok);
