@@ -750,16 +750,23 @@ int p2ph_set_admission(struct w2w_p2p *h, bool gated, const uint8_t *tok, size_t
 	return swarm_set_admission(h->sw, tok, n);
 }
 
-int p2ph_admit(struct w2w_p2p *h, const struct peerid *peer)
+/* A swarm call on one peer from the node (binary peer ID), then the sockets. */
+static int bin_peer_call(struct w2w_p2p *h, const struct peerid *peer,
+			 int (*op)(struct swarm *, const struct peerid *, uint64_t))
 {
 	uint64_t now = w2w_now_us();
 	int r;
 
 	if (!h->sw)
 		return W2W_ESTATE;
-	r = swarm_admit(h->sw, peer, now);
+	r = op(h->sw, peer, now);
 	sync_all(h, now);
 	return r;
+}
+
+int p2ph_admit(struct w2w_p2p *h, const struct peerid *peer)
+{
+	return bin_peer_call(h, peer, swarm_admit);
 }
 
 int p2ph_deny(struct w2w_p2p *h, const struct peerid *peer, uint64_t for_us)
@@ -1190,14 +1197,7 @@ int w2w_p2p_ping(struct w2w_p2p *h, const char *peer_id)
 
 int p2ph_probe(struct w2w_p2p *h, const struct peerid *peer)
 {
-	uint64_t now = w2w_now_us();
-	int r;
-
-	if (!h->sw)
-		return W2W_ESTATE;
-	r = swarm_probe(h->sw, peer, now);
-	sync_all(h, now);
-	return r;
+	return bin_peer_call(h, peer, swarm_probe);
 }
 
 int w2w_p2p_hangup(struct w2w_p2p *h, const char *peer_id)
