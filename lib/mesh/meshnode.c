@@ -75,6 +75,7 @@ struct mn_peer {
 	uint64_t rot_since;
 	/* a directed announcement is due to it since (0: none; see soon_direct) */
 	uint64_t direct_since;
+	bool subscribed; /* connected, and its subscription to our topic arrived (mn_on_subscribed) */
 };
 
 /* A pair we relay (docs/nat.md "Relays"). */
@@ -98,6 +99,7 @@ struct mesh_node {
 	void *ud;
 	enum mn_run run;
 	bool ann_flood; /* T_ANNOUNCE_SOON must flood (not only directed sends) */
+	uint64_t flood_us; /* our last flooded announcement that reached a subscribed peer (0: none) */
 
 	struct peertable *pt;
 	struct nodestate st;
@@ -125,6 +127,7 @@ struct mesh_node {
 	 * off the interface until we know the mesh */
 	bool gated;
 	uint64_t new_author_us; /* last PT_NEW */
+	uint64_t prev_author_us; /* the PT_NEW before it (0: none) */
 	uint64_t announce_step_us;
 	uint64_t due[T_COUNT]; /* UINT64_MAX: disarmed */
 
@@ -453,8 +456,17 @@ static int publish_msg(struct mesh_node *m, uint32_t flags, uint64_t now, const 
 	}
 	a.n_pk = (uint8_t)m->n_psks;
 	memcpy(a.pk, m->kids, sizeof(m->kids[0]) * m->n_psks);
-	if (!(flags & ANN_F_LEAVING))
-		a.members = (uint32_t)pt_count(m->pt) + 1; /* a joiner's gate waits for as many */
+	/* A joiner's gate waits for as many members (gate_open), and opens at
+	 * once when every node it knows counts exactly its own: a settled mesh.
+	 * So the count goes out only while ours is settled: running for a while
+	 * and no burst of new authors (one, the joiner we answer, is fine). Nodes
+	 * started together omit it, and their gates wait for the quiet period
+	 * instead of agreeing on the count of a bootstrap node that has heard of
+	 * two of them so far (the first packets between those two and a third
+	 * would be lost). */
+	if (!(flags & ANN_F_LEAVING) && now - m->started_us >= MN_COUNT_SETTLED_US &&
+	    (!m->prev_author_us || now - m->prev_author_us >= MN_GATE_QUIET_US))
+		a.members = (uint32_t)pt_count(m->pt) + 1;
 	if (m->rot != ROT_IDLE) {
 		a.has_next = true;
 		memcpy(a.wg_next, m->next_pub, 32);
@@ -490,6 +502,11 @@ static int publish_msg(struct mesh_node *m, uint32_t flags, uint64_t now, const 
 		log_debug(m->cfg.log, "publish: %s", err_str(r));
 	else if (!to) { /* a flood reaches everyone a directed one was due to */
 		m->ann_flood = false;
+		for (size_t i = 0; i < m->n_peers; i++)
+			if (m->peers[i].subscribed) { /* it reached someone */
+				m->flood_us = now ? now : 1;
+				break;
+			}
 		for (size_t i = 0; i < m->n_peers; i++)
 			m->peers[i].direct_since = 0;
 	}
@@ -1211,13 +1228,14 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
  * the handshake, and theirs to us too. At the latest after MN_GATE_MAX_US
  * (a dead node in an announcement's count, an unreachable bootstrap).
  */
-static bool gate_open(struct mesh_node *m, uint64_t now)
+static bool gate_open(struct mesh_node *m, uint64_t now, bool verbose)
 {
 	uint32_t want = 0;
 	bool agree = true; /* every node we know counts exactly the members we know */
 
 	if (now - m->started_us >= MN_GATE_MAX_US) {
-		log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known)",
+		if (verbose)
+			log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known)",
 			 (unsigned long long)((now - m->started_us) / 1000), pt_count(m->pt) + 1);
 		return true;
 	}
@@ -1231,19 +1249,33 @@ static bool gate_open(struct mesh_node *m, uint64_t now)
 			want = e->ann.members;
 		if (e->ann.members != pt_count(m->pt) + 1)
 			agree = false;
-		if (!c || !c->hs.configured || !c->hs.applied)
+		if (!c || !c->hs.configured || !c->hs.applied) {
+			if (verbose)
+				log_debug(m->cfg.log, "address gate: %s not %s yet", e->ann.name,
+				  c && c->hs.configured ? "applied" : "configured");
 			return false;
+		}
 		/* Settled: we initiate; or a handshake or endpoint is there; or we
 		 * are the higher-key waiter, it acks us and our ack went out: it
 		 * initiates on receipt (one hop; waiting for its handshake instead
 		 * cost nodes started together seconds). */
 		if (!(c->hs.role == HS_ROLE_INITIATOR || established(m, e->ann.wg_pub) ||
-		      (memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 && c->hs.acks_sent && hs_acks(&e->ann, m->cfg.wg_pub))))
+		      (memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 && c->hs.acks_sent && hs_acks(&e->ann, m->cfg.wg_pub)))) {
+			if (verbose)
+				log_debug(m->cfg.log, "address gate: %s: role not settled (%s key, acks sent %u, acked %d)",
+				  e->ann.name, memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 ? "higher" : "lower",
+				  (unsigned)c->hs.acks_sent, hs_acks(&e->ann, m->cfg.wg_pub));
 			return false;
+		}
 	}
-	if (pt_count(m->pt) + 1 < want || (!agree && now - m->new_author_us < MN_GATE_QUIET_US))
+	if (pt_count(m->pt) + 1 < want || (!agree && now - m->new_author_us < MN_GATE_QUIET_US)) {
+		if (verbose)
+			log_debug(m->cfg.log, "address gate: %zu members known, %u counted, %s", pt_count(m->pt) + 1, want,
+			  agree ? "counts agree" : "counts differ: quiet period");
 		return false;
-	log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known, every one ready)",
+	}
+	if (verbose)
+		log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known, every one ready)",
 		 (unsigned long long)((now - m->started_us) / 1000), pt_count(m->pt) + 1);
 	return true;
 }
@@ -1406,7 +1438,7 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 	 * there and announce themselves again once reconnected (seamless
 	 * restart); only then are the ones that stayed silent removed. */
 	if (m->gated) {
-		if (gate_open(m, now)) {
+		if (gate_open(m, now, true)) {
 			m->gated = false;
 			if (m->has_claim)
 				emit(m, MN_EV_ADDRESS, NULL, m->name, &m->claim.addr, NULL, 0);
@@ -1481,6 +1513,11 @@ void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool
 	}
 	if (!busy)
 		emit_ups(m);
+	/* The gate's checks in reconcile see the device as the previous apply
+	 * read it; this one read it just now (a handshake, an endpoint): if the
+	 * gate can open, open it now rather than at the next re-check. */
+	if (m->gated && !busy && m->run == MN_RUNNING && gate_open(m, now, false))
+		soon(m, T_RECONCILE, now, 0);
 	if (!(diff->added || diff->removed || diff->updated || diff->device_changed || !m->wg_applied_once))
 		return;
 	if (!m->wg_applied_once) {
@@ -1577,7 +1614,9 @@ static void redial(struct mesh_node *m, uint64_t now)
 	}
 	/* Alone (nodes started together: the bootstrap node may not listen yet),
 	 * retry quickly; once in the mesh, the slow round suffices. */
-	arm_at(m, T_REDIAL, now + (mn_connected_count(m) ? MN_REDIAL_US : MN_REDIAL_ALONE_US));
+	arm_at(m, T_REDIAL, now + (mn_connected_count(m)                              ? MN_REDIAL_US
+				   : now - m->started_us < MN_REDIAL_START_WINDOW_US ? MN_REDIAL_START_US
+										     : MN_REDIAL_ALONE_US));
 }
 
 int mn_add_peer_addr(struct mesh_node *m, const char *multiaddr, bool now_dial, uint64_t now)
@@ -2219,6 +2258,7 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 	switch (r) {
 	case PT_NEW:
 		log_info(m->cfg.log, "peer %s (%s) at %s", a.name, from, ip[0] ? ip : "-");
+		m->prev_author_us = m->new_author_us;
 		m->new_author_us = now;
 		if (!m->joined) {
 			m->joined = true;
@@ -2322,12 +2362,33 @@ void mn_on_connected(struct mesh_node *m, const struct peerid *peer, const struc
 	soon(m, T_RECONCILE, now, MN_SOON_RECONCILE_US);
 }
 
+/* gossipsub sends a message to a peer only once it knows the peer subscribes
+ * (mn_on_connected waits MN_SOON_ANNOUNCE_US for that): the subscription is
+ * here, so the new peer gets our announcement now, not after the wait. A
+ * burst of subscriptions (the bootstrap node of nodes started together)
+ * costs one flood per MN_SOON_SUBSCRIBED_US. */
+void mn_on_subscribed(struct mesh_node *m, const struct peerid *peer, uint64_t now)
+{
+	struct mn_peer *c = peer_find(m, peer);
+
+	if (!c || !c->connected || m->run != MN_RUNNING)
+		return;
+	c->subscribed = true;
+	if (m->ops.send_to)
+		soon_direct(m, c, now, 0);
+	else
+		soon(m, T_ANNOUNCE_SOON, now,
+		     m->flood_us && now - m->flood_us < MN_SOON_SUBSCRIBED_US ? m->flood_us + MN_SOON_SUBSCRIBED_US - now
+									      : 0);
+}
+
 void mn_on_disconnected(struct mesh_node *m, const struct peerid *peer)
 {
 	struct mn_peer *c = peer_find(m, peer);
 
 	if (c) {
 		c->connected = false;
+		c->subscribed = false;
 		c->admitted = false;
 		c->adm_deadline_us = 0;
 	}
@@ -2568,7 +2629,7 @@ void mn_start(struct mesh_node *m, uint64_t now)
 	m->announce_step_us = 0;
 	arm_at(m, T_ANNOUNCE,
 	       now + (MN_WARMUP_FIRST_US < m->cfg.announce_us ? MN_WARMUP_FIRST_US : m->cfg.announce_us));
-	arm_at(m, T_REDIAL, now + MN_REDIAL_ALONE_US);
+	arm_at(m, T_REDIAL, now + MN_REDIAL_START_US);
 	arm_at(m, T_GRACE, now + m->cfg.expiry_us + 1000);
 	m->pr.active = false;
 	m->n_reports = 0;

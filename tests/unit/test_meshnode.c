@@ -839,10 +839,14 @@ static void test_engine_redial(void **state)
 	/* node 1 knows node 0, which is not up yet */
 	mh_start(&w, 1, 0);
 	assert_int_equal(w.nodes[1].dials, 1); /* at start */
-	mh_run(&w, 1 * SEC - 1);
-	assert_int_equal(w.nodes[1].dials, 1 + 3); /* 300, 600, 900 ms */
+	/* nodes started together: every 50 ms in the first second (the
+	 * bootstrap node may not listen yet), then every 300 ms while alone */
+	mh_run(&w, MN_REDIAL_START_WINDOW_US - 1);
+	assert_int_equal(w.nodes[1].dials, 1 + MN_REDIAL_START_WINDOW_US / MN_REDIAL_START_US - 1);
+	mh_run(&w, MN_REDIAL_START_WINDOW_US + 3 * MN_REDIAL_ALONE_US - 1);
+	assert_int_equal(w.nodes[1].dials, MN_REDIAL_START_WINDOW_US / MN_REDIAL_START_US + 3); /* 1, 1.3, 1.6 s */
 	mh_start(&w, 0, -1);
-	mh_run(&w, 1 * SEC + 250 * 1000);
+	mh_run(&w, w.now + MN_REDIAL_ALONE_US + 250 * 1000);
 	assert_true(w.nodes[1].connected[0]);
 	d0 = w.nodes[1].dials;
 	mh_run(&w, 20 * SEC);
