@@ -99,7 +99,7 @@ struct mesh_node {
 	void *ud;
 	enum mn_run run;
 	bool ann_flood; /* T_ANNOUNCE_SOON must flood (not only directed sends) */
-	uint64_t flood_us; /* our last flooded announcement that reached a subscribed peer (0: none) */
+	uint64_t flood_us; /* our last flooded announcement that reached a subscribed peer (0: none yet) */
 
 	struct peertable *pt;
 	struct nodestate st;
@@ -1236,7 +1236,7 @@ static bool gate_open(struct mesh_node *m, uint64_t now, bool verbose)
 	if (now - m->started_us >= MN_GATE_MAX_US) {
 		if (verbose)
 			log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known)",
-			 (unsigned long long)((now - m->started_us) / 1000), pt_count(m->pt) + 1);
+				 (unsigned long long)((now - m->started_us) / 1000), pt_count(m->pt) + 1);
 		return true;
 	}
 	if (!pt_count(m->pt))
@@ -1252,7 +1252,7 @@ static bool gate_open(struct mesh_node *m, uint64_t now, bool verbose)
 		if (!c || !c->hs.configured || !c->hs.applied) {
 			if (verbose)
 				log_debug(m->cfg.log, "address gate: %s not %s yet", e->ann.name,
-				  c && c->hs.configured ? "applied" : "configured");
+					  c && c->hs.configured ? "applied" : "configured");
 			return false;
 		}
 		/* Settled: we initiate; or a handshake or endpoint is there; or we
@@ -1263,20 +1263,20 @@ static bool gate_open(struct mesh_node *m, uint64_t now, bool verbose)
 		      (memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 && c->hs.acks_sent && hs_acks(&e->ann, m->cfg.wg_pub)))) {
 			if (verbose)
 				log_debug(m->cfg.log, "address gate: %s: role not settled (%s key, acks sent %u, acked %d)",
-				  e->ann.name, memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 ? "higher" : "lower",
-				  (unsigned)c->hs.acks_sent, hs_acks(&e->ann, m->cfg.wg_pub));
+					  e->ann.name, memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 ? "higher" : "lower",
+					  (unsigned)c->hs.acks_sent, hs_acks(&e->ann, m->cfg.wg_pub));
 			return false;
 		}
 	}
 	if (pt_count(m->pt) + 1 < want || (!agree && now - m->new_author_us < MN_GATE_QUIET_US)) {
 		if (verbose)
-			log_debug(m->cfg.log, "address gate: %zu members known, %u counted, %s", pt_count(m->pt) + 1, want,
-			  agree ? "counts agree" : "counts differ: quiet period");
+			log_debug(m->cfg.log, "address gate: %zu members known, %u counted, %s", pt_count(m->pt) + 1,
+				  want, agree ? "counts agree" : "counts differ: quiet period");
 		return false;
 	}
 	if (verbose)
 		log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known, every one ready)",
-		 (unsigned long long)((now - m->started_us) / 1000), pt_count(m->pt) + 1);
+			 (unsigned long long)((now - m->started_us) / 1000), pt_count(m->pt) + 1);
 	return true;
 }
 
@@ -2363,10 +2363,13 @@ void mn_on_connected(struct mesh_node *m, const struct peerid *peer, const struc
 }
 
 /* gossipsub sends a message to a peer only once it knows the peer subscribes
- * (mn_on_connected waits MN_SOON_ANNOUNCE_US for that): the subscription is
- * here, so the new peer gets our announcement now, not after the wait. A
- * burst of subscriptions (the bootstrap node of nodes started together)
- * costs one flood per MN_SOON_SUBSCRIBED_US. */
+ * (mn_on_connected waits MN_SOON_ANNOUNCE_US for that). While no announcement
+ * of ours has reached anybody (nodes started together, a joiner), the first
+ * subscription sends it at once, not after that wait: the node we dialled
+ * learns us and forwards us to its mesh. Otherwise the coalesced one stands:
+ * a mesh node that answered a joiner's connection at once would often be
+ * configured by the joiner as a waiter before its ack arrives (a pair of
+ * waiters: one more round trip) instead of as the joiner's initiator. */
 void mn_on_subscribed(struct mesh_node *m, const struct peerid *peer, uint64_t now)
 {
 	struct mn_peer *c = peer_find(m, peer);
@@ -2374,12 +2377,8 @@ void mn_on_subscribed(struct mesh_node *m, const struct peerid *peer, uint64_t n
 	if (!c || !c->connected || m->run != MN_RUNNING)
 		return;
 	c->subscribed = true;
-	if (m->ops.send_to)
-		soon_direct(m, c, now, 0);
-	else
-		soon(m, T_ANNOUNCE_SOON, now,
-		     m->flood_us && now - m->flood_us < MN_SOON_SUBSCRIBED_US ? m->flood_us + MN_SOON_SUBSCRIBED_US - now
-									      : 0);
+	if (!m->flood_us) /* a flood, directed sends or not: nobody knows us */
+		soon(m, T_ANNOUNCE_SOON, now, 0);
 }
 
 void mn_on_disconnected(struct mesh_node *m, const struct peerid *peer)
@@ -2623,6 +2622,8 @@ void mn_start(struct mesh_node *m, uint64_t now)
 		m->seq = m->st.seq_floor; /* above every sequence a previous run may have used */
 	m->run = MN_RUNNING;
 	m->started_us = now;
+	m->flood_us = 0;
+	m->new_author_us = m->prev_author_us = 0;
 	m->grace_over = false;
 	disarm_all(m);
 	arm_at(m, T_RECONCILE, now);

@@ -38,9 +38,6 @@
 
 #define MN_SOON_ANNOUNCE_US (150ull * 1000)   /* coalesces a burst of joins into one publish */
 #define MN_SOON_RECONCILE_US (20ull * 1000)
-/* At most one flood per this for new connections whose subscription arrived
- * (mn_on_subscribed). */
-#define MN_SOON_SUBSCRIBED_US (25ull * 1000)
 #define MN_SOON_SAVE_US (500ull * 1000)
 /* A directed answer to a node we are not connected to yet waits this long
  * for the connection (the engine dials new nodes at once) before it falls
@@ -60,9 +57,10 @@
 /* Our member count (announcement `nm`) goes out only this long after our
  * start, and not within MN_GATE_QUIET_US of a burst of new authors. */
 #define MN_COUNT_SETTLED_US (1000ull * 1000)
-/* re-checked at least this often while closed (each check re-reads the
- * device; the inputs that may open it re-check it at once). */
-#define MN_GATE_RECHECK_US (25ull * 1000)
+/* re-checked at least this often while closed (each check is a reconcile,
+ * whose apply re-reads the device: a handshake there settles a peer); the
+ * inputs that may open it re-check it at once, and so does every apply. */
+#define MN_GATE_RECHECK_US (50ull * 1000)
 #define MN_SEQ_RESERVE_US (3600ull * 1000 * 1000) /* announcement sequences reserved per state write */
 #define MN_REDIAL_US (3ull * 1000 * 1000)     /* partitions heal within this (+ the host's backoff) */
 #define MN_REDIAL_ALONE_US (300ull * 1000)

@@ -604,47 +604,6 @@ static void graft_early(struct gs *gs, struct gs_topic *t, struct gs_peer *p, ui
 	}
 }
 
-/* A peer just subscribed to t: offer it, in one IHAVE, the messages of t we
- * hold for gossip (the last mcache_gossip heartbeats), instead of leaving
- * them to the heartbeats' gossip, which reaches only some non-mesh peers
- * and not before the next heartbeat. Nodes started together: the relay they
- * all dial holds every announcement published so far, and a node that
- * connects late learns them one round trip later (IWANT) rather than at a
- * heartbeat or through a connection to each author. IHAVE is valid at any
- * time (gossipsub-v1.0.md "Control messages"; go and js take it outside the
- * heartbeat too, within their per-heartbeat IHAVE limits); bounded by
- * max_gossip_ids, once per subscription. */
-static void gossip_to_new(struct gs *gs, struct gs_topic *t, struct gs_peer *p)
-{
-	size_t nids = 0;
-	struct gsb *ids;
-
-	if (!t->subscribed)
-		return;
-	for (unsigned w = 0; w < gs->cfg.mcache_gossip; w++)
-		nids += gs->mc.win[w].n;
-	if (!nids)
-		return;
-	ids = malloc(nids * sizeof(*ids));
-	if (!ids)
-		return;
-	nids = 0;
-	for (unsigned w = 0; w < gs->cfg.mcache_gossip; w++)
-		for (size_t i = 0; i < gs->mc.win[w].n && nids < gs->cfg.max_gossip_ids; i++) {
-			const struct gs_mentry *m = gs->mc.win[w].e[i];
-
-			if (strcmp(m->topic, t->name) == 0)
-				ids[nids++] = (struct gsb){m->id, m->hn.len};
-		}
-	if (nids) {
-		struct gsrpc_ihave h = {topic_gsb(t), ids, nids};
-		struct gsrpc r = {.ihave = &h, .n_ihave = 1};
-
-		send_rpc(gs, p, &r);
-	}
-	free(ids);
-}
-
 static void handle_subs(struct gs *gs, struct gs_peer *p, const struct gsrpc *r, uint64_t now)
 {
 	for (size_t i = 0; i < r->n_subs && !p->dead; i++) {
@@ -672,7 +631,6 @@ static void handle_subs(struct gs *gs, struct gs_peer *p, const struct gsrpc *r,
 				gs->cfg.cb.on_subscription(gs->cfg.cb.ud, p->id, p->id_len, (const char *)s->topic.p,
 							   s->topic.n, true);
 			graft_early(gs, t, p, now);
-			gossip_to_new(gs, t, p);
 		} else {
 			t = topic_find(gs, s->topic.p, s->topic.n);
 			if (!t)
