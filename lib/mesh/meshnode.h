@@ -54,9 +54,6 @@
 /* no new author for this long (the answers to our first announcement come
  * in a burst); */
 #define MN_GATE_QUIET_US (100ull * 1000)
-/* Our member count (announcement `nm`) goes out only this long after our
- * start, and not within MN_GATE_QUIET_US of a burst of new authors. */
-#define MN_COUNT_SETTLED_US (1000ull * 1000)
 /* re-checked at least this often while closed (each check is a reconcile,
  * whose apply re-reads the device: a handshake there settles a peer); the
  * inputs that may open it re-check it at once, and so does every apply. */

@@ -125,8 +125,6 @@ static int op_publish(void *ud, const uint8_t *data, size_t len)
 	x->publishes++;
 	if (ann_decode(data, len, &a) == 0 && (a.flags & ANN_F_LEAVING))
 		x->leaving_publishes++;
-	if (a.members && w->now - x->started_at < MN_COUNT_SETTLED_US)
-		x->counted_early++;
 	/* Every node of the connected component, over live connections. */
 	seen[x->idx] = true;
 	stack[sp++] = x->idx;

@@ -53,7 +53,6 @@ struct mh_node {
 	size_t publishes, leaving_publishes, applies, dials, probes;
 	size_t directs;     /* directed announcements sent (w->directed) */
 	uint64_t started_at;
-	size_t counted_early; /* announcements with a member count within MN_COUNT_SETTLED_US of its start */
 	bool refuse_direct; /* a directed announcement to this node cannot be sent (an older node) */
 	size_t ups_unrouted; /* MN_EV_PEER_UP before the device routed the peer */
 	bool has_addr;
