@@ -171,6 +171,10 @@ static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 		mn_on_connected(n->mesh, ev->peer, ev->addr && ann_ip_from_ma(ev->addr, ev->addr_len, &ip, NULL) ? &ip : NULL,
 				now);
 		break;
+	case W2W_P2P_EV_SUBSCRIBED:
+		if (ev->peer && ev->topic && !strcmp(ev->topic, TOPIC))
+			mn_on_subscribed(n->mesh, ev->peer, now);
+		break;
 	case W2W_P2P_EV_DISCONNECTED:
 		if (ev->peer)
 			mn_on_disconnected(n->mesh, ev->peer);
@@ -575,9 +579,11 @@ int w2w_node_start(struct w2w_node *n)
 	p2ph_set_validator(n->p2p, validate_msg, n);
 	node_admission_start(n);
 	w2w_p2p_set_log(n->p2p, p2p_log, n, n->log.max_level);
-	/* A refused first dial (peers starting together) is retried within 250 ms;
-	 * the host's backoff still grows from there for peers that stay away. */
-	w2w_p2p_set_option(n->p2p, W2W_P2P_OPT_DIAL_BACKOFF_MS, 250);
+	/* A refused first dial (peers starting together: the bootstrap node may
+	 * not listen yet) is retried within 50 ms (the engine redials that often
+	 * in its first second alone); the host's backoff doubles from there
+	 * (50, 100, 200 ms, ...) for peers that stay away. */
+	w2w_p2p_set_option(n->p2p, W2W_P2P_OPT_DIAL_BACKOFF_MS, 50);
 	/* No periodic keepalive per connection: a cost per peer, never flat in
 	 * N. The engine's probes (one per period, docs/mesh.md "Liveness") tell
 	 * a dead peer instead. */

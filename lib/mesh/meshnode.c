@@ -75,6 +75,7 @@ struct mn_peer {
 	uint64_t rot_since;
 	/* a directed announcement is due to it since (0: none; see soon_direct) */
 	uint64_t direct_since;
+	bool subscribed; /* connected, and its subscription to our topic arrived (mn_on_subscribed) */
 };
 
 /* A pair we relay (docs/nat.md "Relays"). */
@@ -120,6 +121,7 @@ struct mesh_node {
 	bool wg_applied_once;
 	bool hs_dirty; /* peers were configured: announce the acks once applied */
 	uint64_t wg_retry_us; /* backoff after a failed apply (0: the last one worked) */
+	uint64_t wg_retry_at; /* when that retry is due */
 	uint64_t started_us;
 	/* the address gate (docs/mesh.md "Joining fast"): a new claim is kept
 	 * off the interface until we know the mesh */
@@ -1211,14 +1213,15 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
  * the handshake, and theirs to us too. At the latest after MN_GATE_MAX_US
  * (a dead node in an announcement's count, an unreachable bootstrap).
  */
-static bool gate_open(struct mesh_node *m, uint64_t now)
+static bool gate_open(struct mesh_node *m, uint64_t now, bool verbose)
 {
 	uint32_t want = 0;
 	bool agree = true; /* every node we know counts exactly the members we know */
 
 	if (now - m->started_us >= MN_GATE_MAX_US) {
-		log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known)",
-			 (unsigned long long)((now - m->started_us) / 1000), pt_count(m->pt) + 1);
+		if (verbose)
+			log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known)",
+				 (unsigned long long)((now - m->started_us) / 1000), pt_count(m->pt) + 1);
 		return true;
 	}
 	if (!pt_count(m->pt))
@@ -1231,20 +1234,34 @@ static bool gate_open(struct mesh_node *m, uint64_t now)
 			want = e->ann.members;
 		if (e->ann.members != pt_count(m->pt) + 1)
 			agree = false;
-		if (!c || !c->hs.configured || !c->hs.applied)
+		if (!c || !c->hs.configured || !c->hs.applied) {
+			if (verbose)
+				log_debug(m->cfg.log, "address gate: %s not %s yet", e->ann.name,
+					  c && c->hs.configured ? "applied" : "configured");
 			return false;
+		}
 		/* Settled: we initiate; or a handshake or endpoint is there; or we
 		 * are the higher-key waiter, it acks us and our ack went out: it
 		 * initiates on receipt (one hop; waiting for its handshake instead
 		 * cost nodes started together seconds). */
 		if (!(c->hs.role == HS_ROLE_INITIATOR || established(m, e->ann.wg_pub) ||
-		      (memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 && c->hs.acks_sent && hs_acks(&e->ann, m->cfg.wg_pub))))
+		      (memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 && c->hs.acks_sent && hs_acks(&e->ann, m->cfg.wg_pub)))) {
+			if (verbose)
+				log_debug(m->cfg.log, "address gate: %s: role not settled (%s key, acks sent %u, acked %d)",
+					  e->ann.name, memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 ? "higher" : "lower",
+					  (unsigned)c->hs.acks_sent, hs_acks(&e->ann, m->cfg.wg_pub));
 			return false;
+		}
 	}
-	if (pt_count(m->pt) + 1 < want || (!agree && now - m->new_author_us < MN_GATE_QUIET_US))
+	if (pt_count(m->pt) + 1 < want || (!agree && now - m->new_author_us < MN_GATE_QUIET_US)) {
+		if (verbose)
+			log_debug(m->cfg.log, "address gate: %zu members known, %u counted, %s", pt_count(m->pt) + 1,
+				  want, agree ? "counts agree" : "counts differ: quiet period");
 		return false;
-	log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known, every one ready)",
-		 (unsigned long long)((now - m->started_us) / 1000), pt_count(m->pt) + 1);
+	}
+	if (verbose)
+		log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known, every one ready)",
+			 (unsigned long long)((now - m->started_us) / 1000), pt_count(m->pt) + 1);
 	return true;
 }
 
@@ -1406,7 +1423,7 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 	 * there and announce themselves again once reconnected (seamless
 	 * restart); only then are the ones that stayed silent removed. */
 	if (m->gated) {
-		if (gate_open(m, now)) {
+		if (gate_open(m, now, true)) {
 			m->gated = false;
 			if (m->has_claim)
 				emit(m, MN_EV_ADDRESS, NULL, m->name, &m->claim.addr, NULL, 0);
@@ -1420,7 +1437,12 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 				at = quiet;
 			if (m->started_us + MN_GATE_MAX_US < at)
 				at = m->started_us + MN_GATE_MAX_US;
-			soon(m, T_RECONCILE, now, at > now ? at - now : 0);
+			/* not while applies fail (wireguard-go killed, the interface
+			 * deleted): every failed apply doubles the retry backoff
+			 * (mn_on_wg_failed), and re-checks every 50 ms would push it to
+			 * its 30 s cap within a second; the backoff drives the retries */
+			if (!m->wg_retry_us)
+				soon(m, T_RECONCILE, now, at > now ? at - now : 0);
 		}
 	}
 	m->ops.apply(m->ud, dev, m->has_claim && !m->gated ? &m->claim : NULL, m->cfg.range.plen,
@@ -1481,6 +1503,11 @@ void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool
 	}
 	if (!busy)
 		emit_ups(m);
+	/* The gate's checks in reconcile see the device as the previous apply
+	 * read it; this one read it just now (a handshake, an endpoint): if the
+	 * gate can open, open it now rather than at the next re-check. */
+	if (m->gated && !busy && m->run == MN_RUNNING && gate_open(m, now, false))
+		soon(m, T_RECONCILE, now, 0);
 	if (!(diff->added || diff->removed || diff->updated || diff->device_changed || !m->wg_applied_once))
 		return;
 	if (!m->wg_applied_once) {
@@ -1577,7 +1604,9 @@ static void redial(struct mesh_node *m, uint64_t now)
 	}
 	/* Alone (nodes started together: the bootstrap node may not listen yet),
 	 * retry quickly; once in the mesh, the slow round suffices. */
-	arm_at(m, T_REDIAL, now + (mn_connected_count(m) ? MN_REDIAL_US : MN_REDIAL_ALONE_US));
+	arm_at(m, T_REDIAL, now + (mn_connected_count(m)                              ? MN_REDIAL_US
+				   : now - m->started_us < MN_REDIAL_START_WINDOW_US ? MN_REDIAL_START_US
+										     : MN_REDIAL_ALONE_US));
 }
 
 int mn_add_peer_addr(struct mesh_node *m, const char *multiaddr, bool now_dial, uint64_t now)
@@ -2322,12 +2351,30 @@ void mn_on_connected(struct mesh_node *m, const struct peerid *peer, const struc
 	soon(m, T_RECONCILE, now, MN_SOON_RECONCILE_US);
 }
 
+/* The connected peer's subscription to our topic arrived (the daemon's host
+ * reports it). Recorded only: publishing our first announcement at this
+ * moment (instead of MN_SOON_ANNOUNCE_US after the connection) made nodes
+ * started together meet ~100 ms sooner, but it changed which side of a pair
+ * initiates, and then a node whose wireguard-go was killed or whose
+ * interface was deleted was not repaired within a minute (tests/stress
+ * wg-delete, not understood yet; docs/mesh.md "Where the time of a cold
+ * start goes"). */
+void mn_on_subscribed(struct mesh_node *m, const struct peerid *peer, uint64_t now)
+{
+	struct mn_peer *c = peer_find(m, peer);
+
+	(void)now;
+	if (c && c->connected)
+		c->subscribed = true;
+}
+
 void mn_on_disconnected(struct mesh_node *m, const struct peerid *peer)
 {
 	struct mn_peer *c = peer_find(m, peer);
 
 	if (c) {
 		c->connected = false;
+		c->subscribed = false;
 		c->admitted = false;
 		c->adm_deadline_us = 0;
 	}
@@ -2342,9 +2389,19 @@ void mn_on_wg_failed(struct mesh_node *m, uint64_t now)
 	 * as a whole): reconcile again after a backoff, 1 s doubling to 30 s. The
 	 * engine below re-reads the device and sends only what is still missing.
 	 * Without this a failed apply waited for an unrelated input. */
+	if (m->wg_retry_us && now < m->wg_retry_at) {
+		/* A reconcile some other input brought forward (a kick's
+		 * re-check, an announcement, the address gate) failed before the
+		 * retry was due: keep the retry where it was. Doubling on every
+		 * failure pushed it to the 30 s cap within seconds, and a deleted
+		 * interface stayed down past a minute (tests/stress wg-delete). */
+		soon(m, T_RECONCILE, now, m->wg_retry_at - now);
+		return;
+	}
 	m->wg_retry_us = m->wg_retry_us ? m->wg_retry_us * 2 : MN_WG_RETRY_FIRST_US;
 	if (m->wg_retry_us > MN_WG_RETRY_MAX_US)
 		m->wg_retry_us = MN_WG_RETRY_MAX_US;
+	m->wg_retry_at = now + m->wg_retry_us;
 	soon(m, T_RECONCILE, now, m->wg_retry_us);
 }
 
@@ -2562,13 +2619,14 @@ void mn_start(struct mesh_node *m, uint64_t now)
 		m->seq = m->st.seq_floor; /* above every sequence a previous run may have used */
 	m->run = MN_RUNNING;
 	m->started_us = now;
+	m->new_author_us = 0;
 	m->grace_over = false;
 	disarm_all(m);
 	arm_at(m, T_RECONCILE, now);
 	m->announce_step_us = 0;
 	arm_at(m, T_ANNOUNCE,
 	       now + (MN_WARMUP_FIRST_US < m->cfg.announce_us ? MN_WARMUP_FIRST_US : m->cfg.announce_us));
-	arm_at(m, T_REDIAL, now + MN_REDIAL_ALONE_US);
+	arm_at(m, T_REDIAL, now + MN_REDIAL_START_US);
 	arm_at(m, T_GRACE, now + m->cfg.expiry_us + 1000);
 	m->pr.active = false;
 	m->n_reports = 0;

@@ -54,12 +54,17 @@
 /* no new author for this long (the answers to our first announcement come
  * in a burst); */
 #define MN_GATE_QUIET_US (100ull * 1000)
-/* re-checked at least this often while closed (each check re-reads the
- * device; the inputs that may open it re-check it at once). */
-#define MN_GATE_RECHECK_US (100ull * 1000)
+/* re-checked at least this often while closed (each check is a reconcile,
+ * whose apply re-reads the device: a handshake there settles a peer); the
+ * inputs that may open it re-check it at once, and so does every apply. */
+#define MN_GATE_RECHECK_US (50ull * 1000)
 #define MN_SEQ_RESERVE_US (3600ull * 1000 * 1000) /* announcement sequences reserved per state write */
 #define MN_REDIAL_US (3ull * 1000 * 1000)     /* partitions heal within this (+ the host's backoff) */
 #define MN_REDIAL_ALONE_US (300ull * 1000)
+/* Alone in the first MN_REDIAL_START_WINDOW_US after start (nodes started
+ * together: the bootstrap node may not listen yet), redial this often. */
+#define MN_REDIAL_START_US (50ull * 1000)
+#define MN_REDIAL_START_WINDOW_US (1000ull * 1000)
 #define MN_WARMUP_FIRST_US (1000ull * 1000)   /* first announcement after start */
 #define MN_WARMUP_LAST_US (4000ull * 1000)    /* longest warm-up step */
 /* PeerExpiry = 3 x AnnounceInterval + this: three missed announcements plus slack for gossip delay */
@@ -239,6 +244,10 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 		   uint64_t now);
 /* The peer's first libp2p connection is up; remote: its IP (NULL if not IP). */
 void mn_on_connected(struct mesh_node *m, const struct peerid *peer, const struct ann_ip *remote, uint64_t now);
+/* The connected peer's subscription to the announcement topic arrived: it can
+ * take our announcement now (optional input; without it the announcement for
+ * a new connection goes out MN_SOON_ANNOUNCE_US after mn_on_connected). */
+void mn_on_subscribed(struct mesh_node *m, const struct peerid *peer, uint64_t now);
 void mn_on_disconnected(struct mesh_node *m, const struct peerid *peer);
 /* A peer observed us at ip (identify). */
 void mn_on_observed(struct mesh_node *m, const struct ann_ip *ip, uint64_t now);

@@ -185,13 +185,21 @@ def seqpinger_main(wait, gap, limit):
     while time.monotonic() < end:
         now = time.monotonic()
         if self_ip and not self_ready and now >= next_self_check:
+            # Assigned = it can receive: a datagram sent to it from it arrives. Binding is not enough: Linux
+            # inserts the local route of a new IPv6 address in its DAD work (addrconf_dad_completed, run from
+            # a workqueue even with IFA_F_NODAD), after the address can already be bound; until then packets
+            # to it are dropped (captures showed first replies crossing the tunnel and never reaching us).
             fam = socket.AF_INET6 if ":" in self_ip else socket.AF_INET
             t = socket.socket(fam, socket.SOCK_DGRAM)
             try:
                 t.bind((self_ip, 0))
-                self_ready = True
-                out.write("self-ready %.6f\n" % time.time())
-                out.flush()
+                t.sendto(b"w2wself", t.getsockname())
+                if select.select([t], [], [], 0.002)[0] and t.recv(16) == b"w2wself":
+                    self_ready = True
+                    out.write("self-ready %.6f\n" % time.time())
+                    out.flush()
+                else:
+                    next_self_check = time.monotonic() + 0.001
             except OSError:
                 next_self_check = now + 0.005
             finally:

@@ -482,6 +482,7 @@ void mh_start(struct mh_world *w, int i, int bootstrap)
 	c.rotate_us = x->rotate_us;
 	mn_free(x->m);
 	x->m = NULL;
+	x->started_at = w->now;
 	{
 		struct mn_ops o = ops;
 
@@ -565,6 +566,11 @@ static void deliver(struct mh_world *w, struct mh_ev *e)
 		/* identify: each side learns the other's token */
 		mn_on_identify(from->m, &to->id, to->tok, to->tok_len, w->now);
 		mn_on_identify(to->m, &from->id, from->tok, from->tok_len, w->now);
+		/* gossipsub's hello (the subscriptions) comes with the connection */
+		if (w->subscriptions) {
+			mn_on_subscribed(from->m, &to->id, w->now);
+			mn_on_subscribed(to->m, &from->id, w->now);
+		}
 		break;
 	case MH_PONG:
 		if (from->up && to->up && from->part == to->part && from->connected[e->to])

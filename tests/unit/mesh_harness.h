@@ -52,6 +52,7 @@ struct mh_node {
 	size_t events[MN_EV_KEY_ROTATED + 1];
 	size_t publishes, leaving_publishes, applies, dials, probes;
 	size_t directs;     /* directed announcements sent (w->directed) */
+	uint64_t started_at;
 	bool refuse_direct; /* a directed announcement to this node cannot be sent (an older node) */
 	size_t ups_unrouted; /* MN_EV_PEER_UP before the device routed the peer */
 	bool has_addr;
@@ -113,6 +114,9 @@ struct mh_world {
 	 * docs/mesh.md "Scale"): delivered to the peer alone when connected and
 	 * the peer does not refuse_direct, else -EAGAIN */
 	bool directed;
+	/* connections report the peer's subscription at once (mn_on_subscribed,
+	 * as the daemon's host does when gossipsub's hello arrives) */
+	bool subscriptions;
 };
 
 /* n nodes (not started) in range ("10.42.0.0/16"); node i has underlay IP

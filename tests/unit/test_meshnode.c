@@ -363,6 +363,52 @@ static void test_engine_address_gate(void **state)
 	mh_free(&w);
 }
 
+/* Nodes started together (issue #10), with the daemon's inputs (each
+ * connection reports the peer's subscription, mn_on_subscribed): every
+ * ordered pair is routed on both sides before the later of the two addresses
+ * goes on the interface, so the first packet either way is staged, not
+ * dropped, and no gate waits for its cap; a later join into the settled mesh
+ * agrees on the counts and does not wait for the quiet period. */
+static void test_engine_cold_start_gate(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+	uint64_t t0;
+
+	(void)state;
+	mh_init(&w, 9, "10.42.0.0/16", 60 * SEC);
+	w.subscriptions = true;
+	w.jitter_us = 3000;
+	for (int i = 0; i < 8; i++)
+		mh_start(&w, i, i ? 0 : -1);
+	mh_run(&w, 5 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	for (int i = 0; i < 8; i++) {
+		assert_true(w.nodes[i].addr_at > 0);
+		for (int j = 0; j < 8; j++) {
+			uint64_t t = w.nodes[i].addr_at > w.nodes[j].addr_at ? w.nodes[i].addr_at : w.nodes[j].addr_at;
+
+			if (i == j)
+				continue;
+			assert_true(w.nodes[i].routed_at[j] && w.nodes[i].routed_at[j] <= t);
+		}
+	}
+	for (int i = 1; i < 8; i++)
+		assert_true(w.nodes[i].addr_at < MN_GATE_MAX_US / 2); /* not the cap */
+	assert_int_equal(mh_crossed(&w), 0);
+	assert_int_equal(mh_rate_limited(&w), 0);
+	t0 = w.now;
+	mh_start(&w, 8, 0);
+	mh_run(&w, w.now + 2 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	assert_true(w.nodes[8].addr_at > t0 && w.nodes[8].addr_at - t0 < MN_GATE_QUIET_US);
+	for (int j = 0; j < 8; j++) {
+		assert_true(w.nodes[8].routed_at[j] && w.nodes[8].routed_at[j] <= w.nodes[8].addr_at);
+		assert_true(w.nodes[j].routed_at[8] && w.nodes[j].routed_at[8] <= w.nodes[8].addr_at);
+	}
+	mh_free(&w);
+}
+
 /* Two nodes pin the same address (a claim time of 0 is not authenticated: a PSK
  * holder can forge a pin). Each keeps it, never routes it to the other (not
  * even the node with the higher peer ID, which loses the tie on nodes that pin
@@ -839,10 +885,14 @@ static void test_engine_redial(void **state)
 	/* node 1 knows node 0, which is not up yet */
 	mh_start(&w, 1, 0);
 	assert_int_equal(w.nodes[1].dials, 1); /* at start */
-	mh_run(&w, 1 * SEC - 1);
-	assert_int_equal(w.nodes[1].dials, 1 + 3); /* 300, 600, 900 ms */
+	/* nodes started together: every 50 ms in the first second (the
+	 * bootstrap node may not listen yet), then every 300 ms while alone */
+	mh_run(&w, MN_REDIAL_START_WINDOW_US - 1);
+	assert_int_equal(w.nodes[1].dials, 1 + MN_REDIAL_START_WINDOW_US / MN_REDIAL_START_US - 1);
+	mh_run(&w, MN_REDIAL_START_WINDOW_US + 3 * MN_REDIAL_ALONE_US - 1);
+	assert_int_equal(w.nodes[1].dials, MN_REDIAL_START_WINDOW_US / MN_REDIAL_START_US + 3); /* 1, 1.3, 1.6 s */
 	mh_start(&w, 0, -1);
-	mh_run(&w, 1 * SEC + 250 * 1000);
+	mh_run(&w, w.now + MN_REDIAL_ALONE_US + 250 * 1000);
 	assert_true(w.nodes[1].connected[0]);
 	d0 = w.nodes[1].dials;
 	mh_run(&w, 20 * SEC);
@@ -1101,6 +1151,7 @@ int main(void)
 		cmocka_unit_test(test_engine_join),
 		cmocka_unit_test(test_engine_directed_join),
 		cmocka_unit_test(test_engine_address_gate),
+		cmocka_unit_test(test_engine_cold_start_gate),
 		cmocka_unit_test(test_engine_forged_pin),
 		cmocka_unit_test(test_engine_clock_back),
 		cmocka_unit_test(test_engine_restart_grace),
