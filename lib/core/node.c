@@ -172,7 +172,7 @@ static void on_p2p_event(void *ud, const struct p2ph_event *ev)
 				now);
 		break;
 	case W2W_P2P_EV_SUBSCRIBED:
-		if (ev->peer && ev->topic && !strcmp(ev->topic, TOPIC))
+		if (ev->peer && ev->topic && !strcmp(ev->topic, NODE_TOPIC))
 			mn_on_subscribed(n->mesh, ev->peer, now);
 		break;
 	case W2W_P2P_EV_DISCONNECTED:
