@@ -73,6 +73,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "degree.h"
 #include "gossipsub.h"
 #include "ident.h"
 #include "meshnode.h"
@@ -197,6 +198,9 @@ struct sim {
 	size_t ntouched;
 	struct pending_msg *pend;
 	size_t npend, cappend;
+	int (*hang)[2]; /* hangups to carry out (op_hangup) */
+	size_t nhang, caphang;
+	uint64_t hangups;
 	uint64_t next_keepalive;
 	uint64_t frames, segments, lost_segments;
 	uint64_t inflight, inflight_peak; /* RPC bytes on the wire, now and at most */
@@ -563,6 +567,11 @@ static int op_publish(void *ud, const uint8_t *data, size_t len)
  * is a gossipsub publish on the recipient's topic, which only it subscribes
  * to: the real router sends it to that peer alone and nobody forwards it. */
 static bool directed;
+/* start patterns: all within spread_us (a cold start; --spread S), or
+ * ROLLING_RATE per second; bootstrapping from node 0 (--hub 1) or from a
+ * random earlier node */
+static uint64_t spread_us = SEC;
+static bool hub;
 
 static void direct_topic(int j, char *out, size_t cap)
 {
@@ -586,6 +595,26 @@ static int op_send_to(void *ud, const struct peerid *peer, const uint8_t *data, 
 	r = gs_publish(x->gs, topic, data, len, s->now);
 	s->cur = prev;
 	return r;
+}
+
+/* The engine closes a connection it does not want (bounded degree): queued,
+ * carried out after the input returns (an op must not call back into the
+ * engine), as lib/core/p2phost.c delivers the disconnect events from the loop. */
+static void op_hangup(void *ud, const struct peerid *peer)
+{
+	struct node *x = ud;
+	struct sim *s = x->s;
+	int j = node_of(s, peer->b, peer->len);
+
+	if (j < 0 || j == x->idx)
+		return;
+	if (s->nhang == s->caphang) {
+		s->caphang = s->caphang ? 2 * s->caphang : 64;
+		s->hang = xrealloc(s->hang, s->caphang * sizeof(*s->hang));
+	}
+	s->hang[s->nhang][0] = x->idx;
+	s->hang[s->nhang][1] = j;
+	s->nhang++;
 }
 
 static void op_dial(void *ud, const uint8_t *ma, size_t len)
@@ -735,6 +764,7 @@ static struct mn_ops ops = {
 	.event = op_event,
 	.established = op_established,
 	.wall_us = op_wall_us,
+	.hangup = op_hangup,
 };
 
 /* ---- the world ---- */
@@ -815,6 +845,7 @@ static void sim_free(struct sim *s)
 	for (size_t k = 0; k < s->npend; k++)
 		free(s->pend[k].data);
 	free(s->pend);
+	free(s->hang);
 	free(s->heap);
 	free(s->dirty);
 	free(s->touched);
@@ -880,6 +911,39 @@ static void deliver_pending(struct sim *s)
 		touch(s, pm->to);
 	}
 	s->npend = 0;
+}
+
+/* The hangups the engines asked for: both ends see the connection close
+ * (TCP FIN and its ACK each way). */
+static void do_hangups(struct sim *s)
+{
+	for (size_t k = 0; k < s->nhang; k++) {
+		int i = s->hang[k][0], j = s->hang[k][1];
+		struct pair *p = P(s, i, j), *q = P(s, j, i);
+		struct node *a = &s->nodes[i], *b = &s->nodes[j];
+
+		if (!p->link)
+			continue;
+		p->link = q->link = 0;
+		p->gen++;
+		q->gen++;
+		a->conns--;
+		b->conns--;
+		s->hangups++;
+		count(s, i, 2 * WIRE_SEG_OVERHEAD, j, 2 * WIRE_SEG_OVERHEAD);
+		count(s, j, 2 * WIRE_SEG_OVERHEAD, i, 2 * WIRE_SEG_OVERHEAD);
+		s->cur = i;
+		gs_remove_peer(a->gs, ident_peerid(b->id)->b, ident_peerid(b->id)->len);
+		s->cur = j;
+		gs_remove_peer(b->gs, ident_peerid(a->id)->b, ident_peerid(a->id)->len);
+		if (a->up)
+			mn_on_disconnected(a->m, ident_peerid(b->id));
+		if (b->up)
+			mn_on_disconnected(b->m, ident_peerid(a->id));
+		touch(s, i);
+		touch(s, j);
+	}
+	s->nhang = 0;
 }
 
 static void backoff(struct pair *p, uint64_t now)
@@ -957,7 +1021,10 @@ static void keepalive(struct sim *s)
 	if (s->n < 2)
 		return;
 	for (size_t i = 0; i < s->n; i++) {
-		size_t j = (i + 1 + (size_t)(k % (s->n - 1))) % s->n;
+		/* with a bounded degree (lib/mesh/degree.h) the engine probes one
+		 * of its DEG_RING ring successors */
+		size_t w = deg_bounded(s->n) ? DEG_RING : s->n - 1;
+		size_t j = (i + 1 + (size_t)(k % w)) % s->n;
 
 		if (j != i && P(s, (int)i, (int)j)->link) {
 			count(s, (int)i, PROBE_PROBER_TX, (int)j, PROBE_PROBER_TX);
@@ -1068,6 +1135,8 @@ static void run(struct sim *s, uint64_t until)
 		if (e.t > s->now)
 			s->now = e.t;
 		handle(s, &e);
+		deliver_pending(s);
+		do_hangups(s);
 		deliver_pending(s);
 		flush(s);
 	}
@@ -1261,8 +1330,10 @@ static int scenario(size_t n, unsigned rate, uint64_t settle_us, uint64_t idle_u
 	sim_init(&s, n, seed);
 	for (int i = 0; i < joiner; i++) {
 		lcg = lcg * 1664525u + 1013904223u;
-		start(&s, i, i ? (int)((lcg >> 8) % (uint32_t)i) : -1);
-		run(&s, s.now + SEC / (rate ? rate : (uint64_t)joiner));
+		/* --hub: every node bootstraps from node 0 (one bootstrap address
+		 * in every configuration), else from a random earlier node */
+		start(&s, i, i ? (hub ? 0 : (int)((lcg >> 8) % (uint32_t)i)) : -1);
+		run(&s, s.now + (rate ? SEC / rate : spread_us / (uint64_t)joiner));
 	}
 	res->t_start = converge(&s, 20 * 60 * SEC, "start");
 	c0 = total(&s, false);
@@ -1459,6 +1530,10 @@ int main(int argc, char **argv)
 				apply_us = strtoull(argv[k + 1], NULL, 0) * MS;
 			else if (!strcmp(argv[k], "--directed"))
 				directed = strtoul(argv[k + 1], NULL, 0) != 0;
+			else if (!strcmp(argv[k], "--hub"))
+				hub = strtoul(argv[k + 1], NULL, 0) != 0;
+			else if (!strcmp(argv[k], "--spread"))
+				spread_us = strtoull(argv[k + 1], NULL, 0) * SEC;
 			else if (!strcmp(argv[k], "--cold-max"))
 				cold_max = strtoull(argv[k + 1], NULL, 0);
 			else
@@ -1527,6 +1602,10 @@ int main(int argc, char **argv)
 				settle_us = strtoull(argv[k + 1], NULL, 0) * SEC;
 			else if (k + 1 < argc && !strcmp(argv[k], "--directed"))
 				directed = strtoul(argv[k + 1], NULL, 0) != 0;
+			else if (k + 1 < argc && !strcmp(argv[k], "--hub"))
+				hub = strtoul(argv[k + 1], NULL, 0) != 0;
+			else if (k + 1 < argc && !strcmp(argv[k], "--spread"))
+				spread_us = strtoull(argv[k + 1], NULL, 0) * SEC;
 			else if (k + 1 < argc && !strcmp(argv[k], "--idle"))
 				idle_us = strtoull(argv[k + 1], NULL, 0) * SEC;
 			else
