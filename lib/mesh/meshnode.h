@@ -178,7 +178,8 @@ struct mn_ops {
 	/* Bounded degree (docs/mesh.md "Scale", degree.h), optional: close our
 	 * libp2p connections to this peer (a connection neither end wants in
 	 * a large mesh, so that the connection limit leaves room for
-	 * newcomers). mn_on_disconnected follows, from the loop. */
+	 * newcomers). mn_on_disconnected follows, possibly from inside the
+	 * call (as with probe; the engine tolerates that here). */
 	void (*hangup)(void *ud, const struct peerid *peer);
 };
 

@@ -598,8 +598,7 @@ static int op_send_to(void *ud, const struct peerid *peer, const uint8_t *data, 
 }
 
 /* The engine closes a connection it does not want (bounded degree): queued,
- * carried out after the input returns (an op must not call back into the
- * engine), as lib/core/p2phost.c delivers the disconnect events from the loop. */
+ * carried out after the input returns. */
 static void op_hangup(void *ud, const struct peerid *peer)
 {
 	struct node *x = ud;
