@@ -196,6 +196,7 @@ struct sim {
 	size_t ndirty, capdirty;
 	int *touched;
 	size_t ntouched;
+	int *by_rank; /* node indices sorted by peer ID (the engines' ring) */
 	struct pending_msg *pend;
 	size_t npend, cappend;
 	int (*hang)[2]; /* hangups to carry out (op_hangup) */
@@ -768,6 +769,18 @@ static struct mn_ops ops = {
 
 /* ---- the world ---- */
 
+static const struct sim *rank_sim;
+
+static int cmp_rank(const void *a, const void *b)
+{
+	const struct peerid *x = ident_peerid(rank_sim->nodes[*(const int *)a].id);
+	const struct peerid *y = ident_peerid(rank_sim->nodes[*(const int *)b].id);
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->b, y->b, n);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
 static uint64_t apply_us = APPLY_US; /* --apply-ms */
 
 static void sim_init(struct sim *s, size_t n, uint64_t seed)
@@ -827,12 +840,20 @@ static void sim_init(struct sim *s, size_t n, uint64_t seed)
 			x->wg_pub[k] = (uint8_t)(i * 37 + (size_t)k * 11);
 		memset(x->wg_priv, (int)(i + 1), 32);
 	}
+	s->by_rank = malloc(n * sizeof(*s->by_rank));
+	if (!s->by_rank)
+		die("out of memory");
+	for (size_t i = 0; i < n; i++)
+		s->by_rank[i] = (int)i;
+	rank_sim = s;
+	qsort(s->by_rank, n, sizeof(*s->by_rank), cmp_rank);
 	s->next_keepalive = KEEPALIVE_US;
 	s->apply_us = apply_us;
 }
 
 static void sim_free(struct sim *s)
 {
+	free(s->by_rank);
 	for (size_t i = 0; i < s->n; i++) {
 		wgdev_free(s->nodes[i].queued);
 		mn_free(s->nodes[i].m);
@@ -1019,11 +1040,12 @@ static void keepalive(struct sim *s)
 
 	if (s->n < 2)
 		return;
-	for (size_t i = 0; i < s->n; i++) {
-		/* with a bounded degree (lib/mesh/degree.h) the engine probes one
-		 * of its DEG_RING ring successors */
+	for (size_t r = 0; r < s->n; r++) {
+		/* the ring of peer IDs, as the engine's probe_step; with a bounded
+		 * degree (lib/mesh/degree.h) the target is one of the DEG_RING
+		 * ring successors */
 		size_t w = deg_bounded(s->n) ? DEG_RING : s->n - 1;
-		size_t j = (i + 1 + (size_t)(k % w)) % s->n;
+		size_t i = (size_t)s->by_rank[r], j = (size_t)s->by_rank[(r + 1 + (size_t)(k % w)) % s->n];
 
 		if (j != i && P(s, (int)i, (int)j)->link) {
 			count(s, (int)i, PROBE_PROBER_TX, (int)j, PROBE_PROBER_TX);
