@@ -117,7 +117,7 @@
 #define PROBE_PROBER_TX (PROBE_PING_BYTES + WIRE_SEG_OVERHEAD)
 #define PROBE_TARGET_TX PROBE_PING_BYTES
 
-enum ev_kind { EV_WAKE, EV_BYTES, EV_CONNECT, EV_APPLIED };
+enum ev_kind { EV_WAKE, EV_BYTES, EV_CONNECT, EV_APPLIED, EV_PONG };
 
 struct ev {
 	uint64_t t, seq;
@@ -568,6 +568,8 @@ static int op_publish(void *ud, const uint8_t *data, size_t len)
  * is a gossipsub publish on the recipient's topic, which only it subscribes
  * to: the real router sends it to that peer alone and nobody forwards it. */
 static bool directed;
+/* the scenario ends with a silent death (the checks) */
+static bool death;
 /* start patterns: all within spread_us (a cold start; --spread S), or
  * ROLLING_RATE per second; bootstrapping from node 0 (--hub 1) or from a
  * random earlier node */
@@ -596,6 +598,28 @@ static int op_send_to(void *ud, const struct peerid *peer, const uint8_t *data, 
 	r = gs_publish(x->gs, topic, data, len, s->now);
 	s->cur = prev;
 	return r;
+}
+
+/* A liveness probe (docs/mesh.md "Liveness"): a yamux ping on the existing
+ * connection, answered after a round trip if the target runs (a silently
+ * dead node keeps its connections in the others' view and never answers).
+ * Its bytes are in keepalive(), the byte model. */
+static int op_probe(void *ud, const struct peerid *peer)
+{
+	struct node *x = ud;
+	struct sim *s = x->s;
+	int j = node_of(s, peer->b, peer->len);
+	struct ev e = {0};
+
+	if (j < 0 || j == x->idx || !P(s, x->idx, j)->link)
+		return -107; /* -ENOTCONN */
+	e.t = s->now + 2 * link_latency(x->idx, j);
+	e.kind = EV_PONG;
+	e.gen = P(s, x->idx, j)->gen & 0xffffff;
+	e.from = j;
+	e.to = x->idx;
+	push(s, e);
+	return 0;
 }
 
 /* The engine closes a connection it does not want (bounded degree): queued,
@@ -765,6 +789,7 @@ static struct mn_ops ops = {
 	.established = op_established,
 	.wall_us = op_wall_us,
 	.hangup = op_hangup,
+	.probe = op_probe,
 };
 
 /* ---- the world ---- */
@@ -1087,6 +1112,14 @@ static void handle(struct sim *s, struct ev *e)
 	case EV_CONNECT:
 		connect_done(s, e->from, e->to);
 		break;
+	case EV_PONG:
+		/* the answer to a probe (op_probe), on the same connection */
+		if (to->up && s->nodes[e->from].up && P(s, e->to, e->from)->link &&
+		    e->gen == (P(s, e->to, e->from)->gen & 0xffffff)) {
+			mn_on_alive(to->m, ident_peerid(s->nodes[e->from].id), s->now);
+			touch(s, e->to);
+		}
+		break;
 	case EV_APPLIED: {
 		/* busy: another desired device is queued behind this one */
 		bool busy = to->queued != NULL;
@@ -1297,7 +1330,7 @@ static struct counters total(const struct sim *s, bool include_last)
 
 struct result {
 	size_t n;
-	uint64_t t_start, t_join;
+	uint64_t t_start, t_join, t_death;
 	double join_bytes_joiner, join_bytes_per_node, idle_bps, idle_bytes_hour;
 	uint64_t idle_window_us;
 	double conns_mean;
@@ -1443,6 +1476,17 @@ static int scenario(size_t n, unsigned rate, uint64_t settle_us, uint64_t idle_u
 		fprintf(stderr, "sim_scale: after the join: %s\n", why);
 		s.fail = true;
 		goto out;
+	}
+	if (death) {
+		/* A node dies silently (no LEAVING, its connections stay open in
+		 * the others' view): every table must drop it within PeerExpiry. */
+		uint64_t expiry = mn_default_expiry_ms(ANNOUNCE_US / 1000) * 1000;
+
+		lcg = lcg * 1664525u + 1013904223u;
+		s.nodes[(lcg >> 8) % (uint32_t)joiner].up = false;
+		res->t_death = converge(&s, expiry, "silent death");
+		if (s.fail)
+			goto out;
 	}
 out:
 	{
@@ -1636,11 +1680,16 @@ int main(int argc, char **argv)
 			die("N or idle out of range");
 		print_params(settle_us, idle_us);
 		print_header();
+		death = true;
 		if (scenario(n, 0, settle_us, idle_us, false, 1, &a, false) != 0) {
 			printf("FAIL: not converged (see above)\n");
 			return 1;
 		}
 		print_row(&a);
+		printf("silent death: gone from every table after %.2f s (PeerExpiry %" PRIu64 " s); connections per node "
+		       "%.1f mean, %zu max; WireGuard peers per node >= %zu; %" PRIu64 " refused dials\n",
+		       (double)a.t_death / 1e6, mn_default_expiry_ms(ANNOUNCE_US / 1000) / 1000, a.conns_mean, a.conns_max,
+		       a.dev_peers_min, a.refused);
 		if (a.publishes_per_node_hour != 0 || a.idle_directs != 0 || a.idle_bps >= IDLE_MAX_BPS) {
 			printf("FAIL: not idle: %.1f publishes per node per hour, %.0f B/s per node (bound %d)\n",
 			       a.publishes_per_node_hour, a.idle_bps, IDLE_MAX_BPS);
