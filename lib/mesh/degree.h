@@ -41,6 +41,10 @@
 #define DEG_TRIM_MIN 4
 #define DEG_TRIM_AGE_US (10ull * 1000 * 1000)
 #define DEG_FLOOD_GAP_US 1000ull
+/* Above DEG_FULL_MAX, an answer to new authors also waits until no new
+ * author arrived for DEG_QUIET_US, at most DEG_QUIET_CAP gaps. */
+#define DEG_QUIET_US (200ull * 1000)
+#define DEG_QUIET_CAP 4
 
 /* Above DEG_FULL_MAX members: the degree is bounded. */
 bool deg_bounded(size_t members);

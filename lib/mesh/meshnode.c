@@ -554,9 +554,24 @@ static bool flood_wait(struct mesh_node *m, uint64_t now)
 	size_t n = deg_members(m);
 	uint64_t gap = (uint64_t)n * DEG_FLOOD_GAP_US;
 
-	if (n <= DEG_GAP_FREE || !m->flooded_us || now - m->flooded_us >= gap)
+	uint64_t at;
+
+	if (n <= DEG_GAP_FREE || !m->flooded_us)
 		return false;
-	soon(m, T_ANNOUNCE_SOON, now, m->flooded_us + gap - now);
+	if (now - m->flooded_us < gap) {
+		at = m->flooded_us + gap;
+	} else if (deg_bounded(n) && now - m->new_author_us < DEG_QUIET_US && now - m->flooded_us < DEG_QUIET_CAP * gap) {
+		/* A bounded mesh: while new authors keep arriving (a cold start,
+		 * a healing partition) the answer waits until they pause, so one
+		 * flood answers them all; at the latest DEG_QUIET_CAP gaps after
+		 * our last flood. */
+		at = m->new_author_us + DEG_QUIET_US;
+		if (at > m->flooded_us + DEG_QUIET_CAP * gap)
+			at = m->flooded_us + DEG_QUIET_CAP * gap;
+	} else {
+		return false;
+	}
+	soon(m, T_ANNOUNCE_SOON, now, at - now);
 	return true;
 }
 
