@@ -144,6 +144,8 @@ struct mesh_node {
 	} pr;
 	struct mn_report reports[MN_MAX_REPORTS];
 	size_t n_reports;
+	bool has_suspect; /* reported by another, alive by our proof: probed next */
+	struct peerid suspect;
 	struct mn_report dropped[MN_MAX_REPORTS]; /* nodes we removed as unreachable lately */
 	size_t n_dropped;
 	uint64_t now_us; /* the input's time, for peer table callbacks */
@@ -1843,34 +1845,12 @@ static void probe_redial(struct mesh_node *m)
 		dial(m, ma, (size_t)len);
 }
 
-/*
- * One probe per period. The members (the table and us) sorted by peer ID form
- * a ring; in period k the node at rank r probes rank r + 1 + k mod (n - 1).
- * Within a period that is a permutation, so while the nodes' tables agree every
- * member is probed by exactly one node per period, whatever N: the cost per
- * node is constant and a dead node is found within two periods. Over n - 1
- * periods each node probes every other one (round robin).
- */
-static void probe_step(struct mesh_node *m, uint64_t now)
+/* Probes the member e now (the ring's target, or a suspect). */
+static void probe_start(struct mesh_node *m, const struct pt_entry *e, uint64_t now)
 {
-	uint64_t k = (m->ops.wall_us(m->ud) + m->probe_us - m->probe_phase_us) / m->probe_us;
-	size_t n = pt_count(m->pt), r, t;
-	const struct pt_entry *e;
 	struct peerid id;
 	bool ok = false;
 
-	arm_at(m, T_PROBE, now + probe_delay(m));
-	if (n == 0 || m->pr.active)
-		return; /* alone, or the last probe still runs (its timeout is longer than a period) */
-	r = pt_rank(m->pt, m->cfg.self);
-	/* With a bounded degree (degree.h) the target is one of our DEG_RING
-	 * ring successors, all wanted connections: still a permutation per
-	 * period (each member probed by exactly one of its predecessors), and
-	 * no probe needs a fresh dial. */
-	t = (r + 1 + (size_t)(k % (deg_bounded(deg_members(m)) && n > DEG_RING ? DEG_RING : n))) % (n + 1);
-	e = pt_at(m->pt, t < r ? t : t - 1);
-	if (!e)
-		return;
 	id = e->id;
 	if ((m->nat_behind || (e->ann.flags & ANN_F_NAT)) && !mn_connected(m, &id) && wg_alive(m, peer_find(m, &id), now)) {
 		/* A NAT between us and no libp2p connection (two NATed nodes
@@ -1896,6 +1876,43 @@ static void probe_step(struct mesh_node *m, uint64_t now)
 	}
 	if (!ok && m->pr.active && !m->pr.redialed)
 		probe_redial(m);
+}
+
+/*
+ * One probe per period. The members (the table and us) sorted by peer ID form
+ * a ring; in period k the node at rank r probes rank r + 1 + k mod (n - 1).
+ * Within a period that is a permutation, so while the nodes' tables agree every
+ * member is probed by exactly one node per period, whatever N: the cost per
+ * node is constant and a dead node is found within two periods. Over n - 1
+ * periods each node probes every other one (round robin).
+ */
+static void probe_step(struct mesh_node *m, uint64_t now)
+{
+	uint64_t k = (m->ops.wall_us(m->ud) + m->probe_us - m->probe_phase_us) / m->probe_us;
+	size_t n = pt_count(m->pt), r, t;
+	const struct pt_entry *e;
+
+	arm_at(m, T_PROBE, now + probe_delay(m));
+	if (n == 0 || m->pr.active)
+		return; /* alone, or the last probe still runs (its timeout is longer than a period) */
+	if (m->has_suspect) { /* a report we did not take: see take_reports */
+		m->has_suspect = false;
+		e = pt_find(m->pt, &m->suspect);
+		if (e) {
+			probe_start(m, e, now);
+			return;
+		}
+	}
+	r = pt_rank(m->pt, m->cfg.self);
+	/* With a bounded degree (degree.h) the target is one of our DEG_RING
+	 * ring successors, all wanted connections: still a permutation per
+	 * period (each member probed by exactly one of its predecessors), and
+	 * no probe needs a fresh dial. */
+	t = (r + 1 + (size_t)(k % (deg_bounded(deg_members(m)) && n > DEG_RING ? DEG_RING : n))) % (n + 1);
+	e = pt_at(m->pt, t < r ? t : t - 1);
+	if (!e)
+		return;
+	probe_start(m, e, now);
 }
 
 static void report(struct mesh_node *m, const struct peerid *id, uint64_t seq, uint64_t now)
@@ -1947,8 +1964,21 @@ static void take_reports(struct mesh_node *m, const struct peerid *author, const
 		if (!e || e->ann.seq > d->seq)
 			continue; /* unknown, or refuted already */
 		c = peer_find(m, &id);
-		if (c && c->last_alive_us && now - c->last_alive_us < m->probe_us)
-			continue; /* we have fresh proof of our own that it is alive */
+		if (c && c->last_alive_us && now - c->last_alive_us < m->probe_us) {
+			/* We have fresh proof of our own that it is alive; but it
+			 * may have died since, and the reporter does not probe it
+			 * again: probe it ourselves (now, or in our next period), so
+			 * that a node that died right after our proof does not stay
+			 * listed here until our round robin or the silence backstop
+			 * reaches it (sim_scale's silent death at N = 100). */
+			if (!m->pr.active) {
+				probe_start(m, e, now);
+			} else if (!peerid_eq(&m->pr.id, &id)) {
+				m->has_suspect = true;
+				m->suspect = id;
+			}
+			continue;
+		}
 		id_str(&id, ids, sizeof(ids));
 		log_info(m->cfg.log, "peer %s (%s) reported unreachable by %s: removed", e->ann.name, ids, by);
 		m->now_us = now;
