@@ -1477,6 +1477,18 @@ static int scenario(size_t n, unsigned rate, uint64_t settle_us, uint64_t idle_u
 		s.fail = true;
 		goto out;
 	}
+	if (verbose) {
+		double cm = 0;
+
+		for (size_t i = 0; i < n; i++)
+			cm += (double)s.nodes[i].conns / (double)n;
+		fprintf(stderr,
+			"  [%zu] start %.2f s, %.1f publishes and %.2f MB per node; idle %.0f B/s per node; join %.2f s, "
+			"%.0f B per existing node, %.0f B joiner; conns %.1f (CPU %.1f s)\n",
+			n, (double)res->t_start / 1e6, res->start_publishes, res->start_bytes / 1e6, res->idle_bps,
+			(double)res->t_join / 1e6, res->join_bytes_per_node, res->join_bytes_joiner,
+			cm, (double)(clock() - cpu0) / CLOCKS_PER_SEC);
+	}
 	if (death) {
 		/* A node dies silently (no LEAVING, its connections stay open in
 		 * the others' view): every table must drop it within PeerExpiry. */
@@ -1681,7 +1693,7 @@ int main(int argc, char **argv)
 		print_params(settle_us, idle_us);
 		print_header();
 		death = true;
-		if (scenario(n, 0, settle_us, idle_us, false, 1, &a, false) != 0) {
+		if (scenario(n, 0, settle_us, idle_us, false, 1, &a, n > SUITE_N) != 0) {
 			printf("FAIL: not converged (see above)\n");
 			return 1;
 		}
