@@ -58,11 +58,20 @@
  * verdicts (ident_verify is wrapped at link time, see meson.build), which
  * keeps 1000 nodes affordable without changing any result.
  *
- * Usage: sim_scale [--check N] [--settle S] [--idle S]
+ * The engine's hangup op (bounded degree, lib/mesh/degree.h) closes the
+ * connection at both ends (queued until the input returns); its probe op is
+ * a ping answered over the connection after a round trip if the target runs
+ * (a silently dead node keeps its connections in the others' view and never
+ * answers).
+ *
+ * Usage: sim_scale [--check N] [--settle S] [--idle S] [--hub 0|1] [--spread S] [--directed 0|1]
  *                                      the suite test (cold start of N = 50, settle 60 s, idle
- *                                      120 s, no publish while idle, a join; then N = 30 twice)
- *        sim_scale --bench [--idle S] [--apply-ms MS] [--cold-max N] [--steady-max N] [N...]
+ *                                      120 s, no publish while idle, a join, a silent death
+ *                                      gone from every table within PeerExpiry; then N = 30 twice)
+ *        sim_scale --bench [--idle S] [--apply-ms MS] [--cold-max N] [--steady-max N] [--hub 0|1] [--spread S] [N...]
  *                                      the benchmark tables (default N = 100 300 1000)
+ * --hub 1: every node bootstraps from node 0 (else from a random earlier
+ * node); --spread S: the cold start's nodes start within S seconds (1).
  * SIM_SCALE_DEBUG=1 prints, every 100 ms of virtual time while converging,
  * the bytes in flight, the routers' memory and the RPC counters.
  */
