@@ -764,6 +764,9 @@ static void op_event(void *ud, const struct mn_event *ev)
 {
 	struct node *x = ud;
 
+	if (ev->type == MN_EV_PEER_DOWN && getenv("SIM_SCALE_TRACE") && ev->peer)
+		fprintf(stderr, "t=%.3f node %d: peer %d down (%s)\n", (double)x->s->now / 1e6, x->idx,
+			node_of(x->s, ev->peer->b, ev->peer->len), ev->message ? ev->message : "");
 	if (ev->type == MN_EV_ERROR) {
 		fprintf(stderr, "sim_scale: node %d: %s\n", x->idx, ev->message ? ev->message : "error");
 		x->s->fail = true;
