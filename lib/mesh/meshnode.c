@@ -1961,20 +1961,20 @@ static void take_reports(struct mesh_node *m, const struct peerid *author, const
 			continue;
 		}
 		e = pt_find(m->pt, &id);
-		if (!e)
-			continue; /* unknown */
+		if (!e || e->ann.seq > d->seq)
+			continue; /* unknown, or refuted already */
 		c = peer_find(m, &id);
-		if (e->ann.seq > d->seq || (c && c->last_alive_us && now - c->last_alive_us < m->probe_us)) {
-			/* Refuted already, or we have fresh proof of our own that
-			 * it is alive, or we hold a newer announcement than the
-			 * reporter did (a directed one, sent to us alone). It may
-			 * have died since all the same, and the reporter does not
-			 * probe it again: probe it ourselves (now, or in our next
-			 * period), else it stays listed here until our round robin
-			 * or the silence backstop (hours) reaches it (sim_scale's
-			 * silent death: at N = 100 a node with proof from just
-			 * before the death; with directed announcements the joiner,
-			 * which held a newer announcement of the dead node). */
+		if (c && c->last_alive_us && now - c->last_alive_us < m->probe_us) {
+			/* We have fresh proof of our own that it is alive; but it
+			 * may have died since, and the reporter does not probe it
+			 * again: probe it ourselves (now, or in our next period), so
+			 * that a node that died right after our proof does not stay
+			 * listed here until our round robin or the silence backstop
+			 * (hours) reaches it (sim_scale's silent death at N = 100).
+			 * Not when we hold a newer announcement than the reporter
+			 * did: that is a refutation (a partition healing would have
+			 * every receiver probe nodes whose connections are still
+			 * coming up). */
 			if (!m->pr.active) {
 				probe_start(m, e, now);
 			} else if (!peerid_eq(&m->pr.id, &id)) {
