@@ -648,11 +648,11 @@ static void on_announce(struct mesh_node *m, uint64_t now)
 	size_t n = deg_members(m);
 
 	/* A bounded-degree mesh (degree.h): the warm-up announcements are the
-	 * backstop for answers lost at start; there the spaced floods of
-	 * flood_wait carry every answer and a warm-up round costs every node N
-	 * received announcements, so a node that flooded since its start only
-	 * refreshes, at the refresh interval. */
-	if (!deg_bounded(n) || !m->flooded_us || now - m->flooded_us >= refresh_us(m) / 2)
+	 * backstop for answers lost at start, and a warm-up round costs every
+	 * node N received announcements: one is skipped when we flooded since
+	 * the previous one (that flood carried the same). */
+	if (!deg_bounded(n) || !m->flooded_us ||
+	    now - m->flooded_us >= (m->announce_step_us ? m->announce_step_us : MN_WARMUP_FIRST_US))
 		publish(m, 0, now);
 	m->announce_step_us = mn_announce_step(m->announce_step_us, refresh_us(m));
 	arm_at(m, T_ANNOUNCE, now + m->announce_step_us);

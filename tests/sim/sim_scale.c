@@ -1318,6 +1318,8 @@ static uint64_t converge(struct sim *s, uint64_t limit, const char *phase)
 		r = converged(s, false, why, sizeof(why));
 		if (!r)
 			return s->now - t0;
+		if (getenv("SIM_SCALE_DEBUG"))
+			fprintf(stderr, "  not yet: %s\n", r);
 	}
 	if (s->storm_at)
 		fprintf(stderr, "sim_scale: %s: storm, %.1f GB of RPCs in flight at %.2f s\n", phase,
