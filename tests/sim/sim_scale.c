@@ -1307,13 +1307,16 @@ static uint64_t converge(struct sim *s, uint64_t limit, const char *phase)
 				sum.msgs_in += st.msgs_in;
 				sum.duplicates += st.duplicates;
 				sum.rpc_out += st.rpc_out;
+				sum.drop_queue_full += st.drop_queue_full;
+				sum.rpc_truncated += st.rpc_truncated;
 				pubs += s->nodes[i].publishes;
 			}
 			fprintf(stderr,
 				"t=%.1f heap %zu (%zu B) gs %zu B; publishes %" PRIu64 " rpc out %" PRIu64 " bytes out %" PRIu64
-				" msgs in %" PRIu64 " dups %" PRIu64 " ihave in %" PRIu64 " iwant in %" PRIu64 "\n",
+				" msgs in %" PRIu64 " dups %" PRIu64 " ihave in %" PRIu64 " iwant in %" PRIu64
+				" dropped (queue full) %" PRIu64 " truncated %" PRIu64 "\n",
 				(double)s->now / 1e6, s->nheap, qb, gm, pubs, sum.rpc_out, sum.bytes_out, sum.msgs_in,
-				sum.duplicates, sum.ihave_in, sum.iwant_in);
+				sum.duplicates, sum.ihave_in, sum.iwant_in, sum.drop_queue_full, sum.rpc_truncated);
 		}
 		r = converged(s, false, why, sizeof(why));
 		if (!r)
