@@ -130,6 +130,16 @@ static int op_probe(void *ud, const struct peerid *peer)
 	return n->p2p ? p2ph_probe(n->p2p, peer) : W2W_ESTATE;
 }
 
+/* bounded degree (docs/mesh.md "Scale"): the engine closes a connection
+ * neither end wants (mn_on_disconnected may follow from inside, as with probe) */
+static void op_hangup(void *ud, const struct peerid *peer)
+{
+	struct w2w_node *n = ud;
+
+	if (n->p2p)
+		p2ph_hangup(n->p2p, peer);
+}
+
 static uint64_t op_wall_us(void *ud)
 {
 	(void)ud;
@@ -192,6 +202,7 @@ const struct mn_ops node_mesh_ops = {
 	.rotate_prepare = node_keys_prepare,
 	.rotate_commit = node_keys_commit,
 	.handshook = op_handshook,
+	.hangup = op_hangup,
 };
 
 /* ---- WireGuard ---- */

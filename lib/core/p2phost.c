@@ -1200,6 +1200,18 @@ int p2ph_probe(struct w2w_p2p *h, const struct peerid *peer)
 	return bin_peer_call(h, peer, swarm_probe);
 }
 
+int p2ph_hangup(struct w2w_p2p *h, const struct peerid *peer)
+{
+	uint64_t now = w2w_now_us();
+	int r;
+
+	if (!h->sw)
+		return -ENOENT;
+	r = swarm_hangup(h->sw, peer, now);
+	sync_all(h, now);
+	return r;
+}
+
 int w2w_p2p_hangup(struct w2w_p2p *h, const char *peer_id)
 {
 	return peer_call(h, peer_id, -ENOENT, swarm_hangup);

@@ -52,6 +52,9 @@ const struct peerid *p2ph_peer(const struct w2w_p2p *h);
  * fails (DISCONNECTED). W2W_ESTATE when not connected. The event may be
  * delivered from inside this call. */
 int p2ph_probe(struct w2w_p2p *h, const struct peerid *peer);
+/* Closes our connections to peer (the engine's bounded degree, docs/mesh.md
+ * "Scale"); the disconnect event may be delivered from inside this call. */
+int p2ph_hangup(struct w2w_p2p *h, const struct peerid *peer);
 /* Validates gossipsub messages before they are delivered, cached and forwarded
  * (gossipsub.h gs_callbacks.validate): fn returns GS_ACCEPT, GS_REJECT or GS_IGNORE
  * for (topic, data). Called from inside the host; must not call back into it. */

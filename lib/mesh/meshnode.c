@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "admit.h"
+#include "degree.h"
 #include "err.h"
 #include "handshake.h"
 #include "meshnode.h"
@@ -76,6 +77,7 @@ struct mn_peer {
 	/* a directed announcement is due to it since (0: none; see soon_direct) */
 	uint64_t direct_since;
 	bool subscribed; /* connected, and its subscription to our topic arrived (mn_on_subscribed) */
+	uint64_t conn_since_us; /* its connection came up then (bounded degree: trim) */
 };
 
 /* A pair we relay (docs/nat.md "Relays"). */
@@ -129,6 +131,12 @@ struct mesh_node {
 	uint64_t new_author_us; /* last PT_NEW */
 	uint64_t announce_step_us;
 	uint64_t due[T_COUNT]; /* UINT64_MAX: disarmed */
+	/* bounded degree (degree.h): where the next round of dials of known
+	 * addresses of members we do not know starts; the last flood */
+	size_t unknown_cursor;
+	uint64_t flooded_us;
+	size_t members_hint; /* the largest member count announced lately */
+	uint64_t self_hash;  /* FNV-1a of our peer ID: our phase in a flood gap */
 
 	/* liveness (docs/mesh.md "Liveness") */
 	uint64_t probe_us, probe_timeout_us, probe_phase_us;
@@ -139,6 +147,8 @@ struct mesh_node {
 	} pr;
 	struct mn_report reports[MN_MAX_REPORTS];
 	size_t n_reports;
+	bool has_suspect; /* reported by another, alive by our proof: probed next */
+	struct peerid suspect;
 	struct mn_report dropped[MN_MAX_REPORTS]; /* nodes we removed as unreachable lately */
 	size_t n_dropped;
 	uint64_t now_us; /* the input's time, for peer table callbacks */
@@ -392,6 +402,17 @@ static bool add_acks(struct mesh_node *m, struct announce *a, uint64_t now, cons
 }
 
 static void adm_fill(struct mesh_node *m, struct ann_adm *x);
+static size_t deg_members(const struct mesh_node *m);
+
+/* With a bounded degree (degree.h) acks never cause a flood of their own:
+ * acking each of N peers costs N / ANN_MAX_ACKS floods of N members each
+ * (a cold start of 1000: 60 floods per node). They ride on the floods that
+ * go out anyway and on directed sends to connected peers; a pair whose ack
+ * does not arrive falls back to hs_plan's promotion (HS_PROMOTE_FALLBACK_US). */
+static bool acks_ride(const struct mesh_node *m)
+{
+	return deg_bounded(deg_members(m));
+}
 
 /* to: a directed announcement to that peer only (ops.send_to), else flooded */
 static int publish_msg(struct mesh_node *m, uint32_t flags, uint64_t now, const struct mn_peer *to)
@@ -461,7 +482,7 @@ static int publish_msg(struct mesh_node *m, uint32_t flags, uint64_t now, const 
 		a.has_next = true;
 		memcpy(a.wg_next, m->next_pub, 32);
 	}
-	if (!(flags & ANN_F_LEAVING) && add_acks(m, &a, now, to))
+	if (!(flags & ANN_F_LEAVING) && add_acks(m, &a, now, to) && !acks_ride(m))
 		soon(m, T_ANNOUNCE_SOON, now, MN_SOON_ANNOUNCE_US);
 	/* Our unreachable reports of the last probe period (normally this is the
 	 * one announcement made at once for the report). */
@@ -491,6 +512,7 @@ static int publish_msg(struct mesh_node *m, uint32_t flags, uint64_t now, const 
 	if (r < 0)
 		log_debug(m->cfg.log, "publish: %s", err_str(r));
 	else if (!to) { /* a flood reaches everyone a directed one was due to */
+		m->flooded_us = now ? now : 1;
 		m->ann_flood = false;
 		for (size_t i = 0; i < m->n_peers; i++)
 			m->peers[i].direct_since = 0;
@@ -524,12 +546,59 @@ static void soon_direct(struct mesh_node *m, struct mn_peer *c, uint64_t now, ui
 		m->due[T_ANNOUNCE_SOON] = now + delay_us;
 }
 
+/* Above DEG_GAP_FREE members (degree.h) floods that are not on the schedule
+ * are spaced DEG_FLOOD_GAP_US per member apart: each reaches every node
+ * D + 1 times, and in a cold start of N every node used to flood for every
+ * batch of new authors and after every device apply (acks): N floods of N
+ * members each, the storm of docs/mesh.md "Scale". Spaced, what piles up
+ * meanwhile (answers, acks, reports) goes out in one, and the whole mesh
+ * floods at most 1 / DEG_FLOOD_GAP_US times a second whatever N. True: wait
+ * (T_ANNOUNCE_SOON re-armed for the end of the gap). */
+static bool flood_wait(struct mesh_node *m, uint64_t now)
+{
+	size_t n = deg_members(m);
+	uint64_t gap = (uint64_t)n * DEG_FLOOD_GAP_US, at;
+
+	if (n <= DEG_GAP_FREE || !m->flooded_us)
+		return false;
+	if (now - m->flooded_us < gap) {
+		at = m->flooded_us + gap;
+	} else if (deg_bounded(n) && now - m->new_author_us < DEG_QUIET_US && now - m->flooded_us < DEG_QUIET_CAP * gap) {
+		/* A bounded mesh: while new authors keep arriving (a cold start,
+		 * a healing partition) the answer waits until they pause, so one
+		 * flood answers them all; at the latest DEG_QUIET_CAP gaps after
+		 * our last flood. */
+		at = m->new_author_us + DEG_QUIET_US;
+		if (at > m->flooded_us + DEG_QUIET_CAP * gap)
+			at = m->flooded_us + DEG_QUIET_CAP * gap;
+	} else {
+		at = now;
+	}
+	if (deg_bounded(n)) {
+		/* Our slot in the gap (a phase from our peer ID): in a bounded
+		 * mesh the answers to one burst of new authors (a join, a cold
+		 * start) would otherwise all go out within the same quiet period,
+		 * N floods at once (sim_scale at N = 1000: 1.5 GB of RPCs in
+		 * flight); spread, the mesh floods about once per DEG_FLOOD_GAP_US.
+		 * A timer that fires a little late still counts as in the slot. */
+		uint64_t off = (m->self_hash % gap + gap - at % gap) % gap;
+
+		if (off && off < gap - gap / 8)
+			at += off;
+	}
+	if (at <= now)
+		return false;
+	soon(m, T_ANNOUNCE_SOON, now, at - now);
+	return true;
+}
+
 static void announce_soon(struct mesh_node *m, uint64_t now)
 {
 	bool wait = false;
 
 	if (m->ann_flood || !m->ops.send_to) {
-		publish(m, 0, now);
+		if (!flood_wait(m, now))
+			publish(m, 0, now);
 		return;
 	}
 	for (size_t i = 0; i < m->n_peers; i++) {
@@ -547,6 +616,8 @@ static void announce_soon(struct mesh_node *m, uint64_t now)
 			wait = true;
 			continue;
 		}
+		if (flood_wait(m, now))
+			continue;
 		publish(m, 0, now); /* reaches the rest too */
 		return;
 	}
@@ -576,7 +647,15 @@ static uint64_t silence_us(const struct mesh_node *m)
 
 static void on_announce(struct mesh_node *m, uint64_t now)
 {
-	publish(m, 0, now);
+	size_t n = deg_members(m);
+
+	/* A bounded-degree mesh (degree.h): the warm-up announcements are the
+	 * backstop for answers lost at start, and a warm-up round costs every
+	 * node N received announcements: one is skipped when we flooded since
+	 * the previous one (that flood carried the same). */
+	if (!deg_bounded(n) || !m->flooded_us ||
+	    now - m->flooded_us >= (m->announce_step_us ? m->announce_step_us : MN_WARMUP_FIRST_US))
+		publish(m, 0, now);
 	m->announce_step_us = mn_announce_step(m->announce_step_us, refresh_us(m));
 	arm_at(m, T_ANNOUNCE, now + m->announce_step_us);
 }
@@ -1492,13 +1571,14 @@ void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool
 			hs_applied(k, now);
 			if (k->configured && hs_ack_rank(m->cfg.wg_pub, k, established(m, k->wg_pub), now) > 0) {
 				due = true;
-				if (m->ops.send_to) /* the ack concerns that peer only */
+				/* the ack concerns that peer only */
+				if (m->ops.send_to && (!acks_ride(m) || m->peers[i].connected))
 					soon_direct(m, &m->peers[i], now, 0);
 			}
 		}
 		/* only when an ack is due: a peer taken back with its session
 		 * still on the device (a refuted report) needs none */
-		if (due && !m->ops.send_to)
+		if (due && !m->ops.send_to && !acks_ride(m))
 			soon(m, T_ANNOUNCE_SOON, now, 0);
 	}
 	if (!busy)
@@ -1564,8 +1644,36 @@ static void dial(struct mesh_node *m, const uint8_t *ma, size_t len)
 		m->ops.dial(m->ud, ma, len);
 }
 
-/* Dials a known address (text) unless it is ours or its peer is connected. */
-static void dial_known(struct mesh_node *m, const char *text)
+/* ---- bounded degree (degree.h, docs/mesh.md "Scale") ---- */
+
+/* The mesh's size as far as we can tell: the table and us, or the largest
+ * member count announced (a joiner learns it from its first announcement,
+ * long before its table is complete). Not the persisted addresses: they
+ * include members long gone. */
+static size_t deg_members(const struct mesh_node *m)
+{
+	size_t n = pt_count(m->pt) + 1;
+
+	return n > m->members_hint ? n : m->members_hint;
+}
+
+/* Do we want a libp2p connection to this member of the table? */
+static bool want_conn(const struct mesh_node *m, const struct peerid *id)
+{
+	size_t n = pt_count(m->pt) + 1, rs, ri;
+
+	if (!deg_bounded(deg_members(m)))
+		return true;
+	rs = pt_rank(m->pt, m->cfg.self);
+	ri = pt_rank(m->pt, id);
+	return deg_wanted(n, deg_members(m), rs, ri >= rs ? ri + 1 : ri, m->cfg.self, id);
+}
+
+/* Dials a known address (text) unless it is ours or its peer is connected;
+ * with a bounded degree, a member we know only if wanted, and one we do not
+ * know (a bootstrap address, a member gone or beyond a partition) only
+ * within *budget (decremented; NULL: no bound). */
+static void dial_known(struct mesh_node *m, const char *text, size_t *budget)
 {
 	uint8_t bin[MA_MAX_BIN];
 	struct peerid pid;
@@ -1575,23 +1683,88 @@ static void dial_known(struct mesh_node *m, const char *text)
 		return;
 	if (peerid_eq(&pid, m->cfg.self) || mn_connected(m, &pid))
 		return;
+	if (budget && deg_bounded(deg_members(m))) {
+		if (pt_find(m->pt, &pid)) {
+			if (!want_conn(m, &pid))
+				return;
+		} else if (*budget == 0) {
+			return;
+		} else {
+			--*budget;
+		}
+	}
 	dial(m, bin, (size_t)len);
+}
+
+/* One round over the known addresses; with a bounded degree those of members
+ * we do not know are dialled DEG_UNKNOWN_DIALS at a time, rotating, so a
+ * restart or a healing partition of a large mesh does not dial hundreds at once. */
+#define DEG_UNKNOWN_DIALS 8
+static void dial_known_all(struct mesh_node *m)
+{
+	size_t budget = DEG_UNKNOWN_DIALS, start = m->st.n_peers ? m->unknown_cursor % m->st.n_peers : 0;
+
+	/* Indexes, not pointers: a dial may report back into the engine's
+	 * caller before it returns. */
+	for (size_t k = 0; k < m->st.n_peers; k++) {
+		size_t i = (start + k) % m->st.n_peers;
+
+		dial_known(m, m->st.peers[i], &budget);
+		if (!budget) { /* the wanted members are dialled from the table too */
+			m->unknown_cursor = i + 1;
+			break;
+		}
+	}
+}
+
+/* With a bounded degree, once DEG_TRIM_MIN wanted connections are up, a
+ * connection to a member that neither end wants (a bootstrap node, a member
+ * that was a ring neighbour while our table was incomplete) is closed after
+ * DEG_TRIM_AGE_US: else a bootstrap node that everyone lists fills its
+ * connection limit for good and later newcomers are refused for ever. Not a
+ * peer we probe or owe a directed announcement. The rule is symmetric, so
+ * the other end does not redial (while the two tables agree). */
+static void deg_trim(struct mesh_node *m, uint64_t now)
+{
+	size_t up = 0;
+
+	if (!m->ops.hangup || !deg_bounded(deg_members(m)))
+		return;
+	for (size_t i = 0; i < m->n_peers; i++)
+		up += m->peers[i].connected && pt_find(m->pt, &m->peers[i].id) && want_conn(m, &m->peers[i].id);
+	if (up < DEG_TRIM_MIN)
+		return;
+	for (size_t i = 0; i < m->n_peers; i++) {
+		struct mn_peer *c = &m->peers[i];
+
+		if (!c->connected || now - c->conn_since_us < DEG_TRIM_AGE_US || c->direct_since ||
+		    (m->pr.active && peerid_eq(&m->pr.id, &c->id)) || !pt_find(m->pt, &c->id) || want_conn(m, &c->id))
+			continue;
+		c->connected = false; /* mn_on_disconnected follows */
+		m->ops.hangup(m->ud, &c->id);
+	}
 }
 
 static void redial(struct mesh_node *m, uint64_t now)
 {
+	deg_trim(m, now);
 	/* Known addresses (bootstrap, learned, persisted) are redialled forever:
 	 * the host's per-peer backoff keeps this cheap, and it is what lets a
-	 * partition heal without an operator. Indexes, not pointers: a dial may
-	 * report back into the engine's caller before it returns. */
-	for (size_t i = 0; i < m->st.n_peers; i++)
-		dial_known(m, m->st.peers[i]);
-	/* Every node in the table we are not connected to, at its announced addresses. */
+	 * partition heal without an operator. */
+	/* the largest member count the table announces (members that left no
+	 * longer count) */
+	m->members_hint = 0;
+	for (size_t i = 0; i < pt_count(m->pt); i++)
+		if (pt_at(m->pt, i)->ann.members > m->members_hint)
+			m->members_hint = pt_at(m->pt, i)->ann.members;
+	dial_known_all(m);
+	/* Every node in the table we are not connected to (and want, degree.h),
+	 * at its announced addresses. */
 	for (size_t i = 0; i < pt_count(m->pt); i++) {
 		const struct pt_entry *e = pt_at(m->pt, i);
 		uint8_t ma[MA_MAX_BIN];
 
-		if (mn_connected(m, &e->id))
+		if (mn_connected(m, &e->id) || !want_conn(m, &e->id))
 			continue;
 		for (unsigned j = 0; j < e->ann.n_la; j++) {
 			int len = la_dialable(ma, sizeof(ma), &e->ann, j, &e->id);
@@ -1714,30 +1887,12 @@ static void probe_redial(struct mesh_node *m)
 		dial(m, ma, (size_t)len);
 }
 
-/*
- * One probe per period. The members (the table and us) sorted by peer ID form
- * a ring; in period k the node at rank r probes rank r + 1 + k mod (n - 1).
- * Within a period that is a permutation, so while the nodes' tables agree every
- * member is probed by exactly one node per period, whatever N: the cost per
- * node is constant and a dead node is found within two periods. Over n - 1
- * periods each node probes every other one (round robin).
- */
-static void probe_step(struct mesh_node *m, uint64_t now)
+/* Probes the member e now (the ring's target, or a suspect). */
+static void probe_start(struct mesh_node *m, const struct pt_entry *e, uint64_t now)
 {
-	uint64_t k = (m->ops.wall_us(m->ud) + m->probe_us - m->probe_phase_us) / m->probe_us;
-	size_t n = pt_count(m->pt), r, t;
-	const struct pt_entry *e;
 	struct peerid id;
 	bool ok = false;
 
-	arm_at(m, T_PROBE, now + probe_delay(m));
-	if (n == 0 || m->pr.active)
-		return; /* alone, or the last probe still runs (its timeout is longer than a period) */
-	r = pt_rank(m->pt, m->cfg.self);
-	t = (r + 1 + (size_t)(k % n)) % (n + 1);
-	e = pt_at(m->pt, t < r ? t : t - 1);
-	if (!e)
-		return;
 	id = e->id;
 	if ((m->nat_behind || (e->ann.flags & ANN_F_NAT)) && !mn_connected(m, &id) && wg_alive(m, peer_find(m, &id), now)) {
 		/* A NAT between us and no libp2p connection (two NATed nodes
@@ -1763,6 +1918,43 @@ static void probe_step(struct mesh_node *m, uint64_t now)
 	}
 	if (!ok && m->pr.active && !m->pr.redialed)
 		probe_redial(m);
+}
+
+/*
+ * One probe per period. The members (the table and us) sorted by peer ID form
+ * a ring; in period k the node at rank r probes rank r + 1 + k mod (n - 1).
+ * Within a period that is a permutation, so while the nodes' tables agree every
+ * member is probed by exactly one node per period, whatever N: the cost per
+ * node is constant and a dead node is found within two periods. Over n - 1
+ * periods each node probes every other one (round robin).
+ */
+static void probe_step(struct mesh_node *m, uint64_t now)
+{
+	uint64_t k = (m->ops.wall_us(m->ud) + m->probe_us - m->probe_phase_us) / m->probe_us;
+	size_t n = pt_count(m->pt), r, t;
+	const struct pt_entry *e;
+
+	arm_at(m, T_PROBE, now + probe_delay(m));
+	if (n == 0 || m->pr.active)
+		return; /* alone, or the last probe still runs (its timeout is longer than a period) */
+	if (m->has_suspect) { /* a report we did not take: see take_reports */
+		m->has_suspect = false;
+		e = pt_find(m->pt, &m->suspect);
+		if (e) {
+			probe_start(m, e, now);
+			return;
+		}
+	}
+	r = pt_rank(m->pt, m->cfg.self);
+	/* With a bounded degree (degree.h) the target is one of our DEG_RING
+	 * ring successors, all wanted connections: still a permutation per
+	 * period (each member probed by exactly one of its predecessors), and
+	 * no probe needs a fresh dial. */
+	t = (r + 1 + (size_t)(k % (deg_bounded(deg_members(m)) && n > DEG_RING ? DEG_RING : n))) % (n + 1);
+	e = pt_at(m->pt, t < r ? t : t - 1);
+	if (!e)
+		return;
+	probe_start(m, e, now);
 }
 
 static void report(struct mesh_node *m, const struct peerid *id, uint64_t seq, uint64_t now)
@@ -1814,8 +2006,25 @@ static void take_reports(struct mesh_node *m, const struct peerid *author, const
 		if (!e || e->ann.seq > d->seq)
 			continue; /* unknown, or refuted already */
 		c = peer_find(m, &id);
-		if (c && c->last_alive_us && now - c->last_alive_us < m->probe_us)
-			continue; /* we have fresh proof of our own that it is alive */
+		if (c && c->last_alive_us && now - c->last_alive_us < m->probe_us) {
+			/* We have fresh proof of our own that it is alive; but it
+			 * may have died since, and the reporter does not probe it
+			 * again: probe it ourselves (now, or in our next period), so
+			 * that a node that died right after our proof does not stay
+			 * listed here until our round robin or the silence backstop
+			 * (hours) reaches it (sim_scale's silent death at N = 100).
+			 * Not when we hold a newer announcement than the reporter
+			 * did: that is a refutation (a partition healing would have
+			 * every receiver probe nodes whose connections are still
+			 * coming up). */
+			if (!m->pr.active) {
+				probe_start(m, e, now);
+			} else if (!peerid_eq(&m->pr.id, &id)) {
+				m->has_suspect = true;
+				m->suspect = id;
+			}
+			continue;
+		}
 		id_str(&id, ids, sizeof(ids));
 		log_info(m->cfg.log, "peer %s (%s) reported unreachable by %s: removed", e->ann.name, ids, by);
 		m->now_us = now;
@@ -2236,6 +2445,8 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 	/* Its announcement is no proof for a report: it may be what the reporter
 	 * held when the probe failed (the reported seq decides). */
 	if (r == PT_NEW || r == PT_UPDATED || r == PT_REFRESHED) {
+		if (a.members > m->members_hint) /* bounded degree (degree.h) */
+			m->members_hint = a.members;
 		take_reports(m, author, &a, now);
 		nat_take_reports(m, author, &a, now);
 		relay_take_offers(m, author, &a, now);
@@ -2316,7 +2527,7 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 	 * announcement that acks us arrives (a pair of waiters instead of an
 	 * initiator at first sight: one more announcement round trip). */
 	soon(m, T_RECONCILE, now, hs_acks(&a, m->cfg.wg_pub) || rotated ? 0 : MN_SOON_RECONCILE_US);
-	if (r == PT_NEW && !mn_connected(m, author) && a.n_la) {
+	if (r == PT_NEW && !mn_connected(m, author) && a.n_la && want_conn(m, author)) {
 		/* Connect to it now rather than at the next redial round: a direct
 		 * connection carries both announcements at once (flood publish) and
 		 * gives the WireGuard endpoint. */
@@ -2337,6 +2548,7 @@ void mn_on_connected(struct mesh_node *m, const struct peerid *peer, const struc
 	if (c) {
 		c->connected = true;
 		c->last_alive_us = now;
+		c->conn_since_us = now;
 		if (m->adm && !c->admitted) { /* identify must show its token by then */
 			c->adm_deadline_us = now + MN_ADMIT_TIMEOUT_US;
 			soon(m, T_ADMIT, now, MN_ADMIT_TIMEOUT_US);
@@ -2532,6 +2744,7 @@ int mn_new(struct mesh_node **ret, const struct mn_config *cfg, const struct mn_
 		for (size_t i = 0; i < cfg->self->len; i++)
 			h = (h ^ cfg->self->b[i]) * 1099511628211ull;
 		m->probe_phase_us = h % m->probe_us;
+		m->self_hash = h;
 	}
 	nodestate_init(&m->st);
 	disarm_all(m);
@@ -2620,6 +2833,7 @@ void mn_start(struct mesh_node *m, uint64_t now)
 	m->run = MN_RUNNING;
 	m->started_us = now;
 	m->new_author_us = 0;
+	m->flooded_us = 0;
 	m->grace_over = false;
 	disarm_all(m);
 	arm_at(m, T_RECONCILE, now);
@@ -2639,8 +2853,7 @@ void mn_start(struct mesh_node *m, uint64_t now)
 	if (m->cfg.rotate_us)
 		arm_at(m, T_ROTATE_SCHED, now + rot_sched_delay(m->cfg.rotate_us, m->cfg.self->b[m->cfg.self->len - 1]));
 	/* last: whatever the host reports from inside a dial finds the schedule armed */
-	for (size_t i = 0; i < m->st.n_peers; i++)
-		dial_known(m, m->st.peers[i]);
+	dial_known_all(m);
 }
 
 void mn_stop(struct mesh_node *m)

@@ -180,6 +180,12 @@ struct mn_ops {
 	 * peer's subscription not seen yet): the engine retries, then floods.
 	 * Without it every announcement is flooded. */
 	int (*send_to)(void *ud, const struct peerid *peer, const uint8_t *data, size_t len);
+	/* Bounded degree (docs/mesh.md "Scale", degree.h), optional: close our
+	 * libp2p connections to this peer (a connection neither end wants in
+	 * a large mesh, so that the connection limit leaves room for
+	 * newcomers). mn_on_disconnected follows, possibly from inside the
+	 * call (as with probe; the engine tolerates that here). */
+	void (*hangup)(void *ud, const struct peerid *peer);
 };
 
 /* Pointers must stay valid for the engine's life; strings are copied. */

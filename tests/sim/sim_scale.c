@@ -58,11 +58,20 @@
  * verdicts (ident_verify is wrapped at link time, see meson.build), which
  * keeps 1000 nodes affordable without changing any result.
  *
- * Usage: sim_scale [--check N] [--settle S] [--idle S]
+ * The engine's hangup op (bounded degree, lib/mesh/degree.h) closes the
+ * connection at both ends (queued until the input returns); its probe op is
+ * a ping answered over the connection after a round trip if the target runs
+ * (a silently dead node keeps its connections in the others' view and never
+ * answers).
+ *
+ * Usage: sim_scale [--check N] [--settle S] [--idle S] [--hub 0|1] [--spread S] [--directed 0|1]
  *                                      the suite test (cold start of N = 50, settle 60 s, idle
- *                                      120 s, no publish while idle, a join; then N = 30 twice)
- *        sim_scale --bench [--idle S] [--apply-ms MS] [--cold-max N] [--steady-max N] [N...]
+ *                                      120 s, no publish while idle, a join, a silent death
+ *                                      gone from every table within PeerExpiry; then N = 30 twice)
+ *        sim_scale --bench [--idle S] [--apply-ms MS] [--cold-max N] [--steady-max N] [--hub 0|1] [--spread S] [N...]
  *                                      the benchmark tables (default N = 100 300 1000)
+ * --hub 1: every node bootstraps from node 0 (else from a random earlier
+ * node); --spread S: the cold start's nodes start within S seconds (1).
  * SIM_SCALE_DEBUG=1 prints, every 100 ms of virtual time while converging,
  * the bytes in flight, the routers' memory and the RPC counters.
  */
@@ -73,6 +82,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "degree.h"
 #include "gossipsub.h"
 #include "ident.h"
 #include "meshnode.h"
@@ -116,7 +126,7 @@
 #define PROBE_PROBER_TX (PROBE_PING_BYTES + WIRE_SEG_OVERHEAD)
 #define PROBE_TARGET_TX PROBE_PING_BYTES
 
-enum ev_kind { EV_WAKE, EV_BYTES, EV_CONNECT, EV_APPLIED };
+enum ev_kind { EV_WAKE, EV_BYTES, EV_CONNECT, EV_APPLIED, EV_PONG };
 
 struct ev {
 	uint64_t t, seq;
@@ -195,8 +205,12 @@ struct sim {
 	size_t ndirty, capdirty;
 	int *touched;
 	size_t ntouched;
+	int *by_rank; /* node indices sorted by peer ID (the engines' ring) */
 	struct pending_msg *pend;
 	size_t npend, cappend;
+	int (*hang)[2]; /* hangups to carry out (op_hangup) */
+	size_t nhang, caphang;
+	uint64_t hangups;
 	uint64_t next_keepalive;
 	uint64_t frames, segments, lost_segments;
 	uint64_t inflight, inflight_peak; /* RPC bytes on the wire, now and at most */
@@ -563,6 +577,13 @@ static int op_publish(void *ud, const uint8_t *data, size_t len)
  * is a gossipsub publish on the recipient's topic, which only it subscribes
  * to: the real router sends it to that peer alone and nobody forwards it. */
 static bool directed;
+/* the scenario ends with a silent death (the checks) */
+static bool death;
+/* start patterns: all within spread_us (a cold start; --spread S), or
+ * ROLLING_RATE per second; bootstrapping from node 0 (--hub 1) or from a
+ * random earlier node */
+static uint64_t spread_us = SEC;
+static bool hub;
 
 static void direct_topic(int j, char *out, size_t cap)
 {
@@ -586,6 +607,47 @@ static int op_send_to(void *ud, const struct peerid *peer, const uint8_t *data, 
 	r = gs_publish(x->gs, topic, data, len, s->now);
 	s->cur = prev;
 	return r;
+}
+
+/* A liveness probe (docs/mesh.md "Liveness"): a yamux ping on the existing
+ * connection, answered after a round trip if the target runs (a silently
+ * dead node keeps its connections in the others' view and never answers).
+ * Its bytes are in keepalive(), the byte model. */
+static int op_probe(void *ud, const struct peerid *peer)
+{
+	struct node *x = ud;
+	struct sim *s = x->s;
+	int j = node_of(s, peer->b, peer->len);
+	struct ev e = {0};
+
+	if (j < 0 || j == x->idx || !P(s, x->idx, j)->link)
+		return -107; /* -ENOTCONN */
+	e.t = s->now + 2 * link_latency(x->idx, j);
+	e.kind = EV_PONG;
+	e.gen = P(s, x->idx, j)->gen & 0xffffff;
+	e.from = j;
+	e.to = x->idx;
+	push(s, e);
+	return 0;
+}
+
+/* The engine closes a connection it does not want (bounded degree): queued,
+ * carried out after the input returns. */
+static void op_hangup(void *ud, const struct peerid *peer)
+{
+	struct node *x = ud;
+	struct sim *s = x->s;
+	int j = node_of(s, peer->b, peer->len);
+
+	if (j < 0 || j == x->idx)
+		return;
+	if (s->nhang == s->caphang) {
+		s->caphang = s->caphang ? 2 * s->caphang : 64;
+		s->hang = xrealloc(s->hang, s->caphang * sizeof(*s->hang));
+	}
+	s->hang[s->nhang][0] = x->idx;
+	s->hang[s->nhang][1] = j;
+	s->nhang++;
 }
 
 static void op_dial(void *ud, const uint8_t *ma, size_t len)
@@ -702,6 +764,9 @@ static void op_event(void *ud, const struct mn_event *ev)
 {
 	struct node *x = ud;
 
+	if (ev->type == MN_EV_PEER_DOWN && getenv("SIM_SCALE_TRACE") && ev->peer)
+		fprintf(stderr, "t=%.3f node %d: peer %d down (%s)\n", (double)x->s->now / 1e6, x->idx,
+			node_of(x->s, ev->peer->b, ev->peer->len), ev->message ? ev->message : "");
 	if (ev->type == MN_EV_ERROR) {
 		fprintf(stderr, "sim_scale: node %d: %s\n", x->idx, ev->message ? ev->message : "error");
 		x->s->fail = true;
@@ -735,9 +800,23 @@ static struct mn_ops ops = {
 	.event = op_event,
 	.established = op_established,
 	.wall_us = op_wall_us,
+	.hangup = op_hangup,
+	.probe = op_probe,
 };
 
 /* ---- the world ---- */
+
+static const struct sim *rank_sim;
+
+static int cmp_rank(const void *a, const void *b)
+{
+	const struct peerid *x = ident_peerid(rank_sim->nodes[*(const int *)a].id);
+	const struct peerid *y = ident_peerid(rank_sim->nodes[*(const int *)b].id);
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->b, y->b, n);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
 
 static uint64_t apply_us = APPLY_US; /* --apply-ms */
 
@@ -798,12 +877,20 @@ static void sim_init(struct sim *s, size_t n, uint64_t seed)
 			x->wg_pub[k] = (uint8_t)(i * 37 + (size_t)k * 11);
 		memset(x->wg_priv, (int)(i + 1), 32);
 	}
+	s->by_rank = malloc(n * sizeof(*s->by_rank));
+	if (!s->by_rank)
+		die("out of memory");
+	for (size_t i = 0; i < n; i++)
+		s->by_rank[i] = (int)i;
+	rank_sim = s;
+	qsort(s->by_rank, n, sizeof(*s->by_rank), cmp_rank);
 	s->next_keepalive = KEEPALIVE_US;
 	s->apply_us = apply_us;
 }
 
 static void sim_free(struct sim *s)
 {
+	free(s->by_rank);
 	for (size_t i = 0; i < s->n; i++) {
 		wgdev_free(s->nodes[i].queued);
 		mn_free(s->nodes[i].m);
@@ -815,6 +902,7 @@ static void sim_free(struct sim *s)
 	for (size_t k = 0; k < s->npend; k++)
 		free(s->pend[k].data);
 	free(s->pend);
+	free(s->hang);
 	free(s->heap);
 	free(s->dirty);
 	free(s->touched);
@@ -880,6 +968,39 @@ static void deliver_pending(struct sim *s)
 		touch(s, pm->to);
 	}
 	s->npend = 0;
+}
+
+/* The hangups the engines asked for: both ends see the connection close
+ * (TCP FIN and its ACK each way). */
+static void do_hangups(struct sim *s)
+{
+	for (size_t k = 0; k < s->nhang; k++) {
+		int i = s->hang[k][0], j = s->hang[k][1];
+		struct pair *p = P(s, i, j), *q = P(s, j, i);
+		struct node *a = &s->nodes[i], *b = &s->nodes[j];
+
+		if (!p->link)
+			continue;
+		p->link = q->link = 0;
+		p->gen++;
+		q->gen++;
+		a->conns--;
+		b->conns--;
+		s->hangups++;
+		count(s, i, 2 * WIRE_SEG_OVERHEAD, j, 2 * WIRE_SEG_OVERHEAD);
+		count(s, j, 2 * WIRE_SEG_OVERHEAD, i, 2 * WIRE_SEG_OVERHEAD);
+		s->cur = i;
+		gs_remove_peer(a->gs, ident_peerid(b->id)->b, ident_peerid(b->id)->len);
+		s->cur = j;
+		gs_remove_peer(b->gs, ident_peerid(a->id)->b, ident_peerid(a->id)->len);
+		if (a->up)
+			mn_on_disconnected(a->m, ident_peerid(b->id));
+		if (b->up)
+			mn_on_disconnected(b->m, ident_peerid(a->id));
+		touch(s, i);
+		touch(s, j);
+	}
+	s->nhang = 0;
 }
 
 static void backoff(struct pair *p, uint64_t now)
@@ -956,8 +1077,12 @@ static void keepalive(struct sim *s)
 
 	if (s->n < 2)
 		return;
-	for (size_t i = 0; i < s->n; i++) {
-		size_t j = (i + 1 + (size_t)(k % (s->n - 1))) % s->n;
+	for (size_t r = 0; r < s->n; r++) {
+		/* the ring of peer IDs, as the engine's probe_step; with a bounded
+		 * degree (lib/mesh/degree.h) the target is one of the DEG_RING
+		 * ring successors */
+		size_t w = deg_bounded(s->n) ? DEG_RING : s->n - 1;
+		size_t i = (size_t)s->by_rank[r], j = (size_t)s->by_rank[(r + 1 + (size_t)(k % w)) % s->n];
 
 		if (j != i && P(s, (int)i, (int)j)->link) {
 			count(s, (int)i, PROBE_PROBER_TX, (int)j, PROBE_PROBER_TX);
@@ -998,6 +1123,14 @@ static void handle(struct sim *s, struct ev *e)
 	}
 	case EV_CONNECT:
 		connect_done(s, e->from, e->to);
+		break;
+	case EV_PONG:
+		/* the answer to a probe (op_probe), on the same connection */
+		if (to->up && s->nodes[e->from].up && P(s, e->to, e->from)->link &&
+		    e->gen == (P(s, e->to, e->from)->gen & 0xffffff)) {
+			mn_on_alive(to->m, ident_peerid(s->nodes[e->from].id), s->now);
+			touch(s, e->to);
+		}
 		break;
 	case EV_APPLIED: {
 		/* busy: another desired device is queued behind this one */
@@ -1068,6 +1201,8 @@ static void run(struct sim *s, uint64_t until)
 		if (e.t > s->now)
 			s->now = e.t;
 		handle(s, &e);
+		deliver_pending(s);
+		do_hangups(s);
 		deliver_pending(s);
 		flush(s);
 	}
@@ -1172,17 +1307,22 @@ static uint64_t converge(struct sim *s, uint64_t limit, const char *phase)
 				sum.msgs_in += st.msgs_in;
 				sum.duplicates += st.duplicates;
 				sum.rpc_out += st.rpc_out;
+				sum.drop_queue_full += st.drop_queue_full;
+				sum.rpc_truncated += st.rpc_truncated;
 				pubs += s->nodes[i].publishes;
 			}
 			fprintf(stderr,
 				"t=%.1f heap %zu (%zu B) gs %zu B; publishes %" PRIu64 " rpc out %" PRIu64 " bytes out %" PRIu64
-				" msgs in %" PRIu64 " dups %" PRIu64 " ihave in %" PRIu64 " iwant in %" PRIu64 "\n",
+				" msgs in %" PRIu64 " dups %" PRIu64 " ihave in %" PRIu64 " iwant in %" PRIu64
+				" dropped (queue full) %" PRIu64 " truncated %" PRIu64 "\n",
 				(double)s->now / 1e6, s->nheap, qb, gm, pubs, sum.rpc_out, sum.bytes_out, sum.msgs_in,
-				sum.duplicates, sum.ihave_in, sum.iwant_in);
+				sum.duplicates, sum.ihave_in, sum.iwant_in, sum.drop_queue_full, sum.rpc_truncated);
 		}
 		r = converged(s, false, why, sizeof(why));
 		if (!r)
 			return s->now - t0;
+		if (getenv("SIM_SCALE_DEBUG"))
+			fprintf(stderr, "  not yet: %s\n", r);
 	}
 	if (s->storm_at)
 		fprintf(stderr, "sim_scale: %s: storm, %.1f GB of RPCs in flight at %.2f s\n", phase,
@@ -1207,7 +1347,7 @@ static struct counters total(const struct sim *s, bool include_last)
 
 struct result {
 	size_t n;
-	uint64_t t_start, t_join;
+	uint64_t t_start, t_join, t_death;
 	double join_bytes_joiner, join_bytes_per_node, idle_bps, idle_bytes_hour;
 	uint64_t idle_window_us;
 	double conns_mean;
@@ -1261,8 +1401,10 @@ static int scenario(size_t n, unsigned rate, uint64_t settle_us, uint64_t idle_u
 	sim_init(&s, n, seed);
 	for (int i = 0; i < joiner; i++) {
 		lcg = lcg * 1664525u + 1013904223u;
-		start(&s, i, i ? (int)((lcg >> 8) % (uint32_t)i) : -1);
-		run(&s, s.now + SEC / (rate ? rate : (uint64_t)joiner));
+		/* --hub: every node bootstraps from node 0 (one bootstrap address
+		 * in every configuration), else from a random earlier node */
+		start(&s, i, i ? (hub ? 0 : (int)((lcg >> 8) % (uint32_t)i)) : -1);
+		run(&s, s.now + (rate ? SEC / rate : spread_us / (uint64_t)joiner));
 	}
 	res->t_start = converge(&s, 20 * 60 * SEC, "start");
 	c0 = total(&s, false);
@@ -1351,6 +1493,29 @@ static int scenario(size_t n, unsigned rate, uint64_t settle_us, uint64_t idle_u
 		fprintf(stderr, "sim_scale: after the join: %s\n", why);
 		s.fail = true;
 		goto out;
+	}
+	if (verbose) {
+		double cm = 0;
+
+		for (size_t i = 0; i < n; i++)
+			cm += (double)s.nodes[i].conns / (double)n;
+		fprintf(stderr,
+			"  [%zu] start %.2f s, %.1f publishes and %.2f MB per node; idle %.0f B/s per node; join %.2f s, "
+			"%.0f B per existing node, %.0f B joiner; conns %.1f (CPU %.1f s)\n",
+			n, (double)res->t_start / 1e6, res->start_publishes, res->start_bytes / 1e6, res->idle_bps,
+			(double)res->t_join / 1e6, res->join_bytes_per_node, res->join_bytes_joiner,
+			cm, (double)(clock() - cpu0) / CLOCKS_PER_SEC);
+	}
+	if (death) {
+		/* A node dies silently (no LEAVING, its connections stay open in
+		 * the others' view): every table must drop it within PeerExpiry. */
+		uint64_t expiry = mn_default_expiry_ms(ANNOUNCE_US / 1000) * 1000;
+
+		lcg = lcg * 1664525u + 1013904223u;
+		s.nodes[(lcg >> 8) % (uint32_t)joiner].up = false;
+		res->t_death = converge(&s, expiry, "silent death");
+		if (s.fail)
+			goto out;
 	}
 out:
 	{
@@ -1459,6 +1624,10 @@ int main(int argc, char **argv)
 				apply_us = strtoull(argv[k + 1], NULL, 0) * MS;
 			else if (!strcmp(argv[k], "--directed"))
 				directed = strtoul(argv[k + 1], NULL, 0) != 0;
+			else if (!strcmp(argv[k], "--hub"))
+				hub = strtoul(argv[k + 1], NULL, 0) != 0;
+			else if (!strcmp(argv[k], "--spread"))
+				spread_us = strtoull(argv[k + 1], NULL, 0) * SEC;
 			else if (!strcmp(argv[k], "--cold-max"))
 				cold_max = strtoull(argv[k + 1], NULL, 0);
 			else
@@ -1527,6 +1696,10 @@ int main(int argc, char **argv)
 				settle_us = strtoull(argv[k + 1], NULL, 0) * SEC;
 			else if (k + 1 < argc && !strcmp(argv[k], "--directed"))
 				directed = strtoul(argv[k + 1], NULL, 0) != 0;
+			else if (k + 1 < argc && !strcmp(argv[k], "--hub"))
+				hub = strtoul(argv[k + 1], NULL, 0) != 0;
+			else if (k + 1 < argc && !strcmp(argv[k], "--spread"))
+				spread_us = strtoull(argv[k + 1], NULL, 0) * SEC;
 			else if (k + 1 < argc && !strcmp(argv[k], "--idle"))
 				idle_us = strtoull(argv[k + 1], NULL, 0) * SEC;
 			else
@@ -1536,11 +1709,21 @@ int main(int argc, char **argv)
 			die("N or idle out of range");
 		print_params(settle_us, idle_us);
 		print_header();
-		if (scenario(n, 0, settle_us, idle_us, false, 1, &a, false) != 0) {
+		/* Not with directed announcements: a node that got a directed
+		 * announcement holds a newer one than the prober that reports the
+		 * dead node, takes the report for refuted and keeps the node
+		 * (docs/mesh.md "Directed announcements": open) */
+		death = !directed;
+		if (scenario(n, 0, settle_us, idle_us, false, 1, &a, n > SUITE_N) != 0) {
 			printf("FAIL: not converged (see above)\n");
 			return 1;
 		}
 		print_row(&a);
+		if (death)
+			printf("silent death: gone from every table after %.2f s (PeerExpiry %" PRIu64 " s); connections per node "
+		       "%.1f mean, %zu max; WireGuard peers per node >= %zu; %" PRIu64 " refused dials\n",
+		       (double)a.t_death / 1e6, mn_default_expiry_ms(ANNOUNCE_US / 1000) / 1000, a.conns_mean, a.conns_max,
+		       a.dev_peers_min, a.refused);
 		if (a.publishes_per_node_hour != 0 || a.idle_directs != 0 || a.idle_bps >= IDLE_MAX_BPS) {
 			printf("FAIL: not idle: %.1f publishes per node per hour, %.0f B/s per node (bound %d)\n",
 			       a.publishes_per_node_hour, a.idle_bps, IDLE_MAX_BPS);
