@@ -99,6 +99,11 @@ struct daemon {
 	struct ctl_client *rotate_waiter; /* "rotate-key": answered on KEY_ROTATED */
 };
 
+/* --log-time: each line starts with the wall clock (seconds.microseconds),
+ * taken when the line is written, for timelines across several daemons (the
+ * benchmark's --keep-logs); journald stamps lines itself. */
+static int log_time;
+
 static void logf_(struct daemon *d, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void logf_(struct daemon *d, int level, const char *fmt, ...)
 {
@@ -107,6 +112,12 @@ static void logf_(struct daemon *d, int level, const char *fmt, ...)
 
 	if (d && level > d->log_level)
 		return;
+	if (log_time) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		fprintf(stderr, "@%lld.%06ld ", (long long)ts.tv_sec, ts.tv_nsec / 1000);
+	}
 	/* "<N>" prefixes let journald assign levels (sd-daemon(3)). */
 	fprintf(stderr, "<%d>%s: ", level, names[level & 7]);
 	va_start(ap, fmt);
@@ -671,7 +682,7 @@ static void on_signal(uv_signal_t *s, int signum)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: w2wesherd --config FILE [--log-level error|warn|info|debug] [--allow-root]\n"
-		   "                 [--allow-open-secrets] [--dumpable] [--private-names]\n"
+		   "                 [--allow-open-secrets] [--dumpable] [--private-names] [--log-time]\n"
 		   "       w2wesherd --version | --help\n"
 		   "\n"
 		   "Runs a w2wesher mesh node. Needs CAP_NET_ADMIN, refuses to run as root\n"
@@ -681,6 +692,7 @@ static void usage(FILE *f)
 		   "Node names resolve for every local user through a lookup socket next to the\n"
 		   "control socket (X.names.sock, mode 0666); --private-names does not create it,\n"
 		   "so only the control socket's owner, group and root can resolve them.\n"
+		   "--log-time starts each log line with the wall clock (@SECONDS.MICROSECONDS).\n"
 		   "See w2wesherd(8) / docs/operations.md.\n");
 }
 
@@ -697,7 +709,7 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'}, {"log-level", required_argument, NULL, 'l'},
 		{"allow-root", no_argument, NULL, 'R'},  {"version", no_argument, NULL, 'V'},
 		{"allow-open-secrets", no_argument, NULL, 'O'}, {"dumpable", no_argument, NULL, 'D'},
-		{"private-names", no_argument, NULL, 'P'},
+		{"private-names", no_argument, NULL, 'P'}, {"log-time", no_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	struct daemon d;
@@ -716,6 +728,7 @@ int main(int argc, char **argv)
 		case 'O': d.load_flags |= W2W_CONFIG_ALLOW_OPEN_SECRETS; break;
 		case 'D': dumpable = 1; break;
 		case 'P': d.private_names = 1; break;
+		case 'T': log_time = 1; break;
 		case 'V': printf("w2wesherd %s\n", w2w_version()); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -1284,8 +1284,10 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
  * as soon as its address answers. So a joiner with a new claim keeps it off
  * the interface until it knows the mesh — at least as many members as any
  * announcement counts, and either every node it knows counts exactly as many
- * (a settled mesh: a join) or no new author for MN_GATE_QUIET_US (nodes
- * started together, whose counts still grow; an older version counting none) —
+ * and claimed its address MN_GATE_SETTLED_US ago (a settled mesh: a join) or
+ * no new author for MN_GATE_QUIET_US (nodes started together, whose counts
+ * still grow; an older version counting none), and every member it is
+ * connected to has announced itself —
  * and every node it knows has it configured with its handshake role settled:
  * we initiate (it acked us, so it waits for us), or a handshake or endpoint
  * is on the device. Then its first packets to any of them are staged during
@@ -1296,6 +1298,7 @@ static bool gate_open(struct mesh_node *m, uint64_t now, bool verbose)
 {
 	uint32_t want = 0;
 	bool agree = true; /* every node we know counts exactly the members we know */
+	uint64_t wall = m->ops.wall_us(m->ud);
 
 	if (now - m->started_us >= MN_GATE_MAX_US) {
 		if (verbose)
@@ -1305,6 +1308,21 @@ static bool gate_open(struct mesh_node *m, uint64_t now, bool verbose)
 	}
 	if (!pt_count(m->pt))
 		return false;
+	/* A member we are connected to (its subscription to our topic arrived)
+	 * but whose announcement has not: our bootstrap node, which announces
+	 * itself MN_SOON_ANNOUNCE_US after our connection but forwards the other
+	 * newcomers' announcements at once. Two newcomers that know only each
+	 * other agree on a count of two; neither is routed by the bootstrap node
+	 * yet. */
+	for (size_t i = 0; i < m->n_peers; i++) {
+		const struct mn_peer *c = &m->peers[i];
+
+		if (c->connected && c->subscribed && !pt_find(m->pt, &c->id)) {
+			if (verbose)
+				log_debug(m->cfg.log, "address gate: a connected member has not announced itself yet");
+			return false;
+		}
+	}
 	for (size_t i = 0; i < pt_count(m->pt); i++) {
 		const struct pt_entry *e = pt_at(m->pt, i);
 		const struct mn_peer *c = peer_find(m, &e->id);
@@ -1312,6 +1330,11 @@ static bool gate_open(struct mesh_node *m, uint64_t now, bool verbose)
 		if (e->ann.members > want)
 			want = e->ann.members;
 		if (e->ann.members != pt_count(m->pt) + 1)
+			agree = false;
+		/* A young node's count is still growing: two newcomers and a
+		 * bootstrap node that knows only them agree on three. Its claim
+		 * time says how young it is (a static Address claims at 0). */
+		if (!e->ann.n_claims || e->ann.claims[0].claimed_ms * 1000 + MN_GATE_SETTLED_US > wall)
 			agree = false;
 		if (!c || !c->hs.configured || !c->hs.applied) {
 			if (verbose)

@@ -54,6 +54,10 @@
 /* no new author for this long (the answers to our first announcement come
  * in a burst); */
 #define MN_GATE_QUIET_US (100ull * 1000)
+/* counts that agree settle the mesh only when every node we know claimed its
+ * address at least this long ago (a join; in a cold start all claims are
+ * fresh and a young bootstrap node's count is still growing) */
+#define MN_GATE_SETTLED_US (2000ull * 1000)
 /* re-checked at least this often while closed (each check is a reconcile,
  * whose apply re-reads the device: a handshake there settles a peer); the
  * inputs that may open it re-check it at once, and so does every apply. */

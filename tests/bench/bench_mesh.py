@@ -540,7 +540,8 @@ T_BASE = time.time()
 def start_daemon(node, argv):
     """Like netlab's Node.start (user nobody with only CAP_NET_ADMIN as an ambient capability, in the node's
     netns and private mount namespace with its own /dev/net/tun), but each log line is prefixed with the
-    wall time since the benchmark started, so a slow step can be read from the log."""
+    wall time since the benchmark started (the daemon's own, with w2wesherd --log-time), so a slow step can
+    be read from the log."""
     assert node.proc is None
     node.proc = subprocess.Popen(
         node.nsenter() + ["setpriv", "--reuid", str(NOBODY), "--regid", str(NOBODY), "--clear-groups",
@@ -551,7 +552,17 @@ def start_daemon(node, argv):
     def copy(pipe, path):
         with open(path, "a") as f:
             for raw in pipe:
-                f.write("[%9.3f] %s" % (time.time() - T_BASE, raw.decode(errors="replace")))
+                line = raw.decode(errors="replace")
+                at = time.time()
+                # w2wesherd --log-time: the daemon's own clock when it wrote the line (this thread may read
+                # it much later on a busy machine)
+                if line.startswith("@"):
+                    stamp, _, rest = line.partition(" ")
+                    try:
+                        at, line = float(stamp[1:]), rest
+                    except ValueError:
+                        pass
+                f.write("[%9.3f] %s" % (at - T_BASE, line))
                 f.flush()
 
     threading.Thread(target=copy, args=(node.proc.stdout, node.log), daemon=True).start()
@@ -592,7 +603,7 @@ class W2w:
         node.set_keys("P2P", AdmissionKey=pub, AdmissionToken=tok)
 
     def start(self, node):
-        start_daemon(node, [node.lab.daemon, "--config", node.config])
+        start_daemon(node, [node.lab.daemon, "--config", node.config, "--log-time"])
 
     def overlay_ip(self, node):
         if self.args.w2w_ip_from == "status":
