@@ -121,6 +121,9 @@ struct mesh_node {
 	struct ann_ip observed[MN_MAX_OBSERVED];
 	size_t n_observed;
 	bool wg_applied_once;
+	/* the address gate waits for a pair's role to settle, which a handshake
+	 * or endpoint on the device may do: only then re-read it periodically */
+	bool gate_dev_wait;
 	bool hs_dirty; /* peers were configured: announce the acks once applied */
 	uint64_t wg_retry_us; /* backoff after a failed apply (0: the last one worked) */
 	uint64_t wg_retry_at; /* when that retry is due */
@@ -1300,6 +1303,7 @@ static bool gate_open(struct mesh_node *m, uint64_t now, bool verbose)
 	bool agree = true; /* every node we know counts exactly the members we know */
 	uint64_t wall = m->ops.wall_us(m->ud);
 
+	m->gate_dev_wait = false;
 	if (now - m->started_us >= MN_GATE_MAX_US) {
 		if (verbose)
 			log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known)",
@@ -1348,6 +1352,7 @@ static bool gate_open(struct mesh_node *m, uint64_t now, bool verbose)
 		 * cost nodes started together seconds). */
 		if (!(c->hs.role == HS_ROLE_INITIATOR || established(m, e->ann.wg_pub) ||
 		      (memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 && c->hs.acks_sent && hs_acks(&e->ann, m->cfg.wg_pub)))) {
+			m->gate_dev_wait = true;
 			if (verbose)
 				log_debug(m->cfg.log, "address gate: %s: role not settled (%s key, acks sent %u, acked %d)",
 					  e->ann.name, memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 ? "higher" : "lower",
@@ -1533,8 +1538,14 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 			/* events re-check it too (messages, the apply that settles a
 			 * peer); this catches the rest: the quiet period's end, a
 			 * handshake seen on the device, the cap */
-			uint64_t at = now + MN_GATE_RECHECK_US, quiet = m->new_author_us + MN_GATE_QUIET_US;
+			uint64_t at = m->gate_dev_wait ? now + MN_GATE_RECHECK_US : UINT64_MAX,
+				 quiet = m->new_author_us + MN_GATE_QUIET_US;
 
+			/* Each re-check re-reads the device (a UAPI or netlink dump
+			 * of every peer): only while a handshake there may settle
+			 * the gate. What else holds it (our own apply, a member not
+			 * announced or configured yet, fewer members than counted)
+			 * moves with messages and applies, which re-check at once. */
 			if (quiet > now && quiet < at)
 				at = quiet;
 			if (m->started_us + MN_GATE_MAX_US < at)
