@@ -546,6 +546,7 @@ int w2w_node_start(struct w2w_node *n)
 	wc.mtu = n->mtu;
 	wc.keep_roamed_secs = KEEP_ROAMED_S;
 	wc.done = node_on_wg_done;
+	wc.lost = node_on_wg_lost;
 	wc.ud = n;
 	wc.os = loop_wg_os(n->loop); /* NULL but in tests (docs/wireguard.md) */
 	r = wgsync_new(n->r, &n->log, &wc, &n->wg);

@@ -48,6 +48,7 @@ struct w2w_node_event {
 
 struct w2w_node {
 	struct w2w_loop *loop;
+	bool wg_lost; /* the interface was found gone; logged once until an apply succeeds */
 	struct reactor *r;
 	w2w_node_event_fn fn;
 	void *ud;
@@ -119,6 +120,7 @@ void node_mesh_rearm(struct w2w_node *n);
 extern const struct mn_ops node_mesh_ops;
 void node_op_dial(void *ud, const uint8_t *ma, size_t len); /* also mDNS's dial */
 void node_on_wg_done(void *ud, const struct wgsync_result *res);
+void node_on_wg_lost(void *ud);
 void node_on_refresh(void *ud, uint64_t now);
 
 /* admission.c */

@@ -221,7 +221,19 @@ void node_on_wg_done(void *ud, const struct wgsync_result *res)
 		node_mesh_rearm(n);
 		return;
 	}
+	n->wg_lost = false;
 	mn_on_wg_applied(n->mesh, &res->diff, wgsync_busy(n->wg), os_now_us());
+	node_mesh_rearm(n);
+}
+
+void node_on_wg_lost(void *ud)
+{
+	struct w2w_node *n = ud;
+
+	if (!n->wg_lost)
+		log_info(&n->log, "wireguard %s: the interface is gone: re-creating it", n->ifname);
+	n->wg_lost = true;
+	mn_on_wg_lost(n->mesh, os_now_us());
 	node_mesh_rearm(n);
 }
 

@@ -263,6 +263,9 @@ static void job_finish(struct wgsync *ws, int err, struct wgdevice *dev)
 			j->removed(j->ud, err);
 		break;
 	}
+	if (err == -ENODEV && (j->kind == JOB_READ || j->kind == JOB_REFRESH) && ws->cfg.lost && !ws->removing &&
+	    !ws->freed)
+		ws->cfg.lost(ws->cfg.ud);
 	ws->in_cb--;
 	wgdev_free(dev);
 	job_free(j);

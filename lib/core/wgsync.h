@@ -91,6 +91,10 @@ struct wgsync_config {
 	/* Result of wgsync_apply jobs. */
 	void (*done)(void *ud, const struct wgsync_result *res);
 	void *ud;
+	/* Optional: a read or refresh found the interface gone (-ENODEV; deleted
+	 * from outside, its userspace implementation killed). Reads never
+	 * re-create it; the next apply does. */
+	void (*lost)(void *ud);
 	bool adopt_only;   /* never create a missing interface: -ENODEV */
 	/* Diff against the device as last read plus the sets applied since,
 	 * instead of reading it again (only for the device's only writer; a

@@ -2651,6 +2651,19 @@ void mn_on_wg_failed(struct mesh_node *m, uint64_t now)
 	soon(m, T_RECONCILE, now, m->wg_retry_us);
 }
 
+void mn_on_wg_lost(struct mesh_node *m, uint64_t now)
+{
+	/* The interface is gone (deleted from outside, its wireguard-go killed):
+	 * the reconcile's apply re-creates it and re-adds every peer. Only reads
+	 * had failed so far (the periodic refresh), and they retry nothing:
+	 * without this the node waited for an unrelated input (a peer's
+	 * announcement) and stayed down for minutes (tests/stress wg-delete).
+	 * A retry already pending after a failed apply keeps its backoff. */
+	if (m->run == MN_IDLE || (m->wg_retry_us && now < m->wg_retry_at))
+		return;
+	soon(m, T_RECONCILE, now, 0);
+}
+
 void mn_on_listening(struct mesh_node *m, uint16_t port, uint64_t now)
 {
 	if (!port || port == m->cfg.listen_tcp)

@@ -268,6 +268,8 @@ void mn_on_listening(struct mesh_node *m, uint16_t port, uint64_t now);
  * reconcile again after MN_WG_RETRY_FIRST_US, doubling to MN_WG_RETRY_MAX_US
  * until an apply succeeds. */
 void mn_on_wg_failed(struct mesh_node *m, uint64_t now);
+/* A read of the device found the interface gone: reconcile (re-create it) now. */
+void mn_on_wg_lost(struct mesh_node *m, uint64_t now);
 /* Proof that peer is alive: our probe of it was answered. */
 void mn_on_alive(struct mesh_node *m, const struct peerid *peer, uint64_t now);
 /* The probe period and timeout in use (µs). */

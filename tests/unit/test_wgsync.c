@@ -32,6 +32,7 @@ struct ctx {
 	int calls;
 	struct wgsync_result last;
 	int removed, remove_err;
+	int lost;
 };
 
 static void on_done(void *ud, const struct wgsync_result *res)
@@ -40,6 +41,11 @@ static void on_done(void *ud, const struct wgsync_result *res)
 
 	c->calls++;
 	c->last = *res;
+}
+
+static void on_lost(void *ud)
+{
+	((struct ctx *)ud)->lost++;
 }
 
 static void on_removed(void *ud, int err)
@@ -72,6 +78,7 @@ static void setup(struct ctx *c, enum w2w_backend backend, unsigned mtu)
 	cfg.mtu = mtu;
 	cfg.keep_roamed_secs = 180;
 	cfg.done = on_done;
+	cfg.lost = on_lost;
 	cfg.ud = c;
 	cfg.os = &c->f.os;
 	assert_int_equal(wgsync_new(loop_reactor(c->loop), NULL, &cfg, &c->ws), 0);
@@ -162,6 +169,45 @@ static void test_apply_creates_and_configures(void **state)
 	assert_non_null(wgsync_actual(c.ws));
 	assert_int_equal(wgdev_peer_count(wgsync_actual(c.ws)), 1);
 	assert_false(wgsync_busy(c.ws));
+	teardown(&c);
+}
+
+/* The interface deleted from outside (its wireguard-go killed): the periodic
+ * refresh finds it gone and says so (the node then reconciles at once: a
+ * read never re-creates it), and the next apply re-creates it with its peers. */
+static void test_refresh_reports_lost_device(void **state)
+{
+	struct ctx c;
+	struct rtnl_addr a = v4(1, 16);
+	struct fake_wgos_link *l;
+
+	(void)state;
+	setup(&c, W2W_BACKEND_USERSPACE, 0);
+	assert_int_equal(wgsync_apply(c.ws, desired(0x22, "10.7.0.2/32"), &a, 1, false), 0);
+	run_until(&c, &c.calls, 1);
+	assert_int_equal(c.last.err, 0);
+	for (int i = 0; i < 20; i++)
+		w2w_loop_run(c.loop, 2);
+	assert_int_equal(c.lost, 0);
+	l = fake_wgos_link(&c.f, "wgf0");
+	assert_non_null(l);
+	wgdev_free(l->dev);
+	l->dev = NULL;
+	l->used = false;
+	assert_int_equal(wgsync_refresh(c.ws), 0);
+	run_until(&c, &c.lost, 1);
+	assert_int_equal(c.f.creates, 1);
+	assert_int_equal(wgsync_apply(c.ws, desired(0x22, "10.7.0.2/32"), &a, 1, false), 0);
+	run_until(&c, &c.calls, 2);
+	assert_int_equal(c.last.err, 0);
+	assert_true(c.last.link_created);
+	assert_int_equal(c.f.creates, 2);
+	l = fake_wgos_link(&c.f, "wgf0");
+	assert_non_null(l);
+	assert_int_equal(wgdev_peer_count(l->dev), 1);
+	for (int i = 0; i < 20; i++)
+		w2w_loop_run(c.loop, 2);
+	assert_int_equal(c.lost, 1);
 	teardown(&c);
 }
 
@@ -327,6 +373,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_apply_creates_and_configures),
+		cmocka_unit_test(test_refresh_reports_lost_device),
 		cmocka_unit_test(test_apply_diff_and_addresses),
 		cmocka_unit_test(test_apply_coalesces),
 		cmocka_unit_test(test_injected_failures),
