@@ -2598,20 +2598,23 @@ void mn_on_connected(struct mesh_node *m, const struct peerid *peer, const struc
 }
 
 /* The connected peer's subscription to our topic arrived (the daemon's host
- * reports it). Recorded only: publishing our first announcement at this
- * moment (instead of MN_SOON_ANNOUNCE_US after the connection) made nodes
- * started together meet ~100 ms sooner, but it changed which side of a pair
- * initiates, and then a node whose wireguard-go was killed or whose
- * interface was deleted was not repaired within a minute (tests/stress
- * wg-delete, not understood yet; docs/mesh.md "Where the time of a cold
- * start goes"). */
+ * reports it): gossipsub now sends it what we publish, so the announcement a
+ * new connection owes goes out now (MN_SOON_SUB_US coalesces a burst of
+ * them) instead of MN_SOON_ANNOUNCE_US after the connection, the guess that
+ * stays for hosts that do not report subscriptions. A newcomer's address
+ * gate waits for its bootstrap node's announcement (gate_open), so this is
+ * on the path of every cold start. (Tried before and dropped because
+ * tests/stress wg-delete then failed: the cause was a refresh that found the
+ * interface gone and retried nothing, mn_on_wg_lost since.) */
 void mn_on_subscribed(struct mesh_node *m, const struct peerid *peer, uint64_t now)
 {
 	struct mn_peer *c = peer_find(m, peer);
 
-	(void)now;
-	if (c && c->connected)
-		c->subscribed = true;
+	if (!c || !c->connected)
+		return;
+	if (!c->subscribed && now - c->conn_since_us < MN_SOON_ANNOUNCE_US)
+		soon_direct(m, c, now, MN_SOON_SUB_US);
+	c->subscribed = true;
 }
 
 void mn_on_disconnected(struct mesh_node *m, const struct peerid *peer)

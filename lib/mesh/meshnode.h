@@ -38,6 +38,7 @@
 
 #define MN_SOON_ANNOUNCE_US (150ull * 1000)   /* coalesces a burst of joins into one publish */
 #define MN_SOON_RECONCILE_US (20ull * 1000)
+#define MN_SOON_SUB_US (10ull * 1000)        /* a new connection's subscription arrived */
 #define MN_SOON_SAVE_US (500ull * 1000)
 /* A directed answer to a node we are not connected to yet waits this long
  * for the connection (the engine dials new nodes at once) before it falls
