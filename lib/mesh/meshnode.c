@@ -1346,12 +1346,11 @@ static bool gate_open(struct mesh_node *m, uint64_t now, bool verbose)
 					  c && c->hs.configured ? "applied" : "configured");
 			return false;
 		}
-		/* Settled: we initiate; or a handshake or endpoint is there; or we
-		 * are the higher-key waiter, it acks us and our ack went out: it
-		 * initiates on receipt (one hop; waiting for its handshake instead
-		 * cost nodes started together seconds). */
-		if (!(c->hs.role == HS_ROLE_INITIATOR || established(m, e->ann.wg_pub) ||
-		      (memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 && c->hs.acks_sent && hs_acks(&e->ann, m->cfg.wg_pub)))) {
+		/* Settled: we initiate; or a handshake or endpoint is there. A
+		 * higher-key waiter waits for the handshake the other's promotion
+		 * starts: the promotion re-creates the peer there, dropping what an
+		 * ungated node's application staged for us (docs/mesh.md). */
+		if (!(c->hs.role == HS_ROLE_INITIATOR || established(m, e->ann.wg_pub))) {
 			m->gate_dev_wait = true;
 			if (verbose)
 				log_debug(m->cfg.log, "address gate: %s: role not settled (%s key, acks sent %u, acked %d)",
