@@ -203,6 +203,7 @@ const struct mn_ops node_mesh_ops = {
 	.rotate_commit = node_keys_commit,
 	.handshook = op_handshook,
 	.hangup = op_hangup,
+	.wg_probe = node_op_wg_probe,
 };
 
 /* ---- WireGuard ---- */

@@ -34,6 +34,10 @@
  * completes within a round trip once both sides send; 3 s also covers a lost
  * first datagram. */
 #define RELAY_AFTER_US (3ull * 1000 * 1000)
+/* A pair no longer asked for is withdrawn from `ry` at once but forwarded
+ * this much longer: packets of a pair that just went direct (docs/nat.md
+ * "Upgrade") may still be on their way, or be sent before the peer switches. */
+#define RELAY_LINGER_US (5ull * 1000 * 1000)
 #define RELAY_DATAGRAM_MAX 2048                /* WireGuard's largest datagram is MTU + 32 */
 
 /* Does announcement a ask for a relay to the member with this key? */
