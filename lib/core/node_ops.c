@@ -123,6 +123,12 @@ static void op_relay_close(void *ud, void *handle)
 	node_relay_close(n->r, handle);
 }
 
+static void op_relay_seen(void *ud, void *handle, uint16_t *src_a, uint16_t *src_b)
+{
+	(void)ud;
+	node_relay_seen(handle, src_a, src_b);
+}
+
 static int op_probe(void *ud, const struct peerid *peer)
 {
 	struct w2w_node *n = ud;
@@ -197,6 +203,7 @@ const struct mn_ops node_mesh_ops = {
 	.wg_peer = op_wg_peer,
 	.relay_open = op_relay_open,
 	.relay_close = op_relay_close,
+	.relay_seen = op_relay_seen,
 	.admit = node_op_admit,
 	.save_revocations = node_save_revocations,
 	.rotate_prepare = node_keys_prepare,

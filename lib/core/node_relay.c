@@ -147,6 +147,25 @@ out:
 	return ret;
 }
 
+static uint16_t src_port(const struct relay_side *s)
+{
+	if (!s->addrlen)
+		return 0;
+	if (s->addr.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&s->addr)->sin_port);
+	if (s->addr.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&s->addr)->sin6_port);
+	return 0;
+}
+
+void node_relay_seen(void *handle, uint16_t *src_a, uint16_t *src_b)
+{
+	const struct relay_link *l = handle;
+
+	*src_a = l ? src_port(&l->s[0]) : 0;
+	*src_b = l ? src_port(&l->s[1]) : 0;
+}
+
 void node_relay_close(struct reactor *r, void *handle)
 {
 	(void)r;

@@ -16,5 +16,9 @@ struct relay_link;
 int node_relay_open(struct reactor *r, const struct wlog *log, const struct ann_ip *ip_a,
 		    const struct ann_ip *ip_b, uint16_t *pa, uint16_t *pb, void **handle);
 void node_relay_close(struct reactor *r, void *handle);
+/* mn_ops.relay_seen: the source port each member's datagrams came from last
+ * (0: none yet). A member behind a cone NAT comes from its public WireGuard
+ * port; one behind a symmetric NAT from another (docs/nat.md "Upgrade"). */
+void node_relay_seen(void *handle, uint16_t *src_a, uint16_t *src_b);
 
 #endif

@@ -252,7 +252,7 @@ int ann_encode_ext(const struct announce *a, const struct ann_adm *adm, struct b
 		pack_key(&pk, "ry");
 		msgpack_pack_array(&pk, a->n_ry);
 		for (unsigned i = 0; i < a->n_ry; i++) {
-			msgpack_pack_map(&pk, 4);
+			msgpack_pack_map(&pk, 4 + (a->ry[i].sa ? 1 : 0) + (a->ry[i].sb ? 1 : 0));
 			pack_key(&pk, "a");
 			msgpack_pack_bin(&pk, ANN_SEEN_KEY_LEN);
 			msgpack_pack_bin_body(&pk, a->ry[i].a, ANN_SEEN_KEY_LEN);
@@ -263,6 +263,14 @@ int ann_encode_ext(const struct announce *a, const struct ann_adm *adm, struct b
 			msgpack_pack_uint16(&pk, a->ry[i].pa);
 			pack_key(&pk, "pb");
 			msgpack_pack_uint16(&pk, a->ry[i].pb);
+			if (a->ry[i].sa) {
+				pack_key(&pk, "sa");
+				msgpack_pack_uint16(&pk, a->ry[i].sa);
+			}
+			if (a->ry[i].sb) {
+				pack_key(&pk, "sb");
+				msgpack_pack_uint16(&pk, a->ry[i].sb);
+			}
 		}
 	}
 	if (a->n_up) {
@@ -464,9 +472,19 @@ static bool get_relay(const msgpack_object *o, struct ann_relay *r)
 				return false;
 			r->pb = (uint16_t)v;
 			have |= 8;
+		} else if (key_is(&kv->key, "sa")) {
+			if ((have & 16) || !get_uint(&kv->val, 65535, &v))
+				return false;
+			r->sa = (uint16_t)v;
+			have |= 16;
+		} else if (key_is(&kv->key, "sb")) {
+			if ((have & 32) || !get_uint(&kv->val, 65535, &v))
+				return false;
+			r->sb = (uint16_t)v;
+			have |= 32;
 		}
 	}
-	return have == 15;
+	return (have & 15) == 15;
 }
 
 static bool get_probe(const msgpack_object *o, struct ann_probe *r)

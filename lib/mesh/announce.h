@@ -110,6 +110,9 @@ struct announce {
 	struct ann_relay {
 		uint8_t a[ANN_SEEN_KEY_LEN], b[ANN_SEEN_KEY_LEN];
 		uint16_t pa, pb;
+		/* optional ("sa", "sb"; 0: not yet): the source port the relay
+		 * last saw member a's (b's) datagrams come from */
+		uint16_t sa, sb;
 	} ry[ANN_MAX_RY];
 	/* Upgrade (docs/nat.md "Upgrade"), optional key "up": relayed peers (key
 	 * prefixes) the author just sent a direct-path probe to; n counts the

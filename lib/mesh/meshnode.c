@@ -91,6 +91,7 @@ struct mn_relay {
 	/* no longer asked for since then (0: asked for): withdrawn from `ry`,
 	 * still forwarding until RELAY_LINGER_US (relay.h) */
 	uint64_t closing_at;
+	uint16_t sa, sb; /* source ports the members' datagrams came from (mn_ops.relay_seen) */
 };
 
 struct mn_report {
@@ -166,6 +167,9 @@ struct mesh_node {
 	struct ann_seen seen[ANN_MAX_SEEN];
 	struct mn_relay relays[RELAY_MAX_PAIRS];
 	size_t n_relays;
+	/* a relay saw our WireGuard packets come from a port other than our
+	 * public endpoint's: our NAT maps per destination (docs/nat.md "Upgrade") */
+	bool relay_sym;
 	bool relay_full_logged;
 	/* Per-pair WireGuard PSKs (pairpsk.h, mn_set_psks): our network PSKs,
 	 * newest first, in guarded memory, and their key IDs; none = off. */
@@ -467,7 +471,7 @@ static int publish_msg(struct mesh_node *m, uint32_t flags, uint64_t now, const 
 	memcpy(a.seen, m->seen, sizeof(a.seen));
 	if (m->cfg.relay && !m->nat_behind && m->ops.relay_open)
 		a.flags |= ANN_F_RELAY;
-	if (m->nat_behind && m->nat.symmetric)
+	if (m->nat_behind && (m->nat.symmetric || m->relay_sym))
 		a.flags |= ANN_F_SYMNAT;
 	for (size_t i = 0; i < m->n_relays && a.n_ry < ANN_MAX_RY; i++) {
 		if (m->relays[i].closing_at)
@@ -476,6 +480,8 @@ static int publish_msg(struct mesh_node *m, uint32_t flags, uint64_t now, const 
 		memcpy(a.ry[a.n_ry].b, m->relays[i].b, ANN_SEEN_KEY_LEN);
 		a.ry[a.n_ry].pa = m->relays[i].pa;
 		a.ry[a.n_ry].pb = m->relays[i].pb;
+		a.ry[a.n_ry].sa = m->relays[i].sa;
+		a.ry[a.n_ry].sb = m->relays[i].sb;
 		a.n_ry++;
 	}
 	for (size_t i = 0; i < m->n_peers && a.n_rq < ANN_MAX_RQ; i++) {
@@ -998,6 +1004,35 @@ static void nat_take_reports(struct mesh_node *m, const struct peerid *author, c
 	}
 }
 
+/* The relay saw our datagrams come from port s (0: not yet): is it our public
+ * endpoint's? A cone NAT maps our WireGuard socket to one public port for
+ * every destination, so the relay and the member that reported our endpoint
+ * see the same port; a symmetric NAT gives the relay another. Re-evaluated on
+ * every offer: a mapping that just changed (a flush) may disagree for a
+ * moment, and only holds the upgrade back that long. */
+static void relay_check_mapping(struct mesh_node *m, const struct announce *a, const struct ann_relay *r, uint64_t now)
+{
+	bool we_a = !memcmp(r->a, m->cfg.wg_pub, ANN_SEEN_KEY_LEN);
+	uint16_t s = we_a ? r->sa : r->sb;
+	bool sym;
+
+	if (!s || !m->nat.has_wep)
+		return;
+	sym = s != m->nat.wep.port;
+	if (sym == m->relay_sym)
+		return;
+	m->relay_sym = sym;
+	if (sym)
+		log_info(m->cfg.log,
+			 "nat: relay %s sees our WireGuard packets from port %u, our public endpoint has port %u: our "
+			 "NAT maps per destination (symmetric): no direct-path probes",
+			 a->name, s, m->nat.wep.port);
+	else
+		log_info(m->cfg.log, "nat: relay %s sees us at our public port %u: our NAT maps one port for all",
+			 a->name, s);
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+}
+
 /* Relay offers (ry) in the announcement a of author: the pairs with us. */
 static void relay_take_offers(struct mesh_node *m, const struct peerid *author, const struct announce *a,
 			      uint64_t now)
@@ -1055,6 +1090,8 @@ static void relay_take_offers(struct mesh_node *m, const struct peerid *author, 
 			if (!memcmp(pt_at(m->pt, i)->ann.wg_pub, pk, ANN_SEEN_KEY_LEN))
 				pe = pt_at(m->pt, i);
 		c = pe ? peer_find(m, &pe->id) : NULL;
+		if (c && c->relayed && c->upg.direct)
+			continue; /* upgraded: the relay withdraws it once it sees we stopped asking */
 		if (!c || !c->want_relay) {
 			log_info(m->cfg.log, "relay: offer from %s (%s) for a pair we did not ask for: ignored", a->name,
 				 from);
@@ -1063,6 +1100,7 @@ static void relay_take_offers(struct mesh_node *m, const struct peerid *author, 
 		if (!re || !hs_endpoint(rc && rc->has_ip ? &rc->ip : NULL, &re->ann, &rep))
 			continue;
 		rep.port = port;
+		relay_check_mapping(m, a, &a->ry[j], now);
 		if (c->relayed && peerid_eq(&c->relay_by, author) && ep_same(&c->relay_ep, &rep))
 			continue;
 		c->relayed = true;
@@ -1189,7 +1227,8 @@ static void relay_sync(struct mesh_node *m, uint64_t now)
 
 static bool upg_ok(const struct mesh_node *m, const struct mn_peer *c, const struct pt_entry *e)
 {
-	return m->ops.wg_probe && upg_eligible(c->relayed, m->nat_behind, m->nat.has_wep, m->nat.symmetric, &e->ann);
+	return m->ops.wg_probe && upg_eligible(c->relayed, m->nat_behind, m->nat.has_wep,
+					       m->nat.symmetric || m->relay_sym, &e->ann);
 }
 
 /* One probe (hop h of its round): a device operation of the glue, which then
@@ -1282,6 +1321,26 @@ void mn_on_direct_seen(struct mesh_node *m, const uint8_t *wg_pub, uint64_t now)
 	}
 }
 
+/* A relay announces where its members' datagrams come from (relay_check_mapping). */
+static void relay_poll_seen(struct mesh_node *m, uint64_t now)
+{
+	bool changed = false;
+
+	for (size_t i = 0; i < m->n_relays && m->ops.relay_seen; i++) {
+		struct mn_relay *r = &m->relays[i];
+		uint16_t sa = 0, sb = 0;
+
+		m->ops.relay_seen(m->ud, r->handle, &sa, &sb);
+		if (sa != r->sa || sb != r->sb) {
+			r->sa = sa;
+			r->sb = sb;
+			changed = true;
+		}
+	}
+	if (changed)
+		soon(m, T_ANNOUNCE_SOON, now, 0);
+}
+
 /* Our reflection reports: where our device sees peers that do not know it. */
 static void nat_scan(struct mesh_node *m, uint64_t now)
 {
@@ -1290,6 +1349,7 @@ static void nat_scan(struct mesh_node *m, uint64_t now)
 
 	if (m->run != MN_RUNNING)
 		return;
+	relay_poll_seen(m, now);
 	memset(seen, 0, sizeof(seen));
 	for (size_t i = 0; i < pt_count(m->pt) && n < ANN_MAX_SEEN; i++) {
 		const struct pt_entry *e = pt_at(m->pt, i);
@@ -3060,7 +3120,7 @@ const struct ann_endpoint *mn_nat_wep(const struct mesh_node *m)
 
 bool mn_nat_symmetric(const struct mesh_node *m)
 {
-	return m->nat.symmetric;
+	return m->nat.symmetric || m->relay_sym;
 }
 
 const struct ann_endpoint *mn_punched(const struct mesh_node *m, const struct peerid *peer)

@@ -193,6 +193,10 @@ struct mn_ops {
 	 * (WireGuard roamed there on a direct packet). < 0: not queued. */
 	int (*wg_probe)(void *ud, const uint8_t *wg_pub, const struct ann_endpoint *direct,
 			const struct ann_endpoint *back);
+	/* Relays, optional: the source port each member of a relay_open pair
+	 * last sent from (0: none yet), announced so that a member can tell
+	 * whether its NAT maps per destination (docs/nat.md "Upgrade"). */
+	void (*relay_seen)(void *ud, void *handle, uint16_t *src_a, uint16_t *src_b);
 };
 
 /* Pointers must stay valid for the engine's life; strings are copied. */

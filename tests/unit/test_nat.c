@@ -207,6 +207,14 @@ static void test_announce_fields(void **state)
 	assert_memory_equal(b.rq[0], other, ANN_SEEN_KEY_LEN);
 	assert_int_equal(b.n_ry, 1);
 	assert_memory_equal(&b.ry[0], &a.ry[0], sizeof(a.ry[0]));
+	/* the source ports the relay saw (optional, docs/nat.md "Upgrade") */
+	a.ry[0].sa = 24000;
+	out.len = 0;
+	assert_int_equal(ann_encode(&a, &out), 0);
+	assert_int_equal(ann_decode(out.data, out.len, &b), 0);
+	assert_int_equal(b.ry[0].sa, 24000);
+	assert_int_equal(b.ry[0].sb, 0);
+	a.ry[0].sa = 0;
 	a.ry[0].pb = 0; /* a port 0 offer is not encodable */
 	out.len = 0;
 	assert_int_equal(ann_encode(&a, &out), W2W_EPARSE);
