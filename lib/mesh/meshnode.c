@@ -1277,7 +1277,7 @@ static void upg_check(struct mesh_node *m, struct mn_peer *c, const struct pt_en
 	if (c->relayed && !c->upg.direct && c->relay_forced) {
 		/* the relay's endpoint was written; seeing the peer at its public
 		 * one now means WireGuard roamed there on a direct packet */
-		if (upg_on_device(&c->upg, &e->ann.wep, ep, now)) {
+		if (upg_on_device(&c->upg, &e->ann.wep, &c->relay_ep, ep, now)) {
 			upg_went_direct(m, c, e, now);
 			return;
 		}
@@ -1287,7 +1287,7 @@ static void upg_check(struct mesh_node *m, struct mn_peer *c, const struct pt_en
 		c->upg_force = true;
 		soon(m, T_RECONCILE, now, 0);
 	}
-	if (c->relay_forced && upg_ok(m, c, e) && upg_round_due(&c->upg, m->cfg.wg_pub, e->ann.wg_pub, now, &wait))
+	if (c->relay_forced && c->upg.relay_seen && upg_ok(m, c, e) && upg_round_due(&c->upg, m->cfg.wg_pub, e->ann.wg_pub, now, &wait))
 		upg_probe(m, c, e, 0, now);
 }
 
@@ -1300,7 +1300,7 @@ static void upg_take_probes(struct mesh_node *m, const struct peerid *author, co
 	for (unsigned i = 0; i < a->n_up && e && c; i++) {
 		if (memcmp(a->up[i].key, m->cfg.wg_pub, ANN_SEEN_KEY_LEN) != 0)
 			continue;
-		if (upg_should_answer(&c->upg, &a->up[i], upg_ok(m, c, e) && c->relay_forced))
+		if (upg_should_answer(&c->upg, &a->up[i], upg_ok(m, c, e) && c->relay_forced && c->upg.relay_seen))
 			upg_probe(m, c, e, (uint8_t)(a->up[i].h + 1), now);
 	}
 }
@@ -1315,7 +1315,7 @@ void mn_on_direct_seen(struct mesh_node *m, const uint8_t *wg_pub, uint64_t now)
 			continue;
 		c = peer_find(m, &e->id);
 		if (c && e->ann.has_wep && c->relayed && c->relay_forced &&
-		    upg_on_device(&c->upg, &e->ann.wep, &e->ann.wep, now))
+		    upg_on_device(&c->upg, &e->ann.wep, &c->relay_ep, &e->ann.wep, now))
 			upg_went_direct(m, c, e, now);
 		return;
 	}

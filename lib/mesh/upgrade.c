@@ -20,6 +20,7 @@ void upg_relayed(struct upg_pair *u, uint64_t now)
 	u->next_us = 0;
 	u->rounds = 0;
 	u->probed_at = 0;
+	u->relay_seen = false;
 	u->direct = false;
 	u->direct_at = 0;
 }
@@ -81,10 +82,14 @@ bool upg_announce(const struct upg_pair *u, uint64_t now)
 	return u->probed_at && !u->direct && now - u->probed_at < UPG_ANNOUNCE_US;
 }
 
-bool upg_on_device(struct upg_pair *u, const struct ann_endpoint *wep, const struct ann_endpoint *dev_ep,
-		   uint64_t now)
+bool upg_on_device(struct upg_pair *u, const struct ann_endpoint *wep, const struct ann_endpoint *relay_ep,
+		   const struct ann_endpoint *dev_ep, uint64_t now)
 {
-	if (u->direct || !u->relayed_at || !ep_eq(wep, dev_ep))
+	if (u->direct || !u->relayed_at)
+		return false;
+	if (ep_eq(relay_ep, dev_ep))
+		u->relay_seen = true;
+	if (!u->relay_seen || !ep_eq(wep, dev_ep))
 		return false;
 	u->direct = true;
 	u->direct_at = now ? now : 1;

@@ -49,6 +49,7 @@ struct upg_pair {
 	uint64_t probed_at;  /* our last probe (0: none) */
 	bool seen_n;         /* answered_n holds the peer's counter */
 	uint32_t answered_n;
+	bool relay_seen;     /* the device showed the relay's endpoint since relayed */
 	bool direct;         /* upgraded: keep the direct endpoint */
 	uint64_t direct_at;
 };
@@ -77,10 +78,12 @@ bool upg_should_answer(struct upg_pair *u, const struct ann_probe *p, bool eligi
 /* Should our announcement carry our last probe to the peer at now? */
 bool upg_announce(const struct upg_pair *u, uint64_t now);
 
-/* The device shows the peer at dev_ep, its public endpoint is wep, while
- * relayed: true when the pair just went direct (u->direct set). */
-bool upg_on_device(struct upg_pair *u, const struct ann_endpoint *wep, const struct ann_endpoint *dev_ep,
-		   uint64_t now);
+/* The device shows the peer at dev_ep while relayed through relay_ep; its
+ * public endpoint is wep: true when the pair just went direct (u->direct
+ * set). Only after the device showed relay_ep once: before, wep may be what
+ * the failed punch wrote, not a roam. */
+bool upg_on_device(struct upg_pair *u, const struct ann_endpoint *wep, const struct ann_endpoint *relay_ep,
+		   const struct ann_endpoint *dev_ep, uint64_t now);
 
 /* Direct and settling: must the direct endpoint be written again over dev_ep? */
 bool upg_reforce(const struct upg_pair *u, const struct ann_endpoint *wep, const struct ann_endpoint *dev_ep,

@@ -469,8 +469,9 @@ static void test_upgrade_answer(void **state)
 	assert_false(upg_should_answer(&u, &p, false));
 	assert_false(upg_should_answer(&u, &p, true));
 	/* direct already: no more probes */
-	struct ann_endpoint wep = ep4("198.51.100.8", 27000);
-	assert_true(upg_on_device(&u, &wep, &wep, 2 * S));
+	struct ann_endpoint wep = ep4("198.51.100.8", 27000), relay = ep4("203.0.113.1", 40001);
+	assert_false(upg_on_device(&u, &wep, &relay, &relay, 2 * S));
+	assert_true(upg_on_device(&u, &wep, &relay, &wep, 2 * S));
 	p.n = 9;
 	assert_false(upg_should_answer(&u, &p, true));
 	assert_false(upg_announce(&u, 2 * S));
@@ -485,15 +486,18 @@ static void test_upgrade_detect_and_settle(void **state)
 	(void)state;
 	memset(&none, 0, sizeof(none));
 	/* not relayed: the device showing its public endpoint is no upgrade */
-	assert_false(upg_on_device(&u, &wep, &wep, S));
+	assert_false(upg_on_device(&u, &wep, &relay, &wep, S));
 	upg_relayed(&u, S);
-	assert_false(upg_on_device(&u, &wep, &relay, 2 * S));
-	assert_false(upg_on_device(&u, &wep, &none, 2 * S));
+	/* before the device showed the relay's endpoint, its public one is what
+	 * the failed punch wrote, not a roam */
+	assert_false(upg_on_device(&u, &wep, &relay, &wep, 2 * S));
+	assert_false(upg_on_device(&u, &wep, &relay, &relay, 2 * S));
+	assert_false(upg_on_device(&u, &wep, &relay, &none, 2 * S));
 	assert_false(upg_reforce(&u, &wep, &relay, 2 * S)); /* relayed: the relay's endpoint is right */
 	/* the device roamed to its public endpoint: direct, once */
-	assert_true(upg_on_device(&u, &wep, &wep, 3 * S));
+	assert_true(upg_on_device(&u, &wep, &relay, &wep, 3 * S));
 	assert_true(u.direct);
-	assert_false(upg_on_device(&u, &wep, &wep, 3 * S + 1));
+	assert_false(upg_on_device(&u, &wep, &relay, &wep, 3 * S + 1));
 	/* no flapping: a relayed packet in flight roams us back: the direct
 	 * endpoint is written again while settling, never afterwards */
 	assert_true(upg_reforce(&u, &wep, &relay, 4 * S));
@@ -506,7 +510,8 @@ static void test_upgrade_detect_and_settle(void **state)
 	 * again, and the device at the relay is no upgrade */
 	upg_relayed(&u, 100 * S);
 	assert_false(u.direct);
-	assert_false(upg_on_device(&u, &wep, &relay, 101 * S));
+	assert_false(upg_on_device(&u, &wep, &relay, &wep, 101 * S));
+	assert_false(upg_on_device(&u, &wep, &relay, &relay, 101 * S));
 	assert_true(upg_round_due(&u, rep_lo, rep_hi, 100 * S + UPG_FIRST_US, &wait));
 }
 
