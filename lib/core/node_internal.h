@@ -26,7 +26,9 @@
 #define NODE_ADMQ_MAX 64
 #define NODE_UPW_MAX 8                   /* watched probes at once (node_upgrade.c) */
 #define NODE_UPW_US (2500ull * 1000)     /* watch after a probe this long... */
-#define NODE_UPW_STEP_US (15ull * 1000)  /* ...reading the device this often */
+#define NODE_UPW_STEP_US (15ull * 1000)  /* ...reading the device this often, */
+#define NODE_UPW_FAST_US (1000ull * 1000) /* and during the first second (the peer's answer) */
+#define NODE_UPW_FAST_STEP_US (4ull * 1000) /* this often */
 /* A refused peer's connections are closed right after the handshake for this
  * long (docs/mesh.md "Admission"): a redial loop costs a handshake, and a
  * node admitted meanwhile (a new token) gets in soon after. */
@@ -114,6 +116,7 @@ struct w2w_node {
 		uint8_t key[32];
 		union wgendpoint ep; /* the probed direct endpoint */
 		uint64_t until_us;   /* 0: free */
+		uint64_t since_us;   /* the probe */
 	} upw[NODE_UPW_MAX];
 	struct rtimer t_upw;
 	bool upw_reading;

@@ -3,7 +3,9 @@
  * The glue of the relayed-pair upgrade (docs/nat.md "Upgrade", the policy is
  * lib/mesh/upgrade.h): the engine's probe op, carried out by one WireGuard
  * sync job (wgsync_probe), and the watch that follows it: the device is read
- * every NODE_UPW_STEP_US for NODE_UPW_US, and a read that shows the peer at
+ * every NODE_UPW_FAST_STEP_US for NODE_UPW_FAST_US (the peer's answering
+ * probe, if any, comes then), then every NODE_UPW_STEP_US until NODE_UPW_US
+ * after the probe, and a read that shows the peer at
  * the probed direct endpoint (WireGuard roamed there on an authenticated
  * direct packet) tells the engine (mn_on_direct_seen). Reading often only
  * while a probe round runs: the roam can last only until the peer's next
@@ -44,18 +46,25 @@ static bool wgep_eq(const union wgendpoint *a, const union wgendpoint *b)
 	return false;
 }
 
-static bool watching(const struct w2w_node *n, uint64_t now)
+/* 0: nothing watched, else the step to the next read */
+static uint64_t watching(const struct w2w_node *n, uint64_t now)
 {
-	for (size_t i = 0; i < NODE_UPW_MAX; i++)
-		if (n->upw[i].until_us > now)
-			return true;
-	return false;
+	uint64_t step = 0;
+
+	for (size_t i = 0; i < NODE_UPW_MAX; i++) {
+		if (n->upw[i].until_us <= now)
+			continue;
+		if (now - n->upw[i].since_us < NODE_UPW_FAST_US)
+			return NODE_UPW_FAST_STEP_US;
+		step = NODE_UPW_STEP_US;
+	}
+	return step;
 }
 
 static void on_watch_read(void *ud, int err, struct wgdevice *dev)
 {
 	struct w2w_node *n = ud;
-	uint64_t now = os_now_us();
+	uint64_t now = os_now_us(), step;
 
 	n->upw_reading = false;
 	for (size_t i = 0; i < NODE_UPW_MAX && dev && err >= 0; i++) {
@@ -68,8 +77,8 @@ static void on_watch_read(void *ud, int err, struct wgdevice *dev)
 		mn_on_direct_seen(n->mesh, w->key, now);
 	}
 	wgdev_free(dev);
-	if (watching(n, now))
-		reactor_timer_arm(n->r, &n->t_upw, now + NODE_UPW_STEP_US);
+	if ((step = watching(n, now)))
+		reactor_timer_arm(n->r, &n->t_upw, now + step);
 	node_mesh_rearm(n);
 }
 
@@ -83,14 +92,15 @@ static void on_watch_timer(void *ud, uint64_t now)
 		n->upw_reading = true;
 }
 
-static void on_probed(void *ud, int err, bool sent)
+static void on_probed(void *ud, int err, bool sent, uint64_t window_us)
 {
 	struct w2w_node *n = ud;
 
 	if (err < 0)
 		log_debug(&n->log, "nat: direct-path probe: %s", err_str(err));
-	else if (!sent)
-		log_debug(&n->log, "nat: direct-path probe: no keepalive seen leaving before the endpoint went back");
+	else
+		log_debug(&n->log, "nat: direct-path probe: %s, direct endpoint on the device for at most %llu us",
+			  sent ? "keepalive sent" : "no keepalive seen leaving", (unsigned long long)window_us);
 }
 
 int node_op_wg_probe(void *ud, const uint8_t *wg_pub, const struct ann_endpoint *direct,
@@ -124,6 +134,7 @@ int node_op_wg_probe(void *ud, const uint8_t *wg_pub, const struct ann_endpoint 
 	memcpy(w->key, wg_pub, 32);
 	w->ep = p.direct;
 	w->until_us = now + NODE_UPW_US;
+	w->since_us = now;
 	/* reads queue behind the probe job: the first one sees the restored
 	 * endpoint, or the roam */
 	if (!n->upw_reading)

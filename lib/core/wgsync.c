@@ -137,6 +137,7 @@ struct job {
 	uint64_t tx0;
 	uint16_t ka0;
 	bool sent;
+	uint64_t t_direct; /* the direct set went out (os_now_us) */
 };
 
 struct wgsync {
@@ -269,7 +270,7 @@ static void job_finish(struct wgsync *ws, int err, struct wgdevice *dev)
 		break;
 	case JOB_PROBE:
 		if (j->probed)
-			j->probed(j->ud, err, j->sent);
+			j->probed(j->ud, err, j->sent, j->t_direct ? os_now_us() - j->t_direct : 0);
 		break;
 	case JOB_REMOVE:
 		if (j->removed)
@@ -681,6 +682,7 @@ static void probe_step(struct wgsync *ws, int err, struct wgdevice *dev)
 		j->tx0 = p->tx_bytes;
 		j->ka0 = p->persistent_keepalive_interval;
 		j->phase = 1;
+		j->t_direct = os_now_us();
 		ret = probe_set(ws, j);
 		break;
 	case 1: /* direct set: read until the keepalive left */

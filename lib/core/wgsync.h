@@ -156,7 +156,7 @@ int wgsync_choose_backend(struct wgsync *ws);
  * both implementations read the endpoint when the packet is sent, not when
  * it is queued) or WGSYNC_PROBE_POLLS reads, then sets the endpoint back to
  * `back`. Only what is sent between the two sets takes the direct path.
- * cb(ud, err, sent): sent, the tx bytes grew before the restore. -ENOENT:
+ * cb(ud, err, sent, window_us): sent, the tx bytes grew before the restore. -ENOENT:
  * the peer is not on the device (nothing was set).
  */
 #define WGSYNC_PROBE_POLLS 8
@@ -165,7 +165,9 @@ struct wgsync_probe {
 	union wgendpoint direct, back;
 	uint16_t keepalive_s; /* the kick's interval when the peer has none */
 };
-typedef void (*wgsync_probe_fn)(void *ud, int err, bool sent);
+/* window_us: from sending the direct set to the end of the set back (the
+ * most the direct endpoint was on the device; 0 when nothing was set). */
+typedef void (*wgsync_probe_fn)(void *ud, int err, bool sent, uint64_t window_us);
 int wgsync_probe(struct wgsync *ws, const struct wgsync_probe *p, wgsync_probe_fn cb, void *ud);
 
 /* Leaving: drops queued jobs, then ends what serves the interface (backend

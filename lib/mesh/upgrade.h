@@ -36,7 +36,7 @@
 #define UPG_PERIOD_US (20ull * 1000 * 1000) /* between rounds */
 #define UPG_FAST_ROUNDS 3                   /* rounds at UPG_PERIOD_US before backing off */
 #define UPG_PERIOD_MAX_US (600ull * 1000 * 1000) /* backoff cap: 10 min */
-#define UPG_ROUND_HOPS 4                    /* probes per round: lower, higher, lower, higher */
+#define UPG_ROUND_HOPS 6                    /* probes per round: lower, higher, lower, ... */
 #define UPG_SETTLE_US (10ull * 1000 * 1000) /* direct endpoint defended this long */
 #define UPG_ANNOUNCE_US (60ull * 1000 * 1000) /* a probe stays in `up` this long */
 
