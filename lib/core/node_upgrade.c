@@ -98,6 +98,8 @@ static void on_probed(void *ud, int err, bool sent, uint64_t window_us)
 
 	if (err < 0)
 		log_debug(&n->log, "nat: direct-path probe: %s", err_str(err));
+	else if (!window_us)
+		log_debug(&n->log, "nat: direct-path probe: not needed, the peer is at its direct endpoint already");
 	else
 		log_debug(&n->log, "nat: direct-path probe: %s, direct endpoint on the device for at most %llu us",
 			  sent ? "keepalive sent" : "no keepalive seen leaving", (unsigned long long)window_us);

@@ -156,7 +156,10 @@ int wgsync_choose_backend(struct wgsync *ws);
  * both implementations read the endpoint when the packet is sent, not when
  * it is queued) or WGSYNC_PROBE_POLLS reads, then sets the endpoint back to
  * `back`. Only what is sent between the two sets takes the direct path.
- * cb(ud, err, sent, window_us): sent, the tx bytes grew before the restore. -ENOENT:
+ * `back` is the endpoint the device had before (the caller's `back` only
+ * when it had none); a peer already at `direct` (WireGuard roamed there) is
+ * left alone. cb(ud, err, sent, window_us): sent, the tx bytes grew before
+ * the restore. -ENOENT:
  * the peer is not on the device (nothing was set).
  */
 #define WGSYNC_PROBE_POLLS 8

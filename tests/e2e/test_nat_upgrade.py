@@ -126,7 +126,7 @@ def test_relayed_pair_goes_direct():
         print(f"  tcp {a.name} -> {b.name}: {out}")
         for n in (a, b, pub):
             for line in n.log_text().splitlines():
-                if re.search(r"nat: probing|reachable directly|roamed us back|relay: pair|no longer relays", line):
+                if re.search(r"nat: probing|direct-path probe|reachable directly|roamed us back|relay: pair|no longer relays", line):
                     print(f"  {n.name}: {line}")
         assert ea.startswith(b.router.wan_ip + ":") and eb.startswith(a.router.wan_ip + ":")
         assert "reachable directly at" in a.log_text() + b.log_text()
