@@ -309,6 +309,8 @@ static int mesh_new(struct w2w_node *n, const struct w2w_config *cfg)
 		memset(&mc.listen_ip, 0, sizeof(mc.listen_ip));
 	mc.listen_tcp = n->listen_tcp;
 	mc.relay = cfg->relay;
+	mc.relay_max_pairs = cfg->relay_max_pairs;
+	n->relay_rate = cfg->relay_rate;
 	mc.rotate_us = cfg->key_rotation_ms * 1000;
 	mc.log = &n->log;
 	mc.adm_keys = (const uint8_t(*)[32])cfg->adm_keys;

@@ -120,6 +120,7 @@ struct w2w_node {
 	} upw[NODE_UPW_MAX];
 	struct rtimer t_upw;
 	bool upw_reading;
+	uint64_t relay_rate; /* [P2P] RelayRate (node_relay.c) */
 };
 
 /* node_upgrade.c: the engine's probe op and the device watch after it. */

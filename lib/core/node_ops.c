@@ -113,7 +113,7 @@ static int op_relay_open(void *ud, const struct ann_ip *ip_a, const struct ann_i
 {
 	struct w2w_node *n = ud;
 
-	return node_relay_open(n->r, &n->log, ip_a, ip_b, pa, pb, handle);
+	return node_relay_open(n->r, &n->log, n->relay_rate, ip_a, ip_b, pa, pb, handle);
 }
 
 static void op_relay_close(void *ud, void *handle)

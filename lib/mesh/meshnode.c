@@ -1155,6 +1155,9 @@ static void relay_sync(struct mesh_node *m, uint64_t now)
 {
 	struct relay_want w[RELAY_MAX_PAIRS * 4];
 	size_t nw = 0;
+	/* [P2P] RelayMaxPairs; pairs that linger after they were given up count */
+	size_t max_pairs = m->cfg.relay_max_pairs && m->cfg.relay_max_pairs <= RELAY_MAX_PAIRS ? m->cfg.relay_max_pairs
+											: RELAY_DEFAULT_PAIRS;
 	bool changed = false;
 
 	if (m->cfg.relay && !m->nat_behind && m->ops.relay_open)
@@ -1197,10 +1200,10 @@ static void relay_sync(struct mesh_node *m, uint64_t now)
 			have = relay_is(&m->relays[i], w[k].a->ann.wg_pub, w[k].b->ann.wg_pub);
 		if (have)
 			continue;
-		if (m->n_relays == RELAY_MAX_PAIRS) {
+		if (m->n_relays >= max_pairs) {
 			if (!m->relay_full_logged)
-				log_warn(m->cfg.log, "relay: budget of %d pairs used: not relaying %s <-> %s",
-					 RELAY_MAX_PAIRS, w[k].a->ann.name, w[k].b->ann.name);
+				log_warn(m->cfg.log, "relay: budget of %zu pairs used: not relaying %s <-> %s", max_pairs,
+					 w[k].a->ann.name, w[k].b->ann.name);
 			m->relay_full_logged = true;
 			continue;
 		}
@@ -1217,7 +1220,7 @@ static void relay_sync(struct mesh_node *m, uint64_t now)
 			 r->pa, r->pb);
 		changed = true;
 	}
-	if (m->n_relays < RELAY_MAX_PAIRS)
+	if (m->n_relays < max_pairs)
 		m->relay_full_logged = false;
 	if (changed)
 		soon(m, T_ANNOUNCE_SOON, now, 0);

@@ -215,6 +215,7 @@ struct mn_config {
 	uint64_t expiry_us;
 	struct ann_ip listen_ip; /* family 0 or unspecified: every address */
 	bool relay; /* [P2P] Relay: offer relaying when public (docs/nat.md) */
+	unsigned relay_max_pairs; /* [P2P] RelayMaxPairs (0: RELAY_DEFAULT_PAIRS, at most RELAY_MAX_PAIRS) */
 	uint16_t listen_tcp;
 	uint64_t rotate_us; /* scheduled WireGuard key rotation (WireguardKeyRotation); 0: off */
 	const struct wlog *log;

@@ -350,27 +350,33 @@ static void test_relay_wanted_mutual(void **state)
 
 static void test_relay_budget(void **state)
 {
-	struct relay_bucket b = {0};
-	uint64_t t = 1000000, sent = 0;
+	/* the default and a configured rate ([P2P] RelayRate) */
+	static const uint64_t rates[] = {RELAY_DEFAULT_RATE, RELAY_MIN_RATE, 100ull << 20};
 
 	(void)state;
-	/* a burst, then the rate: never more than burst + rate x time */
-	while (relay_budget_take(&b, 1400, t))
-		sent += 1400;
-	assert_true(sent <= RELAY_BURST_BYTES && sent > RELAY_BURST_BYTES - 1400);
-	for (int i = 0; i < 1000; i++) {
-		t += 1000; /* 1 ms */
-		while (relay_budget_take(&b, 1400, t))
+	assert_int_equal(relay_burst(RELAY_DEFAULT_RATE), 1u << 20);
+	for (size_t r = 0; r < sizeof(rates) / sizeof(rates[0]); r++) {
+		struct relay_bucket b = {0};
+		uint64_t t = 1000000, sent = 0, rate = rates[r], burst = relay_burst(rate);
+
+		/* a burst, then the rate: never more than burst + rate x time */
+		while (relay_budget_take(&b, 1400, t, rate))
 			sent += 1400;
+		assert_true(sent <= burst && sent > burst - 1400);
+		for (int i = 0; i < 1000; i++) {
+			t += 1000; /* 1 ms */
+			while (relay_budget_take(&b, 1400, t, rate))
+				sent += 1400;
+		}
+		assert_true(sent <= burst + rate); /* one second */
+		assert_true(sent >= burst + rate / 10 * 9);
+		/* a long pause refills to the burst, not more */
+		t += 3600ull * 1000000;
+		sent = 0;
+		while (relay_budget_take(&b, 1400, t, rate))
+			sent += 1400;
+		assert_true(sent <= burst);
 	}
-	assert_true(sent <= RELAY_BURST_BYTES + RELAY_RATE_BPS); /* one second */
-	assert_true(sent >= RELAY_BURST_BYTES + RELAY_RATE_BPS / 10 * 9);
-	/* a long pause refills to the burst, not more */
-	t += 3600ull * 1000000;
-	sent = 0;
-	while (relay_budget_take(&b, 1400, t))
-		sent += 1400;
-	assert_true(sent <= RELAY_BURST_BYTES);
 }
 
 /* ---- upgrade of relayed pairs (upgrade.h, docs/nat.md "Upgrade") ---- */
