@@ -1303,7 +1303,7 @@ static void upg_take_probes(struct mesh_node *m, const struct peerid *author, co
 	for (unsigned i = 0; i < a->n_up && e && c; i++) {
 		if (memcmp(a->up[i].key, m->cfg.wg_pub, ANN_SEEN_KEY_LEN) != 0)
 			continue;
-		if (upg_should_answer(&c->upg, &a->up[i], upg_ok(m, c, e) && c->relay_forced && c->upg.relay_seen))
+		if (upg_should_answer(&c->upg, &a->up[i], upg_ok(m, c, e) && c->relay_forced && c->upg.relay_seen, now))
 			upg_probe(m, c, e, (uint8_t)(a->up[i].h + 1), now);
 	}
 }

@@ -66,7 +66,7 @@ uint32_t upg_probed(struct upg_pair *u, uint8_t h, uint64_t now)
 	return u->n;
 }
 
-bool upg_should_answer(struct upg_pair *u, const struct ann_probe *p, bool eligible)
+bool upg_should_answer(struct upg_pair *u, const struct ann_probe *p, bool eligible, uint64_t now)
 {
 	bool fresh = !u->seen_n || p->n != u->answered_n;
 
@@ -74,7 +74,16 @@ bool upg_should_answer(struct upg_pair *u, const struct ann_probe *p, bool eligi
 	u->answered_n = p->n;
 	/* an announcement repeats its entries: only a new counter is a new
 	 * probe; the round ends after UPG_ROUND_HOPS probes */
-	return fresh && eligible && !u->direct && (unsigned)p->h + 1 < UPG_ROUND_HOPS;
+	if (!fresh || !eligible || u->direct || (unsigned)p->h + 1 >= UPG_ROUND_HOPS)
+		return false;
+	if (!u->answer_window_at || now - u->answer_window_at >= UPG_ANSWER_WINDOW_US) {
+		u->answer_window_at = now ? now : 1;
+		u->answers = 0;
+	}
+	if (u->answers >= UPG_ROUND_HOPS / 2)
+		return false;
+	u->answers++;
+	return true;
 }
 
 bool upg_announce(const struct upg_pair *u, uint64_t now)

@@ -39,6 +39,11 @@
 #define UPG_ROUND_HOPS 6                    /* probes per round: lower, higher, lower, ... */
 #define UPG_SETTLE_US (10ull * 1000 * 1000) /* direct endpoint defended this long */
 #define UPG_ANNOUNCE_US (60ull * 1000 * 1000) /* a probe stays in `up` this long */
+/* Answers to one peer: at most a round's worth (UPG_ROUND_HOPS / 2) per
+ * UPG_ANSWER_WINDOW_US, whatever its announcements say: a member announcing
+ * a new counter in every announcement (and someone else's address as its
+ * endpoint) cannot make us send more. */
+#define UPG_ANSWER_WINDOW_US (10ull * 1000 * 1000)
 
 struct upg_pair {
 	uint64_t relayed_at; /* the relay carries the pair since (0: not relayed) */
@@ -49,6 +54,8 @@ struct upg_pair {
 	uint64_t probed_at;  /* our last probe (0: none) */
 	bool seen_n;         /* answered_n holds the peer's counter */
 	uint32_t answered_n;
+	uint64_t answer_window_at; /* the answers' rate limit (UPG_ANSWER_WINDOW_US) */
+	uint8_t answers;
 	bool relay_seen;     /* the device showed the relay's endpoint since relayed */
 	bool direct;         /* upgraded: keep the direct endpoint */
 	uint64_t direct_at;
@@ -71,9 +78,9 @@ bool upg_round_due(struct upg_pair *u, const uint8_t *self_pub, const uint8_t *p
 /* We probe (hop h) at now: the counter to announce. */
 uint32_t upg_probed(struct upg_pair *u, uint8_t h, uint64_t now);
 
-/* The peer's probe entry p about us: answer it with a probe of hop h + 1?
- * Records its counter; eligible: upg_eligible now. */
-bool upg_should_answer(struct upg_pair *u, const struct ann_probe *p, bool eligible);
+/* The peer's probe entry p about us at now: answer it with a probe of hop
+ * h + 1? Records its counter; eligible: upg_eligible now. */
+bool upg_should_answer(struct upg_pair *u, const struct ann_probe *p, bool eligible, uint64_t now);
 
 /* Should our announcement carry our last probe to the peer at now? */
 bool upg_announce(const struct upg_pair *u, uint64_t now);

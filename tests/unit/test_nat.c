@@ -460,26 +460,42 @@ static void test_upgrade_answer(void **state)
 	(void)state;
 	upg_relayed(&u, S);
 	/* a new probe of the peer is answered once (announcements repeat it) */
-	assert_true(upg_should_answer(&u, &p, true));
-	assert_false(upg_should_answer(&u, &p, true));
+	assert_true(upg_should_answer(&u, &p, true, S));
+	assert_false(upg_should_answer(&u, &p, true, S));
 	/* the round alternates up to UPG_ROUND_HOPS probes, then ends */
 	p.n = 6;
 	p.h = UPG_ROUND_HOPS - 2;
-	assert_true(upg_should_answer(&u, &p, true));
+	assert_true(upg_should_answer(&u, &p, true, S));
 	p.n = 7;
 	p.h = UPG_ROUND_HOPS - 1;
-	assert_false(upg_should_answer(&u, &p, true));
+	assert_false(upg_should_answer(&u, &p, true, S));
 	/* not eligible (e.g. a symmetric NAT): never, but the counter is taken */
 	p.n = 8;
 	p.h = 0;
-	assert_false(upg_should_answer(&u, &p, false));
-	assert_false(upg_should_answer(&u, &p, true));
+	assert_false(upg_should_answer(&u, &p, false, S));
+	assert_false(upg_should_answer(&u, &p, true, S));
+	/* a member announcing a new counter every time (hop 0) is answered at
+	 * most a round's worth per window */
+	{
+		struct upg_pair v = {0};
+		int answered = 0;
+
+		upg_relayed(&v, S);
+		for (uint32_t k = 1; k <= 50; k++) {
+			struct ann_probe q = {.n = k, .h = 0};
+
+			answered += upg_should_answer(&v, &q, true, S + k * 100000);
+		}
+		assert_int_equal(answered, UPG_ROUND_HOPS / 2);
+		struct ann_probe q = {.n = 1000, .h = 0};
+		assert_true(upg_should_answer(&v, &q, true, S + UPG_ANSWER_WINDOW_US + 5 * S));
+	}
 	/* direct already: no more probes */
 	struct ann_endpoint wep = ep4("198.51.100.8", 27000), relay = ep4("203.0.113.1", 40001);
 	assert_false(upg_on_device(&u, &wep, &relay, &relay, 2 * S));
 	assert_true(upg_on_device(&u, &wep, &relay, &wep, 2 * S));
 	p.n = 9;
-	assert_false(upg_should_answer(&u, &p, true));
+	assert_false(upg_should_answer(&u, &p, true, S));
 	assert_false(upg_announce(&u, 2 * S));
 }
 
