@@ -487,7 +487,7 @@ static int publish_msg(struct mesh_node *m, uint32_t flags, uint64_t now, const 
 	for (size_t i = 0; i < m->n_peers && a.n_rq < ANN_MAX_RQ; i++) {
 		const struct pt_entry *pe = m->peers[i].want_relay ? pt_find(m->pt, &m->peers[i].id) : NULL;
 
-		if (pe && !m->peers[i].upg.direct)
+		if (pe)
 			memcpy(a.rq[a.n_rq++], pe->ann.wg_pub, ANN_SEEN_KEY_LEN);
 	}
 	for (size_t i = 0; i < m->n_peers && a.n_up < ANN_MAX_UP; i++) {
@@ -868,6 +868,7 @@ static void maybe_ask_relay(struct mesh_node *m, struct mn_peer *c, const struct
 		return;
 	}
 	c->want_relay = true;
+	c->upg.direct = false;
 	log_info(m->cfg.log, "relay: no direct path to %s after %llu s: asking for a relay", e->ann.name,
 		 (unsigned long long)((now - since) / 1000000));
 	soon(m, T_ANNOUNCE_SOON, now, 0);
@@ -1284,6 +1285,17 @@ static void upg_check(struct mesh_node *m, struct mn_peer *c, const struct pt_en
 			upg_went_direct(m, c, e, now);
 			return;
 		}
+	}
+	if (!c->relayed && !c->want_relay &&
+	    upg_dead(&c->upg, c->wg_rx_at_us, m->cfg.keepalive_s ? m->cfg.keepalive_s : NAT_KEEPALIVE_S, now) &&
+	    relay_available(m)) {
+		/* fallback (docs/nat.md "Upgrade"): the relay again, and rounds */
+		log_info(m->cfg.log, "nat: nothing from %s on its direct path for %llu s: asking for a relay again",
+			 e->ann.name, (unsigned long long)((now - c->wg_rx_at_us) / 1000000));
+		c->upg.direct = false;
+		c->want_relay = true;
+		soon(m, T_ANNOUNCE_SOON, now, 0);
+		return;
 	}
 	if (upg_reforce(&c->upg, &e->ann.wep, ep, now) && !c->upg_force) {
 		log_debug(m->cfg.log, "nat: %s: a relayed packet roamed us back: direct again", e->ann.name);

@@ -110,6 +110,15 @@ bool upg_settling(const struct upg_pair *u, uint64_t now)
 	return u->direct && now - u->direct_at < UPG_SETTLE_US;
 }
 
+bool upg_dead(const struct upg_pair *u, uint64_t rx_at_us, unsigned keepalive_s, uint64_t now)
+{
+	uint64_t quiet = (uint64_t)(keepalive_s > 10 ? keepalive_s : 10) * 1000000 * UPG_DEAD_INTERVALS +
+			 UPG_DEAD_SLACK_US;
+	uint64_t since = rx_at_us > u->direct_at ? rx_at_us : u->direct_at;
+
+	return u->direct && !upg_settling(u, now) && now > since && now - since > quiet;
+}
+
 bool upg_reforce(const struct upg_pair *u, const struct ann_endpoint *wep, const struct ann_endpoint *dev_ep,
 		 uint64_t now)
 {

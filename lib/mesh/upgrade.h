@@ -96,6 +96,15 @@ bool upg_on_device(struct upg_pair *u, const struct ann_endpoint *wep, const str
 bool upg_reforce(const struct upg_pair *u, const struct ann_endpoint *wep, const struct ann_endpoint *dev_ep,
 		 uint64_t now);
 
+/* Direct, settled, and nothing from the peer (its rx bytes last grew at
+ * rx_at_us, 0: never) for UPG_DEAD_INTERVALS times the longest a live peer
+ * stays silent: its persistent keepalive (keepalive_s), or WireGuard's passive
+ * keepalive (10 s after data it received without answering). The direct path
+ * died: ask for the relay again. */
+#define UPG_DEAD_INTERVALS 2
+#define UPG_DEAD_SLACK_US (2ull * 1000 * 1000) /* device reads, timers */
+bool upg_dead(const struct upg_pair *u, uint64_t rx_at_us, unsigned keepalive_s, uint64_t now);
+
 /* Within UPG_SETTLE_US of the upgrade. */
 bool upg_settling(const struct upg_pair *u, uint64_t now);
 

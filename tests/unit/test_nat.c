@@ -528,6 +528,14 @@ static void test_upgrade_detect_and_settle(void **state)
 	assert_false(upg_reforce(&u, &wep, &relay, 3 * S + UPG_SETTLE_US));
 	/* direct: no rounds any more */
 	assert_false(upg_round_due(&u, rep_lo, rep_hi, 3600 * S, &wait));
+	/* the direct path dies: nothing from the peer for twice the longest a
+	 * live peer is silent (max(keepalive, WireGuard's passive 10 s)) */
+	assert_false(upg_dead(&u, 3 * S, 5, 3 * S + UPG_SETTLE_US - 1)); /* settling */
+	assert_false(upg_dead(&u, 20 * S, 5, 20 * S + 2 * 10 * S + UPG_DEAD_SLACK_US));
+	assert_true(upg_dead(&u, 20 * S, 5, 20 * S + 2 * 10 * S + UPG_DEAD_SLACK_US + 1));
+	assert_false(upg_dead(&u, 20 * S, 25, 20 * S + 2 * 10 * S + UPG_DEAD_SLACK_US + 1));
+	assert_true(upg_dead(&u, 20 * S, 25, 20 * S + 2 * 25 * S + UPG_DEAD_SLACK_US + 1));
+	assert_true(upg_dead(&u, 0, 5, 3 * S + 2 * 10 * S + UPG_DEAD_SLACK_US + 1)); /* never heard */
 	/* fallback: the direct path died, the pair is relayed again: rounds
 	 * again, and the device at the relay is no upgrade */
 	upg_relayed(&u, 100 * S);
@@ -535,6 +543,7 @@ static void test_upgrade_detect_and_settle(void **state)
 	assert_false(upg_on_device(&u, &wep, &relay, &wep, 101 * S));
 	assert_false(upg_on_device(&u, &wep, &relay, &relay, 101 * S));
 	assert_true(upg_round_due(&u, rep_lo, rep_hi, 100 * S + UPG_FIRST_US, &wait));
+	assert_false(upg_dead(&u, 0, 5, 1000 * S)); /* relayed: not direct */
 }
 
 static void test_upgrade_announce_field(void **state)
