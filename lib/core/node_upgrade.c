@@ -46,17 +46,18 @@ static bool wgep_eq(const union wgendpoint *a, const union wgendpoint *b)
 	return false;
 }
 
-/* 0: nothing watched, else the step to the next read */
+/* 0: nothing watched, else the step to the next read. A read costs ~330
+ * bytes of UAPI text per peer: from 64 peers on, ten times less often. */
 static uint64_t watching(const struct w2w_node *n, uint64_t now)
 {
-	uint64_t step = 0;
+	uint64_t step = 0, scale = pt_count(mn_table(n->mesh)) < 64 ? 1 : 10;
 
 	for (size_t i = 0; i < NODE_UPW_MAX; i++) {
 		if (n->upw[i].until_us <= now)
 			continue;
 		if (now - n->upw[i].since_us < NODE_UPW_FAST_US)
-			return NODE_UPW_FAST_STEP_US;
-		step = NODE_UPW_STEP_US;
+			return NODE_UPW_FAST_STEP_US * scale;
+		step = NODE_UPW_STEP_US * scale;
 	}
 	return step;
 }
