@@ -317,3 +317,36 @@ def test_symmetric_and_cone():
 def test_two_symmetric():
     """Topology 4: both behind symmetric NATs."""
     relayed_mesh((natlab.SYMMETRIC, natlab.SYMMETRIC), "topology 4 (two symmetric, public relay)")
+
+
+def test_relay_budget_keys():
+    """[P2P] RelayMaxPairs and RelayRate (docs/configuration.md) on a real
+    relay: three nodes behind symmetric NATs all need it, it serves one pair
+    (the log names the budget), and that pair's datagrams beyond RelayRate are
+    dropped with a log line."""
+    with natlab.NatLab() as lab:
+        pub = lab.add_public("pub")
+        nats = [lab.add_natted(natlab.SYMMETRIC, f"sym{i}") for i in range(3)]
+        pub.write_config(extra={"P2P": {"Relay": "true", "RelayMaxPairs": "1", "RelayRate": "64KiB"}})
+        for n in nats:
+            n.write_config(bootstrap=[pub.multiaddr()])
+        for n in [pub] + nats:
+            n.start()
+        lab.wait(lambda: "relay: budget of 1 pairs used" in pub.log_text(), 40, step=0.3,
+                 what="the relay refusing a pair beyond RelayMaxPairs")
+        assert pub.log_text().count("relay: forwarding") == 1
+
+        def relayed():
+            for a in nats:
+                for b in nats:
+                    if a is not b and path_of(a, b) == ("relayed", "pub") and path_of(b, a) == ("relayed", "pub"):
+                        return a, b
+            return None
+        lab.wait(lambda: relayed(), 20, step=0.3, what="the one relayed pair")
+        a, b = relayed()
+        ip = b.overlay_ip()
+        # ~650 KB/s of pings through a 64 KiB/s budget
+        a.netns_exec("ping", "-c", "200", "-i", "0.002", "-s", "1300", "-q", "-n", ip, check=False, timeout=30)
+        lab.wait(lambda: "over the pair's budget (65536 B/s)" in pub.log_text(), 15, step=0.3,
+                 what="the relay dropping datagrams over RelayRate")
+        assert a.ping(ip, wait=2)  # within the budget again
