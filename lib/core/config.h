@@ -57,6 +57,8 @@ enum cfg_key {
 	CK_P2P_ADMISSIONKEY,   /* docs/configuration.md "Admission" */
 	CK_P2P_ADMISSIONTOKEN,
 	CK_NODE_KEYROTATION,
+	CK_P2P_RELAYMAXPAIRS, /* docs/nat.md "Relays": the budget */
+	CK_P2P_RELAYRATE,
 	CK__COUNT
 };
 
@@ -101,6 +103,8 @@ struct w2w_config {
 	char mdns_ifaces_text[CFG_MAX_MDNS_IFACES * 16]; /* "eth0,eth1" */
 	uint64_t mdns_interval_ms;
 	bool relay; /* [P2P] Relay: forward WireGuard UDP for NATed members (docs/nat.md) */
+	unsigned relay_max_pairs; /* [P2P] RelayMaxPairs */
+	uint64_t relay_rate;      /* [P2P] RelayRate: bytes per second per pair */
 
 	char ifname[16];
 	unsigned listen_port;

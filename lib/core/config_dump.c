@@ -150,6 +150,17 @@ static void value_text(const struct w2w_config *c, int k, struct buf *b)
 	case CK_P2P_RELAY:
 		buf_printf(b, "%s", c->relay ? "true" : "false");
 		break;
+	case CK_P2P_RELAYMAXPAIRS:
+		buf_printf(b, "%u", c->relay_max_pairs);
+		break;
+	case CK_P2P_RELAYRATE:
+		if (c->relay_rate % (1 << 20) == 0)
+			buf_printf(b, "%lluMiB", (unsigned long long)(c->relay_rate >> 20));
+		else if (c->relay_rate % 1024 == 0)
+			buf_printf(b, "%lluKiB", (unsigned long long)(c->relay_rate >> 10));
+		else
+			buf_printf(b, "%llu", (unsigned long long)c->relay_rate);
+		break;
 	case CK_NODE_METRICSADDR:
 		buf_printf(b, "%s", c->metrics_addr);
 		break;

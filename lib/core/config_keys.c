@@ -22,6 +22,7 @@
 #include "ident.h"
 #include "ini.h"
 #include "multiaddr.h"
+#include "relay.h"
 #include "secmem.h"
 #include "wgkey.h"
 
@@ -504,6 +505,80 @@ static int p_relay(struct w2w_config *c, const char *v, size_t n, char *why)
 	return 0;
 }
 
+static int p_relay_max_pairs(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	long long x;
+	char s[72];
+
+	if (!n) {
+		c->relay_max_pairs = RELAY_DEFAULT_PAIRS;
+		return 0;
+	}
+	if (parse_int(v, n, &x) < 0 || x < 1 || x > RELAY_MAX_PAIRS) {
+		cfg_why(why, "'%s' is not a pair count from 1 to %d", cfg_shown(s, v, n), RELAY_MAX_PAIRS);
+		return -1;
+	}
+	c->relay_max_pairs = (unsigned)x;
+	return 0;
+}
+
+/* A byte rate: an integer with an optional unit B, kB/KB, KiB, MB, MiB, GB or
+ * GiB (k, M, G decimal; Ki, Mi, Gi binary), optionally followed by "/s". */
+static int parse_rate(const char *v, size_t n, uint64_t *out)
+{
+	static const struct {
+		const char *u;
+		uint64_t mul;
+	} units[] = {{"", 1}, {"B", 1}, {"kB", 1000}, {"KB", 1000}, {"KiB", 1024}, {"MB", 1000000}, {"MiB", 1 << 20},
+		     {"GB", 1000000000}, {"GiB", 1 << 30}};
+	uint64_t x = 0;
+	size_t i = 0, ul;
+
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && v[n - 2] == '/' && v[n - 1] == 's')
+		n -= 2;
+	for (; i < n && v[i] >= '0' && v[i] <= '9'; i++) {
+		if (x > (UINT64_MAX - 9) / 10)
+			return -1;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (!i)
+		return -1;
+	while (i < n && v[i] == ' ')
+		i++;
+	ul = n - i;
+	for (size_t k = 0; k < sizeof(units) / sizeof(units[0]); k++)
+		if (strlen(units[k].u) == ul && !memcmp(units[k].u, v + i, ul)) {
+			if (x > UINT64_MAX / units[k].mul)
+				return -1;
+			*out = x * units[k].mul;
+			return 0;
+		}
+	return -1;
+}
+
+static int p_relay_rate(struct w2w_config *c, const char *v, size_t n, char *why)
+{
+	uint64_t x;
+	char s[72];
+
+	if (!n) {
+		c->relay_rate = RELAY_DEFAULT_RATE;
+		return 0;
+	}
+	if (parse_rate(v, n, &x) < 0) {
+		cfg_why(why, "'%s' is not a rate (e.g. 4MiB, 500kB, 1048576)", cfg_shown(s, v, n));
+		return -1;
+	}
+	if (x < RELAY_MIN_RATE || x > RELAY_MAX_RATE) {
+		cfg_why(why, "%s is out of range (64KiB to 1GiB per second)", cfg_shown(s, v, n));
+		return -1;
+	}
+	c->relay_rate = x;
+	return 0;
+}
+
 static int p_pair_psk(struct w2w_config *c, const char *v, size_t n, char *why)
 {
 	char s[72];
@@ -968,6 +1043,8 @@ const struct cfg_keydef cfg_keydefs[CK__COUNT] = {
     [CK_P2P_ADMISSIONKEY] = {SEC_P2P, "AdmissionKey", p_adm_key, false},
     [CK_P2P_ADMISSIONTOKEN] = {SEC_P2P, "AdmissionToken", p_adm_token, false},
     [CK_NODE_KEYROTATION] = {SEC_NODE, "WireguardKeyRotation", p_key_rotation, false},
+    [CK_P2P_RELAYMAXPAIRS] = {SEC_P2P, "RelayMaxPairs", p_relay_max_pairs, false},
+    [CK_P2P_RELAYRATE] = {SEC_P2P, "RelayRate", p_relay_rate, false},
 };
 
 /* ---- errors ---- */

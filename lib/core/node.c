@@ -222,7 +222,7 @@ static void on_stopped_timer(void *ud, uint64_t now)
 
 static void disarm_all(struct w2w_node *n)
 {
-	struct rtimer *ts[] = {&n->t_mesh, &n->t_refresh, &n->t_leave, &n->t_stopped, &n->t_adm};
+	struct rtimer *ts[] = {&n->t_mesh, &n->t_refresh, &n->t_leave, &n->t_stopped, &n->t_adm, &n->t_upw};
 
 	for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++)
 		reactor_timer_disarm(n->r, ts[i]);
@@ -309,6 +309,8 @@ static int mesh_new(struct w2w_node *n, const struct w2w_config *cfg)
 		memset(&mc.listen_ip, 0, sizeof(mc.listen_ip));
 	mc.listen_tcp = n->listen_tcp;
 	mc.relay = cfg->relay;
+	mc.relay_max_pairs = cfg->relay_max_pairs;
+	n->relay_rate = cfg->relay_rate;
 	mc.rotate_us = cfg->key_rotation_ms * 1000;
 	mc.log = &n->log;
 	mc.adm_keys = (const uint8_t(*)[32])cfg->adm_keys;
@@ -415,6 +417,7 @@ int w2w_node_new(struct w2w_node **out, struct w2w_loop *loop, const struct w2w_
 	rtimer_init(&n->t_leave, on_leave_flushed, n);
 	rtimer_init(&n->t_stopped, on_stopped_timer, n);
 	node_admission_init(n);
+	node_upgrade_init(n);
 	n->state = NS_NEW;
 	*out = n;
 	return 0;

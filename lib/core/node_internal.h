@@ -24,6 +24,11 @@
 #include "w2wesher/p2p.h"
 
 #define NODE_ADMQ_MAX 64
+#define NODE_UPW_MAX 8                   /* watched probes at once (node_upgrade.c) */
+#define NODE_UPW_US (2500ull * 1000)     /* watch after a probe this long... */
+#define NODE_UPW_STEP_US (15ull * 1000)  /* ...reading the device this often, */
+#define NODE_UPW_FAST_US (1000ull * 1000) /* and during the first second (the peer's answer) */
+#define NODE_UPW_FAST_STEP_US (4ull * 1000) /* this often */
 /* A refused peer's connections are closed right after the handshake for this
  * long (docs/mesh.md "Admission"): a redial loop costs a handshake, and a
  * node admitted meanwhile (a new token) gets in soon after. */
@@ -106,7 +111,23 @@ struct w2w_node {
 	char key_path[CFG_PATH_MAX + 16]; /* StateDir/wgkey; "" without a StateDir */
 	bool has_resume;          /* the key file holds a next key: resume at start */
 	uint8_t resume_pub[32];
+	/* upgrade of relayed pairs (node_upgrade.c, docs/nat.md "Upgrade"): the
+	 * peers whose device endpoint is watched after a probe */
+	struct node_upw {
+		uint8_t key[32];
+		union wgendpoint ep; /* the probed direct endpoint */
+		uint64_t until_us;   /* 0: free */
+		uint64_t since_us;   /* the probe */
+	} upw[NODE_UPW_MAX];
+	struct rtimer t_upw;
+	bool upw_reading;
+	uint64_t relay_rate; /* [P2P] RelayRate (node_relay.c) */
 };
+
+/* node_upgrade.c: the engine's probe op and the device watch after it. */
+int node_op_wg_probe(void *ud, const uint8_t *wg_pub, const struct ann_endpoint *direct,
+		     const struct ann_endpoint *back);
+void node_upgrade_init(struct w2w_node *n);
 
 /* node.c: events, the engine's timer. */
 #define NODE_TOPIC "w2w:announces"

@@ -113,7 +113,7 @@ static int op_relay_open(void *ud, const struct ann_ip *ip_a, const struct ann_i
 {
 	struct w2w_node *n = ud;
 
-	return node_relay_open(n->r, &n->log, ip_a, ip_b, pa, pb, handle);
+	return node_relay_open(n->r, &n->log, n->relay_rate, ip_a, ip_b, pa, pb, handle);
 }
 
 static void op_relay_close(void *ud, void *handle)
@@ -121,6 +121,12 @@ static void op_relay_close(void *ud, void *handle)
 	struct w2w_node *n = ud;
 
 	node_relay_close(n->r, handle);
+}
+
+static void op_relay_seen(void *ud, void *handle, uint16_t *src_a, uint16_t *src_b)
+{
+	(void)ud;
+	node_relay_seen(handle, src_a, src_b);
 }
 
 static int op_probe(void *ud, const struct peerid *peer)
@@ -197,12 +203,14 @@ const struct mn_ops node_mesh_ops = {
 	.wg_peer = op_wg_peer,
 	.relay_open = op_relay_open,
 	.relay_close = op_relay_close,
+	.relay_seen = op_relay_seen,
 	.admit = node_op_admit,
 	.save_revocations = node_save_revocations,
 	.rotate_prepare = node_keys_prepare,
 	.rotate_commit = node_keys_commit,
 	.handshook = op_handshook,
 	.hangup = op_hangup,
+	.wg_probe = node_op_wg_probe,
 };
 
 /* ---- WireGuard ---- */

@@ -40,6 +40,7 @@ struct relay_link {
 	const struct wlog *log;
 	struct relay_side s[2];
 	struct relay_bucket budget;
+	uint64_t rate; /* [P2P] RelayRate, bytes per second */
 	uint64_t foreign, over, logged_us;
 };
 
@@ -61,8 +62,8 @@ static void maybe_log(struct relay_link *l, uint64_t now)
 		log_warn(l->log, "relay: dropped %llu datagrams from addresses that are not the pair's members",
 			 (unsigned long long)l->foreign);
 	if (l->over)
-		log_warn(l->log, "relay: dropped %llu datagrams over the pair's budget (%u B/s)",
-			 (unsigned long long)l->over, RELAY_RATE_BPS);
+		log_warn(l->log, "relay: dropped %llu datagrams over the pair's budget (%llu B/s)",
+			 (unsigned long long)l->over, (unsigned long long)l->rate);
 	l->foreign = l->over = 0;
 }
 
@@ -88,7 +89,7 @@ static void on_readable(void *ud, int fd, int revents, uint64_t now)
 		s->addrlen = slen;
 		if (!o->addrlen)
 			continue; /* the other member has not sent yet: it will (both are kicked at once) */
-		if (!relay_budget_take(&l->budget, (size_t)n, now)) {
+		if (!relay_budget_take(&l->budget, (size_t)n, now, l->rate)) {
 			l->over++;
 			continue;
 		}
@@ -107,7 +108,7 @@ static void link_free(struct relay_link *l)
 	free(l);
 }
 
-int node_relay_open(struct reactor *r, const struct wlog *log, const struct ann_ip *ip_a,
+int node_relay_open(struct reactor *r, const struct wlog *log, uint64_t rate, const struct ann_ip *ip_a,
 		    const struct ann_ip *ip_b, uint16_t *pa, uint16_t *pb, void **handle)
 {
 	struct relay_link *l = calloc(1, sizeof(*l));
@@ -119,6 +120,7 @@ int node_relay_open(struct reactor *r, const struct wlog *log, const struct ann_
 		return -ENOMEM;
 	l->r = r;
 	l->log = log;
+	l->rate = rate ? rate : RELAY_DEFAULT_RATE;
 	l->s[0].fd = l->s[1].fd = -1;
 	for (int i = 0; i < 2; i++) {
 		struct relay_side *s = &l->s[i];
@@ -145,6 +147,25 @@ out:
 		link_free(l);
 	}
 	return ret;
+}
+
+static uint16_t src_port(const struct relay_side *s)
+{
+	if (!s->addrlen)
+		return 0;
+	if (s->addr.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&s->addr)->sin_port);
+	if (s->addr.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&s->addr)->sin6_port);
+	return 0;
+}
+
+void node_relay_seen(void *handle, uint16_t *src_a, uint16_t *src_b)
+{
+	const struct relay_link *l = handle;
+
+	*src_a = l ? src_port(&l->s[0]) : 0;
+	*src_b = l ? src_port(&l->s[1]) : 0;
 }
 
 void node_relay_close(struct reactor *r, void *handle)

@@ -108,7 +108,7 @@ const struct wgsync_os wgsync_os_real = {
 
 /* ---- jobs ---- */
 
-enum job_kind { JOB_APPLY, JOB_SYNC, JOB_READ, JOB_REFRESH, JOB_REMOVE };
+enum job_kind { JOB_APPLY, JOB_SYNC, JOB_READ, JOB_REFRESH, JOB_REMOVE, JOB_PROBE };
 
 struct job {
 	struct job *next;
@@ -129,6 +129,15 @@ struct job {
 	int first_err;
 	struct wgdevice *upd; /* the set in flight (cache_device) */
 	struct wgsync_result res;
+	/* JOB_PROBE (wgsync_probe) */
+	struct wgsync_probe probe;
+	wgsync_probe_fn probed;
+	int phase; /* 0 baseline read, 1 set direct, 2 polling, 3 set back */
+	int polls;
+	uint64_t tx0;
+	uint16_t ka0;
+	bool sent;
+	uint64_t t_direct; /* the direct set went out (os_now_us) */
 };
 
 struct wgsync {
@@ -226,10 +235,11 @@ static void job_finish(struct wgsync *ws, int err, struct wgdevice *dev)
 	if (err < 0) {
 		drop_cache(ws);
 		ws->link_done = false;
-		if (j->kind != JOB_REFRESH)
+		if (j->kind != JOB_REFRESH && !(j->kind == JOB_PROBE && err == -ENOENT))
 			log_warn(ws->log, "wireguard %s: %s failed: %s", ws->ifname,
 				 j->kind == JOB_REMOVE ? "removing the interface"
 				 : j->kind == JOB_READ ? "reading the device"
+				 : j->kind == JOB_PROBE ? "a direct-path probe"
 						       : "sync",
 				 err_str(err));
 	}
@@ -257,6 +267,10 @@ static void job_finish(struct wgsync *ws, int err, struct wgdevice *dev)
 		}
 		break;
 	case JOB_REFRESH:
+		break;
+	case JOB_PROBE:
+		if (j->probed)
+			j->probed(j->ud, err, j->sent, j->t_direct ? os_now_us() - j->t_direct : 0);
 		break;
 	case JOB_REMOVE:
 		if (j->removed)
@@ -465,11 +479,17 @@ static void step_link(struct wgsync *ws)
 
 /* ---- sync: device ---- */
 
+static void probe_step(struct wgsync *ws, int err, struct wgdevice *dev);
+
 static void on_set(void *ud, int err)
 {
 	struct wgsync *ws = ud;
 	struct job *j = ws->cur;
 
+	if (j->kind == JOB_PROBE) {
+		probe_step(ws, err, NULL);
+		return;
+	}
 	if (err < 0) {
 		job_finish(ws, err, NULL); /* the device may hold part of the update: read it next time */
 		return;
@@ -539,6 +559,10 @@ static void on_get(void *ud, int err, struct wgdevice *dev)
 	struct job *j = ws->cur;
 	int ret;
 
+	if (j->kind == JOB_PROBE) {
+		probe_step(ws, err, dev);
+		return;
+	}
 	if (err < 0 && fall_back(ws, err)) {
 		step_get(ws);
 		return;
@@ -580,6 +604,151 @@ static void step_get(struct wgsync *ws)
 
 	if (ret < 0)
 		job_finish(ws, ret, NULL);
+}
+
+/* ---- probe (wgsync_probe) ---- */
+
+static struct job *job_new(enum job_kind kind);
+
+static bool wgep_same(const union wgendpoint *a, const union wgendpoint *b)
+{
+	if (a->addr.sa_family != b->addr.sa_family)
+		return false;
+	if (a->addr.sa_family == AF_INET)
+		return a->addr4.sin_port == b->addr4.sin_port &&
+		       !memcmp(&a->addr4.sin_addr, &b->addr4.sin_addr, sizeof(a->addr4.sin_addr));
+	if (a->addr.sa_family == AF_INET6)
+		return a->addr6.sin6_port == b->addr6.sin6_port &&
+		       !memcmp(&a->addr6.sin6_addr, &b->addr6.sin6_addr, sizeof(a->addr6.sin6_addr));
+	return false;
+}
+
+static struct wgpeer *probe_peer(struct wgdevice *d, const struct job *j, uint32_t flags)
+{
+	struct wgpeer *p = wgdev_add_peer(d);
+
+	if (p) {
+		memcpy(p->public_key, j->probe.key, 32);
+		p->flags = WGPEER_HAS_PUBLIC_KEY | WGPEER_UPDATE_ONLY | flags;
+	}
+	return p;
+}
+
+/* The sets of a probe: phase 1, the direct endpoint and the keepalive 0 -> N
+ * (two entries of one peer in one set: the UAPI handles them line by line and
+ * the kernel peer by peer, so the second turns the keepalive on and sends
+ * one, after the endpoint changed); phase 3, the endpoint back. */
+static int probe_set(struct wgsync *ws, struct job *j)
+{
+	struct wgdevice *d = wgdev_new();
+	struct wgpeer *p;
+	uint16_t ka = j->ka0 ? j->ka0 : j->probe.keepalive_s;
+	int ret = -ENOMEM;
+
+	if (!d || wgdev_set_name(d, ws->ifname) < 0)
+		goto out;
+	if (j->phase == 1) {
+		if (!(p = probe_peer(d, j, WGPEER_HAS_PERSISTENT_KEEPALIVE)))
+			goto out;
+		p->endpoint = j->probe.direct;
+		p->persistent_keepalive_interval = 0;
+		if (!(p = probe_peer(d, j, WGPEER_HAS_PERSISTENT_KEEPALIVE)))
+			goto out;
+		p->persistent_keepalive_interval = ka ? ka : 25;
+	} else {
+		if (!(p = probe_peer(d, j, j->ka0 != ka ? WGPEER_HAS_PERSISTENT_KEEPALIVE : 0)))
+			goto out;
+		p->endpoint = j->probe.back;
+		p->persistent_keepalive_interval = j->ka0;
+	}
+	ret = wgbackend_set_device(ws->be, d, on_set, ws);
+out:
+	wgdev_free(d);
+	return ret;
+}
+
+static void probe_step(struct wgsync *ws, int err, struct wgdevice *dev)
+{
+	struct job *j = ws->cur;
+	const struct wgpeer *p = NULL;
+	int ret = 0;
+
+	if (err < 0 && (j->phase == 1 || j->phase == 2)) {
+		/* the direct set may be (partly) in place: put the endpoint back */
+		wgdev_free(dev);
+		j->phase = 3;
+		ret = probe_set(ws, j);
+		if (ret < 0)
+			job_finish(ws, ret, NULL);
+		return;
+	}
+	if (err < 0) {
+		job_finish(ws, err, dev);
+		return;
+	}
+	if (dev)
+		p = wgdev_find_peer(dev, j->probe.key);
+	switch (j->phase) {
+	case 0: /* baseline read */
+		if (!p) {
+			job_finish(ws, -ENOENT, dev);
+			return;
+		}
+		ws->dev_seen = true;
+		if (wgep_same(&p->endpoint, &j->probe.direct)) {
+			/* roamed there already (an earlier probe of the round
+			 * passed): probing would put the relay back over it */
+			job_finish(ws, 0, dev);
+			return;
+		}
+		if (p->endpoint.addr.sa_family == AF_INET || p->endpoint.addr.sa_family == AF_INET6)
+			j->probe.back = p->endpoint; /* what it was: a roam since the caller looked is kept */
+		j->tx0 = p->tx_bytes;
+		j->ka0 = p->persistent_keepalive_interval;
+		j->phase = 1;
+		j->t_direct = os_now_us();
+		ret = probe_set(ws, j);
+		break;
+	case 1: /* direct set: read until the keepalive left */
+		j->phase = 2;
+		ret = wgbackend_get_device(ws->be, ws->ifname, on_get, ws);
+		break;
+	case 2:
+		if (p && p->tx_bytes > j->tx0)
+			j->sent = true;
+		if (!j->sent && ++j->polls < WGSYNC_PROBE_POLLS) {
+			ret = wgbackend_get_device(ws->be, ws->ifname, on_get, ws);
+			break;
+		}
+		j->phase = 3;
+		ret = probe_set(ws, j);
+		break;
+	default:
+		drop_cache(ws); /* the sets bypassed the diff */
+		job_finish(ws, 0, dev);
+		return;
+	}
+	wgdev_free(dev);
+	if (ret < 0)
+		job_finish(ws, ret, NULL);
+}
+
+int wgsync_probe(struct wgsync *ws, const struct wgsync_probe *p, wgsync_probe_fn cb, void *ud)
+{
+	struct job *j;
+
+	if (!p)
+		return -EINVAL;
+	if (ws->removing)
+		return W2W_ESTATE;
+	j = job_new(JOB_PROBE);
+	if (!j)
+		return -ENOMEM;
+	j->probe = *p;
+	j->probed = cb;
+	j->ud = ud;
+	enqueue(ws, j);
+	return 0;
 }
 
 /* ---- remove ---- */

@@ -151,6 +151,32 @@ struct wgbackend *wgsync_backend(struct wgsync *ws);
 /* Chooses the backend now (what the first job would do); 0 or its error. */
 int wgsync_choose_backend(struct wgsync *ws);
 
+/*
+ * A direct-path probe of a relayed peer (docs/nat.md "Upgrade"): one job, no
+ * diff. Reads the device (the peer's tx bytes and keepalive), sets the peer's
+ * endpoint to `direct` with its persistent keepalive switched 0 -> N in the
+ * same set (WireGuard sends a keepalive at once, which opens our NAT towards
+ * `direct`), re-reads until the peer's tx bytes grew (the keepalive left:
+ * both implementations read the endpoint when the packet is sent, not when
+ * it is queued) or WGSYNC_PROBE_POLLS reads, then sets the endpoint back to
+ * `back`. Only what is sent between the two sets takes the direct path.
+ * `back` is the endpoint the device had before (the caller's `back` only
+ * when it had none); a peer already at `direct` (WireGuard roamed there) is
+ * left alone. cb(ud, err, sent, window_us): sent, the tx bytes grew before
+ * the restore. -ENOENT:
+ * the peer is not on the device (nothing was set).
+ */
+#define WGSYNC_PROBE_POLLS 8
+struct wgsync_probe {
+	uint8_t key[32];
+	union wgendpoint direct, back;
+	uint16_t keepalive_s; /* the kick's interval when the peer has none */
+};
+/* window_us: from sending the direct set to the end of the set back (the
+ * most the direct endpoint was on the device; 0 when nothing was set). */
+typedef void (*wgsync_probe_fn)(void *ud, int err, bool sent, uint64_t window_us);
+int wgsync_probe(struct wgsync *ws, const struct wgsync_probe *p, wgsync_probe_fn cb, void *ud);
+
 /* Leaving: drops queued jobs, then ends what serves the interface (backend
  * hook) and deletes the link. done(ud, err). */
 int wgsync_remove(struct wgsync *ws, void (*done)(void *ud, int err), void *ud);

@@ -153,7 +153,7 @@ int ann_encode_ext(const struct announce *a, const struct ann_adm *adm, struct b
 	for (unsigned i = 0; i < a->n_down; i++)
 		if (!a->down[i].len || a->down[i].len > ANN_ID_MAX)
 			return W2W_EPARSE;
-	if (a->n_rq > ANN_MAX_RQ || a->n_ry > ANN_MAX_RY)
+	if (a->n_rq > ANN_MAX_RQ || a->n_ry > ANN_MAX_RY || a->n_up > ANN_MAX_UP)
 		return W2W_EPARSE;
 	for (unsigned i = 0; i < a->n_ry; i++)
 		if (!a->ry[i].pa || !a->ry[i].pb)
@@ -170,7 +170,7 @@ int ann_encode_ext(const struct announce *a, const struct ann_adm *adm, struct b
 	msgpack_pack_map(&pk, 9 + (a->n_acks ? 1 : 0) + (a->n_down ? 1 : 0) + (a->n_pk ? 1 : 0) +
 				      (a->members ? 1 : 0) + (adm && adm->tok_len ? 1 : 0) + (adm && adm->n_rev ? 1 : 0) +
 				      (a->has_next ? 1 : 0) + (a->has_wep ? 1 : 0) + (a->n_seen ? 1 : 0) + (a->n_rq ? 1 : 0) +
-				      (a->n_ry ? 1 : 0));
+				      (a->n_ry ? 1 : 0) + (a->n_up ? 1 : 0));
 	pack_key(&pk, "v");
 	msgpack_pack_uint32(&pk, ANN_VERSION);
 	pack_key(&pk, "seq");
@@ -252,7 +252,7 @@ int ann_encode_ext(const struct announce *a, const struct ann_adm *adm, struct b
 		pack_key(&pk, "ry");
 		msgpack_pack_array(&pk, a->n_ry);
 		for (unsigned i = 0; i < a->n_ry; i++) {
-			msgpack_pack_map(&pk, 4);
+			msgpack_pack_map(&pk, 4 + (a->ry[i].sa ? 1 : 0) + (a->ry[i].sb ? 1 : 0));
 			pack_key(&pk, "a");
 			msgpack_pack_bin(&pk, ANN_SEEN_KEY_LEN);
 			msgpack_pack_bin_body(&pk, a->ry[i].a, ANN_SEEN_KEY_LEN);
@@ -263,6 +263,28 @@ int ann_encode_ext(const struct announce *a, const struct ann_adm *adm, struct b
 			msgpack_pack_uint16(&pk, a->ry[i].pa);
 			pack_key(&pk, "pb");
 			msgpack_pack_uint16(&pk, a->ry[i].pb);
+			if (a->ry[i].sa) {
+				pack_key(&pk, "sa");
+				msgpack_pack_uint16(&pk, a->ry[i].sa);
+			}
+			if (a->ry[i].sb) {
+				pack_key(&pk, "sb");
+				msgpack_pack_uint16(&pk, a->ry[i].sb);
+			}
+		}
+	}
+	if (a->n_up) {
+		pack_key(&pk, "up");
+		msgpack_pack_array(&pk, a->n_up);
+		for (unsigned i = 0; i < a->n_up; i++) {
+			msgpack_pack_map(&pk, 3);
+			pack_key(&pk, "k");
+			msgpack_pack_bin(&pk, ANN_SEEN_KEY_LEN);
+			msgpack_pack_bin_body(&pk, a->up[i].key, ANN_SEEN_KEY_LEN);
+			pack_key(&pk, "n");
+			msgpack_pack_uint32(&pk, a->up[i].n);
+			pack_key(&pk, "h");
+			msgpack_pack_uint8(&pk, a->up[i].h);
 		}
 	}
 	if (a->n_pk) {
@@ -450,9 +472,48 @@ static bool get_relay(const msgpack_object *o, struct ann_relay *r)
 				return false;
 			r->pb = (uint16_t)v;
 			have |= 8;
+		} else if (key_is(&kv->key, "sa")) {
+			if ((have & 16) || !get_uint(&kv->val, 65535, &v))
+				return false;
+			r->sa = (uint16_t)v;
+			have |= 16;
+		} else if (key_is(&kv->key, "sb")) {
+			if ((have & 32) || !get_uint(&kv->val, 65535, &v))
+				return false;
+			r->sb = (uint16_t)v;
+			have |= 32;
 		}
 	}
-	return have == 15;
+	return (have & 15) == 15;
+}
+
+static bool get_probe(const msgpack_object *o, struct ann_probe *r)
+{
+	unsigned have = 0;
+	uint64_t v;
+
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return false;
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object_kv *kv = &o->via.map.ptr[i];
+
+		if (key_is(&kv->key, "k")) {
+			if ((have & 1) || !get_key8(&kv->val, r->key))
+				return false;
+			have |= 1;
+		} else if (key_is(&kv->key, "n")) {
+			if ((have & 2) || !get_uint(&kv->val, UINT32_MAX, &v))
+				return false;
+			r->n = (uint32_t)v;
+			have |= 2;
+		} else if (key_is(&kv->key, "h")) {
+			if ((have & 4) || !get_uint(&kv->val, 255, &v))
+				return false;
+			r->h = (uint8_t)v;
+			have |= 4;
+		}
+	}
+	return have == 7;
 }
 
 static bool name_ok(const char *p, size_t n)
@@ -604,6 +665,13 @@ int ann_decode(const uint8_t *p, size_t n, struct announce *out)
 				if (!get_relay(&val->via.array.ptr[j], &a.ry[j]))
 					goto out;
 			a.n_ry = (uint8_t)val->via.array.size;
+		} else if (key_is(k, "up")) {
+			if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size > ANN_MAX_UP)
+				goto out;
+			for (uint32_t j = 0; j < val->via.array.size; j++)
+				if (!get_probe(&val->via.array.ptr[j], &a.up[j]))
+					goto out;
+			a.n_up = (uint8_t)val->via.array.size;
 		}
 		/* Unknown keys: ignored (forward compatibility within version 1). */
 	}

@@ -32,6 +32,7 @@
 #define ANN_SEEN_KEY_LEN 8     /* bytes of a WireGuard public key in a reflection report */
 #define ANN_MAX_RQ 8           /* relay requests in one announcement (docs/nat.md) */
 #define ANN_MAX_RY 8           /* relay allocations in one announcement */
+#define ANN_MAX_UP 8           /* direct-path probes of relayed peers (docs/nat.md "Upgrade") */
 #define ANN_MAX_PK 2           /* network PSK key IDs (pairpsk.h) */
 #define ANN_PK_LEN 8           /* bytes of one key ID */
 
@@ -42,6 +43,9 @@ enum {
 	ANN_F_NAT = 1u << 1,
 	/* The author relays WireGuard UDP for NATed members ([P2P] Relay, docs/nat.md). */
 	ANN_F_RELAY = 1u << 2,
+	/* The author's NAT maps per destination (symmetric, docs/nat.md): no
+	 * direct path to it can be punched, relayed pairs with it never probe. */
+	ANN_F_SYMNAT = 1u << 3,
 };
 
 struct ann_ip {
@@ -106,7 +110,20 @@ struct announce {
 	struct ann_relay {
 		uint8_t a[ANN_SEEN_KEY_LEN], b[ANN_SEEN_KEY_LEN];
 		uint16_t pa, pb;
+		/* optional ("sa", "sb"; 0: not yet): the source port the relay
+		 * last saw member a's (b's) datagrams come from */
+		uint16_t sa, sb;
 	} ry[ANN_MAX_RY];
+	/* Upgrade (docs/nat.md "Upgrade"), optional key "up": relayed peers (key
+	 * prefixes) the author just sent a direct-path probe to; n counts the
+	 * author's probes to that peer (a new n asks it to answer with its own
+	 * probe), h is the probe's place in its round (0: opened it). */
+	uint8_t n_up;
+	struct ann_probe {
+		uint8_t key[ANN_SEEN_KEY_LEN];
+		uint32_t n;
+		uint8_t h;
+	} up[ANN_MAX_UP];
 	/* Per-pair WireGuard PSKs (mesh/pairpsk.h): key IDs of the network PSKs
 	 * the author holds, newest first. Absent (0) = the author uses none. */
 	uint8_t n_pk;

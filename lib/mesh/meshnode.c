@@ -21,6 +21,7 @@
 #include "relay.h"
 #include "secmem.h"
 #include "rotate.h"
+#include "upgrade.h"
 
 /* A kicked initiator (RECONCILE_F_KICK) is re-evaluated after this: its
  * keepalive for the handshake goes back to the configured one. */
@@ -66,6 +67,8 @@ struct mn_peer {
 	bool relay_forced;
 	struct peerid relay_by;
 	struct ann_endpoint relay_ep;
+	struct upg_pair upg; /* upgrade to a direct path (upgrade.h) */
+	bool upg_force;      /* write the direct endpoint over a roamed one */
 	/* admission mode: its connection showed a valid token (identify) by
 	 * adm_deadline_us, and its token expires at tok_exp_s (Unix s, 0: never) */
 	bool admitted;
@@ -85,6 +88,10 @@ struct mn_relay {
 	uint8_t a[ANN_SEEN_KEY_LEN], b[ANN_SEEN_KEY_LEN];
 	uint16_t pa, pb;
 	void *handle;
+	/* no longer asked for since then (0: asked for): withdrawn from `ry`,
+	 * still forwarding until RELAY_LINGER_US (relay.h) */
+	uint64_t closing_at;
+	uint16_t sa, sb; /* source ports the members' datagrams came from (mn_ops.relay_seen) */
 };
 
 struct mn_report {
@@ -163,6 +170,9 @@ struct mesh_node {
 	struct ann_seen seen[ANN_MAX_SEEN];
 	struct mn_relay relays[RELAY_MAX_PAIRS];
 	size_t n_relays;
+	/* a relay saw our WireGuard packets come from a port other than our
+	 * public endpoint's: our NAT maps per destination (docs/nat.md "Upgrade") */
+	bool relay_sym;
 	bool relay_full_logged;
 	/* Per-pair WireGuard PSKs (pairpsk.h, mn_set_psks): our network PSKs,
 	 * newest first, in guarded memory, and their key IDs; none = off. */
@@ -464,11 +474,17 @@ static int publish_msg(struct mesh_node *m, uint32_t flags, uint64_t now, const 
 	memcpy(a.seen, m->seen, sizeof(a.seen));
 	if (m->cfg.relay && !m->nat_behind && m->ops.relay_open)
 		a.flags |= ANN_F_RELAY;
+	if (m->nat_behind && (m->nat.symmetric || m->relay_sym))
+		a.flags |= ANN_F_SYMNAT;
 	for (size_t i = 0; i < m->n_relays && a.n_ry < ANN_MAX_RY; i++) {
+		if (m->relays[i].closing_at)
+			continue;
 		memcpy(a.ry[a.n_ry].a, m->relays[i].a, ANN_SEEN_KEY_LEN);
 		memcpy(a.ry[a.n_ry].b, m->relays[i].b, ANN_SEEN_KEY_LEN);
 		a.ry[a.n_ry].pa = m->relays[i].pa;
 		a.ry[a.n_ry].pb = m->relays[i].pb;
+		a.ry[a.n_ry].sa = m->relays[i].sa;
+		a.ry[a.n_ry].sb = m->relays[i].sb;
 		a.n_ry++;
 	}
 	for (size_t i = 0; i < m->n_peers && a.n_rq < ANN_MAX_RQ; i++) {
@@ -476,6 +492,17 @@ static int publish_msg(struct mesh_node *m, uint32_t flags, uint64_t now, const 
 
 		if (pe)
 			memcpy(a.rq[a.n_rq++], pe->ann.wg_pub, ANN_SEEN_KEY_LEN);
+	}
+	for (size_t i = 0; i < m->n_peers && a.n_up < ANN_MAX_UP; i++) {
+		const struct mn_peer *c = &m->peers[i];
+		const struct pt_entry *pe = c->relayed && upg_announce(&c->upg, now) ? pt_find(m->pt, &c->id) : NULL;
+
+		if (!pe)
+			continue;
+		memcpy(a.up[a.n_up].key, pe->ann.wg_pub, ANN_SEEN_KEY_LEN);
+		a.up[a.n_up].n = c->upg.n;
+		a.up[a.n_up].h = c->upg.h;
+		a.n_up++;
 	}
 	a.n_pk = (uint8_t)m->n_psks;
 	memcpy(a.pk, m->kids, sizeof(m->kids[0]) * m->n_psks);
@@ -844,6 +871,7 @@ static void maybe_ask_relay(struct mesh_node *m, struct mn_peer *c, const struct
 		return;
 	}
 	c->want_relay = true;
+	c->upg.direct = false;
 	log_info(m->cfg.log, "relay: no direct path to %s after %llu s: asking for a relay", e->ann.name,
 		 (unsigned long long)((now - since) / 1000000));
 	soon(m, T_ANNOUNCE_SOON, now, 0);
@@ -980,6 +1008,35 @@ static void nat_take_reports(struct mesh_node *m, const struct peerid *author, c
 	}
 }
 
+/* The relay saw our datagrams come from port s (0: not yet): is it our public
+ * endpoint's? A cone NAT maps our WireGuard socket to one public port for
+ * every destination, so the relay and the member that reported our endpoint
+ * see the same port; a symmetric NAT gives the relay another. Re-evaluated on
+ * every offer: a mapping that just changed (a flush) may disagree for a
+ * moment, and only holds the upgrade back that long. */
+static void relay_check_mapping(struct mesh_node *m, const struct announce *a, const struct ann_relay *r, uint64_t now)
+{
+	bool we_a = !memcmp(r->a, m->cfg.wg_pub, ANN_SEEN_KEY_LEN);
+	uint16_t s = we_a ? r->sa : r->sb;
+	bool sym;
+
+	if (!s || !m->nat.has_wep)
+		return;
+	sym = s != m->nat.wep.port;
+	if (sym == m->relay_sym)
+		return;
+	m->relay_sym = sym;
+	if (sym)
+		log_info(m->cfg.log,
+			 "nat: relay %s sees our WireGuard packets from port %u, our public endpoint has port %u: our "
+			 "NAT maps per destination (symmetric): no direct-path probes",
+			 a->name, s, m->nat.wep.port);
+	else
+		log_info(m->cfg.log, "nat: relay %s sees us at our public port %u: our NAT maps one port for all",
+			 a->name, s);
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+}
+
 /* Relay offers (ry) in the announcement a of author: the pairs with us. */
 static void relay_take_offers(struct mesh_node *m, const struct peerid *author, const struct announce *a,
 			      uint64_t now)
@@ -1006,7 +1063,10 @@ static void relay_take_offers(struct mesh_node *m, const struct peerid *author, 
 		if (!still) {
 			c->relayed = false;
 			c->relay_forced = false;
-			c->has_punched = false; /* punch again */
+			if (c->upg.direct)
+				c->want_relay = false; /* upgraded: the direct endpoint stays */
+			else
+				c->has_punched = false; /* punch again */
 			log_info(m->cfg.log, "relay: %s no longer relays for us", a->name);
 			soon(m, T_RECONCILE, now, 0);
 		}
@@ -1034,6 +1094,8 @@ static void relay_take_offers(struct mesh_node *m, const struct peerid *author, 
 			if (!memcmp(pt_at(m->pt, i)->ann.wg_pub, pk, ANN_SEEN_KEY_LEN))
 				pe = pt_at(m->pt, i);
 		c = pe ? peer_find(m, &pe->id) : NULL;
+		if (c && c->relayed && c->upg.direct)
+			continue; /* upgraded: the relay withdraws it once it sees we stopped asking */
 		if (!c || !c->want_relay) {
 			log_info(m->cfg.log, "relay: offer from %s (%s) for a pair we did not ask for: ignored", a->name,
 				 from);
@@ -1042,12 +1104,15 @@ static void relay_take_offers(struct mesh_node *m, const struct peerid *author, 
 		if (!re || !hs_endpoint(rc && rc->has_ip ? &rc->ip : NULL, &re->ann, &rep))
 			continue;
 		rep.port = port;
+		relay_check_mapping(m, a, &a->ry[j], now);
 		if (c->relayed && peerid_eq(&c->relay_by, author) && ep_same(&c->relay_ep, &rep))
 			continue;
 		c->relayed = true;
 		c->relay_forced = false;
 		c->relay_by = *author;
 		c->relay_ep = rep;
+		upg_relayed(&c->upg, now);
+		c->upg_force = false;
 		{
 			char ep[80];
 
@@ -1094,6 +1159,9 @@ static void relay_sync(struct mesh_node *m, uint64_t now)
 {
 	struct relay_want w[RELAY_MAX_PAIRS * 4];
 	size_t nw = 0;
+	/* [P2P] RelayMaxPairs; pairs that linger after they were given up count */
+	size_t max_pairs = m->cfg.relay_max_pairs && m->cfg.relay_max_pairs <= RELAY_MAX_PAIRS ? m->cfg.relay_max_pairs
+											: RELAY_DEFAULT_PAIRS;
 	bool changed = false;
 
 	if (m->cfg.relay && !m->nat_behind && m->ops.relay_open)
@@ -1103,7 +1171,22 @@ static void relay_sync(struct mesh_node *m, uint64_t now)
 
 		for (size_t k = 0; k < nw && !keep; k++)
 			keep = relay_is(&m->relays[i], w[k].a->ann.wg_pub, w[k].b->ann.wg_pub);
-		if (keep) {
+		if (keep && m->relays[i].closing_at) {
+			m->relays[i].closing_at = 0; /* asked for again: offered again */
+			changed = true;
+		}
+		if (!keep && !m->relays[i].closing_at) {
+			/* Withdrawn from `ry` now, closed later: a member that just
+			 * went direct (docs/nat.md "Upgrade") may still have packets
+			 * on their way here, or send some before its peer switches. */
+			m->relays[i].closing_at = now ? now : 1;
+			changed = true;
+			log_info(m->cfg.log, "relay: pair on ports %u/%u no longer asked for: closing in %llu s",
+				 m->relays[i].pa, m->relays[i].pb, (unsigned long long)(RELAY_LINGER_US / 1000000));
+		}
+		if (keep || now - m->relays[i].closing_at < RELAY_LINGER_US) {
+			if (!keep)
+				soon(m, T_RECONCILE, now, m->relays[i].closing_at + RELAY_LINGER_US - now + 1000);
 			i++;
 			continue;
 		}
@@ -1121,10 +1204,10 @@ static void relay_sync(struct mesh_node *m, uint64_t now)
 			have = relay_is(&m->relays[i], w[k].a->ann.wg_pub, w[k].b->ann.wg_pub);
 		if (have)
 			continue;
-		if (m->n_relays == RELAY_MAX_PAIRS) {
+		if (m->n_relays >= max_pairs) {
 			if (!m->relay_full_logged)
-				log_warn(m->cfg.log, "relay: budget of %d pairs used: not relaying %s <-> %s",
-					 RELAY_MAX_PAIRS, w[k].a->ann.name, w[k].b->ann.name);
+				log_warn(m->cfg.log, "relay: budget of %zu pairs used: not relaying %s <-> %s", max_pairs,
+					 w[k].a->ann.name, w[k].b->ann.name);
 			m->relay_full_logged = true;
 			continue;
 		}
@@ -1141,8 +1224,137 @@ static void relay_sync(struct mesh_node *m, uint64_t now)
 			 r->pa, r->pb);
 		changed = true;
 	}
-	if (m->n_relays < RELAY_MAX_PAIRS)
+	if (m->n_relays < max_pairs)
 		m->relay_full_logged = false;
+	if (changed)
+		soon(m, T_ANNOUNCE_SOON, now, 0);
+}
+
+/* ---- upgrade of relayed pairs to a direct path (docs/nat.md "Upgrade", upgrade.h) ---- */
+
+static bool upg_ok(const struct mesh_node *m, const struct mn_peer *c, const struct pt_entry *e)
+{
+	return m->ops.wg_probe && upg_eligible(c->relayed, m->nat_behind, m->nat.has_wep,
+					       m->nat.symmetric || m->relay_sym, &e->ann);
+}
+
+/* One probe (hop h of its round): a device operation of the glue, which then
+ * watches the device (mn_on_direct_seen); announced in `up`. */
+static void upg_probe(struct mesh_node *m, struct mn_peer *c, const struct pt_entry *e, uint8_t h, uint64_t now)
+{
+	char ep[80];
+	uint32_t n = upg_probed(&c->upg, h, now);
+	int r = m->ops.wg_probe(m->ud, e->ann.wg_pub, &e->ann.wep, &c->relay_ep);
+
+	ep_str(&e->ann.wep, ep, sizeof(ep));
+	log_debug(m->cfg.log, "nat: probing %s directly at %s (probe %u, hop %u of the round)%s", e->ann.name, ep, n,
+		  h, r < 0 ? ": not sent" : "");
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+}
+
+/* The device showed the peer at its public endpoint while relayed. */
+static void upg_went_direct(struct mesh_node *m, struct mn_peer *c, const struct pt_entry *e, uint64_t now)
+{
+	const struct pt_entry *re = pt_find(m->pt, &c->relay_by);
+	char ep[80];
+
+	ep_str(&e->ann.wep, ep, sizeof(ep));
+	log_info(m->cfg.log, "nat: %s reachable directly at %s: leaving relay %s", e->ann.name, ep,
+		 re ? re->ann.name : "(gone)");
+	/* no more `rq`: the relay withdraws the pair (and forwards what is
+	 * still in flight for RELAY_LINGER_US); the direct endpoint is written
+	 * over a relayed packet's roam until the pair settled */
+	c->want_relay = false;
+	c->has_punched = true;
+	c->punched = e->ann.wep;
+	c->punched_at = now;
+	c->upg_force = true;
+	soon(m, T_ANNOUNCE_SOON, now, 0);
+	soon(m, T_RECONCILE, now, 0);
+}
+
+/* From nat_scan: the device's endpoint ep for the peer. */
+static void upg_check(struct mesh_node *m, struct mn_peer *c, const struct pt_entry *e, const struct ann_endpoint *ep,
+		      uint64_t now)
+{
+	uint64_t wait;
+
+	if (!e->ann.has_wep)
+		return;
+	if (c->relayed && !c->upg.direct && c->relay_forced) {
+		/* the relay's endpoint was written; seeing the peer at its public
+		 * one now means WireGuard roamed there on a direct packet */
+		if (upg_on_device(&c->upg, &e->ann.wep, &c->relay_ep, ep, now)) {
+			upg_went_direct(m, c, e, now);
+			return;
+		}
+	}
+	if (!c->relayed && !c->want_relay &&
+	    upg_dead(&c->upg, c->wg_rx_at_us, m->cfg.keepalive_s ? m->cfg.keepalive_s : NAT_KEEPALIVE_S, now) &&
+	    relay_available(m)) {
+		/* fallback (docs/nat.md "Upgrade"): the relay again, and rounds */
+		log_info(m->cfg.log, "nat: nothing from %s on its direct path for %llu s: asking for a relay again",
+			 e->ann.name, (unsigned long long)((now - c->wg_rx_at_us) / 1000000));
+		c->upg.direct = false;
+		c->want_relay = true;
+		soon(m, T_ANNOUNCE_SOON, now, 0);
+		return;
+	}
+	if (upg_reforce(&c->upg, &e->ann.wep, ep, now) && !c->upg_force) {
+		log_debug(m->cfg.log, "nat: %s: a relayed packet roamed us back: direct again", e->ann.name);
+		c->upg_force = true;
+		soon(m, T_RECONCILE, now, 0);
+	}
+	if (c->relay_forced && c->upg.relay_seen && upg_ok(m, c, e) && upg_round_due(&c->upg, m->cfg.wg_pub, e->ann.wg_pub, now, &wait))
+		upg_probe(m, c, e, 0, now);
+}
+
+/* Probes of author (announcement a) to us: answer a new one with ours. */
+static void upg_take_probes(struct mesh_node *m, const struct peerid *author, const struct announce *a, uint64_t now)
+{
+	const struct pt_entry *e = pt_find(m->pt, author);
+	struct mn_peer *c = peer_find(m, author);
+
+	for (unsigned i = 0; i < a->n_up && e && c; i++) {
+		if (memcmp(a->up[i].key, m->cfg.wg_pub, ANN_SEEN_KEY_LEN) != 0)
+			continue;
+		if (upg_should_answer(&c->upg, &a->up[i], upg_ok(m, c, e) && c->relay_forced && c->upg.relay_seen, now))
+			upg_probe(m, c, e, (uint8_t)(a->up[i].h + 1), now);
+	}
+}
+
+void mn_on_direct_seen(struct mesh_node *m, const uint8_t *wg_pub, uint64_t now)
+{
+	for (size_t i = 0; i < pt_count(m->pt); i++) {
+		const struct pt_entry *e = pt_at(m->pt, i);
+		struct mn_peer *c;
+
+		if (memcmp(e->ann.wg_pub, wg_pub, 32) != 0)
+			continue;
+		c = peer_find(m, &e->id);
+		if (c && e->ann.has_wep && c->relayed && c->relay_forced &&
+		    upg_on_device(&c->upg, &e->ann.wep, &c->relay_ep, &e->ann.wep, now))
+			upg_went_direct(m, c, e, now);
+		return;
+	}
+}
+
+/* A relay announces where its members' datagrams come from (relay_check_mapping). */
+static void relay_poll_seen(struct mesh_node *m, uint64_t now)
+{
+	bool changed = false;
+
+	for (size_t i = 0; i < m->n_relays && m->ops.relay_seen; i++) {
+		struct mn_relay *r = &m->relays[i];
+		uint16_t sa = 0, sb = 0;
+
+		m->ops.relay_seen(m->ud, r->handle, &sa, &sb);
+		if (sa != r->sa || sb != r->sb) {
+			r->sa = sa;
+			r->sb = sb;
+			changed = true;
+		}
+	}
 	if (changed)
 		soon(m, T_ANNOUNCE_SOON, now, 0);
 }
@@ -1155,6 +1367,7 @@ static void nat_scan(struct mesh_node *m, uint64_t now)
 
 	if (m->run != MN_RUNNING)
 		return;
+	relay_poll_seen(m, now);
 	memset(seen, 0, sizeof(seen));
 	for (size_t i = 0; i < pt_count(m->pt) && n < ANN_MAX_SEEN; i++) {
 		const struct pt_entry *e = pt_at(m->pt, i);
@@ -1171,6 +1384,8 @@ static void nat_scan(struct mesh_node *m, uint64_t now)
 			if (rx)
 				c->wg_rx_at_us = now;
 		}
+		if (c)
+			upg_check(m, c, e, &ep, now);
 		if (!nat_should_report(&e->ann, &ep, age))
 			continue;
 		memcpy(seen[n].key, e->ann.wg_pub, ANN_SEEN_KEY_LEN);
@@ -1254,7 +1469,16 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	}
 	if (plan.recheck_us)
 		soon(m, T_RECONCILE, x->now, plan.recheck_us + 1000);
-	if (c && c->relayed) {
+	if (c && c->upg.direct && e->ann.has_wep && (c->relayed || upg_settling(&c->upg, x->now))) {
+		/* upgraded (docs/nat.md "Upgrade"): its public endpoint, written
+		 * again over a late relayed packet's roam while settling */
+		to = e->ann.wep;
+		force = c->upg_force;
+		c->upg_force = false;
+		plan.endpoint = true;
+		if (force)
+			plan.established = false;
+	} else if (c && c->relayed) {
 		/* through the relay's port for us (docs/nat.md "Relays"), written
 		 * over the roamed endpoint once */
 		to = c->relay_ep;
@@ -1266,7 +1490,8 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	} else {
 		force = nat_plan(m, c, e, &plan, x->now);
 	}
-	if (!plan.endpoint || (!(c && c->relayed) && !hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to)))
+	if (!plan.endpoint || (!(c && (c->relayed || (c->upg.direct && upg_settling(&c->upg, x->now)))) &&
+			       !hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to)))
 		return 0;
 	set_ep(ep, &to);
 	if (plan.established)
@@ -2483,6 +2708,7 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 		take_reports(m, author, &a, now);
 		nat_take_reports(m, author, &a, now);
 		relay_take_offers(m, author, &a, now);
+		upg_take_probes(m, author, &a, now);
 	}
 	ip[0] = '\0';
 	if (a.n_claims) {
@@ -2958,7 +3184,7 @@ const struct ann_endpoint *mn_nat_wep(const struct mesh_node *m)
 
 bool mn_nat_symmetric(const struct mesh_node *m)
 {
-	return m->nat.symmetric;
+	return m->nat.symmetric || m->relay_sym;
 }
 
 const struct ann_endpoint *mn_punched(const struct mesh_node *m, const struct peerid *peer)
@@ -2972,7 +3198,7 @@ const struct peerid *mn_relayed_by(const struct mesh_node *m, const struct peeri
 {
 	const struct mn_peer *c = peer_find(m, peer);
 
-	return c && c->relayed ? &c->relay_by : NULL;
+	return c && c->relayed && !c->upg.direct ? &c->relay_by : NULL;
 }
 
 size_t mn_relay_count(const struct mesh_node *m)

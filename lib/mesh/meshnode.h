@@ -191,6 +191,17 @@ struct mn_ops {
 	 * newcomers). mn_on_disconnected follows, possibly from inside the
 	 * call (as with probe; the engine tolerates that here). */
 	void (*hangup)(void *ud, const struct peerid *peer);
+	/* Upgrade of a relayed pair (docs/nat.md "Upgrade"), optional: set the
+	 * peer's endpoint to `direct` and kick a keepalive, then set it back to
+	 * `back` as soon as the keepalive left; afterwards watch the device for
+	 * a while and call mn_on_direct_seen when it shows the peer at `direct`
+	 * (WireGuard roamed there on a direct packet). < 0: not queued. */
+	int (*wg_probe)(void *ud, const uint8_t *wg_pub, const struct ann_endpoint *direct,
+			const struct ann_endpoint *back);
+	/* Relays, optional: the source port each member of a relay_open pair
+	 * last sent from (0: none yet), announced so that a member can tell
+	 * whether its NAT maps per destination (docs/nat.md "Upgrade"). */
+	void (*relay_seen)(void *ud, void *handle, uint16_t *src_a, uint16_t *src_b);
 };
 
 /* Pointers must stay valid for the engine's life; strings are copied. */
@@ -209,6 +220,7 @@ struct mn_config {
 	uint64_t expiry_us;
 	struct ann_ip listen_ip; /* family 0 or unspecified: every address */
 	bool relay; /* [P2P] Relay: offer relaying when public (docs/nat.md) */
+	unsigned relay_max_pairs; /* [P2P] RelayMaxPairs (0: RELAY_DEFAULT_PAIRS, at most RELAY_MAX_PAIRS) */
 	uint16_t listen_tcp;
 	uint64_t rotate_us; /* scheduled WireGuard key rotation (WireguardKeyRotation); 0: off */
 	const struct wlog *log;
@@ -277,6 +289,9 @@ void mn_on_alive(struct mesh_node *m, const struct peerid *peer, uint64_t now);
 uint64_t mn_probe_period(const struct mesh_node *m);
 uint64_t mn_probe_timeout(const struct mesh_node *m);
 /* A desired device was applied. busy: another one is queued already. */
+/* The glue's watch after a probe (mn_ops.wg_probe): the device shows the
+ * peer with this key at the direct endpoint of the probe. */
+void mn_on_direct_seen(struct mesh_node *m, const uint8_t *wg_pub, uint64_t now);
 void mn_on_wg_applied(struct mesh_node *m, const struct wgdiff_stats *diff, bool busy, uint64_t now);
 
 /*

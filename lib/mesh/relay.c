@@ -55,19 +55,28 @@ enum relay_offer relay_check_offer(const struct announce *ra, const struct ann_r
 	return RELAY_OFFER_OK;
 }
 
-bool relay_budget_take(struct relay_bucket *b, size_t bytes, uint64_t now_us)
+uint64_t relay_burst(uint64_t rate)
 {
+	/* a quarter second (1 MiB at the default 4 MiB/s), never less than a
+	 * few of WireGuard's largest datagrams */
+	return rate / 4 > 16 * RELAY_DATAGRAM_MAX ? rate / 4 : 16 * RELAY_DATAGRAM_MAX;
+}
+
+bool relay_budget_take(struct relay_bucket *b, size_t bytes, uint64_t now_us, uint64_t rate)
+{
+	uint64_t burst = relay_burst(rate);
+
 	if (!b->started) {
 		b->started = true;
-		b->tokens = RELAY_BURST_BYTES;
+		b->tokens = burst;
 		b->last_us = now_us;
 	}
 	if (now_us > b->last_us) {
 		uint64_t dt = now_us - b->last_us;
-		/* a second refills the bucket (and bounds the product) */
-		uint64_t add = dt >= 1000000 ? RELAY_BURST_BYTES : dt * RELAY_RATE_BPS / 1000000;
+		/* a second refills the bucket (and bounds the product: rate <= 1 GiB) */
+		uint64_t add = dt >= 1000000 ? burst : dt * rate / 1000000;
 
-		b->tokens = b->tokens + add > RELAY_BURST_BYTES ? RELAY_BURST_BYTES : b->tokens + add;
+		b->tokens = b->tokens + add > burst ? burst : b->tokens + add;
 		b->last_us = now_us;
 	}
 	if (bytes > b->tokens)

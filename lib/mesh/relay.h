@@ -27,13 +27,20 @@
 #include "announce.h"
 #include "peertable.h"
 
-#define RELAY_MAX_PAIRS 8                      /* pairs one relay serves */
-#define RELAY_RATE_BPS (4u * 1024 * 1024)      /* bytes per second per pair, both directions */
-#define RELAY_BURST_BYTES (1024u * 1024)       /* bucket depth */
+/* The budget ([P2P] RelayMaxPairs, RelayRate; docs/configuration.md) */
+#define RELAY_DEFAULT_PAIRS 8                  /* pairs one relay serves */
+#define RELAY_MAX_PAIRS 64                     /* ...at most (the engine's table) */
+#define RELAY_DEFAULT_RATE (4ull << 20)        /* bytes per second per pair, both directions */
+#define RELAY_MIN_RATE (64ull << 10)
+#define RELAY_MAX_RATE (1ull << 30)
 /* No handshake this long after the punch: ask. A punch between two cones
  * completes within a round trip once both sides send; 3 s also covers a lost
  * first datagram. */
 #define RELAY_AFTER_US (3ull * 1000 * 1000)
+/* A pair no longer asked for is withdrawn from `ry` at once but forwarded
+ * this much longer: packets of a pair that just went direct (docs/nat.md
+ * "Upgrade") may still be on their way, or be sent before the peer switches. */
+#define RELAY_LINGER_US (5ull * 1000 * 1000)
 #define RELAY_DATAGRAM_MAX 2048                /* WireGuard's largest datagram is MTU + 32 */
 
 /* Does announcement a ask for a relay to the member with this key? */
@@ -60,12 +67,14 @@ enum relay_offer {
 enum relay_offer relay_check_offer(const struct announce *ra, const struct ann_relay *r, const uint8_t *self_pub,
 				   uint16_t *port, const uint8_t **peer_key);
 
-/* Token bucket: may `bytes` more be forwarded at now? Takes them if so. */
+/* Token bucket of rate bytes per second, a quarter second deep: may `bytes`
+ * more be forwarded at now? Takes them if so. */
 struct relay_bucket {
 	uint64_t tokens;
 	uint64_t last_us;
 	bool started;
 };
-bool relay_budget_take(struct relay_bucket *b, size_t bytes, uint64_t now_us);
+uint64_t relay_burst(uint64_t rate);
+bool relay_budget_take(struct relay_bucket *b, size_t bytes, uint64_t now_us, uint64_t rate);
 
 #endif

@@ -14,6 +14,12 @@ Nebula: the public node is lighthouse and relay (`am_lighthouse`, `relay.am_rela
 `punchy.punch`/`respond` and `relay.relays: [lighthouse]`. w2wesher: the public node is the bootstrap with
 `[P2P] Relay = true`, the others have only the PSK and its address.
 
+Upgrade (`--upgrade`, docs/nat.md "Upgrade"): topology 2 with UDP between the two routers dropped at
+start, so the NATed pair is relayed; the drop is lifted; the time until WireGuard (Nebula) UDP flows
+directly between the routers in both directions (iptables counters in each router, so the same probe for
+both systems), and the pings lost meanwhile (10/s each way, from 1 s before the lift until 3 s after the
+switch).
+
 Prints numbers; never fails on a number (exit 1 only when a topology did not converge).
 """
 import argparse
@@ -171,6 +177,87 @@ def run_topology(sysm, t, timeout):
     return res
 
 
+def block(routers, on):
+    """Drops UDP between the routers' public addresses (before NAT: a dropped
+    packet leaves no conntrack entry)."""
+    for r in routers:
+        for o in routers:
+            if o is not r:
+                for d in ("-d", "-s"):
+                    r.exec("iptables", "-w", "5", "-I" if on else "-D", "FORWARD", "-p", "udp", d, o.wan_ip,
+                           "-j", "DROP", check=False)
+
+
+def direct_packets(r, other):
+    """UDP packets r forwarded out to the other router's public address (a
+    counting rule, no target)."""
+    out = r.exec("iptables", "-w", "5", "-L", "FORWARD", "-v", "-x", "-n", check=False).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[2] in ("udp", "17") and f[-1] == other.wan_ip and f[-2] == "0.0.0.0/0" and \
+                f[-3] == "*" and f[-4] == "lan":
+            return int(f[0])
+    return 0
+
+
+def run_upgrade(sysm, timeout):
+    """Topology 2 relayed at first, then the block lifted (see the module doc)."""
+    res = {"system": sysm.name}
+    with natlab.NatLab() as lab:
+        pub = lab.add_public("pub")
+        a, b = lab.add_natted(natlab.CONE, "nat1"), lab.add_natted(natlab.CONE, "nat2")
+        routers = [a.router, b.router]
+        for r, o in ((a.router, b.router), (b.router, a.router)):
+            r.exec("iptables", "-w", "5", "-I", "FORWARD", "-i", "lan", "-p", "udp", "-d", o.wan_ip)
+        block(routers, True)
+        sysm.prepare(lab, pub, None)
+        for n in (a, b):
+            sysm.prepare(lab, n, pub)
+        for n in (pub, a, b):
+            sysm.start(n)
+        end = time.monotonic() + timeout
+        ips = {}
+        while len(ips) < 2 and time.monotonic() < end:
+            for n in (a, b):
+                ips[n] = ips.get(n) or sysm.overlay_ip(n)
+                if not ips[n]:
+                    ips.pop(n)
+            time.sleep(0.05)
+        while time.monotonic() < end and not (a.ping(ips[b], wait=1) and b.ping(ips[a], wait=1)):
+            pass
+        res["relayed_path"] = sysm.path(a, b)
+        time.sleep(5)  # a first direct attempt (w2wesher: 3 s after the relay) fails against the block
+        pings = [subprocess.Popen(["ip", "netns", "exec", x.ns, "ping", "-n", "-q", "-i", "0.1", "-W", "1",
+                                   "-c", "900", ips[y]], stdout=subprocess.PIPE, text=True)
+                 for x, y in ((a, b), (b, a))]
+        time.sleep(1)
+        block(routers, False)
+        t0 = time.monotonic()
+        def sample():
+            return [direct_packets(a.router, b.router), direct_packets(b.router, a.router)]
+        took, prev = None, sample()
+        while time.monotonic() - t0 < 75:
+            time.sleep(1)
+            now = sample()
+            # both directions flow directly (10/s pings each way and their
+            # replies: ~20 packets a second; a probe is a few)
+            if all(n - o >= 10 for n, o in zip(now, prev)):
+                took = time.monotonic() - t0 - 1  # the flow was there for that second
+                break
+            prev = now
+        time.sleep(3)
+        lost = []
+        for p in pings:
+            p.send_signal(2)
+            out = p.communicate(timeout=30)[0]
+            f = [line for line in out.splitlines() if "packets transmitted" in line]
+            sent, got = (int(f[0].split()[0]), int(f[0].split()[3])) if f else (0, 0)
+            lost.append((sent - got, sent))
+        res.update({"seconds": round(took, 2) if took is not None else None, "path": sysm.path(a, b),
+                    "lost": lost})
+    return res
+
+
 def link_figures(a, b, ip_b):
     """RTT (20 pings, 50 ms apart) and TCP throughput (3 s) from a to b over the overlay."""
     r = a.netns_exec("ping", "-c", "20", "-i", "0.05", "-q", "-n", ip_b, check=False, timeout=30)
@@ -199,6 +286,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=40)
     ap.add_argument("--json")
     ap.add_argument("--verbose", action="store_true", help="print each daemon's log after each topology")
+    ap.add_argument("--upgrade", action="store_true", help="only the relayed-to-direct upgrade")
     args = ap.parse_args()
     global VERBOSE
     VERBOSE = args.verbose
@@ -207,6 +295,17 @@ def main():
         print("SKIP:", err or "nebula not installed")
         return 77
     results, bad = [], False
+    if args.upgrade:
+        for sysm in (W2w(), Nebula()):
+            r = run_upgrade(sysm, args.timeout)
+            results.append(r)
+            took = "never (75 s)" if r["seconds"] is None else f"{r['seconds']:.1f} s"
+            print(f"upgrade, {sysm.name}: relayed ({r['relayed_path']}), direct {took} after the block was "
+                  f"lifted ({r['path']}); pings lost " + ", ".join(f"{x} of {n}" for x, n in r["lost"]))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1)
+        return 0
     for t in [int(x) for x in args.topologies.split(",")]:
         for sysm in (W2w(), Nebula()):
             r = run_topology(sysm, t, args.timeout)

@@ -418,7 +418,31 @@ class Config(unittest.TestCase):
         ("[P2P]\nthis line is junk\n", 2, "expected"),
         ("[Node]\nWireguardKeyRotation = 1s\n", 2, "out of range (3s to"),
         ("[Node]\nWireguardKeyRotation = sometimes\n", 2, "not a duration"),
+        ("[P2P]\nRelay = true\n\nRelayMaxPairs = 0\n", 4, "[P2P] RelayMaxPairs: '0' is not a pair count from 1 to 64"),
+        ("[P2P]\nRelayMaxPairs = 65\n", 2, "not a pair count"),
+        ("[P2P]\nRelayRate = 4 MiBs\n", 2, "[P2P] RelayRate: '4 MiBs' is not a rate"),
+        ("[P2P]\nRelayRate = -1\n", 2, "is not a rate"),
+        ("[P2P]\nRelayRate = 1kB\n", 2, "out of range (64KiB to 1GiB per second)"),
+        ("[P2P]\nRelayRate = 2GiB\n", 2, "out of range"),
+        ("[P2P]\nRelayRate = 99999999999999999999\n", 2, "is not a rate"),
     ]
+
+    def test_relay_budget(self):
+        """[P2P] RelayMaxPairs and RelayRate (docs/configuration.md): defaults,
+        units, the file line, an environment override."""
+        self.write("[P2P]\nRelay = true\n")
+        out = run(["config", "check", self.path]).stdout.decode()
+        self.assertRegex(out, r"RelayMaxPairs = 8 +; default")
+        self.assertRegex(out, r"RelayRate = 4MiB +; default")
+        for text, shown in (("500 KiB/s", "500KiB"), ("1048576", "1MiB"), ("100000", "100000"),
+                            ("2MB", "2000000"), ("1GiB", "1024MiB"), ("64KiB", "64KiB")):
+            self.write(f"[P2P]\nRelay = true\nRelayMaxPairs = 64\nRelayRate = {text}\n")
+            r = run(["config", "check", self.path])
+            self.assertEqual(r.returncode, 0, (text, r.stderr))
+            self.assertRegex(r.stdout.decode(), r"RelayMaxPairs = 64 +; file line 3")
+            self.assertRegex(r.stdout.decode(), rf"RelayRate = {shown} +; file line 4")
+        r = run(["config", "check", self.path], env={"W2WESHER_P2P_RELAYRATE": "8MiB"})
+        self.assertRegex(r.stdout.decode(), r"RelayRate = 8MiB +; environment")
 
     def test_bad_files(self):
         for text, line, frag in self.BAD:

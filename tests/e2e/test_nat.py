@@ -237,6 +237,20 @@ def sh_status(node):
     return r.stdout
 
 
+def no_probes(lab, relayed_at, nated, symmetric):
+    """A relayed pair with a symmetric NAT never probes for a direct path
+    (docs/nat.md "Upgrade"): the relay reports the port it sees, the
+    symmetric side finds it differs from its public endpoint's and says so;
+    past the first round's time (3 s after the relay) nobody probed."""
+    lab.wait(lambda: all("our NAT maps per destination" in n.log_text() for n in symmetric), 10, step=0.2,
+             what="symmetric NAT detected through the relay")
+    time.sleep(max(0.0, relayed_at + 4 - time.monotonic()))
+    for n in symmetric:
+        assert n.status()["self"]["nat"] == 2, n.name  # "symmetric NAT" in status
+    for n in nated:
+        assert "nat: probing" not in n.log_text(), n.name
+
+
 def relayed_mesh(kinds, title):
     """A public relay (and bootstrap) and two NATed nodes of these kinds: every
     pair pings; the NATed pair goes through the relay (status says so)."""
@@ -248,7 +262,9 @@ def relayed_mesh(kinds, title):
         times = first_pings(lab, [pub, a, b], t0, 40)
         lab.wait(lambda: path_of(a, b) == ("relayed", "pub") and path_of(b, a) == ("relayed", "pub"), 10,
                  step=0.3, what="relayed paths in status")
+        relayed_at = time.monotonic()
         report(title, lab, times)
+        no_probes(lab, relayed_at, [a, b], [n for n, k in zip((a, b), kinds) if k == natlab.SYMMETRIC])
         # WireGuard's endpoint for the other NATed node is a port of the relay
         assert endpoint_of(a, b).startswith(pub.ip + ":") and endpoint_of(b, a).startswith(pub.ip + ":")
         assert "relay: forwarding nata <-> natb" in pub.log_text() or \
@@ -287,6 +303,7 @@ def test_symmetric_and_cone():
         times = first_pings(lab, [pub, a, b], t0, 40)
         lab.wait(lambda: path_of(a, b) == ("relayed", "pub") and path_of(b, a) == ("relayed", "pub"), 10,
                  step=0.3, what="relayed paths in status")
+        relayed_at = time.monotonic()
         report("topology 3 (symmetric + cone, public relay)", lab, times)
         ports = [endpoint_of(a, b).rsplit(":", 1)[1], endpoint_of(b, a).rsplit(":", 1)[1]]
         got = stranger.netns_exec("/usr/bin/python3", "-c", STRANGER, pub.ip, *ports).stdout.strip()
@@ -294,8 +311,42 @@ def test_symmetric_and_cone():
         lab.wait(lambda: "not the pair's members" in pub.log_text(), 10, what="the relay's log line")
         ips = {n: n.overlay_ip() for n in (a, b)}
         assert a.ping(ips[b], wait=2) and b.ping(ips[a], wait=2)
+        no_probes(lab, relayed_at, [a, b], [a])
 
 
 def test_two_symmetric():
     """Topology 4: both behind symmetric NATs."""
     relayed_mesh((natlab.SYMMETRIC, natlab.SYMMETRIC), "topology 4 (two symmetric, public relay)")
+
+
+def test_relay_budget_keys():
+    """[P2P] RelayMaxPairs and RelayRate (docs/configuration.md) on a real
+    relay: three nodes behind symmetric NATs all need it, it serves one pair
+    (the log names the budget), and that pair's datagrams beyond RelayRate are
+    dropped with a log line."""
+    with natlab.NatLab() as lab:
+        pub = lab.add_public("pub")
+        nats = [lab.add_natted(natlab.SYMMETRIC, f"sym{i}") for i in range(3)]
+        pub.write_config(extra={"P2P": {"Relay": "true", "RelayMaxPairs": "1", "RelayRate": "64KiB"}})
+        for n in nats:
+            n.write_config(bootstrap=[pub.multiaddr()])
+        for n in [pub] + nats:
+            n.start()
+        lab.wait(lambda: "relay: budget of 1 pairs used" in pub.log_text(), 40, step=0.3,
+                 what="the relay refusing a pair beyond RelayMaxPairs")
+        assert pub.log_text().count("relay: forwarding") == 1
+
+        def relayed():
+            for a in nats:
+                for b in nats:
+                    if a is not b and path_of(a, b) == ("relayed", "pub") and path_of(b, a) == ("relayed", "pub"):
+                        return a, b
+            return None
+        lab.wait(lambda: relayed(), 20, step=0.3, what="the one relayed pair")
+        a, b = relayed()
+        ip = b.overlay_ip()
+        # ~650 KB/s of pings through a 64 KiB/s budget
+        a.netns_exec("ping", "-c", "200", "-i", "0.002", "-s", "1300", "-q", "-n", ip, check=False, timeout=30)
+        lab.wait(lambda: "over the pair's budget (65536 B/s)" in pub.log_text(), 15, step=0.3,
+                 what="the relay dropping datagrams over RelayRate")
+        assert a.ping(ip, wait=2)  # within the budget again

@@ -16,6 +16,7 @@
 #include "nat.h"
 #include "peertable.h"
 #include "relay.h"
+#include "upgrade.h"
 
 static struct ann_endpoint ep4(const char *ip, uint16_t port)
 {
@@ -206,6 +207,14 @@ static void test_announce_fields(void **state)
 	assert_memory_equal(b.rq[0], other, ANN_SEEN_KEY_LEN);
 	assert_int_equal(b.n_ry, 1);
 	assert_memory_equal(&b.ry[0], &a.ry[0], sizeof(a.ry[0]));
+	/* the source ports the relay saw (optional, docs/nat.md "Upgrade") */
+	a.ry[0].sa = 24000;
+	out.len = 0;
+	assert_int_equal(ann_encode(&a, &out), 0);
+	assert_int_equal(ann_decode(out.data, out.len, &b), 0);
+	assert_int_equal(b.ry[0].sa, 24000);
+	assert_int_equal(b.ry[0].sb, 0);
+	a.ry[0].sa = 0;
 	a.ry[0].pb = 0; /* a port 0 offer is not encodable */
 	out.len = 0;
 	assert_int_equal(ann_encode(&a, &out), W2W_EPARSE);
@@ -341,27 +350,252 @@ static void test_relay_wanted_mutual(void **state)
 
 static void test_relay_budget(void **state)
 {
-	struct relay_bucket b = {0};
-	uint64_t t = 1000000, sent = 0;
+	/* the default and a configured rate ([P2P] RelayRate) */
+	static const uint64_t rates[] = {RELAY_DEFAULT_RATE, RELAY_MIN_RATE, 100ull << 20};
 
 	(void)state;
-	/* a burst, then the rate: never more than burst + rate x time */
-	while (relay_budget_take(&b, 1400, t))
-		sent += 1400;
-	assert_true(sent <= RELAY_BURST_BYTES && sent > RELAY_BURST_BYTES - 1400);
-	for (int i = 0; i < 1000; i++) {
-		t += 1000; /* 1 ms */
-		while (relay_budget_take(&b, 1400, t))
+	assert_int_equal(relay_burst(RELAY_DEFAULT_RATE), 1u << 20);
+	for (size_t r = 0; r < sizeof(rates) / sizeof(rates[0]); r++) {
+		struct relay_bucket b = {0};
+		uint64_t t = 1000000, sent = 0, rate = rates[r], burst = relay_burst(rate);
+
+		/* a burst, then the rate: never more than burst + rate x time */
+		while (relay_budget_take(&b, 1400, t, rate))
 			sent += 1400;
+		assert_true(sent <= burst && sent > burst - 1400);
+		for (int i = 0; i < 1000; i++) {
+			t += 1000; /* 1 ms */
+			while (relay_budget_take(&b, 1400, t, rate))
+				sent += 1400;
+		}
+		assert_true(sent <= burst + rate); /* one second */
+		assert_true(sent >= burst + rate / 10 * 9);
+		/* a long pause refills to the burst, not more */
+		t += 3600ull * 1000000;
+		sent = 0;
+		while (relay_budget_take(&b, 1400, t, rate))
+			sent += 1400;
+		assert_true(sent <= burst);
 	}
-	assert_true(sent <= RELAY_BURST_BYTES + RELAY_RATE_BPS); /* one second */
-	assert_true(sent >= RELAY_BURST_BYTES + RELAY_RATE_BPS / 10 * 9);
-	/* a long pause refills to the burst, not more */
-	t += 3600ull * 1000000;
-	sent = 0;
-	while (relay_budget_take(&b, 1400, t))
-		sent += 1400;
-	assert_true(sent <= RELAY_BURST_BYTES);
+}
+
+/* ---- upgrade of relayed pairs (upgrade.h, docs/nat.md "Upgrade") ---- */
+
+#define S (1000ull * 1000)
+
+static struct announce natted_peer(void)
+{
+	struct announce p;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = ANN_F_NAT;
+	p.has_wep = true;
+	p.wep = ep4("198.51.100.8", 27000);
+	return p;
+}
+
+static void test_upgrade_eligible(void **state)
+{
+	struct announce p = natted_peer();
+
+	(void)state;
+	assert_true(upg_eligible(true, true, true, false, &p));
+	assert_false(upg_eligible(false, true, true, false, &p)); /* not relayed */
+	assert_false(upg_eligible(true, false, true, false, &p)); /* we are public */
+	assert_false(upg_eligible(true, true, false, false, &p)); /* our public endpoint unknown */
+	assert_false(upg_eligible(true, true, true, true, &p));   /* our NAT is symmetric */
+	p.flags |= ANN_F_SYMNAT;                                   /* its NAT is symmetric */
+	assert_false(upg_eligible(true, true, true, false, &p));
+	p = natted_peer();
+	p.has_wep = false; /* its public endpoint unknown */
+	assert_false(upg_eligible(true, true, true, false, &p));
+	p = natted_peer();
+	p.flags = 0; /* public: never relayed through a relay to begin with */
+	assert_false(upg_eligible(true, true, true, false, &p));
+}
+
+static void test_upgrade_schedule(void **state)
+{
+	struct upg_pair u = {0};
+	uint64_t wait, t = 100 * S;
+
+	(void)state;
+	/* not relayed: nothing to do */
+	assert_false(upg_round_due(&u, rep_lo, rep_hi, t, &wait));
+	upg_relayed(&u, t);
+	/* the higher key never opens a round: it answers */
+	assert_false(upg_round_due(&u, rep_hi, rep_lo, t + 3600 * S, &wait));
+	/* the lower key: UPG_FIRST_US after the relay carries the pair */
+	assert_false(upg_round_due(&u, rep_lo, rep_hi, t + UPG_FIRST_US - 1, &wait));
+	assert_int_equal(wait, 1);
+	assert_true(upg_round_due(&u, rep_lo, rep_hi, t + UPG_FIRST_US, &wait));
+	assert_int_equal(wait, UPG_PERIOD_US);
+	assert_false(upg_round_due(&u, rep_lo, rep_hi, t + UPG_FIRST_US + 1, &wait));
+	/* then every period for UPG_FAST_ROUNDS rounds, then backing off to the cap */
+	t += UPG_FIRST_US;
+	for (int r = 2; r <= UPG_FAST_ROUNDS; r++) {
+		t += UPG_PERIOD_US;
+		assert_true(upg_round_due(&u, rep_lo, rep_hi, t, &wait));
+	}
+	assert_int_equal(wait, UPG_PERIOD_US);
+	t += UPG_PERIOD_US;
+	assert_true(upg_round_due(&u, rep_lo, rep_hi, t, &wait));
+	assert_int_equal(wait, 2 * UPG_PERIOD_US);
+	assert_int_equal(upg_period(UPG_FAST_ROUNDS + 2), 4 * UPG_PERIOD_US);
+	assert_int_equal(upg_period(1000), UPG_PERIOD_MAX_US);
+	/* a new relay session starts over; the probe counter goes on */
+	assert_int_equal(upg_probed(&u, 0, t), 1);
+	upg_relayed(&u, t + S);
+	assert_int_equal(u.rounds, 0);
+	assert_int_equal(upg_probed(&u, 0, t + 2 * S), 2);
+	assert_true(upg_announce(&u, t + 2 * S));
+	assert_false(upg_announce(&u, t + 2 * S + UPG_ANNOUNCE_US));
+}
+
+static void test_upgrade_answer(void **state)
+{
+	struct upg_pair u = {0};
+	struct ann_probe p = {.n = 5, .h = 0};
+
+	(void)state;
+	upg_relayed(&u, S);
+	/* a new probe of the peer is answered once (announcements repeat it) */
+	assert_true(upg_should_answer(&u, &p, true, S));
+	assert_false(upg_should_answer(&u, &p, true, S));
+	/* the round alternates up to UPG_ROUND_HOPS probes, then ends */
+	p.n = 6;
+	p.h = UPG_ROUND_HOPS - 2;
+	assert_true(upg_should_answer(&u, &p, true, S));
+	p.n = 7;
+	p.h = UPG_ROUND_HOPS - 1;
+	assert_false(upg_should_answer(&u, &p, true, S));
+	/* not eligible (e.g. a symmetric NAT): never, but the counter is taken */
+	p.n = 8;
+	p.h = 0;
+	assert_false(upg_should_answer(&u, &p, false, S));
+	assert_false(upg_should_answer(&u, &p, true, S));
+	/* a member announcing a new counter every time (hop 0) is answered at
+	 * most a round's worth per window */
+	{
+		struct upg_pair v = {0};
+		int answered = 0;
+
+		upg_relayed(&v, S);
+		for (uint32_t k = 1; k <= 50; k++) {
+			struct ann_probe q = {.n = k, .h = 0};
+
+			answered += upg_should_answer(&v, &q, true, S + k * 100000);
+		}
+		assert_int_equal(answered, UPG_ROUND_HOPS / 2);
+		struct ann_probe q = {.n = 1000, .h = 0};
+		assert_true(upg_should_answer(&v, &q, true, S + UPG_ANSWER_WINDOW_US + 5 * S));
+	}
+	/* direct already: no more probes */
+	struct ann_endpoint wep = ep4("198.51.100.8", 27000), relay = ep4("203.0.113.1", 40001);
+	assert_false(upg_on_device(&u, &wep, &relay, &relay, 2 * S));
+	assert_true(upg_on_device(&u, &wep, &relay, &wep, 2 * S));
+	p.n = 9;
+	assert_false(upg_should_answer(&u, &p, true, S));
+	assert_false(upg_announce(&u, 2 * S));
+}
+
+static void test_upgrade_detect_and_settle(void **state)
+{
+	struct upg_pair u = {0};
+	struct ann_endpoint wep = ep4("198.51.100.8", 27000), relay = ep4("203.0.113.1", 40001), none;
+	uint64_t wait;
+
+	(void)state;
+	memset(&none, 0, sizeof(none));
+	/* not relayed: the device showing its public endpoint is no upgrade */
+	assert_false(upg_on_device(&u, &wep, &relay, &wep, S));
+	upg_relayed(&u, S);
+	/* before the device showed the relay's endpoint, its public one is what
+	 * the failed punch wrote, not a roam */
+	assert_false(upg_on_device(&u, &wep, &relay, &wep, 2 * S));
+	assert_false(upg_on_device(&u, &wep, &relay, &relay, 2 * S));
+	assert_false(upg_on_device(&u, &wep, &relay, &none, 2 * S));
+	assert_false(upg_reforce(&u, &wep, &relay, 2 * S)); /* relayed: the relay's endpoint is right */
+	/* the device roamed to its public endpoint: direct, once */
+	assert_true(upg_on_device(&u, &wep, &relay, &wep, 3 * S));
+	assert_true(u.direct);
+	assert_false(upg_on_device(&u, &wep, &relay, &wep, 3 * S + 1));
+	/* no flapping: a relayed packet in flight roams us back: the direct
+	 * endpoint is written again while settling, never afterwards */
+	assert_true(upg_reforce(&u, &wep, &relay, 4 * S));
+	assert_false(upg_reforce(&u, &wep, &wep, 4 * S));
+	assert_true(upg_settling(&u, 3 * S + UPG_SETTLE_US - 1));
+	assert_false(upg_reforce(&u, &wep, &relay, 3 * S + UPG_SETTLE_US));
+	/* direct: no rounds any more */
+	assert_false(upg_round_due(&u, rep_lo, rep_hi, 3600 * S, &wait));
+	/* the direct path dies: nothing from the peer for twice the longest a
+	 * live peer is silent (max(keepalive, WireGuard's passive 10 s)) */
+	assert_false(upg_dead(&u, 3 * S, 5, 3 * S + UPG_SETTLE_US - 1)); /* settling */
+	assert_false(upg_dead(&u, 20 * S, 5, 20 * S + 2 * 10 * S + UPG_DEAD_SLACK_US));
+	assert_true(upg_dead(&u, 20 * S, 5, 20 * S + 2 * 10 * S + UPG_DEAD_SLACK_US + 1));
+	assert_false(upg_dead(&u, 20 * S, 25, 20 * S + 2 * 10 * S + UPG_DEAD_SLACK_US + 1));
+	assert_true(upg_dead(&u, 20 * S, 25, 20 * S + 2 * 25 * S + UPG_DEAD_SLACK_US + 1));
+	assert_true(upg_dead(&u, 0, 5, 3 * S + 2 * 10 * S + UPG_DEAD_SLACK_US + 1)); /* never heard */
+	/* fallback: the direct path died, the pair is relayed again: rounds
+	 * again, and the device at the relay is no upgrade */
+	upg_relayed(&u, 100 * S);
+	assert_false(u.direct);
+	assert_false(upg_on_device(&u, &wep, &relay, &wep, 101 * S));
+	assert_false(upg_on_device(&u, &wep, &relay, &relay, 101 * S));
+	assert_true(upg_round_due(&u, rep_lo, rep_hi, 100 * S + UPG_FIRST_US, &wait));
+	assert_false(upg_dead(&u, 0, 5, 1000 * S)); /* relayed: not direct */
+}
+
+static void test_upgrade_announce_field(void **state)
+{
+	struct announce a, b;
+	struct buf out;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.seq = 7;
+	a.wg_port = 10042;
+	a.flags = ANN_F_NAT | ANN_F_SYMNAT;
+	a.n_up = 2;
+	memcpy(a.up[0].key, other, ANN_SEEN_KEY_LEN);
+	a.up[0].n = 4000000000u;
+	a.up[0].h = 3;
+	memcpy(a.up[1].key, rep_lo, ANN_SEEN_KEY_LEN);
+	a.up[1].n = 1;
+	buf_init(&out, ANN_MAX_SIZE);
+	assert_int_equal(ann_encode(&a, &out), 0);
+	assert_int_equal(ann_decode(out.data, out.len, &b), 0);
+	assert_int_equal(b.flags, ANN_F_NAT | ANN_F_SYMNAT);
+	assert_int_equal(b.n_up, 2);
+	assert_memory_equal(&b.up[0], &a.up[0], sizeof(a.up[0]));
+	assert_memory_equal(&b.up[1], &a.up[1], sizeof(a.up[1]));
+	a.n_up = ANN_MAX_UP + 1;
+	out.len = 0;
+	assert_int_equal(ann_encode(&a, &out), W2W_EPARSE);
+	buf_free(&out);
+
+	/* hand-made: {v:1, seq:1, wg:bin32, port:1, up: [...]} */
+	uint8_t m[160] = {0x85, 0xa1, 'v', 0x01, 0xa3, 's', 'e', 'q', 0x01, 0xa2, 'w', 'g', 0xc4, 0x20};
+	size_t n = 14 + 32;
+
+	memcpy(m + n, (uint8_t[]){0xa4, 'p', 'o', 'r', 't', 0x01}, 6);
+	n += 6;
+	uint8_t good[] = {0xa2, 'u', 'p', 0x91, 0x83, 0xa1, 'k', 0xc4, 0x08, 1, 2, 3, 4, 5, 6, 7, 8,
+			  0xa1, 'n', 0x05, 0xa1, 'h', 0x01};
+	memcpy(m + n, good, sizeof(good));
+	assert_int_equal(ann_decode(m, n + sizeof(good), &b), 0);
+	assert_int_equal(b.n_up, 1);
+	assert_int_equal(b.up[0].n, 5);
+	assert_int_equal(b.up[0].h, 1);
+	/* a hop beyond a byte, a missing counter: the announcement is refused */
+	uint8_t big[] = {0xa2, 'u', 'p', 0x91, 0x83, 0xa1, 'k', 0xc4, 0x08, 1, 2, 3, 4, 5, 6, 7, 8,
+			 0xa1, 'n', 0x05, 0xa1, 'h', 0xcd, 0x01, 0x00};
+	memcpy(m + n, big, sizeof(big));
+	assert_int_equal(ann_decode(m, n + sizeof(big), &b), W2W_EPARSE);
+	uint8_t miss[] = {0xa2, 'u', 'p', 0x91, 0x82, 0xa1, 'k', 0xc4, 0x08, 1, 2, 3, 4, 5, 6, 7, 8,
+			  0xa1, 'h', 0x01};
+	memcpy(m + n, miss, sizeof(miss));
+	assert_int_equal(ann_decode(m, n + sizeof(miss), &b), W2W_EPARSE);
 }
 
 int main(void)
@@ -376,6 +610,11 @@ int main(void)
 		cmocka_unit_test(test_relay_offers),
 		cmocka_unit_test(test_relay_wanted_mutual),
 		cmocka_unit_test(test_relay_budget),
+		cmocka_unit_test(test_upgrade_eligible),
+		cmocka_unit_test(test_upgrade_schedule),
+		cmocka_unit_test(test_upgrade_answer),
+		cmocka_unit_test(test_upgrade_detect_and_settle),
+		cmocka_unit_test(test_upgrade_announce_field),
 	};
 
 	return cmocka_run_group_tests(tests, keys, NULL);

@@ -6,6 +6,7 @@
  * failures and recovery, remove, and the public API selecting the fake
  * through the loop (the seam a w2w_node test uses too).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -369,6 +370,120 @@ static void test_public_api_on_fake(void **state)
 	w2w_loop_free(loop);
 }
 
+/* ---- direct-path probes (wgsync_probe, docs/nat.md "Upgrade") ---- */
+
+static int probes;
+static int probe_err;
+static bool probe_sent;
+static uint64_t probe_window;
+
+static void on_probe(void *ud, int err, bool sent, uint64_t window_us)
+{
+	(void)ud;
+	probes++;
+	probe_err = err;
+	probe_sent = sent;
+	probe_window = window_us;
+}
+
+static union wgendpoint ep_v4(uint8_t last, uint16_t port)
+{
+	union wgendpoint e;
+
+	memset(&e, 0, sizeof(e));
+	e.addr4.sin_family = AF_INET;
+	e.addr4.sin_addr.s_addr = htonl(0xc6336400u | last); /* 198.51.100.x */
+	e.addr4.sin_port = htons(port);
+	return e;
+}
+
+static bool ep_is(const union wgendpoint *e, uint8_t last, uint16_t port)
+{
+	return e->addr.sa_family == AF_INET && e->addr4.sin_port == htons(port) &&
+	       e->addr4.sin_addr.s_addr == htonl(0xc6336400u | last);
+}
+
+/* A relayed peer (endpoint: the relay, keepalive 5 s) is probed: two sets
+ * (the direct endpoint with the keepalive 0 -> N; the endpoint back), reads
+ * between them until the keepalive left (the fake never sends: all polls),
+ * and the device ends as it was. A peer at its direct endpoint already is
+ * left alone; a missing one is -ENOENT; a failed direct set still puts the
+ * endpoint back. */
+static void test_probe(void **state)
+{
+	struct ctx c;
+	struct rtnl_addr a = v4(1, 16);
+	struct wgdevice *d = desired(0x22, "10.7.0.2/32");
+	struct wgsync_probe p;
+	struct fake_wgos_link *l;
+	struct wgpeer *wp;
+	unsigned sets, gets;
+
+	(void)state;
+	setup(&c, W2W_BACKEND_USERSPACE, 0);
+	d->first_peer->endpoint = ep_v4(1, 40001); /* the relay's port */
+	d->first_peer->persistent_keepalive_interval = 5;
+	d->first_peer->flags |= WGPEER_HAS_PERSISTENT_KEEPALIVE;
+	assert_int_equal(wgsync_apply(c.ws, d, &a, 1, false), 0);
+	run_until(&c, &c.calls, 1);
+	for (int i = 0; i < 20; i++)
+		w2w_loop_run(c.loop, 2);
+	l = fake_wgos_link(&c.f, "wgf0");
+	memset(&p, 0, sizeof(p));
+	memset(p.key, 0x22, 32);
+	wp = wgdev_find_peer(l->dev, p.key);
+	assert_non_null(wp);
+	p.direct = ep_v4(8, 27000);
+	p.back = ep_v4(99, 1); /* not used: the device had an endpoint */
+	p.keepalive_s = 25;
+	sets = c.f.sets;
+	gets = c.f.gets;
+	probes = 0;
+	assert_int_equal(wgsync_probe(c.ws, &p, on_probe, NULL), 0);
+	run_until(&c, &probes, 1);
+	assert_int_equal(probe_err, 0);
+	assert_false(probe_sent);
+	assert_true(probe_window > 0);
+	assert_int_equal(c.f.sets - sets, 2);
+	assert_int_equal(c.f.gets - gets, 1 + WGSYNC_PROBE_POLLS);
+	wp = wgdev_find_peer(l->dev, p.key);
+	assert_true(ep_is(&wp->endpoint, 1, 40001));
+	assert_int_equal(wp->persistent_keepalive_interval, 5);
+
+	/* roamed to the direct endpoint already: nothing set */
+	wp->endpoint = p.direct;
+	sets = c.f.sets;
+	probes = 0;
+	assert_int_equal(wgsync_probe(c.ws, &p, on_probe, NULL), 0);
+	run_until(&c, &probes, 1);
+	assert_int_equal(probe_err, 0);
+	assert_int_equal(probe_window, 0);
+	assert_int_equal(c.f.sets, sets);
+	assert_true(ep_is(&wp->endpoint, 8, 27000));
+
+	/* the direct set fails: the set back still goes out */
+	wp->endpoint = ep_v4(1, 40001);
+	sets = c.f.sets;
+	c.f.fail_op = "set";
+	c.f.fail_err = -EIO;
+	probes = 0;
+	assert_int_equal(wgsync_probe(c.ws, &p, on_probe, NULL), 0);
+	run_until(&c, &probes, 1);
+	assert_int_equal(probe_err, 0);
+	assert_int_equal(c.f.sets - sets, 2);
+	assert_true(ep_is(&wp->endpoint, 1, 40001));
+
+	/* not on the device */
+	memset(p.key, 0x33, 32);
+	probes = 0;
+	assert_int_equal(wgsync_probe(c.ws, &p, on_probe, NULL), 0);
+	run_until(&c, &probes, 1);
+	assert_int_equal(probe_err, -ENOENT);
+	for (int i = 0; i < 20; i++)
+		w2w_loop_run(c.loop, 2);
+	teardown(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_apply_coalesces),
 		cmocka_unit_test(test_injected_failures),
 		cmocka_unit_test(test_public_api_on_fake),
+		cmocka_unit_test(test_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
