@@ -136,6 +136,7 @@ struct mesh_node {
 	 * addresses of members we do not know starts; the last flood */
 	size_t unknown_cursor;
 	uint64_t flooded_us;
+	bool flooded_alone; /* that flood went out with no connection up (publish_msg) */
 	size_t members_hint; /* the largest member count announced lately */
 	uint64_t self_hash;  /* FNV-1a of our peer ID: our phase in a flood gap */
 
@@ -520,9 +521,9 @@ static int publish_msg(struct mesh_node *m, uint32_t flags, uint64_t now, const 
 		 * on_announce). Counted, a joiner of a large cold start waited up
 		 * to DEG_QUIET_CAP gaps (4 s at 1000 members) with its warm-ups
 		 * skipped, known to nobody (sim_scale, docs/mesh.md "Bounded
-		 * libp2p degree"). */
-		if (mn_connected_count(m))
-			m->flooded_us = now ? now : 1;
+		 * libp2p degree"). Up to DEG_FULL_MAX members the rules stay. */
+		m->flooded_us = now ? now : 1;
+		m->flooded_alone = !mn_connected_count(m);
 		m->ann_flood = false;
 		for (size_t i = 0; i < m->n_peers; i++)
 			m->peers[i].direct_since = 0;
@@ -569,7 +570,7 @@ static bool flood_wait(struct mesh_node *m, uint64_t now)
 	size_t n = deg_members(m);
 	uint64_t gap = (uint64_t)n * DEG_FLOOD_GAP_US, at;
 
-	if (n <= DEG_GAP_FREE || !m->flooded_us)
+	if (n <= DEG_GAP_FREE || !m->flooded_us || (deg_bounded(n) && m->flooded_alone))
 		return false;
 	if (now - m->flooded_us < gap) {
 		at = m->flooded_us + gap;
@@ -663,7 +664,7 @@ static void on_announce(struct mesh_node *m, uint64_t now)
 	 * backstop for answers lost at start, and a warm-up round costs every
 	 * node N received announcements: one is skipped when we flooded since
 	 * the previous one (that flood carried the same). */
-	if (!deg_bounded(n) || !m->flooded_us ||
+	if (!deg_bounded(n) || !m->flooded_us || m->flooded_alone ||
 	    now - m->flooded_us >= (m->announce_step_us ? m->announce_step_us : MN_WARMUP_FIRST_US))
 		publish(m, 0, now);
 	m->announce_step_us = mn_announce_step(m->announce_step_us, refresh_us(m));
