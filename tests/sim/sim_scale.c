@@ -73,7 +73,13 @@
  * --hub 1: every node bootstraps from node 0 (else from a random earlier
  * node); --spread S: the cold start's nodes start within S seconds (1).
  * SIM_SCALE_DEBUG=1 prints, every 100 ms of virtual time while converging,
- * the bytes in flight, the routers' memory and the RPC counters.
+ * the bytes in flight, the routers' memory and the RPC counters, and where
+ * the missing announcements are: the nodes known to nobody (with their
+ * connections, refused dials, publishes, and how many routers delivered a
+ * message of theirs), the nodes without a connection, and for the node that
+ * knows fewest, of each missing author whether its router delivered one.
+ * SIM_SCALE_WATCH=i prints node i's dials, connections, refusals and
+ * hangups; SIM_SCALE_LIMIT=S gives up converging after S s of virtual time.
  */
 #include <inttypes.h>
 #include <stdio.h>
