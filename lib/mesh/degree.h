@@ -40,6 +40,17 @@
  * up, when older than DEG_TRIM_AGE_US (meshnode.c deg_trim). */
 #define DEG_TRIM_MIN 4
 #define DEG_TRIM_AGE_US (10ull * 1000 * 1000)
+/* Room for newcomers: above this many connections, the oldest that neither
+ * end wants are closed at once, whatever their age. The host refuses
+ * connections above its limit (256, lib/p2p/swarm.h SWARM_DEFAULT_MAX_CONNS);
+ * in a cold start of hundreds, early nodes (each dialling every member while
+ * it knows at most DEG_FULL_MAX) reached it within a second, and a joiner
+ * whose one bootstrap node was full stayed alone and unknown until that
+ * node's trim (DEG_TRIM_AGE_US) and its own dial backoff allowed a retry
+ * (sim_scale at N = 1000: 70-odd such nodes; docs/mesh.md "Bounded libp2p
+ * degree"). Half the host's limit: a burst of 128 newcomers between two
+ * trims still gets in. */
+#define DEG_CONN_HIGH 128
 #define DEG_FLOOD_GAP_US 1000ull
 /* Above DEG_FULL_MAX, an answer to new authors also waits until no new
  * author arrived for DEG_QUIET_US, at most DEG_QUIET_CAP gaps. */

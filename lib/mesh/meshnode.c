@@ -44,6 +44,7 @@ enum mn_timer {
 	T_ADMIT,          /* admission mode: token deadlines and expiries */
 	T_ROTATE,         /* key rotation: repeat the next key, then switch (or retry the switch) */
 	T_ROTATE_SCHED,   /* the next scheduled key rotation (WireguardKeyRotation) */
+	T_TRIM,           /* bounded degree: above DEG_CONN_HIGH connections (deg_trim) */
 	T_COUNT,
 };
 
@@ -145,6 +146,7 @@ struct mesh_node {
 	 * addresses of members we do not know starts; the last flood */
 	size_t unknown_cursor;
 	uint64_t flooded_us;
+	bool flooded_alone; /* that flood went out with no connection up (publish_msg) */
 	size_t members_hint; /* the largest member count announced lately */
 	uint64_t self_hash;  /* FNV-1a of our peer ID: our phase in a flood gap */
 
@@ -542,7 +544,16 @@ static int publish_msg(struct mesh_node *m, uint32_t flags, uint64_t now, const 
 	if (r < 0)
 		log_debug(m->cfg.log, "publish: %s", err_str(r));
 	else if (!to) { /* a flood reaches everyone a directed one was due to */
+		/* One made while no connection is up reached nobody (gossipsub has
+		 * no topic peer; a node's first announcement goes out as soon as
+		 * its device is up, before its bootstrap dial completes): it does
+		 * not space the next flood nor stand for a warm-up (flood_wait,
+		 * on_announce). Counted, a joiner of a large cold start waited up
+		 * to DEG_QUIET_CAP gaps (4 s at 1000 members) with its warm-ups
+		 * skipped, known to nobody (sim_scale, docs/mesh.md "Bounded
+		 * libp2p degree"). Up to DEG_FULL_MAX members the rules stay. */
 		m->flooded_us = now ? now : 1;
+		m->flooded_alone = !mn_connected_count(m);
 		m->ann_flood = false;
 		for (size_t i = 0; i < m->n_peers; i++)
 			m->peers[i].direct_since = 0;
@@ -589,7 +600,7 @@ static bool flood_wait(struct mesh_node *m, uint64_t now)
 	size_t n = deg_members(m);
 	uint64_t gap = (uint64_t)n * DEG_FLOOD_GAP_US, at;
 
-	if (n <= DEG_GAP_FREE || !m->flooded_us)
+	if (n <= DEG_GAP_FREE || !m->flooded_us || (deg_bounded(n) && m->flooded_alone))
 		return false;
 	if (now - m->flooded_us < gap) {
 		at = m->flooded_us + gap;
@@ -683,7 +694,7 @@ static void on_announce(struct mesh_node *m, uint64_t now)
 	 * backstop for answers lost at start, and a warm-up round costs every
 	 * node N received announcements: one is skipped when we flooded since
 	 * the previous one (that flood carried the same). */
-	if (!deg_bounded(n) || !m->flooded_us ||
+	if (!deg_bounded(n) || !m->flooded_us || m->flooded_alone ||
 	    now - m->flooded_us >= (m->announce_step_us ? m->announce_step_us : MN_WARMUP_FIRST_US))
 		publish(m, 0, now);
 	m->announce_step_us = mn_announce_step(m->announce_step_us, refresh_us(m));
@@ -1975,28 +1986,51 @@ static void dial_known_all(struct mesh_node *m)
 	}
 }
 
+/* A connection deg_trim may close: up, to a member of the table that we do
+ * not want, not one we probe or owe a directed announcement. */
+static bool trimmable(const struct mesh_node *m, const struct mn_peer *c)
+{
+	return c->connected && !c->direct_since && !(m->pr.active && peerid_eq(&m->pr.id, &c->id)) &&
+	       pt_find(m->pt, &c->id) && !want_conn(m, &c->id);
+}
+
 /* With a bounded degree, once DEG_TRIM_MIN wanted connections are up, a
  * connection to a member that neither end wants (a bootstrap node, a member
  * that was a ring neighbour while our table was incomplete) is closed after
  * DEG_TRIM_AGE_US: else a bootstrap node that everyone lists fills its
  * connection limit for good and later newcomers are refused for ever. Not a
  * peer we probe or owe a directed announcement. The rule is symmetric, so
- * the other end does not redial (while the two tables agree). */
+ * the other end does not redial (while the two tables agree).
+ * Room for newcomers: above DEG_CONN_HIGH connections the oldest unwanted
+ * ones are closed at once, whatever their age (degree.h). */
 static void deg_trim(struct mesh_node *m, uint64_t now)
 {
-	size_t up = 0;
+	size_t up = 0, conns = 0;
 
 	if (!m->ops.hangup || !deg_bounded(deg_members(m)))
 		return;
-	for (size_t i = 0; i < m->n_peers; i++)
+	for (size_t i = 0; i < m->n_peers; i++) {
+		conns += m->peers[i].connected;
 		up += m->peers[i].connected && pt_find(m->pt, &m->peers[i].id) && want_conn(m, &m->peers[i].id);
+	}
+	while (conns > DEG_CONN_HIGH) {
+		struct mn_peer *old = NULL;
+
+		for (size_t i = 0; i < m->n_peers; i++)
+			if (trimmable(m, &m->peers[i]) && (!old || m->peers[i].conn_since_us < old->conn_since_us))
+				old = &m->peers[i];
+		if (!old)
+			break;
+		old->connected = false; /* mn_on_disconnected follows */
+		m->ops.hangup(m->ud, &old->id);
+		conns--;
+	}
 	if (up < DEG_TRIM_MIN)
 		return;
 	for (size_t i = 0; i < m->n_peers; i++) {
 		struct mn_peer *c = &m->peers[i];
 
-		if (!c->connected || now - c->conn_since_us < DEG_TRIM_AGE_US || c->direct_since ||
-		    (m->pr.active && peerid_eq(&m->pr.id, &c->id)) || !pt_find(m->pt, &c->id) || want_conn(m, &c->id))
+		if (!trimmable(m, c) || now - c->conn_since_us < DEG_TRIM_AGE_US)
 			continue;
 		c->connected = false; /* mn_on_disconnected follows */
 		m->ops.hangup(m->ud, &c->id);
@@ -2816,6 +2850,11 @@ void mn_on_connected(struct mesh_node *m, const struct peerid *peer, const struc
 		if (remote)
 			c->ip = *remote;
 	}
+	/* Room for newcomers (bounded degree): above DEG_CONN_HIGH, trim now
+	 * rather than at the next redial round (from the loop: the host is
+	 * inside its connection handler). */
+	if (m->ops.hangup && mn_connected_count(m) > DEG_CONN_HIGH && deg_bounded(deg_members(m)))
+		soon(m, T_TRIM, now, 0);
 	/* The new peer needs our announcement; gossipsub first has to learn that
 	 * it subscribes, so publish shortly (and the regular timer repeats it). */
 	soon_direct(m, peer_find(m, peer), now, MN_SOON_ANNOUNCE_US);
@@ -2973,6 +3012,9 @@ void mn_tick(struct mesh_node *m, uint64_t now)
 			break;
 		case T_ROTATE_SCHED:
 			rotate_scheduled(m, now);
+			break;
+		case T_TRIM:
+			deg_trim(m, now);
 			break;
 		case T_COUNT:
 			break;

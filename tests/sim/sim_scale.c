@@ -73,7 +73,13 @@
  * --hub 1: every node bootstraps from node 0 (else from a random earlier
  * node); --spread S: the cold start's nodes start within S seconds (1).
  * SIM_SCALE_DEBUG=1 prints, every 100 ms of virtual time while converging,
- * the bytes in flight, the routers' memory and the RPC counters.
+ * the bytes in flight, the routers' memory and the RPC counters, and where
+ * the missing announcements are: the nodes known to nobody (with their
+ * connections, refused dials, publishes, and how many routers delivered a
+ * message of theirs), the nodes without a connection, and for the node that
+ * knows fewest, of each missing author whether its router delivered one.
+ * SIM_SCALE_WATCH=i prints node i's dials, connections, refusals and
+ * hangups; SIM_SCALE_LIMIT=S gives up converging after S s of virtual time.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -216,6 +222,7 @@ struct sim {
 	uint64_t inflight, inflight_peak; /* RPC bytes on the wire, now and at most */
 	uint64_t storm_at;                 /* 0, or when inflight passed INFLIGHT_CAP */
 	bool fail;
+	uint8_t *got; /* SIM_SCALE_DEBUG: got[i * n + a]: i's router delivered a message by a */
 };
 
 static void die(const char *what)
@@ -485,6 +492,12 @@ static void on_message(void *ud, const struct gs_message *m)
 	pm->data = xrealloc(NULL, m->len);
 	memcpy(pm->data, m->data, m->len);
 	pm->len = m->len;
+	if (s->got) {
+		int a = node_of(s, m->from, m->from_len);
+
+		if (a >= 0)
+			s->got[(size_t)s->cur * s->n + (size_t)a] = 1;
+	}
 }
 
 static void on_output(void *ud, const uint8_t *peer, size_t len)
@@ -553,6 +566,8 @@ static void flush(struct sim *s)
 	s->ndirty = 0;
 	buf_free(&b);
 }
+
+static void watch(const struct sim *s, int i, int j, const char *what);
 
 /* ---- the engine's ops ---- */
 
@@ -663,8 +678,11 @@ static void op_dial(void *ud, const uint8_t *ma, size_t len)
 	if (ma_peer(ma, len, &pid) < 0 || (j = node_of(s, pid.b, pid.len)) < 0 || j == x->idx)
 		die("dial of an unknown address");
 	p = P(s, x->idx, j);
-	if (p->link || p->dialing || p->next_dial > s->now)
+	if (p->link || p->dialing || p->next_dial > s->now) {
+		watch(s, x->idx, j, "dial dropped");
 		return; /* swarm_dial_begin: -EALREADY / -EAGAIN */
+	}
+	watch(s, x->idx, j, "dial");
 	p->dialing = 1;
 	e.t = s->now + CONNECT_RTTS * 2 * link_latency(x->idx, j);
 	e.kind = EV_CONNECT;
@@ -886,10 +904,13 @@ static void sim_init(struct sim *s, size_t n, uint64_t seed)
 	qsort(s->by_rank, n, sizeof(*s->by_rank), cmp_rank);
 	s->next_keepalive = KEEPALIVE_US;
 	s->apply_us = apply_us;
+	if (getenv("SIM_SCALE_DEBUG") && !(s->got = calloc(n * n, 1)))
+		die("out of memory");
 }
 
 static void sim_free(struct sim *s)
 {
+	free(s->got);
 	free(s->by_rank);
 	for (size_t i = 0; i < s->n; i++) {
 		wgdev_free(s->nodes[i].queued);
@@ -952,6 +973,7 @@ static void start(struct sim *s, int i, int bootstrap)
 		nodestate_add_peer(mn_state(x->m), ma);
 	}
 	x->up = true;
+	watch(s, i, bootstrap >= 0 ? bootstrap : i, "start, bootstrap");
 	mn_start(x->m, s->now);
 	touch(s, i);
 }
@@ -981,6 +1003,7 @@ static void do_hangups(struct sim *s)
 
 		if (!p->link)
 			continue;
+		watch(s, i, j, "hangup");
 		p->link = q->link = 0;
 		p->gen++;
 		q->gen++;
@@ -1003,6 +1026,25 @@ static void do_hangups(struct sim *s)
 	s->nhang = 0;
 }
 
+/* SIM_SCALE_WATCH=i: the connection events of node i (diagnosis) */
+static int watch_node(void)
+{
+	static int w = -2;
+
+	if (w == -2)
+		w = getenv("SIM_SCALE_WATCH") ? atoi(getenv("SIM_SCALE_WATCH")) : -1;
+	return w;
+}
+
+static void watch(const struct sim *s, int i, int j, const char *what)
+{
+	if (watch_node() >= 0 && (i == watch_node() || j == watch_node()))
+		fprintf(stderr, "watch t=%.4f %d -> %d: %s (conns %zu / %zu, knows %zu / %zu)\n", (double)s->now / 1e6, i, j,
+			what, s->nodes[i].conns, s->nodes[j].conns,
+			s->nodes[i].m ? pt_count(mn_table(s->nodes[i].m)) : 0,
+			s->nodes[j].m ? pt_count(mn_table(s->nodes[j].m)) : 0);
+}
+
 static void backoff(struct pair *p, uint64_t now)
 {
 	uint64_t wait = BACKOFF_US;
@@ -1021,6 +1063,7 @@ static void connect_done(struct sim *s, int i, int j)
 	struct ann_ip ip;
 
 	p->dialing = 0;
+	watch(s, i, j, "connect done");
 	if (!a->up)
 		return;
 	if (!b->up) {
@@ -1035,6 +1078,7 @@ static void connect_done(struct sim *s, int i, int j)
 		return;
 	}
 	if (a->conns >= SWARM_MAX_CONNS || b->conns >= SWARM_MAX_CONNS) {
+		watch(s, i, j, "refused");
 		a->refused++;
 		count(s, i, REFUSED_BYTES, j, REFUSED_BYTES);
 		count(s, j, REFUSED_BYTES, i, REFUSED_BYTES);
@@ -1281,6 +1325,82 @@ static const char *converged(struct sim *s, bool full, char *why, size_t cap)
 	return r;
 }
 
+/* SIM_SCALE_DEBUG: how many running nodes lack entries, and for the one
+ * lacking most, where its missing authors' announcements went. */
+static void trace_missing(struct sim *s)
+{
+	size_t up = 0, bad = 0, worst = 0, wcount = SIZE_MAX;
+
+	for (size_t i = 0; i < s->n; i++)
+		up += s->nodes[i].up;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t c;
+
+		if (!s->nodes[i].up)
+			continue;
+		c = pt_count(mn_table(s->nodes[i].m));
+		if (c != up - 1) {
+			bad++;
+			if (c < wcount) {
+				wcount = c;
+				worst = i;
+			}
+		}
+	}
+	if (!bad)
+		return;
+	{
+		/* nodes nobody knows, and those without a connection */
+		size_t unknown = 0, alone = 0, shown = 0;
+
+		for (size_t a = 0; a < s->n; a++) {
+			size_t knowers = 0;
+
+			if (!s->nodes[a].up)
+				continue;
+			alone += !s->nodes[a].conns;
+			for (size_t i = 0; i < s->n; i++)
+				knowers += i != a && s->nodes[i].up &&
+					   pt_find(mn_table(s->nodes[i].m), ident_peerid(s->nodes[a].id)) != NULL;
+			if (!knowers) {
+				size_t routed = 0;
+
+				for (size_t i = 0; i < s->n; i++)
+					routed += s->got[i * s->n + a];
+				unknown++;
+				if (shown++ < 8)
+					fprintf(stderr,
+						"    unknown to all: %zu (conns %zu, knows %zu, refused %" PRIu64
+						", publishes %" PRIu64 ", applies %" PRIu64 ", delivered by %zu routers)\n",
+						a, s->nodes[a].conns, pt_count(mn_table(s->nodes[a].m)), s->nodes[a].refused,
+						s->nodes[a].publishes, s->nodes[a].applies, routed);
+			}
+		}
+		fprintf(stderr, "  trace: %zu nodes known to nobody, %zu without a connection\n", unknown, alone);
+	}
+	{
+		size_t miss = 0, routed = 0, nopub = 0, conn = 0, shown = 0;
+		const struct peertable *pt = mn_table(s->nodes[worst].m);
+
+		for (size_t a = 0; a < s->n; a++) {
+			if (a == worst || !s->nodes[a].up || pt_find(pt, ident_peerid(s->nodes[a].id)))
+				continue;
+			miss++;
+			routed += s->got[worst * s->n + a];
+			nopub += !s->nodes[a].publishes;
+			conn += P(s, (int)worst, (int)a)->link;
+			if (shown++ < 12)
+				fprintf(stderr, "    missing %zu: routed %d publishes %" PRIu64 " connected %d knows it %d\n", a,
+					s->got[worst * s->n + a], s->nodes[a].publishes, P(s, (int)worst, (int)a)->link,
+					pt_find(mn_table(s->nodes[a].m), ident_peerid(s->nodes[worst].id)) != NULL);
+		}
+		fprintf(stderr,
+			"  trace: %zu nodes incomplete; node %zu knows %zu of %zu: of the %zu missing, %zu delivered by its "
+			"router, %zu never published, %zu connected; its conns %zu\n",
+			bad, worst, wcount, up - 1, miss, routed, nopub, conn, s->nodes[worst].conns);
+	}
+}
+
 /* Runs until converged (checked every `step`), at most `limit`; the time it took or UINT64_MAX. */
 static uint64_t converge(struct sim *s, uint64_t limit, const char *phase)
 {
@@ -1288,6 +1408,9 @@ static uint64_t converge(struct sim *s, uint64_t limit, const char *phase)
 	char why[160];
 	const char *r = "not checked";
 
+	/* SIM_SCALE_LIMIT=S: give up after S seconds of virtual time (diagnosis) */
+	if (getenv("SIM_SCALE_LIMIT") && strtoull(getenv("SIM_SCALE_LIMIT"), NULL, 0) * SEC < limit)
+		limit = strtoull(getenv("SIM_SCALE_LIMIT"), NULL, 0) * SEC;
 	while (s->now - t0 < limit && !s->fail) {
 		run(s, s->now + 100 * MS);
 		if (getenv("SIM_SCALE_DEBUG")) {
@@ -1321,8 +1444,10 @@ static uint64_t converge(struct sim *s, uint64_t limit, const char *phase)
 		r = converged(s, false, why, sizeof(why));
 		if (!r)
 			return s->now - t0;
-		if (getenv("SIM_SCALE_DEBUG"))
+		if (getenv("SIM_SCALE_DEBUG")) {
 			fprintf(stderr, "  not yet: %s\n", r);
+			trace_missing(s);
+		}
 	}
 	if (s->storm_at)
 		fprintf(stderr, "sim_scale: %s: storm, %.1f GB of RPCs in flight at %.2f s\n", phase,

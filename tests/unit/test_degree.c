@@ -10,11 +10,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "announce.h"
+#include "buf.h"
 #include "degree.h"
+#include "meshnode.h"
 
 #define NMAX 2000
 
@@ -160,12 +164,218 @@ static void test_degree_join_keeps_chords(void **state)
 	assert_true(kept * 100 >= had * 99);
 }
 
+
+/* ---- the engine's trim (lib/mesh/meshnode.c deg_trim) ---- */
+
+#define TRIM_N 220 /* members besides us: a bounded mesh */
+
+static struct {
+	bool connected[TRIM_N + 1];
+	uint64_t since[TRIM_N + 1];
+	size_t conns, hangups, publishes;
+	struct mesh_node *m;
+} tw;
+
+static int trim_index(const struct peerid *p)
+{
+	for (int i = 0; i <= TRIM_N; i++)
+		if (peerid_eq(&ids[i], p))
+			return i;
+	return -1;
+}
+
+static int t_publish(void *ud, const uint8_t *d, size_t n)
+{
+	(void)ud;
+	(void)d;
+	(void)n;
+	tw.publishes++;
+	return 0;
+}
+
+static void t_dial(void *ud, const uint8_t *ma, size_t n)
+{
+	(void)ud;
+	(void)ma;
+	(void)n;
+}
+
+static void t_apply(void *ud, struct wgdevice *desired, const struct ann_claim *addr, uint8_t plen, bool keep)
+{
+	(void)ud;
+	(void)addr;
+	(void)plen;
+	(void)keep;
+	wgdev_free(desired);
+}
+
+static uint64_t t_wall(void *ud)
+{
+	(void)ud;
+	return 1700000000000000ull;
+}
+
+/* as lib/core/node_ops.c: the host closes it and reports it at once */
+static void t_hangup(void *ud, const struct peerid *peer)
+{
+	int i = trim_index(peer);
+
+	(void)ud;
+	assert_true(i > 0 && tw.connected[i]);
+	tw.connected[i] = false;
+	tw.conns--;
+	tw.hangups++;
+	mn_on_disconnected(tw.m, peer);
+}
+
+static void trim_ticks(uint64_t now)
+{
+	for (int k = 0; k < 64 && mn_next_deadline(tw.m) <= now; k++)
+		mn_tick(tw.m, now);
+}
+
+/* member i's announcement (seq 1), telling a mesh of `members` */
+static void trim_announce(int i, uint32_t members, uint64_t now)
+{
+	struct announce a;
+	struct buf b;
+
+	memset(&a, 0, sizeof(a));
+	a.seq = 1;
+	a.wg_pub[0] = (uint8_t)i;
+	a.wg_pub[1] = (uint8_t)(i >> 8);
+	a.wg_pub[2] = 0x77;
+	a.wg_port = 51820;
+	snprintf(a.name, sizeof(a.name), "n%d", i);
+	a.members = members;
+	buf_init(&b, ANN_MAX_SIZE);
+	assert_int_equal(ann_encode(&a, &b), 0);
+	mn_on_message(tw.m, &ids[i], b.data, b.len, now);
+	buf_free(&b);
+}
+
+/* us (ids[0]), started at `now`, its device applied */
+static void trim_engine(uint64_t now)
+{
+	static const uint8_t wgpriv[32] = {1}, wgpub[32] = {0xee, 0xee, 0xee};
+	static const struct mn_ops ops = {
+	    .publish = t_publish, .dial = t_dial, .apply = t_apply, .wall_us = t_wall, .hangup = t_hangup};
+	struct mn_config c = {0};
+	const struct wgdiff_stats diff = {0};
+
+	memset(&tw, 0, sizeof(tw));
+	make_ids(TRIM_N + 1, 99); /* ids[0] is us */
+	c.self = &ids[0];
+	c.name = "self";
+	c.ifname = "w2w0";
+	c.wg_priv = wgpriv;
+	c.wg_pub = wgpub;
+	c.wg_port = 51820;
+	c.announce_us = 3600ull * 1000000;
+	c.expiry_us = 210ull * 1000000;
+	assert_int_equal(ipam_range_parse(&c.range, "10.42.0.0/16"), 0);
+	assert_int_equal(mn_new(&tw.m, &c, &ops, NULL), 0);
+	mn_start(tw.m, now);
+	mn_on_wg_applied(tw.m, &diff, false, now);
+}
+
+/* In a cold start of hundreds, nodes connect to a node faster than its trim
+ * (DEG_TRIM_AGE_US) closes the unwanted connections; without room kept, a
+ * node reached the host's limit (256) and refused a joiner whose only
+ * bootstrap it was (sim_scale at N = 1000: ~70 nodes alone and unknown).
+ * Above DEG_CONN_HIGH the engine closes the oldest unwanted connections at
+ * once; the wanted ones, and those of peers it does not know yet, stay. */
+static void test_degree_trim_keeps_room(void **state)
+{
+	uint64_t now = 1000000, t0;
+	size_t wanted = 0, max_conns = 0;
+
+	(void)state;
+	trim_engine(now);
+	/* the table: TRIM_N members, each announcing the mesh's size */
+	for (int i = 1; i <= TRIM_N; i++)
+		trim_announce(i, TRIM_N + 1, now);
+	assert_int_equal(pt_count(mn_table(tw.m)), TRIM_N);
+	/* all of them connect within 220 ms, long before DEG_TRIM_AGE_US */
+	t0 = now;
+	for (int i = 1; i <= TRIM_N; i++) {
+		now = t0 + (uint64_t)i * 1000;
+		tw.connected[i] = true;
+		tw.since[i] = now;
+		tw.conns++;
+		mn_on_connected(tw.m, &ids[i], NULL, now);
+		trim_ticks(now);
+		if (tw.conns > max_conns)
+			max_conns = tw.conns;
+	}
+	assert_true(now - t0 < DEG_TRIM_AGE_US);
+	assert_true(max_conns <= DEG_CONN_HIGH);
+	assert_int_equal(tw.conns, DEG_CONN_HIGH);
+	assert_int_equal(tw.hangups, TRIM_N - DEG_CONN_HIGH);
+	/* every wanted connection stayed; the closed ones are the oldest unwanted */
+	for (int i = 1; i <= TRIM_N; i++) {
+		size_t r0 = pt_rank(mn_table(tw.m), &ids[0]), ri = pt_rank(mn_table(tw.m), &ids[i]);
+		bool want = deg_wanted(TRIM_N + 1, TRIM_N + 1, r0, ri >= r0 ? ri + 1 : ri, &ids[0], &ids[i]);
+
+		wanted += want;
+		if (want)
+			assert_true(tw.connected[i]);
+	}
+	assert_true(wanted >= DEG_TRIM_MIN);
+	for (int i = 1; i <= TRIM_N; i++)
+		for (int j = 1; j <= TRIM_N; j++)
+			if (!tw.connected[i] && tw.connected[j] && tw.since[j] < tw.since[i]) {
+				size_t r0 = pt_rank(mn_table(tw.m), &ids[0]), rj = pt_rank(mn_table(tw.m), &ids[j]);
+
+				/* an older connection kept: only a wanted one */
+				assert_true(deg_wanted(TRIM_N + 1, TRIM_N + 1, r0, rj >= r0 ? rj + 1 : rj, &ids[0], &ids[j]));
+			}
+	mn_free(tw.m);
+}
+
+/* A node's first announcement goes out once its device is up, before its
+ * bootstrap dial completes: it reaches nobody. It must not count as a flood:
+ * once connected to a bounded mesh whose authors keep arriving (a cold
+ * start of 1000: a gap of 1 s, the quiet period capped at 4 gaps), the node
+ * announces itself at once, not gaps later with its warm-ups skipped (it
+ * stayed unknown to every node meanwhile, sim_scale). */
+static void test_degree_lonely_publish_is_no_flood(void **state)
+{
+	uint64_t now = 1000000, conn_at;
+	size_t first;
+
+	(void)state;
+	trim_engine(now);
+	trim_ticks(now);
+	assert_int_equal(tw.publishes, 1); /* alone: reached nobody */
+	first = tw.publishes;
+	/* the bootstrap connection, then the answers of a mesh of 1000, one
+	 * new author every 2 ms */
+	now += 300000;
+	conn_at = now;
+	tw.connected[1] = true;
+	tw.conns = 1;
+	mn_on_connected(tw.m, &ids[1], NULL, now);
+	for (int i = 1; i <= TRIM_N; i++) {
+		now = conn_at + 10000 + (uint64_t)i * 2000;
+		trim_announce(i, 1000, now);
+		trim_ticks(now);
+		if (tw.publishes > first)
+			break;
+	}
+	assert_true(tw.publishes > first);
+	assert_true(now - conn_at <= 300000);
+	mn_free(tw.m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_degree_small_is_full),
 	    cmocka_unit_test(test_degree_bounded_graph),
 	    cmocka_unit_test(test_degree_join_keeps_chords),
+	    cmocka_unit_test(test_degree_trim_keeps_room),
+	    cmocka_unit_test(test_degree_lonely_publish_is_no_flood),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
