@@ -56,7 +56,8 @@ def main():
                     row = (r["seconds"], r["p50_pair"], r["addresses_assigned"], bad)
                     res[d].append(row)
                     print("%-40s every pair %5.0f ms  p50 %5.0f ms  last address %5.0f ms  lost first tries %d" %
-                          (d, row[0] * 1000, row[1] * 1000, (row[2] or 0) * 1000, bad), flush=True)
+                          (d, (row[0] or -0.001) * 1000, (row[1] or -0.001) * 1000, (row[2] or 0) * 1000, bad),
+                          flush=True)
                 else:
                     nodes, ips, _ = B.all_at_once(sysm, lab, x.nodes, args)
                     time.sleep(3)
