@@ -132,6 +132,10 @@ struct mesh_node {
 	/* the address gate waits for a pair's role to settle, which a handshake
 	 * or endpoint on the device may do: only then re-read it periodically */
 	bool gate_dev_wait;
+	/* ...and the handshake is imminent (a higher-key waiter whose ack went
+	 * out and which the other acks: it promotes itself on our ack): re-read
+	 * sooner, 5 ms doubling to MN_GATE_RECHECK_US (0: not in that state) */
+	uint64_t gate_hs_delay;
 	bool hs_dirty; /* peers were configured: announce the acks once applied */
 	uint64_t wg_retry_us; /* backoff after a failed apply (0: the last one worked) */
 	uint64_t wg_retry_at; /* when that retry is due */
@@ -1537,9 +1541,10 @@ static bool gate_open(struct mesh_node *m, uint64_t now, bool verbose)
 {
 	uint32_t want = 0;
 	bool agree = true; /* every node we know counts exactly the members we know */
-	uint64_t wall = m->ops.wall_us(m->ud);
+	uint64_t wall = m->ops.wall_us(m->ud), hs_delay = m->gate_hs_delay;
 
 	m->gate_dev_wait = false;
+	m->gate_hs_delay = 0;
 	if (now - m->started_us >= MN_GATE_MAX_US) {
 		if (verbose)
 			log_info(m->cfg.log, "address gate: open after %llu ms (%zu members known)",
@@ -1588,6 +1593,9 @@ static bool gate_open(struct mesh_node *m, uint64_t now, bool verbose)
 		 * ungated node's application staged for us (docs/mesh.md). */
 		if (!(c->hs.role == HS_ROLE_INITIATOR || established(m, e->ann.wg_pub))) {
 			m->gate_dev_wait = true;
+			if (memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 && c->hs.acks_sent &&
+			    hs_acks(&e->ann, m->cfg.wg_pub))
+				m->gate_hs_delay = hs_delay ? hs_delay * 2 : MN_GATE_HS_RECHECK_US;
 			if (verbose)
 				log_debug(m->cfg.log, "address gate: %s: role not settled (%s key, acks sent %u, acked %d)",
 					  e->ann.name, memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 ? "higher" : "lower",
@@ -1773,7 +1781,9 @@ static void reconcile(struct mesh_node *m, uint64_t now)
 			/* events re-check it too (messages, the apply that settles a
 			 * peer); this catches the rest: the quiet period's end, a
 			 * handshake seen on the device, the cap */
-			uint64_t at = m->gate_dev_wait ? now + MN_GATE_RECHECK_US : UINT64_MAX,
+			uint64_t at = !m->gate_dev_wait ? UINT64_MAX
+				      : now + (m->gate_hs_delay && m->gate_hs_delay < MN_GATE_RECHECK_US ? m->gate_hs_delay
+												: MN_GATE_RECHECK_US),
 				 quiet = m->new_author_us + MN_GATE_QUIET_US;
 
 			/* Each re-check re-reads the device (a UAPI or netlink dump

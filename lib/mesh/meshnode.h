@@ -63,6 +63,8 @@
  * whose apply re-reads the device: a handshake there settles a peer); the
  * inputs that may open it re-check it at once, and so does every apply. */
 #define MN_GATE_RECHECK_US (50ull * 1000)
+/* first re-check while only the handshake the other's promotion starts is awaited (a join's bootstrap pair) */
+#define MN_GATE_HS_RECHECK_US (5ull * 1000)
 #define MN_SEQ_RESERVE_US (3600ull * 1000 * 1000) /* announcement sequences reserved per state write */
 #define MN_REDIAL_US (3ull * 1000 * 1000)     /* partitions heal within this (+ the host's backoff) */
 #define MN_REDIAL_ALONE_US (300ull * 1000)
