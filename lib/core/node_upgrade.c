@@ -12,6 +12,7 @@
  * relayed packet arrives, which the regular read (every second) would miss.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 
 #include "err.h"
@@ -31,19 +32,6 @@ static void to_wgep(union wgendpoint *w, const struct ann_endpoint *ep)
 		memcpy(&w->addr6.sin6_addr, ep->addr.ip, 16);
 		w->addr6.sin6_port = htons(ep->port);
 	}
-}
-
-static bool wgep_eq(const union wgendpoint *a, const union wgendpoint *b)
-{
-	if (a->addr.sa_family != b->addr.sa_family)
-		return false;
-	if (a->addr.sa_family == AF_INET)
-		return a->addr4.sin_port == b->addr4.sin_port &&
-		       !memcmp(&a->addr4.sin_addr, &b->addr4.sin_addr, sizeof(a->addr4.sin_addr));
-	if (a->addr.sa_family == AF_INET6)
-		return a->addr6.sin6_port == b->addr6.sin6_port &&
-		       !memcmp(&a->addr6.sin6_addr, &b->addr6.sin6_addr, sizeof(a->addr6.sin6_addr));
-	return false;
 }
 
 /* 0: nothing watched, else the step to the next read. A read costs ~330
@@ -72,7 +60,7 @@ static void on_watch_read(void *ud, int err, struct wgdevice *dev)
 		struct node_upw *w = &n->upw[i];
 		const struct wgpeer *wp;
 
-		if (w->until_us <= now || !(wp = wgdev_find_peer(dev, w->key)) || !wgep_eq(&wp->endpoint, &w->ep))
+		if (w->until_us <= now || !(wp = wgdev_find_peer(dev, w->key)) || !wgendpoint_equal(&wp->endpoint, &w->ep))
 			continue;
 		w->until_us = 0;
 		mn_on_direct_seen(n->mesh, w->key, now);
@@ -117,6 +105,9 @@ int node_op_wg_probe(void *ud, const uint8_t *wg_pub, const struct ann_endpoint 
 
 	if (!n->wg)
 		return W2W_ESTATE;
+	/* a direct endpoint to probe (wgendpoint_equal takes two "none" as equal) */
+	if (direct->addr.family != 4 && direct->addr.family != 6)
+		return -EINVAL;
 	memset(&p, 0, sizeof(p));
 	memcpy(p.key, wg_pub, 32);
 	to_wgep(&p.direct, direct);

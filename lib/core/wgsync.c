@@ -610,19 +610,6 @@ static void step_get(struct wgsync *ws)
 
 static struct job *job_new(enum job_kind kind);
 
-static bool wgep_same(const union wgendpoint *a, const union wgendpoint *b)
-{
-	if (a->addr.sa_family != b->addr.sa_family)
-		return false;
-	if (a->addr.sa_family == AF_INET)
-		return a->addr4.sin_port == b->addr4.sin_port &&
-		       !memcmp(&a->addr4.sin_addr, &b->addr4.sin_addr, sizeof(a->addr4.sin_addr));
-	if (a->addr.sa_family == AF_INET6)
-		return a->addr6.sin6_port == b->addr6.sin6_port &&
-		       !memcmp(&a->addr6.sin6_addr, &b->addr6.sin6_addr, sizeof(a->addr6.sin6_addr));
-	return false;
-}
-
 static struct wgpeer *probe_peer(struct wgdevice *d, const struct job *j, uint32_t flags)
 {
 	struct wgpeer *p = wgdev_add_peer(d);
@@ -695,7 +682,7 @@ static void probe_step(struct wgsync *ws, int err, struct wgdevice *dev)
 			return;
 		}
 		ws->dev_seen = true;
-		if (wgep_same(&p->endpoint, &j->probe.direct)) {
+		if (wgendpoint_equal(&p->endpoint, &j->probe.direct)) {
 			/* roamed there already (an earlier probe of the round
 			 * passed): probing would put the relay back over it */
 			job_finish(ws, 0, dev);
