@@ -121,6 +121,13 @@ bool peerid_eq(const struct peerid *a, const struct peerid *b)
 	return a->len == b->len && memcmp(a->b, b->b, a->len) == 0;
 }
 
+int peerid_cmp(const struct peerid *a, const struct peerid *b)
+{
+	if (a->len != b->len)
+		return (int)a->len - (int)b->len;
+	return memcmp(a->b, b->b, a->len);
+}
+
 int peerid_pubkey_pb(const struct peerid *id, const uint8_t **pb, size_t *n)
 {
 	if (id->len < 2 || id->b[0] != MH_IDENTITY || id->b[1] != id->len - 2)

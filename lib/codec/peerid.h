@@ -54,6 +54,8 @@ int peerid_to_cid(char *out, size_t cap, const struct peerid *id);
 int peerid_parse(struct peerid *id, const char *s, size_t len);
 
 bool peerid_eq(const struct peerid *a, const struct peerid *b);
+/* A total order (length, then bytes): < 0, 0, > 0 like memcmp. */
+int peerid_cmp(const struct peerid *a, const struct peerid *b);
 /* The inlined PublicKey protobuf of an identity peer ID; W2W_EPARSE for hashed IDs. */
 int peerid_pubkey_pb(const struct peerid *id, const uint8_t **pb, size_t *n);
 /* The Ed25519 public key inside an identity peer ID (pb 08 01 12 20 || pk); W2W_EPARSE otherwise. */

@@ -46,6 +46,12 @@ enum {
 	/* The author's NAT maps per destination (symmetric, docs/nat.md): no
 	 * direct path to it can be punched, relayed pairs with it never probe. */
 	ANN_F_SYMNAT = 1u << 3,
+	/* The author's overlay address is not on its interface yet (the address
+	 * gate, docs/mesh.md "Joining fast"): no application there can have sent
+	 * us anything, so a re-create of our peer there drops nothing. A
+	 * higher-key waiter that this announcement acks need not wait for the
+	 * handshake the author's promotion starts. */
+	ANN_F_GATED = 1u << 4,
 };
 
 struct ann_ip {

@@ -482,6 +482,8 @@ static int publish_msg(struct mesh_node *m, uint32_t flags, uint64_t now, const 
 		a.flags |= ANN_F_RELAY;
 	if (m->nat_behind && (m->nat.symmetric || m->relay_sym))
 		a.flags |= ANN_F_SYMNAT;
+	if (m->gated)
+		a.flags |= ANN_F_GATED;
 	for (size_t i = 0; i < m->n_relays && a.n_ry < ANN_MAX_RY; i++) {
 		if (m->relays[i].closing_at)
 			continue;
@@ -1590,15 +1592,23 @@ static bool gate_open(struct mesh_node *m, uint64_t now, bool verbose)
 		/* Settled: we initiate; or a handshake or endpoint is there. A
 		 * higher-key waiter waits for the handshake the other's promotion
 		 * starts: the promotion re-creates the peer there, dropping what an
-		 * ungated node's application staged for us (docs/mesh.md). */
-		if (!(c->hs.role == HS_ROLE_INITIATOR || established(m, e->ann.wg_pub))) {
+		 * ungated node's application staged for us (docs/mesh.md). Not
+		 * when the announcement that acks us says the other is behind its
+		 * own gate: nothing is staged there, and it opens only once our
+		 * ack has promoted it (its re-create goes before its address, in
+		 * one apply). What our application sends is staged here and goes
+		 * out once its initiation arrives. */
+		bool higher = memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0;
+		bool acked = c->hs.acks_sent && hs_acks(&e->ann, m->cfg.wg_pub);
+
+		if (!(c->hs.role == HS_ROLE_INITIATOR || (higher && acked && (e->ann.flags & ANN_F_GATED)) ||
+		      established(m, e->ann.wg_pub))) {
 			m->gate_dev_wait = true;
-			if (memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 && c->hs.acks_sent &&
-			    hs_acks(&e->ann, m->cfg.wg_pub))
+			if (higher && acked)
 				m->gate_hs_delay = hs_delay ? hs_delay * 2 : MN_GATE_HS_RECHECK_US;
 			if (verbose)
 				log_debug(m->cfg.log, "address gate: %s: role not settled (%s key, acks sent %u, acked %d)",
-					  e->ann.name, memcmp(m->cfg.wg_pub, e->ann.wg_pub, 32) > 0 ? "higher" : "lower",
+					  e->ann.name, higher ? "higher" : "lower",
 					  (unsigned)c->hs.acks_sent, hs_acks(&e->ann, m->cfg.wg_pub));
 			return false;
 		}
@@ -2833,12 +2843,21 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 	if (r == PT_NEW && !mn_connected(m, author) && a.n_la && want_conn(m, author)) {
 		/* Connect to it now rather than at the next redial round: a direct
 		 * connection carries both announcements at once (flood publish) and
-		 * gives the WireGuard endpoint. */
+		 * gives the WireGuard endpoint. Both ends of a pair learn each
+		 * other at about the same moment (nodes started together hear of
+		 * each other from one relay), and when both dialled, one of the
+		 * two connections was closed again: 6-8 surplus Noise handshakes
+		 * per node in a cold start of 10, on the busy cores the start
+		 * waits for. So the lower peer ID dials; the higher one redials
+		 * MN_DIAL_YIELD_US later unless that connection came (a node
+		 * behind a NAT may not be dialable: it dials at once). */
 		uint8_t bin[MA_MAX_BIN];
 		int n = la_dialable(bin, sizeof(bin), &a, 0, author);
 
-		if (n >= 0)
+		if (n >= 0 && (m->nat_behind || peerid_cmp(m->cfg.self, author) < 0))
 			dial(m, bin, (size_t)n);
+		else if (n >= 0)
+			soon(m, T_REDIAL, now, MN_DIAL_YIELD_US);
 	}
 	if (m->due[T_EXPIRE] == UINT64_MAX)
 		expire(m, now);

@@ -68,6 +68,9 @@
 #define MN_SEQ_RESERVE_US (3600ull * 1000 * 1000) /* announcement sequences reserved per state write */
 #define MN_REDIAL_US (3ull * 1000 * 1000)     /* partitions heal within this (+ the host's backoff) */
 #define MN_REDIAL_ALONE_US (300ull * 1000)
+/* A newly announced node with a lower peer ID dials us; we dial it only if no
+ * connection came within this (mn_on_message). */
+#define MN_DIAL_YIELD_US (250ull * 1000)
 /* Alone in the first MN_REDIAL_START_WINDOW_US after start (nodes started
  * together: the bootstrap node may not listen yet), redial this often. */
 #define MN_REDIAL_START_US (50ull * 1000)

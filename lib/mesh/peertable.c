@@ -19,13 +19,6 @@ struct peertable {
 	uint64_t tomb_ttl_us;
 };
 
-static int id_cmp(const struct peerid *a, const struct peerid *b)
-{
-	if (a->len != b->len)
-		return (int)a->len - (int)b->len;
-	return memcmp(a->b, b->b, a->len);
-}
-
 struct peertable *pt_new(size_t max_entries)
 {
 	struct peertable *pt = calloc(1, sizeof(*pt));
@@ -58,7 +51,7 @@ static size_t locate(const struct peertable *pt, const struct peerid *id, bool *
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = id_cmp(&pt->e[mid].id, id);
+		int c = peerid_cmp(&pt->e[mid].id, id);
 
 		if (c == 0) {
 			*found = true;
@@ -114,7 +107,7 @@ static bool same_content(const struct announce *a, const struct announce *b)
 static struct pt_tomb *tomb_find(const struct peertable *pt, const struct peerid *id)
 {
 	for (size_t i = 0; i < pt->n_tombs; i++)
-		if (id_cmp(&pt->tombs[i].id, id) == 0)
+		if (peerid_cmp(&pt->tombs[i].id, id) == 0)
 			return &pt->tombs[i];
 	return NULL;
 }
@@ -188,7 +181,7 @@ int pt_apply(struct peertable *pt, const struct peerid *self, const struct peeri
 	bool found;
 	size_t i;
 
-	if (self && id_cmp(self, author) == 0)
+	if (self && peerid_cmp(self, author) == 0)
 		return PT_SELF;
 	i = locate(pt, author, &found);
 	if (found && a->seq <= pt->e[i].ann.seq)
@@ -209,7 +202,7 @@ int pt_apply(struct peertable *pt, const struct peerid *self, const struct peeri
 		if (pt_tombstone(pt, author, now_us, &left) && a->seq <= left)
 			return PT_STALE;
 		for (size_t k = 0; k < pt->n_tombs; k++)
-			if (id_cmp(&pt->tombs[k].id, author) == 0) {
+			if (peerid_cmp(&pt->tombs[k].id, author) == 0) {
 				pt->tombs[k] = pt->tombs[--pt->n_tombs];
 				break;
 			}
@@ -218,7 +211,7 @@ int pt_apply(struct peertable *pt, const struct peerid *self, const struct peeri
 	 * held by a live entry would hijack its traffic. The first holder keeps it. */
 	for (size_t j = 0; j < pt->n; j++)
 		if (j != i || !found)
-			if (id_cmp(&pt->e[j].id, author) != 0 && key_taken(&pt->e[j].ann, a))
+			if (peerid_cmp(&pt->e[j].id, author) != 0 && key_taken(&pt->e[j].ann, a))
 				return PT_REJECTED;
 	if (found) {
 		int r;

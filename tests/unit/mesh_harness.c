@@ -137,7 +137,7 @@ static int op_publish(void *ud, const uint8_t *data, size_t len)
 				stack[sp++] = (int)j;
 				if (x->drop_to[j])
 					continue; /* lost (the relay still forwards to the others) */
-				push(w, MH_MSG, x->idx, (int)j, MH_LAT_US + jitter(w), data, len, NULL);
+				push(w, MH_MSG, x->idx, (int)j, MH_LAT_US + w->lat_extra_us[x->idx][j] + jitter(w), data, len, NULL);
 			}
 	}
 	return 0;
@@ -153,7 +153,7 @@ static int op_send_to(void *ud, const struct peerid *peer, const uint8_t *data, 
 		return -EAGAIN;
 	x->directs++;
 	if (!x->drop_to[j])
-		push(w, MH_MSG, x->idx, j, MH_LAT_US + jitter(w), data, len, NULL);
+		push(w, MH_MSG, x->idx, j, MH_LAT_US + w->lat_extra_us[x->idx][j] + jitter(w), data, len, NULL);
 	return 0;
 }
 
@@ -178,6 +178,7 @@ static void op_apply(void *ud, struct wgdevice *desired, const struct ann_claim 
 	struct wgdiff_opts o = {.keep_unlisted = keep_unlisted};
 	struct wgdevice *update = NULL;
 	struct wgdiff_stats st;
+	bool had_addr = x->has_addr; /* this apply re-creates peers before it adds an address */
 
 	(void)plen;
 	x->applies++;
@@ -214,8 +215,11 @@ static void op_apply(void *ud, struct wgdevice *desired, const struct ann_claim 
 			continue;
 
 		if (p->flags & WGPEER_REMOVE_ME) {
-			if (p->next_peer && !memcmp(p->next_peer->public_key, p->public_key, 32))
+			if (p->next_peer && !memcmp(p->next_peer->public_key, p->public_key, 32)) {
 				x->recreated[j]++;
+				if (had_addr && x->w->nodes[j].has_addr)
+					x->recreated_late[j]++;
+			}
 			continue;
 		}
 		for (const struct wgpeer *q = update->first_peer; q != p; q = q->next_peer)
@@ -700,6 +704,16 @@ size_t mh_crossed(const struct mh_world *w)
 	for (size_t i = 0; i < w->n; i++)
 		for (size_t j = i + 1; j < w->n; j++)
 			n += w->nodes[i].initiated_at[j] && w->nodes[j].initiated_at[i];
+	return n;
+}
+
+size_t mh_recreated_late(const struct mh_world *w)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < w->n; i++)
+		for (size_t j = 0; j < w->n; j++)
+			n += w->nodes[i].recreated_late[j];
 	return n;
 }
 

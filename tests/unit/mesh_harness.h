@@ -79,6 +79,9 @@ struct mh_node {
 	uint64_t initiated_at[MH_MAX]; /* 0: never */
 	bool rate_limited[MH_MAX];
 	size_t recreated[MH_MAX];
+	/* re-creates of j while both addresses were on: what an application here
+	 * had staged for j was dropped (the loss the address gate prevents) */
+	size_t recreated_late[MH_MAX];
 	/* key rotation (docs/mesh.md "Key rotation"): every key the node had or
 	 * announced as next; the key file; messages to node j dropped (drop_to);
 	 * switches while a peer that knows us lacked the next key on its device */
@@ -106,6 +109,9 @@ struct mh_world {
 	/* optional: each announcement is delayed by a further 0..jitter_us
 	 * (seeded, so runs repeat), which reorders them */
 	uint64_t jitter_us;
+	/* optional: messages from node i to node j take lat_extra_us[i][j] more
+	 * (a slow path, or a peer that reads its messages late) */
+	uint64_t lat_extra_us[MH_MAX][MH_MAX];
 	uint32_t rng;
 	/* admission mode for nodes started from now on: the operator keys */
 	const uint8_t (*adm_keys)[32];
@@ -148,6 +154,7 @@ void mh_addr_text(const struct mh_world *w, int i, char *out, size_t cap);
  * WireGuard), and initiations a rate limit would have suppressed. */
 size_t mh_crossed(const struct mh_world *w);
 size_t mh_rate_limited(const struct mh_world *w);
+size_t mh_recreated_late(const struct mh_world *w);
 /* The peer of node j on node i's device (NULL if absent). */
 const struct wgpeer *mh_peer_on(const struct mh_world *w, int i, int j);
 

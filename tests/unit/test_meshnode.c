@@ -216,6 +216,79 @@ static void test_engine_cold_start_rearm(void **state)
 	mh_free(&w);
 }
 
+/* A pair of waiters, both behind their address gates (the announcement that
+ * acks the higher key says ANN_F_GATED): the higher key may open its gate as
+ * soon as the lower key's ack is there and its own is out, without waiting for
+ * the handshake that the lower key's promotion starts; the lower key's
+ * re-create must still come before its own address, so nothing either side
+ * sent is dropped (what the higher key sent waits, staged, for that
+ * handshake). */
+static void test_engine_gate_gated_lower_key(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+	int lo, hi;
+
+	(void)state;
+	mh_init(&w, 2, "10.42.0.0/16", 60 * SEC);
+	lo = memcmp(w.nodes[0].wg_pub, w.nodes[1].wg_pub, 32) < 0 ? 0 : 1;
+	hi = 1 - lo;
+	mh_start(&w, lo, hi);
+	mh_start(&w, hi, lo);
+	mh_run(&w, 2 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	assert_int_equal(w.nodes[lo].recreated[hi], 1);
+	assert_true(w.nodes[lo].initiated_at[hi] > 0);
+	assert_true(w.nodes[hi].addr_at > 0 && w.nodes[hi].addr_at < MN_GATE_MAX_US / 2);
+	assert_true(w.nodes[lo].addr_at >= w.nodes[lo].initiated_at[hi]);
+	assert_int_equal(mh_recreated_late(&w), 0);
+	assert_int_equal(mh_crossed(&w), 0);
+	assert_int_equal(mh_rate_limited(&w), 0);
+	mh_free(&w);
+}
+
+/* The same pair with an ungated lower key (the first node: its address is on
+ * from the start, so an application there may have staged packets for the
+ * newcomer that its promotion's re-create drops): the higher key waits for the
+ * handshake, so no re-create comes after both addresses are on. Tried with
+ * the newcomer starting at several delays, so that the two end up waiters, and
+ * with the newcomer's ack arriving late: without that wait its address would
+ * go on at the end of its quiet period, before its ack had promoted the first
+ * node. */
+static void test_engine_gate_ungated_lower_key(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+	size_t waiters = 0;
+
+	(void)state;
+	for (uint64_t delay = 0; delay < 40000; delay += 2000) {
+		int lo, hi;
+
+		mh_init(&w, 2, "10.42.0.0/16", 60 * SEC);
+		w.subscriptions = true;
+		lo = memcmp(w.nodes[0].wg_pub, w.nodes[1].wg_pub, 32) < 0 ? 0 : 1;
+		hi = 1 - lo;
+		mh_start(&w, lo, -1);
+		mh_run(&w, delay);
+		mh_start(&w, hi, lo);
+		/* once the first node routes the newcomer, the newcomer's messages
+		 * (its ack) reach it only after the newcomer's quiet period */
+		while (!w.nodes[lo].routed_at[hi] && w.now < SEC)
+			mh_run(&w, w.now + 1000);
+		w.lat_extra_us[hi][lo] = 150000;
+		mh_run(&w, w.now + 2 * SEC);
+		assert_null(mh_converged(&w, why, sizeof(why)));
+		waiters += w.nodes[lo].recreated[hi];
+		if (mh_recreated_late(&w))
+			fail_msg("newcomer %llu us later: the ungated lower key re-created the peer after both "
+				 "addresses were on", (unsigned long long)delay);
+		assert_int_equal(mh_crossed(&w), 0);
+		mh_free(&w);
+	}
+	assert_true(waiters > 0); /* the case this is about happened */
+}
+
 /* The apply that added the peers completes while a later apply (that changes
  * nothing) is queued: the acks still go out once that one completes, and the
  * pair meets by the ack, not by the 5 s fallback. */
@@ -360,6 +433,7 @@ static void test_engine_address_gate(void **state)
 	for (int j = 0; j < 5; j++)
 		assert_int_equal(w.nodes[5].recreated[j] + w.nodes[j].recreated[5], recreated[j]);
 	assert_int_equal(mh_crossed(&w), 0);
+	assert_int_equal(mh_recreated_late(&w), 0);
 	mh_free(&w);
 }
 
@@ -397,6 +471,7 @@ static void test_engine_cold_start_gate(void **state)
 		assert_true(w.nodes[i].addr_at < MN_GATE_MAX_US / 2); /* not the cap */
 	assert_int_equal(mh_crossed(&w), 0);
 	assert_int_equal(mh_rate_limited(&w), 0);
+	assert_int_equal(mh_recreated_late(&w), 0);
 	t0 = w.now;
 	mh_start(&w, 8, 0);
 	mh_run(&w, w.now + 2 * SEC);
@@ -446,6 +521,9 @@ static void test_engine_cold_start_gate_orders(void **state)
 					fail_msg("seed %u: node %d routes node %d at %llu us, after both addresses "
 						 "were on (%llu us)", seed, i, j,
 						 (unsigned long long)w.nodes[i].routed_at[j], (unsigned long long)t);
+				if (w.nodes[i].recreated_late[j])
+					fail_msg("seed %u: node %d re-created node %d after both addresses were on",
+						 seed, i, j);
 			}
 		mh_free(&w);
 	}
@@ -1194,6 +1272,8 @@ int main(void)
 		cmocka_unit_test(test_engine_directed_join),
 		cmocka_unit_test(test_engine_address_gate),
 		cmocka_unit_test(test_engine_cold_start_gate),
+		cmocka_unit_test(test_engine_gate_gated_lower_key),
+		cmocka_unit_test(test_engine_gate_ungated_lower_key),
 		cmocka_unit_test(test_engine_cold_start_gate_orders),
 		cmocka_unit_test(test_engine_forged_pin),
 		cmocka_unit_test(test_engine_clock_back),
