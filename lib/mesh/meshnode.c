@@ -2848,13 +2848,18 @@ void mn_on_message(struct mesh_node *m, const struct peerid *author, const uint8
 		 * each other from one relay), and when both dialled, one of the
 		 * two connections was closed again: 6-8 surplus Noise handshakes
 		 * per node in a cold start of 10, on the busy cores the start
-		 * waits for. So the lower peer ID dials; the higher one redials
-		 * MN_DIAL_YIELD_US later unless that connection came (a node
-		 * behind a NAT may not be dialable: it dials at once). */
+		 * waits for. So while we are starting (behind our address gate)
+		 * the lower peer ID dials; the higher one redials
+		 * MN_DIAL_YIELD_US later unless that connection came. A member
+		 * dials a joiner at once: it hears of the joiner long before the
+		 * joiner hears of it, and its announcement (the ack the joiner's
+		 * gate waits for) then goes straight to the joiner (joins into 10
+		 * took 109 ms instead of 85 with the yield there too). A node
+		 * behind a NAT may not be dialable: it dials at once. */
 		uint8_t bin[MA_MAX_BIN];
 		int n = la_dialable(bin, sizeof(bin), &a, 0, author);
 
-		if (n >= 0 && (m->nat_behind || peerid_cmp(m->cfg.self, author) < 0))
+		if (n >= 0 && (!m->gated || m->nat_behind || peerid_cmp(m->cfg.self, author) < 0))
 			dial(m, bin, (size_t)n);
 		else if (n >= 0)
 			soon(m, T_REDIAL, now, MN_DIAL_YIELD_US);
