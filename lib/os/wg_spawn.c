@@ -61,6 +61,11 @@ static bool sock_accepts(const struct wg_spawn *s)
 	return ok;
 }
 
+static uint64_t poll_step(const struct wg_spawn *s, uint64_t now_us)
+{
+	return now_us + WG_SPAWN_TIMEOUT_US - s->deadline < WG_SPAWN_FAST_US ? WG_SPAWN_POLL_FAST_US : WG_SPAWN_POLL_US;
+}
+
 static void on_poll(void *ud, uint64_t now_us)
 {
 	struct wg_spawn *s = ud;
@@ -84,7 +89,7 @@ static void on_poll(void *ud, uint64_t now_us)
 		spawn_end(s, W2W_ETIMEDOUT);
 		return;
 	}
-	reactor_timer_arm(s->r, &s->poll, now_us + WG_SPAWN_POLL_US);
+	reactor_timer_arm(s->r, &s->poll, now_us + poll_step(s, now_us));
 }
 
 static int run(struct wg_spawn *s)
@@ -156,7 +161,7 @@ int wg_spawn_start(struct reactor *r, const struct wlog *log, const char *exe, c
 	rtimer_init(&s->poll, on_poll, s);
 	ret = run(s);
 	if (ret == 0)
-		ret = reactor_timer_arm(r, &s->poll, now + WG_SPAWN_POLL_US);
+		ret = reactor_timer_arm(r, &s->poll, now + WG_SPAWN_POLL_FAST_US);
 	if (ret < 0) {
 		if (s->pid > 0) {
 			kill(s->pid, SIGKILL);

@@ -3,7 +3,8 @@
  * Starting a userspace WireGuard implementation (wireguard-go) without
  * blocking: `exe <ifname>` runs in the foreground (WG_PROCESS_FOREGROUND=1,
  * so the PID stays ours) with stdin/stdout/stderr on /dev/null; a timer then
- * polls every WG_SPAWN_POLL_US until its UAPI socket accepts a connection.
+ * polls (every WG_SPAWN_POLL_FAST_US at first, then WG_SPAWN_POLL_US) until its
+ * UAPI socket accepts a connection.
  * The userspace backend (wg_uapi.h) uses it as its create_device hook.
  */
 #ifndef W2W_OS_WG_SPAWN_H
@@ -22,6 +23,11 @@
  * (WGBACKEND_TIMEOUT_US). */
 #define WG_SPAWN_TIMEOUT_US (10ull * 1000 * 1000)
 #define WG_SPAWN_POLL_US 10000ull
+/* The first WG_SPAWN_FAST_US are polled every WG_SPAWN_POLL_FAST_US: the
+ * socket usually appears 15-30 ms after the start, and the node announces
+ * itself only once its device is up (a 10 ms poll cost 5 ms on average). */
+#define WG_SPAWN_FAST_US 100000ull
+#define WG_SPAWN_POLL_FAST_US 2000ull
 
 struct wg_spawn;
 

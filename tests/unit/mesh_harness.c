@@ -166,6 +166,7 @@ static void op_dial(void *ud, const uint8_t *ma, size_t len)
 	x->dials++;
 	if (ma_peer(ma, len, &pid) < 0 || (j = node_by_id(x->w, &pid)) < 0)
 		die("dial of an unknown address");
+	x->dialed[j]++;
 	push(x->w, MH_CONNECT, x->idx, j, MH_DIAL_US, NULL, 0, NULL);
 }
 

@@ -51,6 +51,7 @@ struct mh_node {
 	/* what the node reported */
 	size_t events[MN_EV_KEY_ROTATED + 1];
 	size_t publishes, leaving_publishes, applies, dials, probes;
+	size_t dialed[MH_MAX]; /* dials of node j's addresses */
 	size_t directs;     /* directed announcements sent (w->directed) */
 	uint64_t started_at;
 	bool refuse_direct; /* a directed announcement to this node cannot be sent (an older node) */

@@ -484,6 +484,55 @@ static void test_engine_cold_start_gate(void **state)
 	mh_free(&w);
 }
 
+/* Who dials whom (docs/mesh.md "Dial new nodes at once"): nodes started
+ * together learn each other at about the same moment, and only the lower peer
+ * ID of each pair of newcomers dials (both did, and one of the two connections
+ * was closed again: twice the Noise handshakes); the pair still connects. A
+ * member of the settled mesh dials a joiner at once, whatever the IDs. */
+static void test_engine_dial_once(void **state)
+{
+	static struct mh_world w;
+	char why[128];
+	size_t both = 0;
+	int joiner = 1;
+
+	(void)state;
+	mh_init(&w, 7, "10.42.0.0/16", 60 * SEC);
+	w.subscriptions = true;
+	/* the joiner has the lowest ID: every member would leave the dial to it */
+	for (int i = 2; i < 7; i++)
+		if (peerid_cmp(&w.nodes[i].id, &w.nodes[joiner].id) < 0)
+			joiner = i;
+	for (int i = 0; i < 7; i++)
+		if (i != joiner)
+			mh_start(&w, i, i ? 0 : -1);
+	mh_run(&w, 200000); /* before the yield's redial round */
+	for (int i = 1; i < 7; i++)
+		for (int j = i + 1; j < 7; j++) {
+			int lo, hi;
+
+			if (i == joiner || j == joiner)
+				continue;
+			lo = peerid_cmp(&w.nodes[i].id, &w.nodes[j].id) < 0 ? i : j;
+			hi = lo == i ? j : i;
+			assert_true(w.nodes[lo].dialed[hi] >= 1);
+			both += w.nodes[hi].dialed[lo] > 0;
+			assert_true(w.nodes[i].connected[j] && w.nodes[j].connected[i]);
+		}
+	assert_int_equal(both, 0);
+	mh_run(&w, 5 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	/* the joiner: every member dials it at once, although its ID is lower */
+	mh_start(&w, joiner, 0);
+	mh_run(&w, w.now + 100000);
+	for (int i = 1; i < 7; i++)
+		if (i != joiner)
+			assert_true(w.nodes[i].dialed[joiner] >= 1);
+	mh_run(&w, w.now + 2 * SEC);
+	assert_null(mh_converged(&w, why, sizeof(why)));
+	mh_free(&w);
+}
+
 /* The same invariant over many orders of delivery and start times: the
  * bootstrap node announces itself MN_SOON_ANNOUNCE_US after a connection but
  * forwards the others' announcements at once, so a node may hear of another
@@ -1275,6 +1324,7 @@ int main(void)
 		cmocka_unit_test(test_engine_gate_gated_lower_key),
 		cmocka_unit_test(test_engine_gate_ungated_lower_key),
 		cmocka_unit_test(test_engine_cold_start_gate_orders),
+		cmocka_unit_test(test_engine_dial_once),
 		cmocka_unit_test(test_engine_forged_pin),
 		cmocka_unit_test(test_engine_clock_back),
 		cmocka_unit_test(test_engine_restart_grace),
