@@ -28,7 +28,6 @@
 
 #define LEAVE_FLUSH_US (400 * 1000)     /* time for the leave announcement to propagate */
 #define KEEP_ROAMED_S 180               /* keep an endpoint with a handshake this recent */
-#define NODE_REUSE_READ_MS 50          /* wgsync_config.reuse_read_ms */
 
 /* ---- events and logging ---- */
 
@@ -549,12 +548,6 @@ int w2w_node_start(struct w2w_node *n)
 	wc.backend = n->backend;
 	wc.mtu = n->mtu;
 	wc.keep_roamed_secs = KEEP_ROAMED_S;
-	/* an apply right after a read (the last apply's read-back) sets without
-	 * reading again: in a cold start a node applies 5-8 times within 200 ms,
-	 * each waiting for wireguard-go on busy cores (docs/wireguard.md); 50 ms:
-	 * the apply was queued behind that read, and endpoints WireGuard roamed
-	 * since are what an older read would miss */
-	wc.reuse_read_ms = NODE_REUSE_READ_MS;
 	wc.done = node_on_wg_done;
 	wc.lost = node_on_wg_lost;
 	wc.ud = n;

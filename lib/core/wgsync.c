@@ -128,7 +128,6 @@ struct job {
 	size_t pending;
 	int first_err;
 	struct wgdevice *upd; /* the set in flight (cache_device) */
-	bool reused; /* diffing against a reused read (reuse_read_ms) */
 	struct wgsync_result res;
 	/* JOB_PROBE (wgsync_probe) */
 	struct wgsync_probe probe;
@@ -166,9 +165,6 @@ struct wgsync {
 
 	struct wgdevice *actual; /* as last read (plus sets applied when cache_ok) */
 	bool cache_ok;
-	/* reuse_read_ms: actual is a read with no set since, made at read_ms (os->wall_ms) */
-	bool read_fresh;
-	uint64_t read_ms;
 };
 
 static void job_free(struct job *j)
@@ -219,7 +215,6 @@ static void enqueue(struct wgsync *ws, struct job *j)
 static void drop_cache(struct wgsync *ws)
 {
 	ws->cache_ok = false;
-	ws->read_fresh = false;
 }
 
 static void set_actual(struct wgsync *ws, struct wgdevice *dev)
@@ -229,14 +224,6 @@ static void set_actual(struct wgsync *ws, struct wgdevice *dev)
 }
 
 static int queue_refresh(struct wgsync *ws);
-
-static bool apply_queued(const struct wgsync *ws)
-{
-	for (const struct job *q = ws->head; q; q = q->next)
-		if (q->kind == JOB_APPLY)
-			return true;
-	return false;
-}
 
 /* Ends the current job; the callback runs last and may free the engine. */
 static void job_finish(struct wgsync *ws, int err, struct wgdevice *dev)
@@ -260,14 +247,8 @@ static void job_finish(struct wgsync *ws, int err, struct wgdevice *dev)
 		ws->removing = false;
 		ws->dev_seen = false;
 	}
-	/* a probe sets the device outside the cache's bookkeeping */
-	if (j->kind == JOB_PROBE)
-		drop_cache(ws);
-	/* read back: statistics and wgsync_actual() start from the truth (with
-	 * reuse_read_ms, once no apply is queued: that one reads back) */
-	if (j->kind == JOB_APPLY && err >= 0 && j->res.applied && !ws->cfg.cache_device &&
-	    !(ws->cfg.reuse_read_ms && apply_queued(ws)))
-		queue_refresh(ws);
+	if (j->kind == JOB_APPLY && err >= 0 && j->res.applied && !ws->cfg.cache_device)
+		queue_refresh(ws); /* read back: statistics and wgsync_actual() start from the truth */
 	kick_next(ws);
 	ws->in_cb++;
 	switch (j->kind) {
@@ -513,7 +494,6 @@ static void on_set(void *ud, int err)
 		job_finish(ws, err, NULL); /* the device may hold part of the update: read it next time */
 		return;
 	}
-	ws->read_fresh = false; /* the device moved on from the last read */
 	if (ws->cache_ok && j->upd && wgdiff_apply(ws->actual, j->upd) < 0)
 		drop_cache(ws);
 	wgdev_free(j->upd);
@@ -521,8 +501,6 @@ static void on_set(void *ud, int err)
 	j->res.applied = true;
 	step_link(ws);
 }
-
-static void step_get(struct wgsync *ws);
 
 static void sync_diff(struct wgsync *ws)
 {
@@ -542,11 +520,6 @@ static void sync_diff(struct wgsync *ws)
 	}
 	if (wgdiff_is_empty(upd)) {
 		wgdev_free(upd);
-		if (j->reused) { /* nothing to set: the caller wants the device as it is now */
-			j->reused = false;
-			step_get(ws);
-			return;
-		}
 		step_link(ws);
 		return;
 	}
@@ -561,6 +534,8 @@ static void sync_diff(struct wgsync *ws)
 	if (ret < 0)
 		job_finish(ws, ret, NULL);
 }
+
+static void step_get(struct wgsync *ws);
 
 static void on_created(void *ud, int err)
 {
@@ -604,16 +579,12 @@ static void on_get(void *ud, int err, struct wgdevice *dev)
 		return;
 	}
 	ws->dev_seen = true;
-	ws->read_ms = ws->os->wall_ms(ws->os->ctx);
-	ws->read_fresh = true;
 	if (j->kind == JOB_READ) {
-		if (ws->cfg.cache_device || ws->cfg.reuse_read_ms) {
+		if (ws->cfg.cache_device) {
 			struct wgdevice *c = wgdev_copy(dev);
 
 			set_actual(ws, c);
-			/* NULL on ENOMEM: read next time */
-			ws->cache_ok = c != NULL && ws->cfg.cache_device;
-			ws->read_fresh = c != NULL;
+			ws->cache_ok = c != NULL; /* NULL on ENOMEM: read next time */
 		}
 		job_finish(ws, 0, dev);
 		return;
@@ -815,19 +786,8 @@ static void on_kick(void *ud, uint64_t now_us)
 		job_finish(ws, ret, NULL);
 		return;
 	}
-	if ((j->kind == JOB_APPLY || j->kind == JOB_SYNC) && ws->cache_ok && ws->actual && ws->cfg.cache_device) {
+	if ((j->kind == JOB_APPLY || j->kind == JOB_SYNC) && ws->cache_ok && ws->actual) {
 		sync_diff(ws); /* cache_device: against what this engine last read and wrote */
-		return;
-	}
-	if (j->kind == JOB_APPLY && ws->read_fresh && ws->actual && ws->cfg.reuse_read_ms &&
-	    ws->os->wall_ms(ws->os->ctx) - ws->read_ms <= ws->cfg.reuse_read_ms) {
-		/* the last operation was a read this recent (typically the read-back
-		 * of the apply before, which this one was queued behind): one UAPI
-		 * round trip per apply instead of two, which on a busy host is what
-		 * an apply waits for. Never a read with sets since: WireGuard moves
-		 * endpoints itself (roaming), which no cache of our sets knows. */
-		j->reused = true;
-		sync_diff(ws);
 		return;
 	}
 	step_get(ws);

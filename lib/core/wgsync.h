@@ -100,15 +100,6 @@ struct wgsync_config {
 	 * instead of reading it again (only for the device's only writer; a
 	 * failed job drops it, wgsync_read refreshes it). */
 	bool cache_device;
-	/* The node's mode: an apply diffs against the last read instead of
-	 * reading again when that read is at most this old (ms; 0: off) and no
-	 * set went out since (WireGuard roams endpoints by itself, so sets are
-	 * never modelled on top of a read here, unlike cache_device); a diff
-	 * that comes out empty reads the device after all (an unchanged
-	 * re-apply is looking for what the device did: handshakes, roaming).
-	 * The read-back after a set is left out while another apply is queued
-	 * (that one reads first, and reads back). */
-	unsigned reuse_read_ms;
 	const struct wgsync_os *os; /* NULL: wgsync_os_real */
 };
 

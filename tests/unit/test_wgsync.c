@@ -65,7 +65,7 @@ static void run_until(struct ctx *c, const int *counter, int want)
 	assert_int_equal(*counter, want);
 }
 
-static void setup_reuse(struct ctx *c, enum w2w_backend backend, unsigned mtu, unsigned reuse_read_ms)
+static void setup(struct ctx *c, enum w2w_backend backend, unsigned mtu)
 {
 	struct wgsync_config cfg;
 
@@ -82,13 +82,7 @@ static void setup_reuse(struct ctx *c, enum w2w_backend backend, unsigned mtu, u
 	cfg.lost = on_lost;
 	cfg.ud = c;
 	cfg.os = &c->f.os;
-	cfg.reuse_read_ms = reuse_read_ms;
 	assert_int_equal(wgsync_new(loop_reactor(c->loop), NULL, &cfg, &c->ws), 0);
-}
-
-static void setup(struct ctx *c, enum w2w_backend backend, unsigned mtu)
-{
-	setup_reuse(c, backend, mtu, 0);
 }
 
 static void teardown(struct ctx *c)
@@ -267,88 +261,6 @@ static void test_apply_diff_and_addresses(void **state)
 	assert_int_equal(c.last.diff.removed, 0);
 	assert_int_equal(wgdev_peer_count(l->dev), 2);
 	teardown(&c);
-}
-
-/* Runs the loop until nothing is pending in the fake OS (a read-back done). */
-static void settle_ops(struct ctx *c)
-{
-	for (int i = 0; i < 50; i++)
-		w2w_loop_run(c->loop, 2);
-	assert_int_equal(c->f.pending, 0);
-}
-
-/* reuse_read_ms (the node's mode): an apply within that time of the last read,
- * with no set since, sets without reading first, and the read-back comes after
- * it; an apply that changes nothing reads the device after all; an older read,
- * a set since or a failure sends the next apply through a read again; the
- * read-back is left out while another apply is queued. Without the mode every
- * apply reads twice. */
-static void test_apply_reuses_read(void **state)
-{
-	struct ctx c;
-	unsigned gets, sets;
-
-	(void)state;
-	for (int mode = 0; mode < 2; mode++) {
-		setup_reuse(&c, W2W_BACKEND_USERSPACE, 0, mode ? 1000 : 0);
-		c.f.wall_ms = 1000000;
-		assert_int_equal(wgsync_apply(c.ws, desired(0x22, "10.7.0.2/32"), NULL, 0, false), 0);
-		run_until(&c, &c.calls, 1);
-		settle_ops(&c);
-		gets = c.f.gets;
-		sets = c.f.sets;
-		/* a change: one set, then the read-back (and, without the mode, a read first) */
-		assert_int_equal(wgsync_apply(c.ws, desired(0x33, "10.7.0.3/32"), NULL, 0, false), 0);
-		run_until(&c, &c.calls, 2);
-		settle_ops(&c);
-		assert_int_equal(c.last.diff.added, 1);
-		assert_int_equal(c.f.sets - sets, 1);
-		assert_int_equal(c.f.gets - gets, mode ? 1u : 2u);
-		assert_int_equal(fake_wgos_link(&c.f, "wgf0")->dev->first_peer->public_key[0], 0x33);
-		/* no change: a read, no set */
-		gets = c.f.gets;
-		sets = c.f.sets;
-		assert_int_equal(wgsync_apply(c.ws, desired(0x33, "10.7.0.3/32"), NULL, 0, false), 0);
-		run_until(&c, &c.calls, 3);
-		settle_ops(&c);
-		assert_false(c.last.applied);
-		assert_int_equal(c.f.sets, sets);
-		assert_int_equal(c.f.gets - gets, 1);
-		/* two applies, the second queued while the first runs: the first sets on
-		 * the read-back before it, the second reads (a set went out since),
-		 * and one read-back at the end */
-		gets = c.f.gets;
-		assert_int_equal(wgsync_apply(c.ws, desired(0x44, "10.7.0.4/32"), NULL, 0, false), 0);
-		w2w_loop_run(c.loop, 0);
-		assert_int_equal(wgsync_apply(c.ws, desired(0x55, "10.7.0.5/32"), NULL, 0, false), 0);
-		run_until(&c, &c.calls, 5);
-		settle_ops(&c);
-		assert_int_equal(fake_wgos_link(&c.f, "wgf0")->dev->first_peer->public_key[0], 0x55);
-		assert_int_equal(c.f.gets - gets, mode ? 2u : 3u);
-		/* the read is too old: read first */
-		c.f.wall_ms += 1001;
-		gets = c.f.gets;
-		assert_int_equal(wgsync_apply(c.ws, desired(0x66, "10.7.0.6/32"), NULL, 0, false), 0);
-		run_until(&c, &c.calls, 6);
-		settle_ops(&c);
-		assert_int_equal(c.f.gets - gets, 2);
-		/* a failed set: the next apply reads first */
-		c.f.fail_op = "set";
-		c.f.fail_err = -EIO;
-		assert_int_equal(wgsync_apply(c.ws, desired(0x77, "10.7.0.7/32"), NULL, 0, false), 0);
-		run_until(&c, &c.calls, 7);
-		assert_int_equal(c.last.err, -EIO);
-		settle_ops(&c);
-		c.f.fail_op = NULL;
-		gets = c.f.gets;
-		assert_int_equal(wgsync_apply(c.ws, desired(0x77, "10.7.0.7/32"), NULL, 0, false), 0);
-		run_until(&c, &c.calls, 8);
-		settle_ops(&c);
-		assert_int_equal(c.last.err, 0);
-		assert_int_equal(c.f.gets - gets, 2);
-		assert_int_equal(fake_wgos_link(&c.f, "wgf0")->dev->first_peer->public_key[0], 0x77);
-		teardown(&c);
-	}
 }
 
 /* Applies queued before the engine runs are coalesced: the newest wins. */
@@ -579,7 +491,6 @@ int main(void)
 		cmocka_unit_test(test_refresh_reports_lost_device),
 		cmocka_unit_test(test_apply_diff_and_addresses),
 		cmocka_unit_test(test_apply_coalesces),
-		cmocka_unit_test(test_apply_reuses_read),
 		cmocka_unit_test(test_injected_failures),
 		cmocka_unit_test(test_public_api_on_fake),
 		cmocka_unit_test(test_probe),
