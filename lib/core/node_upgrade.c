@@ -20,20 +20,6 @@
 #include "osclock.h"
 #include "reconcile.h"
 
-static void to_wgep(union wgendpoint *w, const struct ann_endpoint *ep)
-{
-	memset(w, 0, sizeof(*w));
-	if (ep->addr.family == 4) {
-		w->addr4.sin_family = AF_INET;
-		memcpy(&w->addr4.sin_addr, ep->addr.ip, 4);
-		w->addr4.sin_port = htons(ep->port);
-	} else if (ep->addr.family == 6) {
-		w->addr6.sin6_family = AF_INET6;
-		memcpy(&w->addr6.sin6_addr, ep->addr.ip, 16);
-		w->addr6.sin6_port = htons(ep->port);
-	}
-}
-
 /* 0: nothing watched, else the step to the next read. A read costs ~330
  * bytes of UAPI text per peer: from 64 peers on, ten times less often. */
 static uint64_t watching(const struct w2w_node *n, uint64_t now)
@@ -110,8 +96,8 @@ int node_op_wg_probe(void *ud, const uint8_t *wg_pub, const struct ann_endpoint 
 		return -EINVAL;
 	memset(&p, 0, sizeof(p));
 	memcpy(p.key, wg_pub, 32);
-	to_wgep(&p.direct, direct);
-	to_wgep(&p.back, back);
+	reconcile_endpoint(&p.direct, direct);
+	reconcile_endpoint(&p.back, back);
 	p.keepalive_s = RECONCILE_KICK_KEEPALIVE_S;
 	r = wgsync_probe(n->wg, &p, on_probed, n);
 	if (r < 0)

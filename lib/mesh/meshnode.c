@@ -1425,20 +1425,6 @@ struct ep_ctx {
 	uint64_t now;
 };
 
-static void set_ep(union wgendpoint *ep, const struct ann_endpoint *to)
-{
-	memset(ep, 0, sizeof(*ep));
-	if (to->addr.family == 4) {
-		ep->addr4.sin_family = AF_INET;
-		memcpy(&ep->addr4.sin_addr, to->addr.ip, 4);
-		ep->addr4.sin_port = htons(to->port);
-	} else {
-		ep->addr6.sin6_family = AF_INET6;
-		memcpy(&ep->addr6.sin6_addr, to->addr.ip, 16);
-		ep->addr6.sin6_port = htons(to->port);
-	}
-}
-
 static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 {
 	struct ep_ctx *x = ud;
@@ -1467,7 +1453,7 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 		} else if (hs_endpoint(c->has_ip ? &c->ip : NULL, &e->ann, &to)) {
 			c->rot_since = 0;
 			log_debug(m->cfg.log, "handshake: %s: no handshake with its new key yet: initiating", e->ann.name);
-			set_ep(ep, &to);
+			reconcile_endpoint(ep, &to);
 			/* re-created: a packet of ours routed to it while it had no
 			 * endpoint made WireGuard attempt a handshake, whose 5 s rate
 			 * limit would suppress this one (handshake.h) */
@@ -1510,7 +1496,7 @@ static int endpoint_of(void *ud, const struct pt_entry *e, union wgendpoint *ep)
 	if (!plan.endpoint || (!(c && (c->relayed || (c->upg.direct && upg_settling(&c->upg, x->now)))) &&
 			       !hs_endpoint(c && c->has_ip ? &c->ip : NULL, &e->ann, &to)))
 		return 0;
-	set_ep(ep, &to);
+	reconcile_endpoint(ep, &to);
 	if (plan.established)
 		return 0;
 	/* We initiate: with PersistentKeepalive off nothing would start the

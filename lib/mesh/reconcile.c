@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,4 +197,18 @@ fail:
 	free(wi.v);
 	wgdev_free(dev);
 	return NULL;
+}
+
+void reconcile_endpoint(union wgendpoint *w, const struct ann_endpoint *ep)
+{
+	memset(w, 0, sizeof(*w));
+	if (ep->addr.family == 4) {
+		w->addr4.sin_family = AF_INET;
+		memcpy(&w->addr4.sin_addr, ep->addr.ip, 4);
+		w->addr4.sin_port = htons(ep->port);
+	} else if (ep->addr.family == 6) {
+		w->addr6.sin6_family = AF_INET6;
+		memcpy(&w->addr6.sin6_addr, ep->addr.ip, 16);
+		w->addr6.sin6_port = htons(ep->port);
+	}
 }

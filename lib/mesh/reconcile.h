@@ -70,4 +70,8 @@ struct reconcile_in {
 /* The desired device (sorted), or NULL on allocation failure. */
 struct wgdevice *reconcile_desired(const struct reconcile_in *in);
 
+/* An announced endpoint (IPv4 or IPv6 and a port) as WireGuard's; another
+ * family gives the zeroed "no endpoint". */
+void reconcile_endpoint(union wgendpoint *w, const struct ann_endpoint *ep);
+
 #endif

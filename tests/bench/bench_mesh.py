@@ -360,7 +360,9 @@ class Capture:
 
 
 def _readline_timeout(p, timeout):
-    """One line from p's stdout within `timeout` seconds ('' if none)."""
+    """One line from p's stdout within `timeout` seconds ('' if none). Only for a process's first line:
+    select() sees the pipe, not the text reader's buffer, which is empty before the first read (a later
+    line may already sit in that buffer: cli-p2p's test read the fd directly for that reason)."""
     r, _, _ = select.select([p.stdout], [], [], timeout)
     return p.stdout.readline() if r else ""
 
